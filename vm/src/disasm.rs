@@ -1,0 +1,134 @@
+//! A readable listing of a module, in the manner of `javap -c`: tables
+//! first, then each function's code with byte offsets, operands explained,
+//! and the source line each run of instructions came from.
+
+use crate::format::instruction_offsets;
+use crate::module::*;
+use crate::opcodes::Instr;
+use std::fmt::Write;
+
+/// Lists `m`. `source_line(file, line)` supplies source text when known.
+pub fn disassemble(m: &Module, source_line: &dyn Fn(&str, u32) -> Option<String>) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "; sources: {}", m.sources.join(", "));
+    for (i, im) in m.imports.iter().enumerate() {
+        let _ = writeln!(o, "; import {i}: {}.{}{}", im.module, im.name, sig(m, &im.params, im.ret));
+    }
+    for (i, g) in m.globals.iter().enumerate() {
+        let _ = writeln!(o, "; global {i}: {}", m.type_name(*g));
+    }
+    for (i, l) in m.layouts.iter().enumerate() {
+        match l {
+            Layout::Struct { name, fields } => {
+                let fs: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.name, m.type_name(f.ty))).collect();
+                let _ = writeln!(o, "; layout {i}: struct {name} {{ {} }}", fs.join(", "));
+            }
+            Layout::Enum { name, variants } => {
+                let vs: Vec<String> = variants
+                    .iter()
+                    .map(|v| {
+                        if v.fields.is_empty() {
+                            v.name.clone()
+                        } else {
+                            let ts: Vec<String> = v.fields.iter().map(|t| m.type_name(*t)).collect();
+                            format!("{}({})", v.name, ts.join(", "))
+                        }
+                    })
+                    .collect();
+                let _ = writeln!(o, "; layout {i}: enum {name} {{ {} }}", vs.join(", "));
+            }
+        }
+    }
+    for e in &m.exports {
+        let _ = writeln!(o, "; export {} = function {}", e.name, e.func);
+    }
+    if let Some(i) = m.init {
+        let _ = writeln!(o, "; init: function {i}");
+    }
+    if let Some(i) = m.entry {
+        let _ = writeln!(o, "; entry: function {i}");
+    }
+    for (fi, f) in m.functions.iter().enumerate() {
+        let file = m.sources.get(f.source as usize).map_or("?", |s| s.as_str());
+        let _ = writeln!(o, "\nfunction {fi} {}{}", f.name, sig(m, &f.params, f.ret));
+        let locals: Vec<String> = f.slot_types().map(|t| m.type_name(t)).collect();
+        let _ = writeln!(o, "  ; slots [{}], max stack {}", locals.join(", "), f.max_stack);
+        if !f.captures.is_empty() {
+            let cs: Vec<String> = f.captures.iter().map(|t| m.type_name(*t)).collect();
+            let _ = writeln!(o, "  ; captures [{}]", cs.join(", "));
+        }
+        let offsets = instruction_offsets(&f.code);
+        let mut last_line = 0;
+        for (k, ins) in f.code.iter().enumerate() {
+            let line = f.line_of(k);
+            if line != last_line && line != 0 {
+                last_line = line;
+                match source_line(file, line) {
+                    Some(text) => {
+                        let _ = writeln!(o, "  {file}:{line}: {}", text.trim());
+                    }
+                    None => {
+                        let _ = writeln!(o, "  {file}:{line}");
+                    }
+                }
+            }
+            let mut text = format!("{:>6}  {}", offsets[k], ins.opcode().mnemonic());
+            let ops = ins.operands();
+            for (name, v) in &ops {
+                let v = if *name == "target" { offsets.get(*v as usize).copied().unwrap_or(u32::MAX) as u64 } else { *v };
+                let _ = write!(text, " {v}");
+            }
+            let note = explain(m, ins);
+            if !note.is_empty() {
+                let _ = write!(text, "{}; {note}", " ".repeat(34usize.saturating_sub(text.len())));
+            }
+            let _ = writeln!(o, "{text}");
+        }
+    }
+    o
+}
+
+fn sig(m: &Module, params: &[TypeId], ret: TypeId) -> String {
+    let ps: Vec<String> = params.iter().map(|p| m.type_name(*p)).collect();
+    if ret == UNIT {
+        format!("({})", ps.join(", "))
+    } else {
+        format!("({}) -> {}", ps.join(", "), m.type_name(ret))
+    }
+}
+
+fn explain(m: &Module, ins: &Instr) -> String {
+    let fname = |f: u32| m.functions.get(f as usize).map_or("?".to_string(), |f| f.name.clone());
+    match *ins {
+        Instr::Const { index } => match m.consts.get(index as usize) {
+            Some(Const::Int(i)) => i.to_string(),
+            Some(Const::Float(x)) => crate::text::float_to_string(*x),
+            Some(Const::Str(s)) => format!("{s:?}"),
+            None => "?".into(),
+        },
+        Instr::Call { func } | Instr::NewClosure { func, .. } => fname(func),
+        Instr::CallHost { import } => m
+            .imports
+            .get(import as usize)
+            .map_or("?".into(), |i| format!("{}.{}", i.module, i.name)),
+        Instr::CallClosure { ty }
+        | Instr::NewArray { ty, .. }
+        | Instr::NewArrayRep { ty }
+        | Instr::NewMap { ty }
+        | Instr::NewStruct { ty }
+        | Instr::NewCell { ty }
+        | Instr::SSplit { ty }
+        | Instr::MKeys { ty }
+        | Instr::MValues { ty } => m.type_name(ty),
+        Instr::NewEnum { ty, variant } => match m.ty(ty) {
+            TypeDesc::Enum(l) => match m.layouts.get(*l as usize) {
+                Some(Layout::Enum { name, variants }) => {
+                    format!("{name}.{}", variants.get(variant as usize).map_or("?", |v| v.name.as_str()))
+                }
+                _ => "?".into(),
+            },
+            _ => "?".into(),
+        },
+        _ => String::new(),
+    }
+}

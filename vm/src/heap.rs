@@ -1,0 +1,423 @@
+//! The garbage-collected heap of one VM instance.
+//!
+//! Objects live in a slot table and are named by their index (a *handle*),
+//! which is what a reference slot on the operand stack holds. Handles are
+//! plain integers: they mean the same thing on every host and could be
+//! written out with the heap, which is the point.
+//!
+//! Collection is precise mark-and-sweep. Roots come only from places whose
+//! types are known exactly: the verifier's stack maps for each frame,
+//! globals, interned constants and values the host pins. Marking uses an
+//! explicit work list, so deep structures cannot overflow the host stack.
+//! Nothing is reference counted and nothing is scanned conservatively.
+//!
+//! Invariants:
+//! - a handle stored in a live reference slot always names a live object of
+//!   the slot's type (the verifier types every slot; the collector frees
+//!   only what no root reaches);
+//! - the collector runs only at safepoints, before the instruction there
+//!   has popped anything, so every value in flight is still in a mapped slot;
+//! - `bytes` is the accounted size of live objects plus everything allocated
+//!   since the last collection. Sizes are a fixed formula of lengths (see
+//!   [`Object::size`]), identical on every platform.
+
+use crate::format::fnv1a;
+use indexmap::IndexMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A map key. Keys are owned values, never references, so maps need no
+/// collector support for them and hashing depends only on content.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    Int(i64),
+    Bool(bool),
+    Str(Box<str>),
+}
+
+/// FNV-1a as a `Hasher`: deterministic on every platform and every run.
+#[derive(Default)]
+pub struct FnvHasher(u64);
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = self.0.rotate_left(5) ^ fnv1a(bytes);
+    }
+}
+
+pub type TernMap = IndexMap<Key, u64, BuildHasherDefault<FnvHasher>>;
+
+#[derive(Debug)]
+pub enum Object {
+    Str(Box<str>),
+    Array {
+        refs: bool,
+        items: Vec<u64>,
+    },
+    Map {
+        /// `module::INT`, `BOOL` or `STR`: how a key slot becomes a [`Key`].
+        key_ty: u32,
+        val_refs: bool,
+        entries: TernMap,
+    },
+    /// A struct (tag 0) or an enum value (tag = variant).
+    Record {
+        layout: u32,
+        tag: u32,
+        fields: Box<[u64]>,
+    },
+    Closure {
+        func: u32,
+        captures: Box<[u64]>,
+    },
+    Cell {
+        is_ref: bool,
+        value: u64,
+    },
+}
+
+impl Object {
+    /// Accounted size in bytes.
+    pub fn size(&self) -> usize {
+        match self {
+            Object::Str(s) => 32 + s.len(),
+            Object::Array { items, .. } => 32 + 8 * items.len(),
+            Object::Map { entries, .. } => {
+                48 + entries
+                    .keys()
+                    .map(|k| 24 + if let Key::Str(s) = k { s.len() } else { 0 })
+                    .sum::<usize>()
+            }
+            Object::Record { fields, .. } => 24 + 8 * fields.len(),
+            Object::Closure { captures, .. } => 24 + 8 * captures.len(),
+            Object::Cell { .. } => 24,
+        }
+    }
+}
+
+/// Which fields of records and closures hold references: from the module.
+pub struct GcInfo {
+    /// `[layout][tag][field]`.
+    pub record_refs: Vec<Vec<Box<[bool]>>>,
+    /// `[function][capture]`.
+    pub capture_refs: Vec<Box<[bool]>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeapStats {
+    pub collections: u64,
+    pub allocated_bytes: u64,
+    pub peak_bytes: u64,
+}
+
+pub const MIN_THRESHOLD: usize = 1 << 20;
+
+pub struct Heap {
+    objects: Vec<Option<Object>>,
+    marks: Vec<bool>,
+    free: Vec<u32>,
+    /// Accounted bytes (see the module invariants).
+    pub bytes: usize,
+    /// Collect when `bytes` would pass this.
+    pub threshold: usize,
+    /// Collect at every safepoint that allocates (for tests).
+    pub stress: bool,
+    pub stats: HeapStats,
+}
+
+impl Default for Heap {
+    fn default() -> Self {
+        Heap::new()
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn bad_handle(h: u64, want: &str) -> ! {
+    // Unreachable for verified code: see the module invariants.
+    panic!("heap invariant violated: handle {h} is not a live {want}")
+}
+
+impl Heap {
+    pub fn new() -> Heap {
+        Heap {
+            objects: Vec::new(),
+            marks: Vec::new(),
+            free: Vec::new(),
+            bytes: 0,
+            threshold: MIN_THRESHOLD,
+            stress: false,
+            stats: HeapStats::default(),
+        }
+    }
+
+    /// Whether a safepoint about to allocate `need` bytes should collect.
+    #[inline]
+    pub fn wants_collection(&self, need: usize) -> bool {
+        self.stress || self.bytes + need > self.threshold
+    }
+
+    /// Adds an object. Never collects: callers collect first, at a safepoint.
+    pub fn alloc(&mut self, obj: Object) -> u64 {
+        let size = obj.size();
+        self.grow(size);
+        match self.free.pop() {
+            Some(i) => {
+                self.objects[i as usize] = Some(obj);
+                i as u64
+            }
+            None => {
+                self.objects.push(Some(obj));
+                self.marks.push(false);
+                (self.objects.len() - 1) as u64
+            }
+        }
+    }
+
+    /// Accounts `n` more bytes to an existing object that grew.
+    #[inline]
+    pub fn grow(&mut self, n: usize) {
+        self.bytes += n;
+        self.stats.allocated_bytes += n as u64;
+        if self.bytes as u64 > self.stats.peak_bytes {
+            self.stats.peak_bytes = self.bytes as u64;
+        }
+    }
+
+    pub fn live_objects(&self) -> usize {
+        self.objects.len() - self.free.len()
+    }
+
+    #[inline]
+    pub fn get(&self, h: u64) -> &Object {
+        match self.objects.get(h as usize) {
+            Some(Some(o)) => o,
+            _ => bad_handle(h, "object"),
+        }
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, h: u64) -> &mut Object {
+        match self.objects.get_mut(h as usize) {
+            Some(Some(o)) => o,
+            _ => bad_handle(h, "object"),
+        }
+    }
+
+    #[inline]
+    pub fn str(&self, h: u64) -> &str {
+        match self.get(h) {
+            Object::Str(s) => s,
+            _ => bad_handle(h, "str"),
+        }
+    }
+
+    #[inline]
+    pub fn array(&self, h: u64) -> &Vec<u64> {
+        match self.get(h) {
+            Object::Array { items, .. } => items,
+            _ => bad_handle(h, "array"),
+        }
+    }
+
+    #[inline]
+    pub fn array_mut(&mut self, h: u64) -> &mut Vec<u64> {
+        match self.get_mut(h) {
+            Object::Array { items, .. } => items,
+            _ => bad_handle(h, "array"),
+        }
+    }
+
+    #[inline]
+    pub fn map(&self, h: u64) -> &TernMap {
+        match self.get(h) {
+            Object::Map { entries, .. } => entries,
+            _ => bad_handle(h, "map"),
+        }
+    }
+
+    #[inline]
+    pub fn map_key_ty(&self, h: u64) -> u32 {
+        match self.get(h) {
+            Object::Map { key_ty, .. } => *key_ty,
+            _ => bad_handle(h, "map"),
+        }
+    }
+
+    #[inline]
+    pub fn map_mut(&mut self, h: u64) -> &mut TernMap {
+        match self.get_mut(h) {
+            Object::Map { entries, .. } => entries,
+            _ => bad_handle(h, "map"),
+        }
+    }
+
+    #[inline]
+    pub fn fields(&self, h: u64) -> &[u64] {
+        match self.get(h) {
+            Object::Record { fields, .. } => fields,
+            _ => bad_handle(h, "record"),
+        }
+    }
+
+    #[inline]
+    pub fn fields_mut(&mut self, h: u64) -> &mut [u64] {
+        match self.get_mut(h) {
+            Object::Record { fields, .. } => fields,
+            _ => bad_handle(h, "record"),
+        }
+    }
+
+    #[inline]
+    pub fn tag(&self, h: u64) -> u32 {
+        match self.get(h) {
+            Object::Record { tag, .. } => *tag,
+            _ => bad_handle(h, "record"),
+        }
+    }
+
+    #[inline]
+    pub fn closure(&self, h: u64) -> (u32, &[u64]) {
+        match self.get(h) {
+            Object::Closure { func, captures } => (*func, captures),
+            _ => bad_handle(h, "closure"),
+        }
+    }
+
+    #[inline]
+    pub fn cell(&self, h: u64) -> u64 {
+        match self.get(h) {
+            Object::Cell { value, .. } => *value,
+            _ => bad_handle(h, "cell"),
+        }
+    }
+
+    #[inline]
+    pub fn set_cell(&mut self, h: u64, v: u64) {
+        match self.get_mut(h) {
+            Object::Cell { value, .. } => *value = v,
+            _ => bad_handle(h, "cell"),
+        }
+    }
+
+    /// Marks everything reachable from `roots`, frees the rest, and sets the
+    /// next threshold to twice the live size.
+    pub fn collect(&mut self, roots: &[u64], info: &GcInfo) {
+        self.stats.collections += 1;
+        let mut work: Vec<u64> = Vec::with_capacity(roots.len());
+        for &r in roots {
+            self.mark(r, &mut work);
+        }
+        while let Some(h) = work.pop() {
+            let obj = self.objects[h as usize].take();
+            if let Some(o) = &obj {
+                match o {
+                    Object::Str(_) => {}
+                    Object::Array { refs, items } => {
+                        if *refs {
+                            for &c in items {
+                                self.mark(c, &mut work);
+                            }
+                        }
+                    }
+                    Object::Map { val_refs, entries, .. } => {
+                        if *val_refs {
+                            for &c in entries.values() {
+                                self.mark(c, &mut work);
+                            }
+                        }
+                    }
+                    Object::Record { layout, tag, fields } => {
+                        let mask = &info.record_refs[*layout as usize][*tag as usize];
+                        for (&c, &is_ref) in fields.iter().zip(mask.iter()) {
+                            if is_ref {
+                                self.mark(c, &mut work);
+                            }
+                        }
+                    }
+                    Object::Closure { func, captures } => {
+                        let mask = &info.capture_refs[*func as usize];
+                        for (&c, &is_ref) in captures.iter().zip(mask.iter()) {
+                            if is_ref {
+                                self.mark(c, &mut work);
+                            }
+                        }
+                    }
+                    Object::Cell { is_ref, value } => {
+                        if *is_ref {
+                            self.mark(*value, &mut work);
+                        }
+                    }
+                }
+            }
+            self.objects[h as usize] = obj;
+        }
+        let mut live = 0usize;
+        for i in 0..self.objects.len() {
+            if self.marks[i] {
+                self.marks[i] = false;
+                if let Some(o) = &self.objects[i] {
+                    live += o.size();
+                }
+            } else if self.objects[i].take().is_some() {
+                self.free.push(i as u32);
+            }
+        }
+        self.bytes = live;
+        self.threshold = (live * 2).max(MIN_THRESHOLD);
+    }
+
+    #[inline]
+    fn mark(&mut self, h: u64, work: &mut Vec<u64>) {
+        let i = h as usize;
+        if i < self.marks.len() && !self.marks[i] && self.objects[i].is_some() {
+            self.marks[i] = true;
+            work.push(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_info() -> GcInfo {
+        GcInfo {
+            record_refs: vec![],
+            capture_refs: vec![],
+        }
+    }
+
+    #[test]
+    fn unreachable_objects_are_freed_and_slots_reused() {
+        let mut h = Heap::new();
+        let a = h.alloc(Object::Str("kept".into()));
+        let b = h.alloc(Object::Str("dropped".into()));
+        let arr = h.alloc(Object::Array {
+            refs: true,
+            items: vec![a],
+        });
+        h.collect(&[arr], &no_info());
+        assert_eq!(h.live_objects(), 2);
+        assert_eq!(h.str(a), "kept");
+        let c = h.alloc(Object::Str("new".into()));
+        assert_eq!(c, b, "the freed slot is reused");
+        assert_eq!(h.stats.collections, 1);
+    }
+
+    #[test]
+    fn deep_chains_do_not_recurse() {
+        let mut h = Heap::new();
+        let mut last = h.alloc(Object::Str("leaf".into()));
+        for _ in 0..200_000 {
+            last = h.alloc(Object::Cell {
+                is_ref: true,
+                value: last,
+            });
+        }
+        h.collect(&[last], &no_info());
+        assert_eq!(h.live_objects(), 200_001);
+    }
+}

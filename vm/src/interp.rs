@@ -1,0 +1,1211 @@
+//! The interpreter: runs verified code over one instance's heap.
+//!
+//! State is a value stack of untyped 64-bit slots plus a frame stack, both
+//! plain vectors owned by the [`Vm`], so guest recursion never recurses on
+//! the host and a paused program is fully described by frames (function,
+//! instruction index, base slot) and the heap.
+//!
+//! A frame's slots start at `base`: first its parameters and locals, then its
+//! operand stack. A call leaves the arguments where they are and they become
+//! the callee's first locals. Slot contents: ints as two's complement, floats
+//! as IEEE bits, bools as 0/1, references as heap handles.
+//!
+//! The loop trusts the verifier: slot types, local initialization, indices
+//! and stack heights are not re-checked here. What it does check is what no
+//! static analysis can know: division by zero, bounds, missing keys, empty
+//! pops, and the limits (fuel, heap, call depth, value-stack size).
+//!
+//! Every point that can collect goes through [`Vm::safepoint`], which saves
+//! the instruction index first so the collector reads the right stack map;
+//! every trap goes through `trap!`, which does the same for the trace.
+
+use crate::heap::{GcInfo, Heap, Key, Object, TernMap};
+use crate::host::{Host, NoHost, Value};
+use crate::module::*;
+use crate::opcodes::Instr;
+use crate::text;
+use crate::verify::{self, FuncInfo, VerifyError};
+use std::fmt;
+
+/// A module that passed verification, with what execution needs from it.
+pub struct Program {
+    pub module: Module,
+    pub info: Vec<FuncInfo>,
+    gc: GcInfo,
+    /// Slots per frame: locals plus the operand stack.
+    frame_size: Vec<usize>,
+}
+
+impl Program {
+    /// Verifies `module`; nothing can run without passing through here.
+    pub fn new(module: Module) -> Result<Program, VerifyError> {
+        let info = verify::verify(&module)?;
+        let record_refs = module
+            .layouts
+            .iter()
+            .map(|l| match l {
+                Layout::Struct { fields, .. } => {
+                    vec![fields.iter().map(|f| module.is_ref(f.ty)).collect()]
+                }
+                Layout::Enum { variants, .. } => variants
+                    .iter()
+                    .map(|v| v.fields.iter().map(|t| module.is_ref(*t)).collect())
+                    .collect(),
+            })
+            .collect();
+        let capture_refs = module
+            .functions
+            .iter()
+            .map(|f| f.captures.iter().map(|t| module.is_ref(*t)).collect())
+            .collect();
+        let frame_size = module
+            .functions
+            .iter()
+            .zip(&info)
+            .map(|(f, i)| f.num_slots() + i.max_stack as usize)
+            .collect();
+        Ok(Program {
+            module,
+            info,
+            gc: GcInfo {
+                record_refs,
+                capture_refs,
+            },
+            frame_size,
+        })
+    }
+}
+
+/// Per-instance resource limits.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Accounted heap bytes; exceeding it is an `OutOfMemory` trap.
+    pub max_heap: usize,
+    /// Frames on the call stack; exceeding it is a `StackOverflow` trap.
+    pub max_depth: usize,
+    /// Instructions executed; exhausting it is a `FuelExhausted` trap.
+    pub fuel: u64,
+    /// Collect at every allocating safepoint.
+    pub gc_stress: bool,
+}
+
+/// Default call-depth limit (frames).
+pub const DEFAULT_MAX_DEPTH: usize = 100_000;
+/// Default heap limit: 1 GiB of accounted bytes.
+pub const DEFAULT_MAX_HEAP: usize = 1 << 30;
+/// Value-stack slots an instance may use in all, whatever its depth.
+pub const MAX_STACK_SLOTS: usize = 1 << 24;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_heap: DEFAULT_MAX_HEAP,
+            max_depth: DEFAULT_MAX_DEPTH,
+            fuel: u64::MAX,
+            gc_stress: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrapKind {
+    DivisionByZero,
+    IndexOutOfBounds,
+    KeyNotFound,
+    EmptyPop,
+    InvalidArgument,
+    StackOverflow,
+    OutOfMemory,
+    FuelExhausted,
+    UninitializedGlobal,
+    Host,
+}
+
+/// One line of a guest stack trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceFrame {
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+}
+
+/// A runtime error: what happened and where in the guest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trap {
+    pub kind: TrapKind,
+    pub message: String,
+    /// Innermost frame first.
+    pub trace: Vec<TraceFrame>,
+}
+
+/// Traces longer than this print the innermost and outermost frames only.
+const TRACE_HEAD: usize = 16;
+const TRACE_TAIL: usize = 4;
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        let n = self.trace.len();
+        for (i, fr) in self.trace.iter().enumerate() {
+            if n > TRACE_HEAD + TRACE_TAIL && i >= TRACE_HEAD && i < n - TRACE_TAIL {
+                if i == TRACE_HEAD {
+                    writeln!(f, "  ... {} more frames ...", n - TRACE_HEAD - TRACE_TAIL)?;
+                }
+                continue;
+            }
+            writeln!(f, "  at {} ({}:{})", fr.function, fr.file, fr.line)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Trap {}
+
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    func: u32,
+    /// Index of the instruction executing (for callers: the call).
+    pc: u32,
+    base: u32,
+    /// Where the result goes when this frame returns.
+    ret: u32,
+    /// The running closure, or `u64::MAX` for a plain call.
+    env: u64,
+}
+
+const NO_ENV: u64 = u64::MAX;
+
+/// Counters for `vmrun --stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub instructions: u64,
+    pub collections: u64,
+    pub allocated_bytes: u64,
+    pub peak_heap_bytes: u64,
+}
+
+/// One instance: a heap, a stack, globals, limits, and a host.
+pub struct Vm<'p> {
+    prog: &'p Program,
+    pub heap: Heap,
+    stack: Vec<u64>,
+    frames: Vec<Frame>,
+    globals: Vec<u64>,
+    global_set: Vec<bool>,
+    /// Constant pool as slots; strings are allocated once and pinned.
+    consts: Vec<u64>,
+    host: Box<dyn Host + 'p>,
+    limits: Limits,
+    instructions: u64,
+    /// Values the embedder holds across calls: always roots.
+    pinned: Vec<u64>,
+    initialized: bool,
+}
+
+macro_rules! f64_of {
+    ($x:expr) => {
+        f64::from_bits($x)
+    };
+}
+
+impl<'p> Vm<'p> {
+    pub fn new(prog: &'p Program, limits: Limits) -> Vm<'p> {
+        Vm::with_host(prog, limits, Box::new(NoHost))
+    }
+
+    pub fn with_host(prog: &'p Program, limits: Limits, host: Box<dyn Host + 'p>) -> Vm<'p> {
+        let mut heap = Heap::new();
+        heap.stress = limits.gc_stress;
+        let consts = prog
+            .module
+            .consts
+            .iter()
+            .map(|c| match c {
+                Const::Int(i) => *i as u64,
+                Const::Float(f) => f.to_bits(),
+                Const::Str(s) => heap.alloc(Object::Str(s.as_str().into())),
+            })
+            .collect();
+        let n = prog.module.globals.len();
+        Vm {
+            prog,
+            heap,
+            stack: Vec::new(),
+            frames: Vec::new(),
+            globals: vec![0; n],
+            global_set: vec![false; n],
+            consts,
+            host,
+            limits,
+            instructions: 0,
+            pinned: Vec::new(),
+            initialized: false,
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            instructions: self.instructions,
+            collections: self.heap.stats.collections,
+            allocated_bytes: self.heap.stats.allocated_bytes,
+            peak_heap_bytes: self.heap.stats.peak_bytes,
+        }
+    }
+
+    /// Runs the module's init function (once) and then `main` with `args`;
+    /// returns the exit code (`main`'s int result, or 0).
+    pub fn run_main(&mut self, args: &[String]) -> Result<i64, Trap> {
+        let entry = match self.prog.module.entry {
+            Some(e) => e,
+            None => {
+                return Err(Trap {
+                    kind: TrapKind::InvalidArgument,
+                    message: "the module has no main function".into(),
+                    trace: vec![],
+                })
+            }
+        };
+        self.initialize()?;
+        let f = &self.prog.module.functions[entry as usize];
+        let mut argv = Vec::new();
+        if !f.params.is_empty() {
+            let items: Vec<u64> = args
+                .iter()
+                .map(|a| self.heap.alloc(Object::Str(a.as_str().into())))
+                .collect();
+            argv.push(self.heap.alloc(Object::Array { refs: true, items }));
+        }
+        let r = self.call_raw(entry, &argv)?;
+        Ok(r.map_or(0, |v| v as i64))
+    }
+
+    /// Runs the init function if it has not run yet.
+    pub fn initialize(&mut self) -> Result<(), Trap> {
+        if !self.initialized {
+            self.initialized = true;
+            if let Some(init) = self.prog.module.init {
+                self.call_raw(init, &[])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls function `func` with raw slot arguments (already typed right).
+    fn call_raw(&mut self, func: u32, args: &[u64]) -> Result<Option<u64>, Trap> {
+        let depth = self.frames.len();
+        let base = self.frames.last().map_or(0, |fr| {
+            fr.base as usize + self.prog.frame_size[fr.func as usize]
+        });
+        let need = base + self.prog.frame_size[func as usize];
+        if self.stack.len() < need {
+            self.stack.resize(need, 0);
+        }
+        self.stack[base..base + args.len()].copy_from_slice(args);
+        self.frames.push(Frame {
+            func,
+            pc: 0,
+            base: base as u32,
+            ret: base as u32,
+            env: NO_ENV,
+        });
+        let r = self.execute(depth);
+        if r.is_err() {
+            self.frames.truncate(depth);
+        }
+        r
+    }
+
+    /// Calls an exported function with host values, checking their types.
+    pub fn call_export(&mut self, name: &str, args: &[Value]) -> Result<Value, Trap> {
+        let m = &self.prog.module;
+        let bad = |msg: String| Trap {
+            kind: TrapKind::InvalidArgument,
+            message: msg,
+            trace: vec![],
+        };
+        let func = m
+            .exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.func)
+            .ok_or_else(|| bad(format!("no export named '{name}'")))?;
+        let f = &m.functions[func as usize];
+        if f.params.len() != args.len() {
+            return Err(bad(format!(
+                "'{name}' takes {} arguments, {} given",
+                f.params.len(),
+                args.len()
+            )));
+        }
+        self.initialize()?;
+        let params = f.params.clone();
+        let ret = f.ret;
+        let mark = self.pinned.len();
+        for (t, v) in params.iter().zip(args) {
+            let slot = self.to_guest(*t, v).map_err(bad)?;
+            self.pinned.push(slot);
+        }
+        let raw: Vec<u64> = self.pinned[mark..].to_vec();
+        let r = self.call_raw(func, &raw);
+        self.pinned.truncate(mark);
+        let r = r?;
+        Ok(match r {
+            None => Value::Unit,
+            Some(v) => self.from_guest(ret, v),
+        })
+    }
+
+    /// Copies a guest value of type `ty` out to the host.
+    pub fn from_guest(&self, ty: TypeId, v: u64) -> Value {
+        let m = &self.prog.module;
+        match m.ty(ty) {
+            TypeDesc::Int => Value::Int(v as i64),
+            TypeDesc::Float => Value::Float(f64_of!(v)),
+            TypeDesc::Bool => Value::Bool(v != 0),
+            TypeDesc::Str => Value::Str(self.heap.str(v).to_string()),
+            TypeDesc::Unit => Value::Unit,
+            TypeDesc::Array(e) => Value::Array(
+                self.heap
+                    .array(v)
+                    .iter()
+                    .map(|x| self.from_guest(*e, *x))
+                    .collect(),
+            ),
+            TypeDesc::Map(_, vt) => Value::Map(
+                self.heap
+                    .map(v)
+                    .iter()
+                    .map(|(k, x)| (key_value(k), self.from_guest(*vt, *x)))
+                    .collect(),
+            ),
+            _ => Value::Str(format!("<{}>", m.type_name(ty))),
+        }
+    }
+
+    /// Copies a host value into the guest heap as type `ty`.
+    pub fn to_guest(&mut self, ty: TypeId, v: &Value) -> Result<u64, String> {
+        let m = &self.prog.module;
+        let mismatch = || format!("expected {}, got {}", m.type_name(ty), v.kind());
+        Ok(match (m.ty(ty), v) {
+            (TypeDesc::Int, Value::Int(i)) => *i as u64,
+            (TypeDesc::Float, Value::Float(x)) => x.to_bits(),
+            (TypeDesc::Bool, Value::Bool(b)) => *b as u64,
+            (TypeDesc::Str, Value::Str(s)) => self.heap.alloc(Object::Str(s.as_str().into())),
+            (TypeDesc::Array(e), Value::Array(items)) => {
+                let e = *e;
+                let refs = m.is_ref(e);
+                let mut slots = Vec::with_capacity(items.len());
+                for x in items {
+                    slots.push(self.to_guest(e, x)?);
+                }
+                self.heap.alloc(Object::Array { refs, items: slots })
+            }
+            (TypeDesc::Map(k, vt), Value::Map(entries)) => {
+                let (k, vt) = (*k, *vt);
+                let val_refs = m.is_ref(vt);
+                let mut map = TernMap::default();
+                for (kv, x) in entries {
+                    let key = match (m.ty(k), kv) {
+                        (TypeDesc::Int, Value::Int(i)) => Key::Int(*i),
+                        (TypeDesc::Bool, Value::Bool(b)) => Key::Bool(*b),
+                        (TypeDesc::Str, Value::Str(s)) => Key::Str(s.as_str().into()),
+                        _ => return Err(mismatch()),
+                    };
+                    let slot = self.to_guest(vt, x)?;
+                    map.insert(key, slot);
+                }
+                self.heap.alloc(Object::Map {
+                    key_ty: k,
+                    val_refs,
+                    entries: map,
+                })
+            }
+            _ => return Err(mismatch()),
+        })
+    }
+
+    /// The instruction index each frame is at, innermost first, as a trace.
+    fn trace(&self) -> Vec<TraceFrame> {
+        let m = &self.prog.module;
+        self.frames
+            .iter()
+            .rev()
+            .map(|fr| {
+                let f = &m.functions[fr.func as usize];
+                TraceFrame {
+                    function: f.name.clone(),
+                    file: m.sources[f.source as usize].clone(),
+                    line: f.line_of(fr.pc as usize),
+                }
+            })
+            .collect()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_trap(&mut self, kind: TrapKind, message: String) -> Trap {
+        Trap {
+            kind,
+            message,
+            trace: self.trace(),
+        }
+    }
+
+    /// Collects everything unreachable from the roots. The top frame's
+    /// `pc` must be the safepoint instruction.
+    #[cold]
+    #[inline(never)]
+    fn collect(&mut self) {
+        let m = &self.prog.module;
+        let mut roots: Vec<u64> = Vec::new();
+        for (i, g) in self.globals.iter().enumerate() {
+            if self.global_set[i] && m.is_ref(m.globals[i]) {
+                roots.push(*g);
+            }
+        }
+        for (c, slot) in m.consts.iter().zip(&self.consts) {
+            if let Const::Str(_) = c {
+                roots.push(*slot);
+            }
+        }
+        roots.extend_from_slice(&self.pinned);
+        for (k, fr) in self.frames.iter().enumerate() {
+            if fr.env != NO_ENV {
+                roots.push(fr.env);
+            }
+            let base = fr.base as usize;
+            // A caller's map includes the arguments it passed, which now
+            // belong to the callee (and are scanned there).
+            let limit = match self.frames.get(k + 1) {
+                Some(next) => next.base as usize - base,
+                None => usize::MAX,
+            };
+            for &s in self.prog.info[fr.func as usize].refs_at(fr.pc) {
+                if (s as usize) < limit {
+                    roots.push(self.stack[base + s as usize]);
+                }
+            }
+        }
+        self.heap.collect(&roots, &self.prog.gc);
+    }
+
+    /// The one door to allocation: collects if due, then checks the limit.
+    #[inline]
+    fn safepoint(&mut self, pc: usize, need: usize) -> Result<(), Trap> {
+        if self.heap.wants_collection(need) {
+            self.frames.last_mut().expect("running frame").pc = pc as u32;
+            self.collect();
+        }
+        if self.heap.bytes + need > self.limits.max_heap {
+            self.frames.last_mut().expect("running frame").pc = pc as u32;
+            let msg = format!(
+                "out of memory: heap limit of {} bytes exceeded",
+                self.limits.max_heap
+            );
+            return Err(self.make_trap(TrapKind::OutOfMemory, msg));
+        }
+        Ok(())
+    }
+
+    fn key_of(&self, key_ty: TypeId, v: u64) -> Key {
+        match key_ty {
+            INT => Key::Int(v as i64),
+            BOOL => Key::Bool(v != 0),
+            _ => Key::Str(self.heap.str(v).into()),
+        }
+    }
+
+    fn key_slot(&mut self, k: &Key) -> u64 {
+        match k {
+            Key::Int(i) => *i as u64,
+            Key::Bool(b) => *b as u64,
+            Key::Str(s) => {
+                let s: Box<str> = s.clone();
+                self.heap.alloc(Object::Str(s))
+            }
+        }
+    }
+
+    /// Runs until the frame stack is back to `stop` frames.
+    fn execute(&mut self, stop: usize) -> Result<Option<u64>, Trap> {
+        let prog = self.prog;
+        let m = &prog.module;
+        let top = *self.frames.last().expect("execute needs a frame");
+        let mut fidx = top.func as usize;
+        let mut func = &m.functions[fidx];
+        let mut code: &[Instr] = &func.code;
+        let mut base = top.base as usize;
+        let mut pc = top.pc as usize;
+        let mut sp = base + func.num_slots();
+        let mut count = self.instructions;
+        let fuel = self.limits.fuel;
+
+        macro_rules! trap {
+            ($kind:expr, $($msg:tt)*) => {{
+                self.frames.last_mut().expect("running frame").pc = pc as u32;
+                self.instructions = count;
+                let msg = format!($($msg)*);
+                return Err(self.make_trap($kind, msg));
+            }};
+        }
+        macro_rules! pop {
+            () => {{
+                sp -= 1;
+                self.stack[sp]
+            }};
+        }
+        macro_rules! push {
+            ($v:expr) => {{
+                let v = $v;
+                self.stack[sp] = v;
+                sp += 1;
+            }};
+        }
+        macro_rules! top {
+            () => {
+                self.stack[sp - 1]
+            };
+        }
+        macro_rules! int_bin {
+            (|$a:ident, $b:ident| $e:expr) => {{
+                let $b = pop!() as i64;
+                let $a = top!() as i64;
+                top!() = ($e) as u64;
+            }};
+        }
+        macro_rules! int_cmp {
+            ($op:tt) => {{
+                let b = pop!() as i64;
+                let a = top!() as i64;
+                top!() = (a $op b) as u64;
+            }};
+        }
+        macro_rules! flt_bin {
+            (|$a:ident, $b:ident| $e:expr) => {{
+                let $b = f64_of!(pop!());
+                let $a = f64_of!(top!());
+                top!() = f64::to_bits($e);
+            }};
+        }
+        macro_rules! flt_un {
+            (|$a:ident| $e:expr) => {{
+                let $a = f64_of!(top!());
+                top!() = f64::to_bits($e);
+            }};
+        }
+        macro_rules! flt_cmp {
+            ($op:tt) => {{
+                let b = f64_of!(pop!());
+                let a = f64_of!(top!());
+                top!() = (a $op b) as u64;
+            }};
+        }
+        macro_rules! str_cmp {
+            ($op:tt) => {{
+                let b = pop!();
+                let a = top!();
+                let r = self.heap.str(a) $op self.heap.str(b);
+                top!() = r as u64;
+            }};
+        }
+        macro_rules! safepoint {
+            ($need:expr) => {{
+                let need = $need;
+                if self.heap.wants_collection(need) || self.heap.bytes + need > self.limits.max_heap {
+                    self.instructions = count;
+                    self.safepoint(pc, need)?;
+                }
+            }};
+        }
+        macro_rules! check_fuel {
+            () => {
+                if count >= fuel {
+                    trap!(TrapKind::FuelExhausted, "fuel exhausted: {} instructions executed", count);
+                }
+            };
+        }
+        macro_rules! enter {
+            ($callee:expr, $new_base:expr, $ret:expr, $env:expr) => {{
+                let callee = $callee as usize;
+                if self.frames.len() >= self.limits.max_depth {
+                    trap!(TrapKind::StackOverflow, "stack overflow: more than {} nested calls", self.limits.max_depth);
+                }
+                check_fuel!();
+                let new_base: usize = $new_base;
+                let need = new_base + prog.frame_size[callee];
+                if need > self.stack.len() {
+                    if need > MAX_STACK_SLOTS {
+                        trap!(TrapKind::StackOverflow, "stack overflow: more than {} value-stack slots", MAX_STACK_SLOTS);
+                    }
+                    self.stack.resize(need.max(self.stack.len() * 2), 0);
+                }
+                self.frames.last_mut().expect("running frame").pc = pc as u32;
+                self.frames.push(Frame { func: callee as u32, pc: 0, base: new_base as u32, ret: $ret as u32, env: $env });
+                fidx = callee;
+                func = &m.functions[fidx];
+                code = &func.code;
+                base = new_base;
+                sp = base + func.num_slots();
+                pc = 0;
+                continue;
+            }};
+        }
+
+        loop {
+            let ins = code[pc];
+            count += 1;
+            match ins {
+                Instr::Nop {} => {}
+                Instr::Const { index } => push!(self.consts[index as usize]),
+                Instr::Bool { value } => push!(value as u64),
+                Instr::Load { local } => push!(self.stack[base + local as usize]),
+                Instr::Store { local } => {
+                    let v = pop!();
+                    self.stack[base + local as usize] = v;
+                }
+                Instr::GlobalGet { global } => {
+                    if !self.global_set[global as usize] {
+                        trap!(TrapKind::UninitializedGlobal, "global {} read before it was initialized", global);
+                    }
+                    push!(self.globals[global as usize]);
+                }
+                Instr::GlobalSet { global } => {
+                    let v = pop!();
+                    self.globals[global as usize] = v;
+                    self.global_set[global as usize] = true;
+                }
+                Instr::Pop {} => sp -= 1,
+                Instr::Dup {} => {
+                    let v = top!();
+                    push!(v);
+                }
+                Instr::LoadCapture { index } => {
+                    let env = self.frames.last().expect("running frame").env;
+                    let v = self.heap.closure(env).1[index as usize];
+                    push!(v);
+                }
+
+                Instr::IAdd {} => int_bin!(|a, b| a.wrapping_add(b)),
+                Instr::ISub {} => int_bin!(|a, b| a.wrapping_sub(b)),
+                Instr::IMul {} => int_bin!(|a, b| a.wrapping_mul(b)),
+                Instr::IDiv {} => {
+                    if top!() == 0 {
+                        trap!(TrapKind::DivisionByZero, "division by zero");
+                    }
+                    int_bin!(|a, b| a.wrapping_div(b))
+                }
+                Instr::IRem {} => {
+                    if top!() == 0 {
+                        trap!(TrapKind::DivisionByZero, "division by zero");
+                    }
+                    int_bin!(|a, b| a.wrapping_rem(b))
+                }
+                Instr::INeg {} => top!() = (top!() as i64).wrapping_neg() as u64,
+                Instr::IAnd {} => int_bin!(|a, b| a & b),
+                Instr::IOr {} => int_bin!(|a, b| a | b),
+                Instr::IXor {} => int_bin!(|a, b| a ^ b),
+                Instr::IShl {} => int_bin!(|a, b| a.wrapping_shl((b & 63) as u32)),
+                Instr::IShr {} => int_bin!(|a, b| a.wrapping_shr((b & 63) as u32)),
+                Instr::ILt {} => int_cmp!(<),
+                Instr::ILe {} => int_cmp!(<=),
+                Instr::IGt {} => int_cmp!(>),
+                Instr::IGe {} => int_cmp!(>=),
+                Instr::IEq {} => int_cmp!(==),
+                Instr::INe {} => int_cmp!(!=),
+
+                Instr::FAdd {} => flt_bin!(|a, b| a + b),
+                Instr::FSub {} => flt_bin!(|a, b| a - b),
+                Instr::FMul {} => flt_bin!(|a, b| a * b),
+                Instr::FDiv {} => flt_bin!(|a, b| a / b),
+                Instr::FRem {} => flt_bin!(|a, b| a % b),
+                Instr::FNeg {} => flt_un!(|a| -a),
+                Instr::FLt {} => flt_cmp!(<),
+                Instr::FLe {} => flt_cmp!(<=),
+                Instr::FGt {} => flt_cmp!(>),
+                Instr::FGe {} => flt_cmp!(>=),
+                Instr::FEq {} => flt_cmp!(==),
+                Instr::FNe {} => flt_cmp!(!=),
+
+                Instr::BNot {} => top!() ^= 1,
+                Instr::BEq {} => int_cmp!(==),
+                Instr::BNe {} => int_cmp!(!=),
+
+                Instr::SEq {} => str_cmp!(==),
+                Instr::SNe {} => str_cmp!(!=),
+                Instr::SLt {} => str_cmp!(<),
+                Instr::SLe {} => str_cmp!(<=),
+                Instr::SGt {} => str_cmp!(>),
+                Instr::SGe {} => str_cmp!(>=),
+                Instr::SConcat {} => {
+                    let (a, b) = (self.stack[sp - 2], self.stack[sp - 1]);
+                    let need = 32 + self.heap.str(a).len() + self.heap.str(b).len();
+                    safepoint!(need);
+                    let mut s = String::with_capacity(need - 32);
+                    s.push_str(self.heap.str(a));
+                    s.push_str(self.heap.str(b));
+                    sp -= 1;
+                    top!() = self.heap.alloc(Object::Str(s.into()));
+                }
+                Instr::SLen {} => top!() = self.heap.str(top!()).len() as u64,
+                Instr::SByte {} => {
+                    let i = pop!() as i64;
+                    let s = self.heap.str(top!());
+                    match usize::try_from(i).ok().and_then(|i| s.as_bytes().get(i)) {
+                        Some(b) => top!() = *b as u64,
+                        None => {
+                            let n = s.len();
+                            trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n)
+                        }
+                    }
+                }
+                Instr::SSlice {} => {
+                    let (h, a, b) = (self.stack[sp - 3], self.stack[sp - 2] as i64, self.stack[sp - 1] as i64);
+                    let n = self.heap.str(h).len();
+                    if a < 0 || b < a || b as usize > n {
+                        trap!(TrapKind::IndexOutOfBounds, "slice {}..{} out of range for length {}", a, b, n);
+                    }
+                    let s = self.heap.str(h);
+                    if !s.is_char_boundary(a as usize) || !s.is_char_boundary(b as usize) {
+                        trap!(TrapKind::InvalidArgument, "slice {}..{} is not on a character boundary", a, b);
+                    }
+                    safepoint!(32 + (b - a) as usize);
+                    let piece: Box<str> = self.heap.str(h)[a as usize..b as usize].into();
+                    sp -= 2;
+                    top!() = self.heap.alloc(Object::Str(piece));
+                }
+                Instr::SSplit { .. } => {
+                    let (a, b) = (self.stack[sp - 2], self.stack[sp - 1]);
+                    let n = self.heap.str(a).len();
+                    safepoint!(64 + 40 * (n + 1));
+                    let (s, sep) = (self.heap.str(a), self.heap.str(b));
+                    let parts: Vec<Box<str>> = if sep.is_empty() {
+                        s.chars().map(|c| c.to_string().into()).collect()
+                    } else {
+                        s.split(sep).map(Into::into).collect()
+                    };
+                    let items = parts.into_iter().map(|p| self.heap.alloc(Object::Str(p))).collect();
+                    sp -= 1;
+                    top!() = self.heap.alloc(Object::Array { refs: true, items });
+                }
+                Instr::SFind {} => {
+                    let b = pop!();
+                    let r = self.heap.str(top!()).find(self.heap.str(b)).map_or(-1, |i| i as i64);
+                    top!() = r as u64;
+                }
+                Instr::SJoin {} => {
+                    let (a, sep) = (self.stack[sp - 2], self.stack[sp - 1]);
+                    let parts = self.heap.array(a);
+                    let seplen = self.heap.str(sep).len();
+                    let need = 32 + parts.iter().map(|p| self.heap.str(*p).len() + seplen).sum::<usize>();
+                    safepoint!(need);
+                    let mut s = String::new();
+                    for (i, p) in self.heap.array(a).iter().enumerate() {
+                        if i > 0 {
+                            s.push_str(self.heap.str(sep));
+                        }
+                        s.push_str(self.heap.str(*p));
+                    }
+                    sp -= 1;
+                    top!() = self.heap.alloc(Object::Str(s.into()));
+                }
+
+                Instr::I2F {} => top!() = (top!() as i64 as f64).to_bits(),
+                Instr::F2I {} => top!() = f64_of!(top!()) as i64 as u64,
+                Instr::IToS {} => {
+                    safepoint!(56);
+                    top!() = self.heap.alloc(Object::Str((top!() as i64).to_string().into()));
+                }
+                Instr::FToS {} => {
+                    safepoint!(64);
+                    top!() = self.heap.alloc(Object::Str(text::float_to_string(f64_of!(top!())).into()));
+                }
+                Instr::BToS {} => {
+                    safepoint!(40);
+                    top!() = self.heap.alloc(Object::Str(if top!() != 0 { "true" } else { "false" }.into()));
+                }
+                Instr::SToI {} => match text::parse_int(self.heap.str(top!())) {
+                    Ok(i) => top!() = i as u64,
+                    Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
+                },
+                Instr::SToF {} => match text::parse_float(self.heap.str(top!())) {
+                    Ok(x) => top!() = x.to_bits(),
+                    Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
+                },
+                Instr::FFixed {} => {
+                    let d = self.stack[sp - 1] as i64;
+                    safepoint!(64 + d.clamp(0, text::MAX_FIXED_DIGITS) as usize);
+                    let d = pop!() as i64;
+                    match text::fixed(f64_of!(top!()), d) {
+                        Ok(s) => top!() = self.heap.alloc(Object::Str(s.into())),
+                        Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
+                    }
+                }
+
+                Instr::FSqrt {} => flt_un!(|a| a.sqrt()),
+                Instr::FFloor {} => flt_un!(|a| libm::floor(a)),
+                Instr::FCeil {} => flt_un!(|a| libm::ceil(a)),
+                Instr::FSin {} => flt_un!(|a| libm::sin(a)),
+                Instr::FCos {} => flt_un!(|a| libm::cos(a)),
+                Instr::FExp {} => flt_un!(|a| libm::exp(a)),
+                Instr::FLog {} => flt_un!(|a| libm::log(a)),
+                Instr::FAbs {} => flt_un!(|a| a.abs()),
+                Instr::FPow {} => flt_bin!(|a, b| libm::pow(a, b)),
+                Instr::FMin {} => flt_bin!(|a, b| fmin(a, b)),
+                Instr::FMax {} => flt_bin!(|a, b| -fmin(-a, -b)),
+                Instr::IAbs {} => top!() = (top!() as i64).wrapping_abs() as u64,
+                Instr::IMin {} => int_bin!(|a, b| a.min(b)),
+                Instr::IMax {} => int_bin!(|a, b| a.max(b)),
+
+                Instr::Jmp { target } => {
+                    if (target as usize) <= pc {
+                        check_fuel!();
+                    }
+                    pc = target as usize;
+                    continue;
+                }
+                Instr::JmpIf { target } => {
+                    if pop!() != 0 {
+                        if (target as usize) <= pc {
+                            check_fuel!();
+                        }
+                        pc = target as usize;
+                        continue;
+                    }
+                }
+                Instr::JmpIfNot { target } => {
+                    if pop!() == 0 {
+                        if (target as usize) <= pc {
+                            check_fuel!();
+                        }
+                        pc = target as usize;
+                        continue;
+                    }
+                }
+                Instr::Call { func: f } => {
+                    let np = m.functions[f as usize].params.len();
+                    enter!(f, sp - np, sp - np, NO_ENV)
+                }
+                Instr::CallClosure { ty } => {
+                    let np = match m.ty(ty) {
+                        TypeDesc::Fn { params, .. } => params.len(),
+                        _ => unreachable_verified(),
+                    };
+                    let clo = self.stack[sp - np - 1];
+                    let f = self.heap.closure(clo).0;
+                    enter!(f, sp - np, sp - np - 1, clo)
+                }
+                Instr::CallHost { import } => {
+                    safepoint!(0);
+                    let im = &m.imports[import as usize];
+                    let np = im.params.len();
+                    let args: Vec<Value> = im
+                        .params
+                        .iter()
+                        .zip(&self.stack[sp - np..sp])
+                        .map(|(t, v)| self.from_guest(*t, *v))
+                        .collect();
+                    sp -= np;
+                    self.frames.last_mut().expect("running frame").pc = pc as u32;
+                    self.instructions = count;
+                    let result = self.host.call(import, args);
+                    match result {
+                        Err(e) => trap!(TrapKind::Host, "{}", e),
+                        Ok(v) if im.ret == UNIT => {
+                            if v != Value::Unit {
+                                trap!(TrapKind::Host, "host function {}.{} returned a value for a unit result", im.module, im.name);
+                            }
+                        }
+                        Ok(v) => match self.to_guest(im.ret, &v) {
+                            Ok(slot) => push!(slot),
+                            Err(e) => trap!(TrapKind::Host, "host function {}.{} returned the wrong type: {}", im.module, im.name, e),
+                        },
+                    }
+                }
+                Instr::Ret {} => {
+                    let fr = self.frames.pop().expect("running frame");
+                    let result = if func.ret != UNIT {
+                        let v = self.stack[sp - 1];
+                        self.stack[fr.ret as usize] = v;
+                        sp = fr.ret as usize + 1;
+                        Some(v)
+                    } else {
+                        sp = fr.ret as usize;
+                        None
+                    };
+                    if self.frames.len() == stop {
+                        self.instructions = count;
+                        return Ok(result);
+                    }
+                    let caller = *self.frames.last().expect("caller frame");
+                    fidx = caller.func as usize;
+                    func = &m.functions[fidx];
+                    code = &func.code;
+                    base = caller.base as usize;
+                    pc = caller.pc as usize + 1;
+                    continue;
+                }
+
+                Instr::NewArray { ty, len } => {
+                    let len = len as usize;
+                    safepoint!(32 + 8 * len);
+                    let refs = array_refs(m, ty);
+                    let items = self.stack[sp - len..sp].to_vec();
+                    sp -= len;
+                    push!(self.heap.alloc(Object::Array { refs, items }));
+                }
+                Instr::NewArrayRep { ty } => {
+                    let n = self.stack[sp - 1] as i64;
+                    if n < 0 {
+                        trap!(TrapKind::InvalidArgument, "negative repeat count: {}", n);
+                    }
+                    let need = (n as u64).saturating_mul(8).saturating_add(32);
+                    if need > self.limits.max_heap as u64 {
+                        trap!(TrapKind::OutOfMemory, "out of memory: heap limit of {} bytes exceeded", self.limits.max_heap);
+                    }
+                    safepoint!(need as usize);
+                    let n = pop!() as usize;
+                    let v = top!();
+                    top!() = self.heap.alloc(Object::Array { refs: array_refs(m, ty), items: vec![v; n] });
+                }
+                Instr::ALen {} => top!() = self.heap.array(top!()).len() as u64,
+                Instr::AGet {} => {
+                    let i = pop!() as i64;
+                    let items = self.heap.array(top!());
+                    match usize::try_from(i).ok().and_then(|i| items.get(i)) {
+                        Some(v) => top!() = *v,
+                        None => {
+                            let n = items.len();
+                            trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n)
+                        }
+                    }
+                }
+                Instr::ASet {} => {
+                    let v = pop!();
+                    let i = pop!() as i64;
+                    let a = pop!();
+                    let items = self.heap.array_mut(a);
+                    match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
+                        Some(slot) => *slot = v,
+                        None => {
+                            let n = items.len();
+                            trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n)
+                        }
+                    }
+                }
+                Instr::APush {} => {
+                    safepoint!(8);
+                    let v = pop!();
+                    let a = pop!();
+                    self.heap.array_mut(a).push(v);
+                    self.heap.grow(8);
+                }
+                Instr::APop {} => match self.heap.array_mut(top!()).pop() {
+                    Some(v) => top!() = v,
+                    None => trap!(TrapKind::EmptyPop, "pop from an empty array"),
+                },
+
+                Instr::NewMap { ty } => {
+                    safepoint!(48);
+                    let (key_ty, val_refs) = match m.ty(ty) {
+                        TypeDesc::Map(k, v) => (*k, m.is_ref(*v)),
+                        _ => unreachable_verified(),
+                    };
+                    push!(self.heap.alloc(Object::Map { key_ty, val_refs, entries: TernMap::default() }));
+                }
+                Instr::MLen {} => top!() = self.heap.map(top!()).len() as u64,
+                Instr::MGet {} => {
+                    let k = pop!();
+                    let kt = self.heap.map_key_ty(top!());
+                    let key = self.key_of(kt, k);
+                    match self.heap.map(top!()).get(&key) {
+                        Some(v) => top!() = *v,
+                        None => trap!(TrapKind::KeyNotFound, "key not found: {}", show_key(&key)),
+                    }
+                }
+                Instr::MGetOr {} => {
+                    let d = pop!();
+                    let k = pop!();
+                    let kt = self.heap.map_key_ty(top!());
+                    let key = self.key_of(kt, k);
+                    top!() = *self.heap.map(top!()).get(&key).unwrap_or(&d);
+                }
+                Instr::MSet {} => {
+                    let (mh, k) = (self.stack[sp - 3], self.stack[sp - 2]);
+                    let kt = self.heap.map_key_ty(mh);
+                    let key = self.key_of(kt, k);
+                    let extra = 24 + if let Key::Str(s) = &key { s.len() } else { 0 };
+                    safepoint!(extra);
+                    let v = pop!();
+                    sp -= 2;
+                    if self.heap.map_mut(mh).insert(key, v).is_none() {
+                        self.heap.grow(extra);
+                    }
+                }
+                Instr::MHas {} => {
+                    let k = pop!();
+                    let kt = self.heap.map_key_ty(top!());
+                    let key = self.key_of(kt, k);
+                    top!() = self.heap.map(top!()).contains_key(&key) as u64;
+                }
+                Instr::MRemove {} => {
+                    let k = pop!();
+                    let mh = pop!();
+                    let kt = self.heap.map_key_ty(mh);
+                    let key = self.key_of(kt, k);
+                    self.heap.map_mut(mh).shift_remove(&key);
+                }
+                Instr::MKeys { .. } => {
+                    let mh = top!();
+                    let n = self.heap.map(mh).len();
+                    let strs: usize = self.heap.map(mh).keys().map(|k| if let Key::Str(s) = k { 32 + s.len() } else { 0 }).sum();
+                    safepoint!(32 + 8 * n + strs);
+                    let keys: Vec<Key> = self.heap.map(mh).keys().cloned().collect();
+                    let refs = keys.first().is_some_and(|k| matches!(k, Key::Str(_)));
+                    let items = keys.iter().map(|k| self.key_slot(k)).collect();
+                    top!() = self.heap.alloc(Object::Array { refs, items });
+                }
+                Instr::MValues { ty } => {
+                    let mh = top!();
+                    let n = self.heap.map(mh).len();
+                    safepoint!(32 + 8 * n);
+                    let items = self.heap.map(mh).values().copied().collect();
+                    top!() = self.heap.alloc(Object::Array { refs: array_refs(m, ty), items });
+                }
+                Instr::MKeyAt {} => {
+                    let (mh, i) = (self.stack[sp - 2], self.stack[sp - 1] as i64);
+                    let n = self.heap.map(mh).len();
+                    let key = match usize::try_from(i).ok().and_then(|i| self.heap.map(mh).get_index(i)) {
+                        Some((k, _)) => k.clone(),
+                        None => trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n),
+                    };
+                    if let Key::Str(s) = &key {
+                        safepoint!(32 + s.len());
+                    }
+                    sp -= 1;
+                    top!() = self.key_slot(&key);
+                }
+                Instr::MValAt {} => {
+                    let i = pop!() as i64;
+                    let map = self.heap.map(top!());
+                    match usize::try_from(i).ok().and_then(|i| map.get_index(i)) {
+                        Some((_, v)) => top!() = *v,
+                        None => {
+                            let n = map.len();
+                            trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n)
+                        }
+                    }
+                }
+
+                Instr::NewStruct { ty } => {
+                    let layout = match m.ty(ty) {
+                        TypeDesc::Struct(l) => *l,
+                        _ => unreachable_verified(),
+                    };
+                    let n = match &m.layouts[layout as usize] {
+                        Layout::Struct { fields, .. } => fields.len(),
+                        _ => unreachable_verified(),
+                    };
+                    safepoint!(24 + 8 * n);
+                    let fields: Box<[u64]> = self.stack[sp - n..sp].into();
+                    sp -= n;
+                    push!(self.heap.alloc(Object::Record { layout, tag: 0, fields }));
+                }
+                Instr::GetField { field } => top!() = self.heap.fields(top!())[field as usize],
+                Instr::SetField { field } => {
+                    let v = pop!();
+                    let s = pop!();
+                    self.heap.fields_mut(s)[field as usize] = v;
+                }
+                Instr::NewEnum { ty, variant } => {
+                    let layout = match m.ty(ty) {
+                        TypeDesc::Enum(l) => *l,
+                        _ => unreachable_verified(),
+                    };
+                    let n = match &m.layouts[layout as usize] {
+                        Layout::Enum { variants, .. } => variants[variant as usize].fields.len(),
+                        _ => unreachable_verified(),
+                    };
+                    safepoint!(24 + 8 * n);
+                    let fields: Box<[u64]> = self.stack[sp - n..sp].into();
+                    sp -= n;
+                    push!(self.heap.alloc(Object::Record { layout, tag: variant as u32, fields }));
+                }
+                Instr::EnumTag {} => top!() = self.heap.tag(top!()) as u64,
+                Instr::EnumField { variant, field } => {
+                    let h = top!();
+                    let tag = self.heap.tag(h);
+                    if tag != variant as u32 {
+                        trap!(TrapKind::InvalidArgument, "enum payload read for variant {} of a value of variant {}", variant, tag);
+                    }
+                    top!() = self.heap.fields(h)[field as usize];
+                }
+
+                Instr::NewClosure { func: f, .. } => {
+                    let n = m.functions[f as usize].captures.len();
+                    safepoint!(24 + 8 * n);
+                    let captures: Box<[u64]> = self.stack[sp - n..sp].into();
+                    sp -= n;
+                    push!(self.heap.alloc(Object::Closure { func: f, captures }));
+                }
+                Instr::NewCell { ty } => {
+                    safepoint!(24);
+                    let is_ref = match m.ty(ty) {
+                        TypeDesc::Cell(t) => m.is_ref(*t),
+                        _ => unreachable_verified(),
+                    };
+                    top!() = self.heap.alloc(Object::Cell { is_ref, value: top!() });
+                }
+                Instr::CellGet {} => top!() = self.heap.cell(top!()),
+                Instr::CellSet {} => {
+                    let v = pop!();
+                    let c = pop!();
+                    self.heap.set_cell(c, v);
+                }
+            }
+            pc += 1;
+        }
+    }
+}
+
+/// Minimum per IEEE 754-2019 `minimum`: NaN if either is NaN, -0 < +0.
+fn fmin(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a < b {
+        a
+    } else if b < a {
+        b
+    } else if a.is_sign_negative() {
+        a
+    } else {
+        b
+    }
+}
+
+fn array_refs(m: &Module, ty: TypeId) -> bool {
+    match m.ty(ty) {
+        TypeDesc::Array(e) => m.is_ref(*e),
+        _ => unreachable_verified(),
+    }
+}
+
+fn show_key(k: &Key) -> String {
+    match k {
+        Key::Int(i) => i.to_string(),
+        Key::Bool(b) => b.to_string(),
+        Key::Str(s) => format!("{s:?}"),
+    }
+}
+
+fn key_value(k: &Key) -> Value {
+    match k {
+        Key::Int(i) => Value::Int(*i),
+        Key::Bool(b) => Value::Bool(*b),
+        Key::Str(s) => Value::Str(s.to_string()),
+    }
+}
+
+#[cold]
+fn unreachable_verified() -> ! {
+    panic!("the verifier admitted an ill-typed instruction")
+}

@@ -1,0 +1,842 @@
+//! The verifier: the trust boundary between bytes and execution.
+//!
+//! Nothing runs until [`verify`] accepts the whole module. It checks the
+//! module's tables (every index in range, types well formed, entry points of
+//! the right shape) and then every function by abstract interpretation in
+//! the manner of the JVM's type checker: each reachable instruction is given
+//! the types of the operand stack and the set of initialized locals, and
+//! - every operand index is in range and every popped slot has the type the
+//!   instruction needs (so an int is never used as a reference);
+//! - stack heights and slot types agree wherever control flow merges, and
+//!   the height never exceeds the declared `max_stack`;
+//! - locals are read only where every path has initialized them;
+//! - calls match the callee's signature, `ret` leaves exactly the result;
+//! - control never falls off the end of the code.
+//!
+//! In exchange, the interpreter never re-checks any of this. The verifier
+//! also produces, for every safepoint, the exact list of slots that hold
+//! references: the garbage collector's stack maps.
+
+use crate::format::instruction_offsets;
+use crate::module::*;
+use crate::opcodes::{Effect, Instr, Slot};
+use std::fmt;
+
+/// Work budget: leaders (branch targets) times local slots, beyond which a
+/// function is rejected as too complex rather than risking huge memory use.
+pub const MAX_VERIFY_CELLS: usize = 1 << 26;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    /// `(index, name)` of the function, if the error is inside one.
+    pub func: Option<(u32, String)>,
+    /// Byte offset of the instruction within the function's code.
+    pub offset: Option<u32>,
+    pub message: String,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "verification failed")?;
+        if let Some((i, name)) = &self.func {
+            write!(f, " in function {i} ('{name}')")?;
+        }
+        if let Some(off) = self.offset {
+            write!(f, " at offset {off}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+/// What verification proved about one function, kept for execution.
+#[derive(Debug, Clone, Default)]
+pub struct FuncInfo {
+    /// For each reachable safepoint instruction, ascending by index: the
+    /// slots (relative to the frame base, locals first, then the operand
+    /// stack) that hold references just before it executes.
+    pub safepoints: Vec<(u32, Box<[u32]>)>,
+    /// Maximum operand stack height actually reached.
+    pub max_stack: u32,
+}
+
+impl FuncInfo {
+    pub fn refs_at(&self, index: u32) -> &[u32] {
+        match self.safepoints.binary_search_by_key(&index, |(i, _)| *i) {
+            Ok(k) => &self.safepoints[k].1,
+            Err(_) => &[],
+        }
+    }
+}
+
+fn module_err<T>(msg: impl Into<String>) -> Result<T, VerifyError> {
+    Err(VerifyError {
+        func: None,
+        offset: None,
+        message: msg.into(),
+    })
+}
+
+/// Verifies a module; on success returns the stack maps of each function.
+pub fn verify(m: &Module) -> Result<Vec<FuncInfo>, VerifyError> {
+    check_tables(m)?;
+    m.functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| verify_function(m, i as u32, f, false))
+        .collect()
+}
+
+/// Sets each function's `max_stack` to what it needs, then verifies: the
+/// compiler's way of filling in the one number it does not track itself.
+pub fn infer_max_stack(m: &mut Module) -> Result<(), VerifyError> {
+    check_tables(m)?;
+    for i in 0..m.functions.len() {
+        let info = verify_function(m, i as u32, &m.functions[i], true)?;
+        m.functions[i].max_stack = info.max_stack;
+    }
+    Ok(())
+}
+
+fn check_tables(m: &Module) -> Result<(), VerifyError> {
+    let nt = m.types.len() as u32;
+    if m.types.len() < PRIMITIVES || m.types[..PRIMITIVES] != primitive_types()[..] {
+        return module_err("type table does not begin with the primitive types");
+    }
+    let value = |t: TypeId, what: &dyn Fn() -> String| -> Result<(), VerifyError> {
+        if t >= nt {
+            return module_err(format!("{}: type index {t} out of range", what()));
+        }
+        if t == UNIT {
+            return module_err(format!("{}: unit is not a value type", what()));
+        }
+        Ok(())
+    };
+    let result = |t: TypeId, what: &dyn Fn() -> String| -> Result<(), VerifyError> {
+        if t >= nt {
+            return module_err(format!("{}: type index {t} out of range", what()));
+        }
+        Ok(())
+    };
+    for (i, t) in m.types.iter().enumerate() {
+        let what = || format!("type {i}");
+        match t {
+            TypeDesc::Array(e) | TypeDesc::Cell(e) => value(*e, &what)?,
+            TypeDesc::Map(k, v) => {
+                if !matches!(*k, INT | STR | BOOL) {
+                    return module_err(format!("type {i}: map keys must be int, str or bool"));
+                }
+                value(*v, &what)?
+            }
+            TypeDesc::Struct(l) => match m.layouts.get(*l as usize) {
+                Some(Layout::Struct { .. }) => {}
+                _ => return module_err(format!("type {i}: layout {l} is not a struct")),
+            },
+            TypeDesc::Enum(l) => match m.layouts.get(*l as usize) {
+                Some(Layout::Enum { .. }) => {}
+                _ => return module_err(format!("type {i}: layout {l} is not an enum")),
+            },
+            TypeDesc::Fn { params, ret } => {
+                for p in params {
+                    value(*p, &what)?;
+                }
+                result(*ret, &what)?;
+            }
+            _ => {}
+        }
+    }
+    for (i, l) in m.layouts.iter().enumerate() {
+        let what = || format!("layout {i} ('{}')", l.name());
+        match l {
+            Layout::Struct { fields, .. } => {
+                for f in fields {
+                    value(f.ty, &what)?;
+                }
+            }
+            Layout::Enum { variants, .. } => {
+                if variants.is_empty() {
+                    return module_err(format!("{}: an enum needs a variant", what()));
+                }
+                for v in variants {
+                    for t in &v.fields {
+                        value(*t, &what)?;
+                    }
+                }
+            }
+        }
+    }
+    for (i, g) in m.globals.iter().enumerate() {
+        value(*g, &|| format!("global {i}"))?;
+    }
+    for (i, im) in m.imports.iter().enumerate() {
+        let what = || format!("import {i} ('{}.{}')", im.module, im.name);
+        for p in &im.params {
+            value(*p, &what)?;
+        }
+        result(im.ret, &what)?;
+    }
+    for (i, f) in m.functions.iter().enumerate() {
+        let what = || format!("function {i} ('{}')", f.name);
+        for p in f.slot_types().chain(f.captures.iter().copied()) {
+            value(p, &what)?;
+        }
+        result(f.ret, &what)?;
+        if f.source as usize >= m.sources.len() {
+            return module_err(format!("{}: source index {} out of range", what(), f.source));
+        }
+        if f.code.is_empty() {
+            return module_err(format!("{}: empty code", what()));
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for e in &m.exports {
+        if e.func as usize >= m.functions.len() {
+            return module_err(format!("export '{}': function {} out of range", e.name, e.func));
+        }
+        if !m.functions[e.func as usize].captures.is_empty() {
+            return module_err(format!("export '{}': a closure body cannot be exported", e.name));
+        }
+        if !names.insert(&e.name) {
+            return module_err(format!("export '{}' is listed twice", e.name));
+        }
+    }
+    let str_array = m.types.iter().position(|t| *t == TypeDesc::Array(STR));
+    if let Some(i) = m.init {
+        match m.functions.get(i as usize) {
+            Some(f) if f.params.is_empty() && f.ret == UNIT && f.captures.is_empty() => {}
+            Some(_) => return module_err("the init function must take nothing and return unit"),
+            None => return module_err(format!("init function {i} out of range")),
+        }
+    }
+    if let Some(i) = m.entry {
+        match m.functions.get(i as usize) {
+            Some(f) => {
+                let args_ok = f.params.is_empty()
+                    || (f.params.len() == 1 && Some(f.params[0] as usize) == str_array);
+                if !args_ok || !(f.ret == UNIT || f.ret == INT) || !f.captures.is_empty() {
+                    return module_err(
+                        "the entry function must be main(), main(args: [str]), optionally returning int",
+                    );
+                }
+            }
+            None => return module_err(format!("entry function {i} out of range")),
+        }
+    }
+    Ok(())
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct State {
+    stack: Vec<TypeId>,
+    init: Vec<bool>,
+}
+
+struct Ctx<'a> {
+    m: &'a Module,
+    f: &'a Function,
+    slots: Vec<TypeId>,
+}
+
+impl Ctx<'_> {
+    fn name(&self, t: TypeId) -> String {
+        self.m.type_name(t)
+    }
+
+    fn pop(&self, s: &mut State) -> Result<TypeId, String> {
+        s.stack.pop().ok_or_else(|| "stack underflow".to_string())
+    }
+
+    fn pop_expect(&self, s: &mut State, want: TypeId) -> Result<(), String> {
+        let got = self.pop(s)?;
+        if got != want {
+            return Err(format!(
+                "expected {} on the stack, found {}",
+                self.name(want),
+                self.name(got)
+            ));
+        }
+        Ok(())
+    }
+
+    fn pop_args(&self, s: &mut State, params: &[TypeId]) -> Result<(), String> {
+        if s.stack.len() < params.len() {
+            return Err(format!(
+                "call needs {} arguments, the stack holds {}",
+                params.len(),
+                s.stack.len()
+            ));
+        }
+        for p in params.iter().rev() {
+            self.pop_expect(s, *p)?;
+        }
+        Ok(())
+    }
+
+    fn push_result(&self, s: &mut State, ret: TypeId) {
+        if ret != UNIT {
+            s.stack.push(ret);
+        }
+    }
+
+    fn type_of(&self, id: u32) -> Result<&TypeDesc, String> {
+        self.m
+            .types
+            .get(id as usize)
+            .ok_or_else(|| format!("type index {id} out of range"))
+    }
+
+    fn pop_array(&self, s: &mut State) -> Result<TypeId, String> {
+        let t = self.pop(s)?;
+        match self.m.ty(t) {
+            TypeDesc::Array(e) => Ok(*e),
+            _ => Err(format!("expected an array, found {}", self.name(t))),
+        }
+    }
+
+    fn pop_map(&self, s: &mut State) -> Result<(TypeId, TypeId), String> {
+        let t = self.pop(s)?;
+        match self.m.ty(t) {
+            TypeDesc::Map(k, v) => Ok((*k, *v)),
+            _ => Err(format!("expected a map, found {}", self.name(t))),
+        }
+    }
+
+    fn struct_fields(&self, t: TypeId) -> Result<&[Field], String> {
+        match self.m.ty(t) {
+            TypeDesc::Struct(l) => match &self.m.layouts[*l as usize] {
+                Layout::Struct { fields, .. } => Ok(fields),
+                _ => unreachable_layout(),
+            },
+            _ => Err(format!("expected a struct, found {}", self.name(t))),
+        }
+    }
+
+    fn enum_variants(&self, t: TypeId) -> Result<&[Variant], String> {
+        match self.m.ty(t) {
+            TypeDesc::Enum(l) => match &self.m.layouts[*l as usize] {
+                Layout::Enum { variants, .. } => Ok(variants),
+                _ => unreachable_layout(),
+            },
+            _ => Err(format!("expected an enum, found {}", self.name(t))),
+        }
+    }
+
+    fn local(&self, local: u16) -> Result<TypeId, String> {
+        self.slots
+            .get(local as usize)
+            .copied()
+            .ok_or_else(|| format!("local {local} out of range ({} slots)", self.slots.len()))
+    }
+
+    /// Applies one instruction's effect to the abstract state.
+    fn step(&self, s: &mut State, instr: &Instr) -> Result<(), String> {
+        let m = self.m;
+        if let Effect::Fixed { pops, pushes } = instr.opcode().effect() {
+            for p in pops.iter().rev() {
+                self.pop_expect(s, slot_type(*p))?;
+            }
+            s.stack.extend(pushes.iter().map(|p| slot_type(*p)));
+            if let Instr::Bool { value } = instr {
+                if *value > 1 {
+                    return Err(format!("bool immediate {value} is not 0 or 1"));
+                }
+            }
+            return Ok(());
+        }
+        match *instr {
+            Instr::Const { index } => match m.consts.get(index as usize) {
+                Some(Const::Int(_)) => s.stack.push(INT),
+                Some(Const::Float(_)) => s.stack.push(FLOAT),
+                Some(Const::Str(_)) => s.stack.push(STR),
+                None => return Err(format!("constant index {index} out of range")),
+            },
+            Instr::Load { local } => {
+                let t = self.local(local)?;
+                if !s.init[local as usize] {
+                    return Err(format!("local {local} read before it is initialized"));
+                }
+                s.stack.push(t);
+            }
+            Instr::Store { local } => {
+                let t = self.local(local)?;
+                self.pop_expect(s, t)?;
+                s.init[local as usize] = true;
+            }
+            Instr::GlobalGet { global } => {
+                let t = *m
+                    .globals
+                    .get(global as usize)
+                    .ok_or_else(|| format!("global index {global} out of range"))?;
+                s.stack.push(t);
+            }
+            Instr::GlobalSet { global } => {
+                let t = *m
+                    .globals
+                    .get(global as usize)
+                    .ok_or_else(|| format!("global index {global} out of range"))?;
+                self.pop_expect(s, t)?;
+            }
+            Instr::Pop {} => {
+                self.pop(s)?;
+            }
+            Instr::Dup {} => {
+                let t = *s.stack.last().ok_or("stack underflow")?;
+                s.stack.push(t);
+            }
+            Instr::LoadCapture { index } => {
+                let t = self.f.captures.get(index as usize).ok_or_else(|| {
+                    format!("capture index {index} out of range ({} captures)", self.f.captures.len())
+                })?;
+                s.stack.push(*t);
+            }
+            Instr::SSplit { ty } => {
+                if *self.type_of(ty)? != TypeDesc::Array(STR) {
+                    return Err(format!("split result type must be [str], not {}", self.name(ty)));
+                }
+                self.pop_expect(s, STR)?;
+                self.pop_expect(s, STR)?;
+                s.stack.push(ty);
+            }
+            Instr::SJoin {} => {
+                self.pop_expect(s, STR)?;
+                let e = self.pop_array(s)?;
+                if e != STR {
+                    return Err(format!("join needs [str], found [{}]", self.name(e)));
+                }
+                s.stack.push(STR);
+            }
+            Instr::Call { func } => {
+                let callee = m
+                    .functions
+                    .get(func as usize)
+                    .ok_or_else(|| format!("function index {func} out of range"))?;
+                if !callee.captures.is_empty() {
+                    return Err(format!(
+                        "function {func} ('{}') is a closure body and cannot be called directly",
+                        callee.name
+                    ));
+                }
+                self.pop_args(s, &callee.params)?;
+                self.push_result(s, callee.ret);
+            }
+            Instr::CallClosure { ty } => {
+                let (params, ret) = match self.type_of(ty)? {
+                    TypeDesc::Fn { params, ret } => (params, *ret),
+                    _ => return Err(format!("call.closure type {} is not a function type", self.name(ty))),
+                };
+                self.pop_args(s, params)?;
+                self.pop_expect(s, ty)?;
+                self.push_result(s, ret);
+            }
+            Instr::CallHost { import } => {
+                let im = m
+                    .imports
+                    .get(import as usize)
+                    .ok_or_else(|| format!("import index {import} out of range"))?;
+                self.pop_args(s, &im.params)?;
+                self.push_result(s, im.ret);
+            }
+            Instr::Ret {} => {
+                let want: &[TypeId] = if self.f.ret == UNIT { &[] } else { std::slice::from_ref(&self.f.ret) };
+                if s.stack != want {
+                    return Err(format!(
+                        "ret with {} values on the stack, the function returns {}",
+                        s.stack.len(),
+                        self.name(self.f.ret)
+                    ));
+                }
+                s.stack.clear();
+            }
+            Instr::NewArray { ty, len } => {
+                let e = match self.type_of(ty)? {
+                    TypeDesc::Array(e) => *e,
+                    _ => return Err(format!("array.new type {} is not an array type", self.name(ty))),
+                };
+                if (len as usize) > s.stack.len() {
+                    return Err(format!("array.new of {len} elements, the stack holds {}", s.stack.len()));
+                }
+                for _ in 0..len {
+                    self.pop_expect(s, e)?;
+                }
+                s.stack.push(ty);
+            }
+            Instr::NewArrayRep { ty } => {
+                let e = match self.type_of(ty)? {
+                    TypeDesc::Array(e) => *e,
+                    _ => return Err(format!("array.rep type {} is not an array type", self.name(ty))),
+                };
+                self.pop_expect(s, INT)?;
+                self.pop_expect(s, e)?;
+                s.stack.push(ty);
+            }
+            Instr::ALen {} => {
+                self.pop_array(s)?;
+                s.stack.push(INT);
+            }
+            Instr::AGet {} => {
+                self.pop_expect(s, INT)?;
+                let e = self.pop_array(s)?;
+                s.stack.push(e);
+            }
+            Instr::ASet {} => {
+                let v = self.pop(s)?;
+                self.pop_expect(s, INT)?;
+                let e = self.pop_array(s)?;
+                if v != e {
+                    return Err(format!("storing {} into [{}]", self.name(v), self.name(e)));
+                }
+            }
+            Instr::APush {} => {
+                let v = self.pop(s)?;
+                let e = self.pop_array(s)?;
+                if v != e {
+                    return Err(format!("pushing {} onto [{}]", self.name(v), self.name(e)));
+                }
+            }
+            Instr::APop {} => {
+                let e = self.pop_array(s)?;
+                s.stack.push(e);
+            }
+            Instr::NewMap { ty } => {
+                if !matches!(self.type_of(ty)?, TypeDesc::Map(..)) {
+                    return Err(format!("map.new type {} is not a map type", self.name(ty)));
+                }
+                s.stack.push(ty);
+            }
+            Instr::MLen {} => {
+                self.pop_map(s)?;
+                s.stack.push(INT);
+            }
+            Instr::MGet {} | Instr::MHas {} | Instr::MRemove {} => {
+                let k = self.pop(s)?;
+                let (mk, v) = self.pop_map(s)?;
+                if k != mk {
+                    return Err(format!("key of type {} for a map keyed by {}", self.name(k), self.name(mk)));
+                }
+                match instr {
+                    Instr::MGet {} => s.stack.push(v),
+                    Instr::MHas {} => s.stack.push(BOOL),
+                    _ => {}
+                }
+            }
+            Instr::MGetOr {} | Instr::MSet {} => {
+                let dv = self.pop(s)?;
+                let k = self.pop(s)?;
+                let (mk, v) = self.pop_map(s)?;
+                if k != mk || dv != v {
+                    return Err(format!(
+                        "entry ({}, {}) for a map of type {{{}: {}}}",
+                        self.name(k),
+                        self.name(dv),
+                        self.name(mk),
+                        self.name(v)
+                    ));
+                }
+                if let Instr::MGetOr {} = instr {
+                    s.stack.push(v);
+                }
+            }
+            Instr::MKeys { ty } | Instr::MValues { ty } => {
+                let (k, v) = self.pop_map(s)?;
+                let want = if matches!(instr, Instr::MKeys { .. }) { k } else { v };
+                if *self.type_of(ty)? != TypeDesc::Array(want) {
+                    return Err(format!("result type {} should be [{}]", self.name(ty), self.name(want)));
+                }
+                s.stack.push(ty);
+            }
+            Instr::MKeyAt {} | Instr::MValAt {} => {
+                self.pop_expect(s, INT)?;
+                let (k, v) = self.pop_map(s)?;
+                s.stack.push(if matches!(instr, Instr::MKeyAt {}) { k } else { v });
+            }
+            Instr::NewStruct { ty } => {
+                self.type_of(ty)?;
+                let fields = self.struct_fields(ty)?;
+                if s.stack.len() < fields.len() {
+                    return Err("stack underflow".into());
+                }
+                for f in fields.iter().rev() {
+                    self.pop_expect(s, f.ty)?;
+                }
+                s.stack.push(ty);
+            }
+            Instr::GetField { field } | Instr::SetField { field } => {
+                let value = if let Instr::SetField { .. } = instr { Some(self.pop(s)?) } else { None };
+                let t = self.pop(s)?;
+                let fields = self.struct_fields(t)?;
+                let f = fields
+                    .get(field as usize)
+                    .ok_or_else(|| format!("field {field} out of range for {}", self.name(t)))?;
+                match value {
+                    None => s.stack.push(f.ty),
+                    Some(v) if v == f.ty => {}
+                    Some(v) => {
+                        return Err(format!("storing {} into field '{}' of type {}", self.name(v), f.name, self.name(f.ty)))
+                    }
+                }
+            }
+            Instr::NewEnum { ty, variant } => {
+                self.type_of(ty)?;
+                let vs = self.enum_variants(ty)?;
+                let v = vs
+                    .get(variant as usize)
+                    .ok_or_else(|| format!("variant {variant} out of range for {}", self.name(ty)))?;
+                if s.stack.len() < v.fields.len() {
+                    return Err("stack underflow".into());
+                }
+                for t in v.fields.iter().rev() {
+                    self.pop_expect(s, *t)?;
+                }
+                s.stack.push(ty);
+            }
+            Instr::EnumTag {} => {
+                let t = self.pop(s)?;
+                self.enum_variants(t)?;
+                s.stack.push(INT);
+            }
+            Instr::EnumField { variant, field } => {
+                let t = self.pop(s)?;
+                let vs = self.enum_variants(t)?;
+                let v = vs
+                    .get(variant as usize)
+                    .ok_or_else(|| format!("variant {variant} out of range for {}", self.name(t)))?;
+                let ft = v
+                    .fields
+                    .get(field as usize)
+                    .ok_or_else(|| format!("field {field} out of range for variant '{}'", v.name))?;
+                s.stack.push(*ft);
+            }
+            Instr::NewClosure { func, ty } => {
+                let callee = m
+                    .functions
+                    .get(func as usize)
+                    .ok_or_else(|| format!("function index {func} out of range"))?;
+                match self.type_of(ty)? {
+                    TypeDesc::Fn { params, ret } if *params == callee.params && *ret == callee.ret => {}
+                    _ => {
+                        return Err(format!(
+                            "closure type {} does not match function {func} ('{}')",
+                            self.name(ty),
+                            callee.name
+                        ))
+                    }
+                }
+                if s.stack.len() < callee.captures.len() {
+                    return Err("stack underflow".into());
+                }
+                for c in callee.captures.iter().rev() {
+                    self.pop_expect(s, *c)?;
+                }
+                s.stack.push(ty);
+            }
+            Instr::NewCell { ty } => {
+                let t = match self.type_of(ty)? {
+                    TypeDesc::Cell(t) => *t,
+                    _ => return Err(format!("cell.new type {} is not a cell type", self.name(ty))),
+                };
+                self.pop_expect(s, t)?;
+                s.stack.push(ty);
+            }
+            Instr::CellGet {} => {
+                let c = self.pop(s)?;
+                match m.ty(c) {
+                    TypeDesc::Cell(t) => s.stack.push(*t),
+                    _ => return Err(format!("expected a cell, found {}", self.name(c))),
+                }
+            }
+            Instr::CellSet {} => {
+                let v = self.pop(s)?;
+                let c = self.pop(s)?;
+                match m.ty(c) {
+                    TypeDesc::Cell(t) if *t == v => {}
+                    _ => return Err(format!("storing {} into {}", self.name(v), self.name(c))),
+                }
+            }
+            _ => unreachable_fixed(instr),
+        }
+        Ok(())
+    }
+}
+
+#[cold]
+fn unreachable_layout<T>() -> T {
+    // check_tables proved Struct/Enum types name layouts of the same kind.
+    panic!("type table names a layout of the wrong kind after check_tables")
+}
+
+#[cold]
+fn unreachable_fixed(i: &Instr) {
+    panic!("{:?} has a fixed effect but reached the special rules", i.opcode())
+}
+
+fn slot_type(s: Slot) -> TypeId {
+    match s {
+        Slot::I => INT,
+        Slot::F => FLOAT,
+        Slot::B => BOOL,
+        Slot::S => STR,
+    }
+}
+
+fn verify_function(m: &Module, index: u32, f: &Function, infer: bool) -> Result<FuncInfo, VerifyError> {
+    let offsets = instruction_offsets(&f.code);
+    let fail = |at: Option<usize>, message: String| VerifyError {
+        func: Some((index, f.name.clone())),
+        offset: at.map(|i| offsets[i]),
+        message,
+    };
+    let ctx = Ctx {
+        m,
+        f,
+        slots: f.slot_types().collect(),
+    };
+    let n = f.code.len();
+    // Leaders: where a basic block starts. States are kept only there.
+    let mut leader = vec![false; n];
+    leader[0] = true;
+    for (i, ins) in f.code.iter().enumerate() {
+        if let Some(t) = ins.target() {
+            if t as usize >= n {
+                return Err(fail(Some(i), format!("jump target {t} out of range")));
+            }
+            leader[t as usize] = true;
+            if i + 1 < n {
+                leader[i + 1] = true;
+            }
+        }
+    }
+    let nleaders = leader.iter().filter(|l| **l).count();
+    if nleaders.saturating_mul(ctx.slots.len() + 16) > MAX_VERIFY_CELLS {
+        return Err(fail(None, "function is too complex to verify (too many branches times locals)".into()));
+    }
+    let mut states: Vec<Option<State>> = vec![None; n];
+    let mut entry_init = vec![false; ctx.slots.len()];
+    entry_init[..f.params.len()].fill(true);
+    states[0] = Some(State {
+        stack: Vec::new(),
+        init: entry_init,
+    });
+    let mut work = vec![0usize];
+    let mut queued = vec![false; n];
+    queued[0] = true;
+
+    // Merges `s` into the state at leader `to`; returns whether it changed.
+    let merge = |states: &mut Vec<Option<State>>, from: usize, to: usize, s: &State| -> Result<bool, VerifyError> {
+        match &mut states[to] {
+            slot @ None => {
+                *slot = Some(s.clone());
+                Ok(true)
+            }
+            Some(old) => {
+                if old.stack != s.stack {
+                    let show = |st: &[TypeId]| st.iter().map(|t| m.type_name(*t)).collect::<Vec<_>>().join(", ");
+                    return Err(fail(
+                        Some(from),
+                        format!(
+                            "stack mismatch at merge point {}: [{}] versus [{}]",
+                            offsets[to],
+                            show(&old.stack),
+                            show(&s.stack)
+                        ),
+                    ));
+                }
+                let mut changed = false;
+                for (a, b) in old.init.iter_mut().zip(&s.init) {
+                    if *a && !*b {
+                        *a = false;
+                        changed = true;
+                    }
+                }
+                Ok(changed)
+            }
+        }
+    };
+
+    let mut max_seen = 0usize;
+    let run_block = |start: usize,
+                     states: &mut Vec<Option<State>>,
+                     record: &mut Option<&mut Vec<(u32, Box<[u32]>)>>,
+                     max_seen: &mut usize|
+     -> Result<Vec<usize>, VerifyError> {
+        let mut s = states[start].clone().expect("block entered without a state");
+        let mut i = start;
+        loop {
+            let ins = &f.code[i];
+            if let Some(rec) = record.as_deref_mut() {
+                if ins.opcode().is_safepoint() {
+                    let mut refs = Vec::new();
+                    for (k, t) in ctx.slots.iter().enumerate() {
+                        if s.init[k] && m.is_ref(*t) {
+                            refs.push(k as u32);
+                        }
+                    }
+                    for (k, t) in s.stack.iter().enumerate() {
+                        if m.is_ref(*t) {
+                            refs.push((ctx.slots.len() + k) as u32);
+                        }
+                    }
+                    rec.push((i as u32, refs.into_boxed_slice()));
+                }
+            }
+            ctx.step(&mut s, ins).map_err(|e| fail(Some(i), e))?;
+            *max_seen = (*max_seen).max(s.stack.len());
+            if !infer && s.stack.len() > f.max_stack as usize {
+                return Err(fail(
+                    Some(i),
+                    format!("stack height {} exceeds the declared max stack {}", s.stack.len(), f.max_stack),
+                ));
+            }
+            if s.stack.len() > MAX_STACK_ABS {
+                return Err(fail(Some(i), "stack height exceeds the format limit".into()));
+            }
+            let mut succ = Vec::new();
+            if let Some(t) = ins.target() {
+                succ.push(t as usize);
+            }
+            if ins.falls_through() {
+                if i + 1 >= n {
+                    return Err(fail(Some(i), "control falls off the end of the function".into()));
+                }
+                if leader[i + 1] {
+                    succ.push(i + 1);
+                } else {
+                    i += 1;
+                    continue;
+                }
+            }
+            let mut changed = Vec::new();
+            for to in succ {
+                if merge(states, i, to, &s)? {
+                    changed.push(to);
+                }
+            }
+            return Ok(changed);
+        }
+    };
+
+    while let Some(b) = work.pop() {
+        queued[b] = false;
+        for to in run_block(b, &mut states, &mut None, &mut max_seen)? {
+            if !queued[to] {
+                queued[to] = true;
+                work.push(to);
+            }
+        }
+    }
+    // Fixpoint reached: one more pass over each reachable block from its
+    // final entry state records the stack maps.
+    let mut safepoints = Vec::new();
+    for b in 0..n {
+        if leader[b] && states[b].is_some() {
+            run_block(b, &mut states, &mut Some(&mut safepoints), &mut max_seen)?;
+        }
+    }
+    safepoints.sort_by_key(|(i, _)| *i);
+    Ok(FuncInfo {
+        safepoints,
+        max_stack: max_seen as u32,
+    })
+}
+
+const MAX_STACK_ABS: usize = crate::format::limits::MAX_STACK as usize;
