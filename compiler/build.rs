@@ -1,1 +1,6 @@
-fn main(){}
+fn main() {
+    lalrpop::Configuration::new()
+        .use_cargo_dir_conventions()
+        .process()
+        .expect("the Tern grammar must build");
+}

@@ -1,0 +1,831 @@
+//! Code generation: from the checked program to a bytecode [`Module`].
+//!
+//! Expressions leave their value on the operand stack (nothing for unit);
+//! statements leave the stack as they found it, so at every `ret` and loop
+//! edge the stack is empty and loop state lives in locals. Captured `var`s
+//! live in cells: the enclosing function's slot holds the cell, closures
+//! hold the same cell. The one number not tracked here, each function's
+//! maximum stack height, is computed by the verifier.
+
+use crate::hir::*;
+use std::collections::HashMap;
+use tern_vm::module::{self as m, Const, Export, Field, Import, Layout, TypeDesc, TypeId, Variant};
+use tern_vm::{Instr, Module};
+
+struct Gen<'p> {
+    p: &'p Program,
+    m: Module,
+    types: HashMap<TypeDesc, TypeId>,
+    consts: HashMap<ConstKey, u32>,
+    imports: HashMap<(&'static str, &'static str), u32>,
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum ConstKey {
+    Int(i64),
+    Float(u64),
+    Str(String),
+}
+
+struct Loop {
+    breaks: Vec<usize>,
+    continues: Vec<usize>,
+}
+
+struct FnGen {
+    code: Vec<Instr>,
+    lines: Vec<(u32, u32)>,
+    line: u32,
+    slots: Vec<TypeId>,
+    boxed: Vec<bool>,
+    capture_boxed: Vec<bool>,
+    loops: Vec<Loop>,
+    /// Boxed parameters: `(parameter, slot of its cell)`.
+    redirect: Vec<(u16, u16)>,
+}
+
+/// Lowers a checked program. `files` are the display names of its sources.
+pub fn generate(p: &Program) -> Module {
+    let mut g = Gen {
+        p,
+        m: Module::new(),
+        types: HashMap::new(),
+        consts: HashMap::new(),
+        imports: HashMap::new(),
+    };
+    for (i, t) in g.m.types.iter().enumerate() {
+        g.types.insert(t.clone(), i as TypeId);
+    }
+    g.m.sources = p.files.clone();
+    for s in &p.structs {
+        g.m.layouts.push(Layout::Struct { name: s.name.clone(), fields: vec![] });
+    }
+    for en in &p.enums {
+        g.m.layouts.push(Layout::Enum { name: en.name.clone(), variants: vec![] });
+    }
+    for (i, s) in p.structs.iter().enumerate() {
+        let fields = s.fields.iter().map(|(n, t)| Field { name: n.clone(), ty: g.ty(t) }).collect();
+        g.m.layouts[i] = Layout::Struct { name: s.name.clone(), fields };
+    }
+    for (i, en) in p.enums.iter().enumerate() {
+        let variants = en
+            .variants
+            .iter()
+            .map(|(n, ts)| Variant { name: n.clone(), fields: ts.iter().map(|t| g.ty(t)).collect() })
+            .collect();
+        g.m.layouts[p.structs.len() + i] = Layout::Enum { name: en.name.clone(), variants };
+    }
+    g.m.globals = p.consts.iter().map(|(t, _)| g.ty(t)).collect();
+    for f in &p.funcs {
+        let func = g.function(f);
+        g.m.functions.push(func);
+    }
+    if !p.consts.is_empty() {
+        let init = g.init_function();
+        g.m.init = Some(g.m.functions.len() as u32);
+        g.m.functions.push(init);
+    }
+    g.m.entry = p.main;
+    if let Some(main) = p.main {
+        g.m.exports.push(Export { name: "main".into(), func: main });
+    }
+    // Every top-level function of the root module is an export a host can call.
+    for (i, f) in p.funcs.iter().enumerate() {
+        let plain = !f.name.contains('.') && f.captures.is_empty() && f.name != "main";
+        if plain && f.file == root_file(p) {
+            g.m.exports.push(Export { name: f.name.clone(), func: i as u32 });
+        }
+    }
+    g.m
+}
+
+fn root_file(p: &Program) -> u32 {
+    p.main.map_or(0, |m| p.funcs[m as usize].file)
+}
+
+impl Gen<'_> {
+    fn intern(&mut self, t: TypeDesc) -> TypeId {
+        if let Some(id) = self.types.get(&t) {
+            return *id;
+        }
+        let id = self.m.types.len() as TypeId;
+        self.m.types.push(t.clone());
+        self.types.insert(t, id);
+        id
+    }
+
+    fn ty(&mut self, t: &Ty) -> TypeId {
+        match t {
+            Ty::Int => m::INT,
+            Ty::Float => m::FLOAT,
+            Ty::Bool => m::BOOL,
+            Ty::Str => m::STR,
+            Ty::Unit | Ty::Error => m::UNIT,
+            Ty::Array(e) => {
+                let e = self.ty(e);
+                self.intern(TypeDesc::Array(e))
+            }
+            Ty::Map(k, v) => {
+                let (k, v) = (self.ty(k), self.ty(v));
+                self.intern(TypeDesc::Map(k, v))
+            }
+            Ty::Struct(s) => self.intern(TypeDesc::Struct(*s)),
+            Ty::Enum(e) => self.intern(TypeDesc::Enum(self.p.structs.len() as u32 + *e)),
+            Ty::Fn(ps, r) => {
+                let params = ps.iter().map(|p| self.ty(p)).collect();
+                let ret = self.ty(r);
+                self.intern(TypeDesc::Fn { params, ret })
+            }
+        }
+    }
+
+    fn cell_ty(&mut self, t: &Ty) -> TypeId {
+        let inner = self.ty(t);
+        self.intern(TypeDesc::Cell(inner))
+    }
+
+    fn constant(&mut self, k: ConstKey) -> u32 {
+        if let Some(i) = self.consts.get(&k) {
+            return *i;
+        }
+        let i = self.m.consts.len() as u32;
+        self.m.consts.push(match &k {
+            ConstKey::Int(v) => Const::Int(*v),
+            ConstKey::Float(b) => Const::Float(f64::from_bits(*b)),
+            ConstKey::Str(s) => Const::Str(s.clone()),
+        });
+        self.consts.insert(k, i);
+        i
+    }
+
+    fn import(&mut self, h: &HostRef) -> u32 {
+        if let Some(i) = self.imports.get(&(h.module, h.name)) {
+            return *i;
+        }
+        let params = h.params.iter().map(|p| self.ty(p)).collect();
+        let ret = self.ty(&h.ret);
+        let i = self.m.imports.len() as u32;
+        self.m.imports.push(Import { module: h.module.into(), name: h.name.into(), params, ret });
+        self.imports.insert((h.module, h.name), i);
+        i
+    }
+
+    fn function(&mut self, f: &Func) -> m::Function {
+        let mut slots = Vec::new();
+        for l in &f.locals {
+            let t = if l.boxed { self.cell_ty(&l.ty) } else { self.ty(&l.ty) };
+            slots.push(t);
+        }
+        let captures: Vec<TypeId> = f
+            .captures
+            .iter()
+            .map(|c| if c.boxed { self.cell_ty(&c.ty) } else { self.ty(&c.ty) })
+            .collect();
+        let mut fg = FnGen {
+            code: vec![],
+            lines: vec![],
+            line: 0,
+            slots,
+            boxed: f.locals.iter().map(|l| l.boxed).collect(),
+            capture_boxed: f.captures.iter().map(|c| c.boxed).collect(),
+            loops: vec![],
+            redirect: vec![],
+        };
+        fg.set_line(f.line);
+        // Parameters captured by reference move into cells on entry.
+        for i in 0..f.params as usize {
+            if f.locals[i].boxed {
+                let ct = fg.slots[i];
+                let inner = self.ty(&f.locals[i].ty);
+                fg.slots[i] = inner;
+                let cell = fg.temp(ct);
+                fg.emit(Instr::Load { local: i as u16 });
+                fg.emit(Instr::NewCell { ty: ct });
+                fg.emit(Instr::Store { local: cell });
+                fg.boxed[i] = false;
+                fg.redirect.push((i as u16, cell));
+            }
+        }
+        self.stmts(&mut fg, &f.body);
+        if f.ret == Ty::Unit {
+            fg.emit(Instr::Ret {});
+        }
+        let nparams = f.params as usize;
+        m::Function {
+            name: f.name.clone(),
+            params: fg.slots[..nparams].to_vec(),
+            ret: self.ty(&f.ret),
+            locals: fg.slots[nparams..].to_vec(),
+            captures,
+            max_stack: 0,
+            code: fg.code,
+            source: f.file,
+            lines: fg.lines,
+        }
+    }
+
+    fn init_function(&mut self) -> m::Function {
+        let mut fg = FnGen {
+            code: vec![],
+            lines: vec![],
+            line: 0,
+            slots: vec![],
+            boxed: vec![],
+            capture_boxed: vec![],
+            loops: vec![],
+            redirect: vec![],
+        };
+        let p = self.p;
+        for &c in &p.const_order {
+            let (_, x) = &p.consts[c as usize];
+            self.expr(&mut fg, x);
+            fg.emit(Instr::GlobalSet { global: c });
+        }
+        fg.emit(Instr::Ret {});
+        m::Function {
+            name: "<init>".into(),
+            params: vec![],
+            ret: m::UNIT,
+            locals: fg.slots,
+            captures: vec![],
+            max_stack: 0,
+            code: fg.code,
+            source: root_file(p),
+            lines: fg.lines,
+        }
+    }
+
+    fn stmts(&mut self, fg: &mut FnGen, stmts: &[Stmt]) {
+        for s in stmts {
+            self.stmt(fg, s);
+        }
+    }
+
+    fn stmt(&mut self, fg: &mut FnGen, s: &Stmt) {
+        fg.set_line(s.line);
+        match &s.kind {
+            StmtKind::Let(id, x) => {
+                self.expr(fg, x);
+                fg.set_line(s.line);
+                if fg.boxed[*id as usize] {
+                    let ct = fg.slots[*id as usize];
+                    fg.emit(Instr::NewCell { ty: ct });
+                }
+                fg.emit(Instr::Store { local: *id as u16 });
+            }
+            StmtKind::Expr(x) => {
+                self.expr(fg, x);
+                if x.ty != Ty::Unit {
+                    fg.emit(Instr::Pop {});
+                }
+            }
+            StmtKind::Assign(place, v) => self.assign(fg, place, None, v),
+            StmtKind::Compound(place, op, v) => self.assign(fg, place, Some(*op), v),
+            StmtKind::If(c, t, e) => {
+                self.expr(fg, c);
+                let to_else = fg.jump(Instr::JmpIfNot { target: 0 });
+                self.stmts(fg, t);
+                if e.is_empty() {
+                    fg.patch_here(to_else);
+                } else {
+                    let to_end = fg.jump(Instr::Jmp { target: 0 });
+                    fg.patch_here(to_else);
+                    self.stmts(fg, e);
+                    fg.patch_here(to_end);
+                }
+            }
+            StmtKind::While(c, body) => {
+                let top = fg.here();
+                self.expr(fg, c);
+                let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+                self.loop_body(fg, body);
+                self.end_loop(fg, top, Some(exit));
+            }
+            StmtKind::Loop(body) => {
+                let top = fg.here();
+                self.loop_body(fg, body);
+                self.end_loop(fg, top, None);
+            }
+            StmtKind::ForRange { var, lo, hi, body } => {
+                let cur = fg.temp(m::INT);
+                let end = fg.temp(m::INT);
+                self.expr(fg, lo);
+                fg.emit(Instr::Store { local: cur });
+                self.expr(fg, hi);
+                fg.emit(Instr::Store { local: end });
+                let top = fg.here();
+                fg.emit(Instr::Load { local: cur });
+                fg.emit(Instr::Load { local: end });
+                fg.emit(Instr::ILt {});
+                let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+                fg.emit(Instr::Load { local: cur });
+                fg.store_local(*var);
+                fg.loops.push(Loop { breaks: vec![], continues: vec![] });
+                self.stmts(fg, body);
+                let step = fg.here();
+                fg.set_line(s.line);
+                fg.emit(Instr::Load { local: cur });
+                let one = self.constant(ConstKey::Int(1));
+                fg.emit(Instr::Const { index: one });
+                fg.emit(Instr::IAdd {});
+                fg.emit(Instr::Store { local: cur });
+                fg.emit(Instr::Jmp { target: top as u32 });
+                fg.patch_here(exit);
+                self.close_loop(fg, step);
+            }
+            StmtKind::ForArray { index, var, array, body } => {
+                let at = self.ty(&array.ty);
+                let arr = fg.temp(at);
+                let idx = fg.temp(m::INT);
+                self.expr(fg, array);
+                fg.emit(Instr::Store { local: arr });
+                let zero = self.constant(ConstKey::Int(0));
+                fg.emit(Instr::Const { index: zero });
+                fg.emit(Instr::Store { local: idx });
+                let top = fg.here();
+                fg.emit(Instr::Load { local: idx });
+                fg.emit(Instr::Load { local: arr });
+                fg.emit(Instr::ALen {});
+                fg.emit(Instr::ILt {});
+                let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+                if let Some(i) = index {
+                    fg.emit(Instr::Load { local: idx });
+                    fg.store_local(*i);
+                }
+                fg.emit(Instr::Load { local: arr });
+                fg.emit(Instr::Load { local: idx });
+                fg.emit(Instr::AGet {});
+                fg.store_local(*var);
+                self.counted_loop_tail(fg, body, idx, top, exit, s.line);
+            }
+            StmtKind::ForMap { key, value, map, body } => {
+                let mt = self.ty(&map.ty);
+                let mp = fg.temp(mt);
+                let idx = fg.temp(m::INT);
+                self.expr(fg, map);
+                fg.emit(Instr::Store { local: mp });
+                let zero = self.constant(ConstKey::Int(0));
+                fg.emit(Instr::Const { index: zero });
+                fg.emit(Instr::Store { local: idx });
+                let top = fg.here();
+                fg.emit(Instr::Load { local: idx });
+                fg.emit(Instr::Load { local: mp });
+                fg.emit(Instr::MLen {});
+                fg.emit(Instr::ILt {});
+                let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+                fg.emit(Instr::Load { local: mp });
+                fg.emit(Instr::Load { local: idx });
+                fg.emit(Instr::MKeyAt {});
+                fg.store_local(*key);
+                if let Some(v) = value {
+                    fg.emit(Instr::Load { local: mp });
+                    fg.emit(Instr::Load { local: idx });
+                    fg.emit(Instr::MValAt {});
+                    fg.store_local(*v);
+                }
+                self.counted_loop_tail(fg, body, idx, top, exit, s.line);
+            }
+            StmtKind::Match { scrutinee, arms, exhaustive } => self.match_stmt(fg, scrutinee, arms, *exhaustive),
+            StmtKind::Return(x) => {
+                if let Some(x) = x {
+                    self.expr(fg, x);
+                }
+                fg.set_line(s.line);
+                fg.emit(Instr::Ret {});
+            }
+            StmtKind::Break => {
+                let j = fg.jump(Instr::Jmp { target: 0 });
+                fg.loops.last_mut().expect("checked: break inside a loop").breaks.push(j);
+            }
+            StmtKind::Continue => {
+                let j = fg.jump(Instr::Jmp { target: 0 });
+                fg.loops.last_mut().expect("checked: continue inside a loop").continues.push(j);
+            }
+            StmtKind::Block(b) => self.stmts(fg, b),
+        }
+    }
+
+    fn loop_body(&mut self, fg: &mut FnGen, body: &[Stmt]) {
+        fg.loops.push(Loop { breaks: vec![], continues: vec![] });
+        self.stmts(fg, body);
+    }
+
+    /// Jumps back to `top`; the exit test and breaks land after that jump.
+    fn end_loop(&mut self, fg: &mut FnGen, top: usize, exit: Option<usize>) {
+        fg.emit(Instr::Jmp { target: top as u32 });
+        if let Some(x) = exit {
+            fg.patch_here(x);
+        }
+        let lp = fg.loops.pop().expect("loop");
+        for b in lp.breaks {
+            fg.patch_here(b);
+        }
+        for c in lp.continues {
+            fg.patch(c, top);
+        }
+    }
+
+    fn close_loop(&mut self, fg: &mut FnGen, step: usize) {
+        let lp = fg.loops.pop().expect("loop");
+        for b in lp.breaks {
+            fg.patch_here(b);
+        }
+        for c in lp.continues {
+            fg.patch(c, step);
+        }
+    }
+
+    fn counted_loop_tail(&mut self, fg: &mut FnGen, body: &[Stmt], idx: u16, top: usize, exit: usize, line: u32) {
+        fg.loops.push(Loop { breaks: vec![], continues: vec![] });
+        self.stmts(fg, body);
+        let step = fg.here();
+        fg.set_line(line);
+        fg.emit(Instr::Load { local: idx });
+        let one = self.constant(ConstKey::Int(1));
+        fg.emit(Instr::Const { index: one });
+        fg.emit(Instr::IAdd {});
+        fg.emit(Instr::Store { local: idx });
+        fg.emit(Instr::Jmp { target: top as u32 });
+        fg.patch_here(exit);
+        self.close_loop(fg, step);
+    }
+
+    fn match_stmt(&mut self, fg: &mut FnGen, s: &Expr, arms: &[Arm], exhaustive: bool) {
+        let st = self.ty(&s.ty);
+        let val = fg.temp(st);
+        self.expr(fg, s);
+        fg.emit(Instr::Store { local: val });
+        let is_enum = matches!(s.ty, Ty::Enum(_));
+        let tag = if is_enum && arms.iter().any(|a| matches!(a.test, ArmTest::Variant(_))) {
+            let t = fg.temp(m::INT);
+            fg.emit(Instr::Load { local: val });
+            fg.emit(Instr::EnumTag {});
+            fg.emit(Instr::Store { local: t });
+            Some(t)
+        } else {
+            None
+        };
+        let mut to_end = Vec::new();
+        for (k, arm) in arms.iter().enumerate() {
+            fg.set_line(arm.line);
+            let last = k + 1 == arms.len();
+            let next = if last && exhaustive {
+                None
+            } else {
+                match &arm.test {
+                    ArmTest::Always => None,
+                    ArmTest::Variant(v) => {
+                        fg.emit(Instr::Load { local: tag.expect("tag computed for variant arms") });
+                        let c = self.constant(ConstKey::Int(*v as i64));
+                        fg.emit(Instr::Const { index: c });
+                        fg.emit(Instr::IEq {});
+                        Some(fg.jump(Instr::JmpIfNot { target: 0 }))
+                    }
+                    ArmTest::Int(i) => {
+                        fg.emit(Instr::Load { local: val });
+                        let c = self.constant(ConstKey::Int(*i));
+                        fg.emit(Instr::Const { index: c });
+                        fg.emit(Instr::IEq {});
+                        Some(fg.jump(Instr::JmpIfNot { target: 0 }))
+                    }
+                    ArmTest::Str(sv) => {
+                        fg.emit(Instr::Load { local: val });
+                        let c = self.constant(ConstKey::Str(sv.clone()));
+                        fg.emit(Instr::Const { index: c });
+                        fg.emit(Instr::SEq {});
+                        Some(fg.jump(Instr::JmpIfNot { target: 0 }))
+                    }
+                    ArmTest::Bool(b) => {
+                        fg.emit(Instr::Load { local: val });
+                        Some(fg.jump(if *b { Instr::JmpIfNot { target: 0 } } else { Instr::JmpIf { target: 0 } }))
+                    }
+                }
+            };
+            for b in &arm.binds {
+                match b {
+                    Bind::Whole(id) => {
+                        fg.emit(Instr::Load { local: val });
+                        fg.store_local(*id);
+                    }
+                    Bind::Field(id, f) => {
+                        let v = match arm.test {
+                            ArmTest::Variant(v) => v,
+                            _ => unreachable!("field bindings only in variant arms"),
+                        };
+                        fg.emit(Instr::Load { local: val });
+                        fg.emit(Instr::EnumField { variant: v, field: *f });
+                        fg.store_local(*id);
+                    }
+                }
+            }
+            self.stmts(fg, &arm.body);
+            if !last {
+                to_end.push(fg.jump(Instr::Jmp { target: 0 }));
+            }
+            if let Some(n) = next {
+                fg.patch_here(n);
+            }
+        }
+        for j in to_end {
+            fg.patch_here(j);
+        }
+    }
+
+    fn assign(&mut self, fg: &mut FnGen, place: &Place, op: Option<Instr>, v: &Expr) {
+        match place {
+            Place::Local(id) => {
+                let id = *id;
+                if fg.is_boxed(id) {
+                    fg.load_slot(id);
+                    if let Some(op) = op {
+                        fg.emit(Instr::Dup {});
+                        fg.emit(Instr::CellGet {});
+                        self.expr(fg, v);
+                        fg.emit(op);
+                    } else {
+                        self.expr(fg, v);
+                    }
+                    fg.emit(Instr::CellSet {});
+                } else {
+                    if let Some(op) = op {
+                        fg.load_local(id);
+                        self.expr(fg, v);
+                        fg.emit(op);
+                    } else {
+                        self.expr(fg, v);
+                    }
+                    fg.store_local(id);
+                }
+            }
+            Place::Capture(i) => {
+                // Only `var`s are assignable, and captured `var`s are cells.
+                fg.emit(Instr::LoadCapture { index: *i as u16 });
+                if let Some(op) = op {
+                    fg.emit(Instr::Dup {});
+                    fg.emit(Instr::CellGet {});
+                    self.expr(fg, v);
+                    fg.emit(op);
+                } else {
+                    self.expr(fg, v);
+                }
+                fg.emit(Instr::CellSet {});
+            }
+            Place::Field(obj, f) => {
+                self.expr(fg, obj);
+                if let Some(op) = op {
+                    fg.emit(Instr::Dup {});
+                    fg.emit(Instr::GetField { field: *f });
+                    self.expr(fg, v);
+                    fg.emit(op);
+                } else {
+                    self.expr(fg, v);
+                }
+                fg.emit(Instr::SetField { field: *f });
+            }
+            Place::Index(arr, idx) | Place::MapKey(arr, idx) => {
+                let is_map = matches!(place, Place::MapKey(..));
+                if let Some(op) = op {
+                    let at = self.ty(&arr.ty);
+                    let it = self.ty(&idx.ty);
+                    let a = fg.temp(at);
+                    let i = fg.temp(it);
+                    self.expr(fg, arr);
+                    fg.emit(Instr::Store { local: a });
+                    self.expr(fg, idx);
+                    fg.emit(Instr::Store { local: i });
+                    fg.emit(Instr::Load { local: a });
+                    fg.emit(Instr::Load { local: i });
+                    fg.emit(Instr::Load { local: a });
+                    fg.emit(Instr::Load { local: i });
+                    fg.emit(if is_map { Instr::MGet {} } else { Instr::AGet {} });
+                    self.expr(fg, v);
+                    fg.emit(op);
+                } else {
+                    self.expr(fg, arr);
+                    self.expr(fg, idx);
+                    self.expr(fg, v);
+                }
+                fg.emit(if is_map { Instr::MSet {} } else { Instr::ASet {} });
+            }
+        }
+    }
+
+    fn expr(&mut self, fg: &mut FnGen, x: &Expr) {
+        fg.set_line(x.line);
+        match &x.kind {
+            ExprKind::Int(i) => {
+                let c = self.constant(ConstKey::Int(*i));
+                fg.emit(Instr::Const { index: c });
+            }
+            ExprKind::Float(f) => {
+                let c = self.constant(ConstKey::Float(f.to_bits()));
+                fg.emit(Instr::Const { index: c });
+            }
+            ExprKind::Str(s) => {
+                let c = self.constant(ConstKey::Str(s.clone()));
+                fg.emit(Instr::Const { index: c });
+            }
+            ExprKind::Bool(b) => fg.emit(Instr::Bool { value: *b as u8 }),
+            ExprKind::Local(id) => fg.load_local(*id),
+            ExprKind::Capture(i) => {
+                fg.emit(Instr::LoadCapture { index: *i as u16 });
+                if fg.capture_boxed[*i as usize] {
+                    fg.emit(Instr::CellGet {});
+                }
+            }
+            ExprKind::Global(c) => fg.emit(Instr::GlobalGet { global: *c }),
+            ExprKind::FnValue(f) => {
+                let ty = self.ty(&x.ty);
+                fg.emit(Instr::NewClosure { func: *f, ty });
+            }
+            ExprKind::Op(ins, args) => {
+                for a in args {
+                    self.expr(fg, a);
+                }
+                let mut ins = *ins;
+                match &mut ins {
+                    Instr::SSplit { ty } | Instr::MKeys { ty } | Instr::MValues { ty } => *ty = self.ty(&x.ty),
+                    _ => {}
+                }
+                fg.set_line(x.line);
+                fg.emit(ins);
+            }
+            ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+                let is_and = matches!(x.kind, ExprKind::And(..));
+                self.expr(fg, a);
+                let short = fg.jump(if is_and { Instr::JmpIfNot { target: 0 } } else { Instr::JmpIf { target: 0 } });
+                self.expr(fg, b);
+                let end = fg.jump(Instr::Jmp { target: 0 });
+                fg.patch_here(short);
+                fg.emit(Instr::Bool { value: !is_and as u8 });
+                fg.patch_here(end);
+            }
+            ExprKind::Call(f, args) => {
+                for a in args {
+                    self.expr(fg, a);
+                }
+                fg.set_line(x.line);
+                fg.emit(Instr::Call { func: *f });
+            }
+            ExprKind::CallClosure(c, args) => {
+                self.expr(fg, c);
+                for a in args {
+                    self.expr(fg, a);
+                }
+                let ty = self.ty(&c.ty);
+                fg.set_line(x.line);
+                fg.emit(Instr::CallClosure { ty });
+            }
+            ExprKind::CallHost(h, args) => {
+                for a in args {
+                    self.expr(fg, a);
+                }
+                let import = self.import(h);
+                fg.set_line(x.line);
+                fg.emit(Instr::CallHost { import });
+            }
+            ExprKind::Field(o, f) => {
+                self.expr(fg, o);
+                fg.emit(Instr::GetField { field: *f });
+            }
+            ExprKind::NewArray(items) => {
+                for i in items {
+                    self.expr(fg, i);
+                }
+                let ty = self.ty(&x.ty);
+                fg.emit(Instr::NewArray { ty, len: items.len() as u32 });
+            }
+            ExprKind::ArrayRepeat(v, n) => {
+                self.expr(fg, v);
+                self.expr(fg, n);
+                let ty = self.ty(&x.ty);
+                fg.set_line(x.line);
+                fg.emit(Instr::NewArrayRep { ty });
+            }
+            ExprKind::NewMap(entries) => {
+                let ty = self.ty(&x.ty);
+                fg.emit(Instr::NewMap { ty });
+                for (k, v) in entries {
+                    fg.emit(Instr::Dup {});
+                    self.expr(fg, k);
+                    self.expr(fg, v);
+                    fg.emit(Instr::MSet {});
+                }
+            }
+            ExprKind::NewStruct(sid, fields) => {
+                let in_order = fields.iter().enumerate().all(|(i, (f, _))| *f as usize == i);
+                if in_order {
+                    for (_, v) in fields {
+                        self.expr(fg, v);
+                    }
+                } else {
+                    // Evaluate in source order, then push in declaration order.
+                    let mut temps = vec![0u16; fields.len()];
+                    for (f, v) in fields {
+                        let t = self.ty(&v.ty);
+                        let tmp = fg.temp(t);
+                        self.expr(fg, v);
+                        fg.emit(Instr::Store { local: tmp });
+                        temps[*f as usize] = tmp;
+                    }
+                    for t in temps {
+                        fg.emit(Instr::Load { local: t });
+                    }
+                }
+                let ty = self.ty(&Ty::Struct(*sid));
+                fg.set_line(x.line);
+                fg.emit(Instr::NewStruct { ty });
+            }
+            ExprKind::NewEnum(en, v, args) => {
+                for a in args {
+                    self.expr(fg, a);
+                }
+                let ty = self.ty(&Ty::Enum(*en));
+                fg.set_line(x.line);
+                fg.emit(Instr::NewEnum { ty, variant: *v });
+            }
+            ExprKind::Closure(f, sources) => {
+                for s in sources {
+                    match s {
+                        CaptureSource::Local(id) => fg.load_slot(*id),
+                        CaptureSource::Capture(i) => fg.emit(Instr::LoadCapture { index: *i as u16 }),
+                    }
+                }
+                let ty = self.ty(&x.ty);
+                fg.set_line(x.line);
+                fg.emit(Instr::NewClosure { func: *f, ty });
+            }
+            ExprKind::Error => unreachable!("programs with errors are not generated"),
+        }
+    }
+}
+
+impl FnGen {
+    fn set_line(&mut self, line: u32) {
+        if line != 0 && line != self.line {
+            self.line = line;
+            let at = self.code.len() as u32;
+            match self.lines.last_mut() {
+                Some(last) if last.0 == at => last.1 = line,
+                _ => self.lines.push((at, line)),
+            }
+        }
+    }
+
+    fn emit(&mut self, i: Instr) {
+        self.code.push(i);
+    }
+
+    fn here(&self) -> usize {
+        self.code.len()
+    }
+
+    fn jump(&mut self, i: Instr) -> usize {
+        self.code.push(i);
+        self.code.len() - 1
+    }
+
+    fn patch(&mut self, at: usize, target: usize) {
+        *self.code[at].target_mut().expect("patching a jump") = target as u32;
+    }
+
+    fn patch_here(&mut self, at: usize) {
+        let here = self.here();
+        self.patch(at, here);
+    }
+
+    fn temp(&mut self, ty: TypeId) -> u16 {
+        self.slots.push(ty);
+        self.boxed.push(false);
+        (self.slots.len() - 1) as u16
+    }
+
+    fn is_boxed(&self, id: LocalId) -> bool {
+        self.boxed[id as usize] || self.redirect.iter().any(|(p, _)| *p as LocalId == id)
+    }
+
+    /// The slot holding local `id` (or its cell).
+    fn slot(&self, id: LocalId) -> u16 {
+        self.redirect
+            .iter()
+            .find(|(p, _)| *p as LocalId == id)
+            .map_or(id as u16, |(_, c)| *c)
+    }
+
+    fn load_slot(&mut self, id: LocalId) {
+        let s = self.slot(id);
+        self.emit(Instr::Load { local: s });
+    }
+
+    fn load_local(&mut self, id: LocalId) {
+        self.load_slot(id);
+        if self.is_boxed(id) {
+            self.emit(Instr::CellGet {});
+        }
+    }
+
+    fn store_local(&mut self, id: LocalId) {
+        let s = self.slot(id);
+        self.emit(Instr::Store { local: s });
+    }
+}

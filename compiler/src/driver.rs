@@ -1,0 +1,252 @@
+//! Finding, reading and parsing the files of a program, then checking and
+//! generating it: the compiler's one entry point, [`compile`].
+//!
+//! `import name;` means the standard module `name` if there is one,
+//! otherwise the file `name.src` beside the importing file. Modules are
+//! loaded depth first; meeting a module that is still loading is an import
+//! cycle, reported at the import that closes it.
+
+use crate::ast::{self, Span};
+use crate::check::{self, ImportTarget, ModuleSrc};
+use crate::diag::{render_all, Diagnostic, FileId, SourceFile};
+use crate::grammar::FileParser;
+use crate::lexer::{Lexer, SpannedLexError, Tok};
+use lalrpop_util::ParseError;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tern_vm::Module;
+
+/// Where source text comes from: the file system, or memory in tests.
+pub trait SourceLoader {
+    fn read(&self, path: &Path) -> std::io::Result<String>;
+}
+
+pub struct FsLoader;
+
+impl SourceLoader for FsLoader {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+}
+
+/// Why compilation failed.
+#[derive(Debug)]
+pub enum CompileError {
+    /// The main file itself could not be read.
+    Io(String),
+    /// Errors in the program, with the files they point into.
+    Diagnostics(Vec<Diagnostic>, Vec<SourceFile>),
+}
+
+impl CompileError {
+    /// The text a user sees: every error, with source lines and carets.
+    pub fn render(&self) -> String {
+        match self {
+            CompileError::Io(e) => format!("error: {e}\n"),
+            CompileError::Diagnostics(d, files) => render_all(d, files),
+        }
+    }
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// A compiled program and the sources it came from.
+pub struct Compiled {
+    pub module: Module,
+    pub files: Vec<SourceFile>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Loading,
+    Done(usize),
+    Failed,
+}
+
+struct Driver<'l> {
+    loader: &'l dyn SourceLoader,
+    dir: PathBuf,
+    files: Vec<SourceFile>,
+    diags: Vec<Diagnostic>,
+    mods: Vec<ModuleSrc>,
+    state: HashMap<String, State>,
+    stack: Vec<String>,
+}
+
+/// Compiles the program whose main file is `path`.
+pub fn compile(path: &Path) -> Result<Compiled, CompileError> {
+    compile_with(path, &FsLoader)
+}
+
+pub fn compile_with(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, CompileError> {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .ok_or_else(|| CompileError::Io(format!("{} is not a file", path.display())))?;
+    let stem = match file_name.strip_suffix(".src") {
+        Some(s) => s.to_string(),
+        None => {
+            return Err(CompileError::Io(format!(
+                "{}: Tern source files end in .src",
+                path.display()
+            )))
+        }
+    };
+    let text = loader
+        .read(path)
+        .map_err(|e| CompileError::Io(format!("cannot read {}: {}", path.display(), io_reason(&e))))?;
+    let mut d = Driver {
+        loader,
+        dir,
+        files: vec![],
+        diags: vec![],
+        mods: vec![],
+        state: HashMap::new(),
+        stack: vec![],
+    };
+    d.module(&stem, text);
+    if !d.diags.is_empty() {
+        return Err(CompileError::Diagnostics(d.diags, d.files));
+    }
+    let files = d.files;
+    let mods = d.mods;
+    let root = mods.len() - 1;
+    let lines = |f: FileId, off: usize| files[f as usize].line(off);
+    let mut program = check::check(&mods, root, &lines).map_err(|e| CompileError::Diagnostics(e, files.clone()))?;
+    program.files = files.iter().map(|f| f.name.clone()).collect();
+    let mut module = crate::codegen::generate(&program);
+    if let Err(e) = tern_vm::verify::infer_max_stack(&mut module) {
+        // A verifier rejection here is a compiler bug, not a user error.
+        return Err(CompileError::Io(format!("internal compiler error: generated code does not verify: {e}")));
+    }
+    Ok(Compiled { module, files })
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::InvalidData => "the file is not valid UTF-8".into(),
+        _ => e.to_string(),
+    }
+}
+
+impl Driver<'_> {
+    fn module(&mut self, name: &str, text: String) -> Option<usize> {
+        let file = self.files.len() as FileId;
+        self.files.push(SourceFile::new(format!("{name}.src"), text));
+        self.state.insert(name.to_string(), State::Loading);
+        self.stack.push(name.to_string());
+        let ast = self.parse(file);
+        let mut imports = Vec::new();
+        for item in &ast.items {
+            if let ast::Item::Import(ident) = item {
+                if let Some(m) = tern_stdlib::module(&ident.name) {
+                    imports.push((ident.clone(), ImportTarget::Std(m)));
+                    continue;
+                }
+                if let Some(i) = self.import(file, ident) {
+                    imports.push((ident.clone(), ImportTarget::User(i)));
+                }
+            }
+        }
+        self.stack.pop();
+        let index = self.mods.len();
+        self.mods.push(ModuleSrc { file, name: name.to_string(), ast, imports });
+        self.state.insert(name.to_string(), State::Done(index));
+        Some(index)
+    }
+
+    fn import(&mut self, from: FileId, ident: &ast::Ident) -> Option<usize> {
+        let name = &ident.name;
+        match self.state.get(name).copied() {
+            Some(State::Done(i)) => return Some(i),
+            Some(State::Failed) => return None,
+            Some(State::Loading) => {
+                let start = self.stack.iter().position(|s| s == name).unwrap_or(0);
+                let mut cycle: Vec<&str> = self.stack[start..].iter().map(String::as_str).collect();
+                cycle.push(name);
+                self.diags.push(Diagnostic::new(from, ident.span, format!("import cycle: {}", cycle.join(" -> "))));
+                return None;
+            }
+            None => {}
+        }
+        let path = self.dir.join(format!("{name}.src"));
+        match self.loader.read(&path) {
+            Ok(text) => self.module(name, text),
+            Err(e) => {
+                self.state.insert(name.clone(), State::Failed);
+                let importer = self.files[from as usize].name.clone();
+                self.diags.push(Diagnostic::new(
+                    from,
+                    ident.span,
+                    format!("cannot import `{name}`: {name}.src beside {importer}: {}", io_reason(&e)),
+                ));
+                None
+            }
+        }
+    }
+
+    fn parse(&mut self, file: FileId) -> ast::File {
+        let text = self.files[file as usize].text.clone();
+        let mut recovered = Vec::new();
+        let result = FileParser::new().parse(&mut recovered, Lexer::new(&text));
+        for r in recovered {
+            let d = parse_diag(file, r.error, text.len());
+            self.diags.push(d);
+        }
+        match result {
+            Ok(f) => f,
+            Err(e) => {
+                let d = parse_diag(file, e, text.len());
+                self.diags.push(d);
+                ast::File { items: vec![] }
+            }
+        }
+    }
+}
+
+fn expected_list(expected: &[String]) -> String {
+    let names: Vec<String> = expected.iter().map(|e| pretty_expected(e)).collect();
+    match names.len() {
+        0 => String::new(),
+        1 => format!("expected {}", names[0]),
+        n if n <= 6 => format!("expected one of {}", names.join(", ")),
+        _ => format!("expected one of {}, ...", names[..6].join(", ")),
+    }
+}
+
+fn pretty_expected(e: &str) -> String {
+    match e {
+        "IDENT" => "identifier".into(),
+        "INT" => "integer".into(),
+        "FLOAT" => "float".into(),
+        "STR" => "string".into(),
+        _ => format!("`{}`", e.trim_matches('"')),
+    }
+}
+
+fn parse_diag(file: FileId, e: ParseError<usize, Tok, SpannedLexError>, len: usize) -> Diagnostic {
+    match e {
+        ParseError::InvalidToken { location } => Diagnostic::new(file, Span::new(location, location + 1), "invalid token"),
+        ParseError::UnrecognizedEof { location, expected } => Diagnostic::new(
+            file,
+            Span::new(location.min(len), location.min(len)),
+            format!("unexpected end of file; {}", expected_list(&expected)),
+        ),
+        ParseError::UnrecognizedToken { token: (lo, tok, hi), expected } => {
+            let list = expected_list(&expected);
+            let msg = if list.is_empty() { format!("unexpected {tok}") } else { format!("{list}, found {tok}") };
+            Diagnostic::new(file, Span::new(lo, hi), msg)
+        }
+        ParseError::ExtraToken { token: (lo, tok, hi) } => Diagnostic::new(file, Span::new(lo, hi), format!("unexpected {tok}")),
+        ParseError::User { error } => Diagnostic::new(file, Span::new(error.lo, error.hi), error.error.to_string()),
+    }
+}

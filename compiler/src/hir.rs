@@ -1,0 +1,245 @@
+//! The checked program: names resolved, every expression typed, closures
+//! lifted into functions of their own with explicit captures. Code
+//! generation reads only this.
+
+use crate::diag::FileId;
+use std::rc::Rc;
+use tern_vm::Instr;
+
+pub type LocalId = u32;
+pub type FuncId = u32;
+pub type StructId = u32;
+pub type EnumId = u32;
+pub type ConstId = u32;
+
+/// A Tern type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Ty {
+    Int,
+    Float,
+    Bool,
+    Str,
+    Unit,
+    Array(Rc<Ty>),
+    Map(Rc<Ty>, Rc<Ty>),
+    Struct(StructId),
+    Enum(EnumId),
+    Fn(Rc<[Ty]>, Rc<Ty>),
+    /// The type of an expression that already failed to check: compatible
+    /// with everything, so one mistake gives one error.
+    Error,
+}
+
+impl Ty {
+    pub fn array(t: Ty) -> Ty {
+        Ty::Array(Rc::new(t))
+    }
+    pub fn map(k: Ty, v: Ty) -> Ty {
+        Ty::Map(Rc::new(k), Rc::new(v))
+    }
+    pub fn is_error(&self) -> bool {
+        *self == Ty::Error
+    }
+    /// Whether `self` and `other` agree, treating `Error` as a wildcard.
+    pub fn compatible(&self, other: &Ty) -> bool {
+        match (self, other) {
+            (Ty::Error, _) | (_, Ty::Error) => true,
+            (Ty::Array(a), Ty::Array(b)) => a.compatible(b),
+            (Ty::Map(a, b), Ty::Map(c, d)) => a.compatible(c) && b.compatible(d),
+            (Ty::Fn(a, b), Ty::Fn(c, d)) => {
+                a.len() == c.len() && a.iter().zip(c.iter()).all(|(x, y)| x.compatible(y)) && b.compatible(d)
+            }
+            _ => self == other,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct StructDef {
+    pub name: String,
+    pub fields: Vec<(String, Ty)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumDef {
+    pub name: String,
+    pub variants: Vec<(String, Vec<Ty>)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub name: String,
+    pub ty: Ty,
+    /// Captured by a closure and mutable: lives in a cell.
+    pub boxed: bool,
+}
+
+/// Where a closure's capture comes from in the enclosing function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaptureSource {
+    Local(LocalId),
+    Capture(u32),
+}
+
+#[derive(Clone, Debug)]
+pub struct Capture {
+    pub ty: Ty,
+    /// The capture is a cell shared with the enclosing function.
+    pub boxed: bool,
+    pub source: CaptureSource,
+}
+
+#[derive(Clone, Debug)]
+pub struct Func {
+    pub name: String,
+    pub file: FileId,
+    pub params: u32,
+    /// Parameters first, then the other locals.
+    pub locals: Vec<Local>,
+    pub ret: Ty,
+    pub captures: Vec<Capture>,
+    pub body: Vec<Stmt>,
+    pub line: u32,
+}
+
+/// A host import a program needs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct HostRef {
+    pub module: &'static str,
+    pub name: &'static str,
+    pub params: Vec<Ty>,
+    pub ret: Ty,
+}
+
+#[derive(Clone, Debug)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: Ty,
+    pub line: u32,
+}
+
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bool(bool),
+    Local(LocalId),
+    Capture(u32),
+    Global(ConstId),
+    FnValue(FuncId),
+    /// Evaluate the operands, then one instruction. Type operands of the
+    /// instruction are filled in from the expression's type.
+    Op(Instr, Vec<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Call(FuncId, Vec<Expr>),
+    CallClosure(Box<Expr>, Vec<Expr>),
+    CallHost(Rc<HostRef>, Vec<Expr>),
+    Field(Box<Expr>, u16),
+    NewArray(Vec<Expr>),
+    ArrayRepeat(Box<Expr>, Box<Expr>),
+    NewMap(Vec<(Expr, Expr)>),
+    /// Fields as written: `(field index, value)` in source order.
+    NewStruct(StructId, Vec<(u16, Expr)>),
+    NewEnum(EnumId, u16, Vec<Expr>),
+    Closure(FuncId, Vec<CaptureSource>),
+    /// Produces the poison value of a failed check; never reaches codegen.
+    Error,
+}
+
+#[derive(Clone, Debug)]
+pub enum Place {
+    Local(LocalId),
+    Capture(u32),
+    Field(Expr, u16),
+    Index(Expr, Expr),
+    MapKey(Expr, Expr),
+}
+
+#[derive(Clone, Debug)]
+pub enum ArmTest {
+    Always,
+    Variant(u16),
+    Int(i64),
+    Str(String),
+    Bool(bool),
+}
+
+#[derive(Clone, Debug)]
+pub enum Bind {
+    /// The whole scrutinee.
+    Whole(LocalId),
+    /// Payload field `usize` of the arm's variant.
+    Field(LocalId, u16),
+}
+
+#[derive(Clone, Debug)]
+pub struct Arm {
+    pub test: ArmTest,
+    pub binds: Vec<Bind>,
+    pub body: Vec<Stmt>,
+    pub line: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Stmt {
+    pub kind: StmtKind,
+    pub line: u32,
+}
+
+#[derive(Clone, Debug)]
+pub enum StmtKind {
+    Let(LocalId, Expr),
+    Expr(Expr),
+    Assign(Place, Expr),
+    /// `place op= value`: the instruction combines old and new.
+    Compound(Place, Instr, Expr),
+    If(Expr, Vec<Stmt>, Vec<Stmt>),
+    While(Expr, Vec<Stmt>),
+    /// `while true`: no test, left only by break or return.
+    Loop(Vec<Stmt>),
+    ForRange {
+        var: LocalId,
+        lo: Expr,
+        hi: Expr,
+        body: Vec<Stmt>,
+    },
+    ForArray {
+        index: Option<LocalId>,
+        var: LocalId,
+        array: Expr,
+        body: Vec<Stmt>,
+    },
+    ForMap {
+        key: LocalId,
+        value: Option<LocalId>,
+        map: Expr,
+        body: Vec<Stmt>,
+    },
+    Match {
+        scrutinee: Expr,
+        arms: Vec<Arm>,
+        /// Every value matches some arm, so the last arm needs no test.
+        exhaustive: bool,
+    },
+    Return(Option<Expr>),
+    Break,
+    Continue,
+    Block(Vec<Stmt>),
+}
+
+/// The whole checked program.
+#[derive(Clone, Debug, Default)]
+pub struct Program {
+    pub structs: Vec<StructDef>,
+    pub enums: Vec<EnumDef>,
+    pub funcs: Vec<Func>,
+    /// Constants: type and initializer, in an order where each initializer
+    /// only reads constants before it.
+    pub consts: Vec<(Ty, Expr)>,
+    pub const_order: Vec<ConstId>,
+    pub main: Option<FuncId>,
+    /// Display names of the files, index = FileId.
+    pub files: Vec<String>,
+}

@@ -1,0 +1,365 @@
+//! Tokens of Tern source, by logos, and the adapter lalrpop reads them from.
+//!
+//! Spans are byte offsets into the file. Literal values are decoded here
+//! (escapes, digit separators, radix); a literal that cannot be decoded is a
+//! lexical error at its own span, so the parser never sees a bad one.
+
+use logos::{FilterResult, Logos};
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum LexError {
+    #[default]
+    UnexpectedChar,
+    UnterminatedComment,
+    BadEscape(String),
+    IntTooLarge,
+    BadNumber,
+}
+
+impl fmt::Display for LexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LexError::UnexpectedChar => write!(f, "unexpected character"),
+            LexError::UnterminatedComment => write!(f, "unterminated block comment"),
+            LexError::BadEscape(e) => write!(f, "invalid escape sequence {e}"),
+            LexError::IntTooLarge => write!(f, "integer literal is too large"),
+            LexError::BadNumber => write!(f, "invalid number literal"),
+        }
+    }
+}
+
+fn block_comment(lex: &mut logos::Lexer<Tok>) -> FilterResult<(), LexError> {
+    // Block comments nest, as in Rust and Swift.
+    let rest = lex.remainder().as_bytes();
+    let mut depth = 1;
+    let mut i = 0;
+    while i < rest.len() {
+        if rest[i..].starts_with(b"*/") {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                lex.bump(i);
+                return FilterResult::Skip;
+            }
+        } else if rest[i..].starts_with(b"/*") {
+            depth += 1;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    lex.bump(rest.len());
+    FilterResult::Error(LexError::UnterminatedComment)
+}
+
+fn int_lit(lex: &mut logos::Lexer<Tok>) -> Result<u64, LexError> {
+    let s: String = lex.slice().chars().filter(|c| *c != '_').collect();
+    let r = if let Some(h) = s.strip_prefix("0x") {
+        u64::from_str_radix(h, 16)
+    } else if let Some(b) = s.strip_prefix("0b") {
+        u64::from_str_radix(b, 2)
+    } else {
+        s.parse::<u64>()
+    };
+    r.map_err(|e| match e.kind() {
+        std::num::IntErrorKind::PosOverflow => LexError::IntTooLarge,
+        _ => LexError::BadNumber,
+    })
+}
+
+fn float_lit(lex: &mut logos::Lexer<Tok>) -> Result<f64, LexError> {
+    let s: String = lex.slice().chars().filter(|c| *c != '_').collect();
+    s.parse::<f64>().map_err(|_| LexError::BadNumber)
+}
+
+fn str_lit(lex: &mut logos::Lexer<Tok>) -> Result<String, LexError> {
+    let raw = lex.slice();
+    let body = &raw[1..raw.len() - 1];
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some('\\') => out.push('\\'),
+            Some('"') => out.push('"'),
+            Some('u') => {
+                let rest = chars.as_str();
+                let close = rest.find('}');
+                let ok = rest.starts_with('{') && close.is_some();
+                if !ok {
+                    return Err(LexError::BadEscape("\\u (expected \\u{XXXX})".into()));
+                }
+                let close = close.unwrap();
+                let hex = &rest[1..close];
+                let c = u32::from_str_radix(hex, 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .ok_or_else(|| LexError::BadEscape(format!("\\u{{{hex}}}")))?;
+                out.push(c);
+                chars = rest[close + 1..].chars();
+            }
+            Some(o) => return Err(LexError::BadEscape(format!("\\{o}"))),
+            None => return Err(LexError::BadEscape("\\".into())),
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Logos, Clone, Debug, PartialEq)]
+#[logos(error = LexError)]
+#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(skip r"//[^\n]*")]
+pub enum Tok {
+    #[token("/*", block_comment)]
+    BlockComment,
+
+    #[token("fn")]
+    Fn,
+    #[token("let")]
+    Let,
+    #[token("var")]
+    Var,
+    #[token("const")]
+    Const,
+    #[token("struct")]
+    Struct,
+    #[token("enum")]
+    Enum,
+    #[token("impl")]
+    Impl,
+    #[token("import")]
+    Import,
+    #[token("if")]
+    If,
+    #[token("else")]
+    Else,
+    #[token("while")]
+    While,
+    #[token("for")]
+    For,
+    #[token("in")]
+    In,
+    #[token("match")]
+    Match,
+    #[token("return")]
+    Return,
+    #[token("break")]
+    Break,
+    #[token("continue")]
+    Continue,
+    #[token("true")]
+    True,
+    #[token("false")]
+    False,
+    #[token("self")]
+    SelfKw,
+
+    #[regex(r"[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice().to_string())]
+    Ident(String),
+    #[regex(r"[0-9][0-9_]*", int_lit)]
+    #[regex(r"0x[0-9A-Fa-f][0-9A-Fa-f_]*", int_lit)]
+    #[regex(r"0b[01][01_]*", int_lit)]
+    Int(u64),
+    #[regex(r"[0-9][0-9_]*\.[0-9][0-9_]*([eE][+-]?[0-9]+)?", float_lit)]
+    #[regex(r"[0-9][0-9_]*[eE][+-]?[0-9]+", float_lit)]
+    Float(f64),
+    #[regex(r#""([^"\\\n]|\\.)*""#, str_lit)]
+    Str(String),
+
+    #[token("(")]
+    LParen,
+    #[token(")")]
+    RParen,
+    #[token("{")]
+    LBrace,
+    #[token("}")]
+    RBrace,
+    #[token("[")]
+    LBracket,
+    #[token("]")]
+    RBracket,
+    #[token(",")]
+    Comma,
+    #[token(";")]
+    Semi,
+    #[token(":")]
+    Colon,
+    #[token(".")]
+    Dot,
+    #[token("..")]
+    DotDot,
+    #[token("->")]
+    Arrow,
+    #[token("=>")]
+    FatArrow,
+    #[token("=")]
+    Eq,
+    #[token("+=")]
+    PlusEq,
+    #[token("-=")]
+    MinusEq,
+    #[token("*=")]
+    StarEq,
+    #[token("/=")]
+    SlashEq,
+    #[token("%=")]
+    PercentEq,
+    #[token("==")]
+    EqEq,
+    #[token("!=")]
+    NotEq,
+    #[token("<")]
+    Lt,
+    #[token("<=")]
+    Le,
+    #[token(">")]
+    Gt,
+    #[token(">=")]
+    Ge,
+    #[token("+")]
+    Plus,
+    #[token("-")]
+    Minus,
+    #[token("*")]
+    Star,
+    #[token("/")]
+    Slash,
+    #[token("%")]
+    Percent,
+    #[token("!")]
+    Bang,
+    #[token("&&")]
+    AndAnd,
+    #[token("||")]
+    OrOr,
+    #[token("&")]
+    Amp,
+    #[token("|")]
+    Pipe,
+    #[token("^")]
+    Caret,
+    #[token("<<")]
+    Shl,
+    #[token(">>")]
+    Shr,
+    #[token("_", priority = 3)]
+    Underscore,
+}
+
+impl fmt::Display for Tok {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tok::Ident(s) => write!(f, "identifier `{s}`"),
+            Tok::Int(i) => write!(f, "integer `{i}`"),
+            Tok::Float(x) => write!(f, "float `{x}`"),
+            Tok::Str(_) => write!(f, "string literal"),
+            t => write!(f, "`{}`", token_text(t)),
+        }
+    }
+}
+
+fn token_text(t: &Tok) -> &'static str {
+    match t {
+        Tok::Fn => "fn",
+        Tok::Let => "let",
+        Tok::Var => "var",
+        Tok::Const => "const",
+        Tok::Struct => "struct",
+        Tok::Enum => "enum",
+        Tok::Impl => "impl",
+        Tok::Import => "import",
+        Tok::If => "if",
+        Tok::Else => "else",
+        Tok::While => "while",
+        Tok::For => "for",
+        Tok::In => "in",
+        Tok::Match => "match",
+        Tok::Return => "return",
+        Tok::Break => "break",
+        Tok::Continue => "continue",
+        Tok::True => "true",
+        Tok::False => "false",
+        Tok::SelfKw => "self",
+        Tok::LParen => "(",
+        Tok::RParen => ")",
+        Tok::LBrace => "{",
+        Tok::RBrace => "}",
+        Tok::LBracket => "[",
+        Tok::RBracket => "]",
+        Tok::Comma => ",",
+        Tok::Semi => ";",
+        Tok::Colon => ":",
+        Tok::Dot => ".",
+        Tok::DotDot => "..",
+        Tok::Arrow => "->",
+        Tok::FatArrow => "=>",
+        Tok::Eq => "=",
+        Tok::PlusEq => "+=",
+        Tok::MinusEq => "-=",
+        Tok::StarEq => "*=",
+        Tok::SlashEq => "/=",
+        Tok::PercentEq => "%=",
+        Tok::EqEq => "==",
+        Tok::NotEq => "!=",
+        Tok::Lt => "<",
+        Tok::Le => "<=",
+        Tok::Gt => ">",
+        Tok::Ge => ">=",
+        Tok::Plus => "+",
+        Tok::Minus => "-",
+        Tok::Star => "*",
+        Tok::Slash => "/",
+        Tok::Percent => "%",
+        Tok::Bang => "!",
+        Tok::AndAnd => "&&",
+        Tok::OrOr => "||",
+        Tok::Amp => "&",
+        Tok::Pipe => "|",
+        Tok::Caret => "^",
+        Tok::Shl => "<<",
+        Tok::Shr => ">>",
+        Tok::Underscore => "_",
+        Tok::BlockComment | Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) | Tok::Str(_) => "?",
+    }
+}
+
+/// A lexical error with its span, as lalrpop's user error.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpannedLexError {
+    pub error: LexError,
+    pub lo: usize,
+    pub hi: usize,
+}
+
+pub type Spanned = Result<(usize, Tok, usize), SpannedLexError>;
+
+/// Feeds lalrpop `(lo, token, hi)` triples.
+pub struct Lexer<'s> {
+    inner: logos::Lexer<'s, Tok>,
+}
+
+impl<'s> Lexer<'s> {
+    pub fn new(src: &'s str) -> Self {
+        Lexer { inner: Tok::lexer(src) }
+    }
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Spanned;
+    fn next(&mut self) -> Option<Spanned> {
+        let tok = self.inner.next()?;
+        let span = self.inner.span();
+        Some(match tok {
+            Ok(t) => Ok((span.start, t, span.end)),
+            Err(error) => Err(SpannedLexError { error, lo: span.start, hi: span.end }),
+        })
+    }
+}
