@@ -1401,9 +1401,13 @@ impl<'a> Checker<'a> {
     fn struct_lit(&mut self, path: &[ast::Ident], fields: &[(ast::Ident, ast::Expr)], span: Span, line: u32) -> Expr {
         let sid = match self.resolve_path(path) {
             Some(PathRes::Type(TypeKey::Struct(s))) => s,
-            _ => {
+            res => {
                 let text: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
-                self.error(span, format!("`{}` is not a struct", text.join(".")));
+                let msg = match res {
+                    None => format!("cannot find struct `{}` in this scope", text.join(".")),
+                    Some(_) => format!("`{}` is not a struct", text.join(".")),
+                };
+                self.error(span, msg);
                 for (_, v) in fields {
                     self.expr(v, None);
                 }

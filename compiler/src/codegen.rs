@@ -7,6 +7,7 @@
 //! hold the same cell. The one number not tracked here, each function's
 //! maximum stack height, is computed by the verifier.
 
+use crate::check::always_returns;
 use crate::hir::*;
 use std::collections::HashMap;
 use tern_vm::module::{self as m, Const, Export, Field, Import, Layout, TypeDesc, TypeId, Variant};
@@ -288,10 +289,13 @@ impl Gen<'_> {
                 if e.is_empty() {
                     fg.patch_here(to_else);
                 } else {
-                    let to_end = fg.jump(Instr::Jmp { target: 0 });
+                    // A branch that returns needs no jump past the other.
+                    let to_end = (!always_returns(t)).then(|| fg.jump(Instr::Jmp { target: 0 }));
                     fg.patch_here(to_else);
                     self.stmts(fg, e);
-                    fg.patch_here(to_end);
+                    if let Some(j) = to_end {
+                        fg.patch_here(j);
+                    }
                 }
             }
             StmtKind::While(c, body) => {
@@ -519,7 +523,7 @@ impl Gen<'_> {
                 }
             }
             self.stmts(fg, &arm.body);
-            if !last {
+            if !last && !always_returns(&arm.body) {
                 to_end.push(fg.jump(Instr::Jmp { target: 0 }));
             }
             if let Some(n) = next {

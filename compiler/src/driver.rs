@@ -199,13 +199,13 @@ impl Driver<'_> {
         let mut recovered = Vec::new();
         let result = FileParser::new().parse(&mut recovered, Lexer::new(&text));
         for r in recovered {
-            let d = parse_diag(file, r.error, text.len());
+            let d = parse_diag(file, r.error, &text);
             self.diags.push(d);
         }
         match result {
             Ok(f) => f,
             Err(e) => {
-                let d = parse_diag(file, e, text.len());
+                let d = parse_diag(file, e, &text);
                 self.diags.push(d);
                 ast::File { items: vec![] }
             }
@@ -233,7 +233,8 @@ fn pretty_expected(e: &str) -> String {
     }
 }
 
-fn parse_diag(file: FileId, e: ParseError<usize, Tok, SpannedLexError>, len: usize) -> Diagnostic {
+fn parse_diag(file: FileId, e: ParseError<usize, Tok, SpannedLexError>, text: &str) -> Diagnostic {
+    let len = text.len();
     match e {
         ParseError::InvalidToken { location } => Diagnostic::new(file, Span::new(location, location + 1), "invalid token"),
         ParseError::UnrecognizedEof { location, expected } => Diagnostic::new(
@@ -242,11 +243,30 @@ fn parse_diag(file: FileId, e: ParseError<usize, Tok, SpannedLexError>, len: usi
             format!("unexpected end of file; {}", expected_list(&expected)),
         ),
         ParseError::UnrecognizedToken { token: (lo, tok, hi), expected } => {
-            let list = expected_list(&expected);
+            let has = |t: &str| expected.iter().any(|e| e == t);
+            if has("\";\"") && expected.len() > 3 {
+                // A missing `;` is found at the next token, often on the
+                // next line; point just after the previous token instead.
+                let end = previous_token_end(text, lo);
+                return Diagnostic::new(file, Span::new(end, end + 1), format!("expected `;`, found {tok}"));
+            }
+            let list = if has("IDENT") && has("INT") && has("\"(\"") {
+                "expected an expression".to_string()
+            } else {
+                expected_list(&expected)
+            };
             let msg = if list.is_empty() { format!("unexpected {tok}") } else { format!("{list}, found {tok}") };
             Diagnostic::new(file, Span::new(lo, hi), msg)
         }
         ParseError::ExtraToken { token: (lo, tok, hi) } => Diagnostic::new(file, Span::new(lo, hi), format!("unexpected {tok}")),
         ParseError::User { error } => Diagnostic::new(file, Span::new(error.lo, error.hi), error.error.to_string()),
     }
+}
+
+/// The end of the last token before byte `at` (skipping comments).
+fn previous_token_end(text: &str, at: usize) -> usize {
+    Lexer::new(&text[..at.min(text.len())])
+        .filter_map(|t| t.ok())
+        .last()
+        .map_or(at, |(_, _, hi)| hi)
 }
