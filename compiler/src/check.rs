@@ -482,7 +482,22 @@ impl<'a> Checker<'a> {
                     Some(Sym::Struct(s)) => PathRes::Type(TypeKey::Struct(*s)),
                     Some(Sym::Enum(s)) => PathRes::Type(TypeKey::Enum(*s)),
                     Some(Sym::Const(c)) => PathRes::Const(*c),
-                    _ => return None,
+                    Some(Sym::Module(_)) => return None,
+                    // `module.Variant`, when one enum of that module has it.
+                    None => {
+                        let mut found = self.scopes[m].values().filter_map(|s| match s {
+                            Sym::Enum(en) => self.enums[*en as usize]
+                                .variants
+                                .iter()
+                                .position(|(n, _)| *n == seg.name)
+                                .map(|v| (*en, v as u16)),
+                            _ => None,
+                        });
+                        match (found.next(), found.next()) {
+                            (Some((en, v)), None) => PathRes::Variant(en, v),
+                            _ => return None,
+                        }
+                    }
                 },
                 PathRes::Module(ImportTarget::Std(m)) => {
                     if let Some(c) = m.consts.iter().find(|c| c.name == seg.name) {

@@ -89,7 +89,9 @@ impl Diagnostic {
             let line_end = text.chars().count() as u32 + 1;
             let (_, end_col) = f.line_col(self.span.hi);
             let end_line = f.line(self.span.hi);
-            let width = if end_line == line && end_col > col {
+            let width = if self.span.hi <= self.span.lo {
+                1
+            } else if end_line == line && end_col > col {
                 end_col - col
             } else {
                 (line_end.saturating_sub(col)).max(1)

@@ -197,7 +197,11 @@ impl Driver<'_> {
     fn parse(&mut self, file: FileId) -> ast::File {
         let text = self.files[file as usize].text.clone();
         let mut recovered = Vec::new();
-        let result = FileParser::new().parse(&mut recovered, Lexer::new(&text));
+        let (toks, lex_errors) = crate::lexer::tokenize(&text);
+        for e in lex_errors {
+            self.diags.push(Diagnostic::new(file, Span::new(e.lo, e.hi), e.error.to_string()));
+        }
+        let result = FileParser::new().parse(&mut recovered, toks.into_iter().map(Ok::<_, SpannedLexError>));
         for r in recovered {
             let d = parse_diag(file, r.error, &text);
             self.diags.push(d);

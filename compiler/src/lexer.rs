@@ -15,6 +15,7 @@ pub enum LexError {
     BadEscape(String),
     IntTooLarge,
     BadNumber,
+    UnterminatedString,
 }
 
 impl fmt::Display for LexError {
@@ -25,6 +26,7 @@ impl fmt::Display for LexError {
             LexError::BadEscape(e) => write!(f, "invalid escape sequence {e}"),
             LexError::IntTooLarge => write!(f, "integer literal is too large"),
             LexError::BadNumber => write!(f, "invalid number literal"),
+            LexError::UnterminatedString => write!(f, "unterminated string literal"),
         }
     }
 }
@@ -71,6 +73,10 @@ fn int_lit(lex: &mut logos::Lexer<Tok>) -> Result<u64, LexError> {
 fn float_lit(lex: &mut logos::Lexer<Tok>) -> Result<f64, LexError> {
     let s: String = lex.slice().chars().filter(|c| *c != '_').collect();
     s.parse::<f64>().map_err(|_| LexError::BadNumber)
+}
+
+fn unterminated_str(_: &mut logos::Lexer<Tok>) -> Result<(), LexError> {
+    Err(LexError::UnterminatedString)
 }
 
 fn str_lit(lex: &mut logos::Lexer<Tok>) -> Result<String, LexError> {
@@ -173,6 +179,8 @@ pub enum Tok {
     Float(f64),
     #[regex(r#""([^"\\\n]|\\.)*""#, str_lit)]
     Str(String),
+    #[regex(r#""([^"\\\n]|\\.)*"#, unterminated_str)]
+    UnterminatedStr,
 
     #[token("(")]
     LParen,
@@ -327,7 +335,7 @@ fn token_text(t: &Tok) -> &'static str {
         Tok::Shl => "<<",
         Tok::Shr => ">>",
         Tok::Underscore => "_",
-        Tok::BlockComment | Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) | Tok::Str(_) => "?",
+        Tok::BlockComment | Tok::UnterminatedStr | Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) | Tok::Str(_) => "?",
     }
 }
 
@@ -362,4 +370,29 @@ impl Iterator for Lexer<'_> {
             Err(error) => Err(SpannedLexError { error, lo: span.start, hi: span.end }),
         })
     }
+}
+
+/// Lexes a whole file. Lexical errors are collected, and a placeholder
+/// token stands in for a bad literal, so parsing goes on and every error
+/// in the file is reported.
+pub fn tokenize(src: &str) -> (Vec<(usize, Tok, usize)>, Vec<SpannedLexError>) {
+    let mut toks = Vec::new();
+    let mut errors = Vec::new();
+    for t in Lexer::new(src) {
+        match t {
+            Ok(t) => toks.push(t),
+            Err(e) => {
+                let stand_in = match e.error {
+                    LexError::BadEscape(_) | LexError::UnterminatedString => Some(Tok::Str(String::new())),
+                    LexError::IntTooLarge | LexError::BadNumber => Some(Tok::Int(0)),
+                    LexError::UnexpectedChar | LexError::UnterminatedComment => None,
+                };
+                if let Some(t) = stand_in {
+                    toks.push((e.lo, t, e.hi));
+                }
+                errors.push(e);
+            }
+        }
+    }
+    (toks, errors)
 }

@@ -1,0 +1,120 @@
+//! Shared helpers for the workspace-level tests: find the golden programs,
+//! run them exactly as `vmrun` would (in process, output captured), and
+//! render a run as the text a snapshot holds.
+
+use std::path::{Path, PathBuf};
+use tern_vm::Limits;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+}
+
+/// Program entry files under `dir`: each `*.src` directly in it, and the
+/// `main.src` of each subfolder (a multi-file program).
+pub fn programs(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            let main = p.join("main.src");
+            if main.exists() {
+                out.push(main);
+            }
+        } else if p.extension().is_some_and(|e| e == "src") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A snapshot name for a program: `folder__stem` or `folder__sub`.
+pub fn snapshot_name(path: &Path) -> String {
+    let stem = path.file_stem().unwrap().to_string_lossy().to_string();
+    let parent = path.parent().unwrap();
+    let pname = parent.file_name().unwrap().to_string_lossy().to_string();
+    if stem == "main" {
+        let grand = parent.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
+        format!("{grand}__{pname}")
+    } else {
+        format!("{pname}__{stem}")
+    }
+}
+
+/// Arguments a program asks for in a `// args: a b c` line.
+pub fn program_args(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("// args:"))
+        .map(|a| a.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub exit: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The snapshot form of a run.
+    pub fn render(&self) -> String {
+        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.exit, self.stdout, self.stderr)
+    }
+}
+
+/// Limits a program asks for in `// max-heap: N`, `// max-depth: N` or
+/// `// fuel: N` lines (the same limits `vmrun` takes as flags).
+pub fn program_limits(source: &str) -> Limits {
+    let mut l = Limits::default();
+    for line in source.lines() {
+        let line = line.trim();
+        let num = |key: &str| line.strip_prefix(key).and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(n) = num("// max-heap:") {
+            l.max_heap = n as usize;
+        }
+        if let Some(n) = num("// max-depth:") {
+            l.max_depth = n as usize;
+        }
+        if let Some(n) = num("// fuel:") {
+            l.fuel = n;
+        }
+    }
+    l
+}
+
+/// Runs a loaded program as vmrun does.
+pub fn run_program(program: &tern_vm::Program, args: &[String], limits: Limits) -> Run {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let o = tern_sandbox::run_main(program, args, limits, &mut out, &mut err);
+    Run {
+        exit: o.exit_code,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+    }
+}
+
+/// Compiles and runs a source program as `vmrun app.src` does.
+pub fn run_source(path: &Path, gc_stress: bool) -> Run {
+    let source = std::fs::read_to_string(path).unwrap_or_default();
+    let args = program_args(&source);
+    let limits = Limits { gc_stress, ..program_limits(&source) };
+    match tern_sandbox::load_program(path) {
+        Ok(p) => run_program(&p, &args, limits),
+        Err(f) => Run { exit: f.code, stdout: String::new(), stderr: f.message },
+    }
+}
+
+/// Compiles a program to `.bc` bytes.
+pub fn build(path: &Path) -> Vec<u8> {
+    match tern_compiler::compile(path) {
+        Ok(c) => tern_vm::encode(&c.module),
+        Err(e) => panic!("{} does not compile:\n{}", path.display(), e.render()),
+    }
+}

@@ -620,7 +620,7 @@ impl<'p> Vm<'p> {
         macro_rules! check_fuel {
             () => {
                 if count >= fuel {
-                    trap!(TrapKind::FuelExhausted, "fuel exhausted: {} instructions executed", count);
+                    trap!(TrapKind::FuelExhausted, "fuel exhausted: the limit of {} instructions was reached", fuel);
                 }
             };
         }

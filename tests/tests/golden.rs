@@ -1,0 +1,63 @@
+//! Golden tests: every program in `examples/` and `tests/golden/*/` is run
+//! and its exit code, stdout and stderr compared with the snapshot in
+//! `tests/golden/snapshots/`. Each one runs again with the collector in
+//! stress mode (a collection at every allocation) and must behave the same.
+//!
+//! Bless new or changed snapshots with `INSTA_UPDATE=always cargo test -p
+//! tern-tests --test golden`, then review the `.snap` files.
+
+use std::path::Path;
+use tern_tests::*;
+
+fn check_folder(folder: &Path) {
+    let programs = programs(folder);
+    assert!(!programs.is_empty(), "no programs in {}", folder.display());
+    let mut failures = Vec::new();
+    for path in programs {
+        let name = snapshot_name(&path);
+        let normal = run_source(&path, false);
+        let text = normal.render();
+        let snap = std::panic::catch_unwind(|| {
+            insta::with_settings!({
+                snapshot_path => root().join("tests/golden/snapshots"),
+                prepend_module_to_snapshot => false,
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(name.as_str(), text);
+            });
+        });
+        if snap.is_err() {
+            failures.push(format!("{name}: differs from its snapshot"));
+            continue;
+        }
+        let stressed = run_source(&path, true);
+        if stressed != normal {
+            failures.push(format!(
+                "{name}: differs under GC stress:\n{}\nversus\n{}",
+                normal.render(),
+                stressed.render()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn examples() {
+    check_folder(&root().join("examples"));
+}
+
+#[test]
+fn run_programs() {
+    check_folder(&root().join("tests/golden/run"));
+}
+
+#[test]
+fn compile_errors() {
+    check_folder(&root().join("tests/golden/compile_error"));
+}
+
+#[test]
+fn runtime_errors() {
+    check_folder(&root().join("tests/golden/runtime_error"));
+}
