@@ -171,8 +171,16 @@ pub fn check(
     Ok(Program {
         structs: c.structs,
         enums: c.enums,
-        funcs: c.funcs.into_iter().map(|f| f.expect("every function was checked")).collect(),
-        consts: c.consts.into_iter().map(|k| k.expect("every constant was checked")).collect(),
+        funcs: c
+            .funcs
+            .into_iter()
+            .map(|f| f.expect("every function was checked"))
+            .collect(),
+        consts: c
+            .consts
+            .into_iter()
+            .map(|k| k.expect("every constant was checked"))
+            .collect(),
         const_order: c.const_order,
         main,
         files: Vec::new(),
@@ -220,7 +228,11 @@ impl<'a> Checker<'a> {
         if got.compatible(want) {
             return true;
         }
-        let msg = format!("expected {}, found {}", self.ty_name(want), self.ty_name(got));
+        let msg = format!(
+            "expected {}, found {}",
+            self.ty_name(want),
+            self.ty_name(got)
+        );
         self.error(span, msg);
         false
     }
@@ -243,7 +255,10 @@ impl<'a> Checker<'a> {
     fn declare(&mut self, module: usize, name: &ast::Ident, sym: Sym) {
         if self.scopes[module].contains_key(&name.name) {
             self.cur_mod = module;
-            self.error(name.span, format!("`{}` is defined more than once in this module", name.name));
+            self.error(
+                name.span,
+                format!("`{}` is defined more than once in this module", name.name),
+            );
             return;
         }
         self.scopes[module].insert(name.name.clone(), sym);
@@ -258,23 +273,38 @@ impl<'a> Checker<'a> {
                 match item {
                     ast::Item::Struct { name, .. } => {
                         let id = self.structs.len() as StructId;
-                        self.structs.push(StructDef { name: self.qualified(mi, &name.name), fields: vec![] });
+                        self.structs.push(StructDef {
+                            name: self.qualified(mi, &name.name),
+                            fields: vec![],
+                        });
                         self.declare(mi, name, Sym::Struct(id));
                     }
                     ast::Item::Enum { name, .. } => {
                         let id = self.enums.len() as EnumId;
-                        self.enums.push(EnumDef { name: self.qualified(mi, &name.name), variants: vec![] });
+                        self.enums.push(EnumDef {
+                            name: self.qualified(mi, &name.name),
+                            variants: vec![],
+                        });
                         self.declare(mi, name, Sym::Enum(id));
                     }
                     ast::Item::Fn(f) => {
                         let id = self.sigs.len() as FuncId;
-                        self.sigs.push(FuncSig { params: vec![], ret: Ty::Unit, module: mi, decl: (ii, None) });
+                        self.sigs.push(FuncSig {
+                            params: vec![],
+                            ret: Ty::Unit,
+                            module: mi,
+                            decl: (ii, None),
+                        });
                         self.funcs.push(None);
                         self.declare(mi, &f.name, Sym::Fn(id));
                     }
                     ast::Item::Const { name, .. } => {
                         let id = self.const_decls.len() as ConstId;
-                        self.const_decls.push(ConstDecl { module: mi, item: ii, state: ConstState::Unchecked });
+                        self.const_decls.push(ConstDecl {
+                            module: mi,
+                            item: ii,
+                            state: ConstState::Unchecked,
+                        });
                         self.consts.push(None);
                         self.declare(mi, name, Sym::Const(id));
                     }
@@ -293,7 +323,10 @@ impl<'a> Checker<'a> {
                 let kt = self.resolve_type(k);
                 let vt = self.resolve_type(v);
                 if !matches!(kt, Ty::Int | Ty::Str | Ty::Bool | Ty::Error) {
-                    let msg = format!("map keys must be int, str or bool, not {}", self.ty_name(&kt));
+                    let msg = format!(
+                        "map keys must be int, str or bool, not {}",
+                        self.ty_name(&kt)
+                    );
                     self.error(k.span, msg);
                     return Ty::map(Ty::Error, vt);
                 }
@@ -352,12 +385,18 @@ impl<'a> Checker<'a> {
                         for (n, ts) in variants {
                             let tys = ts.iter().map(|t| self.resolve_type(t)).collect();
                             if out.iter().any(|(x, _)| *x == n.name) {
-                                self.error(n.span, format!("variant `{}` is declared twice", n.name));
+                                self.error(
+                                    n.span,
+                                    format!("variant `{}` is declared twice", n.name),
+                                );
                             }
                             out.push((n.name.clone(), tys));
                         }
                         if out.is_empty() {
-                            self.error(name.span, format!("enum `{}` needs at least one variant", name.name));
+                            self.error(
+                                name.span,
+                                format!("enum `{}` needs at least one variant", name.name),
+                            );
                             out.push(("<none>".into(), vec![]));
                         }
                         self.enums[ei].variants = out;
@@ -391,16 +430,33 @@ impl<'a> Checker<'a> {
                             TypeKey::Enum(s) => Ty::Enum(s),
                         };
                         for (k, f) in methods.iter().enumerate() {
-                            let (params, ret) = self.signature(f, f.has_self.then(|| self_ty.clone()));
+                            let (params, ret) =
+                                self.signature(f, f.has_self.then(|| self_ty.clone()));
                             let id = self.sigs.len() as FuncId;
-                            self.sigs.push(FuncSig { params, ret, module: mi, decl: (ii, Some(k)) });
+                            self.sigs.push(FuncSig {
+                                params,
+                                ret,
+                                module: mi,
+                                decl: (ii, Some(k)),
+                            });
                             self.funcs.push(None);
                             let fields_clash = match key {
-                                TypeKey::Struct(s) => self.structs[s as usize].fields.iter().any(|(n, _)| *n == f.name.name),
+                                TypeKey::Struct(s) => self.structs[s as usize]
+                                    .fields
+                                    .iter()
+                                    .any(|(n, _)| *n == f.name.name),
                                 TypeKey::Enum(_) => false,
                             };
-                            if self.methods.contains_key(&(key, f.name.name.clone())) || fields_clash {
-                                self.error(f.name.span, format!("`{}` is already defined for `{}`", f.name.name, ty.name));
+                            if self.methods.contains_key(&(key, f.name.name.clone()))
+                                || fields_clash
+                            {
+                                self.error(
+                                    f.name.span,
+                                    format!(
+                                        "`{}` is already defined for `{}`",
+                                        f.name.name, ty.name
+                                    ),
+                                );
                             }
                             self.methods.insert((key, f.name.name.clone()), id);
                         }
@@ -416,7 +472,10 @@ impl<'a> Checker<'a> {
         let mut seen: Vec<&str> = Vec::new();
         for p in &f.params {
             if seen.contains(&p.name.name.as_str()) {
-                self.error(p.name.span, format!("parameter `{}` is declared twice", p.name.name));
+                self.error(
+                    p.name.span,
+                    format!("parameter `{}` is declared twice", p.name.name),
+                );
             }
             seen.push(&p.name.name);
             params.push(self.resolve_type(&p.ty));
@@ -435,7 +494,11 @@ impl<'a> Checker<'a> {
             _ => {
                 let file = self.mods[root].file;
                 let name = self.mods[root].name.clone();
-                self.diags.push(Diagnostic::new(file, Span::new(0, 0), format!("no `main` function in module `{name}`")));
+                self.diags.push(Diagnostic::new(
+                    file,
+                    Span::new(0, 0),
+                    format!("no `main` function in module `{name}`"),
+                ));
                 return None;
             }
         };
@@ -444,7 +507,10 @@ impl<'a> Checker<'a> {
         let ok_ret = matches!(sig.ret, Ty::Unit | Ty::Int | Ty::Error);
         if !ok_params || !ok_ret {
             let span = self.fn_decl(id).name.span;
-            self.error(span, "`main` must be `fn main()` or `fn main(args: [str])`, optionally returning int");
+            self.error(
+                span,
+                "`main` must be `fn main()` or `fn main(args: [str])`, optionally returning int",
+            );
         }
         Some(id)
     }
@@ -464,7 +530,11 @@ impl<'a> Checker<'a> {
     /// and `a` is not a variable in scope.
     fn resolve_path(&self, path: &[ast::Ident]) -> Option<PathRes> {
         let first = &path[0].name;
-        if self.fcx.iter().any(|c| c.find(first).is_some() || c.capture_names.contains(first)) {
+        if self
+            .fcx
+            .iter()
+            .any(|c| c.find(first).is_some() || c.capture_names.contains(first))
+        {
             return None;
         }
         let mut res = match self.scopes[self.cur_mod].get(first) {
@@ -509,7 +579,11 @@ impl<'a> Checker<'a> {
                     }
                 }
                 PathRes::Type(TypeKey::Enum(en)) => {
-                    match self.enums[en as usize].variants.iter().position(|(n, _)| *n == seg.name) {
+                    match self.enums[en as usize]
+                        .variants
+                        .iter()
+                        .position(|(n, _)| *n == seg.name)
+                    {
                         Some(v) => PathRes::Variant(en, v as u16),
                         None => match self.methods.get(&(TypeKey::Enum(en), seg.name.clone())) {
                             Some(f) => PathRes::Fn(*f),
@@ -517,10 +591,12 @@ impl<'a> Checker<'a> {
                         },
                     }
                 }
-                PathRes::Type(key @ TypeKey::Struct(_)) => match self.methods.get(&(key, seg.name.clone())) {
-                    Some(f) => PathRes::Fn(*f),
-                    None => return None,
-                },
+                PathRes::Type(key @ TypeKey::Struct(_)) => {
+                    match self.methods.get(&(key, seg.name.clone())) {
+                        Some(f) => PathRes::Fn(*f),
+                        None => return None,
+                    }
+                }
                 _ => return None,
             };
         }
@@ -530,7 +606,11 @@ impl<'a> Checker<'a> {
     /// Finds the enum variant a bare name means here, preferring `hint`.
     fn bare_variant(&mut self, name: &str, hint: Option<&Ty>, span: Span) -> Option<(EnumId, u16)> {
         if let Some(Ty::Enum(en)) = hint {
-            if let Some(v) = self.enums[*en as usize].variants.iter().position(|(n, _)| n == name) {
+            if let Some(v) = self.enums[*en as usize]
+                .variants
+                .iter()
+                .position(|(n, _)| n == name)
+            {
                 return Some((*en, v as u16));
             }
         }
@@ -551,14 +631,22 @@ impl<'a> Checker<'a> {
                     .iter()
                     .map(|(en, _)| format!("`{}.{}`", self.enums[*en as usize].name, name))
                     .collect();
-                self.error(span, format!("`{name}` is a variant of more than one enum; write {}", names.join(" or ")));
+                self.error(
+                    span,
+                    format!(
+                        "`{name}` is a variant of more than one enum; write {}",
+                        names.join(" or ")
+                    ),
+                );
                 Some(found[0])
             }
         }
     }
 
     fn enum_in_scope(&self, en: EnumId) -> bool {
-        self.scopes[self.cur_mod].values().any(|s| matches!(s, Sym::Enum(x) if *x == en))
+        self.scopes[self.cur_mod]
+            .values()
+            .any(|s| matches!(s, Sym::Enum(x) if *x == en))
     }
 
     // ------------------------------------------------------------ consts
@@ -569,7 +657,11 @@ impl<'a> Checker<'a> {
             (d.module, d.item, d.state)
         };
         match state {
-            ConstState::Done => return self.consts[id as usize].as_ref().map_or(Ty::Error, |c| c.0.clone()),
+            ConstState::Done => {
+                return self.consts[id as usize]
+                    .as_ref()
+                    .map_or(Ty::Error, |c| c.0.clone())
+            }
             ConstState::InProgress => {
                 let (name, span) = match &self.mods[module].ast.items[item] {
                     ast::Item::Const { name, .. } => (name.name.clone(), name.span),
@@ -639,7 +731,11 @@ impl<'a> Checker<'a> {
     fn declare_local(&mut self, name: &str, ty: Ty, mutable: bool) -> LocalId {
         let cx = self.fcx.last_mut().expect("inside a function");
         let id = cx.func.locals.len() as LocalId;
-        cx.func.locals.push(Local { name: name.to_string(), ty, boxed: false });
+        cx.func.locals.push(Local {
+            name: name.to_string(),
+            ty,
+            boxed: false,
+        });
         cx.mutable.push(mutable);
         cx.scopes.last_mut().unwrap().push((name.to_string(), id));
         id
@@ -675,7 +771,14 @@ impl<'a> Checker<'a> {
         let body = self.block(&decl.body);
         if ret != Ty::Unit && !ret.is_error() && !always_returns(&body) {
             let span = Span::new(decl.body.span.hi.saturating_sub(1), decl.body.span.hi);
-            self.error(span, format!("function `{}` must return a value of type {} on every path", decl.name.name, self.ty_name(&ret)));
+            self.error(
+                span,
+                format!(
+                    "function `{}` must return a value of type {} on every path",
+                    decl.name.name,
+                    self.ty_name(&ret)
+                ),
+            );
         }
         let mut cx = self.fcx.pop().unwrap();
         cx.func.body = body;
@@ -696,7 +799,9 @@ impl<'a> Checker<'a> {
 
     fn lookup_var(&mut self, name: &str) -> Option<(VarRef, Ty, bool)> {
         let n = self.fcx.len();
-        let (depth, id) = (0..n).rev().find_map(|d| self.fcx[d].find(name).map(|id| (d, id)))?;
+        let (depth, id) = (0..n)
+            .rev()
+            .find_map(|d| self.fcx[d].find(name).map(|id| (d, id)))?;
         let ty = self.fcx[depth].func.locals[id as usize].ty.clone();
         let mutable = self.fcx[depth].mutable[id as usize];
         if depth == n - 1 {
@@ -711,7 +816,11 @@ impl<'a> Checker<'a> {
             let idx = match cx.func.captures.iter().position(|c| c.source == src) {
                 Some(i) => i,
                 None => {
-                    cx.func.captures.push(Capture { ty: ty.clone(), boxed: mutable, source: src });
+                    cx.func.captures.push(Capture {
+                        ty: ty.clone(),
+                        boxed: mutable,
+                        source: src,
+                    });
                     cx.capture_names.push(name.to_string());
                     cx.func.captures.len() - 1
                 }
@@ -730,7 +839,12 @@ impl<'a> Checker<'a> {
         let line = self.line(s.span);
         let kind = match &s.kind {
             ast::StmtKind::Error => return None,
-            ast::StmtKind::Let { mutable, name, ty, init } => {
+            ast::StmtKind::Let {
+                mutable,
+                name,
+                ty,
+                init,
+            } => {
                 let want = ty.as_ref().map(|t| self.resolve_type(t));
                 let x = self.expr(init, want.as_ref());
                 let ty = match want {
@@ -747,7 +861,9 @@ impl<'a> Checker<'a> {
                 StmtKind::Let(id, x)
             }
             ast::StmtKind::Expr(x) => StmtKind::Expr(self.expr(x, None)),
-            ast::StmtKind::Assign { target, op, value } => return self.assign(target, *op, value, line),
+            ast::StmtKind::Assign { target, op, value } => {
+                return self.assign(target, *op, value, line)
+            }
             ast::StmtKind::If { cond, then, els } => {
                 let c = self.expr(cond, Some(&Ty::Bool));
                 self.expect_ty(&c.ty, &Ty::Bool, cond.span);
@@ -770,8 +886,16 @@ impl<'a> Checker<'a> {
                     StmtKind::While(c, b)
                 }
             }
-            ast::StmtKind::For { first, second, iter, end, body } => return self.for_stmt(first, second.as_ref(), iter, end.as_ref(), body, line),
-            ast::StmtKind::Match { scrutinee, arms } => return self.match_stmt(scrutinee, arms, s.span, line),
+            ast::StmtKind::For {
+                first,
+                second,
+                iter,
+                end,
+                body,
+            } => return self.for_stmt(first, second.as_ref(), iter, end.as_ref(), body, line),
+            ast::StmtKind::Match { scrutinee, arms } => {
+                return self.match_stmt(scrutinee, arms, s.span, line)
+            }
             ast::StmtKind::Return(x) => {
                 let ret = self.fcx.last().unwrap().func.ret.clone();
                 if self.fcx.last().unwrap().const_mode {
@@ -780,7 +904,10 @@ impl<'a> Checker<'a> {
                 match x {
                     None => {
                         if ret != Ty::Unit && !ret.is_error() {
-                            let msg = format!("this function returns {}; `return` needs a value", self.ty_name(&ret));
+                            let msg = format!(
+                                "this function returns {}; `return` needs a value",
+                                self.ty_name(&ret)
+                            );
                             self.error(s.span, msg);
                         }
                         StmtKind::Return(None)
@@ -800,7 +927,11 @@ impl<'a> Checker<'a> {
             }
             ast::StmtKind::Break | ast::StmtKind::Continue => {
                 if self.fcx.last().unwrap().loops == 0 {
-                    let what = if matches!(s.kind, ast::StmtKind::Break) { "break" } else { "continue" };
+                    let what = if matches!(s.kind, ast::StmtKind::Break) {
+                        "break"
+                    } else {
+                        "continue"
+                    };
                     self.error(s.span, format!("`{what}` outside of a loop"));
                 }
                 if matches!(s.kind, ast::StmtKind::Break) {
@@ -814,18 +945,36 @@ impl<'a> Checker<'a> {
         Some(Stmt { kind, line })
     }
 
-    fn assign(&mut self, target: &ast::Expr, op: ast::AssignOp, value: &ast::Expr, line: u32) -> Option<Stmt> {
+    fn assign(
+        &mut self,
+        target: &ast::Expr,
+        op: ast::AssignOp,
+        value: &ast::Expr,
+        line: u32,
+    ) -> Option<Stmt> {
         let (place, ty) = match &target.kind {
             ast::ExprKind::Ident(name) => match self.lookup_var(name) {
                 Some((r, ty, mutable)) => {
                     if !mutable {
-                        self.error(target.span, format!("cannot assign to `{name}`: it is not declared with `var`"));
+                        self.error(
+                            target.span,
+                            format!("cannot assign to `{name}`: it is not declared with `var`"),
+                        );
                     }
-                    (match r { VarRef::Local(id) => Place::Local(id), VarRef::Capture(i) => Place::Capture(i) }, ty)
+                    (
+                        match r {
+                            VarRef::Local(id) => Place::Local(id),
+                            VarRef::Capture(i) => Place::Capture(i),
+                        },
+                        ty,
+                    )
                 }
                 None => {
                     if self.scopes[self.cur_mod].contains_key(name) {
-                        self.error(target.span, format!("cannot assign to `{name}`: only variables can be assigned"));
+                        self.error(
+                            target.span,
+                            format!("cannot assign to `{name}`: only variables can be assigned"),
+                        );
                     } else {
                         self.error(target.span, format!("cannot find `{name}` in this scope"));
                     }
@@ -844,7 +993,10 @@ impl<'a> Checker<'a> {
                                 (Place::Field(o, i as u16), ty)
                             }
                             None => {
-                                let msg = format!("struct `{}` has no field `{}`", self.structs[*s as usize].name, field.name);
+                                let msg = format!(
+                                    "struct `{}` has no field `{}`",
+                                    self.structs[*s as usize].name, field.name
+                                );
                                 self.error(field.span, msg);
                                 self.expr(value, None);
                                 return None;
@@ -912,7 +1064,12 @@ impl<'a> Checker<'a> {
                     Some((ins, rt)) if rt == ty => StmtKind::Compound(place, ins, v),
                     _ => {
                         if !ty.is_error() && !v.ty.is_error() {
-                            let msg = format!("operator `{}=` cannot be applied to {} and {}", bop.symbol(), self.ty_name(&ty), self.ty_name(&v.ty));
+                            let msg = format!(
+                                "operator `{}=` cannot be applied to {} and {}",
+                                bop.symbol(),
+                                self.ty_name(&ty),
+                                self.ty_name(&v.ty)
+                            );
                             self.error(target.span.to(value.span), msg);
                         }
                         return None;
@@ -944,7 +1101,12 @@ impl<'a> Checker<'a> {
             }
             let var = self.declare_local(&first.name, Ty::Int, false);
             let b = self.block(body);
-            Some(StmtKind::ForRange { var, lo: it, hi, body: b })
+            Some(StmtKind::ForRange {
+                var,
+                lo: it,
+                hi,
+                body: b,
+            })
         } else {
             match it.ty.clone() {
                 Ty::Array(el) => {
@@ -956,17 +1118,30 @@ impl<'a> Checker<'a> {
                         None => (None, self.declare_local(&first.name, (*el).clone(), false)),
                     };
                     let b = self.block(body);
-                    Some(StmtKind::ForArray { index, var, array: it, body: b })
+                    Some(StmtKind::ForArray {
+                        index,
+                        var,
+                        array: it,
+                        body: b,
+                    })
                 }
                 Ty::Map(k, v) => {
                     let key = self.declare_local(&first.name, (*k).clone(), false);
                     let value = second.map(|s| self.declare_local(&s.name, (*v).clone(), false));
                     let b = self.block(body);
-                    Some(StmtKind::ForMap { key, value, map: it, body: b })
+                    Some(StmtKind::ForMap {
+                        key,
+                        value,
+                        map: it,
+                        body: b,
+                    })
                 }
                 t => {
                     if !t.is_error() {
-                        let msg = format!("cannot iterate over {}; use an array, a map or a range `a..b`", self.ty_name(&t));
+                        let msg = format!(
+                            "cannot iterate over {}; use an array, a map or a range `a..b`",
+                            self.ty_name(&t)
+                        );
                         self.error(iter.span, msg);
                     }
                     self.declare_local(&first.name, Ty::Error, false);
@@ -983,11 +1158,20 @@ impl<'a> Checker<'a> {
         kind.map(|kind| Stmt { kind, line })
     }
 
-    fn match_stmt(&mut self, scrutinee: &ast::Expr, arms: &[ast::Arm], span: Span, line: u32) -> Option<Stmt> {
+    fn match_stmt(
+        &mut self,
+        scrutinee: &ast::Expr,
+        arms: &[ast::Arm],
+        span: Span,
+        line: u32,
+    ) -> Option<Stmt> {
         let s = self.expr(scrutinee, None);
         let sty = s.ty.clone();
         if !matches!(sty, Ty::Enum(_) | Ty::Int | Ty::Str | Ty::Bool | Ty::Error) {
-            let msg = format!("cannot match on {}; match works on enums, int, str and bool", self.ty_name(&sty));
+            let msg = format!(
+                "cannot match on {}; match works on enums, int, str and bool",
+                self.ty_name(&sty)
+            );
             self.error(scrutinee.span, msg);
         }
         let mut out = Vec::new();
@@ -1004,7 +1188,12 @@ impl<'a> Checker<'a> {
             let test = self.pattern(&arm.pat, &sty, &mut binds, &mut covered, &mut catch_all);
             let body = self.block(&arm.body);
             self.fcx.last_mut().unwrap().scopes.pop();
-            out.push(Arm { test, binds, body, line: aline });
+            out.push(Arm {
+                test,
+                binds,
+                body,
+                line: aline,
+            });
         }
         let exhaustive = catch_all || (!covered.is_empty() && covered.iter().all(|c| *c));
         if !exhaustive && !sty.is_error() {
@@ -1017,17 +1206,37 @@ impl<'a> Checker<'a> {
                         .filter(|(_, c)| !**c)
                         .map(|(i, _)| format!("`{}`", vs[i].0))
                         .collect();
-                    format!("variant{} {} not covered", if names.len() == 1 { "" } else { "s" }, names.join(", "))
+                    format!(
+                        "variant{} {} not covered",
+                        if names.len() == 1 { "" } else { "s" },
+                        names.join(", ")
+                    )
                 }
                 Ty::Bool => {
-                    let which = if covered[0] { "`false`" } else if covered[1] { "`true`" } else { "`true` and `false`" };
+                    let which = if covered[0] {
+                        "`false`"
+                    } else if covered[1] {
+                        "`true`"
+                    } else {
+                        "`true` and `false`"
+                    };
                     format!("{which} not covered")
                 }
                 _ => "add a `_` arm to cover the other values".to_string(),
             };
-            self.error(Span::new(span.lo, scrutinee.span.hi), format!("non-exhaustive match: {missing}"));
+            self.error(
+                Span::new(span.lo, scrutinee.span.hi),
+                format!("non-exhaustive match: {missing}"),
+            );
         }
-        Some(Stmt { kind: StmtKind::Match { scrutinee: s, arms: out, exhaustive }, line })
+        Some(Stmt {
+            kind: StmtKind::Match {
+                scrutinee: s,
+                arms: out,
+                exhaustive,
+            },
+            line,
+        })
     }
 
     fn pattern(
@@ -1040,7 +1249,11 @@ impl<'a> Checker<'a> {
     ) -> ArmTest {
         let lit_mismatch = |c: &mut Self, want: Ty| {
             if !sty.is_error() {
-                let msg = format!("this pattern is a {}, the value matched is {}", c.ty_name(&want), c.ty_name(sty));
+                let msg = format!(
+                    "this pattern is a {}, the value matched is {}",
+                    c.ty_name(&want),
+                    c.ty_name(sty)
+                );
                 c.error(p.span, msg);
             }
             ArmTest::Always
@@ -1052,10 +1265,20 @@ impl<'a> Checker<'a> {
             }
             ast::PatternKind::Ident(name) => {
                 if let Ty::Enum(en) = sty {
-                    if let Some(v) = self.enums[*en as usize].variants.iter().position(|(n, _)| n == name) {
+                    if let Some(v) = self.enums[*en as usize]
+                        .variants
+                        .iter()
+                        .position(|(n, _)| n == name)
+                    {
                         let arity = self.enums[*en as usize].variants[v].1.len();
                         if arity > 0 {
-                            self.error(p.span, format!("variant `{name}` carries {arity} value{}; write `{name}(...)`", if arity == 1 { "" } else { "s" }));
+                            self.error(
+                                p.span,
+                                format!(
+                                    "variant `{name}` carries {arity} value{}; write `{name}(...)`",
+                                    if arity == 1 { "" } else { "s" }
+                                ),
+                            );
                         }
                         covered[v] = true;
                         return ArmTest::Variant(v as u16);
@@ -1071,7 +1294,10 @@ impl<'a> Checker<'a> {
                     Ty::Enum(en) => *en,
                     Ty::Error => return ArmTest::Always,
                     _ => {
-                        let msg = format!("a variant pattern cannot match a value of type {}", self.ty_name(sty));
+                        let msg = format!(
+                            "a variant pattern cannot match a value of type {}",
+                            self.ty_name(sty)
+                        );
                         self.error(p.span, msg);
                         return ArmTest::Always;
                     }
@@ -1081,20 +1307,35 @@ impl<'a> Checker<'a> {
                     match self.resolve_path(&path[..path.len() - 1]) {
                         Some(PathRes::Type(TypeKey::Enum(x))) if x == en => {}
                         _ => {
-                            let msg = format!("this pattern does not name a variant of `{}`", self.enums[en as usize].name);
+                            let msg = format!(
+                                "this pattern does not name a variant of `{}`",
+                                self.enums[en as usize].name
+                            );
                             self.error(p.span, msg);
                             return ArmTest::Always;
                         }
                     }
                 }
-                let Some(v) = self.enums[en as usize].variants.iter().position(|(n, _)| n == vname) else {
-                    let msg = format!("enum `{}` has no variant `{vname}`", self.enums[en as usize].name);
+                let Some(v) = self.enums[en as usize]
+                    .variants
+                    .iter()
+                    .position(|(n, _)| n == vname)
+                else {
+                    let msg = format!(
+                        "enum `{}` has no variant `{vname}`",
+                        self.enums[en as usize].name
+                    );
                     self.error(path.last().unwrap().span, msg);
                     return ArmTest::Always;
                 };
                 let fields = self.enums[en as usize].variants[v].1.clone();
                 if subs.len() != fields.len() {
-                    let msg = format!("variant `{vname}` carries {} value{}, the pattern binds {}", fields.len(), if fields.len() == 1 { "" } else { "s" }, subs.len());
+                    let msg = format!(
+                        "variant `{vname}` carries {} value{}, the pattern binds {}",
+                        fields.len(),
+                        if fields.len() == 1 { "" } else { "s" },
+                        subs.len()
+                    );
                     self.error(p.span, msg);
                 }
                 for (i, (sp, ft)) in subs.iter().zip(fields.iter()).enumerate() {
@@ -1154,7 +1395,10 @@ impl<'a> Checker<'a> {
             ast::ExprKind::SelfValue => match self.lookup_var("self") {
                 Some((r, ty, _)) => self.var_expr(r, ty, line),
                 None => {
-                    self.error(x.span, "`self` is only available in methods declared with `self`");
+                    self.error(
+                        x.span,
+                        "`self` is only available in methods declared with `self`",
+                    );
                     self.error_expr(line)
                 }
             },
@@ -1169,12 +1413,17 @@ impl<'a> Checker<'a> {
                 let v = self.expr(inner, want);
                 match (op, &v.ty) {
                     (UnOp::Neg, Ty::Int) => e(ExprKind::Op(Instr::INeg {}, vec![v]), Ty::Int, line),
-                    (UnOp::Neg, Ty::Float) => e(ExprKind::Op(Instr::FNeg {}, vec![v]), Ty::Float, line),
-                    (UnOp::Not, Ty::Bool) => e(ExprKind::Op(Instr::BNot {}, vec![v]), Ty::Bool, line),
+                    (UnOp::Neg, Ty::Float) => {
+                        e(ExprKind::Op(Instr::FNeg {}, vec![v]), Ty::Float, line)
+                    }
+                    (UnOp::Not, Ty::Bool) => {
+                        e(ExprKind::Op(Instr::BNot {}, vec![v]), Ty::Bool, line)
+                    }
                     (_, Ty::Error) => self.error_expr(line),
                     (op, t) => {
                         let sym = if *op == UnOp::Neg { "-" } else { "!" };
-                        let msg = format!("operator `{sym}` cannot be applied to {}", self.ty_name(t));
+                        let msg =
+                            format!("operator `{sym}` cannot be applied to {}", self.ty_name(t));
                         self.error(x.span, msg);
                         self.error_expr(line)
                     }
@@ -1188,7 +1437,11 @@ impl<'a> Checker<'a> {
                     Ty::Array(el) => {
                         let i = self.expr(idx, Some(&Ty::Int));
                         self.expect_ty(&i.ty, &Ty::Int, idx.span);
-                        e(ExprKind::Op(Instr::AGet {}, vec![o, i]), (*el).clone(), line)
+                        e(
+                            ExprKind::Op(Instr::AGet {}, vec![o, i]),
+                            (*el).clone(),
+                            line,
+                        )
                     }
                     Ty::Map(k, v) => {
                         let i = self.expr(idx, Some(&k));
@@ -1197,7 +1450,10 @@ impl<'a> Checker<'a> {
                     }
                     Ty::Error => self.error_expr(line),
                     Ty::Str => {
-                        self.error(x.span, "cannot index a str; use `s.byte(i)` or `s.slice(a, b)`");
+                        self.error(
+                            x.span,
+                            "cannot index a str; use `s.byte(i)` or `s.slice(a, b)`",
+                        );
                         self.error_expr(line)
                     }
                     t => {
@@ -1263,7 +1519,10 @@ impl<'a> Checker<'a> {
                     match &kt {
                         None => {
                             if !matches!(kx.ty, Ty::Int | Ty::Str | Ty::Bool | Ty::Error) {
-                                let msg = format!("map keys must be int, str or bool, not {}", self.ty_name(&kx.ty));
+                                let msg = format!(
+                                    "map keys must be int, str or bool, not {}",
+                                    self.ty_name(&kx.ty)
+                                );
                                 self.error(k.span, msg);
                             }
                             kt = Some(kx.ty.clone())
@@ -1291,7 +1550,9 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::ExprKind::StructLit(path, fields) => self.struct_lit(path, fields, x.span, line),
-            ast::ExprKind::Closure { params, ret, body } => self.closure(params, ret.as_ref(), body, line),
+            ast::ExprKind::Closure { params, ret, body } => {
+                self.closure(params, ret.as_ref(), body, line)
+            }
         }
     }
 
@@ -1306,7 +1567,10 @@ impl<'a> Checker<'a> {
         if let Some((r, ty, _)) = self.lookup_var(name) {
             return self.var_expr(r, ty, line);
         }
-        let path = [ast::Ident { name: name.to_string(), span }];
+        let path = [ast::Ident {
+            name: name.to_string(),
+            span,
+        }];
         if let Some(res) = self.resolve_path(&path) {
             return self.path_value(res, name, span, line);
         }
@@ -1314,7 +1578,10 @@ impl<'a> Checker<'a> {
             return self.variant_value(en, v, span, line);
         }
         if tern_stdlib::prelude(name).is_some() || BUILTIN_FNS.contains(&name) {
-            self.error(span, format!("built-in function `{name}` can only be called"));
+            self.error(
+                span,
+                format!("built-in function `{name}` can only be called"),
+            );
         } else {
             self.error(span, format!("cannot find `{name}` in this scope"));
         }
@@ -1346,7 +1613,10 @@ impl<'a> Checker<'a> {
                 self.error_expr(line)
             }
             PathRes::StdFns(..) => {
-                self.error(span, format!("standard function `{name}` can only be called"));
+                self.error(
+                    span,
+                    format!("standard function `{name}` can only be called"),
+                );
                 self.error_expr(line)
             }
         }
@@ -1358,13 +1628,26 @@ impl<'a> Checker<'a> {
             (n.clone(), f.len())
         };
         if arity > 0 {
-            self.error(span, format!("variant `{vname}` carries {arity} value{}; call it as `{vname}(...)`", if arity == 1 { "" } else { "s" }));
+            self.error(
+                span,
+                format!(
+                    "variant `{vname}` carries {arity} value{}; call it as `{vname}(...)`",
+                    if arity == 1 { "" } else { "s" }
+                ),
+            );
             return self.error_expr(line);
         }
         e(ExprKind::NewEnum(en, v, vec![]), Ty::Enum(en), line)
     }
 
-    fn field(&mut self, whole: &ast::Expr, obj: &ast::Expr, name: &ast::Ident, want: Option<&Ty>, line: u32) -> Expr {
+    fn field(
+        &mut self,
+        whole: &ast::Expr,
+        obj: &ast::Expr,
+        name: &ast::Ident,
+        want: Option<&Ty>,
+        line: u32,
+    ) -> Expr {
         let _ = want;
         if let Some(path) = crate::parse_helpers::path_of(whole) {
             if let Some(res) = self.resolve_path(&path) {
@@ -1372,14 +1655,20 @@ impl<'a> Checker<'a> {
                 return self.path_value(res, &text.join("."), whole.span, line);
             }
             if let Some(prefix) = self.resolve_path(&path[..path.len() - 1]) {
-                let text: Vec<&str> = path[..path.len() - 1].iter().map(|i| i.name.as_str()).collect();
+                let text: Vec<&str> = path[..path.len() - 1]
+                    .iter()
+                    .map(|i| i.name.as_str())
+                    .collect();
                 let what = match prefix {
                     PathRes::Module(_) => "module",
                     PathRes::Type(_) => "type",
                     _ => "",
                 };
                 if !what.is_empty() {
-                    self.error(name.span, format!("{what} `{}` has no member `{}`", text.join("."), name.name));
+                    self.error(
+                        name.span,
+                        format!("{what} `{}` has no member `{}`", text.join("."), name.name),
+                    );
                     return self.error_expr(line);
                 }
             }
@@ -1394,10 +1683,19 @@ impl<'a> Checker<'a> {
                         e(ExprKind::Field(Box::new(o), i as u16), ty, line)
                     }
                     None => {
-                        let msg = if self.methods.contains_key(&(TypeKey::Struct(*s), name.name.clone())) {
-                            format!("`{}` is a method; call it as `{}(...)`", name.name, name.name)
+                        let msg = if self
+                            .methods
+                            .contains_key(&(TypeKey::Struct(*s), name.name.clone()))
+                        {
+                            format!(
+                                "`{}` is a method; call it as `{}(...)`",
+                                name.name, name.name
+                            )
                         } else {
-                            format!("struct `{}` has no field `{}`", self.structs[*s as usize].name, name.name)
+                            format!(
+                                "struct `{}` has no field `{}`",
+                                self.structs[*s as usize].name, name.name
+                            )
                         };
                         self.error(name.span, msg);
                         self.error_expr(line)
@@ -1413,7 +1711,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn struct_lit(&mut self, path: &[ast::Ident], fields: &[(ast::Ident, ast::Expr)], span: Span, line: u32) -> Expr {
+    fn struct_lit(
+        &mut self,
+        path: &[ast::Ident],
+        fields: &[(ast::Ident, ast::Expr)],
+        span: Span,
+        line: u32,
+    ) -> Expr {
         let sid = match self.resolve_path(path) {
             Some(PathRes::Type(TypeKey::Struct(s))) => s,
             res => {
@@ -1444,25 +1748,47 @@ impl<'a> Checker<'a> {
                     out.push((i as u16, x));
                 }
                 None => {
-                    let msg = format!("struct `{}` has no field `{}`", self.structs[sid as usize].name, n.name);
+                    let msg = format!(
+                        "struct `{}` has no field `{}`",
+                        self.structs[sid as usize].name, n.name
+                    );
                     self.error(n.span, msg);
                     self.expr(v, None);
                 }
             }
         }
-        let missing: Vec<String> = decl.iter().zip(&given).filter(|(_, g)| !**g).map(|((n, _), _)| format!("`{n}`")).collect();
+        let missing: Vec<String> = decl
+            .iter()
+            .zip(&given)
+            .filter(|(_, g)| !**g)
+            .map(|((n, _), _)| format!("`{n}`"))
+            .collect();
         if !missing.is_empty() {
-            let msg = format!("missing field{} {} in `{}`", if missing.len() == 1 { "" } else { "s" }, missing.join(", "), self.structs[sid as usize].name);
+            let msg = format!(
+                "missing field{} {} in `{}`",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", "),
+                self.structs[sid as usize].name
+            );
             self.error(span, msg);
             return self.error_expr(line);
         }
         e(ExprKind::NewStruct(sid, out), Ty::Struct(sid), line)
     }
 
-    fn closure(&mut self, params: &[ast::Param], ret: Option<&ast::TypeExpr>, body: &ast::Block, line: u32) -> Expr {
+    fn closure(
+        &mut self,
+        params: &[ast::Param],
+        ret: Option<&ast::TypeExpr>,
+        body: &ast::Block,
+        line: u32,
+    ) -> Expr {
         let ptys: Vec<Ty> = params.iter().map(|p| self.resolve_type(&p.ty)).collect();
         let rty = ret.map_or(Ty::Unit, |t| self.resolve_type(t));
-        let outer = self.fcx.last().map_or("<closure>".to_string(), |c| c.func.name.clone());
+        let outer = self
+            .fcx
+            .last()
+            .map_or("<closure>".to_string(), |c| c.func.name.clone());
         self.push_fn(format!("{outer}.<closure>"), rty.clone(), line);
         for (p, t) in params.iter().zip(&ptys) {
             self.declare_local(&p.name.name, t.clone(), false);
@@ -1471,7 +1797,10 @@ impl<'a> Checker<'a> {
         let b = self.block(body);
         if rty != Ty::Unit && !rty.is_error() && !always_returns(&b) {
             let span = Span::new(body.span.hi.saturating_sub(1), body.span.hi);
-            let msg = format!("closure must return a value of type {} on every path", self.ty_name(&rty));
+            let msg = format!(
+                "closure must return a value of type {} on every path",
+                self.ty_name(&rty)
+            );
             self.error(span, msg);
         }
         let mut cx = self.fcx.pop().unwrap();
@@ -1479,8 +1808,17 @@ impl<'a> Checker<'a> {
         let sources: Vec<CaptureSource> = cx.func.captures.iter().map(|c| c.source).collect();
         let id = self.funcs.len() as FuncId;
         self.funcs.push(Some(cx.func));
-        self.sigs.push(FuncSig { params: ptys.clone(), ret: rty.clone(), module: self.cur_mod, decl: (usize::MAX, None) });
-        e(ExprKind::Closure(id, sources), Ty::Fn(ptys.into(), Rc::new(rty)), line)
+        self.sigs.push(FuncSig {
+            params: ptys.clone(),
+            ret: rty.clone(),
+            module: self.cur_mod,
+            decl: (usize::MAX, None),
+        });
+        e(
+            ExprKind::Closure(id, sources),
+            Ty::Fn(ptys.into(), Rc::new(rty)),
+            line,
+        )
     }
 
     fn arith_instr(&self, op: BinOp, l: &Ty, r: &Ty) -> Option<(Instr, Ty)> {
@@ -1502,9 +1840,48 @@ impl<'a> Checker<'a> {
             (BitXor, Ty::Int, Ty::Int) => (Instr::IXor {}, Ty::Int),
             (Shl, Ty::Int, Ty::Int) => (Instr::IShl {}, Ty::Int),
             (Shr, Ty::Int, Ty::Int) => (Instr::IShr {}, Ty::Int),
-            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Int, Ty::Int) => (pick(op, [Instr::IEq {}, Instr::INe {}, Instr::ILt {}, Instr::ILe {}, Instr::IGt {}, Instr::IGe {}]), Ty::Bool),
-            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Float, Ty::Float) => (pick(op, [Instr::FEq {}, Instr::FNe {}, Instr::FLt {}, Instr::FLe {}, Instr::FGt {}, Instr::FGe {}]), Ty::Bool),
-            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Str, Ty::Str) => (pick(op, [Instr::SEq {}, Instr::SNe {}, Instr::SLt {}, Instr::SLe {}, Instr::SGt {}, Instr::SGe {}]), Ty::Bool),
+            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Int, Ty::Int) => (
+                pick(
+                    op,
+                    [
+                        Instr::IEq {},
+                        Instr::INe {},
+                        Instr::ILt {},
+                        Instr::ILe {},
+                        Instr::IGt {},
+                        Instr::IGe {},
+                    ],
+                ),
+                Ty::Bool,
+            ),
+            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Float, Ty::Float) => (
+                pick(
+                    op,
+                    [
+                        Instr::FEq {},
+                        Instr::FNe {},
+                        Instr::FLt {},
+                        Instr::FLe {},
+                        Instr::FGt {},
+                        Instr::FGe {},
+                    ],
+                ),
+                Ty::Bool,
+            ),
+            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Str, Ty::Str) => (
+                pick(
+                    op,
+                    [
+                        Instr::SEq {},
+                        Instr::SNe {},
+                        Instr::SLt {},
+                        Instr::SLe {},
+                        Instr::SGt {},
+                        Instr::SGe {},
+                    ],
+                ),
+                Ty::Bool,
+            ),
             (Eq, Ty::Bool, Ty::Bool) => (Instr::BEq {}, Ty::Bool),
             (Ne, Ty::Bool, Ty::Bool) => (Instr::BNe {}, Ty::Bool),
             _ => return None,
@@ -1517,7 +1894,11 @@ impl<'a> Checker<'a> {
             self.expect_ty(&a.ty, &Ty::Bool, l.span);
             let b = self.expr(r, Some(&Ty::Bool));
             self.expect_ty(&b.ty, &Ty::Bool, r.span);
-            let kind = if op == BinOp::And { ExprKind::And(Box::new(a), Box::new(b)) } else { ExprKind::Or(Box::new(a), Box::new(b)) };
+            let kind = if op == BinOp::And {
+                ExprKind::And(Box::new(a), Box::new(b))
+            } else {
+                ExprKind::Or(Box::new(a), Box::new(b))
+            };
             return e(kind, Ty::Bool, line);
         }
         let a = self.expr(l, None);
@@ -1528,7 +1909,12 @@ impl<'a> Checker<'a> {
         match self.arith_instr(op, &a.ty, &b.ty) {
             Some((ins, ty)) => e(ExprKind::Op(ins, vec![a, b]), ty, line),
             None => {
-                let msg = format!("operator `{}` cannot be applied to {} and {}", op.symbol(), self.ty_name(&a.ty), self.ty_name(&b.ty));
+                let msg = format!(
+                    "operator `{}` cannot be applied to {} and {}",
+                    op.symbol(),
+                    self.ty_name(&a.ty),
+                    self.ty_name(&b.ty)
+                );
                 self.error(span, msg);
                 self.error_expr(line)
             }
@@ -1539,7 +1925,15 @@ impl<'a> Checker<'a> {
 
     fn args(&mut self, args: &[ast::Expr], params: &[Ty], what: &str, span: Span) -> Vec<Expr> {
         if args.len() != params.len() {
-            self.error(span, format!("{what} takes {} argument{}, {} given", params.len(), if params.len() == 1 { "" } else { "s" }, args.len()));
+            self.error(
+                span,
+                format!(
+                    "{what} takes {} argument{}, {} given",
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" },
+                    args.len()
+                ),
+            );
         }
         args.iter()
             .enumerate()
@@ -1554,7 +1948,15 @@ impl<'a> Checker<'a> {
             .collect()
     }
 
-    fn call_fn(&mut self, f: FuncId, recv: Option<Expr>, args: &[ast::Expr], name: &str, span: Span, line: u32) -> Expr {
+    fn call_fn(
+        &mut self,
+        f: FuncId,
+        recv: Option<Expr>,
+        args: &[ast::Expr],
+        name: &str,
+        span: Span,
+        line: u32,
+    ) -> Expr {
         if self.fcx.last().is_some_and(|c| c.const_mode) {
             self.error(span, "constant initializers cannot call functions");
         }
@@ -1562,23 +1964,41 @@ impl<'a> Checker<'a> {
         let ret = self.sigs[f as usize].ret.clone();
         let skip = recv.is_some() as usize;
         let mut out: Vec<Expr> = recv.into_iter().collect();
-        out.extend(self.args(args, &params[skip.min(params.len())..], &format!("`{name}`"), span));
+        out.extend(self.args(
+            args,
+            &params[skip.min(params.len())..],
+            &format!("`{name}`"),
+            span,
+        ));
         e(ExprKind::Call(f, out), ret, line)
     }
 
-    fn call_std(&mut self, fns: &[StdFn], name: &str, args: &[ast::Expr], span: Span, line: u32) -> Expr {
+    fn call_std(
+        &mut self,
+        fns: &[StdFn],
+        name: &str,
+        args: &[ast::Expr],
+        span: Span,
+        line: u32,
+    ) -> Expr {
         let xs: Vec<Expr> = args.iter().map(|a| self.expr(a, None)).collect();
         if xs.iter().any(|x| x.ty.is_error()) {
             return self.error_expr(line);
         }
         let cands: Vec<&StdFn> = fns.iter().filter(|f| f.name == name).collect();
         for f in &cands {
-            if f.params.len() == xs.len() && f.params.iter().zip(&xs).all(|(p, x)| prim(*p) == x.ty) {
+            if f.params.len() == xs.len() && f.params.iter().zip(&xs).all(|(p, x)| prim(*p) == x.ty)
+            {
                 let ret = prim(f.ret);
                 return match f.lower {
                     Lowering::Op(op) => e(ExprKind::Op(instr_of(op), xs), ret, line),
                     Lowering::Host { module, name } => {
-                        let h = HostRef { module, name, params: f.params.iter().map(|p| prim(*p)).collect(), ret: ret.clone() };
+                        let h = HostRef {
+                            module,
+                            name,
+                            params: f.params.iter().map(|p| prim(*p)).collect(),
+                            ret: ret.clone(),
+                        };
                         e(ExprKind::CallHost(Rc::new(h), xs), ret, line)
                     }
                 };
@@ -1592,11 +2012,25 @@ impl<'a> Checker<'a> {
                 format!("`{}({})`", name, ps.join(", "))
             })
             .collect();
-        self.error(span, format!("no form of `{name}` takes ({}); it is {}", got.join(", "), sigs.join(" or ")));
+        self.error(
+            span,
+            format!(
+                "no form of `{name}` takes ({}); it is {}",
+                got.join(", "),
+                sigs.join(" or ")
+            ),
+        );
         self.error_expr(line)
     }
 
-    fn call(&mut self, callee: &ast::Expr, args: &[ast::Expr], span: Span, want: Option<&Ty>, line: u32) -> Expr {
+    fn call(
+        &mut self,
+        callee: &ast::Expr,
+        args: &[ast::Expr],
+        span: Span,
+        want: Option<&Ty>,
+        line: u32,
+    ) -> Expr {
         // Paths first: functions, methods of types, variants, standard modules.
         if let Some(path) = crate::parse_helpers::path_of(callee) {
             let last = path.last().unwrap().name.clone();
@@ -1611,7 +2045,10 @@ impl<'a> Checker<'a> {
                     }
                     _ => {
                         let text: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
-                        self.error(callee.span, format!("`{}` cannot be called", text.join(".")));
+                        self.error(
+                            callee.span,
+                            format!("`{}` cannot be called", text.join(".")),
+                        );
                         self.error_expr(line)
                     }
                 };
@@ -1626,7 +2063,10 @@ impl<'a> Checker<'a> {
                 if let Some((en, v)) = self.bare_variant(&last, want, callee.span) {
                     return self.construct_variant(en, v, args, span, line);
                 }
-                self.error(callee.span, format!("cannot find function `{last}` in this scope"));
+                self.error(
+                    callee.span,
+                    format!("cannot find function `{last}` in this scope"),
+                );
                 for a in args {
                     self.expr(a, None);
                 }
@@ -1635,8 +2075,14 @@ impl<'a> Checker<'a> {
             if path.len() > 1 {
                 if let Some(prefix) = self.resolve_path(&path[..path.len() - 1]) {
                     if matches!(prefix, PathRes::Module(_) | PathRes::Type(_)) {
-                        let text: Vec<&str> = path[..path.len() - 1].iter().map(|i| i.name.as_str()).collect();
-                        self.error(path.last().unwrap().span, format!("`{}` has no function `{last}`", text.join(".")));
+                        let text: Vec<&str> = path[..path.len() - 1]
+                            .iter()
+                            .map(|i| i.name.as_str())
+                            .collect();
+                        self.error(
+                            path.last().unwrap().span,
+                            format!("`{}` has no function `{last}`", text.join(".")),
+                        );
                         for a in args {
                             self.expr(a, None);
                         }
@@ -1676,10 +2122,20 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn construct_variant(&mut self, en: EnumId, v: u16, args: &[ast::Expr], span: Span, line: u32) -> Expr {
+    fn construct_variant(
+        &mut self,
+        en: EnumId,
+        v: u16,
+        args: &[ast::Expr],
+        span: Span,
+        line: u32,
+    ) -> Expr {
         let (vname, fields) = self.enums[en as usize].variants[v as usize].clone();
         if fields.is_empty() {
-            self.error(span, format!("variant `{vname}` carries no values; write it without parentheses"));
+            self.error(
+                span,
+                format!("variant `{vname}` carries no values; write it without parentheses"),
+            );
             return self.error_expr(line);
         }
         let xs = self.args(args, &fields, &format!("variant `{vname}`"), span);
@@ -1720,13 +2176,23 @@ impl<'a> Checker<'a> {
                     "float" => "an int or a str",
                     _ => "(float, int)",
                 };
-                self.error(span, format!("`{name}` takes {accepts}, not ({})", got.join(", ")));
+                self.error(
+                    span,
+                    format!("`{name}` takes {accepts}, not ({})", got.join(", ")),
+                );
                 self.error_expr(line)
             }
         }
     }
 
-    fn method_call(&mut self, o: Expr, name: &ast::Ident, args: &[ast::Expr], span: Span, line: u32) -> Expr {
+    fn method_call(
+        &mut self,
+        o: Expr,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+        line: u32,
+    ) -> Expr {
         let key = match &o.ty {
             Ty::Struct(s) => Some(TypeKey::Struct(*s)),
             Ty::Enum(s) => Some(TypeKey::Enum(*s)),
@@ -1734,10 +2200,13 @@ impl<'a> Checker<'a> {
         };
         if let Some(key) = key {
             if let Some(&f) = self.methods.get(&(key, name.name.clone())) {
-                let takes_self = self.sigs[f as usize].params.first() == Some(&o.ty)
-                    && self.fn_decl_has_self(f);
+                let takes_self =
+                    self.sigs[f as usize].params.first() == Some(&o.ty) && self.fn_decl_has_self(f);
                 if !takes_self {
-                    self.error(name.span, format!("`{}` does not take `self`; call it on the type", name.name));
+                    self.error(
+                        name.span,
+                        format!("`{}` does not take `self`; call it on the type", name.name),
+                    );
                     return self.error_expr(line);
                 }
                 return self.call_fn(f, Some(o), args, &name.name, span, line);
@@ -1771,10 +2240,16 @@ impl<'a> Checker<'a> {
             (Ty::Array(_), "len") => (vec![], Instr::ALen {}, Ty::Int),
             (Ty::Array(el), "join") if **el == Ty::Str => (vec![Ty::Str], Instr::SJoin {}, Ty::Str),
             (Ty::Map(k, _), "has") => (vec![(**k).clone()], Instr::MHas {}, Ty::Bool),
-            (Ty::Map(k, v), "get") => (vec![(**k).clone(), (**v).clone()], Instr::MGetOr {}, (**v).clone()),
+            (Ty::Map(k, v), "get") => (
+                vec![(**k).clone(), (**v).clone()],
+                Instr::MGetOr {},
+                (**v).clone(),
+            ),
             (Ty::Map(k, _), "remove") => (vec![(**k).clone()], Instr::MRemove {}, Ty::Unit),
             (Ty::Map(k, _), "keys") => (vec![], Instr::MKeys { ty: 0 }, Ty::array((**k).clone())),
-            (Ty::Map(_, v), "values") => (vec![], Instr::MValues { ty: 0 }, Ty::array((**v).clone())),
+            (Ty::Map(_, v), "values") => {
+                (vec![], Instr::MValues { ty: 0 }, Ty::array((**v).clone()))
+            }
             (Ty::Map(..), "len") => (vec![], Instr::MLen {}, Ty::Int),
             (Ty::Str, "len") => (vec![], Instr::SLen {}, Ty::Int),
             (Ty::Str, "byte") => (vec![Ty::Int], Instr::SByte {}, Ty::Int),
@@ -1829,7 +2304,9 @@ pub fn always_returns(stmts: &[Stmt]) -> bool {
         StmtKind::Block(b) => always_returns(b),
         StmtKind::If(_, t, e) => always_returns(t) && always_returns(e),
         StmtKind::Loop(b) => !breaks(b),
-        StmtKind::Match { arms, exhaustive, .. } => *exhaustive && arms.iter().all(|a| always_returns(&a.body)),
+        StmtKind::Match {
+            arms, exhaustive, ..
+        } => *exhaustive && arms.iter().all(|a| always_returns(&a.body)),
         _ => false,
     })
 }

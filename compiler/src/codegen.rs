@@ -59,22 +59,44 @@ pub fn generate(p: &Program) -> Module {
     }
     g.m.sources = p.files.clone();
     for s in &p.structs {
-        g.m.layouts.push(Layout::Struct { name: s.name.clone(), fields: vec![] });
+        g.m.layouts.push(Layout::Struct {
+            name: s.name.clone(),
+            fields: vec![],
+        });
     }
     for en in &p.enums {
-        g.m.layouts.push(Layout::Enum { name: en.name.clone(), variants: vec![] });
+        g.m.layouts.push(Layout::Enum {
+            name: en.name.clone(),
+            variants: vec![],
+        });
     }
     for (i, s) in p.structs.iter().enumerate() {
-        let fields = s.fields.iter().map(|(n, t)| Field { name: n.clone(), ty: g.ty(t) }).collect();
-        g.m.layouts[i] = Layout::Struct { name: s.name.clone(), fields };
+        let fields = s
+            .fields
+            .iter()
+            .map(|(n, t)| Field {
+                name: n.clone(),
+                ty: g.ty(t),
+            })
+            .collect();
+        g.m.layouts[i] = Layout::Struct {
+            name: s.name.clone(),
+            fields,
+        };
     }
     for (i, en) in p.enums.iter().enumerate() {
         let variants = en
             .variants
             .iter()
-            .map(|(n, ts)| Variant { name: n.clone(), fields: ts.iter().map(|t| g.ty(t)).collect() })
+            .map(|(n, ts)| Variant {
+                name: n.clone(),
+                fields: ts.iter().map(|t| g.ty(t)).collect(),
+            })
             .collect();
-        g.m.layouts[p.structs.len() + i] = Layout::Enum { name: en.name.clone(), variants };
+        g.m.layouts[p.structs.len() + i] = Layout::Enum {
+            name: en.name.clone(),
+            variants,
+        };
     }
     g.m.globals = p.consts.iter().map(|(t, _)| g.ty(t)).collect();
     for f in &p.funcs {
@@ -88,13 +110,19 @@ pub fn generate(p: &Program) -> Module {
     }
     g.m.entry = p.main;
     if let Some(main) = p.main {
-        g.m.exports.push(Export { name: "main".into(), func: main });
+        g.m.exports.push(Export {
+            name: "main".into(),
+            func: main,
+        });
     }
     // Every top-level function of the root module is an export a host can call.
     for (i, f) in p.funcs.iter().enumerate() {
         let plain = !f.name.contains('.') && f.captures.is_empty() && f.name != "main";
         if plain && f.file == root_file(p) {
-            g.m.exports.push(Export { name: f.name.clone(), func: i as u32 });
+            g.m.exports.push(Export {
+                name: f.name.clone(),
+                func: i as u32,
+            });
         }
     }
     g.m
@@ -166,7 +194,12 @@ impl Gen<'_> {
         let params = h.params.iter().map(|p| self.ty(p)).collect();
         let ret = self.ty(&h.ret);
         let i = self.m.imports.len() as u32;
-        self.m.imports.push(Import { module: h.module.into(), name: h.name.into(), params, ret });
+        self.m.imports.push(Import {
+            module: h.module.into(),
+            name: h.name.into(),
+            params,
+            ret,
+        });
         self.imports.insert((h.module, h.name), i);
         i
     }
@@ -174,13 +207,23 @@ impl Gen<'_> {
     fn function(&mut self, f: &Func) -> m::Function {
         let mut slots = Vec::new();
         for l in &f.locals {
-            let t = if l.boxed { self.cell_ty(&l.ty) } else { self.ty(&l.ty) };
+            let t = if l.boxed {
+                self.cell_ty(&l.ty)
+            } else {
+                self.ty(&l.ty)
+            };
             slots.push(t);
         }
         let captures: Vec<TypeId> = f
             .captures
             .iter()
-            .map(|c| if c.boxed { self.cell_ty(&c.ty) } else { self.ty(&c.ty) })
+            .map(|c| {
+                if c.boxed {
+                    self.cell_ty(&c.ty)
+                } else {
+                    self.ty(&c.ty)
+                }
+            })
             .collect();
         let mut fg = FnGen {
             code: vec![],
@@ -324,7 +367,10 @@ impl Gen<'_> {
                 let exit = fg.jump(Instr::JmpIfNot { target: 0 });
                 fg.emit(Instr::Load { local: cur });
                 fg.store_local(*var);
-                fg.loops.push(Loop { breaks: vec![], continues: vec![] });
+                fg.loops.push(Loop {
+                    breaks: vec![],
+                    continues: vec![],
+                });
                 self.stmts(fg, body);
                 let step = fg.here();
                 fg.set_line(s.line);
@@ -337,7 +383,12 @@ impl Gen<'_> {
                 fg.patch_here(exit);
                 self.close_loop(fg, step);
             }
-            StmtKind::ForArray { index, var, array, body } => {
+            StmtKind::ForArray {
+                index,
+                var,
+                array,
+                body,
+            } => {
                 let at = self.ty(&array.ty);
                 let arr = fg.temp(at);
                 let idx = fg.temp(m::INT);
@@ -362,7 +413,12 @@ impl Gen<'_> {
                 fg.store_local(*var);
                 self.counted_loop_tail(fg, body, idx, top, exit, s.line);
             }
-            StmtKind::ForMap { key, value, map, body } => {
+            StmtKind::ForMap {
+                key,
+                value,
+                map,
+                body,
+            } => {
                 let mt = self.ty(&map.ty);
                 let mp = fg.temp(mt);
                 let idx = fg.temp(m::INT);
@@ -389,7 +445,11 @@ impl Gen<'_> {
                 }
                 self.counted_loop_tail(fg, body, idx, top, exit, s.line);
             }
-            StmtKind::Match { scrutinee, arms, exhaustive } => self.match_stmt(fg, scrutinee, arms, *exhaustive),
+            StmtKind::Match {
+                scrutinee,
+                arms,
+                exhaustive,
+            } => self.match_stmt(fg, scrutinee, arms, *exhaustive),
             StmtKind::Return(x) => {
                 if let Some(x) = x {
                     self.expr(fg, x);
@@ -399,18 +459,29 @@ impl Gen<'_> {
             }
             StmtKind::Break => {
                 let j = fg.jump(Instr::Jmp { target: 0 });
-                fg.loops.last_mut().expect("checked: break inside a loop").breaks.push(j);
+                fg.loops
+                    .last_mut()
+                    .expect("checked: break inside a loop")
+                    .breaks
+                    .push(j);
             }
             StmtKind::Continue => {
                 let j = fg.jump(Instr::Jmp { target: 0 });
-                fg.loops.last_mut().expect("checked: continue inside a loop").continues.push(j);
+                fg.loops
+                    .last_mut()
+                    .expect("checked: continue inside a loop")
+                    .continues
+                    .push(j);
             }
             StmtKind::Block(b) => self.stmts(fg, b),
         }
     }
 
     fn loop_body(&mut self, fg: &mut FnGen, body: &[Stmt]) {
-        fg.loops.push(Loop { breaks: vec![], continues: vec![] });
+        fg.loops.push(Loop {
+            breaks: vec![],
+            continues: vec![],
+        });
         self.stmts(fg, body);
     }
 
@@ -439,8 +510,19 @@ impl Gen<'_> {
         }
     }
 
-    fn counted_loop_tail(&mut self, fg: &mut FnGen, body: &[Stmt], idx: u16, top: usize, exit: usize, line: u32) {
-        fg.loops.push(Loop { breaks: vec![], continues: vec![] });
+    fn counted_loop_tail(
+        &mut self,
+        fg: &mut FnGen,
+        body: &[Stmt],
+        idx: u16,
+        top: usize,
+        exit: usize,
+        line: u32,
+    ) {
+        fg.loops.push(Loop {
+            breaks: vec![],
+            continues: vec![],
+        });
         self.stmts(fg, body);
         let step = fg.here();
         fg.set_line(line);
@@ -479,7 +561,9 @@ impl Gen<'_> {
                 match &arm.test {
                     ArmTest::Always => None,
                     ArmTest::Variant(v) => {
-                        fg.emit(Instr::Load { local: tag.expect("tag computed for variant arms") });
+                        fg.emit(Instr::Load {
+                            local: tag.expect("tag computed for variant arms"),
+                        });
                         let c = self.constant(ConstKey::Int(*v as i64));
                         fg.emit(Instr::Const { index: c });
                         fg.emit(Instr::IEq {});
@@ -501,7 +585,11 @@ impl Gen<'_> {
                     }
                     ArmTest::Bool(b) => {
                         fg.emit(Instr::Load { local: val });
-                        Some(fg.jump(if *b { Instr::JmpIfNot { target: 0 } } else { Instr::JmpIf { target: 0 } }))
+                        Some(fg.jump(if *b {
+                            Instr::JmpIfNot { target: 0 }
+                        } else {
+                            Instr::JmpIf { target: 0 }
+                        }))
                     }
                 }
             };
@@ -517,7 +605,10 @@ impl Gen<'_> {
                             _ => unreachable!("field bindings only in variant arms"),
                         };
                         fg.emit(Instr::Load { local: val });
-                        fg.emit(Instr::EnumField { variant: v, field: *f });
+                        fg.emit(Instr::EnumField {
+                            variant: v,
+                            field: *f,
+                        });
                         fg.store_local(*id);
                     }
                 }
@@ -601,7 +692,11 @@ impl Gen<'_> {
                     fg.emit(Instr::Load { local: i });
                     fg.emit(Instr::Load { local: a });
                     fg.emit(Instr::Load { local: i });
-                    fg.emit(if is_map { Instr::MGet {} } else { Instr::AGet {} });
+                    fg.emit(if is_map {
+                        Instr::MGet {}
+                    } else {
+                        Instr::AGet {}
+                    });
                     self.expr(fg, v);
                     fg.emit(op);
                 } else {
@@ -609,7 +704,11 @@ impl Gen<'_> {
                     self.expr(fg, idx);
                     self.expr(fg, v);
                 }
-                fg.emit(if is_map { Instr::MSet {} } else { Instr::ASet {} });
+                fg.emit(if is_map {
+                    Instr::MSet {}
+                } else {
+                    Instr::ASet {}
+                });
             }
         }
     }
@@ -648,7 +747,9 @@ impl Gen<'_> {
                 }
                 let mut ins = *ins;
                 match &mut ins {
-                    Instr::SSplit { ty } | Instr::MKeys { ty } | Instr::MValues { ty } => *ty = self.ty(&x.ty),
+                    Instr::SSplit { ty } | Instr::MKeys { ty } | Instr::MValues { ty } => {
+                        *ty = self.ty(&x.ty)
+                    }
                     _ => {}
                 }
                 fg.set_line(x.line);
@@ -657,11 +758,17 @@ impl Gen<'_> {
             ExprKind::And(a, b) | ExprKind::Or(a, b) => {
                 let is_and = matches!(x.kind, ExprKind::And(..));
                 self.expr(fg, a);
-                let short = fg.jump(if is_and { Instr::JmpIfNot { target: 0 } } else { Instr::JmpIf { target: 0 } });
+                let short = fg.jump(if is_and {
+                    Instr::JmpIfNot { target: 0 }
+                } else {
+                    Instr::JmpIf { target: 0 }
+                });
                 self.expr(fg, b);
                 let end = fg.jump(Instr::Jmp { target: 0 });
                 fg.patch_here(short);
-                fg.emit(Instr::Bool { value: !is_and as u8 });
+                fg.emit(Instr::Bool {
+                    value: !is_and as u8,
+                });
                 fg.patch_here(end);
             }
             ExprKind::Call(f, args) => {
@@ -697,7 +804,10 @@ impl Gen<'_> {
                     self.expr(fg, i);
                 }
                 let ty = self.ty(&x.ty);
-                fg.emit(Instr::NewArray { ty, len: items.len() as u32 });
+                fg.emit(Instr::NewArray {
+                    ty,
+                    len: items.len() as u32,
+                });
             }
             ExprKind::ArrayRepeat(v, n) => {
                 self.expr(fg, v);
@@ -717,7 +827,10 @@ impl Gen<'_> {
                 }
             }
             ExprKind::NewStruct(sid, fields) => {
-                let in_order = fields.iter().enumerate().all(|(i, (f, _))| *f as usize == i);
+                let in_order = fields
+                    .iter()
+                    .enumerate()
+                    .all(|(i, (f, _))| *f as usize == i);
                 if in_order {
                     for (_, v) in fields {
                         self.expr(fg, v);
@@ -752,7 +865,9 @@ impl Gen<'_> {
                 for s in sources {
                     match s {
                         CaptureSource::Local(id) => fg.load_slot(*id),
-                        CaptureSource::Capture(i) => fg.emit(Instr::LoadCapture { index: *i as u16 }),
+                        CaptureSource::Capture(i) => {
+                            fg.emit(Instr::LoadCapture { index: *i as u16 })
+                        }
                     }
                 }
                 let ty = self.ty(&x.ty);

@@ -134,7 +134,10 @@ mod tests {
 
     #[test]
     fn renders_line_and_caret() {
-        let files = vec![SourceFile::new("app.src", "fn main() {\n    let x: int = \"a\";\n}\n")];
+        let files = vec![SourceFile::new(
+            "app.src",
+            "fn main() {\n    let x: int = \"a\";\n}\n",
+        )];
         let d = Diagnostic::new(0, Span::new(29, 32), "expected int, found str");
         assert_eq!(
             d.render(&files),

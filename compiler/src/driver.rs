@@ -99,9 +99,9 @@ pub fn compile_with(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, 
             )))
         }
     };
-    let text = loader
-        .read(path)
-        .map_err(|e| CompileError::Io(format!("cannot read {}: {}", path.display(), io_reason(&e))))?;
+    let text = loader.read(path).map_err(|e| {
+        CompileError::Io(format!("cannot read {}: {}", path.display(), io_reason(&e)))
+    })?;
     let mut d = Driver {
         loader,
         dir,
@@ -119,12 +119,15 @@ pub fn compile_with(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, 
     let mods = d.mods;
     let root = mods.len() - 1;
     let lines = |f: FileId, off: usize| files[f as usize].line(off);
-    let mut program = check::check(&mods, root, &lines).map_err(|e| CompileError::Diagnostics(e, files.clone()))?;
+    let mut program = check::check(&mods, root, &lines)
+        .map_err(|e| CompileError::Diagnostics(e, files.clone()))?;
     program.files = files.iter().map(|f| f.name.clone()).collect();
     let mut module = crate::codegen::generate(&program);
     if let Err(e) = tern_vm::verify::infer_max_stack(&mut module) {
         // A verifier rejection here is a compiler bug, not a user error.
-        return Err(CompileError::Io(format!("internal compiler error: generated code does not verify: {e}")));
+        return Err(CompileError::Io(format!(
+            "internal compiler error: generated code does not verify: {e}"
+        )));
     }
     Ok(Compiled { module, files })
 }
@@ -141,7 +144,8 @@ fn io_reason(e: &std::io::Error) -> String {
 impl Driver<'_> {
     fn module(&mut self, name: &str, text: String) -> Option<usize> {
         let file = self.files.len() as FileId;
-        self.files.push(SourceFile::new(format!("{name}.src"), text));
+        self.files
+            .push(SourceFile::new(format!("{name}.src"), text));
         self.state.insert(name.to_string(), State::Loading);
         self.stack.push(name.to_string());
         let ast = self.parse(file);
@@ -159,7 +163,12 @@ impl Driver<'_> {
         }
         self.stack.pop();
         let index = self.mods.len();
-        self.mods.push(ModuleSrc { file, name: name.to_string(), ast, imports });
+        self.mods.push(ModuleSrc {
+            file,
+            name: name.to_string(),
+            ast,
+            imports,
+        });
         self.state.insert(name.to_string(), State::Done(index));
         Some(index)
     }
@@ -173,7 +182,11 @@ impl Driver<'_> {
                 let start = self.stack.iter().position(|s| s == name).unwrap_or(0);
                 let mut cycle: Vec<&str> = self.stack[start..].iter().map(String::as_str).collect();
                 cycle.push(name);
-                self.diags.push(Diagnostic::new(from, ident.span, format!("import cycle: {}", cycle.join(" -> "))));
+                self.diags.push(Diagnostic::new(
+                    from,
+                    ident.span,
+                    format!("import cycle: {}", cycle.join(" -> ")),
+                ));
                 return None;
             }
             None => {}
@@ -187,7 +200,10 @@ impl Driver<'_> {
                 self.diags.push(Diagnostic::new(
                     from,
                     ident.span,
-                    format!("cannot import `{name}`: {name}.src beside {importer}: {}", io_reason(&e)),
+                    format!(
+                        "cannot import `{name}`: {name}.src beside {importer}: {}",
+                        io_reason(&e)
+                    ),
                 ));
                 None
             }
@@ -199,9 +215,16 @@ impl Driver<'_> {
         let mut recovered = Vec::new();
         let (toks, lex_errors) = crate::lexer::tokenize(&text);
         for e in lex_errors {
-            self.diags.push(Diagnostic::new(file, Span::new(e.lo, e.hi), e.error.to_string()));
+            self.diags.push(Diagnostic::new(
+                file,
+                Span::new(e.lo, e.hi),
+                e.error.to_string(),
+            ));
         }
-        let result = FileParser::new().parse(&mut recovered, toks.into_iter().map(Ok::<_, SpannedLexError>));
+        let result = FileParser::new().parse(
+            &mut recovered,
+            toks.into_iter().map(Ok::<_, SpannedLexError>),
+        );
         for r in recovered {
             let d = parse_diag(file, r.error, &text);
             self.diags.push(d);
@@ -240,30 +263,47 @@ fn pretty_expected(e: &str) -> String {
 fn parse_diag(file: FileId, e: ParseError<usize, Tok, SpannedLexError>, text: &str) -> Diagnostic {
     let len = text.len();
     match e {
-        ParseError::InvalidToken { location } => Diagnostic::new(file, Span::new(location, location + 1), "invalid token"),
+        ParseError::InvalidToken { location } => {
+            Diagnostic::new(file, Span::new(location, location + 1), "invalid token")
+        }
         ParseError::UnrecognizedEof { location, expected } => Diagnostic::new(
             file,
             Span::new(location.min(len), location.min(len)),
             format!("unexpected end of file; {}", expected_list(&expected)),
         ),
-        ParseError::UnrecognizedToken { token: (lo, tok, hi), expected } => {
+        ParseError::UnrecognizedToken {
+            token: (lo, tok, hi),
+            expected,
+        } => {
             let has = |t: &str| expected.iter().any(|e| e == t);
             if has("\";\"") && expected.len() > 3 {
                 // A missing `;` is found at the next token, often on the
                 // next line; point just after the previous token instead.
                 let end = previous_token_end(text, lo);
-                return Diagnostic::new(file, Span::new(end, end + 1), format!("expected `;`, found {tok}"));
+                return Diagnostic::new(
+                    file,
+                    Span::new(end, end + 1),
+                    format!("expected `;`, found {tok}"),
+                );
             }
             let list = if has("IDENT") && has("INT") && has("\"(\"") {
                 "expected an expression".to_string()
             } else {
                 expected_list(&expected)
             };
-            let msg = if list.is_empty() { format!("unexpected {tok}") } else { format!("{list}, found {tok}") };
+            let msg = if list.is_empty() {
+                format!("unexpected {tok}")
+            } else {
+                format!("{list}, found {tok}")
+            };
             Diagnostic::new(file, Span::new(lo, hi), msg)
         }
-        ParseError::ExtraToken { token: (lo, tok, hi) } => Diagnostic::new(file, Span::new(lo, hi), format!("unexpected {tok}")),
-        ParseError::User { error } => Diagnostic::new(file, Span::new(error.lo, error.hi), error.error.to_string()),
+        ParseError::ExtraToken {
+            token: (lo, tok, hi),
+        } => Diagnostic::new(file, Span::new(lo, hi), format!("unexpected {tok}")),
+        ParseError::User { error } => {
+            Diagnostic::new(file, Span::new(error.lo, error.hi), error.error.to_string())
+        }
     }
 }
 

@@ -47,7 +47,9 @@ impl Ty {
             (Ty::Array(a), Ty::Array(b)) => a.compatible(b),
             (Ty::Map(a, b), Ty::Map(c, d)) => a.compatible(c) && b.compatible(d),
             (Ty::Fn(a, b), Ty::Fn(c, d)) => {
-                a.len() == c.len() && a.iter().zip(c.iter()).all(|(x, y)| x.compatible(y)) && b.compatible(d)
+                a.len() == c.len()
+                    && a.iter().zip(c.iter()).all(|(x, y)| x.compatible(y))
+                    && b.compatible(d)
             }
             _ => self == other,
         }

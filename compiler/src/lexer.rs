@@ -335,7 +335,12 @@ fn token_text(t: &Tok) -> &'static str {
         Tok::Shl => "<<",
         Tok::Shr => ">>",
         Tok::Underscore => "_",
-        Tok::BlockComment | Tok::UnterminatedStr | Tok::Ident(_) | Tok::Int(_) | Tok::Float(_) | Tok::Str(_) => "?",
+        Tok::BlockComment
+        | Tok::UnterminatedStr
+        | Tok::Ident(_)
+        | Tok::Int(_)
+        | Tok::Float(_)
+        | Tok::Str(_) => "?",
     }
 }
 
@@ -356,7 +361,9 @@ pub struct Lexer<'s> {
 
 impl<'s> Lexer<'s> {
     pub fn new(src: &'s str) -> Self {
-        Lexer { inner: Tok::lexer(src) }
+        Lexer {
+            inner: Tok::lexer(src),
+        }
     }
 }
 
@@ -367,7 +374,11 @@ impl Iterator for Lexer<'_> {
         let span = self.inner.span();
         Some(match tok {
             Ok(t) => Ok((span.start, t, span.end)),
-            Err(error) => Err(SpannedLexError { error, lo: span.start, hi: span.end }),
+            Err(error) => Err(SpannedLexError {
+                error,
+                lo: span.start,
+                hi: span.end,
+            }),
         })
     }
 }
@@ -383,7 +394,9 @@ pub fn tokenize(src: &str) -> (Vec<(usize, Tok, usize)>, Vec<SpannedLexError>) {
             Ok(t) => toks.push(t),
             Err(e) => {
                 let stand_in = match e.error {
-                    LexError::BadEscape(_) | LexError::UnterminatedString => Some(Tok::Str(String::new())),
+                    LexError::BadEscape(_) | LexError::UnterminatedString => {
+                        Some(Tok::Str(String::new()))
+                    }
                     LexError::IntTooLarge | LexError::BadNumber => Some(Tok::Int(0)),
                     LexError::UnexpectedChar | LexError::UnterminatedComment => None,
                 };

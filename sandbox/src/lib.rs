@@ -85,7 +85,11 @@ pub struct StdioHost<'w> {
 
 impl<'w> StdioHost<'w> {
     /// Resolves every import of `program`, or names the ones not granted.
-    pub fn new(program: &Program, out: &'w mut dyn Write, err: &'w mut dyn Write) -> Result<Self, Vec<String>> {
+    pub fn new(
+        program: &Program,
+        out: &'w mut dyn Write,
+        err: &'w mut dyn Write,
+    ) -> Result<Self, Vec<String>> {
         let mut grants = Vec::new();
         let mut missing = Vec::new();
         for im in &program.module.imports {
@@ -118,8 +122,14 @@ impl Host for StdioHost<'_> {
         };
         let r = match self.grants[import as usize] {
             Grant::Print => self.out.write_all(text.as_bytes()),
-            Grant::Println => self.out.write_all(text.as_bytes()).and_then(|_| self.out.write_all(b"\n")),
-            Grant::ErrPrint => self.out.flush().and_then(|_| self.err.write_all(text.as_bytes())),
+            Grant::Println => self
+                .out
+                .write_all(text.as_bytes())
+                .and_then(|_| self.out.write_all(b"\n")),
+            Grant::ErrPrint => self
+                .out
+                .flush()
+                .and_then(|_| self.err.write_all(text.as_bytes())),
             Grant::ErrPrintln => self
                 .out
                 .flush()
@@ -143,13 +153,26 @@ pub struct Outcome {
 
 /// Runs `main` the way `vmrun` does: output to `out` and `err`, a runtime
 /// error printed to `err` with its trace, and the process exit code.
-pub fn run_main(program: &Program, args: &[String], limits: Limits, out: &mut dyn Write, err: &mut dyn Write) -> Outcome {
+pub fn run_main(
+    program: &Program,
+    args: &[String],
+    limits: Limits,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Outcome {
     let result = {
         let host = match StdioHost::new(program, &mut *out, &mut *err) {
             Ok(h) => h,
             Err(missing) => {
-                let _ = writeln!(err, "error: the program needs capabilities this host does not grant: {}", missing.join(", "));
-                return Outcome { exit_code: exit::MISSING_CAPABILITY, stats: Default::default() };
+                let _ = writeln!(
+                    err,
+                    "error: the program needs capabilities this host does not grant: {}",
+                    missing.join(", ")
+                );
+                return Outcome {
+                    exit_code: exit::MISSING_CAPABILITY,
+                    stats: Default::default(),
+                };
             }
         };
         let mut vm = Vm::with_host(program, limits, Box::new(host));

@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn vmrun(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vmrun")).args(args).output().expect("vmrun runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_vmrun"))
+        .args(args)
+        .output()
+        .expect("vmrun runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -34,7 +37,10 @@ fn runs_source_and_bytecode_with_arguments() {
     assert_eq!(out, "3 arguments\n  0: x\n  1: -y\n  2: --z\n");
     let bc = scratch("hello.bc");
     std::fs::write(&bc, hello_bc()).unwrap();
-    assert_eq!(vmrun(&[bc.to_str().unwrap()]), (0, "Hello, Tern!\n".into(), String::new()));
+    assert_eq!(
+        vmrun(&[bc.to_str().unwrap()]),
+        (0, "Hello, Tern!\n".into(), String::new())
+    );
 }
 
 #[test]
@@ -42,7 +48,15 @@ fn stats_are_printed_on_request() {
     let (code, out, err) = vmrun(&["--stats", &example("hello.src")]);
     assert_eq!((code, out.as_str()), (0, "Hello, Tern!\n"));
     let keys: Vec<&str> = err.lines().map(|l| l.split(':').next().unwrap()).collect();
-    assert_eq!(keys, ["instructions", "collections", "allocated bytes", "peak heap bytes"]);
+    assert_eq!(
+        keys,
+        [
+            "instructions",
+            "collections",
+            "allocated bytes",
+            "peak heap bytes"
+        ]
+    );
     let instructions: u64 = err.lines().next().unwrap()[14..].trim().parse().unwrap();
     assert!(instructions > 0);
 }
@@ -50,19 +64,53 @@ fn stats_are_printed_on_request() {
 #[test]
 fn missing_and_foreign_files_are_one_line_errors() {
     let (code, _, err) = vmrun(&["/no/such/app.bc"]);
-    assert_eq!((code, err.as_str()), (5, "error: cannot read /no/such/app.bc: no such file\n"));
+    assert_eq!(
+        (code, err.as_str()),
+        (5, "error: cannot read /no/such/app.bc: no such file\n")
+    );
 
     let junk = scratch("junk.bc");
     std::fs::write(&junk, b"#!/bin/sh\necho hi\n").unwrap();
     let (code, _, err) = vmrun(&[junk.to_str().unwrap()]);
     assert_eq!(code, 4);
-    assert_eq!(err, format!("error: {}: invalid bytecode: bad magic (not a Tern bytecode file)\n", junk.display()));
+    assert_eq!(
+        err,
+        format!(
+            "error: {}: invalid bytecode: bad magic (not a Tern bytecode file)\n",
+            junk.display()
+        )
+    );
 
     let good = hello_bc();
     let cases: Vec<(&str, Vec<u8>, String)> = vec![
-        ("newer.bc", { let mut b = good.clone(); b[8] = 9; b }, "format version 9 is newer than this VM supports (version 1)".into()),
-        ("corrupt.bc", { let mut b = good.clone(); let n = b.len(); b[n - 1] ^= 0x55; b }, "checksum mismatch (the file is corrupt)".into()),
-        ("short.bc", good[..good.len() - 10].to_vec(), format!("truncated file: header says {} body bytes, found {}", good.len() - 24, good.len() - 34)),
+        (
+            "newer.bc",
+            {
+                let mut b = good.clone();
+                b[8] = 9;
+                b
+            },
+            "format version 9 is newer than this VM supports (version 1)".into(),
+        ),
+        (
+            "corrupt.bc",
+            {
+                let mut b = good.clone();
+                let n = b.len();
+                b[n - 1] ^= 0x55;
+                b
+            },
+            "checksum mismatch (the file is corrupt)".into(),
+        ),
+        (
+            "short.bc",
+            good[..good.len() - 10].to_vec(),
+            format!(
+                "truncated file: header says {} body bytes, found {}",
+                good.len() - 24,
+                good.len() - 34
+            ),
+        ),
         ("tiny.bc", good[..12].to_vec(), "truncated header".into()),
     ];
     for (name, bytes, msg) in cases {
@@ -70,7 +118,11 @@ fn missing_and_foreign_files_are_one_line_errors() {
         std::fs::write(&p, bytes).unwrap();
         let (code, out, err) = vmrun(&[p.to_str().unwrap()]);
         assert_eq!((code, out.as_str()), (4, ""), "{name}");
-        assert_eq!(err, format!("error: {}: invalid bytecode: {msg}\n", p.display()), "{name}");
+        assert_eq!(
+            err,
+            format!("error: {}: invalid bytecode: {msg}\n", p.display()),
+            "{name}"
+        );
     }
 }
 
@@ -89,11 +141,21 @@ fn bad_arguments_are_usage_errors() {
 #[test]
 fn limits_are_flags() {
     let src = scratch("loop.src");
-    std::fs::write(&src, "fn main() {\n    var xs: [int] = [];\n    while true {\n        xs.push(1);\n    }\n}\n").unwrap();
+    std::fs::write(
+        &src,
+        "fn main() {\n    var xs: [int] = [];\n    while true {\n        xs.push(1);\n    }\n}\n",
+    )
+    .unwrap();
     let (code, _, err) = vmrun(&["--fuel", "1000", src.to_str().unwrap()]);
     assert_eq!((code, err.as_str()), (1, "error: fuel exhausted: the limit of 1000 instructions was reached\n  at main (loop.src:4)\n"));
     let (code, _, err) = vmrun(&["--max-heap", "64K", src.to_str().unwrap()]);
-    assert_eq!((code, err.as_str()), (1, "error: out of memory: heap limit of 65536 bytes exceeded\n  at main (loop.src:4)\n"));
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "error: out of memory: heap limit of 65536 bytes exceeded\n  at main (loop.src:4)\n"
+        )
+    );
 }
 
 #[test]

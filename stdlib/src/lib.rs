@@ -24,7 +24,10 @@ pub enum Lowering {
     /// One instruction that takes the arguments and leaves the result.
     Op(Opcode),
     /// A call of host import `module.name`: an effect needing a capability.
-    Host { module: &'static str, name: &'static str },
+    Host {
+        module: &'static str,
+        name: &'static str,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -53,19 +56,47 @@ pub struct StdModule {
 use Prim::*;
 
 const fn op(name: &'static str, params: &'static [Prim], ret: Prim, o: Opcode) -> StdFn {
-    StdFn { name, params, ret, lower: Lowering::Op(o) }
+    StdFn {
+        name,
+        params,
+        ret,
+        lower: Lowering::Op(o),
+    }
 }
 
-const fn host(name: &'static str, params: &'static [Prim], ret: Prim, module: &'static str, hname: &'static str) -> StdFn {
-    StdFn { name, params, ret, lower: Lowering::Host { module, name: hname } }
+const fn host(
+    name: &'static str,
+    params: &'static [Prim],
+    ret: Prim,
+    module: &'static str,
+    hname: &'static str,
+) -> StdFn {
+    StdFn {
+        name,
+        params,
+        ret,
+        lower: Lowering::Host {
+            module,
+            name: hname,
+        },
+    }
 }
 
 pub const MATH: StdModule = StdModule {
     name: "math",
     consts: &[
-        StdConst { name: "PI", value: std::f64::consts::PI },
-        StdConst { name: "E", value: std::f64::consts::E },
-        StdConst { name: "INF", value: f64::INFINITY },
+        StdConst {
+            name: "PI",
+            value: std::f64::consts::PI,
+        },
+        StdConst {
+            name: "E",
+            value: std::f64::consts::E,
+        },
+        StdConst {
+            name: "INF",
+            value: f64::INFINITY,
+        },
     ],
     fns: &[
         op("sqrt", &[Float], Float, Opcode::FSqrt),

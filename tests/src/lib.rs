@@ -7,7 +7,10 @@ use tern_vm::Limits;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
 }
 
 /// Program entry files under `dir`: each `*.src` directly in it, and the
@@ -38,7 +41,13 @@ pub fn snapshot_name(path: &Path) -> String {
     let parent = path.parent().unwrap();
     let pname = parent.file_name().unwrap().to_string_lossy().to_string();
     if stem == "main" {
-        let grand = parent.parent().unwrap().file_name().unwrap().to_string_lossy().to_string();
+        let grand = parent
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         format!("{grand}__{pname}")
     } else {
         format!("{pname}__{stem}")
@@ -64,7 +73,10 @@ pub struct Run {
 impl Run {
     /// The snapshot form of a run.
     pub fn render(&self) -> String {
-        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.exit, self.stdout, self.stderr)
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.exit, self.stdout, self.stderr
+        )
     }
 }
 
@@ -74,7 +86,10 @@ pub fn program_limits(source: &str) -> Limits {
     let mut l = Limits::default();
     for line in source.lines() {
         let line = line.trim();
-        let num = |key: &str| line.strip_prefix(key).and_then(|v| v.trim().parse::<u64>().ok());
+        let num = |key: &str| {
+            line.strip_prefix(key)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
         if let Some(n) = num("// max-heap:") {
             l.max_heap = n as usize;
         }
@@ -104,10 +119,17 @@ pub fn run_program(program: &tern_vm::Program, args: &[String], limits: Limits) 
 pub fn run_source(path: &Path, gc_stress: bool) -> Run {
     let source = std::fs::read_to_string(path).unwrap_or_default();
     let args = program_args(&source);
-    let limits = Limits { gc_stress, ..program_limits(&source) };
+    let limits = Limits {
+        gc_stress,
+        ..program_limits(&source)
+    };
     match tern_sandbox::load_program(path) {
         Ok(p) => run_program(&p, &args, limits),
-        Err(f) => Run { exit: f.code, stdout: String::new(), stderr: f.message },
+        Err(f) => Run {
+            exit: f.code,
+            stdout: String::new(),
+            stderr: f.message,
+        },
     }
 }
 

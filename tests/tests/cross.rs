@@ -15,7 +15,12 @@ fn encoding_is_deterministic_and_round_trips() {
         let b = build(&path);
         assert_eq!(a, b, "{}: two builds differ", path.display());
         let m = tern_vm::decode(&a).expect("own output decodes");
-        assert_eq!(tern_vm::encode(&m), a, "{}: decode/encode is not the identity", path.display());
+        assert_eq!(
+            tern_vm::encode(&m),
+            a,
+            "{}: decode/encode is not the identity",
+            path.display()
+        );
     }
 }
 
@@ -47,11 +52,18 @@ fn foreign_bytecode_is_identical_and_runs_identically() {
         let stem = path.file_stem().unwrap().to_string_lossy().to_string();
         let foreign = std::fs::read(dir.join(format!("{stem}.bc")))
             .unwrap_or_else(|e| panic!("{stem}.bc missing from {}: {e}", dir.display()));
-        assert!(foreign == build(&path), "{stem}.bc built elsewhere differs from the local build");
+        assert!(
+            foreign == build(&path),
+            "{stem}.bc built elsewhere differs from the local build"
+        );
         let program = tern_vm::load(&foreign).expect("foreign file loads");
         let source = std::fs::read_to_string(&path).unwrap();
         let run = run_program(&program, &program_args(&source), program_limits(&source));
-        assert_eq!(run, run_source(&path, false), "{stem}: foreign file runs differently");
+        assert_eq!(
+            run,
+            run_source(&path, false),
+            "{stem}: foreign file runs differently"
+        );
         checked += 1;
     }
     assert!(checked >= 12, "only {checked} foreign files checked");

@@ -12,7 +12,13 @@ pub fn disassemble(m: &Module, source_line: &dyn Fn(&str, u32) -> Option<String>
     let mut o = String::new();
     let _ = writeln!(o, "; sources: {}", m.sources.join(", "));
     for (i, im) in m.imports.iter().enumerate() {
-        let _ = writeln!(o, "; import {i}: {}.{}{}", im.module, im.name, sig(m, &im.params, im.ret));
+        let _ = writeln!(
+            o,
+            "; import {i}: {}.{}{}",
+            im.module,
+            im.name,
+            sig(m, &im.params, im.ret)
+        );
     }
     for (i, g) in m.globals.iter().enumerate() {
         let _ = writeln!(o, "; global {i}: {}", m.type_name(*g));
@@ -20,7 +26,10 @@ pub fn disassemble(m: &Module, source_line: &dyn Fn(&str, u32) -> Option<String>
     for (i, l) in m.layouts.iter().enumerate() {
         match l {
             Layout::Struct { name, fields } => {
-                let fs: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.name, m.type_name(f.ty))).collect();
+                let fs: Vec<String> = fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.name, m.type_name(f.ty)))
+                    .collect();
                 let _ = writeln!(o, "; layout {i}: struct {name} {{ {} }}", fs.join(", "));
             }
             Layout::Enum { name, variants } => {
@@ -30,7 +39,8 @@ pub fn disassemble(m: &Module, source_line: &dyn Fn(&str, u32) -> Option<String>
                         if v.fields.is_empty() {
                             v.name.clone()
                         } else {
-                            let ts: Vec<String> = v.fields.iter().map(|t| m.type_name(*t)).collect();
+                            let ts: Vec<String> =
+                                v.fields.iter().map(|t| m.type_name(*t)).collect();
                             format!("{}({})", v.name, ts.join(", "))
                         }
                     })
@@ -52,7 +62,12 @@ pub fn disassemble(m: &Module, source_line: &dyn Fn(&str, u32) -> Option<String>
         let file = m.sources.get(f.source as usize).map_or("?", |s| s.as_str());
         let _ = writeln!(o, "\nfunction {fi} {}{}", f.name, sig(m, &f.params, f.ret));
         let locals: Vec<String> = f.slot_types().map(|t| m.type_name(t)).collect();
-        let _ = writeln!(o, "  ; slots [{}], max stack {}", locals.join(", "), f.max_stack);
+        let _ = writeln!(
+            o,
+            "  ; slots [{}], max stack {}",
+            locals.join(", "),
+            f.max_stack
+        );
         if !f.captures.is_empty() {
             let cs: Vec<String> = f.captures.iter().map(|t| m.type_name(*t)).collect();
             let _ = writeln!(o, "  ; captures [{}]", cs.join(", "));
@@ -75,12 +90,20 @@ pub fn disassemble(m: &Module, source_line: &dyn Fn(&str, u32) -> Option<String>
             let mut text = format!("{:>6}  {}", offsets[k], ins.opcode().mnemonic());
             let ops = ins.operands();
             for (name, v) in &ops {
-                let v = if *name == "target" { offsets.get(*v as usize).copied().unwrap_or(u32::MAX) as u64 } else { *v };
+                let v = if *name == "target" {
+                    offsets.get(*v as usize).copied().unwrap_or(u32::MAX) as u64
+                } else {
+                    *v
+                };
                 let _ = write!(text, " {v}");
             }
             let note = explain(m, ins);
             if !note.is_empty() {
-                let _ = write!(text, "{}; {note}", " ".repeat(34usize.saturating_sub(text.len())));
+                let _ = write!(
+                    text,
+                    "{}; {note}",
+                    " ".repeat(34usize.saturating_sub(text.len()))
+                );
             }
             let _ = writeln!(o, "{text}");
         }
@@ -98,7 +121,11 @@ fn sig(m: &Module, params: &[TypeId], ret: TypeId) -> String {
 }
 
 fn explain(m: &Module, ins: &Instr) -> String {
-    let fname = |f: u32| m.functions.get(f as usize).map_or("?".to_string(), |f| f.name.clone());
+    let fname = |f: u32| {
+        m.functions
+            .get(f as usize)
+            .map_or("?".to_string(), |f| f.name.clone())
+    };
     match *ins {
         Instr::Const { index } => match m.consts.get(index as usize) {
             Some(Const::Int(i)) => i.to_string(),
@@ -123,7 +150,12 @@ fn explain(m: &Module, ins: &Instr) -> String {
         Instr::NewEnum { ty, variant } => match m.ty(ty) {
             TypeDesc::Enum(l) => match m.layouts.get(*l as usize) {
                 Some(Layout::Enum { name, variants }) => {
-                    format!("{name}.{}", variants.get(variant as usize).map_or("?", |v| v.name.as_str()))
+                    format!(
+                        "{name}.{}",
+                        variants
+                            .get(variant as usize)
+                            .map_or("?", |v| v.name.as_str())
+                    )
                 }
                 _ => "?".into(),
             },

@@ -72,7 +72,14 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 const SECTIONS: [&str; 9] = [
-    "types", "layouts", "constants", "globals", "imports", "functions", "exports", "sources",
+    "types",
+    "layouts",
+    "constants",
+    "globals",
+    "imports",
+    "functions",
+    "exports",
+    "sources",
     "entry",
 ];
 
@@ -632,7 +639,10 @@ fn decode_function(r: &mut Reader, index: usize) -> Result<Function, LoadError> 
             if idx == u32::MAX {
                 return Err(at(
                     offsets[k] as usize,
-                    format!("jump target {} is not an instruction boundary in the function", *t),
+                    format!(
+                        "jump target {} is not an instruction boundary in the function",
+                        *t
+                    ),
                 ));
             }
             *t = idx;
@@ -651,7 +661,10 @@ fn decode_function(r: &mut Reader, index: usize) -> Result<Function, LoadError> 
             ));
         }
         if lines.last().is_some_and(|&(p, _)| p >= idx) {
-            return Err(at(off as usize, "line table is not in ascending order".into()));
+            return Err(at(
+                off as usize,
+                "line table is not in ascending order".into(),
+            ));
         }
         lines.push((idx, line));
     }

@@ -322,14 +322,20 @@ impl Heap {
                             }
                         }
                     }
-                    Object::Map { val_refs, entries, .. } => {
+                    Object::Map {
+                        val_refs, entries, ..
+                    } => {
                         if *val_refs {
                             for &c in entries.values() {
                                 self.mark(c, &mut work);
                             }
                         }
                     }
-                    Object::Record { layout, tag, fields } => {
+                    Object::Record {
+                        layout,
+                        tag,
+                        fields,
+                    } => {
                         let mask = &info.record_refs[*layout as usize][*tag as usize];
                         for (&c, &is_ref) in fields.iter().zip(mask.iter()) {
                             if is_ref {

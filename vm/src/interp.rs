@@ -611,7 +611,8 @@ impl<'p> Vm<'p> {
         macro_rules! safepoint {
             ($need:expr) => {{
                 let need = $need;
-                if self.heap.wants_collection(need) || self.heap.bytes + need > self.limits.max_heap {
+                if self.heap.wants_collection(need) || self.heap.bytes + need > self.limits.max_heap
+                {
                     self.instructions = count;
                     self.safepoint(pc, need)?;
                 }
@@ -620,7 +621,11 @@ impl<'p> Vm<'p> {
         macro_rules! check_fuel {
             () => {
                 if count >= fuel {
-                    trap!(TrapKind::FuelExhausted, "fuel exhausted: the limit of {} instructions was reached", fuel);
+                    trap!(
+                        TrapKind::FuelExhausted,
+                        "fuel exhausted: the limit of {} instructions was reached",
+                        fuel
+                    );
                 }
             };
         }
@@ -628,19 +633,33 @@ impl<'p> Vm<'p> {
             ($callee:expr, $new_base:expr, $ret:expr, $env:expr) => {{
                 let callee = $callee as usize;
                 if self.frames.len() >= self.limits.max_depth {
-                    trap!(TrapKind::StackOverflow, "stack overflow: more than {} nested calls", self.limits.max_depth);
+                    trap!(
+                        TrapKind::StackOverflow,
+                        "stack overflow: more than {} nested calls",
+                        self.limits.max_depth
+                    );
                 }
                 check_fuel!();
                 let new_base: usize = $new_base;
                 let need = new_base + prog.frame_size[callee];
                 if need > self.stack.len() {
                     if need > MAX_STACK_SLOTS {
-                        trap!(TrapKind::StackOverflow, "stack overflow: more than {} value-stack slots", MAX_STACK_SLOTS);
+                        trap!(
+                            TrapKind::StackOverflow,
+                            "stack overflow: more than {} value-stack slots",
+                            MAX_STACK_SLOTS
+                        );
                     }
                     self.stack.resize(need.max(self.stack.len() * 2), 0);
                 }
                 self.frames.last_mut().expect("running frame").pc = pc as u32;
-                self.frames.push(Frame { func: callee as u32, pc: 0, base: new_base as u32, ret: $ret as u32, env: $env });
+                self.frames.push(Frame {
+                    func: callee as u32,
+                    pc: 0,
+                    base: new_base as u32,
+                    ret: $ret as u32,
+                    env: $env,
+                });
                 fidx = callee;
                 func = &m.functions[fidx];
                 code = &func.code;
@@ -665,7 +684,11 @@ impl<'p> Vm<'p> {
                 }
                 Instr::GlobalGet { global } => {
                     if !self.global_set[global as usize] {
-                        trap!(TrapKind::UninitializedGlobal, "global {} read before it was initialized", global);
+                        trap!(
+                            TrapKind::UninitializedGlobal,
+                            "global {} read before it was initialized",
+                            global
+                        );
                     }
                     push!(self.globals[global as usize]);
                 }
@@ -754,19 +777,39 @@ impl<'p> Vm<'p> {
                         Some(b) => top!() = *b as u64,
                         None => {
                             let n = s.len();
-                            trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n)
+                            trap!(
+                                TrapKind::IndexOutOfBounds,
+                                "index {} out of bounds for length {}",
+                                i,
+                                n
+                            )
                         }
                     }
                 }
                 Instr::SSlice {} => {
-                    let (h, a, b) = (self.stack[sp - 3], self.stack[sp - 2] as i64, self.stack[sp - 1] as i64);
+                    let (h, a, b) = (
+                        self.stack[sp - 3],
+                        self.stack[sp - 2] as i64,
+                        self.stack[sp - 1] as i64,
+                    );
                     let n = self.heap.str(h).len();
                     if a < 0 || b < a || b as usize > n {
-                        trap!(TrapKind::IndexOutOfBounds, "slice {}..{} out of range for length {}", a, b, n);
+                        trap!(
+                            TrapKind::IndexOutOfBounds,
+                            "slice {}..{} out of range for length {}",
+                            a,
+                            b,
+                            n
+                        );
                     }
                     let s = self.heap.str(h);
                     if !s.is_char_boundary(a as usize) || !s.is_char_boundary(b as usize) {
-                        trap!(TrapKind::InvalidArgument, "slice {}..{} is not on a character boundary", a, b);
+                        trap!(
+                            TrapKind::InvalidArgument,
+                            "slice {}..{} is not on a character boundary",
+                            a,
+                            b
+                        );
                     }
                     safepoint!(32 + (b - a) as usize);
                     let piece: Box<str> = self.heap.str(h)[a as usize..b as usize].into();
@@ -783,20 +826,31 @@ impl<'p> Vm<'p> {
                     } else {
                         s.split(sep).map(Into::into).collect()
                     };
-                    let items = parts.into_iter().map(|p| self.heap.alloc(Object::Str(p))).collect();
+                    let items = parts
+                        .into_iter()
+                        .map(|p| self.heap.alloc(Object::Str(p)))
+                        .collect();
                     sp -= 1;
                     top!() = self.heap.alloc(Object::Array { refs: true, items });
                 }
                 Instr::SFind {} => {
                     let b = pop!();
-                    let r = self.heap.str(top!()).find(self.heap.str(b)).map_or(-1, |i| i as i64);
+                    let r = self
+                        .heap
+                        .str(top!())
+                        .find(self.heap.str(b))
+                        .map_or(-1, |i| i as i64);
                     top!() = r as u64;
                 }
                 Instr::SJoin {} => {
                     let (a, sep) = (self.stack[sp - 2], self.stack[sp - 1]);
                     let parts = self.heap.array(a);
                     let seplen = self.heap.str(sep).len();
-                    let need = 32 + parts.iter().map(|p| self.heap.str(*p).len() + seplen).sum::<usize>();
+                    let need = 32
+                        + parts
+                            .iter()
+                            .map(|p| self.heap.str(*p).len() + seplen)
+                            .sum::<usize>();
                     safepoint!(need);
                     let mut s = String::new();
                     for (i, p) in self.heap.array(a).iter().enumerate() {
@@ -813,15 +867,21 @@ impl<'p> Vm<'p> {
                 Instr::F2I {} => top!() = f64_of!(top!()) as i64 as u64,
                 Instr::IToS {} => {
                     safepoint!(56);
-                    top!() = self.heap.alloc(Object::Str((top!() as i64).to_string().into()));
+                    top!() = self
+                        .heap
+                        .alloc(Object::Str((top!() as i64).to_string().into()));
                 }
                 Instr::FToS {} => {
                     safepoint!(64);
-                    top!() = self.heap.alloc(Object::Str(text::float_to_string(f64_of!(top!())).into()));
+                    top!() = self
+                        .heap
+                        .alloc(Object::Str(text::float_to_string(f64_of!(top!())).into()));
                 }
                 Instr::BToS {} => {
                     safepoint!(40);
-                    top!() = self.heap.alloc(Object::Str(if top!() != 0 { "true" } else { "false" }.into()));
+                    top!() = self.heap.alloc(Object::Str(
+                        if top!() != 0 { "true" } else { "false" }.into(),
+                    ));
                 }
                 Instr::SToI {} => match text::parse_int(self.heap.str(top!())) {
                     Ok(i) => top!() = i as u64,
@@ -912,12 +972,23 @@ impl<'p> Vm<'p> {
                         Err(e) => trap!(TrapKind::Host, "{}", e),
                         Ok(v) if im.ret == UNIT => {
                             if v != Value::Unit {
-                                trap!(TrapKind::Host, "host function {}.{} returned a value for a unit result", im.module, im.name);
+                                trap!(
+                                    TrapKind::Host,
+                                    "host function {}.{} returned a value for a unit result",
+                                    im.module,
+                                    im.name
+                                );
                             }
                         }
                         Ok(v) => match self.to_guest(im.ret, &v) {
                             Ok(slot) => push!(slot),
-                            Err(e) => trap!(TrapKind::Host, "host function {}.{} returned the wrong type: {}", im.module, im.name, e),
+                            Err(e) => trap!(
+                                TrapKind::Host,
+                                "host function {}.{} returned the wrong type: {}",
+                                im.module,
+                                im.name,
+                                e
+                            ),
                         },
                     }
                 }
@@ -960,12 +1031,19 @@ impl<'p> Vm<'p> {
                     }
                     let need = (n as u64).saturating_mul(8).saturating_add(32);
                     if need > self.limits.max_heap as u64 {
-                        trap!(TrapKind::OutOfMemory, "out of memory: heap limit of {} bytes exceeded", self.limits.max_heap);
+                        trap!(
+                            TrapKind::OutOfMemory,
+                            "out of memory: heap limit of {} bytes exceeded",
+                            self.limits.max_heap
+                        );
                     }
                     safepoint!(need as usize);
                     let n = pop!() as usize;
                     let v = top!();
-                    top!() = self.heap.alloc(Object::Array { refs: array_refs(m, ty), items: vec![v; n] });
+                    top!() = self.heap.alloc(Object::Array {
+                        refs: array_refs(m, ty),
+                        items: vec![v; n],
+                    });
                 }
                 Instr::ALen {} => top!() = self.heap.array(top!()).len() as u64,
                 Instr::AGet {} => {
@@ -975,7 +1053,12 @@ impl<'p> Vm<'p> {
                         Some(v) => top!() = *v,
                         None => {
                             let n = items.len();
-                            trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n)
+                            trap!(
+                                TrapKind::IndexOutOfBounds,
+                                "index {} out of bounds for length {}",
+                                i,
+                                n
+                            )
                         }
                     }
                 }
@@ -988,7 +1071,12 @@ impl<'p> Vm<'p> {
                         Some(slot) => *slot = v,
                         None => {
                             let n = items.len();
-                            trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n)
+                            trap!(
+                                TrapKind::IndexOutOfBounds,
+                                "index {} out of bounds for length {}",
+                                i,
+                                n
+                            )
                         }
                     }
                 }
@@ -1010,7 +1098,11 @@ impl<'p> Vm<'p> {
                         TypeDesc::Map(k, v) => (*k, m.is_ref(*v)),
                         _ => unreachable_verified(),
                     };
-                    push!(self.heap.alloc(Object::Map { key_ty, val_refs, entries: TernMap::default() }));
+                    push!(self.heap.alloc(Object::Map {
+                        key_ty,
+                        val_refs,
+                        entries: TernMap::default()
+                    }));
                 }
                 Instr::MLen {} => top!() = self.heap.map(top!()).len() as u64,
                 Instr::MGet {} => {
@@ -1057,7 +1149,12 @@ impl<'p> Vm<'p> {
                 Instr::MKeys { .. } => {
                     let mh = top!();
                     let n = self.heap.map(mh).len();
-                    let strs: usize = self.heap.map(mh).keys().map(|k| if let Key::Str(s) = k { 32 + s.len() } else { 0 }).sum();
+                    let strs: usize = self
+                        .heap
+                        .map(mh)
+                        .keys()
+                        .map(|k| if let Key::Str(s) = k { 32 + s.len() } else { 0 })
+                        .sum();
                     safepoint!(32 + 8 * n + strs);
                     let keys: Vec<Key> = self.heap.map(mh).keys().cloned().collect();
                     let refs = keys.first().is_some_and(|k| matches!(k, Key::Str(_)));
@@ -1069,14 +1166,25 @@ impl<'p> Vm<'p> {
                     let n = self.heap.map(mh).len();
                     safepoint!(32 + 8 * n);
                     let items = self.heap.map(mh).values().copied().collect();
-                    top!() = self.heap.alloc(Object::Array { refs: array_refs(m, ty), items });
+                    top!() = self.heap.alloc(Object::Array {
+                        refs: array_refs(m, ty),
+                        items,
+                    });
                 }
                 Instr::MKeyAt {} => {
                     let (mh, i) = (self.stack[sp - 2], self.stack[sp - 1] as i64);
                     let n = self.heap.map(mh).len();
-                    let key = match usize::try_from(i).ok().and_then(|i| self.heap.map(mh).get_index(i)) {
+                    let key = match usize::try_from(i)
+                        .ok()
+                        .and_then(|i| self.heap.map(mh).get_index(i))
+                    {
                         Some((k, _)) => k.clone(),
-                        None => trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n),
+                        None => trap!(
+                            TrapKind::IndexOutOfBounds,
+                            "index {} out of bounds for length {}",
+                            i,
+                            n
+                        ),
                     };
                     if let Key::Str(s) = &key {
                         safepoint!(32 + s.len());
@@ -1091,7 +1199,12 @@ impl<'p> Vm<'p> {
                         Some((_, v)) => top!() = *v,
                         None => {
                             let n = map.len();
-                            trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n)
+                            trap!(
+                                TrapKind::IndexOutOfBounds,
+                                "index {} out of bounds for length {}",
+                                i,
+                                n
+                            )
                         }
                     }
                 }
@@ -1108,7 +1221,11 @@ impl<'p> Vm<'p> {
                     safepoint!(24 + 8 * n);
                     let fields: Box<[u64]> = self.stack[sp - n..sp].into();
                     sp -= n;
-                    push!(self.heap.alloc(Object::Record { layout, tag: 0, fields }));
+                    push!(self.heap.alloc(Object::Record {
+                        layout,
+                        tag: 0,
+                        fields
+                    }));
                 }
                 Instr::GetField { field } => top!() = self.heap.fields(top!())[field as usize],
                 Instr::SetField { field } => {
@@ -1128,14 +1245,23 @@ impl<'p> Vm<'p> {
                     safepoint!(24 + 8 * n);
                     let fields: Box<[u64]> = self.stack[sp - n..sp].into();
                     sp -= n;
-                    push!(self.heap.alloc(Object::Record { layout, tag: variant as u32, fields }));
+                    push!(self.heap.alloc(Object::Record {
+                        layout,
+                        tag: variant as u32,
+                        fields
+                    }));
                 }
                 Instr::EnumTag {} => top!() = self.heap.tag(top!()) as u64,
                 Instr::EnumField { variant, field } => {
                     let h = top!();
                     let tag = self.heap.tag(h);
                     if tag != variant as u32 {
-                        trap!(TrapKind::InvalidArgument, "enum payload read for variant {} of a value of variant {}", variant, tag);
+                        trap!(
+                            TrapKind::InvalidArgument,
+                            "enum payload read for variant {} of a value of variant {}",
+                            variant,
+                            tag
+                        );
                     }
                     top!() = self.heap.fields(h)[field as usize];
                 }
@@ -1153,7 +1279,10 @@ impl<'p> Vm<'p> {
                         TypeDesc::Cell(t) => m.is_ref(*t),
                         _ => unreachable_verified(),
                     };
-                    top!() = self.heap.alloc(Object::Cell { is_ref, value: top!() });
+                    top!() = self.heap.alloc(Object::Cell {
+                        is_ref,
+                        value: top!(),
+                    });
                 }
                 Instr::CellGet {} => top!() = self.heap.cell(top!()),
                 Instr::CellSet {} => {

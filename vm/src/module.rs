@@ -79,8 +79,14 @@ pub struct Variant {
 /// The shape of a nominal type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Layout {
-    Struct { name: String, fields: Vec<Field> },
-    Enum { name: String, variants: Vec<Variant> },
+    Struct {
+        name: String,
+        fields: Vec<Field>,
+    },
+    Enum {
+        name: String,
+        variants: Vec<Variant>,
+    },
 }
 
 impl Layout {
@@ -189,7 +195,9 @@ impl Module {
                 TypeDesc::Str => "str".into(),
                 TypeDesc::Unit => "()".into(),
                 TypeDesc::Array(e) => format!("[{}]", self.type_name(*e)),
-                TypeDesc::Map(k, v) => format!("{{{}: {}}}", self.type_name(*k), self.type_name(*v)),
+                TypeDesc::Map(k, v) => {
+                    format!("{{{}: {}}}", self.type_name(*k), self.type_name(*v))
+                }
                 TypeDesc::Struct(l) | TypeDesc::Enum(l) => self
                     .layouts
                     .get(*l as usize)

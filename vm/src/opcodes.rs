@@ -487,7 +487,10 @@ mod tests {
             Instr::Const { index: 0xDEAD_BEEF },
             Instr::Load { local: 513 },
             Instr::NewEnum { ty: 7, variant: 3 },
-            Instr::EnumField { variant: 1, field: 2 },
+            Instr::EnumField {
+                variant: 1,
+                field: 2,
+            },
             Instr::Jmp { target: 12 },
         ];
         for i in samples {
@@ -495,7 +498,10 @@ mod tests {
             i.encode(&mut out);
             assert_eq!(out.len(), i.opcode().encoded_len());
             assert_eq!(Instr::decode(&out), Ok(i));
-            assert_eq!(Instr::decode(&out[..out.len() - 1]), Err(DecodeError::Truncated));
+            assert_eq!(
+                Instr::decode(&out[..out.len() - 1]),
+                Err(DecodeError::Truncated)
+            );
         }
     }
 

@@ -15,11 +15,17 @@ pub fn float_to_string(x: f64) -> String {
         return if x > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if x.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     // `{:e}` gives the shortest round-trip digits as d[.ddd]e[-]x.
     let sci = format!("{:e}", x);
-    let (mantissa, exp) = sci.split_once('e').expect("LowerExp always has an exponent");
+    let (mantissa, exp) = sci
+        .split_once('e')
+        .expect("LowerExp always has an exponent");
     let exp: i32 = exp.parse().expect("LowerExp exponent is an integer");
     let (neg, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => (true, m),
@@ -35,7 +41,7 @@ pub fn float_to_string(x: f64) -> String {
             let int_len = exp as usize + 1;
             if digits.len() <= int_len {
                 out.push_str(&digits);
-                out.extend(std::iter::repeat('0').take(int_len - digits.len()));
+                out.extend(std::iter::repeat_n('0', int_len - digits.len()));
                 out.push_str(".0");
             } else {
                 out.push_str(&digits[..int_len]);
@@ -44,7 +50,7 @@ pub fn float_to_string(x: f64) -> String {
             }
         } else {
             out.push_str("0.");
-            out.extend(std::iter::repeat('0').take((-exp - 1) as usize));
+            out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
             out.push_str(&digits);
         }
     } else {
@@ -87,8 +93,7 @@ pub fn parse_int(s: &str) -> Result<i64, String> {
 /// `float(s)`: decimal or scientific notation, `inf`, `-inf` or `NaN`.
 pub fn parse_float(s: &str) -> Result<f64, String> {
     let ok = !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
     match s {
         "inf" | "+inf" => return Ok(f64::INFINITY),
@@ -99,7 +104,8 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
     if !ok {
         return Err(format!("invalid float: {s:?}"));
     }
-    s.parse::<f64>().map_err(|_| format!("invalid float: {s:?}"))
+    s.parse::<f64>()
+        .map_err(|_| format!("invalid float: {s:?}"))
 }
 
 #[cfg(test)]

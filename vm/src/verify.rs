@@ -50,13 +50,16 @@ impl fmt::Display for VerifyError {
 
 impl std::error::Error for VerifyError {}
 
+/// A safepoint's instruction index and the slots holding references there.
+pub type Safepoint = (u32, Box<[u32]>);
+
 /// What verification proved about one function, kept for execution.
 #[derive(Debug, Clone, Default)]
 pub struct FuncInfo {
     /// For each reachable safepoint instruction, ascending by index: the
     /// slots (relative to the frame base, locals first, then the operand
     /// stack) that hold references just before it executes.
-    pub safepoints: Vec<(u32, Box<[u32]>)>,
+    pub safepoints: Vec<Safepoint>,
     /// Maximum operand stack height actually reached.
     pub max_stack: u32,
 }
@@ -183,7 +186,11 @@ fn check_tables(m: &Module) -> Result<(), VerifyError> {
         }
         result(f.ret, &what)?;
         if f.source as usize >= m.sources.len() {
-            return module_err(format!("{}: source index {} out of range", what(), f.source));
+            return module_err(format!(
+                "{}: source index {} out of range",
+                what(),
+                f.source
+            ));
         }
         if f.code.is_empty() {
             return module_err(format!("{}: empty code", what()));
@@ -192,10 +199,16 @@ fn check_tables(m: &Module) -> Result<(), VerifyError> {
     let mut names = std::collections::HashSet::new();
     for e in &m.exports {
         if e.func as usize >= m.functions.len() {
-            return module_err(format!("export '{}': function {} out of range", e.name, e.func));
+            return module_err(format!(
+                "export '{}': function {} out of range",
+                e.name, e.func
+            ));
         }
         if !m.functions[e.func as usize].captures.is_empty() {
-            return module_err(format!("export '{}': a closure body cannot be exported", e.name));
+            return module_err(format!(
+                "export '{}': a closure body cannot be exported",
+                e.name
+            ));
         }
         if !names.insert(&e.name) {
             return module_err(format!("export '{}' is listed twice", e.name));
@@ -386,13 +399,19 @@ impl Ctx<'_> {
             }
             Instr::LoadCapture { index } => {
                 let t = self.f.captures.get(index as usize).ok_or_else(|| {
-                    format!("capture index {index} out of range ({} captures)", self.f.captures.len())
+                    format!(
+                        "capture index {index} out of range ({} captures)",
+                        self.f.captures.len()
+                    )
                 })?;
                 s.stack.push(*t);
             }
             Instr::SSplit { ty } => {
                 if *self.type_of(ty)? != TypeDesc::Array(STR) {
-                    return Err(format!("split result type must be [str], not {}", self.name(ty)));
+                    return Err(format!(
+                        "split result type must be [str], not {}",
+                        self.name(ty)
+                    ));
                 }
                 self.pop_expect(s, STR)?;
                 self.pop_expect(s, STR)?;
@@ -423,7 +442,12 @@ impl Ctx<'_> {
             Instr::CallClosure { ty } => {
                 let (params, ret) = match self.type_of(ty)? {
                     TypeDesc::Fn { params, ret } => (params, *ret),
-                    _ => return Err(format!("call.closure type {} is not a function type", self.name(ty))),
+                    _ => {
+                        return Err(format!(
+                            "call.closure type {} is not a function type",
+                            self.name(ty)
+                        ))
+                    }
                 };
                 self.pop_args(s, params)?;
                 self.pop_expect(s, ty)?;
@@ -438,7 +462,11 @@ impl Ctx<'_> {
                 self.push_result(s, im.ret);
             }
             Instr::Ret {} => {
-                let want: &[TypeId] = if self.f.ret == UNIT { &[] } else { std::slice::from_ref(&self.f.ret) };
+                let want: &[TypeId] = if self.f.ret == UNIT {
+                    &[]
+                } else {
+                    std::slice::from_ref(&self.f.ret)
+                };
                 if s.stack != want {
                     return Err(format!(
                         "ret with {} values on the stack, the function returns {}",
@@ -451,10 +479,18 @@ impl Ctx<'_> {
             Instr::NewArray { ty, len } => {
                 let e = match self.type_of(ty)? {
                     TypeDesc::Array(e) => *e,
-                    _ => return Err(format!("array.new type {} is not an array type", self.name(ty))),
+                    _ => {
+                        return Err(format!(
+                            "array.new type {} is not an array type",
+                            self.name(ty)
+                        ))
+                    }
                 };
                 if (len as usize) > s.stack.len() {
-                    return Err(format!("array.new of {len} elements, the stack holds {}", s.stack.len()));
+                    return Err(format!(
+                        "array.new of {len} elements, the stack holds {}",
+                        s.stack.len()
+                    ));
                 }
                 for _ in 0..len {
                     self.pop_expect(s, e)?;
@@ -464,7 +500,12 @@ impl Ctx<'_> {
             Instr::NewArrayRep { ty } => {
                 let e = match self.type_of(ty)? {
                     TypeDesc::Array(e) => *e,
-                    _ => return Err(format!("array.rep type {} is not an array type", self.name(ty))),
+                    _ => {
+                        return Err(format!(
+                            "array.rep type {} is not an array type",
+                            self.name(ty)
+                        ))
+                    }
                 };
                 self.pop_expect(s, INT)?;
                 self.pop_expect(s, e)?;
@@ -512,7 +553,11 @@ impl Ctx<'_> {
                 let k = self.pop(s)?;
                 let (mk, v) = self.pop_map(s)?;
                 if k != mk {
-                    return Err(format!("key of type {} for a map keyed by {}", self.name(k), self.name(mk)));
+                    return Err(format!(
+                        "key of type {} for a map keyed by {}",
+                        self.name(k),
+                        self.name(mk)
+                    ));
                 }
                 match instr {
                     Instr::MGet {} => s.stack.push(v),
@@ -539,16 +584,28 @@ impl Ctx<'_> {
             }
             Instr::MKeys { ty } | Instr::MValues { ty } => {
                 let (k, v) = self.pop_map(s)?;
-                let want = if matches!(instr, Instr::MKeys { .. }) { k } else { v };
+                let want = if matches!(instr, Instr::MKeys { .. }) {
+                    k
+                } else {
+                    v
+                };
                 if *self.type_of(ty)? != TypeDesc::Array(want) {
-                    return Err(format!("result type {} should be [{}]", self.name(ty), self.name(want)));
+                    return Err(format!(
+                        "result type {} should be [{}]",
+                        self.name(ty),
+                        self.name(want)
+                    ));
                 }
                 s.stack.push(ty);
             }
             Instr::MKeyAt {} | Instr::MValAt {} => {
                 self.pop_expect(s, INT)?;
                 let (k, v) = self.pop_map(s)?;
-                s.stack.push(if matches!(instr, Instr::MKeyAt {}) { k } else { v });
+                s.stack.push(if matches!(instr, Instr::MKeyAt {}) {
+                    k
+                } else {
+                    v
+                });
             }
             Instr::NewStruct { ty } => {
                 self.type_of(ty)?;
@@ -562,7 +619,11 @@ impl Ctx<'_> {
                 s.stack.push(ty);
             }
             Instr::GetField { field } | Instr::SetField { field } => {
-                let value = if let Instr::SetField { .. } = instr { Some(self.pop(s)?) } else { None };
+                let value = if let Instr::SetField { .. } = instr {
+                    Some(self.pop(s)?)
+                } else {
+                    None
+                };
                 let t = self.pop(s)?;
                 let fields = self.struct_fields(t)?;
                 let f = fields
@@ -572,16 +633,21 @@ impl Ctx<'_> {
                     None => s.stack.push(f.ty),
                     Some(v) if v == f.ty => {}
                     Some(v) => {
-                        return Err(format!("storing {} into field '{}' of type {}", self.name(v), f.name, self.name(f.ty)))
+                        return Err(format!(
+                            "storing {} into field '{}' of type {}",
+                            self.name(v),
+                            f.name,
+                            self.name(f.ty)
+                        ))
                     }
                 }
             }
             Instr::NewEnum { ty, variant } => {
                 self.type_of(ty)?;
                 let vs = self.enum_variants(ty)?;
-                let v = vs
-                    .get(variant as usize)
-                    .ok_or_else(|| format!("variant {variant} out of range for {}", self.name(ty)))?;
+                let v = vs.get(variant as usize).ok_or_else(|| {
+                    format!("variant {variant} out of range for {}", self.name(ty))
+                })?;
                 if s.stack.len() < v.fields.len() {
                     return Err("stack underflow".into());
                 }
@@ -598,13 +664,12 @@ impl Ctx<'_> {
             Instr::EnumField { variant, field } => {
                 let t = self.pop(s)?;
                 let vs = self.enum_variants(t)?;
-                let v = vs
-                    .get(variant as usize)
-                    .ok_or_else(|| format!("variant {variant} out of range for {}", self.name(t)))?;
-                let ft = v
-                    .fields
-                    .get(field as usize)
-                    .ok_or_else(|| format!("field {field} out of range for variant '{}'", v.name))?;
+                let v = vs.get(variant as usize).ok_or_else(|| {
+                    format!("variant {variant} out of range for {}", self.name(t))
+                })?;
+                let ft = v.fields.get(field as usize).ok_or_else(|| {
+                    format!("field {field} out of range for variant '{}'", v.name)
+                })?;
                 s.stack.push(*ft);
             }
             Instr::NewClosure { func, ty } => {
@@ -613,7 +678,8 @@ impl Ctx<'_> {
                     .get(func as usize)
                     .ok_or_else(|| format!("function index {func} out of range"))?;
                 match self.type_of(ty)? {
-                    TypeDesc::Fn { params, ret } if *params == callee.params && *ret == callee.ret => {}
+                    TypeDesc::Fn { params, ret }
+                        if *params == callee.params && *ret == callee.ret => {}
                     _ => {
                         return Err(format!(
                             "closure type {} does not match function {func} ('{}')",
@@ -633,7 +699,12 @@ impl Ctx<'_> {
             Instr::NewCell { ty } => {
                 let t = match self.type_of(ty)? {
                     TypeDesc::Cell(t) => *t,
-                    _ => return Err(format!("cell.new type {} is not a cell type", self.name(ty))),
+                    _ => {
+                        return Err(format!(
+                            "cell.new type {} is not a cell type",
+                            self.name(ty)
+                        ))
+                    }
                 };
                 self.pop_expect(s, t)?;
                 s.stack.push(ty);
@@ -667,7 +738,10 @@ fn unreachable_layout<T>() -> T {
 
 #[cold]
 fn unreachable_fixed(i: &Instr) {
-    panic!("{:?} has a fixed effect but reached the special rules", i.opcode())
+    panic!(
+        "{:?} has a fixed effect but reached the special rules",
+        i.opcode()
+    )
 }
 
 fn slot_type(s: Slot) -> TypeId {
@@ -679,7 +753,12 @@ fn slot_type(s: Slot) -> TypeId {
     }
 }
 
-fn verify_function(m: &Module, index: u32, f: &Function, infer: bool) -> Result<FuncInfo, VerifyError> {
+fn verify_function(
+    m: &Module,
+    index: u32,
+    f: &Function,
+    infer: bool,
+) -> Result<FuncInfo, VerifyError> {
     let offsets = instruction_offsets(&f.code);
     let fail = |at: Option<usize>, message: String| VerifyError {
         func: Some((index, f.name.clone())),
@@ -708,7 +787,10 @@ fn verify_function(m: &Module, index: u32, f: &Function, infer: bool) -> Result<
     }
     let nleaders = leader.iter().filter(|l| **l).count();
     if nleaders.saturating_mul(ctx.slots.len() + 16) > MAX_VERIFY_CELLS {
-        return Err(fail(None, "function is too complex to verify (too many branches times locals)".into()));
+        return Err(fail(
+            None,
+            "function is too complex to verify (too many branches times locals)".into(),
+        ));
     }
     let mut states: Vec<Option<State>> = vec![None; n];
     let mut entry_init = vec![false; ctx.slots.len()];
@@ -722,7 +804,11 @@ fn verify_function(m: &Module, index: u32, f: &Function, infer: bool) -> Result<
     queued[0] = true;
 
     // Merges `s` into the state at leader `to`; returns whether it changed.
-    let merge = |states: &mut Vec<Option<State>>, from: usize, to: usize, s: &State| -> Result<bool, VerifyError> {
+    let merge = |states: &mut Vec<Option<State>>,
+                 from: usize,
+                 to: usize,
+                 s: &State|
+     -> Result<bool, VerifyError> {
         match &mut states[to] {
             slot @ None => {
                 *slot = Some(s.clone());
@@ -730,7 +816,12 @@ fn verify_function(m: &Module, index: u32, f: &Function, infer: bool) -> Result<
             }
             Some(old) => {
                 if old.stack != s.stack {
-                    let show = |st: &[TypeId]| st.iter().map(|t| m.type_name(*t)).collect::<Vec<_>>().join(", ");
+                    let show = |st: &[TypeId]| {
+                        st.iter()
+                            .map(|t| m.type_name(*t))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
                     return Err(fail(
                         Some(from),
                         format!(
@@ -756,10 +847,12 @@ fn verify_function(m: &Module, index: u32, f: &Function, infer: bool) -> Result<
     let mut max_seen = 0usize;
     let run_block = |start: usize,
                      states: &mut Vec<Option<State>>,
-                     record: &mut Option<&mut Vec<(u32, Box<[u32]>)>>,
+                     record: &mut Option<&mut Vec<Safepoint>>,
                      max_seen: &mut usize|
      -> Result<Vec<usize>, VerifyError> {
-        let mut s = states[start].clone().expect("block entered without a state");
+        let mut s = states[start]
+            .clone()
+            .expect("block entered without a state");
         let mut i = start;
         loop {
             let ins = &f.code[i];
@@ -784,11 +877,18 @@ fn verify_function(m: &Module, index: u32, f: &Function, infer: bool) -> Result<
             if !infer && s.stack.len() > f.max_stack as usize {
                 return Err(fail(
                     Some(i),
-                    format!("stack height {} exceeds the declared max stack {}", s.stack.len(), f.max_stack),
+                    format!(
+                        "stack height {} exceeds the declared max stack {}",
+                        s.stack.len(),
+                        f.max_stack
+                    ),
                 ));
             }
             if s.stack.len() > MAX_STACK_ABS {
-                return Err(fail(Some(i), "stack height exceeds the format limit".into()));
+                return Err(fail(
+                    Some(i),
+                    "stack height exceeds the format limit".into(),
+                ));
             }
             let mut succ = Vec::new();
             if let Some(t) = ins.target() {
@@ -796,7 +896,10 @@ fn verify_function(m: &Module, index: u32, f: &Function, infer: bool) -> Result<
             }
             if ins.falls_through() {
                 if i + 1 >= n {
-                    return Err(fail(Some(i), "control falls off the end of the function".into()));
+                    return Err(fail(
+                        Some(i),
+                        "control falls off the end of the function".into(),
+                    ));
                 }
                 if leader[i + 1] {
                     succ.push(i + 1);

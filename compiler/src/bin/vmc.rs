@@ -27,17 +27,11 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Check a program for errors without writing anything.
-    Check {
-        source: PathBuf,
-    },
+    Check { source: PathBuf },
     /// Print a readable listing of a .bc file.
-    Disasm {
-        bytecode: PathBuf,
-    },
+    Disasm { bytecode: PathBuf },
     /// Print a .bc file's version, checksum, imports by capability and exports.
-    Inspect {
-        bytecode: PathBuf,
-    },
+    Inspect { bytecode: PathBuf },
 }
 
 fn compile(source: &Path) -> tern_compiler::Compiled {
@@ -127,7 +121,10 @@ fn main() {
                 };
                 groups.entry(&im.module).or_default().push(sig);
             }
-            println!("capabilities needed:{}", if groups.is_empty() { " none" } else { "" });
+            println!(
+                "capabilities needed:{}",
+                if groups.is_empty() { " none" } else { "" }
+            );
             for (cap, fns) in groups {
                 println!("  {cap}: {}", fns.join(", "));
             }
@@ -135,7 +132,11 @@ fn main() {
             for e in &m.exports {
                 let f = &m.functions[e.func as usize];
                 let ps: Vec<String> = f.params.iter().map(|p| m.type_name(*p)).collect();
-                let ret = if f.ret == tern_vm::module::UNIT { String::new() } else { format!(" -> {}", m.type_name(f.ret)) };
+                let ret = if f.ret == tern_vm::module::UNIT {
+                    String::new()
+                } else {
+                    format!(" -> {}", m.type_name(f.ret))
+                };
                 println!("  {}({}){ret}", e.name, ps.join(", "));
             }
             if let Err(e) = tern_vm::Program::new(m) {

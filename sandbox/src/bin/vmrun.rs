@@ -48,7 +48,11 @@ fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             std::process::exit(code);
         }
@@ -60,7 +64,10 @@ fn main() {
             std::process::exit(f.code);
         }
     };
-    let mut limits = Limits { gc_stress: cli.gc_stress, ..Limits::default() };
+    let mut limits = Limits {
+        gc_stress: cli.gc_stress,
+        ..Limits::default()
+    };
     if let Some(h) = cli.max_heap {
         limits.max_heap = h;
     }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every test: lint, the whole suite on x86-64, the whole suite again on
+# aarch64 under qemu-user, and each example's .bc built on one target and
+# run on the other (the files must be byte-identical).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+host=x86_64-unknown-linux-gnu
+arm=aarch64-unknown-linux-gnu
+out=target/cross-bc
+rm -rf "$out"
+mkdir -p "$out/$host" "$out/$arm"
+
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "== build example bytecode with each target's vmc"
+cargo build -p tern-compiler --bin vmc
+cargo build -p tern-compiler --bin vmc --target $arm
+for f in examples/*.src; do
+    name=$(basename "$f" .src)
+    target/debug/vmc build "$f" -o "$out/$host/$name.bc"
+    qemu-aarch64 -L /usr/aarch64-linux-gnu target/$arm/debug/vmc build "$f" -o "$out/$arm/$name.bc"
+done
+
+echo "== tests on x86-64 (running the .bc files aarch64 built)"
+TERN_FOREIGN_BC_DIR="$PWD/$out/$arm" cargo test --workspace --all-targets
+
+echo "== tests on aarch64 under qemu (running the .bc files x86-64 built)"
+TERN_FOREIGN_BC_DIR="$PWD/$out/$host" cargo test --workspace --target $arm
