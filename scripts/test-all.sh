@@ -29,4 +29,5 @@ echo "== tests on x86-64 (running the .bc files aarch64 built)"
 TERN_FOREIGN_BC_DIR="$PWD/$out/$arm" cargo test --workspace --all-targets
 
 echo "== tests on aarch64 under qemu (running the .bc files x86-64 built)"
-TERN_FOREIGN_BC_DIR="$PWD/$out/$host" cargo test --workspace --target $arm
+TERN_TEST_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+    TERN_FOREIGN_BC_DIR="$PWD/$out/$host" cargo test --workspace --target $arm
