@@ -392,6 +392,16 @@ macro_rules! define_instr {
             pub fn is_safepoint(self) -> bool {
                 match self { $( Opcode::$name => $gc, )* }
             }
+
+            /// The one-line meaning from the table.
+            pub fn doc(self) -> &'static str {
+                match self { $( Opcode::$name => concat!($($doc),*).trim_ascii(), )* }
+            }
+
+            /// Operand names and widths in bytes.
+            pub fn operand_layout(self) -> &'static [(&'static str, usize)] {
+                match self { $( Opcode::$name => &[$( (stringify!($op), <$ty as Operand>::WIDTH) ),*], )* }
+            }
         }
 
         #[allow(unused_assignments)]
@@ -439,6 +449,40 @@ macro_rules! define_instr {
 }
 
 for_each_op!(define_instr);
+
+/// The instruction table as Markdown, for `spec/bytecode.md`.
+pub fn markdown_table() -> String {
+    let slots = |ss: &[Slot]| {
+        ss.iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut out = String::from(
+        "| op | mnemonic | operands | stack (before → after) | GC | meaning |\n|---|---|---|---|---|---|\n",
+    );
+    for &op in Opcode::ALL {
+        let operands: Vec<String> = op
+            .operand_layout()
+            .iter()
+            .map(|(n, w)| format!("{n}:u{}", w * 8))
+            .collect();
+        let effect = match op.effect() {
+            Effect::Fixed { pops, pushes } => format!("[{}] → [{}]", slots(pops), slots(pushes)),
+            Effect::Special => "see rules".to_string(),
+        };
+        out.push_str(&format!(
+            "| 0x{:02X} | `{}` | {} | {} | {} | {} |\n",
+            op as u8,
+            op.mnemonic(),
+            operands.join(", "),
+            effect,
+            if op.is_safepoint() { "yes" } else { "" },
+            op.doc()
+        ));
+    }
+    out
+}
 
 impl Instr {
     /// The jump target of a branch, if this is one.
@@ -503,6 +547,19 @@ mod tests {
                 Err(DecodeError::Truncated)
             );
         }
+    }
+
+    #[test]
+    fn spec_lists_the_instruction_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/bytecode.md");
+        let spec = std::fs::read_to_string(path).expect("spec/bytecode.md exists");
+        let start = spec.find("<!-- opcodes:begin -->\n").expect("begin marker") + 23;
+        let end = spec.find("<!-- opcodes:end -->").expect("end marker");
+        assert!(
+            spec[start..end] == markdown_table(),
+            "spec/bytecode.md's instruction table is out of date; it should read:\n{}",
+            markdown_table()
+        );
     }
 
     #[test]
