@@ -43,6 +43,9 @@ struct FnGen {
     loops: Vec<Loop>,
     /// Boxed parameters: `(parameter, slot of its cell)`.
     redirect: Vec<(u16, u16)>,
+    /// Instructions before this index may be jump targets' predecessors:
+    /// the peephole never fuses across it.
+    barrier: usize,
 }
 
 /// Lowers a checked program. `files` are the display names of its sources.
@@ -234,6 +237,7 @@ impl Gen<'_> {
             capture_boxed: f.captures.iter().map(|c| c.boxed).collect(),
             loops: vec![],
             redirect: vec![],
+            barrier: 0,
         };
         fg.set_line(f.line);
         // Parameters captured by reference move into cells on entry.
@@ -278,6 +282,7 @@ impl Gen<'_> {
             capture_boxed: vec![],
             loops: vec![],
             redirect: vec![],
+            barrier: 0,
         };
         let p = self.p;
         for &c in &p.const_order {
@@ -354,19 +359,22 @@ impl Gen<'_> {
                 self.end_loop(fg, top, None);
             }
             StmtKind::ForRange { var, lo, hi, body } => {
-                let cur = fg.temp(m::INT);
+                // The loop variable is immutable in the body (closures copy
+                // it), so it doubles as the counter:
+                //     i = lo; end = hi; if i >= end goto exit
+                //   top: body
+                //   step: i += 1; if i < end goto top
+                //   exit:
+                let i = fg.slot(*var);
                 let end = fg.temp(m::INT);
                 self.expr(fg, lo);
-                fg.emit(Instr::Store { local: cur });
+                fg.emit(Instr::Store { local: i });
                 self.expr(fg, hi);
                 fg.emit(Instr::Store { local: end });
-                let top = fg.here();
-                fg.emit(Instr::Load { local: cur });
+                fg.emit(Instr::Load { local: i });
                 fg.emit(Instr::Load { local: end });
-                fg.emit(Instr::ILt {});
-                let exit = fg.jump(Instr::JmpIfNot { target: 0 });
-                fg.emit(Instr::Load { local: cur });
-                fg.store_local(*var);
+                let exit = fg.jump(Instr::BrIGe { target: 0 });
+                let top = fg.here();
                 fg.loops.push(Loop {
                     breaks: vec![],
                     continues: vec![],
@@ -374,12 +382,11 @@ impl Gen<'_> {
                 self.stmts(fg, body);
                 let step = fg.here();
                 fg.set_line(s.line);
-                fg.emit(Instr::Load { local: cur });
-                let one = self.constant(ConstKey::Int(1));
-                fg.emit(Instr::Const { index: one });
-                fg.emit(Instr::IAdd {});
-                fg.emit(Instr::Store { local: cur });
-                fg.emit(Instr::Jmp { target: top as u32 });
+                fg.emit(Instr::ForStep {
+                    local: i,
+                    end,
+                    target: top as u32,
+                });
                 fg.patch_here(exit);
                 self.close_loop(fg, step);
             }
@@ -537,19 +544,16 @@ impl Gen<'_> {
     }
 
     fn match_stmt(&mut self, fg: &mut FnGen, s: &Expr, arms: &[Arm], exhaustive: bool) {
-        let st = self.ty(&s.ty);
-        let val = fg.temp(st);
-        self.expr(fg, s);
-        fg.emit(Instr::Store { local: val });
-        let is_enum = matches!(s.ty, Ty::Enum(_));
-        let tag = if is_enum && arms.iter().any(|a| matches!(a.test, ArmTest::Variant(_))) {
-            let t = fg.temp(m::INT);
-            fg.emit(Instr::Load { local: val });
-            fg.emit(Instr::EnumTag {});
-            fg.emit(Instr::Store { local: t });
-            Some(t)
-        } else {
-            None
+        // A plain local is matched in place; anything else is evaluated once.
+        let val = match s.kind {
+            ExprKind::Local(id) if !fg.is_boxed(id) => fg.slot(id),
+            _ => {
+                let st = self.ty(&s.ty);
+                let val = fg.temp(st);
+                self.expr(fg, s);
+                fg.emit(Instr::Store { local: val });
+                val
+            }
         };
         let mut to_end = Vec::new();
         for (k, arm) in arms.iter().enumerate() {
@@ -561,13 +565,11 @@ impl Gen<'_> {
                 match &arm.test {
                     ArmTest::Always => None,
                     ArmTest::Variant(v) => {
-                        fg.emit(Instr::Load {
-                            local: tag.expect("tag computed for variant arms"),
-                        });
-                        let c = self.constant(ConstKey::Int(*v as i64));
-                        fg.emit(Instr::Const { index: c });
-                        fg.emit(Instr::IEq {});
-                        Some(fg.jump(Instr::JmpIfNot { target: 0 }))
+                        fg.emit(Instr::Load { local: val });
+                        Some(fg.jump(Instr::BrTagNe {
+                            variant: *v,
+                            target: 0,
+                        }))
                     }
                     ArmTest::Int(i) => {
                         fg.emit(Instr::Load { local: val });
@@ -627,6 +629,24 @@ impl Gen<'_> {
     }
 
     fn assign(&mut self, fg: &mut FnGen, place: &Place, op: Option<Instr>, v: &Expr) {
+        // `x += k` and `x = x + k` on an int local: one instruction.
+        if let Place::Local(id) = place {
+            let inc = match (op, &v.kind) {
+                (Some(op), _) => imm_operand(op, v),
+                (None, ExprKind::Op(op @ (Instr::IAdd {} | Instr::ISub {}), args)) => {
+                    match args[0].kind {
+                        ExprKind::Local(x) if x == *id => imm_operand(*op, &args[1]),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            if let (Some(value), false) = (inc, fg.is_boxed(*id)) {
+                let local = fg.slot(*id);
+                fg.emit(Instr::IncLocal { local, value });
+                return;
+            }
+        }
         match place {
             Place::Local(id) => {
                 let id = *id;
@@ -740,6 +760,14 @@ impl Gen<'_> {
             ExprKind::FnValue(f) => {
                 let ty = self.ty(&x.ty);
                 fg.emit(Instr::NewClosure { func: *f, ty });
+            }
+            ExprKind::Op(op @ (Instr::IAdd {} | Instr::ISub {}), args)
+                if imm_operand(*op, &args[1]).is_some() =>
+            {
+                self.expr(fg, &args[0]);
+                let value = imm_operand(*op, &args[1]).expect("checked by the guard");
+                fg.set_line(x.line);
+                fg.emit(Instr::IAddImm { value });
             }
             ExprKind::Op(ins, args) => {
                 for a in args {
@@ -879,6 +907,19 @@ impl Gen<'_> {
     }
 }
 
+/// The immediate for `x + k` or `x - k` with an int constant `k` that fits.
+fn imm_operand(op: Instr, k: &Expr) -> Option<i32> {
+    let k = match k.kind {
+        ExprKind::Int(k) => k,
+        _ => return None,
+    };
+    match op {
+        Instr::IAdd {} => i32::try_from(k).ok(),
+        Instr::ISub {} => k.checked_neg().and_then(|n| i32::try_from(n).ok()),
+        _ => None,
+    }
+}
+
 impl FnGen {
     fn set_line(&mut self, line: u32) {
         if line != 0 && line != self.line {
@@ -895,13 +936,56 @@ impl FnGen {
         self.code.push(i);
     }
 
-    fn here(&self) -> usize {
+    /// The current position, as a jump target.
+    fn here(&mut self) -> usize {
+        self.barrier = self.code.len();
         self.code.len()
     }
 
+    /// Emits a jump (target patched later); an int comparison followed by
+    /// a conditional jump becomes one compare-and-branch instruction.
     fn jump(&mut self, i: Instr) -> usize {
-        self.code.push(i);
+        let fused = match (self.code.last(), i) {
+            (Some(&cmp), Instr::JmpIf { .. } | Instr::JmpIfNot { .. })
+                if self.code.len() > self.barrier =>
+            {
+                let when_true = matches!(i, Instr::JmpIf { .. });
+                let (yes, no) = match cmp {
+                    Instr::ILt {} => (Instr::BrILt { target: 0 }, Instr::BrIGe { target: 0 }),
+                    Instr::ILe {} => (Instr::BrILe { target: 0 }, Instr::BrIGt { target: 0 }),
+                    Instr::IGt {} => (Instr::BrIGt { target: 0 }, Instr::BrILe { target: 0 }),
+                    Instr::IGe {} => (Instr::BrIGe { target: 0 }, Instr::BrILt { target: 0 }),
+                    Instr::IEq {} => (Instr::BrIEq { target: 0 }, Instr::BrINe { target: 0 }),
+                    Instr::INe {} => (Instr::BrINe { target: 0 }, Instr::BrIEq { target: 0 }),
+                    _ => (i, i),
+                };
+                (yes != i).then_some(if when_true { yes } else { no })
+            }
+            _ => None,
+        };
+        if let Some(f) = fused {
+            self.code.pop();
+            self.trim_lines();
+            self.code.push(f);
+        } else {
+            self.code.push(i);
+        }
         self.code.len() - 1
+    }
+
+    /// Drops line entries past the end after an instruction was removed,
+    /// keeping the earliest line for the position.
+    fn trim_lines(&mut self) {
+        let len = self.code.len() as u32;
+        while self.lines.len() >= 2 && self.lines[self.lines.len() - 2].0 >= len {
+            self.lines.pop();
+        }
+        if let Some(last) = self.lines.last_mut() {
+            if last.0 > len {
+                last.0 = len;
+            }
+        }
+        self.line = self.lines.last().map_or(0, |l| l.1);
     }
 
     fn patch(&mut self, at: usize, target: usize) {

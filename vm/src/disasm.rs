@@ -91,7 +91,7 @@ pub fn disassemble(m: &Module, source_line: &dyn Fn(&str, u32) -> Option<String>
             let ops = ins.operands();
             for (name, v) in &ops {
                 let v = if *name == "target" {
-                    offsets.get(*v as usize).copied().unwrap_or(u32::MAX) as u64
+                    offsets.get(*v as usize).copied().unwrap_or(u32::MAX) as i64
                 } else {
                     *v
                 };

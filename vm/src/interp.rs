@@ -629,6 +629,25 @@ impl<'p> Vm<'p> {
                 }
             };
         }
+        macro_rules! jump {
+            ($target:expr) => {{
+                let t = $target as usize;
+                if t <= pc {
+                    check_fuel!();
+                }
+                pc = t;
+                continue;
+            }};
+        }
+        macro_rules! br_int {
+            ($target:expr, $op:tt) => {{
+                let b = pop!() as i64;
+                let a = pop!() as i64;
+                if a $op b {
+                    jump!($target);
+                }
+            }};
+        }
         macro_rules! enter {
             ($callee:expr, $new_base:expr, $ret:expr, $env:expr) => {{
                 let callee = $callee as usize;
@@ -709,6 +728,9 @@ impl<'p> Vm<'p> {
                 }
 
                 Instr::IAdd {} => int_bin!(|a, b| a.wrapping_add(b)),
+                Instr::IAddImm { value } => {
+                    top!() = (top!() as i64).wrapping_add(value as i64) as u64
+                }
                 Instr::ISub {} => int_bin!(|a, b| a.wrapping_sub(b)),
                 Instr::IMul {} => int_bin!(|a, b| a.wrapping_mul(b)),
                 Instr::IDiv {} => {
@@ -916,30 +938,40 @@ impl<'p> Vm<'p> {
                 Instr::IMin {} => int_bin!(|a, b| a.min(b)),
                 Instr::IMax {} => int_bin!(|a, b| a.max(b)),
 
-                Instr::Jmp { target } => {
-                    if (target as usize) <= pc {
-                        check_fuel!();
-                    }
-                    pc = target as usize;
-                    continue;
-                }
+                Instr::Jmp { target } => jump!(target),
                 Instr::JmpIf { target } => {
                     if pop!() != 0 {
-                        if (target as usize) <= pc {
-                            check_fuel!();
-                        }
-                        pc = target as usize;
-                        continue;
+                        jump!(target);
                     }
                 }
                 Instr::JmpIfNot { target } => {
                     if pop!() == 0 {
-                        if (target as usize) <= pc {
-                            check_fuel!();
-                        }
-                        pc = target as usize;
-                        continue;
+                        jump!(target);
                     }
+                }
+                Instr::BrILt { target } => br_int!(target, <),
+                Instr::BrILe { target } => br_int!(target, <=),
+                Instr::BrIGt { target } => br_int!(target, >),
+                Instr::BrIGe { target } => br_int!(target, >=),
+                Instr::BrIEq { target } => br_int!(target, ==),
+                Instr::BrINe { target } => br_int!(target, !=),
+                Instr::BrTagNe { variant, target } => {
+                    let h = pop!();
+                    if self.heap.tag(h) != variant as u32 {
+                        jump!(target);
+                    }
+                }
+                Instr::ForStep { local, end, target } => {
+                    let slot = base + local as usize;
+                    let i = (self.stack[slot] as i64).wrapping_add(1);
+                    self.stack[slot] = i as u64;
+                    if i < self.stack[base + end as usize] as i64 {
+                        jump!(target);
+                    }
+                }
+                Instr::IncLocal { local, value } => {
+                    let slot = base + local as usize;
+                    self.stack[slot] = (self.stack[slot] as i64).wrapping_add(value as i64) as u64;
                 }
                 Instr::Call { func: f } => {
                     let np = m.functions[f as usize].params.len();

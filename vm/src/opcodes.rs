@@ -81,6 +81,8 @@ macro_rules! for_each_op {
 
             /// Wrapping addition.
             IAdd = 0x10, "iadd", {}, ([I, I] -> [I]), false;
+            /// Wrapping addition of an immediate.
+            IAddImm = 0x1B, "iadd.imm", { value: i32 }, ([I] -> [I]), false;
             /// Wrapping subtraction.
             ISub = 0x11, "isub", {}, ([I, I] -> [I]), false;
             /// Wrapping multiplication.
@@ -233,6 +235,24 @@ macro_rules! for_each_op {
             CallHost = 0x75, "call.host", { import: u32 }, (special), true;
             /// Return; the stack holds exactly the result (nothing for unit).
             Ret = 0x76, "ret", {}, (special), false;
+            /// Pop b, a; jump to `target` if a < b.
+            BrILt = 0x77, "br.ilt", { target: u32 }, ([I, I] -> []), false;
+            /// Pop b, a; jump to `target` if a <= b.
+            BrILe = 0x78, "br.ile", { target: u32 }, ([I, I] -> []), false;
+            /// Pop b, a; jump to `target` if a > b.
+            BrIGt = 0x79, "br.igt", { target: u32 }, ([I, I] -> []), false;
+            /// Pop b, a; jump to `target` if a >= b.
+            BrIGe = 0x7A, "br.ige", { target: u32 }, ([I, I] -> []), false;
+            /// Pop b, a; jump to `target` if a == b.
+            BrIEq = 0x7B, "br.ieq", { target: u32 }, ([I, I] -> []), false;
+            /// Pop b, a; jump to `target` if a != b.
+            BrINe = 0x7C, "br.ine", { target: u32 }, ([I, I] -> []), false;
+            /// Pop an enum value; jump to `target` if its variant is not `variant`.
+            BrTagNe = 0x7D, "br.tagne", { variant: u16, target: u32 }, (special), false;
+            /// Add 1 to int local `local`; jump to `target` if it is then below int local `end`.
+            ForStep = 0x7E, "for.step", { local: u16, end: u16, target: u32 }, (special), false;
+            /// Add `value` (wrapping) to int local `local`.
+            IncLocal = 0x7F, "local.inc", { local: u16, value: i32 }, (special), false;
 
             /// Pop `len` elements into a new array of type `ty`.
             NewArray = 0x80, "array.new", { ty: u32, len: u32 }, (special), true;
@@ -298,13 +318,18 @@ macro_rules! for_each_op {
 }
 
 /// Operand widths that may appear in the table.
-pub trait Operand: Copy + Into<u64> {
+pub trait Operand: Copy {
+    /// The operand as the disassembler shows it.
+    fn show(self) -> i64;
     const WIDTH: usize;
     fn read(bytes: &[u8]) -> Self;
     fn write(self, out: &mut Vec<u8>);
 }
 
 impl Operand for u8 {
+    fn show(self) -> i64 {
+        self as i64
+    }
     const WIDTH: usize = 1;
     fn read(b: &[u8]) -> Self {
         b[0]
@@ -314,6 +339,9 @@ impl Operand for u8 {
     }
 }
 impl Operand for u16 {
+    fn show(self) -> i64 {
+        self as i64
+    }
     const WIDTH: usize = 2;
     fn read(b: &[u8]) -> Self {
         u16::from_le_bytes([b[0], b[1]])
@@ -323,9 +351,25 @@ impl Operand for u16 {
     }
 }
 impl Operand for u32 {
+    fn show(self) -> i64 {
+        self as i64
+    }
     const WIDTH: usize = 4;
     fn read(b: &[u8]) -> Self {
         u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+    fn write(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes())
+    }
+}
+
+impl Operand for i32 {
+    fn show(self) -> i64 {
+        self as i64
+    }
+    const WIDTH: usize = 4;
+    fn read(b: &[u8]) -> Self {
+        i32::from_le_bytes([b[0], b[1], b[2], b[3]])
     }
     fn write(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.to_le_bytes())
@@ -439,9 +483,9 @@ macro_rules! define_instr {
             }
 
             /// Operand names and values, for the disassembler.
-            pub fn operands(&self) -> Vec<(&'static str, u64)> {
+            pub fn operands(&self) -> Vec<(&'static str, i64)> {
                 match *self {
-                    $( Instr::$name { $($op),* } => vec![ $( (stringify!($op), $op.into()) ),* ], )*
+                    $( Instr::$name { $($op),* } => vec![ $( (stringify!($op), Operand::show($op)) ),* ], )*
                 }
             }
         }
@@ -488,20 +532,24 @@ impl Instr {
     /// The jump target of a branch, if this is one.
     pub fn target_mut(&mut self) -> Option<&mut u32> {
         match self {
-            Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } => {
-                Some(target)
-            }
+            Instr::Jmp { target }
+            | Instr::JmpIf { target }
+            | Instr::JmpIfNot { target }
+            | Instr::BrILt { target }
+            | Instr::BrILe { target }
+            | Instr::BrIGt { target }
+            | Instr::BrIGe { target }
+            | Instr::BrIEq { target }
+            | Instr::BrINe { target }
+            | Instr::BrTagNe { target, .. }
+            | Instr::ForStep { target, .. } => Some(target),
             _ => None,
         }
     }
 
     pub fn target(&self) -> Option<u32> {
-        match *self {
-            Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } => {
-                Some(target)
-            }
-            _ => None,
-        }
+        let mut i = *self;
+        i.target_mut().map(|t| *t)
     }
 
     /// Whether control can continue to the next instruction.

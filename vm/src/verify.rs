@@ -672,6 +672,34 @@ impl Ctx<'_> {
                 })?;
                 s.stack.push(*ft);
             }
+            Instr::BrTagNe { variant, .. } => {
+                let t = self.pop(s)?;
+                let vs = self.enum_variants(t)?;
+                if variant as usize >= vs.len() {
+                    return Err(format!(
+                        "variant {variant} out of range for {}",
+                        self.name(t)
+                    ));
+                }
+            }
+            Instr::ForStep { local, end, .. } => {
+                for l in [local, end] {
+                    if self.local(l)? != INT {
+                        return Err(format!("for.step local {l} is not an int"));
+                    }
+                    if !s.init[l as usize] {
+                        return Err(format!("local {l} read before it is initialized"));
+                    }
+                }
+            }
+            Instr::IncLocal { local, .. } => {
+                if self.local(local)? != INT {
+                    return Err(format!("local.inc local {local} is not an int"));
+                }
+                if !s.init[local as usize] {
+                    return Err(format!("local {local} read before it is initialized"));
+                }
+            }
             Instr::NewClosure { func, ty } => {
                 let callee = m
                     .functions
