@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Runs the program suite in Tern and in whichever peers are installed
+(Lua 5.4, LuaJIT's interpreter and JIT, CPython, native Rust), checks that
+every implementation prints the same output, and prints a table of times
+and ratios.
+
+Usage: benches/compare.py [--runs N] [program ...]
+
+Times are the best of N runs (default 3) of the whole process, so they
+include start-up and, for Tern, loading and verifying the .bc file.
+"""
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PROGRAMS = os.path.join(HERE, "programs")
+OUT = os.path.join(ROOT, "target", "bench-suite")
+SUITE = ["fib", "loop", "sieve", "nbody", "spectral_norm", "binary_trees",
+         "fannkuch", "mandelbrot", "strings", "maps"]
+
+
+def run(cmd):
+    best = None
+    out = None
+    for _ in range(ARGS.runs):
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        dt = time.perf_counter() - t0
+        if p.returncode != 0:
+            raise RuntimeError("%s failed: %s" % (" ".join(cmd), p.stderr.decode()[:500]))
+        out = p.stdout
+        best = dt if best is None else min(best, dt)
+    return best, out
+
+
+def peers(name):
+    src = lambda ext: os.path.join(PROGRAMS, name + "." + ext)
+    found = []
+    if shutil.which("lua5.4"):
+        found.append(("lua5.4", ["lua5.4", src("lua")]))
+    if shutil.which("luajit"):
+        found.append(("luajit -joff", ["luajit", "-joff", src("lua")]))
+        found.append(("luajit", ["luajit", src("lua")]))
+    if shutil.which("python3"):
+        found.append(("python3", ["python3", src("py")]))
+    native = os.path.join(OUT, name + "-native")
+    if os.path.exists(native):
+        found.append(("rust", [native]))
+    return found
+
+
+def main():
+    global ARGS
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("programs", nargs="*", default=SUITE)
+    ARGS = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "tern-compiler", "-p", "tern-sandbox"],
+                   cwd=ROOT, check=True)
+    vmc = os.path.join(ROOT, "target", "release", "vmc")
+    vmrun = os.path.join(ROOT, "target", "release", "vmrun")
+    rustc = shutil.which("rustc")
+    rows = []
+    columns = []
+    for name in ARGS.programs:
+        bc = os.path.join(OUT, name + ".bc")
+        subprocess.run([vmc, "build", os.path.join(PROGRAMS, name + ".src"), "-o", bc], check=True)
+        if rustc:
+            subprocess.run([rustc, "-O", "-o", os.path.join(OUT, name + "-native"),
+                            os.path.join(PROGRAMS, name + ".rs")], check=True)
+        t_tern, expected = run([vmrun, bc])
+        row = {"program": name, "tern": t_tern}
+        for label, cmd in peers(name):
+            t, out = run(cmd)
+            if out.split() != expected.split():
+                print("warning: %s output differs from Tern's for %s" % (label, name), file=sys.stderr)
+            row[label] = t
+            if label not in columns:
+                columns.append(label)
+        rows.append(row)
+        print("%-14s tern %.3fs  %s" % (name, t_tern, "  ".join(
+            "%s %.3fs" % (c, row[c]) for c in columns if c in row)), file=sys.stderr)
+
+    head = "| program | tern (s) | " + " | ".join("%s (s) | %s/tern" % (c, c) for c in columns) + " |"
+    print(head)
+    print("|" + "---|" * (2 + 2 * len(columns)))
+    logs = {c: [] for c in columns}
+    for r in rows:
+        cells = ["%s" % r["program"], "%.3f" % r["tern"]]
+        for c in columns:
+            if c in r:
+                ratio = r[c] / r["tern"]
+                logs[c].append(math.log(ratio))
+                cells += ["%.3f" % r[c], "%.2f" % ratio]
+            else:
+                cells += ["-", "-"]
+        print("| " + " | ".join(cells) + " |")
+    geo = ["**geometric mean**", ""]
+    for c in columns:
+        g = math.exp(sum(logs[c]) / len(logs[c])) if logs[c] else float("nan")
+        geo += ["", "**%.2f**" % g]
+    print("| " + " | ".join(geo) + " |")
+    print("\nA ratio above 1 means the peer took longer than Tern.")
+
+
+if __name__ == "__main__":
+    main()
