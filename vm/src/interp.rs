@@ -87,6 +87,9 @@ pub struct Limits {
     pub fuel: u64,
     /// Collect at every allocating safepoint.
     pub gc_stress: bool,
+    /// Count instructions for [`Vm::stats`] even without a fuel limit
+    /// (counting costs a little on every instruction).
+    pub count_instructions: bool,
 }
 
 /// Default call-depth limit (frames).
@@ -103,6 +106,7 @@ impl Default for Limits {
             max_depth: DEFAULT_MAX_DEPTH,
             fuel: u64::MAX,
             gc_stress: false,
+            count_instructions: false,
         }
     }
 }
@@ -455,7 +459,7 @@ impl<'p> Vm<'p> {
     /// `pc` must be the safepoint instruction.
     #[cold]
     #[inline(never)]
-    fn collect(&mut self) {
+    fn collect(&mut self, stack: &[u64]) {
         let m = &self.prog.module;
         let mut roots: Vec<u64> = Vec::new();
         for (i, g) in self.globals.iter().enumerate() {
@@ -482,7 +486,7 @@ impl<'p> Vm<'p> {
             };
             for &s in self.prog.info[fr.func as usize].refs_at(fr.pc) {
                 if (s as usize) < limit {
-                    roots.push(self.stack[base + s as usize]);
+                    roots.push(stack[base + s as usize]);
                 }
             }
         }
@@ -491,10 +495,10 @@ impl<'p> Vm<'p> {
 
     /// The one door to allocation: collects if due, then checks the limit.
     #[inline]
-    fn safepoint(&mut self, pc: usize, need: usize) -> Result<(), Trap> {
+    fn safepoint(&mut self, stack: &[u64], pc: usize, need: usize) -> Result<(), Trap> {
         if self.heap.wants_collection(need) {
             self.frames.last_mut().expect("running frame").pc = pc as u32;
-            self.collect();
+            self.collect(stack);
         }
         if self.heap.bytes + need > self.limits.max_heap {
             self.frames.last_mut().expect("running frame").pc = pc as u32;
@@ -528,6 +532,22 @@ impl<'p> Vm<'p> {
 
     /// Runs until the frame stack is back to `stop` frames.
     fn execute(&mut self, stop: usize) -> Result<Option<u64>, Trap> {
+        // The value stack is moved out for the run, so the loop works on a
+        // local the optimizer can keep in registers.
+        let mut stack = std::mem::take(&mut self.stack);
+        let metered = self.limits.fuel != u64::MAX || self.limits.count_instructions;
+        let r = if metered {
+            self.run::<true>(&mut stack, stop)
+        } else {
+            self.run::<false>(&mut stack, stop)
+        };
+        self.stack = stack;
+        r
+    }
+
+    /// The dispatch loop. `METER` counts instructions (for fuel and stats);
+    /// without it the count is not kept at all.
+    fn run<const METER: bool>(&mut self, stack: &mut Vec<u64>, stop: usize) -> Result<Option<u64>, Trap> {
         let prog = self.prog;
         let m = &prog.module;
         let top = *self.frames.last().expect("execute needs a frame");
@@ -551,19 +571,19 @@ impl<'p> Vm<'p> {
         macro_rules! pop {
             () => {{
                 sp -= 1;
-                self.stack[sp]
+                stack[sp]
             }};
         }
         macro_rules! push {
             ($v:expr) => {{
                 let v = $v;
-                self.stack[sp] = v;
+                stack[sp] = v;
                 sp += 1;
             }};
         }
         macro_rules! top {
             () => {
-                self.stack[sp - 1]
+                stack[sp - 1]
             };
         }
         macro_rules! int_bin {
@@ -614,13 +634,13 @@ impl<'p> Vm<'p> {
                 if self.heap.wants_collection(need) || self.heap.bytes + need > self.limits.max_heap
                 {
                     self.instructions = count;
-                    self.safepoint(pc, need)?;
+                    self.safepoint(stack, pc, need)?;
                 }
             }};
         }
         macro_rules! check_fuel {
             () => {
-                if count >= fuel {
+                if METER && count >= fuel {
                     trap!(
                         TrapKind::FuelExhausted,
                         "fuel exhausted: the limit of {} instructions was reached",
@@ -661,7 +681,7 @@ impl<'p> Vm<'p> {
                 check_fuel!();
                 let new_base: usize = $new_base;
                 let need = new_base + prog.frame_size[callee];
-                if need > self.stack.len() {
+                if need > stack.len() {
                     if need > MAX_STACK_SLOTS {
                         trap!(
                             TrapKind::StackOverflow,
@@ -669,7 +689,7 @@ impl<'p> Vm<'p> {
                             MAX_STACK_SLOTS
                         );
                     }
-                    self.stack.resize(need.max(self.stack.len() * 2), 0);
+                    stack.resize(need.max(stack.len() * 2), 0);
                 }
                 self.frames.last_mut().expect("running frame").pc = pc as u32;
                 self.frames.push(Frame {
@@ -691,15 +711,17 @@ impl<'p> Vm<'p> {
 
         loop {
             let ins = code[pc];
-            count += 1;
+            if METER {
+                count += 1;
+            }
             match ins {
                 Instr::Nop {} => {}
                 Instr::Const { index } => push!(self.consts[index as usize]),
                 Instr::Bool { value } => push!(value as u64),
-                Instr::Load { local } => push!(self.stack[base + local as usize]),
+                Instr::Load { local } => push!(stack[base + local as usize]),
                 Instr::Store { local } => {
                     let v = pop!();
-                    self.stack[base + local as usize] = v;
+                    stack[base + local as usize] = v;
                 }
                 Instr::GlobalGet { global } => {
                     if !self.global_set[global as usize] {
@@ -782,7 +804,7 @@ impl<'p> Vm<'p> {
                 Instr::SGt {} => str_cmp!(>),
                 Instr::SGe {} => str_cmp!(>=),
                 Instr::SConcat {} => {
-                    let (a, b) = (self.stack[sp - 2], self.stack[sp - 1]);
+                    let (a, b) = (stack[sp - 2], stack[sp - 1]);
                     let need = 32 + self.heap.str(a).len() + self.heap.str(b).len();
                     safepoint!(need);
                     let mut s = String::with_capacity(need - 32);
@@ -810,9 +832,9 @@ impl<'p> Vm<'p> {
                 }
                 Instr::SSlice {} => {
                     let (h, a, b) = (
-                        self.stack[sp - 3],
-                        self.stack[sp - 2] as i64,
-                        self.stack[sp - 1] as i64,
+                        stack[sp - 3],
+                        stack[sp - 2] as i64,
+                        stack[sp - 1] as i64,
                     );
                     let n = self.heap.str(h).len();
                     if a < 0 || b < a || b as usize > n {
@@ -839,7 +861,7 @@ impl<'p> Vm<'p> {
                     top!() = self.heap.alloc(Object::Str(piece));
                 }
                 Instr::SSplit { .. } => {
-                    let (a, b) = (self.stack[sp - 2], self.stack[sp - 1]);
+                    let (a, b) = (stack[sp - 2], stack[sp - 1]);
                     let n = self.heap.str(a).len();
                     safepoint!(64 + 40 * (n + 1));
                     let (s, sep) = (self.heap.str(a), self.heap.str(b));
@@ -865,7 +887,7 @@ impl<'p> Vm<'p> {
                     top!() = r as u64;
                 }
                 Instr::SJoin {} => {
-                    let (a, sep) = (self.stack[sp - 2], self.stack[sp - 1]);
+                    let (a, sep) = (stack[sp - 2], stack[sp - 1]);
                     let parts = self.heap.array(a);
                     let seplen = self.heap.str(sep).len();
                     let need = 32
@@ -914,7 +936,7 @@ impl<'p> Vm<'p> {
                     Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
                 },
                 Instr::FFixed {} => {
-                    let d = self.stack[sp - 1] as i64;
+                    let d = stack[sp - 1] as i64;
                     safepoint!(64 + d.clamp(0, text::MAX_FIXED_DIGITS) as usize);
                     let d = pop!() as i64;
                     match text::fixed(f64_of!(top!()), d) {
@@ -963,15 +985,15 @@ impl<'p> Vm<'p> {
                 }
                 Instr::ForStep { local, end, target } => {
                     let slot = base + local as usize;
-                    let i = (self.stack[slot] as i64).wrapping_add(1);
-                    self.stack[slot] = i as u64;
-                    if i < self.stack[base + end as usize] as i64 {
+                    let i = (stack[slot] as i64).wrapping_add(1);
+                    stack[slot] = i as u64;
+                    if i < stack[base + end as usize] as i64 {
                         jump!(target);
                     }
                 }
                 Instr::IncLocal { local, value } => {
                     let slot = base + local as usize;
-                    self.stack[slot] = (self.stack[slot] as i64).wrapping_add(value as i64) as u64;
+                    stack[slot] = (stack[slot] as i64).wrapping_add(value as i64) as u64;
                 }
                 Instr::Call { func: f } => {
                     let np = m.functions[f as usize].params.len();
@@ -982,7 +1004,7 @@ impl<'p> Vm<'p> {
                         TypeDesc::Fn { params, .. } => params.len(),
                         _ => unreachable_verified(),
                     };
-                    let clo = self.stack[sp - np - 1];
+                    let clo = stack[sp - np - 1];
                     let f = self.heap.closure(clo).0;
                     enter!(f, sp - np, sp - np - 1, clo)
                 }
@@ -993,7 +1015,7 @@ impl<'p> Vm<'p> {
                     let args: Vec<Value> = im
                         .params
                         .iter()
-                        .zip(&self.stack[sp - np..sp])
+                        .zip(&stack[sp - np..sp])
                         .map(|(t, v)| self.from_guest(*t, *v))
                         .collect();
                     sp -= np;
@@ -1027,8 +1049,8 @@ impl<'p> Vm<'p> {
                 Instr::Ret {} => {
                     let fr = self.frames.pop().expect("running frame");
                     let result = if func.ret != UNIT {
-                        let v = self.stack[sp - 1];
-                        self.stack[fr.ret as usize] = v;
+                        let v = stack[sp - 1];
+                        stack[fr.ret as usize] = v;
                         sp = fr.ret as usize + 1;
                         Some(v)
                     } else {
@@ -1052,12 +1074,12 @@ impl<'p> Vm<'p> {
                     let len = len as usize;
                     safepoint!(32 + 8 * len);
                     let refs = array_refs(m, ty);
-                    let items = self.stack[sp - len..sp].to_vec();
+                    let items = stack[sp - len..sp].to_vec();
                     sp -= len;
                     push!(self.heap.alloc(Object::Array { refs, items }));
                 }
                 Instr::NewArrayRep { ty } => {
-                    let n = self.stack[sp - 1] as i64;
+                    let n = stack[sp - 1] as i64;
                     if n < 0 {
                         trap!(TrapKind::InvalidArgument, "negative repeat count: {}", n);
                     }
@@ -1154,7 +1176,7 @@ impl<'p> Vm<'p> {
                     top!() = *self.heap.map(top!()).get(&key).unwrap_or(&d);
                 }
                 Instr::MSet {} => {
-                    let (mh, k) = (self.stack[sp - 3], self.stack[sp - 2]);
+                    let (mh, k) = (stack[sp - 3], stack[sp - 2]);
                     let kt = self.heap.map_key_ty(mh);
                     let key = self.key_of(kt, k);
                     let extra = 24 + if let Key::Str(s) = &key { s.len() } else { 0 };
@@ -1204,7 +1226,7 @@ impl<'p> Vm<'p> {
                     });
                 }
                 Instr::MKeyAt {} => {
-                    let (mh, i) = (self.stack[sp - 2], self.stack[sp - 1] as i64);
+                    let (mh, i) = (stack[sp - 2], stack[sp - 1] as i64);
                     let n = self.heap.map(mh).len();
                     let key = match usize::try_from(i)
                         .ok()
@@ -1251,7 +1273,7 @@ impl<'p> Vm<'p> {
                         _ => unreachable_verified(),
                     };
                     safepoint!(24 + 8 * n);
-                    let fields: Box<[u64]> = self.stack[sp - n..sp].into();
+                    let fields: Box<[u64]> = stack[sp - n..sp].into();
                     sp -= n;
                     push!(self.heap.alloc(Object::Record {
                         layout,
@@ -1275,7 +1297,7 @@ impl<'p> Vm<'p> {
                         _ => unreachable_verified(),
                     };
                     safepoint!(24 + 8 * n);
-                    let fields: Box<[u64]> = self.stack[sp - n..sp].into();
+                    let fields: Box<[u64]> = stack[sp - n..sp].into();
                     sp -= n;
                     push!(self.heap.alloc(Object::Record {
                         layout,
@@ -1301,7 +1323,7 @@ impl<'p> Vm<'p> {
                 Instr::NewClosure { func: f, .. } => {
                     let n = m.functions[f as usize].captures.len();
                     safepoint!(24 + 8 * n);
-                    let captures: Box<[u64]> = self.stack[sp - n..sp].into();
+                    let captures: Box<[u64]> = stack[sp - n..sp].into();
                     sp -= n;
                     push!(self.heap.alloc(Object::Closure { func: f, captures }));
                 }

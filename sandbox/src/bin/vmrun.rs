@@ -66,6 +66,7 @@ fn main() {
     };
     let mut limits = Limits {
         gc_stress: cli.gc_stress,
+        count_instructions: cli.stats,
         ..Limits::default()
     };
     if let Some(h) = cli.max_heap {
