@@ -907,6 +907,21 @@ impl Gen<'_> {
     }
 }
 
+/// The one-instruction form of `load local; op`, if there is one.
+fn with_local(op: Instr, local: u16) -> Option<Instr> {
+    Some(match op {
+        Instr::GetField { field } => Instr::LoadField { local, field },
+        Instr::IAdd {} => Instr::IAddL { local },
+        Instr::ISub {} => Instr::ISubL { local },
+        Instr::IMul {} => Instr::IMulL { local },
+        Instr::FAdd {} => Instr::FAddL { local },
+        Instr::FSub {} => Instr::FSubL { local },
+        Instr::FMul {} => Instr::FMulL { local },
+        Instr::FDiv {} => Instr::FDivL { local },
+        _ => return None,
+    })
+}
+
 /// The immediate for `x + k` or `x - k` with an int constant `k` that fits.
 fn imm_operand(op: Instr, k: &Expr) -> Option<i32> {
     let k = match k.kind {
@@ -932,8 +947,25 @@ impl FnGen {
         }
     }
 
+    /// Emits an instruction, fusing it with the one before where a
+    /// single instruction does the same (never across a jump target).
     fn emit(&mut self, i: Instr) {
-        self.code.push(i);
+        let prev = if self.code.len() > self.barrier { self.code.last().copied() } else { None };
+        let fused = match (prev, i) {
+            (Some(Instr::Load { local: a }), Instr::Load { local: b }) => Some(vec![Instr::Load2 { a, b }]),
+            (Some(Instr::Load { local }), op) => with_local(op, local).map(|f| vec![f]),
+            (Some(Instr::Load2 { a, b }), Instr::AGet {}) => Some(vec![Instr::LoadElem { array: a, index: b }]),
+            (Some(Instr::Load2 { a, b }), op) => with_local(op, b).map(|f| vec![Instr::Load { local: a }, f]),
+            _ => None,
+        };
+        match fused {
+            Some(seq) => {
+                self.code.pop();
+                self.trim_lines();
+                self.code.extend(seq);
+            }
+            None => self.code.push(i),
+        }
     }
 
     /// The current position, as a jump target.

@@ -49,6 +49,17 @@ impl Hasher for FnvHasher {
 
 pub type TernMap = IndexMap<Key, u64, BuildHasherDefault<FnvHasher>>;
 
+/// The fields of a record or the captures of a closure.
+pub type Fields = smallvec::SmallVec<[u64; 2]>;
+
+#[derive(Debug)]
+pub struct MapObject {
+    /// `module::INT`, `BOOL` or `STR`: how a key slot becomes a [`Key`].
+    pub key_ty: u32,
+    pub val_refs: bool,
+    pub entries: TernMap,
+}
+
 #[derive(Debug)]
 pub enum Object {
     Str(Box<str>),
@@ -56,21 +67,19 @@ pub enum Object {
         refs: bool,
         items: Vec<u64>,
     },
-    Map {
-        /// `module::INT`, `BOOL` or `STR`: how a key slot becomes a [`Key`].
-        key_ty: u32,
-        val_refs: bool,
-        entries: TernMap,
-    },
-    /// A struct (tag 0) or an enum value (tag = variant).
+    /// Boxed: a map is large, and keeping it out of line keeps every
+    /// other object small.
+    Map(Box<MapObject>),
+    /// A struct (tag 0) or an enum value (tag = variant). Small records
+    /// (tree nodes, pairs) keep their fields inline.
     Record {
         layout: u32,
         tag: u32,
-        fields: Box<[u64]>,
+        fields: Fields,
     },
     Closure {
         func: u32,
-        captures: Box<[u64]>,
+        captures: Fields,
     },
     Cell {
         is_ref: bool,
@@ -84,8 +93,9 @@ impl Object {
         match self {
             Object::Str(s) => 32 + s.len(),
             Object::Array { items, .. } => 32 + 8 * items.len(),
-            Object::Map { entries, .. } => {
-                48 + entries
+            Object::Map(m) => {
+                48 + m
+                    .entries
                     .keys()
                     .map(|k| 24 + if let Key::Str(s) = k { s.len() } else { 0 })
                     .sum::<usize>()
@@ -233,7 +243,7 @@ impl Heap {
     #[inline]
     pub fn map(&self, h: u64) -> &TernMap {
         match self.get(h) {
-            Object::Map { entries, .. } => entries,
+            Object::Map(m) => &m.entries,
             _ => bad_handle(h, "map"),
         }
     }
@@ -241,7 +251,7 @@ impl Heap {
     #[inline]
     pub fn map_key_ty(&self, h: u64) -> u32 {
         match self.get(h) {
-            Object::Map { key_ty, .. } => *key_ty,
+            Object::Map(m) => m.key_ty,
             _ => bad_handle(h, "map"),
         }
     }
@@ -249,7 +259,7 @@ impl Heap {
     #[inline]
     pub fn map_mut(&mut self, h: u64) -> &mut TernMap {
         match self.get_mut(h) {
-            Object::Map { entries, .. } => entries,
+            Object::Map(m) => &mut m.entries,
             _ => bad_handle(h, "map"),
         }
     }
@@ -322,11 +332,9 @@ impl Heap {
                             }
                         }
                     }
-                    Object::Map {
-                        val_refs, entries, ..
-                    } => {
-                        if *val_refs {
-                            for &c in entries.values() {
+                    Object::Map(m) => {
+                        if m.val_refs {
+                            for &c in m.entries.values() {
                                 self.mark(c, &mut work);
                             }
                         }
@@ -411,6 +419,12 @@ mod tests {
         let c = h.alloc(Object::Str("new".into()));
         assert_eq!(c, b, "the freed slot is reused");
         assert_eq!(h.stats.collections, 1);
+    }
+
+    #[test]
+    fn objects_stay_small() {
+        // Every object costs a table slot of this size: keep it compact.
+        assert!(std::mem::size_of::<Option<Object>>() <= 40, "{}", std::mem::size_of::<Option<Object>>());
     }
 
     #[test]

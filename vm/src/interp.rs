@@ -19,7 +19,7 @@
 //! the instruction index first so the collector reads the right stack map;
 //! every trap goes through `trap!`, which does the same for the trace.
 
-use crate::heap::{GcInfo, Heap, Key, Object, TernMap};
+use crate::heap::{Fields, GcInfo, Heap, Key, MapObject, Object, TernMap};
 use crate::host::{Host, NoHost, Value};
 use crate::module::*;
 use crate::opcodes::Instr;
@@ -418,11 +418,11 @@ impl<'p> Vm<'p> {
                     let slot = self.to_guest(vt, x)?;
                     map.insert(key, slot);
                 }
-                self.heap.alloc(Object::Map {
+                self.heap.alloc(Object::Map(Box::new(MapObject {
                     key_ty: k,
                     val_refs,
                     entries: map,
-                })
+                })))
             }
             _ => return Err(mismatch()),
         })
@@ -739,6 +739,29 @@ impl<'p> Vm<'p> {
                     self.global_set[global as usize] = true;
                 }
                 Instr::Pop {} => sp -= 1,
+                Instr::Load2 { a, b } => {
+                    push!(stack[base + a as usize]);
+                    push!(stack[base + b as usize]);
+                }
+                Instr::LoadField { local, field } => push!(self.heap.fields(stack[base + local as usize])[field as usize]),
+                Instr::LoadElem { array, index } => {
+                    let i = stack[base + index as usize] as i64;
+                    let items = self.heap.array(stack[base + array as usize]);
+                    match usize::try_from(i).ok().and_then(|i| items.get(i)) {
+                        Some(v) => push!(*v),
+                        None => {
+                            let n = items.len();
+                            trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n)
+                        }
+                    }
+                }
+                Instr::IAddL { local } => top!() = (top!() as i64).wrapping_add(stack[base + local as usize] as i64) as u64,
+                Instr::ISubL { local } => top!() = (top!() as i64).wrapping_sub(stack[base + local as usize] as i64) as u64,
+                Instr::IMulL { local } => top!() = (top!() as i64).wrapping_mul(stack[base + local as usize] as i64) as u64,
+                Instr::FAddL { local } => top!() = (f64_of!(top!()) + f64_of!(stack[base + local as usize])).to_bits(),
+                Instr::FSubL { local } => top!() = (f64_of!(top!()) - f64_of!(stack[base + local as usize])).to_bits(),
+                Instr::FMulL { local } => top!() = (f64_of!(top!()) * f64_of!(stack[base + local as usize])).to_bits(),
+                Instr::FDivL { local } => top!() = (f64_of!(top!()) / f64_of!(stack[base + local as usize])).to_bits(),
                 Instr::Dup {} => {
                     let v = top!();
                     push!(v);
@@ -1152,11 +1175,11 @@ impl<'p> Vm<'p> {
                         TypeDesc::Map(k, v) => (*k, m.is_ref(*v)),
                         _ => unreachable_verified(),
                     };
-                    push!(self.heap.alloc(Object::Map {
+                    push!(self.heap.alloc(Object::Map(Box::new(MapObject {
                         key_ty,
                         val_refs,
-                        entries: TernMap::default()
-                    }));
+                        entries: TernMap::default(),
+                    }))));
                 }
                 Instr::MLen {} => top!() = self.heap.map(top!()).len() as u64,
                 Instr::MGet {} => {
@@ -1273,7 +1296,7 @@ impl<'p> Vm<'p> {
                         _ => unreachable_verified(),
                     };
                     safepoint!(24 + 8 * n);
-                    let fields: Box<[u64]> = stack[sp - n..sp].into();
+                    let fields = Fields::from_slice(&stack[sp - n..sp]);
                     sp -= n;
                     push!(self.heap.alloc(Object::Record {
                         layout,
@@ -1297,7 +1320,7 @@ impl<'p> Vm<'p> {
                         _ => unreachable_verified(),
                     };
                     safepoint!(24 + 8 * n);
-                    let fields: Box<[u64]> = stack[sp - n..sp].into();
+                    let fields = Fields::from_slice(&stack[sp - n..sp]);
                     sp -= n;
                     push!(self.heap.alloc(Object::Record {
                         layout,
@@ -1323,7 +1346,7 @@ impl<'p> Vm<'p> {
                 Instr::NewClosure { func: f, .. } => {
                     let n = m.functions[f as usize].captures.len();
                     safepoint!(24 + 8 * n);
-                    let captures: Box<[u64]> = stack[sp - n..sp].into();
+                    let captures = Fields::from_slice(&stack[sp - n..sp]);
                     sp -= n;
                     push!(self.heap.alloc(Object::Closure { func: f, captures }));
                 }

@@ -74,6 +74,26 @@ macro_rules! for_each_op {
             GlobalSet = 0x06, "global.set", { global: u32 }, (special), false;
             /// Discard the top slot.
             Pop = 0x07, "pop", {}, (special), false;
+            /// Push local `a`, then local `b` (both initialized).
+            Load2 = 0x0A, "load2", { a: u16, b: u16 }, (special), false;
+            /// Push field `field` of the struct in local `local`.
+            LoadField = 0x0B, "field.load", { local: u16, field: u16 }, (special), false;
+            /// Push element (local `index`) of the array in local `array`; traps out of bounds.
+            LoadElem = 0x0C, "array.load", { array: u16, index: u16 }, (special), false;
+            /// Int addition of local `local` to the top.
+            IAddL = 0x0D, "iadd.l", { local: u16 }, (special), false;
+            /// Int subtraction of local `local` from the top.
+            ISubL = 0x0E, "isub.l", { local: u16 }, (special), false;
+            /// Int multiplication of the top by local `local`.
+            IMulL = 0x0F, "imul.l", { local: u16 }, (special), false;
+            /// Float addition of local `local` to the top.
+            FAddL = 0x2A, "fadd.l", { local: u16 }, (special), false;
+            /// Float subtraction of local `local` from the top.
+            FSubL = 0x2B, "fsub.l", { local: u16 }, (special), false;
+            /// Float multiplication of the top by local `local`.
+            FMulL = 0x2C, "fmul.l", { local: u16 }, (special), false;
+            /// Float division of the top by local `local`.
+            FDivL = 0x2D, "fdiv.l", { local: u16 }, (special), false;
             /// Duplicate the top slot.
             Dup = 0x08, "dup", {}, (special), false;
             /// Push capture `index` of the running closure.

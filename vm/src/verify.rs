@@ -335,6 +335,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// The type of local `local`, which must be initialized here.
+    fn initialized(&self, s: &State, local: u16) -> Result<TypeId, String> {
+        let t = self.local(local)?;
+        if !s.init[local as usize] {
+            return Err(format!("local {local} read before it is initialized"));
+        }
+        Ok(t)
+    }
+
     fn local(&self, local: u16) -> Result<TypeId, String> {
         self.slots
             .get(local as usize)
@@ -370,6 +379,48 @@ impl Ctx<'_> {
                     return Err(format!("local {local} read before it is initialized"));
                 }
                 s.stack.push(t);
+            }
+            Instr::Load2 { a, b } => {
+                for l in [a, b] {
+                    let t = self.local(l)?;
+                    if !s.init[l as usize] {
+                        return Err(format!("local {l} read before it is initialized"));
+                    }
+                    s.stack.push(t);
+                }
+            }
+            Instr::LoadField { local, field } => {
+                let t = self.initialized(s, local)?;
+                let fields = self.struct_fields(t)?;
+                let f = fields
+                    .get(field as usize)
+                    .ok_or_else(|| format!("field {field} out of range for {}", self.name(t)))?;
+                s.stack.push(f.ty);
+            }
+            Instr::LoadElem { array, index } => {
+                let t = self.initialized(s, array)?;
+                let e = match m.ty(t) {
+                    TypeDesc::Array(e) => *e,
+                    _ => return Err(format!("expected an array in local {array}, found {}", self.name(t))),
+                };
+                if self.initialized(s, index)? != INT {
+                    return Err(format!("array index local {index} is not an int"));
+                }
+                s.stack.push(e);
+            }
+            Instr::IAddL { local } | Instr::ISubL { local } | Instr::IMulL { local } => {
+                if self.initialized(s, local)? != INT {
+                    return Err(format!("local {local} is not an int"));
+                }
+                self.pop_expect(s, INT)?;
+                s.stack.push(INT);
+            }
+            Instr::FAddL { local } | Instr::FSubL { local } | Instr::FMulL { local } | Instr::FDivL { local } => {
+                if self.initialized(s, local)? != FLOAT {
+                    return Err(format!("local {local} is not a float"));
+                }
+                self.pop_expect(s, FLOAT)?;
+                s.stack.push(FLOAT);
             }
             Instr::Store { local } => {
                 let t = self.local(local)?;
