@@ -21,33 +21,66 @@
 //!   since the last collection. Sizes are a fixed formula of lengths (see
 //!   [`Object::size`]), identical on every platform.
 
-use crate::format::fnv1a;
 use indexmap::IndexMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A map key. Keys are owned values, never references, so maps need no
 /// collector support for them and hashing depends only on content.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Key {
     Int(i64),
     Bool(bool),
     Str(Box<str>),
 }
 
-/// FNV-1a as a `Hasher`: deterministic on every platform and every run.
-#[derive(Default)]
-pub struct FnvHasher(u64);
-
-impl Hasher for FnvHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = self.0.rotate_left(5) ^ fnv1a(bytes);
+impl std::hash::Hash for Key {
+    // Spelled out so the hash is the same on every platform. (Map order is
+    // insertion order, so hashes are never observable anyway.)
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        match self {
+            Key::Int(i) => h.write_u64(*i as u64),
+            Key::Bool(b) => h.write_u64(*b as u64 ^ 0x9e37_79b9_7f4a_7c15),
+            Key::Str(s) => h.write(s.as_bytes()),
+        }
     }
 }
 
-pub type TernMap = IndexMap<Key, u64, BuildHasherDefault<FnvHasher>>;
+/// A multiply-rotate hasher in the manner of FxHash: fast for the short
+/// keys maps hold, and deterministic on every platform and every run.
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+const SEED: u64 = 0x517c_c1b7_2722_0a95;
+
+impl KeyHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for KeyHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8-byte chunk")));
+        }
+        let mut last = [0u8; 8];
+        let rest = chunks.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(last) ^ (bytes.len() as u64) << 56);
+    }
+}
+
+pub type TernMap = IndexMap<Key, u64, BuildHasherDefault<KeyHasher>>;
 
 /// The fields of a record or the captures of a closure.
 pub type Fields = smallvec::SmallVec<[u64; 2]>;

@@ -32,8 +32,18 @@ pub struct Program {
     pub module: Module,
     pub info: Vec<FuncInfo>,
     gc: GcInfo,
+    /// What a call needs to know about each function, kept compact.
+    meta: Vec<FnMeta>,
+}
+
+/// Per-function facts the call and return paths read.
+#[derive(Clone, Copy, Debug)]
+struct FnMeta {
+    params: u32,
+    slots: u32,
     /// Slots per frame: locals plus the operand stack.
-    frame_size: Vec<usize>,
+    frame_size: u32,
+    returns_value: bool,
 }
 
 impl Program {
@@ -58,11 +68,16 @@ impl Program {
             .iter()
             .map(|f| f.captures.iter().map(|t| module.is_ref(*t)).collect())
             .collect();
-        let frame_size = module
+        let meta = module
             .functions
             .iter()
             .zip(&info)
-            .map(|(f, i)| f.num_slots() + i.max_stack as usize)
+            .map(|(f, i)| FnMeta {
+                params: f.params.len() as u32,
+                slots: f.num_slots() as u32,
+                frame_size: (f.num_slots() + i.max_stack as usize) as u32,
+                returns_value: f.ret != UNIT,
+            })
             .collect();
         Ok(Program {
             module,
@@ -71,7 +86,7 @@ impl Program {
                 record_refs,
                 capture_refs,
             },
-            frame_size,
+            meta,
         })
     }
 }
@@ -298,9 +313,9 @@ impl<'p> Vm<'p> {
     fn call_raw(&mut self, func: u32, args: &[u64]) -> Result<Option<u64>, Trap> {
         let depth = self.frames.len();
         let base = self.frames.last().map_or(0, |fr| {
-            fr.base as usize + self.prog.frame_size[fr.func as usize]
+            fr.base as usize + self.prog.meta[fr.func as usize].frame_size as usize
         });
-        let need = base + self.prog.frame_size[func as usize];
+        let need = base + self.prog.meta[func as usize].frame_size as usize;
         if self.stack.len() < need {
             self.stack.resize(need, 0);
         }
@@ -552,11 +567,10 @@ impl<'p> Vm<'p> {
         let m = &prog.module;
         let top = *self.frames.last().expect("execute needs a frame");
         let mut fidx = top.func as usize;
-        let mut func = &m.functions[fidx];
-        let mut code: &[Instr] = &func.code;
+        let mut code: &[Instr] = &m.functions[fidx].code;
         let mut base = top.base as usize;
         let mut pc = top.pc as usize;
-        let mut sp = base + func.num_slots();
+        let mut sp = base + prog.meta[fidx].slots as usize;
         let mut count = self.instructions;
         let fuel = self.limits.fuel;
 
@@ -680,7 +694,8 @@ impl<'p> Vm<'p> {
                 }
                 check_fuel!();
                 let new_base: usize = $new_base;
-                let need = new_base + prog.frame_size[callee];
+                let meta = prog.meta[callee];
+                let need = new_base + meta.frame_size as usize;
                 if need > stack.len() {
                     if need > MAX_STACK_SLOTS {
                         trap!(
@@ -700,10 +715,9 @@ impl<'p> Vm<'p> {
                     env: $env,
                 });
                 fidx = callee;
-                func = &m.functions[fidx];
-                code = &func.code;
+                code = &m.functions[fidx].code;
                 base = new_base;
-                sp = base + func.num_slots();
+                sp = base + meta.slots as usize;
                 pc = 0;
                 continue;
             }};
@@ -1019,7 +1033,7 @@ impl<'p> Vm<'p> {
                     stack[slot] = (stack[slot] as i64).wrapping_add(value as i64) as u64;
                 }
                 Instr::Call { func: f } => {
-                    let np = m.functions[f as usize].params.len();
+                    let np = prog.meta[f as usize].params as usize;
                     enter!(f, sp - np, sp - np, NO_ENV)
                 }
                 Instr::CallClosure { ty } => {
@@ -1071,7 +1085,7 @@ impl<'p> Vm<'p> {
                 }
                 Instr::Ret {} => {
                     let fr = self.frames.pop().expect("running frame");
-                    let result = if func.ret != UNIT {
+                    let result = if prog.meta[fidx].returns_value {
                         let v = stack[sp - 1];
                         stack[fr.ret as usize] = v;
                         sp = fr.ret as usize + 1;
@@ -1086,8 +1100,7 @@ impl<'p> Vm<'p> {
                     }
                     let caller = *self.frames.last().expect("caller frame");
                     fidx = caller.func as usize;
-                    func = &m.functions[fidx];
-                    code = &func.code;
+                    code = &m.functions[fidx].code;
                     base = caller.base as usize;
                     pc = caller.pc as usize + 1;
                     continue;
