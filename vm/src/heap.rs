@@ -345,82 +345,90 @@ impl Heap {
         }
     }
 
+    /// The accounted size of the live objects, counted afresh (for tests:
+    /// `bytes` must equal this right after a collection).
+    pub fn recount(&self) -> usize {
+        self.objects.iter().flatten().map(Object::size).sum()
+    }
+
+    /// Accounts `n` fewer bytes to an object that shrank.
+    #[inline]
+    pub fn shrink(&mut self, n: usize) {
+        self.bytes = self.bytes.saturating_sub(n);
+    }
+
     /// Marks everything reachable from `roots`, frees the rest, and sets the
     /// next threshold to twice the live size.
     pub fn collect(&mut self, roots: &[u64], info: &GcInfo) {
         self.stats.collections += 1;
+        let objects = &self.objects;
+        let marks = &mut self.marks;
         let mut work: Vec<u64> = Vec::with_capacity(roots.len());
         for &r in roots {
-            self.mark(r, &mut work);
+            mark(marks, r, &mut work);
         }
         while let Some(h) = work.pop() {
-            let obj = self.objects[h as usize].take();
-            if let Some(o) = &obj {
-                match o {
-                    Object::Str(_) => {}
-                    Object::Array { refs, items } => {
-                        if *refs {
-                            for &c in items {
-                                self.mark(c, &mut work);
-                            }
+            let Some(o) = &objects[h as usize] else { continue };
+            match o {
+                Object::Str(_) => {}
+                Object::Array { refs, items } => {
+                    if *refs {
+                        for &c in items {
+                            mark(marks, c, &mut work);
                         }
                     }
-                    Object::Map(m) => {
-                        if m.val_refs {
-                            for &c in m.entries.values() {
-                                self.mark(c, &mut work);
-                            }
+                }
+                Object::Map(m) => {
+                    if m.val_refs {
+                        for &c in m.entries.values() {
+                            mark(marks, c, &mut work);
                         }
                     }
-                    Object::Record {
-                        layout,
-                        tag,
-                        fields,
-                    } => {
-                        let mask = &info.record_refs[*layout as usize][*tag as usize];
-                        for (&c, &is_ref) in fields.iter().zip(mask.iter()) {
-                            if is_ref {
-                                self.mark(c, &mut work);
-                            }
+                }
+                Object::Record { layout, tag, fields } => {
+                    let mask = &info.record_refs[*layout as usize][*tag as usize];
+                    for (&c, &is_ref) in fields.iter().zip(mask.iter()) {
+                        if is_ref {
+                            mark(marks, c, &mut work);
                         }
                     }
-                    Object::Closure { func, captures } => {
-                        let mask = &info.capture_refs[*func as usize];
-                        for (&c, &is_ref) in captures.iter().zip(mask.iter()) {
-                            if is_ref {
-                                self.mark(c, &mut work);
-                            }
+                }
+                Object::Closure { func, captures } => {
+                    let mask = &info.capture_refs[*func as usize];
+                    for (&c, &is_ref) in captures.iter().zip(mask.iter()) {
+                        if is_ref {
+                            mark(marks, c, &mut work);
                         }
                     }
-                    Object::Cell { is_ref, value } => {
-                        if *is_ref {
-                            self.mark(*value, &mut work);
-                        }
+                }
+                Object::Cell { is_ref, value } => {
+                    if *is_ref {
+                        mark(marks, *value, &mut work);
                     }
                 }
             }
-            self.objects[h as usize] = obj;
         }
-        let mut live = 0usize;
-        for i in 0..self.objects.len() {
-            if self.marks[i] {
-                self.marks[i] = false;
-                if let Some(o) = &self.objects[i] {
-                    live += o.size();
-                }
-            } else if self.objects[i].take().is_some() {
+        // Sweep. `bytes` is kept exact by alloc, grow and shrink, so the
+        // freed objects' sizes are all that needs subtracting.
+        let mut freed = 0usize;
+        for (i, (slot, marked)) in self.objects.iter_mut().zip(self.marks.iter_mut()).enumerate() {
+            if *marked {
+                *marked = false;
+            } else if let Some(o) = slot.take() {
+                freed += o.size();
                 self.free.push(i as u32);
             }
         }
-        self.bytes = live;
-        self.threshold = (live * 2).max(MIN_THRESHOLD);
+        self.bytes = self.bytes.saturating_sub(freed);
+        self.threshold = (self.bytes * 2).max(MIN_THRESHOLD);
     }
+}
 
-    #[inline]
-    fn mark(&mut self, h: u64, work: &mut Vec<u64>) {
-        let i = h as usize;
-        if i < self.marks.len() && !self.marks[i] && self.objects[i].is_some() {
-            self.marks[i] = true;
+#[inline]
+fn mark(marks: &mut [bool], h: u64, work: &mut Vec<u64>) {
+    if let Some(m) = marks.get_mut(h as usize) {
+        if !*m {
+            *m = true;
             work.push(h);
         }
     }
@@ -452,6 +460,24 @@ mod tests {
         let c = h.alloc(Object::Str("new".into()));
         assert_eq!(c, b, "the freed slot is reused");
         assert_eq!(h.stats.collections, 1);
+    }
+
+    #[test]
+    fn accounting_stays_exact_through_growth_and_collection() {
+        let mut h = Heap::new();
+        let arr = h.alloc(Object::Array { refs: false, items: vec![] });
+        for i in 0..100 {
+            h.array_mut(arr).push(i);
+            h.grow(8);
+        }
+        for _ in 0..40 {
+            h.array_mut(arr).pop();
+            h.shrink(8);
+        }
+        h.alloc(Object::Str("garbage".into()));
+        h.collect(&[arr], &no_info());
+        assert_eq!(h.bytes, h.recount());
+        assert_eq!(h.bytes, 32 + 8 * 60);
     }
 
     #[test]

@@ -1178,7 +1178,10 @@ impl<'p> Vm<'p> {
                     self.heap.grow(8);
                 }
                 Instr::APop {} => match self.heap.array_mut(top!()).pop() {
-                    Some(v) => top!() = v,
+                    Some(v) => {
+                        top!() = v;
+                        self.heap.shrink(8);
+                    }
                     None => trap!(TrapKind::EmptyPop, "pop from an empty array"),
                 },
 
@@ -1234,7 +1237,9 @@ impl<'p> Vm<'p> {
                     let mh = pop!();
                     let kt = self.heap.map_key_ty(mh);
                     let key = self.key_of(kt, k);
-                    self.heap.map_mut(mh).shift_remove(&key);
+                    if self.heap.map_mut(mh).shift_remove(&key).is_some() {
+                        self.heap.shrink(24 + if let Key::Str(s) = &key { s.len() } else { 0 });
+                    }
                 }
                 Instr::MKeys { .. } => {
                     let mh = top!();
