@@ -1,1 +1,25 @@
+//! Helpers for the benchmarks: compile Tern source held in memory.
 
+use std::path::{Path, PathBuf};
+use tern_compiler::SourceLoader;
+
+struct Memory(String);
+
+impl SourceLoader for Memory {
+    fn read(&self, _: &Path) -> std::io::Result<String> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Compiles and verifies a one-file program.
+pub fn program(source: &str) -> tern_vm::Program {
+    let compiled = tern_compiler::compile_with(&PathBuf::from("bench.src"), &Memory(source.to_string()))
+        .unwrap_or_else(|e| panic!("benchmark program does not compile:\n{}", e.render()));
+    tern_vm::Program::new(compiled.module).expect("compiled programs verify")
+}
+
+/// Runs `main` (which must not print) and returns its exit code.
+pub fn run(p: &tern_vm::Program, limits: tern_vm::Limits) -> i64 {
+    let mut vm = tern_vm::Vm::new(p, limits);
+    vm.run_main(&[]).expect("benchmark program runs")
+}

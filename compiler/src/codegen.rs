@@ -347,11 +347,19 @@ impl Gen<'_> {
                 }
             }
             StmtKind::While(c, body) => {
+                // Test at the bottom, so each iteration takes one branch:
+                //     goto test; top: body; test: if c goto top
+                let to_test = fg.jump(Instr::Jmp { target: 0 });
                 let top = fg.here();
+                fg.loops.push(Loop { breaks: vec![], continues: vec![] });
+                self.stmts(fg, body);
+                let test = fg.here();
+                fg.patch(to_test, test);
+                fg.set_line(s.line);
                 self.expr(fg, c);
-                let exit = fg.jump(Instr::JmpIfNot { target: 0 });
-                self.loop_body(fg, body);
-                self.end_loop(fg, top, Some(exit));
+                let back = fg.jump(Instr::JmpIf { target: 0 });
+                fg.patch(back, top);
+                self.close_loop(fg, test);
             }
             StmtKind::Loop(body) => {
                 let top = fg.here();
@@ -687,6 +695,16 @@ impl Gen<'_> {
             }
             Place::Field(obj, f) => {
                 self.expr(fg, obj);
+                if let (Some(op), ExprKind::Local(id)) = (op, &obj.kind) {
+                    if !fg.is_boxed(*id) {
+                        let local = fg.slot(*id);
+                        fg.emit(Instr::LoadField { local, field: *f });
+                        self.expr(fg, v);
+                        fg.emit(op);
+                        fg.emit(Instr::SetField { field: *f });
+                        return;
+                    }
+                }
                 if let Some(op) = op {
                     fg.emit(Instr::Dup {});
                     fg.emit(Instr::GetField { field: *f });
