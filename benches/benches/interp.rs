@@ -58,15 +58,25 @@ fn main() -> int {
 }";
 
 fn benches(c: &mut Criterion) {
-    let cases = [("dispatch", DISPATCH), ("calls", CALLS), ("fields", FIELDS), ("alloc", ALLOC)];
+    let cases = [
+        ("dispatch", DISPATCH),
+        ("calls", CALLS),
+        ("fields", FIELDS),
+        ("alloc", ALLOC),
+    ];
     for (name, src) in cases {
         let p = program(src);
         c.bench_function(name, |b| b.iter(|| black_box(run(&p, Limits::default()))));
     }
     // Metering: the same loop with a fuel limit (counting every instruction).
     let p = program(DISPATCH);
-    let metered = Limits { fuel: u64::MAX - 1, ..Limits::default() };
-    c.bench_function("dispatch_with_fuel", |b| b.iter(|| black_box(run(&p, metered.clone()))));
+    let metered = Limits {
+        fuel: u64::MAX - 1,
+        ..Limits::default()
+    };
+    c.bench_function("dispatch_with_fuel", |b| {
+        b.iter(|| black_box(run(&p, metered.clone())))
+    });
 }
 
 criterion_group!(interp, benches);

@@ -13,8 +13,9 @@ impl SourceLoader for Memory {
 
 /// Compiles and verifies a one-file program.
 pub fn program(source: &str) -> tern_vm::Program {
-    let compiled = tern_compiler::compile_with(&PathBuf::from("bench.src"), &Memory(source.to_string()))
-        .unwrap_or_else(|e| panic!("benchmark program does not compile:\n{}", e.render()));
+    let compiled =
+        tern_compiler::compile_with(&PathBuf::from("bench.src"), &Memory(source.to_string()))
+            .unwrap_or_else(|e| panic!("benchmark program does not compile:\n{}", e.render()));
     tern_vm::Program::new(compiled.module).expect("compiled programs verify")
 }
 

@@ -331,8 +331,7 @@ impl Gen<'_> {
             StmtKind::Assign(place, v) => self.assign(fg, place, None, v),
             StmtKind::Compound(place, op, v) => self.assign(fg, place, Some(*op), v),
             StmtKind::If(c, t, e) => {
-                self.expr(fg, c);
-                let to_else = fg.jump(Instr::JmpIfNot { target: 0 });
+                let to_else = self.branch(fg, c, false);
                 self.stmts(fg, t);
                 if e.is_empty() {
                     fg.patch_here(to_else);
@@ -351,13 +350,15 @@ impl Gen<'_> {
                 //     goto test; top: body; test: if c goto top
                 let to_test = fg.jump(Instr::Jmp { target: 0 });
                 let top = fg.here();
-                fg.loops.push(Loop { breaks: vec![], continues: vec![] });
+                fg.loops.push(Loop {
+                    breaks: vec![],
+                    continues: vec![],
+                });
                 self.stmts(fg, body);
                 let test = fg.here();
                 fg.patch(to_test, test);
                 fg.set_line(s.line);
-                self.expr(fg, c);
-                let back = fg.jump(Instr::JmpIf { target: 0 });
+                let back = self.branch(fg, c, true);
                 fg.patch(back, top);
                 self.close_loop(fg, test);
             }
@@ -490,6 +491,57 @@ impl Gen<'_> {
             }
             StmtKind::Block(b) => self.stmts(fg, b),
         }
+    }
+
+    /// Evaluates condition `c` and emits a branch taken when `c` is
+    /// `when`; an int comparison with a small constant becomes one
+    /// compare-with-immediate branch. Returns the branch to patch.
+    fn branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> usize {
+        if let ExprKind::Op(cmp, args) = &c.kind {
+            if let ExprKind::Int(k) = args.get(1).map_or(&ExprKind::Error, |a| &a.kind) {
+                if let (Ok(value), true) = (i32::try_from(*k), args[0].ty == Ty::Int) {
+                    // (taken when true, taken when false)
+                    let pair = match cmp {
+                        Instr::ILt {} => Some((
+                            Instr::BrILtImm { value, target: 0 },
+                            Instr::BrIGeImm { value, target: 0 },
+                        )),
+                        Instr::ILe {} => Some((
+                            Instr::BrILeImm { value, target: 0 },
+                            Instr::BrIGtImm { value, target: 0 },
+                        )),
+                        Instr::IGt {} => Some((
+                            Instr::BrIGtImm { value, target: 0 },
+                            Instr::BrILeImm { value, target: 0 },
+                        )),
+                        Instr::IGe {} => Some((
+                            Instr::BrIGeImm { value, target: 0 },
+                            Instr::BrILtImm { value, target: 0 },
+                        )),
+                        Instr::IEq {} => Some((
+                            Instr::BrIEqImm { value, target: 0 },
+                            Instr::BrINeImm { value, target: 0 },
+                        )),
+                        Instr::INe {} => Some((
+                            Instr::BrINeImm { value, target: 0 },
+                            Instr::BrIEqImm { value, target: 0 },
+                        )),
+                        _ => None,
+                    };
+                    if let Some((yes, no)) = pair {
+                        self.expr(fg, &args[0]);
+                        fg.set_line(c.line);
+                        return fg.jump(if when { yes } else { no });
+                    }
+                }
+            }
+        }
+        self.expr(fg, c);
+        fg.jump(if when {
+            Instr::JmpIf { target: 0 }
+        } else {
+            Instr::JmpIfNot { target: 0 }
+        })
     }
 
     fn loop_body(&mut self, fg: &mut FnGen, body: &[Stmt]) {
@@ -787,6 +839,27 @@ impl Gen<'_> {
                 fg.set_line(x.line);
                 fg.emit(Instr::IAddImm { value });
             }
+            ExprKind::Op(
+                op @ (Instr::IMul {} | Instr::IRem {} | Instr::FAdd {} | Instr::FMul {}),
+                args,
+            ) if const_operand(*op, &args[1]).is_some() => {
+                self.expr(fg, &args[0]);
+                let fused = match (
+                    const_operand(*op, &args[1]).expect("checked by the guard"),
+                    op,
+                ) {
+                    (Operand::Int(value), Instr::IMul {}) => Instr::IMulImm { value },
+                    (Operand::Int(value), _) => Instr::IRemImm { value },
+                    (Operand::Float(f), Instr::FAdd {}) => Instr::FAddK {
+                        index: self.constant(ConstKey::Float(f.to_bits())),
+                    },
+                    (Operand::Float(f), _) => Instr::FMulK {
+                        index: self.constant(ConstKey::Float(f.to_bits())),
+                    },
+                };
+                fg.set_line(x.line);
+                fg.emit(fused);
+            }
             ExprKind::Op(ins, args) => {
                 for a in args {
                     self.expr(fg, a);
@@ -940,6 +1013,21 @@ fn with_local(op: Instr, local: u16) -> Option<Instr> {
     })
 }
 
+enum Operand {
+    Int(i32),
+    Float(f64),
+}
+
+/// A constant right operand that an immediate form of `op` can take.
+fn const_operand(op: Instr, k: &Expr) -> Option<Operand> {
+    match (op, &k.kind) {
+        (Instr::IMul {}, ExprKind::Int(v)) => i32::try_from(*v).ok().map(Operand::Int),
+        (Instr::IRem {}, ExprKind::Int(v)) if *v != 0 => i32::try_from(*v).ok().map(Operand::Int),
+        (Instr::FAdd {} | Instr::FMul {}, ExprKind::Float(f)) => Some(Operand::Float(*f)),
+        _ => None,
+    }
+}
+
 /// The immediate for `x + k` or `x - k` with an int constant `k` that fits.
 fn imm_operand(op: Instr, k: &Expr) -> Option<i32> {
     let k = match k.kind {
@@ -968,12 +1056,25 @@ impl FnGen {
     /// Emits an instruction, fusing it with the one before where a
     /// single instruction does the same (never across a jump target).
     fn emit(&mut self, i: Instr) {
-        let prev = if self.code.len() > self.barrier { self.code.last().copied() } else { None };
+        let prev = if self.code.len() > self.barrier {
+            self.code.last().copied()
+        } else {
+            None
+        };
         let fused = match (prev, i) {
-            (Some(Instr::Load { local: a }), Instr::Load { local: b }) => Some(vec![Instr::Load2 { a, b }]),
+            (Some(Instr::Load { local: a }), Instr::Load { local: b }) => {
+                Some(vec![Instr::Load2 { a, b }])
+            }
+            (Some(Instr::Store { local: store }), Instr::Load { local: load }) => {
+                Some(vec![Instr::StoreLoad { store, load }])
+            }
             (Some(Instr::Load { local }), op) => with_local(op, local).map(|f| vec![f]),
-            (Some(Instr::Load2 { a, b }), Instr::AGet {}) => Some(vec![Instr::LoadElem { array: a, index: b }]),
-            (Some(Instr::Load2 { a, b }), op) => with_local(op, b).map(|f| vec![Instr::Load { local: a }, f]),
+            (Some(Instr::Load2 { a, b }), Instr::AGet {}) => {
+                Some(vec![Instr::LoadElem { array: a, index: b }])
+            }
+            (Some(Instr::Load2 { a, b }), op) => {
+                with_local(op, b).map(|f| vec![Instr::Load { local: a }, f])
+            }
             _ => None,
         };
         match fused {

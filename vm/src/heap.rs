@@ -368,7 +368,9 @@ impl Heap {
             mark(marks, r, &mut work);
         }
         while let Some(h) = work.pop() {
-            let Some(o) = &objects[h as usize] else { continue };
+            let Some(o) = &objects[h as usize] else {
+                continue;
+            };
             match o {
                 Object::Str(_) => {}
                 Object::Array { refs, items } => {
@@ -385,7 +387,11 @@ impl Heap {
                         }
                     }
                 }
-                Object::Record { layout, tag, fields } => {
+                Object::Record {
+                    layout,
+                    tag,
+                    fields,
+                } => {
                     let mask = &info.record_refs[*layout as usize][*tag as usize];
                     for (&c, &is_ref) in fields.iter().zip(mask.iter()) {
                         if is_ref {
@@ -411,7 +417,12 @@ impl Heap {
         // Sweep. `bytes` is kept exact by alloc, grow and shrink, so the
         // freed objects' sizes are all that needs subtracting.
         let mut freed = 0usize;
-        for (i, (slot, marked)) in self.objects.iter_mut().zip(self.marks.iter_mut()).enumerate() {
+        for (i, (slot, marked)) in self
+            .objects
+            .iter_mut()
+            .zip(self.marks.iter_mut())
+            .enumerate()
+        {
             if *marked {
                 *marked = false;
             } else if let Some(o) = slot.take() {
@@ -465,7 +476,10 @@ mod tests {
     #[test]
     fn accounting_stays_exact_through_growth_and_collection() {
         let mut h = Heap::new();
-        let arr = h.alloc(Object::Array { refs: false, items: vec![] });
+        let arr = h.alloc(Object::Array {
+            refs: false,
+            items: vec![],
+        });
         for i in 0..100 {
             h.array_mut(arr).push(i);
             h.grow(8);
@@ -483,7 +497,11 @@ mod tests {
     #[test]
     fn objects_stay_small() {
         // Every object costs a table slot of this size: keep it compact.
-        assert!(std::mem::size_of::<Option<Object>>() <= 40, "{}", std::mem::size_of::<Option<Object>>());
+        assert!(
+            std::mem::size_of::<Option<Object>>() <= 40,
+            "{}",
+            std::mem::size_of::<Option<Object>>()
+        );
     }
 
     #[test]

@@ -562,7 +562,11 @@ impl<'p> Vm<'p> {
 
     /// The dispatch loop. `METER` counts instructions (for fuel and stats);
     /// without it the count is not kept at all.
-    fn run<const METER: bool>(&mut self, stack: &mut Vec<u64>, stop: usize) -> Result<Option<u64>, Trap> {
+    fn run<const METER: bool>(
+        &mut self,
+        stack: &mut Vec<u64>,
+        stop: usize,
+    ) -> Result<Option<u64>, Trap> {
         let prog = self.prog;
         let m = &prog.module;
         let top = *self.frames.last().expect("execute needs a frame");
@@ -682,6 +686,14 @@ impl<'p> Vm<'p> {
                 }
             }};
         }
+        macro_rules! br_imm {
+            ($target:expr, $value:expr, $op:tt) => {{
+                let a = pop!() as i64;
+                if a $op ($value as i64) {
+                    jump!($target);
+                }
+            }};
+        }
         macro_rules! enter {
             ($callee:expr, $new_base:expr, $ret:expr, $env:expr) => {{
                 let callee = $callee as usize;
@@ -757,7 +769,9 @@ impl<'p> Vm<'p> {
                     push!(stack[base + a as usize]);
                     push!(stack[base + b as usize]);
                 }
-                Instr::LoadField { local, field } => push!(self.heap.fields(stack[base + local as usize])[field as usize]),
+                Instr::LoadField { local, field } => {
+                    push!(self.heap.fields(stack[base + local as usize])[field as usize])
+                }
                 Instr::LoadElem { array, index } => {
                     let i = stack[base + index as usize] as i64;
                     let items = self.heap.array(stack[base + array as usize]);
@@ -765,17 +779,39 @@ impl<'p> Vm<'p> {
                         Some(v) => push!(*v),
                         None => {
                             let n = items.len();
-                            trap!(TrapKind::IndexOutOfBounds, "index {} out of bounds for length {}", i, n)
+                            trap!(
+                                TrapKind::IndexOutOfBounds,
+                                "index {} out of bounds for length {}",
+                                i,
+                                n
+                            )
                         }
                     }
                 }
-                Instr::IAddL { local } => top!() = (top!() as i64).wrapping_add(stack[base + local as usize] as i64) as u64,
-                Instr::ISubL { local } => top!() = (top!() as i64).wrapping_sub(stack[base + local as usize] as i64) as u64,
-                Instr::IMulL { local } => top!() = (top!() as i64).wrapping_mul(stack[base + local as usize] as i64) as u64,
-                Instr::FAddL { local } => top!() = (f64_of!(top!()) + f64_of!(stack[base + local as usize])).to_bits(),
-                Instr::FSubL { local } => top!() = (f64_of!(top!()) - f64_of!(stack[base + local as usize])).to_bits(),
-                Instr::FMulL { local } => top!() = (f64_of!(top!()) * f64_of!(stack[base + local as usize])).to_bits(),
-                Instr::FDivL { local } => top!() = (f64_of!(top!()) / f64_of!(stack[base + local as usize])).to_bits(),
+                Instr::IAddL { local } => {
+                    top!() =
+                        (top!() as i64).wrapping_add(stack[base + local as usize] as i64) as u64
+                }
+                Instr::ISubL { local } => {
+                    top!() =
+                        (top!() as i64).wrapping_sub(stack[base + local as usize] as i64) as u64
+                }
+                Instr::IMulL { local } => {
+                    top!() =
+                        (top!() as i64).wrapping_mul(stack[base + local as usize] as i64) as u64
+                }
+                Instr::FAddL { local } => {
+                    top!() = (f64_of!(top!()) + f64_of!(stack[base + local as usize])).to_bits()
+                }
+                Instr::FSubL { local } => {
+                    top!() = (f64_of!(top!()) - f64_of!(stack[base + local as usize])).to_bits()
+                }
+                Instr::FMulL { local } => {
+                    top!() = (f64_of!(top!()) * f64_of!(stack[base + local as usize])).to_bits()
+                }
+                Instr::FDivL { local } => {
+                    top!() = (f64_of!(top!()) / f64_of!(stack[base + local as usize])).to_bits()
+                }
                 Instr::Dup {} => {
                     let v = top!();
                     push!(v);
@@ -790,6 +826,30 @@ impl<'p> Vm<'p> {
                 Instr::IAddImm { value } => {
                     top!() = (top!() as i64).wrapping_add(value as i64) as u64
                 }
+                Instr::IMulImm { value } => {
+                    top!() = (top!() as i64).wrapping_mul(value as i64) as u64
+                }
+                // The verifier rejects a zero immediate.
+                Instr::IRemImm { value } => {
+                    top!() = (top!() as i64).wrapping_rem(value as i64) as u64
+                }
+                Instr::StoreLoad { store, load } => {
+                    let v = pop!();
+                    stack[base + store as usize] = v;
+                    push!(stack[base + load as usize]);
+                }
+                Instr::FAddK { index } => {
+                    top!() = (f64_of!(top!()) + f64_of!(self.consts[index as usize])).to_bits()
+                }
+                Instr::FMulK { index } => {
+                    top!() = (f64_of!(top!()) * f64_of!(self.consts[index as usize])).to_bits()
+                }
+                Instr::BrILtImm { value, target } => br_imm!(target, value, <),
+                Instr::BrILeImm { value, target } => br_imm!(target, value, <=),
+                Instr::BrIGtImm { value, target } => br_imm!(target, value, >),
+                Instr::BrIGeImm { value, target } => br_imm!(target, value, >=),
+                Instr::BrIEqImm { value, target } => br_imm!(target, value, ==),
+                Instr::BrINeImm { value, target } => br_imm!(target, value, !=),
                 Instr::ISub {} => int_bin!(|a, b| a.wrapping_sub(b)),
                 Instr::IMul {} => int_bin!(|a, b| a.wrapping_mul(b)),
                 Instr::IDiv {} => {
@@ -868,11 +928,7 @@ impl<'p> Vm<'p> {
                     }
                 }
                 Instr::SSlice {} => {
-                    let (h, a, b) = (
-                        stack[sp - 3],
-                        stack[sp - 2] as i64,
-                        stack[sp - 1] as i64,
-                    );
+                    let (h, a, b) = (stack[sp - 3], stack[sp - 2] as i64, stack[sp - 1] as i64);
                     let n = self.heap.str(h).len();
                     if a < 0 || b < a || b as usize > n {
                         trap!(
@@ -1238,7 +1294,8 @@ impl<'p> Vm<'p> {
                     let kt = self.heap.map_key_ty(mh);
                     let key = self.key_of(kt, k);
                     if self.heap.map_mut(mh).shift_remove(&key).is_some() {
-                        self.heap.shrink(24 + if let Key::Str(s) = &key { s.len() } else { 0 });
+                        self.heap
+                            .shrink(24 + if let Key::Str(s) = &key { s.len() } else { 0 });
                     }
                 }
                 Instr::MKeys { .. } => {

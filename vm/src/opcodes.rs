@@ -94,6 +94,10 @@ macro_rules! for_each_op {
             FMulL = 0x2C, "fmul.l", { local: u16 }, (special), false;
             /// Float division of the top by local `local`.
             FDivL = 0x2D, "fdiv.l", { local: u16 }, (special), false;
+            /// Float addition of float constant `index`.
+            FAddK = 0x2E, "fadd.k", { index: u32 }, (special), false;
+            /// Float multiplication by float constant `index`.
+            FMulK = 0x2F, "fmul.k", { index: u32 }, (special), false;
             /// Duplicate the top slot.
             Dup = 0x08, "dup", {}, (special), false;
             /// Push capture `index` of the running closure.
@@ -103,6 +107,12 @@ macro_rules! for_each_op {
             IAdd = 0x10, "iadd", {}, ([I, I] -> [I]), false;
             /// Wrapping addition of an immediate.
             IAddImm = 0x1B, "iadd.imm", { value: i32 }, ([I] -> [I]), false;
+            /// Wrapping multiplication by an immediate.
+            IMulImm = 0x1C, "imul.imm", { value: i32 }, ([I] -> [I]), false;
+            /// Remainder by a non-zero immediate.
+            IRemImm = 0x1D, "irem.imm", { value: i32 }, (special), false;
+            /// Pop into local `store`, then push local `load`.
+            StoreLoad = 0x1E, "store.load", { store: u16, load: u16 }, (special), false;
             /// Wrapping subtraction.
             ISub = 0x11, "isub", {}, ([I, I] -> [I]), false;
             /// Wrapping multiplication.
@@ -269,6 +279,18 @@ macro_rules! for_each_op {
             BrINe = 0x7C, "br.ine", { target: u32 }, ([I, I] -> []), false;
             /// Pop an enum value; jump to `target` if its variant is not `variant`.
             BrTagNe = 0x7D, "br.tagne", { variant: u16, target: u32 }, (special), false;
+            /// Pop a; jump to `target` if a < `value`.
+            BrILtImm = 0xC0, "br.ilt.imm", { value: i32, target: u32 }, ([I] -> []), false;
+            /// Pop a; jump to `target` if a <= `value`.
+            BrILeImm = 0xC1, "br.ile.imm", { value: i32, target: u32 }, ([I] -> []), false;
+            /// Pop a; jump to `target` if a > `value`.
+            BrIGtImm = 0xC2, "br.igt.imm", { value: i32, target: u32 }, ([I] -> []), false;
+            /// Pop a; jump to `target` if a >= `value`.
+            BrIGeImm = 0xC3, "br.ige.imm", { value: i32, target: u32 }, ([I] -> []), false;
+            /// Pop a; jump to `target` if a == `value`.
+            BrIEqImm = 0xC4, "br.ieq.imm", { value: i32, target: u32 }, ([I] -> []), false;
+            /// Pop a; jump to `target` if a != `value`.
+            BrINeImm = 0xC5, "br.ine.imm", { value: i32, target: u32 }, ([I] -> []), false;
             /// Add 1 to int local `local`; jump to `target` if it is then below int local `end`.
             ForStep = 0x7E, "for.step", { local: u16, end: u16, target: u32 }, (special), false;
             /// Add `value` (wrapping) to int local `local`.
@@ -562,6 +584,12 @@ impl Instr {
             | Instr::BrIEq { target }
             | Instr::BrINe { target }
             | Instr::BrTagNe { target, .. }
+            | Instr::BrILtImm { target, .. }
+            | Instr::BrILeImm { target, .. }
+            | Instr::BrIGtImm { target, .. }
+            | Instr::BrIGeImm { target, .. }
+            | Instr::BrIEqImm { target, .. }
+            | Instr::BrINeImm { target, .. }
             | Instr::ForStep { target, .. } => Some(target),
             _ => None,
         }

@@ -380,6 +380,29 @@ impl Ctx<'_> {
                 }
                 s.stack.push(t);
             }
+            Instr::IRemImm { value } => {
+                if value == 0 {
+                    return Err("irem.imm by zero".into());
+                }
+                self.pop_expect(s, INT)?;
+                s.stack.push(INT);
+            }
+            Instr::StoreLoad { store, load } => {
+                let t = self.local(store)?;
+                self.pop_expect(s, t)?;
+                s.init[store as usize] = true;
+                let u = self.initialized(s, load)?;
+                s.stack.push(u);
+            }
+            Instr::FAddK { index } | Instr::FMulK { index } => {
+                match m.consts.get(index as usize) {
+                    Some(Const::Float(_)) => {}
+                    Some(_) => return Err(format!("constant {index} is not a float")),
+                    None => return Err(format!("constant index {index} out of range")),
+                }
+                self.pop_expect(s, FLOAT)?;
+                s.stack.push(FLOAT);
+            }
             Instr::Load2 { a, b } => {
                 for l in [a, b] {
                     let t = self.local(l)?;
@@ -401,7 +424,12 @@ impl Ctx<'_> {
                 let t = self.initialized(s, array)?;
                 let e = match m.ty(t) {
                     TypeDesc::Array(e) => *e,
-                    _ => return Err(format!("expected an array in local {array}, found {}", self.name(t))),
+                    _ => {
+                        return Err(format!(
+                            "expected an array in local {array}, found {}",
+                            self.name(t)
+                        ))
+                    }
                 };
                 if self.initialized(s, index)? != INT {
                     return Err(format!("array index local {index} is not an int"));
@@ -415,7 +443,10 @@ impl Ctx<'_> {
                 self.pop_expect(s, INT)?;
                 s.stack.push(INT);
             }
-            Instr::FAddL { local } | Instr::FSubL { local } | Instr::FMulL { local } | Instr::FDivL { local } => {
+            Instr::FAddL { local }
+            | Instr::FSubL { local }
+            | Instr::FMulL { local }
+            | Instr::FDivL { local } => {
                 if self.initialized(s, local)? != FLOAT {
                     return Err(format!("local {local} is not a float"));
                 }
