@@ -237,6 +237,22 @@ impl<'a> Checker<'a> {
         false
     }
 
+    /// The type a `let`, `var` or `const` gets: the annotation if there is
+    /// one (the value must agree), else the value's type, never unit.
+    fn binding_type(&mut self, want: Option<Ty>, x: &Expr, span: Span, no_value: &str) -> Ty {
+        let ty = match want {
+            Some(w) => {
+                self.expect_ty(&x.ty, &w, span);
+                w
+            }
+            None => x.ty.clone(),
+        };
+        if ty == Ty::Unit {
+            self.error(span, no_value);
+        }
+        ty
+    }
+
     fn qualified(&self, module: usize, name: &str) -> String {
         // The root module's names are bare; imported ones carry the module.
         if module == self.root_index() {
@@ -688,16 +704,7 @@ impl<'a> Checker<'a> {
         self.fcx.last_mut().unwrap().const_mode = true;
         let x = self.expr(value, want.as_ref());
         self.fcx.pop();
-        let ty = match want {
-            Some(w) => {
-                self.expect_ty(&x.ty, &w, value.span);
-                w
-            }
-            None => x.ty.clone(),
-        };
-        if ty == Ty::Unit {
-            self.error(value.span, "a constant needs a value");
-        }
+        let ty = self.binding_type(want, &x, value.span, "a constant needs a value");
         self.fcx = saved_fcx;
         self.cur_mod = saved_mod;
         self.consts[id as usize] = Some((ty.clone(), x));
@@ -847,16 +854,8 @@ impl<'a> Checker<'a> {
             } => {
                 let want = ty.as_ref().map(|t| self.resolve_type(t));
                 let x = self.expr(init, want.as_ref());
-                let ty = match want {
-                    Some(w) => {
-                        self.expect_ty(&x.ty, &w, init.span);
-                        w
-                    }
-                    None => x.ty.clone(),
-                };
-                if ty == Ty::Unit {
-                    self.error(init.span, "this expression has no value to bind");
-                }
+                let ty =
+                    self.binding_type(want, &x, init.span, "this expression has no value to bind");
                 let id = self.declare_local(&name.name, ty, *mutable);
                 StmtKind::Let(id, x)
             }

@@ -404,21 +404,7 @@ impl Gen<'_> {
                 var,
                 array,
                 body,
-            } => {
-                let at = self.ty(&array.ty);
-                let arr = fg.temp(at);
-                let idx = fg.temp(m::INT);
-                self.expr(fg, array);
-                fg.emit(Instr::Store { local: arr });
-                let zero = self.constant(ConstKey::Int(0));
-                fg.emit(Instr::Const { index: zero });
-                fg.emit(Instr::Store { local: idx });
-                let top = fg.here();
-                fg.emit(Instr::Load { local: idx });
-                fg.emit(Instr::Load { local: arr });
-                fg.emit(Instr::ALen {});
-                fg.emit(Instr::ILt {});
-                let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+            } => self.indexed_loop(fg, array, Instr::ALen {}, body, s.line, |fg, arr, idx| {
                 if let Some(i) = index {
                     fg.emit(Instr::Load { local: idx });
                     fg.store_local(*i);
@@ -427,28 +413,13 @@ impl Gen<'_> {
                 fg.emit(Instr::Load { local: idx });
                 fg.emit(Instr::AGet {});
                 fg.store_local(*var);
-                self.counted_loop_tail(fg, body, idx, top, exit, s.line);
-            }
+            }),
             StmtKind::ForMap {
                 key,
                 value,
                 map,
                 body,
-            } => {
-                let mt = self.ty(&map.ty);
-                let mp = fg.temp(mt);
-                let idx = fg.temp(m::INT);
-                self.expr(fg, map);
-                fg.emit(Instr::Store { local: mp });
-                let zero = self.constant(ConstKey::Int(0));
-                fg.emit(Instr::Const { index: zero });
-                fg.emit(Instr::Store { local: idx });
-                let top = fg.here();
-                fg.emit(Instr::Load { local: idx });
-                fg.emit(Instr::Load { local: mp });
-                fg.emit(Instr::MLen {});
-                fg.emit(Instr::ILt {});
-                let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+            } => self.indexed_loop(fg, map, Instr::MLen {}, body, s.line, |fg, mp, idx| {
                 fg.emit(Instr::Load { local: mp });
                 fg.emit(Instr::Load { local: idx });
                 fg.emit(Instr::MKeyAt {});
@@ -459,8 +430,7 @@ impl Gen<'_> {
                     fg.emit(Instr::MValAt {});
                     fg.store_local(*v);
                 }
-                self.counted_loop_tail(fg, body, idx, top, exit, s.line);
-            }
+            }),
             StmtKind::Match {
                 scrutinee,
                 arms,
@@ -577,15 +547,32 @@ impl Gen<'_> {
         }
     }
 
-    fn counted_loop_tail(
+    /// A loop over positions `0..len(collection)` (the length is read
+    /// each iteration); `bind` loads the element(s) for the body.
+    fn indexed_loop(
         &mut self,
         fg: &mut FnGen,
+        collection: &Expr,
+        len: Instr,
         body: &[Stmt],
-        idx: u16,
-        top: usize,
-        exit: usize,
         line: u32,
+        bind: impl FnOnce(&mut FnGen, u16, u16),
     ) {
+        let ct = self.ty(&collection.ty);
+        let coll = fg.temp(ct);
+        let idx = fg.temp(m::INT);
+        self.expr(fg, collection);
+        fg.emit(Instr::Store { local: coll });
+        let zero = self.constant(ConstKey::Int(0));
+        fg.emit(Instr::Const { index: zero });
+        fg.emit(Instr::Store { local: idx });
+        let top = fg.here();
+        fg.emit(Instr::Load { local: idx });
+        fg.emit(Instr::Load { local: coll });
+        fg.emit(len);
+        fg.emit(Instr::ILt {});
+        let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+        bind(fg, coll, idx);
         fg.loops.push(Loop {
             breaks: vec![],
             continues: vec![],
@@ -593,11 +580,10 @@ impl Gen<'_> {
         self.stmts(fg, body);
         let step = fg.here();
         fg.set_line(line);
-        fg.emit(Instr::Load { local: idx });
-        let one = self.constant(ConstKey::Int(1));
-        fg.emit(Instr::Const { index: one });
-        fg.emit(Instr::IAdd {});
-        fg.emit(Instr::Store { local: idx });
+        fg.emit(Instr::IncLocal {
+            local: idx,
+            value: 1,
+        });
         fg.emit(Instr::Jmp { target: top as u32 });
         fg.patch_here(exit);
         self.close_loop(fg, step);

@@ -1,28 +1,12 @@
 //! vmrun as a user meets it: arguments, exit codes and one-line errors.
 
 use std::path::PathBuf;
-use std::process::Command;
+
+#[path = "../../tests/support/run_binary.rs"]
+mod support;
 
 fn vmrun(args: &[&str]) -> (i32, String, String) {
-    // Under cross-target testing the binary needs the same emulator as
-    // this test (scripts/test-all.sh sets TERN_TEST_RUNNER for aarch64).
-    let bin = env!("CARGO_BIN_EXE_vmrun");
-    let runner = std::env::var("TERN_TEST_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    let mut cmd = match words.next() {
-        Some(emu) => {
-            let mut c = Command::new(emu);
-            c.args(words).arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    };
-    let out = cmd.args(args).output().expect("vmrun runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::run_binary(env!("CARGO_BIN_EXE_vmrun"), args)
 }
 
 fn scratch(name: &str) -> PathBuf {

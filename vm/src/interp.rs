@@ -586,6 +586,16 @@ impl<'p> Vm<'p> {
                 return Err(self.make_trap($kind, msg));
             }};
         }
+        macro_rules! oob {
+            ($i:expr, $n:expr) => {
+                trap!(
+                    TrapKind::IndexOutOfBounds,
+                    "index {} out of bounds for length {}",
+                    $i,
+                    $n
+                )
+            };
+        }
         macro_rules! pop {
             () => {{
                 sp -= 1;
@@ -779,12 +789,7 @@ impl<'p> Vm<'p> {
                         Some(v) => push!(*v),
                         None => {
                             let n = items.len();
-                            trap!(
-                                TrapKind::IndexOutOfBounds,
-                                "index {} out of bounds for length {}",
-                                i,
-                                n
-                            )
+                            oob!(i, n)
                         }
                     }
                 }
@@ -918,12 +923,7 @@ impl<'p> Vm<'p> {
                         Some(b) => top!() = *b as u64,
                         None => {
                             let n = s.len();
-                            trap!(
-                                TrapKind::IndexOutOfBounds,
-                                "index {} out of bounds for length {}",
-                                i,
-                                n
-                            )
+                            oob!(i, n)
                         }
                     }
                 }
@@ -1199,12 +1199,7 @@ impl<'p> Vm<'p> {
                         Some(v) => top!() = *v,
                         None => {
                             let n = items.len();
-                            trap!(
-                                TrapKind::IndexOutOfBounds,
-                                "index {} out of bounds for length {}",
-                                i,
-                                n
-                            )
+                            oob!(i, n)
                         }
                     }
                 }
@@ -1217,12 +1212,7 @@ impl<'p> Vm<'p> {
                         Some(slot) => *slot = v,
                         None => {
                             let n = items.len();
-                            trap!(
-                                TrapKind::IndexOutOfBounds,
-                                "index {} out of bounds for length {}",
-                                i,
-                                n
-                            )
+                            oob!(i, n)
                         }
                     }
                 }
@@ -1331,12 +1321,7 @@ impl<'p> Vm<'p> {
                         .and_then(|i| self.heap.map(mh).get_index(i))
                     {
                         Some((k, _)) => k.clone(),
-                        None => trap!(
-                            TrapKind::IndexOutOfBounds,
-                            "index {} out of bounds for length {}",
-                            i,
-                            n
-                        ),
+                        None => oob!(i, n),
                     };
                     if let Key::Str(s) = &key {
                         safepoint!(32 + s.len());
@@ -1351,12 +1336,7 @@ impl<'p> Vm<'p> {
                         Some((_, v)) => top!() = *v,
                         None => {
                             let n = map.len();
-                            trap!(
-                                TrapKind::IndexOutOfBounds,
-                                "index {} out of bounds for length {}",
-                                i,
-                                n
-                            )
+                            oob!(i, n)
                         }
                     }
                 }

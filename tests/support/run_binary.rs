@@ -1,0 +1,25 @@
+// Shared by the vmc and vmrun CLI tests (included with #[path]).
+
+use std::process::Command;
+
+/// Runs `bin` with `args`: (exit code, stdout, stderr). Under cross-target
+/// testing the binary needs the same emulator as the test itself, which
+/// scripts/test-all.sh names in TERN_TEST_RUNNER.
+pub fn run_binary(bin: &str, args: &[&str]) -> (i32, String, String) {
+    let runner = std::env::var("TERN_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(emu) => {
+            let mut c = Command::new(emu);
+            c.args(words).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let out = cmd.args(args).output().expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
