@@ -467,42 +467,15 @@ impl Gen<'_> {
     /// `when`; an int comparison with a small constant becomes one
     /// compare-with-immediate branch. Returns the branch to patch.
     fn branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> usize {
-        if let ExprKind::Op(cmp, args) = &c.kind {
-            if let ExprKind::Int(k) = args.get(1).map_or(&ExprKind::Error, |a| &a.kind) {
-                if let (Ok(value), true) = (i32::try_from(*k), args[0].ty == Ty::Int) {
-                    // (taken when true, taken when false)
-                    let pair = match cmp {
-                        Instr::ILt {} => Some((
-                            Instr::BrILtImm { value, target: 0 },
-                            Instr::BrIGeImm { value, target: 0 },
-                        )),
-                        Instr::ILe {} => Some((
-                            Instr::BrILeImm { value, target: 0 },
-                            Instr::BrIGtImm { value, target: 0 },
-                        )),
-                        Instr::IGt {} => Some((
-                            Instr::BrIGtImm { value, target: 0 },
-                            Instr::BrILeImm { value, target: 0 },
-                        )),
-                        Instr::IGe {} => Some((
-                            Instr::BrIGeImm { value, target: 0 },
-                            Instr::BrILtImm { value, target: 0 },
-                        )),
-                        Instr::IEq {} => Some((
-                            Instr::BrIEqImm { value, target: 0 },
-                            Instr::BrINeImm { value, target: 0 },
-                        )),
-                        Instr::INe {} => Some((
-                            Instr::BrINeImm { value, target: 0 },
-                            Instr::BrIEqImm { value, target: 0 },
-                        )),
-                        _ => None,
-                    };
-                    if let Some((yes, no)) = pair {
-                        self.expr(fg, &args[0]);
-                        fg.set_line(c.line);
-                        return fg.jump(if when { yes } else { no });
-                    }
+        if let ExprKind::Op(op, args) = &c.kind {
+            if let (Some(cmp), Some(ExprKind::Int(k))) =
+                (Cmp::of(*op), args.get(1).map(|a| &a.kind))
+            {
+                if let Ok(value) = i32::try_from(*k) {
+                    self.expr(fg, &args[0]);
+                    fg.set_line(c.line);
+                    let cmp = if when { cmp } else { cmp.negate() };
+                    return fg.jump(cmp.branch_imm(value));
                 }
             }
         }
@@ -999,6 +972,71 @@ fn with_local(op: Instr, local: u16) -> Option<Instr> {
     })
 }
 
+/// An int comparison, and the branch instructions that test it.
+#[derive(Clone, Copy)]
+enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Cmp {
+    /// The comparison an int comparison instruction makes.
+    fn of(i: Instr) -> Option<Cmp> {
+        Some(match i {
+            Instr::ILt {} => Cmp::Lt,
+            Instr::ILe {} => Cmp::Le,
+            Instr::IGt {} => Cmp::Gt,
+            Instr::IGe {} => Cmp::Ge,
+            Instr::IEq {} => Cmp::Eq,
+            Instr::INe {} => Cmp::Ne,
+            _ => return None,
+        })
+    }
+
+    /// The comparison that holds exactly when this one does not (exact for
+    /// ints, which have no NaN).
+    fn negate(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Ge,
+            Cmp::Le => Cmp::Gt,
+            Cmp::Gt => Cmp::Le,
+            Cmp::Ge => Cmp::Lt,
+            Cmp::Eq => Cmp::Ne,
+            Cmp::Ne => Cmp::Eq,
+        }
+    }
+
+    /// Pops two ints; branches when the comparison holds.
+    fn branch(self) -> Instr {
+        let target = 0;
+        match self {
+            Cmp::Lt => Instr::BrILt { target },
+            Cmp::Le => Instr::BrILe { target },
+            Cmp::Gt => Instr::BrIGt { target },
+            Cmp::Ge => Instr::BrIGe { target },
+            Cmp::Eq => Instr::BrIEq { target },
+            Cmp::Ne => Instr::BrINe { target },
+        }
+    }
+
+    /// Pops one int; branches when it compares so with `value`.
+    fn branch_imm(self, value: i32) -> Instr {
+        let target = 0;
+        match self {
+            Cmp::Lt => Instr::BrILtImm { value, target },
+            Cmp::Le => Instr::BrILeImm { value, target },
+            Cmp::Gt => Instr::BrIGtImm { value, target },
+            Cmp::Ge => Instr::BrIGeImm { value, target },
+            Cmp::Eq => Instr::BrIEqImm { value, target },
+            Cmp::Ne => Instr::BrINeImm { value, target },
+        }
+    }
+}
+
 enum Operand {
     Int(i32),
     Float(f64),
@@ -1083,20 +1121,17 @@ impl FnGen {
     /// a conditional jump becomes one compare-and-branch instruction.
     fn jump(&mut self, i: Instr) -> usize {
         let fused = match (self.code.last(), i) {
-            (Some(&cmp), Instr::JmpIf { .. } | Instr::JmpIfNot { .. })
+            (Some(&last), Instr::JmpIf { .. } | Instr::JmpIfNot { .. })
                 if self.code.len() > self.barrier =>
             {
-                let when_true = matches!(i, Instr::JmpIf { .. });
-                let (yes, no) = match cmp {
-                    Instr::ILt {} => (Instr::BrILt { target: 0 }, Instr::BrIGe { target: 0 }),
-                    Instr::ILe {} => (Instr::BrILe { target: 0 }, Instr::BrIGt { target: 0 }),
-                    Instr::IGt {} => (Instr::BrIGt { target: 0 }, Instr::BrILe { target: 0 }),
-                    Instr::IGe {} => (Instr::BrIGe { target: 0 }, Instr::BrILt { target: 0 }),
-                    Instr::IEq {} => (Instr::BrIEq { target: 0 }, Instr::BrINe { target: 0 }),
-                    Instr::INe {} => (Instr::BrINe { target: 0 }, Instr::BrIEq { target: 0 }),
-                    _ => (i, i),
-                };
-                (yes != i).then_some(if when_true { yes } else { no })
+                Cmp::of(last).map(|c| {
+                    if matches!(i, Instr::JmpIf { .. }) {
+                        c
+                    } else {
+                        c.negate()
+                    }
+                    .branch()
+                })
             }
             _ => None,
         };
