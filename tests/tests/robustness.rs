@@ -1,0 +1,174 @@
+//! Bad input never panics: mutated source programs get diagnostics, and
+//! mutated bytecode (with its checksum fixed up, so the damage reaches the
+//! decoder, the verifier and the interpreter) is rejected or runs to a clean
+//! result under small limits. Deterministic: a fixed-seed generator.
+//! (Coverage-guided fuzzing is a separate, longer-running effort.)
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use tern_tests::*;
+
+/// xorshift64*: small, deterministic, good enough to pick mutations.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const PIECES: &[&str] = &[
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ";",
+    ",",
+    ".",
+    "..",
+    "=",
+    "==",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "<<",
+    "!",
+    "&&",
+    "fn",
+    "let",
+    "var",
+    "if",
+    "else",
+    "match",
+    "return",
+    "=>",
+    "_",
+    "\"",
+    "0",
+    "9223372036854775808",
+    "1.5",
+    "x",
+    "self",
+    "struct",
+    "enum",
+    "impl",
+    "import",
+    "for",
+    "in",
+    "while",
+    "break",
+    "->",
+    ":",
+    "int",
+    "[int]",
+];
+
+fn mutate_source(src: &str, rng: &mut Rng) -> String {
+    let mut s: Vec<char> = src.chars().collect();
+    for _ in 0..1 + rng.below(3) {
+        let at = rng.below(s.len() + 1);
+        match rng.below(3) {
+            0 if !s.is_empty() => {
+                let n = 1 + rng.below(8);
+                let end = (at + n).min(s.len());
+                s.drain(at.min(s.len())..end);
+            }
+            1 => {
+                let piece = PIECES[rng.below(PIECES.len())];
+                for (k, c) in piece.chars().enumerate() {
+                    s.insert(at + k, c);
+                }
+            }
+            _ => s.truncate(at),
+        }
+    }
+    s.into_iter().collect()
+}
+
+#[test]
+fn mutated_sources_get_diagnostics_not_panics() {
+    let dir = std::env::temp_dir().join(format!("tern-robust-src-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rng = Rng(0x7e57_0001);
+    let mut compiled = 0;
+    for path in programs(&root().join("examples")) {
+        let src = std::fs::read_to_string(&path).unwrap();
+        for k in 0..100 {
+            let text = mutate_source(&src, &mut rng);
+            let file = dir.join("m.src");
+            std::fs::write(&file, &text).unwrap();
+            let r = catch_unwind(|| {
+                tern_compiler::compile(&file)
+                    .map(|_| ())
+                    .map_err(|e| e.render())
+            });
+            match r {
+                Err(_) => panic!(
+                    "compiler panicked on mutation {k} of {}:\n{text}",
+                    path.display()
+                ),
+                Ok(Ok(())) => compiled += 1,
+                Ok(Err(msg)) => assert!(msg.contains("error"), "{msg}"),
+            }
+        }
+    }
+    assert!(compiled > 0, "some mutations should still compile");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn mutated_bytecode_is_rejected_or_runs_cleanly() {
+    let mut rng = Rng(0x7e57_0002);
+    let limits = tern_vm::Limits {
+        fuel: 200_000,
+        max_heap: 1 << 20,
+        max_depth: 200,
+        ..Default::default()
+    };
+    let (mut rejected, mut ran) = (0, 0);
+    for path in programs(&root().join("examples")) {
+        let good = build(&path);
+        for k in 0..300 {
+            let mut bytes = good.clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = tern_vm::format::HEADER_LEN
+                    + rng.below(bytes.len() - tern_vm::format::HEADER_LEN);
+                bytes[at] = rng.next() as u8;
+            }
+            if rng.below(4) == 0 {
+                let n = tern_vm::format::HEADER_LEN
+                    + rng.below(bytes.len() - tern_vm::format::HEADER_LEN);
+                bytes.truncate(n);
+                let len = (bytes.len() - tern_vm::format::HEADER_LEN) as u32;
+                bytes[12..16].copy_from_slice(&len.to_le_bytes());
+            }
+            let sum = tern_vm::format::fnv1a(&bytes[tern_vm::format::HEADER_LEN..]);
+            bytes[16..24].copy_from_slice(&sum.to_le_bytes());
+            let r = catch_unwind(AssertUnwindSafe(|| match tern_vm::load(&bytes) {
+                Err(e) => {
+                    assert!(!e.to_string().is_empty());
+                    false
+                }
+                Ok(p) => {
+                    run_program(&p, &[], limits.clone());
+                    true
+                }
+            }));
+            match r {
+                Err(_) => panic!("VM panicked on mutation {k} of {}", path.display()),
+                Ok(true) => ran += 1,
+                Ok(false) => rejected += 1,
+            }
+        }
+    }
+    assert!(rejected > 0 && ran > 0, "rejected {rejected}, ran {ran}");
+}
