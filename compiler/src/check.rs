@@ -103,6 +103,10 @@ enum PathRes {
     Variant(EnumId, u16),
 }
 
+/// How deeply expressions and blocks may nest; deeper is a compile error
+/// (it keeps the checker's and code generator's recursion bounded).
+pub const MAX_NESTING: u32 = 500;
+
 pub struct Checker<'a> {
     mods: &'a [ModuleSrc],
     lines: &'a dyn Fn(FileId, usize) -> u32,
@@ -118,6 +122,7 @@ pub struct Checker<'a> {
     funcs: Vec<Option<Func>>,
     fcx: Vec<FnCtx>,
     cur_mod: usize,
+    depth: u32,
 }
 
 fn prim(p: Prim) -> Ty {
@@ -155,6 +160,7 @@ pub fn check(
         funcs: Vec::new(),
         fcx: Vec::new(),
         cur_mod: root,
+        depth: 0,
     };
     c.collect_names();
     c.resolve_declarations();
@@ -793,6 +799,20 @@ impl<'a> Checker<'a> {
     }
 
     fn block(&mut self, b: &ast::Block) -> Vec<Stmt> {
+        if self.depth >= MAX_NESTING {
+            self.error(
+                b.span,
+                format!("block nested more than {MAX_NESTING} levels deep"),
+            );
+            return vec![];
+        }
+        self.depth += 1;
+        let r = self.block_inner(b);
+        self.depth -= 1;
+        r
+    }
+
+    fn block_inner(&mut self, b: &ast::Block) -> Vec<Stmt> {
         self.fcx.last_mut().unwrap().scopes.push(vec![]);
         let mut out = Vec::with_capacity(b.stmts.len());
         for s in &b.stmts {
@@ -1379,6 +1399,20 @@ impl<'a> Checker<'a> {
     }
 
     fn expr(&mut self, x: &ast::Expr, want: Option<&Ty>) -> Expr {
+        if self.depth >= MAX_NESTING {
+            self.error(
+                x.span,
+                format!("expression nested more than {MAX_NESTING} levels deep"),
+            );
+            return self.error_expr(self.line(x.span));
+        }
+        self.depth += 1;
+        let r = self.expr_inner(x, want);
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_inner(&mut self, x: &ast::Expr, want: Option<&Ty>) -> Expr {
         let line = self.line(x.span);
         match &x.kind {
             ast::ExprKind::Int(i) => match i64::try_from(*i) {

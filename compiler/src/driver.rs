@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use tern_vm::Module;
 
 /// Where source text comes from: the file system, or memory in tests.
-pub trait SourceLoader {
+pub trait SourceLoader: Sync {
     fn read(&self, path: &Path) -> std::io::Result<String>;
 }
 
@@ -84,7 +84,29 @@ pub fn compile(path: &Path) -> Result<Compiled, CompileError> {
     compile_with(path, &FsLoader)
 }
 
+/// Largest source file the compiler reads.
+pub const MAX_SOURCE_BYTES: usize = 8 << 20;
+
+/// Stack for the compiler's thread. Trees are walked recursively; the
+/// checker bounds nesting (see `check::MAX_NESTING`), but a long chain like
+/// `1 + 1 + ... + 1` is still a deep tree to build and drop, so the
+/// compiler runs on a stack sized for the largest file it accepts. It is
+/// reserved address space; only what is used is committed.
+const COMPILER_STACK: usize = 1 << 30;
+
 pub fn compile_with(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, CompileError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("vmc".into())
+            .stack_size(COMPILER_STACK)
+            .spawn_scoped(scope, || compile_here(path, loader))
+            .map_err(|e| CompileError::Io(format!("cannot start the compiler thread: {e}")))?
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, CompileError> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let file_name = path
         .file_name()
@@ -193,6 +215,15 @@ impl Driver<'_> {
         }
         let path = self.dir.join(format!("{name}.src"));
         match self.loader.read(&path) {
+            Ok(text) if text.len() > MAX_SOURCE_BYTES => {
+                self.state.insert(name.clone(), State::Failed);
+                self.diags.push(Diagnostic::new(
+                    from,
+                    ident.span,
+                    format!("cannot import `{name}`: {name}.src is larger than {MAX_SOURCE_BYTES} bytes"),
+                ));
+                None
+            }
             Ok(text) => self.module(name, text),
             Err(e) => {
                 self.state.insert(name.clone(), State::Failed);
