@@ -726,40 +726,69 @@ impl Gen<'_> {
                 }
                 fg.emit(Instr::SetField { field: *f });
             }
-            Place::Index(arr, idx) | Place::MapKey(arr, idx) => {
-                let is_map = matches!(place, Place::MapKey(..));
-                if let Some(op) = op {
-                    let at = self.ty(&arr.ty);
-                    let it = self.ty(&idx.ty);
-                    let a = fg.temp(at);
-                    let i = fg.temp(it);
-                    self.expr(fg, arr);
-                    fg.emit(Instr::Store { local: a });
-                    self.expr(fg, idx);
-                    fg.emit(Instr::Store { local: i });
-                    fg.emit(Instr::Load { local: a });
-                    fg.emit(Instr::Load { local: i });
-                    fg.emit(Instr::Load { local: a });
-                    fg.emit(Instr::Load { local: i });
-                    fg.emit(if is_map {
-                        Instr::MGet {}
-                    } else {
-                        Instr::AGet {}
-                    });
-                    self.expr(fg, v);
-                    fg.emit(op);
-                } else {
-                    self.expr(fg, arr);
-                    self.expr(fg, idx);
-                    self.expr(fg, v);
+            Place::Index(arr, idx) => {
+                // Both plain locals: the value first, then one instruction.
+                // (The value cannot change them: assignments are statements
+                // and closures only change boxed locals.)
+                if let (ExprKind::Local(a), ExprKind::Local(i)) = (&arr.kind, &idx.kind) {
+                    if !fg.is_boxed(*a) && !fg.is_boxed(*i) {
+                        let (array, index) = (fg.slot(*a), fg.slot(*i));
+                        if let Some(op) = op {
+                            fg.emit(Instr::LoadElem { array, index });
+                            self.expr(fg, v);
+                            fg.emit(op);
+                        } else {
+                            self.expr(fg, v);
+                        }
+                        fg.emit(Instr::StoreElem { array, index });
+                        return;
+                    }
                 }
-                fg.emit(if is_map {
-                    Instr::MSet {}
-                } else {
-                    Instr::ASet {}
-                });
+                self.indexed_assign(fg, arr, idx, op, v, false);
+            }
+            Place::MapKey(map, key) => self.indexed_assign(fg, map, key, op, v, true),
+        }
+    }
+
+    /// `c[k] = v` or `c[k] op= v` on an array or map held anywhere.
+    fn indexed_assign(
+        &mut self,
+        fg: &mut FnGen,
+        c: &Expr,
+        k: &Expr,
+        op: Option<Instr>,
+        v: &Expr,
+        is_map: bool,
+    ) {
+        let (get, set) = if is_map {
+            (Instr::MGet {}, Instr::MSet {})
+        } else {
+            (Instr::AGet {}, Instr::ASet {})
+        };
+        match op {
+            Some(op) => {
+                // Evaluate container and key once, into temps.
+                let (ct, kt) = (self.ty(&c.ty), self.ty(&k.ty));
+                let (cs, ks) = (fg.temp(ct), fg.temp(kt));
+                self.expr(fg, c);
+                fg.emit(Instr::Store { local: cs });
+                self.expr(fg, k);
+                fg.emit(Instr::Store { local: ks });
+                for _ in 0..2 {
+                    fg.emit(Instr::Load { local: cs });
+                    fg.emit(Instr::Load { local: ks });
+                }
+                fg.emit(get);
+                self.expr(fg, v);
+                fg.emit(op);
+            }
+            None => {
+                self.expr(fg, c);
+                self.expr(fg, k);
+                self.expr(fg, v);
             }
         }
+        fg.emit(set);
     }
 
     fn expr(&mut self, fg: &mut FnGen, x: &Expr) {

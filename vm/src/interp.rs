@@ -782,6 +782,18 @@ impl<'p> Vm<'p> {
                 Instr::LoadField { local, field } => {
                     push!(self.heap.fields(stack[base + local as usize])[field as usize])
                 }
+                Instr::StoreElem { array, index } => {
+                    let v = pop!();
+                    let i = stack[base + index as usize] as i64;
+                    let items = self.heap.array_mut(stack[base + array as usize]);
+                    match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
+                        Some(slot) => *slot = v,
+                        None => {
+                            let n = items.len();
+                            oob!(i, n)
+                        }
+                    }
+                }
                 Instr::LoadElem { array, index } => {
                     let i = stack[base + index as usize] as i64;
                     let items = self.heap.array(stack[base + array as usize]);

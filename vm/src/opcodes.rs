@@ -80,6 +80,8 @@ macro_rules! for_each_op {
             LoadField = 0x0B, "field.load", { local: u16, field: u16 }, (special), false;
             /// Push element (local `index`) of the array in local `array`; traps out of bounds.
             LoadElem = 0x0C, "array.load", { array: u16, index: u16 }, (special), false;
+            /// Pop a value into element (local `index`) of the array in local `array`; traps out of bounds.
+            StoreElem = 0x43, "array.store", { array: u16, index: u16 }, (special), false;
             /// Int addition of local `local` to the top.
             IAddL = 0x0D, "iadd.l", { local: u16 }, (special), false;
             /// Int subtraction of local `local` from the top.

@@ -436,6 +436,22 @@ impl Ctx<'_> {
                 }
                 s.stack.push(e);
             }
+            Instr::StoreElem { array, index } => {
+                let t = self.initialized(s, array)?;
+                let e = match m.ty(t) {
+                    TypeDesc::Array(e) => *e,
+                    _ => {
+                        return Err(format!(
+                            "expected an array in local {array}, found {}",
+                            self.name(t)
+                        ))
+                    }
+                };
+                if self.initialized(s, index)? != INT {
+                    return Err(format!("array index local {index} is not an int"));
+                }
+                self.pop_expect(s, e)?;
+            }
             Instr::IAddL { local } | Instr::ISubL { local } | Instr::IMulL { local } => {
                 if self.initialized(s, local)? != INT {
                     return Err(format!("local {local} is not an int"));
