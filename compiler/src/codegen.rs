@@ -409,9 +409,10 @@ impl Gen<'_> {
                     fg.emit(Instr::Load { local: idx });
                     fg.store_local(*i);
                 }
-                fg.emit(Instr::Load { local: arr });
-                fg.emit(Instr::Load { local: idx });
-                fg.emit(Instr::AGet {});
+                fg.emit(Instr::LoadElem {
+                    array: arr,
+                    index: idx,
+                });
                 fg.store_local(*var);
             }),
             StmtKind::ForMap {
@@ -420,15 +421,15 @@ impl Gen<'_> {
                 map,
                 body,
             } => self.indexed_loop(fg, map, Instr::MLen {}, body, s.line, |fg, mp, idx| {
-                fg.emit(Instr::Load { local: mp });
-                fg.emit(Instr::Load { local: idx });
-                fg.emit(Instr::MKeyAt {});
-                fg.store_local(*key);
-                if let Some(v) = value {
-                    fg.emit(Instr::Load { local: mp });
-                    fg.emit(Instr::Load { local: idx });
-                    fg.emit(Instr::MValAt {});
-                    fg.store_local(*v);
+                for (at, dest) in [
+                    (Instr::MKeyAt {}, Some(key)),
+                    (Instr::MValAt {}, value.as_ref()),
+                ] {
+                    if let Some(dest) = dest {
+                        fg.emit(Instr::Load2 { a: mp, b: idx });
+                        fg.emit(at);
+                        fg.store_local(*dest);
+                    }
                 }
             }),
             StmtKind::Match {

@@ -335,6 +335,25 @@ impl Ctx<'_> {
         }
     }
 
+    /// The element type of the array in local `array`, indexed by the int
+    /// in local `index` (both initialized).
+    fn element_in_locals(&self, s: &State, array: u16, index: u16) -> Result<TypeId, String> {
+        let t = self.initialized(s, array)?;
+        let e = match self.m.ty(t) {
+            TypeDesc::Array(e) => *e,
+            _ => {
+                return Err(format!(
+                    "expected an array in local {array}, found {}",
+                    self.name(t)
+                ))
+            }
+        };
+        if self.initialized(s, index)? != INT {
+            return Err(format!("array index local {index} is not an int"));
+        }
+        Ok(e)
+    }
+
     /// The type of local `local`, which must be initialized here.
     fn initialized(&self, s: &State, local: u16) -> Result<TypeId, String> {
         let t = self.local(local)?;
@@ -421,35 +440,11 @@ impl Ctx<'_> {
                 s.stack.push(f.ty);
             }
             Instr::LoadElem { array, index } => {
-                let t = self.initialized(s, array)?;
-                let e = match m.ty(t) {
-                    TypeDesc::Array(e) => *e,
-                    _ => {
-                        return Err(format!(
-                            "expected an array in local {array}, found {}",
-                            self.name(t)
-                        ))
-                    }
-                };
-                if self.initialized(s, index)? != INT {
-                    return Err(format!("array index local {index} is not an int"));
-                }
+                let e = self.element_in_locals(s, array, index)?;
                 s.stack.push(e);
             }
             Instr::StoreElem { array, index } => {
-                let t = self.initialized(s, array)?;
-                let e = match m.ty(t) {
-                    TypeDesc::Array(e) => *e,
-                    _ => {
-                        return Err(format!(
-                            "expected an array in local {array}, found {}",
-                            self.name(t)
-                        ))
-                    }
-                };
-                if self.initialized(s, index)? != INT {
-                    return Err(format!("array index local {index} is not an int"));
-                }
+                let e = self.element_in_locals(s, array, index)?;
                 self.pop_expect(s, e)?;
             }
             Instr::IAddL { local } | Instr::ISubL { local } | Instr::IMulL { local } => {
