@@ -45,6 +45,72 @@ impl std::hash::Hash for Key {
     }
 }
 
+/// A map key as found in a slot: borrowed, so looking a key up never
+/// allocates. It hashes and compares exactly like the [`Key`] it stands for.
+#[derive(Clone, Copy, Debug)]
+pub enum KeyRef<'a> {
+    Int(i64),
+    Bool(bool),
+    Str(&'a str),
+}
+
+impl std::hash::Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        match self {
+            KeyRef::Int(i) => h.write_u64(*i as u64),
+            KeyRef::Bool(b) => h.write_u64(*b as u64 ^ 0x9e37_79b9_7f4a_7c15),
+            KeyRef::Str(s) => h.write(s.as_bytes()),
+        }
+    }
+}
+
+impl indexmap::Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, k: &Key) -> bool {
+        match (self, k) {
+            (KeyRef::Int(a), Key::Int(b)) => a == b,
+            (KeyRef::Bool(a), Key::Bool(b)) => a == b,
+            (KeyRef::Str(a), Key::Str(b)) => *a == &**b,
+            _ => false,
+        }
+    }
+}
+
+impl KeyRef<'_> {
+    pub fn to_key(self) -> Key {
+        match self {
+            KeyRef::Int(i) => Key::Int(i),
+            KeyRef::Bool(b) => Key::Bool(b),
+            KeyRef::Str(s) => Key::Str(s.into()),
+        }
+    }
+}
+
+impl Key {
+    /// Accounted bytes an entry with this key adds to a map.
+    pub fn entry_size(&self) -> usize {
+        24 + if let Key::Str(s) = self { s.len() } else { 0 }
+    }
+
+    pub fn as_ref(&self) -> KeyRef<'_> {
+        match self {
+            Key::Int(i) => KeyRef::Int(*i),
+            Key::Bool(b) => KeyRef::Bool(*b),
+            Key::Str(s) => KeyRef::Str(s),
+        }
+    }
+}
+
+impl std::fmt::Display for KeyRef<'_> {
+    /// How a key appears in error messages: strings quoted.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyRef::Int(i) => write!(f, "{i}"),
+            KeyRef::Bool(b) => write!(f, "{b}"),
+            KeyRef::Str(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
 /// A multiply-rotate hasher in the manner of FxHash: fast for the short
 /// keys maps hold, and deterministic on every platform and every run.
 #[derive(Default)]
@@ -126,13 +192,7 @@ impl Object {
         match self {
             Object::Str(s) => 32 + s.len(),
             Object::Array { items, .. } => 32 + 8 * items.len(),
-            Object::Map(m) => {
-                48 + m
-                    .entries
-                    .keys()
-                    .map(|k| 24 + if let Key::Str(s) = k { s.len() } else { 0 })
-                    .sum::<usize>()
-            }
+            Object::Map(m) => 48 + m.entries.keys().map(Key::entry_size).sum::<usize>(),
             Object::Record { fields, .. } => 24 + 8 * fields.len(),
             Object::Closure { captures, .. } => 24 + 8 * captures.len(),
             Object::Cell { .. } => 24,
@@ -286,6 +346,16 @@ impl Heap {
         match self.get(h) {
             Object::Map(m) => m.key_ty,
             _ => bad_handle(h, "map"),
+        }
+    }
+
+    /// The key a slot holds, for a map keyed by `key_ty`.
+    #[inline]
+    pub fn key_ref(&self, key_ty: u32, v: u64) -> KeyRef<'_> {
+        match key_ty {
+            crate::module::INT => KeyRef::Int(v as i64),
+            crate::module::BOOL => KeyRef::Bool(v != 0),
+            _ => KeyRef::Str(self.str(v)),
         }
     }
 

@@ -526,14 +526,6 @@ impl<'p> Vm<'p> {
         Ok(())
     }
 
-    fn key_of(&self, key_ty: TypeId, v: u64) -> Key {
-        match key_ty {
-            INT => Key::Int(v as i64),
-            BOOL => Key::Bool(v != 0),
-            _ => Key::Str(self.heap.str(v).into()),
-        }
-    }
-
     fn key_slot(&mut self, k: &Key) -> u64 {
         match k {
             Key::Int(i) => *i as u64,
@@ -1257,47 +1249,62 @@ impl<'p> Vm<'p> {
                 }
                 Instr::MLen {} => top!() = self.heap.map(top!()).len() as u64,
                 Instr::MGet {} => {
-                    let k = pop!();
-                    let kt = self.heap.map_key_ty(top!());
-                    let key = self.key_of(kt, k);
-                    match self.heap.map(top!()).get(&key) {
+                    let (mh, k) = (stack[sp - 2], pop!());
+                    let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
+                    match self.heap.map(mh).get(&key) {
                         Some(v) => top!() = *v,
-                        None => trap!(TrapKind::KeyNotFound, "key not found: {}", show_key(&key)),
+                        None => trap!(TrapKind::KeyNotFound, "key not found: {}", key),
                     }
                 }
                 Instr::MGetOr {} => {
                     let d = pop!();
-                    let k = pop!();
-                    let kt = self.heap.map_key_ty(top!());
-                    let key = self.key_of(kt, k);
-                    top!() = *self.heap.map(top!()).get(&key).unwrap_or(&d);
+                    let (mh, k) = (stack[sp - 2], pop!());
+                    let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
+                    top!() = *self.heap.map(mh).get(&key).unwrap_or(&d);
                 }
                 Instr::MSet {} => {
                     let (mh, k) = (stack[sp - 3], stack[sp - 2]);
                     let kt = self.heap.map_key_ty(mh);
-                    let key = self.key_of(kt, k);
-                    let extra = 24 + if let Key::Str(s) = &key { s.len() } else { 0 };
-                    safepoint!(extra);
-                    let v = pop!();
-                    sp -= 2;
-                    if self.heap.map_mut(mh).insert(key, v).is_none() {
-                        self.heap.grow(extra);
+                    let found = self.heap.map(mh).get_index_of(&self.heap.key_ref(kt, k));
+                    match found {
+                        Some(i) => {
+                            let v = pop!();
+                            sp -= 2;
+                            *self
+                                .heap
+                                .map_mut(mh)
+                                .get_index_mut(i)
+                                .expect("index just found")
+                                .1 = v;
+                        }
+                        None => {
+                            // A new entry: the only case that allocates.
+                            let key = self.heap.key_ref(kt, k).to_key();
+                            let extra = key.entry_size();
+                            safepoint!(extra);
+                            let v = pop!();
+                            sp -= 2;
+                            self.heap.map_mut(mh).insert(key, v);
+                            self.heap.grow(extra);
+                        }
                     }
                 }
                 Instr::MHas {} => {
-                    let k = pop!();
-                    let kt = self.heap.map_key_ty(top!());
-                    let key = self.key_of(kt, k);
-                    top!() = self.heap.map(top!()).contains_key(&key) as u64;
+                    let (mh, k) = (stack[sp - 2], pop!());
+                    let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
+                    top!() = self.heap.map(mh).contains_key(&key) as u64;
                 }
                 Instr::MRemove {} => {
                     let k = pop!();
                     let mh = pop!();
-                    let kt = self.heap.map_key_ty(mh);
-                    let key = self.key_of(kt, k);
-                    if self.heap.map_mut(mh).shift_remove(&key).is_some() {
-                        self.heap
-                            .shrink(24 + if let Key::Str(s) = &key { s.len() } else { 0 });
+                    let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
+                    if let Some(i) = self.heap.map(mh).get_index_of(&key) {
+                        let (gone, _) = self
+                            .heap
+                            .map_mut(mh)
+                            .shift_remove_index(i)
+                            .expect("index just found");
+                        self.heap.shrink(gone.entry_size());
                     }
                 }
                 Instr::MKeys { .. } => {
@@ -1459,14 +1466,6 @@ fn array_refs(m: &Module, ty: TypeId) -> bool {
     match m.ty(ty) {
         TypeDesc::Array(e) => m.is_ref(*e),
         _ => unreachable_verified(),
-    }
-}
-
-fn show_key(k: &Key) -> String {
-    match k {
-        Key::Int(i) => i.to_string(),
-        Key::Bool(b) => b.to_string(),
-        Key::Str(s) => format!("{s:?}"),
     }
 }
 
