@@ -1,0 +1,23 @@
+//! The disassembler's listing for a small program, held still by a
+//! snapshot: operands, byte offsets, source lines and the fused
+//! instructions the compiler chooses are all visible here.
+
+use tern_tests::*;
+
+#[test]
+fn fib_listing() {
+    let path = root().join("examples/fib.src");
+    let module = tern_vm::decode(&build(&path)).expect("built file decodes");
+    let source = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = source.lines().collect();
+    let listing = tern_vm::disasm::disassemble(&module, &|_, n| {
+        lines.get(n as usize - 1).map(|s| s.to_string())
+    });
+    insta::with_settings!({
+        snapshot_path => root().join("tests/golden/snapshots"),
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("disasm__fib", listing);
+    });
+}
