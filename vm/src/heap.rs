@@ -21,8 +21,7 @@
 //!   since the last collection. Sizes are a fixed formula of lengths (see
 //!   [`Object::size`]), identical on every platform.
 
-use indexmap::IndexMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
 /// A map key. Keys are owned values, never references, so maps need no
 /// collector support for them and hashing depends only on content.
@@ -76,6 +75,15 @@ impl indexmap::Equivalent<Key> for KeyRef<'_> {
 }
 
 impl KeyRef<'_> {
+    /// Accounted bytes an entry with this key adds to a map.
+    pub fn entry_size(self) -> usize {
+        24 + if let KeyRef::Str(s) = self {
+            s.len()
+        } else {
+            0
+        }
+    }
+
     pub fn to_key(self) -> Key {
         match self {
             KeyRef::Int(i) => Key::Int(i),
@@ -88,7 +96,7 @@ impl KeyRef<'_> {
 impl Key {
     /// Accounted bytes an entry with this key adds to a map.
     pub fn entry_size(&self) -> usize {
-        24 + if let Key::Str(s) = self { s.len() } else { 0 }
+        self.as_ref().entry_size()
     }
 
     pub fn as_ref(&self) -> KeyRef<'_> {
@@ -146,7 +154,7 @@ impl Hasher for KeyHasher {
     }
 }
 
-pub type TernMap = IndexMap<Key, u64, BuildHasherDefault<KeyHasher>>;
+pub use crate::map::TernMap;
 
 /// The fields of a record or the captures of a closure.
 pub type Fields = smallvec::SmallVec<[u64; 2]>;
@@ -192,7 +200,7 @@ impl Object {
         match self {
             Object::Str(s) => 32 + s.len(),
             Object::Array { items, .. } => 32 + 8 * items.len(),
-            Object::Map(m) => 48 + m.entries.keys().map(Key::entry_size).sum::<usize>(),
+            Object::Map(m) => 48 + m.entries.keys().map(|k| k.entry_size()).sum::<usize>(),
             Object::Record { fields, .. } => 24 + 8 * fields.len(),
             Object::Closure { captures, .. } => 24 + 8 * captures.len(),
             Object::Cell { .. } => 24,
@@ -452,7 +460,7 @@ impl Heap {
                 }
                 Object::Map(m) => {
                     if m.val_refs {
-                        for &c in m.entries.values() {
+                        for c in m.entries.values() {
                             mark(marks, c, &mut work);
                         }
                     }

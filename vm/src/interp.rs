@@ -19,7 +19,7 @@
 //! the instruction index first so the collector reads the right stack map;
 //! every trap goes through `trap!`, which does the same for the trace.
 
-use crate::heap::{Fields, GcInfo, Heap, Key, MapObject, Object, TernMap};
+use crate::heap::{Fields, GcInfo, Heap, Key, KeyRef, MapObject, Object, TernMap};
 use crate::host::{Host, NoHost, Value};
 use crate::module::*;
 use crate::opcodes::Instr;
@@ -394,7 +394,7 @@ impl<'p> Vm<'p> {
                 self.heap
                     .map(v)
                     .iter()
-                    .map(|(k, x)| (key_value(k), self.from_guest(*vt, *x)))
+                    .map(|(k, x)| (key_value(k), self.from_guest(*vt, x)))
                     .collect(),
             ),
             _ => Value::Str(format!("<{}>", m.type_name(ty))),
@@ -422,7 +422,7 @@ impl<'p> Vm<'p> {
             (TypeDesc::Map(k, vt), Value::Map(entries)) => {
                 let (k, vt) = (*k, *vt);
                 let val_refs = m.is_ref(vt);
-                let mut map = TernMap::default();
+                let mut map = TernMap::new(k == INT);
                 for (kv, x) in entries {
                     let key = match (m.ty(k), kv) {
                         (TypeDesc::Int, Value::Int(i)) => Key::Int(*i),
@@ -1244,7 +1244,7 @@ impl<'p> Vm<'p> {
                     push!(self.heap.alloc(Object::Map(Box::new(MapObject {
                         key_ty,
                         val_refs,
-                        entries: TernMap::default(),
+                        entries: TernMap::new(key_ty == INT),
                     }))));
                 }
                 Instr::MLen {} => top!() = self.heap.map(top!()).len() as u64,
@@ -1252,7 +1252,7 @@ impl<'p> Vm<'p> {
                     let (mh, k) = (stack[sp - 2], pop!());
                     let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
                     match self.heap.map(mh).get(&key) {
-                        Some(v) => top!() = *v,
+                        Some(v) => top!() = v,
                         None => trap!(TrapKind::KeyNotFound, "key not found: {}", key),
                     }
                 }
@@ -1260,7 +1260,7 @@ impl<'p> Vm<'p> {
                     let d = pop!();
                     let (mh, k) = (stack[sp - 2], pop!());
                     let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
-                    top!() = *self.heap.map(mh).get(&key).unwrap_or(&d);
+                    top!() = self.heap.map(mh).get(&key).unwrap_or(d);
                 }
                 Instr::MSet {} => {
                     let (mh, k) = (stack[sp - 3], stack[sp - 2]);
@@ -1270,12 +1270,7 @@ impl<'p> Vm<'p> {
                         Some(i) => {
                             let v = pop!();
                             sp -= 2;
-                            *self
-                                .heap
-                                .map_mut(mh)
-                                .get_index_mut(i)
-                                .expect("index just found")
-                                .1 = v;
+                            self.heap.map_mut(mh).set_value_at(i, v);
                         }
                         None => {
                             // A new entry: the only case that allocates.
@@ -1314,10 +1309,16 @@ impl<'p> Vm<'p> {
                         .heap
                         .map(mh)
                         .keys()
-                        .map(|k| if let Key::Str(s) = k { 32 + s.len() } else { 0 })
+                        .map(|k| {
+                            if let KeyRef::Str(s) = k {
+                                32 + s.len()
+                            } else {
+                                0
+                            }
+                        })
                         .sum();
                     safepoint!(32 + 8 * n + strs);
-                    let keys: Vec<Key> = self.heap.map(mh).keys().cloned().collect();
+                    let keys: Vec<Key> = self.heap.map(mh).keys().map(KeyRef::to_key).collect();
                     let refs = keys.first().is_some_and(|k| matches!(k, Key::Str(_)));
                     let items = keys.iter().map(|k| self.key_slot(k)).collect();
                     top!() = self.heap.alloc(Object::Array { refs, items });
@@ -1326,7 +1327,7 @@ impl<'p> Vm<'p> {
                     let mh = top!();
                     let n = self.heap.map(mh).len();
                     safepoint!(32 + 8 * n);
-                    let items = self.heap.map(mh).values().copied().collect();
+                    let items = self.heap.map(mh).values().collect();
                     top!() = self.heap.alloc(Object::Array {
                         refs: array_refs(m, ty),
                         items,
@@ -1339,7 +1340,7 @@ impl<'p> Vm<'p> {
                         .ok()
                         .and_then(|i| self.heap.map(mh).get_index(i))
                     {
-                        Some((k, _)) => k.clone(),
+                        Some((k, _)) => k.to_key(),
                         None => oob!(i, n),
                     };
                     if let Key::Str(s) = &key {
@@ -1352,7 +1353,7 @@ impl<'p> Vm<'p> {
                     let i = pop!() as i64;
                     let map = self.heap.map(top!());
                     match usize::try_from(i).ok().and_then(|i| map.get_index(i)) {
-                        Some((_, v)) => top!() = *v,
+                        Some((_, v)) => top!() = v,
                         None => {
                             let n = map.len();
                             oob!(i, n)
@@ -1469,11 +1470,11 @@ fn array_refs(m: &Module, ty: TypeId) -> bool {
     }
 }
 
-fn key_value(k: &Key) -> Value {
+fn key_value(k: KeyRef) -> Value {
     match k {
-        Key::Int(i) => Value::Int(*i),
-        Key::Bool(b) => Value::Bool(*b),
-        Key::Str(s) => Value::Str(s.to_string()),
+        KeyRef::Int(i) => Value::Int(i),
+        KeyRef::Bool(b) => Value::Bool(b),
+        KeyRef::Str(s) => Value::Str(s.to_string()),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod format;
 pub mod heap;
 pub mod host;
 pub mod interp;
+pub mod map;
 pub mod module;
 pub mod opcodes;
 pub mod text;
