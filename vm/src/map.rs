@@ -128,7 +128,7 @@ impl TernMap {
                 entries.push((k as i64, v));
             }
             (Repr::Dense { .. }, _) => {
-                self.to_hashed();
+                self.make_hashed();
                 self.insert(key, v);
             }
             (Repr::Hashed(m), _) => {
@@ -172,7 +172,7 @@ impl TernMap {
         (0..self.len()).map(move |i| self.get_index(i).expect("position in range"))
     }
 
-    fn to_hashed(&mut self) {
+    fn make_hashed(&mut self) {
         if let Repr::Dense { entries, .. } = &mut self.repr {
             let mut m = Hashed::with_capacity_and_hasher(entries.len(), Default::default());
             for &(k, v) in entries.iter() {
