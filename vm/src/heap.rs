@@ -223,6 +223,8 @@ pub struct HeapStats {
     pub peak_bytes: u64,
 }
 
+/// The smallest collection threshold: small heaps are not collected over
+/// and over for a few megabytes of garbage.
 pub const MIN_THRESHOLD: usize = 1 << 20;
 
 pub struct Heap {

@@ -511,7 +511,9 @@ impl<'p> Vm<'p> {
     /// The one door to allocation: collects if due, then checks the limit.
     #[inline]
     fn safepoint(&mut self, stack: &[u64], pc: usize, need: usize) -> Result<(), Trap> {
-        if self.heap.wants_collection(need) {
+        // Over the limit is an error only if a collection cannot make room.
+        let over = self.heap.bytes + need > self.limits.max_heap;
+        if self.heap.wants_collection(need) || over {
             self.frames.last_mut().expect("running frame").pc = pc as u32;
             self.collect(stack);
         }
