@@ -794,6 +794,25 @@ impl Gen<'_> {
 
     fn expr(&mut self, fg: &mut FnGen, x: &Expr) {
         fg.set_line(x.line);
+        // `k op x` for a commutative op and a literal `k` is generated as
+        // `x op k`, so the immediate and constant forms apply. (Exact: int
+        // wrapping and IEEE addition and multiplication commute, and a
+        // literal has no effects to reorder.)
+        if let ExprKind::Op(
+            op @ (Instr::IAdd {} | Instr::IMul {} | Instr::FAdd {} | Instr::FMul {}),
+            args,
+        ) = &x.kind
+        {
+            let literal = |e: &Expr| matches!(e.kind, ExprKind::Int(_) | ExprKind::Float(_));
+            if literal(&args[0]) && !literal(&args[1]) {
+                let swapped = Expr {
+                    kind: ExprKind::Op(*op, vec![args[1].clone(), args[0].clone()]),
+                    ty: x.ty.clone(),
+                    line: x.line,
+                };
+                return self.expr(fg, &swapped);
+            }
+        }
         match &x.kind {
             ExprKind::Int(i) => {
                 let c = self.constant(ConstKey::Int(*i));
