@@ -1006,9 +1006,23 @@ impl Gen<'_> {
     }
 }
 
+/// The one-instruction form of `load a; load b; op`, if there is one.
+fn both_locals(op: Instr, a: u16, b: u16) -> Option<Instr> {
+    Some(match op {
+        Instr::IAdd {} => Instr::IAddLL { a, b },
+        Instr::ISub {} => Instr::ISubLL { a, b },
+        Instr::IMul {} => Instr::IMulLL { a, b },
+        Instr::FAdd {} => Instr::FAddLL { a, b },
+        Instr::FSub {} => Instr::FSubLL { a, b },
+        Instr::FMul {} => Instr::FMulLL { a, b },
+        _ => return None,
+    })
+}
+
 /// The one-instruction form of `load local; op`, if there is one.
 fn with_local(op: Instr, local: u16) -> Option<Instr> {
     Some(match op {
+        Instr::IAddImm { value } => Instr::LoadAddImm { local, value },
         Instr::GetField { field } => Instr::LoadField { local, field },
         Instr::IAdd {} => Instr::IAddL { local },
         Instr::ISub {} => Instr::ISubL { local },
@@ -1145,9 +1159,10 @@ impl FnGen {
             (Some(Instr::Load2 { a, b }), Instr::AGet {}) => {
                 Some(vec![Instr::LoadElem { array: a, index: b }])
             }
-            (Some(Instr::Load2 { a, b }), op) => {
-                with_local(op, b).map(|f| vec![Instr::Load { local: a }, f])
-            }
+            (Some(Instr::Load2 { a, b }), op) => match both_locals(op, a, b) {
+                Some(f) => Some(vec![f]),
+                None => with_local(op, b).map(|f| vec![Instr::Load { local: a }, f]),
+            },
             _ => None,
         };
         match fused {

@@ -799,6 +799,27 @@ impl<'p> Vm<'p> {
                         }
                     }
                 }
+                Instr::IAddLL { a, b } => push!((stack[base + a as usize] as i64)
+                    .wrapping_add(stack[base + b as usize] as i64)
+                    as u64),
+                Instr::ISubLL { a, b } => push!((stack[base + a as usize] as i64)
+                    .wrapping_sub(stack[base + b as usize] as i64)
+                    as u64),
+                Instr::IMulLL { a, b } => push!((stack[base + a as usize] as i64)
+                    .wrapping_mul(stack[base + b as usize] as i64)
+                    as u64),
+                Instr::FAddLL { a, b } => push!((f64_of!(stack[base + a as usize])
+                    + f64_of!(stack[base + b as usize]))
+                .to_bits()),
+                Instr::FSubLL { a, b } => push!((f64_of!(stack[base + a as usize])
+                    - f64_of!(stack[base + b as usize]))
+                .to_bits()),
+                Instr::FMulLL { a, b } => push!((f64_of!(stack[base + a as usize])
+                    * f64_of!(stack[base + b as usize]))
+                .to_bits()),
+                Instr::LoadAddImm { local, value } => {
+                    push!((stack[base + local as usize] as i64).wrapping_add(value as i64) as u64)
+                }
                 Instr::IAddL { local } => {
                     top!() =
                         (top!() as i64).wrapping_add(stack[base + local as usize] as i64) as u64

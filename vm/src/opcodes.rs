@@ -96,6 +96,20 @@ macro_rules! for_each_op {
             FMulL = 0x2C, "fmul.l", { local: u16 }, (special), false;
             /// Float division of the top by local `local`.
             FDivL = 0x2D, "fdiv.l", { local: u16 }, (special), false;
+            /// Push local `a` + local `b` (ints, wrapping).
+            IAddLL = 0xC8, "iadd.ll", { a: u16, b: u16 }, (special), false;
+            /// Push local `a` - local `b` (ints, wrapping).
+            ISubLL = 0xC9, "isub.ll", { a: u16, b: u16 }, (special), false;
+            /// Push local `a` * local `b` (ints, wrapping).
+            IMulLL = 0xCA, "imul.ll", { a: u16, b: u16 }, (special), false;
+            /// Push local `a` + local `b` (floats).
+            FAddLL = 0xCB, "fadd.ll", { a: u16, b: u16 }, (special), false;
+            /// Push local `a` - local `b` (floats).
+            FSubLL = 0xCC, "fsub.ll", { a: u16, b: u16 }, (special), false;
+            /// Push local `a` * local `b` (floats).
+            FMulLL = 0xCD, "fmul.ll", { a: u16, b: u16 }, (special), false;
+            /// Push int local `local` + `value` (wrapping).
+            LoadAddImm = 0xCE, "load.addimm", { local: u16, value: i32 }, (special), false;
             /// Float addition of float constant `index`.
             FAddK = 0x2E, "fadd.k", { index: u32 }, (special), false;
             /// Float multiplication by float constant `index`.

@@ -354,6 +354,16 @@ impl Ctx<'_> {
         Ok(e)
     }
 
+    /// Checks that each of `locals` is initialized and of type `want`.
+    fn typed_locals(&self, s: &State, locals: &[u16], want: TypeId) -> Result<(), String> {
+        for &l in locals {
+            if self.initialized(s, l)? != want {
+                return Err(format!("local {l} is not {}", self.name(want)));
+            }
+        }
+        Ok(())
+    }
+
     /// The type of local `local`, which must be initialized here.
     fn initialized(&self, s: &State, local: u16) -> Result<TypeId, String> {
         let t = self.local(local)?;
@@ -446,6 +456,18 @@ impl Ctx<'_> {
             Instr::StoreElem { array, index } => {
                 let e = self.element_in_locals(s, array, index)?;
                 self.pop_expect(s, e)?;
+            }
+            Instr::IAddLL { a, b } | Instr::ISubLL { a, b } | Instr::IMulLL { a, b } => {
+                self.typed_locals(s, &[a, b], INT)?;
+                s.stack.push(INT);
+            }
+            Instr::FAddLL { a, b } | Instr::FSubLL { a, b } | Instr::FMulLL { a, b } => {
+                self.typed_locals(s, &[a, b], FLOAT)?;
+                s.stack.push(FLOAT);
+            }
+            Instr::LoadAddImm { local, .. } => {
+                self.typed_locals(s, &[local], INT)?;
+                s.stack.push(INT);
             }
             Instr::IAddL { local } | Instr::ISubL { local } | Instr::IMulL { local } => {
                 if self.initialized(s, local)? != INT {
