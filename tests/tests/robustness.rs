@@ -172,3 +172,68 @@ fn mutated_bytecode_is_rejected_or_runs_cleanly() {
     }
     assert!(rejected > 0 && ran > 0, "rejected {rejected}, ran {ran}");
 }
+
+/// Replaces one instruction of a valid module with a random instruction
+/// (random opcode, small random operands), so that what reaches the
+/// verifier is well formed but ill typed in every way the table allows.
+#[test]
+fn mutated_instructions_are_rejected_or_run_cleanly() {
+    let mut rng = Rng(0x7e57_0033);
+    let limits = tern_vm::Limits {
+        fuel: 100_000,
+        max_heap: 1 << 20,
+        max_depth: 100,
+        ..Default::default()
+    };
+    let ops = tern_vm::Opcode::ALL;
+    let (mut rejected, mut ran) = (0, 0);
+    for path in programs(&root().join("examples")) {
+        let good = tern_vm::decode(&build(&path)).unwrap();
+        for k in 0..200 {
+            let mut m = good.clone();
+            let f = rng.below(m.functions.len());
+            let code = &mut m.functions[f].code;
+            if rng.below(3) == 0 && code.len() > 1 {
+                // A second change in the same function: pairs that each
+                // verify alone can fail together.
+                let other = rng.below(code.len());
+                let with = rng.below(code.len());
+                code.swap(other, with);
+            }
+            let at = rng.below(code.len());
+            let op = ops[rng.below(ops.len())];
+            let mut bytes = vec![op as u8];
+            for _ in 1..op.encoded_len() {
+                // Mostly small operands, so indices are often in range.
+                bytes.push(if rng.below(4) == 0 {
+                    rng.next() as u8
+                } else {
+                    rng.below(6) as u8
+                });
+            }
+            let mut ins = tern_vm::Instr::decode(&bytes).unwrap();
+            if let Some(t) = ins.target_mut() {
+                *t = rng.below(code.len() + 2) as u32;
+            }
+            code[at] = ins;
+            let bytes = tern_vm::encode(&m);
+            let r = catch_unwind(AssertUnwindSafe(|| match tern_vm::load(&bytes) {
+                Err(_) => false,
+                Ok(p) => {
+                    run_program(&p, &[], limits.clone());
+                    true
+                }
+            }));
+            match r {
+                Err(_) => panic!(
+                    "VM panicked on instruction mutation {k} of {} ({:?} in function {f})",
+                    path.display(),
+                    ins
+                ),
+                Ok(true) => ran += 1,
+                Ok(false) => rejected += 1,
+            }
+        }
+    }
+    assert!(rejected > 0 && ran > 0, "rejected {rejected}, ran {ran}");
+}
