@@ -675,6 +675,29 @@ mod tests {
     }
 
     #[test]
+    fn spec_gives_every_special_instruction_a_rule() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/bytecode.md");
+        let spec = std::fs::read_to_string(path).expect("spec/bytecode.md exists");
+        let start = spec
+            .find("### Rules for the special instructions")
+            .expect("rules section");
+        let end = spec[start..]
+            .find("### Run-time behaviour")
+            .expect("section after the rules")
+            + start;
+        let rules = &spec[start..end];
+        for &op in Opcode::ALL {
+            if let Effect::Special = op.effect() {
+                let m = op.mnemonic();
+                let named = rules.contains(&format!("`{m}"))
+                    || rules.contains(&format!(" {m}`"))
+                    || rules.contains(&format!(", {m}"));
+                assert!(named, "spec/bytecode.md has no verification rule for `{m}`");
+            }
+        }
+    }
+
+    #[test]
     fn instr_stays_small() {
         // The interpreter walks arrays of these; keep them within 12 bytes.
         assert!(std::mem::size_of::<Instr>() <= 12);
