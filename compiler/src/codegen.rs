@@ -666,6 +666,25 @@ impl Gen<'_> {
                 fg.emit(Instr::IncLocal { local, value });
                 return;
             }
+            // `x += y` and `x = x + y` with int locals.
+            let added = match (op, &v.kind) {
+                (Some(Instr::IAdd {}), ExprKind::Local(y)) => Some(*y),
+                (None, ExprKind::Op(Instr::IAdd {}, args)) => {
+                    match (&args[0].kind, &args[1].kind) {
+                        (ExprKind::Local(x), ExprKind::Local(y)) if x == id => Some(*y),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            // (`iadd` is int-only, so both are int locals.)
+            if let Some(y) = added {
+                if !fg.is_boxed(*id) && !fg.is_boxed(y) {
+                    let (dst, src) = (fg.slot(*id), fg.slot(y));
+                    fg.emit(Instr::LocalAddL { dst, src });
+                    return;
+                }
+            }
         }
         match place {
             Place::Local(id) => {

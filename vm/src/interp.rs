@@ -1111,6 +1111,11 @@ impl<'p> Vm<'p> {
                         jump!(target);
                     }
                 }
+                Instr::LocalAddL { dst, src } => {
+                    let d = base + dst as usize;
+                    stack[d] =
+                        (stack[d] as i64).wrapping_add(stack[base + src as usize] as i64) as u64;
+                }
                 Instr::IncLocal { local, value } => {
                     let slot = base + local as usize;
                     stack[slot] = (stack[slot] as i64).wrapping_add(value as i64) as u64;

@@ -108,6 +108,8 @@ macro_rules! for_each_op {
             FSubLL = 0xCC, "fsub.ll", { a: u16, b: u16 }, (special), false;
             /// Push local `a` * local `b` (floats).
             FMulLL = 0xCD, "fmul.ll", { a: u16, b: u16 }, (special), false;
+            /// Add int local `src` to int local `dst` (wrapping).
+            LocalAddL = 0xCF, "local.addl", { dst: u16, src: u16 }, (special), false;
             /// Push int local `local` + `value` (wrapping).
             LoadAddImm = 0xCE, "load.addimm", { local: u16, value: i32 }, (special), false;
             /// Float addition of float constant `index`.

@@ -465,6 +465,9 @@ impl Ctx<'_> {
                 self.typed_locals(s, &[a, b], FLOAT)?;
                 s.stack.push(FLOAT);
             }
+            Instr::LocalAddL { dst, src } => {
+                self.typed_locals(s, &[dst, src], INT)?;
+            }
             Instr::LoadAddImm { local, .. } => {
                 self.typed_locals(s, &[local], INT)?;
                 s.stack.push(INT);
