@@ -473,9 +473,16 @@ impl Gen<'_> {
                 (Cmp::of(*op), args.get(1).map(|a| &a.kind))
             {
                 if let Ok(value) = i32::try_from(*k) {
+                    let cmp = if when { cmp } else { cmp.negate() };
+                    if let ExprKind::Local(l) = args[0].kind {
+                        if !fg.is_boxed(l) {
+                            fg.set_line(c.line);
+                            let local = fg.slot(l);
+                            return fg.jump(cmp.branch_local_imm(local, value));
+                        }
+                    }
                     self.expr(fg, &args[0]);
                     fg.set_line(c.line);
-                    let cmp = if when { cmp } else { cmp.negate() };
                     return fg.jump(cmp.branch_imm(value));
                 }
             }
@@ -1105,6 +1112,56 @@ impl Cmp {
         }
     }
 
+    /// Branches when int local `a` compares so with int local `b`.
+    fn branch_locals(self, a: u16, b: u16) -> Instr {
+        let target = 0;
+        match self {
+            Cmp::Lt => Instr::BrLLLt { a, b, target },
+            Cmp::Le => Instr::BrLLLe { a, b, target },
+            Cmp::Gt => Instr::BrLLGt { a, b, target },
+            Cmp::Ge => Instr::BrLLGe { a, b, target },
+            Cmp::Eq => Instr::BrLLEq { a, b, target },
+            Cmp::Ne => Instr::BrLLNe { a, b, target },
+        }
+    }
+
+    /// Branches when int local `local` compares so with `value`.
+    fn branch_local_imm(self, local: u16, value: i32) -> Instr {
+        let target = 0;
+        match self {
+            Cmp::Lt => Instr::BrLImmLt {
+                local,
+                value,
+                target,
+            },
+            Cmp::Le => Instr::BrLImmLe {
+                local,
+                value,
+                target,
+            },
+            Cmp::Gt => Instr::BrLImmGt {
+                local,
+                value,
+                target,
+            },
+            Cmp::Ge => Instr::BrLImmGe {
+                local,
+                value,
+                target,
+            },
+            Cmp::Eq => Instr::BrLImmEq {
+                local,
+                value,
+                target,
+            },
+            Cmp::Ne => Instr::BrLImmNe {
+                local,
+                value,
+                target,
+            },
+        }
+    }
+
     /// Pops one int; branches when it compares so with `value`.
     fn branch_imm(self, value: i32) -> Instr {
         let target = 0;
@@ -1203,6 +1260,26 @@ impl FnGen {
     /// Emits a jump (target patched later); an int comparison followed by
     /// a conditional jump becomes one compare-and-branch instruction.
     fn jump(&mut self, i: Instr) -> usize {
+        // `load2 a b; icmp; jmp.if` compares two locals in one instruction.
+        let n = self.code.len();
+        if n >= 2
+            && n - 2 >= self.barrier
+            && matches!(i, Instr::JmpIf { .. } | Instr::JmpIfNot { .. })
+        {
+            if let (Instr::Load2 { a, b }, Some(cmp)) =
+                (self.code[n - 2], Cmp::of(self.code[n - 1]))
+            {
+                let cmp = if matches!(i, Instr::JmpIf { .. }) {
+                    cmp
+                } else {
+                    cmp.negate()
+                };
+                self.code.truncate(n - 2);
+                self.trim_lines();
+                self.code.push(cmp.branch_locals(a, b));
+                return self.code.len() - 1;
+            }
+        }
         let fused = match (self.code.last(), i) {
             (Some(&last), Instr::JmpIf { .. } | Instr::JmpIfNot { .. })
                 if self.code.len() > self.barrier =>

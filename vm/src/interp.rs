@@ -690,6 +690,20 @@ impl<'p> Vm<'p> {
                 }
             }};
         }
+        macro_rules! br_ll {
+            ($a:expr, $b:expr, $target:expr, $op:tt) => {{
+                if (stack[base + $a as usize] as i64) $op (stack[base + $b as usize] as i64) {
+                    jump!($target);
+                }
+            }};
+        }
+        macro_rules! br_limm {
+            ($l:expr, $value:expr, $target:expr, $op:tt) => {{
+                if (stack[base + $l as usize] as i64) $op ($value as i64) {
+                    jump!($target);
+                }
+            }};
+        }
         macro_rules! br_imm {
             ($target:expr, $value:expr, $op:tt) => {{
                 let a = pop!() as i64;
@@ -1111,6 +1125,42 @@ impl<'p> Vm<'p> {
                         jump!(target);
                     }
                 }
+                Instr::BrLLLt { a, b, target } => br_ll!(a, b, target, <),
+                Instr::BrLLLe { a, b, target } => br_ll!(a, b, target, <=),
+                Instr::BrLLGt { a, b, target } => br_ll!(a, b, target, >),
+                Instr::BrLLGe { a, b, target } => br_ll!(a, b, target, >=),
+                Instr::BrLLEq { a, b, target } => br_ll!(a, b, target, ==),
+                Instr::BrLLNe { a, b, target } => br_ll!(a, b, target, !=),
+                Instr::BrLImmLt {
+                    local,
+                    value,
+                    target,
+                } => br_limm!(local, value, target, <),
+                Instr::BrLImmLe {
+                    local,
+                    value,
+                    target,
+                } => br_limm!(local, value, target, <=),
+                Instr::BrLImmGt {
+                    local,
+                    value,
+                    target,
+                } => br_limm!(local, value, target, >),
+                Instr::BrLImmGe {
+                    local,
+                    value,
+                    target,
+                } => br_limm!(local, value, target, >=),
+                Instr::BrLImmEq {
+                    local,
+                    value,
+                    target,
+                } => br_limm!(local, value, target, ==),
+                Instr::BrLImmNe {
+                    local,
+                    value,
+                    target,
+                } => br_limm!(local, value, target, !=),
                 Instr::LocalAddL { dst, src } => {
                     let d = base + dst as usize;
                     stack[d] =

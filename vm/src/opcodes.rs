@@ -309,6 +309,30 @@ macro_rules! for_each_op {
             BrIEqImm = 0xC4, "br.ieq.imm", { value: i32, target: u32 }, ([I] -> []), false;
             /// Pop a; jump to `target` if a != `value`.
             BrINeImm = 0xC5, "br.ine.imm", { value: i32, target: u32 }, ([I] -> []), false;
+            /// Jump to `target` if int local `a` < int local `b`.
+            BrLLLt = 0xD0, "br.ll.lt", { a: u16, b: u16, target: u32 }, (special), false;
+            /// Jump to `target` if int local `a` <= int local `b`.
+            BrLLLe = 0xD1, "br.ll.le", { a: u16, b: u16, target: u32 }, (special), false;
+            /// Jump to `target` if int local `a` > int local `b`.
+            BrLLGt = 0xD2, "br.ll.gt", { a: u16, b: u16, target: u32 }, (special), false;
+            /// Jump to `target` if int local `a` >= int local `b`.
+            BrLLGe = 0xD3, "br.ll.ge", { a: u16, b: u16, target: u32 }, (special), false;
+            /// Jump to `target` if int local `a` == int local `b`.
+            BrLLEq = 0xD4, "br.ll.eq", { a: u16, b: u16, target: u32 }, (special), false;
+            /// Jump to `target` if int local `a` != int local `b`.
+            BrLLNe = 0xD5, "br.ll.ne", { a: u16, b: u16, target: u32 }, (special), false;
+            /// Jump to `target` if int local `local` < `value`.
+            BrLImmLt = 0xD6, "br.limm.lt", { local: u16, value: i32, target: u32 }, (special), false;
+            /// Jump to `target` if int local `local` <= `value`.
+            BrLImmLe = 0xD7, "br.limm.le", { local: u16, value: i32, target: u32 }, (special), false;
+            /// Jump to `target` if int local `local` > `value`.
+            BrLImmGt = 0xD8, "br.limm.gt", { local: u16, value: i32, target: u32 }, (special), false;
+            /// Jump to `target` if int local `local` >= `value`.
+            BrLImmGe = 0xD9, "br.limm.ge", { local: u16, value: i32, target: u32 }, (special), false;
+            /// Jump to `target` if int local `local` == `value`.
+            BrLImmEq = 0xDA, "br.limm.eq", { local: u16, value: i32, target: u32 }, (special), false;
+            /// Jump to `target` if int local `local` != `value`.
+            BrLImmNe = 0xDB, "br.limm.ne", { local: u16, value: i32, target: u32 }, (special), false;
             /// Add 1 to int local `local`; jump to `target` if it is then below int local `end`.
             ForStep = 0x7E, "for.step", { local: u16, end: u16, target: u32 }, (special), false;
             /// Add `value` (wrapping) to int local `local`.
@@ -608,6 +632,18 @@ impl Instr {
             | Instr::BrIGeImm { target, .. }
             | Instr::BrIEqImm { target, .. }
             | Instr::BrINeImm { target, .. }
+            | Instr::BrLLLt { target, .. }
+            | Instr::BrLLLe { target, .. }
+            | Instr::BrLLGt { target, .. }
+            | Instr::BrLLGe { target, .. }
+            | Instr::BrLLEq { target, .. }
+            | Instr::BrLLNe { target, .. }
+            | Instr::BrLImmLt { target, .. }
+            | Instr::BrLImmLe { target, .. }
+            | Instr::BrLImmGt { target, .. }
+            | Instr::BrLImmGe { target, .. }
+            | Instr::BrLImmEq { target, .. }
+            | Instr::BrLImmNe { target, .. }
             | Instr::ForStep { target, .. } => Some(target),
             _ => None,
         }

@@ -465,6 +465,18 @@ impl Ctx<'_> {
                 self.typed_locals(s, &[a, b], FLOAT)?;
                 s.stack.push(FLOAT);
             }
+            Instr::BrLLLt { a, b, .. }
+            | Instr::BrLLLe { a, b, .. }
+            | Instr::BrLLGt { a, b, .. }
+            | Instr::BrLLGe { a, b, .. }
+            | Instr::BrLLEq { a, b, .. }
+            | Instr::BrLLNe { a, b, .. } => self.typed_locals(s, &[a, b], INT)?,
+            Instr::BrLImmLt { local, .. }
+            | Instr::BrLImmLe { local, .. }
+            | Instr::BrLImmGt { local, .. }
+            | Instr::BrLImmGe { local, .. }
+            | Instr::BrLImmEq { local, .. }
+            | Instr::BrLImmNe { local, .. } => self.typed_locals(s, &[local], INT)?,
             Instr::LocalAddL { dst, src } => {
                 self.typed_locals(s, &[dst, src], INT)?;
             }
