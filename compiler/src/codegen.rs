@@ -732,6 +732,45 @@ impl Gen<'_> {
                 fg.emit(Instr::CellSet {});
             }
             Place::Field(obj, f) => {
+                // `p.f op= v` on a struct in a local, when evaluating `v`
+                // cannot run code that changes `p.f` (no calls): one
+                // instruction after `v`.
+                if let (Some(op), ExprKind::Local(id)) = (op, &obj.kind) {
+                    let fused = match op {
+                        Instr::IAdd {} => Some(Instr::FieldAddI {
+                            local: 0,
+                            field: *f,
+                        }),
+                        Instr::ISub {} => Some(Instr::FieldSubI {
+                            local: 0,
+                            field: *f,
+                        }),
+                        Instr::FAdd {} => Some(Instr::FieldAddF {
+                            local: 0,
+                            field: *f,
+                        }),
+                        Instr::FSub {} => Some(Instr::FieldSubF {
+                            local: 0,
+                            field: *f,
+                        }),
+                        _ => None,
+                    };
+                    if let (Some(mut ins), false, true) =
+                        (fused, fg.is_boxed(*id), calls_nothing(v))
+                    {
+                        let slot = fg.slot(*id);
+                        match &mut ins {
+                            Instr::FieldAddI { local, .. }
+                            | Instr::FieldSubI { local, .. }
+                            | Instr::FieldAddF { local, .. }
+                            | Instr::FieldSubF { local, .. } => *local = slot,
+                            _ => unreachable!("a field update"),
+                        }
+                        self.expr(fg, v);
+                        fg.emit(ins);
+                        return;
+                    }
+                }
                 self.expr(fg, obj);
                 if let (Some(op), ExprKind::Local(id)) = (op, &obj.kind) {
                     if !fg.is_boxed(*id) {
@@ -1029,6 +1068,26 @@ impl Gen<'_> {
             }
             ExprKind::Error => unreachable!("programs with errors are not generated"),
         }
+    }
+}
+
+/// Whether evaluating `e` can run no code but its own (no calls of any
+/// kind), so nothing it does can change a field it does not name.
+fn calls_nothing(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call(..) | ExprKind::CallClosure(..) | ExprKind::CallHost(..) => false,
+        ExprKind::Op(_, args) | ExprKind::NewArray(args) | ExprKind::NewEnum(_, _, args) => {
+            args.iter().all(calls_nothing)
+        }
+        ExprKind::And(a, b) | ExprKind::Or(a, b) | ExprKind::ArrayRepeat(a, b) => {
+            calls_nothing(a) && calls_nothing(b)
+        }
+        ExprKind::Field(a, _) => calls_nothing(a),
+        ExprKind::NewMap(kvs) => kvs
+            .iter()
+            .all(|(k, v)| calls_nothing(k) && calls_nothing(v)),
+        ExprKind::NewStruct(_, fs) => fs.iter().all(|(_, v)| calls_nothing(v)),
+        _ => true,
     }
 }
 

@@ -1161,6 +1161,30 @@ impl<'p> Vm<'p> {
                     value,
                     target,
                 } => br_limm!(local, value, target, !=),
+                Instr::FieldAddI { local, field } => {
+                    let v = pop!() as i64;
+                    let slot =
+                        &mut self.heap.fields_mut(stack[base + local as usize])[field as usize];
+                    *slot = (*slot as i64).wrapping_add(v) as u64;
+                }
+                Instr::FieldSubI { local, field } => {
+                    let v = pop!() as i64;
+                    let slot =
+                        &mut self.heap.fields_mut(stack[base + local as usize])[field as usize];
+                    *slot = (*slot as i64).wrapping_sub(v) as u64;
+                }
+                Instr::FieldAddF { local, field } => {
+                    let v = f64_of!(pop!());
+                    let slot =
+                        &mut self.heap.fields_mut(stack[base + local as usize])[field as usize];
+                    *slot = (f64_of!(*slot) + v).to_bits();
+                }
+                Instr::FieldSubF { local, field } => {
+                    let v = f64_of!(pop!());
+                    let slot =
+                        &mut self.heap.fields_mut(stack[base + local as usize])[field as usize];
+                    *slot = (f64_of!(*slot) - v).to_bits();
+                }
                 Instr::LocalAddL { dst, src } => {
                     let d = base + dst as usize;
                     stack[d] =

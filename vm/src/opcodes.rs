@@ -382,6 +382,14 @@ macro_rules! for_each_op {
             GetField = 0xA1, "field.get", { field: u16 }, (special), false;
             /// Write field `field` of a struct.
             SetField = 0xA2, "field.set", { field: u16 }, (special), false;
+            /// Pop an int; add it (wrapping) to int field `field` of the struct in local `local`.
+            FieldAddI = 0xA6, "field.iadd", { local: u16, field: u16 }, (special), false;
+            /// Pop an int; subtract it (wrapping) from int field `field` of the struct in local `local`.
+            FieldSubI = 0xA7, "field.isub", { local: u16, field: u16 }, (special), false;
+            /// Pop a float; add it to float field `field` of the struct in local `local`.
+            FieldAddF = 0xA8, "field.fadd", { local: u16, field: u16 }, (special), false;
+            /// Pop a float; subtract it from float field `field` of the struct in local `local`.
+            FieldSubF = 0xA9, "field.fsub", { local: u16, field: u16 }, (special), false;
             /// Pop the payload into a new value of enum type `ty`, variant `variant`.
             NewEnum = 0xA3, "enum.new", { ty: u32, variant: u16 }, (special), true;
             /// The variant index of an enum value.

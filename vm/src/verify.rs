@@ -477,6 +477,30 @@ impl Ctx<'_> {
             | Instr::BrLImmGe { local, .. }
             | Instr::BrLImmEq { local, .. }
             | Instr::BrLImmNe { local, .. } => self.typed_locals(s, &[local], INT)?,
+            Instr::FieldAddI { local, field }
+            | Instr::FieldSubI { local, field }
+            | Instr::FieldAddF { local, field }
+            | Instr::FieldSubF { local, field } => {
+                let want = if matches!(instr, Instr::FieldAddI { .. } | Instr::FieldSubI { .. }) {
+                    INT
+                } else {
+                    FLOAT
+                };
+                let t = self.initialized(s, local)?;
+                let fields = self.struct_fields(t)?;
+                let f = fields
+                    .get(field as usize)
+                    .ok_or_else(|| format!("field {field} out of range for {}", self.name(t)))?;
+                if f.ty != want {
+                    return Err(format!(
+                        "field '{}' is {}, not {}",
+                        f.name,
+                        self.name(f.ty),
+                        self.name(want)
+                    ));
+                }
+                self.pop_expect(s, want)?;
+            }
             Instr::LocalAddL { dst, src } => {
                 self.typed_locals(s, &[dst, src], INT)?;
             }
