@@ -7,7 +7,9 @@ and ratios.
 Usage: benches/compare.py [--runs N] [program ...]
 
 Times are the best of N runs (default 3) of the whole process, so they
-include start-up and, for Tern, loading and verifying the .bc file.
+include start-up and, for Tern, loading and verifying the .bc file. The
+runs of all implementations of a program are interleaved, so a slow patch
+of a shared machine slows them alike.
 """
 import argparse
 import math
@@ -25,17 +27,26 @@ SUITE = ["fib", "loop", "sieve", "nbody", "spectral_norm", "binary_trees",
          "fannkuch", "mandelbrot", "strings", "maps"]
 
 
-def run(cmd):
-    best = None
-    out = None
+def run_once(cmd):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise RuntimeError("%s failed: %s" % (" ".join(cmd), p.stderr.decode()[:500]))
+    return dt, p.stdout
+
+
+def run_all(cmds):
+    """Best time and output of each command. Runs are interleaved (one of
+    each, N times over) so that a slow patch of the machine hits every
+    implementation alike rather than one."""
+    best = {}
+    out = {}
     for _ in range(ARGS.runs):
-        t0 = time.perf_counter()
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        dt = time.perf_counter() - t0
-        if p.returncode != 0:
-            raise RuntimeError("%s failed: %s" % (" ".join(cmd), p.stderr.decode()[:500]))
-        out = p.stdout
-        best = dt if best is None else min(best, dt)
+        for label, cmd in cmds:
+            dt, o = run_once(cmd)
+            out[label] = o
+            best[label] = min(best.get(label, dt), dt)
     return best, out
 
 
@@ -75,13 +86,14 @@ def main():
         if rustc:
             subprocess.run([rustc, "-O", "-o", os.path.join(OUT, name + "-native"),
                             os.path.join(PROGRAMS, name + ".rs")], check=True)
-        t_tern, expected = run([vmrun, bc])
+        cmds = [("tern", [vmrun, bc])] + peers(name)
+        best, outs = run_all(cmds)
+        t_tern, expected = best["tern"], outs["tern"]
         row = {"program": name, "tern": t_tern}
-        for label, cmd in peers(name):
-            t, out = run(cmd)
-            if out.split() != expected.split():
+        for label, _ in cmds[1:]:
+            if outs[label].split() != expected.split():
                 print("warning: %s output differs from Tern's for %s" % (label, name), file=sys.stderr)
-            row[label] = t
+            row[label] = best[label]
             if label not in columns:
                 columns.append(label)
         rows.append(row)
