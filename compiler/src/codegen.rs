@@ -698,15 +698,7 @@ impl Gen<'_> {
                 let id = *id;
                 if fg.is_boxed(id) {
                     fg.load_slot(id);
-                    if let Some(op) = op {
-                        fg.emit(Instr::Dup {});
-                        fg.emit(Instr::CellGet {});
-                        self.expr(fg, v);
-                        fg.emit(op);
-                    } else {
-                        self.expr(fg, v);
-                    }
-                    fg.emit(Instr::CellSet {});
+                    self.assign_cell(fg, op, v);
                 } else {
                     if let Some(op) = op {
                         fg.load_local(id);
@@ -721,15 +713,7 @@ impl Gen<'_> {
             Place::Capture(i) => {
                 // Only `var`s are assignable, and captured `var`s are cells.
                 fg.emit(Instr::LoadCapture { index: *i as u16 });
-                if let Some(op) = op {
-                    fg.emit(Instr::Dup {});
-                    fg.emit(Instr::CellGet {});
-                    self.expr(fg, v);
-                    fg.emit(op);
-                } else {
-                    self.expr(fg, v);
-                }
-                fg.emit(Instr::CellSet {});
+                self.assign_cell(fg, op, v);
             }
             Place::Field(obj, f) => {
                 // `p.f op= v` on a struct in a local, when evaluating `v`
@@ -814,6 +798,19 @@ impl Gen<'_> {
             }
             Place::MapKey(map, key) => self.indexed_assign(fg, map, key, op, v, true),
         }
+    }
+
+    /// With a cell on the stack: `cell = v` or `cell op= v`.
+    fn assign_cell(&mut self, fg: &mut FnGen, op: Option<Instr>, v: &Expr) {
+        if let Some(op) = op {
+            fg.emit(Instr::Dup {});
+            fg.emit(Instr::CellGet {});
+            self.expr(fg, v);
+            fg.emit(op);
+        } else {
+            self.expr(fg, v);
+        }
+        fg.emit(Instr::CellSet {});
     }
 
     /// `c[k] = v` or `c[k] op= v` on an array or map held anywhere.
@@ -1120,6 +1117,20 @@ fn with_local(op: Instr, local: u16) -> Option<Instr> {
     })
 }
 
+/// Picks, by comparison, one of six instructions with the same operands.
+macro_rules! cmp_instr {
+    ($cmp:expr, $lt:ident, $le:ident, $gt:ident, $ge:ident, $eq:ident, $ne:ident { $($f:tt)* }) => {
+        match $cmp {
+            Cmp::Lt => Instr::$lt { $($f)* },
+            Cmp::Le => Instr::$le { $($f)* },
+            Cmp::Gt => Instr::$gt { $($f)* },
+            Cmp::Ge => Instr::$ge { $($f)* },
+            Cmp::Eq => Instr::$eq { $($f)* },
+            Cmp::Ne => Instr::$ne { $($f)* },
+        }
+    };
+}
+
 /// An int comparison, and the branch instructions that test it.
 #[derive(Clone, Copy)]
 enum Cmp {
@@ -1160,78 +1171,50 @@ impl Cmp {
 
     /// Pops two ints; branches when the comparison holds.
     fn branch(self) -> Instr {
-        let target = 0;
-        match self {
-            Cmp::Lt => Instr::BrILt { target },
-            Cmp::Le => Instr::BrILe { target },
-            Cmp::Gt => Instr::BrIGt { target },
-            Cmp::Ge => Instr::BrIGe { target },
-            Cmp::Eq => Instr::BrIEq { target },
-            Cmp::Ne => Instr::BrINe { target },
-        }
+        cmp_instr!(self, BrILt, BrILe, BrIGt, BrIGe, BrIEq, BrINe { target: 0 })
     }
 
     /// Branches when int local `a` compares so with int local `b`.
     fn branch_locals(self, a: u16, b: u16) -> Instr {
-        let target = 0;
-        match self {
-            Cmp::Lt => Instr::BrLLLt { a, b, target },
-            Cmp::Le => Instr::BrLLLe { a, b, target },
-            Cmp::Gt => Instr::BrLLGt { a, b, target },
-            Cmp::Ge => Instr::BrLLGe { a, b, target },
-            Cmp::Eq => Instr::BrLLEq { a, b, target },
-            Cmp::Ne => Instr::BrLLNe { a, b, target },
-        }
+        cmp_instr!(
+            self,
+            BrLLLt,
+            BrLLLe,
+            BrLLGt,
+            BrLLGe,
+            BrLLEq,
+            BrLLNe { a, b, target: 0 }
+        )
     }
 
     /// Branches when int local `local` compares so with `value`.
     fn branch_local_imm(self, local: u16, value: i32) -> Instr {
-        let target = 0;
-        match self {
-            Cmp::Lt => Instr::BrLImmLt {
+        cmp_instr!(
+            self,
+            BrLImmLt,
+            BrLImmLe,
+            BrLImmGt,
+            BrLImmGe,
+            BrLImmEq,
+            BrLImmNe {
                 local,
                 value,
-                target,
-            },
-            Cmp::Le => Instr::BrLImmLe {
-                local,
-                value,
-                target,
-            },
-            Cmp::Gt => Instr::BrLImmGt {
-                local,
-                value,
-                target,
-            },
-            Cmp::Ge => Instr::BrLImmGe {
-                local,
-                value,
-                target,
-            },
-            Cmp::Eq => Instr::BrLImmEq {
-                local,
-                value,
-                target,
-            },
-            Cmp::Ne => Instr::BrLImmNe {
-                local,
-                value,
-                target,
-            },
-        }
+                target: 0
+            }
+        )
     }
 
     /// Pops one int; branches when it compares so with `value`.
     fn branch_imm(self, value: i32) -> Instr {
-        let target = 0;
-        match self {
-            Cmp::Lt => Instr::BrILtImm { value, target },
-            Cmp::Le => Instr::BrILeImm { value, target },
-            Cmp::Gt => Instr::BrIGtImm { value, target },
-            Cmp::Ge => Instr::BrIGeImm { value, target },
-            Cmp::Eq => Instr::BrIEqImm { value, target },
-            Cmp::Ne => Instr::BrINeImm { value, target },
-        }
+        cmp_instr!(
+            self,
+            BrILtImm,
+            BrILeImm,
+            BrIGtImm,
+            BrIGeImm,
+            BrIEqImm,
+            BrINeImm { value, target: 0 }
+        )
     }
 }
 

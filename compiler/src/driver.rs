@@ -8,6 +8,7 @@
 
 use crate::ast::{self, Span};
 use crate::check::{self, ImportTarget, ModuleSrc};
+use crate::cli::io_reason;
 use crate::diag::{render_all, Diagnostic, FileId, SourceFile};
 use crate::grammar::FileParser;
 use crate::lexer::{Lexer, SpannedLexError, Tok};
@@ -152,15 +153,6 @@ fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, Comp
         )));
     }
     Ok(Compiled { module, files })
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::InvalidData => "the file is not valid UTF-8".into(),
-        _ => e.to_string(),
-    }
 }
 
 impl Driver<'_> {

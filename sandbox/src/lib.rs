@@ -13,16 +13,7 @@ use std::io::Write;
 use std::path::Path;
 use tern_vm::{Host, Limits, Program, Value, Vm};
 
-/// Process exit codes of `vmrun` and `vmc`.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const RUNTIME_ERROR: i32 = 1;
-    pub const USAGE: i32 = 2;
-    pub const COMPILE_ERROR: i32 = 3;
-    pub const INVALID_BYTECODE: i32 = 4;
-    pub const IO_ERROR: i32 = 5;
-    pub const MISSING_CAPABILITY: i32 = 6;
-}
+pub use tern_compiler::cli::{exit, io_reason};
 
 /// Why a program could not be loaded, with the exit code it maps to.
 #[derive(Debug)]
@@ -57,15 +48,6 @@ pub fn load_program(path: &Path) -> Result<Program, LoadFailure> {
         code: exit::INVALID_BYTECODE,
         message: format!("error: {}: {e}\n", path.display()),
     })
-}
-
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::IsADirectory => "is a directory".into(),
-        _ => e.to_string(),
-    }
 }
 
 #[derive(Clone, Copy)]

@@ -22,6 +22,20 @@ impl Rng {
     }
 }
 
+/// Loads `bytes` and, if they verify, runs them: whether they ran.
+fn load_and_run(bytes: &[u8], limits: &tern_vm::Limits) -> bool {
+    match tern_vm::load(bytes) {
+        Err(e) => {
+            assert!(!e.to_string().is_empty());
+            false
+        }
+        Ok(p) => {
+            run_program(&p, &[], limits.clone());
+            true
+        }
+    }
+}
+
 const PIECES: &[&str] = &[
     "{",
     "}",
@@ -153,16 +167,7 @@ fn mutated_bytecode_is_rejected_or_runs_cleanly() {
             }
             let sum = tern_vm::format::fnv1a(&bytes[tern_vm::format::HEADER_LEN..]);
             bytes[16..24].copy_from_slice(&sum.to_le_bytes());
-            let r = catch_unwind(AssertUnwindSafe(|| match tern_vm::load(&bytes) {
-                Err(e) => {
-                    assert!(!e.to_string().is_empty());
-                    false
-                }
-                Ok(p) => {
-                    run_program(&p, &[], limits.clone());
-                    true
-                }
-            }));
+            let r = catch_unwind(AssertUnwindSafe(|| load_and_run(&bytes, &limits)));
             match r {
                 Err(_) => panic!("VM panicked on mutation {k} of {}", path.display()),
                 Ok(true) => ran += 1,
@@ -217,13 +222,7 @@ fn mutated_instructions_are_rejected_or_run_cleanly() {
             }
             code[at] = ins;
             let bytes = tern_vm::encode(&m);
-            let r = catch_unwind(AssertUnwindSafe(|| match tern_vm::load(&bytes) {
-                Err(_) => false,
-                Ok(p) => {
-                    run_program(&p, &[], limits.clone());
-                    true
-                }
-            }));
+            let r = catch_unwind(AssertUnwindSafe(|| load_and_run(&bytes, &limits)));
             match r {
                 Err(_) => panic!(
                     "VM panicked on instruction mutation {k} of {} ({:?} in function {f})",

@@ -690,6 +690,14 @@ impl<'p> Vm<'p> {
                 }
             }};
         }
+        macro_rules! field_update {
+            ($local:expr, $field:expr, |$x:ident, $v:ident| $e:expr) => {{
+                let $v = pop!();
+                let slot = &mut self.heap.fields_mut(stack[base + $local as usize])[$field as usize];
+                let $x = *slot;
+                *slot = $e;
+            }};
+        }
         macro_rules! br_ll {
             ($a:expr, $b:expr, $target:expr, $op:tt) => {{
                 if (stack[base + $a as usize] as i64) $op (stack[base + $b as usize] as i64) {
@@ -1161,29 +1169,17 @@ impl<'p> Vm<'p> {
                     value,
                     target,
                 } => br_limm!(local, value, target, !=),
-                Instr::FieldAddI { local, field } => {
-                    let v = pop!() as i64;
-                    let slot =
-                        &mut self.heap.fields_mut(stack[base + local as usize])[field as usize];
-                    *slot = (*slot as i64).wrapping_add(v) as u64;
-                }
-                Instr::FieldSubI { local, field } => {
-                    let v = pop!() as i64;
-                    let slot =
-                        &mut self.heap.fields_mut(stack[base + local as usize])[field as usize];
-                    *slot = (*slot as i64).wrapping_sub(v) as u64;
-                }
+                Instr::FieldAddI { local, field } => field_update!(local, field, |x, v| (x as i64)
+                    .wrapping_add(v as i64)
+                    as u64),
+                Instr::FieldSubI { local, field } => field_update!(local, field, |x, v| (x as i64)
+                    .wrapping_sub(v as i64)
+                    as u64),
                 Instr::FieldAddF { local, field } => {
-                    let v = f64_of!(pop!());
-                    let slot =
-                        &mut self.heap.fields_mut(stack[base + local as usize])[field as usize];
-                    *slot = (f64_of!(*slot) + v).to_bits();
+                    field_update!(local, field, |x, v| (f64_of!(x) + f64_of!(v)).to_bits())
                 }
                 Instr::FieldSubF { local, field } => {
-                    let v = f64_of!(pop!());
-                    let slot =
-                        &mut self.heap.fields_mut(stack[base + local as usize])[field as usize];
-                    *slot = (f64_of!(*slot) - v).to_bits();
+                    field_update!(local, field, |x, v| (f64_of!(x) - f64_of!(v)).to_bits())
                 }
                 Instr::LocalAddL { dst, src } => {
                     let d = base + dst as usize;

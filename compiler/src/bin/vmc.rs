@@ -4,10 +4,8 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::exit;
 
-/// Exit codes shared with vmrun (see spec/sandbox.md).
-const COMPILE_ERROR: i32 = 3;
-const INVALID_BYTECODE: i32 = 4;
-const IO_ERROR: i32 = 5;
+use tern_compiler::cli::exit::{COMPILE_ERROR, INVALID_BYTECODE, IO_ERROR, OK, USAGE};
+use tern_compiler::cli::io_reason as reason;
 
 #[derive(Parser)]
 #[command(name = "vmc", version, about = "The Tern compiler", long_about = None)]
@@ -61,19 +59,11 @@ fn read_bc(path: &Path) -> (Vec<u8>, tern_vm::Module) {
     }
 }
 
-fn reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let code = if e.use_stderr() { USAGE } else { OK };
             let _ = e.print();
             exit(code);
         }
