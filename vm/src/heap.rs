@@ -11,14 +11,28 @@
 //! explicit work list, so deep structures cannot overflow the host stack.
 //! Nothing is reference counted and nothing is scanned conservatively.
 //!
+//! The collector is generational without moving anything ("sticky mark
+//! bits"): an object that survived a collection keeps its mark and is *old*.
+//! A *minor* collection marks only from the roots and from the old objects
+//! mutated since the last collection (the remembered set), so it never
+//! re-marks the old live set, and sweeps only the objects allocated since
+//! then. A *major* collection clears every mark and does the whole job; it
+//! runs when the heap has doubled since the last one, and always before the
+//! heap limit is declared exceeded. The write barrier is in [`Heap::get_mut`],
+//! the one door to mutating an object: the first mutable access to an old
+//! object remembers it. Objects are only ever mutated through it.
+//!
 //! Invariants:
 //! - a handle stored in a live reference slot always names a live object of
 //!   the slot's type (the verifier types every slot; the collector frees
 //!   only what no root reaches);
 //! - the collector runs only at safepoints, before the instruction there
 //!   has popped anything, so every value in flight is still in a mapped slot;
-//! - `bytes` is the accounted size of live objects plus everything allocated
-//!   since the last collection. Sizes are a fixed formula of lengths (see
+//! - between collections, no old object that is not remembered refers to a
+//!   young one (every old object was fully traced when it became old, and
+//!   mutating it remembers it);
+//! - `bytes` is the accounted size of the objects in the table, live or not
+//!   yet found dead (old garbage waits for a major collection). Sizes are a fixed formula of lengths (see
 //!   [`Object::size`]), identical on every platform.
 
 use std::hash::Hasher;
@@ -223,20 +237,53 @@ pub struct HeapStats {
     pub peak_bytes: u64,
 }
 
-/// The smallest collection threshold: small heaps are not collected over
-/// and over for a few megabytes of garbage.
+/// The smallest major-collection threshold: small heaps are not collected
+/// over and over for a few megabytes of garbage.
 pub const MIN_THRESHOLD: usize = 1 << 20;
+
+/// Bytes allocated since the last collection that trigger a minor one.
+pub const NURSERY_BYTES: usize = 8 << 20;
+
+/// Objects allocated since the last collection that trigger a minor one:
+/// few enough that the young objects are still in cache when swept (many
+/// small objects favour a small nursery, a few large ones a large one).
+pub const NURSERY_OBJECTS: usize = 1 << 15;
+
+/// Under GC stress every safepoint collects; one in this many is major, the
+/// rest minor (which is what exercises the write barrier).
+const STRESS_MAJOR_EVERY: u64 = 8;
+
+/// `flags` bits. `MARKED` outside a collection means old.
+const MARKED: u8 = 1;
+const REMEMBERED: u8 = 2;
+
+/// What a safepoint must do before allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collection {
+    None,
+    Minor,
+    Major,
+}
 
 pub struct Heap {
     objects: Vec<Option<Object>>,
-    marks: Vec<bool>,
+    flags: Vec<u8>,
     free: Vec<u32>,
+    /// Objects allocated since the last collection.
+    young: Vec<u32>,
+    /// Old objects mutated since the last collection.
+    remembered: Vec<u32>,
     /// Accounted bytes (see the module invariants).
     pub bytes: usize,
-    /// Collect when `bytes` would pass this.
-    pub threshold: usize,
+    /// Bytes allocated since the last collection.
+    young_bytes: usize,
+    /// Collect fully when `bytes` would pass this.
+    threshold: usize,
+    /// How many bytes may be allocated before [`Heap::wants_collection`]
+    /// needs asking: the nearer of the two triggers, 0 under stress.
+    budget: usize,
     /// Collect at every safepoint that allocates (for tests).
-    pub stress: bool,
+    stress: bool,
     pub stats: HeapStats,
 }
 
@@ -257,42 +304,84 @@ impl Heap {
     pub fn new() -> Heap {
         Heap {
             objects: Vec::new(),
-            marks: Vec::new(),
+            flags: Vec::new(),
             free: Vec::new(),
+            young: Vec::new(),
+            remembered: Vec::new(),
             bytes: 0,
+            young_bytes: 0,
             threshold: MIN_THRESHOLD,
+            budget: MIN_THRESHOLD.min(NURSERY_BYTES),
             stress: false,
             stats: HeapStats::default(),
         }
     }
 
-    /// Whether a safepoint about to allocate `need` bytes should collect.
+    /// Collect at every safepoint that allocates (for tests).
+    pub fn set_stress(&mut self, on: bool) {
+        self.stress = on;
+        self.reset_budget();
+    }
+
+    fn reset_budget(&mut self) {
+        self.budget = if self.stress {
+            0
+        } else {
+            NURSERY_BYTES.min(self.threshold.saturating_sub(self.bytes))
+        };
+    }
+
+    /// The fast test at every allocation: whether [`Heap::wants_collection`]
+    /// might say yes.
     #[inline]
-    pub fn wants_collection(&self, need: usize) -> bool {
-        self.stress || self.bytes + need > self.threshold
+    pub fn may_collect(&self, need: usize) -> bool {
+        self.young_bytes + need >= self.budget || self.young.len() >= NURSERY_OBJECTS
+    }
+
+    /// Whether a safepoint about to allocate `need` bytes should collect,
+    /// and how.
+    #[inline]
+    pub fn wants_collection(&self, need: usize) -> Collection {
+        if self.bytes + need > self.threshold {
+            Collection::Major
+        } else if self.young_bytes + need > NURSERY_BYTES || self.young.len() >= NURSERY_OBJECTS {
+            Collection::Minor
+        } else if self.stress {
+            if (self.stats.collections + 1) % STRESS_MAJOR_EVERY == 0 {
+                Collection::Major
+            } else {
+                Collection::Minor
+            }
+        } else {
+            Collection::None
+        }
     }
 
     /// Adds an object. Never collects: callers collect first, at a safepoint.
     pub fn alloc(&mut self, obj: Object) -> u64 {
         let size = obj.size();
         self.grow(size);
-        match self.free.pop() {
+        let i = match self.free.pop() {
             Some(i) => {
                 self.objects[i as usize] = Some(obj);
-                i as u64
+                self.flags[i as usize] = 0;
+                i
             }
             None => {
                 self.objects.push(Some(obj));
-                self.marks.push(false);
-                (self.objects.len() - 1) as u64
+                self.flags.push(0);
+                (self.objects.len() - 1) as u32
             }
-        }
+        };
+        self.young.push(i);
+        i as u64
     }
 
     /// Accounts `n` more bytes to an existing object that grew.
     #[inline]
     pub fn grow(&mut self, n: usize) {
         self.bytes += n;
+        self.young_bytes += n;
         self.stats.allocated_bytes += n as u64;
         if self.bytes as u64 > self.stats.peak_bytes {
             self.stats.peak_bytes = self.bytes as u64;
@@ -311,8 +400,16 @@ impl Heap {
         }
     }
 
+    /// Mutable access, and so the write barrier: the first mutation of an
+    /// old object since the last collection remembers it.
     #[inline]
     pub fn get_mut(&mut self, h: u64) -> &mut Object {
+        if let Some(f) = self.flags.get_mut(h as usize) {
+            if *f == MARKED {
+                *f = MARKED | REMEMBERED;
+                self.remembered.push(h as u32);
+            }
+        }
         match self.objects.get_mut(h as usize) {
             Some(Some(o)) => o,
             _ => bad_handle(h, "object"),
@@ -437,89 +534,124 @@ impl Heap {
         self.bytes = self.bytes.saturating_sub(n);
     }
 
-    /// Marks everything reachable from `roots`, frees the rest, and sets the
-    /// next threshold to twice the live size.
-    pub fn collect(&mut self, roots: &[u64], info: &GcInfo) {
+    /// Marks everything reachable from `roots` and frees the rest: among
+    /// the young objects only (minor), or among all of them (major, which
+    /// also sets the next major threshold to twice the live size).
+    pub fn collect(&mut self, roots: &[u64], info: &GcInfo, kind: Collection) {
+        let major = kind == Collection::Major;
         self.stats.collections += 1;
+        if major {
+            self.flags.fill(0);
+        }
         let objects = &self.objects;
-        let marks = &mut self.marks;
+        let flags = &mut self.flags;
         let mut work: Vec<u64> = Vec::with_capacity(roots.len());
         for &r in roots {
-            mark(marks, r, &mut work);
+            mark(flags, r, &mut work);
+        }
+        if !major {
+            // Old objects mutated since the last collection may now refer
+            // to young ones: trace them as if they were roots.
+            for &r in &self.remembered {
+                trace(&objects[r as usize], info, flags, &mut work);
+            }
         }
         while let Some(h) = work.pop() {
-            let Some(o) = &objects[h as usize] else {
-                continue;
-            };
-            match o {
-                Object::Str(_) => {}
-                Object::Array { refs, items } => {
-                    if *refs {
-                        for &c in items {
-                            mark(marks, c, &mut work);
-                        }
-                    }
-                }
-                Object::Map(m) => {
-                    if m.val_refs {
-                        for c in m.entries.values() {
-                            mark(marks, c, &mut work);
-                        }
-                    }
-                }
-                Object::Record {
-                    layout,
-                    tag,
-                    fields,
-                } => {
-                    let mask = &info.record_refs[*layout as usize][*tag as usize];
-                    for (&c, &is_ref) in fields.iter().zip(mask.iter()) {
-                        if is_ref {
-                            mark(marks, c, &mut work);
-                        }
-                    }
-                }
-                Object::Closure { func, captures } => {
-                    let mask = &info.capture_refs[*func as usize];
-                    for (&c, &is_ref) in captures.iter().zip(mask.iter()) {
-                        if is_ref {
-                            mark(marks, c, &mut work);
-                        }
-                    }
-                }
-                Object::Cell { is_ref, value } => {
-                    if *is_ref {
-                        mark(marks, *value, &mut work);
-                    }
-                }
-            }
+            trace(&objects[h as usize], info, flags, &mut work);
         }
         // Sweep. `bytes` is kept exact by alloc, grow and shrink, so the
-        // freed objects' sizes are all that needs subtracting.
+        // freed objects' sizes are all that needs subtracting. Survivors
+        // keep their mark: they are old now.
         let mut freed = 0usize;
-        for (i, (slot, marked)) in self
-            .objects
-            .iter_mut()
-            .zip(self.marks.iter_mut())
-            .enumerate()
-        {
-            if *marked {
-                *marked = false;
-            } else if let Some(o) = slot.take() {
+        let mut free_slot = |i: usize, slot: &mut Option<Object>, free: &mut Vec<u32>| {
+            if let Some(o) = slot.take() {
                 freed += o.size();
-                self.free.push(i as u32);
+                free.push(i as u32);
+            }
+        };
+        if major {
+            for (i, (slot, f)) in self.objects.iter_mut().zip(self.flags.iter()).enumerate() {
+                if *f & MARKED == 0 {
+                    free_slot(i, slot, &mut self.free);
+                }
+            }
+        } else {
+            for &i in &self.young {
+                let i = i as usize;
+                if self.flags[i] & MARKED == 0 {
+                    free_slot(i, &mut self.objects[i], &mut self.free);
+                }
+            }
+            for &r in &self.remembered {
+                self.flags[r as usize] &= !REMEMBERED;
             }
         }
+        self.young.clear();
+        self.remembered.clear();
+        self.young_bytes = 0;
         self.bytes = self.bytes.saturating_sub(freed);
-        self.threshold = (self.bytes * 2).max(MIN_THRESHOLD);
+        if major {
+            self.threshold = (self.bytes * 2).max(MIN_THRESHOLD);
+        }
+        self.reset_budget();
+    }
+}
+
+/// Marks the children of one object.
+#[inline]
+fn trace(o: &Option<Object>, info: &GcInfo, flags: &mut [u8], work: &mut Vec<u64>) {
+    let Some(o) = o else {
+        return;
+    };
+    match o {
+        Object::Str(_) => {}
+        Object::Array { refs, items } => {
+            if *refs {
+                for &c in items {
+                    mark(flags, c, work);
+                }
+            }
+        }
+        Object::Map(m) => {
+            if m.val_refs {
+                for c in m.entries.values() {
+                    mark(flags, c, work);
+                }
+            }
+        }
+        Object::Record {
+            layout,
+            tag,
+            fields,
+        } => {
+            let mask = &info.record_refs[*layout as usize][*tag as usize];
+            for (&c, &is_ref) in fields.iter().zip(mask.iter()) {
+                if is_ref {
+                    mark(flags, c, work);
+                }
+            }
+        }
+        Object::Closure { func, captures } => {
+            let mask = &info.capture_refs[*func as usize];
+            for (&c, &is_ref) in captures.iter().zip(mask.iter()) {
+                if is_ref {
+                    mark(flags, c, work);
+                }
+            }
+        }
+        Object::Cell { is_ref, value } => {
+            if *is_ref {
+                mark(flags, *value, work);
+            }
+        }
     }
 }
 
 #[inline]
-fn mark(marks: &mut [bool], h: u64, work: &mut Vec<u64>) {
-    if let Some(m) = marks.get_mut(h as usize) {
-        if !*m {
-            *m = true;
+fn mark(flags: &mut [u8], h: u64, work: &mut Vec<u64>) {
+    if let Some(f) = flags.get_mut(h as usize) {
+        if *f & MARKED == 0 {
+            *f |= MARKED;
             work.push(h);
         }
     }
@@ -545,7 +677,7 @@ mod tests {
             refs: true,
             items: vec![a],
         });
-        h.collect(&[arr], &no_info());
+        h.collect(&[arr], &no_info(), Collection::Minor);
         assert_eq!(h.live_objects(), 2);
         assert_eq!(h.str(a), "kept");
         let c = h.alloc(Object::Str("new".into()));
@@ -569,7 +701,7 @@ mod tests {
             h.shrink(8);
         }
         h.alloc(Object::Str("garbage".into()));
-        h.collect(&[arr], &no_info());
+        h.collect(&[arr], &no_info(), Collection::Major);
         assert_eq!(h.bytes, h.recount());
         assert_eq!(h.bytes, 32 + 8 * 60);
     }
@@ -594,7 +726,80 @@ mod tests {
                 value: last,
             });
         }
-        h.collect(&[last], &no_info());
+        h.collect(&[last], &no_info(), Collection::Minor);
         assert_eq!(h.live_objects(), 200_001);
+    }
+
+    #[test]
+    fn minor_collections_keep_old_objects_and_free_young_garbage() {
+        let mut h = Heap::new();
+        let old = h.alloc(Object::Str("old".into()));
+        h.collect(&[old], &no_info(), Collection::Major);
+        let young = h.alloc(Object::Str("young".into()));
+        // No roots at all: a minor collection still keeps the old object
+        // (only a major one finds old garbage) but frees the young one.
+        h.collect(&[], &no_info(), Collection::Minor);
+        assert_eq!(h.live_objects(), 1);
+        assert_eq!(h.str(old), "old");
+        assert_eq!(h.bytes, h.recount());
+        let _ = young;
+        h.collect(&[], &no_info(), Collection::Major);
+        assert_eq!(h.live_objects(), 0);
+        assert_eq!(h.bytes, 0);
+    }
+
+    #[test]
+    fn the_write_barrier_keeps_young_objects_stored_into_old_ones() {
+        let mut h = Heap::new();
+        let arr = h.alloc(Object::Array {
+            refs: true,
+            items: vec![],
+        });
+        let cell = h.alloc(Object::Cell {
+            is_ref: true,
+            value: arr,
+        });
+        h.collect(&[arr, cell], &no_info(), Collection::Minor);
+        // Both are old now. Store young objects into them, reachable only
+        // through the old objects.
+        let s1 = h.alloc(Object::Str("in array".into()));
+        h.array_mut(arr).push(s1);
+        let s2 = h.alloc(Object::Str("in cell".into()));
+        h.set_cell(cell, s2);
+        h.collect(&[arr, cell], &no_info(), Collection::Minor);
+        assert_eq!(h.live_objects(), 4);
+        assert_eq!(h.str(h.array(arr)[0]), "in array");
+        assert_eq!(h.str(h.cell(cell)), "in cell");
+        // After the collection the young objects are old, and the
+        // remembered set is empty again: one more minor keeps everything.
+        h.collect(&[arr, cell], &no_info(), Collection::Minor);
+        assert_eq!(h.live_objects(), 4);
+        assert!(h.remembered.is_empty());
+    }
+
+    #[test]
+    fn minor_collections_are_chosen_by_young_bytes_and_majors_by_heap_growth() {
+        let mut h = Heap::new();
+        assert_eq!(h.wants_collection(0), Collection::None);
+        assert_eq!(h.wants_collection(MIN_THRESHOLD + 1), Collection::Major);
+        h.threshold = 4 * NURSERY_BYTES;
+        assert_eq!(h.wants_collection(NURSERY_BYTES + 1), Collection::Minor);
+        h.threshold = NURSERY_BYTES / 2;
+        assert_eq!(h.wants_collection(NURSERY_BYTES), Collection::Major);
+        h.threshold = MIN_THRESHOLD;
+        h.set_stress(true);
+        assert!(h.may_collect(0));
+        let kinds: Vec<Collection> = (0..STRESS_MAJOR_EVERY)
+            .map(|_| {
+                let k = h.wants_collection(0);
+                h.collect(&[], &no_info(), k);
+                k
+            })
+            .collect();
+        assert_eq!(kinds.iter().filter(|k| **k == Collection::Major).count(), 1);
+        assert_eq!(
+            kinds.iter().filter(|k| **k == Collection::Minor).count(),
+            STRESS_MAJOR_EVERY as usize - 1
+        );
     }
 }

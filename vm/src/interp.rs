@@ -19,7 +19,7 @@
 //! the instruction index first so the collector reads the right stack map;
 //! every trap goes through `trap!`, which does the same for the trace.
 
-use crate::heap::{Fields, GcInfo, Heap, Key, KeyRef, MapObject, Object, TernMap};
+use crate::heap::{Collection, Fields, GcInfo, Heap, Key, KeyRef, MapObject, Object, TernMap};
 use crate::host::{Host, NoHost, Value};
 use crate::module::*;
 use crate::opcodes::Instr;
@@ -234,7 +234,7 @@ impl<'p> Vm<'p> {
 
     pub fn with_host(prog: &'p Program, limits: Limits, host: Box<dyn Host + 'p>) -> Vm<'p> {
         let mut heap = Heap::new();
-        heap.stress = limits.gc_stress;
+        heap.set_stress(limits.gc_stress);
         let consts = prog
             .module
             .consts
@@ -474,7 +474,7 @@ impl<'p> Vm<'p> {
     /// `pc` must be the safepoint instruction.
     #[cold]
     #[inline(never)]
-    fn collect(&mut self, stack: &[u64]) {
+    fn collect(&mut self, stack: &[u64], kind: Collection) {
         let m = &self.prog.module;
         let mut roots: Vec<u64> = Vec::new();
         for (i, g) in self.globals.iter().enumerate() {
@@ -505,17 +505,21 @@ impl<'p> Vm<'p> {
                 }
             }
         }
-        self.heap.collect(&roots, &self.prog.gc);
+        self.heap.collect(&roots, &self.prog.gc, kind);
     }
 
     /// The one door to allocation: collects if due, then checks the limit.
     #[inline]
     fn safepoint(&mut self, stack: &[u64], pc: usize, need: usize) -> Result<(), Trap> {
         // Over the limit is an error only if a collection cannot make room.
-        let over = self.heap.bytes + need > self.limits.max_heap;
-        if self.heap.wants_collection(need) || over {
+        let kind = if self.heap.bytes + need > self.limits.max_heap {
+            Collection::Major
+        } else {
+            self.heap.wants_collection(need)
+        };
+        if kind != Collection::None {
             self.frames.last_mut().expect("running frame").pc = pc as u32;
-            self.collect(stack);
+            self.collect(stack, kind);
         }
         if self.heap.bytes + need > self.limits.max_heap {
             self.frames.last_mut().expect("running frame").pc = pc as u32;
@@ -653,8 +657,7 @@ impl<'p> Vm<'p> {
         macro_rules! safepoint {
             ($need:expr) => {{
                 let need = $need;
-                if self.heap.wants_collection(need) || self.heap.bytes + need > self.limits.max_heap
-                {
+                if self.heap.may_collect(need) || self.heap.bytes + need > self.limits.max_heap {
                     self.instructions = count;
                     self.safepoint(stack, pc, need)?;
                 }
