@@ -347,7 +347,7 @@ impl Heap {
         } else if self.young_bytes + need > NURSERY_BYTES || self.young.len() >= NURSERY_OBJECTS {
             Collection::Minor
         } else if self.stress {
-            if (self.stats.collections + 1) % STRESS_MAJOR_EVERY == 0 {
+            if (self.stats.collections + 1).is_multiple_of(STRESS_MAJOR_EVERY) {
                 Collection::Major
             } else {
                 Collection::Minor
