@@ -12,15 +12,15 @@ impl SourceLoader for Memory {
 }
 
 /// Compiles and verifies a one-file program.
-pub fn program(source: &str) -> tern_vm::Program {
+pub fn program(source: &str) -> std::sync::Arc<tern_vm::Program> {
     let compiled =
         tern_compiler::compile_with(&PathBuf::from("bench.src"), &Memory(source.to_string()))
             .unwrap_or_else(|e| panic!("benchmark program does not compile:\n{}", e.render()));
-    tern_vm::Program::new(compiled.module).expect("compiled programs verify")
+    std::sync::Arc::new(tern_vm::Program::new(compiled.module).expect("compiled programs verify"))
 }
 
 /// Runs `main` (which must not print) and returns its exit code.
-pub fn run(p: &tern_vm::Program, limits: tern_vm::Limits) -> i64 {
-    let mut vm = tern_vm::Vm::new(p, limits);
+pub fn run(p: &std::sync::Arc<tern_vm::Program>, limits: tern_vm::Limits) -> i64 {
+    let mut vm = tern_vm::Vm::new(std::sync::Arc::clone(p), limits);
     vm.run_main(&[]).expect("benchmark program runs")
 }

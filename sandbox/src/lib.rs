@@ -1,175 +1,180 @@
-//! Embedding Tern: loading programs, granting capabilities, running them.
+//! Embedding Tern: run untrusted plugins inside a Rust program.
 //!
-//! This is the minimal host the core toolchain needs, and the one `vmrun`
-//! is built on: standard output and standard error are the only
-//! capabilities it grants (`stdout.print`, `stdout.println`,
-//! `stderr.print`, `stderr.println`). A module that imports anything else
-//! is refused before any of its code runs.
+//! The model is wasmtime's, made smaller:
 //!
-//! Exit codes are part of the contract (see `spec/sandbox.md`):
-//! [`exit`] lists them.
+//! - a [`Module`] is a program decoded and verified once (from `.bc` bytes,
+//!   or compiled from `.src`), shared read-only by any number of instances;
+//! - a [`Linker`] grants capabilities: the standard ones (`stdout`,
+//!   `stderr`, `fs.read`, `fs.write`, `env`, `clock`, `random`) and any host
+//!   function written as a plain Rust closure. It grants nothing by default;
+//! - an [`Instance`] is one running copy with its own heap, globals,
+//!   [`Limits`] (fuel, heap bytes, call depth, a timeout) and output, and
+//!   an [`InterruptHandle`] another thread can use to stop it.
+//!
+//! Instantiating checks every import against what the linker grants before
+//! any guest code runs. Values cross the boundary by copy ([`Value`], or
+//! Rust types through [`TernValue`]), so the host never holds a reference
+//! into a guest heap. Whatever a guest does, a call returns: a value, or an
+//! [`Error::Trap`] saying which limit or error stopped it and where.
+//!
+//! ```
+//! use tern_sandbox::{Error, Limits, Linker, Module, Output, TrapKind};
+//! # let dir = std::env::temp_dir().join("tern-doc-lib");
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! # let path = dir.join("plugin.src");
+//! # std::fs::write(&path, "
+//! #   fn greet(name: str) -> str { return \"hello, \" + name; }
+//! #   fn spin() { while true {} }
+//! # ").unwrap();
+//! let module = Module::from_file(&path)?;
+//! let mut linker = Linker::new();
+//! linker.stdout(Output::Capture);
+//! let limits = Limits { fuel: 1_000_000, ..Limits::default() };
+//! let mut plugin = linker.instantiate(&module, limits)?;
+//!
+//! let greet = plugin.typed_func::<(String,), String>("greet")?;
+//! assert_eq!(greet.call(&mut plugin, ("host".into(),))?, "hello, host");
+//!
+//! // A guest that never stops is stopped by its fuel, and the host goes on.
+//! match plugin.call("spin", &[]) {
+//!     Err(Error::Trap(t)) => assert_eq!(t.kind, TrapKind::FuelExhausted),
+//!     other => panic!("{other:?}"),
+//! }
+//! # Ok::<(), Error>(())
+//! ```
+//!
+//! Exit codes `vmrun` uses for each failure are in [`exit`] and
+//! `spec/sandbox.md`.
 
-use std::io::Write;
-use std::path::Path;
-use tern_vm::{Host, Limits, Program, Value, Vm};
+mod caps;
+mod linker;
+mod types;
 
+pub use caps::{HostFunc, Output, MAX_READ_BYTES};
+pub use linker::{
+    Export, Import, Instance, IntoHostFunc, Linker, Module, TypedFunc, DEFAULT_OUTPUT_LIMIT,
+};
 pub use tern_compiler::cli::{exit, io_reason};
+pub use tern_vm::{InterruptHandle, Limits, Stats, TraceFrame, Trap, TrapKind, Value};
+pub use types::{HostResult, Params, Signature, TernKey, TernValue, ValType};
 
-/// Why a program could not be loaded, with the exit code it maps to.
+use std::fmt;
+
+/// Everything that can go wrong between a file and a result.
 #[derive(Debug)]
-pub struct LoadFailure {
-    pub code: i32,
-    /// The full text to show (may be several lines for compile errors).
-    pub message: String,
+pub enum Error {
+    /// A file could not be read (the message says which and why).
+    Io(String),
+    /// Source that does not compile: the rendered diagnostics.
+    Compile(String),
+    /// Bytes that are not a valid, verifiable module.
+    InvalidBytecode(String),
+    /// Imports the linker does not grant, in import order.
+    MissingCapabilities(Vec<Import>),
+    /// An import granted with a different signature.
+    IncompatibleImport {
+        import: String,
+        expected: String,
+        provided: String,
+    },
+    NoSuchExport(String),
+    /// An export called with, or looked up as, the wrong types.
+    ExportSignature {
+        name: String,
+        expected: String,
+        found: String,
+    },
+    /// A typed function used on an instance of another module.
+    WrongInstance,
+    /// The guest stopped with a runtime error or an exhausted limit.
+    Trap(Trap),
 }
 
-/// Loads `path`: a `.bc` file is decoded and verified, a `.src` file is
-/// compiled in memory (and verified the same way).
-pub fn load_program(path: &Path) -> Result<Program, LoadFailure> {
-    let is_src = path.extension().is_some_and(|e| e == "src");
-    if is_src {
-        let compiled = tern_compiler::compile(path).map_err(|e| LoadFailure {
-            code: match e {
-                tern_compiler::CompileError::Io(_) => exit::IO_ERROR,
-                _ => exit::COMPILE_ERROR,
-            },
-            message: e.render(),
-        })?;
-        return Program::new(compiled.module).map_err(|e| LoadFailure {
-            code: exit::INVALID_BYTECODE,
-            message: format!("error: {}: {e}\n", path.display()),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|e| LoadFailure {
-        code: exit::IO_ERROR,
-        message: format!("error: cannot read {}: {}\n", path.display(), io_reason(&e)),
-    })?;
-    tern_vm::load(&bytes).map_err(|e| LoadFailure {
-        code: exit::INVALID_BYTECODE,
-        message: format!("error: {}: {e}\n", path.display()),
-    })
-}
-
-#[derive(Clone, Copy)]
-enum Grant {
-    Print,
-    Println,
-    ErrPrint,
-    ErrPrintln,
-}
-
-/// The standard host: output to two writers.
-pub struct StdioHost<'w> {
-    grants: Vec<Grant>,
-    out: &'w mut dyn Write,
-    err: &'w mut dyn Write,
-}
-
-impl<'w> StdioHost<'w> {
-    /// Resolves every import of `program`, or names the ones not granted.
-    pub fn new(
-        program: &Program,
-        out: &'w mut dyn Write,
-        err: &'w mut dyn Write,
-    ) -> Result<Self, Vec<String>> {
-        let mut grants = Vec::new();
-        let mut missing = Vec::new();
-        for im in &program.module.imports {
-            let g = match (im.module.as_str(), im.name.as_str()) {
-                ("stdout", "print") => Some(Grant::Print),
-                ("stdout", "println") => Some(Grant::Println),
-                ("stderr", "print") => Some(Grant::ErrPrint),
-                ("stderr", "println") => Some(Grant::ErrPrintln),
-                _ => None,
-            };
-            let shape_ok = im.params == [tern_vm::module::STR] && im.ret == tern_vm::module::UNIT;
-            match g {
-                Some(g) if shape_ok => grants.push(g),
-                _ => missing.push(format!("{}.{}", im.module, im.name)),
+impl Error {
+    /// The process exit code `vmrun` gives this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Io(_) => exit::IO_ERROR,
+            Error::Compile(_) => exit::COMPILE_ERROR,
+            Error::InvalidBytecode(_) => exit::INVALID_BYTECODE,
+            Error::MissingCapabilities(_) | Error::IncompatibleImport { .. } => {
+                exit::MISSING_CAPABILITY
             }
-        }
-        if missing.is_empty() {
-            Ok(StdioHost { grants, out, err })
-        } else {
-            Err(missing)
-        }
-    }
-}
-
-impl Host for StdioHost<'_> {
-    fn call(&mut self, import: u32, args: Vec<Value>) -> Result<Value, String> {
-        let text = match args.first() {
-            Some(Value::Str(s)) => s.as_str(),
-            _ => return Err("output functions take one str".into()),
-        };
-        let r = match self.grants[import as usize] {
-            Grant::Print => self.out.write_all(text.as_bytes()),
-            Grant::Println => self
-                .out
-                .write_all(text.as_bytes())
-                .and_then(|_| self.out.write_all(b"\n")),
-            Grant::ErrPrint => self
-                .out
-                .flush()
-                .and_then(|_| self.err.write_all(text.as_bytes())),
-            Grant::ErrPrintln => self
-                .out
-                .flush()
-                .and_then(|_| self.err.write_all(text.as_bytes()))
-                .and_then(|_| self.err.write_all(b"\n")),
-        };
-        // A closed pipe is the reader's choice, not the guest's error.
-        match r {
-            Ok(()) => Ok(Value::Unit),
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Value::Unit),
-            Err(e) => Err(format!("output failed: {e}")),
-        }
-    }
-}
-
-/// What a run produced besides its output.
-pub struct Outcome {
-    pub exit_code: i32,
-    pub stats: tern_vm::Stats,
-}
-
-/// Runs `main` the way `vmrun` does: output to `out` and `err`, a runtime
-/// error printed to `err` with its trace, and the process exit code.
-pub fn run_main(
-    program: &Program,
-    args: &[String],
-    limits: Limits,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Outcome {
-    let result = {
-        let host = match StdioHost::new(program, &mut *out, &mut *err) {
-            Ok(h) => h,
-            Err(missing) => {
-                let _ = writeln!(
-                    err,
-                    "error: the program needs capabilities this host does not grant: {}",
-                    missing.join(", ")
-                );
-                return Outcome {
-                    exit_code: exit::MISSING_CAPABILITY,
-                    stats: Default::default(),
-                };
+            Error::NoSuchExport(_) | Error::ExportSignature { .. } | Error::WrongInstance => {
+                exit::USAGE
             }
-        };
-        let mut vm = Vm::with_host(program, limits, Box::new(host));
-        let r = vm.run_main(args);
-        (r, vm.stats())
-    };
-    let _ = out.flush();
-    let (r, stats) = result;
-    let exit_code = match r {
-        Ok(code) => (code & 0xFF) as i32,
-        Err(trap) => {
-            let _ = write!(err, "{trap}");
-            exit::RUNTIME_ERROR
+            Error::Trap(_) => exit::RUNTIME_ERROR,
         }
-    };
-    let _ = err.flush();
-    Outcome { exit_code, stats }
+    }
+
+    /// The missing imports grouped by capability, in first-use order:
+    /// `fs.read (read_text, exists), clock (now_ms)`.
+    pub fn missing_summary(missing: &[Import]) -> String {
+        let mut groups: indexmap::IndexMap<&str, Vec<&str>> = indexmap::IndexMap::new();
+        for im in missing {
+            groups
+                .entry(im.capability.as_str())
+                .or_default()
+                .push(im.function.as_str());
+        }
+        groups
+            .iter()
+            .map(|(cap, fns)| format!("{cap} ({})", fns.join(", ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(m) | Error::InvalidBytecode(m) => write!(f, "{m}"),
+            Error::Compile(m) => write!(f, "{}", m.trim_end()),
+            Error::MissingCapabilities(missing) => write!(
+                f,
+                "the program needs capabilities this host does not grant: {}",
+                Error::missing_summary(missing)
+            ),
+            Error::IncompatibleImport {
+                import,
+                expected,
+                provided,
+            } => write!(
+                f,
+                "the program imports {import} as {expected}, but the host provides {provided}"
+            ),
+            Error::NoSuchExport(name) => write!(f, "the module has no export named '{name}'"),
+            Error::ExportSignature {
+                name,
+                expected,
+                found,
+            } => write!(f, "export '{name}' is {expected}, not {found}"),
+            Error::WrongInstance => {
+                write!(
+                    f,
+                    "a typed function was called on an instance of another module"
+                )
+            }
+            Error::Trap(t) => write!(f, "{}", t.message),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Trap> for Error {
+    fn from(t: Trap) -> Self {
+        Error::Trap(t)
+    }
+}
+
+/// The text a command-line host prints for `e` on standard error, ending
+/// in a newline: diagnostics as rendered, a trap with its stack trace,
+/// anything else as `error: ...`.
+pub fn report(e: &Error) -> String {
+    match e {
+        Error::Compile(m) => m.clone(),
+        Error::Trap(t) => t.to_string(),
+        other => format!("error: {other}\n"),
+    }
 }

@@ -1,6 +1,7 @@
 //! Calling guest exports from Rust with copied, type-checked values.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tern_compiler::SourceLoader;
 use tern_vm::{Limits, Program, Value, Vm};
 
@@ -12,9 +13,9 @@ impl SourceLoader for Memory {
     }
 }
 
-fn program(src: &'static str) -> Program {
+fn program(src: &'static str) -> Arc<Program> {
     let c = tern_compiler::compile_with(&PathBuf::from("plugin.src"), &Memory(src)).unwrap();
-    Program::new(c.module).unwrap()
+    Arc::new(Program::new(c.module).unwrap())
 }
 
 const PLUGIN: &str = "
@@ -38,7 +39,7 @@ fn main() {}
 #[test]
 fn exports_take_and_return_copied_values() {
     let p = program(PLUGIN);
-    let mut vm = Vm::new(&p, Limits::default());
+    let mut vm = Vm::new(p, Limits::default());
     let words = Value::Array(vec![
         Value::Str("a".into()),
         Value::Str("b".into()),
@@ -76,7 +77,7 @@ fn exports_take_and_return_copied_values() {
 #[test]
 fn wrong_calls_are_errors() {
     let p = program(PLUGIN);
-    let mut vm = Vm::new(&p, Limits::default());
+    let mut vm = Vm::new(p, Limits::default());
     let e = vm.call_export("nope", &[]).unwrap_err();
     assert_eq!(e.message, "no export named 'nope'");
     let e = vm.call_export("shout", &[]).unwrap_err();

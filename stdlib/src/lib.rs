@@ -116,8 +116,67 @@ pub const MATH: StdModule = StdModule {
     ],
 };
 
+/// Files, through the `fs.read` and `fs.write` capabilities. Paths are
+/// relative to, and confined to, the directories the host granted.
+pub const FS: StdModule = StdModule {
+    name: "fs",
+    consts: &[],
+    fns: &[
+        host("read", &[Str], Str, "fs.read", "read_text"),
+        host("exists", &[Str], Bool, "fs.read", "exists"),
+        host("write", &[Str, Str], Unit, "fs.write", "write_text"),
+        host("append", &[Str, Str], Unit, "fs.write", "append_text"),
+    ],
+};
+
+/// Environment variables, through the `env` capability.
+pub const ENV: StdModule = StdModule {
+    name: "env",
+    consts: &[],
+    fns: &[
+        host("get", &[Str, Str], Str, "env", "get"),
+        host("has", &[Str], Bool, "env", "has"),
+    ],
+};
+
+/// Time, through the `clock` capability: a program granted no clock
+/// cannot observe time, so its output depends only on its inputs.
+pub const CLOCK: StdModule = StdModule {
+    name: "clock",
+    consts: &[],
+    fns: &[
+        host("now_ms", &[], Int, "clock", "now_ms"),
+        host("ticks_ns", &[], Int, "clock", "ticks_ns"),
+    ],
+};
+
+/// Random numbers, through the `random` capability.
+pub const RANDOM: StdModule = StdModule {
+    name: "random",
+    consts: &[],
+    fns: &[
+        host("int", &[Int, Int], Int, "random", "int"),
+        host("float", &[], Float, "random", "float"),
+    ],
+};
+
 /// Every standard module, by name.
-pub const MODULES: &[StdModule] = &[MATH];
+pub const MODULES: &[StdModule] = &[MATH, FS, ENV, CLOCK, RANDOM];
+
+/// Every host function the standard library may import, as
+/// `(capability, function, params, result)`: what a host must provide to
+/// run any program `vmc` builds.
+pub fn host_functions() -> Vec<(&'static str, &'static str, &'static [Prim], Prim)> {
+    MODULES
+        .iter()
+        .flat_map(|m| m.fns.iter())
+        .chain(PRELUDE.iter())
+        .filter_map(|f| match f.lower {
+            Lowering::Host { module, name } => Some((module, name, f.params, f.ret)),
+            Lowering::Op(_) => None,
+        })
+        .collect()
+}
 
 pub fn module(name: &str) -> Option<&'static StdModule> {
     MODULES.iter().find(|m| m.name == name)

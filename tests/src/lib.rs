@@ -103,15 +103,38 @@ pub fn program_limits(source: &str) -> Limits {
     l
 }
 
-/// Runs a loaded program as vmrun does.
-pub fn run_program(program: &tern_vm::Program, args: &[String], limits: Limits) -> Run {
-    let mut out = Vec::new();
-    let mut err = Vec::new();
-    let o = tern_sandbox::run_main(program, args, limits, &mut out, &mut err);
+/// Runs a loaded program as vmrun does (granting only standard output and
+/// error), with the output captured.
+pub fn run_program(module: &tern_sandbox::Module, args: &[String], limits: Limits) -> Run {
+    let mut linker = tern_sandbox::Linker::new();
+    linker
+        .stdout(tern_sandbox::Output::Capture)
+        .stderr(tern_sandbox::Output::Capture)
+        .output_limit(usize::MAX);
+    let mut instance = match linker.instantiate(module, limits) {
+        Ok(i) => i,
+        Err(e) => {
+            return Run {
+                exit: e.exit_code(),
+                stdout: String::new(),
+                stderr: tern_sandbox::report(&e),
+            }
+        }
+    };
+    let r = instance.run_main(args);
+    let stdout = instance.take_stdout();
+    let mut stderr = instance.take_stderr();
+    let exit = match r {
+        Ok(code) => (code & 0xFF) as i32,
+        Err(e) => {
+            stderr.push_str(&tern_sandbox::report(&e));
+            e.exit_code()
+        }
+    };
     Run {
-        exit: o.exit_code,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
+        exit,
+        stdout,
+        stderr,
     }
 }
 
@@ -123,12 +146,12 @@ pub fn run_source(path: &Path, gc_stress: bool) -> Run {
         gc_stress,
         ..program_limits(&source)
     };
-    match tern_sandbox::load_program(path) {
-        Ok(p) => run_program(&p, &args, limits),
-        Err(f) => Run {
-            exit: f.code,
+    match tern_sandbox::Module::from_file(path) {
+        Ok(m) => run_program(&m, &args, limits),
+        Err(e) => Run {
+            exit: e.exit_code(),
             stdout: String::new(),
-            stderr: f.message,
+            stderr: tern_sandbox::report(&e),
         },
     }
 }

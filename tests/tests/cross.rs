@@ -33,7 +33,7 @@ fn bytecode_files_run_like_sources() {
         std::fs::write(&bc, build(&path)).unwrap();
         let from_source = run_source(&path, false);
         let source = std::fs::read_to_string(&path).unwrap();
-        let program = tern_sandbox::load_program(&bc).expect("built file loads");
+        let program = tern_sandbox::Module::from_file(&bc).expect("built file loads");
         let from_bc = run_program(&program, &program_args(&source), program_limits(&source));
         assert_eq!(from_bc, from_source, "{}", path.display());
     }
@@ -56,7 +56,7 @@ fn foreign_bytecode_is_identical_and_runs_identically() {
             foreign == build(&path),
             "{stem}.bc built elsewhere differs from the local build"
         );
-        let program = tern_vm::load(&foreign).expect("foreign file loads");
+        let program = tern_sandbox::Module::from_bytes(&foreign).expect("foreign file loads");
         let source = std::fs::read_to_string(&path).unwrap();
         let run = run_program(&program, &program_args(&source), program_limits(&source));
         assert_eq!(

@@ -24,7 +24,7 @@ impl Rng {
 
 /// Loads `bytes` and, if they verify, runs them: whether they ran.
 fn load_and_run(bytes: &[u8], limits: &tern_vm::Limits) -> bool {
-    match tern_vm::load(bytes) {
+    match tern_sandbox::Module::from_bytes(bytes) {
         Err(e) => {
             assert!(!e.to_string().is_empty());
             false

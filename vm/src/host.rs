@@ -66,7 +66,7 @@ impl fmt::Display for Value {
 }
 
 /// Serves a module's host imports.
-pub trait Host {
+pub trait Host: Send {
     /// Calls import `import` (an index into the module's import table) with
     /// arguments already converted to the import's parameter types. An `Err`
     /// becomes a guest runtime error with the guest's stack trace.

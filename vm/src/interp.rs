@@ -26,6 +26,9 @@ use crate::opcodes::Instr;
 use crate::text;
 use crate::verify::{self, FuncInfo, VerifyError};
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A module that passed verification, with what execution needs from it.
 pub struct Program {
@@ -105,6 +108,31 @@ pub struct Limits {
     /// Count instructions for [`Vm::stats`] even without a fuel limit
     /// (counting costs a little on every instruction).
     pub count_instructions: bool,
+    /// Wall-clock time each call into the guest may take (`run_main`, an
+    /// export call, the module's initialization); exceeding it is a
+    /// `Timeout` trap. Checked every [`POLL_INTERVAL`] instructions, so a
+    /// host function that blocks is not cut short.
+    pub timeout: Option<Duration>,
+}
+
+/// With a timeout or an interrupt handle, the loop looks at the clock and
+/// the interrupt flag once per this many instructions (at a backward
+/// branch or a call, like the fuel check): often enough to stop within
+/// about a millisecond, rarely enough to cost nothing measurable beyond
+/// the instruction counting itself.
+pub const POLL_INTERVAL: u64 = 10_000;
+
+/// Lets another thread stop a running instance: the guest traps with
+/// `Interrupted` at its next poll (see [`POLL_INTERVAL`]). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct InterruptHandle(Arc<AtomicBool>);
+
+impl InterruptHandle {
+    /// Asks the instance to stop. If it is not running, its next call
+    /// traps at once; the request is consumed by the trap.
+    pub fn interrupt(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Default call-depth limit (frames).
@@ -122,6 +150,7 @@ impl Default for Limits {
             fuel: u64::MAX,
             gc_stress: false,
             count_instructions: false,
+            timeout: None,
         }
     }
 }
@@ -136,6 +165,8 @@ pub enum TrapKind {
     StackOverflow,
     OutOfMemory,
     FuelExhausted,
+    Timeout,
+    Interrupted,
     UninitializedGlobal,
     Host,
 }
@@ -155,6 +186,15 @@ pub struct Trap {
     pub message: String,
     /// Innermost frame first.
     pub trace: Vec<TraceFrame>,
+}
+
+/// A bad call from the host (not a guest error): no trace.
+fn invalid_call(message: String) -> Trap {
+    Trap {
+        kind: TrapKind::InvalidArgument,
+        message,
+        trace: vec![],
+    }
 }
 
 /// Traces longer than this print the innermost and outermost frames only.
@@ -204,8 +244,8 @@ pub struct Stats {
 }
 
 /// One instance: a heap, a stack, globals, limits, and a host.
-pub struct Vm<'p> {
-    prog: &'p Program,
+pub struct Vm<'h> {
+    prog: Arc<Program>,
     pub heap: Heap,
     stack: Vec<u64>,
     frames: Vec<Frame>,
@@ -213,12 +253,16 @@ pub struct Vm<'p> {
     global_set: Vec<bool>,
     /// Constant pool as slots; strings are allocated once and pinned.
     consts: Vec<u64>,
-    host: Box<dyn Host + 'p>,
+    host: Box<dyn Host + 'h>,
     limits: Limits,
     instructions: u64,
     /// Values the embedder holds across calls: always roots.
     pinned: Vec<u64>,
     initialized: bool,
+    /// When the current call into the guest must end, with a timeout.
+    deadline: Option<Instant>,
+    /// Set by an [`InterruptHandle`]; `None` until one is asked for.
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 macro_rules! f64_of {
@@ -227,12 +271,14 @@ macro_rules! f64_of {
     };
 }
 
-impl<'p> Vm<'p> {
-    pub fn new(prog: &'p Program, limits: Limits) -> Vm<'p> {
+impl<'h> Vm<'h> {
+    /// An instance of `prog` that grants no host functions.
+    pub fn new(prog: Arc<Program>, limits: Limits) -> Vm<'static> {
         Vm::with_host(prog, limits, Box::new(NoHost))
     }
 
-    pub fn with_host(prog: &'p Program, limits: Limits, host: Box<dyn Host + 'p>) -> Vm<'p> {
+    /// An instance of `prog` whose imports `host` serves.
+    pub fn with_host(prog: Arc<Program>, limits: Limits, host: Box<dyn Host + 'h>) -> Vm<'h> {
         let mut heap = Heap::new();
         heap.set_stress(limits.gc_stress);
         let consts = prog
@@ -259,7 +305,75 @@ impl<'p> Vm<'p> {
             instructions: 0,
             pinned: Vec::new(),
             initialized: false,
+            deadline: None,
+            interrupt: None,
         }
+    }
+
+    /// A handle another thread can use to stop this instance. From the
+    /// first call on, the instance counts instructions to poll it.
+    pub fn interrupt_handle(&mut self) -> InterruptHandle {
+        let flag = self
+            .interrupt
+            .get_or_insert_with(|| Arc::new(AtomicBool::new(false)));
+        InterruptHandle(Arc::clone(flag))
+    }
+
+    /// Makes `h` (from another instance, say one this replaces) stop this
+    /// instance too.
+    pub fn set_interrupt_handle(&mut self, h: &InterruptHandle) {
+        self.interrupt = Some(Arc::clone(&h.0));
+    }
+
+    /// Fuel left: the instructions this instance may still execute.
+    pub fn fuel_remaining(&self) -> u64 {
+        self.limits.fuel.saturating_sub(self.instructions)
+    }
+
+    /// Whether the loop must count instructions and poll.
+    fn metered(&self) -> bool {
+        self.limits.fuel != u64::MAX
+            || self.limits.count_instructions
+            || self.limits.timeout.is_some()
+            || self.interrupt.is_some()
+    }
+
+    /// The instruction count at which the loop next calls [`Vm::poll`].
+    fn next_poll(&self, count: u64) -> u64 {
+        if self.limits.timeout.is_some() || self.interrupt.is_some() {
+            self.limits.fuel.min(count.saturating_add(POLL_INTERVAL))
+        } else {
+            self.limits.fuel
+        }
+    }
+
+    /// Checks fuel, the interrupt flag and the deadline, in that order;
+    /// returns the next poll point. The top frame's `pc` must be set.
+    #[cold]
+    #[inline(never)]
+    fn poll(&mut self, count: u64) -> Result<u64, Trap> {
+        if count >= self.limits.fuel {
+            let msg = format!(
+                "fuel exhausted: the limit of {} instructions was reached",
+                self.limits.fuel
+            );
+            return Err(self.make_trap(TrapKind::FuelExhausted, msg));
+        }
+        if let Some(flag) = &self.interrupt {
+            if flag.swap(false, Ordering::Relaxed) {
+                return Err(self.make_trap(TrapKind::Interrupted, "interrupted by the host".into()));
+            }
+        }
+        if let (Some(deadline), Some(limit)) = (self.deadline, self.limits.timeout) {
+            if Instant::now() >= deadline {
+                let msg = format!(
+                    "timeout: the time limit of {} ms was exceeded",
+                    limit.as_millis()
+                );
+                return Err(self.make_trap(TrapKind::Timeout, msg));
+            }
+        }
+        Ok(self.next_poll(count))
     }
 
     pub fn stats(&self) -> Stats {
@@ -276,13 +390,13 @@ impl<'p> Vm<'p> {
     pub fn run_main(&mut self, args: &[String]) -> Result<i64, Trap> {
         let entry = match self.prog.module.entry {
             Some(e) => e,
-            None => {
-                return Err(Trap {
-                    kind: TrapKind::InvalidArgument,
-                    message: "the module has no main function".into(),
-                    trace: vec![],
-                })
-            }
+            None => return Err(Trap {
+                kind: TrapKind::InvalidArgument,
+                message:
+                    "the module has no main function (it is a library: a host calls its exports)"
+                        .into(),
+                trace: vec![],
+            }),
         };
         self.initialize()?;
         let f = &self.prog.module.functions[entry as usize];
@@ -312,6 +426,9 @@ impl<'p> Vm<'p> {
     /// Calls function `func` with raw slot arguments (already typed right).
     fn call_raw(&mut self, func: u32, args: &[u64]) -> Result<Option<u64>, Trap> {
         let depth = self.frames.len();
+        if depth == 0 {
+            self.deadline = self.limits.timeout.map(|t| Instant::now() + t);
+        }
         let base = self.frames.last().map_or(0, |fr| {
             fr.base as usize + self.prog.meta[fr.func as usize].frame_size as usize
         });
@@ -336,41 +453,51 @@ impl<'p> Vm<'p> {
 
     /// Calls an exported function with host values, checking their types.
     pub fn call_export(&mut self, name: &str, args: &[Value]) -> Result<Value, Trap> {
-        let m = &self.prog.module;
-        let bad = |msg: String| Trap {
-            kind: TrapKind::InvalidArgument,
-            message: msg,
-            trace: vec![],
-        };
-        let func = m
+        let func = self
+            .prog
+            .module
             .exports
             .iter()
             .find(|e| e.name == name)
             .map(|e| e.func)
-            .ok_or_else(|| bad(format!("no export named '{name}'")))?;
-        let f = &m.functions[func as usize];
+            .ok_or_else(|| invalid_call(format!("no export named '{name}'")))?;
+        self.call_function(func, args)
+    }
+
+    /// Calls function `func` (an index into the module's functions) with
+    /// host values, checking their number and types.
+    pub fn call_function(&mut self, func: u32, args: &[Value]) -> Result<Value, Trap> {
+        let prog = Arc::clone(&self.prog);
+        let f = prog
+            .module
+            .functions
+            .get(func as usize)
+            .ok_or_else(|| invalid_call(format!("no function {func}")))?;
         if f.params.len() != args.len() {
-            return Err(bad(format!(
-                "'{name}' takes {} arguments, {} given",
+            return Err(invalid_call(format!(
+                "'{}' takes {} arguments, {} given",
+                f.name,
                 f.params.len(),
                 args.len()
             )));
         }
         self.initialize()?;
-        let params = f.params.clone();
-        let ret = f.ret;
         let mark = self.pinned.len();
-        for (t, v) in params.iter().zip(args) {
-            let slot = self.to_guest(*t, v).map_err(bad)?;
-            self.pinned.push(slot);
+        for (t, v) in f.params.iter().zip(args) {
+            match self.to_guest(*t, v) {
+                Ok(slot) => self.pinned.push(slot),
+                Err(e) => {
+                    self.pinned.truncate(mark);
+                    return Err(invalid_call(e));
+                }
+            }
         }
         let raw: Vec<u64> = self.pinned[mark..].to_vec();
         let r = self.call_raw(func, &raw);
         self.pinned.truncate(mark);
-        let r = r?;
-        Ok(match r {
+        Ok(match r? {
             None => Value::Unit,
-            Some(v) => self.from_guest(ret, v),
+            Some(v) => self.from_guest(f.ret, v),
         })
     }
 
@@ -403,7 +530,8 @@ impl<'p> Vm<'p> {
 
     /// Copies a host value into the guest heap as type `ty`.
     pub fn to_guest(&mut self, ty: TypeId, v: &Value) -> Result<u64, String> {
-        let m = &self.prog.module;
+        let prog = Arc::clone(&self.prog);
+        let m = &prog.module;
         let mismatch = || format!("expected {}, got {}", m.type_name(ty), v.kind());
         Ok(match (m.ty(ty), v) {
             (TypeDesc::Int, Value::Int(i)) => *i as u64,
@@ -548,8 +676,7 @@ impl<'p> Vm<'p> {
         // The value stack is moved out for the run, so the loop works on a
         // local the optimizer can keep in registers.
         let mut stack = std::mem::take(&mut self.stack);
-        let metered = self.limits.fuel != u64::MAX || self.limits.count_instructions;
-        let r = if metered {
+        let r = if self.metered() {
             self.run::<true>(&mut stack, stop)
         } else {
             self.run::<false>(&mut stack, stop)
@@ -565,7 +692,10 @@ impl<'p> Vm<'p> {
         stack: &mut Vec<u64>,
         stop: usize,
     ) -> Result<Option<u64>, Trap> {
-        let prog = self.prog;
+        // A local handle, so the loop can borrow the code while `self` is
+        // mutated.
+        let prog_handle = Arc::clone(&self.prog);
+        let prog: &Program = &prog_handle;
         let m = &prog.module;
         let top = *self.frames.last().expect("execute needs a frame");
         let mut fidx = top.func as usize;
@@ -574,7 +704,15 @@ impl<'p> Vm<'p> {
         let mut pc = top.pc as usize;
         let mut sp = base + prog.meta[fidx].slots as usize;
         let mut count = self.instructions;
-        let fuel = self.limits.fuel;
+        // The instruction count at which to poll (fuel, interrupt, clock).
+        // Polling at the first backward branch or call, not before the
+        // first instruction, keeps straight-line code free of checks; an
+        // interrupt requested while idle is seen at that first poll.
+        let mut fuel = if self.interrupt.is_some() {
+            count
+        } else {
+            self.next_poll(count)
+        };
 
         macro_rules! trap {
             ($kind:expr, $($msg:tt)*) => {{
@@ -666,11 +804,9 @@ impl<'p> Vm<'p> {
         macro_rules! check_fuel {
             () => {
                 if METER && count >= fuel {
-                    trap!(
-                        TrapKind::FuelExhausted,
-                        "fuel exhausted: the limit of {} instructions was reached",
-                        fuel
-                    );
+                    self.frames.last_mut().expect("running frame").pc = pc as u32;
+                    self.instructions = count;
+                    fuel = self.poll(count)?;
                 }
             };
         }

@@ -5,7 +5,7 @@
 //! [`format::decode`] parses untrusted bytes into a [`Module`],
 //! [`Program::new`] verifies it (the trust boundary), and a [`Vm`] runs a
 //! verified program over its own heap, stack and limits. Many `Vm`s may
-//! share one `Program`; they share nothing else.
+//! share one `Program` (through an `Arc`); they share nothing else.
 //!
 //! This crate has no `unsafe` code.
 
@@ -24,7 +24,9 @@ pub mod verify;
 
 pub use format::{decode, encode, LoadError};
 pub use host::{Host, Value};
-pub use interp::{Limits, Program, Stats, TraceFrame, Trap, TrapKind, Vm};
+pub use interp::{
+    InterruptHandle, Limits, Program, Stats, TraceFrame, Trap, TrapKind, Vm, POLL_INTERVAL,
+};
 pub use module::Module;
 pub use opcodes::{Instr, Opcode};
 pub use verify::VerifyError;

@@ -1,14 +1,38 @@
 //! vmrun: run a Tern program (`.bc`, or `.src` compiled in memory).
+//!
+//! A host like any other: standard output and error are granted, every
+//! other capability only by a flag, in Deno's manner.
 
 use clap::Parser;
 use std::io::Write;
 use std::path::PathBuf;
-use tern_sandbox::{exit, load_program, run_main};
-use tern_vm::Limits;
+use std::time::Duration;
+use tern_sandbox::{exit, report, Error, Limits, Linker, Module, Output};
 
 #[derive(Parser)]
 #[command(name = "vmrun", version, about = "Run a Tern program", long_about = None)]
 struct Cli {
+    /// Grant reading files under DIR (repeat or separate with commas).
+    #[arg(long, value_name = "DIR", value_delimiter = ',')]
+    allow_read: Vec<PathBuf>,
+    /// Grant creating and writing files under DIR (repeat or separate with commas).
+    #[arg(long, value_name = "DIR", value_delimiter = ',')]
+    allow_write: Vec<PathBuf>,
+    /// Grant reading environment variable NAME; without a value, all of them.
+    #[arg(long, value_name = "NAME", value_delimiter = ',', num_args = 0.., require_equals = true)]
+    allow_env: Option<Vec<String>>,
+    /// Grant the wall clock and monotonic time.
+    #[arg(long)]
+    allow_clock: bool,
+    /// Grant random numbers.
+    #[arg(long)]
+    allow_random: bool,
+    /// Seed for --allow-random, for a reproducible run.
+    #[arg(long, value_name = "N", requires = "allow_random")]
+    random_seed: Option<u64>,
+    /// Grant everything: files anywhere, all environment variables, clock, random.
+    #[arg(long, short = 'A')]
+    allow_all: bool,
     /// Print instructions executed, collections, bytes allocated and peak heap to stderr.
     #[arg(long)]
     stats: bool,
@@ -24,6 +48,9 @@ struct Cli {
     /// Maximum instructions to execute.
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
+    /// Wall-clock limit: 500ms, 2s, 1m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<Duration>,
     /// The program: a .bc file, or a .src file to compile first.
     program: PathBuf,
     /// Arguments passed to main(args: [str]).
@@ -44,6 +71,84 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("invalid size `{s}` (use bytes, or a number with K, M or G)"))
 }
 
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration `{s}` (use a number with ms, s or m: 500ms, 2s, 1m)");
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let n: u64 = s[..split].parse().map_err(|_| bad())?;
+    match &s[split..] {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs).ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}
+
+/// The flag that grants a capability, for the refusal message.
+fn flag_for(capability: &str) -> &'static str {
+    match capability {
+        "fs.read" => "--allow-read=DIR",
+        "fs.write" => "--allow-write=DIR",
+        "env" => "--allow-env",
+        "clock" => "--allow-clock",
+        "random" => "--allow-random",
+        _ => "",
+    }
+}
+
+fn linker(cli: &Cli) -> Result<Linker, String> {
+    let mut l = Linker::new();
+    l.stdout(Output::Inherit).stderr(Output::Inherit);
+    l.output_limit(usize::MAX);
+    let grant_err = |flag: &str, dir: &PathBuf, e: std::io::Error| {
+        format!(
+            "cannot grant {flag}={}: {}",
+            dir.display(),
+            tern_sandbox::io_reason(&e)
+        )
+    };
+    let mut read = cli.allow_read.clone();
+    let mut write = cli.allow_write.clone();
+    if cli.allow_all {
+        // Relative paths from here, absolute ones from the root.
+        read.extend([PathBuf::from("."), PathBuf::from("/")]);
+        write.extend([PathBuf::from("."), PathBuf::from("/")]);
+    }
+    for dir in &read {
+        l.allow_read(dir)
+            .map_err(|e| grant_err("--allow-read", dir, e))?;
+    }
+    for dir in &write {
+        l.allow_write(dir)
+            .map_err(|e| grant_err("--allow-write", dir, e))?;
+    }
+    match &cli.allow_env {
+        _ if cli.allow_all => {
+            l.allow_env_all();
+        }
+        Some(names) if names.is_empty() => {
+            l.allow_env_all();
+        }
+        Some(names) => {
+            for n in names {
+                l.allow_env(n);
+            }
+        }
+        None => {}
+    }
+    if cli.allow_clock || cli.allow_all {
+        l.allow_clock();
+    }
+    if cli.allow_random || cli.allow_all {
+        l.allow_random(cli.random_seed);
+    }
+    Ok(l)
+}
+
+fn fail(code: i32, text: &str) -> ! {
+    eprint!("{text}");
+    std::process::exit(code);
+}
+
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -57,16 +162,14 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let program = match load_program(&cli.program) {
-        Ok(p) => p,
-        Err(f) => {
-            eprint!("{}", f.message);
-            std::process::exit(f.code);
-        }
+    let module = match Module::from_file(&cli.program) {
+        Ok(m) => m,
+        Err(e) => fail(e.exit_code(), &report(&e)),
     };
     let mut limits = Limits {
         gc_stress: cli.gc_stress,
         count_instructions: cli.stats,
+        timeout: cli.timeout,
         ..Limits::default()
     };
     if let Some(h) = cli.max_heap {
@@ -78,20 +181,48 @@ fn main() {
     if let Some(f) = cli.fuel {
         limits.fuel = f;
     }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let stderr = std::io::stderr();
-    let mut err = stderr.lock();
-    let outcome = run_main(&program, &cli.args, limits, &mut out, &mut err);
-    let _ = out.flush();
+    let linker = match linker(&cli) {
+        Ok(l) => l,
+        Err(msg) => fail(exit::USAGE, &format!("error: {msg}\n")),
+    };
+    let mut instance = match linker.instantiate(&module, limits) {
+        Ok(i) => i,
+        Err(Error::MissingCapabilities(missing)) => {
+            let mut flags: Vec<&str> = Vec::new();
+            for im in &missing {
+                let f = flag_for(&im.capability);
+                if !f.is_empty() && !flags.contains(&f) {
+                    flags.push(f);
+                }
+            }
+            let hint = if flags.is_empty() {
+                String::new()
+            } else {
+                format!(" (grant with {})", flags.join(", "))
+            };
+            let e = Error::MissingCapabilities(missing);
+            fail(e.exit_code(), &format!("error: {e}{hint}\n"))
+        }
+        Err(e) => fail(e.exit_code(), &report(&e)),
+    };
+    let result = instance.run_main(&cli.args);
+    let code = match &result {
+        Ok(code) => (code & 0xFF) as i32,
+        Err(e) => {
+            eprint!("{}", report(e));
+            e.exit_code()
+        }
+    };
     if cli.stats {
-        let s = outcome.stats;
+        let s = instance.stats();
         let _ = writeln!(
-            err,
+            std::io::stderr(),
             "instructions: {}\ncollections: {}\nallocated bytes: {}\npeak heap bytes: {}",
-            s.instructions, s.collections, s.allocated_bytes, s.peak_heap_bytes
+            s.instructions,
+            s.collections,
+            s.allocated_bytes,
+            s.peak_heap_bytes
         );
     }
-    drop(out);
-    std::process::exit(outcome.exit_code);
+    std::process::exit(code);
 }

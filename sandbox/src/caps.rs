@@ -1,0 +1,503 @@
+//! The standard capabilities: the host functions behind the standard
+//! library's `print`, `fs`, `env`, `clock` and `random` (see
+//! `spec/sandbox.md`), and the per-instance state they use.
+//!
+//! Files are reached only through directories the host opened when it
+//! granted them (cap-std `Dir`s, like WASI preopens). A guest path is
+//! matched against the granted paths as written, and the rest of it is
+//! opened *inside* that directory by cap-std, which refuses absolute paths,
+//! `..` above the directory and symlinks that lead out of it. Nothing here
+//! opens a path with ambient authority.
+
+use crate::types::{Signature, ValType};
+use cap_std::fs::{Dir, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use tern_vm::Value;
+
+/// Where an instance's standard output or error goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// The host process's own stream (buffered; flushed when a call into
+    /// the guest returns).
+    Inherit,
+    /// A buffer the host reads with `Instance::take_stdout` / `take_stderr`.
+    Capture,
+    /// Thrown away.
+    Discard,
+}
+
+/// Bytes a buffered inherited stream holds before writing through.
+const INHERIT_BUFFER: usize = 1 << 16;
+
+pub(crate) enum Sink {
+    Inherit { stderr: bool, buf: Vec<u8> },
+    Capture(Vec<u8>),
+    Discard,
+}
+
+impl Sink {
+    fn new(o: Output, stderr: bool) -> Sink {
+        match o {
+            Output::Inherit => Sink::Inherit {
+                stderr,
+                buf: Vec::new(),
+            },
+            Output::Capture => Sink::Capture(Vec::new()),
+            Output::Discard => Sink::Discard,
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8], limit: usize) -> Result<(), String> {
+        match self {
+            Sink::Inherit { stderr, buf } => {
+                buf.extend_from_slice(bytes);
+                if *stderr || buf.len() >= INHERIT_BUFFER {
+                    return self.flush();
+                }
+                Ok(())
+            }
+            Sink::Capture(buf) => {
+                if buf.len().saturating_add(bytes.len()) > limit {
+                    return Err(format!(
+                        "output limit exceeded: the host captures at most {limit} bytes"
+                    ));
+                }
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+            Sink::Discard => Ok(()),
+        }
+    }
+
+    pub(crate) fn flush(&mut self) -> Result<(), String> {
+        if let Sink::Inherit { stderr, buf } = self {
+            let r = if *stderr {
+                let mut e = std::io::stderr().lock();
+                e.write_all(buf).and_then(|_| e.flush())
+            } else {
+                let mut o = std::io::stdout().lock();
+                o.write_all(buf).and_then(|_| o.flush())
+            };
+            buf.clear();
+            // A closed pipe is the reader's choice, not the guest's error.
+            match r {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(format!("output failed: {e}"))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn take(&mut self) -> Vec<u8> {
+        match self {
+            Sink::Capture(buf) => std::mem::take(buf),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One instance's own side of its capabilities.
+pub(crate) struct Io {
+    pub out: Sink,
+    pub err: Sink,
+    pub output_limit: usize,
+    pub started: Instant,
+    pub rng: Rng,
+}
+
+impl Io {
+    pub fn new(out: Output, err: Output, output_limit: usize, seed: u64) -> Io {
+        Io {
+            out: Sink::new(out, false),
+            err: Sink::new(err, true),
+            output_limit,
+            started: Instant::now(),
+            rng: Rng::new(seed),
+        }
+    }
+
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+        let _ = self.err.flush();
+    }
+}
+
+/// The body of a host function. `Io` is the calling instance's.
+pub(crate) type Callback = Arc<dyn Fn(&mut Io, Vec<Value>) -> Result<Value, String> + Send + Sync>;
+
+/// A host function: its Tern signature and its body.
+#[derive(Clone)]
+pub struct HostFunc {
+    pub(crate) sig: Signature,
+    pub(crate) f: Callback,
+}
+
+impl HostFunc {
+    pub fn signature(&self) -> &Signature {
+        &self.sig
+    }
+}
+
+fn builtin(
+    params: &[ValType],
+    ret: ValType,
+    f: impl Fn(&mut Io, Vec<Value>) -> Result<Value, String> + Send + Sync + 'static,
+) -> HostFunc {
+    HostFunc {
+        sig: Signature {
+            params: params.to_vec(),
+            ret,
+        },
+        f: Arc::new(f),
+    }
+}
+
+fn str_arg(args: &[Value], i: usize) -> &str {
+    match args.get(i) {
+        Some(Value::Str(s)) => s,
+        // The linker checked the import's signature against the builtin's.
+        _ => "",
+    }
+}
+
+fn int_arg(args: &[Value], i: usize) -> i64 {
+    match args.get(i) {
+        Some(Value::Int(v)) => *v,
+        _ => 0,
+    }
+}
+
+/// `stdout.print`, `stdout.println`, `stderr.print`, `stderr.println`.
+pub(crate) fn output_funcs(stderr: bool) -> Vec<(&'static str, HostFunc)> {
+    let make = |newline: bool| {
+        builtin(&[ValType::Str], ValType::Unit, move |io, args| {
+            let text = str_arg(&args, 0);
+            let limit = io.output_limit;
+            if stderr {
+                // Keep the two streams in the order the guest wrote them.
+                io.out.flush()?;
+                io.err.write(text.as_bytes(), limit)?;
+                if newline {
+                    io.err.write(b"\n", limit)?;
+                }
+            } else {
+                io.out.write(text.as_bytes(), limit)?;
+                if newline {
+                    io.out.write(b"\n", limit)?;
+                }
+            }
+            Ok(Value::Unit)
+        })
+    };
+    vec![("print", make(false)), ("println", make(true))]
+}
+
+/// A directory granted for reading or writing.
+pub(crate) struct Preopen {
+    /// The granted path as written, without `.` components.
+    prefix: Vec<String>,
+    absolute: bool,
+    dir: Dir,
+}
+
+impl Preopen {
+    pub fn open(path: &Path) -> std::io::Result<Preopen> {
+        let dir = Dir::open_ambient_dir(path, cap_std::ambient_authority())?;
+        let (absolute, prefix) = split(path);
+        Ok(Preopen {
+            prefix,
+            absolute,
+            dir,
+        })
+    }
+}
+
+/// A path's components, as strings, without `.`; and whether it is absolute.
+fn split(p: &Path) -> (bool, Vec<String>) {
+    let mut absolute = false;
+    let mut parts = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) => absolute = true,
+            Component::CurDir => {}
+            Component::ParentDir => parts.push("..".to_string()),
+            Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+        }
+    }
+    (absolute, parts)
+}
+
+/// Which granted directory a guest path falls in, and the rest of the path
+/// inside it. The longest matching grant wins.
+fn resolve<'a>(grants: &'a [Preopen], guest: &str) -> Option<(&'a Dir, PathBuf)> {
+    let (absolute, parts) = split(Path::new(guest));
+    grants
+        .iter()
+        .filter(|g| g.absolute == absolute && parts.starts_with(&g.prefix))
+        .max_by_key(|g| g.prefix.len())
+        .map(|g| {
+            let rest: PathBuf = parts[g.prefix.len()..].iter().collect();
+            let rest = if rest.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                rest
+            };
+            (&g.dir, rest)
+        })
+}
+
+/// A file-system error in words that are the same on every platform.
+fn fs_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    if text.contains("outside of the filesystem") {
+        return "the path leads outside the granted directory".into();
+    }
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "is a directory".into(),
+        std::io::ErrorKind::NotADirectory => "not a directory".into(),
+        std::io::ErrorKind::InvalidData => "the file is not valid UTF-8".into(),
+        _ => text,
+    }
+}
+
+/// The largest file `fs.read` returns: a file is copied into the guest
+/// heap, so this bounds the host memory one call can take.
+pub const MAX_READ_BYTES: u64 = 64 << 20;
+
+/// `fs.read.read_text` and `fs.read.exists`.
+pub(crate) fn fs_read_funcs(grants: Arc<Vec<Preopen>>) -> Vec<(&'static str, HostFunc)> {
+    let g = Arc::clone(&grants);
+    let read = builtin(&[ValType::Str], ValType::Str, move |_, args| {
+        let path = str_arg(&args, 0);
+        let fail = |why: String| format!("fs.read: cannot read '{path}': {why}");
+        let (dir, rest) = resolve(&g, path).ok_or_else(|| outside(path, "fs.read"))?;
+        let mut f = dir.open(&rest).map_err(|e| fail(fs_reason(&e)))?;
+        let meta = f.metadata().map_err(|e| fail(fs_reason(&e)))?;
+        if meta.is_dir() {
+            return Err(fail("is a directory".into()));
+        }
+        let mut bytes = Vec::new();
+        (&mut f)
+            .take(MAX_READ_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| fail(fs_reason(&e)))?;
+        if bytes.len() as u64 > MAX_READ_BYTES {
+            return Err(fail(format!("larger than {MAX_READ_BYTES} bytes")));
+        }
+        String::from_utf8(bytes)
+            .map(Value::Str)
+            .map_err(|_| fail("the file is not valid UTF-8".into()))
+    });
+    let exists = builtin(&[ValType::Str], ValType::Bool, move |_, args| {
+        let path = str_arg(&args, 0);
+        let (dir, rest) = resolve(&grants, path).ok_or_else(|| outside(path, "fs.read"))?;
+        match dir.metadata(&rest) {
+            Ok(_) => Ok(Value::Bool(true)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
+            Err(e) => Err(format!(
+                "fs.read: cannot look up '{path}': {}",
+                fs_reason(&e)
+            )),
+        }
+    });
+    vec![("read_text", read), ("exists", exists)]
+}
+
+fn outside(path: &str, capability: &str) -> String {
+    let what = if capability == "fs.read" {
+        "reading"
+    } else {
+        "writing"
+    };
+    format!("{capability}: '{path}' is outside the directories granted for {what}")
+}
+
+/// `fs.write.write_text` and `fs.write.append_text`.
+pub(crate) fn fs_write_funcs(grants: Arc<Vec<Preopen>>) -> Vec<(&'static str, HostFunc)> {
+    let make = |append: bool| {
+        let g = Arc::clone(&grants);
+        builtin(
+            &[ValType::Str, ValType::Str],
+            ValType::Unit,
+            move |_, args| {
+                let path = str_arg(&args, 0);
+                let text = str_arg(&args, 1);
+                let fail = |e: std::io::Error| {
+                    format!("fs.write: cannot write '{path}': {}", fs_reason(&e))
+                };
+                let (dir, rest) = resolve(&g, path).ok_or_else(|| outside(path, "fs.write"))?;
+                let mut opts = OpenOptions::new();
+                opts.write(true).create(true);
+                if append {
+                    opts.append(true);
+                } else {
+                    opts.truncate(true);
+                }
+                let mut f = dir.open_with(&rest, &opts).map_err(fail)?;
+                f.write_all(text.as_bytes()).map_err(fail)?;
+                Ok(Value::Unit)
+            },
+        )
+    };
+    vec![("write_text", make(false)), ("append_text", make(true))]
+}
+
+/// Which environment variables a guest may read.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct EnvGrant {
+    pub all: bool,
+    pub names: Vec<String>,
+}
+
+/// `env.get` and `env.has`.
+pub(crate) fn env_funcs(grant: Arc<EnvGrant>) -> Vec<(&'static str, HostFunc)> {
+    let check = |grant: &EnvGrant, name: &str| {
+        if grant.all || grant.names.iter().any(|n| n == name) {
+            Ok(())
+        } else {
+            Err(format!("env: access to variable '{name}' is not granted"))
+        }
+    };
+    let g = Arc::clone(&grant);
+    let get = builtin(
+        &[ValType::Str, ValType::Str],
+        ValType::Str,
+        move |_, args| {
+            let name = str_arg(&args, 0);
+            check(&g, name)?;
+            let value = std::env::var(name).unwrap_or_else(|_| str_arg(&args, 1).to_string());
+            Ok(Value::Str(value))
+        },
+    );
+    let has = builtin(&[ValType::Str], ValType::Bool, move |_, args| {
+        let name = str_arg(&args, 0);
+        check(&grant, name)?;
+        Ok(Value::Bool(std::env::var(name).is_ok()))
+    });
+    vec![("get", get), ("has", has)]
+}
+
+/// `clock.now_ms` (wall clock, milliseconds since 1970) and `clock.ticks_ns`
+/// (monotonic nanoseconds since the instance started).
+pub(crate) fn clock_funcs() -> Vec<(&'static str, HostFunc)> {
+    let now = builtin(&[], ValType::Int, |_, _| {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        Ok(Value::Int(ms))
+    });
+    let ticks = builtin(&[], ValType::Int, |io, _| {
+        Ok(Value::Int(io.started.elapsed().as_nanos() as i64))
+    });
+    vec![("now_ms", now), ("ticks_ns", ticks)]
+}
+
+/// `random.int(lo, hi)` (lo <= x < hi) and `random.float()` (0 <= x < 1).
+pub(crate) fn random_funcs() -> Vec<(&'static str, HostFunc)> {
+    let int = builtin(&[ValType::Int, ValType::Int], ValType::Int, |io, args| {
+        let (lo, hi) = (int_arg(&args, 0), int_arg(&args, 1));
+        if lo >= hi {
+            return Err(format!("random.int: empty range {lo}..{hi}"));
+        }
+        let span = hi.wrapping_sub(lo) as u64;
+        Ok(Value::Int(lo.wrapping_add(io.rng.below(span) as i64)))
+    });
+    let float = builtin(&[], ValType::Float, |io, _| {
+        Ok(Value::Float(
+            (io.rng.next() >> 11) as f64 / (1u64 << 53) as f64,
+        ))
+    });
+    vec![("int", int), ("float", float)]
+}
+
+/// xoshiro256**, seeded through SplitMix64: small, fast, and the same
+/// sequence on every platform for a given seed.
+pub(crate) struct Rng([u64; 4]);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        let mut x = seed;
+        let mut next = || {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        Rng([next(), next(), next(), next()])
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let s = &mut self.0;
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    /// Uniform in `0..n` (n > 0), without modulo bias (Lemire's method).
+    pub fn below(&mut self, n: u64) -> u64 {
+        loop {
+            let m = (self.next() as u128) * (n as u128);
+            let low = m as u64;
+            if low >= n.wrapping_neg() % n {
+                return (m >> 64) as u64;
+            }
+        }
+    }
+}
+
+/// A seed from the operating system's randomness (via the hasher std seeds
+/// from it), for hosts that grant `random` without fixing a seed.
+pub(crate) fn os_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generator_is_the_same_everywhere_for_a_seed() {
+        let mut r = Rng::new(42);
+        let first: Vec<u64> = (0..3).map(|_| r.next()).collect();
+        let mut again = Rng::new(42);
+        assert_eq!(first, (0..3).map(|_| again.next()).collect::<Vec<_>>());
+        let mut r = Rng::new(7);
+        for _ in 0..1000 {
+            assert!(r.below(10) < 10);
+        }
+    }
+
+    #[test]
+    fn guest_paths_match_grants_by_whole_components() {
+        let (abs, parts) = split(Path::new("./data/./x/../y.txt"));
+        assert!(!abs);
+        assert_eq!(parts, ["data", "x", "..", "y.txt"]);
+        assert_eq!(split(Path::new("/etc/passwd")).1, ["etc", "passwd"]);
+        assert!(split(Path::new("/etc/passwd")).0);
+        // "database" must not match a grant of "data".
+        let grant = vec!["data".to_string()];
+        assert!(!split(Path::new("database/x")).1.starts_with(&grant));
+        assert!(split(Path::new("data/x")).1.starts_with(&grant));
+    }
+}

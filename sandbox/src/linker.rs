@@ -1,0 +1,649 @@
+//! Modules, the linker that grants capabilities, and instances.
+
+use crate::caps::{self, EnvGrant, HostFunc, Io, Output, Preopen};
+use crate::types::{HostResult, Params, Signature, TernValue, ValType};
+use crate::Error;
+use indexmap::IndexMap;
+use std::marker::PhantomData;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tern_vm::{Host, InterruptHandle, Limits, Program, Stats, Value, Vm};
+
+/// A loaded and verified program: decode and verify once, instantiate as
+/// often as needed. Cheap to clone (the program is shared, read-only).
+#[derive(Clone)]
+pub struct Module {
+    program: Arc<Program>,
+}
+
+/// A host function a module imports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    pub capability: String,
+    pub function: String,
+    /// `None` when the import uses a type that cannot cross the boundary
+    /// (no host can provide it).
+    pub signature: Option<Signature>,
+}
+
+/// A function a module exports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    pub name: String,
+    /// `None` when a parameter or the result cannot cross the boundary
+    /// (a struct, an enum or a closure): the export cannot be called.
+    pub signature: Option<Signature>,
+}
+
+impl Module {
+    /// Decodes and verifies a `.bc` image.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Module, Error> {
+        let program = tern_vm::load(bytes).map_err(|e| Error::InvalidBytecode(e.to_string()))?;
+        Ok(Module::from_program(program))
+    }
+
+    /// Loads `path`: a `.bc` file is decoded and verified, a `.src` file is
+    /// compiled in memory (and verified the same way).
+    pub fn from_file(path: &Path) -> Result<Module, Error> {
+        if path.extension().is_some_and(|e| e == "src") {
+            let compiled = tern_compiler::compile(path).map_err(|e| match &e {
+                tern_compiler::CompileError::Io(io) => Error::Io(io.to_string()),
+                _ => Error::Compile(e.render()),
+            })?;
+            let program = Program::new(compiled.module)
+                .map_err(|e| Error::InvalidBytecode(format!("{}: {e}", path.display())))?;
+            return Ok(Module::from_program(program));
+        }
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::Io(format!(
+                "cannot read {}: {}",
+                path.display(),
+                crate::io_reason(&e)
+            ))
+        })?;
+        tern_vm::load(&bytes)
+            .map(Module::from_program)
+            .map_err(|e| Error::InvalidBytecode(format!("{}: {e}", path.display())))
+    }
+
+    /// Wraps a program that already passed verification.
+    pub fn from_program(program: Program) -> Module {
+        Module {
+            program: Arc::new(program),
+        }
+    }
+
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    /// The host functions the module needs, in import order.
+    pub fn imports(&self) -> Vec<Import> {
+        let m = &self.program.module;
+        m.imports
+            .iter()
+            .map(|im| Import {
+                capability: im.module.clone(),
+                function: im.name.clone(),
+                signature: signature(m, &im.params, im.ret),
+            })
+            .collect()
+    }
+
+    /// The functions the module exports.
+    pub fn exports(&self) -> Vec<Export> {
+        let m = &self.program.module;
+        m.exports
+            .iter()
+            .map(|e| {
+                let f = &m.functions[e.func as usize];
+                Export {
+                    name: e.name.clone(),
+                    signature: signature(m, &f.params, f.ret),
+                }
+            })
+            .collect()
+    }
+
+    fn export(&self, name: &str) -> Result<(u32, Signature), Error> {
+        let m = &self.program.module;
+        let e = m
+            .exports
+            .iter()
+            .find(|e| e.name == name)
+            .ok_or_else(|| Error::NoSuchExport(name.to_string()))?;
+        let f = &m.functions[e.func as usize];
+        let sig = signature(m, &f.params, f.ret).ok_or_else(|| Error::ExportSignature {
+            name: name.to_string(),
+            expected: "a signature of host types".into(),
+            found: "a struct, enum or function type".into(),
+        })?;
+        Ok((e.func, sig))
+    }
+}
+
+fn signature(
+    m: &tern_vm::module::Module,
+    params: &[tern_vm::module::TypeId],
+    ret: tern_vm::module::TypeId,
+) -> Option<Signature> {
+    Some(Signature {
+        params: params
+            .iter()
+            .map(|t| ValType::of(m, *t))
+            .collect::<Option<_>>()?,
+        ret: ValType::of(m, ret)?,
+    })
+}
+
+/// Host functions as plain Rust closures: `Fn(A, B, ...) -> R` where each
+/// argument is a [`TernValue`] and `R` is a value or `Result<value, E>`.
+pub trait IntoHostFunc<P, R> {
+    fn into_host_func(self) -> HostFunc;
+}
+
+macro_rules! impl_into_host_func {
+    ($($t:ident),*) => {
+        impl<Func, Res, $($t),*> IntoHostFunc<($($t,)*), Res> for Func
+        where
+            Func: Fn($($t),*) -> Res + Send + Sync + 'static,
+            Res: HostResult,
+            $($t: TernValue,)*
+        {
+            fn into_host_func(self) -> HostFunc {
+                HostFunc {
+                    sig: Signature {
+                        params: <($($t,)*) as Params>::val_types(),
+                        ret: Res::val_type(),
+                    },
+                    #[allow(non_snake_case)]
+                    f: Arc::new(move |_io: &mut Io, args: Vec<Value>| {
+                        // The linker matched the import's signature to this
+                        // function's, so the conversion cannot fail for a
+                        // verified module; say so plainly if it ever does.
+                        let ($($t,)*) = <($($t,)*) as Params>::from_values(args)
+                            .ok_or_else(|| "host function called with the wrong argument types".to_string())?;
+                        (self)($($t),*).into_result()
+                    }),
+                }
+            }
+        }
+    };
+}
+
+impl_into_host_func!();
+impl_into_host_func!(A);
+impl_into_host_func!(A, B);
+impl_into_host_func!(A, B, C);
+impl_into_host_func!(A, B, C, D);
+impl_into_host_func!(A, B, C, D, E);
+impl_into_host_func!(A, B, C, D, E, F);
+
+/// Bytes of output an instance may have captured and not yet taken.
+pub const DEFAULT_OUTPUT_LIMIT: usize = 16 << 20;
+
+/// Grants capabilities and instantiates modules. A new linker grants
+/// nothing: every effect must be added explicitly.
+///
+/// ```
+/// use tern_sandbox::{Linker, Module, Output};
+/// # let dir = std::env::temp_dir().join("tern-doc-linker");
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// # let src = dir.join("hello.src");
+/// # std::fs::write(&src, "fn main() { println(\"hi \" + str(21 * 2)); }").unwrap();
+/// let module = Module::from_file(&src)?;
+/// let mut linker = Linker::new();
+/// linker.stdout(Output::Capture);
+/// let mut instance = linker.instantiate(&module, Default::default())?;
+/// instance.run_main(&[])?;
+/// assert_eq!(instance.take_stdout(), "hi 42\n");
+/// # Ok::<(), tern_sandbox::Error>(())
+/// ```
+///
+/// A program that imports a capability the linker does not grant is
+/// refused before any of its code runs (see [`Error::MissingCapabilities`]).
+#[derive(Clone)]
+pub struct Linker {
+    funcs: IndexMap<(String, String), HostFunc>,
+    stdout: Output,
+    stderr: Output,
+    output_limit: usize,
+    read: Vec<std::path::PathBuf>,
+    write: Vec<std::path::PathBuf>,
+    read_dirs: Arc<Vec<Preopen>>,
+    write_dirs: Arc<Vec<Preopen>>,
+    env: EnvGrant,
+    seed: Option<u64>,
+}
+
+impl Default for Linker {
+    fn default() -> Self {
+        Linker::new()
+    }
+}
+
+impl Linker {
+    /// A linker that grants nothing.
+    pub fn new() -> Linker {
+        Linker {
+            funcs: IndexMap::new(),
+            stdout: Output::Discard,
+            stderr: Output::Discard,
+            output_limit: DEFAULT_OUTPUT_LIMIT,
+            read: Vec::new(),
+            write: Vec::new(),
+            read_dirs: Arc::new(Vec::new()),
+            write_dirs: Arc::new(Vec::new()),
+            env: EnvGrant::default(),
+            seed: None,
+        }
+    }
+
+    /// Grants a host function `capability.name`. A module that imports it
+    /// must import exactly this signature.
+    ///
+    /// ```
+    /// # use tern_sandbox::Linker;
+    /// let mut linker = Linker::new();
+    /// linker.func("scoring", "weight", |word: String| word.len() as i64 * 2);
+    /// linker.func("scoring", "check", |x: i64| -> Result<i64, String> {
+    ///     if x < 0 { Err("negative score".into()) } else { Ok(x) }
+    /// });
+    /// ```
+    pub fn func<P, R>(
+        &mut self,
+        capability: &str,
+        name: &str,
+        f: impl IntoHostFunc<P, R>,
+    ) -> &mut Self {
+        self.define(capability, name, f.into_host_func())
+    }
+
+    /// Grants a host function whose signature is only known at run time
+    /// (native modules use this). `f` receives arguments already checked
+    /// against `sig`; its result must have `sig.ret`'s type.
+    pub fn func_dynamic(
+        &mut self,
+        capability: &str,
+        name: &str,
+        sig: Signature,
+        f: impl Fn(Vec<Value>) -> Result<Value, String> + Send + Sync + 'static,
+    ) -> &mut Self {
+        let f: caps::Callback = Arc::new(move |_io: &mut Io, args| f(args));
+        self.define(capability, name, HostFunc { sig, f })
+    }
+
+    fn define(&mut self, capability: &str, name: &str, f: HostFunc) -> &mut Self {
+        self.funcs
+            .insert((capability.to_string(), name.to_string()), f);
+        self
+    }
+
+    /// Grants `stdout` (`print`, `println`), going to `out`.
+    pub fn stdout(&mut self, out: Output) -> &mut Self {
+        self.stdout = out;
+        for (name, f) in caps::output_funcs(false) {
+            self.define("stdout", name, f);
+        }
+        self
+    }
+
+    /// Grants `stderr` (`eprint`, `eprintln`), going to `out`.
+    pub fn stderr(&mut self, out: Output) -> &mut Self {
+        self.stderr = out;
+        for (name, f) in caps::output_funcs(true) {
+            self.define("stderr", name, f);
+        }
+        self
+    }
+
+    /// The most bytes of captured output an instance holds before printing
+    /// becomes a runtime error (default 16 MiB).
+    pub fn output_limit(&mut self, bytes: usize) -> &mut Self {
+        self.output_limit = bytes;
+        self
+    }
+
+    /// Grants `fs.read` inside `dir` (and everything under it). The
+    /// directory is opened now; the guest names files as `dir/...`.
+    pub fn allow_read(&mut self, dir: impl AsRef<Path>) -> std::io::Result<&mut Self> {
+        self.read.push(dir.as_ref().to_path_buf());
+        let dirs = self.open_all(&self.read)?;
+        self.read_dirs = Arc::new(dirs);
+        for (name, f) in caps::fs_read_funcs(Arc::clone(&self.read_dirs)) {
+            self.define("fs.read", name, f);
+        }
+        Ok(self)
+    }
+
+    /// Grants `fs.write` inside `dir`: creating, replacing and appending to
+    /// files there. Writing does not imply reading.
+    pub fn allow_write(&mut self, dir: impl AsRef<Path>) -> std::io::Result<&mut Self> {
+        self.write.push(dir.as_ref().to_path_buf());
+        let dirs = self.open_all(&self.write)?;
+        self.write_dirs = Arc::new(dirs);
+        for (name, f) in caps::fs_write_funcs(Arc::clone(&self.write_dirs)) {
+            self.define("fs.write", name, f);
+        }
+        Ok(self)
+    }
+
+    fn open_all(&self, paths: &[std::path::PathBuf]) -> std::io::Result<Vec<Preopen>> {
+        paths.iter().map(|p| Preopen::open(p)).collect()
+    }
+
+    /// Grants `env` for the variable `name`.
+    pub fn allow_env(&mut self, name: &str) -> &mut Self {
+        self.env.names.push(name.to_string());
+        self.define_env()
+    }
+
+    /// Grants `env` for every variable.
+    pub fn allow_env_all(&mut self) -> &mut Self {
+        self.env.all = true;
+        self.define_env()
+    }
+
+    fn define_env(&mut self) -> &mut Self {
+        for (name, f) in caps::env_funcs(Arc::new(self.env.clone())) {
+            self.define("env", name, f);
+        }
+        self
+    }
+
+    /// Grants `clock`: wall-clock and monotonic time.
+    pub fn allow_clock(&mut self) -> &mut Self {
+        for (name, f) in caps::clock_funcs() {
+            self.define("clock", name, f);
+        }
+        self
+    }
+
+    /// Grants `random`. With a seed, every instance draws the same
+    /// sequence (reproducible runs); without, each is seeded by the OS.
+    pub fn allow_random(&mut self, seed: Option<u64>) -> &mut Self {
+        self.seed = seed;
+        for (name, f) in caps::random_funcs() {
+            self.define("random", name, f);
+        }
+        self
+    }
+
+    /// Resolves every import of `module` and makes an instance with its own
+    /// heap, globals and `limits`. Fails, before any guest code runs, if an
+    /// import is not granted or is granted with another signature.
+    pub fn instantiate(&self, module: &Module, limits: Limits) -> Result<Instance, Error> {
+        let mut resolved = Vec::new();
+        let mut missing = Vec::new();
+        for im in module.imports() {
+            let key = (im.capability.clone(), im.function.clone());
+            match self.funcs.get(&key) {
+                None => missing.push(im),
+                Some(f) => {
+                    if im.signature.as_ref() != Some(&f.sig) {
+                        return Err(Error::IncompatibleImport {
+                            import: format!("{}.{}", im.capability, im.function),
+                            expected: im
+                                .signature
+                                .map_or_else(|| "a non-host type".into(), |s| s.to_string()),
+                            provided: f.sig.to_string(),
+                        });
+                    }
+                    resolved.push(f.clone());
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Error::MissingCapabilities(missing));
+        }
+        let funcs: Arc<[HostFunc]> = resolved.into();
+        let seed = self.seed.unwrap_or_else(caps::os_seed);
+        let io = Arc::new(Mutex::new(Io::new(
+            self.stdout,
+            self.stderr,
+            self.output_limit,
+            seed,
+        )));
+        let vm = new_vm(module, &funcs, &io, &limits, None);
+        Ok(Instance {
+            module: module.clone(),
+            funcs,
+            io,
+            limits,
+            vm,
+            interrupt: None,
+            seed,
+        })
+    }
+}
+
+/// Serves a VM's imports from resolved host functions.
+struct Linked {
+    funcs: Arc<[HostFunc]>,
+    io: Arc<Mutex<Io>>,
+}
+
+fn lock(io: &Mutex<Io>) -> MutexGuard<'_, Io> {
+    // A host function that panicked poisons the lock; the state it guards
+    // (buffers, a generator) is still usable.
+    io.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Host for Linked {
+    fn call(&mut self, import: u32, args: Vec<Value>) -> Result<Value, String> {
+        let f = &self.funcs[import as usize];
+        let mut io = lock(&self.io);
+        let v = (f.f)(&mut io, args)?;
+        Ok(v)
+    }
+}
+
+fn new_vm(
+    module: &Module,
+    funcs: &Arc<[HostFunc]>,
+    io: &Arc<Mutex<Io>>,
+    limits: &Limits,
+    interrupt: Option<&InterruptHandle>,
+) -> Vm<'static> {
+    let host = Linked {
+        funcs: Arc::clone(funcs),
+        io: Arc::clone(io),
+    };
+    let mut vm = Vm::with_host(Arc::clone(&module.program), limits.clone(), Box::new(host));
+    if let Some(h) = interrupt {
+        vm.set_interrupt_handle(h);
+    }
+    vm
+}
+
+/// One running copy of a module: its own heap, globals, limits and
+/// output. Nothing is shared with other instances but the read-only code.
+pub struct Instance {
+    module: Module,
+    funcs: Arc<[HostFunc]>,
+    io: Arc<Mutex<Io>>,
+    limits: Limits,
+    vm: Vm<'static>,
+    interrupt: Option<InterruptHandle>,
+    seed: u64,
+}
+
+impl Instance {
+    /// Runs the module's initialization (once) and `main(args)`; returns
+    /// `main`'s exit code (0 when it returns nothing).
+    pub fn run_main(&mut self, args: &[String]) -> Result<i64, Error> {
+        let r = self.vm.run_main(args);
+        lock(&self.io).flush();
+        r.map_err(Error::Trap)
+    }
+
+    /// Calls export `name` with host values; their types are checked
+    /// against the export's signature.
+    pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Value, Error> {
+        let (func, sig) = self.module.export(name)?;
+        check_args(name, &sig, args)?;
+        let r = self.vm.call_function(func, args);
+        lock(&self.io).flush();
+        r.map_err(Error::Trap)
+    }
+
+    /// Looks up export `name` and checks, once, that its signature is
+    /// `P -> R`; the result calls it without looking up or checking again.
+    ///
+    /// ```
+    /// # use tern_sandbox::{Linker, Module};
+    /// # let dir = std::env::temp_dir().join("tern-doc-typed");
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let src = dir.join("lib.src");
+    /// # std::fs::write(&src, "fn add(a: int, b: int) -> int { return a + b; }").unwrap();
+    /// let module = Module::from_file(&src)?;
+    /// let mut instance = Linker::new().instantiate(&module, Default::default())?;
+    /// let add = instance.typed_func::<(i64, i64), i64>("add")?;
+    /// assert_eq!(add.call(&mut instance, (2, 40))?, 42);
+    /// assert!(instance.typed_func::<(String,), i64>("add").is_err());
+    /// # Ok::<(), tern_sandbox::Error>(())
+    /// ```
+    pub fn typed_func<P: Params, R: TernValue>(
+        &self,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>, Error> {
+        let (func, sig) = self.module.export(name)?;
+        let want = Signature {
+            params: P::val_types(),
+            ret: R::val_type(),
+        };
+        if sig != want {
+            return Err(Error::ExportSignature {
+                name: name.to_string(),
+                expected: want.to_string(),
+                found: sig.to_string(),
+            });
+        }
+        Ok(TypedFunc {
+            func,
+            program: Arc::clone(&self.module.program),
+            _sig: PhantomData,
+        })
+    }
+
+    /// A handle that stops this instance from another thread (the call
+    /// in progress traps with `TrapKind::Interrupted`). Asking for one
+    /// turns on instruction counting for this instance.
+    pub fn interrupt_handle(&mut self) -> InterruptHandle {
+        if let Some(h) = &self.interrupt {
+            return h.clone();
+        }
+        let h = self.vm.interrupt_handle();
+        self.interrupt = Some(h.clone());
+        h
+    }
+
+    /// Throws away the heap, globals and fuel used, as if newly
+    /// instantiated (output not yet taken is kept; the random generator
+    /// starts over from the instance's seed).
+    pub fn reset(&mut self) {
+        self.vm = new_vm(
+            &self.module,
+            &self.funcs,
+            &self.io,
+            &self.limits,
+            self.interrupt.as_ref(),
+        );
+        lock(&self.io).rng = caps::Rng::new(self.seed);
+    }
+
+    /// Captured standard output not yet taken (empty unless the linker
+    /// captures it). Invalid UTF-8 is replaced.
+    pub fn take_stdout(&mut self) -> String {
+        String::from_utf8_lossy(&lock(&self.io).out.take()).into_owned()
+    }
+
+    /// Captured standard error not yet taken.
+    pub fn take_stderr(&mut self) -> String {
+        String::from_utf8_lossy(&lock(&self.io).err.take()).into_owned()
+    }
+
+    /// Instructions executed (when counted), collections, allocation.
+    pub fn stats(&self) -> Stats {
+        self.vm.stats()
+    }
+
+    /// Fuel left of this instance's limit.
+    pub fn fuel_remaining(&self) -> u64 {
+        self.vm.fuel_remaining()
+    }
+
+    /// Accounted bytes the heap holds now.
+    pub fn heap_bytes(&self) -> usize {
+        self.vm.heap.bytes
+    }
+
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+}
+
+fn check_args(name: &str, sig: &Signature, args: &[Value]) -> Result<(), Error> {
+    let found: Vec<String> = args.iter().map(value_type_name).collect();
+    let ok =
+        args.len() == sig.params.len() && args.iter().zip(&sig.params).all(|(v, t)| has_type(v, t));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::ExportSignature {
+            name: name.to_string(),
+            expected: sig.to_string(),
+            found: format!("arguments ({})", found.join(", ")),
+        })
+    }
+}
+
+fn has_type(v: &Value, t: &ValType) -> bool {
+    match (v, t) {
+        (Value::Int(_), ValType::Int)
+        | (Value::Float(_), ValType::Float)
+        | (Value::Bool(_), ValType::Bool)
+        | (Value::Str(_), ValType::Str)
+        | (Value::Unit, ValType::Unit) => true,
+        (Value::Array(items), ValType::Array(e)) => items.iter().all(|x| has_type(x, e)),
+        (Value::Map(entries), ValType::Map(k, v)) => entries
+            .iter()
+            .all(|(a, b)| has_type(a, k) && has_type(b, v)),
+        _ => false,
+    }
+}
+
+fn value_type_name(v: &Value) -> String {
+    match v {
+        Value::Array(items) => match items.first() {
+            Some(x) => format!("[{}]", value_type_name(x)),
+            None => "[]".into(),
+        },
+        Value::Map(_) => "map".into(),
+        other => match other {
+            Value::Unit => "()".into(),
+            _ => other.kind().into(),
+        },
+    }
+}
+
+/// An export whose signature was checked once: `P` in, `R` out.
+pub struct TypedFunc<P, R> {
+    func: u32,
+    program: Arc<Program>,
+    _sig: PhantomData<fn(P) -> R>,
+}
+
+impl<P: Params, R: TernValue> TypedFunc<P, R> {
+    /// Calls the export on `instance`, which must be an instance of the
+    /// module the function was looked up in.
+    pub fn call(&self, instance: &mut Instance, args: P) -> Result<R, Error> {
+        if !Arc::ptr_eq(&self.program, &instance.module.program) {
+            return Err(Error::WrongInstance);
+        }
+        let r = instance.vm.call_function(self.func, &args.into_values());
+        lock(&instance.io).flush();
+        let v = r.map_err(Error::Trap)?;
+        R::from_value(v).ok_or(Error::WrongInstance)
+    }
+}
