@@ -49,6 +49,12 @@ pub enum Item {
         methods: Vec<FnDecl>,
     },
     Fn(FnDecl),
+    /// `extern "capability" { fn name(params) -> ret; ... }`: host
+    /// functions the program imports.
+    Extern {
+        capability: Ident,
+        fns: Vec<ExternFn>,
+    },
     /// A syntax error the parser recovered from (already reported).
     Error,
 }
@@ -57,6 +63,13 @@ pub enum Item {
 pub struct Param {
     pub name: Ident,
     pub ty: TypeExpr,
+}
+
+#[derive(Clone, Debug)]
+pub struct ExternFn {
+    pub name: Ident,
+    pub params: Vec<Param>,
+    pub ret: Option<TypeExpr>,
 }
 
 #[derive(Clone, Debug)]

@@ -38,6 +38,8 @@ enum Sym {
     Enum(EnumId),
     Const(ConstId),
     Module(ImportTarget),
+    /// A function of an `extern` block (an index into `hosts`).
+    Host(u32),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -101,6 +103,7 @@ enum PathRes {
     StdConst(f64),
     StdFns(&'static StdModule, &'static str),
     Variant(EnumId, u16),
+    Host(u32),
 }
 
 /// How deeply expressions and blocks may nest; deeper is a compile error
@@ -120,6 +123,8 @@ pub struct Checker<'a> {
     consts: Vec<Option<(Ty, Expr)>>,
     const_order: Vec<ConstId>,
     funcs: Vec<Option<Func>>,
+    /// Functions of `extern` blocks; signatures filled in with the others.
+    hosts: Vec<Rc<HostRef>>,
     fcx: Vec<FnCtx>,
     cur_mod: usize,
     depth: u32,
@@ -132,6 +137,20 @@ fn prim(p: Prim) -> Ty {
         Prim::Bool => Ty::Bool,
         Prim::Str => Ty::Str,
         Prim::Unit => Ty::Unit,
+    }
+}
+
+const EXTERN_TYPES: &str =
+    "extern functions take and return only int, float, bool, str, and arrays and maps of them";
+
+/// Whether values of type `t` can be copied to and from a host.
+fn crosses_host(t: &Ty, is_result: bool) -> bool {
+    match t {
+        Ty::Int | Ty::Float | Ty::Bool | Ty::Str | Ty::Error => true,
+        Ty::Unit => is_result,
+        Ty::Array(e) => crosses_host(e, false),
+        Ty::Map(k, v) => crosses_host(k, false) && crosses_host(v, false),
+        Ty::Struct(_) | Ty::Enum(_) | Ty::Fn(..) => false,
     }
 }
 
@@ -158,6 +177,7 @@ pub fn check(
         consts: Vec::new(),
         const_order: Vec::new(),
         funcs: Vec::new(),
+        hosts: Vec::new(),
         fcx: Vec::new(),
         cur_mod: root,
         depth: 0,
@@ -330,6 +350,18 @@ impl<'a> Checker<'a> {
                         self.consts.push(None);
                         self.declare(mi, name, Sym::Const(id));
                     }
+                    ast::Item::Extern { capability, fns } => {
+                        for f in fns {
+                            let id = self.hosts.len() as u32;
+                            self.hosts.push(Rc::new(HostRef {
+                                module: capability.name.as_str().into(),
+                                name: f.name.name.as_str().into(),
+                                params: vec![],
+                                ret: Ty::Unit,
+                            }));
+                            self.declare(mi, &f.name, Sym::Host(id));
+                        }
+                    }
                     ast::Item::Import(_) | ast::Item::Impl { .. } | ast::Item::Error => {}
                 }
             }
@@ -384,7 +416,7 @@ impl<'a> Checker<'a> {
 
     fn resolve_declarations(&mut self) {
         let mods = self.mods;
-        let (mut si, mut ei, mut fi) = (0usize, 0usize, 0usize);
+        let (mut si, mut ei, mut fi, mut hi) = (0usize, 0usize, 0usize, 0usize);
         // Structs and enums first: signatures may name any of them.
         for (mi, m) in mods.iter().enumerate() {
             self.cur_mod = mi;
@@ -437,6 +469,10 @@ impl<'a> Checker<'a> {
                         self.sigs[fi].params = params;
                         self.sigs[fi].ret = ret;
                         fi += 1;
+                    }
+                    ast::Item::Extern { capability, fns } => {
+                        self.extern_block(capability, fns, hi);
+                        hi += fns.len();
                     }
                     ast::Item::Impl { ty, methods } => {
                         let key = match self.scopes[mi].get(&ty.name) {
@@ -509,6 +545,81 @@ impl<'a> Checker<'a> {
         (params, ret)
     }
 
+    /// Resolves the signatures of an `extern` block's functions, which
+    /// start at `hosts[first]`. Only values the host boundary copies may
+    /// cross it.
+    fn extern_block(&mut self, capability: &ast::Ident, fns: &[ast::ExternFn], first: usize) {
+        let cap = &capability.name;
+        let valid = !cap.is_empty()
+            && cap.split('.').all(|part| {
+                !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+        if !valid {
+            self.error(
+                capability.span,
+                format!("`{cap}` is not a capability name (letters, digits and `_`, in parts separated by `.`)"),
+            );
+        }
+        for (k, f) in fns.iter().enumerate() {
+            let mut params = Vec::new();
+            let mut seen: Vec<&str> = Vec::new();
+            for p in &f.params {
+                if seen.contains(&p.name.name.as_str()) {
+                    self.error(
+                        p.name.span,
+                        format!("parameter `{}` is declared twice", p.name.name),
+                    );
+                }
+                seen.push(&p.name.name);
+                let t = self.resolve_type(&p.ty);
+                if !crosses_host(&t, false) {
+                    self.error(p.ty.span, EXTERN_TYPES);
+                }
+                params.push(t);
+            }
+            if params.len() > 255 {
+                self.error(f.name.span, "a function takes at most 255 parameters");
+            }
+            let ret = match &f.ret {
+                None => Ty::Unit,
+                Some(t) => {
+                    let ty = self.resolve_type(t);
+                    if !crosses_host(&ty, true) {
+                        self.error(t.span, EXTERN_TYPES);
+                    }
+                    ty
+                }
+            };
+            // One import has one signature, whoever declares it.
+            let std_sig = tern_stdlib::host_functions()
+                .into_iter()
+                .find(|(m, n, _, _)| m == cap && *n == f.name.name)
+                .map(|(_, _, ps, r)| (ps.iter().map(|p| prim(*p)).collect::<Vec<_>>(), prim(r)));
+            let earlier = self.hosts[..first + k]
+                .iter()
+                .find(|h| &*h.module == cap.as_str() && *h.name == *f.name.name)
+                .map(|h| (h.params.clone(), h.ret.clone()));
+            if let Some((ps, r)) = std_sig.or(earlier) {
+                if ps != params || r != ret {
+                    let shown: Vec<String> = ps.iter().map(|t| self.ty_name(t)).collect();
+                    self.error(
+                        f.name.span,
+                        format!(
+                            "`{cap}.{}` is already imported as ({}) -> {}",
+                            f.name.name,
+                            shown.join(", "),
+                            self.ty_name(&r)
+                        ),
+                    );
+                }
+            }
+            let h = &mut self.hosts[first + k];
+            let h = Rc::get_mut(h).expect("host signatures are filled before use");
+            h.params = params;
+            h.ret = ret;
+        }
+    }
+
     fn find_main(&mut self, root: usize) -> Option<FuncId> {
         self.cur_mod = root;
         let id = match self.scopes[root].get("main") {
@@ -558,6 +669,7 @@ impl<'a> Checker<'a> {
             Some(Sym::Enum(s)) => PathRes::Type(TypeKey::Enum(*s)),
             Some(Sym::Const(c)) => PathRes::Const(*c),
             Some(Sym::Module(m)) => PathRes::Module(*m),
+            Some(Sym::Host(h)) => PathRes::Host(*h),
             None => return None,
         };
         for seg in &path[1..] {
@@ -567,6 +679,7 @@ impl<'a> Checker<'a> {
                     Some(Sym::Struct(s)) => PathRes::Type(TypeKey::Struct(*s)),
                     Some(Sym::Enum(s)) => PathRes::Type(TypeKey::Enum(*s)),
                     Some(Sym::Const(c)) => PathRes::Const(*c),
+                    Some(Sym::Host(h)) => PathRes::Host(*h),
                     Some(Sym::Module(_)) => return None,
                     // `module.Variant`, when one enum of that module has it.
                     None => {
@@ -1645,6 +1758,10 @@ impl<'a> Checker<'a> {
                 );
                 self.error_expr(line)
             }
+            PathRes::Host(_) => {
+                self.error(span, format!("extern function `{name}` can only be called"));
+                self.error_expr(line)
+            }
         }
     }
 
@@ -1999,6 +2116,16 @@ impl<'a> Checker<'a> {
         e(ExprKind::Call(f, out), ret, line)
     }
 
+    fn call_host(&mut self, h: u32, args: &[ast::Expr], name: &str, span: Span, line: u32) -> Expr {
+        let host = Rc::clone(&self.hosts[h as usize]);
+        let xs = self.args(args, &host.params, &format!("`{name}`"), span);
+        e(
+            ExprKind::CallHost(Rc::clone(&host), xs),
+            host.ret.clone(),
+            line,
+        )
+    }
+
     fn call_std(
         &mut self,
         fns: &[StdFn],
@@ -2020,8 +2147,8 @@ impl<'a> Checker<'a> {
                     Lowering::Op(op) => e(ExprKind::Op(instr_of(op), xs), ret, line),
                     Lowering::Host { module, name } => {
                         let h = HostRef {
-                            module,
-                            name,
+                            module: module.into(),
+                            name: name.into(),
                             params: f.params.iter().map(|p| prim(*p)).collect(),
                             ret: ret.clone(),
                         };
@@ -2065,6 +2192,7 @@ impl<'a> Checker<'a> {
                     PathRes::Fn(f) => self.call_fn(f, None, args, &last, span, line),
                     PathRes::Variant(en, v) => self.construct_variant(en, v, args, span, line),
                     PathRes::StdFns(m, name) => self.call_std(m.fns, name, args, span, line),
+                    PathRes::Host(h) => self.call_host(h, args, &last, span, line),
                     PathRes::Const(_) => {
                         let f = self.path_value(res, &last, callee.span, line);
                         self.call_value(f, args, span, line)

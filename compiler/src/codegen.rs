@@ -10,6 +10,7 @@
 use crate::check::always_returns;
 use crate::hir::*;
 use std::collections::HashMap;
+use std::rc::Rc;
 use tern_vm::module::{self as m, Const, Export, Field, Import, Layout, TypeDesc, TypeId, Variant};
 use tern_vm::{Instr, Module};
 
@@ -18,7 +19,7 @@ struct Gen<'p> {
     m: Module,
     types: HashMap<TypeDesc, TypeId>,
     consts: HashMap<ConstKey, u32>,
-    imports: HashMap<(&'static str, &'static str), u32>,
+    imports: HashMap<(Rc<str>, Rc<str>), u32>,
 }
 
 #[derive(PartialEq, Eq, Hash)]
@@ -191,19 +192,20 @@ impl Gen<'_> {
     }
 
     fn import(&mut self, h: &HostRef) -> u32 {
-        if let Some(i) = self.imports.get(&(h.module, h.name)) {
+        let key = (Rc::clone(&h.module), Rc::clone(&h.name));
+        if let Some(i) = self.imports.get(&key) {
             return *i;
         }
         let params = h.params.iter().map(|p| self.ty(p)).collect();
         let ret = self.ty(&h.ret);
         let i = self.m.imports.len() as u32;
         self.m.imports.push(Import {
-            module: h.module.into(),
-            name: h.name.into(),
+            module: h.module.to_string(),
+            name: h.name.to_string(),
             params,
             ret,
         });
-        self.imports.insert((h.module, h.name), i);
+        self.imports.insert(key, i);
         i
     }
 

@@ -107,8 +107,9 @@ pub struct Func {
 /// A host import a program needs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct HostRef {
-    pub module: &'static str,
-    pub name: &'static str,
+    /// The capability: the import's module name.
+    pub module: Rc<str>,
+    pub name: Rc<str>,
     pub params: Vec<Ty>,
     pub ret: Ty,
 }

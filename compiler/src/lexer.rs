@@ -143,6 +143,8 @@ pub enum Tok {
     Impl,
     #[token("import")]
     Import,
+    #[token("extern")]
+    Extern,
     #[token("if")]
     If,
     #[token("else")]
@@ -284,6 +286,7 @@ fn token_text(t: &Tok) -> &'static str {
         Tok::Enum => "enum",
         Tok::Impl => "impl",
         Tok::Import => "import",
+        Tok::Extern => "extern",
         Tok::If => "if",
         Tok::Else => "else",
         Tok::While => "while",

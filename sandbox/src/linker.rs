@@ -66,6 +66,31 @@ impl Module {
             .map_err(|e| Error::InvalidBytecode(format!("{}: {e}", path.display())))
     }
 
+    /// Compiles source text held in memory; `name` (say `plugin.src`) is
+    /// the file name diagnostics and stack traces show. Standard-library
+    /// imports work; imports of other source files do not.
+    pub fn from_source(name: &str, source: &str) -> Result<Module, Error> {
+        struct One<'s>(&'s Path, &'s str);
+        impl tern_compiler::SourceLoader for One<'_> {
+            fn read(&self, path: &Path) -> std::io::Result<String> {
+                if path == self.0 {
+                    Ok(self.1.to_string())
+                } else {
+                    Err(std::io::ErrorKind::NotFound.into())
+                }
+            }
+        }
+        let path = Path::new(name);
+        let compiled =
+            tern_compiler::compile_with(path, &One(path, source)).map_err(|e| match &e {
+                tern_compiler::CompileError::Io(io) => Error::Io(io.to_string()),
+                _ => Error::Compile(e.render()),
+            })?;
+        let program = Program::new(compiled.module)
+            .map_err(|e| Error::InvalidBytecode(format!("{name}: {e}")))?;
+        Ok(Module::from_program(program))
+    }
+
     /// Wraps a program that already passed verification.
     pub fn from_program(program: Program) -> Module {
         Module {

@@ -163,3 +163,90 @@ fn compile_errors_exit_with_three() {
         "bad.src:2:18: error: expected int, found bool\n 2 |     let x: int = true;\n   |                  ^^^^\nerror: could not compile bad.src (1 error)\n"
     );
 }
+
+#[test]
+fn capabilities_are_granted_by_flags() {
+    let dir = scratch("caps");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    std::fs::write(dir.join("data/in.txt"), "from a file").unwrap();
+    let src = dir.join("caps.src");
+    std::fs::write(
+        &src,
+        "import fs;\nimport clock;\nfn main(args: [str]) {\n    println(fs.read(args[0]));\n    fs.write(args[1], \"done\");\n    println(str(clock.now_ms() > 0));\n}\n",
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let (code, out, err) = vmrun(&[src.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (6, ""));
+    assert_eq!(
+        err,
+        "error: the program needs capabilities this host does not grant: \
+         fs.read (read_text), fs.write (write_text), clock (now_ms) \
+         (grant with --allow-read=DIR, --allow-write=DIR, --allow-clock)\n"
+    );
+    let read = format!("--allow-read={d}/data");
+    let write = format!("--allow-write={d}/out");
+    let input = format!("{d}/data/in.txt");
+    let output = format!("{d}/out/result.txt");
+    let (code, out, err) = vmrun(&[
+        &read,
+        &write,
+        "--allow-clock",
+        src.to_str().unwrap(),
+        &input,
+        &output,
+    ]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (0, "from a file\ntrue\n", "")
+    );
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "done");
+    // A path outside the grant is a runtime error naming the path.
+    let secret = format!("{d}/caps.src");
+    let (code, out, err) = vmrun(&[
+        &read,
+        &write,
+        "--allow-clock",
+        src.to_str().unwrap(),
+        &secret,
+        &output,
+    ]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err,
+        format!("error: fs.read: '{secret}' is outside the directories granted for reading\n  at main (caps.src:4)\n")
+    );
+    // -A grants everything.
+    let (code, out, _) = vmrun(&["-A", src.to_str().unwrap(), &input, &output]);
+    assert_eq!((code, out.as_str()), (0, "from a file\ntrue\n"));
+    // Granting a directory that is not there is a usage error.
+    let (code, _, err) = vmrun(&["--allow-read=/no/such/dir", src.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        err,
+        "error: cannot grant --allow-read=/no/such/dir: no such file\n"
+    );
+}
+
+#[test]
+fn a_timeout_stops_a_program_that_never_ends() {
+    let src = scratch("forever.src");
+    std::fs::write(
+        &src,
+        "fn main() {\n    var i = 0;\n    while true { i += 1; }\n}\n",
+    )
+    .unwrap();
+    let (code, out, err) = vmrun(&["--timeout", "200ms", src.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err,
+        "error: timeout: the time limit of 200 ms was exceeded\n  at main (forever.src:3)\n"
+    );
+    let (code, _, err) = vmrun(&["--timeout", "soon", src.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("invalid duration `soon` (use a number with ms, s or m: 500ms, 2s, 1m)"),
+        "{err}"
+    );
+}
