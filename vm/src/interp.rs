@@ -128,8 +128,8 @@ pub const POLL_INTERVAL: u64 = 10_000;
 pub struct InterruptHandle(Arc<AtomicBool>);
 
 impl InterruptHandle {
-    /// Asks the instance to stop. If it is not running, its next call
-    /// traps at once; the request is consumed by the trap.
+    /// Asks the instance to stop. If it is not running, its next call traps
+    /// at its first backward branch or call; the trap consumes the request.
     pub fn interrupt(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
