@@ -46,8 +46,13 @@
 //! Exit codes `vmrun` uses for each failure are in [`exit`] and
 //! `spec/sandbox.md`.
 
+#![deny(unsafe_code)]
+
 mod caps;
 mod linker;
+// Loading shared libraries and calling C functions: the crate's only unsafe.
+#[allow(unsafe_code)]
+pub mod native;
 mod types;
 
 pub use caps::{HostFunc, Output, MAX_READ_BYTES};
@@ -86,6 +91,8 @@ pub enum Error {
     },
     /// A typed function used on an instance of another module.
     WrongInstance,
+    /// A native module that cannot be loaded or is malformed.
+    Native(String),
     /// The guest stopped with a runtime error or an exhausted limit.
     Trap(Trap),
 }
@@ -100,40 +107,41 @@ impl Error {
             Error::MissingCapabilities(_) | Error::IncompatibleImport { .. } => {
                 exit::MISSING_CAPABILITY
             }
-            Error::NoSuchExport(_) | Error::ExportSignature { .. } | Error::WrongInstance => {
-                exit::USAGE
-            }
+            Error::NoSuchExport(_)
+            | Error::ExportSignature { .. }
+            | Error::WrongInstance
+            | Error::Native(_) => exit::USAGE,
             Error::Trap(_) => exit::RUNTIME_ERROR,
         }
     }
+}
 
-    /// The missing imports grouped by capability, in first-use order:
-    /// `fs.read (read_text, exists), clock (now_ms)`.
-    pub fn missing_summary(missing: &[Import]) -> String {
-        let mut groups: indexmap::IndexMap<&str, Vec<&str>> = indexmap::IndexMap::new();
-        for im in missing {
-            groups
-                .entry(im.capability.as_str())
-                .or_default()
-                .push(im.function.as_str());
-        }
+/// Imports grouped by capability, in first-use order:
+/// `fs.read (read_text, exists), clock (now_ms)`.
+pub fn group_imports(imports: &[Import]) -> String {
+    let mut groups: indexmap::IndexMap<&str, Vec<&str>> = indexmap::IndexMap::new();
+    for im in imports {
         groups
-            .iter()
-            .map(|(cap, fns)| format!("{cap} ({})", fns.join(", ")))
-            .collect::<Vec<_>>()
-            .join(", ")
+            .entry(im.capability.as_str())
+            .or_default()
+            .push(im.function.as_str());
     }
+    groups
+        .iter()
+        .map(|(cap, fns)| format!("{cap} ({})", fns.join(", ")))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io(m) | Error::InvalidBytecode(m) => write!(f, "{m}"),
+            Error::Io(m) | Error::InvalidBytecode(m) | Error::Native(m) => write!(f, "{m}"),
             Error::Compile(m) => write!(f, "{}", m.trim_end()),
             Error::MissingCapabilities(missing) => write!(
                 f,
                 "the program needs capabilities this host does not grant: {}",
-                Error::missing_summary(missing)
+                group_imports(missing)
             ),
             Error::IncompatibleImport {
                 import,

@@ -394,6 +394,18 @@ impl Linker {
         self
     }
 
+    /// Loads the native module (a shared library, trusted code) at `path`
+    /// and grants its functions under the capability it declares. See
+    /// `spec/sandbox.md` for the C ABI.
+    pub fn load_native(&mut self, path: impl AsRef<Path>) -> Result<&mut Self, Error> {
+        let funcs = crate::native::load(path.as_ref()).map_err(Error::Native)?;
+        for f in funcs {
+            let call = f.call;
+            self.func_dynamic(&f.capability, &f.name, f.sig, call);
+        }
+        Ok(self)
+    }
+
     /// Resolves every import of `module` and makes an instance with its own
     /// heap, globals and `limits`. Fails, before any guest code runs, if an
     /// import is not granted or is granted with another signature.
@@ -591,6 +603,13 @@ impl Instance {
     /// Instructions executed (when counted), collections, allocation.
     pub fn stats(&self) -> Stats {
         self.vm.stats()
+    }
+
+    /// Gives the instance `n` more instructions from now, whatever it used
+    /// before: a per-request budget for a host that serves many requests.
+    pub fn set_fuel(&mut self, n: u64) {
+        self.vm.set_fuel(n);
+        self.limits.fuel = n;
     }
 
     /// Fuel left of this instance's limit.

@@ -263,6 +263,9 @@ pub struct Vm<'h> {
     deadline: Option<Instant>,
     /// Set by an [`InterruptHandle`]; `None` until one is asked for.
     interrupt: Option<Arc<AtomicBool>>,
+    /// The fuel last granted, for the trap message (`limits.fuel` is the
+    /// instruction count at which it runs out).
+    fuel_budget: u64,
 }
 
 macro_rules! f64_of {
@@ -292,6 +295,7 @@ impl<'h> Vm<'h> {
             })
             .collect();
         let n = prog.module.globals.len();
+        let fuel_budget = limits.fuel;
         Vm {
             prog,
             heap,
@@ -307,6 +311,7 @@ impl<'h> Vm<'h> {
             initialized: false,
             deadline: None,
             interrupt: None,
+            fuel_budget,
         }
     }
 
@@ -323,6 +328,13 @@ impl<'h> Vm<'h> {
     /// instance too.
     pub fn set_interrupt_handle(&mut self, h: &InterruptHandle) {
         self.interrupt = Some(Arc::clone(&h.0));
+    }
+
+    /// Lets the instance execute `n` more instructions from now (a fresh
+    /// budget, say, for each request a host serves).
+    pub fn set_fuel(&mut self, n: u64) {
+        self.limits.fuel = self.instructions.saturating_add(n);
+        self.fuel_budget = n;
     }
 
     /// Fuel left: the instructions this instance may still execute.
@@ -355,7 +367,7 @@ impl<'h> Vm<'h> {
         if count >= self.limits.fuel {
             let msg = format!(
                 "fuel exhausted: the limit of {} instructions was reached",
-                self.limits.fuel
+                self.fuel_budget
             );
             return Err(self.make_trap(TrapKind::FuelExhausted, msg));
         }

@@ -33,6 +33,9 @@ struct Cli {
     /// Grant everything: files anywhere, all environment variables, clock, random.
     #[arg(long, short = 'A')]
     allow_all: bool,
+    /// Load a native module (a trusted shared library) and grant its functions.
+    #[arg(long, value_name = "PATH")]
+    native: Vec<PathBuf>,
     /// Print instructions executed, collections, bytes allocated and peak heap to stderr.
     #[arg(long)]
     stats: bool,
@@ -140,6 +143,9 @@ fn linker(cli: &Cli) -> Result<Linker, String> {
     }
     if cli.allow_random || cli.allow_all {
         l.allow_random(cli.random_seed);
+    }
+    for path in &cli.native {
+        l.load_native(path).map_err(|e| e.to_string())?;
     }
     Ok(l)
 }
