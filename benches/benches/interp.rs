@@ -1,5 +1,6 @@
 //! Criterion benchmarks for the interpreter's hot paths: dispatch, calls,
-//! field access and allocation, plus the cost of fuel metering. Each
+//! field access and allocation, plus the cost of fuel metering and of a
+//! timeout. Each
 //! program returns its result as main's int so nothing is printed.
 //!
 //! `cargo bench -p tern-benches` (release profile).
@@ -76,6 +77,14 @@ fn benches(c: &mut Criterion) {
     };
     c.bench_function("dispatch_with_fuel", |b| {
         b.iter(|| black_box(run(&p, metered.clone())))
+    });
+    // A timeout adds a clock read every POLL_INTERVAL instructions.
+    let timed = Limits {
+        timeout: Some(std::time::Duration::from_secs(3600)),
+        ..Limits::default()
+    };
+    c.bench_function("dispatch_with_timeout", |b| {
+        b.iter(|| black_box(run(&p, timed.clone())))
     });
 }
 

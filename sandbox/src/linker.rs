@@ -265,15 +265,35 @@ impl Linker {
     }
 
     /// Grants a host function `capability.name`. A module that imports it
-    /// must import exactly this signature.
+    /// (with `extern "capability" { fn name(...); }`) must import exactly
+    /// this signature. An `Err` the function returns becomes a guest
+    /// runtime error, with the guest's stack trace.
     ///
     /// ```
-    /// # use tern_sandbox::Linker;
+    /// use tern_sandbox::{Error, Limits, Linker, Module, TrapKind, Value};
+    /// let module = Module::from_source("plugin.src", r#"
+    ///     extern "scoring" {
+    ///         fn weight(word: str) -> int;
+    ///         fn check(x: int) -> int;
+    ///     }
+    ///     fn score(w: str) -> int { return check(weight(w) - 5); }
+    /// "#)?;
     /// let mut linker = Linker::new();
     /// linker.func("scoring", "weight", |word: String| word.len() as i64 * 2);
     /// linker.func("scoring", "check", |x: i64| -> Result<i64, String> {
-    ///     if x < 0 { Err("negative score".into()) } else { Ok(x) }
+    ///     if x < 0 { Err(format!("negative score {x}")) } else { Ok(x) }
     /// });
+    /// let mut plugin = linker.instantiate(&module, Limits::default())?;
+    /// assert_eq!(plugin.call("score", &[Value::Str("tern".into())])?, Value::Int(3));
+    /// match plugin.call("score", &[Value::Str("a".into())]) {
+    ///     Err(Error::Trap(t)) => {
+    ///         assert_eq!(t.kind, TrapKind::Host);
+    ///         assert_eq!(t.message, "negative score -3");
+    ///         assert_eq!(t.trace[0].function, "score");
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Error>(())
     /// ```
     pub fn func<P, R>(
         &mut self,
@@ -330,7 +350,25 @@ impl Linker {
     }
 
     /// Grants `fs.read` inside `dir` (and everything under it). The
-    /// directory is opened now; the guest names files as `dir/...`.
+    /// directory is opened now; the guest names files as `dir/...`, and
+    /// nothing outside it is reachable (no `..`, absolute path or symlink
+    /// leads out).
+    ///
+    /// ```
+    /// use tern_sandbox::{Error, Limits, Linker, Module, Value};
+    /// let dir = std::env::temp_dir().join("tern-doc-read");
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("note.txt"), "hi").unwrap();
+    /// let module = Module::from_source("r.src", "import fs; fn get(p: str) -> str { return fs.read(p); }")?;
+    /// let mut linker = Linker::new();
+    /// linker.allow_read(&dir).unwrap();
+    /// let mut guest = linker.instantiate(&module, Limits::default())?;
+    /// let inside = format!("{}/note.txt", dir.display());
+    /// assert_eq!(guest.call("get", &[Value::Str(inside)])?, Value::Str("hi".into()));
+    /// let outside = format!("{}/../secret.txt", dir.display());
+    /// assert!(guest.call("get", &[Value::Str(outside)]).is_err());
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn allow_read(&mut self, dir: impl AsRef<Path>) -> std::io::Result<&mut Self> {
         self.read.push(dir.as_ref().to_path_buf());
         let dirs = self.open_all(&self.read)?;
@@ -566,6 +604,23 @@ impl Instance {
     /// A handle that stops this instance from another thread (the call
     /// in progress traps with `TrapKind::Interrupted`). Asking for one
     /// turns on instruction counting for this instance.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tern_sandbox::{Error, Limits, Linker, Module, TrapKind};
+    /// let module = Module::from_source("spin.src", "fn spin() { while true {} }")?;
+    /// let mut instance = Linker::new().instantiate(&module, Limits::default())?;
+    /// let handle = instance.interrupt_handle();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_millis(20));
+    ///     handle.interrupt();
+    /// });
+    /// match instance.call("spin", &[]) {
+    ///     Err(Error::Trap(t)) => assert_eq!(t.kind, TrapKind::Interrupted),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn interrupt_handle(&mut self) -> InterruptHandle {
         if let Some(h) = &self.interrupt {
             return h.clone();

@@ -447,3 +447,19 @@ fn without_clock_or_random_a_guest_is_deterministic() {
     );
     assert_eq!(t.message, "random.int: empty range 5..5");
 }
+
+#[test]
+fn instances_and_modules_move_between_threads() {
+    fn send<T: Send>() {}
+    fn shared<T: Send + Sync>() {}
+    send::<Instance>();
+    shared::<Module>();
+    shared::<Linker>();
+    shared::<tern_sandbox::InterruptHandle>();
+    let m = module(RUNAWAY);
+    let mut inst = quiet().instantiate(&m, Limits::default()).unwrap();
+    let r = std::thread::spawn(move || inst.call("ok", &[Value::Int(3)]).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(r, Value::Int(6));
+}

@@ -217,9 +217,12 @@ fn capabilities_are_granted_by_flags() {
         err,
         format!("error: fs.read: '{secret}' is outside the directories granted for reading\n  at main (caps.src:4)\n")
     );
-    // -A grants everything.
-    let (code, out, _) = vmrun(&["-A", src.to_str().unwrap(), &input, &output]);
-    assert_eq!((code, out.as_str()), (0, "from a file\ntrue\n"));
+    // -A grants everything, "/" included. (Not under qemu-user, whose -L
+    // sysroot prefix makes "/" open as the sysroot.)
+    if std::env::var_os("TERN_TEST_RUNNER").is_none() {
+        let (code, out, _) = vmrun(&["-A", src.to_str().unwrap(), &input, &output]);
+        assert_eq!((code, out.as_str()), (0, "from a file\ntrue\n"));
+    }
     // Granting a directory that is not there is a usage error.
     let (code, _, err) = vmrun(&["--allow-read=/no/such/dir", src.to_str().unwrap()]);
     assert_eq!(code, 2);
