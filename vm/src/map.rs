@@ -4,7 +4,7 @@
 //! - *Hashed*: an `IndexMap` (a hash index over an insertion-ordered entry
 //!   vector), for any keys.
 //! - *Dense*: for int keys that all lie in `0..n` with `n` at most about
-//!   twice the entry count, a direct position table replaces the hash
+//!   four times the entry count, a direct position table replaces the hash
 //!   index: a lookup is one array read. Maps used as growable arrays or
 //!   keyed by small ids, common in real programs, land here.
 //!
@@ -21,8 +21,10 @@ use std::hash::BuildHasherDefault;
 type Hashed = IndexMap<Key, u64, BuildHasherDefault<KeyHasher>>;
 
 const NONE: u32 = u32::MAX;
-/// Dense maps allow this many position slots per entry (plus some slack).
-const SLOTS_PER_ENTRY: usize = 2;
+/// Dense maps allow this many position slots per entry (plus some slack):
+/// a 25% fill, like a hash table's load factor. A slot is 4 bytes, so a
+/// dense map never takes more host memory per entry than a hashed one.
+const SLOTS_PER_ENTRY: usize = 4;
 const SLACK: usize = 64;
 
 #[derive(Debug)]
