@@ -32,8 +32,9 @@
 //!   young one (every old object was fully traced when it became old, and
 //!   mutating it remembers it);
 //! - `bytes` is the accounted size of the objects in the table, live or not
-//!   yet found dead (old garbage waits for a major collection). Sizes are a fixed formula of lengths (see
-//!   [`Object::size`]), identical on every platform.
+//!   yet found dead (old garbage waits for a major collection). Sizes are
+//!   a fixed formula of lengths (see [`Object::size`]), identical on every
+//!   platform.
 
 use std::hash::Hasher;
 
@@ -148,9 +149,14 @@ impl KeyHasher {
 }
 
 impl Hasher for KeyHasher {
+    /// A final avalanche: the multiply-rotate steps leave the low bits,
+    /// which pick the bucket, depending only on the low bits of the input
+    /// (for strings, the first bytes, often all alike: "k1", "k2", ...).
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        let x = self.0 ^ (self.0 >> 33);
+        let x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^ (x >> 33)
     }
     #[inline]
     fn write_u64(&mut self, v: u64) {
