@@ -233,6 +233,7 @@ struct Frame {
 }
 
 const NO_ENV: u64 = u64::MAX;
+const NO_UNIT: u64 = u64::MAX;
 
 /// Counters for `vmrun --stats`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -253,6 +254,10 @@ pub struct Vm<'h> {
     global_set: Vec<bool>,
     /// Constant pool as slots; strings are allocated once and pinned.
     consts: Vec<u64>,
+    /// `[layout][variant]`: the one shared value of each variant without a
+    /// payload (`NO_UNIT` for the others). Enum values are immutable and
+    /// have no identity a program can observe, so `Leaf` need not allocate.
+    units: Vec<Vec<u64>>,
     host: Box<dyn Host + 'h>,
     limits: Limits,
     instructions: u64,
@@ -294,6 +299,30 @@ impl<'h> Vm<'h> {
                 Const::Str(s) => heap.alloc(Object::Str(s.as_str().into())),
             })
             .collect();
+        let units = prog
+            .module
+            .layouts
+            .iter()
+            .enumerate()
+            .map(|(l, layout)| match layout {
+                Layout::Enum { variants, .. } => variants
+                    .iter()
+                    .enumerate()
+                    .map(|(tag, v)| {
+                        if v.fields.is_empty() {
+                            heap.alloc(Object::Record {
+                                layout: l as u32,
+                                tag: tag as u32,
+                                fields: Fields::new(),
+                            })
+                        } else {
+                            NO_UNIT
+                        }
+                    })
+                    .collect(),
+                Layout::Struct { .. } => Vec::new(),
+            })
+            .collect();
         let n = prog.module.globals.len();
         let fuel_budget = limits.fuel;
         Vm {
@@ -304,6 +333,7 @@ impl<'h> Vm<'h> {
             globals: vec![0; n],
             global_set: vec![false; n],
             consts,
+            units,
             host,
             limits,
             instructions: 0,
@@ -628,6 +658,11 @@ impl<'h> Vm<'h> {
             }
         }
         roots.extend_from_slice(&self.pinned);
+        for u in self.units.iter().flatten() {
+            if *u != NO_UNIT {
+                roots.push(*u);
+            }
+        }
         for (k, fr) in self.frames.iter().enumerate() {
             if fr.env != NO_ENV {
                 roots.push(fr.env);
@@ -1643,14 +1678,18 @@ impl<'h> Vm<'h> {
                         Layout::Enum { variants, .. } => variants[variant as usize].fields.len(),
                         _ => unreachable_verified(),
                     };
-                    safepoint!(24 + 8 * n);
-                    let fields = Fields::from_slice(&stack[sp - n..sp]);
-                    sp -= n;
-                    push!(self.heap.alloc(Object::Record {
-                        layout,
-                        tag: variant as u32,
-                        fields
-                    }));
+                    if n == 0 {
+                        push!(self.units[layout as usize][variant as usize]);
+                    } else {
+                        safepoint!(24 + 8 * n);
+                        let fields = Fields::from_slice(&stack[sp - n..sp]);
+                        sp -= n;
+                        push!(self.heap.alloc(Object::Record {
+                            layout,
+                            tag: variant as u32,
+                            fields
+                        }));
+                    }
                 }
                 Instr::EnumTag {} => top!() = self.heap.tag(top!()) as u64,
                 Instr::EnumField { variant, field } => {
