@@ -1108,6 +1108,11 @@ fn with_local(op: Instr, local: u16) -> Option<Instr> {
     Some(match op {
         Instr::IAddImm { value } => Instr::LoadAddImm { local, value },
         Instr::GetField { field } => Instr::LoadField { local, field },
+        Instr::EnumField { variant, field } => Instr::LoadEnumField {
+            local,
+            variant,
+            field,
+        },
         Instr::IAdd {} => Instr::IAddL { local },
         Instr::ISub {} => Instr::ISubL { local },
         Instr::IMul {} => Instr::IMulL { local },
@@ -1275,6 +1280,22 @@ impl FnGen {
             (Some(Instr::Store { local: store }), Instr::Load { local: load }) => {
                 Some(vec![Instr::StoreLoad { store, load }])
             }
+            (
+                Some(Instr::LoadEnumField {
+                    local: src,
+                    variant,
+                    field,
+                }),
+                Instr::Store { local: dst },
+            ) => Some(vec![Instr::MoveEnumField {
+                dst,
+                src,
+                variant,
+                field,
+            }]),
+            (Some(Instr::StoreLoad { store, load }), op) => {
+                with_local(op, load).map(|f| vec![Instr::Store { local: store }, f])
+            }
             (Some(Instr::Load { local }), op) => with_local(op, local).map(|f| vec![f]),
             (Some(Instr::Load2 { a, b }), Instr::AGet {}) => {
                 Some(vec![Instr::LoadElem { array: a, index: b }])
@@ -1325,6 +1346,15 @@ impl FnGen {
             }
         }
         let fused = match (self.code.last(), i) {
+            (Some(&Instr::Load { local }), Instr::BrTagNe { variant, .. })
+                if self.code.len() > self.barrier =>
+            {
+                Some(Instr::BrLTagNe {
+                    local,
+                    variant,
+                    target: 0,
+                })
+            }
             (Some(&last), Instr::JmpIf { .. } | Instr::JmpIfNot { .. })
                 if self.code.len() > self.barrier =>
             {

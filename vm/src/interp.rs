@@ -848,6 +848,24 @@ impl<'h> Vm<'h> {
                 }
             }};
         }
+        // A payload field of the enum value `h`, which must be `variant`
+        // (the code a compiler emits tests the tag first; a hand-made
+        // module that does not gets an error, not a wrong field).
+        macro_rules! enum_field {
+            ($h:expr, $variant:expr, $field:expr) => {{
+                let h = $h;
+                let tag = self.heap.tag(h);
+                if tag != $variant as u32 {
+                    trap!(
+                        TrapKind::InvalidArgument,
+                        "enum payload read for variant {} of a value of variant {}",
+                        $variant,
+                        tag
+                    );
+                }
+                self.heap.fields(h)[$field as usize]
+            }};
+        }
         macro_rules! check_fuel {
             () => {
                 if METER && count >= fuel {
@@ -1311,6 +1329,15 @@ impl<'h> Vm<'h> {
                         jump!(target);
                     }
                 }
+                Instr::BrLTagNe {
+                    local,
+                    variant,
+                    target,
+                } => {
+                    if self.heap.tag(stack[base + local as usize]) != variant as u32 {
+                        jump!(target);
+                    }
+                }
                 Instr::ForStep { local, end, target } => {
                     let slot = base + local as usize;
                     let i = (stack[slot] as i64).wrapping_add(1);
@@ -1693,17 +1720,22 @@ impl<'h> Vm<'h> {
                 }
                 Instr::EnumTag {} => top!() = self.heap.tag(top!()) as u64,
                 Instr::EnumField { variant, field } => {
-                    let h = top!();
-                    let tag = self.heap.tag(h);
-                    if tag != variant as u32 {
-                        trap!(
-                            TrapKind::InvalidArgument,
-                            "enum payload read for variant {} of a value of variant {}",
-                            variant,
-                            tag
-                        );
-                    }
-                    top!() = self.heap.fields(h)[field as usize];
+                    let v = enum_field!(top!(), variant, field);
+                    top!() = v;
+                }
+                Instr::LoadEnumField {
+                    local,
+                    variant,
+                    field,
+                } => push!(enum_field!(stack[base + local as usize], variant, field)),
+                Instr::MoveEnumField {
+                    dst,
+                    src,
+                    variant,
+                    field,
+                } => {
+                    stack[base + dst as usize] =
+                        enum_field!(stack[base + src as usize], variant, field);
                 }
 
                 Instr::NewClosure { func: f, .. } => {

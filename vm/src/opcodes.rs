@@ -333,6 +333,12 @@ macro_rules! for_each_op {
             BrLImmEq = 0xDA, "br.limm.eq", { local: u16, value: i32, target: u32 }, (special), false;
             /// Jump to `target` if int local `local` != `value`.
             BrLImmNe = 0xDB, "br.limm.ne", { local: u16, value: i32, target: u32 }, (special), false;
+            /// Jump to `target` if the enum value in local `local` is not variant `variant`.
+            BrLTagNe = 0xDC, "br.ltagne", { local: u16, variant: u16, target: u32 }, (special), false;
+            /// Push payload field `field` of the enum value in local `local`, which must be variant `variant`.
+            LoadEnumField = 0xDD, "load.efield", { local: u16, variant: u16, field: u16 }, (special), false;
+            /// Set local `dst` to payload field `field` of the enum value in local `src`, which must be variant `variant`.
+            MoveEnumField = 0xDE, "move.efield", { dst: u16, src: u16, variant: u16, field: u16 }, (special), false;
             /// Add 1 to int local `local`; jump to `target` if it is then below int local `end`.
             ForStep = 0x7E, "for.step", { local: u16, end: u16, target: u32 }, (special), false;
             /// Add `value` (wrapping) to int local `local`.
@@ -652,6 +658,7 @@ impl Instr {
             | Instr::BrLImmGe { target, .. }
             | Instr::BrLImmEq { target, .. }
             | Instr::BrLImmNe { target, .. }
+            | Instr::BrLTagNe { target, .. }
             | Instr::ForStep { target, .. } => Some(target),
             _ => None,
         }

@@ -335,6 +335,28 @@ impl Ctx<'_> {
         }
     }
 
+    /// Checks that enum type `t` has variant `variant` (and that variant a
+    /// payload field `field`); the field's type, or `t` without a field.
+    fn enum_field_type(
+        &self,
+        t: TypeId,
+        variant: u16,
+        field: Option<u16>,
+    ) -> Result<TypeId, String> {
+        let vs = self.enum_variants(t)?;
+        let v = vs
+            .get(variant as usize)
+            .ok_or_else(|| format!("variant {variant} out of range for {}", self.name(t)))?;
+        match field {
+            None => Ok(t),
+            Some(field) => v
+                .fields
+                .get(field as usize)
+                .copied()
+                .ok_or_else(|| format!("field {field} out of range for variant '{}'", v.name)),
+        }
+    }
+
     /// The element type of the array in local `array`, indexed by the int
     /// in local `index` (both initialized).
     fn element_in_locals(&self, s: &State, array: u16, index: u16) -> Result<TypeId, String> {
@@ -817,24 +839,41 @@ impl Ctx<'_> {
             }
             Instr::EnumField { variant, field } => {
                 let t = self.pop(s)?;
-                let vs = self.enum_variants(t)?;
-                let v = vs.get(variant as usize).ok_or_else(|| {
-                    format!("variant {variant} out of range for {}", self.name(t))
-                })?;
-                let ft = v.fields.get(field as usize).ok_or_else(|| {
-                    format!("field {field} out of range for variant '{}'", v.name)
-                })?;
-                s.stack.push(*ft);
+                let ft = self.enum_field_type(t, variant, Some(field))?;
+                s.stack.push(ft);
             }
             Instr::BrTagNe { variant, .. } => {
                 let t = self.pop(s)?;
-                let vs = self.enum_variants(t)?;
-                if variant as usize >= vs.len() {
+                self.enum_field_type(t, variant, None)?;
+            }
+            Instr::BrLTagNe { local, variant, .. } => {
+                let t = self.initialized(s, local)?;
+                self.enum_field_type(t, variant, None)?;
+            }
+            Instr::LoadEnumField {
+                local,
+                variant,
+                field,
+            } => {
+                let t = self.initialized(s, local)?;
+                let ft = self.enum_field_type(t, variant, Some(field))?;
+                s.stack.push(ft);
+            }
+            Instr::MoveEnumField {
+                dst,
+                src,
+                variant,
+                field,
+            } => {
+                let t = self.initialized(s, src)?;
+                let ft = self.enum_field_type(t, variant, Some(field))?;
+                if self.local(dst)? != ft {
                     return Err(format!(
-                        "variant {variant} out of range for {}",
-                        self.name(t)
+                        "local {dst} is not a {}, the type of field {field}",
+                        self.name(ft)
                     ));
                 }
+                s.init[dst as usize] = true;
             }
             Instr::ForStep { local, end, .. } => {
                 for l in [local, end] {
