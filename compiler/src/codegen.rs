@@ -1268,6 +1268,26 @@ impl FnGen {
     /// Emits an instruction, fusing it with the one before where a
     /// single instruction does the same (never across a jump target).
     fn emit(&mut self, i: Instr) {
+        // `store.load s a; load b; op` where `op` takes both locals:
+        // `store s; op(a, b)`.
+        let n = self.code.len();
+        if n >= 2 && n - 2 >= self.barrier {
+            if let (Instr::StoreLoad { store, load: a }, Instr::Load { local: b }) =
+                (self.code[n - 2], self.code[n - 1])
+            {
+                let fused = match i {
+                    Instr::AGet {} => Some(Instr::LoadElem { array: a, index: b }),
+                    op => both_locals(op, a, b),
+                };
+                if let Some(f) = fused {
+                    self.code.truncate(n - 2);
+                    self.trim_lines();
+                    self.code.push(Instr::Store { local: store });
+                    self.code.push(f);
+                    return;
+                }
+            }
+        }
         let prev = if self.code.len() > self.barrier {
             self.code.last().copied()
         } else {
