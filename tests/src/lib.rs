@@ -2,6 +2,9 @@
 //! run them exactly as `vmrun` would (in process, output captured), and
 //! render a run as the text a snapshot holds.
 
+pub mod gen;
+pub mod harness;
+
 use std::path::{Path, PathBuf};
 use tern_vm::Limits;
 

@@ -644,9 +644,13 @@ impl Ctx<'_> {
                     std::slice::from_ref(&self.f.ret)
                 };
                 if s.stack != want {
+                    let found = match s.stack.as_slice() {
+                        [] => "nothing".to_string(),
+                        [t] => self.name(*t),
+                        more => format!("{} values", more.len()),
+                    };
                     return Err(format!(
-                        "ret with {} values on the stack, the function returns {}",
-                        s.stack.len(),
+                        "ret of {found}, the function returns {}",
                         self.name(self.f.ret)
                     ));
                 }
