@@ -526,9 +526,20 @@ impl<'a> Checker<'a> {
     }
 
     fn signature(&mut self, f: &ast::FnDecl, self_ty: Option<Ty>) -> (Vec<Ty>, Ty) {
-        let mut params: Vec<Ty> = self_ty.into_iter().collect();
+        self.resolve_signature(&f.name, self_ty, &f.params, f.ret.as_ref())
+    }
+
+    /// Parameter and result types of a function or extern declaration.
+    fn resolve_signature(
+        &mut self,
+        name: &ast::Ident,
+        self_ty: Option<Ty>,
+        params: &[ast::Param],
+        ret: Option<&ast::TypeExpr>,
+    ) -> (Vec<Ty>, Ty) {
+        let mut out: Vec<Ty> = self_ty.into_iter().collect();
         let mut seen: Vec<&str> = Vec::new();
-        for p in &f.params {
+        for p in params {
             if seen.contains(&p.name.name.as_str()) {
                 self.error(
                     p.name.span,
@@ -536,13 +547,13 @@ impl<'a> Checker<'a> {
                 );
             }
             seen.push(&p.name.name);
-            params.push(self.resolve_type(&p.ty));
+            out.push(self.resolve_type(&p.ty));
         }
-        if params.len() > 255 {
-            self.error(f.name.span, "a function takes at most 255 parameters");
+        if out.len() > 255 {
+            self.error(name.span, "a function takes at most 255 parameters");
         }
-        let ret = f.ret.as_ref().map_or(Ty::Unit, |t| self.resolve_type(t));
-        (params, ret)
+        let ret = ret.map_or(Ty::Unit, |t| self.resolve_type(t));
+        (out, ret)
     }
 
     /// Resolves the signatures of an `extern` block's functions, which
@@ -550,46 +561,24 @@ impl<'a> Checker<'a> {
     /// cross it.
     fn extern_block(&mut self, capability: &ast::Ident, fns: &[ast::ExternFn], first: usize) {
         let cap = &capability.name;
-        let valid = !cap.is_empty()
-            && cap.split('.').all(|part| {
-                !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            });
-        if !valid {
+        if !tern_vm::module::is_capability_name(cap) {
             self.error(
                 capability.span,
                 format!("`{cap}` is not a capability name (letters, digits and `_`, in parts separated by `.`)"),
             );
         }
         for (k, f) in fns.iter().enumerate() {
-            let mut params = Vec::new();
-            let mut seen: Vec<&str> = Vec::new();
-            for p in &f.params {
-                if seen.contains(&p.name.name.as_str()) {
-                    self.error(
-                        p.name.span,
-                        format!("parameter `{}` is declared twice", p.name.name),
-                    );
-                }
-                seen.push(&p.name.name);
-                let t = self.resolve_type(&p.ty);
-                if !crosses_host(&t, false) {
+            let (params, ret) = self.resolve_signature(&f.name, None, &f.params, f.ret.as_ref());
+            for (p, t) in f.params.iter().zip(&params) {
+                if !crosses_host(t, false) {
                     self.error(p.ty.span, EXTERN_TYPES);
                 }
-                params.push(t);
             }
-            if params.len() > 255 {
-                self.error(f.name.span, "a function takes at most 255 parameters");
-            }
-            let ret = match &f.ret {
-                None => Ty::Unit,
-                Some(t) => {
-                    let ty = self.resolve_type(t);
-                    if !crosses_host(&ty, true) {
-                        self.error(t.span, EXTERN_TYPES);
-                    }
-                    ty
+            if let Some(t) = &f.ret {
+                if !crosses_host(&ret, true) {
+                    self.error(t.span, EXTERN_TYPES);
                 }
-            };
+            }
             // One import has one signature, whoever declares it.
             let std_sig = tern_stdlib::host_functions()
                 .into_iter()

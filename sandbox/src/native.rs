@@ -176,11 +176,7 @@ pub(crate) fn load(path: &Path) -> Result<Vec<Loaded>, String> {
     // SAFETY: as above, and the version matches, so the layout is ours.
     let desc = unsafe { &*desc };
     let capability = text(desc.capability, "the capability name", path)?;
-    let valid = !capability.is_empty()
-        && capability
-            .split('.')
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-    if !valid {
+    if !tern_vm::module::is_capability_name(&capability) {
         return Err(format!(
             "{}: `{capability}` is not a capability name",
             path.display()

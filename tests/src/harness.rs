@@ -183,7 +183,7 @@ pub fn mutate(data: &[u8]) {
                 let mut enc = Vec::new();
                 f.code[k].encode(&mut enc);
                 let at = b.below(enc.len());
-                if b.byte() % 2 == 0 {
+                if b.byte().is_multiple_of(2) {
                     enc[at] = b.byte();
                 } else {
                     enc[at] ^= 1 << (b.byte() % 8);
@@ -268,8 +268,11 @@ pub fn generated(data: &[u8]) {
     assert_eq!(normal, stressed, "GC stress changed the result of:\n{src}");
 }
 
+/// A fuzz target's body.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets by name, for the replay test.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("compile", compile),
     ("load", load),
     ("mutate", mutate),

@@ -223,6 +223,15 @@ impl Module {
     }
 }
 
+/// Whether `s` can name a capability (an import's module): parts of ASCII
+/// letters, digits and `_`, joined by `.` (`stdout`, `fs.read`).
+pub fn is_capability_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
 pub fn primitive_types() -> Vec<TypeDesc> {
     vec![
         TypeDesc::Int,
