@@ -552,6 +552,37 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
             }),
         ),
         (
+            "deep stack kept at many branch targets",
+            with(|m| {
+                // 65,000 values on the stack, then 2,000 jumps: each jump's
+                // target would keep a copy of the whole stack.
+                let f = &mut m.functions[0];
+                f.max_stack = 65_536;
+                f.code = vec![Instr::Bool { value: 1 }; 65_000];
+                for k in 0..2_000u32 {
+                    f.code.push(Instr::Jmp {
+                        target: 65_000 + k + 1,
+                    });
+                }
+                f.code.push(Instr::Ret {});
+            }),
+        ),
+        (
+            "stack maps too large",
+            with(|m| {
+                // 65,000 strings on the stack at each of 300 safepoints.
+                let f = &mut m.functions[0];
+                f.max_stack = 65_536;
+                f.code = vec![c(1); 65_000];
+                for _ in 0..300 {
+                    f.code.push(Instr::NewArray { ty: 7, len: 0 });
+                    f.code.push(Instr::Pop {});
+                }
+                f.code.extend(vec![Instr::Pop {}; 65_000]);
+                f.code.push(Instr::Ret {});
+            }),
+        ),
+        (
             "closure of a function index out of range",
             main_with(
                 vec![],

@@ -22,9 +22,28 @@ use crate::module::*;
 use crate::opcodes::{Effect, Instr, Slot};
 use std::fmt;
 
-/// Work budget: leaders (branch targets) times local slots, beyond which a
-/// function is rejected as too complex rather than risking huge memory use.
-pub const MAX_VERIFY_CELLS: usize = 1 << 26;
+/// Memory budget of one function's verification: the local and stack
+/// slots of all the states kept at branch targets. Beyond it a function is
+/// rejected as too complex rather than risking huge memory use.
+pub const MAX_VERIFY_CELLS: usize = 1 << 24;
+
+/// Time budget of one function's verification: instructions interpreted
+/// until the fixpoint (a state can change at each branch target once per
+/// local slot, so a hostile function could otherwise take very long).
+pub const MAX_VERIFY_STEPS: usize = 1 << 27;
+
+/// Stack-map entries (reference slots at safepoints) a whole module may
+/// have: the verifier's output that execution keeps.
+pub const MAX_STACK_MAP_ENTRIES: usize = 1 << 24;
+
+/// What one function's verification has used of its budgets.
+#[derive(Default)]
+struct Budget {
+    cells: usize,
+    steps: usize,
+    /// Stack-map entries recorded.
+    entries: usize,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyError {
@@ -84,10 +103,20 @@ fn module_err<T>(msg: impl Into<String>) -> Result<T, VerifyError> {
 /// Verifies a module; on success returns the stack maps of each function.
 pub fn verify(m: &Module) -> Result<Vec<FuncInfo>, VerifyError> {
     check_tables(m)?;
+    let mut entries = 0usize;
     m.functions
         .iter()
         .enumerate()
-        .map(|(i, f)| verify_function(m, i as u32, f, false))
+        .map(|(i, f)| {
+            let info = verify_function(m, i as u32, f, false)?;
+            entries += info.safepoints.iter().map(|(_, r)| r.len()).sum::<usize>();
+            if entries > MAX_STACK_MAP_ENTRIES {
+                return module_err(format!(
+                    "the module's stack maps are too large (more than {MAX_STACK_MAP_ENTRIES} entries)"
+                ));
+            }
+            Ok(info)
+        })
         .collect()
 }
 
@@ -1028,14 +1057,28 @@ fn verify_function(
     let mut queued = vec![false; n];
     queued[0] = true;
 
+    let too_complex = |from: usize, what: &str| {
+        fail(
+            Some(from),
+            format!("function is too complex to verify ({what})"),
+        )
+    };
     // Merges `s` into the state at leader `to`; returns whether it changed.
     let merge = |states: &mut Vec<Option<State>>,
                  from: usize,
                  to: usize,
-                 s: &State|
+                 s: &State,
+                 budget: &mut Budget|
      -> Result<bool, VerifyError> {
         match &mut states[to] {
             slot @ None => {
+                budget.cells += s.stack.len() + s.init.len() + 16;
+                if budget.cells > MAX_VERIFY_CELLS {
+                    return Err(too_complex(
+                        from,
+                        "too many branches times stack and local slots",
+                    ));
+                }
                 *slot = Some(s.clone());
                 Ok(true)
             }
@@ -1073,7 +1116,8 @@ fn verify_function(
     let run_block = |start: usize,
                      states: &mut Vec<Option<State>>,
                      record: &mut Option<&mut Vec<Safepoint>>,
-                     max_seen: &mut usize|
+                     max_seen: &mut usize,
+                     budget: &mut Budget|
      -> Result<Vec<usize>, VerifyError> {
         let mut s = states[start]
             .clone()
@@ -1081,6 +1125,10 @@ fn verify_function(
         let mut i = start;
         loop {
             let ins = &f.code[i];
+            budget.steps += 1;
+            if budget.steps > MAX_VERIFY_STEPS {
+                return Err(too_complex(i, "its analysis does not settle"));
+            }
             if let Some(rec) = record.as_deref_mut() {
                 if ins.opcode().is_safepoint() {
                     let mut refs = Vec::new();
@@ -1093,6 +1141,10 @@ fn verify_function(
                         if m.is_ref(*t) {
                             refs.push((ctx.slots.len() + k) as u32);
                         }
+                    }
+                    budget.entries += refs.len();
+                    if budget.entries > MAX_STACK_MAP_ENTRIES {
+                        return Err(too_complex(i, "its stack maps are too large"));
                     }
                     rec.push((i as u32, refs.into_boxed_slice()));
                 }
@@ -1135,7 +1187,7 @@ fn verify_function(
             }
             let mut changed = Vec::new();
             for to in succ {
-                if merge(states, i, to, &s)? {
+                if merge(states, i, to, &s, budget)? {
                     changed.push(to);
                 }
             }
@@ -1143,9 +1195,10 @@ fn verify_function(
         }
     };
 
+    let mut budget = Budget::default();
     while let Some(b) = work.pop() {
         queued[b] = false;
-        for to in run_block(b, &mut states, &mut None, &mut max_seen)? {
+        for to in run_block(b, &mut states, &mut None, &mut max_seen, &mut budget)? {
             if !queued[to] {
                 queued[to] = true;
                 work.push(to);
@@ -1157,7 +1210,13 @@ fn verify_function(
     let mut safepoints = Vec::new();
     for b in 0..n {
         if leader[b] && states[b].is_some() {
-            run_block(b, &mut states, &mut Some(&mut safepoints), &mut max_seen)?;
+            run_block(
+                b,
+                &mut states,
+                &mut Some(&mut safepoints),
+                &mut max_seen,
+                &mut budget,
+            )?;
         }
     }
     safepoints.sort_by_key(|(i, _)| *i);
