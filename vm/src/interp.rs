@@ -946,7 +946,7 @@ impl<'h> Vm<'h> {
                             MAX_STACK_SLOTS
                         );
                     }
-                    stack.resize(need.max(stack.len() * 2), 0);
+                    stack.resize(need.max(stack.len() * 2).min(MAX_STACK_SLOTS), 0);
                 }
                 self.frames.last_mut().expect("running frame").pc = pc as u32;
                 self.frames.push(Frame {
