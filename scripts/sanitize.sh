@@ -14,7 +14,9 @@ cd "$(dirname "$0")/.."
 host=$(rustc -vV | sed -n 's/^host: //p')
 
 echo "== AddressSanitizer: golden programs, fuzz corpora, malformed modules, sandbox"
-RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" \
+# -rdynamic: the instrumented native-module library finds the ASan runtime
+# in the test executable when it is loaded.
+RUSTFLAGS="-Zsanitizer=address -Clink-arg=-rdynamic" RUSTDOCFLAGS="-Zsanitizer=address" \
 ASAN_OPTIONS="detect_leaks=0" \
     cargo +nightly test --target "$host" --target-dir target/asan \
     -p tern-tests --test golden --test fuzz_replay --test malformed \
