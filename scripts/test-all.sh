@@ -27,6 +27,8 @@ done
 
 echo "== tests on x86-64 (running the .bc files aarch64 built)"
 TERN_FOREIGN_BC_DIR="$PWD/$out/$arm" cargo test --workspace --all-targets
+# --all-targets leaves out doctests: the embedding API's rustdoc examples.
+cargo test --workspace --doc
 
 echo "== tests on aarch64 under qemu (running the .bc files x86-64 built)"
 TERN_TEST_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \

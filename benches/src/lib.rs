@@ -1,20 +1,12 @@
 //! Helpers for the benchmarks: compile Tern source held in memory.
 
-use std::path::{Path, PathBuf};
-use tern_compiler::SourceLoader;
-
-struct Memory(String);
-
-impl SourceLoader for Memory {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.clone())
-    }
-}
+use std::path::Path;
 
 /// Compiles and verifies a one-file program.
 pub fn program(source: &str) -> std::sync::Arc<tern_vm::Program> {
+    let path = Path::new("bench.src");
     let compiled =
-        tern_compiler::compile_with(&PathBuf::from("bench.src"), &Memory(source.to_string()))
+        tern_compiler::compile_with(path, &tern_compiler::OneFile { path, text: source })
             .unwrap_or_else(|e| panic!("benchmark program does not compile:\n{}", e.render()));
     std::sync::Arc::new(tern_vm::Program::new(compiled.module).expect("compiled programs verify"))
 }

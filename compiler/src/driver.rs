@@ -30,6 +30,24 @@ impl SourceLoader for FsLoader {
     }
 }
 
+/// One source file held in memory: `path` reads as `text`, any other path
+/// (an import of another file) is not found. For hosts compiling a script
+/// from a string, and for tests.
+pub struct OneFile<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+}
+
+impl SourceLoader for OneFile<'_> {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        if path == self.path {
+            Ok(self.text.to_string())
+        } else {
+            Err(std::io::ErrorKind::NotFound.into())
+        }
+    }
+}
+
 /// Why compilation failed.
 #[derive(Debug)]
 pub enum CompileError {

@@ -22,4 +22,4 @@ lalrpop_util::lalrpop_mod!(
     grammar
 );
 
-pub use driver::{compile, compile_with, CompileError, Compiled, SourceLoader};
+pub use driver::{compile, compile_with, CompileError, Compiled, OneFile, SourceLoader};

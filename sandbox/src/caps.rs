@@ -234,7 +234,7 @@ fn split(p: &Path) -> (bool, Vec<String>) {
 
 /// Which granted directory a guest path falls in, and the rest of the path
 /// inside it. The longest matching grant wins.
-fn resolve<'a>(grants: &'a [Preopen], guest: &str) -> Option<(&'a Dir, PathBuf)> {
+fn resolve<'a>(grants: &'a [Arc<Preopen>], guest: &str) -> Option<(&'a Dir, PathBuf)> {
     let (absolute, parts) = split(Path::new(guest));
     grants
         .iter()
@@ -272,7 +272,10 @@ fn fs_reason(e: &std::io::Error) -> String {
 pub const MAX_READ_BYTES: u64 = 64 << 20;
 
 /// `fs.read.read_text` and `fs.read.exists`.
-pub(crate) fn fs_read_funcs(grants: Arc<Vec<Preopen>>) -> Vec<(&'static str, HostFunc)> {
+/// The granted directories, as the functions of one grant see them.
+pub(crate) type Grants = Arc<[Arc<Preopen>]>;
+
+pub(crate) fn fs_read_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
     let g = Arc::clone(&grants);
     let read = builtin(&[ValType::Str], ValType::Str, move |_, args| {
         let path = str_arg(&args, 0);
@@ -320,7 +323,7 @@ fn outside(path: &str, capability: &str) -> String {
 }
 
 /// `fs.write.write_text` and `fs.write.append_text`.
-pub(crate) fn fs_write_funcs(grants: Arc<Vec<Preopen>>) -> Vec<(&'static str, HostFunc)> {
+pub(crate) fn fs_write_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
     let make = |append: bool| {
         let g = Arc::clone(&grants);
         builtin(

@@ -46,13 +46,7 @@ impl Module {
     /// compiled in memory (and verified the same way).
     pub fn from_file(path: &Path) -> Result<Module, Error> {
         if path.extension().is_some_and(|e| e == "src") {
-            let compiled = tern_compiler::compile(path).map_err(|e| match &e {
-                tern_compiler::CompileError::Io(io) => Error::Io(io.to_string()),
-                _ => Error::Compile(e.render()),
-            })?;
-            let program = Program::new(compiled.module)
-                .map_err(|e| Error::InvalidBytecode(format!("{}: {e}", path.display())))?;
-            return Ok(Module::from_program(program));
+            return Module::from_compiled(path, tern_compiler::compile(path));
         }
         let bytes = std::fs::read(path).map_err(|e| {
             Error::Io(format!(
@@ -70,24 +64,22 @@ impl Module {
     /// the file name diagnostics and stack traces show. Standard-library
     /// imports work; imports of other source files do not.
     pub fn from_source(name: &str, source: &str) -> Result<Module, Error> {
-        struct One<'s>(&'s Path, &'s str);
-        impl tern_compiler::SourceLoader for One<'_> {
-            fn read(&self, path: &Path) -> std::io::Result<String> {
-                if path == self.0 {
-                    Ok(self.1.to_string())
-                } else {
-                    Err(std::io::ErrorKind::NotFound.into())
-                }
-            }
-        }
         let path = Path::new(name);
-        let compiled =
-            tern_compiler::compile_with(path, &One(path, source)).map_err(|e| match &e {
-                tern_compiler::CompileError::Io(io) => Error::Io(io.to_string()),
-                _ => Error::Compile(e.render()),
-            })?;
+        let loader = tern_compiler::OneFile { path, text: source };
+        Module::from_compiled(path, tern_compiler::compile_with(path, &loader))
+    }
+
+    /// Verifies what the compiler made of `path`, or reports why it failed.
+    fn from_compiled(
+        path: &Path,
+        compiled: Result<tern_compiler::Compiled, tern_compiler::CompileError>,
+    ) -> Result<Module, Error> {
+        let compiled = compiled.map_err(|e| match &e {
+            tern_compiler::CompileError::Io(io) => Error::Io(io.to_string()),
+            _ => Error::Compile(e.render()),
+        })?;
         let program = Program::new(compiled.module)
-            .map_err(|e| Error::InvalidBytecode(format!("{name}: {e}")))?;
+            .map_err(|e| Error::InvalidBytecode(format!("{}: {e}", path.display())))?;
         Ok(Module::from_program(program))
     }
 
@@ -233,10 +225,8 @@ pub struct Linker {
     stdout: Output,
     stderr: Output,
     output_limit: usize,
-    read: Vec<std::path::PathBuf>,
-    write: Vec<std::path::PathBuf>,
-    read_dirs: Arc<Vec<Preopen>>,
-    write_dirs: Arc<Vec<Preopen>>,
+    read_dirs: Vec<Arc<Preopen>>,
+    write_dirs: Vec<Arc<Preopen>>,
     env: EnvGrant,
     seed: Option<u64>,
 }
@@ -255,10 +245,8 @@ impl Linker {
             stdout: Output::Discard,
             stderr: Output::Discard,
             output_limit: DEFAULT_OUTPUT_LIMIT,
-            read: Vec::new(),
-            write: Vec::new(),
-            read_dirs: Arc::new(Vec::new()),
-            write_dirs: Arc::new(Vec::new()),
+            read_dirs: Vec::new(),
+            write_dirs: Vec::new(),
             env: EnvGrant::default(),
             seed: None,
         }
@@ -370,10 +358,8 @@ impl Linker {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn allow_read(&mut self, dir: impl AsRef<Path>) -> std::io::Result<&mut Self> {
-        self.read.push(dir.as_ref().to_path_buf());
-        let dirs = self.open_all(&self.read)?;
-        self.read_dirs = Arc::new(dirs);
-        for (name, f) in caps::fs_read_funcs(Arc::clone(&self.read_dirs)) {
+        self.read_dirs.push(Arc::new(Preopen::open(dir.as_ref())?));
+        for (name, f) in caps::fs_read_funcs(self.read_dirs.as_slice().into()) {
             self.define("fs.read", name, f);
         }
         Ok(self)
@@ -382,17 +368,11 @@ impl Linker {
     /// Grants `fs.write` inside `dir`: creating, replacing and appending to
     /// files there. Writing does not imply reading.
     pub fn allow_write(&mut self, dir: impl AsRef<Path>) -> std::io::Result<&mut Self> {
-        self.write.push(dir.as_ref().to_path_buf());
-        let dirs = self.open_all(&self.write)?;
-        self.write_dirs = Arc::new(dirs);
-        for (name, f) in caps::fs_write_funcs(Arc::clone(&self.write_dirs)) {
+        self.write_dirs.push(Arc::new(Preopen::open(dir.as_ref())?));
+        for (name, f) in caps::fs_write_funcs(self.write_dirs.as_slice().into()) {
             self.define("fs.write", name, f);
         }
         Ok(self)
-    }
-
-    fn open_all(&self, paths: &[std::path::PathBuf]) -> std::io::Result<Vec<Preopen>> {
-        paths.iter().map(|p| Preopen::open(p)).collect()
     }
 
     /// Grants `env` for the variable `name`.
@@ -718,11 +698,8 @@ fn value_type_name(v: &Value) -> String {
             Some(x) => format!("[{}]", value_type_name(x)),
             None => "[]".into(),
         },
-        Value::Map(_) => "map".into(),
-        other => match other {
-            Value::Unit => "()".into(),
-            _ => other.kind().into(),
-        },
+        Value::Unit => "()".into(),
+        other => other.kind().into(),
     }
 }
 

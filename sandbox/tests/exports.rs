@@ -1,20 +1,12 @@
 //! Calling guest exports from Rust with copied, type-checked values.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use tern_compiler::SourceLoader;
 use tern_vm::{Limits, Program, Value, Vm};
 
-struct Memory(&'static str);
-
-impl SourceLoader for Memory {
-    fn read(&self, _: &Path) -> std::io::Result<String> {
-        Ok(self.0.to_string())
-    }
-}
-
 fn program(src: &'static str) -> Arc<Program> {
-    let c = tern_compiler::compile_with(&PathBuf::from("plugin.src"), &Memory(src)).unwrap();
+    let path = Path::new("plugin.src");
+    let c = tern_compiler::compile_with(path, &tern_compiler::OneFile { path, text: src }).unwrap();
     Arc::new(Program::new(c.module).unwrap())
 }
 

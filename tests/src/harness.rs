@@ -7,25 +7,12 @@
 //! verifies; a module survives an encode/decode round trip; a program's
 //! output does not depend on when the collector runs).
 
-use crate::gen;
+use crate::{gen, run_captured, Run};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use tern_compiler::SourceLoader;
-use tern_sandbox::{Error, Limits, Linker, Module, Output};
+use tern_sandbox::{Limits, Module};
 use tern_vm::module::Module as VmModule;
 use tern_vm::Instr;
-
-struct Memory(String);
-
-impl SourceLoader for Memory {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        if path == Path::new("fuzz.src") {
-            Ok(self.0.clone())
-        } else {
-            Err(std::io::ErrorKind::NotFound.into())
-        }
-    }
-}
 
 /// Small limits: a fuzz input must finish in milliseconds.
 pub fn fuzz_limits() -> Limits {
@@ -37,31 +24,23 @@ pub fn fuzz_limits() -> Limits {
     }
 }
 
-/// Runs `module`'s main (if it has one) with standard output captured:
-/// (exit description, output). Never panics for a verified module.
-fn run(module: &Module, limits: Limits) -> (String, String) {
-    let mut linker = Linker::new();
-    linker
-        .stdout(Output::Capture)
-        .stderr(Output::Capture)
-        .output_limit(1 << 16);
-    let mut inst = match linker.instantiate(module, limits) {
-        Ok(i) => i,
-        Err(e) => return (format!("refused: {e}"), String::new()),
-    };
-    let outcome = match inst.run_main(&["fuzz".into()]) {
-        Ok(code) => format!("exit {code}"),
-        Err(Error::Trap(t)) => format!("trap {:?}: {}", t.kind, t.message),
-        Err(e) => format!("error: {e}"),
-    };
-    (outcome, inst.take_stdout() + &inst.take_stderr())
+/// Runs `module`'s main as vmrun would, output captured (at most 64 KiB:
+/// fuel alone does not bound what a program prints). Never panics for a
+/// verified module.
+fn run(module: &Module, limits: Limits) -> Run {
+    run_captured(module, &["fuzz".into()], limits, 1 << 16)
+}
+
+/// Compiles one in-memory file named `fuzz.src`.
+fn compile_text(text: &str) -> Result<tern_compiler::Compiled, tern_compiler::CompileError> {
+    let path = Path::new("fuzz.src");
+    tern_compiler::compile_with(path, &tern_compiler::OneFile { path, text })
 }
 
 /// Source text into the compiler: diagnostics or a module; a module the
 /// compiler makes always verifies and round-trips through the file format.
 pub fn compile(data: &[u8]) {
-    let text = String::from_utf8_lossy(data).into_owned();
-    let Ok(compiled) = tern_compiler::compile_with(Path::new("fuzz.src"), &Memory(text)) else {
+    let Ok(compiled) = compile_text(&String::from_utf8_lossy(data)) else {
         return;
     };
     let bytes = tern_vm::encode(&compiled.module);
@@ -78,12 +57,9 @@ pub fn compile(data: &[u8]) {
 /// verifier instead of stopping at the checksum.
 pub fn load(data: &[u8]) {
     load_exact(data);
-    if data.len() >= 24 {
+    if data.len() >= tern_vm::format::HEADER_LEN {
         let mut fixed = data.to_vec();
-        let body_len = (fixed.len() - 24) as u32;
-        fixed[12..16].copy_from_slice(&body_len.to_le_bytes());
-        let sum = tern_vm::format::fnv1a(&fixed[24..]);
-        fixed[16..24].copy_from_slice(&sum.to_le_bytes());
+        tern_vm::format::reseal(&mut fixed);
         load_exact(&fixed);
     }
 }
@@ -247,13 +223,12 @@ pub fn mutate(data: &[u8]) {
 /// same with and without GC stress (and, once there is a JIT, with it).
 pub fn generated(data: &[u8]) {
     let src = gen::program(&mut Bytes::new(data));
-    let compiled = tern_compiler::compile_with(Path::new("fuzz.src"), &Memory(src.clone()))
-        .unwrap_or_else(|e| {
-            panic!(
-                "a generated program does not compile:\n{src}\n{}",
-                e.render()
-            )
-        });
+    let compiled = compile_text(&src).unwrap_or_else(|e| {
+        panic!(
+            "a generated program does not compile:\n{src}\n{}",
+            e.render()
+        )
+    });
     let program = tern_vm::Program::new(compiled.module)
         .unwrap_or_else(|e| panic!("a generated program does not verify: {e}\n{src}"));
     let module = Module::from_program(program);

@@ -109,11 +109,22 @@ pub fn program_limits(source: &str) -> Limits {
 /// Runs a loaded program as vmrun does (granting only standard output and
 /// error), with the output captured.
 pub fn run_program(module: &tern_sandbox::Module, args: &[String], limits: Limits) -> Run {
+    run_captured(module, args, limits, usize::MAX)
+}
+
+/// [`run_program`] with at most `output_limit` bytes of output captured
+/// (more is a runtime error of the program).
+pub fn run_captured(
+    module: &tern_sandbox::Module,
+    args: &[String],
+    limits: Limits,
+    output_limit: usize,
+) -> Run {
     let mut linker = tern_sandbox::Linker::new();
     linker
         .stdout(tern_sandbox::Output::Capture)
         .stderr(tern_sandbox::Output::Capture)
-        .output_limit(usize::MAX);
+        .output_limit(output_limit);
     let mut instance = match linker.instantiate(module, limits) {
         Ok(i) => i,
         Err(e) => {

@@ -53,15 +53,3 @@ fn generated_programs_compile_and_agree_under_gc_stress() {
         tern_tests::harness::generated(&data);
     }
 }
-
-#[test]
-#[ignore]
-fn print_a_generated_program() {
-    let data: Vec<u8> = (0..400u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
-    println!(
-        "{}",
-        tern_tests::gen::program(&mut tern_tests::harness::Bytes::new(&data))
-    );
-}

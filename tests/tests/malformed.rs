@@ -114,10 +114,7 @@ fn with(f: impl FnOnce(&mut Module)) -> Vec<u8> {
 /// Rewrites the header's length and checksum after a byte-level edit, so
 /// the defect itself is what the loader meets.
 fn fix_header(mut b: Vec<u8>) -> Vec<u8> {
-    let len = (b.len() - 24) as u32;
-    b[12..16].copy_from_slice(&len.to_le_bytes());
-    let sum = tern_vm::format::fnv1a(&b[24..]);
-    b[16..24].copy_from_slice(&sum.to_le_bytes());
+    tern_vm::format::reseal(&mut b);
     b
 }
 

@@ -162,11 +162,8 @@ fn mutated_bytecode_is_rejected_or_runs_cleanly() {
                 let n = tern_vm::format::HEADER_LEN
                     + rng.below(bytes.len() - tern_vm::format::HEADER_LEN);
                 bytes.truncate(n);
-                let len = (bytes.len() - tern_vm::format::HEADER_LEN) as u32;
-                bytes[12..16].copy_from_slice(&len.to_le_bytes());
             }
-            let sum = tern_vm::format::fnv1a(&bytes[tern_vm::format::HEADER_LEN..]);
-            bytes[16..24].copy_from_slice(&sum.to_le_bytes());
+            tern_vm::format::reseal(&mut bytes);
             let r = catch_unwind(AssertUnwindSafe(|| load_and_run(&bytes, &limits)));
             match r {
                 Err(_) => panic!("VM panicked on mutation {k} of {}", path.display()),

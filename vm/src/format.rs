@@ -71,6 +71,20 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
+/// Rewrites the header's body length and checksum to match the body: for
+/// tests and fuzzers that damage a file's body on purpose, so the damage
+/// reaches the section decoder instead of stopping at the checksum. Does
+/// nothing to bytes shorter than a header.
+pub fn reseal(bytes: &mut [u8]) {
+    if bytes.len() < HEADER_LEN {
+        return;
+    }
+    let len = (bytes.len() - HEADER_LEN) as u32;
+    bytes[12..16].copy_from_slice(&len.to_le_bytes());
+    let sum = fnv1a(&bytes[HEADER_LEN..]);
+    bytes[16..24].copy_from_slice(&sum.to_le_bytes());
+}
+
 const SECTIONS: [&str; 9] = [
     "types",
     "layouts",
