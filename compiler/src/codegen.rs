@@ -336,11 +336,11 @@ impl Gen<'_> {
                 let to_else = self.branch(fg, c, false);
                 self.stmts(fg, t);
                 if e.is_empty() {
-                    fg.patch_here(to_else);
+                    fg.patch_all_here(&to_else);
                 } else {
                     // A branch that returns needs no jump past the other.
                     let to_end = (!always_returns(t)).then(|| fg.jump(Instr::Jmp { target: 0 }));
-                    fg.patch_here(to_else);
+                    fg.patch_all_here(&to_else);
                     self.stmts(fg, e);
                     if let Some(j) = to_end {
                         fg.patch_here(j);
@@ -360,8 +360,9 @@ impl Gen<'_> {
                 let test = fg.here();
                 fg.patch(to_test, test);
                 fg.set_line(s.line);
-                let back = self.branch(fg, c, true);
-                fg.patch(back, top);
+                for back in self.branch(fg, c, true) {
+                    fg.patch(back, top);
+                }
                 self.close_loop(fg, test);
             }
             StmtKind::Loop(body) => {
@@ -469,7 +470,35 @@ impl Gen<'_> {
     /// Evaluates condition `c` and emits a branch taken when `c` is
     /// `when`; an int comparison with a small constant becomes one
     /// compare-with-immediate branch. Returns the branch to patch.
-    fn branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> usize {
+    /// `!`, `&&` and `||` become control flow: no boolean is computed, and
+    /// the operands short-circuit straight to the target. Returns the
+    /// branches to patch (several for `&&` and `||`).
+    fn branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> Vec<usize> {
+        match &c.kind {
+            ExprKind::Op(Instr::BNot {}, args) => return self.branch(fg, &args[0], !when),
+            ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+                let is_and = matches!(c.kind, ExprKind::And(..));
+                if when != is_and {
+                    // `a && b` is false, or `a || b` true, as soon as one
+                    // operand is.
+                    let mut out = self.branch(fg, a, when);
+                    out.extend(self.branch(fg, b, when));
+                    return out;
+                }
+                // Otherwise `a` alone can only rule the jump out.
+                let skip = self.branch(fg, a, !when);
+                let out = self.branch(fg, b, when);
+                for j in skip {
+                    fg.patch_here(j);
+                }
+                return out;
+            }
+            _ => {}
+        }
+        vec![self.simple_branch(fg, c, when)]
+    }
+
+    fn simple_branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> usize {
         if let ExprKind::Op(op, args) = &c.kind {
             if let (Some(cmp), Some(ExprKind::Int(k))) =
                 (Cmp::of(*op), args.get(1).map(|a| &a.kind))
@@ -1176,6 +1205,11 @@ impl Cmp {
         }
     }
 
+    /// Pops two ints; pushes whether the comparison holds.
+    fn instr(self) -> Instr {
+        cmp_instr!(self, ILt, ILe, IGt, IGe, IEq, INe {})
+    }
+
     /// Pops two ints; branches when the comparison holds.
     fn branch(self) -> Instr {
         cmp_instr!(self, BrILt, BrILe, BrIGt, BrIGe, BrIEq, BrINe { target: 0 })
@@ -1294,6 +1328,11 @@ impl FnGen {
             None
         };
         let fused = match (prev, i) {
+            // `!(a < b)` is `a >= b` for ints; `!!x` is `x`.
+            (Some(last), Instr::BNot {}) if Cmp::of(last).is_some() => {
+                Cmp::of(last).map(|c| vec![c.negate().instr()])
+            }
+            (Some(Instr::BNot {}), Instr::BNot {}) => Some(vec![]),
             (Some(Instr::Load { local: a }), Instr::Load { local: b }) => {
                 Some(vec![Instr::Load2 { a, b }])
             }
@@ -1345,6 +1384,20 @@ impl FnGen {
     /// Emits a jump (target patched later); an int comparison followed by
     /// a conditional jump becomes one compare-and-branch instruction.
     fn jump(&mut self, i: Instr) -> usize {
+        // `bnot; jmp.if` is `jmp.ifnot` (and the other way round), which may
+        // fuse further with what computed the operand.
+        if self.code.len() > self.barrier && self.code.last() == Some(&Instr::BNot {}) {
+            let inverse = match i {
+                Instr::JmpIf { target } => Some(Instr::JmpIfNot { target }),
+                Instr::JmpIfNot { target } => Some(Instr::JmpIf { target }),
+                _ => None,
+            };
+            if let Some(inverse) = inverse {
+                self.code.pop();
+                self.trim_lines();
+                return self.jump(inverse);
+            }
+        }
         // `load2 a b; icmp; jmp.if` compares two locals in one instruction.
         let n = self.code.len();
         if n >= 2
@@ -1421,6 +1474,13 @@ impl FnGen {
     fn patch_here(&mut self, at: usize) {
         let here = self.here();
         self.patch(at, here);
+    }
+
+    fn patch_all_here(&mut self, at: &[usize]) {
+        let here = self.here();
+        for &j in at {
+            self.patch(j, here);
+        }
     }
 
     fn temp(&mut self, ty: TypeId) -> u16 {

@@ -4,11 +4,9 @@
 
 use tern_tests::*;
 
-#[test]
-fn fib_listing() {
-    let path = root().join("examples/fib.src");
-    let module = tern_vm::decode(&build(&path)).expect("built file decodes");
-    let source = std::fs::read_to_string(&path).unwrap();
+fn assert_listing(name: &str, path: &std::path::Path) {
+    let module = tern_vm::decode(&build(path)).expect("built file decodes");
+    let source = std::fs::read_to_string(path).unwrap();
     let lines: Vec<&str> = source.lines().collect();
     let listing = tern_vm::disasm::disassemble(&module, &|_, n| {
         lines.get(n as usize - 1).map(|s| s.to_string())
@@ -18,6 +16,19 @@ fn fib_listing() {
         prepend_module_to_snapshot => false,
         omit_expression => true,
     }, {
-        insta::assert_snapshot!("disasm__fib", listing);
+        insta::assert_snapshot!(name, listing);
     });
+}
+
+#[test]
+fn fib_listing() {
+    assert_listing("disasm__fib", &root().join("examples/fib.src"));
+}
+
+#[test]
+fn negated_conditions_become_opposite_jumps() {
+    assert_listing(
+        "disasm__negated_conditions",
+        &root().join("tests/golden/run/negated_conditions.src"),
+    );
 }

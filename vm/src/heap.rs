@@ -38,6 +38,8 @@
 
 use std::hash::Hasher;
 
+use compact_str::CompactString;
+
 /// A map key. Keys are owned values, never references, so maps need no
 /// collector support for them and hashing depends only on content.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,7 +191,20 @@ pub struct MapObject {
 
 #[derive(Debug)]
 pub enum Object {
-    Str(Box<str>),
+    /// A string: the first `len` bytes of `text`. Short texts are stored
+    /// inline (no allocation of their own). `text` may run on past `len`:
+    /// see [`Heap::concat`]; the bytes past `len` belong to the
+    /// [`Object::StrRef`]s that share this buffer, never to this value.
+    Str {
+        text: CompactString,
+        len: usize,
+    },
+    /// A string whose bytes are the first `len` bytes of the buffer of
+    /// `owner`, an [`Object::Str`] (never another `StrRef`).
+    StrRef {
+        owner: u32,
+        len: usize,
+    },
     Array {
         refs: bool,
         items: Vec<u64>,
@@ -218,7 +233,8 @@ impl Object {
     /// Accounted size in bytes.
     pub fn size(&self) -> usize {
         match self {
-            Object::Str(s) => 32 + s.len(),
+            Object::Str { text, .. } => 32 + text.len(),
+            Object::StrRef { .. } => 24,
             Object::Array { items, .. } => 32 + 8 * items.len(),
             Object::Map(m) => 48 + m.entries.keys().map(|k| k.entry_size()).sum::<usize>(),
             Object::Record { fields, .. } => 24 + 8 * fields.len(),
@@ -366,6 +382,26 @@ impl Heap {
     /// Adds an object. Never collects: callers collect first, at a safepoint.
     pub fn alloc(&mut self, obj: Object) -> u64 {
         let size = obj.size();
+        self.alloc_sized(obj, size)
+    }
+
+    /// A struct or enum value.
+    #[inline(never)]
+    pub fn alloc_record(&mut self, layout: u32, tag: u32, fields: &[u64]) -> u64 {
+        let size = 24 + 8 * fields.len();
+        let fields = Fields::from_slice(fields);
+        self.alloc_sized(
+            Object::Record {
+                layout,
+                tag,
+                fields,
+            },
+            size,
+        )
+    }
+
+    #[inline]
+    fn alloc_sized(&mut self, obj: Object, size: usize) -> u64 {
         self.grow(size);
         let i = match self.free.pop() {
             Some(i) => {
@@ -424,9 +460,79 @@ impl Heap {
 
     #[inline]
     pub fn str(&self, h: u64) -> &str {
+        let (text, len) = self.str_buffer(h);
+        &text[..len]
+    }
+
+    /// The buffer a string's bytes are a prefix of, its owner and the
+    /// string's length.
+    #[inline]
+    fn str_owner(&self, h: u64) -> (u64, &CompactString, usize) {
         match self.get(h) {
-            Object::Str(s) => s,
+            Object::Str { text, len } => (h, text, *len),
+            Object::StrRef { owner, len } => match self.get(*owner as u64) {
+                Object::Str { text, .. } => (*owner as u64, text, *len),
+                _ => bad_handle(*owner as u64, "string buffer"),
+            },
             _ => bad_handle(h, "str"),
+        }
+    }
+
+    #[inline]
+    fn str_buffer(&self, h: u64) -> (&CompactString, usize) {
+        let (_, text, len) = self.str_owner(h);
+        (text, len)
+    }
+
+    /// A new string holding a copy of `s`.
+    pub fn alloc_str(&mut self, s: &str) -> u64 {
+        self.alloc_text(CompactString::new(s))
+    }
+
+    /// A new string holding `text` (no copy when it does not fit inline).
+    pub fn alloc_text(&mut self, text: impl Into<CompactString>) -> u64 {
+        let text = text.into();
+        let len = text.len();
+        self.alloc(Object::Str { text, len })
+    }
+
+    /// `a + b`. When `a` is the longest string built on its buffer so far
+    /// (its bytes end where the buffer's do) and the buffer is already on
+    /// the host heap, `b` is appended to the buffer in place and the result
+    /// is a [`Object::StrRef`] sharing it: no string's bytes change, since
+    /// every string is a prefix of its buffer and appending only adds bytes
+    /// past all of them. So `s = s + x` in a loop is amortized linear, as
+    /// in CPython, instead of copying `s` every time. Accounting: the
+    /// appended bytes are added to the owner's size (capacity the buffer
+    /// grows ahead is not counted, at most as much again as its length).
+    pub fn concat(&mut self, a: u64, b: u64) -> u64 {
+        let (owner, text, la) = self.str_owner(a);
+        let in_place = text.len() == la && text.is_heap_allocated();
+        let (b_owner, _, lb) = self.str_owner(b);
+        if in_place && b_owner != owner {
+            // The buffer is taken out while it grows so that `b` can be
+            // read (it has another buffer, checked above).
+            let mut text = std::mem::take(self.str_text_mut(owner));
+            text.push_str(self.str(b));
+            *self.str_text_mut(owner) = text;
+            self.grow(lb);
+            return self.alloc(Object::StrRef {
+                owner: owner as u32,
+                len: la + lb,
+            });
+        }
+        let mut s = CompactString::with_capacity(la + lb);
+        s.push_str(&text[..la]);
+        s.push_str(self.str(b));
+        self.alloc_text(s)
+    }
+
+    /// A string buffer, for appending. No write barrier: the bytes of a
+    /// string are not references.
+    fn str_text_mut(&mut self, owner: u64) -> &mut CompactString {
+        match self.objects.get_mut(owner as usize) {
+            Some(Some(Object::Str { text, .. })) => text,
+            _ => bad_handle(owner, "string buffer"),
         }
     }
 
@@ -610,7 +716,8 @@ fn trace(o: &Option<Object>, info: &GcInfo, flags: &mut [u8], work: &mut Vec<u64
         return;
     };
     match o {
-        Object::Str(_) => {}
+        Object::Str { .. } => {}
+        Object::StrRef { owner, .. } => mark(flags, *owner as u64, work),
         Object::Array { refs, items } => {
             if *refs {
                 for &c in items {
@@ -677,8 +784,8 @@ mod tests {
     #[test]
     fn unreachable_objects_are_freed_and_slots_reused() {
         let mut h = Heap::new();
-        let a = h.alloc(Object::Str("kept".into()));
-        let b = h.alloc(Object::Str("dropped".into()));
+        let a = h.alloc_str("kept");
+        let b = h.alloc_str("dropped");
         let arr = h.alloc(Object::Array {
             refs: true,
             items: vec![a],
@@ -686,7 +793,7 @@ mod tests {
         h.collect(&[arr], &no_info(), Collection::Minor);
         assert_eq!(h.live_objects(), 2);
         assert_eq!(h.str(a), "kept");
-        let c = h.alloc(Object::Str("new".into()));
+        let c = h.alloc_str("new");
         assert_eq!(c, b, "the freed slot is reused");
         assert_eq!(h.stats.collections, 1);
     }
@@ -706,10 +813,46 @@ mod tests {
             h.array_mut(arr).pop();
             h.shrink(8);
         }
-        h.alloc(Object::Str("garbage".into()));
+        h.alloc_str("garbage");
         h.collect(&[arr], &no_info(), Collection::Major);
         assert_eq!(h.bytes, h.recount());
         assert_eq!(h.bytes, 32 + 8 * 60);
+    }
+
+    #[test]
+    fn concatenation_shares_buffers_without_changing_any_value() {
+        let mut h = Heap::new();
+        let base = h.alloc_str("a string too long to be stored inline");
+        let x = h.alloc_str("x");
+        let one = h.concat(base, x);
+        // `base` ended its buffer, so `one` shares it.
+        assert!(matches!(h.get(one), Object::StrRef { owner, .. } if *owner as u64 == base));
+        let two = h.concat(one, x);
+        assert!(matches!(h.get(two), Object::StrRef { .. }));
+        // `one` no longer ends the buffer: a copy.
+        let y = h.alloc_str("y");
+        let other = h.concat(one, y);
+        assert!(matches!(h.get(other), Object::Str { .. }));
+        // A string appended to its own buffer is copied too.
+        let twice = h.concat(two, two);
+        assert_eq!(h.str(base), "a string too long to be stored inline");
+        assert_eq!(h.str(one), "a string too long to be stored inlinex");
+        assert_eq!(h.str(two), "a string too long to be stored inlinexx");
+        assert_eq!(h.str(other), "a string too long to be stored inlinexy");
+        assert_eq!(h.str(twice), [h.str(two), h.str(two)].concat());
+        // Short strings stay inline and are always copied.
+        let short = h.alloc_str("ab");
+        let short2 = h.concat(short, x);
+        assert!(matches!(h.get(short2), Object::Str { .. }));
+        assert_eq!(h.str(short), "ab");
+        // Only `two` is kept: its owner survives with the whole buffer.
+        h.collect(&[two], &no_info(), Collection::Major);
+        assert_eq!(h.str(two), "a string too long to be stored inlinexx");
+        assert_eq!(h.live_objects(), 2);
+        assert_eq!(h.bytes, h.recount());
+        h.collect(&[], &no_info(), Collection::Major);
+        assert_eq!(h.live_objects(), 0);
+        assert_eq!(h.bytes, 0);
     }
 
     #[test]
@@ -725,7 +868,7 @@ mod tests {
     #[test]
     fn deep_chains_do_not_recurse() {
         let mut h = Heap::new();
-        let mut last = h.alloc(Object::Str("leaf".into()));
+        let mut last = h.alloc_str("leaf");
         // Smaller under Miri, which is a thousand times slower.
         let n = if cfg!(miri) { 2_000 } else { 200_000 };
         for _ in 0..n {
@@ -741,9 +884,9 @@ mod tests {
     #[test]
     fn minor_collections_keep_old_objects_and_free_young_garbage() {
         let mut h = Heap::new();
-        let old = h.alloc(Object::Str("old".into()));
+        let old = h.alloc_str("old");
         h.collect(&[old], &no_info(), Collection::Major);
-        let young = h.alloc(Object::Str("young".into()));
+        let young = h.alloc_str("young");
         // No roots at all: a minor collection still keeps the old object
         // (only a major one finds old garbage) but frees the young one.
         h.collect(&[], &no_info(), Collection::Minor);
@@ -770,9 +913,9 @@ mod tests {
         h.collect(&[arr, cell], &no_info(), Collection::Minor);
         // Both are old now. Store young objects into them, reachable only
         // through the old objects.
-        let s1 = h.alloc(Object::Str("in array".into()));
+        let s1 = h.alloc_str("in array");
         h.array_mut(arr).push(s1);
-        let s2 = h.alloc(Object::Str("in cell".into()));
+        let s2 = h.alloc_str("in cell");
         h.set_cell(cell, s2);
         h.collect(&[arr, cell], &no_info(), Collection::Minor);
         assert_eq!(h.live_objects(), 4);

@@ -25,6 +25,7 @@ use crate::module::*;
 use crate::opcodes::Instr;
 use crate::text;
 use crate::verify::{self, FuncInfo, VerifyError};
+use compact_str::{CompactString, ToCompactString};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -37,6 +38,10 @@ pub struct Program {
     gc: GcInfo,
     /// What a call needs to know about each function, kept compact.
     meta: Vec<FnMeta>,
+    /// For each type id, what `struct.new` and `enum.new` need: the layout
+    /// and the field count of each variant (one entry for a struct; none
+    /// for types that are not records).
+    shapes: Vec<(u32, Box<[u32]>)>,
 }
 
 /// Per-function facts the call and return paths read.
@@ -82,9 +87,26 @@ impl Program {
                 returns_value: f.ret != UNIT,
             })
             .collect();
+        let shapes = module
+            .types
+            .iter()
+            .map(|t| match t {
+                TypeDesc::Struct(l) | TypeDesc::Enum(l) => {
+                    let counts = match &module.layouts[*l as usize] {
+                        Layout::Struct { fields, .. } => vec![fields.len() as u32],
+                        Layout::Enum { variants, .. } => {
+                            variants.iter().map(|v| v.fields.len() as u32).collect()
+                        }
+                    };
+                    (*l, counts.into_boxed_slice())
+                }
+                _ => (u32::MAX, Box::default()),
+            })
+            .collect();
         Ok(Program {
             module,
             info,
+            shapes,
             gc: GcInfo {
                 record_refs,
                 capture_refs,
@@ -296,7 +318,7 @@ impl<'h> Vm<'h> {
             .map(|c| match c {
                 Const::Int(i) => *i as u64,
                 Const::Float(f) => f.to_bits(),
-                Const::Str(s) => heap.alloc(Object::Str(s.as_str().into())),
+                Const::Str(s) => heap.alloc_str(s),
             })
             .collect();
         let units = prog
@@ -444,10 +466,7 @@ impl<'h> Vm<'h> {
         let f = &self.prog.module.functions[entry as usize];
         let mut argv = Vec::new();
         if !f.params.is_empty() {
-            let items: Vec<u64> = args
-                .iter()
-                .map(|a| self.heap.alloc(Object::Str(a.as_str().into())))
-                .collect();
+            let items: Vec<u64> = args.iter().map(|a| self.heap.alloc_str(a)).collect();
             argv.push(self.heap.alloc(Object::Array { refs: true, items }));
         }
         let r = self.call_raw(entry, &argv)?;
@@ -579,7 +598,7 @@ impl<'h> Vm<'h> {
             (TypeDesc::Int, Value::Int(i)) => *i as u64,
             (TypeDesc::Float, Value::Float(x)) => x.to_bits(),
             (TypeDesc::Bool, Value::Bool(b)) => *b as u64,
-            (TypeDesc::Str, Value::Str(s)) => self.heap.alloc(Object::Str(s.as_str().into())),
+            (TypeDesc::Str, Value::Str(s)) => self.heap.alloc_str(s),
             (TypeDesc::Array(e), Value::Array(items)) => {
                 let e = *e;
                 let refs = m.is_ref(e);
@@ -711,10 +730,7 @@ impl<'h> Vm<'h> {
         match k {
             Key::Int(i) => *i as u64,
             Key::Bool(b) => *b as u64,
-            Key::Str(s) => {
-                let s: Box<str> = s.clone();
-                self.heap.alloc(Object::Str(s))
-            }
+            Key::Str(s) => self.heap.alloc_str(s),
         }
     }
 
@@ -736,9 +752,13 @@ impl<'h> Vm<'h> {
     /// without it the count is not kept at all.
     fn run<const METER: bool>(
         &mut self,
-        stack: &mut Vec<u64>,
+        stack_vec: &mut Vec<u64>,
         stop: usize,
     ) -> Result<Option<u64>, Trap> {
+        // The loop works on a slice: its pointer and length are locals,
+        // which a store into the stack cannot change (through the `Vec`
+        // they would be reloaded after every store). Re-taken after growth.
+        let mut stack: &mut [u64] = &mut stack_vec[..];
         // A local handle, so the loop can borrow the code while `self` is
         // mutated.
         let prog_handle = Arc::clone(&self.prog);
@@ -751,6 +771,7 @@ impl<'h> Vm<'h> {
         let mut pc = top.pc as usize;
         let mut sp = base + prog.meta[fidx].slots as usize;
         let mut count = self.instructions;
+        let max_depth = self.limits.max_depth;
         // The instruction count at which to poll (fuel, interrupt, clock).
         // Polling at the first backward branch or call, not before the
         // first instruction, keeps straight-line code free of checks; an
@@ -927,7 +948,7 @@ impl<'h> Vm<'h> {
         macro_rules! enter {
             ($callee:expr, $new_base:expr, $ret:expr, $env:expr) => {{
                 let callee = $callee as usize;
-                if self.frames.len() >= self.limits.max_depth {
+                if self.frames.len() >= max_depth {
                     trap!(
                         TrapKind::StackOverflow,
                         "stack overflow: more than {} nested calls",
@@ -946,7 +967,9 @@ impl<'h> Vm<'h> {
                             MAX_STACK_SLOTS
                         );
                     }
-                    stack.resize(need.max(stack.len() * 2).min(MAX_STACK_SLOTS), 0);
+                    let len = need.max(stack.len() * 2).min(MAX_STACK_SLOTS);
+                    stack_vec.resize(len, 0);
+                    stack = &mut stack_vec[..];
                 }
                 self.frames.last_mut().expect("running frame").pc = pc as u32;
                 self.frames.push(Frame {
@@ -1162,11 +1185,8 @@ impl<'h> Vm<'h> {
                     let (a, b) = (stack[sp - 2], stack[sp - 1]);
                     let need = 32 + self.heap.str(a).len() + self.heap.str(b).len();
                     safepoint!(need);
-                    let mut s = String::with_capacity(need - 32);
-                    s.push_str(self.heap.str(a));
-                    s.push_str(self.heap.str(b));
                     sp -= 1;
-                    top!() = self.heap.alloc(Object::Str(s.into()));
+                    top!() = self.heap.concat(a, b);
                 }
                 Instr::SLen {} => top!() = self.heap.str(top!()).len() as u64,
                 Instr::SByte {} => {
@@ -1202,24 +1222,21 @@ impl<'h> Vm<'h> {
                         );
                     }
                     safepoint!(32 + (b - a) as usize);
-                    let piece: Box<str> = self.heap.str(h)[a as usize..b as usize].into();
+                    let piece = CompactString::new(&self.heap.str(h)[a as usize..b as usize]);
                     sp -= 2;
-                    top!() = self.heap.alloc(Object::Str(piece));
+                    top!() = self.heap.alloc_text(piece);
                 }
                 Instr::SSplit { .. } => {
                     let (a, b) = (stack[sp - 2], stack[sp - 1]);
                     let n = self.heap.str(a).len();
                     safepoint!(64 + 40 * (n + 1));
                     let (s, sep) = (self.heap.str(a), self.heap.str(b));
-                    let parts: Vec<Box<str>> = if sep.is_empty() {
-                        s.chars().map(|c| c.to_string().into()).collect()
+                    let parts: Vec<CompactString> = if sep.is_empty() {
+                        s.chars().map(|c| c.to_compact_string()).collect()
                     } else {
-                        s.split(sep).map(Into::into).collect()
+                        s.split(sep).map(CompactString::new).collect()
                     };
-                    let items = parts
-                        .into_iter()
-                        .map(|p| self.heap.alloc(Object::Str(p)))
-                        .collect();
+                    let items = parts.into_iter().map(|p| self.heap.alloc_text(p)).collect();
                     sp -= 1;
                     top!() = self.heap.alloc(Object::Array { refs: true, items });
                 }
@@ -1242,7 +1259,7 @@ impl<'h> Vm<'h> {
                             .map(|p| self.heap.str(*p).len() + seplen)
                             .sum::<usize>();
                     safepoint!(need);
-                    let mut s = String::new();
+                    let mut s = String::with_capacity(need - 32);
                     for (i, p) in self.heap.array(a).iter().enumerate() {
                         if i > 0 {
                             s.push_str(self.heap.str(sep));
@@ -1250,28 +1267,24 @@ impl<'h> Vm<'h> {
                         s.push_str(self.heap.str(*p));
                     }
                     sp -= 1;
-                    top!() = self.heap.alloc(Object::Str(s.into()));
+                    top!() = self.heap.alloc_text(s);
                 }
 
                 Instr::I2F {} => top!() = (top!() as i64 as f64).to_bits(),
                 Instr::F2I {} => top!() = f64_of!(top!()) as i64 as u64,
                 Instr::IToS {} => {
                     safepoint!(56);
-                    top!() = self
-                        .heap
-                        .alloc(Object::Str((top!() as i64).to_string().into()));
+                    top!() = self.heap.alloc_text((top!() as i64).to_compact_string());
                 }
                 Instr::FToS {} => {
                     safepoint!(64);
-                    top!() = self
-                        .heap
-                        .alloc(Object::Str(text::float_to_string(f64_of!(top!())).into()));
+                    top!() = self.heap.alloc_text(text::float_to_string(f64_of!(top!())));
                 }
                 Instr::BToS {} => {
                     safepoint!(40);
-                    top!() = self.heap.alloc(Object::Str(
-                        if top!() != 0 { "true" } else { "false" }.into(),
-                    ));
+                    top!() = self
+                        .heap
+                        .alloc_str(if top!() != 0 { "true" } else { "false" });
                 }
                 Instr::SToI {} => match text::parse_int(self.heap.str(top!())) {
                     Ok(i) => top!() = i as u64,
@@ -1286,7 +1299,7 @@ impl<'h> Vm<'h> {
                     safepoint!(64 + d.clamp(0, text::MAX_FIXED_DIGITS) as usize);
                     let d = pop!() as i64;
                     match text::fixed(f64_of!(top!()), d) {
-                        Ok(s) => top!() = self.heap.alloc(Object::Str(s.into())),
+                        Ok(s) => top!() = self.heap.alloc_text(s),
                         Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
                     }
                 }
@@ -1673,22 +1686,12 @@ impl<'h> Vm<'h> {
                 }
 
                 Instr::NewStruct { ty } => {
-                    let layout = match m.ty(ty) {
-                        TypeDesc::Struct(l) => *l,
-                        _ => unreachable_verified(),
-                    };
-                    let n = match &m.layouts[layout as usize] {
-                        Layout::Struct { fields, .. } => fields.len(),
-                        _ => unreachable_verified(),
-                    };
+                    let (layout, counts) = &prog.shapes[ty as usize];
+                    let n = counts[0] as usize;
                     safepoint!(24 + 8 * n);
-                    let fields = Fields::from_slice(&stack[sp - n..sp]);
                     sp -= n;
-                    push!(self.heap.alloc(Object::Record {
-                        layout,
-                        tag: 0,
-                        fields
-                    }));
+                    let h = self.heap.alloc_record(*layout, 0, &stack[sp..sp + n]);
+                    push!(h);
                 }
                 Instr::GetField { field } => top!() = self.heap.fields(top!())[field as usize],
                 Instr::SetField { field } => {
@@ -1697,25 +1700,17 @@ impl<'h> Vm<'h> {
                     self.heap.fields_mut(s)[field as usize] = v;
                 }
                 Instr::NewEnum { ty, variant } => {
-                    let layout = match m.ty(ty) {
-                        TypeDesc::Enum(l) => *l,
-                        _ => unreachable_verified(),
-                    };
-                    let n = match &m.layouts[layout as usize] {
-                        Layout::Enum { variants, .. } => variants[variant as usize].fields.len(),
-                        _ => unreachable_verified(),
-                    };
+                    let (layout, counts) = &prog.shapes[ty as usize];
+                    let n = counts[variant as usize] as usize;
                     if n == 0 {
-                        push!(self.units[layout as usize][variant as usize]);
+                        push!(self.units[*layout as usize][variant as usize]);
                     } else {
                         safepoint!(24 + 8 * n);
-                        let fields = Fields::from_slice(&stack[sp - n..sp]);
                         sp -= n;
-                        push!(self.heap.alloc(Object::Record {
-                            layout,
-                            tag: variant as u32,
-                            fields
-                        }));
+                        let h = self
+                            .heap
+                            .alloc_record(*layout, variant as u32, &stack[sp..sp + n]);
+                        push!(h);
                     }
                 }
                 Instr::EnumTag {} => top!() = self.heap.tag(top!()) as u64,
