@@ -50,6 +50,33 @@ def run_all(cmds):
     return best, out
 
 
+def real_executable(cmd):
+    """The interpreter a command name runs, past any wrapper script: a
+    version manager's shim (pyenv's `python3` is a shell script) would
+    otherwise add its own start-up, tens of milliseconds, to every run."""
+    path = shutil.which(cmd)
+    if not path:
+        return None
+    try:
+        out = subprocess.run([path, "-c", "import sys; print(sys.executable)"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
+        return out.stdout.decode().strip() or path
+    except (OSError, subprocess.CalledProcessError):
+        return path
+
+
+def cpython():
+    """CPython to compare with: the distribution's build if there is one
+    (Debian's is built with profile-guided optimization and LTO, as most
+    users get it), else whatever `python3` resolves to. Override with
+    TERN_BENCH_PYTHON."""
+    if os.environ.get("TERN_BENCH_PYTHON"):
+        return os.environ["TERN_BENCH_PYTHON"]
+    if os.path.exists("/usr/bin/python3"):
+        return "/usr/bin/python3"
+    return real_executable("python3")
+
+
 def peers(name):
     src = lambda ext: os.path.join(PROGRAMS, name + "." + ext)
     found = []
@@ -58,8 +85,8 @@ def peers(name):
     if shutil.which("luajit"):
         found.append(("luajit -joff", ["luajit", "-joff", src("lua")]))
         found.append(("luajit", ["luajit", src("lua")]))
-    if shutil.which("python3"):
-        found.append(("python3", ["python3", src("py")]))
+    if PYTHON:
+        found.append(("python3", [PYTHON, src("py")]))
     native = os.path.join(OUT, name + "-native")
     if os.path.exists(native):
         found.append(("rust", [native]))
@@ -72,6 +99,12 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("programs", nargs="*", default=SUITE)
     ARGS = ap.parse_args()
+    global PYTHON
+    PYTHON = cpython()
+    if PYTHON:
+        version = subprocess.run([PYTHON, "--version"], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT).stdout.decode().strip()
+        print("python3 is %s (%s)" % (PYTHON, version), file=sys.stderr)
     os.makedirs(OUT, exist_ok=True)
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "tern-compiler", "-p", "tern-sandbox"],
                    cwd=ROOT, check=True)
