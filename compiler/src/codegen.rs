@@ -996,7 +996,7 @@ impl Gen<'_> {
                     self.expr(fg, a);
                 }
                 fg.set_line(x.line);
-                fg.emit(Instr::Call { func: *f });
+                fg.call(*f, !args.is_empty());
             }
             ExprKind::CallClosure(c, args) => {
                 self.expr(fg, c);
@@ -1149,6 +1149,7 @@ fn with_local(op: Instr, local: u16) -> Option<Instr> {
         Instr::FSub {} => Instr::FSubL { local },
         Instr::FMul {} => Instr::FMulL { local },
         Instr::FDiv {} => Instr::FDivL { local },
+        Instr::Ret {} => Instr::RetL { local },
         _ => return None,
     })
 }
@@ -1373,6 +1374,38 @@ impl FnGen {
             }
             None => self.code.push(i),
         }
+    }
+
+    /// Emits a direct call. When the last argument was just loaded from a
+    /// local (plus an immediate), the call reads it from there instead.
+    /// Only with arguments: otherwise the load before the call is some
+    /// other value.
+    fn call(&mut self, func: u32, has_args: bool) {
+        if has_args && self.code.len() > self.barrier {
+            let fused = match self.code.last().copied() {
+                Some(Instr::Load { local }) => Some((None, Instr::CallL { func, local })),
+                Some(Instr::LoadAddImm { local, value }) => {
+                    Some((None, Instr::CallLAddImm { func, local, value }))
+                }
+                Some(Instr::Load2 { a, b }) => Some((
+                    Some(Instr::Load { local: a }),
+                    Instr::CallL { func, local: b },
+                )),
+                Some(Instr::StoreLoad { store, load }) => Some((
+                    Some(Instr::Store { local: store }),
+                    Instr::CallL { func, local: load },
+                )),
+                _ => None,
+            };
+            if let Some((first, call)) = fused {
+                self.code.pop();
+                self.trim_lines();
+                self.code.extend(first);
+                self.code.push(call);
+                return;
+            }
+        }
+        self.code.push(Instr::Call { func });
     }
 
     /// The current position, as a jump target.

@@ -407,6 +407,80 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                 ],
             ),
         ),
+        (
+            "call.l with the last argument in a local of the wrong type",
+            main_with(
+                vec![STR],
+                vec![
+                    c(1),
+                    Instr::Store { local: 0 },
+                    c(0),
+                    Instr::CallL { func: 1, local: 0 },
+                    Instr::Pop {},
+                    Instr::Ret {},
+                ],
+            ),
+        ),
+        (
+            "call.l of a function without parameters",
+            main_with(
+                vec![INT],
+                vec![
+                    c(0),
+                    Instr::Store { local: 0 },
+                    Instr::CallL { func: 0, local: 0 },
+                    Instr::Ret {},
+                ],
+            ),
+        ),
+        (
+            "call.l reading an uninitialized local",
+            main_with(
+                vec![INT],
+                vec![
+                    c(0),
+                    Instr::CallL { func: 1, local: 0 },
+                    Instr::Pop {},
+                    Instr::Ret {},
+                ],
+            ),
+        ),
+        (
+            "call.laddimm on a str local",
+            main_with(
+                vec![STR],
+                vec![
+                    c(1),
+                    Instr::Store { local: 0 },
+                    c(0),
+                    Instr::CallLAddImm {
+                        func: 1,
+                        local: 0,
+                        value: 1,
+                    },
+                    Instr::Pop {},
+                    Instr::Ret {},
+                ],
+            ),
+        ),
+        (
+            "ret.l in a function returning nothing",
+            main_with(
+                vec![INT],
+                vec![c(0), Instr::Store { local: 0 }, Instr::RetL { local: 0 }],
+            ),
+        ),
+        ("ret.l of the wrong type", {
+            let mut m = base();
+            m.functions[1].code = vec![Instr::RetL { local: 0 }];
+            m.functions[1].ret = STR;
+            tern_vm::encode(&m)
+        }),
+        ("ret.l with values left on the stack", {
+            let mut m = base();
+            m.functions[1].code = vec![Instr::Load { local: 1 }, Instr::RetL { local: 0 }];
+            tern_vm::encode(&m)
+        }),
         ("call of a function with captures", {
             let mut m = base();
             m.exports.truncate(1);

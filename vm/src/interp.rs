@@ -945,8 +945,35 @@ impl<'h> Vm<'h> {
                 }
             }};
         }
+        // Returns `$result` (the value, or `None` for unit) to the caller.
+        macro_rules! ret {
+            ($result:expr) => {{
+                let result: Option<u64> = $result;
+                let fr = self.frames.pop().expect("running frame");
+                sp = fr.ret as usize;
+                if let Some(v) = result {
+                    stack[sp] = v;
+                    sp += 1;
+                }
+                if self.frames.len() == stop {
+                    self.instructions = count;
+                    return Ok(result);
+                }
+                let caller = *self.frames.last().expect("caller frame");
+                fidx = caller.func as usize;
+                code = &m.functions[fidx].code;
+                base = caller.base as usize;
+                pc = caller.pc as usize + 1;
+                continue;
+            }};
+        }
         macro_rules! enter {
-            ($callee:expr, $new_base:expr, $ret:expr, $env:expr) => {{
+            ($callee:expr, $new_base:expr, $ret:expr, $env:expr) => {
+                enter!($callee, $new_base, $ret, $env, None::<u64>)
+            };
+            // `$last`: the last argument, when it is not on the stack yet; it
+            // is stored once the stack has room for the callee's frame.
+            ($callee:expr, $new_base:expr, $ret:expr, $env:expr, $last:expr) => {{
                 let callee = $callee as usize;
                 if self.frames.len() >= max_depth {
                     trap!(
@@ -970,6 +997,9 @@ impl<'h> Vm<'h> {
                     let len = need.max(stack.len() * 2).min(MAX_STACK_SLOTS);
                     stack_vec.resize(len, 0);
                     stack = &mut stack_vec[..];
+                }
+                if let Some(v) = $last {
+                    stack[new_base + meta.params as usize - 1] = v;
                 }
                 self.frames.last_mut().expect("running frame").pc = pc as u32;
                 self.frames.push(Frame {
@@ -1420,6 +1450,20 @@ impl<'h> Vm<'h> {
                     let np = prog.meta[f as usize].params as usize;
                     enter!(f, sp - np, sp - np, NO_ENV)
                 }
+                Instr::CallL { func: f, local } => {
+                    let np = prog.meta[f as usize].params as usize;
+                    let v = stack[base + local as usize];
+                    enter!(f, sp + 1 - np, sp + 1 - np, NO_ENV, Some(v))
+                }
+                Instr::CallLAddImm {
+                    func: f,
+                    local,
+                    value,
+                } => {
+                    let np = prog.meta[f as usize].params as usize;
+                    let v = (stack[base + local as usize] as i64).wrapping_add(value as i64) as u64;
+                    enter!(f, sp + 1 - np, sp + 1 - np, NO_ENV, Some(v))
+                }
                 Instr::CallClosure { ty } => {
                     let np = match m.ty(ty) {
                         TypeDesc::Fn { params, .. } => params.len(),
@@ -1468,27 +1512,14 @@ impl<'h> Vm<'h> {
                     }
                 }
                 Instr::Ret {} => {
-                    let fr = self.frames.pop().expect("running frame");
                     let result = if prog.meta[fidx].returns_value {
-                        let v = stack[sp - 1];
-                        stack[fr.ret as usize] = v;
-                        sp = fr.ret as usize + 1;
-                        Some(v)
+                        Some(stack[sp - 1])
                     } else {
-                        sp = fr.ret as usize;
                         None
                     };
-                    if self.frames.len() == stop {
-                        self.instructions = count;
-                        return Ok(result);
-                    }
-                    let caller = *self.frames.last().expect("caller frame");
-                    fidx = caller.func as usize;
-                    code = &m.functions[fidx].code;
-                    base = caller.base as usize;
-                    pc = caller.pc as usize + 1;
-                    continue;
+                    ret!(result)
                 }
+                Instr::RetL { local } => ret!(Some(stack[base + local as usize])),
 
                 Instr::NewArray { ty, len } => {
                     let len = len as usize;

@@ -339,6 +339,12 @@ macro_rules! for_each_op {
             LoadEnumField = 0xDD, "load.efield", { local: u16, variant: u16, field: u16 }, (special), false;
             /// Set local `dst` to payload field `field` of the enum value in local `src`, which must be variant `variant`.
             MoveEnumField = 0xDE, "move.efield", { dst: u16, src: u16, variant: u16, field: u16 }, (special), false;
+            /// Call function `func`; its last argument is local `local`, the others are popped from the stack.
+            CallL = 0xDF, "call.l", { func: u32, local: u16 }, (special), true;
+            /// Call function `func`; its last argument is int local `local` + `value` (wrapping), the others are popped from the stack.
+            CallLAddImm = 0xE0, "call.laddimm", { func: u32, local: u16, value: i32 }, (special), true;
+            /// Return the value of local `local`; the stack is empty.
+            RetL = 0xE1, "ret.l", { local: u16 }, (special), false;
             /// Add 1 to int local `local`; jump to `target` if it is then below int local `end`.
             ForStep = 0x7E, "for.step", { local: u16, end: u16, target: u32 }, (special), false;
             /// Add `value` (wrapping) to int local `local`.
@@ -671,7 +677,7 @@ impl Instr {
 
     /// Whether control can continue to the next instruction.
     pub fn falls_through(&self) -> bool {
-        !matches!(self, Instr::Jmp { .. } | Instr::Ret {})
+        !matches!(self, Instr::Jmp { .. } | Instr::Ret {} | Instr::RetL { .. })
     }
 }
 

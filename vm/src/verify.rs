@@ -315,6 +315,42 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// A direct call of `func`. With `last`, the last argument is not on
+    /// the stack but of that type (read from a local by the instruction).
+    fn call(&self, s: &mut State, func: u32, last: Option<TypeId>) -> Result<(), String> {
+        let callee = self
+            .m
+            .functions
+            .get(func as usize)
+            .ok_or_else(|| format!("function index {func} out of range"))?;
+        if !callee.captures.is_empty() {
+            return Err(format!(
+                "function {func} ('{}') is a closure body and cannot be called directly",
+                callee.name
+            ));
+        }
+        let mut params = &callee.params[..];
+        if let Some(t) = last {
+            let Some((p, rest)) = params.split_last() else {
+                return Err(format!(
+                    "function {func} ('{}') takes no arguments, but is passed a local",
+                    callee.name
+                ));
+            };
+            if *p != t {
+                return Err(format!(
+                    "argument local is {}, the parameter is {}",
+                    self.name(t),
+                    self.name(*p)
+                ));
+            }
+            params = rest;
+        }
+        self.pop_args(s, params)?;
+        self.push_result(s, callee.ret);
+        Ok(())
+    }
+
     fn push_result(&self, s: &mut State, ret: TypeId) {
         if ret != UNIT {
             s.stack.push(ret);
@@ -630,19 +666,14 @@ impl Ctx<'_> {
                 }
                 s.stack.push(STR);
             }
-            Instr::Call { func } => {
-                let callee = m
-                    .functions
-                    .get(func as usize)
-                    .ok_or_else(|| format!("function index {func} out of range"))?;
-                if !callee.captures.is_empty() {
-                    return Err(format!(
-                        "function {func} ('{}') is a closure body and cannot be called directly",
-                        callee.name
-                    ));
-                }
-                self.pop_args(s, &callee.params)?;
-                self.push_result(s, callee.ret);
+            Instr::Call { func } => self.call(s, func, None)?,
+            Instr::CallL { func, local } => {
+                let t = self.initialized(s, local)?;
+                self.call(s, func, Some(t))?;
+            }
+            Instr::CallLAddImm { func, local, .. } => {
+                self.typed_locals(s, &[local], INT)?;
+                self.call(s, func, Some(INT))?;
             }
             Instr::CallClosure { ty } => {
                 let (params, ret) = match self.type_of(ty)? {
@@ -665,6 +696,22 @@ impl Ctx<'_> {
                     .ok_or_else(|| format!("import index {import} out of range"))?;
                 self.pop_args(s, &im.params)?;
                 self.push_result(s, im.ret);
+            }
+            Instr::RetL { local } => {
+                let t = self.initialized(s, local)?;
+                if !s.stack.is_empty() {
+                    return Err(format!(
+                        "ret.l needs an empty stack, it holds {}",
+                        s.stack.len()
+                    ));
+                }
+                if t != self.f.ret || t == UNIT {
+                    return Err(format!(
+                        "ret.l of local {local}, of type {}; the function returns {}",
+                        self.name(t),
+                        self.name(self.f.ret)
+                    ));
+                }
             }
             Instr::Ret {} => {
                 let want: &[TypeId] = if self.f.ret == UNIT {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds target/release/vmc and target/release/vmrun with profile-guided
+# optimization: an instrumented build runs a training workload, and the
+# release build is then laid out and register-allocated for the paths that
+# workload takes. For an interpreter, whose one large dispatch loop the
+# optimizer otherwise lays out blind, this is worth more than any single
+# change to the loop (CPython's releases are built the same way).
+#
+# The training workload is scripts/pgo/*.src: numeric loops, calls and
+# recursion, closures, structs, enums and match, sorting, maps, strings. It
+# is deliberately not the benchmark suite (benches/programs/), so that the
+# suite measures what the training generalizes to.
+#
+# Needs llvm-profdata from the toolchain's llvm-tools component (installed
+# here if missing). Usage: scripts/build-pgo.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=$root/target/pgo
+
+profdata=$(find "$(rustc --print sysroot)" -name llvm-profdata -type f 2>/dev/null | head -n 1)
+if [ -z "$profdata" ]; then
+    rustup component add llvm-tools
+    profdata=$(find "$(rustc --print sysroot)" -name llvm-profdata -type f | head -n 1)
+fi
+
+rm -rf "$work/data"
+echo "pgo: instrumented build" >&2
+RUSTFLAGS="-Cprofile-generate=$work/data" \
+    cargo build --release -q -p tern-compiler -p tern-sandbox --target-dir "$work/gen"
+
+echo "pgo: training run" >&2
+vmrun=$work/gen/release/vmrun
+for f in scripts/pgo/*.src; do
+    "$vmrun" "$f" >/dev/null
+done
+
+"$profdata" merge -o "$work/merged.profdata" "$work/data"
+echo "pgo: optimized build" >&2
+RUSTFLAGS="-Cprofile-use=$work/merged.profdata" \
+    cargo build --release -q
+echo "pgo: built target/release/vmc and target/release/vmrun" >&2
