@@ -4,7 +4,7 @@
 every implementation prints the same output, and prints a table of times
 and ratios.
 
-Usage: benches/compare.py [--runs N] [program ...]
+Usage: benches/compare.py [--runs N] [--pgo] [program ...]
 
 Times are the best of N runs (default 3) of the whole process, so they
 include start-up and, for Tern, loading and verifying the .bc file. The
@@ -97,6 +97,8 @@ def main():
     global ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pgo", action="store_true",
+                    help="build Tern with profile-guided optimization (scripts/build-pgo.sh) first")
     ap.add_argument("programs", nargs="*", default=SUITE)
     ARGS = ap.parse_args()
     global PYTHON
@@ -106,8 +108,13 @@ def main():
                                  stderr=subprocess.STDOUT).stdout.decode().strip()
         print("python3 is %s (%s)" % (PYTHON, version), file=sys.stderr)
     os.makedirs(OUT, exist_ok=True)
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "tern-compiler", "-p", "tern-sandbox"],
-                   cwd=ROOT, check=True)
+    if ARGS.pgo:
+        subprocess.run([os.path.join(ROOT, "scripts", "build-pgo.sh")], cwd=ROOT, check=True)
+    else:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "tern-compiler", "-p", "tern-sandbox"],
+                       cwd=ROOT, check=True)
+    print("tern: %s build" % ("profile-guided (scripts/build-pgo.sh)" if ARGS.pgo else "plain release"),
+          file=sys.stderr)
     vmc = os.path.join(ROOT, "target", "release", "vmc")
     vmrun = os.path.join(ROOT, "target", "release", "vmrun")
     rustc = shutil.which("rustc")

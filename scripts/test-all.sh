@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: lint, the whole suite on x86-64, the whole suite again on
 # aarch64 under qemu-user, and each example's .bc built on one target and
-# run on the other (the files must be byte-identical).
+# run on the other (the files must be byte-identical), and the
+# profile-guided release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -33,3 +34,7 @@ cargo test --workspace --doc
 echo "== tests on aarch64 under qemu (running the .bc files x86-64 built)"
 TERN_TEST_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
     TERN_FOREIGN_BC_DIR="$PWD/$out/$host" cargo test --workspace --target $arm
+
+echo "== profile-guided release build, and the built vmrun runs a program"
+scripts/build-pgo.sh
+test "$(target/release/vmrun examples/hello.src)" = "Hello, Tern!"
