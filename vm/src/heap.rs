@@ -178,6 +178,12 @@ impl Hasher for KeyHasher {
 
 pub use crate::map::TernMap;
 
+/// Strings longer than this share their buffer with the result of a
+/// concatenation (see [`Heap::concat`]); shorter ones are copied, as they
+/// are stored inline. A fixed number, not the string type's inline
+/// capacity, so that heap accounting is the same on every platform.
+pub const SHARE_MIN: usize = 24;
+
 /// The fields of a record or the captures of a closure.
 pub type Fields = smallvec::SmallVec<[u64; 2]>;
 
@@ -497,8 +503,8 @@ impl Heap {
     }
 
     /// `a + b`. When `a` is the longest string built on its buffer so far
-    /// (its bytes end where the buffer's do) and the buffer is already on
-    /// the host heap, `b` is appended to the buffer in place and the result
+    /// (its bytes end where the buffer's do) and longer than [`SHARE_MIN`]
+    /// bytes (so its buffer is on the host heap, not inline), `b` is appended to the buffer in place and the result
     /// is a [`Object::StrRef`] sharing it: no string's bytes change, since
     /// every string is a prefix of its buffer and appending only adds bytes
     /// past all of them. So `s = s + x` in a loop is amortized linear, as
@@ -507,7 +513,7 @@ impl Heap {
     /// grows ahead is not counted, at most as much again as its length).
     pub fn concat(&mut self, a: u64, b: u64) -> u64 {
         let (owner, text, la) = self.str_owner(a);
-        let in_place = text.len() == la && text.is_heap_allocated();
+        let in_place = text.len() == la && la > SHARE_MIN;
         let (b_owner, _, lb) = self.str_owner(b);
         if in_place && b_owner != owner {
             // The buffer is taken out while it grows so that `b` can be
