@@ -533,6 +533,40 @@ impl Heap {
         self.alloc_text(s)
     }
 
+    /// The pieces of string `s` between occurrences of `sep` (its
+    /// characters when `sep` is empty), each a new string. Pieces are
+    /// allocated as they are found, with no list of them in between: a
+    /// large split makes no second copy of its text.
+    pub fn split(&mut self, s: u64, sep: u64) -> Vec<u64> {
+        let mut items = Vec::new();
+        let mut pos = 0;
+        loop {
+            let (text, sep) = (self.str(s), self.str(sep));
+            let (piece, next) = if sep.is_empty() {
+                match text[pos..].chars().next() {
+                    Some(c) => {
+                        let end = pos + c.len_utf8();
+                        (CompactString::new(&text[pos..end]), Some(end))
+                    }
+                    None => return items,
+                }
+            } else {
+                match text[pos..].find(sep) {
+                    Some(i) => (
+                        CompactString::new(&text[pos..pos + i]),
+                        Some(pos + i + sep.len()),
+                    ),
+                    None => (CompactString::new(&text[pos..]), None),
+                }
+            };
+            items.push(self.alloc_text(piece));
+            match next {
+                Some(n) => pos = n,
+                None => return items,
+            }
+        }
+    }
+
     /// A string buffer, for appending. No write barrier: the bytes of a
     /// string are not references.
     fn str_text_mut(&mut self, owner: u64) -> &mut CompactString {
@@ -823,6 +857,36 @@ mod tests {
         h.collect(&[arr], &no_info(), Collection::Major);
         assert_eq!(h.bytes, h.recount());
         assert_eq!(h.bytes, 32 + 8 * 60);
+    }
+
+    #[test]
+    fn split_agrees_with_str_split() {
+        let mut h = Heap::new();
+        let cases = [
+            ("a,b,,c", ","),
+            ("", ","),
+            (",", ","),
+            ("a,", ","),
+            ("no separator", ";"),
+            ("a--b---c", "--"),
+            ("héllo wörld", ""),
+            ("", ""),
+            ("aaa", "aa"),
+        ];
+        for (text, sep) in cases {
+            let (t, s) = (h.alloc_str(text), h.alloc_str(sep));
+            let got: Vec<String> = h
+                .split(t, s)
+                .iter()
+                .map(|&p| h.str(p).to_string())
+                .collect();
+            let want: Vec<String> = if sep.is_empty() {
+                text.chars().map(String::from).collect()
+            } else {
+                text.split(sep).map(String::from).collect()
+            };
+            assert_eq!(got, want, "{text:?} split by {sep:?}");
+        }
     }
 
     #[test]

@@ -1260,13 +1260,7 @@ impl<'h> Vm<'h> {
                     let (a, b) = (stack[sp - 2], stack[sp - 1]);
                     let n = self.heap.str(a).len();
                     safepoint!(64 + 40 * (n + 1));
-                    let (s, sep) = (self.heap.str(a), self.heap.str(b));
-                    let parts: Vec<CompactString> = if sep.is_empty() {
-                        s.chars().map(|c| c.to_compact_string()).collect()
-                    } else {
-                        s.split(sep).map(CompactString::new).collect()
-                    };
-                    let items = parts.into_iter().map(|p| self.heap.alloc_text(p)).collect();
+                    let items = self.heap.split(a, b);
                     sp -= 1;
                     top!() = self.heap.alloc(Object::Array { refs: true, items });
                 }
