@@ -441,11 +441,22 @@ impl Gen<'_> {
                 exhaustive,
             } => self.match_stmt(fg, scrutinee, arms, *exhaustive),
             StmtKind::Return(x) => {
-                if let Some(x) = x {
-                    self.expr(fg, x);
+                // `return 0;`, `return true;`: one instruction.
+                let imm = match x.as_ref().map(|x| &x.kind) {
+                    Some(ExprKind::Int(v)) => i32::try_from(*v).ok(),
+                    Some(ExprKind::Bool(b)) => Some(*b as i32),
+                    _ => None,
+                };
+                if let Some(value) = imm {
+                    fg.set_line(s.line);
+                    fg.emit(Instr::RetImm { value });
+                } else {
+                    if let Some(x) = x {
+                        self.expr(fg, x);
+                    }
+                    fg.set_line(s.line);
+                    fg.emit(Instr::Ret {});
                 }
-                fg.set_line(s.line);
-                fg.emit(Instr::Ret {});
             }
             StmtKind::Break => {
                 let j = fg.jump(Instr::Jmp { target: 0 });

@@ -481,6 +481,33 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
             m.functions[1].code = vec![Instr::Load { local: 1 }, Instr::RetL { local: 0 }];
             tern_vm::encode(&m)
         }),
+        (
+            "ret.imm in a function returning nothing",
+            main_with(vec![], vec![Instr::RetImm { value: 0 }]),
+        ),
+        ("ret.imm 2 from a bool function", {
+            let mut m = base();
+            m.functions[1].code = vec![Instr::RetImm { value: 2 }];
+            m.functions[1].ret = BOOL;
+            tern_vm::encode(&m)
+        }),
+        ("ret.imm with no stack declared for its result", {
+            let mut m = base();
+            m.functions.push(func(
+                "seven",
+                vec![],
+                INT,
+                vec![],
+                vec![Instr::RetImm { value: 7 }],
+            ));
+            m.functions[2].max_stack = 0;
+            tern_vm::encode(&m)
+        }),
+        ("ret.imm with values left on the stack", {
+            let mut m = base();
+            m.functions[1].code = vec![Instr::Load { local: 1 }, Instr::RetImm { value: 1 }];
+            tern_vm::encode(&m)
+        }),
         ("call of a function with captures", {
             let mut m = base();
             m.exports.truncate(1);

@@ -1514,6 +1514,7 @@ impl<'h> Vm<'h> {
                     ret!(result)
                 }
                 Instr::RetL { local } => ret!(Some(stack[base + local as usize])),
+                Instr::RetImm { value } => ret!(Some(value as i64 as u64)),
 
                 Instr::NewArray { ty, len } => {
                     let len = len as usize;

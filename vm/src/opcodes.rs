@@ -345,6 +345,8 @@ macro_rules! for_each_op {
             CallLAddImm = 0xE0, "call.laddimm", { func: u32, local: u16, value: i32 }, (special), true;
             /// Return the value of local `local`; the stack is empty.
             RetL = 0xE1, "ret.l", { local: u16 }, (special), false;
+            /// Return the int (or, 0 or 1, the bool) `value`; the stack is empty.
+            RetImm = 0xE2, "ret.imm", { value: i32 }, (special), false;
             /// Add 1 to int local `local`; jump to `target` if it is then below int local `end`.
             ForStep = 0x7E, "for.step", { local: u16, end: u16, target: u32 }, (special), false;
             /// Add `value` (wrapping) to int local `local`.
@@ -677,7 +679,10 @@ impl Instr {
 
     /// Whether control can continue to the next instruction.
     pub fn falls_through(&self) -> bool {
-        !matches!(self, Instr::Jmp { .. } | Instr::Ret {} | Instr::RetL { .. })
+        !matches!(
+            self,
+            Instr::Jmp { .. } | Instr::Ret {} | Instr::RetL { .. } | Instr::RetImm { .. }
+        )
     }
 }
 

@@ -713,6 +713,24 @@ impl Ctx<'_> {
                     ));
                 }
             }
+            Instr::RetImm { value } => {
+                if !s.stack.is_empty() {
+                    return Err(format!(
+                        "ret.imm needs an empty stack, it holds {}",
+                        s.stack.len()
+                    ));
+                }
+                let fits = self.f.ret == INT || (self.f.ret == BOOL && (value == 0 || value == 1));
+                if !fits {
+                    return Err(format!(
+                        "ret.imm {value}, the function returns {}",
+                        self.name(self.f.ret)
+                    ));
+                }
+                // The result needs a slot, as with `const; ret`: the frame
+                // of a function without locals has none otherwise.
+                s.stack.push(self.f.ret);
+            }
             Instr::Ret {} => {
                 let want: &[TypeId] = if self.f.ret == UNIT {
                     &[]
