@@ -105,6 +105,14 @@ fn main_with(locals: Vec<TypeId>, code: Vec<Instr>) -> Vec<u8> {
     tern_vm::encode(&m)
 }
 
+/// `base()` with `add`'s (function 1's) result type and code replaced.
+fn add_with(ret: TypeId, code: Vec<Instr>) -> Vec<u8> {
+    let mut m = base();
+    m.functions[1].ret = ret;
+    m.functions[1].code = code;
+    tern_vm::encode(&m)
+}
+
 fn with(f: impl FnOnce(&mut Module)) -> Vec<u8> {
     let mut m = base();
     f(&mut m);
@@ -470,27 +478,25 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                 vec![c(0), Instr::Store { local: 0 }, Instr::RetL { local: 0 }],
             ),
         ),
-        ("ret.l of the wrong type", {
-            let mut m = base();
-            m.functions[1].code = vec![Instr::RetL { local: 0 }];
-            m.functions[1].ret = STR;
-            tern_vm::encode(&m)
-        }),
-        ("ret.l with values left on the stack", {
-            let mut m = base();
-            m.functions[1].code = vec![Instr::Load { local: 1 }, Instr::RetL { local: 0 }];
-            tern_vm::encode(&m)
-        }),
+        (
+            "ret.l of the wrong type",
+            add_with(STR, vec![Instr::RetL { local: 0 }]),
+        ),
+        (
+            "ret.l with values left on the stack",
+            add_with(
+                INT,
+                vec![Instr::Load { local: 1 }, Instr::RetL { local: 0 }],
+            ),
+        ),
         (
             "ret.imm in a function returning nothing",
             main_with(vec![], vec![Instr::RetImm { value: 0 }]),
         ),
-        ("ret.imm 2 from a bool function", {
-            let mut m = base();
-            m.functions[1].code = vec![Instr::RetImm { value: 2 }];
-            m.functions[1].ret = BOOL;
-            tern_vm::encode(&m)
-        }),
+        (
+            "ret.imm 2 from a bool function",
+            add_with(BOOL, vec![Instr::RetImm { value: 2 }]),
+        ),
         ("ret.imm with no stack declared for its result", {
             let mut m = base();
             m.functions.push(func(
@@ -503,11 +509,13 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
             m.functions[2].max_stack = 0;
             tern_vm::encode(&m)
         }),
-        ("ret.imm with values left on the stack", {
-            let mut m = base();
-            m.functions[1].code = vec![Instr::Load { local: 1 }, Instr::RetImm { value: 1 }];
-            tern_vm::encode(&m)
-        }),
+        (
+            "ret.imm with values left on the stack",
+            add_with(
+                INT,
+                vec![Instr::Load { local: 1 }, Instr::RetImm { value: 1 }],
+            ),
+        ),
         ("call of a function with captures", {
             let mut m = base();
             m.exports.truncate(1);

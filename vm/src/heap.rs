@@ -466,7 +466,7 @@ impl Heap {
 
     #[inline]
     pub fn str(&self, h: u64) -> &str {
-        let (text, len) = self.str_buffer(h);
+        let (_, text, len) = self.str_owner(h);
         &text[..len]
     }
 
@@ -482,12 +482,6 @@ impl Heap {
             },
             _ => bad_handle(h, "str"),
         }
-    }
-
-    #[inline]
-    fn str_buffer(&self, h: u64) -> (&CompactString, usize) {
-        let (_, text, len) = self.str_owner(h);
-        (text, len)
     }
 
     /// A new string holding a copy of `s`.
