@@ -1,7 +1,7 @@
 //! The interpreter: runs verified code over one instance's heap.
 //!
-//! State is a value stack of untyped 64-bit slots plus a frame stack, both
-//! plain vectors owned by the [`Vm`], so guest recursion never recurses on
+//! State is a value stack of untyped 64-bit slots (see `ValueStack`) plus a
+//! frame stack, both owned by the [`Vm`], so guest recursion never recurses on
 //! the host and a paused program is fully described by frames (function,
 //! instruction index, base slot) and the heap.
 //!
@@ -161,8 +161,62 @@ impl InterruptHandle {
 pub const DEFAULT_MAX_DEPTH: usize = 100_000;
 /// Default heap limit: 1 GiB of accounted bytes.
 pub const DEFAULT_MAX_HEAP: usize = 1 << 30;
-/// Value-stack slots an instance may use in all, whatever its depth.
+/// Value-stack slots an instance may use in all, whatever its depth. A
+/// power of two: see [`ValueStack`].
 pub const MAX_STACK_SLOTS: usize = 1 << 24;
+
+/// The value stack: all `MAX_STACK_SLOTS` slots, reserved when the instance
+/// first runs. Zeroed memory that large comes straight from the OS as
+/// untouched pages, so an instance uses only the pages its deepest call
+/// reached.
+///
+/// Indexing masks the index with `MAX_STACK_SLOTS - 1` instead of checking
+/// it. For verified code the mask never changes an index (every frame's
+/// slots lie below `MAX_STACK_SLOTS`, which the call path checks), and it
+/// spares the dispatch loop a bounds check on every slot it touches and the
+/// stack's length in a register (law 3: the verifier proved these, and the
+/// mask keeps even a verifier bug memory-safe). Ranges are checked as usual.
+struct ValueStack(Box<[u64; MAX_STACK_SLOTS]>);
+
+const STACK_MASK: usize = MAX_STACK_SLOTS - 1;
+const _: () = assert!(MAX_STACK_SLOTS.is_power_of_two());
+
+impl ValueStack {
+    fn new() -> ValueStack {
+        let slots: Box<[u64]> = vec![0; MAX_STACK_SLOTS].into_boxed_slice();
+        ValueStack(slots.try_into().expect("MAX_STACK_SLOTS slots"))
+    }
+}
+
+impl std::ops::Index<usize> for ValueStack {
+    type Output = u64;
+    #[inline(always)]
+    fn index(&self, i: usize) -> &u64 {
+        &self.0[i & STACK_MASK]
+    }
+}
+
+impl std::ops::IndexMut<usize> for ValueStack {
+    #[inline(always)]
+    fn index_mut(&mut self, i: usize) -> &mut u64 {
+        &mut self.0[i & STACK_MASK]
+    }
+}
+
+impl std::ops::Index<std::ops::Range<usize>> for ValueStack {
+    type Output = [u64];
+    #[inline]
+    fn index(&self, r: std::ops::Range<usize>) -> &[u64] {
+        &self.0[r]
+    }
+}
+
+impl std::ops::IndexMut<std::ops::Range<usize>> for ValueStack {
+    #[inline]
+    fn index_mut(&mut self, r: std::ops::Range<usize>) -> &mut [u64] {
+        &mut self.0[r]
+    }
+}
 
 impl Default for Limits {
     fn default() -> Self {
@@ -270,7 +324,8 @@ pub struct Stats {
 pub struct Vm<'h> {
     prog: Arc<Program>,
     pub heap: Heap,
-    stack: Vec<u64>,
+    /// Taken out while the loop runs; `None` until the first run.
+    stack: Option<ValueStack>,
     frames: Vec<Frame>,
     globals: Vec<u64>,
     global_set: Vec<bool>,
@@ -350,7 +405,7 @@ impl<'h> Vm<'h> {
         Vm {
             prog,
             heap,
-            stack: Vec::new(),
+            stack: None,
             frames: Vec::new(),
             globals: vec![0; n],
             global_set: vec![false; n],
@@ -494,10 +549,12 @@ impl<'h> Vm<'h> {
             fr.base as usize + self.prog.meta[fr.func as usize].frame_size as usize
         });
         let need = base + self.prog.meta[func as usize].frame_size as usize;
-        if self.stack.len() < need {
-            self.stack.resize(need, 0);
+        if need > MAX_STACK_SLOTS {
+            let msg = format!("stack overflow: more than {MAX_STACK_SLOTS} value-stack slots");
+            return Err(self.make_trap(TrapKind::StackOverflow, msg));
         }
-        self.stack[base..base + args.len()].copy_from_slice(args);
+        self.stack.get_or_insert_with(ValueStack::new)[base..base + args.len()]
+            .copy_from_slice(args);
         self.frames.push(Frame {
             func,
             pc: 0,
@@ -663,7 +720,7 @@ impl<'h> Vm<'h> {
     /// `pc` must be the safepoint instruction.
     #[cold]
     #[inline(never)]
-    fn collect(&mut self, stack: &[u64], kind: Collection) {
+    fn collect(&mut self, stack: &ValueStack, kind: Collection) {
         let m = &self.prog.module;
         let mut roots: Vec<u64> = Vec::new();
         for (i, g) in self.globals.iter().enumerate() {
@@ -704,7 +761,7 @@ impl<'h> Vm<'h> {
 
     /// The one door to allocation: collects if due, then checks the limit.
     #[inline]
-    fn safepoint(&mut self, stack: &[u64], pc: usize, need: usize) -> Result<(), Trap> {
+    fn safepoint(&mut self, stack: &ValueStack, pc: usize, need: usize) -> Result<(), Trap> {
         // Over the limit is an error only if a collection cannot make room.
         let kind = if self.heap.bytes + need > self.limits.max_heap {
             Collection::Major
@@ -738,13 +795,13 @@ impl<'h> Vm<'h> {
     fn execute(&mut self, stop: usize) -> Result<Option<u64>, Trap> {
         // The value stack is moved out for the run, so the loop works on a
         // local the optimizer can keep in registers.
-        let mut stack = std::mem::take(&mut self.stack);
+        let mut stack = self.stack.take().expect("call_raw reserves the stack");
         let r = if self.metered() {
             self.run::<true>(&mut stack, stop)
         } else {
             self.run::<false>(&mut stack, stop)
         };
-        self.stack = stack;
+        self.stack = Some(stack);
         r
     }
 
@@ -752,13 +809,9 @@ impl<'h> Vm<'h> {
     /// without it the count is not kept at all.
     fn run<const METER: bool>(
         &mut self,
-        stack_vec: &mut Vec<u64>,
+        stack: &mut ValueStack,
         stop: usize,
     ) -> Result<Option<u64>, Trap> {
-        // The loop works on a slice: its pointer and length are locals,
-        // which a store into the stack cannot change (through the `Vec`
-        // they would be reloaded after every store). Re-taken after growth.
-        let mut stack: &mut [u64] = &mut stack_vec[..];
         // A local handle, so the loop can borrow the code while `self` is
         // mutated.
         let prog_handle = Arc::clone(&self.prog);
@@ -986,17 +1039,12 @@ impl<'h> Vm<'h> {
                 let new_base: usize = $new_base;
                 let meta = prog.meta[callee];
                 let need = new_base + meta.frame_size as usize;
-                if need > stack.len() {
-                    if need > MAX_STACK_SLOTS {
-                        trap!(
-                            TrapKind::StackOverflow,
-                            "stack overflow: more than {} value-stack slots",
-                            MAX_STACK_SLOTS
-                        );
-                    }
-                    let len = need.max(stack.len() * 2).min(MAX_STACK_SLOTS);
-                    stack_vec.resize(len, 0);
-                    stack = &mut stack_vec[..];
+                if need > MAX_STACK_SLOTS {
+                    trap!(
+                        TrapKind::StackOverflow,
+                        "stack overflow: more than {} value-stack slots",
+                        MAX_STACK_SLOTS
+                    );
                 }
                 if let Some(v) = $last {
                     stack[new_base + meta.params as usize - 1] = v;
