@@ -392,7 +392,7 @@ impl Gen<'_> {
                     continues: vec![],
                 });
                 self.stmts(fg, body);
-                let step = fg.here();
+                let step = fg.step_label();
                 fg.set_line(s.line);
                 fg.emit(Instr::ForStep {
                     local: i,
@@ -1351,6 +1351,14 @@ impl FnGen {
             (Some(Instr::Store { local: store }), Instr::Load { local: load }) => {
                 Some(vec![Instr::StoreLoad { store, load }])
             }
+            (Some(Instr::Store { local: store }), Instr::ForStep { local, end, target }) => {
+                Some(vec![Instr::StoreForStep {
+                    store,
+                    local,
+                    end,
+                    target,
+                }])
+            }
             (
                 Some(Instr::LoadEnumField {
                     local: src,
@@ -1417,6 +1425,16 @@ impl FnGen {
             }
         }
         self.code.push(Instr::Call { func });
+    }
+
+    /// The position of a loop's step: a jump target only if the body has a
+    /// `continue`, so otherwise the step may fuse with the body's last
+    /// instruction (`store.for.step`).
+    fn step_label(&mut self) -> usize {
+        match self.loops.last() {
+            Some(lp) if lp.continues.is_empty() => self.code.len(),
+            _ => self.here(),
+        }
     }
 
     /// The current position, as a jump target.

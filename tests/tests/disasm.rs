@@ -32,3 +32,11 @@ fn negated_conditions_become_opposite_jumps() {
         &root().join("tests/golden/run/negated_conditions.src"),
     );
 }
+
+#[test]
+fn loop_steps_fuse_with_a_last_assignment() {
+    assert_listing(
+        "disasm__loop_steps",
+        &root().join("tests/golden/run/loop_steps.src"),
+    );
+}

@@ -516,6 +516,44 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                 vec![Instr::Load { local: 1 }, Instr::RetImm { value: 1 }],
             ),
         ),
+        (
+            "store.for.step storing a str into an int local",
+            main_with(
+                vec![INT, INT, INT],
+                vec![
+                    c(0),
+                    Instr::Store { local: 1 },
+                    c(0),
+                    Instr::Store { local: 2 },
+                    c(1),
+                    Instr::StoreForStep {
+                        store: 0,
+                        local: 1,
+                        end: 2,
+                        target: 4,
+                    },
+                    Instr::Ret {},
+                ],
+            ),
+        ),
+        (
+            "store.for.step with an uninitialized end",
+            main_with(
+                vec![INT, INT, INT],
+                vec![
+                    c(0),
+                    Instr::Store { local: 1 },
+                    c(0),
+                    Instr::StoreForStep {
+                        store: 0,
+                        local: 1,
+                        end: 2,
+                        target: 2,
+                    },
+                    Instr::Ret {},
+                ],
+            ),
+        ),
         ("call of a function with captures", {
             let mut m = base();
             m.exports.truncate(1);

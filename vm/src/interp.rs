@@ -990,6 +990,16 @@ impl<'h> Vm<'h> {
                 }
             }};
         }
+        macro_rules! for_step {
+            ($local:expr, $end:expr, $target:expr) => {{
+                let slot = base + $local as usize;
+                let i = (stack[slot] as i64).wrapping_add(1);
+                stack[slot] = i as u64;
+                if i < stack[base + $end as usize] as i64 {
+                    jump!($target);
+                }
+            }};
+        }
         macro_rules! br_imm {
             ($target:expr, $value:expr, $op:tt) => {{
                 let a = pop!() as i64;
@@ -1423,13 +1433,16 @@ impl<'h> Vm<'h> {
                         jump!(target);
                     }
                 }
-                Instr::ForStep { local, end, target } => {
-                    let slot = base + local as usize;
-                    let i = (stack[slot] as i64).wrapping_add(1);
-                    stack[slot] = i as u64;
-                    if i < stack[base + end as usize] as i64 {
-                        jump!(target);
-                    }
+                Instr::ForStep { local, end, target } => for_step!(local, end, target),
+                Instr::StoreForStep {
+                    store,
+                    local,
+                    end,
+                    target,
+                } => {
+                    let v = pop!();
+                    stack[base + store as usize] = v;
+                    for_step!(local, end, target)
                 }
                 Instr::BrLLLt { a, b, target } => br_ll!(a, b, target, <),
                 Instr::BrLLLe { a, b, target } => br_ll!(a, b, target, <=),

@@ -349,6 +349,9 @@ macro_rules! for_each_op {
             RetImm = 0xE2, "ret.imm", { value: i32 }, (special), false;
             /// Add 1 to int local `local`; jump to `target` if it is then below int local `end`.
             ForStep = 0x7E, "for.step", { local: u16, end: u16, target: u32 }, (special), false;
+            /// Pop into local `store`, then `for.step local end target`: the
+            /// last assignment of a loop body and the loop's step in one.
+            StoreForStep = 0xE3, "store.for.step", { store: u16, local: u16, end: u16, target: u32 }, (special), false;
             /// Add `value` (wrapping) to int local `local`.
             IncLocal = 0x7F, "local.inc", { local: u16, value: i32 }, (special), false;
 
@@ -667,7 +670,8 @@ impl Instr {
             | Instr::BrLImmEq { target, .. }
             | Instr::BrLImmNe { target, .. }
             | Instr::BrLTagNe { target, .. }
-            | Instr::ForStep { target, .. } => Some(target),
+            | Instr::ForStep { target, .. }
+            | Instr::StoreForStep { target, .. } => Some(target),
             _ => None,
         }
     }

@@ -973,6 +973,15 @@ impl Ctx<'_> {
                 }
                 s.init[dst as usize] = true;
             }
+            Instr::StoreForStep {
+                store,
+                local,
+                end,
+                target,
+            } => {
+                self.step(s, &Instr::Store { local: store })?;
+                self.step(s, &Instr::ForStep { local, end, target })?;
+            }
             Instr::ForStep { local, end, .. } => {
                 for l in [local, end] {
                     if self.local(l)? != INT {
