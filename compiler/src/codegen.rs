@@ -348,21 +348,26 @@ impl Gen<'_> {
                 }
             }
             StmtKind::While(c, body) => {
-                // Test at the bottom, so each iteration takes one branch:
-                //     goto test; top: body; test: if c goto top
-                let to_test = fg.jump(Instr::Jmp { target: 0 });
+                // Rotated, with the test at the bottom so each iteration
+                // takes one branch, and a copy on entry:
+                //     if !c goto exit; top: body; test: if c goto top; exit:
+                // The test is then a jump target only for a `continue`, so
+                // it can fuse with the body's last instruction (a counter's
+                // step and the comparison: `for.step`, `addl.br.le`).
+                fg.set_line(s.line);
+                let exits = self.branch(fg, c, false);
                 let top = fg.here();
                 fg.loops.push(Loop {
                     breaks: vec![],
                     continues: vec![],
                 });
                 self.stmts(fg, body);
-                let test = fg.here();
-                fg.patch(to_test, test);
+                let test = fg.step_label();
                 fg.set_line(s.line);
                 for back in self.branch(fg, c, true) {
                     fg.patch(back, top);
                 }
+                fg.patch_all_here(&exits);
                 self.close_loop(fg, test);
             }
             StmtKind::Loop(body) => {
@@ -825,6 +830,19 @@ impl Gen<'_> {
                 if let (ExprKind::Local(a), ExprKind::Local(i)) = (&arr.kind, &idx.kind) {
                     if !fg.is_boxed(*a) && !fg.is_boxed(*i) {
                         let (array, index) = (fg.slot(*a), fg.slot(*i));
+                        let imm = match v.kind {
+                            ExprKind::Int(k) if op.is_none() => i32::try_from(k).ok(),
+                            ExprKind::Bool(b) if op.is_none() => Some(b as i32),
+                            _ => None,
+                        };
+                        if let Some(value) = imm {
+                            fg.emit(Instr::StoreElemImm {
+                                array,
+                                index,
+                                value,
+                            });
+                            return;
+                        }
                         if let Some(op) = op {
                             fg.emit(Instr::LoadElem { array, index });
                             self.expr(fg, v);
@@ -1476,7 +1494,39 @@ impl FnGen {
                 };
                 self.code.truncate(n - 2);
                 self.trim_lines();
-                self.code.push(cmp.branch_locals(a, b));
+                // A loop's step just before its test: `i += 1` then
+                // `i < n` is `for.step`; `i += k` then `i <= n` is
+                // `addl.br.le`.
+                let step = match (self.code.last(), cmp) {
+                    (Some(&Instr::IncLocal { local, value: 1 }), Cmp::Lt)
+                        if local == a && self.code.len() > self.barrier =>
+                    {
+                        Some(Instr::ForStep {
+                            local,
+                            end: b,
+                            target: 0,
+                        })
+                    }
+                    (Some(&Instr::LocalAddL { dst, src }), Cmp::Le)
+                        if dst == a && self.code.len() > self.barrier =>
+                    {
+                        Some(Instr::AddLBrLe {
+                            local: dst,
+                            step: src,
+                            end: b,
+                            target: 0,
+                        })
+                    }
+                    _ => None,
+                };
+                match step {
+                    Some(fused) => {
+                        self.code.pop();
+                        self.trim_lines();
+                        self.code.push(fused);
+                    }
+                    None => self.code.push(cmp.branch_locals(a, b)),
+                }
                 return self.code.len() - 1;
             }
         }

@@ -554,6 +554,61 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                 ],
             ),
         ),
+        (
+            "array.store.imm into a local that is not an array",
+            main_with(
+                vec![INT],
+                vec![
+                    c(0),
+                    Instr::Store { local: 0 },
+                    Instr::StoreElemImm {
+                        array: 0,
+                        index: 0,
+                        value: 1,
+                    },
+                    Instr::Ret {},
+                ],
+            ),
+        ),
+        ("array.store.imm 2 into an array of bools", {
+            let mut m = base();
+            m.types.push(TypeDesc::Array(BOOL));
+            let bools = (m.types.len() - 1) as u32;
+            m.functions[0].locals = vec![bools, INT];
+            m.functions[0].code = vec![
+                Instr::NewArray { ty: bools, len: 0 },
+                Instr::Store { local: 0 },
+                c(0),
+                Instr::Store { local: 1 },
+                Instr::StoreElemImm {
+                    array: 0,
+                    index: 1,
+                    value: 2,
+                },
+                Instr::Ret {},
+            ];
+            tern_vm::encode(&m)
+        }),
+        (
+            "addl.br.le with a float step",
+            main_with(
+                vec![INT, FLOAT],
+                vec![
+                    c(0),
+                    Instr::Store { local: 0 },
+                    c(0),
+                    Instr::I2F {},
+                    Instr::Store { local: 1 },
+                    Instr::AddLBrLe {
+                        local: 0,
+                        step: 1,
+                        end: 0,
+                        target: 0,
+                    },
+                    Instr::Ret {},
+                ],
+            ),
+        ),
         ("call of a function with captures", {
             let mut m = base();
             m.exports.truncate(1);

@@ -545,7 +545,14 @@ impl Heap {
                     None => return items,
                 }
             } else {
-                match text[pos..].find(sep) {
+                // A one-character separator (the common case) is found by
+                // a byte scan; a substring search has a set-up cost per call.
+                let mut chars = sep.chars();
+                let found = match (chars.next(), chars.next()) {
+                    (Some(c), None) => text[pos..].find(c),
+                    _ => text[pos..].find(sep),
+                };
+                match found {
                     Some(i) => (
                         CompactString::new(&text[pos..pos + i]),
                         Some(pos + i + sep.len()),

@@ -1125,6 +1125,21 @@ impl<'h> Vm<'h> {
                         }
                     }
                 }
+                Instr::StoreElemImm {
+                    array,
+                    index,
+                    value,
+                } => {
+                    let i = stack[base + index as usize] as i64;
+                    let items = self.heap.array_mut(stack[base + array as usize]);
+                    match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
+                        Some(slot) => *slot = value as i64 as u64,
+                        None => {
+                            let n = items.len();
+                            oob!(i, n)
+                        }
+                    }
+                }
                 Instr::LoadElem { array, index } => {
                     let i = stack[base + index as usize] as i64;
                     let items = self.heap.array(stack[base + array as usize]);
@@ -1434,6 +1449,19 @@ impl<'h> Vm<'h> {
                     }
                 }
                 Instr::ForStep { local, end, target } => for_step!(local, end, target),
+                Instr::AddLBrLe {
+                    local,
+                    step,
+                    end,
+                    target,
+                } => {
+                    let slot = base + local as usize;
+                    let i = (stack[slot] as i64).wrapping_add(stack[base + step as usize] as i64);
+                    stack[slot] = i as u64;
+                    if i <= stack[base + end as usize] as i64 {
+                        jump!(target);
+                    }
+                }
                 Instr::StoreForStep {
                     store,
                     local,

@@ -352,6 +352,12 @@ macro_rules! for_each_op {
             /// Pop into local `store`, then `for.step local end target`: the
             /// last assignment of a loop body and the loop's step in one.
             StoreForStep = 0xE3, "store.for.step", { store: u16, local: u16, end: u16, target: u32 }, (special), false;
+            /// Store the int (or, 0 or 1, the bool) `value` at index (int
+            /// local) `index` of the array in local `array` (bounds-checked).
+            StoreElemImm = 0xE4, "array.store.imm", { array: u16, index: u16, value: i32 }, (special), false;
+            /// Add int local `step` to int local `local` (wrapping); jump to
+            /// `target` if it is then at most int local `end`.
+            AddLBrLe = 0xE5, "addl.br.le", { local: u16, step: u16, end: u16, target: u32 }, (special), false;
             /// Add `value` (wrapping) to int local `local`.
             IncLocal = 0x7F, "local.inc", { local: u16, value: i32 }, (special), false;
 
@@ -671,7 +677,8 @@ impl Instr {
             | Instr::BrLImmNe { target, .. }
             | Instr::BrLTagNe { target, .. }
             | Instr::ForStep { target, .. }
-            | Instr::StoreForStep { target, .. } => Some(target),
+            | Instr::StoreForStep { target, .. }
+            | Instr::AddLBrLe { target, .. } => Some(target),
             _ => None,
         }
     }

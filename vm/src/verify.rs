@@ -540,6 +540,19 @@ impl Ctx<'_> {
                 let e = self.element_in_locals(s, array, index)?;
                 s.stack.push(e);
             }
+            Instr::StoreElemImm {
+                array,
+                index,
+                value,
+            } => {
+                let e = self.element_in_locals(s, array, index)?;
+                if !imm_fits(e, value) {
+                    return Err(format!(
+                        "array.store.imm {value} into an array of {}",
+                        self.name(e)
+                    ));
+                }
+            }
             Instr::StoreElem { array, index } => {
                 let e = self.element_in_locals(s, array, index)?;
                 self.pop_expect(s, e)?;
@@ -590,6 +603,11 @@ impl Ctx<'_> {
             }
             Instr::LocalAddL { dst, src } => {
                 self.typed_locals(s, &[dst, src], INT)?;
+            }
+            Instr::AddLBrLe {
+                local, step, end, ..
+            } => {
+                self.typed_locals(s, &[local, step, end], INT)?;
             }
             Instr::LoadAddImm { local, .. } => {
                 self.typed_locals(s, &[local], INT)?;
@@ -720,8 +738,7 @@ impl Ctx<'_> {
                         s.stack.len()
                     ));
                 }
-                let fits = self.f.ret == INT || (self.f.ret == BOOL && (value == 0 || value == 1));
-                if !fits {
+                if !imm_fits(self.f.ret, value) {
                     return Err(format!(
                         "ret.imm {value}, the function returns {}",
                         self.name(self.f.ret)
@@ -1301,3 +1318,9 @@ fn verify_function(
 }
 
 const MAX_STACK_ABS: usize = crate::format::limits::MAX_STACK as usize;
+
+/// Whether an immediate operand is a value of type `ty`: any int, or 0 or 1
+/// for a bool.
+fn imm_fits(ty: TypeId, value: i32) -> bool {
+    ty == INT || (ty == BOOL && (value == 0 || value == 1))
+}
