@@ -1369,6 +1369,29 @@ impl FnGen {
             (Some(Instr::Store { local: store }), Instr::Load { local: load }) => {
                 Some(vec![Instr::StoreLoad { store, load }])
             }
+            // Element moves between locals and arrays held in locals.
+            (Some(Instr::Load { local }), Instr::StoreElem { array, index }) => {
+                Some(vec![Instr::StoreElemL {
+                    array,
+                    index,
+                    local,
+                }])
+            }
+            (
+                Some(Instr::LoadElem {
+                    array: src_array,
+                    index: src_index,
+                }),
+                Instr::StoreElem { array, index },
+            ) => Some(vec![Instr::CopyElem {
+                array,
+                index,
+                src_array,
+                src_index,
+            }]),
+            (Some(Instr::LoadElem { array, index }), Instr::Store { local: dst }) => {
+                Some(vec![Instr::MoveElem { dst, array, index }])
+            }
             (Some(Instr::Store { local: store }), Instr::ForStep { local, end, target }) => {
                 Some(vec![Instr::StoreForStep {
                     store,

@@ -48,3 +48,11 @@ fn while_loops_test_at_the_bottom_fused_with_the_step() {
         &root().join("tests/golden/run/while_loops.src"),
     );
 }
+
+#[test]
+fn element_moves_between_locals_and_arrays() {
+    assert_listing(
+        "disasm__element_moves",
+        &root().join("tests/golden/run/element_moves.src"),
+    );
+}

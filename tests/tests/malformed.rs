@@ -609,6 +609,61 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                 ],
             ),
         ),
+        (
+            "move.elem into a str local from an int array",
+            main_with(
+                vec![7, INT, STR],
+                vec![
+                    Instr::NewArray { ty: 7, len: 0 },
+                    Instr::Store { local: 0 },
+                    c(0),
+                    Instr::Store { local: 1 },
+                    Instr::MoveElem {
+                        dst: 2,
+                        array: 0,
+                        index: 1,
+                    },
+                    Instr::Ret {},
+                ],
+            ),
+        ),
+        (
+            "array.store.l from an uninitialized local",
+            main_with(
+                vec![7, INT, INT],
+                vec![
+                    Instr::NewArray { ty: 7, len: 0 },
+                    Instr::Store { local: 0 },
+                    c(0),
+                    Instr::Store { local: 1 },
+                    Instr::StoreElemL {
+                        array: 0,
+                        index: 1,
+                        local: 2,
+                    },
+                    Instr::Ret {},
+                ],
+            ),
+        ),
+        (
+            "array.copy from a local that is not an array",
+            main_with(
+                vec![7, INT],
+                vec![
+                    Instr::NewArray { ty: 7, len: 0 },
+                    Instr::Store { local: 0 },
+                    c(0),
+                    Instr::Store { local: 1 },
+                    Instr::CopyElem {
+                        array: 0,
+                        index: 1,
+                        src_array: 1,
+                        src_index: 1,
+                    },
+                    Instr::Ret {},
+                ],
+            ),
+        ),
         ("call of a function with captures", {
             let mut m = base();
             m.exports.truncate(1);

@@ -990,6 +990,35 @@ impl<'h> Vm<'h> {
                 }
             }};
         }
+        // Element `index` (an int local) of the array in local `array`,
+        // and storing into one: bounds-checked.
+        macro_rules! load_elem {
+            ($array:expr, $index:expr) => {{
+                let i = stack[base + $index as usize] as i64;
+                let items = self.heap.array(stack[base + $array as usize]);
+                match usize::try_from(i).ok().and_then(|i| items.get(i)) {
+                    Some(v) => *v,
+                    None => {
+                        let n = items.len();
+                        oob!(i, n)
+                    }
+                }
+            }};
+        }
+        macro_rules! store_elem {
+            ($array:expr, $index:expr, $v:expr) => {{
+                let v = $v;
+                let i = stack[base + $index as usize] as i64;
+                let items = self.heap.array_mut(stack[base + $array as usize]);
+                match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
+                    Some(slot) => *slot = v,
+                    None => {
+                        let n = items.len();
+                        oob!(i, n)
+                    }
+                }
+            }};
+        }
         macro_rules! for_step {
             ($local:expr, $end:expr, $target:expr) => {{
                 let slot = base + $local as usize;
@@ -1115,41 +1144,30 @@ impl<'h> Vm<'h> {
                 }
                 Instr::StoreElem { array, index } => {
                     let v = pop!();
-                    let i = stack[base + index as usize] as i64;
-                    let items = self.heap.array_mut(stack[base + array as usize]);
-                    match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
-                        Some(slot) => *slot = v,
-                        None => {
-                            let n = items.len();
-                            oob!(i, n)
-                        }
-                    }
+                    store_elem!(array, index, v);
                 }
                 Instr::StoreElemImm {
                     array,
                     index,
                     value,
+                } => store_elem!(array, index, value as i64 as u64),
+                Instr::StoreElemL {
+                    array,
+                    index,
+                    local,
+                } => store_elem!(array, index, stack[base + local as usize]),
+                Instr::CopyElem {
+                    array,
+                    index,
+                    src_array,
+                    src_index,
                 } => {
-                    let i = stack[base + index as usize] as i64;
-                    let items = self.heap.array_mut(stack[base + array as usize]);
-                    match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
-                        Some(slot) => *slot = value as i64 as u64,
-                        None => {
-                            let n = items.len();
-                            oob!(i, n)
-                        }
-                    }
+                    let v = load_elem!(src_array, src_index);
+                    store_elem!(array, index, v);
                 }
-                Instr::LoadElem { array, index } => {
-                    let i = stack[base + index as usize] as i64;
-                    let items = self.heap.array(stack[base + array as usize]);
-                    match usize::try_from(i).ok().and_then(|i| items.get(i)) {
-                        Some(v) => push!(*v),
-                        None => {
-                            let n = items.len();
-                            oob!(i, n)
-                        }
-                    }
+                Instr::LoadElem { array, index } => push!(load_elem!(array, index)),
+                Instr::MoveElem { dst, array, index } => {
+                    stack[base + dst as usize] = load_elem!(array, index);
                 }
                 Instr::IAddLL { a, b } => push!((stack[base + a as usize] as i64)
                     .wrapping_add(stack[base + b as usize] as i64)

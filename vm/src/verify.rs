@@ -553,6 +553,31 @@ impl Ctx<'_> {
                     ));
                 }
             }
+            Instr::StoreElemL {
+                array,
+                index,
+                local,
+            } => {
+                self.step(s, &Instr::Load { local })?;
+                self.step(s, &Instr::StoreElem { array, index })?;
+            }
+            Instr::CopyElem {
+                array,
+                index,
+                src_array,
+                src_index,
+            } => {
+                let from = Instr::LoadElem {
+                    array: src_array,
+                    index: src_index,
+                };
+                self.step(s, &from)?;
+                self.step(s, &Instr::StoreElem { array, index })?;
+            }
+            Instr::MoveElem { dst, array, index } => {
+                self.step(s, &Instr::LoadElem { array, index })?;
+                self.step(s, &Instr::Store { local: dst })?;
+            }
             Instr::StoreElem { array, index } => {
                 let e = self.element_in_locals(s, array, index)?;
                 self.pop_expect(s, e)?;
