@@ -113,6 +113,21 @@ fn add_with(ret: TypeId, code: Vec<Instr>) -> Vec<u8> {
     tern_vm::encode(&m)
 }
 
+/// `main` with an `[int]` in local 0 and the int 1 in local 1, then `op`.
+fn after_array_and_index(locals: Vec<TypeId>, op: Instr) -> Vec<u8> {
+    main_with(
+        locals,
+        vec![
+            Instr::NewArray { ty: 7, len: 0 },
+            Instr::Store { local: 0 },
+            Instr::Const { index: 0 },
+            Instr::Store { local: 1 },
+            op,
+            Instr::Ret {},
+        ],
+    )
+}
+
 fn with(f: impl FnOnce(&mut Module)) -> Vec<u8> {
     let mut m = base();
     f(&mut m);
@@ -611,57 +626,36 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         ),
         (
             "move.elem into a str local from an int array",
-            main_with(
+            after_array_and_index(
                 vec![7, INT, STR],
-                vec![
-                    Instr::NewArray { ty: 7, len: 0 },
-                    Instr::Store { local: 0 },
-                    c(0),
-                    Instr::Store { local: 1 },
-                    Instr::MoveElem {
-                        dst: 2,
-                        array: 0,
-                        index: 1,
-                    },
-                    Instr::Ret {},
-                ],
+                Instr::MoveElem {
+                    dst: 2,
+                    array: 0,
+                    index: 1,
+                },
             ),
         ),
         (
             "array.store.l from an uninitialized local",
-            main_with(
+            after_array_and_index(
                 vec![7, INT, INT],
-                vec![
-                    Instr::NewArray { ty: 7, len: 0 },
-                    Instr::Store { local: 0 },
-                    c(0),
-                    Instr::Store { local: 1 },
-                    Instr::StoreElemL {
-                        array: 0,
-                        index: 1,
-                        local: 2,
-                    },
-                    Instr::Ret {},
-                ],
+                Instr::StoreElemL {
+                    array: 0,
+                    index: 1,
+                    local: 2,
+                },
             ),
         ),
         (
             "array.copy from a local that is not an array",
-            main_with(
+            after_array_and_index(
                 vec![7, INT],
-                vec![
-                    Instr::NewArray { ty: 7, len: 0 },
-                    Instr::Store { local: 0 },
-                    c(0),
-                    Instr::Store { local: 1 },
-                    Instr::CopyElem {
-                        array: 0,
-                        index: 1,
-                        src_array: 1,
-                        src_index: 1,
-                    },
-                    Instr::Ret {},
-                ],
+                Instr::CopyElem {
+                    array: 0,
+                    index: 1,
+                    src_array: 1,
+                    src_index: 1,
+                },
             ),
         ),
         ("call of a function with captures", {
