@@ -447,12 +447,7 @@ impl Gen<'_> {
             } => self.match_stmt(fg, scrutinee, arms, *exhaustive),
             StmtKind::Return(x) => {
                 // `return 0;`, `return true;`: one instruction.
-                let imm = match x.as_ref().map(|x| &x.kind) {
-                    Some(ExprKind::Int(v)) => i32::try_from(*v).ok(),
-                    Some(ExprKind::Bool(b)) => Some(*b as i32),
-                    _ => None,
-                };
-                if let Some(value) = imm {
+                if let Some(value) = x.as_ref().and_then(imm_literal) {
                     fg.set_line(s.line);
                     fg.emit(Instr::RetImm { value });
                 } else {
@@ -830,12 +825,7 @@ impl Gen<'_> {
                 if let (ExprKind::Local(a), ExprKind::Local(i)) = (&arr.kind, &idx.kind) {
                     if !fg.is_boxed(*a) && !fg.is_boxed(*i) {
                         let (array, index) = (fg.slot(*a), fg.slot(*i));
-                        let imm = match v.kind {
-                            ExprKind::Int(k) if op.is_none() => i32::try_from(k).ok(),
-                            ExprKind::Bool(b) if op.is_none() => Some(b as i32),
-                            _ => None,
-                        };
-                        if let Some(value) = imm {
+                        if let Some(value) = imm_literal(v).filter(|_| op.is_none()) {
                             fg.emit(Instr::StoreElemImm {
                                 array,
                                 index,
@@ -1304,6 +1294,17 @@ fn const_operand(op: Instr, k: &Expr) -> Option<Operand> {
     }
 }
 
+/// An int literal that fits 32 bits, or a bool literal as 0 or 1: the
+/// operand of the instructions that take a literal (`ret.imm`,
+/// `array.store.imm`).
+fn imm_literal(e: &Expr) -> Option<i32> {
+    match e.kind {
+        ExprKind::Int(v) => i32::try_from(v).ok(),
+        ExprKind::Bool(b) => Some(b as i32),
+        _ => None,
+    }
+}
+
 /// The immediate for `x + k` or `x - k` with an int constant `k` that fits.
 fn imm_operand(op: Instr, k: &Expr) -> Option<i32> {
     let k = match k.kind {
@@ -1520,19 +1521,20 @@ impl FnGen {
                 // A loop's step just before its test: `i += 1` then
                 // `i < n` is `for.step`; `i += k` then `i <= n` is
                 // `addl.br.le`.
-                let step = match (self.code.last(), cmp) {
-                    (Some(&Instr::IncLocal { local, value: 1 }), Cmp::Lt)
-                        if local == a && self.code.len() > self.barrier =>
-                    {
+                let prev = if self.code.len() > self.barrier {
+                    self.code.last()
+                } else {
+                    None
+                };
+                let step = match (prev, cmp) {
+                    (Some(&Instr::IncLocal { local, value: 1 }), Cmp::Lt) if local == a => {
                         Some(Instr::ForStep {
                             local,
                             end: b,
                             target: 0,
                         })
                     }
-                    (Some(&Instr::LocalAddL { dst, src }), Cmp::Le)
-                        if dst == a && self.code.len() > self.barrier =>
-                    {
+                    (Some(&Instr::LocalAddL { dst, src }), Cmp::Le) if dst == a => {
                         Some(Instr::AddLBrLe {
                             local: dst,
                             step: src,

@@ -185,6 +185,12 @@ pub const MAX_STACK_SLOTS: usize = 1 << 20;
 struct ValueStack(Box<[u64; MAX_STACK_SLOTS]>);
 
 const STACK_MASK: usize = MAX_STACK_SLOTS - 1;
+
+/// The trap message for a frame that would pass `MAX_STACK_SLOTS`.
+#[cold]
+fn value_stack_overflow() -> String {
+    format!("stack overflow: more than {MAX_STACK_SLOTS} value-stack slots")
+}
 const _: () = assert!(MAX_STACK_SLOTS.is_power_of_two());
 
 impl ValueStack {
@@ -556,8 +562,7 @@ impl<'h> Vm<'h> {
         });
         let need = base + self.prog.meta[func as usize].frame_size as usize;
         if need > MAX_STACK_SLOTS {
-            let msg = format!("stack overflow: more than {MAX_STACK_SLOTS} value-stack slots");
-            return Err(self.make_trap(TrapKind::StackOverflow, msg));
+            return Err(self.make_trap(TrapKind::StackOverflow, value_stack_overflow()));
         }
         self.stack.get_or_insert_with(ValueStack::new)[base..base + args.len()]
             .copy_from_slice(args);
@@ -1025,12 +1030,14 @@ impl<'h> Vm<'h> {
                 }
             }};
         }
-        macro_rules! for_step {
-            ($local:expr, $end:expr, $target:expr) => {{
+        // A loop counter's step and test: local += delta (wrapping), then
+        // jump if it compares so with local `end`.
+        macro_rules! step_br {
+            ($local:expr, $delta:expr, $end:expr, $target:expr, $op:tt) => {{
                 let slot = base + $local as usize;
-                let i = (stack[slot] as i64).wrapping_add(1);
+                let i = (stack[slot] as i64).wrapping_add($delta);
                 stack[slot] = i as u64;
-                if i < stack[base + $end as usize] as i64 {
+                if i $op stack[base + $end as usize] as i64 {
                     jump!($target);
                 }
             }};
@@ -1085,11 +1092,7 @@ impl<'h> Vm<'h> {
                 let meta = prog.meta[callee];
                 let need = new_base + meta.frame_size as usize;
                 if need > MAX_STACK_SLOTS {
-                    trap!(
-                        TrapKind::StackOverflow,
-                        "stack overflow: more than {} value-stack slots",
-                        MAX_STACK_SLOTS
-                    );
+                    trap!(TrapKind::StackOverflow, "{}", value_stack_overflow());
                 }
                 if let Some(v) = $last {
                     stack[new_base + meta.params as usize - 1] = v;
@@ -1472,20 +1475,13 @@ impl<'h> Vm<'h> {
                         jump!(target);
                     }
                 }
-                Instr::ForStep { local, end, target } => for_step!(local, end, target),
+                Instr::ForStep { local, end, target } => step_br!(local, 1, end, target, <),
                 Instr::AddLBrLe {
                     local,
                     step,
                     end,
                     target,
-                } => {
-                    let slot = base + local as usize;
-                    let i = (stack[slot] as i64).wrapping_add(stack[base + step as usize] as i64);
-                    stack[slot] = i as u64;
-                    if i <= stack[base + end as usize] as i64 {
-                        jump!(target);
-                    }
-                }
+                } => step_br!(local, stack[base + step as usize] as i64, end, target, <=),
                 Instr::StoreForStep {
                     store,
                     local,
@@ -1494,7 +1490,7 @@ impl<'h> Vm<'h> {
                 } => {
                     let v = pop!();
                     stack[base + store as usize] = v;
-                    for_step!(local, end, target)
+                    step_br!(local, 1, end, target, <)
                 }
                 Instr::BrLLLt { a, b, target } => br_ll!(a, b, target, <),
                 Instr::BrLLLe { a, b, target } => br_ll!(a, b, target, <=),

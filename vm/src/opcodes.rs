@@ -357,6 +357,7 @@ macro_rules! for_each_op {
             StoreElemImm = 0xE4, "array.store.imm", { array: u16, index: u16, value: i32 }, (special), false;
             /// Add int local `step` to int local `local` (wrapping); jump to
             /// `target` if it is then at most int local `end`.
+            AddLBrLe = 0xE5, "addl.br.le", { local: u16, step: u16, end: u16, target: u32 }, (special), false;
             /// Store local `local` at index (int local) `index` of the array
             /// in local `array` (bounds-checked): `load local; array.store`.
             StoreElemL = 0xE6, "array.store.l", { array: u16, index: u16, local: u16 }, (special), false;
@@ -365,7 +366,6 @@ macro_rules! for_each_op {
             CopyElem = 0xE7, "array.copy", { array: u16, index: u16, src_array: u16, src_index: u16 }, (special), false;
             /// `array.load array index; store dst`.
             MoveElem = 0xE8, "move.elem", { dst: u16, array: u16, index: u16 }, (special), false;
-            AddLBrLe = 0xE5, "addl.br.le", { local: u16, step: u16, end: u16, target: u32 }, (special), false;
             /// Add `value` (wrapping) to int local `local`.
             IncLocal = 0x7F, "local.inc", { local: u16, value: i32 }, (special), false;
 
