@@ -96,7 +96,7 @@ impl Module {
 
     /// The host functions the module needs, in import order.
     pub fn imports(&self) -> Vec<Import> {
-        let m = &self.program.module;
+        let m = self.program.module();
         m.imports
             .iter()
             .map(|im| Import {
@@ -109,7 +109,7 @@ impl Module {
 
     /// The functions the module exports.
     pub fn exports(&self) -> Vec<Export> {
-        let m = &self.program.module;
+        let m = self.program.module();
         m.exports
             .iter()
             .map(|e| {
@@ -123,7 +123,7 @@ impl Module {
     }
 
     fn export(&self, name: &str) -> Result<(u32, Signature), Error> {
-        let m = &self.program.module;
+        let m = self.program.module();
         let e = m
             .exports
             .iter()
@@ -654,7 +654,7 @@ impl Instance {
 
     /// Accounted bytes the heap holds now.
     pub fn heap_bytes(&self) -> usize {
-        self.vm.heap.bytes
+        self.vm.heap_bytes()
     }
 
     pub fn module(&self) -> &Module {

@@ -141,7 +141,13 @@ fn limits_are_flags() {
     )
     .unwrap();
     let (code, _, err) = vmrun(&["--fuel", "1000", src.to_str().unwrap()]);
-    assert_eq!((code, err.as_str()), (1, "error: fuel exhausted: the limit of 1000 instructions was reached\n  at main (loop.src:4)\n"));
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "error: fuel exhausted: the limit of 1000 units was reached\n  at main (loop.src:4)\n"
+        )
+    );
     let (code, _, err) = vmrun(&["--max-heap", "64K", src.to_str().unwrap()]);
     assert_eq!(
         (code, err.as_str()),

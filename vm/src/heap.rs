@@ -36,147 +36,10 @@
 //!   a fixed formula of lengths (see [`Object::size`]), identical on every
 //!   platform.
 
-use std::hash::Hasher;
-
 use compact_str::CompactString;
 
-/// A map key. Keys are owned values, never references, so maps need no
-/// collector support for them and hashing depends only on content.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Key {
-    Int(i64),
-    Bool(bool),
-    Str(Box<str>),
-}
-
-impl std::hash::Hash for Key {
-    // Spelled out so the hash is the same on every platform. (Map order is
-    // insertion order, so hashes are never observable anyway.)
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        match self {
-            Key::Int(i) => h.write_u64(*i as u64),
-            Key::Bool(b) => h.write_u64(*b as u64 ^ 0x9e37_79b9_7f4a_7c15),
-            Key::Str(s) => h.write(s.as_bytes()),
-        }
-    }
-}
-
-/// A map key as found in a slot: borrowed, so looking a key up never
-/// allocates. It hashes and compares exactly like the [`Key`] it stands for.
-#[derive(Clone, Copy, Debug)]
-pub enum KeyRef<'a> {
-    Int(i64),
-    Bool(bool),
-    Str(&'a str),
-}
-
-impl std::hash::Hash for KeyRef<'_> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        match self {
-            KeyRef::Int(i) => h.write_u64(*i as u64),
-            KeyRef::Bool(b) => h.write_u64(*b as u64 ^ 0x9e37_79b9_7f4a_7c15),
-            KeyRef::Str(s) => h.write(s.as_bytes()),
-        }
-    }
-}
-
-impl indexmap::Equivalent<Key> for KeyRef<'_> {
-    fn equivalent(&self, k: &Key) -> bool {
-        match (self, k) {
-            (KeyRef::Int(a), Key::Int(b)) => a == b,
-            (KeyRef::Bool(a), Key::Bool(b)) => a == b,
-            (KeyRef::Str(a), Key::Str(b)) => *a == &**b,
-            _ => false,
-        }
-    }
-}
-
-impl KeyRef<'_> {
-    /// Accounted bytes an entry with this key adds to a map.
-    pub fn entry_size(self) -> usize {
-        24 + if let KeyRef::Str(s) = self {
-            s.len()
-        } else {
-            0
-        }
-    }
-
-    pub fn to_key(self) -> Key {
-        match self {
-            KeyRef::Int(i) => Key::Int(i),
-            KeyRef::Bool(b) => Key::Bool(b),
-            KeyRef::Str(s) => Key::Str(s.into()),
-        }
-    }
-}
-
-impl Key {
-    /// Accounted bytes an entry with this key adds to a map.
-    pub fn entry_size(&self) -> usize {
-        self.as_ref().entry_size()
-    }
-
-    pub fn as_ref(&self) -> KeyRef<'_> {
-        match self {
-            Key::Int(i) => KeyRef::Int(*i),
-            Key::Bool(b) => KeyRef::Bool(*b),
-            Key::Str(s) => KeyRef::Str(s),
-        }
-    }
-}
-
-impl std::fmt::Display for KeyRef<'_> {
-    /// How a key appears in error messages: strings quoted.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeyRef::Int(i) => write!(f, "{i}"),
-            KeyRef::Bool(b) => write!(f, "{b}"),
-            KeyRef::Str(s) => write!(f, "{s:?}"),
-        }
-    }
-}
-
-/// A multiply-rotate hasher in the manner of FxHash: fast for the short
-/// keys maps hold, and deterministic on every platform and every run.
-#[derive(Default)]
-pub struct KeyHasher(u64);
-
-const SEED: u64 = 0x517c_c1b7_2722_0a95;
-
-impl KeyHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
-    }
-}
-
-impl Hasher for KeyHasher {
-    /// A final avalanche: the multiply-rotate steps leave the low bits,
-    /// which pick the bucket, depending only on the low bits of the input
-    /// (for strings, the first bytes, often all alike: "k1", "k2", ...).
-    #[inline]
-    fn finish(&self) -> u64 {
-        let x = self.0 ^ (self.0 >> 33);
-        let x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        x ^ (x >> 33)
-    }
-    #[inline]
-    fn write_u64(&mut self, v: u64) {
-        self.add(v);
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8-byte chunk")));
-        }
-        let mut last = [0u8; 8];
-        let rest = chunks.remainder();
-        last[..rest.len()].copy_from_slice(rest);
-        self.add(u64::from_le_bytes(last) ^ (bytes.len() as u64) << 56);
-    }
-}
-
-pub use crate::map::TernMap;
+use crate::limits::{Stop, Watch, CHUNK_ELEMENTS};
+pub use crate::map::{HashSeed, Key, KeyRef, TernMap};
 
 /// Strings longer than this share their buffer with the result of a
 /// concatenation (see [`Heap::concat`]); shorter ones are copied, as they
@@ -235,18 +98,69 @@ pub enum Object {
     },
 }
 
+/// Accounted bytes every object costs whatever its payload: its slot in
+/// the object table (40 bytes) and the collector's bookkeeping for it (mark
+/// flags, the young list).
+pub const OBJECT_BYTES: usize = 48;
+
+/// Accounted bytes of a map's boxed header (beyond [`OBJECT_BYTES`]).
+pub const MAP_HEADER_BYTES: usize = 64;
+
 impl Object {
-    /// Accounted size in bytes.
+    /// Accounted size in bytes: [`OBJECT_BYTES`] plus the memory the
+    /// payload holds (capacity, not length). A fixed formula of sizes our
+    /// own code chooses, so the same on every platform.
     pub fn size(&self) -> usize {
-        match self {
-            Object::Str { text, .. } => 32 + text.len(),
-            Object::StrRef { .. } => 24,
-            Object::Array { items, .. } => 32 + 8 * items.len(),
-            Object::Map(m) => 48 + m.entries.keys().map(|k| k.entry_size()).sum::<usize>(),
-            Object::Record { fields, .. } => 24 + 8 * fields.len(),
-            Object::Closure { captures, .. } => 24 + 8 * captures.len(),
-            Object::Cell { .. } => 24,
+        OBJECT_BYTES
+            + match self {
+                Object::Str { text, .. } => text_bytes(text),
+                Object::StrRef { .. } | Object::Cell { .. } => 0,
+                Object::Array { items, .. } => 8 * items.capacity(),
+                Object::Map(m) => MAP_HEADER_BYTES + m.entries.heap_bytes(),
+                Object::Record { fields, .. } => 8 * fields.len(),
+                Object::Closure { captures, .. } => 8 * captures.len(),
+            }
+    }
+}
+
+/// Bytes a string's text holds outside its object: its buffer's capacity
+/// when it is not stored inline.
+pub fn text_bytes(t: &CompactString) -> usize {
+    if t.is_heap_allocated() {
+        t.capacity()
+    } else {
+        0
+    }
+}
+
+/// Accounted bytes of a new string of `len` bytes (see [`text_bytes`]: a
+/// heap buffer holds at least 32 bytes).
+pub fn str_size(len: usize) -> usize {
+    OBJECT_BYTES
+        + if len <= INLINE_TEXT {
+            0
+        } else {
+            len.max(MIN_HEAP_TEXT)
         }
+}
+
+/// The longest text a string stores inline, and the smallest buffer one
+/// allocates otherwise (compact_str's rules on 64-bit targets, the only
+/// ones Tern runs on; a unit test pins them).
+const INLINE_TEXT: usize = 24;
+const MIN_HEAP_TEXT: usize = 32;
+
+/// The next capacity of an array of capacity `cap` that is full.
+fn grown_capacity(cap: usize) -> usize {
+    (cap * 2).max(4)
+}
+
+/// No records or closures: for tests of the heap alone.
+#[cfg(test)]
+pub(crate) fn no_gc_info() -> GcInfo {
+    GcInfo {
+        record_refs: vec![],
+        capture_refs: vec![],
     }
 }
 
@@ -305,14 +219,29 @@ pub struct Heap {
     pub bytes: usize,
     /// Bytes allocated since the last collection.
     young_bytes: usize,
-    /// Collect fully when `bytes` would pass this.
+    /// Collect fully when `bytes` would pass this (at most `limit`).
     threshold: usize,
     /// How many bytes may be allocated before [`Heap::wants_collection`]
     /// needs asking: the nearer of the two triggers, 0 under stress.
     budget: usize,
+    /// Bytes and objects allocated since the last collection that trigger
+    /// a minor one: at least [`NURSERY_BYTES`] and [`NURSERY_OBJECTS`],
+    /// more when the last minor collection had many roots to scan, so its
+    /// cost stays proportional to what was allocated.
+    nursery_bytes: usize,
+    nursery_objects: usize,
+    /// The heap limit: accounted bytes the live objects may take.
+    limit: usize,
+    /// The last [`Heap::wants_collection`] asked for a major collection
+    /// because the allocation would pass the limit.
+    limit_forced: bool,
+    /// A collection was stopped part way; the next must be major.
+    pending_major: bool,
     /// Collect at every safepoint that allocates (for tests).
     stress: bool,
     pub stats: HeapStats,
+    /// This instance's secret map-hash key.
+    seed: HashSeed,
 }
 
 impl Default for Heap {
@@ -329,6 +258,7 @@ fn bad_handle(h: u64, want: &str) -> ! {
 }
 
 impl Heap {
+    /// An empty heap without a limit.
     pub fn new() -> Heap {
         Heap {
             objects: Vec::new(),
@@ -340,9 +270,32 @@ impl Heap {
             young_bytes: 0,
             threshold: MIN_THRESHOLD,
             budget: MIN_THRESHOLD.min(NURSERY_BYTES),
+            nursery_bytes: NURSERY_BYTES,
+            nursery_objects: NURSERY_OBJECTS,
+            limit: usize::MAX,
+            limit_forced: false,
+            pending_major: false,
             stress: false,
             stats: HeapStats::default(),
+            seed: HashSeed::random(),
         }
+    }
+
+    /// Sets the heap limit (accounted bytes).
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+        self.threshold = self.threshold.min(limit);
+        self.reset_budget();
+    }
+
+    /// An empty map keyed by `key_ty` (`module::INT`, `BOOL` or `STR`),
+    /// hashing with this heap's seed.
+    pub fn new_map(&self, key_ty: u32, val_refs: bool) -> Object {
+        Object::Map(Box::new(MapObject {
+            key_ty,
+            val_refs,
+            entries: TernMap::new(key_ty == crate::module::INT, self.seed),
+        }))
     }
 
     /// Collect at every safepoint that allocates (for tests).
@@ -352,27 +305,35 @@ impl Heap {
     }
 
     fn reset_budget(&mut self) {
-        self.budget = if self.stress {
+        self.budget = if self.stress || self.pending_major {
             0
         } else {
-            NURSERY_BYTES.min(self.threshold.saturating_sub(self.bytes))
+            self.nursery_bytes
+                .min(self.threshold.saturating_sub(self.bytes))
         };
     }
 
     /// The fast test at every allocation: whether [`Heap::wants_collection`]
-    /// might say yes.
+    /// might say yes or [`Heap::admits`] no.
     #[inline]
     pub fn may_collect(&self, need: usize) -> bool {
-        self.young_bytes + need >= self.budget || self.young.len() >= NURSERY_OBJECTS
+        self.young_bytes.saturating_add(need) >= self.budget
+            || self.young.len() >= self.nursery_objects
     }
 
     /// Whether a safepoint about to allocate `need` bytes should collect,
-    /// and how.
+    /// and how. A major collection runs when the heap would pass the
+    /// threshold (twice what was live after the last one, never above the
+    /// limit), so always before the limit is declared exceeded.
     #[inline]
-    pub fn wants_collection(&self, need: usize) -> Collection {
-        if self.bytes + need > self.threshold {
+    pub fn wants_collection(&mut self, need: usize) -> Collection {
+        let after = self.bytes.saturating_add(need);
+        self.limit_forced = after > self.limit;
+        if self.pending_major || after > self.threshold {
             Collection::Major
-        } else if self.young_bytes + need > NURSERY_BYTES || self.young.len() >= NURSERY_OBJECTS {
+        } else if self.young_bytes.saturating_add(need) > self.nursery_bytes
+            || self.young.len() >= self.nursery_objects
+        {
             Collection::Minor
         } else if self.stress {
             if (self.stats.collections + 1).is_multiple_of(STRESS_MAJOR_EVERY) {
@@ -385,6 +346,22 @@ impl Heap {
         }
     }
 
+    /// Whether `need` more bytes may be allocated now (after the collection
+    /// [`Heap::wants_collection`] asked for). When the limit forced a full
+    /// collection, the allocation must leave a sixteenth of the limit free:
+    /// with live data that close to the limit, every allocation would
+    /// collect the whole heap again for a few bytes, so it is out of
+    /// memory instead.
+    #[inline]
+    pub fn admits(&self, need: usize) -> bool {
+        let after = self.bytes.saturating_add(need);
+        if self.limit_forced {
+            after <= self.limit - self.limit / 16
+        } else {
+            after <= self.limit
+        }
+    }
+
     /// Adds an object. Never collects: callers collect first, at a safepoint.
     pub fn alloc(&mut self, obj: Object) -> u64 {
         let size = obj.size();
@@ -394,7 +371,7 @@ impl Heap {
     /// A struct or enum value.
     #[inline(never)]
     pub fn alloc_record(&mut self, layout: u32, tag: u32, fields: &[u64]) -> u64 {
-        let size = 24 + 8 * fields.len();
+        let size = OBJECT_BYTES + 8 * fields.len();
         let fields = Fields::from_slice(fields);
         self.alloc_sized(
             Object::Record {
@@ -473,7 +450,7 @@ impl Heap {
     /// The buffer a string's bytes are a prefix of, its owner and the
     /// string's length.
     #[inline]
-    fn str_owner(&self, h: u64) -> (u64, &CompactString, usize) {
+    pub(crate) fn str_owner(&self, h: u64) -> (u64, &CompactString, usize) {
         match self.get(h) {
             Object::Str { text, len } => (h, text, *len),
             Object::StrRef { owner, len } => match self.get(*owner as u64) {
@@ -484,9 +461,11 @@ impl Heap {
         }
     }
 
-    /// A new string holding a copy of `s`.
+    /// A new string holding a copy of `s` (accounted [`str_size`] bytes).
     pub fn alloc_str(&mut self, s: &str) -> u64 {
-        self.alloc_text(CompactString::new(s))
+        let mut t = CompactString::with_capacity(s.len());
+        t.push_str(s);
+        self.alloc_text(t)
     }
 
     /// A new string holding `text` (no copy when it does not fit inline).
@@ -496,81 +475,9 @@ impl Heap {
         self.alloc(Object::Str { text, len })
     }
 
-    /// `a + b`. When `a` is the longest string built on its buffer so far
-    /// (its bytes end where the buffer's do) and longer than [`SHARE_MIN`]
-    /// bytes (so its buffer is on the host heap, not inline), `b` is appended to the buffer in place and the result
-    /// is a [`Object::StrRef`] sharing it: no string's bytes change, since
-    /// every string is a prefix of its buffer and appending only adds bytes
-    /// past all of them. So `s = s + x` in a loop is amortized linear, as
-    /// in CPython, instead of copying `s` every time. Accounting: the
-    /// appended bytes are added to the owner's size (capacity the buffer
-    /// grows ahead is not counted, at most as much again as its length).
-    pub fn concat(&mut self, a: u64, b: u64) -> u64 {
-        let (owner, text, la) = self.str_owner(a);
-        let in_place = text.len() == la && la > SHARE_MIN;
-        let (b_owner, _, lb) = self.str_owner(b);
-        if in_place && b_owner != owner {
-            // The buffer is taken out while it grows so that `b` can be
-            // read (it has another buffer, checked above).
-            let mut text = std::mem::take(self.str_text_mut(owner));
-            text.push_str(self.str(b));
-            *self.str_text_mut(owner) = text;
-            self.grow(lb);
-            return self.alloc(Object::StrRef {
-                owner: owner as u32,
-                len: la + lb,
-            });
-        }
-        let mut s = CompactString::with_capacity(la + lb);
-        s.push_str(&text[..la]);
-        s.push_str(self.str(b));
-        self.alloc_text(s)
-    }
-
-    /// The pieces of string `s` between occurrences of `sep` (its
-    /// characters when `sep` is empty), each a new string. Pieces are
-    /// allocated as they are found, with no list of them in between: a
-    /// large split makes no second copy of its text.
-    pub fn split(&mut self, s: u64, sep: u64) -> Vec<u64> {
-        let mut items = Vec::new();
-        let mut pos = 0;
-        loop {
-            let (text, sep) = (self.str(s), self.str(sep));
-            let (piece, next) = if sep.is_empty() {
-                match text[pos..].chars().next() {
-                    Some(c) => {
-                        let end = pos + c.len_utf8();
-                        (CompactString::new(&text[pos..end]), Some(end))
-                    }
-                    None => return items,
-                }
-            } else {
-                // A one-character separator (the common case) is found by
-                // a byte scan; a substring search has a set-up cost per call.
-                let mut chars = sep.chars();
-                let found = match (chars.next(), chars.next()) {
-                    (Some(c), None) => text[pos..].find(c),
-                    _ => text[pos..].find(sep),
-                };
-                match found {
-                    Some(i) => (
-                        CompactString::new(&text[pos..pos + i]),
-                        Some(pos + i + sep.len()),
-                    ),
-                    None => (CompactString::new(&text[pos..]), None),
-                }
-            };
-            items.push(self.alloc_text(piece));
-            match next {
-                Some(n) => pos = n,
-                None => return items,
-            }
-        }
-    }
-
     /// A string buffer, for appending. No write barrier: the bytes of a
     /// string are not references.
-    fn str_text_mut(&mut self, owner: u64) -> &mut CompactString {
+    pub(crate) fn str_text_mut(&mut self, owner: u64) -> &mut CompactString {
         match self.objects.get_mut(owner as usize) {
             Some(Some(Object::Str { text, .. })) => text,
             _ => bad_handle(owner, "string buffer"),
@@ -687,12 +594,94 @@ impl Heap {
         self.bytes = self.bytes.saturating_sub(n);
     }
 
+    /// Accounted bytes [`Heap::array_push`] on array `h` adds.
+    #[inline]
+    pub fn array_push_need(&self, h: u64) -> usize {
+        let items = self.array(h);
+        if items.len() < items.capacity() {
+            0
+        } else {
+            8 * (grown_capacity(items.capacity()) - items.capacity())
+        }
+    }
+
+    /// Appends to array `h`, growing its capacity (and its accounted size)
+    /// by doubling when full.
+    #[inline]
+    pub fn array_push(&mut self, h: u64, v: u64) {
+        let items = self.array_mut(h);
+        if items.len() == items.capacity() {
+            let cap = items.capacity();
+            let new_cap = grown_capacity(cap);
+            items.reserve_exact(new_cap - items.len());
+            self.grow(8 * (new_cap - cap));
+        }
+        self.array_mut(h).push(v);
+    }
+
+    /// Removes the last element of array `h`, and halves its capacity when
+    /// it is three quarters empty, so that memory follows the length.
+    #[inline]
+    pub fn array_pop(&mut self, h: u64) -> Option<u64> {
+        let items = self.array_mut(h);
+        let v = items.pop()?;
+        let cap = items.capacity();
+        if cap > 16 && items.len() * 4 <= cap {
+            items.shrink_to(cap / 2);
+            let new_cap = items.capacity();
+            self.shrink(8 * (cap - new_cap));
+        }
+        Some(v)
+    }
+
+    /// Runs `f` on map `h` (with the write barrier) and accounts the change
+    /// in the map's size.
+    #[inline]
+    pub fn with_map<R>(&mut self, h: u64, f: impl FnOnce(&mut TernMap) -> R) -> R {
+        // Sizes are compared before and after, so `f` may grow or shrink
+        // the tables as it likes.
+        let m = self.map_mut(h);
+        let before = m.heap_bytes();
+        let r = f(m);
+        let after = self.map(h).heap_bytes();
+        if after > before {
+            self.grow(after - before);
+        } else {
+            self.shrink(before - after);
+        }
+        r
+    }
+
+    /// Drops map `h`'s tombstones so positional reads are O(1). No write
+    /// barrier: compaction moves no reference into or out of the map.
+    pub fn compact_map(&mut self, h: u64, watch: &Watch) -> Result<(), Stop> {
+        let before = self.map(h).heap_bytes();
+        let r = match self.objects.get_mut(h as usize) {
+            Some(Some(Object::Map(m))) => m.entries.compact(watch),
+            _ => bad_handle(h, "map"),
+        };
+        let after = self.map(h).heap_bytes();
+        self.shrink(before.saturating_sub(after));
+        r
+    }
+
     /// Marks everything reachable from `roots` and frees the rest: among
     /// the young objects only (minor), or among all of them (major, which
-    /// also sets the next major threshold to twice the live size).
-    pub fn collect(&mut self, roots: &[u64], info: &GcInfo, kind: Collection) {
+    /// also sets the next major threshold). The watch is checked between
+    /// chunks of objects; if it stops the collection, the heap stays
+    /// consistent (nothing live was freed, `bytes` is exact) and the next
+    /// collection is major.
+    pub fn collect(
+        &mut self,
+        roots: &[u64],
+        info: &GcInfo,
+        kind: Collection,
+        watch: &Watch,
+    ) -> Result<(), Stop> {
         let major = kind == Collection::Major;
         self.stats.collections += 1;
+        // Until this one finishes, only a major collection may be trusted.
+        self.pending_major = true;
         if major {
             self.flags.fill(0);
         }
@@ -702,77 +691,106 @@ impl Heap {
         for &r in roots {
             mark(flags, r, &mut work);
         }
+        // What tracing cost besides the young objects: the roots and the
+        // remembered objects' fields.
+        let mut overhead = roots.len();
         if !major {
             // Old objects mutated since the last collection may now refer
             // to young ones: trace them as if they were roots.
             for &r in &self.remembered {
-                trace(&objects[r as usize], info, flags, &mut work);
+                overhead += trace(&objects[r as usize], info, flags, &mut work, watch)?;
             }
         }
+        let mut traced = 0usize;
         while let Some(h) = work.pop() {
-            trace(&objects[h as usize], info, flags, &mut work);
+            traced += 1 + trace(&objects[h as usize], info, flags, &mut work, watch)?;
+            if traced >= CHUNK_ELEMENTS {
+                traced = 0;
+                watch.check()?;
+            }
         }
         // Sweep. `bytes` is kept exact by alloc, grow and shrink, so the
         // freed objects' sizes are all that needs subtracting. Survivors
         // keep their mark: they are old now.
         let mut freed = 0usize;
-        let mut free_slot = |i: usize, slot: &mut Option<Object>, free: &mut Vec<u32>| {
-            if let Some(o) = slot.take() {
-                freed += o.size();
-                free.push(i as u32);
-            }
-        };
+        let mut stopped = Ok(());
         if major {
             for (i, (slot, f)) in self.objects.iter_mut().zip(self.flags.iter()).enumerate() {
                 if *f & MARKED == 0 {
-                    free_slot(i, slot, &mut self.free);
+                    if let Some(o) = slot.take() {
+                        freed += o.size();
+                        self.free.push(i as u32);
+                    }
+                }
+                if i % (8 * CHUNK_ELEMENTS) == 8 * CHUNK_ELEMENTS - 1 {
+                    if let Err(s) = watch.check() {
+                        // The rest of the garbage waits for the next major.
+                        stopped = Err(s);
+                        break;
+                    }
                 }
             }
         } else {
             for &i in &self.young {
                 let i = i as usize;
                 if self.flags[i] & MARKED == 0 {
-                    free_slot(i, &mut self.objects[i], &mut self.free);
+                    if let Some(o) = self.objects[i].take() {
+                        freed += o.size();
+                        self.free.push(i as u32);
+                    }
                 }
             }
-            for &r in &self.remembered {
-                self.flags[r as usize] &= !REMEMBERED;
-            }
+        }
+        for &r in &self.remembered {
+            self.flags[r as usize] &= !REMEMBERED;
         }
         self.young.clear();
         self.remembered.clear();
         self.young_bytes = 0;
         self.bytes = self.bytes.saturating_sub(freed);
-        if major {
-            self.threshold = (self.bytes * 2).max(MIN_THRESHOLD);
+        if stopped.is_ok() {
+            self.pending_major = false;
+        }
+        if major && stopped.is_ok() {
+            // Grow geometrically, and enough that the next sweep (which
+            // visits every slot of the table) is paid for by allocation.
+            let live = self.bytes;
+            let by_slots = live.saturating_add(8 * self.objects.len());
+            self.threshold = (live.saturating_mul(2))
+                .max(MIN_THRESHOLD)
+                .max(by_slots)
+                .min(self.limit);
+        } else if !major {
+            self.nursery_objects = NURSERY_OBJECTS.max(overhead);
+            self.nursery_bytes = NURSERY_BYTES.max(overhead.saturating_mul(8));
         }
         self.reset_budget();
+        stopped
     }
 }
 
-/// Marks the children of one object.
+/// Marks the children of one object; returns how many references it
+/// looked at. A large array or map checks the watch between chunks.
 #[inline]
-fn trace(o: &Option<Object>, info: &GcInfo, flags: &mut [u8], work: &mut Vec<u64>) {
+fn trace(
+    o: &Option<Object>,
+    info: &GcInfo,
+    flags: &mut [u8],
+    work: &mut Vec<u64>,
+    watch: &Watch,
+) -> Result<usize, Stop> {
     let Some(o) = o else {
-        return;
+        return Ok(0);
     };
-    match o {
-        Object::Str { .. } => {}
-        Object::StrRef { owner, .. } => mark(flags, *owner as u64, work),
-        Object::Array { refs, items } => {
-            if *refs {
-                for &c in items {
-                    mark(flags, c, work);
-                }
-            }
+    Ok(match o {
+        Object::Str { .. } => 0,
+        Object::StrRef { owner, .. } => {
+            mark(flags, *owner as u64, work);
+            1
         }
-        Object::Map(m) => {
-            if m.val_refs {
-                for c in m.entries.values() {
-                    mark(flags, c, work);
-                }
-            }
-        }
+        Object::Array { refs: true, items } => mark_all(flags, work, watch, items.iter().copied())?,
+        Object::Map(m) if m.val_refs => mark_all(flags, work, watch, m.entries.values())?,
+        Object::Array { .. } | Object::Map(_) => 0,
         Object::Record {
             layout,
             tag,
@@ -784,21 +802,46 @@ fn trace(o: &Option<Object>, info: &GcInfo, flags: &mut [u8], work: &mut Vec<u64
                     mark(flags, c, work);
                 }
             }
+            fields.len()
         }
         Object::Closure { func, captures } => {
+            // At most 4,096 captures (a format limit): no watch needed.
             let mask = &info.capture_refs[*func as usize];
             for (&c, &is_ref) in captures.iter().zip(mask.iter()) {
                 if is_ref {
                     mark(flags, c, work);
                 }
             }
+            captures.len()
         }
-        Object::Cell { is_ref, value } => {
-            if *is_ref {
-                mark(flags, *value, work);
-            }
+        Object::Cell {
+            is_ref: true,
+            value,
+        } => {
+            mark(flags, *value, work);
+            1
+        }
+        Object::Cell { .. } => 0,
+    })
+}
+
+/// Marks `children`, checking the watch between chunks of them.
+#[inline]
+fn mark_all(
+    flags: &mut [u8],
+    work: &mut Vec<u64>,
+    watch: &Watch,
+    children: impl Iterator<Item = u64>,
+) -> Result<usize, Stop> {
+    let mut n = 0;
+    for c in children {
+        mark(flags, c, work);
+        n += 1;
+        if n % CHUNK_ELEMENTS == 0 {
+            watch.check()?;
         }
     }
+    Ok(n)
 }
 
 #[inline]
@@ -816,10 +859,12 @@ mod tests {
     use super::*;
 
     fn no_info() -> GcInfo {
-        GcInfo {
-            record_refs: vec![],
-            capture_refs: vec![],
-        }
+        no_gc_info()
+    }
+
+    /// A collection that nothing stops.
+    fn gc(h: &mut Heap, roots: &[u64], kind: Collection) {
+        h.collect(roots, &no_info(), kind, &Watch::IDLE).unwrap();
     }
 
     #[test]
@@ -831,7 +876,7 @@ mod tests {
             refs: true,
             items: vec![a],
         });
-        h.collect(&[arr], &no_info(), Collection::Minor);
+        gc(&mut h, &[arr], Collection::Minor);
         assert_eq!(h.live_objects(), 2);
         assert_eq!(h.str(a), "kept");
         let c = h.alloc_str("new");
@@ -840,90 +885,108 @@ mod tests {
     }
 
     #[test]
-    fn accounting_stays_exact_through_growth_and_collection() {
+    fn accounting_follows_capacity_through_growth_and_collection() {
         let mut h = Heap::new();
         let arr = h.alloc(Object::Array {
             refs: false,
             items: vec![],
         });
         for i in 0..100 {
-            h.array_mut(arr).push(i);
-            h.grow(8);
+            let need = h.array_push_need(arr);
+            let before = h.bytes;
+            h.array_push(arr, i);
+            assert_eq!(h.bytes - before, need);
+            assert_eq!(h.bytes, h.recount());
         }
-        for _ in 0..40 {
-            h.array_mut(arr).pop();
-            h.shrink(8);
+        assert_eq!(h.array(arr).capacity(), 128, "4, 8, ..., 128");
+        for _ in 0..70 {
+            h.array_pop(arr);
+            assert_eq!(h.bytes, h.recount());
         }
+        // 30 left of 128: a quarter full, so the capacity was halved.
+        assert_eq!(h.array(arr).capacity(), 64);
+        for _ in 0..30 {
+            h.array_pop(arr);
+        }
+        assert!(h.array(arr).capacity() <= 16);
         h.alloc_str("garbage");
-        h.collect(&[arr], &no_info(), Collection::Major);
+        gc(&mut h, &[arr], Collection::Major);
         assert_eq!(h.bytes, h.recount());
-        assert_eq!(h.bytes, 32 + 8 * 60);
+        assert_eq!(h.bytes, OBJECT_BYTES + 8 * h.array(arr).capacity());
     }
 
     #[test]
-    fn split_agrees_with_str_split() {
-        let mut h = Heap::new();
-        let cases = [
-            ("a,b,,c", ","),
-            ("", ","),
-            (",", ","),
-            ("a,", ","),
-            ("no separator", ";"),
-            ("a--b---c", "--"),
-            ("héllo wörld", ""),
-            ("", ""),
-            ("aaa", "aa"),
-        ];
-        for (text, sep) in cases {
-            let (t, s) = (h.alloc_str(text), h.alloc_str(sep));
-            let got: Vec<String> = h
-                .split(t, s)
-                .iter()
-                .map(|&p| h.str(p).to_string())
+    fn a_limit_forced_collection_that_frees_too_little_is_out_of_memory() {
+        let fill = |h: &mut Heap, live_arrays: usize| {
+            let live: Vec<u64> = (0..live_arrays)
+                .map(|_| {
+                    h.alloc(Object::Array {
+                        refs: false,
+                        items: Vec::with_capacity(7),
+                    })
+                })
                 .collect();
-            let want: Vec<String> = if sep.is_empty() {
-                text.chars().map(String::from).collect()
-            } else {
-                text.split(sep).map(String::from).collect()
-            };
-            assert_eq!(got, want, "{text:?} split by {sep:?}");
+            h.alloc(Object::Array {
+                refs: true,
+                items: live,
+            })
+        };
+        // Live data of 96% of the limit.
+        let mut h = Heap::new();
+        h.set_limit(1 << 20);
+        let live = fill(&mut h, 9000);
+        assert_eq!(
+            h.bytes,
+            9000 * (OBJECT_BYTES + 56) + OBJECT_BYTES + 8 * 9000
+        );
+        assert_eq!(h.wants_collection(1000), Collection::None);
+        assert!(h.admits(1000), "it fits, and no collection was forced");
+        // Garbage up to the limit: the collection this forces frees it,
+        // but what is live leaves less than 1/16 of the limit free.
+        while h.bytes + 1000 <= 1 << 20 {
+            h.alloc_str(&"g".repeat(900));
         }
+        assert_eq!(h.wants_collection(1000), Collection::Major);
+        gc(&mut h, &[live], Collection::Major);
+        assert!(!h.admits(1000));
+        // With less live data, the same forced collection leaves room.
+        let mut h = Heap::new();
+        h.set_limit(1 << 20);
+        let live = fill(&mut h, 8000);
+        while h.bytes + 1000 <= 1 << 20 {
+            h.alloc_str(&"g".repeat(900));
+        }
+        assert_eq!(h.wants_collection(1000), Collection::Major);
+        gc(&mut h, &[live], Collection::Major);
+        assert!(h.admits(1000));
     }
 
     #[test]
-    fn concatenation_shares_buffers_without_changing_any_value() {
+    fn a_stopped_collection_frees_nothing_live_and_the_next_is_major() {
+        use std::time::{Duration, Instant};
+        let expired = Watch {
+            deadline: Some(Instant::now() - Duration::from_millis(1)),
+            interrupt: None,
+        };
         let mut h = Heap::new();
-        let base = h.alloc_str("a string too long to be stored inline");
-        let x = h.alloc_str("x");
-        let one = h.concat(base, x);
-        // `base` ended its buffer, so `one` shares it.
-        assert!(matches!(h.get(one), Object::StrRef { owner, .. } if *owner as u64 == base));
-        let two = h.concat(one, x);
-        assert!(matches!(h.get(two), Object::StrRef { .. }));
-        // `one` no longer ends the buffer: a copy.
-        let y = h.alloc_str("y");
-        let other = h.concat(one, y);
-        assert!(matches!(h.get(other), Object::Str { .. }));
-        // A string appended to its own buffer is copied too.
-        let twice = h.concat(two, two);
-        assert_eq!(h.str(base), "a string too long to be stored inline");
-        assert_eq!(h.str(one), "a string too long to be stored inlinex");
-        assert_eq!(h.str(two), "a string too long to be stored inlinexx");
-        assert_eq!(h.str(other), "a string too long to be stored inlinexy");
-        assert_eq!(h.str(twice), [h.str(two), h.str(two)].concat());
-        // Short strings stay inline and are always copied.
-        let short = h.alloc_str("ab");
-        let short2 = h.concat(short, x);
-        assert!(matches!(h.get(short2), Object::Str { .. }));
-        assert_eq!(h.str(short), "ab");
-        // Only `two` is kept: its owner survives with the whole buffer.
-        h.collect(&[two], &no_info(), Collection::Major);
-        assert_eq!(h.str(two), "a string too long to be stored inlinexx");
-        assert_eq!(h.live_objects(), 2);
+        let keep: Vec<u64> = (0..4 * CHUNK_ELEMENTS)
+            .map(|i| h.alloc_str(&i.to_string()))
+            .collect();
+        for i in 0..4 * CHUNK_ELEMENTS {
+            h.alloc_str(&format!("garbage {i}"));
+        }
+        let root = h.alloc(Object::Array {
+            refs: true,
+            items: keep.clone(),
+        });
+        let r = h.collect(&[root], &no_info(), Collection::Major, &expired);
+        assert_eq!(r, Err(Stop::Timeout));
         assert_eq!(h.bytes, h.recount());
-        h.collect(&[], &no_info(), Collection::Major);
-        assert_eq!(h.live_objects(), 0);
-        assert_eq!(h.bytes, 0);
+        assert_eq!(h.wants_collection(0), Collection::Major);
+        gc(&mut h, &[root], Collection::Major);
+        assert_eq!(h.live_objects(), keep.len() + 1);
+        assert_eq!(h.str(keep[7]), "7");
+        assert_eq!(h.wants_collection(0), Collection::None);
     }
 
     #[test]
@@ -948,7 +1011,7 @@ mod tests {
                 value: last,
             });
         }
-        h.collect(&[last], &no_info(), Collection::Minor);
+        gc(&mut h, &[last], Collection::Minor);
         assert_eq!(h.live_objects(), n + 1);
     }
 
@@ -956,16 +1019,16 @@ mod tests {
     fn minor_collections_keep_old_objects_and_free_young_garbage() {
         let mut h = Heap::new();
         let old = h.alloc_str("old");
-        h.collect(&[old], &no_info(), Collection::Major);
+        gc(&mut h, &[old], Collection::Major);
         let young = h.alloc_str("young");
         // No roots at all: a minor collection still keeps the old object
         // (only a major one finds old garbage) but frees the young one.
-        h.collect(&[], &no_info(), Collection::Minor);
+        gc(&mut h, &[], Collection::Minor);
         assert_eq!(h.live_objects(), 1);
         assert_eq!(h.str(old), "old");
         assert_eq!(h.bytes, h.recount());
         let _ = young;
-        h.collect(&[], &no_info(), Collection::Major);
+        gc(&mut h, &[], Collection::Major);
         assert_eq!(h.live_objects(), 0);
         assert_eq!(h.bytes, 0);
     }
@@ -981,20 +1044,20 @@ mod tests {
             is_ref: true,
             value: arr,
         });
-        h.collect(&[arr, cell], &no_info(), Collection::Minor);
+        gc(&mut h, &[arr, cell], Collection::Minor);
         // Both are old now. Store young objects into them, reachable only
         // through the old objects.
         let s1 = h.alloc_str("in array");
-        h.array_mut(arr).push(s1);
+        h.array_push(arr, s1);
         let s2 = h.alloc_str("in cell");
         h.set_cell(cell, s2);
-        h.collect(&[arr, cell], &no_info(), Collection::Minor);
+        gc(&mut h, &[arr, cell], Collection::Minor);
         assert_eq!(h.live_objects(), 4);
         assert_eq!(h.str(h.array(arr)[0]), "in array");
         assert_eq!(h.str(h.cell(cell)), "in cell");
         // After the collection the young objects are old, and the
         // remembered set is empty again: one more minor keeps everything.
-        h.collect(&[arr, cell], &no_info(), Collection::Minor);
+        gc(&mut h, &[arr, cell], Collection::Minor);
         assert_eq!(h.live_objects(), 4);
         assert!(h.remembered.is_empty());
     }
@@ -1014,7 +1077,7 @@ mod tests {
         let kinds: Vec<Collection> = (0..STRESS_MAJOR_EVERY)
             .map(|_| {
                 let k = h.wants_collection(0);
-                h.collect(&[], &no_info(), k);
+                gc(&mut h, &[], k);
                 k
             })
             .collect();

@@ -19,294 +19,26 @@
 //! the instruction index first so the collector reads the right stack map;
 //! every trap goes through `trap!`, which does the same for the trace.
 
-use crate::heap::{Collection, Fields, GcInfo, Heap, Key, KeyRef, MapObject, Object, TernMap};
-use crate::host::{Host, NoHost, Value};
+use crate::heap::{
+    str_size, Collection, Fields, Heap, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES,
+};
+use crate::host::{CopyError, CopyOut, Host, NoHost, Value};
+use crate::limits::*;
 use crate::module::*;
 use crate::opcodes::Instr;
+use crate::program::Program;
+use crate::stack::{value_stack_overflow, ValueStack, MAX_STACK_SLOTS};
+use crate::strings;
 use crate::text;
-use crate::verify::{self, FuncInfo, VerifyError};
+use crate::trap::{kept_frames, TraceFrame, Trap, TrapKind};
 use compact_str::{CompactString, ToCompactString};
-use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// A module that passed verification, with what execution needs from it.
-pub struct Program {
-    pub module: Module,
-    pub info: Vec<FuncInfo>,
-    gc: GcInfo,
-    /// What a call needs to know about each function, kept compact.
-    meta: Vec<FnMeta>,
-    /// For each type id, what `struct.new` and `enum.new` need: the layout
-    /// and the field count of each variant (one entry for a struct; none
-    /// for types that are not records).
-    shapes: Vec<(u32, Box<[u32]>)>,
-}
-
-/// Per-function facts the call and return paths read.
-#[derive(Clone, Copy, Debug)]
-struct FnMeta {
-    params: u32,
-    slots: u32,
-    /// Slots per frame: locals plus the operand stack.
-    frame_size: u32,
-    returns_value: bool,
-}
-
-impl Program {
-    /// Verifies `module`; nothing can run without passing through here.
-    pub fn new(module: Module) -> Result<Program, VerifyError> {
-        let info = verify::verify(&module)?;
-        let record_refs = module
-            .layouts
-            .iter()
-            .map(|l| match l {
-                Layout::Struct { fields, .. } => {
-                    vec![fields.iter().map(|f| module.is_ref(f.ty)).collect()]
-                }
-                Layout::Enum { variants, .. } => variants
-                    .iter()
-                    .map(|v| v.fields.iter().map(|t| module.is_ref(*t)).collect())
-                    .collect(),
-            })
-            .collect();
-        let capture_refs = module
-            .functions
-            .iter()
-            .map(|f| f.captures.iter().map(|t| module.is_ref(*t)).collect())
-            .collect();
-        let meta = module
-            .functions
-            .iter()
-            .zip(&info)
-            .map(|(f, i)| FnMeta {
-                params: f.params.len() as u32,
-                slots: f.num_slots() as u32,
-                frame_size: (f.num_slots() + i.max_stack as usize) as u32,
-                returns_value: f.ret != UNIT,
-            })
-            .collect();
-        let shapes = module
-            .types
-            .iter()
-            .map(|t| match t {
-                TypeDesc::Struct(l) | TypeDesc::Enum(l) => {
-                    let counts = match &module.layouts[*l as usize] {
-                        Layout::Struct { fields, .. } => vec![fields.len() as u32],
-                        Layout::Enum { variants, .. } => {
-                            variants.iter().map(|v| v.fields.len() as u32).collect()
-                        }
-                    };
-                    (*l, counts.into_boxed_slice())
-                }
-                _ => (u32::MAX, Box::default()),
-            })
-            .collect();
-        Ok(Program {
-            module,
-            info,
-            shapes,
-            gc: GcInfo {
-                record_refs,
-                capture_refs,
-            },
-            meta,
-        })
-    }
-}
-
-/// Per-instance resource limits.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Accounted heap bytes; exceeding it is an `OutOfMemory` trap.
-    pub max_heap: usize,
-    /// Frames on the call stack; exceeding it is a `StackOverflow` trap.
-    pub max_depth: usize,
-    /// Instructions executed; exhausting it is a `FuelExhausted` trap.
-    pub fuel: u64,
-    /// Collect at every allocating safepoint.
-    pub gc_stress: bool,
-    /// Count instructions for [`Vm::stats`] even without a fuel limit
-    /// (counting costs a little on every instruction).
-    pub count_instructions: bool,
-    /// Wall-clock time each call into the guest may take (`run_main`, an
-    /// export call, the module's initialization); exceeding it is a
-    /// `Timeout` trap. Checked every [`POLL_INTERVAL`] instructions, so a
-    /// host function that blocks is not cut short.
-    pub timeout: Option<Duration>,
-}
-
-/// With a timeout or an interrupt handle, the loop looks at the clock and
-/// the interrupt flag once per this many instructions (at a backward
-/// branch or a call, like the fuel check): often enough to stop within
-/// about a millisecond, rarely enough to cost nothing measurable beyond
-/// the instruction counting itself.
-pub const POLL_INTERVAL: u64 = 10_000;
-
-/// Lets another thread stop a running instance: the guest traps with
-/// `Interrupted` at its next poll (see [`POLL_INTERVAL`]). Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct InterruptHandle(Arc<AtomicBool>);
-
-impl InterruptHandle {
-    /// Asks the instance to stop. If it is not running, its next call traps
-    /// at its first backward branch or call; the trap consumes the request.
-    pub fn interrupt(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Default call-depth limit (frames).
-pub const DEFAULT_MAX_DEPTH: usize = 100_000;
-/// Default heap limit: 1 GiB of accounted bytes.
-pub const DEFAULT_MAX_HEAP: usize = 1 << 30;
-/// Value-stack slots an instance may use in all, whatever its depth. A
-/// power of two: see [`ValueStack`].
-#[cfg(not(fuzzing))]
-pub const MAX_STACK_SLOTS: usize = 1 << 24;
-/// Fuzzing builds (cargo-fuzz sets `--cfg fuzzing`) reserve less: under
-/// AddressSanitizer every reservation's shadow memory is written when it is
-/// made and freed, which at 2^24 slots cut the fuzzers' speed fourfold.
-#[cfg(fuzzing)]
-pub const MAX_STACK_SLOTS: usize = 1 << 20;
-
-/// The value stack: all `MAX_STACK_SLOTS` slots, reserved when the instance
-/// first runs. Zeroed memory that large comes straight from the OS as
-/// untouched pages, so an instance uses only the pages its deepest call
-/// reached.
-///
-/// Indexing masks the index with `MAX_STACK_SLOTS - 1` instead of checking
-/// it. For verified code the mask never changes an index (every frame's
-/// slots lie below `MAX_STACK_SLOTS`, which the call path checks), and it
-/// spares the dispatch loop a bounds check on every slot it touches and the
-/// stack's length in a register (law 3: the verifier proved these, and the
-/// mask keeps even a verifier bug memory-safe). Ranges are checked as usual.
-struct ValueStack(Box<[u64; MAX_STACK_SLOTS]>);
-
-const STACK_MASK: usize = MAX_STACK_SLOTS - 1;
-
-/// The trap message for a frame that would pass `MAX_STACK_SLOTS`.
-#[cold]
-fn value_stack_overflow() -> String {
-    format!("stack overflow: more than {MAX_STACK_SLOTS} value-stack slots")
-}
-const _: () = assert!(MAX_STACK_SLOTS.is_power_of_two());
-
-impl ValueStack {
-    fn new() -> ValueStack {
-        let slots: Box<[u64]> = vec![0; MAX_STACK_SLOTS].into_boxed_slice();
-        ValueStack(slots.try_into().expect("MAX_STACK_SLOTS slots"))
-    }
-}
-
-impl std::ops::Index<usize> for ValueStack {
-    type Output = u64;
-    #[inline(always)]
-    fn index(&self, i: usize) -> &u64 {
-        &self.0[i & STACK_MASK]
-    }
-}
-
-impl std::ops::IndexMut<usize> for ValueStack {
-    #[inline(always)]
-    fn index_mut(&mut self, i: usize) -> &mut u64 {
-        &mut self.0[i & STACK_MASK]
-    }
-}
-
-impl std::ops::Index<std::ops::Range<usize>> for ValueStack {
-    type Output = [u64];
-    #[inline]
-    fn index(&self, r: std::ops::Range<usize>) -> &[u64] {
-        &self.0[r]
-    }
-}
-
-impl std::ops::IndexMut<std::ops::Range<usize>> for ValueStack {
-    #[inline]
-    fn index_mut(&mut self, r: std::ops::Range<usize>) -> &mut [u64] {
-        &mut self.0[r]
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_heap: DEFAULT_MAX_HEAP,
-            max_depth: DEFAULT_MAX_DEPTH,
-            fuel: u64::MAX,
-            gc_stress: false,
-            count_instructions: false,
-            timeout: None,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TrapKind {
-    DivisionByZero,
-    IndexOutOfBounds,
-    KeyNotFound,
-    EmptyPop,
-    InvalidArgument,
-    StackOverflow,
-    OutOfMemory,
-    FuelExhausted,
-    Timeout,
-    Interrupted,
-    UninitializedGlobal,
-    Host,
-}
-
-/// One line of a guest stack trace.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TraceFrame {
-    pub function: String,
-    pub file: String,
-    pub line: u32,
-}
-
-/// A runtime error: what happened and where in the guest.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Trap {
-    pub kind: TrapKind,
-    pub message: String,
-    /// Innermost frame first.
-    pub trace: Vec<TraceFrame>,
-}
 
 /// A bad call from the host (not a guest error): no trace.
 fn invalid_call(message: String) -> Trap {
-    Trap {
-        kind: TrapKind::InvalidArgument,
-        message,
-        trace: vec![],
-    }
+    Trap::without_trace(TrapKind::InvalidArgument, message)
 }
-
-/// Traces longer than this print the innermost and outermost frames only.
-const TRACE_HEAD: usize = 16;
-const TRACE_TAIL: usize = 4;
-
-impl fmt::Display for Trap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
-        let n = self.trace.len();
-        for (i, fr) in self.trace.iter().enumerate() {
-            if n > TRACE_HEAD + TRACE_TAIL && i >= TRACE_HEAD && i < n - TRACE_TAIL {
-                if i == TRACE_HEAD {
-                    writeln!(f, "  ... {} more frames ...", n - TRACE_HEAD - TRACE_TAIL)?;
-                }
-                continue;
-            }
-            writeln!(f, "  at {} ({}:{})", fr.function, fr.file, fr.line)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Trap {}
 
 #[derive(Clone, Copy, Debug)]
 struct Frame {
@@ -326,7 +58,12 @@ const NO_UNIT: u64 = u64::MAX;
 /// Counters for `vmrun --stats`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Instructions executed (when counted: with fuel, a timeout, an
+    /// interrupt handle or `count_instructions`).
     pub instructions: u64,
+    /// Fuel units used: the instructions plus the work units of the
+    /// instructions whose work grows with their data.
+    pub fuel: u64,
     pub collections: u64,
     pub allocated_bytes: u64,
     pub peak_heap_bytes: u64,
@@ -335,7 +72,7 @@ pub struct Stats {
 /// One instance: a heap, a stack, globals, limits, and a host.
 pub struct Vm<'h> {
     prog: Arc<Program>,
-    pub heap: Heap,
+    heap: Heap,
     /// Taken out while the loop runs; `None` until the first run.
     stack: Option<ValueStack>,
     frames: Vec<Frame>,
@@ -349,16 +86,18 @@ pub struct Vm<'h> {
     units: Vec<Vec<u64>>,
     host: Box<dyn Host + 'h>,
     limits: Limits,
-    instructions: u64,
+    /// Fuel units used (when metered): instructions plus `work`.
+    fuel_used: u64,
+    /// The fuel units of work beyond the instructions' own.
+    work: u64,
     /// Values the embedder holds across calls: always roots.
     pinned: Vec<u64>,
     initialized: bool,
-    /// When the current call into the guest must end, with a timeout.
-    deadline: Option<Instant>,
-    /// Set by an [`InterruptHandle`]; `None` until one is asked for.
-    interrupt: Option<Arc<AtomicBool>>,
+    /// The current call's deadline and the interrupt flag (set by an
+    /// [`InterruptHandle`]; `None` until one is asked for).
+    watch: Watch,
     /// The fuel last granted, for the trap message (`limits.fuel` is the
-    /// instruction count at which it runs out).
+    /// count of units at which it runs out).
     fuel_budget: u64,
 }
 
@@ -374,12 +113,16 @@ impl<'h> Vm<'h> {
         Vm::with_host(prog, limits, Box::new(NoHost))
     }
 
-    /// An instance of `prog` whose imports `host` serves.
+    /// An instance of `prog` whose imports `host` serves. A `max_depth`
+    /// above [`MAX_DEPTH`] is taken as [`MAX_DEPTH`].
     pub fn with_host(prog: Arc<Program>, limits: Limits, host: Box<dyn Host + 'h>) -> Vm<'h> {
+        let mut limits = limits;
+        limits.max_depth = limits.max_depth.clamp(1, MAX_DEPTH);
         let mut heap = Heap::new();
         heap.set_stress(limits.gc_stress);
-        let consts = prog
-            .module
+        heap.set_limit(limits.max_heap);
+        let m = prog.module();
+        let consts = m
             .consts
             .iter()
             .map(|c| match c {
@@ -388,8 +131,7 @@ impl<'h> Vm<'h> {
                 Const::Str(s) => heap.alloc_str(s),
             })
             .collect();
-        let units = prog
-            .module
+        let units = m
             .layouts
             .iter()
             .enumerate()
@@ -412,7 +154,7 @@ impl<'h> Vm<'h> {
                 Layout::Struct { .. } => Vec::new(),
             })
             .collect();
-        let n = prog.module.globals.len();
+        let n = m.globals.len();
         let fuel_budget = limits.fuel;
         Vm {
             prog,
@@ -425,11 +167,11 @@ impl<'h> Vm<'h> {
             units,
             host,
             limits,
-            instructions: 0,
+            fuel_used: 0,
+            work: 0,
             pinned: Vec::new(),
             initialized: false,
-            deadline: None,
-            interrupt: None,
+            watch: Watch::default(),
             fuel_budget,
         }
     }
@@ -438,6 +180,7 @@ impl<'h> Vm<'h> {
     /// first call on, the instance counts instructions to poll it.
     pub fn interrupt_handle(&mut self) -> InterruptHandle {
         let flag = self
+            .watch
             .interrupt
             .get_or_insert_with(|| Arc::new(AtomicBool::new(false)));
         InterruptHandle(Arc::clone(flag))
@@ -446,35 +189,37 @@ impl<'h> Vm<'h> {
     /// Makes `h` (from another instance, say one this replaces) stop this
     /// instance too.
     pub fn set_interrupt_handle(&mut self, h: &InterruptHandle) {
-        self.interrupt = Some(Arc::clone(&h.0));
+        self.watch.interrupt = Some(Arc::clone(&h.0));
     }
 
-    /// Lets the instance execute `n` more instructions from now (a fresh
-    /// budget, say, for each request a host serves).
+    /// Lets the instance use `n` more fuel units from now (a fresh budget,
+    /// say, for each request a host serves).
     pub fn set_fuel(&mut self, n: u64) {
-        self.limits.fuel = self.instructions.saturating_add(n);
+        self.limits.fuel = self.fuel_used.saturating_add(n);
         self.fuel_budget = n;
     }
 
-    /// Fuel left: the instructions this instance may still execute.
+    /// Fuel units left.
     pub fn fuel_remaining(&self) -> u64 {
-        self.limits.fuel.saturating_sub(self.instructions)
+        self.limits.fuel.saturating_sub(self.fuel_used)
     }
 
-    /// Whether the loop must count instructions and poll.
+    /// Accounted bytes the heap holds now.
+    pub fn heap_bytes(&self) -> usize {
+        self.heap.bytes
+    }
+
+    /// Whether the loop must count fuel and poll.
     fn metered(&self) -> bool {
-        self.limits.fuel != u64::MAX
-            || self.limits.count_instructions
-            || self.limits.timeout.is_some()
-            || self.interrupt.is_some()
+        self.limits.fuel != u64::MAX || self.limits.count_instructions || !self.watch.is_idle()
     }
 
-    /// The instruction count at which the loop next calls [`Vm::poll`].
+    /// The fuel count at which the loop next calls [`Vm::poll`].
     fn next_poll(&self, count: u64) -> u64 {
-        if self.limits.timeout.is_some() || self.interrupt.is_some() {
-            self.limits.fuel.min(count.saturating_add(POLL_INTERVAL))
-        } else {
+        if self.watch.is_idle() {
             self.limits.fuel
+        } else {
+            self.limits.fuel.min(count.saturating_add(POLL_INTERVAL))
         }
     }
 
@@ -484,32 +229,32 @@ impl<'h> Vm<'h> {
     #[inline(never)]
     fn poll(&mut self, count: u64) -> Result<u64, Trap> {
         if count >= self.limits.fuel {
-            let msg = format!(
-                "fuel exhausted: the limit of {} instructions was reached",
-                self.fuel_budget
-            );
-            return Err(self.make_trap(TrapKind::FuelExhausted, msg));
+            return Err(self.fuel_trap());
         }
-        if let Some(flag) = &self.interrupt {
-            if flag.swap(false, Ordering::Relaxed) {
-                return Err(self.make_trap(TrapKind::Interrupted, "interrupted by the host".into()));
-            }
-        }
-        if let (Some(deadline), Some(limit)) = (self.deadline, self.limits.timeout) {
-            if Instant::now() >= deadline {
-                let msg = format!(
-                    "timeout: the time limit of {} ms was exceeded",
-                    limit.as_millis()
-                );
-                return Err(self.make_trap(TrapKind::Timeout, msg));
-            }
-        }
+        self.watch.check().map_err(|s| self.stopped(s))?;
         Ok(self.next_poll(count))
+    }
+
+    /// The trap for a long operation the watch stopped. The top frame's
+    /// `pc` must be set.
+    #[cold]
+    fn stopped(&mut self, stop: Stop) -> Trap {
+        match stop {
+            Stop::Interrupted => {
+                self.make_trap(TrapKind::Interrupted, "interrupted by the host".into())
+            }
+            Stop::Timeout => {
+                let ms = self.limits.timeout.map_or(0, |t| t.as_millis());
+                let msg = format!("timeout: the time limit of {ms} ms was exceeded");
+                self.make_trap(TrapKind::Timeout, msg)
+            }
+        }
     }
 
     pub fn stats(&self) -> Stats {
         Stats {
-            instructions: self.instructions,
+            instructions: self.fuel_used - self.work,
+            fuel: self.fuel_used,
             collections: self.heap.stats.collections,
             allocated_bytes: self.heap.stats.allocated_bytes,
             peak_heap_bytes: self.heap.stats.peak_bytes,
@@ -519,32 +264,32 @@ impl<'h> Vm<'h> {
     /// Runs the module's init function (once) and then `main` with `args`;
     /// returns the exit code (`main`'s int result, or 0).
     pub fn run_main(&mut self, args: &[String]) -> Result<i64, Trap> {
-        let entry = match self.prog.module.entry {
-            Some(e) => e,
-            None => return Err(Trap {
-                kind: TrapKind::InvalidArgument,
-                message:
-                    "the module has no main function (it is a library: a host calls its exports)"
-                        .into(),
-                trace: vec![],
-            }),
+        let prog = Arc::clone(&self.prog);
+        let Some(entry) = prog.module().entry else {
+            return Err(invalid_call(
+                "the module has no main function (it is a library: a host calls its exports)"
+                    .into(),
+            ));
         };
-        self.initialize()?;
-        let f = &self.prog.module.functions[entry as usize];
-        let mut argv = Vec::new();
-        if !f.params.is_empty() {
-            let items: Vec<u64> = args.iter().map(|a| self.heap.alloc_str(a)).collect();
-            argv.push(self.heap.alloc(Object::Array { refs: true, items }));
+        let f = &prog.module().functions[entry as usize];
+        let argv: Vec<Value> = if f.params.is_empty() {
+            Vec::new()
+        } else {
+            vec![Value::Array(
+                args.iter().map(|a| Value::Str(a.clone())).collect(),
+            )]
+        };
+        match self.call_function(entry, &argv)? {
+            Value::Int(code) => Ok(code),
+            _ => Ok(0),
         }
-        let r = self.call_raw(entry, &argv)?;
-        Ok(r.map_or(0, |v| v as i64))
     }
 
     /// Runs the init function if it has not run yet.
     pub fn initialize(&mut self) -> Result<(), Trap> {
         if !self.initialized {
             self.initialized = true;
-            if let Some(init) = self.prog.module.init {
+            if let Some(init) = self.prog.module().init {
                 self.call_raw(init, &[])?;
             }
         }
@@ -555,7 +300,7 @@ impl<'h> Vm<'h> {
     fn call_raw(&mut self, func: u32, args: &[u64]) -> Result<Option<u64>, Trap> {
         let depth = self.frames.len();
         if depth == 0 {
-            self.deadline = self.limits.timeout.map(|t| Instant::now() + t);
+            self.watch.deadline = deadline_after(self.limits.timeout);
         }
         let base = self.frames.last().map_or(0, |fr| {
             fr.base as usize + self.prog.meta[fr.func as usize].frame_size as usize
@@ -563,6 +308,9 @@ impl<'h> Vm<'h> {
         let need = base + self.prog.meta[func as usize].frame_size as usize;
         if need > MAX_STACK_SLOTS {
             return Err(self.make_trap(TrapKind::StackOverflow, value_stack_overflow()));
+        }
+        if depth >= self.limits.max_depth {
+            return Err(self.depth_trap());
         }
         self.stack.get_or_insert_with(ValueStack::new)[base..base + args.len()]
             .copy_from_slice(args);
@@ -580,11 +328,20 @@ impl<'h> Vm<'h> {
         r
     }
 
+    #[cold]
+    fn depth_trap(&mut self) -> Trap {
+        let msg = format!(
+            "stack overflow: more than {} nested calls",
+            self.limits.max_depth
+        );
+        self.make_trap(TrapKind::StackOverflow, msg)
+    }
+
     /// Calls an exported function with host values, checking their types.
     pub fn call_export(&mut self, name: &str, args: &[Value]) -> Result<Value, Trap> {
         let func = self
             .prog
-            .module
+            .module()
             .exports
             .iter()
             .find(|e| e.name == name)
@@ -594,11 +351,13 @@ impl<'h> Vm<'h> {
     }
 
     /// Calls function `func` (an index into the module's functions) with
-    /// host values, checking their number and types.
+    /// host values, checking their number and types. The arguments are
+    /// copied into the heap under its limit; the result is copied out
+    /// under the same limit (see [`crate::host`]).
     pub fn call_function(&mut self, func: u32, args: &[Value]) -> Result<Value, Trap> {
         let prog = Arc::clone(&self.prog);
         let f = prog
-            .module
+            .module()
             .functions
             .get(func as usize)
             .ok_or_else(|| invalid_call(format!("no function {func}")))?;
@@ -610,103 +369,106 @@ impl<'h> Vm<'h> {
                 args.len()
             )));
         }
+        for (t, v) in f.params.iter().zip(args) {
+            crate::host::check_type(prog.module(), *t, v).map_err(invalid_call)?;
+        }
         self.initialize()?;
         let mark = self.pinned.len();
-        for (t, v) in f.params.iter().zip(args) {
-            match self.to_guest(*t, v) {
-                Ok(slot) => self.pinned.push(slot),
-                Err(e) => {
-                    self.pinned.truncate(mark);
-                    return Err(invalid_call(e));
-                }
+        let r = (|| {
+            for (t, v) in f.params.iter().zip(args) {
+                let slot = self.copy_in(None, 0, *t, v)?;
+                self.pinned.push(slot);
             }
-        }
-        let raw: Vec<u64> = self.pinned[mark..].to_vec();
-        let r = self.call_raw(func, &raw);
+            let raw: Vec<u64> = self.pinned[mark..].to_vec();
+            self.call_raw(func, &raw)
+        })();
         self.pinned.truncate(mark);
-        Ok(match r? {
-            None => Value::Unit,
-            Some(v) => self.from_guest(f.ret, v),
-        })
-    }
-
-    /// Copies a guest value of type `ty` out to the host.
-    pub fn from_guest(&self, ty: TypeId, v: u64) -> Value {
-        let m = &self.prog.module;
-        match m.ty(ty) {
-            TypeDesc::Int => Value::Int(v as i64),
-            TypeDesc::Float => Value::Float(f64_of!(v)),
-            TypeDesc::Bool => Value::Bool(v != 0),
-            TypeDesc::Str => Value::Str(self.heap.str(v).to_string()),
-            TypeDesc::Unit => Value::Unit,
-            TypeDesc::Array(e) => Value::Array(
-                self.heap
-                    .array(v)
-                    .iter()
-                    .map(|x| self.from_guest(*e, *x))
-                    .collect(),
-            ),
-            TypeDesc::Map(_, vt) => Value::Map(
-                self.heap
-                    .map(v)
-                    .iter()
-                    .map(|(k, x)| (key_value(k), self.from_guest(*vt, x)))
-                    .collect(),
-            ),
-            _ => Value::Str(format!("<{}>", m.type_name(ty))),
+        match r? {
+            None => Ok(Value::Unit),
+            Some(v) => self.copy_out(f.ret, v),
         }
     }
 
-    /// Copies a host value into the guest heap as type `ty`.
-    pub fn to_guest(&mut self, ty: TypeId, v: &Value) -> Result<u64, String> {
+    /// Copies a guest value of type `ty` out to the host, charging fuel for
+    /// it and bounding its size by the heap limit (aliased references are
+    /// copied each time they are met, so the copy can be far larger than
+    /// the guest heap).
+    fn copy_out(&mut self, ty: TypeId, v: u64) -> Result<Value, Trap> {
         let prog = Arc::clone(&self.prog);
-        let m = &prog.module;
-        let mismatch = || format!("expected {}, got {}", m.type_name(ty), v.kind());
-        Ok(match (m.ty(ty), v) {
-            (TypeDesc::Int, Value::Int(i)) => *i as u64,
-            (TypeDesc::Float, Value::Float(x)) => x.to_bits(),
-            (TypeDesc::Bool, Value::Bool(b)) => *b as u64,
-            (TypeDesc::Str, Value::Str(s)) => self.heap.alloc_str(s),
-            (TypeDesc::Array(e), Value::Array(items)) => {
-                let e = *e;
-                let refs = m.is_ref(e);
-                let mut slots = Vec::with_capacity(items.len());
-                for x in items {
-                    slots.push(self.to_guest(e, x)?);
-                }
-                self.heap.alloc(Object::Array { refs, items: slots })
-            }
-            (TypeDesc::Map(k, vt), Value::Map(entries)) => {
-                let (k, vt) = (*k, *vt);
-                let val_refs = m.is_ref(vt);
-                let mut map = TernMap::new(k == INT);
-                for (kv, x) in entries {
-                    let key = match (m.ty(k), kv) {
-                        (TypeDesc::Int, Value::Int(i)) => Key::Int(*i),
-                        (TypeDesc::Bool, Value::Bool(b)) => Key::Bool(*b),
-                        (TypeDesc::Str, Value::Str(s)) => Key::Str(s.as_str().into()),
-                        _ => return Err(mismatch()),
-                    };
-                    let slot = self.to_guest(vt, x)?;
-                    map.insert(key, slot);
-                }
-                self.heap.alloc(Object::Map(Box::new(MapObject {
-                    key_ty: k,
-                    val_refs,
-                    entries: map,
-                })))
-            }
-            _ => return Err(mismatch()),
-        })
+        let fuel_left = if self.metered() {
+            self.fuel_remaining()
+        } else {
+            u64::MAX
+        };
+        let mut copy = CopyOut::new(self.limits.max_heap, fuel_left, &self.watch);
+        let r = copy.out(prog.module(), &self.heap, ty, v);
+        let units = copy.units();
+        self.charge_copy(units)?;
+        r.map_err(|e| self.copy_trap(e))
     }
 
-    /// The instruction index each frame is at, innermost first, as a trace.
-    fn trace(&self) -> Vec<TraceFrame> {
-        let m = &self.prog.module;
-        self.frames
-            .iter()
-            .rev()
-            .map(|fr| {
+    /// Copies a host value into the guest heap as type `ty` (which it has:
+    /// callers check), collecting first if due and failing if it does not
+    /// fit under the heap limit. `stack` and `pc`: the running frame's
+    /// state, when called from guest code.
+    fn copy_in(
+        &mut self,
+        stack: Option<&ValueStack>,
+        pc: usize,
+        ty: TypeId,
+        v: &Value,
+    ) -> Result<u64, Trap> {
+        let prog = Arc::clone(&self.prog);
+        let (need, units) = crate::host::guest_size(prog.module(), ty, v);
+        self.charge_copy(units)?;
+        self.safepoint(stack, pc, need)?;
+        Ok(crate::host::into_heap(prog.module(), &mut self.heap, ty, v))
+    }
+
+    /// Charges the fuel units of a copy across the boundary.
+    fn charge_copy(&mut self, units: u64) -> Result<(), Trap> {
+        if self.metered() {
+            self.fuel_used = self.fuel_used.saturating_add(units);
+            self.work = self.work.saturating_add(units);
+            if self.fuel_used > self.limits.fuel {
+                return Err(self.fuel_trap());
+            }
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn fuel_trap(&mut self) -> Trap {
+        let msg = format!(
+            "fuel exhausted: the limit of {} units was reached",
+            self.fuel_budget
+        );
+        self.make_trap(TrapKind::FuelExhausted, msg)
+    }
+
+    #[cold]
+    fn copy_trap(&mut self, e: CopyError) -> Trap {
+        match e {
+            CopyError::Stopped(s) => self.stopped(s),
+            CopyError::OutOfFuel => self.fuel_trap(),
+            CopyError::TooLarge => {
+                let msg = format!(
+                    "out of memory: a value copied to the host would take more than the heap limit of {} bytes",
+                    self.limits.max_heap
+                );
+                self.make_trap(TrapKind::OutOfMemory, msg)
+            }
+        }
+    }
+
+    /// The trace of the frames running now, innermost first, keeping both
+    /// ends of a deep stack (see [`crate::trap`]).
+    fn trace(&self) -> (Vec<TraceFrame>, usize) {
+        let m = self.prog.module();
+        let depth = self.frames.len();
+        let trace = kept_frames(depth)
+            .map(|i| {
+                let fr = &self.frames[depth - 1 - i];
                 let f = &m.functions[fr.func as usize];
                 TraceFrame {
                     function: f.name.clone(),
@@ -714,25 +476,31 @@ impl<'h> Vm<'h> {
                     line: f.line_of(fr.pc as usize),
                 }
             })
-            .collect()
+            .collect::<Vec<_>>();
+        let omitted = depth - trace.len();
+        (trace, omitted)
     }
 
     #[cold]
     #[inline(never)]
     fn make_trap(&mut self, kind: TrapKind, message: String) -> Trap {
+        let (trace, omitted_frames) = self.trace();
         Trap {
             kind,
             message,
-            trace: self.trace(),
+            trace,
+            omitted_frames,
         }
     }
 
     /// Collects everything unreachable from the roots. The top frame's
-    /// `pc` must be the safepoint instruction.
+    /// `pc` must be the safepoint instruction. The watch may stop it part
+    /// way, which leaves the heap consistent.
     #[cold]
     #[inline(never)]
-    fn collect(&mut self, stack: &ValueStack, kind: Collection) {
-        let m = &self.prog.module;
+    fn collect(&mut self, stack: Option<&ValueStack>, kind: Collection) -> Result<(), Stop> {
+        let prog = Arc::clone(&self.prog);
+        let m = prog.module();
         let mut roots: Vec<u64> = Vec::new();
         for (i, g) in self.globals.iter().enumerate() {
             if self.global_set[i] && m.is_ref(m.globals[i]) {
@@ -750,41 +518,45 @@ impl<'h> Vm<'h> {
                 roots.push(*u);
             }
         }
-        for (k, fr) in self.frames.iter().enumerate() {
-            if fr.env != NO_ENV {
-                roots.push(fr.env);
-            }
-            let base = fr.base as usize;
-            // A caller's map includes the arguments it passed, which now
-            // belong to the callee (and are scanned there).
-            let limit = match self.frames.get(k + 1) {
-                Some(next) => next.base as usize - base,
-                None => usize::MAX,
-            };
-            for &s in self.prog.info[fr.func as usize].refs_at(fr.pc) {
-                if (s as usize) < limit {
-                    roots.push(stack[base + s as usize]);
+        if let Some(stack) = stack {
+            for (k, fr) in self.frames.iter().enumerate() {
+                if fr.env != NO_ENV {
+                    roots.push(fr.env);
+                }
+                let base = fr.base as usize;
+                // A caller's map includes the arguments it passed, which now
+                // belong to the callee (and are scanned there).
+                let limit = match self.frames.get(k + 1) {
+                    Some(next) => next.base as usize - base,
+                    None => usize::MAX,
+                };
+                for &s in prog.function_info(fr.func).refs_at(fr.pc) {
+                    if (s as usize) < limit {
+                        roots.push(stack[base + s as usize]);
+                    }
                 }
             }
         }
-        self.heap.collect(&roots, &self.prog.gc, kind);
+        self.heap.collect(&roots, &prog.gc, kind, &self.watch)
     }
 
-    /// The one door to allocation: collects if due, then checks the limit.
+    /// The one door to allocation: collects if due, then checks that
+    /// `need` more accounted bytes fit under the limit.
     #[inline]
-    fn safepoint(&mut self, stack: &ValueStack, pc: usize, need: usize) -> Result<(), Trap> {
-        // Over the limit is an error only if a collection cannot make room.
-        let kind = if self.heap.bytes + need > self.limits.max_heap {
-            Collection::Major
-        } else {
-            self.heap.wants_collection(need)
-        };
-        if kind != Collection::None {
-            self.frames.last_mut().expect("running frame").pc = pc as u32;
-            self.collect(stack, kind);
+    fn safepoint(
+        &mut self,
+        stack: Option<&ValueStack>,
+        pc: usize,
+        need: usize,
+    ) -> Result<(), Trap> {
+        if let Some(fr) = self.frames.last_mut() {
+            fr.pc = pc as u32;
         }
-        if self.heap.bytes + need > self.limits.max_heap {
-            self.frames.last_mut().expect("running frame").pc = pc as u32;
+        let kind = self.heap.wants_collection(need);
+        if kind != Collection::None {
+            self.collect(stack, kind).map_err(|s| self.stopped(s))?;
+        }
+        if !self.heap.admits(need) {
             let msg = format!(
                 "out of memory: heap limit of {} bytes exceeded",
                 self.limits.max_heap
@@ -792,14 +564,6 @@ impl<'h> Vm<'h> {
             return Err(self.make_trap(TrapKind::OutOfMemory, msg));
         }
         Ok(())
-    }
-
-    fn key_slot(&mut self, k: &Key) -> u64 {
-        match k {
-            Key::Int(i) => *i as u64,
-            Key::Bool(b) => *b as u64,
-            Key::Str(s) => self.heap.alloc_str(s),
-        }
     }
 
     /// Runs until the frame stack is back to `stop` frames.
@@ -827,31 +591,67 @@ impl<'h> Vm<'h> {
         // mutated.
         let prog_handle = Arc::clone(&self.prog);
         let prog: &Program = &prog_handle;
-        let m = &prog.module;
+        let m = prog.module();
         let top = *self.frames.last().expect("execute needs a frame");
         let mut fidx = top.func as usize;
         let mut code: &[Instr] = &m.functions[fidx].code;
         let mut base = top.base as usize;
         let mut pc = top.pc as usize;
         let mut sp = base + prog.meta[fidx].slots as usize;
-        let mut count = self.instructions;
+        let mut count = self.fuel_used;
         let max_depth = self.limits.max_depth;
-        // The instruction count at which to poll (fuel, interrupt, clock).
+        // The fuel count at which to poll (fuel, interrupt, clock).
         // Polling at the first backward branch or call, not before the
         // first instruction, keeps straight-line code free of checks; an
         // interrupt requested while idle is seen at that first poll.
-        let mut fuel = if self.interrupt.is_some() {
+        let mut fuel = if self.watch.interrupt.is_some() {
             count
         } else {
             self.next_poll(count)
         };
 
+        // Saves what a trap, a collection or a poll reads: the instruction
+        // index in the running frame and the fuel used.
+        macro_rules! sync {
+            () => {{
+                self.frames.last_mut().expect("running frame").pc = pc as u32;
+                self.fuel_used = count;
+            }};
+        }
         macro_rules! trap {
             ($kind:expr, $($msg:tt)*) => {{
-                self.frames.last_mut().expect("running frame").pc = pc as u32;
-                self.instructions = count;
+                sync!();
                 let msg = format!($($msg)*);
                 return Err(self.make_trap($kind, msg));
+            }};
+        }
+        // Charges the work units of an instruction whose work grows with
+        // its data, before the work: out of fuel, it traps here.
+        macro_rules! charge {
+            ($bytes:expr, $elements:expr) => {{
+                if METER {
+                    let units = work_units($bytes, $elements);
+                    if units > 0 {
+                        count = count.saturating_add(units);
+                        self.work = self.work.saturating_add(units);
+                        if count >= fuel {
+                            sync!();
+                            fuel = self.poll(count)?;
+                        }
+                    }
+                }
+            }};
+        }
+        // The result of a long operation the watch may stop.
+        macro_rules! watched {
+            ($e:expr) => {{
+                match $e {
+                    Ok(v) => v,
+                    Err(stop) => {
+                        sync!();
+                        return Err(self.stopped(stop));
+                    }
+                }
             }};
         }
         macro_rules! oob {
@@ -916,20 +716,35 @@ impl<'h> Vm<'h> {
                 top!() = (a $op b) as u64;
             }};
         }
+        // String comparisons: `==` and `!=` by content (strings of
+        // different lengths differ at once), the others bytewise.
+        macro_rules! str_eq {
+            ($want:expr) => {{
+                let (a, b) = (stack[sp - 2], stack[sp - 1]);
+                let (la, lb) = (self.heap.str(a).len(), self.heap.str(b).len());
+                if la == lb {
+                    charge!(la, 0);
+                }
+                let eq = watched!(self.heap.str_eq(a, b, &self.watch));
+                sp -= 1;
+                top!() = (eq == $want) as u64;
+            }};
+        }
         macro_rules! str_cmp {
             ($op:tt) => {{
-                let b = pop!();
-                let a = top!();
-                let r = self.heap.str(a) $op self.heap.str(b);
-                top!() = r as u64;
+                let (a, b) = (stack[sp - 2], stack[sp - 1]);
+                charge!(self.heap.str(a).len().min(self.heap.str(b).len()), 0);
+                let ord = watched!(self.heap.str_cmp(a, b, &self.watch));
+                sp -= 1;
+                top!() = (ord $op std::cmp::Ordering::Equal) as u64;
             }};
         }
         macro_rules! safepoint {
             ($need:expr) => {{
-                let need = $need;
-                if self.heap.may_collect(need) || self.heap.bytes + need > self.limits.max_heap {
-                    self.instructions = count;
-                    self.safepoint(stack, pc, need)?;
+                let need: usize = $need;
+                if self.heap.may_collect(need) {
+                    self.fuel_used = count;
+                    self.safepoint(Some(stack), pc, need)?;
                 }
             }};
         }
@@ -951,11 +766,35 @@ impl<'h> Vm<'h> {
                 self.heap.fields(h)[$field as usize]
             }};
         }
+        // The entry number of key slot `k` in map `mh`, charging for the
+        // bytes of a string key (hashed, and compared on a match).
+        macro_rules! map_find {
+            ($mh:expr, $k:expr) => {{
+                let (mh, k) = ($mh, $k);
+                let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
+                if let KeyRef::Str(s) = key {
+                    charge!(2 * s.len(), 0);
+                }
+                let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
+                self.heap.map(mh).find(key)
+            }};
+        }
+        // Makes positional reads of map `mh` O(1): removals leave
+        // tombstones, which this drops, charging for the entries moved.
+        macro_rules! map_positions {
+            ($mh:expr) => {{
+                let mh = $mh;
+                let moved = self.heap.map(mh).tombstones();
+                if moved > 0 {
+                    charge!(0, self.heap.map(mh).len() + moved);
+                    watched!(self.heap.compact_map(mh, &self.watch));
+                }
+            }};
+        }
         macro_rules! check_fuel {
             () => {
                 if METER && count >= fuel {
-                    self.frames.last_mut().expect("running frame").pc = pc as u32;
-                    self.instructions = count;
+                    sync!();
                     fuel = self.poll(count)?;
                 }
             };
@@ -1061,7 +900,7 @@ impl<'h> Vm<'h> {
                     sp += 1;
                 }
                 if self.frames.len() == stop {
-                    self.instructions = count;
+                    self.fuel_used = count;
                     return Ok(result);
                 }
                 let caller = *self.frames.last().expect("caller frame");
@@ -1305,18 +1144,20 @@ impl<'h> Vm<'h> {
                 Instr::BEq {} => int_cmp!(==),
                 Instr::BNe {} => int_cmp!(!=),
 
-                Instr::SEq {} => str_cmp!(==),
-                Instr::SNe {} => str_cmp!(!=),
+                Instr::SEq {} => str_eq!(true),
+                Instr::SNe {} => str_eq!(false),
                 Instr::SLt {} => str_cmp!(<),
                 Instr::SLe {} => str_cmp!(<=),
                 Instr::SGt {} => str_cmp!(>),
                 Instr::SGe {} => str_cmp!(>=),
                 Instr::SConcat {} => {
                     let (a, b) = (stack[sp - 2], stack[sp - 1]);
-                    let need = 32 + self.heap.str(a).len() + self.heap.str(b).len();
+                    let (need, copied) = self.heap.concat_need(a, b);
+                    charge!(copied, 0);
                     safepoint!(need);
+                    let r = watched!(self.heap.concat(a, b, &self.watch));
                     sp -= 1;
-                    top!() = self.heap.concat(a, b);
+                    top!() = r;
                 }
                 Instr::SLen {} => top!() = self.heap.str(top!()).len() as u64,
                 Instr::SByte {} => {
@@ -1351,79 +1192,82 @@ impl<'h> Vm<'h> {
                             b
                         );
                     }
-                    safepoint!(32 + (b - a) as usize);
-                    let piece = CompactString::new(&self.heap.str(h)[a as usize..b as usize]);
+                    let range = a as usize..b as usize;
+                    charge!(range.len(), 0);
+                    safepoint!(str_size(range.len()));
+                    let r = watched!(self.heap.slice(h, range, &self.watch));
                     sp -= 2;
-                    top!() = self.heap.alloc_text(piece);
+                    top!() = r;
                 }
                 Instr::SSplit { .. } => {
                     let (a, b) = (stack[sp - 2], stack[sp - 1]);
                     let n = self.heap.str(a).len();
-                    safepoint!(64 + 40 * (n + 1));
-                    let items = self.heap.split(a, b);
+                    // Once to count the pieces, once to make them.
+                    charge!(n, 0);
+                    let (count, need) = watched!(self.heap.split_need(a, b, &self.watch));
+                    charge!(n, count);
+                    safepoint!(need);
+                    let r = watched!(self.heap.split(a, b, count, &self.watch));
                     sp -= 1;
-                    top!() = self.heap.alloc(Object::Array { refs: true, items });
+                    top!() = r;
                 }
                 Instr::SFind {} => {
-                    let b = pop!();
-                    let r = self
-                        .heap
-                        .str(top!())
-                        .find(self.heap.str(b))
-                        .map_or(-1, |i| i as i64);
+                    let (a, b) = (stack[sp - 2], stack[sp - 1]);
+                    charge!(self.heap.str(a).len() + self.heap.str(b).len(), 0);
+                    let r = watched!(self.heap.find(a, b, &self.watch));
+                    sp -= 1;
                     top!() = r as u64;
                 }
                 Instr::SJoin {} => {
                     let (a, sep) = (stack[sp - 2], stack[sp - 1]);
-                    let parts = self.heap.array(a);
-                    let seplen = self.heap.str(sep).len();
-                    let need = 32
-                        + parts
-                            .iter()
-                            .map(|p| self.heap.str(*p).len() + seplen)
-                            .sum::<usize>();
-                    safepoint!(need);
-                    let mut s = String::with_capacity(need - 32);
-                    for (i, p) in self.heap.array(a).iter().enumerate() {
-                        if i > 0 {
-                            s.push_str(self.heap.str(sep));
-                        }
-                        s.push_str(self.heap.str(*p));
-                    }
+                    charge!(0, self.heap.array(a).len());
+                    let len = self.heap.join_len(a, sep);
+                    charge!(len, 0);
+                    safepoint!(str_size(len));
+                    let r = watched!(self.heap.join(a, sep, len, &self.watch));
                     sp -= 1;
-                    top!() = self.heap.alloc_text(s);
+                    top!() = r;
                 }
 
                 Instr::I2F {} => top!() = (top!() as i64 as f64).to_bits(),
                 Instr::F2I {} => top!() = f64_of!(top!()) as i64 as u64,
                 Instr::IToS {} => {
-                    safepoint!(56);
+                    safepoint!(OBJECT_BYTES);
                     top!() = self.heap.alloc_text((top!() as i64).to_compact_string());
                 }
                 Instr::FToS {} => {
-                    safepoint!(64);
-                    top!() = self.heap.alloc_text(text::float_to_string(f64_of!(top!())));
+                    safepoint!(str_size(text::MAX_FLOAT_CHARS));
+                    let s = text::float_to_string(f64_of!(top!()));
+                    top!() = self.heap.alloc_str(&s);
                 }
                 Instr::BToS {} => {
-                    safepoint!(40);
+                    safepoint!(OBJECT_BYTES);
                     top!() = self
                         .heap
                         .alloc_str(if top!() != 0 { "true" } else { "false" });
                 }
-                Instr::SToI {} => match text::parse_int(self.heap.str(top!())) {
-                    Ok(i) => top!() = i as u64,
-                    Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
-                },
-                Instr::SToF {} => match text::parse_float(self.heap.str(top!())) {
-                    Ok(x) => top!() = x.to_bits(),
-                    Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
-                },
+                Instr::SToI {} => {
+                    let s = self.heap.str(top!());
+                    charge!(s.len(), 0);
+                    let s = self.heap.str(top!());
+                    match watched!(text::parse_int(s, &self.watch)) {
+                        Ok(i) => top!() = i as u64,
+                        Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
+                    }
+                }
+                Instr::SToF {} => {
+                    let s = self.heap.str(top!());
+                    charge!(s.len().min(text::MAX_FLOAT_TEXT), 0);
+                    match text::parse_float(self.heap.str(top!())) {
+                        Ok(x) => top!() = x.to_bits(),
+                        Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
+                    }
+                }
                 Instr::FFixed {} => {
-                    let d = stack[sp - 1] as i64;
-                    safepoint!(64 + d.clamp(0, text::MAX_FIXED_DIGITS) as usize);
+                    safepoint!(str_size(text::MAX_FIXED_CHARS));
                     let d = pop!() as i64;
                     match text::fixed(f64_of!(top!()), d) {
-                        Ok(s) => top!() = self.heap.alloc_text(s),
+                        Ok(s) => top!() = self.heap.alloc_str(&s),
                         Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
                     }
                 }
@@ -1580,17 +1424,15 @@ impl<'h> Vm<'h> {
                     safepoint!(0);
                     let im = &m.imports[import as usize];
                     let np = im.params.len();
-                    let args: Vec<Value> = im
-                        .params
-                        .iter()
-                        .zip(&stack[sp - np..sp])
-                        .map(|(t, v)| self.from_guest(*t, *v))
-                        .collect();
-                    sp -= np;
-                    self.frames.last_mut().expect("running frame").pc = pc as u32;
-                    self.instructions = count;
+                    // Copies to and from the host charge fuel through
+                    // `self`, so the count is synced around them.
+                    sync!();
+                    let mut args = Vec::with_capacity(np);
+                    for (t, v) in im.params.iter().zip(sp - np..sp) {
+                        args.push(self.copy_out(*t, stack[v])?);
+                    }
                     let result = self.host.call(import, args);
-                    match result {
+                    let slot = match result {
                         Err(e) => trap!(TrapKind::Host, "{}", e),
                         Ok(v) if im.ret == UNIT => {
                             if v != Value::Unit {
@@ -1601,17 +1443,25 @@ impl<'h> Vm<'h> {
                                     im.name
                                 );
                             }
+                            None
                         }
-                        Ok(v) => match self.to_guest(im.ret, &v) {
-                            Ok(slot) => push!(slot),
-                            Err(e) => trap!(
-                                TrapKind::Host,
-                                "host function {}.{} returned the wrong type: {}",
-                                im.module,
-                                im.name,
-                                e
-                            ),
-                        },
+                        Ok(v) => {
+                            if let Err(e) = crate::host::check_type(m, im.ret, &v) {
+                                trap!(
+                                    TrapKind::Host,
+                                    "host function {}.{} returned the wrong type: {}",
+                                    im.module,
+                                    im.name,
+                                    e
+                                );
+                            }
+                            Some(self.copy_in(Some(stack), pc, im.ret, &v)?)
+                        }
+                    };
+                    count = self.fuel_used;
+                    sp -= np;
+                    if let Some(slot) = slot {
+                        push!(slot);
                     }
                 }
                 Instr::Ret {} => {
@@ -1627,31 +1477,43 @@ impl<'h> Vm<'h> {
 
                 Instr::NewArray { ty, len } => {
                     let len = len as usize;
-                    safepoint!(32 + 8 * len);
-                    let refs = array_refs(m, ty);
+                    charge!(0, len);
+                    safepoint!(OBJECT_BYTES + 8 * len);
                     let items = stack[sp - len..sp].to_vec();
                     sp -= len;
-                    push!(self.heap.alloc(Object::Array { refs, items }));
+                    push!(self.heap.alloc(Object::Array {
+                        refs: prog.holds_refs(ty),
+                        items,
+                    }));
                 }
                 Instr::NewArrayRep { ty } => {
                     let n = stack[sp - 1] as i64;
                     if n < 0 {
                         trap!(TrapKind::InvalidArgument, "negative repeat count: {}", n);
                     }
-                    let need = (n as u64).saturating_mul(8).saturating_add(32);
-                    if need > self.limits.max_heap as u64 {
+                    let n = usize::try_from(n).unwrap_or(usize::MAX);
+                    charge!(0, n);
+                    safepoint!(n.saturating_mul(8).saturating_add(OBJECT_BYTES));
+                    let mut items: Vec<u64> = Vec::new();
+                    if items.try_reserve_exact(n).is_err() {
                         trap!(
                             TrapKind::OutOfMemory,
-                            "out of memory: heap limit of {} bytes exceeded",
-                            self.limits.max_heap
+                            "out of memory: the host cannot allocate an array of {} elements",
+                            n
                         );
                     }
-                    safepoint!(need as usize);
-                    let n = pop!() as usize;
-                    let v = top!();
+                    let v = stack[sp - 2];
+                    while items.len() < n {
+                        let k = (n - items.len()).min(CHUNK_BYTES);
+                        items.extend(std::iter::repeat_n(v, k));
+                        if items.len() < n {
+                            watched!(self.watch.check());
+                        }
+                    }
+                    sp -= 1;
                     top!() = self.heap.alloc(Object::Array {
-                        refs: array_refs(m, ty),
-                        items: vec![v; n],
+                        refs: prog.holds_refs(ty),
+                        items,
                     });
                 }
                 Instr::ALen {} => top!() = self.heap.array(top!()).len() as u64,
@@ -1680,139 +1542,175 @@ impl<'h> Vm<'h> {
                     }
                 }
                 Instr::APush {} => {
-                    safepoint!(8);
+                    let a = stack[sp - 2];
+                    safepoint!(self.heap.array_push_need(a));
                     let v = pop!();
-                    let a = pop!();
-                    self.heap.array_mut(a).push(v);
-                    self.heap.grow(8);
+                    sp -= 1;
+                    self.heap.array_push(a, v);
                 }
-                Instr::APop {} => match self.heap.array_mut(top!()).pop() {
-                    Some(v) => {
-                        top!() = v;
-                        self.heap.shrink(8);
-                    }
+                Instr::APop {} => match self.heap.array_pop(top!()) {
+                    Some(v) => top!() = v,
                     None => trap!(TrapKind::EmptyPop, "pop from an empty array"),
                 },
 
                 Instr::NewMap { ty } => {
-                    safepoint!(48);
-                    let (key_ty, val_refs) = match m.ty(ty) {
-                        TypeDesc::Map(k, v) => (*k, m.is_ref(*v)),
+                    safepoint!(OBJECT_BYTES + MAP_HEADER_BYTES);
+                    let key_ty = match m.ty(ty) {
+                        TypeDesc::Map(k, _) => *k,
                         _ => unreachable_verified(),
                     };
-                    push!(self.heap.alloc(Object::Map(Box::new(MapObject {
-                        key_ty,
-                        val_refs,
-                        entries: TernMap::new(key_ty == INT),
-                    }))));
+                    let map = self.heap.new_map(key_ty, prog.holds_refs(ty));
+                    push!(self.heap.alloc(map));
                 }
                 Instr::MLen {} => top!() = self.heap.map(top!()).len() as u64,
                 Instr::MGet {} => {
-                    let (mh, k) = (stack[sp - 2], pop!());
-                    let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
-                    match self.heap.map(mh).get(&key) {
-                        Some(v) => top!() = v,
-                        None => trap!(TrapKind::KeyNotFound, "key not found: {}", key),
+                    let (mh, k) = (stack[sp - 2], stack[sp - 1]);
+                    let e = map_find!(mh, k);
+                    match e {
+                        Some(e) => {
+                            sp -= 1;
+                            top!() = self.heap.map(mh).value_at(e);
+                        }
+                        None => {
+                            let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
+                            trap!(TrapKind::KeyNotFound, "key not found: {}", key)
+                        }
                     }
                 }
                 Instr::MGetOr {} => {
-                    let d = pop!();
-                    let (mh, k) = (stack[sp - 2], pop!());
-                    let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
-                    top!() = self.heap.map(mh).get(&key).unwrap_or(d);
+                    let (mh, k, d) = (stack[sp - 3], stack[sp - 2], stack[sp - 1]);
+                    let e = map_find!(mh, k);
+                    sp -= 2;
+                    top!() = e.map_or(d, |e| self.heap.map(mh).value_at(e));
                 }
                 Instr::MSet {} => {
-                    let (mh, k) = (stack[sp - 3], stack[sp - 2]);
-                    let kt = self.heap.map_key_ty(mh);
-                    let found = self.heap.map(mh).get_index_of(&self.heap.key_ref(kt, k));
-                    match found {
-                        Some(i) => {
-                            let v = pop!();
-                            sp -= 2;
-                            self.heap.map_mut(mh).set_value_at(i, v);
-                        }
+                    let (mh, k, v) = (stack[sp - 3], stack[sp - 2], stack[sp - 1]);
+                    match map_find!(mh, k) {
+                        Some(e) => self.heap.map_mut(mh).set_value_at(e, v),
                         None => {
                             // A new entry: the only case that allocates.
-                            let key = self.heap.key_ref(kt, k).to_key();
-                            let extra = key.entry_size();
-                            safepoint!(extra);
-                            let v = pop!();
-                            sp -= 2;
-                            self.heap.map_mut(mh).insert(key, v);
-                            self.heap.grow(extra);
+                            let kt = self.heap.map_key_ty(mh);
+                            let need = self.heap.map(mh).insert_bound(self.heap.key_ref(kt, k));
+                            safepoint!(need);
+                            let key = match self.heap.key_ref(kt, k) {
+                                KeyRef::Str(s) => {
+                                    Key::Str(watched!(strings::boxed_watched(s, &self.watch)))
+                                }
+                                other => other.to_key(),
+                            };
+                            let watch = &self.watch;
+                            watched!(self.heap.with_map(mh, |m| m.insert_new(key, v, watch)));
                         }
                     }
+                    sp -= 3;
                 }
                 Instr::MHas {} => {
-                    let (mh, k) = (stack[sp - 2], pop!());
-                    let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
-                    top!() = self.heap.map(mh).contains_key(&key) as u64;
+                    let (mh, k) = (stack[sp - 2], stack[sp - 1]);
+                    let e = map_find!(mh, k);
+                    sp -= 1;
+                    top!() = e.is_some() as u64;
                 }
                 Instr::MRemove {} => {
-                    let k = pop!();
-                    let mh = pop!();
-                    let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
-                    if let Some(i) = self.heap.map(mh).get_index_of(&key) {
-                        let (gone, _) = self
-                            .heap
-                            .map_mut(mh)
-                            .shift_remove_index(i)
-                            .expect("index just found");
-                        self.heap.shrink(gone.entry_size());
+                    let (mh, k) = (stack[sp - 2], stack[sp - 1]);
+                    if let Some(e) = map_find!(mh, k) {
+                        let watch = &self.watch;
+                        watched!(self.heap.with_map(mh, |m| m.remove_at(e, watch)));
                     }
+                    sp -= 2;
                 }
-                Instr::MKeys { .. } => {
+                Instr::MKeys { ty } => {
                     let mh = top!();
+                    map_positions!(mh);
                     let n = self.heap.map(mh).len();
-                    let strs: usize = self
-                        .heap
-                        .map(mh)
-                        .keys()
-                        .map(|k| {
-                            if let KeyRef::Str(s) = k {
-                                32 + s.len()
-                            } else {
-                                0
+                    charge!(0, n);
+                    let (mut text, mut strs) = (0usize, 0usize);
+                    for k in self.heap.map(mh).keys() {
+                        if let KeyRef::Str(s) = k {
+                            text += s.len();
+                            strs += str_size(s.len());
+                        }
+                    }
+                    charge!(text, 0);
+                    safepoint!(OBJECT_BYTES + 8 * n + strs);
+                    let mut items = Vec::with_capacity(n);
+                    for i in 0..n {
+                        let slot = match self.heap.map(mh).nth(i) {
+                            Some((KeyRef::Int(k), _)) => k as u64,
+                            Some((KeyRef::Bool(b), _)) => b as u64,
+                            Some((KeyRef::Str(s), _)) => {
+                                let mut t = CompactString::with_capacity(s.len());
+                                watched!(strings::push_watched(&mut t, s, &self.watch));
+                                self.heap.alloc_text(t)
                             }
-                        })
-                        .sum();
-                    safepoint!(32 + 8 * n + strs);
-                    let keys: Vec<Key> = self.heap.map(mh).keys().map(KeyRef::to_key).collect();
-                    let refs = keys.first().is_some_and(|k| matches!(k, Key::Str(_)));
-                    let items = keys.iter().map(|k| self.key_slot(k)).collect();
-                    top!() = self.heap.alloc(Object::Array { refs, items });
+                            None => unreachable_verified(),
+                        };
+                        items.push(slot);
+                        if i % CHUNK_ELEMENTS == CHUNK_ELEMENTS - 1 {
+                            watched!(self.watch.check());
+                        }
+                    }
+                    top!() = self.heap.alloc(Object::Array {
+                        refs: prog.holds_refs(ty),
+                        items,
+                    });
                 }
                 Instr::MValues { ty } => {
                     let mh = top!();
+                    map_positions!(mh);
                     let n = self.heap.map(mh).len();
-                    safepoint!(32 + 8 * n);
-                    let items = self.heap.map(mh).values().collect();
+                    charge!(0, n);
+                    safepoint!(OBJECT_BYTES + 8 * n);
+                    let mut items = Vec::with_capacity(n);
+                    for i in 0..n {
+                        items.extend(self.heap.map(mh).nth(i).map(|(_, v)| v));
+                        if i % CHUNK_ELEMENTS == CHUNK_ELEMENTS - 1 {
+                            watched!(self.watch.check());
+                        }
+                    }
                     top!() = self.heap.alloc(Object::Array {
-                        refs: array_refs(m, ty),
+                        refs: prog.holds_refs(ty),
                         items,
                     });
                 }
                 Instr::MKeyAt {} => {
                     let (mh, i) = (stack[sp - 2], stack[sp - 1] as i64);
+                    map_positions!(mh);
                     let n = self.heap.map(mh).len();
                     let key = match usize::try_from(i)
                         .ok()
-                        .and_then(|i| self.heap.map(mh).get_index(i))
+                        .and_then(|i| self.heap.map(mh).nth(i))
                     {
-                        Some((k, _)) => k.to_key(),
+                        Some((k, _)) => k,
                         None => oob!(i, n),
                     };
-                    if let Key::Str(s) = &key {
-                        safepoint!(32 + s.len());
-                    }
+                    let slot = match key {
+                        KeyRef::Int(k) => k as u64,
+                        KeyRef::Bool(b) => b as u64,
+                        KeyRef::Str(s) => {
+                            let len = s.len();
+                            charge!(len, 0);
+                            safepoint!(str_size(len));
+                            let Some((KeyRef::Str(s), _)) = self.heap.map(mh).nth(i as usize)
+                            else {
+                                unreachable_verified()
+                            };
+                            let mut t = CompactString::with_capacity(s.len());
+                            watched!(strings::push_watched(&mut t, s, &self.watch));
+                            self.heap.alloc_text(t)
+                        }
+                    };
                     sp -= 1;
-                    top!() = self.key_slot(&key);
+                    top!() = slot;
                 }
                 Instr::MValAt {} => {
-                    let i = pop!() as i64;
-                    let map = self.heap.map(top!());
-                    match usize::try_from(i).ok().and_then(|i| map.get_index(i)) {
-                        Some((_, v)) => top!() = v,
+                    let (mh, i) = (stack[sp - 2], stack[sp - 1] as i64);
+                    map_positions!(mh);
+                    let map = self.heap.map(mh);
+                    match usize::try_from(i).ok().and_then(|i| map.nth(i)) {
+                        Some((_, v)) => {
+                            sp -= 1;
+                            top!() = v;
+                        }
                         None => {
                             let n = map.len();
                             oob!(i, n)
@@ -1821,11 +1719,11 @@ impl<'h> Vm<'h> {
                 }
 
                 Instr::NewStruct { ty } => {
-                    let (layout, counts) = &prog.shapes[ty as usize];
+                    let (layout, counts) = prog.shape(ty);
                     let n = counts[0] as usize;
-                    safepoint!(24 + 8 * n);
+                    safepoint!(OBJECT_BYTES + 8 * n);
                     sp -= n;
-                    let h = self.heap.alloc_record(*layout, 0, &stack[sp..sp + n]);
+                    let h = self.heap.alloc_record(layout, 0, &stack[sp..sp + n]);
                     push!(h);
                 }
                 Instr::GetField { field } => top!() = self.heap.fields(top!())[field as usize],
@@ -1835,16 +1733,16 @@ impl<'h> Vm<'h> {
                     self.heap.fields_mut(s)[field as usize] = v;
                 }
                 Instr::NewEnum { ty, variant } => {
-                    let (layout, counts) = &prog.shapes[ty as usize];
+                    let (layout, counts) = prog.shape(ty);
                     let n = counts[variant as usize] as usize;
                     if n == 0 {
-                        push!(self.units[*layout as usize][variant as usize]);
+                        push!(self.units[layout as usize][variant as usize]);
                     } else {
-                        safepoint!(24 + 8 * n);
+                        safepoint!(OBJECT_BYTES + 8 * n);
                         sp -= n;
                         let h = self
                             .heap
-                            .alloc_record(*layout, variant as u32, &stack[sp..sp + n]);
+                            .alloc_record(layout, variant as u32, &stack[sp..sp + n]);
                         push!(h);
                     }
                 }
@@ -1870,17 +1768,14 @@ impl<'h> Vm<'h> {
 
                 Instr::NewClosure { func: f, .. } => {
                     let n = m.functions[f as usize].captures.len();
-                    safepoint!(24 + 8 * n);
+                    safepoint!(OBJECT_BYTES + 8 * n);
                     let captures = Fields::from_slice(&stack[sp - n..sp]);
                     sp -= n;
                     push!(self.heap.alloc(Object::Closure { func: f, captures }));
                 }
                 Instr::NewCell { ty } => {
-                    safepoint!(24);
-                    let is_ref = match m.ty(ty) {
-                        TypeDesc::Cell(t) => m.is_ref(*t),
-                        _ => unreachable_verified(),
-                    };
+                    safepoint!(OBJECT_BYTES);
+                    let is_ref = prog.holds_refs(ty);
                     top!() = self.heap.alloc(Object::Cell {
                         is_ref,
                         value: top!(),
@@ -1910,21 +1805,6 @@ fn fmin(a: f64, b: f64) -> f64 {
         a
     } else {
         b
-    }
-}
-
-fn array_refs(m: &Module, ty: TypeId) -> bool {
-    match m.ty(ty) {
-        TypeDesc::Array(e) => m.is_ref(*e),
-        _ => unreachable_verified(),
-    }
-}
-
-fn key_value(k: KeyRef) -> Value {
-    match k {
-        KeyRef::Int(i) => Value::Int(i),
-        KeyRef::Bool(b) => Value::Bool(b),
-        KeyRef::Str(s) => Value::Str(s.to_string()),
     }
 }
 

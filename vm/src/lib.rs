@@ -16,19 +16,26 @@ pub mod format;
 pub mod heap;
 pub mod host;
 pub mod interp;
+pub mod limits;
 pub mod map;
 pub mod module;
 pub mod opcodes;
+pub mod program;
+mod stack;
+pub mod strings;
 pub mod text;
+pub mod trap;
 pub mod verify;
 
 pub use format::{decode, encode, LoadError};
 pub use host::{Host, Value};
-pub use interp::{
-    InterruptHandle, Limits, Program, Stats, TraceFrame, Trap, TrapKind, Vm, POLL_INTERVAL,
-};
+pub use interp::{Stats, Vm};
+pub use limits::{InterruptHandle, Limits, MAX_DEPTH, POLL_INTERVAL};
 pub use module::Module;
 pub use opcodes::{Instr, Opcode};
+pub use program::Program;
+pub use stack::MAX_STACK_SLOTS;
+pub use trap::{TraceFrame, Trap, TrapKind};
 pub use verify::VerifyError;
 
 /// Either way a file can fail before running.

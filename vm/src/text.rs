@@ -6,6 +6,8 @@
 //! ourselves: plain notation with at least one fractional digit when
 //! 1e-5 <= |x| < 1e16, otherwise `d.ddde±x` scientific notation.
 
+use crate::limits::{Stop, Watch};
+
 /// `str(x)` for a float.
 pub fn float_to_string(x: f64) -> String {
     if x.is_nan() {
@@ -66,6 +68,13 @@ pub fn float_to_string(x: f64) -> String {
 /// Largest `digits` accepted by `fixed`.
 pub const MAX_FIXED_DIGITS: i64 = 40;
 
+/// The longest text `float_to_string` makes (`-2.2250738585072014e-308`).
+pub const MAX_FLOAT_CHARS: usize = 24;
+
+/// The longest text `fixed` makes: a sign, the 309 digits of the largest
+/// float, a point and the most decimals.
+pub const MAX_FIXED_CHARS: usize = 1 + 309 + 1 + MAX_FIXED_DIGITS as usize;
+
 /// `fixed(x, digits)`: exactly rounded to `digits` decimals, ties to even.
 pub fn fixed(x: f64, digits: i64) -> Result<String, String> {
     if !(0..=MAX_FIXED_DIGITS).contains(&digits) {
@@ -80,32 +89,74 @@ pub fn fixed(x: f64, digits: i64) -> Result<String, String> {
     Ok(format!("{:.*}", digits as usize, x))
 }
 
-/// `int(s)`: optional sign, decimal digits, nothing else.
-pub fn parse_int(s: &str) -> Result<i64, String> {
-    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("invalid int: {s:?}"));
+/// Characters of a value a message quotes in full; longer values are
+/// shortened to this many, so a message never copies a huge value.
+pub const QUOTE_CHARS: usize = 80;
+
+/// `s` quoted and escaped for a message, shortened past [`QUOTE_CHARS`]
+/// characters: `"abc…"… (123456 bytes)`.
+pub fn quoted(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{s:?}"),
+        Some((end, _)) => format!("{:?}… ({} bytes)", &s[..end], s.len()),
     }
-    s.parse::<i64>()
-        .map_err(|_| format!("int out of range: {s:?}"))
 }
+
+/// `int(s)`: optional sign, decimal digits, nothing else. The digits are
+/// scanned a chunk at a time, checking `watch`.
+pub fn parse_int(s: &str, watch: &Watch) -> Result<Result<i64, String>, Stop> {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let bad = watch.chunks(body.as_bytes(), |_, c| {
+        c.iter().any(|b| !b.is_ascii_digit()).then_some(())
+    })?;
+    if body.is_empty() || bad.is_some() {
+        return Ok(Err(format!("invalid int: {}", quoted(s))));
+    }
+    // Leading zeros do not change the value; past them, more than 19
+    // digits cannot fit in an int.
+    let zeros = watch
+        .chunks(body.as_bytes(), |at, c| {
+            c.iter().position(|b| *b != b'0').map(|i| at + i)
+        })?
+        .unwrap_or(body.len());
+    let digits = &body[zeros..];
+    if digits.len() > 19 {
+        return Ok(Err(format!("int out of range: {}", quoted(s))));
+    }
+    let sign = if s.starts_with('-') { "-" } else { "" };
+    let text = format!("{sign}{}", if digits.is_empty() { "0" } else { digits });
+    Ok(text
+        .parse::<i64>()
+        .map_err(|_| format!("int out of range: {}", quoted(s))))
+}
+
+/// The longest text `float(s)` reads: a float never needs more than a few
+/// hundred characters, and a longer text would make one instruction take
+/// time beyond what the watch can cut short.
+pub const MAX_FLOAT_TEXT: usize = 1 << 16;
 
 /// `float(s)`: decimal or scientific notation, `inf`, `-inf` or `NaN`.
 pub fn parse_float(s: &str) -> Result<f64, String> {
-    let ok = !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
     match s {
         "inf" | "+inf" => return Ok(f64::INFINITY),
         "-inf" => return Ok(f64::NEG_INFINITY),
         "NaN" => return Ok(f64::NAN),
         _ => {}
     }
-    if !ok {
-        return Err(format!("invalid float: {s:?}"));
+    let invalid = || format!("invalid float: {}", quoted(s));
+    if s.len() > MAX_FLOAT_TEXT {
+        return Err(format!(
+            "invalid float: {} (longer than {MAX_FLOAT_TEXT} bytes)",
+            quoted(s)
+        ));
     }
-    s.parse::<f64>()
-        .map_err(|_| format!("invalid float: {s:?}"))
+    let ok = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    if !ok {
+        return Err(invalid());
+    }
+    s.parse::<f64>().map_err(|_| invalid())
 }
 
 #[cfg(test)]
@@ -152,13 +203,54 @@ mod tests {
         assert!(fixed(1.0, -1).is_err());
     }
 
+    fn int(s: &str) -> Result<i64, String> {
+        parse_int(s, &Watch::IDLE).unwrap()
+    }
+
     #[test]
     fn int_parsing_is_strict() {
-        assert_eq!(parse_int("42"), Ok(42));
-        assert_eq!(parse_int("-9223372036854775808"), Ok(i64::MIN));
-        assert!(parse_int("").is_err());
-        assert!(parse_int("1_000").is_err());
-        assert!(parse_int(" 1").is_err());
-        assert!(parse_int("9223372036854775808").is_err());
+        assert_eq!(int("42"), Ok(42));
+        assert_eq!(int("-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(int("+0009223372036854775807"), Ok(i64::MAX));
+        assert_eq!(
+            int(&("-".to_string() + &"0".repeat(100_000) + "17")),
+            Ok(-17)
+        );
+        assert_eq!(int("-0"), Ok(0));
+        assert_eq!(int("000"), Ok(0));
+        assert!(int("").is_err());
+        assert!(int("-").is_err());
+        assert!(int("1_000").is_err());
+        assert!(int(" 1").is_err());
+        assert_eq!(
+            int("9223372036854775808"),
+            Err("int out of range: \"9223372036854775808\"".into())
+        );
+        assert_eq!(
+            int("12345678901234567890"),
+            Err("int out of range: \"12345678901234567890\"".into())
+        );
+    }
+
+    #[test]
+    fn long_values_are_shortened_in_messages() {
+        assert_eq!(quoted("a\"b"), "\"a\\\"b\"");
+        let long = "é".repeat(100);
+        assert_eq!(
+            quoted(&long),
+            format!("\"{}\"… (200 bytes)", "é".repeat(QUOTE_CHARS))
+        );
+        assert_eq!(
+            int(&"x".repeat(1 << 20)),
+            Err(format!(
+                "invalid int: \"{}\"… (1048576 bytes)",
+                "x".repeat(80)
+            ))
+        );
+        assert!(parse_float(&"1".repeat(MAX_FLOAT_TEXT + 1))
+            .unwrap_err()
+            .ends_with(&format!("(longer than {MAX_FLOAT_TEXT} bytes)")));
+        assert_eq!(parse_float(&"1".repeat(400)), Ok(f64::INFINITY));
+        assert_eq!(parse_float(&format!("0.{}1", "0".repeat(300))), Ok(1e-301));
     }
 }

@@ -1,0 +1,136 @@
+//! A verified program: the module, what verification proved about it, and
+//! the facts execution needs, all computed once when it is loaded.
+//!
+//! [`Program`] is opaque: nothing outside the crate can change its code or
+//! tables after verification, so what runs is exactly what was verified.
+//! Every run-time fact an instruction needs about a type (whether an
+//! array, map or cell holds references, a record's layout and field
+//! counts) comes from the instruction's type operand through
+//! [`Program::holds_refs`] and [`Program::shape`], never from the values at
+//! hand.
+
+use crate::heap::GcInfo;
+use crate::module::*;
+use crate::verify::{self, FuncInfo, VerifyError};
+
+/// A module that passed verification, with what execution needs from it.
+pub struct Program {
+    module: Module,
+    info: Vec<FuncInfo>,
+    pub(crate) gc: GcInfo,
+    /// What a call needs to know about each function, kept compact.
+    pub(crate) meta: Vec<FnMeta>,
+    /// For each type id, what `struct.new` and `enum.new` need: the layout
+    /// and the field count of each variant (one entry for a struct; none
+    /// for types that are not records).
+    shapes: Vec<(u32, Box<[u32]>)>,
+    /// For each type id: whether an array of it holds references in its
+    /// elements, a map in its values, a cell in its content.
+    holds_refs: Vec<bool>,
+}
+
+/// Per-function facts the call and return paths read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FnMeta {
+    pub params: u32,
+    pub slots: u32,
+    /// Slots per frame: locals plus the operand stack.
+    pub frame_size: u32,
+    pub returns_value: bool,
+}
+
+impl Program {
+    /// Verifies `module`; nothing can run without passing through here.
+    pub fn new(module: Module) -> Result<Program, VerifyError> {
+        let info = verify::verify(&module)?;
+        let record_refs = module
+            .layouts
+            .iter()
+            .map(|l| match l {
+                Layout::Struct { fields, .. } => {
+                    vec![fields.iter().map(|f| module.is_ref(f.ty)).collect()]
+                }
+                Layout::Enum { variants, .. } => variants
+                    .iter()
+                    .map(|v| v.fields.iter().map(|t| module.is_ref(*t)).collect())
+                    .collect(),
+            })
+            .collect();
+        let capture_refs = module
+            .functions
+            .iter()
+            .map(|f| f.captures.iter().map(|t| module.is_ref(*t)).collect())
+            .collect();
+        let meta = module
+            .functions
+            .iter()
+            .zip(&info)
+            .map(|(f, i)| FnMeta {
+                params: f.params.len() as u32,
+                slots: f.num_slots() as u32,
+                frame_size: (f.num_slots() + i.max_stack as usize) as u32,
+                returns_value: f.ret != UNIT,
+            })
+            .collect();
+        let shapes = module
+            .types
+            .iter()
+            .map(|t| match t {
+                TypeDesc::Struct(l) | TypeDesc::Enum(l) => {
+                    let counts = match &module.layouts[*l as usize] {
+                        Layout::Struct { fields, .. } => vec![fields.len() as u32],
+                        Layout::Enum { variants, .. } => {
+                            variants.iter().map(|v| v.fields.len() as u32).collect()
+                        }
+                    };
+                    (*l, counts.into_boxed_slice())
+                }
+                _ => (u32::MAX, Box::default()),
+            })
+            .collect();
+        let holds_refs = module
+            .types
+            .iter()
+            .map(|t| match t {
+                TypeDesc::Array(e) | TypeDesc::Cell(e) | TypeDesc::Map(_, e) => module.is_ref(*e),
+                _ => false,
+            })
+            .collect();
+        Ok(Program {
+            module,
+            info,
+            shapes,
+            holds_refs,
+            gc: GcInfo {
+                record_refs,
+                capture_refs,
+            },
+            meta,
+        })
+    }
+
+    /// The verified module, read-only.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// What verification proved about function `func` (its stack maps).
+    pub fn function_info(&self, func: u32) -> &FuncInfo {
+        &self.info[func as usize]
+    }
+
+    /// Whether values of array type `ty` hold references in their
+    /// elements (map type: in their values; cell type: in their content).
+    #[inline]
+    pub(crate) fn holds_refs(&self, ty: TypeId) -> bool {
+        self.holds_refs[ty as usize]
+    }
+
+    /// The layout of record type `ty` and the field count of each of its
+    /// variants.
+    #[inline]
+    pub(crate) fn shape(&self, ty: TypeId) -> (u32, &[u32]) {
+        let (l, counts) = &self.shapes[ty as usize];
+        (*l, counts)
+    }
+}

@@ -1,0 +1,493 @@
+//! The string instructions' work on the heap: comparing, searching,
+//! concatenating, slicing, splitting and joining.
+//!
+//! Each operation here takes time proportional to the bytes it touches,
+//! so each looks at a [`Watch`] between chunks of at most
+//! [`CHUNK_BYTES`] bytes and stops with the watch's [`Stop`] when the
+//! deadline passed or the host interrupted: a timeout lands in time even
+//! inside one instruction over a huge string. An operation that stops
+//! leaves every existing value as it was (a half-built result is dropped
+//! unaccounted: it never reached the heap). The interpreter charges the
+//! fuel for the work (see [`crate::limits`]) before calling in here.
+
+use crate::heap::{str_size, text_bytes, Heap, Object, OBJECT_BYTES, SHARE_MIN};
+use crate::limits::{Stop, Watch, CHUNK_BYTES};
+use compact_str::CompactString;
+use std::cmp::Ordering;
+use std::ops::Range;
+
+/// `s` in pieces of at most [`CHUNK_BYTES`] bytes (a few more where a
+/// character straddles the boundary), each a valid `str`.
+pub fn str_chunks(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = rest.len().min(CHUNK_BYTES);
+        while !rest.is_char_boundary(end) {
+            end += 1;
+        }
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
+}
+
+/// Appends `text` to `out` a chunk at a time, checking `watch` between
+/// chunks.
+pub fn push_watched(out: &mut CompactString, text: &str, watch: &Watch) -> Result<(), Stop> {
+    for (i, c) in str_chunks(text).enumerate() {
+        if i > 0 {
+            watch.check()?;
+        }
+        out.push_str(c);
+    }
+    Ok(())
+}
+
+/// A copy of `text` as a boxed `str` (a map key), checking `watch` between
+/// chunks.
+pub fn boxed_watched(text: &str, watch: &Watch) -> Result<Box<str>, Stop> {
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in str_chunks(text).enumerate() {
+        if i > 0 {
+            watch.check()?;
+        }
+        out.push_str(c);
+    }
+    Ok(out.into_boxed_str())
+}
+
+/// Bytewise comparison of two texts, a chunk at a time.
+pub fn compare_watched(a: &str, b: &str, watch: &Watch) -> Result<Ordering, Stop> {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len().min(b.len());
+    let mut at = 0;
+    while at < n {
+        if at > 0 {
+            watch.check()?;
+        }
+        let end = (at + CHUNK_BYTES).min(n);
+        match a[at..end].cmp(&b[at..end]) {
+            Ordering::Equal => at = end,
+            other => return Ok(other),
+        }
+    }
+    Ok(a.len().cmp(&b.len()))
+}
+
+/// Byte offset of the first occurrence of `needle` in `hay`. The search
+/// runs over windows of the haystack that overlap by the needle's length
+/// (less one byte), checking `watch` between them; a window is at least as
+/// long as the needle, so the total work stays linear.
+pub fn find_watched(hay: &str, needle: &str, watch: &Watch) -> Result<Option<usize>, Stop> {
+    let step = CHUNK_BYTES.max(needle.len());
+    if watch.is_idle() || hay.len() <= step {
+        return Ok(hay.find(needle));
+    }
+    let mut pos = 0;
+    while pos < hay.len() {
+        if pos > 0 {
+            watch.check()?;
+        }
+        let next = ceil_boundary(hay, pos + step);
+        // A match starting before `next` ends at a character boundary at
+        // most `next - 1 + needle.len()`.
+        let end = floor_boundary(hay, next.saturating_add(needle.len()));
+        if let Some(i) = hay[pos..end].find(needle) {
+            return Ok(Some(pos + i));
+        }
+        pos = next;
+    }
+    Ok(None)
+}
+
+fn ceil_boundary(s: &str, mut i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The piece of `text` that starts at `pos` when split by `sep`: its byte
+/// range and where the next one starts (`None` after the last). Splitting
+/// by the empty string gives the characters.
+fn next_piece(text: &str, sep: &str, pos: usize) -> Option<(Range<usize>, Option<usize>)> {
+    if sep.is_empty() {
+        let c = text[pos..].chars().next()?;
+        let end = pos + c.len_utf8();
+        return Some((pos..end, (end < text.len()).then_some(end)));
+    }
+    // A one-character separator (the common case) is found by a byte
+    // scan; a substring search has a set-up cost per call.
+    let mut chars = sep.chars();
+    let found = match (chars.next(), chars.next()) {
+        (Some(c), None) => text[pos..].find(c),
+        _ => text[pos..].find(sep),
+    };
+    Some(match found {
+        Some(i) => (pos..pos + i, Some(pos + i + sep.len())),
+        None => (pos..text.len(), None),
+    })
+}
+
+impl Heap {
+    /// Whether strings `a` and `b` are equal, by content.
+    pub fn str_eq(&self, a: u64, b: u64, watch: &Watch) -> Result<bool, Stop> {
+        let (x, y) = (self.str(a), self.str(b));
+        if x.len() != y.len() {
+            return Ok(false);
+        }
+        Ok(compare_watched(x, y, watch)? == Ordering::Equal)
+    }
+
+    /// How strings `a` and `b` order, bytewise.
+    pub fn str_cmp(&self, a: u64, b: u64, watch: &Watch) -> Result<Ordering, Stop> {
+        compare_watched(self.str(a), self.str(b), watch)
+    }
+
+    /// `a.find(b)`: the byte offset of the first occurrence, or -1.
+    pub fn find(&self, a: u64, b: u64, watch: &Watch) -> Result<i64, Stop> {
+        Ok(find_watched(self.str(a), self.str(b), watch)?.map_or(-1, |i| i as i64))
+    }
+
+    /// `a + b`. When `a` is the longest string built on its buffer so far
+    /// (its bytes end where the buffer's do) and longer than [`SHARE_MIN`]
+    /// bytes (so its buffer is on the host heap, not inline), `b` is
+    /// appended to the buffer in place and the result is a
+    /// [`Object::StrRef`] sharing it: no string's bytes change, since every
+    /// string is a prefix of its buffer and appending only adds bytes past
+    /// all of them. So `s = s + x` in a loop is amortized linear, as in
+    /// CPython, instead of copying `s` every time. The buffer's owner is
+    /// accounted for the buffer's capacity, which grows by half when full.
+    pub fn concat(&mut self, a: u64, b: u64, watch: &Watch) -> Result<u64, Stop> {
+        let (owner, text, la) = self.str_owner(a);
+        let in_place = text.len() == la && la > SHARE_MIN;
+        let (b_owner, _, lb) = self.str_owner(b);
+        if in_place && b_owner != owner {
+            // The buffer is taken out while it grows so that `b` can be
+            // read (it has another buffer, checked above).
+            let mut text = std::mem::take(self.str_text_mut(owner));
+            let before = text_bytes(&text);
+            let pushed = push_watched(&mut text, self.str(b), watch);
+            if pushed.is_err() {
+                // Put the buffer back as it was: no string changes.
+                text.truncate(la);
+            }
+            let after = text_bytes(&text);
+            *self.str_text_mut(owner) = text;
+            if after > before {
+                self.grow(after - before);
+            } else {
+                self.shrink(before - after);
+            }
+            pushed?;
+            return Ok(self.alloc(Object::StrRef {
+                owner: owner as u32,
+                len: la + lb,
+            }));
+        }
+        let mut s = CompactString::with_capacity(la + lb);
+        push_watched(&mut s, &text[..la], watch)?;
+        push_watched(&mut s, self.str(b), watch)?;
+        Ok(self.alloc_text(s))
+    }
+
+    /// An upper bound of the accounted bytes [`Heap::concat`] adds, and the
+    /// bytes it copies.
+    pub fn concat_need(&self, a: u64, b: u64) -> (usize, usize) {
+        let (owner, text, la) = self.str_owner(a);
+        let (b_owner, _, lb) = self.str_owner(b);
+        if text.len() == la && la > SHARE_MIN && b_owner != owner {
+            // compact_str grows a full buffer to 1.5 times its length, or
+            // to what is needed if that is more.
+            let cap = text_bytes(text);
+            let growth = if la + lb > cap {
+                (la + la / 2).max(la + lb) - cap
+            } else {
+                0
+            };
+            (OBJECT_BYTES + growth, lb)
+        } else {
+            (str_size(la + lb), la + lb)
+        }
+    }
+
+    /// Bytes `start..end` of string `s` (a range on character boundaries,
+    /// checked by the caller) as a new string.
+    pub fn slice(&mut self, s: u64, range: Range<usize>, watch: &Watch) -> Result<u64, Stop> {
+        let mut piece = CompactString::with_capacity(range.len());
+        push_watched(&mut piece, &self.str(s)[range], watch)?;
+        Ok(self.alloc_text(piece))
+    }
+
+    /// How many pieces [`Heap::split`] makes of string `s` split by `sep`,
+    /// and the accounted bytes they and their array need.
+    pub fn split_need(&self, s: u64, sep: u64, watch: &Watch) -> Result<(usize, usize), Stop> {
+        let (text, sep) = (self.str(s), self.str(sep));
+        let (mut pos, mut count, mut bytes) = (0, 0usize, 0usize);
+        let mut next_check = CHUNK_BYTES;
+        while let Some((r, next)) = next_piece(text, sep, pos) {
+            count += 1;
+            bytes += str_size(r.len());
+            match next {
+                Some(n) => pos = n,
+                None => break,
+            }
+            if pos >= next_check {
+                watch.check()?;
+                next_check = pos + CHUNK_BYTES;
+            }
+        }
+        Ok((count, OBJECT_BYTES + 8 * count + bytes))
+    }
+
+    /// The pieces of string `s` between occurrences of `sep` (its
+    /// characters when `sep` is empty), as a new array of `count` (from
+    /// [`Heap::split_need`]) new strings. Pieces are allocated as they are
+    /// found, with no list of them in between. If the watch stops it, the
+    /// pieces made so far are left unreferenced, for the collector.
+    pub fn split(&mut self, s: u64, sep: u64, count: usize, watch: &Watch) -> Result<u64, Stop> {
+        let mut items = Vec::with_capacity(count);
+        let mut pos = 0;
+        let mut next_check = CHUNK_BYTES;
+        while let Some((r, next)) = next_piece(self.str(s), self.str(sep), pos) {
+            let mut piece = CompactString::with_capacity(r.len());
+            piece.push_str(&self.str(s)[r]);
+            items.push(self.alloc_text(piece));
+            match next {
+                Some(n) => pos = n,
+                None => break,
+            }
+            if pos >= next_check {
+                watch.check()?;
+                next_check = pos + CHUNK_BYTES;
+            }
+        }
+        debug_assert_eq!(items.len(), count);
+        Ok(self.alloc(Object::Array { refs: true, items }))
+    }
+
+    /// The length of the text `parts` (an array of strings) joined by
+    /// `sep`.
+    pub fn join_len(&self, parts: u64, sep: u64) -> usize {
+        let items = self.array(parts);
+        let seplen = self.str(sep).len();
+        items.iter().map(|p| self.str(*p).len()).sum::<usize>()
+            + seplen * items.len().saturating_sub(1)
+    }
+
+    /// The strings of array `parts` joined by `sep`, as a new string of
+    /// `len` bytes (from [`Heap::join_len`]).
+    pub fn join(&mut self, parts: u64, sep: u64, len: usize, watch: &Watch) -> Result<u64, Stop> {
+        let mut s = CompactString::with_capacity(len);
+        let mut next_check = CHUNK_BYTES;
+        for (i, p) in self.array(parts).iter().enumerate() {
+            if i > 0 {
+                s.push_str(self.str(sep));
+            }
+            push_watched(&mut s, self.str(*p), watch)?;
+            if s.len() >= next_check {
+                watch.check()?;
+                next_check = s.len() + CHUNK_BYTES;
+            }
+        }
+        Ok(self.alloc_text(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::Collection;
+    use std::time::{Duration, Instant};
+
+    /// A watch whose deadline has passed: any check stops.
+    fn expired() -> Watch {
+        Watch {
+            deadline: Some(Instant::now() - Duration::from_millis(1)),
+            interrupt: None,
+        }
+    }
+
+    #[test]
+    fn chunked_search_agrees_with_str_find() {
+        let text = "ab".repeat(CHUNK_BYTES) + "héllo" + &"x".repeat(3 * CHUNK_BYTES) + "needle";
+        let far = Watch {
+            deadline: Some(Instant::now() + Duration::from_secs(3600)),
+            interrupt: None,
+        };
+        for needle in [
+            "needle", "héllo", "bh", "ab", "xn", "", "missing", "lo", "é",
+        ] {
+            assert_eq!(
+                find_watched(&text, needle, &far).unwrap(),
+                text.find(needle),
+                "{needle:?}"
+            );
+        }
+        // A match straddling each window boundary is found.
+        for k in [1, 2, 3] {
+            let mut t = "a".repeat(k * CHUNK_BYTES - 3);
+            t.push_str("needle");
+            assert_eq!(find_watched(&t, "needle", &far).unwrap(), t.find("needle"));
+        }
+        assert_eq!(
+            find_watched(&text, "needle", &expired()),
+            Err(Stop::Timeout)
+        );
+    }
+
+    #[test]
+    fn chunked_comparison_agrees_with_str_cmp() {
+        let base = "z".repeat(3 * CHUNK_BYTES);
+        let far = Watch::IDLE;
+        let cases = [
+            (base.clone(), base.clone()),
+            (base.clone(), base.clone() + "a"),
+            (base.clone() + "b", base.clone() + "a"),
+            ("".into(), "a".into()),
+            ("é".into(), "e".into()),
+        ];
+        for (a, b) in &cases {
+            assert_eq!(compare_watched(a, b, &far).unwrap(), a.cmp(b));
+        }
+        assert_eq!(
+            compare_watched(&base, &base, &expired()),
+            Err(Stop::Timeout)
+        );
+        assert_eq!(str_chunks(&base).map(str::len).max(), Some(CHUNK_BYTES));
+        let multi = "é".repeat(CHUNK_BYTES);
+        assert_eq!(str_chunks(&multi).collect::<String>(), multi);
+    }
+
+    #[test]
+    fn split_agrees_with_str_split() {
+        let mut h = Heap::new();
+        let cases = [
+            ("a,b,,c", ","),
+            ("", ","),
+            (",", ","),
+            ("a,", ","),
+            ("no separator", ";"),
+            ("a--b---c", "--"),
+            ("héllo wörld", ""),
+            ("", ""),
+            ("aaa", "aa"),
+        ];
+        for (text, sep) in cases {
+            let (t, s) = (h.alloc_str(text), h.alloc_str(sep));
+            let (count, need) = h.split_need(t, s, &Watch::IDLE).unwrap();
+            let before = h.bytes;
+            let arr = h.split(t, s, count, &Watch::IDLE).unwrap();
+            assert_eq!(h.bytes - before, need, "split_need is exact");
+            let got: Vec<String> = h.array(arr).iter().map(|&p| h.str(p).to_string()).collect();
+            let want: Vec<String> = if sep.is_empty() {
+                text.chars().map(String::from).collect()
+            } else {
+                text.split(sep).map(String::from).collect()
+            };
+            assert_eq!(got, want, "{text:?} split by {sep:?}");
+        }
+    }
+
+    #[test]
+    fn concatenation_shares_buffers_without_changing_any_value() {
+        let w = &Watch::IDLE;
+        let mut h = Heap::new();
+        let base = h.alloc_str("a string too long to be stored inline");
+        let x = h.alloc_str("x");
+        let one = h.concat(base, x, w).unwrap();
+        // `base` ended its buffer, so `one` shares it.
+        assert!(matches!(h.get(one), Object::StrRef { owner, .. } if *owner as u64 == base));
+        let two = h.concat(one, x, w).unwrap();
+        assert!(matches!(h.get(two), Object::StrRef { .. }));
+        // `one` no longer ends the buffer: a copy.
+        let y = h.alloc_str("y");
+        let other = h.concat(one, y, w).unwrap();
+        assert!(matches!(h.get(other), Object::Str { .. }));
+        // A string appended to its own buffer is copied too.
+        let twice = h.concat(two, two, w).unwrap();
+        assert_eq!(h.str(base), "a string too long to be stored inline");
+        assert_eq!(h.str(one), "a string too long to be stored inlinex");
+        assert_eq!(h.str(two), "a string too long to be stored inlinexx");
+        assert_eq!(h.str(other), "a string too long to be stored inlinexy");
+        assert_eq!(h.str(twice), [h.str(two), h.str(two)].concat());
+        // Short strings stay inline and are always copied.
+        let short = h.alloc_str("ab");
+        let short2 = h.concat(short, x, w).unwrap();
+        assert!(matches!(h.get(short2), Object::Str { .. }));
+        assert_eq!(h.str(short), "ab");
+        // Only `two` is kept: its owner survives with the whole buffer.
+        h.collect(&[two], &crate::heap::no_gc_info(), Collection::Major, w)
+            .unwrap();
+        assert_eq!(h.str(two), "a string too long to be stored inlinexx");
+        assert_eq!(h.live_objects(), 2);
+        assert_eq!(h.bytes, h.recount());
+        h.collect(&[], &crate::heap::no_gc_info(), Collection::Major, w)
+            .unwrap();
+        assert_eq!(h.live_objects(), 0);
+        assert_eq!(h.bytes, 0);
+    }
+
+    #[test]
+    fn concat_need_bounds_what_concat_adds() {
+        let w = &Watch::IDLE;
+        let mut h = Heap::new();
+        let mut s = h.alloc_str("");
+        let piece = h.alloc_str("0123456789abcdefghij");
+        for _ in 0..200 {
+            let (need, _) = h.concat_need(s, piece);
+            let before = h.bytes;
+            s = h.concat(s, piece, w).unwrap();
+            assert!(h.bytes - before <= need, "{} > {need}", h.bytes - before);
+        }
+        assert_eq!(h.str(s).len(), 200 * 20);
+    }
+
+    #[test]
+    fn a_stopped_append_leaves_every_string_as_it_was() {
+        let mut h = Heap::new();
+        let base = h.alloc_str("a string too long to be stored inline");
+        let long = h.alloc_str(&"y".repeat(3 * CHUNK_BYTES));
+        let before = h.bytes;
+        assert_eq!(h.concat(base, long, &expired()), Err(Stop::Timeout));
+        assert_eq!(h.str(base), "a string too long to be stored inline");
+        assert_eq!(h.bytes, h.recount());
+        assert!(h.bytes >= before);
+        // And the buffer can still be appended to.
+        let x = h.alloc_str("x");
+        let one = h.concat(base, x, &Watch::IDLE).unwrap();
+        assert_eq!(h.str(one), "a string too long to be stored inlinex");
+    }
+
+    #[test]
+    fn compact_str_keeps_the_rules_accounting_relies_on() {
+        let inline = CompactString::with_capacity(24);
+        assert!(!inline.is_heap_allocated());
+        let small = CompactString::with_capacity(25);
+        assert_eq!(text_bytes(&small), 32);
+        assert_eq!(str_size(25), OBJECT_BYTES + 32);
+        let mut big = CompactString::with_capacity(100);
+        big.push_str(&"x".repeat(100));
+        assert_eq!(text_bytes(&big), 100);
+        let mut grown = big.clone();
+        grown.push_str("y");
+        assert_eq!(text_bytes(&grown), 150, "a full buffer grows by half");
+        assert_eq!(text_bytes(&CompactString::with_capacity(40)), 40);
+    }
+}
