@@ -7,12 +7,15 @@
 //! matched against the granted paths as written, and the rest of it is
 //! opened *inside* that directory by cap-std, which refuses absolute paths,
 //! `..` above the directory and symlinks that lead out of it. Nothing here
-//! opens a path with ambient authority.
+//! opens a path with ambient authority, and only regular files are opened
+//! (see `files`): a FIFO or a device could block the host or never end.
 
+use crate::files::{self, FileError};
 use crate::types::{Signature, ValType};
-use cap_std::fs::{Dir, OpenOptions};
-use std::io::{Read, Write};
+use cap_std::fs::Dir;
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tern_vm::Value;
@@ -32,10 +35,37 @@ pub enum Output {
 /// Bytes a buffered inherited stream holds before writing through.
 const INHERIT_BUFFER: usize = 1 << 16;
 
+/// Set once writing to an inherited stream fails because its reader
+/// closed it. Process-wide, as the streams are.
+static INHERITED_CLOSED: AtomicBool = AtomicBool::new(false);
+
+impl Output {
+    /// Whether this process's standard output or error, written for an
+    /// [`Output::Inherit`] stream, was found closed by its reader (a broken
+    /// pipe, as in `vmrun app.bc | head -n 1`). A guest printing to a
+    /// closed stream stops with a runtime error (`TrapKind::Host`) instead
+    /// of printing forever into nothing; output still buffered when a call
+    /// returns is lost. A command-line host then exits quietly, as other
+    /// Unix tools do.
+    pub fn inherited_stream_closed() -> bool {
+        INHERITED_CLOSED.load(Ordering::Relaxed)
+    }
+}
+
 pub(crate) enum Sink {
-    Inherit { stderr: bool, buf: Vec<u8> },
+    Inherit {
+        stderr: bool,
+        buf: Vec<u8>,
+        /// The reader closed the stream: every later write fails at once.
+        closed: bool,
+    },
     Capture(Vec<u8>),
     Discard,
+}
+
+fn closed_message(stderr: bool) -> String {
+    let which = if stderr { "error" } else { "output" };
+    format!("output failed: standard {which} was closed by its reader (broken pipe)")
 }
 
 impl Sink {
@@ -44,6 +74,7 @@ impl Sink {
             Output::Inherit => Sink::Inherit {
                 stderr,
                 buf: Vec::new(),
+                closed: false,
             },
             Output::Capture => Sink::Capture(Vec::new()),
             Output::Discard => Sink::Discard,
@@ -52,7 +83,8 @@ impl Sink {
 
     fn write(&mut self, bytes: &[u8], limit: usize) -> Result<(), String> {
         match self {
-            Sink::Inherit { stderr, buf } => {
+            Sink::Inherit { stderr, closed, .. } if *closed => Err(closed_message(*stderr)),
+            Sink::Inherit { stderr, buf, .. } => {
                 buf.extend_from_slice(bytes);
                 if *stderr || buf.len() >= INHERIT_BUFFER {
                     return self.flush();
@@ -73,7 +105,15 @@ impl Sink {
     }
 
     pub(crate) fn flush(&mut self) -> Result<(), String> {
-        if let Sink::Inherit { stderr, buf } = self {
+        if let Sink::Inherit {
+            stderr,
+            buf,
+            closed,
+        } = self
+        {
+            if buf.is_empty() {
+                return Ok(());
+            }
             let r = if *stderr {
                 let mut e = std::io::stderr().lock();
                 e.write_all(buf).and_then(|_| e.flush())
@@ -82,12 +122,16 @@ impl Sink {
                 o.write_all(buf).and_then(|_| o.flush())
             };
             buf.clear();
-            // A closed pipe is the reader's choice, not the guest's error.
             match r {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    return Err(format!("output failed: {e}"))
+                Ok(()) => {}
+                // The reader is gone, so is everything printed from now
+                // on: stop the guest rather than let it print forever.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    *closed = true;
+                    INHERITED_CLOSED.store(true, Ordering::Relaxed);
+                    return Err(closed_message(*stderr));
                 }
-                _ => {}
+                Err(e) => return Err(format!("output failed: {e}")),
             }
         }
         Ok(())
@@ -267,6 +311,16 @@ fn fs_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// Why a file cannot be read or written, in the same words everywhere.
+fn file_reason(e: FileError) -> String {
+    match e {
+        FileError::Io(e) => fs_reason(&e),
+        FileError::IsDir => "is a directory".into(),
+        FileError::NotRegular => "not a regular file".into(),
+        FileError::TooLarge(_) => format!("larger than {MAX_READ_BYTES} bytes"),
+    }
+}
+
 /// The largest file `fs.read` returns: a file is copied into the guest
 /// heap, so this bounds the host memory one call can take.
 pub const MAX_READ_BYTES: u64 = 64 << 20;
@@ -281,19 +335,7 @@ pub(crate) fn fs_read_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
         let path = str_arg(&args, 0);
         let fail = |why: String| format!("fs.read: cannot read '{path}': {why}");
         let (dir, rest) = resolve(&g, path).ok_or_else(|| outside(path, "fs.read"))?;
-        let mut f = dir.open(&rest).map_err(|e| fail(fs_reason(&e)))?;
-        let meta = f.metadata().map_err(|e| fail(fs_reason(&e)))?;
-        if meta.is_dir() {
-            return Err(fail("is a directory".into()));
-        }
-        let mut bytes = Vec::new();
-        (&mut f)
-            .take(MAX_READ_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| fail(fs_reason(&e)))?;
-        if bytes.len() as u64 > MAX_READ_BYTES {
-            return Err(fail(format!("larger than {MAX_READ_BYTES} bytes")));
-        }
+        let bytes = files::read_in(dir, &rest, MAX_READ_BYTES).map_err(|e| fail(file_reason(e)))?;
         String::from_utf8(bytes)
             .map(Value::Str)
             .map_err(|_| fail("the file is not valid UTF-8".into()))
@@ -332,19 +374,12 @@ pub(crate) fn fs_write_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
             move |_, args| {
                 let path = str_arg(&args, 0);
                 let text = str_arg(&args, 1);
-                let fail = |e: std::io::Error| {
-                    format!("fs.write: cannot write '{path}': {}", fs_reason(&e))
-                };
+                let fail = |why: String| format!("fs.write: cannot write '{path}': {why}");
                 let (dir, rest) = resolve(&g, path).ok_or_else(|| outside(path, "fs.write"))?;
-                let mut opts = OpenOptions::new();
-                opts.write(true).create(true);
-                if append {
-                    opts.append(true);
-                } else {
-                    opts.truncate(true);
-                }
-                let mut f = dir.open_with(&rest, &opts).map_err(fail)?;
-                f.write_all(text.as_bytes()).map_err(fail)?;
+                let mut f =
+                    files::open_for_write(dir, &rest, append).map_err(|e| fail(file_reason(e)))?;
+                f.write_all(text.as_bytes())
+                    .map_err(|e| fail(fs_reason(&e)))?;
                 Ok(Value::Unit)
             },
         )

@@ -49,6 +49,7 @@
 #![deny(unsafe_code)]
 
 mod caps;
+mod files;
 mod linker;
 // Loading shared libraries and calling C functions: the crate's only unsafe.
 #[allow(unsafe_code)]

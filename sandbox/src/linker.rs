@@ -48,13 +48,7 @@ impl Module {
         if path.extension().is_some_and(|e| e == "src") {
             return Module::from_compiled(path, tern_compiler::compile(path));
         }
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::Io(format!(
-                "cannot read {}: {}",
-                path.display(),
-                crate::io_reason(&e)
-            ))
-        })?;
+        let bytes = crate::files::read_bytecode(path)?;
         tern_vm::load(&bytes)
             .map(Module::from_program)
             .map_err(|e| Error::InvalidBytecode(format!("{}: {e}", path.display())))

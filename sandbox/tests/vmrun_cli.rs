@@ -1,12 +1,77 @@
 //! vmrun as a user meets it: arguments, exit codes and one-line errors.
 
+use std::io::Read;
 use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 #[path = "../../tests/support/run_binary.rs"]
 mod support;
 
 fn vmrun(args: &[&str]) -> (i32, String, String) {
     support::run_binary(env!("CARGO_BIN_EXE_vmrun"), args)
+}
+
+/// vmrun as a child process to wire up by hand (under the test runner's
+/// emulator, if any, as `support::run_binary` does).
+fn vmrun_command(args: &[&str]) -> Command {
+    let bin = env!("CARGO_BIN_EXE_vmrun");
+    let runner = std::env::var("TERN_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(emu) => {
+            let mut c = Command::new(emu);
+            c.args(words).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    cmd.args(args);
+    cmd
+}
+
+/// Waits for `child`; one that has not ended after a generous bound (the
+/// point is that it ends at all, also under a slow emulator) is killed and
+/// fails the test.
+fn wait_within(child: &mut Child, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what}: vmrun did not end");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Like `vmrun`, but a run that does not end is a failure, not a hang.
+fn vmrun_within(args: &[&str]) -> (i32, String, String) {
+    let mut child = vmrun_command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_within(&mut child, &format!("{args:?}"));
+    let (mut out, mut err) = (String::new(), String::new());
+    child.stdout.unwrap().read_to_string(&mut out).unwrap();
+    child.stderr.unwrap().read_to_string(&mut err).unwrap();
+    (status.code().unwrap_or(-1), out, err)
+}
+
+/// The write end of a pipe whose read end is already closed: the reader
+/// (`true`, reading its standard input) has exited.
+#[cfg(unix)]
+fn closed_pipe() -> Stdio {
+    let mut reader = Command::new("true")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("`true` runs");
+    let writer = reader.stdin.take().unwrap();
+    assert!(reader.wait().unwrap().success());
+    Stdio::from(writer)
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -258,4 +323,259 @@ fn a_timeout_stops_a_program_that_never_ends() {
         err.contains("invalid duration `soon` (use a number with ms, s or m: 500ms, 2s, 1m)"),
         "{err}"
     );
+}
+
+#[test]
+fn everything_after_the_program_belongs_to_it() {
+    // Flags after the path are the program's arguments and grant nothing.
+    let (code, out, err) = vmrun(&[
+        &example("args.src"),
+        "-A",
+        "--stats",
+        "--help",
+        "--",
+        "--version",
+        "-h",
+        "x",
+    ]);
+    assert_eq!((code, err.as_str()), (7, ""));
+    assert_eq!(
+        out,
+        "7 arguments\n  0: -A\n  1: --stats\n  2: --help\n  3: --\n  4: --version\n  5: -h\n  6: x\n"
+    );
+    let src = scratch("reads.src");
+    std::fs::write(
+        &src,
+        "import fs;\nfn main(args: [str]) {\n    println(fs.read(args[1]));\n}\n",
+    )
+    .unwrap();
+    let (code, out, err) = vmrun(&[src.to_str().unwrap(), "-A", "/etc/hostname"]);
+    assert_eq!((code, out.as_str()), (6, ""));
+    assert_eq!(
+        err,
+        "error: the program needs capabilities this host does not grant: \
+         fs.read (read_text) (grant with --allow-read=DIR)\n"
+    );
+    let (code, out, err) = vmrun(&[src.to_str().unwrap(), "--allow-read=/", "/etc/hostname"]);
+    assert_eq!((code, out.as_str()), (6, ""));
+    assert!(
+        err.starts_with("error: the program needs capabilities"),
+        "{err}"
+    );
+
+    // Before the path, flags are vmrun's; `--` ends them.
+    let (code, out, err) = vmrun(&["--help"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(
+        out.contains("Usage: vmrun [OPTIONS] <PROGRAM> [ARGS]..."),
+        "{out}"
+    );
+    let (code, out, _) = vmrun(&["--version"]);
+    assert_eq!(
+        (code, out),
+        (0, format!("vmrun {}\n", env!("CARGO_PKG_VERSION")))
+    );
+    let (code, out, err) = vmrun(&["--", &example("args.src"), "--", "-A"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (2, "2 arguments\n  0: --\n  1: -A\n", "")
+    );
+    // main takes [str].
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bad = std::ffi::OsStr::from_bytes(b"caf\xe9");
+        let mut cmd = vmrun_command(&[&example("args.src")]);
+        let out = cmd.arg(bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "error: the program argument 'caf\u{FFFD}' is not valid UTF-8\n"
+        );
+    }
+    // A path that looks like a flag is not quietly taken as the program.
+    let (code, out, err) = vmrun(&["-weird.src", "x"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.contains("unexpected argument"), "{err}");
+    assert!(err.contains("use '-- "), "{err}");
+}
+
+#[test]
+fn a_bytecode_file_must_be_a_regular_file_within_the_limit() {
+    let dir = scratch("not-files");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, out, err) = vmrun(&[dir.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (5, ""));
+    assert_eq!(
+        err,
+        format!("error: cannot read {}: is a directory\n", dir.display())
+    );
+    // Only the size on record is looked at: reading a terabyte (of zeros,
+    // a sparse file) first would take the host's memory.
+    let big = scratch("big.bc");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(1 << 40).unwrap();
+    drop(f);
+    let (code, out, err) = vmrun_within(&[big.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&big);
+    assert_eq!((code, out.as_str()), (4, ""));
+    assert_eq!(
+        err,
+        format!(
+            "error: {}: invalid bytecode: file is 1099511627776 bytes, more than the limit of 67108864\n",
+            big.display()
+        )
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_and_fifos_are_refused_at_once() {
+    let (code, out, err) = vmrun_within(&["/dev/zero"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (5, "", "error: cannot read /dev/zero: not a regular file\n")
+    );
+    // A FIFO with no writer would block in open() itself.
+    let fifo = scratch("fifo.bc");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let (code, out, err) = vmrun_within(&[fifo.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (5, ""));
+    assert_eq!(
+        err,
+        format!(
+            "error: cannot read {}: not a regular file\n",
+            fifo.display()
+        )
+    );
+}
+
+#[test]
+fn a_timeout_too_long_to_reach_is_no_timeout() {
+    for t in ["18446744073709551615s", "99999999999999999999999999m"] {
+        assert_eq!(
+            vmrun_within(&["--timeout", t, &example("hello.src")]),
+            (0, "Hello, Tern!\n".into(), String::new()),
+            "{t}"
+        );
+    }
+    // It still does not stop a program, which the fuel limit then does.
+    let src = scratch("spin.src");
+    std::fs::write(&src, "fn main() {\n    while true {}\n}\n").unwrap();
+    let (code, _, err) = vmrun(&[
+        "--timeout",
+        "18446744073709551615ms",
+        "--fuel",
+        "100000",
+        src.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            1,
+            "error: fuel exhausted: the limit of 100000 instructions was reached\n  at main (spin.src:2)\n"
+        )
+    );
+}
+
+#[test]
+fn a_closed_output_pipe_stops_the_program_quietly() {
+    let src = scratch("yes.src");
+    std::fs::write(&src, "fn main() {\n    while true { println(\"y\"); }\n}\n").unwrap();
+    let mut child = vmrun_command(&[src.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"y\ny\ny\ny\ny\n");
+    // The reader is gone now, as `head -c 10`'s would be.
+    let status = wait_within(&mut child, "printing forever to a closed pipe");
+    let mut err = String::new();
+    child.stderr.unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!((status.code(), err.as_str()), (Some(141), ""));
+
+    // The same for standard error.
+    let src = scratch("eyes.src");
+    std::fs::write(
+        &src,
+        "fn main() {\n    while true { eprintln(\"e\"); }\n}\n",
+    )
+    .unwrap();
+    let mut child = vmrun_command(&[src.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 4];
+    child.stderr.take().unwrap().read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"e\ne\n");
+    let status = wait_within(&mut child, "printing forever to a closed stderr");
+    let mut out = String::new();
+    child.stdout.unwrap().read_to_string(&mut out).unwrap();
+    assert_eq!((status.code(), out.as_str()), (Some(141), ""));
+}
+
+#[cfg(unix)]
+#[test]
+fn output_lost_to_a_closed_pipe_is_not_success() {
+    // hello.src ends normally, but the one line it prints is lost.
+    let mut child = vmrun_command(&[&example("hello.src")])
+        .stdout(closed_pipe())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_within(&mut child, "hello to a closed pipe");
+    let mut err = String::new();
+    child.stderr.unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!((status.code(), err.as_str()), (Some(141), ""));
+}
+
+#[cfg(unix)]
+#[test]
+fn reports_to_a_closed_stderr_do_not_panic() {
+    let src = scratch("divide.src");
+    std::fs::write(
+        &src,
+        "fn main(args: [str]) {\n    println(str(1 / len(args)));\n}\n",
+    )
+    .unwrap();
+    let src = src.to_str().unwrap();
+    let cases: [(&[&str], i32); 5] = [
+        // A runtime error's report.
+        (&[src], 1),
+        // With statistics as well.
+        (&["--stats", src], 1),
+        // A file that cannot be read.
+        (&["/no/such/app.bc"], 5),
+        // clap's usage error.
+        (&["--no-such-flag"], 2),
+        // The program's own success, and its statistics.
+        (&["--stats", src, "x"], 0),
+    ];
+    for (args, want) in cases {
+        let mut child = vmrun_command(args)
+            .stdout(Stdio::piped())
+            .stderr(closed_pipe())
+            .spawn()
+            .unwrap();
+        let status = wait_within(&mut child, "a report to a closed stderr");
+        assert_eq!(status.code(), Some(want), "{args:?}");
+    }
+    // clap's help, to a closed standard output.
+    let mut child = vmrun_command(&["--help"])
+        .stdout(closed_pipe())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_within(&mut child, "help to a closed stdout");
+    let mut err = String::new();
+    child.stderr.unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!((status.code(), err.as_str()), (Some(0), ""));
 }

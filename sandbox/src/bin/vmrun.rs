@@ -1,16 +1,38 @@
 //! vmrun: run a Tern program (`.bc`, or `.src` compiled in memory).
 //!
 //! A host like any other: standard output and error are granted, every
-//! other capability only by a flag, in Deno's manner.
+//! other capability only by a flag, in Deno's manner. Flags for vmrun come
+//! before the program path; everything after it belongs to the program.
+//!
+//! Nothing vmrun prints may panic: its own standard streams may be closed
+//! pipes, so every write to them ignores failure.
 
 use clap::Parser;
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
-use tern_sandbox::{exit, report, Error, Limits, Linker, Module, Output};
+use tern_sandbox::{exit, report, Error, Limits, Linker, Module, Output, TrapKind};
+
+/// The exit code when the program's standard output or error was closed by
+/// its reader: what a shell reports for a process killed by SIGPIPE
+/// (128 + 13), as `yes | head -n 1` reports for `yes`.
+const CLOSED_PIPE: i32 = 141;
+
+/// The longest `--timeout`: a century, in effect none. A longer one would
+/// overflow the clock the deadline is computed on.
+const MAX_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 #[derive(Parser)]
-#[command(name = "vmrun", version, about = "Run a Tern program", long_about = None)]
+#[command(
+    name = "vmrun",
+    version,
+    about = "Run a Tern program",
+    long_about = None,
+    override_usage = "vmrun [OPTIONS] <PROGRAM> [ARGS]...",
+    after_help = "Options come before PROGRAM. Everything after PROGRAM is passed to the \
+                  program as its arguments, verbatim, even if it looks like an option."
+)]
 struct Cli {
     /// Grant reading files under DIR (repeat or separate with commas).
     #[arg(long, value_name = "DIR", value_delimiter = ',')]
@@ -51,14 +73,17 @@ struct Cli {
     /// Maximum instructions to execute.
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
-    /// Wall-clock limit: 500ms, 2s, 1m.
+    /// Wall-clock limit: 500ms, 2s, 1m (at most a century).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
-    /// The program: a .bc file, or a .src file to compile first.
-    program: PathBuf,
-    /// Arguments passed to main(args: [str]).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
+    /// The program (a .bc file, or a .src file to compile first), then the
+    /// arguments passed to main(args: [str]).
+    // One positional that captures everything from its first value on
+    // (trailing_var_arg), so that nothing after the program path is parsed
+    // as a flag of vmrun. A path starting with '-' before it is still an
+    // unknown flag, not silently the program (write `-- -name.bc`).
+    #[arg(value_names = ["PROGRAM", "ARGS"], required = true, num_args = 1.., trailing_var_arg = true)]
+    command: Vec<OsString>,
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {
@@ -74,16 +99,22 @@ fn parse_size(s: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("invalid size `{s}` (use bytes, or a number with K, M or G)"))
 }
 
+/// A duration, saturated at [`MAX_TIMEOUT`] however many digits it has.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("invalid duration `{s}` (use a number with ms, s or m: 500ms, 2s, 1m)");
     let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let n: u64 = s[..split].parse().map_err(|_| bad())?;
-    match &s[split..] {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => n.checked_mul(60).map(Duration::from_secs).ok_or_else(bad),
-        _ => Err(bad()),
+    if split == 0 {
+        return Err(bad());
     }
+    // All digits, so the only way to fail is to be too large.
+    let n: u64 = s[..split].parse().unwrap_or(u64::MAX);
+    let d = match &s[split..] {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    Ok(d.min(MAX_TIMEOUT))
 }
 
 /// The flag that grants a capability, for the refusal message.
@@ -150,8 +181,13 @@ fn linker(cli: &Cli) -> Result<Linker, String> {
     Ok(l)
 }
 
+/// Writes to standard error; a closed stream is not worth a panic.
+fn say(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
 fn fail(code: i32, text: &str) -> ! {
-    eprint!("{text}");
+    say(text);
     std::process::exit(code);
 }
 
@@ -168,7 +204,21 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let module = match Module::from_file(&cli.program) {
+    let (program, args) = match cli.command.split_first() {
+        Some((p, rest)) => (PathBuf::from(p), rest),
+        None => fail(exit::USAGE, "error: no program given\n"),
+    };
+    let args: Vec<String> = match args.iter().map(|a| a.clone().into_string()).collect() {
+        Ok(a) => a,
+        Err(bad) => fail(
+            exit::USAGE,
+            &format!(
+                "error: the program argument '{}' is not valid UTF-8\n",
+                bad.to_string_lossy()
+            ),
+        ),
+    };
+    let module = match Module::from_file(&program) {
         Ok(m) => m,
         Err(e) => fail(e.exit_code(), &report(&e)),
     };
@@ -211,24 +261,26 @@ fn main() {
         }
         Err(e) => fail(e.exit_code(), &report(&e)),
     };
-    let result = instance.run_main(&cli.args);
+    let result = instance.run_main(&args);
+    let closed = Output::inherited_stream_closed();
     let code = match &result {
+        // Output was lost to a closed pipe: the run did not do its job.
+        Ok(_) if closed => CLOSED_PIPE,
         Ok(code) => (code & 0xFF) as i32,
+        // Printing to a closed pipe stopped the guest with a host error;
+        // the reader is gone and wants no story about it.
+        Err(Error::Trap(t)) if closed && t.kind == TrapKind::Host => CLOSED_PIPE,
         Err(e) => {
-            eprint!("{}", report(e));
+            say(&report(e));
             e.exit_code()
         }
     };
     if cli.stats {
         let s = instance.stats();
-        let _ = writeln!(
-            std::io::stderr(),
-            "instructions: {}\ncollections: {}\nallocated bytes: {}\npeak heap bytes: {}",
-            s.instructions,
-            s.collections,
-            s.allocated_bytes,
-            s.peak_heap_bytes
-        );
+        say(&format!(
+            "instructions: {}\ncollections: {}\nallocated bytes: {}\npeak heap bytes: {}\n",
+            s.instructions, s.collections, s.allocated_bytes, s.peak_heap_bytes
+        ));
     }
     std::process::exit(code);
 }
