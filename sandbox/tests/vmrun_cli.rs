@@ -478,7 +478,7 @@ fn a_timeout_too_long_to_reach_is_no_timeout() {
         (code, err.as_str()),
         (
             1,
-            "error: fuel exhausted: the limit of 100000 instructions was reached\n  at main (spin.src:2)\n"
+            "error: fuel exhausted: the limit of 100000 units was reached\n  at main (spin.src:2)\n"
         )
     );
 }
