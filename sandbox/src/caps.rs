@@ -15,7 +15,6 @@ use crate::types::{Signature, ValType};
 use cap_std::fs::Dir;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tern_vm::Value;
@@ -34,23 +33,6 @@ pub enum Output {
 
 /// Bytes a buffered inherited stream holds before writing through.
 const INHERIT_BUFFER: usize = 1 << 16;
-
-/// Set once writing to an inherited stream fails because its reader
-/// closed it. Process-wide, as the streams are.
-static INHERITED_CLOSED: AtomicBool = AtomicBool::new(false);
-
-impl Output {
-    /// Whether this process's standard output or error, written for an
-    /// [`Output::Inherit`] stream, was found closed by its reader (a broken
-    /// pipe, as in `vmrun app.bc | head -n 1`). A guest printing to a
-    /// closed stream stops with a runtime error (`TrapKind::Host`) instead
-    /// of printing forever into nothing; output still buffered when a call
-    /// returns is lost. A command-line host then exits quietly, as other
-    /// Unix tools do.
-    pub fn inherited_stream_closed() -> bool {
-        INHERITED_CLOSED.load(Ordering::Relaxed)
-    }
-}
 
 pub(crate) enum Sink {
     Inherit {
@@ -128,13 +110,17 @@ impl Sink {
                 // on: stop the guest rather than let it print forever.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                     *closed = true;
-                    INHERITED_CLOSED.store(true, Ordering::Relaxed);
                     return Err(closed_message(*stderr));
                 }
                 Err(e) => return Err(format!("output failed: {e}")),
             }
         }
         Ok(())
+    }
+
+    /// Whether the reader of this inherited stream closed it.
+    pub(crate) fn is_closed(&self) -> bool {
+        matches!(self, Sink::Inherit { closed: true, .. })
     }
 
     pub(crate) fn take(&mut self) -> Vec<u8> {
@@ -152,6 +138,9 @@ pub(crate) struct Io {
     pub output_limit: usize,
     pub started: Instant,
     pub rng: Rng,
+    /// Output of the current call into the guest was lost to a closed
+    /// inherited stream (see `Instance::output_closed`).
+    pub output_closed: bool,
 }
 
 impl Io {
@@ -162,12 +151,24 @@ impl Io {
             output_limit,
             started: Instant::now(),
             rng: Rng::new(seed),
+            output_closed: false,
         }
     }
 
+    /// Writes out what inherited streams hold, noting a closed one.
     pub fn flush(&mut self) {
-        let _ = self.out.flush();
-        let _ = self.err.flush();
+        let out = self.out.flush();
+        let err = self.err.flush();
+        if out.is_err() || err.is_err() {
+            self.note_closed();
+        }
+    }
+
+    /// Records that output was lost, if it was to a closed stream.
+    fn note_closed(&mut self) {
+        if self.out.is_closed() || self.err.is_closed() {
+            self.output_closed = true;
+        }
     }
 }
 
@@ -222,20 +223,27 @@ pub(crate) fn output_funcs(stderr: bool) -> Vec<(&'static str, HostFunc)> {
         builtin(&[ValType::Str], ValType::Unit, move |io, args| {
             let text = str_arg(&args, 0);
             let limit = io.output_limit;
-            if stderr {
+            let r = if stderr {
                 // Keep the two streams in the order the guest wrote them.
-                io.out.flush()?;
-                io.err.write(text.as_bytes(), limit)?;
-                if newline {
-                    io.err.write(b"\n", limit)?;
-                }
+                io.out.flush().and_then(|_| {
+                    io.err.write(text.as_bytes(), limit)?;
+                    if newline {
+                        io.err.write(b"\n", limit)?;
+                    }
+                    Ok(())
+                })
             } else {
-                io.out.write(text.as_bytes(), limit)?;
-                if newline {
-                    io.out.write(b"\n", limit)?;
-                }
+                io.out.write(text.as_bytes(), limit).and_then(|_| {
+                    if newline {
+                        io.out.write(b"\n", limit)?;
+                    }
+                    Ok(())
+                })
+            };
+            if r.is_err() {
+                io.note_closed();
             }
-            Ok(Value::Unit)
+            r.map(|_| Value::Unit)
         })
     };
     vec![("print", make(false)), ("println", make(true))]

@@ -44,12 +44,11 @@ fn regular(is_file: bool, is_dir: bool) -> Result<(), FileError> {
     }
 }
 
-/// Makes `opts` open without waiting for a FIFO's other end.
+/// Makes `opts` open without waiting for a FIFO's other end (O_NONBLOCK
+/// on Unix, nothing elsewhere).
 fn no_wait(opts: &mut OpenOptions) -> &mut OpenOptions {
-    // cap-std keeps this option behind a hidden name and exposes it through
-    // cap-fs-ext's `OpenOptionsSyncExt::nonblock`; calling it directly
-    // saves a dependency. It is O_NONBLOCK on Unix and ignored elsewhere.
-    opts._cap_fs_ext_nonblock(true)
+    use cap_fs_ext::OpenOptionsSyncExt;
+    opts.nonblock(true)
 }
 
 /// Reads an open file whole if it is a regular file of at most `limit`

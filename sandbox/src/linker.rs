@@ -1,13 +1,38 @@
 //! Modules, the linker that grants capabilities, and instances.
+//!
+//! Every call into the VM from here goes through `contain`: a panic inside
+//! the VM, the compiler or a host function is a bug, but it must not take
+//! the host down. It becomes an error (for an instance, a trap of kind
+//! `TrapKind::Internal`) and leaves the instance *poisoned*: its state may
+//! be half-updated, so every later call fails at once until it is reset or
+//! dropped. Other instances and the host are unaffected.
 
 use crate::caps::{self, EnvGrant, HostFunc, Io, Output, Preopen};
 use crate::types::{HostResult, Params, Signature, TernValue, ValType};
 use crate::Error;
 use indexmap::IndexMap;
 use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
-use tern_vm::{Host, InterruptHandle, Limits, Program, Stats, Value, Vm};
+use tern_vm::{Host, InterruptHandle, Limits, Program, Stats, Trap, TrapKind, Value, Vm};
+
+/// Runs `f`; a panic inside becomes `Err` with its message.
+fn contain<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into())
+    })
+}
+
+/// The error for a failure inside the VM or compiler that should never
+/// happen, caught on its way out.
+fn internal(why: &str) -> String {
+    format!("internal error: {why}")
+}
 
 /// A loaded and verified program: decode and verify once, instantiate as
 /// often as needed. Cheap to clone (the program is shared, read-only).
@@ -38,7 +63,9 @@ pub struct Export {
 impl Module {
     /// Decodes and verifies a `.bc` image.
     pub fn from_bytes(bytes: &[u8]) -> Result<Module, Error> {
-        let program = tern_vm::load(bytes).map_err(|e| Error::InvalidBytecode(e.to_string()))?;
+        let program = contain(|| tern_vm::load(bytes))
+            .map_err(|why| Error::InvalidBytecode(internal(&why)))?
+            .map_err(|e| Error::InvalidBytecode(e.to_string()))?;
         Ok(Module::from_program(program))
     }
 
@@ -46,10 +73,13 @@ impl Module {
     /// compiled in memory (and verified the same way).
     pub fn from_file(path: &Path) -> Result<Module, Error> {
         if path.extension().is_some_and(|e| e == "src") {
-            return Module::from_compiled(path, tern_compiler::compile(path));
+            return Module::from_compiled(path, || tern_compiler::compile(path));
         }
         let bytes = crate::files::read_bytecode(path)?;
-        tern_vm::load(&bytes)
+        contain(|| tern_vm::load(&bytes))
+            .map_err(|why| {
+                Error::InvalidBytecode(format!("{}: {}", path.display(), internal(&why)))
+            })?
             .map(Module::from_program)
             .map_err(|e| Error::InvalidBytecode(format!("{}: {e}", path.display())))
     }
@@ -60,20 +90,25 @@ impl Module {
     pub fn from_source(name: &str, source: &str) -> Result<Module, Error> {
         let path = Path::new(name);
         let loader = tern_compiler::OneFile { path, text: source };
-        Module::from_compiled(path, tern_compiler::compile_with(path, &loader))
+        Module::from_compiled(path, || tern_compiler::compile_with(path, &loader))
     }
 
-    /// Verifies what the compiler made of `path`, or reports why it failed.
+    /// Compiles with `compile` and verifies what it made of `path`, or
+    /// reports why it failed.
     fn from_compiled(
         path: &Path,
-        compiled: Result<tern_compiler::Compiled, tern_compiler::CompileError>,
+        compile: impl FnOnce() -> Result<tern_compiler::Compiled, tern_compiler::CompileError>,
     ) -> Result<Module, Error> {
-        let compiled = compiled.map_err(|e| match &e {
-            tern_compiler::CompileError::Io(io) => Error::Io(io.to_string()),
-            _ => Error::Compile(e.render()),
-        })?;
-        let program = Program::new(compiled.module)
-            .map_err(|e| Error::InvalidBytecode(format!("{}: {e}", path.display())))?;
+        let verified = contain(|| {
+            let compiled = compile().map_err(|e| match &e {
+                tern_compiler::CompileError::Io(io) => Error::Io(io.to_string()),
+                _ => Error::Compile(e.render()),
+            })?;
+            Program::new(compiled.module)
+                .map_err(|e| Error::InvalidBytecode(format!("{}: {e}", path.display())))
+        });
+        let program = verified
+            .map_err(|why| Error::Compile(format!("{}: {}\n", path.display(), internal(&why))))??;
         Ok(Module::from_program(program))
     }
 
@@ -462,6 +497,7 @@ impl Linker {
             vm,
             interrupt: None,
             seed,
+            poisoned: None,
         })
     }
 }
@@ -515,15 +551,46 @@ pub struct Instance {
     vm: Vm<'static>,
     interrupt: Option<InterruptHandle>,
     seed: u64,
+    /// Why the instance is unusable: a panic escaped a call into it.
+    poisoned: Option<String>,
 }
 
 impl Instance {
+    /// Runs `f` on the VM as one call into the guest: refused if the
+    /// instance is poisoned; output flushed after; a panic contained, and
+    /// the instance poisoned by it.
+    fn enter<R>(
+        &mut self,
+        f: impl FnOnce(&mut Vm<'static>) -> Result<R, Trap>,
+    ) -> Result<R, Error> {
+        if let Some(why) = &self.poisoned {
+            return Err(Error::Trap(Trap::without_trace(
+                TrapKind::Internal,
+                format!(
+                    "the instance is unusable after an internal error ({why}); reset or drop it"
+                ),
+            )));
+        }
+        lock(&self.io).output_closed = false;
+        let r = contain(|| f(&mut self.vm));
+        lock(&self.io).flush();
+        match r {
+            Ok(r) => r.map_err(Error::Trap),
+            Err(why) => {
+                let message = internal(&why);
+                self.poisoned = Some(why);
+                Err(Error::Trap(Trap::without_trace(
+                    TrapKind::Internal,
+                    message,
+                )))
+            }
+        }
+    }
+
     /// Runs the module's initialization (once) and `main(args)`; returns
     /// `main`'s exit code (0 when it returns nothing).
     pub fn run_main(&mut self, args: &[String]) -> Result<i64, Error> {
-        let r = self.vm.run_main(args);
-        lock(&self.io).flush();
-        r.map_err(Error::Trap)
+        self.enter(|vm| vm.run_main(args))
     }
 
     /// Calls export `name` with host values; their types are checked
@@ -531,9 +598,25 @@ impl Instance {
     pub fn call(&mut self, name: &str, args: &[Value]) -> Result<Value, Error> {
         let (func, sig) = self.module.export(name)?;
         check_args(name, &sig, args)?;
-        let r = self.vm.call_function(func, args);
-        lock(&self.io).flush();
-        r.map_err(Error::Trap)
+        self.enter(|vm| vm.call_function(func, args))
+    }
+
+    /// Whether output of the last call into the guest was lost because
+    /// the host process's standard output or error, inherited
+    /// ([`Output::Inherit`]), was closed by its reader (a broken pipe, as
+    /// in `vmrun app.bc | head -n 1`). A guest printing to a closed stream
+    /// stops with a runtime error (`TrapKind::Host`) instead of printing
+    /// forever into nothing. A command-line host then exits quietly, as
+    /// other Unix tools do.
+    pub fn output_closed(&self) -> bool {
+        lock(&self.io).output_closed
+    }
+
+    /// Whether a panic (a bug in the VM or in a host function) escaped a
+    /// call into this instance, which then refuses every call until
+    /// [`Instance::reset`].
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
     }
 
     /// Looks up export `name` and checks, once, that its signature is
@@ -606,7 +689,8 @@ impl Instance {
 
     /// Throws away the heap, globals and fuel used, as if newly
     /// instantiated (output not yet taken is kept; the random generator
-    /// starts over from the instance's seed).
+    /// starts over from the instance's seed). A poisoned instance is usable
+    /// again.
     pub fn reset(&mut self) {
         self.vm = new_vm(
             &self.module,
@@ -615,6 +699,7 @@ impl Instance {
             &self.limits,
             self.interrupt.as_ref(),
         );
+        self.poisoned = None;
         lock(&self.io).rng = caps::Rng::new(self.seed);
     }
 
@@ -711,9 +796,8 @@ impl<P: Params, R: TernValue> TypedFunc<P, R> {
         if !Arc::ptr_eq(&self.program, &instance.module.program) {
             return Err(Error::WrongInstance);
         }
-        let r = instance.vm.call_function(self.func, &args.into_values());
-        lock(&instance.io).flush();
-        let v = r.map_err(Error::Trap)?;
+        let args = args.into_values();
+        let v = instance.enter(|vm| vm.call_function(self.func, &args))?;
         R::from_value(v).ok_or(Error::WrongInstance)
     }
 }

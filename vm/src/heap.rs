@@ -144,6 +144,19 @@ pub fn str_size(len: usize) -> usize {
         }
 }
 
+/// A copy of `s` as a string's text, holding what [`str_size`] says.
+#[inline]
+pub fn new_text(s: &str) -> CompactString {
+    if s.len() <= INLINE_TEXT {
+        // Inline: the fast path, and no buffer to size.
+        CompactString::new(s)
+    } else {
+        let mut t = CompactString::with_capacity(s.len());
+        t.push_str(s);
+        t
+    }
+}
+
 /// The longest text a string stores inline, and the smallest buffer one
 /// allocates otherwise (compact_str's rules on 64-bit targets, the only
 /// ones Tern runs on; a unit test pins them).
@@ -294,7 +307,7 @@ impl Heap {
         Object::Map(Box::new(MapObject {
             key_ty,
             val_refs,
-            entries: TernMap::new(key_ty == crate::module::INT, self.seed),
+            entries: TernMap::new(key_ty == crate::module::STR, self.seed),
         }))
     }
 
@@ -463,9 +476,7 @@ impl Heap {
 
     /// A new string holding a copy of `s` (accounted [`str_size`] bytes).
     pub fn alloc_str(&mut self, s: &str) -> u64 {
-        let mut t = CompactString::with_capacity(s.len());
-        t.push_str(s);
-        self.alloc_text(t)
+        self.alloc_text(new_text(s))
     }
 
     /// A new string holding `text` (no copy when it does not fit inline).
@@ -514,6 +525,71 @@ impl Heap {
             Object::Map(m) => m.key_ty,
             _ => bad_handle(h, "map"),
         }
+    }
+
+    /// The entry number of key slot `k` in map `h`.
+    #[inline]
+    pub fn map_find(&self, h: u64, k: u64) -> Option<usize> {
+        match self.get(h) {
+            Object::Map(m) => m.entries.find(self.key_ref(m.key_ty, k)),
+            _ => bad_handle(h, "map"),
+        }
+    }
+
+    /// For a map `h` keyed by ints or bools (whose lookups cost no work
+    /// units), the value of key slot `k` if present; `None` for a map of
+    /// string keys.
+    #[inline]
+    pub fn map_get_scalar(&self, h: u64, k: u64) -> Option<Option<u64>> {
+        match self.get(h) {
+            Object::Map(m) if m.key_ty != crate::module::STR => {
+                let e = m.entries.find(KeyRef::Int(k as i64));
+                Some(e.map(|e| m.entries.value_at(e)))
+            }
+            Object::Map(_) => None,
+            _ => bad_handle(h, "map"),
+        }
+    }
+
+    /// For a map `h` keyed by ints or bools, sets the value of key slot `k`
+    /// if it is present (with the write barrier). Otherwise says where the
+    /// new key would go (`Some`), or `None` for a map of string keys.
+    #[inline]
+    pub fn map_set_scalar(
+        &mut self,
+        h: u64,
+        k: u64,
+        v: u64,
+    ) -> Result<(), Option<crate::map::Vacant>> {
+        let found = match self.get(h) {
+            Object::Map(m) if m.key_ty != crate::module::STR => {
+                m.entries.lookup(KeyRef::Int(k as i64))
+            }
+            Object::Map(_) => return Err(None),
+            _ => bad_handle(h, "map"),
+        };
+        match found {
+            crate::map::Lookup::Found(e) => {
+                self.map_mut(h).set_value_at(e, v);
+                Ok(())
+            }
+            crate::map::Lookup::Vacant(vacant) => Err(Some(vacant)),
+        }
+    }
+
+    /// Where key slot `k` is in map `h`, or what inserting it needs.
+    #[inline]
+    pub fn map_lookup(&self, h: u64, k: u64) -> crate::map::Lookup {
+        match self.get(h) {
+            Object::Map(m) => m.entries.lookup(self.key_ref(m.key_ty, k)),
+            _ => bad_handle(h, "map"),
+        }
+    }
+
+    /// The value of entry number `e` of map `h`.
+    #[inline]
+    pub fn map_value(&self, h: u64, e: usize) -> u64 {
+        self.map(h).value_at(e)
     }
 
     /// The key a slot holds, for a map keyed by `key_ty`.

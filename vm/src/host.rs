@@ -185,7 +185,8 @@ impl<'w> CopyOut<'w> {
                 }
                 Value::Array(out)
             }
-            TypeDesc::Map(_, vt) => {
+            TypeDesc::Map(kt, vt) => {
+                let bool_keys = *kt == crate::module::BOOL;
                 let map = heap.map(v);
                 self.account(1, 0)?;
                 let mut out = Vec::new();
@@ -194,6 +195,8 @@ impl<'w> CopyOut<'w> {
                         out.reserve_exact(CHUNK_ELEMENTS.min(map.len() - i));
                     }
                     let key = match k {
+                        // A bool map keeps its keys as bits.
+                        KeyRef::Int(i) if bool_keys => Value::Bool(i != 0),
                         KeyRef::Int(i) => Value::Int(i),
                         KeyRef::Bool(b) => Value::Bool(b),
                         KeyRef::Str(s) => {

@@ -21,6 +21,7 @@ pub mod map;
 pub mod module;
 pub mod opcodes;
 pub mod program;
+mod siphash;
 mod stack;
 pub mod strings;
 pub mod text;

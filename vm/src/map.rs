@@ -6,7 +6,7 @@
 //!
 //! - *Hashed*: open addressing with linear probing over a power-of-two
 //!   table of entry numbers, at most half full. Keys are hashed with
-//!   SipHash-1-3 under a per-instance random key ([`HashSeed`]), so a
+//!   SipHash-1-3 ([`crate::siphash`]) under a per-instance random key ([`HashSeed`]), so a
 //!   program's input cannot be crafted to collide (HashDoS): nobody outside
 //!   the instance knows the key, and map order never depends on it.
 //! - *Dense*: for int keys that all lie in `0..n` with `n` at most about
@@ -26,8 +26,7 @@
 //! on every platform and every run, whatever the seed.
 
 use crate::limits::{Stop, Watch, CHUNK_ELEMENTS};
-use siphasher::sip::SipHasher13;
-use std::hash::Hasher;
+use crate::siphash;
 
 /// A map key. Keys are owned values, never references, so maps need no
 /// collector support for them and hashing depends only on content.
@@ -62,15 +61,6 @@ impl KeyRef<'_> {
         match self {
             KeyRef::Str(s) if !s.is_empty() => STR_KEY_BYTES + s.len(),
             _ => 0,
-        }
-    }
-
-    fn matches(self, k: &Key) -> bool {
-        match (self, k) {
-            (KeyRef::Int(a), Key::Int(b)) => a == *b,
-            (KeyRef::Bool(a), Key::Bool(b)) => a == *b,
-            (KeyRef::Str(a), Key::Str(b)) => a == &**b,
-            _ => false,
         }
     }
 }
@@ -108,7 +98,7 @@ impl HashSeed {
     /// randomly keyed hasher the standard library seeds from it).
     pub fn random() -> HashSeed {
         use std::collections::hash_map::RandomState;
-        use std::hash::BuildHasher;
+        use std::hash::{BuildHasher, Hasher};
         let draw = |salt: u64| {
             let mut h = RandomState::new().build_hasher();
             h.write_u64(salt);
@@ -119,19 +109,24 @@ impl HashSeed {
 
     #[inline]
     pub fn hash(self, key: KeyRef) -> u64 {
-        let mut h = SipHasher13::new_with_keys(self.0, self.1);
         match key {
-            KeyRef::Int(i) => h.write_u64(i as u64),
-            KeyRef::Bool(b) => h.write_u64(b as u64),
-            KeyRef::Str(s) => h.write(s.as_bytes()),
+            KeyRef::Int(i) => siphash::hash_u64(self.0, self.1, i as u64),
+            KeyRef::Bool(b) => siphash::hash_u64(self.0, self.1, b as u64),
+            KeyRef::Str(s) => siphash::hash_bytes(self.0, self.1, s.as_bytes()),
         }
-        h.finish()
     }
 }
 
-/// Accounted bytes per entry slot (hash, key, value) and per index slot.
-pub const ENTRY_BYTES: usize = 40;
+/// Accounted bytes per entry of each column an entry may have: its value,
+/// an int or bool key's bits, a string key's pointer, its hash (while the
+/// index is hashed). And per index slot.
+pub const VALUE_BYTES: usize = 8;
+pub const INT_KEY_BYTES: usize = 8;
+pub const STR_KEY_PTR_BYTES: usize = 16;
+pub const HASH_BYTES: usize = 8;
 pub const INDEX_BYTES: usize = 4;
+/// The most an entry's columns take (a string key's, hashed).
+pub const ENTRY_BYTES: usize = VALUE_BYTES + STR_KEY_PTR_BYTES + HASH_BYTES;
 /// Accounted bytes a non-empty string key's own allocation costs beyond
 /// its length.
 pub const STR_KEY_BYTES: usize = 16;
@@ -142,17 +137,35 @@ const DELETED: u32 = u32::MAX - 1;
 const MIN_CAPACITY: usize = 4;
 /// Dense maps allow this many index slots per entry (plus some slack): a
 /// 25% fill, like a hash table's. A slot is 4 bytes, so a dense index never
-/// takes more memory than a hashed one would.
+/// takes more memory than a hashed one with its hashes would.
 const SLOTS_PER_ENTRY: usize = 4;
 const SLACK: usize = 64;
 
-#[derive(Debug)]
-struct Entry {
-    /// The key's hash; 0 while the map is dense (computed when it turns
-    /// hashed).
+/// What [`TernMap::lookup`] found.
+#[derive(Clone, Copy, Debug)]
+pub enum Lookup {
+    /// The key's entry number.
+    Found(usize),
+    Vacant(Vacant),
+}
+
+/// Where a missing key would go in a hashed index: its hash, the empty
+/// slot its probe ended at, and the map's version then (any change voids
+/// it).
+#[derive(Clone, Copy, Debug)]
+pub struct Vacant {
     hash: u64,
-    key: Key,
-    value: u64,
+    slot: usize,
+    version: u64,
+}
+
+impl Vacant {
+    /// Nothing known: the insert hashes and probes itself.
+    pub const NONE: Vacant = Vacant {
+        hash: 0,
+        slot: 0,
+        version: u64::MAX,
+    };
 }
 
 #[derive(Debug)]
@@ -164,34 +177,56 @@ enum Index {
     Dense(Vec<u32>),
 }
 
+/// The map. Entries are columns of one length (`values.len()`), each of
+/// capacity `cap`; an entry's number is its place in them.
 #[derive(Debug)]
 pub struct TernMap {
-    /// Insertion order; `None` is a removed entry (a tombstone). Its
-    /// capacity is the map's entry capacity: it only grows through
-    /// [`TernMap::rebuild`].
-    entries: Vec<Option<Entry>>,
+    /// Whether keys are strings (else ints or bools, kept as their bits).
+    str_keys: bool,
+    /// Int and bool keys' bits (string maps: empty).
+    keys: Vec<u64>,
+    /// String keys (other maps: empty). A removed entry's is emptied.
+    strs: Vec<Box<str>>,
+    values: Vec<u64>,
+    /// Each entry's key hash, while the index is hashed.
+    hashes: Vec<u64>,
+    /// One bit per entry: removed (a tombstone). Empty while none is.
+    dead: Vec<u64>,
     live: usize,
+    /// The entry capacity of every column: 0 or a power of two. Only
+    /// [`TernMap::rebuild`] changes it.
+    cap: usize,
     index: Index,
-    /// Whether the map's key type is int (only such maps go dense).
-    int_keys: bool,
     /// Accounted bytes of the string keys held.
     key_bytes: usize,
+    /// Accounted bytes of the tables: see [`TernMap::recount`].
+    table_bytes: usize,
+    /// Counts changes: a [`Vacant`] is good only for the version it saw.
+    version: u64,
     seed: HashSeed,
 }
 
 impl TernMap {
-    /// An empty map (no allocation until the first insert).
-    pub fn new(int_keys: bool, seed: HashSeed) -> TernMap {
+    /// An empty map of string keys, or of int or bool keys (kept as their
+    /// bits: a bool is 0 or 1). No allocation until the first insert.
+    pub fn new(str_keys: bool, seed: HashSeed) -> TernMap {
         TernMap {
-            entries: Vec::new(),
+            str_keys,
+            keys: Vec::new(),
+            strs: Vec::new(),
+            values: Vec::new(),
+            hashes: Vec::new(),
+            dead: Vec::new(),
             live: 0,
-            index: if int_keys {
-                Index::Dense(Vec::new())
-            } else {
+            cap: 0,
+            index: if str_keys {
                 Index::Hashed(Vec::new())
+            } else {
+                Index::Dense(Vec::new())
             },
-            int_keys,
             key_bytes: 0,
+            table_bytes: 0,
+            version: 0,
             seed,
         }
     }
@@ -204,13 +239,32 @@ impl TernMap {
         self.live == 0
     }
 
+    /// Accounted bytes per entry of capacity, for the columns in use.
+    fn entry_bytes(&self, hashed: bool) -> usize {
+        VALUE_BYTES
+            + if self.str_keys {
+                STR_KEY_PTR_BYTES
+            } else {
+                INT_KEY_BYTES
+            }
+            + if hashed { HASH_BYTES } else { 0 }
+    }
+
     /// Accounted bytes the map's tables and keys hold: capacity, not
     /// length, since that is the memory held.
+    #[inline]
     pub fn heap_bytes(&self) -> usize {
-        let index = match &self.index {
-            Index::Hashed(s) | Index::Dense(s) => s.capacity(),
+        self.table_bytes + self.key_bytes
+    }
+
+    /// Counts the tables' bytes afresh: after any change of a capacity.
+    fn recount(&mut self) {
+        let (index, hashed) = match &self.index {
+            Index::Hashed(s) => (s.capacity(), true),
+            Index::Dense(s) => (s.capacity(), false),
         };
-        ENTRY_BYTES * self.entries.capacity() + INDEX_BYTES * index + self.key_bytes
+        self.table_bytes =
+            self.entry_bytes(hashed) * self.cap + 8 * self.dead.capacity() + INDEX_BYTES * index;
     }
 
     /// An upper bound of how much [`TernMap::heap_bytes`] can grow by
@@ -218,53 +272,114 @@ impl TernMap {
     /// no index change), so that checking it before every insert costs
     /// nothing.
     pub fn insert_bound(&self, key: KeyRef) -> usize {
-        let cap = self.entries.capacity();
         let n = self.live + 1;
         let mut bound = key.own_bytes();
-        let cap = if self.entries.len() == cap {
+        let cap = if self.values.len() == self.cap {
             // A rebuild, to a table of either kind.
-            let new_cap = (cap * 2).max(MIN_CAPACITY);
-            bound += ENTRY_BYTES * new_cap + INDEX_BYTES * (2 * new_cap).max(limit(new_cap));
+            let new_cap = (self.cap * 2).max(MIN_CAPACITY);
+            bound +=
+                self.entry_bytes(true) * new_cap + INDEX_BYTES * (2 * new_cap).max(limit(new_cap));
             new_cap
         } else {
-            cap
+            self.cap
         };
         match (&self.index, key) {
             (Index::Dense(pos), KeyRef::Int(k)) if fits_dense(k, pos.len(), n) => {
                 bound +=
                     INDEX_BYTES * dense_len(pos.len(), k as usize, n).saturating_sub(pos.len());
             }
+            (Index::Dense(pos), KeyRef::Bool(b)) if fits_dense(b as i64, pos.len(), n) => {
+                bound +=
+                    INDEX_BYTES * dense_len(pos.len(), b as usize, n).saturating_sub(pos.len());
+            }
             // The map turns hashed.
-            (Index::Dense(_), _) => bound += INDEX_BYTES * 2 * cap,
+            (Index::Dense(_), _) => bound += (INDEX_BYTES * 2 + HASH_BYTES) * cap,
             (Index::Hashed(_), _) => {}
         }
         bound
+    }
+
+    /// The key of entry `e` (which is live).
+    #[inline]
+    fn key_at(&self, e: usize) -> KeyRef<'_> {
+        if self.str_keys {
+            KeyRef::Str(&self.strs[e])
+        } else {
+            KeyRef::Int(self.keys[e] as i64)
+        }
+    }
+
+    /// A key as this map compares it: a bool as its bits.
+    #[inline]
+    fn bits(key: KeyRef) -> KeyRef {
+        match key {
+            KeyRef::Bool(b) => KeyRef::Int(b as i64),
+            other => other,
+        }
+    }
+
+    #[inline]
+    fn is_dead(&self, e: usize) -> bool {
+        !self.dead.is_empty() && self.dead[e / 64] & (1 << (e % 64)) != 0
     }
 
     /// The entry number of `key`, if present: stable until the next
     /// insert or removal.
     #[inline]
     pub fn find(&self, key: KeyRef) -> Option<usize> {
+        match (&self.index, key) {
+            (Index::Dense(pos), KeyRef::Int(k)) => {
+                match usize::try_from(k).ok().and_then(|k| pos.get(k)) {
+                    Some(&p) if p != EMPTY => Some(p as usize),
+                    _ => None,
+                }
+            }
+            _ => self.find_slow(key),
+        }
+    }
+
+    /// [`TernMap::find`] for the hashed index, and bool keys.
+    #[inline(never)]
+    fn find_slow(&self, key: KeyRef) -> Option<usize> {
+        match self.lookup(key) {
+            Lookup::Found(e) => Some(e),
+            Lookup::Vacant(_) => None,
+        }
+    }
+
+    /// Where `key` is, or what inserting it there needs (valid until the
+    /// map next changes).
+    #[inline]
+    pub fn lookup(&self, key: KeyRef) -> Lookup {
+        let key = Self::bits(key);
         match &self.index {
             Index::Dense(pos) => match key {
                 KeyRef::Int(k) => match usize::try_from(k).ok().and_then(|k| pos.get(k)) {
-                    Some(&p) if p != EMPTY => Some(p as usize),
-                    _ => None,
+                    Some(&p) if p != EMPTY => Lookup::Found(p as usize),
+                    _ => Lookup::Vacant(Vacant::NONE),
                 },
-                _ => None,
+                _ => Lookup::Vacant(Vacant::NONE),
             },
             Index::Hashed(slots) => {
                 if slots.is_empty() {
-                    return None;
+                    return Lookup::Vacant(Vacant::NONE);
                 }
                 let hash = self.seed.hash(key);
-                self.probe(slots, hash, key).1
+                match self.probe(slots, hash, key) {
+                    (_, Some(e)) => Lookup::Found(e),
+                    (at, None) => Lookup::Vacant(Vacant {
+                        hash,
+                        slot: at,
+                        version: self.version,
+                    }),
+                }
             }
         }
     }
 
     /// Walks the probe sequence of `hash`: the index slot where the search
-    /// ended, and the entry number if `key` was found.
+    /// ended, and the entry number if `key` was found. The index names
+    /// only live entries.
     #[inline]
     fn probe(&self, slots: &[u32], hash: u64, key: KeyRef) -> (usize, Option<usize>) {
         let mask = slots.len() - 1;
@@ -274,10 +389,9 @@ impl TernMap {
                 EMPTY => return (i, None),
                 DELETED => {}
                 e => {
-                    if let Some(entry) = &self.entries[e as usize] {
-                        if entry.hash == hash && key.matches(&entry.key) {
-                            return (i, Some(e as usize));
-                        }
+                    let e = e as usize;
+                    if self.hashes[e] == hash && self.key_at(e) == key {
+                        return (i, Some(e));
                     }
                 }
             }
@@ -297,19 +411,13 @@ impl TernMap {
     /// The value of entry number `e` (from [`TernMap::find`]).
     #[inline]
     pub fn value_at(&self, e: usize) -> u64 {
-        match &self.entries[e] {
-            Some(entry) => entry.value,
-            None => removed_entry(),
-        }
+        self.values[e]
     }
 
     /// Replaces the value of entry number `e` (from [`TernMap::find`]).
     #[inline]
     pub fn set_value_at(&mut self, e: usize, v: u64) {
-        match &mut self.entries[e] {
-            Some(entry) => entry.value = v,
-            None => removed_entry(),
-        }
+        self.values[e] = v;
     }
 
     /// Inserts or replaces; a new key goes last. Returns the old value.
@@ -327,49 +435,89 @@ impl TernMap {
     /// Inserts `key`, which is not in the map, last. A rebuild it needs
     /// checks `watch`; if that stops it, the map is as it was.
     pub fn insert_new(&mut self, key: Key, value: u64, watch: &Watch) -> Result<(), Stop> {
+        self.insert_vacant(Vacant::NONE, key, value, watch)
+    }
+
+    /// [`TernMap::insert_new`] where `vacant` came from a [`TernMap::lookup`]
+    /// of `key` made since the map last changed: its hash and probe are
+    /// not repeated.
+    pub fn insert_vacant(
+        &mut self,
+        vacant: Vacant,
+        key: Key,
+        value: u64,
+        watch: &Watch,
+    ) -> Result<(), Stop> {
         debug_assert!(self.find(key.as_ref()).is_none());
-        if self.entries.len() == self.entries.capacity() {
-            // Full: drop the tombstones if they are many, else grow.
-            let cap = self.entries.capacity();
-            let new_cap = if self.live * 2 <= cap {
-                cap.max(MIN_CAPACITY)
+        if self.values.len() == self.cap {
+            if self.tombstones() == 0 && matches!(self.index, Index::Dense(_)) {
+                // A dense index does not depend on the capacity: only the
+                // columns grow.
+                self.cap = (self.cap * 2).max(MIN_CAPACITY);
+                set_capacity(&mut self.values, self.cap);
+                set_capacity(&mut self.keys, self.cap);
+                self.recount();
             } else {
-                (cap * 2).max(MIN_CAPACITY)
-            };
-            self.rebuild(new_cap, self.int_keys, watch)?;
+                // Drop the tombstones if they are many, else grow.
+                let new_cap = if self.live * 2 <= self.cap {
+                    self.cap.max(MIN_CAPACITY)
+                } else {
+                    (self.cap * 2).max(MIN_CAPACITY)
+                };
+                self.rebuild(new_cap, true, watch)?;
+            }
         }
-        if let (Index::Dense(pos), Key::Int(k)) = (&mut self.index, &key) {
-            if fits_dense(*k, pos.len(), self.live + 1) {
-                let k = *k as usize;
+        let bits = Self::bits(key.as_ref());
+        if let (Index::Dense(pos), KeyRef::Int(k)) = (&mut self.index, bits) {
+            if fits_dense(k, pos.len(), self.live + 1) {
+                let k = k as usize;
                 let want = dense_len(pos.len(), k, self.live + 1);
-                if want > pos.len() {
+                let grew = want > pos.len();
+                if grew {
                     pos.reserve_exact(want - pos.len());
                     pos.resize(want, EMPTY);
                 }
-                pos[k] = self.entries.len() as u32;
-                self.push_entry(0, key, value);
+                pos[k] = self.values.len() as u32;
+                if grew {
+                    self.recount();
+                }
+                self.push_entry(None, key, value);
                 return Ok(());
             }
             // A key that does not fit: the map turns hashed.
-            self.rebuild(self.entries.capacity(), false, watch)?;
+            self.rebuild(self.cap, false, watch)?;
         }
-        let hash = self.seed.hash(key.as_ref());
-        let Index::Hashed(slots) = &self.index else {
-            unreachable!("a map that is not dense is hashed")
+        let (hash, at) = if vacant.version == self.version {
+            // No change since the lookup: its probe still holds.
+            (vacant.hash, vacant.slot)
+        } else {
+            let hash = self.seed.hash(bits);
+            let Index::Hashed(slots) = &self.index else {
+                unreachable!("a map that is not dense is hashed")
+            };
+            (hash, self.probe(slots, hash, bits).0)
         };
-        let (at, _) = self.probe(slots, hash, key.as_ref());
-        let e = self.entries.len() as u32;
+        let e = self.values.len() as u32;
         if let Index::Hashed(slots) = &mut self.index {
             slots[at] = e;
         }
-        self.push_entry(hash, key, value);
+        self.push_entry(Some(hash), key, value);
         Ok(())
     }
 
-    fn push_entry(&mut self, hash: u64, key: Key, value: u64) {
-        debug_assert!(self.entries.len() < self.entries.capacity());
+    fn push_entry(&mut self, hash: Option<u64>, key: Key, value: u64) {
+        debug_assert!(self.values.len() < self.cap);
+        self.version += 1;
         self.key_bytes += key.as_ref().own_bytes();
-        self.entries.push(Some(Entry { hash, key, value }));
+        match key {
+            Key::Str(s) => self.strs.push(s),
+            Key::Int(i) => self.keys.push(i as u64),
+            Key::Bool(b) => self.keys.push(b as u64),
+        }
+        self.values.push(value);
+        if let Some(h) = hash {
+            self.hashes.push(h);
+        }
         self.live += 1;
     }
 
@@ -389,77 +537,81 @@ impl TernMap {
     /// pay for; it runs first and checks `watch`, and if that stops it,
     /// nothing is removed.
     pub fn remove_at(&mut self, e: usize, watch: &Watch) -> Result<u64, Stop> {
-        let cap = self.entries.capacity();
-        if cap > MIN_CAPACITY && (self.live - 1) * 8 <= cap {
+        if self.cap > MIN_CAPACITY && (self.live - 1) * 8 <= self.cap {
             // Mostly empty: give the memory back. The entry is still here,
             // so the smaller table has room for it.
             let new_cap = (self.live * 2).next_power_of_two().max(MIN_CAPACITY);
             // The rebuild numbers entries by rank.
-            let rank = self.entries[..e].iter().flatten().count();
-            self.rebuild(new_cap, self.int_keys, watch)?;
+            let rank = (0..e).filter(|&x| !self.is_dead(x)).count();
+            self.rebuild(new_cap, true, watch)?;
             return Ok(self.take_entry(rank));
         }
         Ok(self.take_entry(e))
     }
 
     fn take_entry(&mut self, e: usize) -> u64 {
-        let Some(entry) = self.entries[e].take() else {
-            removed_entry()
-        };
+        debug_assert!(!self.is_dead(e));
+        self.version += 1;
         match &mut self.index {
-            Index::Dense(pos) => {
-                if let Key::Int(k) = entry.key {
-                    pos[k as usize] = EMPTY;
-                }
-            }
+            Index::Dense(pos) => pos[self.keys[e] as usize] = EMPTY,
             Index::Hashed(slots) => {
                 let mask = slots.len() - 1;
-                let mut at = entry.hash as usize & mask;
+                let mut at = self.hashes[e] as usize & mask;
                 while slots[at] != e as u32 {
                     at = (at + 1) & mask;
                 }
                 slots[at] = DELETED;
             }
         }
+        if self.str_keys {
+            let s = std::mem::take(&mut self.strs[e]);
+            self.key_bytes -= KeyRef::Str(&s).own_bytes();
+        }
+        if self.dead.is_empty() {
+            self.dead = vec![0; self.cap.div_ceil(64)];
+            self.recount();
+        }
+        self.dead[e / 64] |= 1 << (e % 64);
         self.live -= 1;
-        self.key_bytes -= entry.key.as_ref().own_bytes();
-        entry.value
+        self.values[e]
     }
 
     /// Drops the tombstones, so that positions are entry numbers again.
     /// Never grows [`TernMap::heap_bytes`]. If `watch` stops it, the map
     /// is as it was.
     pub fn compact(&mut self, watch: &Watch) -> Result<(), Stop> {
-        if self.live != self.entries.len() {
-            self.rebuild(self.entries.capacity(), self.int_keys, watch)?;
+        if self.tombstones() > 0 {
+            self.rebuild(self.cap, true, watch)?;
         }
         Ok(())
     }
 
     /// Tombstones: entries removed and not yet compacted away.
     pub fn tombstones(&self) -> usize {
-        self.entries.len() - self.live
+        self.values.len() - self.live
     }
 
     /// The entry at position `i` in insertion order (0 is the oldest live
     /// entry): O(1) once [`TernMap::compact`] ran, a scan before.
     pub fn nth(&self, i: usize) -> Option<(KeyRef<'_>, u64)> {
-        if self.live == self.entries.len() {
-            match self.entries.get(i) {
-                Some(Some(e)) => Some((e.key.as_ref(), e.value)),
-                _ => None,
-            }
+        if self.tombstones() == 0 {
+            (i < self.values.len()).then(|| self.entry(i))
         } else {
             self.iter().nth(i)
         }
     }
 
-    /// The live entries in insertion order.
+    /// Entry `e` with the key as the map's key type has it.
+    fn entry(&self, e: usize) -> (KeyRef<'_>, u64) {
+        (self.key_at(e), self.values[e])
+    }
+
+    /// The live entries in insertion order. (Keys of a bool map come out
+    /// as ints 0 and 1: the caller knows the key type.)
     pub fn iter(&self) -> impl Iterator<Item = (KeyRef<'_>, u64)> {
-        self.entries
-            .iter()
-            .flatten()
-            .map(|e| (e.key.as_ref(), e.value))
+        (0..self.values.len())
+            .filter(|&e| !self.is_dead(e))
+            .map(|e| self.entry(e))
     }
 
     pub fn keys(&self) -> impl Iterator<Item = KeyRef<'_>> {
@@ -470,7 +622,7 @@ impl TernMap {
         self.iter().map(|(_, v)| v)
     }
 
-    /// Whether the keys (all ints) fit a dense index.
+    /// Whether the keys (ints) fit a dense index.
     fn keys_fit_dense(&self, watch: &Watch) -> Result<bool, Stop> {
         let mut max = 0i64;
         for (i, (k, _)) in self.iter().enumerate() {
@@ -485,20 +637,20 @@ impl TernMap {
         Ok((max as u64) < limit(self.live) as u64)
     }
 
-    /// Moves the live entries, in order, into a table of entry capacity
-    /// `cap` (dense if `allow_dense` and the keys fit), dropping every
-    /// tombstone.
+    /// Moves the live entries, in order, into columns of capacity `cap`
+    /// (with a dense index if `allow_dense` and the keys fit), dropping
+    /// every tombstone.
     ///
     /// The slow part, hashing and placing every key in a new index, only
     /// reads the map and checks `watch` between chunks: if the watch stops
     /// it, the map is unchanged. What follows is a sequential move.
     fn rebuild(&mut self, cap: usize, allow_dense: bool, watch: &Watch) -> Result<(), Stop> {
         debug_assert!(cap >= self.live && cap.is_power_of_two());
-        let dense = allow_dense && self.int_keys && self.keys_fit_dense(watch)?;
-        let was_dense = matches!(self.index, Index::Dense(_));
+        let dense = allow_dense && !self.str_keys && self.keys_fit_dense(watch)?;
+        let was_hashed = matches!(self.index, Index::Hashed(_));
         // The new index, with entries numbered by rank; and, for a map
         // turning hashed, its keys' hashes.
-        let mut hashes = Vec::new();
+        let mut new_hashes = Vec::new();
         let index = if dense {
             let max = self.keys().fold(-1i64, |m, k| match k {
                 KeyRef::Int(k) => m.max(k),
@@ -515,16 +667,17 @@ impl TernMap {
         } else {
             let mut slots = vec![EMPTY; 2 * cap];
             let mask = slots.len() - 1;
-            if was_dense {
-                hashes.reserve_exact(self.live);
+            if !was_hashed {
+                new_hashes.reserve_exact(cap);
             }
-            for (rank, e) in self.entries.iter().flatten().enumerate() {
-                let hash = if was_dense {
-                    let h = self.seed.hash(e.key.as_ref());
-                    hashes.push(h);
-                    h
+            let live = (0..self.values.len()).filter(|&e| !self.is_dead(e));
+            for (rank, e) in live.enumerate() {
+                let hash = if was_hashed {
+                    self.hashes[e]
                 } else {
-                    e.hash
+                    let h = self.seed.hash(self.key_at(e));
+                    new_hashes.push(h);
+                    h
                 };
                 let mut at = hash as usize & mask;
                 while slots[at] != EMPTY {
@@ -537,31 +690,60 @@ impl TernMap {
             }
             Index::Hashed(slots)
         };
-        // Commit: drop the tombstones in place, size the entry vector.
-        if self.live != self.entries.len() {
-            self.entries.retain(Option::is_some);
-        }
-        if cap > self.entries.capacity() {
-            self.entries.reserve_exact(cap - self.entries.len());
-        } else {
-            self.entries.shrink_to(cap);
-        }
-        for (e, h) in self.entries.iter_mut().flatten().zip(hashes) {
-            e.hash = h;
-        }
-        if dense {
-            for e in self.entries.iter_mut().flatten() {
-                e.hash = 0;
+        // Commit: drop the tombstones in place, size the columns.
+        if self.tombstones() > 0 {
+            let dead = std::mem::take(&mut self.dead);
+            let is_dead = |e: usize| dead[e / 64] & (1 << (e % 64)) != 0;
+            retain_live(&mut self.values, is_dead);
+            if self.str_keys {
+                retain_live(&mut self.strs, is_dead);
+            } else {
+                retain_live(&mut self.keys, is_dead);
+            }
+            if was_hashed {
+                retain_live(&mut self.hashes, is_dead);
             }
         }
+        self.dead = Vec::new();
+        if !dense && !was_hashed {
+            self.hashes = new_hashes;
+        } else if dense {
+            self.hashes = Vec::new();
+        }
+        set_capacity(&mut self.values, cap);
+        if self.str_keys {
+            set_capacity(&mut self.strs, cap);
+        } else {
+            set_capacity(&mut self.keys, cap);
+        }
+        if !dense {
+            set_capacity(&mut self.hashes, cap);
+        }
+        self.cap = cap;
         self.index = index;
+        self.version += 1;
+        self.recount();
         Ok(())
     }
 }
 
-#[cold]
-fn removed_entry() -> ! {
-    panic!("map entry number names a removed entry")
+/// Keeps the elements of `v` whose numbers `is_dead` does not name.
+fn retain_live<T>(v: &mut Vec<T>, is_dead: impl Fn(usize) -> bool) {
+    let mut e = 0;
+    v.retain(|_| {
+        let keep = !is_dead(e);
+        e += 1;
+        keep
+    });
+}
+
+/// Makes `v`'s capacity exactly `cap` (at least its length).
+fn set_capacity<T>(v: &mut Vec<T>, cap: usize) {
+    if cap > v.capacity() {
+        v.reserve_exact(cap - v.len());
+    } else {
+        v.shrink_to(cap);
+    }
 }
 
 /// The length of a dense index of length `len` after inserting key `k`
@@ -598,7 +780,7 @@ mod tests {
     #[test]
     fn dense_and_hashed_agree_on_order_and_lookups() {
         // Keys that start sparse, go hashed, then turn dense again.
-        let mut m = TernMap::new(true, SEED);
+        let mut m = TernMap::new(false, SEED);
         let mut reference: Vec<(i64, u64)> = Vec::new();
         for i in 0..3000i64 {
             let k = i * 7 % 3001;
@@ -633,7 +815,7 @@ mod tests {
 
     #[test]
     fn removal_is_constant_time_and_compaction_keeps_order() {
-        let mut m = TernMap::new(false, SEED);
+        let mut m = TernMap::new(true, SEED);
         let n = 20_000;
         for i in 0..n {
             m.insert(Key::Str(format!("k{i}").into()), i as u64);
@@ -654,7 +836,7 @@ mod tests {
 
     #[test]
     fn memory_follows_the_live_entries() {
-        let mut m = TernMap::new(false, SEED);
+        let mut m = TernMap::new(true, SEED);
         let empty = m.heap_bytes();
         assert_eq!(empty, 0, "an empty map holds no tables");
         for i in 0..100_000 {
@@ -670,7 +852,7 @@ mod tests {
         assert_eq!(m.len(), 0);
         assert!(m.heap_bytes() <= 1024, "{} of {full}", m.heap_bytes());
         // The same for a dense map.
-        let mut d = TernMap::new(true, SEED);
+        let mut d = TernMap::new(false, SEED);
         for i in 0..100_000 {
             d.insert(Key::Int(i), 0);
         }
@@ -686,7 +868,7 @@ mod tests {
     #[test]
     fn accounting_does_not_depend_on_the_seed() {
         let sizes = |seed: HashSeed| {
-            let mut m = TernMap::new(true, seed);
+            let mut m = TernMap::new(false, seed);
             let mut out = Vec::new();
             for i in 0..5000i64 {
                 m.insert(Key::Int(i * 977), i as u64);
@@ -698,6 +880,17 @@ mod tests {
             out
         };
         assert_eq!(sizes(HashSeed(1, 2)), sizes(HashSeed(99, 12345)));
+    }
+
+    #[test]
+    fn bool_keys_are_kept_as_bits() {
+        let mut m = TernMap::new(false, SEED);
+        m.insert(Key::Bool(true), 1);
+        m.insert(Key::Bool(false), 2);
+        assert_eq!(m.get(KeyRef::Bool(true)), Some(1));
+        assert_eq!(m.get(KeyRef::Bool(false)), Some(2));
+        assert_eq!(m.remove(KeyRef::Bool(true)), Some(1));
+        assert_eq!(m.keys().collect::<Vec<_>>(), [KeyRef::Int(0)]);
     }
 
     #[test]

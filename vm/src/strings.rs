@@ -10,7 +10,7 @@
 //! unaccounted: it never reached the heap). The interpreter charges the
 //! fuel for the work (see [`crate::limits`]) before calling in here.
 
-use crate::heap::{str_size, text_bytes, Heap, Object, OBJECT_BYTES, SHARE_MIN};
+use crate::heap::{new_text, str_size, text_bytes, Heap, Object, OBJECT_BYTES, SHARE_MIN};
 use crate::limits::{Stop, Watch, CHUNK_BYTES};
 use compact_str::CompactString;
 use std::cmp::Ordering;
@@ -36,7 +36,12 @@ pub fn str_chunks(s: &str) -> impl Iterator<Item = &str> {
 
 /// Appends `text` to `out` a chunk at a time, checking `watch` between
 /// chunks.
+#[inline]
 pub fn push_watched(out: &mut CompactString, text: &str, watch: &Watch) -> Result<(), Stop> {
+    if text.len() <= CHUNK_BYTES {
+        out.push_str(text);
+        return Ok(());
+    }
     for (i, c) in str_chunks(text).enumerate() {
         if i > 0 {
             watch.check()?;
@@ -60,9 +65,13 @@ pub fn boxed_watched(text: &str, watch: &Watch) -> Result<Box<str>, Stop> {
 }
 
 /// Bytewise comparison of two texts, a chunk at a time.
+#[inline]
 pub fn compare_watched(a: &str, b: &str, watch: &Watch) -> Result<Ordering, Stop> {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let n = a.len().min(b.len());
+    if n <= CHUNK_BYTES {
+        return Ok(a.cmp(b));
+    }
     let mut at = 0;
     while at < n {
         if at > 0 {
@@ -126,7 +135,7 @@ fn floor_boundary(s: &str, mut i: usize) -> usize {
 /// The piece of `text` that starts at `pos` when split by `sep`: its byte
 /// range and where the next one starts (`None` after the last). Splitting
 /// by the empty string gives the characters.
-fn next_piece(text: &str, sep: &str, pos: usize) -> Option<(Range<usize>, Option<usize>)> {
+pub fn next_piece(text: &str, sep: &str, pos: usize) -> Option<(Range<usize>, Option<usize>)> {
     if sep.is_empty() {
         let c = text[pos..].chars().next()?;
         let end = pos + c.len_utf8();
@@ -230,56 +239,32 @@ impl Heap {
     /// Bytes `start..end` of string `s` (a range on character boundaries,
     /// checked by the caller) as a new string.
     pub fn slice(&mut self, s: u64, range: Range<usize>, watch: &Watch) -> Result<u64, Stop> {
+        if range.len() <= CHUNK_BYTES {
+            let piece = new_text(&self.str(s)[range]);
+            return Ok(self.alloc_text(piece));
+        }
         let mut piece = CompactString::with_capacity(range.len());
         push_watched(&mut piece, &self.str(s)[range], watch)?;
         Ok(self.alloc_text(piece))
     }
 
-    /// How many pieces [`Heap::split`] makes of string `s` split by `sep`,
-    /// and the accounted bytes they and their array need.
-    pub fn split_need(&self, s: u64, sep: u64, watch: &Watch) -> Result<(usize, usize), Stop> {
-        let (text, sep) = (self.str(s), self.str(sep));
-        let (mut pos, mut count, mut bytes) = (0, 0usize, 0usize);
-        let mut next_check = CHUNK_BYTES;
-        while let Some((r, next)) = next_piece(text, sep, pos) {
-            count += 1;
-            bytes += str_size(r.len());
-            match next {
-                Some(n) => pos = n,
-                None => break,
-            }
-            if pos >= next_check {
-                watch.check()?;
-                next_check = pos + CHUNK_BYTES;
-            }
-        }
-        Ok((count, OBJECT_BYTES + 8 * count + bytes))
+    /// The piece of string `s` split by `sep` that starts at byte `pos`:
+    /// its byte range and where the next one starts (`None` after the
+    /// last; `None` for the whole when there is no piece there, which only
+    /// happens splitting an empty string by the empty string).
+    pub fn split_piece(
+        &self,
+        s: u64,
+        sep: u64,
+        pos: usize,
+    ) -> Option<(Range<usize>, Option<usize>)> {
+        next_piece(self.str(s), self.str(sep), pos)
     }
 
-    /// The pieces of string `s` between occurrences of `sep` (its
-    /// characters when `sep` is empty), as a new array of `count` (from
-    /// [`Heap::split_need`]) new strings. Pieces are allocated as they are
-    /// found, with no list of them in between. If the watch stops it, the
-    /// pieces made so far are left unreferenced, for the collector.
-    pub fn split(&mut self, s: u64, sep: u64, count: usize, watch: &Watch) -> Result<u64, Stop> {
-        let mut items = Vec::with_capacity(count);
-        let mut pos = 0;
-        let mut next_check = CHUNK_BYTES;
-        while let Some((r, next)) = next_piece(self.str(s), self.str(sep), pos) {
-            let mut piece = CompactString::with_capacity(r.len());
-            piece.push_str(&self.str(s)[r]);
-            items.push(self.alloc_text(piece));
-            match next {
-                Some(n) => pos = n,
-                None => break,
-            }
-            if pos >= next_check {
-                watch.check()?;
-                next_check = pos + CHUNK_BYTES;
-            }
-        }
-        debug_assert_eq!(items.len(), count);
-        Ok(self.alloc(Object::Array { refs: true, items }))
+    /// Bytes `range` of string `s` as a new string. Room was made for it.
+    pub fn alloc_piece(&mut self, s: u64, range: Range<usize>) -> u64 {
+        let piece = new_text(&self.str(s)[range]);
+        self.alloc_text(piece)
     }
 
     /// The length of the text `parts` (an array of strings) joined by
@@ -294,19 +279,34 @@ impl Heap {
     /// The strings of array `parts` joined by `sep`, as a new string of
     /// `len` bytes (from [`Heap::join_len`]).
     pub fn join(&mut self, parts: u64, sep: u64, len: usize, watch: &Watch) -> Result<u64, Stop> {
-        let mut s = CompactString::with_capacity(len);
+        // Built as a `String` (whose appends are cheaper than compact_str's
+        // for many small parts), then kept as the string's buffer.
+        let mut s = String::with_capacity(len);
         let mut next_check = CHUNK_BYTES;
         for (i, p) in self.array(parts).iter().enumerate() {
             if i > 0 {
                 s.push_str(self.str(sep));
             }
-            push_watched(&mut s, self.str(*p), watch)?;
+            let part = self.str(*p);
+            if part.len() <= CHUNK_BYTES {
+                s.push_str(part);
+            } else {
+                for c in str_chunks(part) {
+                    watch.check()?;
+                    s.push_str(c);
+                }
+            }
             if s.len() >= next_check {
                 watch.check()?;
                 next_check = s.len() + CHUNK_BYTES;
             }
         }
-        Ok(self.alloc_text(s))
+        let text = if s.len() <= 24 {
+            CompactString::new(&s)
+        } else {
+            CompactString::from(s)
+        };
+        Ok(self.alloc_text(text))
     }
 }
 
@@ -376,8 +376,7 @@ mod tests {
     }
 
     #[test]
-    fn split_agrees_with_str_split() {
-        let mut h = Heap::new();
+    fn pieces_agree_with_str_split() {
         let cases = [
             ("a,b,,c", ","),
             ("", ","),
@@ -390,16 +389,19 @@ mod tests {
             ("aaa", "aa"),
         ];
         for (text, sep) in cases {
-            let (t, s) = (h.alloc_str(text), h.alloc_str(sep));
-            let (count, need) = h.split_need(t, s, &Watch::IDLE).unwrap();
-            let before = h.bytes;
-            let arr = h.split(t, s, count, &Watch::IDLE).unwrap();
-            assert_eq!(h.bytes - before, need, "split_need is exact");
-            let got: Vec<String> = h.array(arr).iter().map(|&p| h.str(p).to_string()).collect();
-            let want: Vec<String> = if sep.is_empty() {
-                text.chars().map(String::from).collect()
+            let mut got = Vec::new();
+            let mut pos = 0;
+            while let Some((r, next)) = next_piece(text, sep, pos) {
+                got.push(&text[r]);
+                match next {
+                    Some(n) => pos = n,
+                    None => break,
+                }
+            }
+            let want: Vec<&str> = if sep.is_empty() {
+                text.split("").filter(|p| !p.is_empty()).collect()
             } else {
-                text.split(sep).map(String::from).collect()
+                text.split(sep).collect()
             };
             assert_eq!(got, want, "{text:?} split by {sep:?}");
         }

@@ -262,7 +262,7 @@ fn main() {
         Err(e) => fail(e.exit_code(), &report(&e)),
     };
     let result = instance.run_main(&args);
-    let closed = Output::inherited_stream_closed();
+    let closed = instance.output_closed();
     let code = match &result {
         // Output was lost to a closed pipe: the run did not do its job.
         Ok(_) if closed => CLOSED_PIPE,

@@ -19,19 +19,16 @@
 //! the instruction index first so the collector reads the right stack map;
 //! every trap goes through `trap!`, which does the same for the trace.
 
-use crate::heap::{
-    str_size, Collection, Fields, Heap, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES,
-};
+mod ops;
+
+use crate::heap::{Collection, Fields, Heap, Object, OBJECT_BYTES};
 use crate::host::{CopyError, CopyOut, Host, NoHost, Value};
 use crate::limits::*;
 use crate::module::*;
 use crate::opcodes::Instr;
 use crate::program::Program;
 use crate::stack::{value_stack_overflow, ValueStack, MAX_STACK_SLOTS};
-use crate::strings;
-use crate::text;
 use crate::trap::{kept_frames, TraceFrame, Trap, TrapKind};
-use compact_str::{CompactString, ToCompactString};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -625,35 +622,6 @@ impl<'h> Vm<'h> {
                 return Err(self.make_trap($kind, msg));
             }};
         }
-        // Charges the work units of an instruction whose work grows with
-        // its data, before the work: out of fuel, it traps here.
-        macro_rules! charge {
-            ($bytes:expr, $elements:expr) => {{
-                if METER {
-                    let units = work_units($bytes, $elements);
-                    if units > 0 {
-                        count = count.saturating_add(units);
-                        self.work = self.work.saturating_add(units);
-                        if count >= fuel {
-                            sync!();
-                            fuel = self.poll(count)?;
-                        }
-                    }
-                }
-            }};
-        }
-        // The result of a long operation the watch may stop.
-        macro_rules! watched {
-            ($e:expr) => {{
-                match $e {
-                    Ok(v) => v,
-                    Err(stop) => {
-                        sync!();
-                        return Err(self.stopped(stop));
-                    }
-                }
-            }};
-        }
         macro_rules! oob {
             ($i:expr, $n:expr) => {
                 trap!(
@@ -716,29 +684,6 @@ impl<'h> Vm<'h> {
                 top!() = (a $op b) as u64;
             }};
         }
-        // String comparisons: `==` and `!=` by content (strings of
-        // different lengths differ at once), the others bytewise.
-        macro_rules! str_eq {
-            ($want:expr) => {{
-                let (a, b) = (stack[sp - 2], stack[sp - 1]);
-                let (la, lb) = (self.heap.str(a).len(), self.heap.str(b).len());
-                if la == lb {
-                    charge!(la, 0);
-                }
-                let eq = watched!(self.heap.str_eq(a, b, &self.watch));
-                sp -= 1;
-                top!() = (eq == $want) as u64;
-            }};
-        }
-        macro_rules! str_cmp {
-            ($op:tt) => {{
-                let (a, b) = (stack[sp - 2], stack[sp - 1]);
-                charge!(self.heap.str(a).len().min(self.heap.str(b).len()), 0);
-                let ord = watched!(self.heap.str_cmp(a, b, &self.watch));
-                sp -= 1;
-                top!() = (ord $op std::cmp::Ordering::Equal) as u64;
-            }};
-        }
         macro_rules! safepoint {
             ($need:expr) => {{
                 let need: usize = $need;
@@ -766,29 +711,13 @@ impl<'h> Vm<'h> {
                 self.heap.fields(h)[$field as usize]
             }};
         }
-        // The entry number of key slot `k` in map `mh`, charging for the
-        // bytes of a string key (hashed, and compared on a match).
-        macro_rules! map_find {
-            ($mh:expr, $k:expr) => {{
-                let (mh, k) = ($mh, $k);
-                let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
-                if let KeyRef::Str(s) = key {
-                    charge!(2 * s.len(), 0);
-                }
-                let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
-                self.heap.map(mh).find(key)
-            }};
-        }
-        // Makes positional reads of map `mh` O(1): removals leave
-        // tombstones, which this drops, charging for the entries moved.
-        macro_rules! map_positions {
-            ($mh:expr) => {{
-                let mh = $mh;
-                let moved = self.heap.map(mh).tombstones();
-                if moved > 0 {
-                    charge!(0, self.heap.map(mh).len() + moved);
-                    watched!(self.heap.compact_map(mh, &self.watch));
-                }
+        // An instruction implemented out of the loop (see `ops`), with the
+        // frame's `pc` and the fuel count saved for it.
+        macro_rules! slow {
+            ($op:ident $(, $arg:expr)*) => {{
+                sync!();
+                sp = self.$op::<METER>(stack, sp $(, $arg)*)?;
+                count = self.fuel_used;
             }};
         }
         macro_rules! check_fuel {
@@ -1144,21 +1073,13 @@ impl<'h> Vm<'h> {
                 Instr::BEq {} => int_cmp!(==),
                 Instr::BNe {} => int_cmp!(!=),
 
-                Instr::SEq {} => str_eq!(true),
-                Instr::SNe {} => str_eq!(false),
-                Instr::SLt {} => str_cmp!(<),
-                Instr::SLe {} => str_cmp!(<=),
-                Instr::SGt {} => str_cmp!(>),
-                Instr::SGe {} => str_cmp!(>=),
-                Instr::SConcat {} => {
-                    let (a, b) = (stack[sp - 2], stack[sp - 1]);
-                    let (need, copied) = self.heap.concat_need(a, b);
-                    charge!(copied, 0);
-                    safepoint!(need);
-                    let r = watched!(self.heap.concat(a, b, &self.watch));
-                    sp -= 1;
-                    top!() = r;
-                }
+                Instr::SEq {}
+                | Instr::SNe {}
+                | Instr::SLt {}
+                | Instr::SLe {}
+                | Instr::SGt {}
+                | Instr::SGe {} => slow!(op_str_compare, ins),
+                Instr::SConcat {} => slow!(op_concat),
                 Instr::SLen {} => top!() = self.heap.str(top!()).len() as u64,
                 Instr::SByte {} => {
                     let i = pop!() as i64;
@@ -1171,106 +1092,19 @@ impl<'h> Vm<'h> {
                         }
                     }
                 }
-                Instr::SSlice {} => {
-                    let (h, a, b) = (stack[sp - 3], stack[sp - 2] as i64, stack[sp - 1] as i64);
-                    let n = self.heap.str(h).len();
-                    if a < 0 || b < a || b as usize > n {
-                        trap!(
-                            TrapKind::IndexOutOfBounds,
-                            "slice {}..{} out of range for length {}",
-                            a,
-                            b,
-                            n
-                        );
-                    }
-                    let s = self.heap.str(h);
-                    if !s.is_char_boundary(a as usize) || !s.is_char_boundary(b as usize) {
-                        trap!(
-                            TrapKind::InvalidArgument,
-                            "slice {}..{} is not on a character boundary",
-                            a,
-                            b
-                        );
-                    }
-                    let range = a as usize..b as usize;
-                    charge!(range.len(), 0);
-                    safepoint!(str_size(range.len()));
-                    let r = watched!(self.heap.slice(h, range, &self.watch));
-                    sp -= 2;
-                    top!() = r;
-                }
-                Instr::SSplit { .. } => {
-                    let (a, b) = (stack[sp - 2], stack[sp - 1]);
-                    let n = self.heap.str(a).len();
-                    // Once to count the pieces, once to make them.
-                    charge!(n, 0);
-                    let (count, need) = watched!(self.heap.split_need(a, b, &self.watch));
-                    charge!(n, count);
-                    safepoint!(need);
-                    let r = watched!(self.heap.split(a, b, count, &self.watch));
-                    sp -= 1;
-                    top!() = r;
-                }
-                Instr::SFind {} => {
-                    let (a, b) = (stack[sp - 2], stack[sp - 1]);
-                    charge!(self.heap.str(a).len() + self.heap.str(b).len(), 0);
-                    let r = watched!(self.heap.find(a, b, &self.watch));
-                    sp -= 1;
-                    top!() = r as u64;
-                }
-                Instr::SJoin {} => {
-                    let (a, sep) = (stack[sp - 2], stack[sp - 1]);
-                    charge!(0, self.heap.array(a).len());
-                    let len = self.heap.join_len(a, sep);
-                    charge!(len, 0);
-                    safepoint!(str_size(len));
-                    let r = watched!(self.heap.join(a, sep, len, &self.watch));
-                    sp -= 1;
-                    top!() = r;
-                }
+                Instr::SSlice {} => slow!(op_slice),
+                Instr::SSplit { .. } => slow!(op_split),
+                Instr::SFind {} => slow!(op_find),
+                Instr::SJoin {} => slow!(op_join),
 
                 Instr::I2F {} => top!() = (top!() as i64 as f64).to_bits(),
                 Instr::F2I {} => top!() = f64_of!(top!()) as i64 as u64,
-                Instr::IToS {} => {
-                    safepoint!(OBJECT_BYTES);
-                    top!() = self.heap.alloc_text((top!() as i64).to_compact_string());
-                }
-                Instr::FToS {} => {
-                    safepoint!(str_size(text::MAX_FLOAT_CHARS));
-                    let s = text::float_to_string(f64_of!(top!()));
-                    top!() = self.heap.alloc_str(&s);
-                }
-                Instr::BToS {} => {
-                    safepoint!(OBJECT_BYTES);
-                    top!() = self
-                        .heap
-                        .alloc_str(if top!() != 0 { "true" } else { "false" });
-                }
-                Instr::SToI {} => {
-                    let s = self.heap.str(top!());
-                    charge!(s.len(), 0);
-                    let s = self.heap.str(top!());
-                    match watched!(text::parse_int(s, &self.watch)) {
-                        Ok(i) => top!() = i as u64,
-                        Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
-                    }
-                }
-                Instr::SToF {} => {
-                    let s = self.heap.str(top!());
-                    charge!(s.len().min(text::MAX_FLOAT_TEXT), 0);
-                    match text::parse_float(self.heap.str(top!())) {
-                        Ok(x) => top!() = x.to_bits(),
-                        Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
-                    }
-                }
-                Instr::FFixed {} => {
-                    safepoint!(str_size(text::MAX_FIXED_CHARS));
-                    let d = pop!() as i64;
-                    match text::fixed(f64_of!(top!()), d) {
-                        Ok(s) => top!() = self.heap.alloc_str(&s),
-                        Err(e) => trap!(TrapKind::InvalidArgument, "{}", e),
-                    }
-                }
+                Instr::IToS {}
+                | Instr::FToS {}
+                | Instr::BToS {}
+                | Instr::SToI {}
+                | Instr::SToF {}
+                | Instr::FFixed {} => slow!(op_text, ins),
 
                 Instr::FSqrt {} => flt_un!(|a| a.sqrt()),
                 Instr::FFloor {} => flt_un!(|a| libm::floor(a)),
@@ -1421,48 +1255,9 @@ impl<'h> Vm<'h> {
                     enter!(f, sp - np, sp - np - 1, clo)
                 }
                 Instr::CallHost { import } => {
-                    safepoint!(0);
-                    let im = &m.imports[import as usize];
-                    let np = im.params.len();
-                    // Copies to and from the host charge fuel through
-                    // `self`, so the count is synced around them.
                     sync!();
-                    let mut args = Vec::with_capacity(np);
-                    for (t, v) in im.params.iter().zip(sp - np..sp) {
-                        args.push(self.copy_out(*t, stack[v])?);
-                    }
-                    let result = self.host.call(import, args);
-                    let slot = match result {
-                        Err(e) => trap!(TrapKind::Host, "{}", e),
-                        Ok(v) if im.ret == UNIT => {
-                            if v != Value::Unit {
-                                trap!(
-                                    TrapKind::Host,
-                                    "host function {}.{} returned a value for a unit result",
-                                    im.module,
-                                    im.name
-                                );
-                            }
-                            None
-                        }
-                        Ok(v) => {
-                            if let Err(e) = crate::host::check_type(m, im.ret, &v) {
-                                trap!(
-                                    TrapKind::Host,
-                                    "host function {}.{} returned the wrong type: {}",
-                                    im.module,
-                                    im.name,
-                                    e
-                                );
-                            }
-                            Some(self.copy_in(Some(stack), pc, im.ret, &v)?)
-                        }
-                    };
+                    sp = self.op_call_host(stack, sp, import)?;
                     count = self.fuel_used;
-                    sp -= np;
-                    if let Some(slot) = slot {
-                        push!(slot);
-                    }
                 }
                 Instr::Ret {} => {
                     let result = if prog.meta[fidx].returns_value {
@@ -1476,8 +1271,9 @@ impl<'h> Vm<'h> {
                 Instr::RetImm { value } => ret!(Some(value as i64 as u64)),
 
                 Instr::NewArray { ty, len } => {
+                    // No work units: each element was pushed by an
+                    // instruction of its own, which paid for copying it.
                     let len = len as usize;
-                    charge!(0, len);
                     safepoint!(OBJECT_BYTES + 8 * len);
                     let items = stack[sp - len..sp].to_vec();
                     sp -= len;
@@ -1486,36 +1282,7 @@ impl<'h> Vm<'h> {
                         items,
                     }));
                 }
-                Instr::NewArrayRep { ty } => {
-                    let n = stack[sp - 1] as i64;
-                    if n < 0 {
-                        trap!(TrapKind::InvalidArgument, "negative repeat count: {}", n);
-                    }
-                    let n = usize::try_from(n).unwrap_or(usize::MAX);
-                    charge!(0, n);
-                    safepoint!(n.saturating_mul(8).saturating_add(OBJECT_BYTES));
-                    let mut items: Vec<u64> = Vec::new();
-                    if items.try_reserve_exact(n).is_err() {
-                        trap!(
-                            TrapKind::OutOfMemory,
-                            "out of memory: the host cannot allocate an array of {} elements",
-                            n
-                        );
-                    }
-                    let v = stack[sp - 2];
-                    while items.len() < n {
-                        let k = (n - items.len()).min(CHUNK_BYTES);
-                        items.extend(std::iter::repeat_n(v, k));
-                        if items.len() < n {
-                            watched!(self.watch.check());
-                        }
-                    }
-                    sp -= 1;
-                    top!() = self.heap.alloc(Object::Array {
-                        refs: prog.holds_refs(ty),
-                        items,
-                    });
-                }
+                Instr::NewArrayRep { ty } => slow!(op_array_rep, ty),
                 Instr::ALen {} => top!() = self.heap.array(top!()).len() as u64,
                 Instr::AGet {} => {
                     let i = pop!() as i64;
@@ -1554,169 +1321,40 @@ impl<'h> Vm<'h> {
                 },
 
                 Instr::NewMap { ty } => {
-                    safepoint!(OBJECT_BYTES + MAP_HEADER_BYTES);
-                    let key_ty = match m.ty(ty) {
-                        TypeDesc::Map(k, _) => *k,
-                        _ => unreachable_verified(),
-                    };
-                    let map = self.heap.new_map(key_ty, prog.holds_refs(ty));
-                    push!(self.heap.alloc(map));
+                    sync!();
+                    sp = self.op_new_map(stack, sp, ty)?;
                 }
                 Instr::MLen {} => top!() = self.heap.map(top!()).len() as u64,
-                Instr::MGet {} => {
-                    let (mh, k) = (stack[sp - 2], stack[sp - 1]);
-                    let e = map_find!(mh, k);
-                    match e {
-                        Some(e) => {
-                            sp -= 1;
-                            top!() = self.heap.map(mh).value_at(e);
-                        }
-                        None => {
-                            let key = self.heap.key_ref(self.heap.map_key_ty(mh), k);
-                            trap!(TrapKind::KeyNotFound, "key not found: {}", key)
-                        }
+                // Int and bool keys cost no work units: their hits are
+                // handled here; string keys and misses out of the loop.
+                Instr::MGet {} => match self.heap.map_get_scalar(stack[sp - 2], top!()) {
+                    Some(Some(v)) => {
+                        sp -= 1;
+                        top!() = v;
                     }
-                }
-                Instr::MGetOr {} => {
-                    let (mh, k, d) = (stack[sp - 3], stack[sp - 2], stack[sp - 1]);
-                    let e = map_find!(mh, k);
-                    sp -= 2;
-                    top!() = e.map_or(d, |e| self.heap.map(mh).value_at(e));
-                }
+                    _ => slow!(op_map_read, ins),
+                },
+                Instr::MGetOr {} => match self.heap.map_get_scalar(stack[sp - 3], stack[sp - 2]) {
+                    Some(v) => {
+                        let d = pop!();
+                        sp -= 1;
+                        top!() = v.unwrap_or(d);
+                    }
+                    None => slow!(op_map_read, ins),
+                },
+                Instr::MHas {} => slow!(op_map_read, ins),
                 Instr::MSet {} => {
                     let (mh, k, v) = (stack[sp - 3], stack[sp - 2], stack[sp - 1]);
-                    match map_find!(mh, k) {
-                        Some(e) => self.heap.map_mut(mh).set_value_at(e, v),
-                        None => {
-                            // A new entry: the only case that allocates.
-                            let kt = self.heap.map_key_ty(mh);
-                            let need = self.heap.map(mh).insert_bound(self.heap.key_ref(kt, k));
-                            safepoint!(need);
-                            let key = match self.heap.key_ref(kt, k) {
-                                KeyRef::Str(s) => {
-                                    Key::Str(watched!(strings::boxed_watched(s, &self.watch)))
-                                }
-                                other => other.to_key(),
-                            };
-                            let watch = &self.watch;
-                            watched!(self.heap.with_map(mh, |m| m.insert_new(key, v, watch)));
-                        }
-                    }
-                    sp -= 3;
-                }
-                Instr::MHas {} => {
-                    let (mh, k) = (stack[sp - 2], stack[sp - 1]);
-                    let e = map_find!(mh, k);
-                    sp -= 1;
-                    top!() = e.is_some() as u64;
-                }
-                Instr::MRemove {} => {
-                    let (mh, k) = (stack[sp - 2], stack[sp - 1]);
-                    if let Some(e) = map_find!(mh, k) {
-                        let watch = &self.watch;
-                        watched!(self.heap.with_map(mh, |m| m.remove_at(e, watch)));
-                    }
-                    sp -= 2;
-                }
-                Instr::MKeys { ty } => {
-                    let mh = top!();
-                    map_positions!(mh);
-                    let n = self.heap.map(mh).len();
-                    charge!(0, n);
-                    let (mut text, mut strs) = (0usize, 0usize);
-                    for k in self.heap.map(mh).keys() {
-                        if let KeyRef::Str(s) = k {
-                            text += s.len();
-                            strs += str_size(s.len());
-                        }
-                    }
-                    charge!(text, 0);
-                    safepoint!(OBJECT_BYTES + 8 * n + strs);
-                    let mut items = Vec::with_capacity(n);
-                    for i in 0..n {
-                        let slot = match self.heap.map(mh).nth(i) {
-                            Some((KeyRef::Int(k), _)) => k as u64,
-                            Some((KeyRef::Bool(b), _)) => b as u64,
-                            Some((KeyRef::Str(s), _)) => {
-                                let mut t = CompactString::with_capacity(s.len());
-                                watched!(strings::push_watched(&mut t, s, &self.watch));
-                                self.heap.alloc_text(t)
-                            }
-                            None => unreachable_verified(),
-                        };
-                        items.push(slot);
-                        if i % CHUNK_ELEMENTS == CHUNK_ELEMENTS - 1 {
-                            watched!(self.watch.check());
-                        }
-                    }
-                    top!() = self.heap.alloc(Object::Array {
-                        refs: prog.holds_refs(ty),
-                        items,
-                    });
-                }
-                Instr::MValues { ty } => {
-                    let mh = top!();
-                    map_positions!(mh);
-                    let n = self.heap.map(mh).len();
-                    charge!(0, n);
-                    safepoint!(OBJECT_BYTES + 8 * n);
-                    let mut items = Vec::with_capacity(n);
-                    for i in 0..n {
-                        items.extend(self.heap.map(mh).nth(i).map(|(_, v)| v));
-                        if i % CHUNK_ELEMENTS == CHUNK_ELEMENTS - 1 {
-                            watched!(self.watch.check());
-                        }
-                    }
-                    top!() = self.heap.alloc(Object::Array {
-                        refs: prog.holds_refs(ty),
-                        items,
-                    });
-                }
-                Instr::MKeyAt {} => {
-                    let (mh, i) = (stack[sp - 2], stack[sp - 1] as i64);
-                    map_positions!(mh);
-                    let n = self.heap.map(mh).len();
-                    let key = match usize::try_from(i)
-                        .ok()
-                        .and_then(|i| self.heap.map(mh).nth(i))
-                    {
-                        Some((k, _)) => k,
-                        None => oob!(i, n),
-                    };
-                    let slot = match key {
-                        KeyRef::Int(k) => k as u64,
-                        KeyRef::Bool(b) => b as u64,
-                        KeyRef::Str(s) => {
-                            let len = s.len();
-                            charge!(len, 0);
-                            safepoint!(str_size(len));
-                            let Some((KeyRef::Str(s), _)) = self.heap.map(mh).nth(i as usize)
-                            else {
-                                unreachable_verified()
-                            };
-                            let mut t = CompactString::with_capacity(s.len());
-                            watched!(strings::push_watched(&mut t, s, &self.watch));
-                            self.heap.alloc_text(t)
-                        }
-                    };
-                    sp -= 1;
-                    top!() = slot;
-                }
-                Instr::MValAt {} => {
-                    let (mh, i) = (stack[sp - 2], stack[sp - 1] as i64);
-                    map_positions!(mh);
-                    let map = self.heap.map(mh);
-                    match usize::try_from(i).ok().and_then(|i| map.nth(i)) {
-                        Some((_, v)) => {
-                            sp -= 1;
-                            top!() = v;
-                        }
-                        None => {
-                            let n = map.len();
-                            oob!(i, n)
-                        }
+                    match self.heap.map_set_scalar(mh, k, v) {
+                        Ok(()) => sp -= 3,
+                        Err(vacant) => slow!(op_map_set, vacant),
                     }
                 }
+                Instr::MRemove {} => slow!(op_map_remove),
+                Instr::MKeys { ty } => slow!(op_map_list, ty, true),
+                Instr::MValues { ty } => slow!(op_map_list, ty, false),
+                Instr::MKeyAt {} => slow!(op_map_at, true),
+                Instr::MValAt {} => slow!(op_map_at, false),
 
                 Instr::NewStruct { ty } => {
                     let (layout, counts) = prog.shape(ty);
