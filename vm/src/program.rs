@@ -14,6 +14,24 @@ use crate::module::*;
 use crate::verify::{self, FuncInfo, VerifyError};
 
 /// A module that passed verification, with what execution needs from it.
+///
+/// What was verified is what runs: the module can be read, never replaced
+/// or changed.
+///
+/// ```
+/// let p = tern_vm::Program::new(tern_vm::Module::new()).unwrap();
+/// assert!(p.module().functions.is_empty());
+/// ```
+///
+/// ```compile_fail
+/// let mut p = tern_vm::Program::new(tern_vm::Module::new()).unwrap();
+/// p.module = tern_vm::Module::new();
+/// ```
+///
+/// ```compile_fail
+/// let mut p = tern_vm::Program::new(tern_vm::Module::new()).unwrap();
+/// p.module().functions.clear();
+/// ```
 pub struct Program {
     module: Module,
     info: Vec<FuncInfo>,

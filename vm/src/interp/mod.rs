@@ -66,7 +66,14 @@ pub struct Stats {
     pub peak_heap_bytes: u64,
 }
 
-/// One instance: a heap, a stack, globals, limits, and a host.
+/// One instance: a heap, a stack, globals, limits, and a host. Its heap is
+/// its own: a host reads it only through copies.
+///
+/// ```compile_fail
+/// let p = std::sync::Arc::new(tern_vm::Program::new(tern_vm::Module::new()).unwrap());
+/// let vm = tern_vm::Vm::new(p, tern_vm::Limits::default());
+/// let _ = vm.heap.bytes;
+/// ```
 pub struct Vm<'h> {
     prog: Arc<Program>,
     heap: Heap,
