@@ -202,6 +202,16 @@ fn builtin(
     }
 }
 
+/// A guest's string in single quotes for a message, shortened past
+/// `tern_vm::text::QUOTE_CHARS` characters so that a message never copies
+/// a huge value: `'abc…' (123456 bytes)`.
+fn quote(s: &str) -> String {
+    match s.char_indices().nth(tern_vm::text::QUOTE_CHARS) {
+        None => format!("'{s}'"),
+        Some((end, _)) => format!("'{}…' ({} bytes)", &s[..end], s.len()),
+    }
+}
+
 fn str_arg(args: &[Value], i: usize) -> &str {
     match args.get(i) {
         Some(Value::Str(s)) => s,
@@ -341,7 +351,7 @@ pub(crate) fn fs_read_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
     let g = Arc::clone(&grants);
     let read = builtin(&[ValType::Str], ValType::Str, move |_, args| {
         let path = str_arg(&args, 0);
-        let fail = |why: String| format!("fs.read: cannot read '{path}': {why}");
+        let fail = |why: String| format!("fs.read: cannot read {}: {why}", quote(path));
         let (dir, rest) = resolve(&g, path).ok_or_else(|| outside(path, "fs.read"))?;
         let bytes = files::read_in(dir, &rest, MAX_READ_BYTES).map_err(|e| fail(file_reason(e)))?;
         String::from_utf8(bytes)
@@ -355,7 +365,8 @@ pub(crate) fn fs_read_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
             Ok(_) => Ok(Value::Bool(true)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Bool(false)),
             Err(e) => Err(format!(
-                "fs.read: cannot look up '{path}': {}",
+                "fs.read: cannot look up {}: {}",
+                quote(path),
                 fs_reason(&e)
             )),
         }
@@ -369,7 +380,10 @@ fn outside(path: &str, capability: &str) -> String {
     } else {
         "writing"
     };
-    format!("{capability}: '{path}' is outside the directories granted for {what}")
+    format!(
+        "{capability}: {} is outside the directories granted for {what}",
+        quote(path)
+    )
 }
 
 /// `fs.write.write_text` and `fs.write.append_text`.
@@ -382,7 +396,8 @@ pub(crate) fn fs_write_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
             move |_, args| {
                 let path = str_arg(&args, 0);
                 let text = str_arg(&args, 1);
-                let fail = |why: String| format!("fs.write: cannot write '{path}': {why}");
+                let fail =
+                    |why: String| format!("fs.write: cannot write {}: {why}", quote(path));
                 let (dir, rest) = resolve(&g, path).ok_or_else(|| outside(path, "fs.write"))?;
                 let mut f =
                     files::open_for_write(dir, &rest, append).map_err(|e| fail(file_reason(e)))?;
@@ -408,7 +423,10 @@ pub(crate) fn env_funcs(grant: Arc<EnvGrant>) -> Vec<(&'static str, HostFunc)> {
         if grant.all || grant.names.iter().any(|n| n == name) {
             Ok(())
         } else {
-            Err(format!("env: access to variable '{name}' is not granted"))
+            Err(format!(
+                "env: access to variable {} is not granted",
+                quote(name)
+            ))
         }
     };
     let g = Arc::clone(&grant);

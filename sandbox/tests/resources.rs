@@ -348,6 +348,26 @@ fn missing() -> int { let m: {str: int} = {}; return m[big()]; }
         t.message,
         format!("key not found: \"{nines}\"… (1048577 bytes)")
     );
+    // Host functions' errors quote what the guest gave them the same way.
+    let src = r#"
+import fs;
+fn read(n: int) -> str {
+    var p = "d";
+    for i in 0..n { p = p + p; }
+    return fs.read(p);
+}
+"#;
+    let mut linker = Linker::new();
+    linker.allow_read(std::env::temp_dir()).unwrap();
+    let mut inst = linker.instantiate(&module(src), Limits::default()).unwrap();
+    let t = trap_of(inst.call("read", &[Value::Int(20)]));
+    assert_eq!(
+        t.message,
+        format!(
+            "fs.read: '{}…' (1048576 bytes) is outside the directories granted for reading",
+            "d".repeat(80)
+        )
+    );
 }
 
 #[test]
