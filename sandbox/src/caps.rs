@@ -396,8 +396,7 @@ pub(crate) fn fs_write_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
             move |_, args| {
                 let path = str_arg(&args, 0);
                 let text = str_arg(&args, 1);
-                let fail =
-                    |why: String| format!("fs.write: cannot write {}: {why}", quote(path));
+                let fail = |why: String| format!("fs.write: cannot write {}: {why}", quote(path));
                 let (dir, rest) = resolve(&g, path).ok_or_else(|| outside(path, "fs.write"))?;
                 let mut f =
                     files::open_for_write(dir, &rest, append).map_err(|e| fail(file_reason(e)))?;

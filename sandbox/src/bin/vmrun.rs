@@ -278,8 +278,8 @@ fn main() {
     if cli.stats {
         let s = instance.stats();
         say(&format!(
-            "instructions: {}\ncollections: {}\nallocated bytes: {}\npeak heap bytes: {}\n",
-            s.instructions, s.collections, s.allocated_bytes, s.peak_heap_bytes
+            "instructions: {}\nfuel units: {}\ncollections: {}\nallocated bytes: {}\npeak heap bytes: {}\n",
+            s.instructions, s.fuel, s.collections, s.allocated_bytes, s.peak_heap_bytes
         ));
     }
     std::process::exit(code);

@@ -14,7 +14,7 @@
 use super::Vm;
 use crate::heap::{str_size, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES};
 use crate::host::Value;
-use crate::limits::{work_units, Stop, CHUNK_BYTES, CHUNK_ELEMENTS};
+use crate::limits::{work_units, Stop, CHUNK_BYTES, CHUNK_ELEMENTS, ELEMENTS_PER_UNIT};
 use crate::map::Lookup;
 use crate::module::{TypeDesc, TypeId, STR, UNIT};
 use crate::opcodes::Instr;
@@ -172,13 +172,9 @@ impl Vm<'_> {
     ) -> Result<(), Trap> {
         let mut pos = 0;
         let mut next_check = CHUNK_BYTES;
-        let mut count = 0usize;
         while let Some((range, next)) = self.heap.split_piece(s, sep, pos) {
-            if count.is_multiple_of(crate::limits::ELEMENTS_PER_UNIT) {
-                // The elements' units, a unit's worth at a time.
-                self.charge::<METER>(0, crate::limits::ELEMENTS_PER_UNIT)?;
-            }
-            count += 1;
+            // A unit for each piece: each is a new object.
+            self.charge::<METER>(0, ELEMENTS_PER_UNIT)?;
             let need = str_size(range.len()) + self.heap.array_push_need(pieces);
             self.reserve(stack, need)?;
             let piece = self.heap.alloc_piece(s, range);
@@ -462,16 +458,18 @@ impl Vm<'_> {
         self.map_positions::<METER>(mh)?;
         let n = self.heap.map(mh).len();
         self.charge::<METER>(0, n)?;
-        let (mut text, mut strs) = (0usize, 0usize);
+        let (mut text, mut strs, mut objects) = (0usize, 0usize, 0usize);
         if keys {
             for k in self.heap.map(mh).keys() {
                 if let KeyRef::Str(s) = k {
                     text += s.len();
                     strs += str_size(s.len());
+                    objects += 1;
                 }
             }
         }
-        self.charge::<METER>(text, 0)?;
+        // A unit for each key string made: each is a new object.
+        self.charge::<METER>(text, objects * ELEMENTS_PER_UNIT)?;
         self.reserve(stack, OBJECT_BYTES + 8 * n + strs)?;
         let mut items = Vec::with_capacity(n);
         for i in 0..n {
