@@ -257,6 +257,29 @@ fn sizes_computed_from_guest_values_cannot_overflow() {
         assert_eq!(t.kind, TrapKind::OutOfMemory, "[7; {n}]");
     }
     assert_eq!(inst.call("rep", &[Value::Int(3)]).unwrap(), Value::Int(3));
+    // A string joined to itself far past the host's memory: a trap, not
+    // an abort.
+    let src = r#"
+fn many(k: int) -> int {
+    var s = "x";
+    for i in 0..20 { s = s + s; }
+    let parts = [s; k];
+    return len(parts.join(""));
+}
+"#;
+    let mut inst = instance(
+        src,
+        Limits {
+            max_heap: usize::MAX,
+            ..Limits::default()
+        },
+    );
+    let t = trap_of(inst.call("many", &[Value::Int(1 << 24)]));
+    assert_eq!(
+        t.message,
+        "out of memory: the host cannot allocate that much"
+    );
+    assert_eq!(t.kind, TrapKind::OutOfMemory);
 }
 
 #[test]

@@ -105,6 +105,9 @@ impl InterruptHandle {
 pub enum Stop {
     Timeout,
     Interrupted,
+    /// The host could not allocate what the operation needs (possible
+    /// only under a heap limit larger than the host's memory).
+    HostMemory,
 }
 
 /// What long operations check between chunks of their work: the current

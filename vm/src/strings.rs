@@ -210,7 +210,7 @@ impl Heap {
                 len: la + lb,
             }));
         }
-        let mut s = CompactString::with_capacity(la + lb);
+        let mut s = CompactString::try_with_capacity(la + lb).map_err(|_| Stop::HostMemory)?;
         push_watched(&mut s, &text[..la], watch)?;
         push_watched(&mut s, self.str(b), watch)?;
         Ok(self.alloc_text(s))
@@ -272,8 +272,10 @@ impl Heap {
     pub fn join_len(&self, parts: u64, sep: u64) -> usize {
         let items = self.array(parts);
         let seplen = self.str(sep).len();
-        items.iter().map(|p| self.str(*p).len()).sum::<usize>()
-            + seplen * items.len().saturating_sub(1)
+        items
+            .iter()
+            .fold(0usize, |n, p| n.saturating_add(self.str(*p).len()))
+            .saturating_add(seplen.saturating_mul(items.len().saturating_sub(1)))
     }
 
     /// The strings of array `parts` joined by `sep`, as a new string of
@@ -281,7 +283,8 @@ impl Heap {
     pub fn join(&mut self, parts: u64, sep: u64, len: usize, watch: &Watch) -> Result<u64, Stop> {
         // Built as a `String` (whose appends are cheaper than compact_str's
         // for many small parts), then kept as the string's buffer.
-        let mut s = String::with_capacity(len);
+        let mut s = String::new();
+        s.try_reserve_exact(len).map_err(|_| Stop::HostMemory)?;
         let mut next_check = CHUNK_BYTES;
         for (i, p) in self.array(parts).iter().enumerate() {
             if i > 0 {

@@ -252,6 +252,10 @@ impl<'h> Vm<'h> {
                 let msg = format!("timeout: the time limit of {ms} ms was exceeded");
                 self.make_trap(TrapKind::Timeout, msg)
             }
+            Stop::HostMemory => self.make_trap(
+                TrapKind::OutOfMemory,
+                "out of memory: the host cannot allocate that much".into(),
+            ),
         }
     }
 
