@@ -1,0 +1,551 @@
+//! Collection: when to collect, and the collector itself.
+//!
+//! Precise mark-and-sweep, generational without moving anything ("sticky
+//! mark bits"): an object that survived a collection keeps its mark and is
+//! *old*. A *minor* collection marks only from the roots and from the old
+//! objects mutated since the last collection (the remembered set), so it
+//! never re-marks the old live set, and sweeps only the objects allocated
+//! since then. A *major* collection clears every mark and does the whole
+//! job.
+//!
+//! When: a minor one when the nursery (bytes or objects allocated since
+//! the last collection) fills; a major one when the heap would pass its
+//! threshold (twice what was live after the last major, and enough that
+//! the next sweep of the whole table is paid for by allocation; never above
+//! the limit), and always before the limit is declared exceeded. The
+//! nursery grows with the roots and remembered objects the last minor
+//! collection scanned, so a deep stack or a large mutated old object does
+//! not make every few allocations pay for scanning them again. A collection
+//! the limit forced that leaves less than a sixteenth of the limit free
+//! makes the allocation fail ([`Heap::admits`]) rather than have every
+//! later allocation collect the whole heap again.
+//!
+//! Marking and sweeping check a [`Watch`] between chunks of objects; a
+//! collection it stops leaves the heap consistent and the next one major.
+
+use super::*;
+use crate::limits::CHUNK_ELEMENTS;
+
+/// The smallest major-collection threshold: small heaps are not collected
+/// over and over for a few megabytes of garbage.
+pub const MIN_THRESHOLD: usize = 1 << 20;
+
+/// Bytes allocated since the last collection that trigger a minor one.
+pub const NURSERY_BYTES: usize = 8 << 20;
+
+/// Objects allocated since the last collection that trigger a minor one:
+/// few enough that the young objects are still in cache when swept (many
+/// small objects favour a small nursery, a few large ones a large one).
+pub const NURSERY_OBJECTS: usize = 1 << 15;
+
+/// Under GC stress every safepoint collects; one in this many is major, the
+/// rest minor (which is what exercises the write barrier).
+const STRESS_MAJOR_EVERY: u64 = 8;
+
+/// What a safepoint must do before allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collection {
+    None,
+    Minor,
+    Major,
+}
+
+/// `flags` bits. `MARKED` outside a collection means old.
+pub(super) const MARKED: u8 = 1;
+pub(super) const REMEMBERED: u8 = 2;
+
+impl Heap {
+    /// Sets the heap limit (accounted bytes).
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+        self.threshold = self.threshold.min(limit);
+        self.reset_budget();
+    }
+
+    /// Collect at every safepoint that allocates (for tests).
+    pub fn set_stress(&mut self, on: bool) {
+        self.stress = on;
+        self.reset_budget();
+    }
+
+    fn reset_budget(&mut self) {
+        self.budget = if self.stress || self.pending_major {
+            0
+        } else {
+            self.nursery_bytes
+                .min(self.threshold.saturating_sub(self.bytes))
+        };
+    }
+
+    /// The fast test at every allocation: whether [`Heap::wants_collection`]
+    /// might say yes or [`Heap::admits`] no.
+    #[inline]
+    pub fn may_collect(&self, need: usize) -> bool {
+        self.young_bytes.saturating_add(need) >= self.budget
+            || self.young.len() >= self.nursery_objects
+    }
+
+    /// Whether a safepoint about to allocate `need` bytes should collect,
+    /// and how. A major collection runs when the heap would pass the
+    /// threshold (twice what was live after the last one, never above the
+    /// limit), so always before the limit is declared exceeded.
+    #[inline]
+    pub fn wants_collection(&mut self, need: usize) -> Collection {
+        let after = self.bytes.saturating_add(need);
+        self.limit_forced = after > self.limit;
+        if self.pending_major || after > self.threshold {
+            Collection::Major
+        } else if self.young_bytes.saturating_add(need) > self.nursery_bytes
+            || self.young.len() >= self.nursery_objects
+        {
+            Collection::Minor
+        } else if self.stress {
+            if (self.stats.collections + 1).is_multiple_of(STRESS_MAJOR_EVERY) {
+                Collection::Major
+            } else {
+                Collection::Minor
+            }
+        } else {
+            Collection::None
+        }
+    }
+
+    /// Whether `need` more bytes may be allocated now (after the collection
+    /// [`Heap::wants_collection`] asked for). When the limit forced a full
+    /// collection, the allocation must leave a sixteenth of the limit free:
+    /// with live data that close to the limit, every allocation would
+    /// collect the whole heap again for a few bytes, so it is out of
+    /// memory instead.
+    #[inline]
+    pub fn admits(&self, need: usize) -> bool {
+        let after = self.bytes.saturating_add(need);
+        if self.limit_forced {
+            after <= self.limit - self.limit / 16
+        } else {
+            after <= self.limit
+        }
+    }
+
+    /// Marks everything reachable from `roots` and frees the rest: among
+    /// the young objects only (minor), or among all of them (major, which
+    /// also sets the next major threshold). The watch is checked between
+    /// chunks of objects; if it stops the collection, the heap stays
+    /// consistent (nothing live was freed, `bytes` is exact) and the next
+    /// collection is major.
+    pub fn collect(
+        &mut self,
+        roots: &[u64],
+        info: &GcInfo,
+        kind: Collection,
+        watch: &Watch,
+    ) -> Result<(), Stop> {
+        let major = kind == Collection::Major;
+        self.stats.collections += 1;
+        // Until this one finishes, only a major collection may be trusted.
+        self.pending_major = true;
+        if major {
+            self.flags.fill(0);
+        }
+        let objects = &self.objects;
+        let flags = &mut self.flags;
+        let mut work: Vec<u64> = Vec::with_capacity(roots.len());
+        for &r in roots {
+            mark(flags, r, &mut work);
+        }
+        // What tracing cost besides the young objects: the roots and the
+        // remembered objects' fields.
+        let mut overhead = roots.len();
+        if !major {
+            // Old objects mutated since the last collection may now refer
+            // to young ones: trace them as if they were roots.
+            for &r in &self.remembered {
+                overhead += trace(&objects[r as usize], info, flags, &mut work, watch)?;
+            }
+        }
+        let mut traced = 0usize;
+        while let Some(h) = work.pop() {
+            traced += 1 + trace(&objects[h as usize], info, flags, &mut work, watch)?;
+            if traced >= CHUNK_ELEMENTS {
+                traced = 0;
+                watch.check()?;
+            }
+        }
+        // Sweep. `bytes` is kept exact by alloc, grow and shrink, so the
+        // freed objects' sizes are all that needs subtracting. Survivors
+        // keep their mark: they are old now.
+        let mut freed = 0usize;
+        let mut stopped = Ok(());
+        if major {
+            for (i, (slot, f)) in self.objects.iter_mut().zip(self.flags.iter()).enumerate() {
+                if *f & MARKED == 0 {
+                    if let Some(o) = slot.take() {
+                        freed += o.size();
+                        self.free.push(i as u32);
+                    }
+                }
+                if i % (8 * CHUNK_ELEMENTS) == 8 * CHUNK_ELEMENTS - 1 {
+                    if let Err(s) = watch.check() {
+                        // The rest of the garbage waits for the next major.
+                        stopped = Err(s);
+                        break;
+                    }
+                }
+            }
+        } else {
+            for &i in &self.young {
+                let i = i as usize;
+                if self.flags[i] & MARKED == 0 {
+                    if let Some(o) = self.objects[i].take() {
+                        freed += o.size();
+                        self.free.push(i as u32);
+                    }
+                }
+            }
+        }
+        for &r in &self.remembered {
+            self.flags[r as usize] &= !REMEMBERED;
+        }
+        self.young.clear();
+        self.remembered.clear();
+        self.young_bytes = 0;
+        self.bytes = self.bytes.saturating_sub(freed);
+        if stopped.is_ok() {
+            self.pending_major = false;
+        }
+        if major && stopped.is_ok() {
+            // Grow geometrically, and enough that the next sweep (which
+            // visits every slot of the table) is paid for by allocation.
+            let live = self.bytes;
+            let by_slots = live.saturating_add(8 * self.objects.len());
+            self.threshold = (live.saturating_mul(2))
+                .max(MIN_THRESHOLD)
+                .max(by_slots)
+                .min(self.limit);
+        } else if !major {
+            self.nursery_objects = NURSERY_OBJECTS.max(overhead);
+            self.nursery_bytes = NURSERY_BYTES.max(overhead.saturating_mul(8));
+        }
+        self.reset_budget();
+        stopped
+    }
+}
+
+/// Marks the children of one object; returns how many references it
+/// looked at. A large array or map checks the watch between chunks.
+#[inline]
+fn trace(
+    o: &Option<Object>,
+    info: &GcInfo,
+    flags: &mut [u8],
+    work: &mut Vec<u64>,
+    watch: &Watch,
+) -> Result<usize, Stop> {
+    let Some(o) = o else {
+        return Ok(0);
+    };
+    Ok(match o {
+        Object::Str { .. } => 0,
+        Object::StrRef { owner, .. } => {
+            mark(flags, *owner as u64, work);
+            1
+        }
+        Object::Array { refs: true, items } => mark_all(flags, work, watch, items.iter().copied())?,
+        Object::Map(m) if m.val_refs => mark_all(flags, work, watch, m.entries.values())?,
+        Object::Array { .. } | Object::Map(_) => 0,
+        Object::Record {
+            layout,
+            tag,
+            fields,
+        } => {
+            let mask = &info.record_refs[*layout as usize][*tag as usize];
+            for (&c, &is_ref) in fields.iter().zip(mask.iter()) {
+                if is_ref {
+                    mark(flags, c, work);
+                }
+            }
+            fields.len()
+        }
+        Object::Closure { func, captures } => {
+            // At most 4,096 captures (a format limit): no watch needed.
+            let mask = &info.capture_refs[*func as usize];
+            for (&c, &is_ref) in captures.iter().zip(mask.iter()) {
+                if is_ref {
+                    mark(flags, c, work);
+                }
+            }
+            captures.len()
+        }
+        Object::Cell {
+            is_ref: true,
+            value,
+        } => {
+            mark(flags, *value, work);
+            1
+        }
+        Object::Cell { .. } => 0,
+    })
+}
+
+/// Marks `children`, checking the watch between chunks of them.
+#[inline]
+fn mark_all(
+    flags: &mut [u8],
+    work: &mut Vec<u64>,
+    watch: &Watch,
+    children: impl Iterator<Item = u64>,
+) -> Result<usize, Stop> {
+    let mut n = 0;
+    for c in children {
+        mark(flags, c, work);
+        n += 1;
+        if n % CHUNK_ELEMENTS == 0 {
+            watch.check()?;
+        }
+    }
+    Ok(n)
+}
+
+#[inline]
+fn mark(flags: &mut [u8], h: u64, work: &mut Vec<u64>) {
+    if let Some(f) = flags.get_mut(h as usize) {
+        if *f & MARKED == 0 {
+            *f |= MARKED;
+            work.push(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_info() -> GcInfo {
+        no_gc_info()
+    }
+
+    /// A collection that nothing stops.
+    fn gc(h: &mut Heap, roots: &[u64], kind: Collection) {
+        h.collect(roots, &no_info(), kind, &Watch::IDLE).unwrap();
+    }
+
+    #[test]
+    fn unreachable_objects_are_freed_and_slots_reused() {
+        let mut h = Heap::new();
+        let a = h.alloc_str("kept");
+        let b = h.alloc_str("dropped");
+        let arr = h.alloc(Object::Array {
+            refs: true,
+            items: vec![a],
+        });
+        gc(&mut h, &[arr], Collection::Minor);
+        assert_eq!(h.live_objects(), 2);
+        assert_eq!(h.str(a), "kept");
+        let c = h.alloc_str("new");
+        assert_eq!(c, b, "the freed slot is reused");
+        assert_eq!(h.stats.collections, 1);
+    }
+
+    #[test]
+    fn accounting_follows_capacity_through_growth_and_collection() {
+        let mut h = Heap::new();
+        let arr = h.alloc(Object::Array {
+            refs: false,
+            items: vec![],
+        });
+        for i in 0..100 {
+            let need = h.array_push_need(arr);
+            let before = h.bytes;
+            h.array_push(arr, i);
+            assert_eq!(h.bytes - before, need);
+            assert_eq!(h.bytes, h.recount());
+        }
+        assert_eq!(h.array(arr).capacity(), 128, "4, 8, ..., 128");
+        for _ in 0..70 {
+            h.array_pop(arr);
+            assert_eq!(h.bytes, h.recount());
+        }
+        // 30 left of 128: a quarter full, so the capacity was halved.
+        assert_eq!(h.array(arr).capacity(), 64);
+        for _ in 0..30 {
+            h.array_pop(arr);
+        }
+        assert!(h.array(arr).capacity() <= 16);
+        h.alloc_str("garbage");
+        gc(&mut h, &[arr], Collection::Major);
+        assert_eq!(h.bytes, h.recount());
+        assert_eq!(h.bytes, OBJECT_BYTES + 8 * h.array(arr).capacity());
+    }
+
+    #[test]
+    fn a_limit_forced_collection_that_frees_too_little_is_out_of_memory() {
+        let fill = |h: &mut Heap, live_arrays: usize| {
+            let live: Vec<u64> = (0..live_arrays)
+                .map(|_| {
+                    h.alloc(Object::Array {
+                        refs: false,
+                        items: Vec::with_capacity(7),
+                    })
+                })
+                .collect();
+            h.alloc(Object::Array {
+                refs: true,
+                items: live,
+            })
+        };
+        // Live data of 96% of the limit.
+        let mut h = Heap::new();
+        h.set_limit(1 << 20);
+        let live = fill(&mut h, 9000);
+        assert_eq!(
+            h.bytes,
+            9000 * (OBJECT_BYTES + 56) + OBJECT_BYTES + 8 * 9000
+        );
+        assert_eq!(h.wants_collection(1000), Collection::None);
+        assert!(h.admits(1000), "it fits, and no collection was forced");
+        // Garbage up to the limit: the collection this forces frees it,
+        // but what is live leaves less than 1/16 of the limit free.
+        while h.bytes + 1000 <= 1 << 20 {
+            h.alloc_str(&"g".repeat(900));
+        }
+        assert_eq!(h.wants_collection(1000), Collection::Major);
+        gc(&mut h, &[live], Collection::Major);
+        assert!(!h.admits(1000));
+        // With less live data, the same forced collection leaves room.
+        let mut h = Heap::new();
+        h.set_limit(1 << 20);
+        let live = fill(&mut h, 8000);
+        while h.bytes + 1000 <= 1 << 20 {
+            h.alloc_str(&"g".repeat(900));
+        }
+        assert_eq!(h.wants_collection(1000), Collection::Major);
+        gc(&mut h, &[live], Collection::Major);
+        assert!(h.admits(1000));
+    }
+
+    #[test]
+    fn a_stopped_collection_frees_nothing_live_and_the_next_is_major() {
+        use std::time::{Duration, Instant};
+        let expired = Watch {
+            deadline: Some(Instant::now() - Duration::from_millis(1)),
+            interrupt: None,
+        };
+        let mut h = Heap::new();
+        let keep: Vec<u64> = (0..4 * CHUNK_ELEMENTS)
+            .map(|i| h.alloc_str(&i.to_string()))
+            .collect();
+        for i in 0..4 * CHUNK_ELEMENTS {
+            h.alloc_str(&format!("garbage {i}"));
+        }
+        let root = h.alloc(Object::Array {
+            refs: true,
+            items: keep.clone(),
+        });
+        let r = h.collect(&[root], &no_info(), Collection::Major, &expired);
+        assert_eq!(r, Err(Stop::Timeout));
+        assert_eq!(h.bytes, h.recount());
+        assert_eq!(h.wants_collection(0), Collection::Major);
+        gc(&mut h, &[root], Collection::Major);
+        assert_eq!(h.live_objects(), keep.len() + 1);
+        assert_eq!(h.str(keep[7]), "7");
+        assert_eq!(h.wants_collection(0), Collection::None);
+    }
+
+    #[test]
+    fn objects_stay_small() {
+        // Every object costs a table slot of this size: keep it compact.
+        assert!(
+            std::mem::size_of::<Option<Object>>() <= 40,
+            "{}",
+            std::mem::size_of::<Option<Object>>()
+        );
+    }
+
+    #[test]
+    fn deep_chains_do_not_recurse() {
+        let mut h = Heap::new();
+        let mut last = h.alloc_str("leaf");
+        // Smaller under Miri, which is a thousand times slower.
+        let n = if cfg!(miri) { 2_000 } else { 200_000 };
+        for _ in 0..n {
+            last = h.alloc(Object::Cell {
+                is_ref: true,
+                value: last,
+            });
+        }
+        gc(&mut h, &[last], Collection::Minor);
+        assert_eq!(h.live_objects(), n + 1);
+    }
+
+    #[test]
+    fn minor_collections_keep_old_objects_and_free_young_garbage() {
+        let mut h = Heap::new();
+        let old = h.alloc_str("old");
+        gc(&mut h, &[old], Collection::Major);
+        let young = h.alloc_str("young");
+        // No roots at all: a minor collection still keeps the old object
+        // (only a major one finds old garbage) but frees the young one.
+        gc(&mut h, &[], Collection::Minor);
+        assert_eq!(h.live_objects(), 1);
+        assert_eq!(h.str(old), "old");
+        assert_eq!(h.bytes, h.recount());
+        let _ = young;
+        gc(&mut h, &[], Collection::Major);
+        assert_eq!(h.live_objects(), 0);
+        assert_eq!(h.bytes, 0);
+    }
+
+    #[test]
+    fn the_write_barrier_keeps_young_objects_stored_into_old_ones() {
+        let mut h = Heap::new();
+        let arr = h.alloc(Object::Array {
+            refs: true,
+            items: vec![],
+        });
+        let cell = h.alloc(Object::Cell {
+            is_ref: true,
+            value: arr,
+        });
+        gc(&mut h, &[arr, cell], Collection::Minor);
+        // Both are old now. Store young objects into them, reachable only
+        // through the old objects.
+        let s1 = h.alloc_str("in array");
+        h.array_push(arr, s1);
+        let s2 = h.alloc_str("in cell");
+        h.set_cell(cell, s2);
+        gc(&mut h, &[arr, cell], Collection::Minor);
+        assert_eq!(h.live_objects(), 4);
+        assert_eq!(h.str(h.array(arr)[0]), "in array");
+        assert_eq!(h.str(h.cell(cell)), "in cell");
+        // After the collection the young objects are old, and the
+        // remembered set is empty again: one more minor keeps everything.
+        gc(&mut h, &[arr, cell], Collection::Minor);
+        assert_eq!(h.live_objects(), 4);
+        assert!(h.remembered.is_empty());
+    }
+
+    #[test]
+    fn minor_collections_are_chosen_by_young_bytes_and_majors_by_heap_growth() {
+        let mut h = Heap::new();
+        assert_eq!(h.wants_collection(0), Collection::None);
+        assert_eq!(h.wants_collection(MIN_THRESHOLD + 1), Collection::Major);
+        h.threshold = 4 * NURSERY_BYTES;
+        assert_eq!(h.wants_collection(NURSERY_BYTES + 1), Collection::Minor);
+        h.threshold = NURSERY_BYTES / 2;
+        assert_eq!(h.wants_collection(NURSERY_BYTES), Collection::Major);
+        h.threshold = MIN_THRESHOLD;
+        h.set_stress(true);
+        assert!(h.may_collect(0));
+        let kinds: Vec<Collection> = (0..STRESS_MAJOR_EVERY)
+            .map(|_| {
+                let k = h.wants_collection(0);
+                gc(&mut h, &[], k);
+                k
+            })
+            .collect();
+        assert_eq!(kinds.iter().filter(|k| **k == Collection::Major).count(), 1);
+        assert_eq!(
+            kinds.iter().filter(|k| **k == Collection::Minor).count(),
+            STRESS_MAJOR_EVERY as usize - 1
+        );
+    }
+}
