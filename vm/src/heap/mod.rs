@@ -163,6 +163,16 @@ pub fn new_text(s: &str) -> CompactString {
 const INLINE_TEXT: usize = 24;
 const MIN_HEAP_TEXT: usize = 32;
 
+/// The capacity of an array of capacity `cap` grown by doubling to hold
+/// `len` elements.
+fn extended_capacity(cap: usize, len: usize) -> usize {
+    let mut cap = cap;
+    while cap < len {
+        cap = grown_capacity(cap);
+    }
+    cap
+}
+
 /// The next capacity of an array of capacity `cap` that is full.
 fn grown_capacity(cap: usize) -> usize {
     (cap * 2).max(4)
@@ -580,6 +590,27 @@ impl Heap {
         } else {
             8 * (grown_capacity(items.capacity()) - items.capacity())
         }
+    }
+
+    /// Accounted bytes [`Heap::array_extend`] on array `h` with `n` more
+    /// elements adds.
+    pub fn array_extend_need(&self, h: u64, n: usize) -> usize {
+        let items = self.array(h);
+        let cap = extended_capacity(items.capacity(), items.len() + n);
+        8 * (cap - items.capacity())
+    }
+
+    /// Appends `values` to array `h`, doubling its capacity as often as
+    /// that needs.
+    pub fn array_extend(&mut self, h: u64, values: &[u64]) {
+        let items = self.array_mut(h);
+        let cap = items.capacity();
+        let new_cap = extended_capacity(cap, items.len() + values.len());
+        if new_cap > cap {
+            items.reserve_exact(new_cap - items.len());
+        }
+        items.extend_from_slice(values);
+        self.grow(8 * (new_cap - cap));
     }
 
     /// Appends to array `h`, growing its capacity (and its accounted size)

@@ -12,7 +12,7 @@
 //! part of the work that grows with its data.
 
 use super::Vm;
-use crate::heap::{str_size, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES};
+use crate::heap::{new_text, str_size, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES};
 use crate::host::Value;
 use crate::limits::{work_units, Stop, CHUNK_BYTES, CHUNK_ELEMENTS, ELEMENTS_PER_UNIT};
 use crate::map::Lookup;
@@ -163,6 +163,8 @@ impl Vm<'_> {
         Ok(sp - 1)
     }
 
+    /// Finds the pieces a batch at a time, makes room for the whole batch
+    /// at one safepoint, then makes them and appends them to `pieces`.
     fn split_into<const METER: bool>(
         &mut self,
         stack: &ValueStack,
@@ -170,21 +172,48 @@ impl Vm<'_> {
         sep: u64,
         pieces: u64,
     ) -> Result<(), Trap> {
-        let mut pos = 0;
+        const BATCH: usize = 256;
+        let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(BATCH);
+        let mut texts: Vec<CompactString> = Vec::with_capacity(BATCH);
+        let mut slots: Vec<u64> = Vec::with_capacity(BATCH);
+        let mut pos = Some(0);
         let mut next_check = CHUNK_BYTES;
-        while let Some((range, next)) = self.heap.split_piece(s, sep, pos) {
-            // A unit for each piece: each is a new object.
-            self.charge::<METER>(0, ELEMENTS_PER_UNIT)?;
-            let need = str_size(range.len()) + self.heap.array_push_need(pieces);
-            self.reserve(stack, need)?;
-            let piece = self.heap.alloc_piece(s, range);
-            self.heap.array_push(pieces, piece);
-            match next {
-                Some(n) => pos = n,
-                None => break,
+        while let Some(start) = pos {
+            ranges.clear();
+            let (text, sep_text) = (self.heap.str(s), self.heap.str(sep));
+            let mut at = start;
+            pos = None;
+            while ranges.len() < BATCH {
+                let Some((range, next)) = strings::next_piece(text, sep_text, at) else {
+                    break;
+                };
+                ranges.push(range);
+                match next {
+                    Some(n) => at = n,
+                    None => break,
+                }
+                if ranges.len() == BATCH {
+                    pos = Some(at);
+                }
             }
-            if pos >= next_check {
-                next_check = pos + CHUNK_BYTES;
+            if ranges.is_empty() {
+                break;
+            }
+            // A unit for each piece: each is a new object.
+            self.charge::<METER>(0, ranges.len() * ELEMENTS_PER_UNIT)?;
+            let need = ranges.iter().map(|r| str_size(r.len())).sum::<usize>()
+                + self.heap.array_extend_need(pieces, ranges.len());
+            self.reserve(stack, need)?;
+            let text = self.heap.str(s);
+            texts.clear();
+            texts.extend(ranges.iter().map(|r| new_text(&text[r.clone()])));
+            slots.clear();
+            for t in texts.drain(..) {
+                slots.push(self.heap.alloc_text(t));
+            }
+            self.heap.array_extend(pieces, &slots);
+            if at >= next_check {
+                next_check = at + CHUNK_BYTES;
                 let r = self.watch.check();
                 self.watched(r)?;
             }
