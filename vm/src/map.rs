@@ -505,6 +505,37 @@ impl TernMap {
         Ok(())
     }
 
+    /// Inserts int or bool key `bits` (missing, looked up as `vacant`)
+    /// with `value` if that needs no allocation: room in the columns, and a
+    /// dense index that already covers the key or a hashed one whose probe
+    /// still holds. Says whether it did; [`TernMap::heap_bytes`] does not
+    /// change.
+    #[inline]
+    pub fn insert_in_place(&mut self, vacant: Vacant, bits: u64, value: u64) -> bool {
+        if self.str_keys || self.values.len() == self.cap {
+            return false;
+        }
+        let e = self.values.len() as u32;
+        match &mut self.index {
+            Index::Dense(pos) => match pos.get_mut(bits as usize) {
+                Some(p) if (bits as i64) >= 0 => *p = e,
+                _ => return false,
+            },
+            Index::Hashed(slots) => {
+                if vacant.version != self.version {
+                    return false;
+                }
+                slots[vacant.slot] = e;
+                self.hashes.push(vacant.hash);
+            }
+        }
+        self.keys.push(bits);
+        self.values.push(value);
+        self.version += 1;
+        self.live += 1;
+        true
+    }
+
     fn push_entry(&mut self, hash: Option<u64>, key: Key, value: u64) {
         debug_assert!(self.values.len() < self.cap);
         self.version += 1;

@@ -447,14 +447,18 @@ impl Heap {
         }
     }
 
-    /// For a map `h` keyed by ints or bools (whose lookups cost no work
-    /// units), the value of key slot `k` if present; `None` for a map of
-    /// string keys.
+    /// The value of key slot `k` in map `h`, if present, when looking it
+    /// up is free of work units: a map keyed by ints or bools, or any map
+    /// when `strings` (an unmetered run). `None` when it is not free.
     #[inline]
-    pub fn map_get_scalar(&self, h: u64, k: u64) -> Option<Option<u64>> {
+    pub fn map_get_free(&self, h: u64, k: u64, strings: bool) -> Option<Option<u64>> {
         match self.get(h) {
             Object::Map(m) if m.key_ty != crate::module::STR => {
                 let e = m.entries.find(KeyRef::Int(k as i64));
+                Some(e.map(|e| m.entries.value_at(e)))
+            }
+            Object::Map(m) if strings => {
+                let e = m.entries.find(KeyRef::Str(self.str(k)));
                 Some(e.map(|e| m.entries.value_at(e)))
             }
             Object::Map(_) => None,
@@ -462,20 +466,23 @@ impl Heap {
         }
     }
 
-    /// For a map `h` keyed by ints or bools, sets the value of key slot `k`
-    /// if it is present (with the write barrier). Otherwise says where the
-    /// new key would go (`Some`), or `None` for a map of string keys.
+    /// Sets the value of key slot `k` in map `h` if it is present (with the
+    /// write barrier), when looking it up is free. Otherwise says where the
+    /// new key would go (`Some`), or `None` when the lookup is not free.
+    /// (As [`Heap::map_get_free`] says when a lookup is free.)
     #[inline]
-    pub fn map_set_scalar(
+    pub fn map_set_free(
         &mut self,
         h: u64,
         k: u64,
         v: u64,
+        strings: bool,
     ) -> Result<(), Option<crate::map::Vacant>> {
         let found = match self.get(h) {
             Object::Map(m) if m.key_ty != crate::module::STR => {
                 m.entries.lookup(KeyRef::Int(k as i64))
             }
+            Object::Map(m) if strings => m.entries.lookup(KeyRef::Str(self.str(k))),
             Object::Map(_) => return Err(None),
             _ => bad_handle(h, "map"),
         };
@@ -484,7 +491,16 @@ impl Heap {
                 self.map_mut(h).set_value_at(e, v);
                 Ok(())
             }
-            crate::map::Lookup::Vacant(vacant) => Err(Some(vacant)),
+            crate::map::Lookup::Vacant(vacant) => {
+                // A new int or bool key for which the tables have room: no
+                // allocation, so no safepoint.
+                if self.map_key_ty(h) != crate::module::STR
+                    && self.map_mut(h).insert_in_place(vacant, k, v)
+                {
+                    return Ok(());
+                }
+                Err(Some(vacant))
+            }
         }
     }
 
@@ -640,6 +656,43 @@ impl Heap {
             self.shrink(8 * (cap - new_cap));
         }
         Some(v)
+    }
+
+    /// An upper bound of the accounted bytes inserting key slot `k` as a
+    /// new key into map `h` adds.
+    #[inline]
+    pub fn map_insert_bound(&self, h: u64, k: u64) -> usize {
+        match self.get(h) {
+            Object::Map(m) => m.entries.insert_bound(self.key_ref(m.key_ty, k)),
+            _ => bad_handle(h, "map"),
+        }
+    }
+
+    /// Inserts `key` (missing, and looked up as `vacant`) with value `v`
+    /// into map `h`, with the write barrier, accounting the change in size.
+    #[inline]
+    pub fn map_insert(
+        &mut self,
+        h: u64,
+        vacant: crate::map::Vacant,
+        key: Key,
+        v: u64,
+        watch: &Watch,
+    ) -> Result<(), Stop> {
+        let (before, after, r) = match self.get_mut(h) {
+            Object::Map(m) => {
+                let before = m.entries.heap_bytes();
+                let r = m.entries.insert_vacant(vacant, key, v, watch);
+                (before, m.entries.heap_bytes(), r)
+            }
+            _ => bad_handle(h, "map"),
+        };
+        if after > before {
+            self.grow(after - before);
+        } else {
+            self.shrink(before - after);
+        }
+        r
     }
 
     /// Runs `f` on map `h` (with the write barrier) and accounts the change

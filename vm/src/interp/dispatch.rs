@@ -541,8 +541,12 @@ impl Vm<'_> {
 
                 Instr::I2F {} => top!() = (top!() as i64 as f64).to_bits(),
                 Instr::F2I {} => top!() = f64_of!(top!()) as i64 as u64,
-                Instr::IToS {}
-                | Instr::FToS {}
+                Instr::IToS {} => {
+                    safepoint!(OBJECT_BYTES);
+                    let t = compact_str::ToCompactString::to_compact_string(&(top!() as i64));
+                    top!() = self.heap.alloc_text(t);
+                }
+                Instr::FToS {}
                 | Instr::BToS {}
                 | Instr::SToI {}
                 | Instr::SToF {}
@@ -767,27 +771,30 @@ impl Vm<'_> {
                     sp = self.op_new_map(stack, sp, ty)?;
                 }
                 Instr::MLen {} => top!() = self.heap.map(top!()).len() as u64,
-                // Int and bool keys cost no work units: their hits are
-                // handled here; string keys and misses out of the loop.
-                Instr::MGet {} => match self.heap.map_get_scalar(stack[sp - 2], top!()) {
+                // Lookups that cost no work units (int and bool keys, or
+                // any key when nothing is metered) are handled here when
+                // they hit; the rest out of the loop.
+                Instr::MGet {} => match self.heap.map_get_free(stack[sp - 2], top!(), !METER) {
                     Some(Some(v)) => {
                         sp -= 1;
                         top!() = v;
                     }
                     _ => slow!(op_map_read, ins),
                 },
-                Instr::MGetOr {} => match self.heap.map_get_scalar(stack[sp - 3], stack[sp - 2]) {
-                    Some(v) => {
-                        let d = pop!();
-                        sp -= 1;
-                        top!() = v.unwrap_or(d);
+                Instr::MGetOr {} => {
+                    match self.heap.map_get_free(stack[sp - 3], stack[sp - 2], !METER) {
+                        Some(v) => {
+                            let d = pop!();
+                            sp -= 1;
+                            top!() = v.unwrap_or(d);
+                        }
+                        None => slow!(op_map_read, ins),
                     }
-                    None => slow!(op_map_read, ins),
-                },
+                }
                 Instr::MHas {} => slow!(op_map_read, ins),
                 Instr::MSet {} => {
                     let (mh, k, v) = (stack[sp - 3], stack[sp - 2], stack[sp - 1]);
-                    match self.heap.map_set_scalar(mh, k, v) {
+                    match self.heap.map_set_free(mh, k, v, !METER) {
                         Ok(()) => sp -= 3,
                         Err(vacant) => slow!(op_map_set, vacant),
                     }

@@ -413,20 +413,16 @@ impl Vm<'_> {
             Lookup::Found(e) => self.heap.map_mut(mh).set_value_at(e, v),
             Lookup::Vacant(vacant) => {
                 // A new entry: the only case that allocates.
-                let kt = self.heap.map_key_ty(mh);
-                let need = self.heap.map(mh).insert_bound(self.heap.key_ref(kt, k));
+                let need = self.heap.map_insert_bound(mh, k);
                 self.reserve(stack, need)?;
-                let key = match self.heap.key_ref(kt, k) {
+                let key = match self.heap.key_ref(self.heap.map_key_ty(mh), k) {
                     KeyRef::Str(s) => {
                         let copy = strings::boxed_watched(s, &self.watch);
                         Key::Str(self.watched(copy)?)
                     }
                     other => other.to_key(),
                 };
-                let watch = &self.watch;
-                let r = self
-                    .heap
-                    .with_map(mh, |m| m.insert_vacant(vacant, key, v, watch));
+                let r = self.heap.map_insert(mh, vacant, key, v, &self.watch);
                 self.watched(r)?;
             }
         }
