@@ -714,12 +714,13 @@ impl Instance {
         String::from_utf8_lossy(&lock(&self.io).err.take()).into_owned()
     }
 
-    /// Instructions executed (when counted), collections, allocation.
+    /// Instructions executed and fuel units used (when counted),
+    /// collections, allocation.
     pub fn stats(&self) -> Stats {
         self.vm.stats()
     }
 
-    /// Gives the instance `n` more instructions from now, whatever it used
+    /// Gives the instance `n` more units of fuel from now, whatever it used
     /// before: a per-request budget for a host that serves many requests.
     pub fn set_fuel(&mut self, n: u64) {
         self.vm.set_fuel(n);

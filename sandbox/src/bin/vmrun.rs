@@ -58,7 +58,7 @@ struct Cli {
     /// Load a native module (a trusted shared library) and grant its functions.
     #[arg(long, value_name = "PATH")]
     native: Vec<PathBuf>,
-    /// Print instructions executed, collections, bytes allocated and peak heap to stderr.
+    /// Print instructions executed, fuel units, collections, bytes allocated and peak heap to stderr.
     #[arg(long)]
     stats: bool,
     /// Collect garbage at every allocation (slow; for testing the collector).
@@ -67,10 +67,10 @@ struct Cli {
     /// Heap limit, in bytes or with a suffix: 64K, 512M, 2G.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_heap: Option<usize>,
-    /// Maximum call depth in frames.
+    /// Maximum call depth in frames (at most 1048576).
     #[arg(long, value_name = "N")]
     max_depth: Option<usize>,
-    /// Maximum instructions to execute.
+    /// Fuel: units of work to allow (an instruction is one; see spec/sandbox.md).
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
     /// Wall-clock limit: 500ms, 2s, 1m (at most a century).
