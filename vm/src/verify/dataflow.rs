@@ -1,6 +1,6 @@
 //! Abstract interpretation of one function.
 
-use super::rules::Ctx;
+use super::rules::{type_name, Ctx};
 use super::{
     FuncInfo, Safepoint, VerifyError, MAX_STACK_MAP_ENTRIES, MAX_VERIFY_CELLS, MAX_VERIFY_STEPS,
 };
@@ -101,7 +101,7 @@ pub(super) fn verify_function(
                 if old.stack != s.stack {
                     let show = |st: &[TypeId]| {
                         st.iter()
-                            .map(|t| m.type_name(*t))
+                            .map(|t| type_name(m, *t))
                             .collect::<Vec<_>>()
                             .join(", ")
                     };

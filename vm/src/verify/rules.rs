@@ -1,18 +1,109 @@
-//! The rule of each instruction: how it changes the abstract state.
+//! The rule of each instruction: how it changes the abstract state (the
+//! operand-stack types and the initialized locals) and what it requires of
+//! it, given the module's tables (which `tables` has checked, so every type
+//! on the stack or in a signature is in range and every struct or enum type
+//! names a layout of its kind).
+//!
+//! [`Ctx::step`] does a constant amount of work per instruction besides
+//! the slots it pops (which were pushed, and counted, before), with one
+//! exception the caller counts: `closure.new` compares two signatures.
 
 use super::dataflow::State;
 use crate::module::*;
 use crate::opcodes::{Effect, Instr, Slot};
+use std::fmt::Write;
 
+/// Type names in error messages are cut short past this many bytes.
+const MAX_TYPE_NAME: usize = 200;
+
+/// The display form of type `t`, in Tern syntax, cut short past
+/// [`MAX_TYPE_NAME`] bytes. (A type nested 64 deep with 255 parameters at
+/// each level has a name of 256^64 bytes, and a hostile module may make an
+/// error message name one.) Each level writes something before it
+/// descends, so this ends even on a type table with cycles.
+pub(super) fn type_name(m: &Module, t: TypeId) -> String {
+    let mut out = String::new();
+    write_type(m, t, &mut out);
+    if out.len() > MAX_TYPE_NAME {
+        let mut cut = MAX_TYPE_NAME;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("...");
+    }
+    out
+}
+
+fn write_type(m: &Module, t: TypeId, out: &mut String) {
+    if out.len() > MAX_TYPE_NAME {
+        return;
+    }
+    let Some(desc) = m.types.get(t as usize) else {
+        let _ = write!(out, "<type {t}>");
+        return;
+    };
+    match desc {
+        TypeDesc::Int => out.push_str("int"),
+        TypeDesc::Float => out.push_str("float"),
+        TypeDesc::Bool => out.push_str("bool"),
+        TypeDesc::Str => out.push_str("str"),
+        TypeDesc::Unit => out.push_str("()"),
+        TypeDesc::Array(e) => {
+            out.push('[');
+            write_type(m, *e, out);
+            out.push(']');
+        }
+        TypeDesc::Map(k, v) => {
+            out.push('{');
+            write_type(m, *k, out);
+            out.push_str(": ");
+            write_type(m, *v, out);
+            out.push('}');
+        }
+        TypeDesc::Struct(l) | TypeDesc::Enum(l) => match m.layouts.get(*l as usize) {
+            Some(layout) => {
+                // A name may be 16 MiB long.
+                let room = MAX_TYPE_NAME + 1 - out.len().min(MAX_TYPE_NAME);
+                out.extend(layout.name().chars().take(room));
+            }
+            None => {
+                let _ = write!(out, "<layout {l}>");
+            }
+        },
+        TypeDesc::Fn { params, ret } => {
+            out.push_str("fn(");
+            for (k, p) in params.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                write_type(m, *p, out);
+            }
+            out.push(')');
+            if *ret != UNIT {
+                out.push_str(" -> ");
+                write_type(m, *ret, out);
+            }
+        }
+        TypeDesc::Cell(t) => {
+            out.push_str("cell<");
+            write_type(m, *t, out);
+            out.push('>');
+        }
+    }
+}
+
+/// What the rules read: the module and the function being verified.
 pub(super) struct Ctx<'a> {
     pub m: &'a Module,
     pub f: &'a Function,
+    /// The type of each local slot (parameters first).
     pub slots: Vec<TypeId>,
 }
 
 impl Ctx<'_> {
     fn name(&self, t: TypeId) -> String {
-        self.m.type_name(t)
+        type_name(self.m, t)
     }
 
     fn pop(&self, s: &mut State) -> Result<TypeId, String> {
@@ -832,7 +923,8 @@ impl Ctx<'_> {
 
 #[cold]
 fn unreachable_layout<T>() -> T {
-    // check_tables proved Struct/Enum types name layouts of the same kind.
+    // check_tables proved that struct and enum types name layouts of their
+    // kind.
     panic!("type table names a layout of the wrong kind after check_tables")
 }
 
