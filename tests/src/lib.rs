@@ -4,6 +4,7 @@
 
 pub mod gen;
 pub mod harness;
+pub mod hostile;
 
 use std::path::{Path, PathBuf};
 use tern_vm::Limits;

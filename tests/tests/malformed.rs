@@ -808,7 +808,9 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
             "deep stack kept at many branch targets",
             with(|m| {
                 // 65,000 values on the stack, then 2,000 jumps: each jump's
-                // target would keep a copy of the whole stack.
+                // target would keep a copy of the whole stack. (Half a
+                // megabyte of dead code raises the work budget past what
+                // the memory cap allows.)
                 let f = &mut m.functions[0];
                 f.max_stack = 65_536;
                 f.code = vec![Instr::Bool { value: 1 }; 65_000];
@@ -818,12 +820,14 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                     });
                 }
                 f.code.push(Instr::Ret {});
+                f.code.extend(vec![Instr::Nop {}; 500_000]);
             }),
         ),
         (
             "stack maps too large",
             with(|m| {
-                // 65,000 strings on the stack at each of 300 safepoints.
+                // 65,000 strings on the stack at each of 300 safepoints
+                // (and dead code, as above).
                 let f = &mut m.functions[0];
                 f.max_stack = 65_536;
                 f.code = vec![c(1); 65_000];
@@ -833,7 +837,13 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                 }
                 f.code.extend(vec![Instr::Pop {}; 65_000]);
                 f.code.push(Instr::Ret {});
+                f.code.extend(vec![Instr::Nop {}; 300_000]);
             }),
+        ),
+        (
+            "analysis that goes round once per local",
+            // Irreducible loops: 200 rounds of a chain of 5,000 jumps.
+            tern_vm::encode(&tern_tests::hostile::stairs(200, 5_000)),
         ),
         ("error naming a type with a huge name", {
             let mut m = base();

@@ -275,7 +275,7 @@ impl Ctx<'_> {
     /// The type of local `local`, which must be initialized here.
     fn initialized(&self, s: &State, local: u16) -> Result<TypeId, String> {
         let t = self.local(local)?;
-        if !s.init[local as usize] {
+        if !s.is_init(local) {
             return Err(format!("local {local} read before it is initialized"));
         }
         Ok(t)
@@ -312,7 +312,7 @@ impl Ctx<'_> {
             },
             Instr::Load { local } => {
                 let t = self.local(local)?;
-                if !s.init[local as usize] {
+                if !s.is_init(local) {
                     return Err(format!("local {local} read before it is initialized"));
                 }
                 s.stack.push(t);
@@ -327,7 +327,7 @@ impl Ctx<'_> {
             Instr::StoreLoad { store, load } => {
                 let t = self.local(store)?;
                 self.pop_expect(s, t)?;
-                s.init[store as usize] = true;
+                s.set_init(store);
                 let u = self.initialized(s, load)?;
                 s.stack.push(u);
             }
@@ -343,7 +343,7 @@ impl Ctx<'_> {
             Instr::Load2 { a, b } => {
                 for l in [a, b] {
                     let t = self.local(l)?;
-                    if !s.init[l as usize] {
+                    if !s.is_init(l) {
                         return Err(format!("local {l} read before it is initialized"));
                     }
                     s.stack.push(t);
@@ -479,7 +479,7 @@ impl Ctx<'_> {
             Instr::Store { local } => {
                 let t = self.local(local)?;
                 self.pop_expect(s, t)?;
-                s.init[local as usize] = true;
+                s.set_init(local);
             }
             Instr::GlobalGet { global } => {
                 let t = *m
@@ -834,7 +834,7 @@ impl Ctx<'_> {
                         self.name(ft)
                     ));
                 }
-                s.init[dst as usize] = true;
+                s.set_init(dst);
             }
             Instr::StoreForStep {
                 store,
@@ -850,7 +850,7 @@ impl Ctx<'_> {
                     if self.local(l)? != INT {
                         return Err(format!("for.step local {l} is not an int"));
                     }
-                    if !s.init[l as usize] {
+                    if !s.is_init(l) {
                         return Err(format!("local {l} read before it is initialized"));
                     }
                 }
@@ -859,7 +859,7 @@ impl Ctx<'_> {
                 if self.local(local)? != INT {
                     return Err(format!("local.inc local {local} is not an int"));
                 }
-                if !s.init[local as usize] {
+                if !s.is_init(local) {
                     return Err(format!("local {local} read before it is initialized"));
                 }
             }
@@ -947,6 +947,6 @@ fn slot_type(s: Slot) -> TypeId {
 
 /// Whether an immediate operand is a value of type `ty`: any int, or 0 or 1
 /// for a bool.
-pub(super) fn imm_fits(ty: TypeId, value: i32) -> bool {
+fn imm_fits(ty: TypeId, value: i32) -> bool {
     ty == INT || (ty == BOOL && (value == 0 || value == 1))
 }
