@@ -5,6 +5,7 @@
 pub mod gen;
 pub mod harness;
 pub mod hostile;
+pub mod structural;
 
 use std::path::{Path, PathBuf};
 use tern_vm::Limits;
