@@ -27,7 +27,7 @@ pub fn fuzz_limits() -> Limits {
 /// Runs `module`'s main as vmrun would, output captured (at most 64 KiB:
 /// fuel alone does not bound what a program prints). Never panics for a
 /// verified module.
-fn run(module: &Module, limits: Limits) -> Run {
+pub(crate) fn run(module: &Module, limits: Limits) -> Run {
     run_captured(module, &["fuzz".into()], limits, 1 << 16)
 }
 
@@ -74,7 +74,7 @@ fn load_exact(data: &[u8]) {
 }
 
 /// Valid modules to mutate: the golden programs and examples, compiled once.
-fn seeds() -> &'static [VmModule] {
+pub(crate) fn seeds() -> &'static [VmModule] {
     static SEEDS: OnceLock<Vec<VmModule>> = OnceLock::new();
     SEEDS.get_or_init(|| {
         let root = crate::root();
@@ -122,7 +122,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// A small integer, often near the edges a check may get wrong.
-fn tweak(b: &mut Bytes, v: u32) -> u32 {
+pub(crate) fn tweak(b: &mut Bytes, v: u32) -> u32 {
     match b.byte() % 6 {
         0 => v.wrapping_add(1),
         1 => v.wrapping_sub(1),
@@ -251,6 +251,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("compile", compile),
     ("load", load),
     ("mutate", mutate),
+    ("structural", crate::structural::structural),
     ("generated", generated),
 ];
 

@@ -4,6 +4,8 @@
 
 pub mod gen;
 pub mod harness;
+pub mod hostile;
+pub mod structural;
 
 use std::path::{Path, PathBuf};
 use tern_vm::Limits;

@@ -2,6 +2,11 @@
 //! of `spec/bytecode.md`: each must be rejected, before anything runs, with
 //! exactly the error recorded in the snapshot `malformed__rejections.snap`
 //! (reviewed by hand: each line names the defect the case was built with).
+//!
+//! Most cases are files, given to the loader. The verifier must not depend
+//! on the loader's checks, since a module can also be built in memory: the
+//! cases marked `(in memory)` are modules handed straight to
+//! `Program::new`, each with a defect the decoder would have caught first.
 
 use tern_vm::module::*;
 use tern_vm::Instr;
@@ -803,7 +808,9 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
             "deep stack kept at many branch targets",
             with(|m| {
                 // 65,000 values on the stack, then 2,000 jumps: each jump's
-                // target would keep a copy of the whole stack.
+                // target would keep a copy of the whole stack. (Half a
+                // megabyte of dead code raises the work budget past what
+                // the memory cap allows.)
                 let f = &mut m.functions[0];
                 f.max_stack = 65_536;
                 f.code = vec![Instr::Bool { value: 1 }; 65_000];
@@ -813,12 +820,14 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                     });
                 }
                 f.code.push(Instr::Ret {});
+                f.code.extend(vec![Instr::Nop {}; 500_000]);
             }),
         ),
         (
             "stack maps too large",
             with(|m| {
-                // 65,000 strings on the stack at each of 300 safepoints.
+                // 65,000 strings on the stack at each of 300 safepoints
+                // (and dead code, as above).
                 let f = &mut m.functions[0];
                 f.max_stack = 65_536;
                 f.code = vec![c(1); 65_000];
@@ -828,8 +837,20 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                 }
                 f.code.extend(vec![Instr::Pop {}; 65_000]);
                 f.code.push(Instr::Ret {});
+                f.code.extend(vec![Instr::Nop {}; 300_000]);
             }),
         ),
+        (
+            "analysis that goes round once per local",
+            // Irreducible loops: 200 rounds of a chain of 5,000 jumps.
+            tern_vm::encode(&tern_tests::hostile::stairs(200, 5_000)),
+        ),
+        ("error naming a type with a huge name", {
+            let mut m = base();
+            m.functions[1].ret = huge_type(&mut m, 64);
+            m.functions[1].code = vec![c(0), Instr::Ret {}];
+            tern_vm::encode(&m)
+        }),
         (
             "closure of a function index out of range",
             main_with(
@@ -853,6 +874,189 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
     v
 }
 
+/// A type entry nested `levels` deep, each level a function type taking
+/// 255 arguments of the level below: its name would be 256^levels bytes
+/// long. Pushed onto `m`'s type table; returns its index.
+fn huge_type(m: &mut Module, levels: usize) -> TypeId {
+    let mut t = INT;
+    for _ in 0..levels {
+        m.types.push(TypeDesc::Fn {
+            params: vec![t; 255],
+            ret: t,
+        });
+        t = m.types.len() as TypeId - 1;
+    }
+    t
+}
+
+/// Modules with a defect the decoder would catch first (most of them
+/// break a file format limit, or the rules of the type table), each handed
+/// to the verifier directly.
+fn in_memory_cases() -> Vec<(&'static str, Module)> {
+    let with = |f: &dyn Fn(&mut Module)| {
+        let mut m = base();
+        f(&mut m);
+        m
+    };
+    let many = |n: usize| (0..n).map(|i| format!("x{i}")).collect::<Vec<_>>();
+    vec![
+        (
+            "type referring to itself",
+            // An `[int]` entry turned into `[itself]`: walking it would
+            // never end.
+            with(&|m| m.types[7] = TypeDesc::Array(7)),
+        ),
+        (
+            "types referring to each other",
+            with(&|m| {
+                m.types.push(TypeDesc::Array(9));
+                m.types.push(TypeDesc::Cell(8));
+            }),
+        ),
+        (
+            "duplicate type entries",
+            with(&|m| m.types.push(TypeDesc::Array(INT))),
+        ),
+        (
+            "primitive type repeated",
+            with(&|m| m.types.push(TypeDesc::Str)),
+        ),
+        (
+            "types nested too deep",
+            with(&|m| {
+                for _ in 0..70 {
+                    let inner = m.types.len() as TypeId - 1;
+                    m.types.push(TypeDesc::Array(inner));
+                }
+            }),
+        ),
+        (
+            "function type with too many parameters",
+            with(&|m| {
+                m.types.push(TypeDesc::Fn {
+                    params: vec![INT; 256],
+                    ret: INT,
+                })
+            }),
+        ),
+        (
+            "too many types",
+            with(&|m| m.types.extend(vec![TypeDesc::Int; 65_540])),
+        ),
+        (
+            "too many layouts",
+            with(&|m| {
+                let l = m.layouts[0].clone();
+                m.layouts.resize(65_537, l);
+            }),
+        ),
+        (
+            "too many constants",
+            with(&|m| m.consts.resize(1_048_577, Const::Int(0))),
+        ),
+        ("too many globals", with(&|m| m.globals = vec![INT; 65_537])),
+        (
+            "too many imports",
+            with(&|m| {
+                let i = m.imports[0].clone();
+                m.imports.resize(4_097, i);
+            }),
+        ),
+        (
+            "too many exports",
+            with(&|m| {
+                m.exports = many(65_537)
+                    .into_iter()
+                    .map(|name| Export { name, func: 0 })
+                    .collect()
+            }),
+        ),
+        ("too many sources", with(&|m| m.sources = many(4_097))),
+        (
+            "too many fields",
+            with(&|m| {
+                if let Layout::Struct { fields, .. } = &mut m.layouts[0] {
+                    let f = fields[0].clone();
+                    fields.resize(4_097, f);
+                }
+            }),
+        ),
+        (
+            "too many variants",
+            with(&|m| {
+                if let Layout::Enum { variants, .. } = &mut m.layouts[1] {
+                    let v = variants[0].clone();
+                    variants.resize(4_097, v);
+                }
+            }),
+        ),
+        (
+            "variant with too many fields",
+            with(&|m| {
+                if let Layout::Enum { variants, .. } = &mut m.layouts[1] {
+                    variants[1].fields = vec![INT; 4_097];
+                }
+            }),
+        ),
+        (
+            "too many parameters",
+            with(&|m| m.functions[1].params = vec![INT; 256]),
+        ),
+        (
+            "too many local slots",
+            with(&|m| m.functions[1].locals = vec![INT; 65_535]),
+        ),
+        (
+            "too many captures",
+            with(&|m| {
+                m.exports.truncate(1);
+                m.functions[1].captures = vec![INT; 4_097];
+            }),
+        ),
+        (
+            "max stack above the limit",
+            with(&|m| m.functions[0].max_stack = 65_537),
+        ),
+        (
+            "code longer than the limit",
+            with(&|m| {
+                // 4 MiB of `nop`, then `ret`.
+                let code = &mut m.functions[0].code;
+                *code = vec![Instr::Nop {}; 4 << 20];
+                code.push(Instr::Ret {});
+            }),
+        ),
+        (
+            "jump target out of range",
+            with(&|m| m.functions[0].code = vec![Instr::Jmp { target: 9 }, Instr::Ret {}]),
+        ),
+        (
+            "line table entry past the end of the code",
+            with(&|m| m.functions[1].lines = vec![(0, 1), (4, 2)]),
+        ),
+        (
+            "line table out of order",
+            with(&|m| m.functions[1].lines = vec![(2, 1), (2, 2)]),
+        ),
+        (
+            "string longer than the limit",
+            with(&|m| m.consts[1] = Const::Str("s".repeat((16 << 20) + 1))),
+        ),
+        (
+            "name longer than the limit",
+            with(&|m| m.functions[1].name = "f".repeat((16 << 20) + 1)),
+        ),
+        (
+            "module larger than the file size limit",
+            with(&|m| {
+                // Five strings of 15 MiB.
+                let s = "s".repeat(15 << 20);
+                m.consts.extend((0..5).map(|_| Const::Str(s.clone())));
+            }),
+        ),
+    ]
+}
+
 #[test]
 fn the_base_module_is_valid() {
     let p = tern_vm::load(&tern_vm::encode(&base())).expect("the base module verifies");
@@ -872,6 +1076,12 @@ fn rejections() {
         match tern_vm::load(bytes) {
             Ok(_) => panic!("{name}: accepted"),
             Err(e) => report.push_str(&format!("{name}\n    {e}\n")),
+        }
+    }
+    for (name, m) in in_memory_cases() {
+        match tern_vm::Program::new(m) {
+            Ok(_) => panic!("{name} (in memory): accepted"),
+            Err(e) => report.push_str(&format!("{name} (in memory)\n    {e}\n")),
         }
     }
     insta::assert_snapshot!(report);

@@ -6,6 +6,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use tern_tests::*;
+use tern_vm::module::Module;
+use tern_vm::verify::{self, WORK_PER_BYTE};
 
 /// xorshift64*: small, deterministic, good enough to pick mutations.
 struct Rng(u64);
@@ -232,4 +234,123 @@ fn mutated_instructions_are_rejected_or_run_cleanly() {
         }
     }
     assert!(rejected > 0 && ran > 0, "rejected {rejected}, ran {ran}");
+}
+
+/// The verifier's work budget ([`WORK_PER_BYTE`] units per byte of a
+/// function) must leave a wide margin for compiled code: no function of
+/// any example, golden or benchmark program uses more than an eighth of
+/// it.
+#[test]
+fn compiled_programs_use_a_small_part_of_the_verification_budget() {
+    let root = root();
+    let mut peak = (0.0f64, String::new());
+    for dir in [
+        "examples",
+        "tests/golden/run",
+        "tests/golden/runtime_error",
+        "benches/programs",
+    ] {
+        for path in programs(&root.join(dir)) {
+            let Ok(c) = tern_compiler::compile(&path) else {
+                continue;
+            };
+            let (r, stats) = verify::verify_with_stats(&c.module);
+            assert!(r.is_ok(), "{} does not verify", path.display());
+            let per_byte = stats.peak_work_per_byte();
+            if per_byte > peak.0 {
+                peak = (per_byte, path.display().to_string());
+            }
+        }
+    }
+    assert!(peak.0 > 0.0, "no program measured");
+    assert!(
+        peak.0 <= WORK_PER_BYTE as f64 / 8.0,
+        "{} uses {:.1} units per byte of a function",
+        peak.1,
+        peak.0
+    );
+}
+
+/// Verifies `m` (whose only function is `main`), checking that the work
+/// counted stayed within the budget; the result and the work per byte.
+fn verify_counted(m: &Module) -> (Result<(), String>, f64) {
+    let (r, stats) = verify::verify_with_stats(m);
+    let bytes = tern_vm::format::encoded_function_len(&m.functions[0]) as u64;
+    assert_eq!(stats.budget(), WORK_PER_BYTE * bytes);
+    assert!(stats.work() <= stats.budget());
+    (
+        r.map(|_| ()).map_err(|e| e.to_string()),
+        stats.work() as f64 / bytes as f64,
+    )
+}
+
+/// Hostile functions near the format's limits: verification work stays
+/// within the budget, linear in the function's size, and each is either
+/// accepted or rejected with the error the spec documents. The shapes that
+/// cost the old verifier time quadratic or cubic in their size (many
+/// locals times long chains of jumps) are accepted at a small fraction of
+/// the budget; the shapes no analysis can do in linear time are stopped by
+/// the budget or by the memory cap.
+#[test]
+fn verification_work_is_linear_in_the_size_of_hostile_functions() {
+    let too_complex = "verification failed in function 0 ('main') at offset";
+    let over_budget = format!(
+        "function is too complex to verify (it needs more than {{}} units of verification work, {WORK_PER_BYTE} per byte of the function)"
+    );
+    let over_budget =
+        |bytes: usize| over_budget.replace("{}", &(WORK_PER_BYTE * bytes as u64).to_string());
+    let main_bytes = |m: &Module| tern_vm::format::encoded_function_len(&m.functions[0]);
+
+    // The shape and size (0.52 MB, 4.7 s before): 128 locals, a
+    // long chain of jumps revisited once per local by a last-in, first-out
+    // worklist. In reverse post-order it is one pass.
+    let m = hostile::ladder(128, 128, 103_000);
+    assert!(tern_vm::encode(&m).len() > 500_000);
+    let (r, per_byte) = verify_counted(&m);
+    assert_eq!(r, Ok(()));
+    assert!(per_byte < 12.0, "{per_byte} units per byte");
+
+    // The most locals a function may have, initialized, then 2,000 jumps:
+    // 1,024 words of state at each.
+    let (r, per_byte) = verify_counted(&hostile::chain(65_535, 2_000));
+    assert_eq!(r, Ok(()));
+    assert!(per_byte < 12.0, "{per_byte} units per byte");
+
+    // 800,000 jumps (4 MB of code) with 64 locals: the fixed cost of a
+    // block.
+    let (r, per_byte) = verify_counted(&hostile::chain(64, 800_000));
+    assert_eq!(r, Ok(()));
+    assert!(per_byte < 12.0, "{per_byte} units per byte");
+
+    // 60,000 strings in locals, mapped at 100 safepoints.
+    let (r, per_byte) = verify_counted(&hostile::many_refs(60_000, 100));
+    assert_eq!(r, Ok(()));
+    assert!(per_byte < 12.0, "{per_byte} units per byte");
+
+    // Irreducible loops that make the analysis go round once per local:
+    // 2,000 rounds of a chain of 50,000 jumps, stopped by the budget.
+    let m = hostile::stairs(2_000, 50_000);
+    let (r, per_byte) = verify_counted(&m);
+    let e = r.unwrap_err();
+    assert!(e.starts_with(too_complex), "{e}");
+    assert!(e.ends_with(&over_budget(main_bytes(&m))), "{e}");
+    assert!(per_byte > WORK_PER_BYTE as f64 - 1.0);
+
+    // The deepest stack, kept at 1,000 merge points: stopped by the
+    // budget before the memory cap.
+    let m = hostile::deep_stack(65_000, 1_000);
+    let (r, _) = verify_counted(&m);
+    let e = r.unwrap_err();
+    assert!(e.ends_with(&over_budget(main_bytes(&m))), "{e}");
+
+    // The most locals, and a jump every 5 bytes of a megabyte of code:
+    // stopped by the memory cap on the states kept.
+    let (r, _) = verify_counted(&hostile::chain(65_535, 200_000));
+    let e = r.unwrap_err();
+    assert!(
+        e.ends_with(
+            "function is too complex to verify (too many branches times stack and local slots)"
+        ),
+        "{e}"
+    );
 }

@@ -142,6 +142,90 @@ pub fn instruction_offsets(code: &[Instr]) -> Vec<u32> {
     offsets
 }
 
+/// Bytes `code` takes encoded. Unlike [`instruction_offsets`], never
+/// overflows, whatever the length of an in-memory function.
+pub fn code_len(code: &[Instr]) -> usize {
+    code.iter().map(|i| i.opcode().encoded_len()).sum()
+}
+
+/// Bytes [`encode`] writes for function `f` in the functions section: its
+/// name, signature, locals, captures, code and line table.
+pub fn encoded_function_len(f: &Function) -> usize {
+    function_len(f, code_len(&f.code))
+}
+
+/// [`encoded_function_len`] given the function's [`code_len`].
+pub(crate) fn function_len(f: &Function, code_bytes: usize) -> usize {
+    let ids = f.params.len() + f.locals.len() + f.captures.len();
+    // name, parameter count, result, local count, capture count, max
+    // stack, source, code length, line count: nine u32s.
+    9 * 4 + f.name.len() + 4 * ids + code_bytes + 8 * f.lines.len()
+}
+
+/// Bytes [`encode`] writes for `m`, computed without encoding it.
+pub fn encoded_len(m: &Module) -> usize {
+    encoded_len_given(m, m.functions.iter().map(encoded_function_len).sum())
+}
+
+/// [`encoded_len`] given the sum of the functions' [`encoded_function_len`].
+pub(crate) fn encoded_len_given(m: &Module, functions: usize) -> usize {
+    let str_len = |s: &str| 4 + s.len();
+    let ids = |v: &[TypeId]| 4 + 4 * v.len();
+    let types: usize = m
+        .types
+        .iter()
+        .skip(PRIMITIVES)
+        .map(|t| match t {
+            TypeDesc::Array(_) | TypeDesc::Struct(_) | TypeDesc::Enum(_) | TypeDesc::Cell(_) => 5,
+            TypeDesc::Map(..) => 9,
+            TypeDesc::Fn { params, .. } => 1 + ids(params) + 4,
+            _ => 1,
+        })
+        .sum();
+    let layouts: usize = m
+        .layouts
+        .iter()
+        .map(|l| match l {
+            Layout::Struct { name, fields } => {
+                1 + str_len(name) + 4 + fields.iter().map(|f| str_len(&f.name) + 4).sum::<usize>()
+            }
+            Layout::Enum { name, variants } => {
+                1 + str_len(name)
+                    + 4
+                    + variants
+                        .iter()
+                        .map(|v| str_len(&v.name) + ids(&v.fields))
+                        .sum::<usize>()
+            }
+        })
+        .sum();
+    let consts: usize = m
+        .consts
+        .iter()
+        .map(|c| match c {
+            Const::Int(_) | Const::Float(_) => 9,
+            Const::Str(s) => 1 + str_len(s),
+        })
+        .sum();
+    let imports: usize = m
+        .imports
+        .iter()
+        .map(|i| str_len(&i.module) + str_len(&i.name) + ids(&i.params) + 4)
+        .sum();
+    let exports: usize = m.exports.iter().map(|e| str_len(&e.name) + 4).sum();
+    let sources: usize = m.sources.iter().map(|s| str_len(s)).sum();
+    let payloads = (4 + types)
+        + (4 + layouts)
+        + (4 + consts)
+        + ids(&m.globals)
+        + (4 + imports)
+        + (4 + functions)
+        + (4 + exports)
+        + (4 + sources)
+        + 8;
+    HEADER_LEN + SECTIONS.len() * 5 + payloads
+}
+
 /// Encodes a module. The output depends only on the module.
 pub fn encode(m: &Module) -> Vec<u8> {
     let mut w = Writer { out: Vec::new() };
@@ -693,4 +777,78 @@ fn decode_function(r: &mut Reader, index: usize) -> Result<Function, LoadError> 
         source,
         lines,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module with an entry of every kind in every section.
+    fn every_kind() -> Module {
+        let mut m = Module::new();
+        m.types.extend([
+            TypeDesc::Array(INT),
+            TypeDesc::Map(STR, 5),
+            TypeDesc::Struct(0),
+            TypeDesc::Enum(1),
+            TypeDesc::Fn {
+                params: vec![INT, 5],
+                ret: UNIT,
+            },
+            TypeDesc::Cell(FLOAT),
+        ]);
+        m.layouts = vec![
+            Layout::Struct {
+                name: "P".into(),
+                fields: vec![Field {
+                    name: "x".into(),
+                    ty: INT,
+                }],
+            },
+            Layout::Enum {
+                name: "E".into(),
+                variants: vec![Variant {
+                    name: "A".into(),
+                    fields: vec![INT, STR],
+                }],
+            },
+        ];
+        m.consts = vec![Const::Int(1), Const::Float(0.5), Const::Str("é".into())];
+        m.globals = vec![INT, 5];
+        m.imports = vec![Import {
+            module: "stdout".into(),
+            name: "println".into(),
+            params: vec![STR],
+            ret: UNIT,
+        }];
+        m.functions = vec![Function {
+            name: "main".into(),
+            params: vec![INT],
+            ret: UNIT,
+            locals: vec![STR, 6],
+            captures: vec![FLOAT],
+            max_stack: 3,
+            code: vec![
+                Instr::Const { index: 2 },
+                Instr::Jmp { target: 2 },
+                Instr::Ret {},
+            ],
+            source: 0,
+            lines: vec![(0, 1), (2, 3)],
+        }];
+        m.exports = vec![Export {
+            name: "main".into(),
+            func: 0,
+        }];
+        m.sources = vec!["a.src".into()];
+        m.entry = Some(0);
+        m
+    }
+
+    #[test]
+    fn encoded_len_is_the_length_of_the_encoding() {
+        let m = every_kind();
+        assert_eq!(encoded_len(&m), encode(&m).len());
+        assert_eq!(encoded_len(&Module::new()), encode(&Module::new()).len());
+    }
 }

@@ -1,0 +1,952 @@
+//! The rule of each instruction: how it changes the abstract state (the
+//! operand-stack types and the initialized locals) and what it requires of
+//! it, given the module's tables (which `tables` has checked, so every type
+//! on the stack or in a signature is in range and every struct or enum type
+//! names a layout of its kind).
+//!
+//! [`Ctx::step`] does a constant amount of work per instruction besides
+//! the slots it pops (which were pushed, and counted, before), with one
+//! exception the caller counts: `closure.new` compares two signatures.
+
+use super::dataflow::State;
+use crate::module::*;
+use crate::opcodes::{Effect, Instr, Slot};
+use std::fmt::Write;
+
+/// Type names in error messages are cut short past this many bytes.
+const MAX_TYPE_NAME: usize = 200;
+
+/// The display form of type `t`, in Tern syntax, cut short past
+/// [`MAX_TYPE_NAME`] bytes. (A type nested 64 deep with 255 parameters at
+/// each level has a name of 256^64 bytes, and a hostile module may make an
+/// error message name one.) Each level writes something before it
+/// descends, so this ends even on a type table with cycles.
+pub(super) fn type_name(m: &Module, t: TypeId) -> String {
+    let mut out = String::new();
+    write_type(m, t, &mut out);
+    if out.len() > MAX_TYPE_NAME {
+        let mut cut = MAX_TYPE_NAME;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str("...");
+    }
+    out
+}
+
+fn write_type(m: &Module, t: TypeId, out: &mut String) {
+    if out.len() > MAX_TYPE_NAME {
+        return;
+    }
+    let Some(desc) = m.types.get(t as usize) else {
+        let _ = write!(out, "<type {t}>");
+        return;
+    };
+    match desc {
+        TypeDesc::Int => out.push_str("int"),
+        TypeDesc::Float => out.push_str("float"),
+        TypeDesc::Bool => out.push_str("bool"),
+        TypeDesc::Str => out.push_str("str"),
+        TypeDesc::Unit => out.push_str("()"),
+        TypeDesc::Array(e) => {
+            out.push('[');
+            write_type(m, *e, out);
+            out.push(']');
+        }
+        TypeDesc::Map(k, v) => {
+            out.push('{');
+            write_type(m, *k, out);
+            out.push_str(": ");
+            write_type(m, *v, out);
+            out.push('}');
+        }
+        TypeDesc::Struct(l) | TypeDesc::Enum(l) => match m.layouts.get(*l as usize) {
+            Some(layout) => {
+                // A name may be 16 MiB long.
+                let room = MAX_TYPE_NAME + 1 - out.len().min(MAX_TYPE_NAME);
+                out.extend(layout.name().chars().take(room));
+            }
+            None => {
+                let _ = write!(out, "<layout {l}>");
+            }
+        },
+        TypeDesc::Fn { params, ret } => {
+            out.push_str("fn(");
+            for (k, p) in params.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                write_type(m, *p, out);
+            }
+            out.push(')');
+            if *ret != UNIT {
+                out.push_str(" -> ");
+                write_type(m, *ret, out);
+            }
+        }
+        TypeDesc::Cell(t) => {
+            out.push_str("cell<");
+            write_type(m, *t, out);
+            out.push('>');
+        }
+    }
+}
+
+/// What the rules read: the module and the function being verified.
+pub(super) struct Ctx<'a> {
+    pub m: &'a Module,
+    pub f: &'a Function,
+    /// The type of each local slot (parameters first).
+    pub slots: Vec<TypeId>,
+}
+
+impl Ctx<'_> {
+    fn name(&self, t: TypeId) -> String {
+        type_name(self.m, t)
+    }
+
+    fn pop(&self, s: &mut State) -> Result<TypeId, String> {
+        s.stack.pop().ok_or_else(|| "stack underflow".to_string())
+    }
+
+    fn pop_expect(&self, s: &mut State, want: TypeId) -> Result<(), String> {
+        let got = self.pop(s)?;
+        if got != want {
+            return Err(format!(
+                "expected {} on the stack, found {}",
+                self.name(want),
+                self.name(got)
+            ));
+        }
+        Ok(())
+    }
+
+    fn pop_args(&self, s: &mut State, params: &[TypeId]) -> Result<(), String> {
+        if s.stack.len() < params.len() {
+            return Err(format!(
+                "call needs {} arguments, the stack holds {}",
+                params.len(),
+                s.stack.len()
+            ));
+        }
+        for p in params.iter().rev() {
+            self.pop_expect(s, *p)?;
+        }
+        Ok(())
+    }
+
+    /// A direct call of `func`. With `last`, the last argument is not on
+    /// the stack but of that type (read from a local by the instruction).
+    fn call(&self, s: &mut State, func: u32, last: Option<TypeId>) -> Result<(), String> {
+        let callee = self
+            .m
+            .functions
+            .get(func as usize)
+            .ok_or_else(|| format!("function index {func} out of range"))?;
+        if !callee.captures.is_empty() {
+            return Err(format!(
+                "function {func} ('{}') is a closure body and cannot be called directly",
+                callee.name
+            ));
+        }
+        let mut params = &callee.params[..];
+        if let Some(t) = last {
+            let Some((p, rest)) = params.split_last() else {
+                return Err(format!(
+                    "function {func} ('{}') takes no arguments, but is passed a local",
+                    callee.name
+                ));
+            };
+            if *p != t {
+                return Err(format!(
+                    "argument local is {}, the parameter is {}",
+                    self.name(t),
+                    self.name(*p)
+                ));
+            }
+            params = rest;
+        }
+        self.pop_args(s, params)?;
+        self.push_result(s, callee.ret);
+        Ok(())
+    }
+
+    fn push_result(&self, s: &mut State, ret: TypeId) {
+        if ret != UNIT {
+            s.stack.push(ret);
+        }
+    }
+
+    fn type_of(&self, id: u32) -> Result<&TypeDesc, String> {
+        self.m
+            .types
+            .get(id as usize)
+            .ok_or_else(|| format!("type index {id} out of range"))
+    }
+
+    fn pop_array(&self, s: &mut State) -> Result<TypeId, String> {
+        let t = self.pop(s)?;
+        match self.m.ty(t) {
+            TypeDesc::Array(e) => Ok(*e),
+            _ => Err(format!("expected an array, found {}", self.name(t))),
+        }
+    }
+
+    fn pop_map(&self, s: &mut State) -> Result<(TypeId, TypeId), String> {
+        let t = self.pop(s)?;
+        match self.m.ty(t) {
+            TypeDesc::Map(k, v) => Ok((*k, *v)),
+            _ => Err(format!("expected a map, found {}", self.name(t))),
+        }
+    }
+
+    fn struct_fields(&self, t: TypeId) -> Result<&[Field], String> {
+        match self.m.ty(t) {
+            TypeDesc::Struct(l) => match &self.m.layouts[*l as usize] {
+                Layout::Struct { fields, .. } => Ok(fields),
+                _ => unreachable_layout(),
+            },
+            _ => Err(format!("expected a struct, found {}", self.name(t))),
+        }
+    }
+
+    fn enum_variants(&self, t: TypeId) -> Result<&[Variant], String> {
+        match self.m.ty(t) {
+            TypeDesc::Enum(l) => match &self.m.layouts[*l as usize] {
+                Layout::Enum { variants, .. } => Ok(variants),
+                _ => unreachable_layout(),
+            },
+            _ => Err(format!("expected an enum, found {}", self.name(t))),
+        }
+    }
+
+    /// Checks that enum type `t` has variant `variant` (and that variant a
+    /// payload field `field`); the field's type, or `t` without a field.
+    fn enum_field_type(
+        &self,
+        t: TypeId,
+        variant: u16,
+        field: Option<u16>,
+    ) -> Result<TypeId, String> {
+        let vs = self.enum_variants(t)?;
+        let v = vs
+            .get(variant as usize)
+            .ok_or_else(|| format!("variant {variant} out of range for {}", self.name(t)))?;
+        match field {
+            None => Ok(t),
+            Some(field) => v
+                .fields
+                .get(field as usize)
+                .copied()
+                .ok_or_else(|| format!("field {field} out of range for variant '{}'", v.name)),
+        }
+    }
+
+    /// The element type of the array in local `array`, indexed by the int
+    /// in local `index` (both initialized).
+    fn element_in_locals(&self, s: &State, array: u16, index: u16) -> Result<TypeId, String> {
+        let t = self.initialized(s, array)?;
+        let e = match self.m.ty(t) {
+            TypeDesc::Array(e) => *e,
+            _ => {
+                return Err(format!(
+                    "expected an array in local {array}, found {}",
+                    self.name(t)
+                ))
+            }
+        };
+        if self.initialized(s, index)? != INT {
+            return Err(format!("array index local {index} is not an int"));
+        }
+        Ok(e)
+    }
+
+    /// Checks that each of `locals` is initialized and of type `want`.
+    fn typed_locals(&self, s: &State, locals: &[u16], want: TypeId) -> Result<(), String> {
+        for &l in locals {
+            if self.initialized(s, l)? != want {
+                return Err(format!("local {l} is not {}", self.name(want)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The type of local `local`, which must be initialized here.
+    fn initialized(&self, s: &State, local: u16) -> Result<TypeId, String> {
+        let t = self.local(local)?;
+        if !s.is_init(local) {
+            return Err(format!("local {local} read before it is initialized"));
+        }
+        Ok(t)
+    }
+
+    fn local(&self, local: u16) -> Result<TypeId, String> {
+        self.slots
+            .get(local as usize)
+            .copied()
+            .ok_or_else(|| format!("local {local} out of range ({} slots)", self.slots.len()))
+    }
+
+    /// Applies one instruction's effect to the abstract state.
+    pub fn step(&self, s: &mut State, instr: &Instr) -> Result<(), String> {
+        let m = self.m;
+        if let Effect::Fixed { pops, pushes } = instr.opcode().effect() {
+            for p in pops.iter().rev() {
+                self.pop_expect(s, slot_type(*p))?;
+            }
+            s.stack.extend(pushes.iter().map(|p| slot_type(*p)));
+            if let Instr::Bool { value } = instr {
+                if *value > 1 {
+                    return Err(format!("bool immediate {value} is not 0 or 1"));
+                }
+            }
+            return Ok(());
+        }
+        match *instr {
+            Instr::Const { index } => match m.consts.get(index as usize) {
+                Some(Const::Int(_)) => s.stack.push(INT),
+                Some(Const::Float(_)) => s.stack.push(FLOAT),
+                Some(Const::Str(_)) => s.stack.push(STR),
+                None => return Err(format!("constant index {index} out of range")),
+            },
+            Instr::Load { local } => {
+                let t = self.local(local)?;
+                if !s.is_init(local) {
+                    return Err(format!("local {local} read before it is initialized"));
+                }
+                s.stack.push(t);
+            }
+            Instr::IRemImm { value } => {
+                if value == 0 {
+                    return Err("irem.imm by zero".into());
+                }
+                self.pop_expect(s, INT)?;
+                s.stack.push(INT);
+            }
+            Instr::StoreLoad { store, load } => {
+                let t = self.local(store)?;
+                self.pop_expect(s, t)?;
+                s.set_init(store);
+                let u = self.initialized(s, load)?;
+                s.stack.push(u);
+            }
+            Instr::FAddK { index } | Instr::FMulK { index } => {
+                match m.consts.get(index as usize) {
+                    Some(Const::Float(_)) => {}
+                    Some(_) => return Err(format!("constant {index} is not a float")),
+                    None => return Err(format!("constant index {index} out of range")),
+                }
+                self.pop_expect(s, FLOAT)?;
+                s.stack.push(FLOAT);
+            }
+            Instr::Load2 { a, b } => {
+                for l in [a, b] {
+                    let t = self.local(l)?;
+                    if !s.is_init(l) {
+                        return Err(format!("local {l} read before it is initialized"));
+                    }
+                    s.stack.push(t);
+                }
+            }
+            Instr::LoadField { local, field } => {
+                let t = self.initialized(s, local)?;
+                let fields = self.struct_fields(t)?;
+                let f = fields
+                    .get(field as usize)
+                    .ok_or_else(|| format!("field {field} out of range for {}", self.name(t)))?;
+                s.stack.push(f.ty);
+            }
+            Instr::LoadElem { array, index } => {
+                let e = self.element_in_locals(s, array, index)?;
+                s.stack.push(e);
+            }
+            Instr::StoreElemImm {
+                array,
+                index,
+                value,
+            } => {
+                let e = self.element_in_locals(s, array, index)?;
+                if !imm_fits(e, value) {
+                    return Err(format!(
+                        "array.store.imm {value} into an array of {}",
+                        self.name(e)
+                    ));
+                }
+            }
+            Instr::StoreElemL {
+                array,
+                index,
+                local,
+            } => {
+                self.step(s, &Instr::Load { local })?;
+                self.step(s, &Instr::StoreElem { array, index })?;
+            }
+            Instr::CopyElem {
+                array,
+                index,
+                src_array,
+                src_index,
+            } => {
+                let from = Instr::LoadElem {
+                    array: src_array,
+                    index: src_index,
+                };
+                self.step(s, &from)?;
+                self.step(s, &Instr::StoreElem { array, index })?;
+            }
+            Instr::MoveElem { dst, array, index } => {
+                self.step(s, &Instr::LoadElem { array, index })?;
+                self.step(s, &Instr::Store { local: dst })?;
+            }
+            Instr::StoreElem { array, index } => {
+                let e = self.element_in_locals(s, array, index)?;
+                self.pop_expect(s, e)?;
+            }
+            Instr::IAddLL { a, b } | Instr::ISubLL { a, b } | Instr::IMulLL { a, b } => {
+                self.typed_locals(s, &[a, b], INT)?;
+                s.stack.push(INT);
+            }
+            Instr::FAddLL { a, b } | Instr::FSubLL { a, b } | Instr::FMulLL { a, b } => {
+                self.typed_locals(s, &[a, b], FLOAT)?;
+                s.stack.push(FLOAT);
+            }
+            Instr::BrLLLt { a, b, .. }
+            | Instr::BrLLLe { a, b, .. }
+            | Instr::BrLLGt { a, b, .. }
+            | Instr::BrLLGe { a, b, .. }
+            | Instr::BrLLEq { a, b, .. }
+            | Instr::BrLLNe { a, b, .. } => self.typed_locals(s, &[a, b], INT)?,
+            Instr::BrLImmLt { local, .. }
+            | Instr::BrLImmLe { local, .. }
+            | Instr::BrLImmGt { local, .. }
+            | Instr::BrLImmGe { local, .. }
+            | Instr::BrLImmEq { local, .. }
+            | Instr::BrLImmNe { local, .. } => self.typed_locals(s, &[local], INT)?,
+            Instr::FieldAddI { local, field }
+            | Instr::FieldSubI { local, field }
+            | Instr::FieldAddF { local, field }
+            | Instr::FieldSubF { local, field } => {
+                let want = if matches!(instr, Instr::FieldAddI { .. } | Instr::FieldSubI { .. }) {
+                    INT
+                } else {
+                    FLOAT
+                };
+                let t = self.initialized(s, local)?;
+                let fields = self.struct_fields(t)?;
+                let f = fields
+                    .get(field as usize)
+                    .ok_or_else(|| format!("field {field} out of range for {}", self.name(t)))?;
+                if f.ty != want {
+                    return Err(format!(
+                        "field '{}' is {}, not {}",
+                        f.name,
+                        self.name(f.ty),
+                        self.name(want)
+                    ));
+                }
+                self.pop_expect(s, want)?;
+            }
+            Instr::LocalAddL { dst, src } => {
+                self.typed_locals(s, &[dst, src], INT)?;
+            }
+            Instr::AddLBrLe {
+                local, step, end, ..
+            } => {
+                self.typed_locals(s, &[local, step, end], INT)?;
+            }
+            Instr::LoadAddImm { local, .. } => {
+                self.typed_locals(s, &[local], INT)?;
+                s.stack.push(INT);
+            }
+            Instr::IAddL { local } | Instr::ISubL { local } | Instr::IMulL { local } => {
+                if self.initialized(s, local)? != INT {
+                    return Err(format!("local {local} is not an int"));
+                }
+                self.pop_expect(s, INT)?;
+                s.stack.push(INT);
+            }
+            Instr::FAddL { local }
+            | Instr::FSubL { local }
+            | Instr::FMulL { local }
+            | Instr::FDivL { local } => {
+                if self.initialized(s, local)? != FLOAT {
+                    return Err(format!("local {local} is not a float"));
+                }
+                self.pop_expect(s, FLOAT)?;
+                s.stack.push(FLOAT);
+            }
+            Instr::Store { local } => {
+                let t = self.local(local)?;
+                self.pop_expect(s, t)?;
+                s.set_init(local);
+            }
+            Instr::GlobalGet { global } => {
+                let t = *m
+                    .globals
+                    .get(global as usize)
+                    .ok_or_else(|| format!("global index {global} out of range"))?;
+                s.stack.push(t);
+            }
+            Instr::GlobalSet { global } => {
+                let t = *m
+                    .globals
+                    .get(global as usize)
+                    .ok_or_else(|| format!("global index {global} out of range"))?;
+                self.pop_expect(s, t)?;
+            }
+            Instr::Pop {} => {
+                self.pop(s)?;
+            }
+            Instr::Dup {} => {
+                let t = *s.stack.last().ok_or("stack underflow")?;
+                s.stack.push(t);
+            }
+            Instr::LoadCapture { index } => {
+                let t = self.f.captures.get(index as usize).ok_or_else(|| {
+                    format!(
+                        "capture index {index} out of range ({} captures)",
+                        self.f.captures.len()
+                    )
+                })?;
+                s.stack.push(*t);
+            }
+            Instr::SSplit { ty } => {
+                if *self.type_of(ty)? != TypeDesc::Array(STR) {
+                    return Err(format!(
+                        "split result type must be [str], not {}",
+                        self.name(ty)
+                    ));
+                }
+                self.pop_expect(s, STR)?;
+                self.pop_expect(s, STR)?;
+                s.stack.push(ty);
+            }
+            Instr::SJoin {} => {
+                self.pop_expect(s, STR)?;
+                let e = self.pop_array(s)?;
+                if e != STR {
+                    return Err(format!("join needs [str], found [{}]", self.name(e)));
+                }
+                s.stack.push(STR);
+            }
+            Instr::Call { func } => self.call(s, func, None)?,
+            Instr::CallL { func, local } => {
+                let t = self.initialized(s, local)?;
+                self.call(s, func, Some(t))?;
+            }
+            Instr::CallLAddImm { func, local, .. } => {
+                self.typed_locals(s, &[local], INT)?;
+                self.call(s, func, Some(INT))?;
+            }
+            Instr::CallClosure { ty } => {
+                let (params, ret) = match self.type_of(ty)? {
+                    TypeDesc::Fn { params, ret } => (params, *ret),
+                    _ => {
+                        return Err(format!(
+                            "call.closure type {} is not a function type",
+                            self.name(ty)
+                        ))
+                    }
+                };
+                self.pop_args(s, params)?;
+                self.pop_expect(s, ty)?;
+                self.push_result(s, ret);
+            }
+            Instr::CallHost { import } => {
+                let im = m
+                    .imports
+                    .get(import as usize)
+                    .ok_or_else(|| format!("import index {import} out of range"))?;
+                self.pop_args(s, &im.params)?;
+                self.push_result(s, im.ret);
+            }
+            Instr::RetL { local } => {
+                let t = self.initialized(s, local)?;
+                if !s.stack.is_empty() {
+                    return Err(format!(
+                        "ret.l needs an empty stack, it holds {}",
+                        s.stack.len()
+                    ));
+                }
+                if t != self.f.ret || t == UNIT {
+                    return Err(format!(
+                        "ret.l of local {local}, of type {}; the function returns {}",
+                        self.name(t),
+                        self.name(self.f.ret)
+                    ));
+                }
+            }
+            Instr::RetImm { value } => {
+                if !s.stack.is_empty() {
+                    return Err(format!(
+                        "ret.imm needs an empty stack, it holds {}",
+                        s.stack.len()
+                    ));
+                }
+                if !imm_fits(self.f.ret, value) {
+                    return Err(format!(
+                        "ret.imm {value}, the function returns {}",
+                        self.name(self.f.ret)
+                    ));
+                }
+                // The result needs a slot, as with `const; ret`: the frame
+                // of a function without locals has none otherwise.
+                s.stack.push(self.f.ret);
+            }
+            Instr::Ret {} => {
+                let want: &[TypeId] = if self.f.ret == UNIT {
+                    &[]
+                } else {
+                    std::slice::from_ref(&self.f.ret)
+                };
+                if s.stack != want {
+                    let found = match s.stack.as_slice() {
+                        [] => "nothing".to_string(),
+                        [t] => self.name(*t),
+                        more => format!("{} values", more.len()),
+                    };
+                    return Err(format!(
+                        "ret of {found}, the function returns {}",
+                        self.name(self.f.ret)
+                    ));
+                }
+                s.stack.clear();
+            }
+            Instr::NewArray { ty, len } => {
+                let e = match self.type_of(ty)? {
+                    TypeDesc::Array(e) => *e,
+                    _ => {
+                        return Err(format!(
+                            "array.new type {} is not an array type",
+                            self.name(ty)
+                        ))
+                    }
+                };
+                if (len as usize) > s.stack.len() {
+                    return Err(format!(
+                        "array.new of {len} elements, the stack holds {}",
+                        s.stack.len()
+                    ));
+                }
+                for _ in 0..len {
+                    self.pop_expect(s, e)?;
+                }
+                s.stack.push(ty);
+            }
+            Instr::NewArrayRep { ty } => {
+                let e = match self.type_of(ty)? {
+                    TypeDesc::Array(e) => *e,
+                    _ => {
+                        return Err(format!(
+                            "array.rep type {} is not an array type",
+                            self.name(ty)
+                        ))
+                    }
+                };
+                self.pop_expect(s, INT)?;
+                self.pop_expect(s, e)?;
+                s.stack.push(ty);
+            }
+            Instr::ALen {} => {
+                self.pop_array(s)?;
+                s.stack.push(INT);
+            }
+            Instr::AGet {} => {
+                self.pop_expect(s, INT)?;
+                let e = self.pop_array(s)?;
+                s.stack.push(e);
+            }
+            Instr::ASet {} => {
+                let v = self.pop(s)?;
+                self.pop_expect(s, INT)?;
+                let e = self.pop_array(s)?;
+                if v != e {
+                    return Err(format!("storing {} into [{}]", self.name(v), self.name(e)));
+                }
+            }
+            Instr::APush {} => {
+                let v = self.pop(s)?;
+                let e = self.pop_array(s)?;
+                if v != e {
+                    return Err(format!("pushing {} onto [{}]", self.name(v), self.name(e)));
+                }
+            }
+            Instr::APop {} => {
+                let e = self.pop_array(s)?;
+                s.stack.push(e);
+            }
+            Instr::NewMap { ty } => {
+                if !matches!(self.type_of(ty)?, TypeDesc::Map(..)) {
+                    return Err(format!("map.new type {} is not a map type", self.name(ty)));
+                }
+                s.stack.push(ty);
+            }
+            Instr::MLen {} => {
+                self.pop_map(s)?;
+                s.stack.push(INT);
+            }
+            Instr::MGet {} | Instr::MHas {} | Instr::MRemove {} => {
+                let k = self.pop(s)?;
+                let (mk, v) = self.pop_map(s)?;
+                if k != mk {
+                    return Err(format!(
+                        "key of type {} for a map keyed by {}",
+                        self.name(k),
+                        self.name(mk)
+                    ));
+                }
+                match instr {
+                    Instr::MGet {} => s.stack.push(v),
+                    Instr::MHas {} => s.stack.push(BOOL),
+                    _ => {}
+                }
+            }
+            Instr::MGetOr {} | Instr::MSet {} => {
+                let dv = self.pop(s)?;
+                let k = self.pop(s)?;
+                let (mk, v) = self.pop_map(s)?;
+                if k != mk || dv != v {
+                    return Err(format!(
+                        "entry ({}, {}) for a map of type {{{}: {}}}",
+                        self.name(k),
+                        self.name(dv),
+                        self.name(mk),
+                        self.name(v)
+                    ));
+                }
+                if let Instr::MGetOr {} = instr {
+                    s.stack.push(v);
+                }
+            }
+            Instr::MKeys { ty } | Instr::MValues { ty } => {
+                let (k, v) = self.pop_map(s)?;
+                let want = if matches!(instr, Instr::MKeys { .. }) {
+                    k
+                } else {
+                    v
+                };
+                if *self.type_of(ty)? != TypeDesc::Array(want) {
+                    return Err(format!(
+                        "result type {} should be [{}]",
+                        self.name(ty),
+                        self.name(want)
+                    ));
+                }
+                s.stack.push(ty);
+            }
+            Instr::MKeyAt {} | Instr::MValAt {} => {
+                self.pop_expect(s, INT)?;
+                let (k, v) = self.pop_map(s)?;
+                s.stack.push(if matches!(instr, Instr::MKeyAt {}) {
+                    k
+                } else {
+                    v
+                });
+            }
+            Instr::NewStruct { ty } => {
+                self.type_of(ty)?;
+                let fields = self.struct_fields(ty)?;
+                if s.stack.len() < fields.len() {
+                    return Err("stack underflow".into());
+                }
+                for f in fields.iter().rev() {
+                    self.pop_expect(s, f.ty)?;
+                }
+                s.stack.push(ty);
+            }
+            Instr::GetField { field } | Instr::SetField { field } => {
+                let value = if let Instr::SetField { .. } = instr {
+                    Some(self.pop(s)?)
+                } else {
+                    None
+                };
+                let t = self.pop(s)?;
+                let fields = self.struct_fields(t)?;
+                let f = fields
+                    .get(field as usize)
+                    .ok_or_else(|| format!("field {field} out of range for {}", self.name(t)))?;
+                match value {
+                    None => s.stack.push(f.ty),
+                    Some(v) if v == f.ty => {}
+                    Some(v) => {
+                        return Err(format!(
+                            "storing {} into field '{}' of type {}",
+                            self.name(v),
+                            f.name,
+                            self.name(f.ty)
+                        ))
+                    }
+                }
+            }
+            Instr::NewEnum { ty, variant } => {
+                self.type_of(ty)?;
+                let vs = self.enum_variants(ty)?;
+                let v = vs.get(variant as usize).ok_or_else(|| {
+                    format!("variant {variant} out of range for {}", self.name(ty))
+                })?;
+                if s.stack.len() < v.fields.len() {
+                    return Err("stack underflow".into());
+                }
+                for t in v.fields.iter().rev() {
+                    self.pop_expect(s, *t)?;
+                }
+                s.stack.push(ty);
+            }
+            Instr::EnumTag {} => {
+                let t = self.pop(s)?;
+                self.enum_variants(t)?;
+                s.stack.push(INT);
+            }
+            Instr::EnumField { variant, field } => {
+                let t = self.pop(s)?;
+                let ft = self.enum_field_type(t, variant, Some(field))?;
+                s.stack.push(ft);
+            }
+            Instr::BrTagNe { variant, .. } => {
+                let t = self.pop(s)?;
+                self.enum_field_type(t, variant, None)?;
+            }
+            Instr::BrLTagNe { local, variant, .. } => {
+                let t = self.initialized(s, local)?;
+                self.enum_field_type(t, variant, None)?;
+            }
+            Instr::LoadEnumField {
+                local,
+                variant,
+                field,
+            } => {
+                let t = self.initialized(s, local)?;
+                let ft = self.enum_field_type(t, variant, Some(field))?;
+                s.stack.push(ft);
+            }
+            Instr::MoveEnumField {
+                dst,
+                src,
+                variant,
+                field,
+            } => {
+                let t = self.initialized(s, src)?;
+                let ft = self.enum_field_type(t, variant, Some(field))?;
+                if self.local(dst)? != ft {
+                    return Err(format!(
+                        "local {dst} is not a {}, the type of field {field}",
+                        self.name(ft)
+                    ));
+                }
+                s.set_init(dst);
+            }
+            Instr::StoreForStep {
+                store,
+                local,
+                end,
+                target,
+            } => {
+                self.step(s, &Instr::Store { local: store })?;
+                self.step(s, &Instr::ForStep { local, end, target })?;
+            }
+            Instr::ForStep { local, end, .. } => {
+                for l in [local, end] {
+                    if self.local(l)? != INT {
+                        return Err(format!("for.step local {l} is not an int"));
+                    }
+                    if !s.is_init(l) {
+                        return Err(format!("local {l} read before it is initialized"));
+                    }
+                }
+            }
+            Instr::IncLocal { local, .. } => {
+                if self.local(local)? != INT {
+                    return Err(format!("local.inc local {local} is not an int"));
+                }
+                if !s.is_init(local) {
+                    return Err(format!("local {local} read before it is initialized"));
+                }
+            }
+            Instr::NewClosure { func, ty } => {
+                let callee = m
+                    .functions
+                    .get(func as usize)
+                    .ok_or_else(|| format!("function index {func} out of range"))?;
+                match self.type_of(ty)? {
+                    TypeDesc::Fn { params, ret }
+                        if *params == callee.params && *ret == callee.ret => {}
+                    _ => {
+                        return Err(format!(
+                            "closure type {} does not match function {func} ('{}')",
+                            self.name(ty),
+                            callee.name
+                        ))
+                    }
+                }
+                if s.stack.len() < callee.captures.len() {
+                    return Err("stack underflow".into());
+                }
+                for c in callee.captures.iter().rev() {
+                    self.pop_expect(s, *c)?;
+                }
+                s.stack.push(ty);
+            }
+            Instr::NewCell { ty } => {
+                let t = match self.type_of(ty)? {
+                    TypeDesc::Cell(t) => *t,
+                    _ => {
+                        return Err(format!(
+                            "cell.new type {} is not a cell type",
+                            self.name(ty)
+                        ))
+                    }
+                };
+                self.pop_expect(s, t)?;
+                s.stack.push(ty);
+            }
+            Instr::CellGet {} => {
+                let c = self.pop(s)?;
+                match m.ty(c) {
+                    TypeDesc::Cell(t) => s.stack.push(*t),
+                    _ => return Err(format!("expected a cell, found {}", self.name(c))),
+                }
+            }
+            Instr::CellSet {} => {
+                let v = self.pop(s)?;
+                let c = self.pop(s)?;
+                match m.ty(c) {
+                    TypeDesc::Cell(t) if *t == v => {}
+                    _ => return Err(format!("storing {} into {}", self.name(v), self.name(c))),
+                }
+            }
+            _ => unreachable_fixed(instr),
+        }
+        Ok(())
+    }
+}
+
+#[cold]
+fn unreachable_layout<T>() -> T {
+    // check_tables proved that struct and enum types name layouts of their
+    // kind.
+    panic!("type table names a layout of the wrong kind after check_tables")
+}
+
+#[cold]
+fn unreachable_fixed(i: &Instr) {
+    panic!(
+        "{:?} has a fixed effect but reached the special rules",
+        i.opcode()
+    )
+}
+
+fn slot_type(s: Slot) -> TypeId {
+    match s {
+        Slot::I => INT,
+        Slot::F => FLOAT,
+        Slot::B => BOOL,
+        Slot::S => STR,
+    }
+}
+
+/// Whether an immediate operand is a value of type `ty`: any int, or 0 or 1
+/// for a bool.
+fn imm_fits(ty: TypeId, value: i32) -> bool {
+    ty == INT || (ty == BOOL && (value == 0 || value == 1))
+}
