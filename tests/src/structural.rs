@@ -342,7 +342,8 @@ fn mutate_function(m: &mut Module, b: &mut Bytes) {
 }
 
 /// The fuzz target: a seed module, edited as the input says, then
-/// verified, and if it verifies, encoded and loaded again, and run.
+/// disassembled, verified, and if it verifies, encoded and loaded again,
+/// and run.
 pub fn structural(data: &[u8]) {
     let seeds = seeds();
     let mut b = Bytes::new(data);
@@ -358,6 +359,9 @@ pub fn structural(data: &[u8]) {
             mutate_tables(&mut m, &mut b);
         }
     }
+    // `vmc disasm` lists files it has not verified: it must not panic on
+    // any module.
+    let _ = tern_vm::disasm::disassemble(&m, &|_, _| None);
     let Ok(program) = tern_vm::Program::new(m.clone()) else {
         return;
     };

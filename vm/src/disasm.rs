@@ -147,8 +147,8 @@ fn explain(m: &Module, ins: &Instr) -> String {
         | Instr::SSplit { ty }
         | Instr::MKeys { ty }
         | Instr::MValues { ty } => m.type_name(ty),
-        Instr::NewEnum { ty, variant } => match m.ty(ty) {
-            TypeDesc::Enum(l) => match m.layouts.get(*l as usize) {
+        Instr::NewEnum { ty, variant } => match m.types.get(ty as usize) {
+            Some(TypeDesc::Enum(l)) => match m.layouts.get(*l as usize) {
                 Some(Layout::Enum { name, variants }) => {
                     format!(
                         "{name}.{}",

@@ -9,10 +9,14 @@
 //! - the type table begins with the five primitive types at indices 0..5 and
 //!   holds no two structurally equal entries, so type equality is index
 //!   equality; structural entries refer only to earlier entries;
-//! - every index anywhere (type, layout, constant, global, import, function,
-//!   local, field, variant, capture) is in range.
+//! - every index anywhere in the tables, and in every instruction reachable
+//!   from a function's start (type, layout, constant, global, import,
+//!   function, local, field, variant, capture), is in range. Unreachable
+//!   instructions are not checked: a tool that reads them (a disassembler)
+//!   must check what it indexes.
 
 use crate::opcodes::Instr;
+use std::fmt::Write;
 
 /// Index into [`Module::types`].
 pub type TypeId = u32;
@@ -184,35 +188,24 @@ impl Module {
         self.types[id as usize].is_ref()
     }
 
-    /// Display form of a type, in Tern syntax.
+    /// The display form of type `id`, in Tern syntax, cut short past
+    /// [`MAX_TYPE_NAME`] bytes. (A type nested 64 deep with 255 parameters
+    /// at each level has a name of 256^64 bytes, and a hostile module may
+    /// make a message name one.) Each level writes something before it
+    /// descends, so this ends even on a type table with cycles, which only
+    /// an unverified module has.
     pub fn type_name(&self, id: TypeId) -> String {
-        match self.types.get(id as usize) {
-            None => format!("<type {id}>"),
-            Some(t) => match t {
-                TypeDesc::Int => "int".into(),
-                TypeDesc::Float => "float".into(),
-                TypeDesc::Bool => "bool".into(),
-                TypeDesc::Str => "str".into(),
-                TypeDesc::Unit => "()".into(),
-                TypeDesc::Array(e) => format!("[{}]", self.type_name(*e)),
-                TypeDesc::Map(k, v) => {
-                    format!("{{{}: {}}}", self.type_name(*k), self.type_name(*v))
-                }
-                TypeDesc::Struct(l) | TypeDesc::Enum(l) => self
-                    .layouts
-                    .get(*l as usize)
-                    .map_or_else(|| format!("<layout {l}>"), |l| l.name().to_string()),
-                TypeDesc::Fn { params, ret } => {
-                    let ps: Vec<String> = params.iter().map(|p| self.type_name(*p)).collect();
-                    if *ret == UNIT {
-                        format!("fn({})", ps.join(", "))
-                    } else {
-                        format!("fn({}) -> {}", ps.join(", "), self.type_name(*ret))
-                    }
-                }
-                TypeDesc::Cell(t) => format!("cell<{}>", self.type_name(*t)),
-            },
+        let mut out = String::new();
+        write_type(self, id, &mut out);
+        if out.len() > MAX_TYPE_NAME {
+            let mut cut = MAX_TYPE_NAME;
+            while !out.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.truncate(cut);
+            out.push_str("...");
         }
+        out
     }
 
     pub fn function_index(&self, name: &str) -> Option<u32> {
@@ -220,6 +213,67 @@ impl Module {
             .iter()
             .position(|f| f.name == name)
             .map(|i| i as u32)
+    }
+}
+
+/// Type names in messages are cut short past this many bytes.
+pub const MAX_TYPE_NAME: usize = 200;
+
+fn write_type(m: &Module, t: TypeId, out: &mut String) {
+    if out.len() > MAX_TYPE_NAME {
+        return;
+    }
+    let Some(desc) = m.types.get(t as usize) else {
+        let _ = write!(out, "<type {t}>");
+        return;
+    };
+    match desc {
+        TypeDesc::Int => out.push_str("int"),
+        TypeDesc::Float => out.push_str("float"),
+        TypeDesc::Bool => out.push_str("bool"),
+        TypeDesc::Str => out.push_str("str"),
+        TypeDesc::Unit => out.push_str("()"),
+        TypeDesc::Array(e) => {
+            out.push('[');
+            write_type(m, *e, out);
+            out.push(']');
+        }
+        TypeDesc::Map(k, v) => {
+            out.push('{');
+            write_type(m, *k, out);
+            out.push_str(": ");
+            write_type(m, *v, out);
+            out.push('}');
+        }
+        TypeDesc::Struct(l) | TypeDesc::Enum(l) => match m.layouts.get(*l as usize) {
+            Some(layout) => {
+                // A name may be 16 MiB long.
+                let room = MAX_TYPE_NAME + 1 - out.len().min(MAX_TYPE_NAME);
+                out.extend(layout.name().chars().take(room));
+            }
+            None => {
+                let _ = write!(out, "<layout {l}>");
+            }
+        },
+        TypeDesc::Fn { params, ret } => {
+            out.push_str("fn(");
+            for (k, p) in params.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                write_type(m, *p, out);
+            }
+            out.push(')');
+            if *ret != UNIT {
+                out.push_str(" -> ");
+                write_type(m, *ret, out);
+            }
+        }
+        TypeDesc::Cell(t) => {
+            out.push_str("cell<");
+            write_type(m, *t, out);
+            out.push('>');
+        }
     }
 }
 

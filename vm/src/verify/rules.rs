@@ -11,86 +11,10 @@
 use super::dataflow::State;
 use crate::module::*;
 use crate::opcodes::{Effect, Instr, Slot};
-use std::fmt::Write;
 
-/// Type names in error messages are cut short past this many bytes.
-const MAX_TYPE_NAME: usize = 200;
-
-/// The display form of type `t`, in Tern syntax, cut short past
-/// [`MAX_TYPE_NAME`] bytes. (A type nested 64 deep with 255 parameters at
-/// each level has a name of 256^64 bytes, and a hostile module may make an
-/// error message name one.) Each level writes something before it
-/// descends, so this ends even on a type table with cycles.
+/// A type's name for a message: [`Module::type_name`], which is bounded.
 pub(super) fn type_name(m: &Module, t: TypeId) -> String {
-    let mut out = String::new();
-    write_type(m, t, &mut out);
-    if out.len() > MAX_TYPE_NAME {
-        let mut cut = MAX_TYPE_NAME;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-        out.push_str("...");
-    }
-    out
-}
-
-fn write_type(m: &Module, t: TypeId, out: &mut String) {
-    if out.len() > MAX_TYPE_NAME {
-        return;
-    }
-    let Some(desc) = m.types.get(t as usize) else {
-        let _ = write!(out, "<type {t}>");
-        return;
-    };
-    match desc {
-        TypeDesc::Int => out.push_str("int"),
-        TypeDesc::Float => out.push_str("float"),
-        TypeDesc::Bool => out.push_str("bool"),
-        TypeDesc::Str => out.push_str("str"),
-        TypeDesc::Unit => out.push_str("()"),
-        TypeDesc::Array(e) => {
-            out.push('[');
-            write_type(m, *e, out);
-            out.push(']');
-        }
-        TypeDesc::Map(k, v) => {
-            out.push('{');
-            write_type(m, *k, out);
-            out.push_str(": ");
-            write_type(m, *v, out);
-            out.push('}');
-        }
-        TypeDesc::Struct(l) | TypeDesc::Enum(l) => match m.layouts.get(*l as usize) {
-            Some(layout) => {
-                // A name may be 16 MiB long.
-                let room = MAX_TYPE_NAME + 1 - out.len().min(MAX_TYPE_NAME);
-                out.extend(layout.name().chars().take(room));
-            }
-            None => {
-                let _ = write!(out, "<layout {l}>");
-            }
-        },
-        TypeDesc::Fn { params, ret } => {
-            out.push_str("fn(");
-            for (k, p) in params.iter().enumerate() {
-                if k > 0 {
-                    out.push_str(", ");
-                }
-                write_type(m, *p, out);
-            }
-            out.push(')');
-            if *ret != UNIT {
-                out.push_str(" -> ");
-                write_type(m, *ret, out);
-            }
-        }
-        TypeDesc::Cell(t) => {
-            out.push_str("cell<");
-            write_type(m, *t, out);
-            out.push('>');
-        }
-    }
+    m.type_name(t)
 }
 
 /// What the rules read: the module and the function being verified.
