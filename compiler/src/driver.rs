@@ -8,7 +8,7 @@
 
 use crate::ast::{self, Span};
 use crate::check::{self, ImportTarget, ModuleSrc};
-use crate::cli::io_reason;
+use crate::cli::{io_reason, read_capped, too_large};
 use crate::diag::{render_all, Diagnostic, FileId, SourceFile};
 use crate::grammar::FileParser;
 use crate::lexer::{Lexer, SpannedLexError, Tok};
@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 use tern_vm::Module;
 
 /// Where source text comes from: the file system, or memory in tests.
+/// A loader should refuse a file larger than [`MAX_SOURCE_BYTES`] with a
+/// `FileTooLarge` error rather than read it whole; the driver checks the
+/// length of whatever it is given in any case.
 pub trait SourceLoader: Sync {
     fn read(&self, path: &Path) -> std::io::Result<String>;
 }
@@ -26,7 +29,9 @@ pub struct FsLoader;
 
 impl SourceLoader for FsLoader {
     fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+        let bytes = read_capped(path, MAX_SOURCE_BYTES)?;
+        String::from_utf8(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 }
 
@@ -41,6 +46,9 @@ pub struct OneFile<'a> {
 impl SourceLoader for OneFile<'_> {
     fn read(&self, path: &Path) -> std::io::Result<String> {
         if path == self.path {
+            if self.text.len() > MAX_SOURCE_BYTES {
+                return Err(too_large(MAX_SOURCE_BYTES));
+            }
             Ok(self.text.to_string())
         } else {
             Err(std::io::ErrorKind::NotFound.into())
@@ -125,6 +133,15 @@ pub fn compile_with(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, 
     })
 }
 
+/// Reads one source file, holding every loader to the size limit.
+fn read_source(loader: &dyn SourceLoader, path: &Path) -> std::io::Result<String> {
+    let text = loader.read(path)?;
+    if text.len() > MAX_SOURCE_BYTES {
+        return Err(too_large(MAX_SOURCE_BYTES));
+    }
+    Ok(text)
+}
+
 fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, CompileError> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let file_name = path
@@ -140,7 +157,7 @@ fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, Comp
             )))
         }
     };
-    let text = loader.read(path).map_err(|e| {
+    let text = read_source(loader, path).map_err(|e| {
         CompileError::Io(format!("cannot read {}: {}", path.display(), io_reason(&e)))
     })?;
     let mut d = Driver {
@@ -224,8 +241,9 @@ impl Driver<'_> {
             None => {}
         }
         let path = self.dir.join(format!("{name}.src"));
-        match self.loader.read(&path) {
-            Ok(text) if text.len() > MAX_SOURCE_BYTES => {
+        match read_source(self.loader, &path) {
+            Ok(text) => self.module(name, text),
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
                 self.state.insert(name.clone(), State::Failed);
                 self.diags.push(Diagnostic::new(
                     from,
@@ -234,7 +252,6 @@ impl Driver<'_> {
                 ));
                 None
             }
-            Ok(text) => self.module(name, text),
             Err(e) => {
                 self.state.insert(name.clone(), State::Failed);
                 let importer = self.files[from as usize].name.clone();
