@@ -156,6 +156,12 @@ pub const MAX_MESSAGE: usize = 400;
 /// Longest source line quoted whole under an error.
 pub const QUOTE_WIDTH: usize = 120;
 
+/// Errors collected from one file's parse, or from the checker, after
+/// which the rest are not looked for (a hostile file can have an error
+/// every byte; each costs memory to keep and time to find): one more than
+/// this many means "more than this many".
+pub const MAX_ERRORS: usize = 1000;
+
 /// Most errors shown; the summary line still counts them all. (A file can
 /// have an error every few bytes; showing them all would be output without
 /// bound in practice.)
@@ -174,12 +180,15 @@ pub fn render_all(diags: &[Diagnostic], files: &[SourceFile]) -> String {
     if n > MAX_SHOWN {
         let _ = writeln!(out, "error: {} more errors not shown", n - MAX_SHOWN);
     }
+    let count = match n {
+        1 => "1 error".to_string(),
+        n if n > MAX_ERRORS => format!("more than {MAX_ERRORS} errors"),
+        n => format!("{n} errors"),
+    };
     let _ = writeln!(
         out,
-        "error: could not compile {} ({} error{})",
+        "error: could not compile {} ({count})",
         files.first().map_or("program", |f| f.name.as_str()),
-        n,
-        if n == 1 { "" } else { "s" }
     );
     out
 }
