@@ -38,7 +38,7 @@ impl SourceFile {
 
     /// 1-based (line, column) of a byte offset; columns count characters.
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
-        let offset = offset.min(self.text.len());
+        let offset = floor_boundary(&self.text, offset);
         let line = self.line(offset);
         let start = self.line_starts[line as usize - 1];
         let col = self.text[start..offset].chars().count() as u32 + 1;
@@ -92,8 +92,8 @@ impl Diagnostic {
         };
         // Byte offsets within the line: the span, and the window shown.
         let line_start = f.line_starts[line as usize - 1];
-        let lo = (self.span.lo.min(f.text.len()) - line_start).min(text.len());
-        let hi = self.span.hi.saturating_sub(line_start).min(text.len());
+        let lo = floor_boundary(text, floor_boundary(&f.text, self.span.lo) - line_start);
+        let hi = floor_boundary(text, self.span.hi.saturating_sub(line_start));
         let (start, end) = if text.chars().nth(QUOTE_WIDTH).is_none() {
             (0, text.len())
         } else {
@@ -137,17 +137,23 @@ impl Diagnostic {
     }
 }
 
+/// The character boundary at or before byte `i` of `text` (its end if `i`
+/// is past it): where a span that ends inside a character is cut.
+fn floor_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 /// `text`, cut to at most `max` bytes (on a character boundary) and marked
 /// with `...` if it was longer.
 pub fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     if text.len() <= max {
         return text.into();
     }
-    let mut cut = max;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}...", &text[..cut]).into()
+    format!("{}...", &text[..floor_boundary(text, max)]).into()
 }
 
 /// Longest message kept whole.

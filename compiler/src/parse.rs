@@ -140,7 +140,7 @@ fn syntax_error(file: FileId, e: ParseError<usize, Tok, SpannedLexError>, len: u
 }
 
 /// Gives each error that points after the token before a byte its span:
-/// one byte just past the end of that token (comments skipped).
+/// the character just past the end of that token (comments skipped).
 fn place_after_previous_tokens(text: &str, found: Vec<Found>) -> Vec<Diagnostic> {
     let mut wanted: Vec<usize> = found.iter().filter_map(|f| f.1).collect();
     if wanted.is_empty() {
@@ -173,7 +173,8 @@ fn place_after_previous_tokens(text: &str, found: Vec<Found>) -> Vec<Diagnostic>
                     .binary_search(&at)
                     .expect("every wanted byte is listed");
                 let end = ends[i].map_or(at, |e| e.min(at));
-                d.span = Span::new(end, end + 1);
+                let width = text[end..].chars().next().map_or(1, char::len_utf8);
+                d.span = Span::new(end, end + width);
             }
             d
         })
