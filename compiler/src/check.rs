@@ -101,6 +101,8 @@ pub const MAX_NESTING: u32 = 500;
 
 pub struct Checker<'a> {
     mods: &'a [ModuleSrc],
+    /// The bodies of the functions not checked yet.
+    bodies: Bodies,
     lines: &'a dyn Fn(FileId, usize) -> u32,
     diags: Vec<Diagnostic>,
     scopes: Vec<HashMap<String, Sym>>,
@@ -161,14 +163,19 @@ fn e(kind: ExprKind, ty: Ty, line: u32) -> Expr {
     Expr { kind, ty, line }
 }
 
-/// Checks a whole program; `root` is the module holding `main`.
+/// Checks a whole program; `root` is the module holding `main`. The
+/// functions' bodies are taken out of the syntax trees and freed as they
+/// are checked.
 pub fn check(
-    mods: &[ModuleSrc],
+    mods: &mut [ModuleSrc],
     root: usize,
     lines: &dyn Fn(FileId, usize) -> u32,
 ) -> Result<Program, Vec<Diagnostic>> {
+    let bodies = take_bodies(mods);
+    let mods: &[ModuleSrc] = mods;
     let mut c = Checker {
         mods,
+        bodies,
         lines,
         diags: Vec::new(),
         scopes: vec![HashMap::new(); mods.len()],
@@ -220,6 +227,35 @@ pub fn check(
         main,
         files: Vec::new(),
     })
+}
+
+/// Function bodies by where they are declared: module, item, and method.
+type Bodies = HashMap<(usize, usize, Option<usize>), ast::Block>;
+
+/// Takes every function's body out of the syntax trees.
+fn take_bodies(mods: &mut [ModuleSrc]) -> Bodies {
+    let mut out = HashMap::new();
+    let mut take = |at, f: &mut ast::FnDecl| {
+        let empty = ast::Block {
+            stmts: Vec::new(),
+            span: f.body.span,
+        };
+        out.insert(at, std::mem::replace(&mut f.body, empty));
+    };
+    for (mi, m) in mods.iter_mut().enumerate() {
+        for (ii, item) in m.ast.items.iter_mut().enumerate() {
+            match item {
+                ast::Item::Fn(f) => take((mi, ii, None), f),
+                ast::Item::Impl { methods, .. } => {
+                    for (k, f) in methods.iter_mut().enumerate() {
+                        take((mi, ii, Some(k)), f);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 impl<'a> Checker<'a> {
@@ -827,9 +863,15 @@ impl<'a> Checker<'a> {
             self.declare_local(n, t.clone(), false);
         }
         self.fcx.last_mut().unwrap().func.params = params.len() as u32;
-        let body = self.block(&decl.body);
+        let at = {
+            let sig = &self.sigs[id as usize];
+            (sig.module, sig.decl.0, sig.decl.1)
+        };
+        let block = self.bodies.remove(&at).expect("each body is checked once");
+        let end = block.span.hi;
+        let body = self.body(block);
         if ret != Ty::Unit && !ret.is_error() && !always_returns(&body) {
-            let span = Span::new(decl.body.span.hi.saturating_sub(1), decl.body.span.hi);
+            let span = Span::new(end.saturating_sub(1), end);
             self.error(
                 span,
                 format!(
@@ -842,6 +884,23 @@ impl<'a> Checker<'a> {
         let mut cx = self.fcx.pop().unwrap();
         cx.func.body = body;
         self.funcs[id as usize] = Some(cx.func);
+    }
+
+    /// A function's body, taken by value: each statement's tree is freed
+    /// once it is checked, so that the tree and the checked program are
+    /// not both whole in memory.
+    fn body(&mut self, b: ast::Block) -> Vec<Stmt> {
+        self.depth += 1;
+        self.fcx.last_mut().unwrap().enter();
+        let mut out = Vec::with_capacity(b.stmts.len());
+        for s in b.stmts {
+            if let Some(s) = self.stmt(&s) {
+                out.push(s);
+            }
+        }
+        self.fcx.last_mut().unwrap().leave();
+        self.depth -= 1;
+        out
     }
 
     fn block(&mut self, b: &ast::Block) -> Vec<Stmt> {

@@ -187,10 +187,10 @@ fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, Comp
         return Err(CompileError::Diagnostics(d.diags, d.files));
     }
     let files = d.files;
-    let mods = d.mods;
+    let mut mods = d.mods;
     let root = mods.len() - 1;
     let lines = |f: FileId, off: usize| files[f as usize].line(off);
-    let checked = check::check(&mods, root, &lines);
+    let checked = check::check(&mut mods, root, &lines);
     // The syntax trees are done with: free them before generating code.
     drop(mods);
     let mut program = match checked {

@@ -5,7 +5,8 @@
 //! the parser reads them, the parser's stack is bounded by the pre-scan
 //! ([`crate::nesting`]), and each error the parser recovers from is made a
 //! diagnostic at once (lalrpop's record of it, with its list of expected
-//! tokens, would be many times the size of the text it covers).
+//! tokens, would be many times the size of the text it covers). A file
+//! with more than [`MAX_ERRORS`] errors is read no further.
 
 use crate::ast::{self, Span};
 use crate::diag::{Diagnostic, FileId, MAX_ERRORS};
