@@ -379,12 +379,13 @@ fn deep_nesting_is_found_before_parsing() {
 #[test]
 fn floods_of_errors_stop_after_a_thousand() {
     // A syntax error, a lexical error, a name error every two bytes: each
-    // stage stops looking after 1,000, and 100 are shown.
+    // stage stops looking after 1,000, and 100 are shown. (A run of tokens
+    // that cannot start a statement, such as `;;;`, is one error.)
     for (name, body, first) in [
         (
             "syntax",
-            ";",
-            "app.src:1:13: error: expected an expression, found `;`",
+            "1 ",
+            "app.src:1:14: error: expected `;`, found integer `1`",
         ),
         ("lexical", "#", "app.src:1:13: error: unexpected character"),
         (

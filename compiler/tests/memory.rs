@@ -88,6 +88,14 @@ fn peak_memory_is_a_small_multiple_of_the_source() {
             ),
             8,
         ),
+        // Syntax errors: tokens that cannot start a statement are taken
+        // as part of the error, never skipped and kept one by one.
+        ("closers", format!("fn main() {{ {} }}\n", ")".repeat(M)), 8),
+        (
+            "no_semicolons",
+            format!("fn main() {{ {} }}\n", "1 ".repeat(M / 2)),
+            8,
+        ),
         // A chain of `else if`, a list in the tree and not a nesting.
         (
             "else_if",
