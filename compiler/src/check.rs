@@ -7,6 +7,12 @@
 //! cycles are found); then check every function body. Errors are collected,
 //! never thrown: a failed expression gets the type `Error`, which agrees
 //! with everything, so each mistake is reported once and checking goes on.
+//!
+//! `scopes` holds the functions being checked and their local names;
+//! `types` resolves written types and holds every type to the bytecode
+//! format's limits. Every lookup is by hash, and what a declaration over a
+//! format limit declares is cut to the limit, so that checking stays
+//! linear in the size of the program however it is written.
 
 use crate::ast::{self, BinOp, Span, UnOp};
 use crate::diag::{Diagnostic, FileId, MAX_ERRORS};
@@ -1272,11 +1278,14 @@ impl<'a> Checker<'a> {
             self.error(scrutinee.span, msg);
         }
         let mut out = Vec::new();
-        let mut covered: Vec<bool> = match &sty {
-            Ty::Enum(en) => vec![false; self.enums[*en as usize].variants.len()],
-            Ty::Bool => vec![false; 2],
-            _ => vec![],
+        // Which of the values to cover (variants; `false`, `true`) the
+        // arms cover: a set, so that a match costs its arms, not its enum.
+        let total = match &sty {
+            Ty::Enum(en) => self.enums[*en as usize].variants.len(),
+            Ty::Bool => 2,
+            _ => 0,
         };
+        let mut covered: HashSet<usize> = HashSet::new();
         let mut catch_all = false;
         for arm in arms {
             let aline = self.line(arm.pat.span);
@@ -1292,27 +1301,24 @@ impl<'a> Checker<'a> {
                 line: aline,
             });
         }
-        let exhaustive = catch_all || (!covered.is_empty() && covered.iter().all(|c| *c));
+        let exhaustive = catch_all || (total > 0 && covered.len() == total);
         if !exhaustive && !sty.is_error() {
             let missing = match &sty {
                 Ty::Enum(en) => {
                     let vs = &self.enums[*en as usize].variants;
-                    let names: Vec<&String> = covered
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| !**c)
-                        .map(|(i, _)| &vs[i].0)
-                        .collect();
+                    let names = (0..total)
+                        .filter(|i| !covered.contains(i))
+                        .map(|i| &vs[i].0);
                     format!(
                         "variant{} {} not covered",
-                        if names.len() == 1 { "" } else { "s" },
+                        if total - covered.len() == 1 { "" } else { "s" },
                         listed(names)
                     )
                 }
                 Ty::Bool => {
-                    let which = if covered[0] {
+                    let which = if covered.contains(&0) {
                         "`false`"
-                    } else if covered[1] {
+                    } else if covered.contains(&1) {
                         "`true`"
                     } else {
                         "`true` and `false`"
@@ -1341,7 +1347,7 @@ impl<'a> Checker<'a> {
         p: &ast::Pattern,
         sty: &Ty,
         binds: &mut Vec<Bind>,
-        covered: &mut [bool],
+        covered: &mut HashSet<usize>,
         catch_all: &mut bool,
     ) -> ArmTest {
         let lit_mismatch = |c: &mut Self, want: Ty| {
@@ -1373,7 +1379,7 @@ impl<'a> Checker<'a> {
                                 ),
                             );
                         }
-                        covered[v] = true;
+                        covered.insert(v);
                         return ArmTest::Variant(v as u16);
                     }
                 }
@@ -1437,7 +1443,7 @@ impl<'a> Checker<'a> {
                         _ => self.error(sp.span, "nested patterns are not supported; bind the value to a name and match on it"),
                     }
                 }
-                covered[v] = true;
+                covered.insert(v);
                 ArmTest::Variant(v as u16)
             }
             ast::PatternKind::Int(i) => {
@@ -1456,7 +1462,7 @@ impl<'a> Checker<'a> {
                 if *sty != Ty::Bool {
                     return lit_mismatch(self, Ty::Bool);
                 }
-                covered[*b as usize] = true;
+                covered.insert(*b as usize);
                 ArmTest::Bool(*b)
             }
         }
@@ -1845,15 +1851,15 @@ impl<'a> Checker<'a> {
                 return self.error_expr(line);
             }
         };
-        let mut given = vec![false; self.structs[sid as usize].fields.len()];
+        // A set, so that a literal costs its fields, not its struct's.
+        let mut given: HashSet<usize> = HashSet::new();
         let mut out = Vec::with_capacity(fields.len());
         for (n, v) in fields {
             match self.field_of(sid, &n.name) {
                 Some(i) => {
-                    if given[i] {
+                    if !given.insert(i) {
                         self.error(n.span, format!("field `{}` is given twice", n.name));
                     }
-                    given[i] = true;
                     let want = self.structs[sid as usize].fields[i].1.clone();
                     let x = self.expr(v, Some(&want));
                     self.expect_ty(&x.ty, &want, v.span);
@@ -1869,13 +1875,14 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let missing: Vec<usize> = (0..given.len()).filter(|i| !given[*i]).collect();
-        if !missing.is_empty() {
-            let decl = &self.structs[sid as usize];
+        let decl = &self.structs[sid as usize];
+        let missing = decl.fields.len() - given.len();
+        if missing > 0 {
+            let names = (0..decl.fields.len()).filter(|i| !given.contains(i));
             let msg = format!(
                 "missing field{} {} in `{}`",
-                if missing.len() == 1 { "" } else { "s" },
-                listed(missing.iter().map(|i| &decl.fields[*i].0)),
+                if missing == 1 { "" } else { "s" },
+                listed(names.map(|i| &decl.fields[i].0)),
                 decl.name
             );
             self.error(span, msg);
