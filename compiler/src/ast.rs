@@ -1,5 +1,9 @@
 //! The syntax tree the parser builds: what the user wrote, with spans, and
 //! no meaning yet. Names are unresolved strings; `check` gives them meaning.
+//!
+//! The tree is the compiler's largest structure, some nodes per source
+//! byte, so the common nodes are kept small: an [`Expr`] is 48 bytes and a
+//! [`Stmt`] 64, and what only rare or large nodes carry is boxed.
 
 /// Byte offsets `lo..hi` in one source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -33,8 +37,8 @@ pub enum Item {
     Import(Ident),
     Const {
         name: Ident,
-        ty: Option<TypeExpr>,
-        value: Expr,
+        ty: Option<Box<TypeExpr>>,
+        value: Box<Expr>,
     },
     Struct {
         name: Ident,
@@ -48,7 +52,7 @@ pub enum Item {
         ty: Ident,
         methods: Vec<FnDecl>,
     },
-    Fn(FnDecl),
+    Fn(Box<FnDecl>),
     /// `extern "capability" { fn name(params) -> ret; ... }`: host
     /// functions the program imports.
     Extern {
@@ -113,38 +117,47 @@ pub enum AssignOp {
     Rem,
 }
 
+/// `let` or `var`.
+#[derive(Clone, Debug)]
+pub struct Let {
+    pub mutable: bool,
+    pub name: Ident,
+    pub ty: Option<TypeExpr>,
+    pub init: Expr,
+}
+
+/// `for first in iter {}`, `for first, second in iter {}`, or
+/// `for first in iter..end {}`.
+#[derive(Clone, Debug)]
+pub struct For {
+    pub first: Ident,
+    pub second: Option<Ident>,
+    pub iter: Expr,
+    pub end: Option<Expr>,
+    pub body: Block,
+}
+
 #[derive(Clone, Debug)]
 pub enum StmtKind {
-    Let {
-        mutable: bool,
-        name: Ident,
-        ty: Option<TypeExpr>,
-        init: Expr,
-    },
+    Let(Box<Let>),
     Expr(Expr),
     Assign {
-        target: Expr,
+        target: Box<Expr>,
         op: AssignOp,
-        value: Expr,
+        value: Box<Expr>,
     },
+    /// `if`, any `else if`s, and an optional `else`.
     If {
-        cond: Expr,
-        then: Block,
-        els: Option<Box<Stmt>>,
+        arms: Vec<IfArm>,
+        els: Option<Box<Block>>,
     },
     While {
-        cond: Expr,
+        cond: Box<Expr>,
         body: Block,
     },
-    For {
-        first: Ident,
-        second: Option<Ident>,
-        iter: Expr,
-        end: Option<Expr>,
-        body: Block,
-    },
+    For(Box<For>),
     Match {
-        scrutinee: Expr,
+        scrutinee: Box<Expr>,
         arms: Vec<Arm>,
     },
     Return(Option<Expr>),
@@ -159,6 +172,14 @@ pub enum StmtKind {
 pub struct Stmt {
     pub kind: StmtKind,
     pub span: Span,
+}
+
+/// `if cond { then }`, first or after an `else`; `at` is the `if`.
+#[derive(Clone, Debug)]
+pub struct IfArm {
+    pub at: Span,
+    pub cond: Expr,
+    pub then: Block,
 }
 
 #[derive(Clone, Debug)]
@@ -252,22 +273,55 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Unary(UnOp, Box<Expr>),
     Call(Box<Expr>, Vec<Expr>),
-    Field(Box<Expr>, Ident),
+    Field(Box<Expr>, Box<Ident>),
     Index(Box<Expr>, Box<Expr>),
     Array(Vec<Expr>),
     ArrayRepeat(Box<Expr>, Box<Expr>),
     Map(Vec<(Expr, Expr)>),
     /// `Name { field: value, ... }` with an optional module qualifier.
-    StructLit(Vec<Ident>, Vec<(Ident, Expr)>),
-    Closure {
-        params: Vec<Param>,
-        ret: Option<TypeExpr>,
-        body: Block,
-    },
+    StructLit(Box<Vec<Ident>>, Vec<(Ident, Expr)>),
+    Closure(Box<Closure>),
+}
+
+/// `fn(params) -> ret { body }` as a value.
+#[derive(Clone, Debug)]
+pub struct Closure {
+    pub params: Vec<Param>,
+    pub ret: Option<TypeExpr>,
+    pub body: Block,
 }
 
 #[derive(Clone, Debug)]
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+}
+
+impl Drop for Expr {
+    /// Long left-recursive chains (`a + b + ...`, `f()()...`, `a.b.c...`)
+    /// are trees as deep as they are long, which the nesting limit does not
+    /// bound. Their boxed spines are taken apart here with a work list, so
+    /// that dropping a tree needs no stack in proportion to its depth.
+    /// (Lists of operands are dropped as usual: they sit inside brackets,
+    /// whose nesting is limited.)
+    fn drop(&mut self) {
+        let mut work: Vec<Expr> = Vec::new();
+        let mut kind = std::mem::replace(&mut self.kind, ExprKind::SelfValue);
+        loop {
+            match kind {
+                ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) | ExprKind::ArrayRepeat(a, b) => {
+                    work.push(*a);
+                    work.push(*b);
+                }
+                ExprKind::Unary(_, a) | ExprKind::Field(a, _) | ExprKind::Call(a, _) => {
+                    work.push(*a)
+                }
+                _ => {}
+            }
+            match work.pop() {
+                Some(mut e) => kind = std::mem::replace(&mut e.kind, ExprKind::SelfValue),
+                None => break,
+            }
+        }
+    }
 }

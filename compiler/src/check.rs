@@ -7,14 +7,26 @@
 //! cycles are found); then check every function body. Errors are collected,
 //! never thrown: a failed expression gets the type `Error`, which agrees
 //! with everything, so each mistake is reported once and checking goes on.
+//!
+//! `scopes` holds the functions being checked and their local names;
+//! `types` resolves written types and holds every type to the bytecode
+//! format's limits. Every lookup is by hash, and what a declaration over a
+//! format limit declares is cut to the limit, so that checking stays
+//! linear in the size of the program however it is written.
 
 use crate::ast::{self, BinOp, Span, UnOp};
-use crate::diag::{Diagnostic, FileId};
+use crate::diag::{Diagnostic, FileId, MAX_ERRORS};
 use crate::hir::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use tern_stdlib::{Lowering, Prim, StdFn, StdModule};
+use tern_vm::format::limits::{MAX_FIELDS, MAX_PARAMS, MAX_VARIANTS};
 use tern_vm::Instr;
+
+mod scopes;
+mod types;
+
+use scopes::{FnCtx, VarRef};
 
 /// One parsed source file and the modules its imports name.
 pub struct ModuleSrc {
@@ -49,7 +61,8 @@ enum TypeKey {
 }
 
 struct FuncSig {
-    params: Vec<Ty>,
+    /// Shared, so that checking a call copies no list of types.
+    params: Rc<[Ty]>,
     ret: Ty,
     module: usize,
     /// Where the declaration is: item index, and method index for methods.
@@ -69,30 +82,6 @@ struct ConstDecl {
     state: ConstState,
 }
 
-struct FnCtx {
-    func: Func,
-    mutable: Vec<bool>,
-    scopes: Vec<Vec<(String, LocalId)>>,
-    capture_names: Vec<String>,
-    loops: u32,
-    /// Checking a constant initializer: no calls to user functions.
-    const_mode: bool,
-}
-
-impl FnCtx {
-    fn find(&self, name: &str) -> Option<LocalId> {
-        self.scopes
-            .iter()
-            .rev()
-            .find_map(|s| s.iter().rev().find(|(n, _)| n == name).map(|(_, id)| *id))
-    }
-}
-
-enum VarRef {
-    Local(LocalId),
-    Capture(u32),
-}
-
 /// What a path of names (`a`, `a.b`, `a.b.c`) denotes when it is not a value.
 #[derive(Clone, Copy, Debug)]
 enum PathRes {
@@ -106,12 +95,20 @@ enum PathRes {
     Host(u32),
 }
 
+/// Longest name kept for showing (a struct's or enum's, in messages and
+/// traces) or copied into another name (a method's type, a closure's
+/// enclosing function): longer ones are cut short, so that a long name
+/// written once is not copied again and again.
+const MAX_NAME_SHOWN: usize = 200;
+
 /// How deeply expressions and blocks may nest; deeper is a compile error
 /// (it keeps the checker's and code generator's recursion bounded).
 pub const MAX_NESTING: u32 = 500;
 
 pub struct Checker<'a> {
     mods: &'a [ModuleSrc],
+    /// The bodies of the functions not checked yet.
+    bodies: Bodies,
     lines: &'a dyn Fn(FileId, usize) -> u32,
     diags: Vec<Diagnostic>,
     scopes: Vec<HashMap<String, Sym>>,
@@ -128,6 +125,20 @@ pub struct Checker<'a> {
     fcx: Vec<FnCtx>,
     cur_mod: usize,
     depth: u32,
+    /// Nesting depths of the function types met, by the identity of their
+    /// parts (see `types.rs`).
+    fn_depths: HashMap<(usize, usize), (u32, Ty)>,
+    /// Each struct's fields by name.
+    field_index: Vec<HashMap<String, u16>>,
+    /// Each enum's variants by name.
+    variant_index: Vec<HashMap<String, u16>>,
+    /// All variants by name, in enum order.
+    variants_named: HashMap<String, Vec<(EnumId, u16)>>,
+    /// The module each enum is in scope in (none if its name was taken).
+    enum_scope: Vec<Option<usize>>,
+    /// The first declaration of each extern function, by capability and
+    /// name, as an index into `hosts`.
+    host_first: HashMap<(String, String), usize>,
 }
 
 fn prim(p: Prim) -> Ty {
@@ -158,14 +169,19 @@ fn e(kind: ExprKind, ty: Ty, line: u32) -> Expr {
     Expr { kind, ty, line }
 }
 
-/// Checks a whole program; `root` is the module holding `main`.
+/// Checks a whole program; `root` is the module holding `main`. The
+/// functions' bodies are taken out of the syntax trees and freed as they
+/// are checked.
 pub fn check(
-    mods: &[ModuleSrc],
+    mods: &mut [ModuleSrc],
     root: usize,
     lines: &dyn Fn(FileId, usize) -> u32,
 ) -> Result<Program, Vec<Diagnostic>> {
+    let bodies = take_bodies(mods);
+    let mods: &[ModuleSrc] = mods;
     let mut c = Checker {
         mods,
+        bodies,
         lines,
         diags: Vec::new(),
         scopes: vec![HashMap::new(); mods.len()],
@@ -181,6 +197,12 @@ pub fn check(
         fcx: Vec::new(),
         cur_mod: root,
         depth: 0,
+        fn_depths: HashMap::new(),
+        field_index: Vec::new(),
+        variant_index: Vec::new(),
+        variants_named: HashMap::new(),
+        enum_scope: Vec::new(),
+        host_first: HashMap::new(),
     };
     c.collect_names();
     c.resolve_declarations();
@@ -213,54 +235,51 @@ pub fn check(
     })
 }
 
+/// Function bodies by where they are declared: module, item, and method.
+type Bodies = HashMap<(usize, usize, Option<usize>), ast::Block>;
+
+/// Takes every function's body out of the syntax trees.
+fn take_bodies(mods: &mut [ModuleSrc]) -> Bodies {
+    let mut out = HashMap::new();
+    let mut take = |at, f: &mut ast::FnDecl| {
+        let empty = ast::Block {
+            stmts: Vec::new(),
+            span: f.body.span,
+        };
+        out.insert(at, std::mem::replace(&mut f.body, empty));
+    };
+    for (mi, m) in mods.iter_mut().enumerate() {
+        for (ii, item) in m.ast.items.iter_mut().enumerate() {
+            match item {
+                ast::Item::Fn(f) => take((mi, ii, None), f),
+                ast::Item::Impl { methods, .. } => {
+                    for (k, f) in methods.iter_mut().enumerate() {
+                        take((mi, ii, Some(k)), f);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 impl<'a> Checker<'a> {
     fn file(&self) -> FileId {
         self.mods[self.cur_mod].file
     }
 
+    /// Records an error, unless more than [`MAX_ERRORS`] are recorded
+    /// already (checking goes on: its time is linear anyway).
     fn error(&mut self, span: Span, msg: impl Into<String>) {
-        let file = self.file();
-        self.diags.push(Diagnostic::new(file, span, msg));
+        if self.diags.len() <= MAX_ERRORS {
+            let file = self.file();
+            self.diags.push(Diagnostic::new(file, span, msg));
+        }
     }
 
     fn line(&self, span: Span) -> u32 {
         (self.lines)(self.file(), span.lo)
-    }
-
-    pub fn ty_name(&self, t: &Ty) -> String {
-        match t {
-            Ty::Int => "int".into(),
-            Ty::Float => "float".into(),
-            Ty::Bool => "bool".into(),
-            Ty::Str => "str".into(),
-            Ty::Unit => "()".into(),
-            Ty::Array(e) => format!("[{}]", self.ty_name(e)),
-            Ty::Map(k, v) => format!("{{{}: {}}}", self.ty_name(k), self.ty_name(v)),
-            Ty::Struct(s) => self.structs[*s as usize].name.clone(),
-            Ty::Enum(s) => self.enums[*s as usize].name.clone(),
-            Ty::Fn(ps, r) => {
-                let ps: Vec<String> = ps.iter().map(|p| self.ty_name(p)).collect();
-                if **r == Ty::Unit {
-                    format!("fn({})", ps.join(", "))
-                } else {
-                    format!("fn({}) -> {}", ps.join(", "), self.ty_name(r))
-                }
-            }
-            Ty::Error => "{error}".into(),
-        }
-    }
-
-    fn expect_ty(&mut self, got: &Ty, want: &Ty, span: Span) -> bool {
-        if got.compatible(want) {
-            return true;
-        }
-        let msg = format!(
-            "expected {}, found {}",
-            self.ty_name(want),
-            self.ty_name(got)
-        );
-        self.error(span, msg);
-        false
     }
 
     /// The type a `let`, `var` or `const` gets: the annotation if there is
@@ -288,22 +307,30 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The qualified name of a struct or enum, cut short if very long.
+    fn shown_name(&self, module: usize, name: &str) -> String {
+        let name = crate::diag::shorten(name, MAX_NAME_SHOWN);
+        self.qualified(module, &name)
+    }
+
     fn root_index(&self) -> usize {
         self.mods.len() - 1
     }
 
     // ------------------------------------------------------------ phase 1
 
-    fn declare(&mut self, module: usize, name: &ast::Ident, sym: Sym) {
+    /// Declares `name` in `module`; false if the name is taken.
+    fn declare(&mut self, module: usize, name: &ast::Ident, sym: Sym) -> bool {
         if self.scopes[module].contains_key(&name.name) {
             self.cur_mod = module;
             self.error(
                 name.span,
                 format!("`{}` is defined more than once in this module", name.name),
             );
-            return;
+            return false;
         }
         self.scopes[module].insert(name.name.clone(), sym);
+        true
     }
 
     fn collect_names(&mut self) {
@@ -316,23 +343,26 @@ impl<'a> Checker<'a> {
                     ast::Item::Struct { name, .. } => {
                         let id = self.structs.len() as StructId;
                         self.structs.push(StructDef {
-                            name: self.qualified(mi, &name.name),
+                            name: self.shown_name(mi, &name.name),
                             fields: vec![],
                         });
+                        self.field_index.push(HashMap::new());
                         self.declare(mi, name, Sym::Struct(id));
                     }
                     ast::Item::Enum { name, .. } => {
                         let id = self.enums.len() as EnumId;
                         self.enums.push(EnumDef {
-                            name: self.qualified(mi, &name.name),
+                            name: self.shown_name(mi, &name.name),
                             variants: vec![],
                         });
-                        self.declare(mi, name, Sym::Enum(id));
+                        self.variant_index.push(HashMap::new());
+                        let declared = self.declare(mi, name, Sym::Enum(id));
+                        self.enum_scope.push(declared.then_some(mi));
                     }
                     ast::Item::Fn(f) => {
                         let id = self.sigs.len() as FuncId;
                         self.sigs.push(FuncSig {
-                            params: vec![],
+                            params: Rc::new([]),
                             ret: Ty::Unit,
                             module: mi,
                             decl: (ii, None),
@@ -370,50 +400,6 @@ impl<'a> Checker<'a> {
 
     // ------------------------------------------------------------ phase 2
 
-    fn resolve_type(&mut self, t: &ast::TypeExpr) -> Ty {
-        match &t.kind {
-            ast::TypeKind::Array(e) => Ty::array(self.resolve_type(e)),
-            ast::TypeKind::Map(k, v) => {
-                let kt = self.resolve_type(k);
-                let vt = self.resolve_type(v);
-                if !matches!(kt, Ty::Int | Ty::Str | Ty::Bool | Ty::Error) {
-                    let msg = format!(
-                        "map keys must be int, str or bool, not {}",
-                        self.ty_name(&kt)
-                    );
-                    self.error(k.span, msg);
-                    return Ty::map(Ty::Error, vt);
-                }
-                Ty::map(kt, vt)
-            }
-            ast::TypeKind::Fn(ps, r) => {
-                let ps: Vec<Ty> = ps.iter().map(|p| self.resolve_type(p)).collect();
-                let r = r.as_ref().map_or(Ty::Unit, |r| self.resolve_type(r));
-                Ty::Fn(ps.into(), Rc::new(r))
-            }
-            ast::TypeKind::Named(path) => {
-                if path.len() == 1 {
-                    match path[0].name.as_str() {
-                        "int" => return Ty::Int,
-                        "float" => return Ty::Float,
-                        "bool" => return Ty::Bool,
-                        "str" => return Ty::Str,
-                        _ => {}
-                    }
-                }
-                match self.resolve_path(path) {
-                    Some(PathRes::Type(TypeKey::Struct(s))) => Ty::Struct(s),
-                    Some(PathRes::Type(TypeKey::Enum(s))) => Ty::Enum(s),
-                    _ => {
-                        let name: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
-                        self.error(t.span, format!("unknown type `{}`", name.join(".")));
-                        Ty::Error
-                    }
-                }
-            }
-        }
-    }
-
     fn resolve_declarations(&mut self) {
         let mods = self.mods;
         let (mut si, mut ei, mut fi, mut hi) = (0usize, 0usize, 0usize, 0usize);
@@ -422,36 +408,52 @@ impl<'a> Checker<'a> {
             self.cur_mod = mi;
             for item in &m.ast.items {
                 match item {
-                    ast::Item::Struct { fields, .. } => {
-                        let mut out: Vec<(String, Ty)> = Vec::new();
+                    ast::Item::Struct { name, fields } => {
+                        let fields = self.within_limit(fields, MAX_FIELDS, name, "fields");
+                        let mut out: Vec<(String, Ty)> = Vec::with_capacity(fields.len());
+                        let mut index = HashMap::with_capacity(fields.len());
                         for (n, t) in fields {
                             let ty = self.resolve_type(t);
-                            if out.iter().any(|(x, _)| *x == n.name) {
+                            if index.contains_key(&n.name) {
                                 self.error(n.span, format!("field `{}` is declared twice", n.name));
+                            } else {
+                                index.insert(n.name.clone(), out.len() as u16);
                             }
                             out.push((n.name.clone(), ty));
                         }
                         self.structs[si].fields = out;
+                        self.field_index[si] = index;
                         si += 1;
                     }
                     ast::Item::Enum { name, variants } => {
-                        let mut out: Vec<(String, Vec<Ty>)> = Vec::new();
+                        let variants = self.within_limit(variants, MAX_VARIANTS, name, "variants");
+                        let mut out: Vec<(String, Rc<[Ty]>)> = Vec::with_capacity(variants.len());
+                        let mut index = HashMap::with_capacity(variants.len());
                         for (n, ts) in variants {
+                            let what = format!("fields in variant `{}`", n.name);
+                            let ts = self.within_limit(ts, MAX_FIELDS, name, &what);
                             let tys = ts.iter().map(|t| self.resolve_type(t)).collect();
-                            if out.iter().any(|(x, _)| *x == n.name) {
+                            if index.contains_key(&n.name) {
                                 self.error(
                                     n.span,
                                     format!("variant `{}` is declared twice", n.name),
                                 );
+                            } else {
+                                index.insert(n.name.clone(), out.len() as u16);
+                                self.variants_named
+                                    .entry(n.name.clone())
+                                    .or_default()
+                                    .push((ei as EnumId, out.len() as u16));
                             }
                             out.push((n.name.clone(), tys));
                         }
+                        self.variant_index[ei] = index;
                         if out.is_empty() {
                             self.error(
                                 name.span,
                                 format!("enum `{}` needs at least one variant", name.name),
                             );
-                            out.push(("<none>".into(), vec![]));
+                            out.push(("<none>".into(), Rc::new([])));
                         }
                         self.enums[ei].variants = out;
                         ei += 1;
@@ -466,7 +468,7 @@ impl<'a> Checker<'a> {
                 match item {
                     ast::Item::Fn(f) => {
                         let (params, ret) = self.signature(f, None);
-                        self.sigs[fi].params = params;
+                        self.sigs[fi].params = params.into();
                         self.sigs[fi].ret = ret;
                         fi += 1;
                     }
@@ -492,7 +494,7 @@ impl<'a> Checker<'a> {
                                 self.signature(f, f.has_self.then(|| self_ty.clone()));
                             let id = self.sigs.len() as FuncId;
                             self.sigs.push(FuncSig {
-                                params,
+                                params: params.into(),
                                 ret,
                                 module: mi,
                                 decl: (ii, Some(k)),
@@ -525,6 +527,30 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The first `max` of a declaration's `items`, and an error at its
+    /// `name` if it has more. (Keeping only those bounds the work each use
+    /// of the declaration costs while checking goes on.)
+    fn within_limit<'i, T>(
+        &mut self,
+        items: &'i [T],
+        max: usize,
+        name: &ast::Ident,
+        what: &str,
+    ) -> &'i [T] {
+        if items.len() > max {
+            self.error(
+                name.span,
+                format!(
+                    "`{}` has {} {what}, more than the limit of {max}",
+                    name.name,
+                    items.len()
+                ),
+            );
+            return &items[..max];
+        }
+        items
+    }
+
     fn signature(&mut self, f: &ast::FnDecl, self_ty: Option<Ty>) -> (Vec<Ty>, Ty) {
         self.resolve_signature(&f.name, self_ty, &f.params, f.ret.as_ref())
     }
@@ -538,19 +564,22 @@ impl<'a> Checker<'a> {
         ret: Option<&ast::TypeExpr>,
     ) -> (Vec<Ty>, Ty) {
         let mut out: Vec<Ty> = self_ty.into_iter().collect();
-        let mut seen: Vec<&str> = Vec::new();
+        if out.len() + params.len() > MAX_PARAMS {
+            self.error(
+                name.span,
+                format!("a function takes at most {MAX_PARAMS} parameters"),
+            );
+        }
+        let params = &params[..params.len().min(MAX_PARAMS - out.len())];
+        let mut seen: HashSet<&str> = HashSet::new();
         for p in params {
-            if seen.contains(&p.name.name.as_str()) {
+            if !seen.insert(&p.name.name) {
                 self.error(
                     p.name.span,
                     format!("parameter `{}` is declared twice", p.name.name),
                 );
             }
-            seen.push(&p.name.name);
             out.push(self.resolve_type(&p.ty));
-        }
-        if out.len() > 255 {
-            self.error(name.span, "a function takes at most 255 parameters");
         }
         let ret = ret.map_or(Ty::Unit, |t| self.resolve_type(t));
         (out, ret)
@@ -584,10 +613,12 @@ impl<'a> Checker<'a> {
                 .into_iter()
                 .find(|(m, n, _, _)| m == cap && *n == f.name.name)
                 .map(|(_, _, ps, r)| (ps.iter().map(|p| prim(*p)).collect::<Vec<_>>(), prim(r)));
-            let earlier = self.hosts[..first + k]
-                .iter()
-                .find(|h| &*h.module == cap.as_str() && *h.name == *f.name.name)
-                .map(|h| (h.params.clone(), h.ret.clone()));
+            let key = (cap.clone(), f.name.name.clone());
+            let earlier = self.host_first.get(&key).map(|&i| {
+                let h = &self.hosts[i];
+                (h.params.clone(), h.ret.clone())
+            });
+            self.host_first.entry(key).or_insert(first + k);
             if let Some((ps, r)) = std_sig.or(earlier) {
                 if ps != params || r != ret {
                     let shown: Vec<String> = ps.iter().map(|t| self.ty_name(t)).collect();
@@ -618,7 +649,7 @@ impl<'a> Checker<'a> {
             _ => return None,
         };
         let sig = &self.sigs[id as usize];
-        let ok_params = sig.params.is_empty() || sig.params == [Ty::array(Ty::Str)];
+        let ok_params = sig.params.is_empty() || *sig.params == [Ty::array(Ty::Str)];
         let ok_ret = matches!(sig.ret, Ty::Unit | Ty::Int | Ty::Error);
         if !ok_params || !ok_ret {
             let span = self.fn_decl(id).name.span;
@@ -648,7 +679,7 @@ impl<'a> Checker<'a> {
         if self
             .fcx
             .iter()
-            .any(|c| c.find(first).is_some() || c.capture_names.contains(first))
+            .any(|c| c.find(first).is_some() || c.captures_name(first))
         {
             return None;
         }
@@ -672,14 +703,13 @@ impl<'a> Checker<'a> {
                     Some(Sym::Module(_)) => return None,
                     // `module.Variant`, when one enum of that module has it.
                     None => {
-                        let mut found = self.scopes[m].values().filter_map(|s| match s {
-                            Sym::Enum(en) => self.enums[*en as usize]
-                                .variants
-                                .iter()
-                                .position(|(n, _)| *n == seg.name)
-                                .map(|v| (*en, v as u16)),
-                            _ => None,
-                        });
+                        let mut found = self
+                            .variants_named
+                            .get(&seg.name)
+                            .into_iter()
+                            .flatten()
+                            .filter(|(en, _)| self.enum_scope[*en as usize] == Some(m))
+                            .copied();
                         match (found.next(), found.next()) {
                             (Some((en, v)), None) => PathRes::Variant(en, v),
                             _ => return None,
@@ -695,19 +725,13 @@ impl<'a> Checker<'a> {
                         return None;
                     }
                 }
-                PathRes::Type(TypeKey::Enum(en)) => {
-                    match self.enums[en as usize]
-                        .variants
-                        .iter()
-                        .position(|(n, _)| *n == seg.name)
-                    {
-                        Some(v) => PathRes::Variant(en, v as u16),
-                        None => match self.methods.get(&(TypeKey::Enum(en), seg.name.clone())) {
-                            Some(f) => PathRes::Fn(*f),
-                            None => return None,
-                        },
-                    }
-                }
+                PathRes::Type(TypeKey::Enum(en)) => match self.variant_of(en, &seg.name) {
+                    Some(v) => PathRes::Variant(en, v),
+                    None => match self.methods.get(&(TypeKey::Enum(en), seg.name.clone())) {
+                        Some(f) => PathRes::Fn(*f),
+                        None => return None,
+                    },
+                },
                 PathRes::Type(key @ TypeKey::Struct(_)) => {
                     match self.methods.get(&(key, seg.name.clone())) {
                         Some(f) => PathRes::Fn(*f),
@@ -723,23 +747,18 @@ impl<'a> Checker<'a> {
     /// Finds the enum variant a bare name means here, preferring `hint`.
     fn bare_variant(&mut self, name: &str, hint: Option<&Ty>, span: Span) -> Option<(EnumId, u16)> {
         if let Some(Ty::Enum(en)) = hint {
-            if let Some(v) = self.enums[*en as usize]
-                .variants
-                .iter()
-                .position(|(n, _)| n == name)
-            {
-                return Some((*en, v as u16));
+            if let Some(v) = self.variant_of(*en, name) {
+                return Some((*en, v));
             }
         }
-        let mut found: Vec<(EnumId, u16)> = Vec::new();
-        for (en, def) in self.enums.iter().enumerate() {
-            if !self.enum_in_scope(en as EnumId) {
-                continue;
-            }
-            if let Some(v) = def.variants.iter().position(|(n, _)| n == name) {
-                found.push((en as EnumId, v as u16));
-            }
-        }
+        let found: Vec<(EnumId, u16)> = self
+            .variants_named
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|(en, _)| self.enum_scope[*en as usize] == Some(self.cur_mod))
+            .copied()
+            .collect();
         match found.len() {
             0 => None,
             1 => Some(found[0]),
@@ -760,10 +779,17 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn enum_in_scope(&self, en: EnumId) -> bool {
-        self.scopes[self.cur_mod]
-            .values()
-            .any(|s| matches!(s, Sym::Enum(x) if *x == en))
+    /// The variant of enum `en` named `name`.
+    fn variant_of(&self, en: EnumId, name: &str) -> Option<u16> {
+        self.variant_index.get(en as usize)?.get(name).copied()
+    }
+
+    /// The field of struct `s` named `name`.
+    fn field_of(&self, s: StructId, name: &str) -> Option<usize> {
+        self.field_index
+            .get(s as usize)?
+            .get(name)
+            .map(|&i| i as usize)
     }
 
     // ------------------------------------------------------------ consts
@@ -801,7 +827,7 @@ impl<'a> Checker<'a> {
         let saved_fcx = std::mem::take(&mut self.fcx);
         self.cur_mod = module;
         let want = ty.as_ref().map(|t| self.resolve_type(t));
-        self.push_fn("<const>".into(), Ty::Unit, 0);
+        self.push_fn("<const>".into(), Ty::Unit, 0, value.span);
         self.fcx.last_mut().unwrap().const_mode = true;
         let x = self.expr(value, want.as_ref());
         self.fcx.pop();
@@ -816,39 +842,6 @@ impl<'a> Checker<'a> {
 
     // ------------------------------------------------------------ functions
 
-    fn push_fn(&mut self, name: String, ret: Ty, line: u32) {
-        self.fcx.push(FnCtx {
-            func: Func {
-                name,
-                file: self.file(),
-                params: 0,
-                locals: vec![],
-                ret,
-                captures: vec![],
-                body: vec![],
-                line,
-            },
-            mutable: vec![],
-            scopes: vec![vec![]],
-            capture_names: vec![],
-            loops: 0,
-            const_mode: false,
-        });
-    }
-
-    fn declare_local(&mut self, name: &str, ty: Ty, mutable: bool) -> LocalId {
-        let cx = self.fcx.last_mut().expect("inside a function");
-        let id = cx.func.locals.len() as LocalId;
-        cx.func.locals.push(Local {
-            name: name.to_string(),
-            ty,
-            boxed: false,
-        });
-        cx.mutable.push(mutable);
-        cx.scopes.last_mut().unwrap().push((name.to_string(), id));
-        id
-    }
-
     fn check_function(&mut self, id: FuncId) {
         let decl = self.fn_decl(id);
         let sig = &self.sigs[id as usize];
@@ -859,26 +852,32 @@ impl<'a> Checker<'a> {
             None => self.qualified(sig.module, &decl.name.name),
             Some(_) => {
                 let owner = match &self.mods[sig.module].ast.items[sig.decl.0] {
-                    ast::Item::Impl { ty, .. } => ty.name.clone(),
+                    ast::Item::Impl { ty, .. } => crate::diag::shorten(&ty.name, MAX_NAME_SHOWN),
                     _ => unreachable!(),
                 };
                 self.qualified(sig.module, &format!("{owner}.{}", decl.name.name))
             }
         };
         let line = self.line(decl.name.span);
-        self.push_fn(name, ret.clone(), line);
+        self.push_fn(name, ret.clone(), line, decl.name.span);
         let mut names: Vec<&str> = Vec::new();
         if decl.has_self {
             names.push("self");
         }
         names.extend(decl.params.iter().map(|p| p.name.name.as_str()));
-        for (n, t) in names.iter().zip(&params) {
+        for (n, t) in names.iter().zip(params.iter()) {
             self.declare_local(n, t.clone(), false);
         }
         self.fcx.last_mut().unwrap().func.params = params.len() as u32;
-        let body = self.block(&decl.body);
+        let at = {
+            let sig = &self.sigs[id as usize];
+            (sig.module, sig.decl.0, sig.decl.1)
+        };
+        let block = self.bodies.remove(&at).expect("each body is checked once");
+        let end = block.span.hi;
+        let body = self.body(block);
         if ret != Ty::Unit && !ret.is_error() && !always_returns(&body) {
-            let span = Span::new(decl.body.span.hi.saturating_sub(1), decl.body.span.hi);
+            let span = Span::new(end.saturating_sub(1), end);
             self.error(
                 span,
                 format!(
@@ -891,6 +890,23 @@ impl<'a> Checker<'a> {
         let mut cx = self.fcx.pop().unwrap();
         cx.func.body = body;
         self.funcs[id as usize] = Some(cx.func);
+    }
+
+    /// A function's body, taken by value: each statement's tree is freed
+    /// once it is checked, so that the tree and the checked program are
+    /// not both whole in memory.
+    fn body(&mut self, b: ast::Block) -> Vec<Stmt> {
+        self.depth += 1;
+        self.fcx.last_mut().unwrap().enter();
+        let mut out = Vec::with_capacity(b.stmts.len());
+        for s in b.stmts {
+            if let Some(s) = self.stmt(&s) {
+                out.push(s);
+            }
+        }
+        self.fcx.last_mut().unwrap().leave();
+        self.depth -= 1;
+        out
     }
 
     fn block(&mut self, b: &ast::Block) -> Vec<Stmt> {
@@ -908,51 +924,15 @@ impl<'a> Checker<'a> {
     }
 
     fn block_inner(&mut self, b: &ast::Block) -> Vec<Stmt> {
-        self.fcx.last_mut().unwrap().scopes.push(vec![]);
+        self.fcx.last_mut().unwrap().enter();
         let mut out = Vec::with_capacity(b.stmts.len());
         for s in &b.stmts {
             if let Some(s) = self.stmt(s) {
                 out.push(s);
             }
         }
-        self.fcx.last_mut().unwrap().scopes.pop();
+        self.fcx.last_mut().unwrap().leave();
         out
-    }
-
-    fn lookup_var(&mut self, name: &str) -> Option<(VarRef, Ty, bool)> {
-        let n = self.fcx.len();
-        let (depth, id) = (0..n)
-            .rev()
-            .find_map(|d| self.fcx[d].find(name).map(|id| (d, id)))?;
-        let ty = self.fcx[depth].func.locals[id as usize].ty.clone();
-        let mutable = self.fcx[depth].mutable[id as usize];
-        if depth == n - 1 {
-            return Some((VarRef::Local(id), ty, mutable));
-        }
-        if mutable {
-            self.fcx[depth].func.locals[id as usize].boxed = true;
-        }
-        let mut src = CaptureSource::Local(id);
-        for d in depth + 1..n {
-            let cx = &mut self.fcx[d];
-            let idx = match cx.func.captures.iter().position(|c| c.source == src) {
-                Some(i) => i,
-                None => {
-                    cx.func.captures.push(Capture {
-                        ty: ty.clone(),
-                        boxed: mutable,
-                        source: src,
-                    });
-                    cx.capture_names.push(name.to_string());
-                    cx.func.captures.len() - 1
-                }
-            };
-            src = CaptureSource::Capture(idx as u32);
-        }
-        match src {
-            CaptureSource::Capture(i) => Some((VarRef::Capture(i), ty, mutable)),
-            CaptureSource::Local(_) => unreachable!(),
-        }
     }
 
     // ------------------------------------------------------------ statements
@@ -961,12 +941,13 @@ impl<'a> Checker<'a> {
         let line = self.line(s.span);
         let kind = match &s.kind {
             ast::StmtKind::Error => return None,
-            ast::StmtKind::Let {
-                mutable,
-                name,
-                ty,
-                init,
-            } => {
+            ast::StmtKind::Let(l) => {
+                let ast::Let {
+                    mutable,
+                    name,
+                    ty,
+                    init,
+                } = &**l;
                 let want = ty.as_ref().map(|t| self.resolve_type(t));
                 let x = self.expr(init, want.as_ref());
                 let ty =
@@ -978,15 +959,23 @@ impl<'a> Checker<'a> {
             ast::StmtKind::Assign { target, op, value } => {
                 return self.assign(target, *op, value, line)
             }
-            ast::StmtKind::If { cond, then, els } => {
-                let c = self.expr(cond, Some(&Ty::Bool));
-                self.expect_ty(&c.ty, &Ty::Bool, cond.span);
-                let t = self.block(then);
+            ast::StmtKind::If { arms, els } => {
+                let mut out = Vec::with_capacity(arms.len());
+                for arm in arms {
+                    let line = self.line(arm.at);
+                    let cond = self.expr(&arm.cond, Some(&Ty::Bool));
+                    self.expect_ty(&cond.ty, &Ty::Bool, arm.cond.span);
+                    let then = self.block(&arm.then);
+                    out.push(IfArm { cond, then, line });
+                }
                 let e = match els {
                     None => vec![],
-                    Some(s) => self.stmt(s).into_iter().collect(),
+                    Some(b) => vec![Stmt {
+                        kind: StmtKind::Block(self.block(b)),
+                        line: self.line(b.span),
+                    }],
                 };
-                StmtKind::If(c, t, e)
+                StmtKind::If(out, e)
             }
             ast::StmtKind::While { cond, body } => {
                 let c = self.expr(cond, Some(&Ty::Bool));
@@ -997,16 +986,19 @@ impl<'a> Checker<'a> {
                 if matches!(c.kind, ExprKind::Bool(true)) {
                     StmtKind::Loop(b)
                 } else {
-                    StmtKind::While(c, b)
+                    StmtKind::While(Box::new(c), b)
                 }
             }
-            ast::StmtKind::For {
-                first,
-                second,
-                iter,
-                end,
-                body,
-            } => return self.for_stmt(first, second.as_ref(), iter, end.as_ref(), body, line),
+            ast::StmtKind::For(f) => {
+                let ast::For {
+                    first,
+                    second,
+                    iter,
+                    end,
+                    body,
+                } = &**f;
+                return self.for_stmt(first, second.as_ref(), iter, end.as_ref(), body, line);
+            }
             ast::StmtKind::Match { scrutinee, arms } => {
                 return self.match_stmt(scrutinee, arms, s.span, line)
             }
@@ -1067,7 +1059,7 @@ impl<'a> Checker<'a> {
         line: u32,
     ) -> Option<Stmt> {
         let (place, ty) = match &target.kind {
-            ast::ExprKind::Ident(name) => match self.lookup_var(name) {
+            ast::ExprKind::Ident(name) => match self.lookup_var(name, target.span) {
                 Some((r, ty, mutable)) => {
                     if !mutable {
                         self.error(
@@ -1099,24 +1091,21 @@ impl<'a> Checker<'a> {
             ast::ExprKind::Field(obj, field) => {
                 let o = self.expr(obj, None);
                 match &o.ty {
-                    Ty::Struct(s) => {
-                        let fields = &self.structs[*s as usize].fields;
-                        match fields.iter().position(|(n, _)| *n == field.name) {
-                            Some(i) => {
-                                let ty = fields[i].1.clone();
-                                (Place::Field(o, i as u16), ty)
-                            }
-                            None => {
-                                let msg = format!(
-                                    "struct `{}` has no field `{}`",
-                                    self.structs[*s as usize].name, field.name
-                                );
-                                self.error(field.span, msg);
-                                self.expr(value, None);
-                                return None;
-                            }
+                    Ty::Struct(s) => match self.field_of(*s, &field.name) {
+                        Some(i) => {
+                            let ty = self.structs[*s as usize].fields[i].1.clone();
+                            (Place::Field(Box::new(o), i as u16), ty)
                         }
-                    }
+                        None => {
+                            let msg = format!(
+                                "struct `{}` has no field `{}`",
+                                self.structs[*s as usize].name, field.name
+                            );
+                            self.error(field.span, msg);
+                            self.expr(value, None);
+                            return None;
+                        }
+                    },
                     Ty::Error => {
                         self.expr(value, None);
                         return None;
@@ -1135,12 +1124,12 @@ impl<'a> Checker<'a> {
                     Ty::Array(el) => {
                         let i = self.expr(idx, Some(&Ty::Int));
                         self.expect_ty(&i.ty, &Ty::Int, idx.span);
-                        (Place::Index(o, i), (*el).clone())
+                        (Place::Index(Box::new(o), Box::new(i)), (*el).clone())
                     }
                     Ty::Map(k, v) => {
                         let i = self.expr(idx, Some(&k));
                         self.expect_ty(&i.ty, &k, idx.span);
-                        (Place::MapKey(o, i), (*v).clone())
+                        (Place::MapKey(Box::new(o), Box::new(i)), (*v).clone())
                     }
                     Ty::Error => {
                         self.expr(value, None);
@@ -1164,7 +1153,7 @@ impl<'a> Checker<'a> {
         let kind = match op {
             ast::AssignOp::Set => {
                 self.expect_ty(&v.ty, &ty, value.span);
-                StmtKind::Assign(place, v)
+                StmtKind::Assign(place, Box::new(v))
             }
             _ => {
                 let bop = match op {
@@ -1175,7 +1164,7 @@ impl<'a> Checker<'a> {
                     _ => BinOp::Rem,
                 };
                 match self.arith_instr(bop, &ty, &v.ty) {
-                    Some((ins, rt)) if rt == ty => StmtKind::Compound(place, ins, v),
+                    Some((ins, rt)) if rt == ty => StmtKind::Compound(place, ins, Box::new(v)),
                     _ => {
                         if !ty.is_error() && !v.ty.is_error() {
                             let msg = format!(
@@ -1205,7 +1194,7 @@ impl<'a> Checker<'a> {
     ) -> Option<Stmt> {
         let it = self.expr(iter, None);
         let end = end.map(|x| (self.expr(x, Some(&Ty::Int)), x.span));
-        self.fcx.last_mut().unwrap().scopes.push(vec![]);
+        self.fcx.last_mut().unwrap().enter();
         self.fcx.last_mut().unwrap().loops += 1;
         let kind = if let Some((hi, hspan)) = end {
             self.expect_ty(&it.ty, &Ty::Int, iter.span);
@@ -1217,8 +1206,8 @@ impl<'a> Checker<'a> {
             let b = self.block(body);
             Some(StmtKind::ForRange {
                 var,
-                lo: it,
-                hi,
+                lo: Box::new(it),
+                hi: Box::new(hi),
                 body: b,
             })
         } else {
@@ -1235,7 +1224,7 @@ impl<'a> Checker<'a> {
                     Some(StmtKind::ForArray {
                         index,
                         var,
-                        array: it,
+                        array: Box::new(it),
                         body: b,
                     })
                 }
@@ -1246,7 +1235,7 @@ impl<'a> Checker<'a> {
                     Some(StmtKind::ForMap {
                         key,
                         value,
-                        map: it,
+                        map: Box::new(it),
                         body: b,
                     })
                 }
@@ -1268,7 +1257,7 @@ impl<'a> Checker<'a> {
             }
         };
         self.fcx.last_mut().unwrap().loops -= 1;
-        self.fcx.last_mut().unwrap().scopes.pop();
+        self.fcx.last_mut().unwrap().leave();
         kind.map(|kind| Stmt { kind, line })
     }
 
@@ -1289,19 +1278,22 @@ impl<'a> Checker<'a> {
             self.error(scrutinee.span, msg);
         }
         let mut out = Vec::new();
-        let mut covered: Vec<bool> = match &sty {
-            Ty::Enum(en) => vec![false; self.enums[*en as usize].variants.len()],
-            Ty::Bool => vec![false; 2],
-            _ => vec![],
+        // Which of the values to cover (variants; `false`, `true`) the
+        // arms cover: a set, so that a match costs its arms, not its enum.
+        let total = match &sty {
+            Ty::Enum(en) => self.enums[*en as usize].variants.len(),
+            Ty::Bool => 2,
+            _ => 0,
         };
+        let mut covered: HashSet<usize> = HashSet::new();
         let mut catch_all = false;
         for arm in arms {
             let aline = self.line(arm.pat.span);
-            self.fcx.last_mut().unwrap().scopes.push(vec![]);
+            self.fcx.last_mut().unwrap().enter();
             let mut binds = Vec::new();
             let test = self.pattern(&arm.pat, &sty, &mut binds, &mut covered, &mut catch_all);
             let body = self.block(&arm.body);
-            self.fcx.last_mut().unwrap().scopes.pop();
+            self.fcx.last_mut().unwrap().leave();
             out.push(Arm {
                 test,
                 binds,
@@ -1309,27 +1301,24 @@ impl<'a> Checker<'a> {
                 line: aline,
             });
         }
-        let exhaustive = catch_all || (!covered.is_empty() && covered.iter().all(|c| *c));
+        let exhaustive = catch_all || (total > 0 && covered.len() == total);
         if !exhaustive && !sty.is_error() {
             let missing = match &sty {
                 Ty::Enum(en) => {
                     let vs = &self.enums[*en as usize].variants;
-                    let names: Vec<String> = covered
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| !**c)
-                        .map(|(i, _)| format!("`{}`", vs[i].0))
-                        .collect();
+                    let names = (0..total)
+                        .filter(|i| !covered.contains(i))
+                        .map(|i| &vs[i].0);
                     format!(
                         "variant{} {} not covered",
-                        if names.len() == 1 { "" } else { "s" },
-                        names.join(", ")
+                        if total - covered.len() == 1 { "" } else { "s" },
+                        listed(names)
                     )
                 }
                 Ty::Bool => {
-                    let which = if covered[0] {
+                    let which = if covered.contains(&0) {
                         "`false`"
-                    } else if covered[1] {
+                    } else if covered.contains(&1) {
                         "`true`"
                     } else {
                         "`true` and `false`"
@@ -1345,7 +1334,7 @@ impl<'a> Checker<'a> {
         }
         Some(Stmt {
             kind: StmtKind::Match {
-                scrutinee: s,
+                scrutinee: Box::new(s),
                 arms: out,
                 exhaustive,
             },
@@ -1358,7 +1347,7 @@ impl<'a> Checker<'a> {
         p: &ast::Pattern,
         sty: &Ty,
         binds: &mut Vec<Bind>,
-        covered: &mut [bool],
+        covered: &mut HashSet<usize>,
         catch_all: &mut bool,
     ) -> ArmTest {
         let lit_mismatch = |c: &mut Self, want: Ty| {
@@ -1379,11 +1368,7 @@ impl<'a> Checker<'a> {
             }
             ast::PatternKind::Ident(name) => {
                 if let Ty::Enum(en) = sty {
-                    if let Some(v) = self.enums[*en as usize]
-                        .variants
-                        .iter()
-                        .position(|(n, _)| n == name)
-                    {
+                    if let Some(v) = self.variant_of(*en, name).map(usize::from) {
                         let arity = self.enums[*en as usize].variants[v].1.len();
                         if arity > 0 {
                             self.error(
@@ -1394,7 +1379,7 @@ impl<'a> Checker<'a> {
                                 ),
                             );
                         }
-                        covered[v] = true;
+                        covered.insert(v);
                         return ArmTest::Variant(v as u16);
                     }
                 }
@@ -1430,11 +1415,7 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                let Some(v) = self.enums[en as usize]
-                    .variants
-                    .iter()
-                    .position(|(n, _)| n == vname)
-                else {
+                let Some(v) = self.variant_of(en, vname).map(usize::from) else {
                     let msg = format!(
                         "enum `{}` has no variant `{vname}`",
                         self.enums[en as usize].name
@@ -1462,7 +1443,7 @@ impl<'a> Checker<'a> {
                         _ => self.error(sp.span, "nested patterns are not supported; bind the value to a name and match on it"),
                     }
                 }
-                covered[v] = true;
+                covered.insert(v);
                 ArmTest::Variant(v as u16)
             }
             ast::PatternKind::Int(i) => {
@@ -1481,7 +1462,7 @@ impl<'a> Checker<'a> {
                 if *sty != Ty::Bool {
                     return lit_mismatch(self, Ty::Bool);
                 }
-                covered[*b as usize] = true;
+                covered.insert(*b as usize);
                 ArmTest::Bool(*b)
             }
         }
@@ -1520,7 +1501,7 @@ impl<'a> Checker<'a> {
             ast::ExprKind::Float(f) => e(ExprKind::Float(*f), Ty::Float, line),
             ast::ExprKind::Str(s) => e(ExprKind::Str(s.clone()), Ty::Str, line),
             ast::ExprKind::Bool(b) => e(ExprKind::Bool(*b), Ty::Bool, line),
-            ast::ExprKind::SelfValue => match self.lookup_var("self") {
+            ast::ExprKind::SelfValue => match self.lookup_var("self", x.span) {
                 Some((r, ty, _)) => self.var_expr(r, ty, line),
                 None => {
                     self.error(
@@ -1614,7 +1595,11 @@ impl<'a> Checker<'a> {
                         self.error(x.span, "array elements must have a value");
                         self.error_expr(line)
                     }
-                    Some(t) => e(ExprKind::NewArray(out), Ty::array(t), line),
+                    Some(t) => {
+                        self.within_depth(e(ExprKind::NewArray(out), Ty::array(t), line), x.span)
+                    }
+                    // (An annotation that failed to resolve was reported.)
+                    None if want.is_some_and(Ty::is_error) => self.error_expr(line),
                     None => {
                         self.error(x.span, "cannot infer the element type of an empty array; give the variable a type, e.g. `var xs: [int] = [];`");
                         self.error_expr(line)
@@ -1633,7 +1618,8 @@ impl<'a> Checker<'a> {
                     self.error(v.span, "array elements must have a value");
                 }
                 let t = Ty::array(val.ty.clone());
-                e(ExprKind::ArrayRepeat(Box::new(val), Box::new(cnt)), t, line)
+                let r = e(ExprKind::ArrayRepeat(Box::new(val), Box::new(cnt)), t, line);
+                self.within_depth(r, x.span)
             }
             ast::ExprKind::Map(entries) => {
                 let (mut kt, mut vt) = match want {
@@ -1670,7 +1656,10 @@ impl<'a> Checker<'a> {
                     out.push((kx, vx));
                 }
                 match (kt, vt) {
-                    (Some(k), Some(v)) => e(ExprKind::NewMap(out), Ty::map(k, v), line),
+                    (Some(k), Some(v)) => {
+                        self.within_depth(e(ExprKind::NewMap(out), Ty::map(k, v), line), x.span)
+                    }
+                    _ if want.is_some_and(Ty::is_error) => self.error_expr(line),
                     _ => {
                         self.error(x.span, "cannot infer the type of an empty map; give the variable a type, e.g. `var m: {str: int} = {};`");
                         self.error_expr(line)
@@ -1678,8 +1667,8 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::ExprKind::StructLit(path, fields) => self.struct_lit(path, fields, x.span, line),
-            ast::ExprKind::Closure { params, ret, body } => {
-                self.closure(params, ret.as_ref(), body, line)
+            ast::ExprKind::Closure(c) => {
+                self.closure(&c.params, c.ret.as_ref(), &c.body, x.span, line)
             }
         }
     }
@@ -1692,7 +1681,7 @@ impl<'a> Checker<'a> {
     }
 
     fn ident(&mut self, name: &str, span: Span, want: Option<&Ty>, line: u32) -> Expr {
-        if let Some((r, ty, _)) = self.lookup_var(name) {
+        if let Some((r, ty, _)) = self.lookup_var(name, span) {
             return self.var_expr(r, ty, line);
         }
         let path = [ast::Ident {
@@ -1728,8 +1717,8 @@ impl<'a> Checker<'a> {
                     self.error(span, "constant initializers cannot refer to functions");
                 }
                 let sig = &self.sigs[f as usize];
-                let ty = Ty::Fn(sig.params.clone().into(), Rc::new(sig.ret.clone()));
-                e(ExprKind::FnValue(f), ty, line)
+                let ty = Ty::Fn(sig.params.clone(), Rc::new(sig.ret.clone()));
+                self.within_depth(e(ExprKind::FnValue(f), ty, line), span)
             }
             PathRes::Variant(en, v) => self.variant_value(en, v, span, line),
             PathRes::Type(_) => {
@@ -1807,33 +1796,30 @@ impl<'a> Checker<'a> {
         }
         let o = self.expr(obj, None);
         match &o.ty {
-            Ty::Struct(s) => {
-                let fields = &self.structs[*s as usize].fields;
-                match fields.iter().position(|(n, _)| *n == name.name) {
-                    Some(i) => {
-                        let ty = fields[i].1.clone();
-                        e(ExprKind::Field(Box::new(o), i as u16), ty, line)
-                    }
-                    None => {
-                        let msg = if self
-                            .methods
-                            .contains_key(&(TypeKey::Struct(*s), name.name.clone()))
-                        {
-                            format!(
-                                "`{}` is a method; call it as `{}(...)`",
-                                name.name, name.name
-                            )
-                        } else {
-                            format!(
-                                "struct `{}` has no field `{}`",
-                                self.structs[*s as usize].name, name.name
-                            )
-                        };
-                        self.error(name.span, msg);
-                        self.error_expr(line)
-                    }
+            Ty::Struct(s) => match self.field_of(*s, &name.name) {
+                Some(i) => {
+                    let ty = self.structs[*s as usize].fields[i].1.clone();
+                    e(ExprKind::Field(Box::new(o), i as u16), ty, line)
                 }
-            }
+                None => {
+                    let msg = if self
+                        .methods
+                        .contains_key(&(TypeKey::Struct(*s), name.name.clone()))
+                    {
+                        format!(
+                            "`{}` is a method; call it as `{}(...)`",
+                            name.name, name.name
+                        )
+                    } else {
+                        format!(
+                            "struct `{}` has no field `{}`",
+                            self.structs[*s as usize].name, name.name
+                        )
+                    };
+                    self.error(name.span, msg);
+                    self.error_expr(line)
+                }
+            },
             Ty::Error => self.error_expr(line),
             t => {
                 let msg = format!("{} has no field `{}`", self.ty_name(t), name.name);
@@ -1865,18 +1851,18 @@ impl<'a> Checker<'a> {
                 return self.error_expr(line);
             }
         };
-        let decl = self.structs[sid as usize].fields.clone();
-        let mut given = vec![false; decl.len()];
-        let mut out = Vec::new();
+        // A set, so that a literal costs its fields, not its struct's.
+        let mut given: HashSet<usize> = HashSet::new();
+        let mut out = Vec::with_capacity(fields.len());
         for (n, v) in fields {
-            match decl.iter().position(|(f, _)| *f == n.name) {
+            match self.field_of(sid, &n.name) {
                 Some(i) => {
-                    if given[i] {
+                    if !given.insert(i) {
                         self.error(n.span, format!("field `{}` is given twice", n.name));
                     }
-                    given[i] = true;
-                    let x = self.expr(v, Some(&decl[i].1));
-                    self.expect_ty(&x.ty, &decl[i].1, v.span);
+                    let want = self.structs[sid as usize].fields[i].1.clone();
+                    let x = self.expr(v, Some(&want));
+                    self.expect_ty(&x.ty, &want, v.span);
                     out.push((i as u16, x));
                 }
                 None => {
@@ -1889,18 +1875,15 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let missing: Vec<String> = decl
-            .iter()
-            .zip(&given)
-            .filter(|(_, g)| !**g)
-            .map(|((n, _), _)| format!("`{n}`"))
-            .collect();
-        if !missing.is_empty() {
+        let decl = &self.structs[sid as usize];
+        let missing = decl.fields.len() - given.len();
+        if missing > 0 {
+            let names = (0..decl.fields.len()).filter(|i| !given.contains(i));
             let msg = format!(
                 "missing field{} {} in `{}`",
-                if missing.len() == 1 { "" } else { "s" },
-                missing.join(", "),
-                self.structs[sid as usize].name
+                if missing == 1 { "" } else { "s" },
+                listed(names.map(|i| &decl.fields[i].0)),
+                decl.name
             );
             self.error(span, msg);
             return self.error_expr(line);
@@ -1913,15 +1896,21 @@ impl<'a> Checker<'a> {
         params: &[ast::Param],
         ret: Option<&ast::TypeExpr>,
         body: &ast::Block,
+        span: Span,
         line: u32,
     ) -> Expr {
+        if params.len() > MAX_PARAMS {
+            self.error(
+                span,
+                format!("a closure takes at most {MAX_PARAMS} parameters"),
+            );
+        }
         let ptys: Vec<Ty> = params.iter().map(|p| self.resolve_type(&p.ty)).collect();
         let rty = ret.map_or(Ty::Unit, |t| self.resolve_type(t));
-        let outer = self
-            .fcx
-            .last()
-            .map_or("<closure>".to_string(), |c| c.func.name.clone());
-        self.push_fn(format!("{outer}.<closure>"), rty.clone(), line);
+        let outer = self.fcx.last().map_or("<closure>".to_string(), |c| {
+            crate::diag::shorten(&c.func.name, MAX_NAME_SHOWN).into_owned()
+        });
+        self.push_fn(format!("{outer}.<closure>"), rty.clone(), line, span);
         for (p, t) in params.iter().zip(&ptys) {
             self.declare_local(&p.name.name, t.clone(), false);
         }
@@ -1940,17 +1929,15 @@ impl<'a> Checker<'a> {
         let sources: Vec<CaptureSource> = cx.func.captures.iter().map(|c| c.source).collect();
         let id = self.funcs.len() as FuncId;
         self.funcs.push(Some(cx.func));
+        let ptys: Rc<[Ty]> = ptys.into();
         self.sigs.push(FuncSig {
             params: ptys.clone(),
             ret: rty.clone(),
             module: self.cur_mod,
             decl: (usize::MAX, None),
         });
-        e(
-            ExprKind::Closure(id, sources),
-            Ty::Fn(ptys.into(), Rc::new(rty)),
-            line,
-        )
+        let ty = Ty::Fn(ptys, Rc::new(rty));
+        self.within_depth(e(ExprKind::Closure(id, sources), ty, line), span)
     }
 
     fn arith_instr(&self, op: BinOp, l: &Ty, r: &Ty) -> Option<(Instr, Ty)> {
@@ -2196,7 +2183,7 @@ impl<'a> Checker<'a> {
                     }
                 };
             }
-            if path.len() == 1 && self.lookup_var(&last).is_none() {
+            if path.len() == 1 && self.lookup_var(&last, callee.span).is_none() {
                 if let Some(f) = tern_stdlib::prelude(&last) {
                     return self.call_std(std::slice::from_ref(f), &last, args, span, line);
                 }
@@ -2355,9 +2342,8 @@ impl<'a> Checker<'a> {
                 return self.call_fn(f, Some(o), args, &name.name, span, line);
             }
             if let Ty::Struct(s) = &o.ty {
-                let fields = &self.structs[*s as usize].fields;
-                if let Some(i) = fields.iter().position(|(n, _)| *n == name.name) {
-                    let ty = fields[i].1.clone();
+                if let Some(i) = self.field_of(*s, &name.name) {
+                    let ty = self.structs[*s as usize].fields[i].1.clone();
                     let f = e(ExprKind::Field(Box::new(o), i as u16), ty, line);
                     return self.call_value(f, args, span, line);
                 }
@@ -2419,6 +2405,21 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// Names for a message, in backquotes: the first few of them, then `...`.
+fn listed<'n>(names: impl IntoIterator<Item = &'n String>) -> String {
+    const SHOWN: usize = 8;
+    let mut names = names.into_iter();
+    let mut out: Vec<String> = names
+        .by_ref()
+        .take(SHOWN)
+        .map(|n| format!("`{n}`"))
+        .collect();
+    if names.next().is_some() {
+        out.push("...".into());
+    }
+    out.join(", ")
+}
+
 /// Built-in functions with operand-dependent meaning, checked in `builtin`.
 const BUILTIN_FNS: &[&str] = &["len", "str", "int", "float", "fixed"];
 
@@ -2445,7 +2446,7 @@ pub fn always_returns(stmts: &[Stmt]) -> bool {
     stmts.iter().any(|s| match &s.kind {
         StmtKind::Return(_) => true,
         StmtKind::Block(b) => always_returns(b),
-        StmtKind::If(_, t, e) => always_returns(t) && always_returns(e),
+        StmtKind::If(arms, e) => arms.iter().all(|a| always_returns(&a.then)) && always_returns(e),
         StmtKind::Loop(b) => !breaks(b),
         StmtKind::Match {
             arms, exhaustive, ..
@@ -2459,7 +2460,7 @@ fn breaks(stmts: &[Stmt]) -> bool {
     stmts.iter().any(|s| match &s.kind {
         StmtKind::Break => true,
         StmtKind::Block(b) => breaks(b),
-        StmtKind::If(_, t, e) => breaks(t) || breaks(e),
+        StmtKind::If(arms, e) => arms.iter().any(|a| breaks(&a.then)) || breaks(e),
         StmtKind::Match { arms, .. } => arms.iter().any(|a| breaks(&a.body)),
         _ => false,
     })

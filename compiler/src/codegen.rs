@@ -14,12 +14,18 @@ use std::rc::Rc;
 use tern_vm::module::{self as m, Const, Export, Field, Import, Layout, TypeDesc, TypeId, Variant};
 use tern_vm::{Instr, Module};
 
+/// The most elements an array literal passes to one `array.new`: few
+/// enough that literals nested in literals, each with its head on the
+/// stack, stay far below the format's stack limit.
+const ARRAY_NEW_MAX: usize = 1024;
+
 struct Gen<'p> {
     p: &'p Program,
     m: Module,
     types: HashMap<TypeDesc, TypeId>,
     consts: HashMap<ConstKey, u32>,
     imports: HashMap<(Rc<str>, Rc<str>), u32>,
+    fn_types: HashMap<(usize, usize), (TypeId, Ty)>,
 }
 
 #[derive(PartialEq, Eq, Hash)]
@@ -57,6 +63,7 @@ pub fn generate(p: &Program) -> Module {
         types: HashMap::new(),
         consts: HashMap::new(),
         imports: HashMap::new(),
+        fn_types: HashMap::new(),
     };
     for (i, t) in g.m.types.iter().enumerate() {
         g.types.insert(t.clone(), i as TypeId);
@@ -165,9 +172,19 @@ impl Gen<'_> {
             Ty::Struct(s) => self.intern(TypeDesc::Struct(*s)),
             Ty::Enum(e) => self.intern(TypeDesc::Enum(self.p.structs.len() as u32 + *e)),
             Ty::Fn(ps, r) => {
+                // Function types are the wide ones, and the same one is
+                // met at every use of a value: remember it by identity.
+                let key = (Rc::as_ptr(ps) as *const Ty as usize, Rc::as_ptr(r) as usize);
+                if let Some((id, _)) = self.fn_types.get(&key) {
+                    return *id;
+                }
                 let params = ps.iter().map(|p| self.ty(p)).collect();
                 let ret = self.ty(r);
-                self.intern(TypeDesc::Fn { params, ret })
+                let id = self.intern(TypeDesc::Fn { params, ret });
+                // The entry keeps the type alive, so that no other type
+                // takes its parts' addresses while the key is in the table.
+                self.fn_types.insert(key, (id, t.clone()));
+                id
             }
         }
     }
@@ -332,19 +349,24 @@ impl Gen<'_> {
             }
             StmtKind::Assign(place, v) => self.assign(fg, place, None, v),
             StmtKind::Compound(place, op, v) => self.assign(fg, place, Some(*op), v),
-            StmtKind::If(c, t, e) => {
-                let to_else = self.branch(fg, c, false);
-                self.stmts(fg, t);
-                if e.is_empty() {
-                    fg.patch_all_here(&to_else);
-                } else {
-                    // A branch that returns needs no jump past the other.
-                    let to_end = (!always_returns(t)).then(|| fg.jump(Instr::Jmp { target: 0 }));
-                    fg.patch_all_here(&to_else);
-                    self.stmts(fg, e);
-                    if let Some(j) = to_end {
-                        fg.patch_here(j);
+            StmtKind::If(arms, e) => {
+                let mut to_end = Vec::new();
+                for (k, arm) in arms.iter().enumerate() {
+                    if k > 0 {
+                        fg.set_line(arm.line);
                     }
+                    let to_next = self.branch(fg, &arm.cond, false);
+                    self.stmts(fg, &arm.then);
+                    // A branch that returns needs no jump past the others.
+                    let more = k + 1 < arms.len() || !e.is_empty();
+                    if more && !always_returns(&arm.then) {
+                        to_end.push(fg.jump(Instr::Jmp { target: 0 }));
+                    }
+                    fg.patch_all_here(&to_next);
+                }
+                self.stmts(fg, e);
+                for j in to_end {
+                    fg.patch_here(j);
                 }
             }
             StmtKind::While(c, body) => {
@@ -906,25 +928,6 @@ impl Gen<'_> {
 
     fn expr(&mut self, fg: &mut FnGen, x: &Expr) {
         fg.set_line(x.line);
-        // `k op x` for a commutative op and a literal `k` is generated as
-        // `x op k`, so the immediate and constant forms apply. (Exact: int
-        // wrapping and IEEE addition and multiplication commute, and a
-        // literal has no effects to reorder.)
-        if let ExprKind::Op(
-            op @ (Instr::IAdd {} | Instr::IMul {} | Instr::FAdd {} | Instr::FMul {}),
-            args,
-        ) = &x.kind
-        {
-            let literal = |e: &Expr| matches!(e.kind, ExprKind::Int(_) | ExprKind::Float(_));
-            if literal(&args[0]) && !literal(&args[1]) {
-                let swapped = Expr {
-                    kind: ExprKind::Op(*op, vec![args[1].clone(), args[0].clone()]),
-                    ty: x.ty.clone(),
-                    line: x.line,
-                };
-                return self.expr(fg, &swapped);
-            }
-        }
         match &x.kind {
             ExprKind::Int(i) => {
                 let c = self.constant(ConstKey::Int(*i));
@@ -951,49 +954,7 @@ impl Gen<'_> {
                 let ty = self.ty(&x.ty);
                 fg.emit(Instr::NewClosure { func: *f, ty });
             }
-            ExprKind::Op(op @ (Instr::IAdd {} | Instr::ISub {}), args)
-                if imm_operand(*op, &args[1]).is_some() =>
-            {
-                self.expr(fg, &args[0]);
-                let value = imm_operand(*op, &args[1]).expect("checked by the guard");
-                fg.set_line(x.line);
-                fg.emit(Instr::IAddImm { value });
-            }
-            ExprKind::Op(
-                op @ (Instr::IMul {} | Instr::IRem {} | Instr::FAdd {} | Instr::FMul {}),
-                args,
-            ) if const_operand(*op, &args[1]).is_some() => {
-                self.expr(fg, &args[0]);
-                let fused = match (
-                    const_operand(*op, &args[1]).expect("checked by the guard"),
-                    op,
-                ) {
-                    (Operand::Int(value), Instr::IMul {}) => Instr::IMulImm { value },
-                    (Operand::Int(value), _) => Instr::IRemImm { value },
-                    (Operand::Float(f), Instr::FAdd {}) => Instr::FAddK {
-                        index: self.constant(ConstKey::Float(f.to_bits())),
-                    },
-                    (Operand::Float(f), _) => Instr::FMulK {
-                        index: self.constant(ConstKey::Float(f.to_bits())),
-                    },
-                };
-                fg.set_line(x.line);
-                fg.emit(fused);
-            }
-            ExprKind::Op(ins, args) => {
-                for a in args {
-                    self.expr(fg, a);
-                }
-                let mut ins = *ins;
-                match &mut ins {
-                    Instr::SSplit { ty } | Instr::MKeys { ty } | Instr::MValues { ty } => {
-                        *ty = self.ty(&x.ty)
-                    }
-                    _ => {}
-                }
-                fg.set_line(x.line);
-                fg.emit(ins);
-            }
+            ExprKind::Op(ins, args) => self.op(fg, x, *ins, args),
             ExprKind::And(a, b) | ExprKind::Or(a, b) => {
                 let is_and = matches!(x.kind, ExprKind::And(..));
                 self.expr(fg, a);
@@ -1039,14 +1000,24 @@ impl Gen<'_> {
                 fg.emit(Instr::GetField { field: *f });
             }
             ExprKind::NewArray(items) => {
-                for i in items {
+                // `array.new` takes its elements from the operand stack,
+                // whose height the format limits: a longer literal makes
+                // an array of its first elements and pushes the others.
+                let (head, rest) = items.split_at(items.len().min(ARRAY_NEW_MAX));
+                for i in head {
                     self.expr(fg, i);
                 }
                 let ty = self.ty(&x.ty);
                 fg.emit(Instr::NewArray {
                     ty,
-                    len: items.len() as u32,
+                    len: head.len() as u32,
                 });
+                for i in rest {
+                    fg.emit(Instr::Dup {});
+                    self.expr(fg, i);
+                    fg.set_line(x.line);
+                    fg.emit(Instr::APush {});
+                }
             }
             ExprKind::ArrayRepeat(v, n) => {
                 self.expr(fg, v);
@@ -1115,6 +1086,67 @@ impl Gen<'_> {
             }
             ExprKind::Error => unreachable!("programs with errors are not generated"),
         }
+    }
+}
+
+impl Gen<'_> {
+    /// `x`: the operands `args`, then the instruction `ins`; in one
+    /// instruction with an immediate or constant operand where the right
+    /// operand is a literal that fits.
+    fn op(&mut self, fg: &mut FnGen, x: &Expr, ins: Instr, args: &[Expr]) {
+        // `k op x` for a commutative op and a literal `k` is generated as
+        // `x op k`, so the immediate and constant forms apply. (Exact: int
+        // wrapping and IEEE addition and multiplication commute, and a
+        // literal has no effects to reorder.)
+        let literal = |e: &Expr| matches!(e.kind, ExprKind::Int(_) | ExprKind::Float(_));
+        let commutes = matches!(
+            ins,
+            Instr::IAdd {} | Instr::IMul {} | Instr::FAdd {} | Instr::FMul {}
+        );
+        if let [a, b] = args {
+            let (a, b) = if commutes && literal(a) && !literal(b) {
+                (b, a)
+            } else {
+                (a, b)
+            };
+            if let Some(value) = imm_operand(ins, b) {
+                self.expr(fg, a);
+                fg.set_line(x.line);
+                fg.emit(Instr::IAddImm { value });
+                return;
+            }
+            if let Some(k) = const_operand(ins, b) {
+                self.expr(fg, a);
+                let fused = match (k, ins) {
+                    (Operand::Int(value), Instr::IMul {}) => Instr::IMulImm { value },
+                    (Operand::Int(value), _) => Instr::IRemImm { value },
+                    (Operand::Float(f), Instr::FAdd {}) => Instr::FAddK {
+                        index: self.constant(ConstKey::Float(f.to_bits())),
+                    },
+                    (Operand::Float(f), _) => Instr::FMulK {
+                        index: self.constant(ConstKey::Float(f.to_bits())),
+                    },
+                };
+                fg.set_line(x.line);
+                fg.emit(fused);
+                return;
+            }
+            self.expr(fg, a);
+            self.expr(fg, b);
+        } else {
+            for a in args {
+                self.expr(fg, a);
+            }
+        }
+        let mut ins = ins;
+        match &mut ins {
+            Instr::SSplit { ty } | Instr::MKeys { ty } | Instr::MValues { ty } => {
+                *ty = self.ty(&x.ty)
+            }
+            _ => {}
+        }
+        fg.set_line(x.line);
+        fg.emit(ins);
     }
 }
 

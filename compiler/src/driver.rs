@@ -6,18 +6,19 @@
 //! loaded depth first; meeting a module that is still loading is an import
 //! cycle, reported at the import that closes it.
 
-use crate::ast::{self, Span};
+use crate::ast;
 use crate::check::{self, ImportTarget, ModuleSrc};
-use crate::cli::io_reason;
+use crate::cli::{io_reason, read_capped, too_large};
 use crate::diag::{render_all, Diagnostic, FileId, SourceFile};
-use crate::grammar::FileParser;
-use crate::lexer::{Lexer, SpannedLexError, Tok};
-use lalrpop_util::ParseError;
+use crate::limits::{self, Exceeded};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tern_vm::Module;
 
 /// Where source text comes from: the file system, or memory in tests.
+/// A loader should refuse a file larger than [`MAX_SOURCE_BYTES`] with a
+/// `FileTooLarge` error rather than read it whole; the driver checks the
+/// length of whatever it is given in any case.
 pub trait SourceLoader: Sync {
     fn read(&self, path: &Path) -> std::io::Result<String>;
 }
@@ -26,7 +27,9 @@ pub struct FsLoader;
 
 impl SourceLoader for FsLoader {
     fn read(&self, path: &Path) -> std::io::Result<String> {
-        std::fs::read_to_string(path)
+        let bytes = read_capped(path, MAX_SOURCE_BYTES)?;
+        String::from_utf8(bytes)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 }
 
@@ -41,6 +44,9 @@ pub struct OneFile<'a> {
 impl SourceLoader for OneFile<'_> {
     fn read(&self, path: &Path) -> std::io::Result<String> {
         if path == self.path {
+            if self.text.len() > MAX_SOURCE_BYTES {
+                return Err(too_large(MAX_SOURCE_BYTES));
+            }
             Ok(self.text.to_string())
         } else {
             Err(std::io::ErrorKind::NotFound.into())
@@ -55,6 +61,9 @@ pub enum CompileError {
     Io(String),
     /// Errors in the program, with the files they point into.
     Diagnostics(Vec<Diagnostic>, Vec<SourceFile>),
+    /// Limits of the bytecode format that the program as a whole exceeds
+    /// (no one place in it is to blame), and the main file's name.
+    Limits(Vec<String>, String),
 }
 
 impl CompileError {
@@ -63,6 +72,18 @@ impl CompileError {
         match self {
             CompileError::Io(e) => format!("error: {e}\n"),
             CompileError::Diagnostics(d, files) => render_all(d, files),
+            CompileError::Limits(limits, file) => {
+                let mut out = String::new();
+                for l in limits {
+                    out.push_str(&format!(
+                        "error: the program exceeds a limit of the bytecode format: {l}\n"
+                    ));
+                }
+                let n = limits.len();
+                let s = if n == 1 { "" } else { "s" };
+                out.push_str(&format!("error: could not compile {file} ({n} error{s})\n"));
+                out
+            }
         }
     }
 }
@@ -125,6 +146,15 @@ pub fn compile_with(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, 
     })
 }
 
+/// Reads one source file, holding every loader to the size limit.
+fn read_source(loader: &dyn SourceLoader, path: &Path) -> std::io::Result<String> {
+    let text = loader.read(path)?;
+    if text.len() > MAX_SOURCE_BYTES {
+        return Err(too_large(MAX_SOURCE_BYTES));
+    }
+    Ok(text)
+}
+
 fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, CompileError> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let file_name = path
@@ -140,7 +170,7 @@ fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, Comp
             )))
         }
     };
-    let text = loader.read(path).map_err(|e| {
+    let text = read_source(loader, path).map_err(|e| {
         CompileError::Io(format!("cannot read {}: {}", path.display(), io_reason(&e)))
     })?;
     let mut d = Driver {
@@ -157,20 +187,35 @@ fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, Comp
         return Err(CompileError::Diagnostics(d.diags, d.files));
     }
     let files = d.files;
-    let mods = d.mods;
+    let mut mods = d.mods;
     let root = mods.len() - 1;
     let lines = |f: FileId, off: usize| files[f as usize].line(off);
-    let mut program = check::check(&mods, root, &lines)
-        .map_err(|e| CompileError::Diagnostics(e, files.clone()))?;
+    let checked = check::check(&mut mods, root, &lines);
+    // The syntax trees are done with: free them before generating code.
+    drop(mods);
+    let mut program = match checked {
+        Ok(p) => p,
+        Err(e) => return Err(CompileError::Diagnostics(e, files)),
+    };
     program.files = files.iter().map(|f| f.name.clone()).collect();
     let mut module = crate::codegen::generate(&program);
-    if let Err(e) = tern_vm::verify::infer_max_stack(&mut module) {
-        // A verifier rejection here is a compiler bug, not a user error.
-        return Err(CompileError::Io(format!(
-            "internal compiler error: generated code does not verify: {e}"
-        )));
+    let origins: Vec<_> = program.funcs.iter().map(|f| (f.file, f.span)).collect();
+    // The checked program is done with too: free it before verifying.
+    drop(program);
+    let held = match limits::before_verifying(&module, &origins) {
+        Some(e) => Err(e),
+        None => limits::verify(&mut module, &origins),
+    };
+    match held {
+        Ok(()) => Ok(Compiled { module, files }),
+        Err(Exceeded::Limits(program, functions)) if program.is_empty() => {
+            Err(CompileError::Diagnostics(functions, files))
+        }
+        Err(Exceeded::Limits(program, _)) => {
+            Err(CompileError::Limits(program, files[0].name.clone()))
+        }
+        Err(Exceeded::Bug(e)) => Err(CompileError::Io(format!("internal compiler error: {e}"))),
     }
-    Ok(Compiled { module, files })
 }
 
 impl Driver<'_> {
@@ -224,8 +269,9 @@ impl Driver<'_> {
             None => {}
         }
         let path = self.dir.join(format!("{name}.src"));
-        match self.loader.read(&path) {
-            Ok(text) if text.len() > MAX_SOURCE_BYTES => {
+        match read_source(self.loader, &path) {
+            Ok(text) => self.module(name, text),
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
                 self.state.insert(name.clone(), State::Failed);
                 self.diags.push(Diagnostic::new(
                     from,
@@ -234,7 +280,6 @@ impl Driver<'_> {
                 ));
                 None
             }
-            Ok(text) => self.module(name, text),
             Err(e) => {
                 self.state.insert(name.clone(), State::Failed);
                 let importer = self.files[from as usize].name.clone();
@@ -252,106 +297,8 @@ impl Driver<'_> {
     }
 
     fn parse(&mut self, file: FileId) -> ast::File {
-        let text = self.files[file as usize].text.clone();
-        let mut recovered = Vec::new();
-        let (toks, lex_errors) = crate::lexer::tokenize(&text);
-        for e in lex_errors {
-            self.diags.push(Diagnostic::new(
-                file,
-                Span::new(e.lo, e.hi),
-                e.error.to_string(),
-            ));
-        }
-        let result = FileParser::new().parse(
-            &mut recovered,
-            toks.into_iter().map(Ok::<_, SpannedLexError>),
-        );
-        for r in recovered {
-            let d = parse_diag(file, r.error, &text);
-            self.diags.push(d);
-        }
-        match result {
-            Ok(f) => f,
-            Err(e) => {
-                let d = parse_diag(file, e, &text);
-                self.diags.push(d);
-                ast::File { items: vec![] }
-            }
-        }
+        let (tree, diags) = crate::parse::parse(file, &self.files[file as usize].text);
+        self.diags.extend(diags);
+        tree
     }
-}
-
-fn expected_list(expected: &[String]) -> String {
-    let names: Vec<String> = expected.iter().map(|e| pretty_expected(e)).collect();
-    match names.len() {
-        0 => String::new(),
-        1 => format!("expected {}", names[0]),
-        n if n <= 6 => format!("expected one of {}", names.join(", ")),
-        _ => format!("expected one of {}, ...", names[..6].join(", ")),
-    }
-}
-
-fn pretty_expected(e: &str) -> String {
-    match e {
-        "IDENT" => "identifier".into(),
-        "INT" => "integer".into(),
-        "FLOAT" => "float".into(),
-        "STR" => "string".into(),
-        _ => format!("`{}`", e.trim_matches('"')),
-    }
-}
-
-fn parse_diag(file: FileId, e: ParseError<usize, Tok, SpannedLexError>, text: &str) -> Diagnostic {
-    let len = text.len();
-    match e {
-        ParseError::InvalidToken { location } => {
-            Diagnostic::new(file, Span::new(location, location + 1), "invalid token")
-        }
-        ParseError::UnrecognizedEof { location, expected } => Diagnostic::new(
-            file,
-            Span::new(location.min(len), location.min(len)),
-            format!("unexpected end of file; {}", expected_list(&expected)),
-        ),
-        ParseError::UnrecognizedToken {
-            token: (lo, tok, hi),
-            expected,
-        } => {
-            let has = |t: &str| expected.iter().any(|e| e == t);
-            if has("\";\"") && expected.len() > 3 {
-                // A missing `;` is found at the next token, often on the
-                // next line; point just after the previous token instead.
-                let end = previous_token_end(text, lo);
-                return Diagnostic::new(
-                    file,
-                    Span::new(end, end + 1),
-                    format!("expected `;`, found {tok}"),
-                );
-            }
-            let list = if has("IDENT") && has("INT") && has("\"(\"") {
-                "expected an expression".to_string()
-            } else {
-                expected_list(&expected)
-            };
-            let msg = if list.is_empty() {
-                format!("unexpected {tok}")
-            } else {
-                format!("{list}, found {tok}")
-            };
-            Diagnostic::new(file, Span::new(lo, hi), msg)
-        }
-        ParseError::ExtraToken {
-            token: (lo, tok, hi),
-        } => Diagnostic::new(file, Span::new(lo, hi), format!("unexpected {tok}")),
-        ParseError::User { error } => {
-            Diagnostic::new(file, Span::new(error.lo, error.hi), error.error.to_string())
-        }
-    }
-}
-
-/// The end of the last token before byte `at` (skipping comments).
-fn previous_token_end(text: &str, at: usize) -> usize {
-    Lexer::new(&text[..at.min(text.len())])
-        .filter_map(|t| t.ok())
-        .last()
-        .map_or(at, |(_, _, hi)| hi)
 }

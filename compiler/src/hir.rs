@@ -2,6 +2,7 @@
 //! lifted into functions of their own with explicit captures. Code
 //! generation reads only this.
 
+use crate::ast::Span;
 use crate::diag::FileId;
 use std::rc::Rc;
 use tern_vm::Instr;
@@ -65,7 +66,9 @@ pub struct StructDef {
 #[derive(Clone, Debug)]
 pub struct EnumDef {
     pub name: String,
-    pub variants: Vec<(String, Vec<Ty>)>,
+    /// Each variant's name and the types it carries (shared, so that
+    /// checking a use copies no list of types).
+    pub variants: Vec<(String, Rc<[Ty]>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -77,7 +80,7 @@ pub struct Local {
 }
 
 /// Where a closure's capture comes from in the enclosing function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CaptureSource {
     Local(LocalId),
     Capture(u32),
@@ -102,6 +105,9 @@ pub struct Func {
     pub captures: Vec<Capture>,
     pub body: Vec<Stmt>,
     pub line: u32,
+    /// The function's name, or the whole closure, for errors about the
+    /// function as a whole (in the file `file`).
+    pub span: Span,
 }
 
 /// A host import a program needs.
@@ -155,9 +161,9 @@ pub enum ExprKind {
 pub enum Place {
     Local(LocalId),
     Capture(u32),
-    Field(Expr, u16),
-    Index(Expr, Expr),
-    MapKey(Expr, Expr),
+    Field(Box<Expr>, u16),
+    Index(Box<Expr>, Box<Expr>),
+    MapKey(Box<Expr>, Box<Expr>),
 }
 
 #[derive(Clone, Debug)]
@@ -185,6 +191,15 @@ pub struct Arm {
     pub line: u32,
 }
 
+/// One test of an `if` chain: its condition, the statements it guards,
+/// and the line of its `if`.
+#[derive(Clone, Debug)]
+pub struct IfArm {
+    pub cond: Expr,
+    pub then: Vec<Stmt>,
+    pub line: u32,
+}
+
 #[derive(Clone, Debug)]
 pub struct Stmt {
     pub kind: StmtKind,
@@ -195,33 +210,34 @@ pub struct Stmt {
 pub enum StmtKind {
     Let(LocalId, Expr),
     Expr(Expr),
-    Assign(Place, Expr),
+    Assign(Place, Box<Expr>),
     /// `place op= value`: the instruction combines old and new.
-    Compound(Place, Instr, Expr),
-    If(Expr, Vec<Stmt>, Vec<Stmt>),
-    While(Expr, Vec<Stmt>),
+    Compound(Place, Instr, Box<Expr>),
+    /// `if` and its `else if`s, in order, then the `else` statements.
+    If(Vec<IfArm>, Vec<Stmt>),
+    While(Box<Expr>, Vec<Stmt>),
     /// `while true`: no test, left only by break or return.
     Loop(Vec<Stmt>),
     ForRange {
         var: LocalId,
-        lo: Expr,
-        hi: Expr,
+        lo: Box<Expr>,
+        hi: Box<Expr>,
         body: Vec<Stmt>,
     },
     ForArray {
         index: Option<LocalId>,
         var: LocalId,
-        array: Expr,
+        array: Box<Expr>,
         body: Vec<Stmt>,
     },
     ForMap {
         key: LocalId,
         value: Option<LocalId>,
-        map: Expr,
+        map: Box<Expr>,
         body: Vec<Stmt>,
     },
     Match {
-        scrutinee: Expr,
+        scrutinee: Box<Expr>,
         arms: Vec<Arm>,
         /// Every value matches some arm, so the last arm needs no test.
         exhaustive: bool,

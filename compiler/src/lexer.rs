@@ -386,29 +386,13 @@ impl Iterator for Lexer<'_> {
     }
 }
 
-/// Lexes a whole file. Lexical errors are collected, and a placeholder
-/// token stands in for a bad literal, so parsing goes on and every error
-/// in the file is reported.
-pub fn tokenize(src: &str) -> (Vec<(usize, Tok, usize)>, Vec<SpannedLexError>) {
-    let mut toks = Vec::new();
-    let mut errors = Vec::new();
-    for t in Lexer::new(src) {
-        match t {
-            Ok(t) => toks.push(t),
-            Err(e) => {
-                let stand_in = match e.error {
-                    LexError::BadEscape(_) | LexError::UnterminatedString => {
-                        Some(Tok::Str(String::new()))
-                    }
-                    LexError::IntTooLarge | LexError::BadNumber => Some(Tok::Int(0)),
-                    LexError::UnexpectedChar | LexError::UnterminatedComment => None,
-                };
-                if let Some(t) = stand_in {
-                    toks.push((e.lo, t, e.hi));
-                }
-                errors.push(e);
-            }
-        }
+/// The token that stands in for a literal with a lexical error, so that
+/// parsing goes on and every error in the file is reported; none for a
+/// character that starts no token.
+pub fn stand_in(e: &LexError) -> Option<Tok> {
+    match e {
+        LexError::BadEscape(_) | LexError::UnterminatedString => Some(Tok::Str(String::new())),
+        LexError::IntTooLarge | LexError::BadNumber => Some(Tok::Int(0)),
+        LexError::UnexpectedChar | LexError::UnterminatedComment => None,
     }
-    (toks, errors)
 }

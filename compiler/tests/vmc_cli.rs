@@ -101,3 +101,117 @@ fn errors_and_exit_codes() {
     assert_eq!(code, 2);
     assert!(err.contains("unrecognized subcommand"), "{err}");
 }
+
+#[test]
+fn files_over_the_size_limits_are_not_read() {
+    let dir = scratch();
+    // One byte over 8 MiB: refused before it is parsed.
+    let big = dir.join("big.src");
+    let mut text = String::from("fn main() {}\n");
+    text.push_str(&" ".repeat((8 << 20) + 1 - text.len()));
+    std::fs::write(&big, &text).unwrap();
+    assert_eq!(
+        vmc(&["check", big.to_str().unwrap()]),
+        (
+            5,
+            String::new(),
+            format!(
+                "error: cannot read {}: larger than 8388608 bytes\n",
+                big.display()
+            )
+        )
+    );
+    // At 8 MiB it compiles.
+    text.pop();
+    std::fs::write(&big, &text).unwrap();
+    assert_eq!(vmc(&["check", big.to_str().unwrap()]).0, 0);
+
+    // A .bc file over 64 MiB is not read whole before it is refused.
+    let bc = dir.join("big.bc");
+    std::fs::write(&bc, vec![0u8; (64 << 20) + 1]).unwrap();
+    for cmd in ["disasm", "inspect"] {
+        assert_eq!(
+            vmc(&[cmd, bc.to_str().unwrap()]),
+            (
+                5,
+                String::new(),
+                format!(
+                    "error: cannot read {}: larger than 67108864 bytes\n",
+                    bc.display()
+                )
+            )
+        );
+    }
+    std::fs::remove_file(&bc).unwrap();
+}
+
+/// Endless streams end in an error after reading one byte past the limit,
+/// never in a read until memory runs out.
+#[cfg(unix)]
+#[test]
+fn endless_inputs_are_refused() {
+    let dir = scratch().join("endless");
+    std::fs::create_dir_all(&dir).unwrap();
+    let zero = dir.join("zero.src");
+    let _ = std::fs::remove_file(&zero);
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    assert_eq!(
+        vmc(&["build", zero.to_str().unwrap()]),
+        (
+            5,
+            String::new(),
+            format!(
+                "error: cannot read {}: larger than 8388608 bytes\n",
+                zero.display()
+            )
+        )
+    );
+    // As an import: a compile error at the import.
+    let app = dir.join("app.src");
+    std::fs::write(&app, "import zero;\nfn main() {}\n").unwrap();
+    assert_eq!(
+        vmc(&["check", app.to_str().unwrap()]),
+        (
+            3,
+            String::new(),
+            "app.src:1:8: error: cannot import `zero`: zero.src is larger than 8388608 bytes\n \
+             1 | import zero;\n   |        ^^^^\nerror: could not compile app.src (1 error)\n"
+                .to_string()
+        )
+    );
+    for cmd in ["disasm", "inspect"] {
+        assert_eq!(
+            vmc(&[cmd, "/dev/zero"]),
+            (
+                5,
+                String::new(),
+                "error: cannot read /dev/zero: larger than 67108864 bytes\n".to_string()
+            )
+        );
+    }
+}
+
+/// `disasm` reads the sources a module names to show their lines; a
+/// hostile module can name anything, so those reads are capped too.
+#[cfg(unix)]
+#[test]
+fn disasm_reads_named_sources_carefully() {
+    let dir = scratch().join("named");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = std::path::Path::new("app.src");
+    let mut module = tern_compiler::compile_with(
+        path,
+        &tern_compiler::OneFile {
+            path,
+            text: "fn main() {\n    return;\n}\n",
+        },
+    )
+    .unwrap()
+    .module;
+    module.sources = vec!["/dev/zero".into()];
+    let bc = dir.join("app.bc");
+    std::fs::write(&bc, tern_vm::encode(&module)).unwrap();
+    let (code, listing, err) = vmc(&["disasm", bc.to_str().unwrap()]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert!(listing.contains("function 0 main()"), "{listing}");
+}

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::exit;
 
 use tern_compiler::cli::exit::{COMPILE_ERROR, INVALID_BYTECODE, IO_ERROR, OK, USAGE};
-use tern_compiler::cli::io_reason as reason;
+use tern_compiler::cli::{io_reason as reason, read_capped};
+use tern_compiler::driver::MAX_SOURCE_BYTES;
+use tern_vm::format::limits::MAX_FILE_BYTES;
 
 #[derive(Parser)]
 #[command(name = "vmc", version, about = "The Tern compiler", long_about = None)]
@@ -45,8 +47,9 @@ fn compile(source: &Path) -> tern_compiler::Compiled {
     }
 }
 
+/// Reads and decodes a `.bc` file, reading no more than the format allows.
 fn read_bc(path: &Path) -> (Vec<u8>, tern_vm::Module) {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| {
+    let bytes = read_capped(path, MAX_FILE_BYTES).unwrap_or_else(|e| {
         eprintln!("error: cannot read {}: {}", path.display(), reason(&e));
         exit(IO_ERROR)
     });
@@ -87,7 +90,9 @@ fn main() {
                 .sources
                 .iter()
                 .filter_map(|s| {
-                    let text = std::fs::read_to_string(dir.join(s)).ok()?;
+                    // The names come from the file: read them as carefully.
+                    let bytes = read_capped(&dir.join(s), MAX_SOURCE_BYTES).ok()?;
+                    let text = String::from_utf8(bytes).ok()?;
                     Some((s.clone(), text.lines().map(str::to_string).collect()))
                 })
                 .collect();
