@@ -16,6 +16,7 @@ use tern_vm::format::limits::*;
 use tern_vm::format::{encode, instruction_offsets};
 use tern_vm::module::{Layout, Module, TypeDesc, PRIMITIVES};
 use tern_vm::verify::MAX_STACK_MAP_ENTRIES;
+use tern_vm::VerifyErrorKind;
 
 /// Why a generated module cannot be a `.bc` file.
 pub enum Exceeded {
@@ -139,25 +140,19 @@ pub fn before_verifying(m: &Module, p: &Origins) -> Option<Exceeded> {
     }
 }
 
-/// Whether a verifier error is one of its size limits rather than a flaw.
-fn is_size_limit(e: &tern_vm::VerifyError) -> bool {
-    e.message.contains("exceeds the format limit")
-        || e.message.contains("too complex to verify")
-        || e.message.contains("stack maps are too large")
-}
-
 /// Fills in each function's stack height (the verifier's one job for the
 /// compiler) and checks the module as the loader will; then checks the
 /// size of the file it encodes to.
 pub fn verify(m: &mut Module, p: &Origins) -> Result<(), Exceeded> {
     let explain = |e: tern_vm::VerifyError| -> Exceeded {
-        if !is_size_limit(&e) {
-            return Exceeded::Bug(format!("generated code does not verify: {e}"));
-        }
-        let msg = if e.message.contains("exceeds the format limit") {
-            format!("needs an operand stack deeper than the limit of {MAX_STACK} values")
-        } else {
-            format!("is too large to verify: {}", e.message)
+        let msg = match e.kind {
+            VerifyErrorKind::Invalid => {
+                return Exceeded::Bug(format!("generated code does not verify: {e}"));
+            }
+            VerifyErrorKind::StackTooDeep => {
+                format!("needs an operand stack deeper than the limit of {MAX_STACK} values")
+            }
+            VerifyErrorKind::TooLarge => format!("is too large to verify: {}", e.message),
         };
         let mut found = Exceeded::Limits(Vec::new(), Vec::new());
         found.add(match e.func {

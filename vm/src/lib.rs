@@ -37,7 +37,7 @@ pub use opcodes::{Instr, Opcode};
 pub use program::Program;
 pub use stack::MAX_STACK_SLOTS;
 pub use trap::{TraceFrame, Trap, TrapKind};
-pub use verify::VerifyError;
+pub use verify::{VerifyError, VerifyErrorKind};
 
 /// Either way a file can fail before running.
 #[derive(Debug, Clone, PartialEq, Eq)]

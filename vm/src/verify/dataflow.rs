@@ -28,8 +28,8 @@
 
 use super::rules::{type_name, Ctx};
 use super::{
-    FuncInfo, FunctionStats, Safepoint, VerifyError, VerifyStats, MAX_STACK_MAP_ENTRIES,
-    MAX_VERIFY_CELLS, WORK_PER_BYTE,
+    FuncInfo, FunctionStats, Safepoint, VerifyError, VerifyErrorKind, VerifyStats,
+    MAX_STACK_MAP_ENTRIES, MAX_VERIFY_CELLS, WORK_PER_BYTE,
 };
 use crate::format::{code_len, limits::MAX_STACK};
 use crate::module::*;
@@ -190,14 +190,18 @@ impl Analysis<'_> {
             func: Some((self.index, self.f.name.clone())),
             offset: at.map(|i| offset(&self.f.code, i)),
             message,
+            kind: VerifyErrorKind::Invalid,
         }
     }
 
     fn too_complex(&self, at: usize, why: &str) -> VerifyError {
-        self.fail(
-            Some(at),
-            format!("function is too complex to verify ({why})"),
-        )
+        VerifyError {
+            kind: VerifyErrorKind::TooLarge,
+            ..self.fail(
+                Some(at),
+                format!("function is too complex to verify ({why})"),
+            )
+        }
     }
 
     /// Counts `units` of work about to be done at instruction `at`; fails,
@@ -465,7 +469,10 @@ impl Analysis<'_> {
             ));
         }
         if height > MAX_STACK as usize {
-            return Err(self.fail(Some(i), "stack height exceeds the format limit".into()));
+            return Err(VerifyError {
+                kind: VerifyErrorKind::StackTooDeep,
+                ..self.fail(Some(i), "stack height exceeds the format limit".into())
+            });
         }
         Ok(())
     }

@@ -72,6 +72,21 @@ pub struct VerifyError {
     /// Byte offset of the instruction within the function's code.
     pub offset: Option<u32>,
     pub message: String,
+    pub kind: VerifyErrorKind,
+}
+
+/// Whether a rejected module is wrong, or only too large: a compiler that
+/// produced it reports the second as a limit of the program, the first as
+/// its own bug.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyErrorKind {
+    /// The module breaks a rule.
+    Invalid,
+    /// A function's operand stack passes the format's limit.
+    StackTooDeep,
+    /// A table, string, function or the whole module passes a limit of the
+    /// format, or a function needs more than verification's budgets.
+    TooLarge,
 }
 
 impl fmt::Display for VerifyError {
@@ -117,6 +132,15 @@ fn module_err<T>(msg: impl Into<String>) -> Result<T, VerifyError> {
         func: None,
         offset: None,
         message: msg.into(),
+        kind: VerifyErrorKind::Invalid,
+    })
+}
+
+/// A module that passes a size limit of the format.
+fn module_too_large<T>(msg: impl Into<String>) -> Result<T, VerifyError> {
+    Err(VerifyError {
+        kind: VerifyErrorKind::TooLarge,
+        ..module_err::<()>(msg).unwrap_err()
     })
 }
 

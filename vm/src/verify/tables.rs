@@ -20,7 +20,7 @@
 //!
 //! The work is linear in the size of the tables.
 
-use super::{module_err, VerifyError};
+use super::{module_err, module_too_large, VerifyError};
 use crate::format::limits::*;
 use crate::format::{code_len, encoded_len_given, function_len};
 use crate::module::*;
@@ -29,7 +29,7 @@ use std::collections::HashSet;
 /// Fails if `owner` has `n` `what`s, more than `max`.
 fn count(owner: &dyn Fn() -> String, n: usize, what: &str, max: usize) -> Result<(), VerifyError> {
     if n > max {
-        return module_err(format!(
+        return module_too_large(format!(
             "{} has {n} {what}, more than the limit of {max}",
             owner()
         ));
@@ -40,7 +40,7 @@ fn count(owner: &dyn Fn() -> String, n: usize, what: &str, max: usize) -> Result
 /// Fails if string `s`, `what` it is, is longer than the format allows.
 fn string(what: &dyn Fn() -> String, s: &str) -> Result<(), VerifyError> {
     if s.len() > MAX_STRING_BYTES {
-        return module_err(format!(
+        return module_too_large(format!(
             "{} is {} bytes long, more than the limit of {MAX_STRING_BYTES}",
             what(),
             s.len()
@@ -138,7 +138,7 @@ pub(super) fn check_tables(m: &Module) -> Result<Vec<usize>, VerifyError> {
         count(&what, f.num_slots(), "local slots", MAX_SLOTS)?;
         count(&what, f.captures.len(), "captures", MAX_CAPTURES)?;
         if f.max_stack > MAX_STACK {
-            return module_err(format!(
+            return module_too_large(format!(
                 "{} declares max stack {}, more than the limit of {MAX_STACK}",
                 what(),
                 f.max_stack
@@ -221,7 +221,7 @@ pub(super) fn check_tables(m: &Module) -> Result<Vec<usize>, VerifyError> {
     }
     let size = encoded_len_given(m, sizes.iter().sum());
     if size > MAX_FILE_BYTES {
-        return module_err(format!(
+        return module_too_large(format!(
             "the module takes {size} bytes encoded, more than the file size limit of {MAX_FILE_BYTES}"
         ));
     }
@@ -262,7 +262,7 @@ fn check_types(m: &Module) -> Result<(), VerifyError> {
             d = d.max(depth[r as usize] + 1);
         }
         if d > MAX_TYPE_DEPTH {
-            return module_err(format!(
+            return module_too_large(format!(
                 "type {i} is nested {d} deep, more than the limit of {MAX_TYPE_DEPTH}"
             ));
         }
