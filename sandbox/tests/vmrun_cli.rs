@@ -15,17 +15,7 @@ fn vmrun(args: &[&str]) -> (i32, String, String) {
 /// vmrun as a child process to wire up by hand (under the test runner's
 /// emulator, if any, as `support::run_binary` does).
 fn vmrun_command(args: &[&str]) -> Command {
-    let bin = env!("CARGO_BIN_EXE_vmrun");
-    let runner = std::env::var("TERN_TEST_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    let mut cmd = match words.next() {
-        Some(emu) => {
-            let mut c = Command::new(emu);
-            c.args(words).arg(bin);
-            c
-        }
-        None => Command::new(bin),
-    };
+    let mut cmd = support::command(env!("CARGO_BIN_EXE_vmrun"));
     cmd.args(args);
     cmd
 }

@@ -2,21 +2,26 @@
 
 use std::process::Command;
 
-/// Runs `bin` with `args`: (exit code, stdout, stderr). Under cross-target
-/// testing the binary needs the same emulator as the test itself, which
-/// scripts/test-all.sh names in TERN_TEST_RUNNER.
-pub fn run_binary(bin: &str, args: &[&str]) -> (i32, String, String) {
+/// A command that runs `bin`. Under cross-target testing the binary needs
+/// the same emulator as the test itself, which scripts/test-all.sh names in
+/// TERN_TEST_RUNNER.
+#[allow(dead_code)] // Not every test file that includes this builds its own.
+pub fn command(bin: &str) -> Command {
     let runner = std::env::var("TERN_TEST_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
-    let mut cmd = match words.next() {
+    match words.next() {
         Some(emu) => {
             let mut c = Command::new(emu);
             c.args(words).arg(bin);
             c
         }
         None => Command::new(bin),
-    };
-    let out = cmd.args(args).output().expect("the binary runs");
+    }
+}
+
+/// Runs `bin` with `args`: (exit code, stdout, stderr).
+pub fn run_binary(bin: &str, args: &[&str]) -> (i32, String, String) {
+    let out = command(bin).args(args).output().expect("the binary runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

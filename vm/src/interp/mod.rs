@@ -427,11 +427,19 @@ impl<'h> Vm<'h> {
     /// Charges the fuel units of a copy across the boundary.
     fn charge_copy(&mut self, units: u64) -> Result<(), Trap> {
         if self.metered() {
-            self.fuel_used = self.fuel_used.saturating_add(units);
-            self.work = self.work.saturating_add(units);
-            if self.fuel_used > self.limits.fuel {
-                return Err(self.fuel_trap());
-            }
+            self.add_work(units)?;
+        }
+        Ok(())
+    }
+
+    /// Counts `units` of work beyond the instructions' own; traps if that
+    /// passes the fuel limit.
+    #[inline]
+    fn add_work(&mut self, units: u64) -> Result<(), Trap> {
+        self.fuel_used = self.fuel_used.saturating_add(units);
+        self.work = self.work.saturating_add(units);
+        if self.fuel_used > self.limits.fuel {
+            return Err(self.fuel_trap());
         }
         Ok(())
     }

@@ -31,12 +31,7 @@ impl Vm<'_> {
     #[inline]
     fn charge<const METER: bool>(&mut self, bytes: usize, elements: usize) -> Result<(), Trap> {
         if METER {
-            let units = work_units(bytes, elements);
-            self.fuel_used = self.fuel_used.saturating_add(units);
-            self.work = self.work.saturating_add(units);
-            if self.fuel_used > self.limits.fuel {
-                return Err(self.fuel_trap());
-            }
+            self.add_work(work_units(bytes, elements))?;
         }
         Ok(())
     }
