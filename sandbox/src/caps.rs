@@ -45,6 +45,12 @@ pub(crate) enum Sink {
     Discard,
 }
 
+/// Whether `message` is the error a write to a closed inherited stream
+/// gives (see `closed_message`).
+pub fn is_closed_output_message(message: &str) -> bool {
+    message.starts_with("output failed: standard ") && message.ends_with("(broken pipe)")
+}
+
 fn closed_message(stderr: bool) -> String {
     let which = if stderr { "error" } else { "output" };
     format!("output failed: standard {which} was closed by its reader (broken pipe)")

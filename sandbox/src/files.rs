@@ -4,9 +4,10 @@
 //!
 //! Only regular files are opened for their contents: a FIFO, a device or a
 //! socket can block forever or never end. The type is checked on the path
-//! first, so that a device is never opened at all (opening some has side
-//! effects), and again on the open handle, so that a path swapped for
-//! something else in between is still refused. The open itself never
+//! first, so that a device is not opened (opening some has side effects),
+//! and again on the open handle, so that a path swapped for something else
+//! in between is still refused (a device swapped in is then opened, but
+//! never read or written). The open itself never
 //! waits: opening a FIFO blocks until its other end is opened, so files are
 //! opened non-blocking (which changes nothing for a regular file). Reads
 //! stop one byte past a size cap, so an endless or growing file costs at

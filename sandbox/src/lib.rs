@@ -56,7 +56,7 @@ mod linker;
 pub mod native;
 mod types;
 
-pub use caps::{HostFunc, Output, MAX_READ_BYTES};
+pub use caps::{is_closed_output_message, HostFunc, Output, MAX_READ_BYTES};
 pub use linker::{
     Export, Import, Instance, IntoHostFunc, Linker, Module, TypedFunc, DEFAULT_OUTPUT_LIMIT,
 };

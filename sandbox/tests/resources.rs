@@ -617,3 +617,103 @@ fn ok(x: int) -> int { return x + 1; }
     assert!(!a.is_poisoned());
     assert_eq!(a.call("ok", &[Value::Int(1)]).unwrap(), Value::Int(2));
 }
+
+#[test]
+fn compacting_a_map_never_lets_the_heap_pass_its_limit() {
+    // Compaction once rebuilt a map with an index of another kind, larger
+    // than before, without telling the heap: repeated, the shortfall let
+    // a guest hold 64 MiB under a 16 MiB limit.
+    let src = r#"
+fn churn(m: {int: int}) -> int {
+    for k in 0..1024 { m[k] = k; }
+    for k in 0..894 { m.remove(k); }
+    return len(m.keys());
+}
+fn both() -> int {
+    var held: [[int]] = [];
+    var n = 0;
+    for i in 0..8 {
+        for r in 0..200 { var m: {int: int} = {}; n += churn(m); }
+        held.push([i; 1048576]);
+    }
+    return n + len(held);
+}
+"#;
+    let mut inst = instance(
+        src,
+        Limits {
+            max_heap: 16 << 20,
+            ..Limits::default()
+        },
+    );
+    let t = trap_of(inst.call("both", &[]));
+    assert_eq!(t.kind, TrapKind::OutOfMemory);
+}
+
+#[test]
+fn a_call_copies_its_arguments_in_under_its_own_deadline() {
+    // Arguments were copied in under the previous call's deadline: after
+    // a pause, a collection during the copy found it passed.
+    let src = r#"
+fn garbage(n: int) -> int {
+    var keep: [[int]] = [];
+    for i in 0..n { keep.push([i]); }
+    return len(keep);
+}
+fn take(s: str) -> int { return len(s); }
+"#;
+    let mut inst = instance(
+        src,
+        Limits {
+            timeout: Some(Duration::from_millis(400)),
+            ..Limits::default()
+        },
+    );
+    assert_eq!(
+        inst.call("garbage", &[Value::Int(200_000)]).unwrap(),
+        Value::Int(200_000)
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let big = "z".repeat(16 << 20);
+    assert_eq!(
+        inst.call("take", &[Value::Str(big)]).unwrap(),
+        Value::Int(16 << 20)
+    );
+}
+
+#[test]
+fn a_timeout_lands_in_time_inside_one_split() {
+    // A split searched and copied a batch of pieces without looking at
+    // the clock: one split of 512 MiB missed a 5 ms timeout by seconds.
+    let src = r#"
+fn big(k: int) -> str {
+    var s = "a";
+    for i in 0..k { s = s + s; }
+    return s;
+}
+fn split_it(s: str) -> int { return len(s.split("ab")); }
+fn run(k: int) -> int { return split_it(big(k)); }
+"#;
+    let m = module(src);
+    let mut linker = Linker::new();
+    linker.stdout(Output::Discard);
+    // Built without a timeout, so the split alone runs under one.
+    let mut builder = linker.instantiate(&m, Limits::default()).unwrap();
+    assert_eq!(
+        builder.call("run", &[Value::Int(10)]).unwrap(),
+        Value::Int(1)
+    );
+    let mut inst = linker
+        .instantiate(
+            &m,
+            Limits {
+                timeout: Some(Duration::from_millis(200)),
+                ..Limits::default()
+            },
+        )
+        .unwrap();
+    let t = within(Duration::from_secs(5), "a split under a timeout", || {
+        trap_of(inst.call("run", &[Value::Int(28)]))
+    });
+    assert_eq!(t.kind, TrapKind::Timeout);
+}

@@ -25,7 +25,7 @@
 //! [`TernMap::heap_bytes`] (what the heap accounts for the map) is the same
 //! on every platform and every run, whatever the seed.
 
-use crate::limits::{Stop, Watch, CHUNK_ELEMENTS};
+use crate::limits::{Stop, Watch, CHUNK_BYTES, CHUNK_ELEMENTS};
 use crate::siphash;
 
 /// A map key. Keys are owned values, never references, so maps need no
@@ -131,6 +131,10 @@ pub const ENTRY_BYTES: usize = VALUE_BYTES + STR_KEY_PTR_BYTES + HASH_BYTES;
 /// its length.
 pub const STR_KEY_BYTES: usize = 16;
 
+/// The most entries (live or removed) a map holds: entry numbers must stay
+/// below the index's markers.
+const MAX_ENTRIES: usize = 1 << 31;
+
 const EMPTY: u32 = u32::MAX;
 const DELETED: u32 = u32::MAX - 1;
 /// Entry capacities are powers of two from this up.
@@ -140,6 +144,16 @@ const MIN_CAPACITY: usize = 4;
 /// takes more memory than a hashed one with its hashes would.
 const SLOTS_PER_ENTRY: usize = 4;
 const SLACK: usize = 64;
+
+/// The index a rebuild makes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The kind the map has.
+    Keep,
+    /// Dense if the keys fit, else hashed.
+    Choose,
+    Hashed,
+}
 
 /// What [`TernMap::lookup`] found.
 #[derive(Clone, Copy, Debug)]
@@ -273,6 +287,11 @@ impl TernMap {
     /// nothing.
     pub fn insert_bound(&self, key: KeyRef) -> usize {
         let n = self.live + 1;
+        if self.values.len() >= MAX_ENTRIES {
+            // Entry numbers are u32, with two kept as markers: a map that
+            // large is out of memory whatever the limit says.
+            return usize::MAX;
+        }
         let mut bound = key.own_bytes();
         let cap = if self.values.len() == self.cap {
             // A rebuild, to a table of either kind.
@@ -377,6 +396,45 @@ impl TernMap {
         }
     }
 
+    /// [`TernMap::lookup`], hashing and comparing a string key longer than
+    /// a chunk a chunk at a time, checking `watch`.
+    pub fn lookup_watched(&self, key: KeyRef, watch: &Watch) -> Result<Lookup, Stop> {
+        let (KeyRef::Str(text), Index::Hashed(slots)) = (key, &self.index) else {
+            return Ok(self.lookup(key));
+        };
+        if text.len() <= CHUNK_BYTES {
+            return Ok(self.lookup(key));
+        }
+        if slots.is_empty() {
+            return Ok(Lookup::Vacant(Vacant::NONE));
+        }
+        let hash = siphash::hash_bytes_watched(self.seed.0, self.seed.1, text.as_bytes(), watch)?;
+        let mask = slots.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            match slots[i] {
+                EMPTY => {
+                    return Ok(Lookup::Vacant(Vacant {
+                        hash,
+                        slot: i,
+                        version: self.version,
+                    }))
+                }
+                DELETED => {}
+                e => {
+                    let e = e as usize;
+                    if self.hashes[e] == hash
+                        && crate::strings::compare_watched(&self.strs[e], text, watch)?
+                            == std::cmp::Ordering::Equal
+                    {
+                        return Ok(Lookup::Found(e));
+                    }
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// Walks the probe sequence of `hash`: the index slot where the search
     /// ended, and the entry number if `key` was found. The index names
     /// only live entries.
@@ -464,7 +522,7 @@ impl TernMap {
                 } else {
                     (self.cap * 2).max(MIN_CAPACITY)
                 };
-                self.rebuild(new_cap, true, watch)?;
+                self.rebuild(new_cap, Kind::Choose, watch)?;
             }
         }
         let bits = Self::bits(key.as_ref());
@@ -485,7 +543,7 @@ impl TernMap {
                 return Ok(());
             }
             // A key that does not fit: the map turns hashed.
-            self.rebuild(self.cap, false, watch)?;
+            self.rebuild(self.cap, Kind::Hashed, watch)?;
         }
         let (hash, at) = if vacant.version == self.version {
             // No change since the lookup: its probe still holds.
@@ -552,6 +610,18 @@ impl TernMap {
         self.live += 1;
     }
 
+    /// An upper bound of how much [`TernMap::heap_bytes`] can grow by
+    /// removing an entry: the tombstone bitmap made at the first removal,
+    /// or a shrink that makes the index dense.
+    pub fn remove_bound(&self) -> usize {
+        let bitmap = if self.dead.is_empty() {
+            8 * self.cap.div_ceil(64)
+        } else {
+            0
+        };
+        bitmap.max(INDEX_BYTES * limit(self.live))
+    }
+
     /// Removes `key` if present, keeping the order of the rest; returns
     /// its value.
     pub fn remove(&mut self, key: KeyRef) -> Option<u64> {
@@ -574,7 +644,7 @@ impl TernMap {
             let new_cap = (self.live * 2).next_power_of_two().max(MIN_CAPACITY);
             // The rebuild numbers entries by rank.
             let rank = (0..e).filter(|&x| !self.is_dead(x)).count();
-            self.rebuild(new_cap, true, watch)?;
+            self.rebuild(new_cap, Kind::Choose, watch)?;
             return Ok(self.take_entry(rank));
         }
         Ok(self.take_entry(e))
@@ -612,7 +682,9 @@ impl TernMap {
     /// is as it was.
     pub fn compact(&mut self, watch: &Watch) -> Result<(), Stop> {
         if self.tombstones() > 0 {
-            self.rebuild(self.cap, true, watch)?;
+            // The index keeps its kind: a dense one rebuilt from some of
+            // its keys is never longer, a hashed one keeps its size.
+            self.rebuild(self.cap, Kind::Keep, watch)?;
         }
         Ok(())
     }
@@ -669,15 +741,18 @@ impl TernMap {
     }
 
     /// Moves the live entries, in order, into columns of capacity `cap`
-    /// (with a dense index if `allow_dense` and the keys fit), dropping
-    /// every tombstone.
+    /// with an index of the `kind` asked for, dropping every tombstone.
     ///
     /// The slow part, hashing and placing every key in a new index, only
     /// reads the map and checks `watch` between chunks: if the watch stops
     /// it, the map is unchanged. What follows is a sequential move.
-    fn rebuild(&mut self, cap: usize, allow_dense: bool, watch: &Watch) -> Result<(), Stop> {
+    fn rebuild(&mut self, cap: usize, kind: Kind, watch: &Watch) -> Result<(), Stop> {
         debug_assert!(cap >= self.live && cap.is_power_of_two());
-        let dense = allow_dense && !self.str_keys && self.keys_fit_dense(watch)?;
+        let dense = match kind {
+            Kind::Keep => matches!(self.index, Index::Dense(_)),
+            Kind::Choose => !self.str_keys && self.keys_fit_dense(watch)?,
+            Kind::Hashed => false,
+        };
         let was_hashed = matches!(self.index, Index::Hashed(_));
         // The new index, with entries numbered by rank; and, for a map
         // turning hashed, its keys' hashes.
@@ -692,6 +767,9 @@ impl TernMap {
             for (rank, (k, _)) in self.iter().enumerate() {
                 if let KeyRef::Int(k) = k {
                     pos[k as usize] = rank as u32;
+                }
+                if rank % CHUNK_ELEMENTS == CHUNK_ELEMENTS - 1 {
+                    watch.check()?;
                 }
             }
             Index::Dense(pos)

@@ -397,7 +397,7 @@ macro_rules! for_each_op {
             /// Whether a key is present.
             MHas = 0x95, "map.has", {}, (special), false;
             /// Remove a key if present, keeping the order of the rest.
-            MRemove = 0x96, "map.remove", {}, (special), false;
+            MRemove = 0x96, "map.remove", {}, (special), true;
             /// The keys in order, as a new array of type `ty`.
             MKeys = 0x97, "map.keys", { ty: u32 }, (special), true;
             /// The values in order, as a new array of type `ty`.

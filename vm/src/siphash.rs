@@ -5,6 +5,8 @@
 //! key) and a byte string, word at a time; a test checks it against the
 //! `siphasher` crate.
 
+use crate::limits::{Stop, Watch, CHUNK_BYTES};
+
 #[inline(always)]
 fn round(v: &mut [u64; 4]) {
     v[0] = v[0].wrapping_add(v[1]);
@@ -65,6 +67,32 @@ pub fn hash_bytes(k0: u64, k1: u64, bytes: &[u8]) -> u64 {
     finish(v)
 }
 
+/// [`hash_bytes`], checking `watch` between chunks of a long input.
+pub fn hash_bytes_watched(k0: u64, k1: u64, bytes: &[u8], watch: &Watch) -> Result<u64, Stop> {
+    if bytes.len() <= CHUNK_BYTES {
+        return Ok(hash_bytes(k0, k1, bytes));
+    }
+    let mut v = init(k0, k1);
+    let full = bytes.len() / 8 * 8;
+    // Chunks of whole words, so the words are the ones hash_bytes takes.
+    for (i, chunk) in bytes[..full].chunks(CHUNK_BYTES).enumerate() {
+        if i > 0 {
+            watch.check()?;
+        }
+        for w in chunk.chunks_exact(8) {
+            compress(&mut v, u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        }
+    }
+    let rest = &bytes[full..];
+    let mut last = [0u8; 8];
+    last[..rest.len()].copy_from_slice(rest);
+    compress(
+        &mut v,
+        u64::from_le_bytes(last) | (bytes.len() as u64) << 56,
+    );
+    Ok(finish(v))
+}
+
 /// SipHash-1-3 of the 8 little-endian bytes of `x` under key `(k0, k1)`.
 #[inline]
 pub fn hash_u64(k0: u64, k1: u64, x: u64) -> u64 {
@@ -102,6 +130,11 @@ mod tests {
                     "{n}"
                 );
             }
+            let long: Vec<u8> = (0..3 * CHUNK_BYTES + 5).map(|i| (i * 7) as u8).collect();
+            assert_eq!(
+                hash_bytes_watched(k0, k1, &long, &Watch::IDLE),
+                Ok(reference(k0, k1, &long))
+            );
             for x in [0u64, 1, 42, u64::MAX, 0x1234_5678_9abc_def0] {
                 assert_eq!(hash_u64(k0, k1, x), reference(k0, k1, &x.to_le_bytes()));
             }

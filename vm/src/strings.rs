@@ -11,7 +11,7 @@
 //! fuel for the work (see [`crate::limits`]) before calling in here.
 
 use crate::heap::{new_text, str_size, text_bytes, Heap, Object, OBJECT_BYTES, SHARE_MIN};
-use crate::limits::{Stop, Watch, CHUNK_BYTES};
+use crate::limits::{Stop, Watch, CHUNK_BYTES, CHUNK_ELEMENTS};
 use compact_str::CompactString;
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -132,10 +132,30 @@ fn floor_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// A piece of a split: its byte range, and where the next one starts
+/// (`None` after the last).
+pub type Piece = (Range<usize>, Option<usize>);
+
+/// [`next_piece`], searching a long rest of `text` a chunk at a time.
+pub fn next_piece_watched(
+    text: &str,
+    sep: &str,
+    pos: usize,
+    watch: &Watch,
+) -> Result<Option<Piece>, Stop> {
+    if sep.is_empty() || text.len() - pos <= CHUNK_BYTES {
+        return Ok(next_piece(text, sep, pos));
+    }
+    Ok(Some(match find_watched(&text[pos..], sep, watch)? {
+        Some(i) => (pos..pos + i, Some(pos + i + sep.len())),
+        None => (pos..text.len(), None),
+    }))
+}
+
 /// The piece of `text` that starts at `pos` when split by `sep`: its byte
 /// range and where the next one starts (`None` after the last). Splitting
 /// by the empty string gives the characters.
-pub fn next_piece(text: &str, sep: &str, pos: usize) -> Option<(Range<usize>, Option<usize>)> {
+pub fn next_piece(text: &str, sep: &str, pos: usize) -> Option<Piece> {
     if sep.is_empty() {
         let c = text[pos..].chars().next()?;
         let end = pos + c.len_utf8();
@@ -192,7 +212,12 @@ impl Heap {
             // read (it has another buffer, checked above).
             let mut text = std::mem::take(self.str_text_mut(owner));
             let before = text_bytes(&text);
-            let pushed = push_watched(&mut text, self.str(b), watch);
+            // Grown once, to what `concat_need` counted, before the pieces
+            // are appended (growing piece by piece would grow further).
+            let pushed = text
+                .try_reserve(lb)
+                .map_err(|_| Stop::HostMemory)
+                .and_then(|_| push_watched(&mut text, self.str(b), watch));
             if pushed.is_err() {
                 // Put the buffer back as it was: no string changes.
                 text.truncate(la);
@@ -268,14 +293,18 @@ impl Heap {
     }
 
     /// The length of the text `parts` (an array of strings) joined by
-    /// `sep`.
-    pub fn join_len(&self, parts: u64, sep: u64) -> usize {
+    /// `sep`, counted a chunk of parts at a time.
+    pub fn join_len(&self, parts: u64, sep: u64, watch: &Watch) -> Result<usize, Stop> {
         let items = self.array(parts);
         let seplen = self.str(sep).len();
-        items
-            .iter()
-            .fold(0usize, |n, p| n.saturating_add(self.str(*p).len()))
-            .saturating_add(seplen.saturating_mul(items.len().saturating_sub(1)))
+        let mut len = seplen.saturating_mul(items.len().saturating_sub(1));
+        for (i, p) in items.iter().enumerate() {
+            len = len.saturating_add(self.str(*p).len());
+            if i % CHUNK_ELEMENTS == CHUNK_ELEMENTS - 1 {
+                watch.check()?;
+            }
+        }
+        Ok(len)
     }
 
     /// The strings of array `parts` joined by `sep`, as a new string of
@@ -299,7 +328,7 @@ impl Heap {
                     s.push_str(c);
                 }
             }
-            if s.len() >= next_check {
+            if s.len() >= next_check || i % CHUNK_ELEMENTS == CHUNK_ELEMENTS - 1 {
                 watch.check()?;
                 next_check = s.len() + CHUNK_BYTES;
             }
@@ -462,6 +491,18 @@ mod tests {
             assert!(h.bytes - before <= need, "{} > {need}", h.bytes - before);
         }
         assert_eq!(h.str(s).len(), 200 * 20);
+        // An append longer than a chunk, in place, with a watch that
+        // looks between the chunks.
+        let far = Watch {
+            deadline: Some(Instant::now() + Duration::from_secs(3600)),
+            interrupt: None,
+        };
+        let big = h.alloc_str(&"y".repeat(2 * CHUNK_BYTES + 1));
+        let (need, _) = h.concat_need(s, big);
+        let before = h.bytes;
+        h.concat(s, big, &far).unwrap();
+        assert!(h.bytes - before <= need, "{} > {need}", h.bytes - before);
+        assert_eq!(h.bytes, h.recount());
     }
 
     #[test]

@@ -268,8 +268,15 @@ fn main() {
         Ok(_) if closed => CLOSED_PIPE,
         Ok(code) => (code & 0xFF) as i32,
         // Printing to a closed pipe stopped the guest with a host error;
-        // the reader is gone and wants no story about it.
-        Err(Error::Trap(t)) if closed && t.kind == TrapKind::Host => CLOSED_PIPE,
+        // the reader is gone and wants no story about it. (Any other error
+        // is reported, even if output was lost too.)
+        Err(Error::Trap(t))
+            if closed
+                && t.kind == TrapKind::Host
+                && tern_sandbox::is_closed_output_message(&t.message) =>
+        {
+            CLOSED_PIPE
+        }
         Err(e) => {
             say(&report(e));
             e.exit_code()

@@ -126,6 +126,42 @@ impl Heap {
         }
     }
 
+    /// The marking phase: everything reachable from `roots` (and, for a
+    /// minor collection, from the remembered objects) gets its mark.
+    /// Returns what tracing cost besides the young objects: the roots and
+    /// the remembered objects' fields.
+    fn mark(
+        &mut self,
+        roots: &[u64],
+        info: &GcInfo,
+        major: bool,
+        watch: &Watch,
+    ) -> Result<usize, Stop> {
+        let objects = &self.objects;
+        let flags = &mut self.flags;
+        let mut work: Vec<u64> = Vec::with_capacity(roots.len());
+        for &r in roots {
+            mark(flags, r, &mut work);
+        }
+        let mut overhead = roots.len();
+        if !major {
+            // Old objects mutated since the last collection may now refer
+            // to young ones: trace them as if they were roots.
+            for &r in &self.remembered {
+                overhead += trace(&objects[r as usize], info, flags, &mut work, watch)?;
+            }
+        }
+        let mut traced = 0usize;
+        while let Some(h) = work.pop() {
+            traced += 1 + trace(&objects[h as usize], info, flags, &mut work, watch)?;
+            if traced >= CHUNK_ELEMENTS {
+                traced = 0;
+                watch.check()?;
+            }
+        }
+        Ok(overhead)
+    }
+
     /// Marks everything reachable from `roots` and frees the rest: among
     /// the young objects only (minor), or among all of them (major, which
     /// also sets the next major threshold). The watch is checked between
@@ -146,30 +182,14 @@ impl Heap {
         if major {
             self.flags.fill(0);
         }
-        let objects = &self.objects;
-        let flags = &mut self.flags;
-        let mut work: Vec<u64> = Vec::with_capacity(roots.len());
-        for &r in roots {
-            mark(flags, r, &mut work);
-        }
-        // What tracing cost besides the young objects: the roots and the
-        // remembered objects' fields.
-        let mut overhead = roots.len();
-        if !major {
-            // Old objects mutated since the last collection may now refer
-            // to young ones: trace them as if they were roots.
-            for &r in &self.remembered {
-                overhead += trace(&objects[r as usize], info, flags, &mut work, watch)?;
+        let overhead = match self.mark(roots, info, major, watch) {
+            Ok(overhead) => overhead,
+            Err(stop) => {
+                // Half-marked: the next collection, major, starts over.
+                self.reset_budget();
+                return Err(stop);
             }
-        }
-        let mut traced = 0usize;
-        while let Some(h) = work.pop() {
-            traced += 1 + trace(&objects[h as usize], info, flags, &mut work, watch)?;
-            if traced >= CHUNK_ELEMENTS {
-                traced = 0;
-                watch.check()?;
-            }
-        }
+        };
         // Sweep. `bytes` is kept exact by alloc, grow and shrink, so the
         // freed objects' sizes are all that needs subtracting. Survivors
         // keep their mark: they are old now.
@@ -192,12 +212,20 @@ impl Heap {
                 }
             }
         } else {
-            for &i in &self.young {
+            for (k, &i) in self.young.iter().enumerate() {
                 let i = i as usize;
                 if self.flags[i] & MARKED == 0 {
                     if let Some(o) = self.objects[i].take() {
                         freed += o.size();
                         self.free.push(i as u32);
+                    }
+                }
+                if k % (8 * CHUNK_ELEMENTS) == 8 * CHUNK_ELEMENTS - 1 {
+                    if let Err(s) = watch.check() {
+                        // The rest of the young garbage waits for the
+                        // next collection, which is major.
+                        stopped = Err(s);
+                        break;
                     }
                 }
             }
@@ -355,7 +383,7 @@ mod tests {
         for i in 0..100 {
             let need = h.array_push_need(arr);
             let before = h.bytes;
-            h.array_push(arr, i);
+            h.array_push(arr, i).unwrap();
             assert_eq!(h.bytes - before, need);
             assert_eq!(h.bytes, h.recount());
         }
@@ -509,7 +537,7 @@ mod tests {
         // Both are old now. Store young objects into them, reachable only
         // through the old objects.
         let s1 = h.alloc_str("in array");
-        h.array_push(arr, s1);
+        h.array_push(arr, s1).unwrap();
         let s2 = h.alloc_str("in cell");
         h.set_cell(cell, s2);
         gc(&mut h, &[arr, cell], Collection::Minor);

@@ -457,7 +457,7 @@ impl Heap {
                 let e = m.entries.find(KeyRef::Int(k as i64));
                 Some(e.map(|e| m.entries.value_at(e)))
             }
-            Object::Map(m) if strings => {
+            Object::Map(m) if strings && self.str(k).len() <= crate::limits::CHUNK_BYTES => {
                 let e = m.entries.find(KeyRef::Str(self.str(k)));
                 Some(e.map(|e| m.entries.value_at(e)))
             }
@@ -482,7 +482,9 @@ impl Heap {
             Object::Map(m) if m.key_ty != crate::module::STR => {
                 m.entries.lookup(KeyRef::Int(k as i64))
             }
-            Object::Map(m) if strings => m.entries.lookup(KeyRef::Str(self.str(k))),
+            Object::Map(m) if strings && self.str(k).len() <= crate::limits::CHUNK_BYTES => {
+                m.entries.lookup(KeyRef::Str(self.str(k)))
+            }
             Object::Map(_) => return Err(None),
             _ => bad_handle(h, "map"),
         };
@@ -504,11 +506,12 @@ impl Heap {
         }
     }
 
-    /// Where key slot `k` is in map `h`, or what inserting it needs.
+    /// Where key slot `k` is in map `h`, or what inserting it needs; a
+    /// long string key is hashed and compared a chunk at a time.
     #[inline]
-    pub fn map_lookup(&self, h: u64, k: u64) -> crate::map::Lookup {
+    pub fn map_lookup(&self, h: u64, k: u64, watch: &Watch) -> Result<crate::map::Lookup, Stop> {
         match self.get(h) {
-            Object::Map(m) => m.entries.lookup(self.key_ref(m.key_ty, k)),
+            Object::Map(m) => m.entries.lookup_watched(self.key_ref(m.key_ty, k), watch),
             _ => bad_handle(h, "map"),
         }
     }
@@ -617,30 +620,37 @@ impl Heap {
     }
 
     /// Appends `values` to array `h`, doubling its capacity as often as
-    /// that needs.
-    pub fn array_extend(&mut self, h: u64, values: &[u64]) {
+    /// that needs. Fails only if the host cannot allocate the capacity.
+    pub fn array_extend(&mut self, h: u64, values: &[u64]) -> Result<(), Stop> {
         let items = self.array_mut(h);
         let cap = items.capacity();
         let new_cap = extended_capacity(cap, items.len() + values.len());
         if new_cap > cap {
-            items.reserve_exact(new_cap - items.len());
+            items
+                .try_reserve_exact(new_cap - items.len())
+                .map_err(|_| Stop::HostMemory)?;
         }
         items.extend_from_slice(values);
         self.grow(8 * (new_cap - cap));
+        Ok(())
     }
 
     /// Appends to array `h`, growing its capacity (and its accounted size)
-    /// by doubling when full.
+    /// by doubling when full. Fails only if the host cannot allocate the
+    /// capacity.
     #[inline]
-    pub fn array_push(&mut self, h: u64, v: u64) {
+    pub fn array_push(&mut self, h: u64, v: u64) -> Result<(), Stop> {
         let items = self.array_mut(h);
         if items.len() == items.capacity() {
             let cap = items.capacity();
             let new_cap = grown_capacity(cap);
-            items.reserve_exact(new_cap - items.len());
+            items
+                .try_reserve_exact(new_cap - items.len())
+                .map_err(|_| Stop::HostMemory)?;
             self.grow(8 * (new_cap - cap));
         }
         self.array_mut(h).push(v);
+        Ok(())
     }
 
     /// Removes the last element of array `h`, and halves its capacity when
@@ -666,6 +676,12 @@ impl Heap {
             Object::Map(m) => m.entries.insert_bound(self.key_ref(m.key_ty, k)),
             _ => bad_handle(h, "map"),
         }
+    }
+
+    /// An upper bound of the accounted bytes removing an entry of map `h`
+    /// adds.
+    pub fn map_remove_bound(&self, h: u64) -> usize {
+        self.map(h).remove_bound()
     }
 
     /// Inserts `key` (missing, and looked up as `vacant`) with value `v`
@@ -722,7 +738,12 @@ impl Heap {
             _ => bad_handle(h, "map"),
         };
         let after = self.map(h).heap_bytes();
-        self.shrink(before.saturating_sub(after));
+        debug_assert!(after <= before, "compaction never grows a map");
+        if after > before {
+            self.grow(after - before);
+        } else {
+            self.shrink(before - after);
+        }
         r
     }
 }

@@ -759,7 +759,10 @@ impl Vm<'_> {
                     safepoint!(self.heap.array_push_need(a));
                     let v = pop!();
                     sp -= 1;
-                    self.heap.array_push(a, v);
+                    if let Err(stop) = self.heap.array_push(a, v) {
+                        sync!();
+                        return Err(self.stopped(stop));
+                    }
                 }
                 Instr::APop {} => match self.heap.array_pop(top!()) {
                     Some(v) => top!() = v,

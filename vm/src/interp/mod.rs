@@ -289,18 +289,22 @@ impl<'h> Vm<'h> {
         if !self.initialized {
             self.initialized = true;
             if let Some(init) = self.prog.module().init {
+                self.start_call();
                 self.call_raw(init, &[])?;
             }
         }
         Ok(())
     }
 
+    /// Starts the clock of a call into the guest: its deadline counts from
+    /// now, for everything the call does (copying its arguments in too).
+    fn start_call(&mut self) {
+        self.watch.deadline = deadline_after(self.limits.timeout);
+    }
+
     /// Calls function `func` with raw slot arguments (already typed right).
     fn call_raw(&mut self, func: u32, args: &[u64]) -> Result<Option<u64>, Trap> {
         let depth = self.frames.len();
-        if depth == 0 {
-            self.watch.deadline = deadline_after(self.limits.timeout);
-        }
         let base = self.frames.last().map_or(0, |fr| {
             fr.base as usize + self.prog.meta[fr.func as usize].frame_size as usize
         });
@@ -372,6 +376,7 @@ impl<'h> Vm<'h> {
             crate::host::check_type(prog.module(), *t, v).map_err(invalid_call)?;
         }
         self.initialize()?;
+        self.start_call();
         let mark = self.pinned.len();
         let r = (|| {
             for (t, v) in f.params.iter().zip(args) {
@@ -558,6 +563,14 @@ impl<'h> Vm<'h> {
     ) -> Result<(), Trap> {
         if let Some(fr) = self.frames.last_mut() {
             fr.pc = pc as u32;
+            // The collector reads the stack map of this instruction, which
+            // the verifier makes only for the table's safepoints.
+            debug_assert!(
+                self.prog.module().functions[fr.func as usize].code[pc]
+                    .opcode()
+                    .is_safepoint(),
+                "a collection at an instruction that is not a safepoint"
+            );
         }
         let kind = self.heap.wants_collection(need);
         if kind != Collection::None {

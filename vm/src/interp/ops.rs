@@ -158,8 +158,10 @@ impl Vm<'_> {
         Ok(sp - 1)
     }
 
-    /// Finds the pieces a batch at a time, makes room for the whole batch
-    /// at one safepoint, then makes them and appends them to `pieces`.
+    /// Finds the pieces a batch at a time (at most 256 pieces, or as many
+    /// as 64 KiB of text holds), makes room for the whole batch at one
+    /// safepoint, then makes them and appends them to `pieces`; the watch
+    /// is checked between batches, and within a long search or copy.
     fn split_into<const METER: bool>(
         &mut self,
         stack: &ValueStack,
@@ -169,17 +171,23 @@ impl Vm<'_> {
     ) -> Result<(), Trap> {
         const BATCH: usize = 256;
         let mut ranges: Vec<std::ops::Range<usize>> = Vec::with_capacity(BATCH);
-        let mut texts: Vec<CompactString> = Vec::with_capacity(BATCH);
         let mut slots: Vec<u64> = Vec::with_capacity(BATCH);
         let mut pos = Some(0);
-        let mut next_check = CHUNK_BYTES;
         while let Some(start) = pos {
             ranges.clear();
             let (text, sep_text) = (self.heap.str(s), self.heap.str(sep));
             let mut at = start;
+            let mut stopped = None;
             pos = None;
             while ranges.len() < BATCH {
-                let Some((range, next)) = strings::next_piece(text, sep_text, at) else {
+                let found = match strings::next_piece_watched(text, sep_text, at, &self.watch) {
+                    Ok(found) => found,
+                    Err(stop) => {
+                        stopped = Some(stop);
+                        break;
+                    }
+                };
+                let Some((range, next)) = found else {
                     break;
                 };
                 ranges.push(range);
@@ -187,9 +195,13 @@ impl Vm<'_> {
                     Some(n) => at = n,
                     None => break,
                 }
-                if ranges.len() == BATCH {
+                if ranges.len() == BATCH || at - start >= CHUNK_BYTES {
                     pos = Some(at);
+                    break;
                 }
+            }
+            if let Some(stop) = stopped {
+                return Err(self.stopped(stop));
             }
             if ranges.is_empty() {
                 break;
@@ -199,19 +211,22 @@ impl Vm<'_> {
             let need = ranges.iter().map(|r| str_size(r.len())).sum::<usize>()
                 + self.heap.array_extend_need(pieces, ranges.len());
             self.reserve(stack, need)?;
-            let text = self.heap.str(s);
-            texts.clear();
-            texts.extend(ranges.iter().map(|r| new_text(&text[r.clone()])));
             slots.clear();
-            for t in texts.drain(..) {
-                slots.push(self.heap.alloc_text(t));
+            for r in ranges.drain(..) {
+                let piece = if r.len() <= CHUNK_BYTES {
+                    new_text(&self.heap.str(s)[r])
+                } else {
+                    let mut t = CompactString::with_capacity(r.len());
+                    let copied = strings::push_watched(&mut t, &self.heap.str(s)[r], &self.watch);
+                    self.watched(copied)?;
+                    t
+                };
+                slots.push(self.heap.alloc_text(piece));
             }
-            self.heap.array_extend(pieces, &slots);
-            if at >= next_check {
-                next_check = at + CHUNK_BYTES;
-                let r = self.watch.check();
-                self.watched(r)?;
-            }
+            let r = self.heap.array_extend(pieces, &slots);
+            self.watched(r)?;
+            let r = self.watch.check();
+            self.watched(r)?;
         }
         Ok(())
     }
@@ -237,7 +252,8 @@ impl Vm<'_> {
     ) -> Result<usize, Trap> {
         let (a, sep) = (stack[sp - 2], stack[sp - 1]);
         self.charge::<METER>(0, self.heap.array(a).len())?;
-        let len = self.heap.join_len(a, sep);
+        let len = self.heap.join_len(a, sep, &self.watch);
+        let len = self.watched(len)?;
         self.charge::<METER>(len, 0)?;
         self.reserve(stack, str_size(len))?;
         let r = self.heap.join(a, sep, len, &self.watch);
@@ -375,7 +391,11 @@ impl Vm<'_> {
         let sp = if default { sp - 1 } else { sp };
         let (mh, k) = (stack[sp - 2], stack[sp - 1]);
         self.charge_key::<METER>(mh, k)?;
-        let e = self.heap.map_find(mh, k);
+        let e = match self.heap.map_lookup(mh, k, &self.watch) {
+            Ok(Lookup::Found(e)) => Some(e),
+            Ok(Lookup::Vacant(_)) => None,
+            Err(stop) => return Err(self.stopped(stop)),
+        };
         stack[sp - 2] = match (ins, e) {
             (Instr::MHas {}, e) => e.is_some() as u64,
             (_, Some(e)) => self.heap.map_value(mh, e),
@@ -402,7 +422,10 @@ impl Vm<'_> {
         self.charge_key::<METER>(mh, k)?;
         let found = match vacant {
             Some(vacant) => Lookup::Vacant(vacant),
-            None => self.heap.map_lookup(mh, k),
+            None => {
+                let found = self.heap.map_lookup(mh, k, &self.watch);
+                self.watched(found)?
+            }
         };
         match found {
             Lookup::Found(e) => self.heap.map_mut(mh).set_value_at(e, v),
@@ -432,7 +455,11 @@ impl Vm<'_> {
     ) -> Result<usize, Trap> {
         let (mh, k) = (stack[sp - 2], stack[sp - 1]);
         self.charge_key::<METER>(mh, k)?;
-        if let Some(e) = self.heap.map_find(mh, k) {
+        let found = self.heap.map_lookup(mh, k, &self.watch);
+        if let Lookup::Found(e) = self.watched(found)? {
+            // A collection the reservation may run moves nothing in a map:
+            // the entry number holds.
+            self.reserve(stack, self.heap.map_remove_bound(mh))?;
             let watch = &self.watch;
             let r = self.heap.with_map(mh, |m| m.remove_at(e, watch));
             self.watched(r)?;
