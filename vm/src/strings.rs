@@ -385,6 +385,24 @@ mod tests {
     }
 
     #[test]
+    fn a_long_piece_is_searched_watched() {
+        let text = "a".repeat(3 * CHUNK_BYTES);
+        assert_eq!(
+            next_piece_watched(&text, "ab", 0, &expired()),
+            Err(Stop::Timeout)
+        );
+        assert_eq!(
+            next_piece_watched(&text, "ab", 0, &Watch::IDLE),
+            Ok(Some((0..text.len(), None)))
+        );
+        // Short rests take the plain search, which needs no watch.
+        assert_eq!(
+            next_piece_watched("a,b", ",", 0, &expired()),
+            Ok(Some((0..1, Some(2))))
+        );
+    }
+
+    #[test]
     fn chunked_comparison_agrees_with_str_cmp() {
         let base = "z".repeat(3 * CHUNK_BYTES);
         let far = Watch::IDLE;
