@@ -54,15 +54,7 @@ pub fn too_deep(src: &str) -> Option<Span> {
                     pending.pop();
                 }
             }
-            Tok::Ident(_)
-            | Tok::Int(_)
-            | Tok::Float(_)
-            | Tok::Str(_)
-            | Tok::True
-            | Tok::False
-            | Tok::SelfKw
-            | Tok::Dot
-            | Tok::Fn => {}
+            _ if is_atom(&tok) || matches!(tok, Tok::Dot | Tok::Fn) => {}
             _ => {
                 depth -= pending[top];
                 pending[top] = 0;
@@ -71,21 +63,23 @@ pub fn too_deep(src: &str) -> Option<Span> {
         if depth > MAX_NESTING {
             return Some(Span::new(lo, hi));
         }
-        after_operand = matches!(
-            tok,
-            Tok::Ident(_)
-                | Tok::Int(_)
-                | Tok::Float(_)
-                | Tok::Str(_)
-                | Tok::True
-                | Tok::False
-                | Tok::SelfKw
-                | Tok::RParen
-                | Tok::RBracket
-                | Tok::RBrace
-        );
+        after_operand = is_atom(&tok) || matches!(tok, Tok::RParen | Tok::RBracket | Tok::RBrace);
     }
     None
+}
+
+/// A token that is a whole operand by itself: a name or a literal.
+fn is_atom(tok: &Tok) -> bool {
+    matches!(
+        tok,
+        Tok::Ident(_)
+            | Tok::Int(_)
+            | Tok::Float(_)
+            | Tok::Str(_)
+            | Tok::True
+            | Tok::False
+            | Tok::SelfKw
+    )
 }
 
 /// The message for [`too_deep`]'s span.
