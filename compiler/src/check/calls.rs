@@ -1,0 +1,400 @@
+//! Calls: of user functions, closures, host and standard-library
+//! functions, the built-in functions and the methods of built-in types.
+
+use super::*;
+
+impl<'a> Checker<'a> {
+    pub(super) fn args(
+        &mut self,
+        args: &[ast::Expr],
+        params: &[Ty],
+        what: &str,
+        span: Span,
+    ) -> Vec<Expr> {
+        if args.len() != params.len() {
+            self.error(
+                span,
+                format!(
+                    "{what} takes {} argument{}, {} given",
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" },
+                    args.len()
+                ),
+            );
+        }
+        args.iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let want = params.get(i);
+                let x = self.expr(a, want);
+                if let Some(w) = want {
+                    self.expect_ty(&x.ty, w, a.span);
+                }
+                x
+            })
+            .collect()
+    }
+
+    pub(super) fn call_fn(
+        &mut self,
+        f: FuncId,
+        recv: Option<Expr>,
+        args: &[ast::Expr],
+        name: &str,
+        span: Span,
+        line: u32,
+    ) -> Expr {
+        if self.fcx.last().is_some_and(|c| c.const_mode) {
+            self.error(span, "constant initializers cannot call functions");
+        }
+        let params = self.sigs[f as usize].params.clone();
+        let ret = self.sigs[f as usize].ret.clone();
+        let skip = recv.is_some() as usize;
+        let mut out: Vec<Expr> = recv.into_iter().collect();
+        out.extend(self.args(
+            args,
+            &params[skip.min(params.len())..],
+            &format!("`{name}`"),
+            span,
+        ));
+        e(ExprKind::Call(f, out), ret, line)
+    }
+
+    pub(super) fn call_host(
+        &mut self,
+        h: u32,
+        args: &[ast::Expr],
+        name: &str,
+        span: Span,
+        line: u32,
+    ) -> Expr {
+        let host = Rc::clone(&self.hosts[h as usize]);
+        let xs = self.args(args, &host.params, &format!("`{name}`"), span);
+        e(
+            ExprKind::CallHost(Rc::clone(&host), xs),
+            host.ret.clone(),
+            line,
+        )
+    }
+
+    pub(super) fn call_std(
+        &mut self,
+        fns: &[StdFn],
+        name: &str,
+        args: &[ast::Expr],
+        span: Span,
+        line: u32,
+    ) -> Expr {
+        let xs: Vec<Expr> = args.iter().map(|a| self.expr(a, None)).collect();
+        if xs.iter().any(|x| x.ty.is_error()) {
+            return self.error_expr(line);
+        }
+        let cands: Vec<&StdFn> = fns.iter().filter(|f| f.name == name).collect();
+        for f in &cands {
+            if f.params.len() == xs.len() && f.params.iter().zip(&xs).all(|(p, x)| prim(*p) == x.ty)
+            {
+                let ret = prim(f.ret);
+                return match f.lower {
+                    Lowering::Op(op) => e(ExprKind::Op(instr_of(op), xs), ret, line),
+                    Lowering::Host { module, name } => {
+                        let h = HostRef {
+                            module: module.into(),
+                            name: name.into(),
+                            params: f.params.iter().map(|p| prim(*p)).collect(),
+                            ret: ret.clone(),
+                        };
+                        e(ExprKind::CallHost(Rc::new(h), xs), ret, line)
+                    }
+                };
+            }
+        }
+        let got: Vec<String> = xs.iter().map(|x| self.ty_name(&x.ty)).collect();
+        let sigs: Vec<String> = cands
+            .iter()
+            .map(|f| {
+                let ps: Vec<String> = f.params.iter().map(|p| self.ty_name(&prim(*p))).collect();
+                format!("`{}({})`", name, ps.join(", "))
+            })
+            .collect();
+        self.error(
+            span,
+            format!(
+                "no form of `{name}` takes ({}); it is {}",
+                got.join(", "),
+                sigs.join(" or ")
+            ),
+        );
+        self.error_expr(line)
+    }
+
+    pub(super) fn call(
+        &mut self,
+        callee: &ast::Expr,
+        args: &[ast::Expr],
+        span: Span,
+        want: Option<&Ty>,
+        line: u32,
+    ) -> Expr {
+        // Paths first: functions, methods of types, variants, standard modules.
+        if let Some(path) = crate::parse_helpers::path_of(callee) {
+            let last = path.last().unwrap().name.clone();
+            if let Some(res) = self.resolve_path(&path) {
+                return match res {
+                    PathRes::Fn(f) => self.call_fn(f, None, args, &last, span, line),
+                    PathRes::Variant(en, v) => self.construct_variant(en, v, args, span, line),
+                    PathRes::StdFns(m, name) => self.call_std(m.fns, name, args, span, line),
+                    PathRes::Host(h) => self.call_host(h, args, &last, span, line),
+                    PathRes::Const(_) => {
+                        let f = self.path_value(res, &last, callee.span, line);
+                        self.call_value(f, args, span, line)
+                    }
+                    _ => {
+                        let text: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+                        self.error(
+                            callee.span,
+                            format!("`{}` cannot be called", text.join(".")),
+                        );
+                        self.error_expr(line)
+                    }
+                };
+            }
+            if path.len() == 1 && self.lookup_var(&last, callee.span).is_none() {
+                if let Some(f) = tern_stdlib::prelude(&last) {
+                    return self.call_std(std::slice::from_ref(f), &last, args, span, line);
+                }
+                if BUILTIN_FNS.contains(&last.as_str()) {
+                    return self.builtin(&last, args, span, line);
+                }
+                if let Some((en, v)) = self.bare_variant(&last, want, callee.span) {
+                    return self.construct_variant(en, v, args, span, line);
+                }
+                self.error(
+                    callee.span,
+                    format!("cannot find function `{last}` in this scope"),
+                );
+                for a in args {
+                    self.expr(a, None);
+                }
+                return self.error_expr(line);
+            }
+            if path.len() > 1 {
+                if let Some(prefix) = self.resolve_path(&path[..path.len() - 1]) {
+                    if matches!(prefix, PathRes::Module(_) | PathRes::Type(_)) {
+                        let text: Vec<&str> = path[..path.len() - 1]
+                            .iter()
+                            .map(|i| i.name.as_str())
+                            .collect();
+                        self.error(
+                            path.last().unwrap().span,
+                            format!("`{}` has no function `{last}`", text.join(".")),
+                        );
+                        for a in args {
+                            self.expr(a, None);
+                        }
+                        return self.error_expr(line);
+                    }
+                }
+            }
+        }
+        if let ast::ExprKind::Field(obj, name) = &callee.kind {
+            let o = self.expr(obj, None);
+            return self.method_call(o, name, args, span, line);
+        }
+        let f = self.expr(callee, None);
+        self.call_value(f, args, span, line)
+    }
+
+    pub(super) fn call_value(
+        &mut self,
+        f: Expr,
+        args: &[ast::Expr],
+        span: Span,
+        line: u32,
+    ) -> Expr {
+        match f.ty.clone() {
+            Ty::Fn(ps, r) => {
+                if self.fcx.last().is_some_and(|c| c.const_mode) {
+                    self.error(span, "constant initializers cannot call functions");
+                }
+                let xs = self.args(args, &ps, "this function", span);
+                e(ExprKind::CallClosure(Box::new(f), xs), (*r).clone(), line)
+            }
+            Ty::Error => {
+                for a in args {
+                    self.expr(a, None);
+                }
+                self.error_expr(line)
+            }
+            t => {
+                let msg = format!("a value of type {} cannot be called", self.ty_name(&t));
+                self.error(span, msg);
+                self.error_expr(line)
+            }
+        }
+    }
+
+    pub(super) fn construct_variant(
+        &mut self,
+        en: EnumId,
+        v: u16,
+        args: &[ast::Expr],
+        span: Span,
+        line: u32,
+    ) -> Expr {
+        let (vname, fields) = self.enums[en as usize].variants[v as usize].clone();
+        if fields.is_empty() {
+            self.error(
+                span,
+                format!("variant `{vname}` carries no values; write it without parentheses"),
+            );
+            return self.error_expr(line);
+        }
+        let xs = self.args(args, &fields, &format!("variant `{vname}`"), span);
+        e(ExprKind::NewEnum(en, v, xs), Ty::Enum(en), line)
+    }
+
+    pub(super) fn builtin(
+        &mut self,
+        name: &str,
+        args: &[ast::Expr],
+        span: Span,
+        line: u32,
+    ) -> Expr {
+        let xs: Vec<Expr> = args.iter().map(|a| self.expr(a, None)).collect();
+        if xs.iter().any(|x| x.ty.is_error()) {
+            return self.error_expr(line);
+        }
+        let tys: Vec<Ty> = xs.iter().map(|x| x.ty.clone()).collect();
+        let r = match (name, tys.as_slice()) {
+            ("len", [Ty::Str]) => Some((Instr::SLen {}, Ty::Int)),
+            ("len", [Ty::Array(_)]) => Some((Instr::ALen {}, Ty::Int)),
+            ("len", [Ty::Map(..)]) => Some((Instr::MLen {}, Ty::Int)),
+            ("str", [Ty::Int]) => Some((Instr::IToS {}, Ty::Str)),
+            ("str", [Ty::Float]) => Some((Instr::FToS {}, Ty::Str)),
+            ("str", [Ty::Bool]) => Some((Instr::BToS {}, Ty::Str)),
+            ("int", [Ty::Float]) => Some((Instr::F2I {}, Ty::Int)),
+            ("int", [Ty::Str]) => Some((Instr::SToI {}, Ty::Int)),
+            ("float", [Ty::Int]) => Some((Instr::I2F {}, Ty::Float)),
+            ("float", [Ty::Str]) => Some((Instr::SToF {}, Ty::Float)),
+            ("fixed", [Ty::Float, Ty::Int]) => Some((Instr::FFixed {}, Ty::Str)),
+            ("str", [Ty::Str]) | ("int", [Ty::Int]) | ("float", [Ty::Float]) => {
+                return xs.into_iter().next().unwrap();
+            }
+            _ => None,
+        };
+        match r {
+            Some((ins, ty)) => e(ExprKind::Op(ins, xs), ty, line),
+            None => {
+                let got: Vec<String> = tys.iter().map(|t| self.ty_name(t)).collect();
+                let accepts = match name {
+                    "len" => "a str, an array or a map",
+                    "str" => "an int, a float or a bool",
+                    "int" => "a float or a str",
+                    "float" => "an int or a str",
+                    _ => "(float, int)",
+                };
+                self.error(
+                    span,
+                    format!("`{name}` takes {accepts}, not ({})", got.join(", ")),
+                );
+                self.error_expr(line)
+            }
+        }
+    }
+
+    pub(super) fn method_call(
+        &mut self,
+        o: Expr,
+        name: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+        line: u32,
+    ) -> Expr {
+        let key = match &o.ty {
+            Ty::Struct(s) => Some(TypeKey::Struct(*s)),
+            Ty::Enum(s) => Some(TypeKey::Enum(*s)),
+            _ => None,
+        };
+        if let Some(key) = key {
+            if let Some(&f) = self.methods.get(&(key, name.name.clone())) {
+                let takes_self =
+                    self.sigs[f as usize].params.first() == Some(&o.ty) && self.fn_decl_has_self(f);
+                if !takes_self {
+                    self.error(
+                        name.span,
+                        format!("`{}` does not take `self`; call it on the type", name.name),
+                    );
+                    return self.error_expr(line);
+                }
+                return self.call_fn(f, Some(o), args, &name.name, span, line);
+            }
+            if let Ty::Struct(s) = &o.ty {
+                if let Some(i) = self.field_of(*s, &name.name) {
+                    let ty = self.structs[*s as usize].fields[i].1.clone();
+                    let f = e(ExprKind::Field(Box::new(o), i as u16), ty, line);
+                    return self.call_value(f, args, span, line);
+                }
+            }
+            let tn = self.ty_name(&o.ty);
+            self.error(name.span, format!("`{tn}` has no method `{}`", name.name));
+            for a in args {
+                self.expr(a, None);
+            }
+            return self.error_expr(line);
+        }
+        let ty = o.ty.clone();
+        let m = name.name.as_str();
+        let (params, ins, ret): (Vec<Ty>, Instr, Ty) = match (&ty, m) {
+            (Ty::Error, _) => {
+                for a in args {
+                    self.expr(a, None);
+                }
+                return self.error_expr(line);
+            }
+            (Ty::Array(el), "push") => (vec![(**el).clone()], Instr::APush {}, Ty::Unit),
+            (Ty::Array(el), "pop") => (vec![], Instr::APop {}, (**el).clone()),
+            (Ty::Array(_), "len") => (vec![], Instr::ALen {}, Ty::Int),
+            (Ty::Array(el), "join") if **el == Ty::Str => (vec![Ty::Str], Instr::SJoin {}, Ty::Str),
+            (Ty::Map(k, _), "has") => (vec![(**k).clone()], Instr::MHas {}, Ty::Bool),
+            (Ty::Map(k, v), "get") => (
+                vec![(**k).clone(), (**v).clone()],
+                Instr::MGetOr {},
+                (**v).clone(),
+            ),
+            (Ty::Map(k, _), "remove") => (vec![(**k).clone()], Instr::MRemove {}, Ty::Unit),
+            (Ty::Map(k, _), "keys") => (vec![], Instr::MKeys { ty: 0 }, Ty::array((**k).clone())),
+            (Ty::Map(_, v), "values") => {
+                (vec![], Instr::MValues { ty: 0 }, Ty::array((**v).clone()))
+            }
+            (Ty::Map(..), "len") => (vec![], Instr::MLen {}, Ty::Int),
+            (Ty::Str, "len") => (vec![], Instr::SLen {}, Ty::Int),
+            (Ty::Str, "byte") => (vec![Ty::Int], Instr::SByte {}, Ty::Int),
+            (Ty::Str, "slice") => (vec![Ty::Int, Ty::Int], Instr::SSlice {}, Ty::Str),
+            (Ty::Str, "split") => (vec![Ty::Str], Instr::SSplit { ty: 0 }, Ty::array(Ty::Str)),
+            (Ty::Str, "find") => (vec![Ty::Str], Instr::SFind {}, Ty::Int),
+            (Ty::Fn(..), _) | (_, _) => {
+                let tn = self.ty_name(&ty);
+                self.error(name.span, format!("{tn} has no method `{m}`"));
+                for a in args {
+                    self.expr(a, None);
+                }
+                return self.error_expr(line);
+            }
+        };
+        let mut xs = vec![o];
+        xs.extend(self.args(args, &params, &format!("`{m}`"), span));
+        e(ExprKind::Op(ins, xs), ret, line)
+    }
+
+    pub(super) fn fn_decl_has_self(&self, f: FuncId) -> bool {
+        let sig = &self.sigs[f as usize];
+        sig.decl.1.is_some() && self.fn_decl(f).has_self
+    }
+}
+
+/// The operand-free instruction for a standard-library opcode.
+pub(super) fn instr_of(op: tern_vm::Opcode) -> Instr {
+    let mut bytes = vec![op as u8];
+    bytes.resize(op.encoded_len(), 0);
+    Instr::decode(&bytes).expect("standard-library opcodes decode")
+}
