@@ -348,7 +348,7 @@ impl Gen<'_> {
                 }
             }
             StmtKind::Assign(place, v) => self.assign(fg, place, None, v),
-            StmtKind::Compound(place, op, v) => self.assign(fg, place, Some(*op), v),
+            StmtKind::Compound(place, op, v) => self.assign(fg, place, Some(instr(*op)), v),
             StmtKind::If(arms, e) => {
                 let mut to_end = Vec::new();
                 for (k, arm) in arms.iter().enumerate() {
@@ -508,7 +508,7 @@ impl Gen<'_> {
     /// branches to patch (several for `&&` and `||`).
     fn branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> Vec<usize> {
         match &c.kind {
-            ExprKind::Op(Instr::BNot {}, args) => return self.branch(fg, &args[0], !when),
+            ExprKind::Op(Op::Not, args) => return self.branch(fg, &args[0], !when),
             ExprKind::And(a, b) | ExprKind::Or(a, b) => {
                 let is_and = matches!(c.kind, ExprKind::And(..));
                 if when != is_and {
@@ -534,7 +534,7 @@ impl Gen<'_> {
     fn simple_branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> usize {
         if let ExprKind::Op(op, args) = &c.kind {
             if let (Some(cmp), Some(ExprKind::Int(k))) =
-                (Cmp::of(*op), args.get(1).map(|a| &a.kind))
+                (Cmp::of(instr(*op)), args.get(1).map(|a| &a.kind))
             {
                 if let Ok(value) = i32::try_from(*k) {
                     let cmp = if when { cmp } else { cmp.negate() };
@@ -724,12 +724,10 @@ impl Gen<'_> {
         if let Place::Local(id) = place {
             let inc = match (op, &v.kind) {
                 (Some(op), _) => imm_operand(op, v),
-                (None, ExprKind::Op(op @ (Instr::IAdd {} | Instr::ISub {}), args)) => {
-                    match args[0].kind {
-                        ExprKind::Local(x) if x == *id => imm_operand(*op, &args[1]),
-                        _ => None,
-                    }
-                }
+                (None, ExprKind::Op(op @ (Op::IntAdd | Op::IntSub), args)) => match args[0].kind {
+                    ExprKind::Local(x) if x == *id => imm_operand(instr(*op), &args[1]),
+                    _ => None,
+                },
                 _ => None,
             };
             if let (Some(value), false) = (inc, fg.is_boxed(*id)) {
@@ -740,12 +738,10 @@ impl Gen<'_> {
             // `x += y` and `x = x + y` with int locals.
             let added = match (op, &v.kind) {
                 (Some(Instr::IAdd {}), ExprKind::Local(y)) => Some(*y),
-                (None, ExprKind::Op(Instr::IAdd {}, args)) => {
-                    match (&args[0].kind, &args[1].kind) {
-                        (ExprKind::Local(x), ExprKind::Local(y)) if x == id => Some(*y),
-                        _ => None,
-                    }
-                }
+                (None, ExprKind::Op(Op::IntAdd, args)) => match (&args[0].kind, &args[1].kind) {
+                    (ExprKind::Local(x), ExprKind::Local(y)) if x == id => Some(*y),
+                    _ => None,
+                },
                 _ => None,
             };
             // (`iadd` is int-only, so both are int locals.)
@@ -954,7 +950,7 @@ impl Gen<'_> {
                 let ty = self.ty(&x.ty);
                 fg.emit(Instr::NewClosure { func: *f, ty });
             }
-            ExprKind::Op(ins, args) => self.op(fg, x, *ins, args),
+            ExprKind::Op(op, args) => self.op(fg, x, instr(*op), args),
             ExprKind::And(a, b) | ExprKind::Or(a, b) => {
                 let is_and = matches!(x.kind, ExprKind::And(..));
                 self.expr(fg, a);
@@ -1147,6 +1143,117 @@ impl Gen<'_> {
         }
         fg.set_line(x.line);
         fg.emit(ins);
+    }
+}
+
+/// The instruction that performs `op` on the operands the stack holds.
+/// (Type operands are filled in from the expression's type.)
+fn instr(op: Op) -> Instr {
+    use Intrinsic as N;
+    let cmp = |r: Rel, six: [Instr; 6]| match r {
+        Rel::Eq => six[0],
+        Rel::Ne => six[1],
+        Rel::Lt => six[2],
+        Rel::Le => six[3],
+        Rel::Gt => six[4],
+        Rel::Ge => six[5],
+    };
+    match op {
+        Op::IntAdd => Instr::IAdd {},
+        Op::IntSub => Instr::ISub {},
+        Op::IntMul => Instr::IMul {},
+        Op::IntDiv => Instr::IDiv {},
+        Op::IntRem => Instr::IRem {},
+        Op::IntAnd => Instr::IAnd {},
+        Op::IntOr => Instr::IOr {},
+        Op::IntXor => Instr::IXor {},
+        Op::IntShl => Instr::IShl {},
+        Op::IntShr => Instr::IShr {},
+        Op::IntNeg => Instr::INeg {},
+        Op::FloatAdd => Instr::FAdd {},
+        Op::FloatSub => Instr::FSub {},
+        Op::FloatMul => Instr::FMul {},
+        Op::FloatDiv => Instr::FDiv {},
+        Op::FloatRem => Instr::FRem {},
+        Op::FloatNeg => Instr::FNeg {},
+        Op::Concat => Instr::SConcat {},
+        Op::Not => Instr::BNot {},
+        Op::IntCmp(r) => cmp(
+            r,
+            [
+                Instr::IEq {},
+                Instr::INe {},
+                Instr::ILt {},
+                Instr::ILe {},
+                Instr::IGt {},
+                Instr::IGe {},
+            ],
+        ),
+        Op::FloatCmp(r) => cmp(
+            r,
+            [
+                Instr::FEq {},
+                Instr::FNe {},
+                Instr::FLt {},
+                Instr::FLe {},
+                Instr::FGt {},
+                Instr::FGe {},
+            ],
+        ),
+        Op::StrCmp(r) => cmp(
+            r,
+            [
+                Instr::SEq {},
+                Instr::SNe {},
+                Instr::SLt {},
+                Instr::SLe {},
+                Instr::SGt {},
+                Instr::SGe {},
+            ],
+        ),
+        Op::BoolEq => Instr::BEq {},
+        Op::BoolNe => Instr::BNe {},
+        Op::ArrayIndex => Instr::AGet {},
+        Op::MapIndex => Instr::MGet {},
+        Op::Intrinsic(n) => match n {
+            N::Sqrt => Instr::FSqrt {},
+            N::Floor => Instr::FFloor {},
+            N::Ceil => Instr::FCeil {},
+            N::Pow => Instr::FPow {},
+            N::Sin => Instr::FSin {},
+            N::Cos => Instr::FCos {},
+            N::Exp => Instr::FExp {},
+            N::Log => Instr::FLog {},
+            N::IntAbs => Instr::IAbs {},
+            N::FloatAbs => Instr::FAbs {},
+            N::IntMin => Instr::IMin {},
+            N::FloatMin => Instr::FMin {},
+            N::IntMax => Instr::IMax {},
+            N::FloatMax => Instr::FMax {},
+            N::IntToStr => Instr::IToS {},
+            N::FloatToStr => Instr::FToS {},
+            N::BoolToStr => Instr::BToS {},
+            N::FloatToInt => Instr::F2I {},
+            N::StrToInt => Instr::SToI {},
+            N::IntToFloat => Instr::I2F {},
+            N::StrToFloat => Instr::SToF {},
+            N::Fixed => Instr::FFixed {},
+            N::StrLen => Instr::SLen {},
+            N::ArrayLen => Instr::ALen {},
+            N::MapLen => Instr::MLen {},
+            N::Push => Instr::APush {},
+            N::Pop => Instr::APop {},
+            N::Join => Instr::SJoin {},
+            N::Has => Instr::MHas {},
+            N::GetOr => Instr::MGetOr {},
+            N::Remove => Instr::MRemove {},
+            N::Keys => Instr::MKeys { ty: 0 },
+            N::Values => Instr::MValues { ty: 0 },
+            N::Byte => Instr::SByte {},
+            N::Slice => Instr::SSlice {},
+            N::Split => Instr::SSplit { ty: 0 },
+            N::Find => Instr::SFind {},
+        },
     }
 }
 

@@ -5,13 +5,61 @@
 use crate::ast::Span;
 use crate::diag::FileId;
 use std::rc::Rc;
-use tern_vm::Instr;
+pub use tern_stdlib::Intrinsic;
 
 pub type LocalId = u32;
 pub type FuncId = u32;
 pub type StructId = u32;
 pub type EnumId = u32;
 pub type ConstId = u32;
+
+/// An operation on operands whose types are known: what an operator, an
+/// index or a built-in function or method means. Code generation alone
+/// maps these to instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    IntAdd,
+    IntSub,
+    IntMul,
+    IntDiv,
+    IntRem,
+    IntAnd,
+    IntOr,
+    IntXor,
+    IntShl,
+    IntShr,
+    IntNeg,
+    FloatAdd,
+    FloatSub,
+    FloatMul,
+    FloatDiv,
+    FloatRem,
+    FloatNeg,
+    Concat,
+    Not,
+    IntCmp(Rel),
+    FloatCmp(Rel),
+    StrCmp(Rel),
+    BoolEq,
+    BoolNe,
+    /// `a[i]` on an array (bounds-checked).
+    ArrayIndex,
+    /// `m[k]` on a map (the key must be present).
+    MapIndex,
+    /// A built-in function or method, or a standard-library function.
+    Intrinsic(Intrinsic),
+}
+
+/// A comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rel {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
 
 /// A Tern type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -137,9 +185,8 @@ pub enum ExprKind {
     Capture(u32),
     Global(ConstId),
     FnValue(FuncId),
-    /// Evaluate the operands, then one instruction. Type operands of the
-    /// instruction are filled in from the expression's type.
-    Op(Instr, Vec<Expr>),
+    /// Evaluate the operands, then the operation.
+    Op(Op, Vec<Expr>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Call(FuncId, Vec<Expr>),
@@ -212,7 +259,7 @@ pub enum StmtKind {
     Expr(Expr),
     Assign(Place, Box<Expr>),
     /// `place op= value`: the instruction combines old and new.
-    Compound(Place, Instr, Box<Expr>),
+    Compound(Place, Op, Box<Expr>),
     /// `if` and its `else if`s, in order, then the `else` statements.
     If(Vec<IfArm>, Vec<Stmt>),
     While(Box<Expr>, Vec<Stmt>),

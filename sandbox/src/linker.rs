@@ -802,3 +802,58 @@ impl<P: Params, R: TernValue> TypedFunc<P, R> {
         R::from_value(v).ok_or(Error::WrongInstance)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_stdlib::Prim;
+
+    fn val_type(p: Prim) -> ValType {
+        match p {
+            Prim::Int => ValType::Int,
+            Prim::Float => ValType::Float,
+            Prim::Bool => ValType::Bool,
+            Prim::Str => ValType::Str,
+            Prim::Unit => ValType::Unit,
+        }
+    }
+
+    /// Every host function the standard library catalogue lowers to is one
+    /// a linker granting every standard capability defines, with the
+    /// catalogue's signature, and it defines no others.
+    #[test]
+    fn the_standard_capabilities_implement_the_catalogue() {
+        let dir = std::env::temp_dir();
+        let mut linker = Linker::new();
+        linker
+            .stdout(Output::Capture)
+            .stderr(Output::Capture)
+            .allow_env_all()
+            .allow_clock()
+            .allow_random(Some(1));
+        linker.allow_read(&dir).unwrap();
+        linker.allow_write(&dir).unwrap();
+        let catalogue = tern_stdlib::host_functions();
+        for &(capability, name, params, ret) in &catalogue {
+            let key = (capability.to_string(), name.to_string());
+            let f = linker
+                .funcs
+                .get(&key)
+                .unwrap_or_else(|| panic!("{capability}.{name} is catalogued but not defined"));
+            let want = Signature {
+                params: params.iter().map(|p| val_type(*p)).collect(),
+                ret: val_type(ret),
+            };
+            assert_eq!(f.signature(), &want, "{capability}.{name}");
+        }
+        for (capability, name) in linker.funcs.keys() {
+            assert!(
+                catalogue
+                    .iter()
+                    .any(|&(c, n, ..)| c == capability && n == name),
+                "{capability}.{name} is defined but not catalogued"
+            );
+        }
+        assert_eq!(linker.funcs.len(), catalogue.len());
+    }
+}

@@ -1,12 +1,15 @@
 //! The Tern standard library catalogue.
 //!
-//! One table says which names the standard library provides, their types,
-//! and how each lowers to bytecode: a single instruction for pure functions
-//! (math), or a host import in a named capability namespace for anything
-//! that touches the outside world (printing). The compiler's name
-//! resolution and type checking read this table; nothing else lists them.
-
-use tern_vm::Opcode;
+//! The one list of what every program has without writing it: the
+//! built-in functions (`len`, `str`, ...), the methods of the built-in
+//! types (`push`, `keys`, `split`, ...), the standard modules (`math`,
+//! `fs`, ...) and the prelude (`println`, ...), each with its signature and
+//! how it lowers: an [`Intrinsic`] (one instruction, chosen by the
+//! compiler's code generator) or a host import in a named capability
+//! namespace for anything that touches the outside world. The compiler's
+//! checker reads these tables to resolve and type names and calls; the
+//! sandbox's standard capabilities implement exactly [`host_functions`]
+//! (a test there holds the two together).
 
 /// The primitive types standard-library signatures use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,11 +21,58 @@ pub enum Prim {
     Unit,
 }
 
+/// An operation built into the language that lowers to one instruction
+/// taking the arguments (the receiver first) and leaving the result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Intrinsic {
+    // Math.
+    Sqrt,
+    Floor,
+    Ceil,
+    Pow,
+    Sin,
+    Cos,
+    Exp,
+    Log,
+    IntAbs,
+    FloatAbs,
+    IntMin,
+    FloatMin,
+    IntMax,
+    FloatMax,
+    // Conversions.
+    IntToStr,
+    FloatToStr,
+    BoolToStr,
+    FloatToInt,
+    StrToInt,
+    IntToFloat,
+    StrToFloat,
+    Fixed,
+    // Lengths.
+    StrLen,
+    ArrayLen,
+    MapLen,
+    // Methods.
+    Push,
+    Pop,
+    Join,
+    Has,
+    GetOr,
+    Remove,
+    Keys,
+    Values,
+    Byte,
+    Slice,
+    Split,
+    Find,
+}
+
 /// How a standard-library function becomes bytecode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lowering {
     /// One instruction that takes the arguments and leaves the result.
-    Op(Opcode),
+    Op(Intrinsic),
     /// A call of host import `module.name`: an effect needing a capability.
     Host {
         module: &'static str,
@@ -55,7 +105,7 @@ pub struct StdModule {
 
 use Prim::*;
 
-const fn op(name: &'static str, params: &'static [Prim], ret: Prim, o: Opcode) -> StdFn {
+const fn op(name: &'static str, params: &'static [Prim], ret: Prim, o: Intrinsic) -> StdFn {
     StdFn {
         name,
         params,
@@ -99,20 +149,20 @@ pub const MATH: StdModule = StdModule {
         },
     ],
     fns: &[
-        op("sqrt", &[Float], Float, Opcode::FSqrt),
-        op("floor", &[Float], Float, Opcode::FFloor),
-        op("ceil", &[Float], Float, Opcode::FCeil),
-        op("pow", &[Float, Float], Float, Opcode::FPow),
-        op("sin", &[Float], Float, Opcode::FSin),
-        op("cos", &[Float], Float, Opcode::FCos),
-        op("exp", &[Float], Float, Opcode::FExp),
-        op("log", &[Float], Float, Opcode::FLog),
-        op("abs", &[Int], Int, Opcode::IAbs),
-        op("abs", &[Float], Float, Opcode::FAbs),
-        op("min", &[Int, Int], Int, Opcode::IMin),
-        op("min", &[Float, Float], Float, Opcode::FMin),
-        op("max", &[Int, Int], Int, Opcode::IMax),
-        op("max", &[Float, Float], Float, Opcode::FMax),
+        op("sqrt", &[Float], Float, Intrinsic::Sqrt),
+        op("floor", &[Float], Float, Intrinsic::Floor),
+        op("ceil", &[Float], Float, Intrinsic::Ceil),
+        op("pow", &[Float, Float], Float, Intrinsic::Pow),
+        op("sin", &[Float], Float, Intrinsic::Sin),
+        op("cos", &[Float], Float, Intrinsic::Cos),
+        op("exp", &[Float], Float, Intrinsic::Exp),
+        op("log", &[Float], Float, Intrinsic::Log),
+        op("abs", &[Int], Int, Intrinsic::IntAbs),
+        op("abs", &[Float], Float, Intrinsic::FloatAbs),
+        op("min", &[Int, Int], Int, Intrinsic::IntMin),
+        op("min", &[Float, Float], Float, Intrinsic::FloatMin),
+        op("max", &[Int, Int], Int, Intrinsic::IntMax),
+        op("max", &[Float, Float], Float, Intrinsic::FloatMax),
     ],
 };
 
@@ -193,4 +243,182 @@ pub const PRELUDE: &[StdFn] = &[
 
 pub fn prelude(name: &str) -> Option<&'static StdFn> {
     PRELUDE.iter().find(|f| f.name == name)
+}
+
+/// A parameter or result type in the signature of a built-in function or
+/// method, which may depend on the receiver's or argument's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Param {
+    Prim(Prim),
+    /// Any array.
+    AnyArray,
+    /// Any map.
+    AnyMap,
+    /// The receiver array's element type.
+    Elem,
+    /// The receiver map's key type.
+    Key,
+    /// The receiver map's value type.
+    Value,
+    /// An array of the receiver map's keys.
+    KeyArray,
+    /// An array of the receiver map's values.
+    ValueArray,
+    /// `[str]`.
+    StrArray,
+    /// The argument itself (a conversion to the type it already has).
+    Same,
+}
+
+/// A built-in function: a name every program has, overloaded on its
+/// argument types. `op` is `None` for a conversion to the argument's own
+/// type, which returns the argument.
+#[derive(Clone, Copy, Debug)]
+pub struct Builtin {
+    pub name: &'static str,
+    pub params: &'static [Param],
+    pub ret: Param,
+    pub op: Option<Intrinsic>,
+}
+
+/// The kinds of receiver built-in methods are defined on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receiver {
+    Str,
+    /// Any array.
+    Array,
+    /// `[str]` only.
+    StrArray,
+    Map,
+}
+
+/// A method of a built-in type.
+#[derive(Clone, Copy, Debug)]
+pub struct Method {
+    pub receiver: Receiver,
+    pub name: &'static str,
+    pub params: &'static [Param],
+    pub ret: Param,
+    pub op: Intrinsic,
+}
+
+const P_INT: Param = Param::Prim(Int);
+const P_FLOAT: Param = Param::Prim(Float);
+const P_BOOL: Param = Param::Prim(Bool);
+const P_STR: Param = Param::Prim(Str);
+const P_UNIT: Param = Param::Prim(Unit);
+
+const fn builtin(
+    name: &'static str,
+    params: &'static [Param],
+    ret: Param,
+    op: Option<Intrinsic>,
+) -> Builtin {
+    Builtin {
+        name,
+        params,
+        ret,
+        op,
+    }
+}
+
+/// The built-in functions, overloads in the order they are tried.
+pub const BUILTINS: &[Builtin] = &[
+    builtin("len", &[P_STR], P_INT, Some(Intrinsic::StrLen)),
+    builtin("len", &[Param::AnyArray], P_INT, Some(Intrinsic::ArrayLen)),
+    builtin("len", &[Param::AnyMap], P_INT, Some(Intrinsic::MapLen)),
+    builtin("str", &[P_INT], P_STR, Some(Intrinsic::IntToStr)),
+    builtin("str", &[P_FLOAT], P_STR, Some(Intrinsic::FloatToStr)),
+    builtin("str", &[P_BOOL], P_STR, Some(Intrinsic::BoolToStr)),
+    builtin("str", &[P_STR], Param::Same, None),
+    builtin("int", &[P_FLOAT], P_INT, Some(Intrinsic::FloatToInt)),
+    builtin("int", &[P_STR], P_INT, Some(Intrinsic::StrToInt)),
+    builtin("int", &[P_INT], Param::Same, None),
+    builtin("float", &[P_INT], P_FLOAT, Some(Intrinsic::IntToFloat)),
+    builtin("float", &[P_STR], P_FLOAT, Some(Intrinsic::StrToFloat)),
+    builtin("float", &[P_FLOAT], Param::Same, None),
+    builtin("fixed", &[P_FLOAT, P_INT], P_STR, Some(Intrinsic::Fixed)),
+];
+
+/// The built-in function `name`'s overloads, if it is one.
+pub fn builtins(name: &str) -> impl Iterator<Item = &'static Builtin> + '_ {
+    BUILTINS.iter().filter(move |b| b.name == name)
+}
+
+const fn method(
+    receiver: Receiver,
+    name: &'static str,
+    params: &'static [Param],
+    ret: Param,
+    op: Intrinsic,
+) -> Method {
+    Method {
+        receiver,
+        name,
+        params,
+        ret,
+        op,
+    }
+}
+
+/// The methods of the built-in types.
+pub const METHODS: &[Method] = &[
+    method(
+        Receiver::Array,
+        "push",
+        &[Param::Elem],
+        P_UNIT,
+        Intrinsic::Push,
+    ),
+    method(Receiver::Array, "pop", &[], Param::Elem, Intrinsic::Pop),
+    method(Receiver::Array, "len", &[], P_INT, Intrinsic::ArrayLen),
+    method(Receiver::StrArray, "join", &[P_STR], P_STR, Intrinsic::Join),
+    method(Receiver::Map, "has", &[Param::Key], P_BOOL, Intrinsic::Has),
+    method(
+        Receiver::Map,
+        "get",
+        &[Param::Key, Param::Value],
+        Param::Value,
+        Intrinsic::GetOr,
+    ),
+    method(
+        Receiver::Map,
+        "remove",
+        &[Param::Key],
+        P_UNIT,
+        Intrinsic::Remove,
+    ),
+    method(Receiver::Map, "keys", &[], Param::KeyArray, Intrinsic::Keys),
+    method(
+        Receiver::Map,
+        "values",
+        &[],
+        Param::ValueArray,
+        Intrinsic::Values,
+    ),
+    method(Receiver::Map, "len", &[], P_INT, Intrinsic::MapLen),
+    method(Receiver::Str, "len", &[], P_INT, Intrinsic::StrLen),
+    method(Receiver::Str, "byte", &[P_INT], P_INT, Intrinsic::Byte),
+    method(
+        Receiver::Str,
+        "slice",
+        &[P_INT, P_INT],
+        P_STR,
+        Intrinsic::Slice,
+    ),
+    method(
+        Receiver::Str,
+        "split",
+        &[P_STR],
+        Param::StrArray,
+        Intrinsic::Split,
+    ),
+    method(Receiver::Str, "find", &[P_STR], P_INT, Intrinsic::Find),
+];
+
+/// The method `name` of a receiver of kind `receiver`, if there is one.
+pub fn method_of(receiver: Receiver, name: &str) -> Option<&'static Method> {
+    METHODS
+        .iter()
+        .find(|m| m.receiver == receiver && m.name == name)
 }

@@ -95,7 +95,7 @@ impl<'a> Checker<'a> {
             {
                 let ret = prim(f.ret);
                 return match f.lower {
-                    Lowering::Op(op) => e(ExprKind::Op(instr_of(op), xs), ret, line),
+                    Lowering::Op(op) => e(ExprKind::Op(Op::Intrinsic(op), xs), ret, line),
                     Lowering::Host { module, name } => {
                         let h = HostRef {
                             module: module.into(),
@@ -162,7 +162,7 @@ impl<'a> Checker<'a> {
                 if let Some(f) = tern_stdlib::prelude(&last) {
                     return self.call_std(std::slice::from_ref(f), &last, args, span, line);
                 }
-                if BUILTIN_FNS.contains(&last.as_str()) {
+                if is_builtin(&last) {
                     return self.builtin(&last, args, span, line);
                 }
                 if let Some((en, v)) = self.bare_variant(&last, want, callee.span) {
@@ -265,25 +265,25 @@ impl<'a> Checker<'a> {
             return self.error_expr(line);
         }
         let tys: Vec<Ty> = xs.iter().map(|x| x.ty.clone()).collect();
-        let r = match (name, tys.as_slice()) {
-            ("len", [Ty::Str]) => Some((Instr::SLen {}, Ty::Int)),
-            ("len", [Ty::Array(_)]) => Some((Instr::ALen {}, Ty::Int)),
-            ("len", [Ty::Map(..)]) => Some((Instr::MLen {}, Ty::Int)),
-            ("str", [Ty::Int]) => Some((Instr::IToS {}, Ty::Str)),
-            ("str", [Ty::Float]) => Some((Instr::FToS {}, Ty::Str)),
-            ("str", [Ty::Bool]) => Some((Instr::BToS {}, Ty::Str)),
-            ("int", [Ty::Float]) => Some((Instr::F2I {}, Ty::Int)),
-            ("int", [Ty::Str]) => Some((Instr::SToI {}, Ty::Int)),
-            ("float", [Ty::Int]) => Some((Instr::I2F {}, Ty::Float)),
-            ("float", [Ty::Str]) => Some((Instr::SToF {}, Ty::Float)),
-            ("fixed", [Ty::Float, Ty::Int]) => Some((Instr::FFixed {}, Ty::Str)),
-            ("str", [Ty::Str]) | ("int", [Ty::Int]) | ("float", [Ty::Float]) => {
-                return xs.into_iter().next().unwrap();
-            }
+        let fits = |p: &Param, t: &Ty| match (p, t) {
+            (Param::AnyArray, Ty::Array(_)) | (Param::AnyMap, Ty::Map(..)) => true,
+            (Param::Prim(p), t) => prim(*p) == *t,
+            _ => false,
+        };
+        let found = tern_stdlib::builtins(name).find(|b| {
+            b.params.len() == tys.len() && b.params.iter().zip(&tys).all(|(p, t)| fits(p, t))
+        });
+        let r = match found {
+            Some(Builtin { op: None, .. }) => return xs.into_iter().next().expect("one argument"),
+            Some(&Builtin {
+                op: Some(op),
+                ret: Param::Prim(ret),
+                ..
+            }) => Some((Op::Intrinsic(op), prim(ret))),
             _ => None,
         };
         match r {
-            Some((ins, ty)) => e(ExprKind::Op(ins, xs), ty, line),
+            Some((op, ty)) => e(ExprKind::Op(op, xs), ty, line),
             None => {
                 let got: Vec<String> = tys.iter().map(|t| self.ty_name(t)).collect();
                 let accepts = match name {
@@ -344,43 +344,41 @@ impl<'a> Checker<'a> {
         }
         let ty = o.ty.clone();
         let m = name.name.as_str();
-        let (params, ins, ret): (Vec<Ty>, Instr, Ty) = match (&ty, m) {
-            (Ty::Error, _) => {
-                for a in args {
-                    self.expr(a, None);
-                }
-                return self.error_expr(line);
+        if ty.is_error() {
+            for a in args {
+                self.expr(a, None);
             }
-            (Ty::Array(el), "push") => (vec![(**el).clone()], Instr::APush {}, Ty::Unit),
-            (Ty::Array(el), "pop") => (vec![], Instr::APop {}, (**el).clone()),
-            (Ty::Array(_), "len") => (vec![], Instr::ALen {}, Ty::Int),
-            (Ty::Array(el), "join") if **el == Ty::Str => (vec![Ty::Str], Instr::SJoin {}, Ty::Str),
-            (Ty::Map(k, _), "has") => (vec![(**k).clone()], Instr::MHas {}, Ty::Bool),
-            (Ty::Map(k, v), "get") => (
-                vec![(**k).clone(), (**v).clone()],
-                Instr::MGetOr {},
-                (**v).clone(),
-            ),
-            (Ty::Map(k, _), "remove") => (vec![(**k).clone()], Instr::MRemove {}, Ty::Unit),
-            (Ty::Map(k, _), "keys") => (vec![], Instr::MKeys { ty: 0 }, Ty::array((**k).clone())),
-            (Ty::Map(_, v), "values") => {
-                (vec![], Instr::MValues { ty: 0 }, Ty::array((**v).clone()))
+            return self.error_expr(line);
+        }
+        let receivers: &[Receiver] = match &ty {
+            Ty::Str => &[Receiver::Str],
+            Ty::Array(el) if **el == Ty::Str => &[Receiver::Array, Receiver::StrArray],
+            Ty::Array(_) => &[Receiver::Array],
+            Ty::Map(..) => &[Receiver::Map],
+            _ => &[],
+        };
+        let Some(method) = receivers.iter().find_map(|r| tern_stdlib::method_of(*r, m)) else {
+            let tn = self.ty_name(&ty);
+            self.error(name.span, format!("{tn} has no method `{m}`"));
+            for a in args {
+                self.expr(a, None);
             }
-            (Ty::Map(..), "len") => (vec![], Instr::MLen {}, Ty::Int),
-            (Ty::Str, "len") => (vec![], Instr::SLen {}, Ty::Int),
-            (Ty::Str, "byte") => (vec![Ty::Int], Instr::SByte {}, Ty::Int),
-            (Ty::Str, "slice") => (vec![Ty::Int, Ty::Int], Instr::SSlice {}, Ty::Str),
-            (Ty::Str, "split") => (vec![Ty::Str], Instr::SSplit { ty: 0 }, Ty::array(Ty::Str)),
-            (Ty::Str, "find") => (vec![Ty::Str], Instr::SFind {}, Ty::Int),
-            (Ty::Fn(..), _) | (_, _) => {
-                let tn = self.ty_name(&ty);
-                self.error(name.span, format!("{tn} has no method `{m}`"));
-                for a in args {
-                    self.expr(a, None);
-                }
-                return self.error_expr(line);
+            return self.error_expr(line);
+        };
+        let of = |p: &Param| -> Ty {
+            match (p, &ty) {
+                (Param::Prim(p), _) => prim(*p),
+                (Param::Elem, Ty::Array(el)) => (**el).clone(),
+                (Param::Key, Ty::Map(k, _)) => (**k).clone(),
+                (Param::Value, Ty::Map(_, v)) => (**v).clone(),
+                (Param::KeyArray, Ty::Map(k, _)) => Ty::array((**k).clone()),
+                (Param::ValueArray, Ty::Map(_, v)) => Ty::array((**v).clone()),
+                (Param::StrArray, _) => Ty::array(Ty::Str),
+                _ => unreachable!("the catalogue gives {m} no such parameter"),
             }
         };
+        let params: Vec<Ty> = method.params.iter().map(of).collect();
+        let (ins, ret) = (Op::Intrinsic(method.op), of(&method.ret));
         let mut xs = vec![o];
         xs.extend(self.args(args, &params, &format!("`{m}`"), span));
         e(ExprKind::Op(ins, xs), ret, line)
@@ -390,11 +388,4 @@ impl<'a> Checker<'a> {
         let sig = &self.sigs[f as usize];
         sig.decl.1.is_some() && self.fn_decl(f).has_self
     }
-}
-
-/// The operand-free instruction for a standard-library opcode.
-pub(super) fn instr_of(op: tern_vm::Opcode) -> Instr {
-    let mut bytes = vec![op as u8];
-    bytes.resize(op.encoded_len(), 0);
-    Instr::decode(&bytes).expect("standard-library opcodes decode")
 }

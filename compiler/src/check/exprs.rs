@@ -55,13 +55,11 @@ impl<'a> Checker<'a> {
                 }
                 let v = self.expr(inner, want);
                 match (op, &v.ty) {
-                    (UnOp::Neg, Ty::Int) => e(ExprKind::Op(Instr::INeg {}, vec![v]), Ty::Int, line),
+                    (UnOp::Neg, Ty::Int) => e(ExprKind::Op(Op::IntNeg, vec![v]), Ty::Int, line),
                     (UnOp::Neg, Ty::Float) => {
-                        e(ExprKind::Op(Instr::FNeg {}, vec![v]), Ty::Float, line)
+                        e(ExprKind::Op(Op::FloatNeg, vec![v]), Ty::Float, line)
                     }
-                    (UnOp::Not, Ty::Bool) => {
-                        e(ExprKind::Op(Instr::BNot {}, vec![v]), Ty::Bool, line)
-                    }
+                    (UnOp::Not, Ty::Bool) => e(ExprKind::Op(Op::Not, vec![v]), Ty::Bool, line),
                     (_, Ty::Error) => self.error_expr(line),
                     (op, t) => {
                         let sym = if *op == UnOp::Neg { "-" } else { "!" };
@@ -81,7 +79,7 @@ impl<'a> Checker<'a> {
                         let i = self.expr(idx, Some(&Ty::Int));
                         self.expect_ty(&i.ty, &Ty::Int, idx.span);
                         e(
-                            ExprKind::Op(Instr::AGet {}, vec![o, i]),
+                            ExprKind::Op(Op::ArrayIndex, vec![o, i]),
                             (*el).clone(),
                             line,
                         )
@@ -89,7 +87,7 @@ impl<'a> Checker<'a> {
                     Ty::Map(k, v) => {
                         let i = self.expr(idx, Some(&k));
                         self.expect_ty(&i.ty, &k, idx.span);
-                        e(ExprKind::Op(Instr::MGet {}, vec![o, i]), (*v).clone(), line)
+                        e(ExprKind::Op(Op::MapIndex, vec![o, i]), (*v).clone(), line)
                     }
                     Ty::Error => self.error_expr(line),
                     Ty::Str => {
@@ -228,7 +226,7 @@ impl<'a> Checker<'a> {
         if let Some((en, v)) = self.bare_variant(name, want, span) {
             return self.variant_value(en, v, span, line);
         }
-        if tern_stdlib::prelude(name).is_some() || BUILTIN_FNS.contains(&name) {
+        if tern_stdlib::prelude(name).is_some() || is_builtin(name) {
             self.error(
                 span,
                 format!("built-in function `{name}` can only be called"),
@@ -474,69 +472,34 @@ impl<'a> Checker<'a> {
         self.within_depth(e(ExprKind::Closure(id, sources), ty, line), span)
     }
 
-    pub(super) fn arith_instr(&self, op: BinOp, l: &Ty, r: &Ty) -> Option<(Instr, Ty)> {
+    /// The operation binary operator `op` means on operands of these
+    /// types, and its result type.
+    pub(super) fn arith_op(&self, op: BinOp, l: &Ty, r: &Ty) -> Option<(Op, Ty)> {
         use BinOp::*;
         Some(match (op, l, r) {
-            (Add, Ty::Int, Ty::Int) => (Instr::IAdd {}, Ty::Int),
-            (Sub, Ty::Int, Ty::Int) => (Instr::ISub {}, Ty::Int),
-            (Mul, Ty::Int, Ty::Int) => (Instr::IMul {}, Ty::Int),
-            (Div, Ty::Int, Ty::Int) => (Instr::IDiv {}, Ty::Int),
-            (Rem, Ty::Int, Ty::Int) => (Instr::IRem {}, Ty::Int),
-            (Add, Ty::Float, Ty::Float) => (Instr::FAdd {}, Ty::Float),
-            (Sub, Ty::Float, Ty::Float) => (Instr::FSub {}, Ty::Float),
-            (Mul, Ty::Float, Ty::Float) => (Instr::FMul {}, Ty::Float),
-            (Div, Ty::Float, Ty::Float) => (Instr::FDiv {}, Ty::Float),
-            (Rem, Ty::Float, Ty::Float) => (Instr::FRem {}, Ty::Float),
-            (Add, Ty::Str, Ty::Str) => (Instr::SConcat {}, Ty::Str),
-            (BitAnd, Ty::Int, Ty::Int) => (Instr::IAnd {}, Ty::Int),
-            (BitOr, Ty::Int, Ty::Int) => (Instr::IOr {}, Ty::Int),
-            (BitXor, Ty::Int, Ty::Int) => (Instr::IXor {}, Ty::Int),
-            (Shl, Ty::Int, Ty::Int) => (Instr::IShl {}, Ty::Int),
-            (Shr, Ty::Int, Ty::Int) => (Instr::IShr {}, Ty::Int),
-            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Int, Ty::Int) => (
-                pick(
-                    op,
-                    [
-                        Instr::IEq {},
-                        Instr::INe {},
-                        Instr::ILt {},
-                        Instr::ILe {},
-                        Instr::IGt {},
-                        Instr::IGe {},
-                    ],
-                ),
-                Ty::Bool,
-            ),
-            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Float, Ty::Float) => (
-                pick(
-                    op,
-                    [
-                        Instr::FEq {},
-                        Instr::FNe {},
-                        Instr::FLt {},
-                        Instr::FLe {},
-                        Instr::FGt {},
-                        Instr::FGe {},
-                    ],
-                ),
-                Ty::Bool,
-            ),
-            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Str, Ty::Str) => (
-                pick(
-                    op,
-                    [
-                        Instr::SEq {},
-                        Instr::SNe {},
-                        Instr::SLt {},
-                        Instr::SLe {},
-                        Instr::SGt {},
-                        Instr::SGe {},
-                    ],
-                ),
-                Ty::Bool,
-            ),
-            (Eq, Ty::Bool, Ty::Bool) => (Instr::BEq {}, Ty::Bool),
-            (Ne, Ty::Bool, Ty::Bool) => (Instr::BNe {}, Ty::Bool),
+            (Add, Ty::Int, Ty::Int) => (Op::IntAdd, Ty::Int),
+            (Sub, Ty::Int, Ty::Int) => (Op::IntSub, Ty::Int),
+            (Mul, Ty::Int, Ty::Int) => (Op::IntMul, Ty::Int),
+            (Div, Ty::Int, Ty::Int) => (Op::IntDiv, Ty::Int),
+            (Rem, Ty::Int, Ty::Int) => (Op::IntRem, Ty::Int),
+            (Add, Ty::Float, Ty::Float) => (Op::FloatAdd, Ty::Float),
+            (Sub, Ty::Float, Ty::Float) => (Op::FloatSub, Ty::Float),
+            (Mul, Ty::Float, Ty::Float) => (Op::FloatMul, Ty::Float),
+            (Div, Ty::Float, Ty::Float) => (Op::FloatDiv, Ty::Float),
+            (Rem, Ty::Float, Ty::Float) => (Op::FloatRem, Ty::Float),
+            (Add, Ty::Str, Ty::Str) => (Op::Concat, Ty::Str),
+            (BitAnd, Ty::Int, Ty::Int) => (Op::IntAnd, Ty::Int),
+            (BitOr, Ty::Int, Ty::Int) => (Op::IntOr, Ty::Int),
+            (BitXor, Ty::Int, Ty::Int) => (Op::IntXor, Ty::Int),
+            (Shl, Ty::Int, Ty::Int) => (Op::IntShl, Ty::Int),
+            (Shr, Ty::Int, Ty::Int) => (Op::IntShr, Ty::Int),
+            (Eq, Ty::Bool, Ty::Bool) => (Op::BoolEq, Ty::Bool),
+            (Ne, Ty::Bool, Ty::Bool) => (Op::BoolNe, Ty::Bool),
+            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Int, Ty::Int) => (Op::IntCmp(rel(op)), Ty::Bool),
+            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Float, Ty::Float) => {
+                (Op::FloatCmp(rel(op)), Ty::Bool)
+            }
+            (Eq | Ne | Lt | Le | Gt | Ge, Ty::Str, Ty::Str) => (Op::StrCmp(rel(op)), Ty::Bool),
             _ => return None,
         })
     }
@@ -566,7 +529,7 @@ impl<'a> Checker<'a> {
         if a.ty.is_error() || b.ty.is_error() {
             return self.error_expr(line);
         }
-        match self.arith_instr(op, &a.ty, &b.ty) {
+        match self.arith_op(op, &a.ty, &b.ty) {
             Some((ins, ty)) => e(ExprKind::Op(ins, vec![a, b]), ty, line),
             None => {
                 let msg = format!(
@@ -584,13 +547,14 @@ impl<'a> Checker<'a> {
     // ------------------------------------------------------------ calls
 }
 
-pub(super) fn pick(op: BinOp, ins: [Instr; 6]) -> Instr {
+/// The comparison a comparison operator makes.
+fn rel(op: BinOp) -> Rel {
     match op {
-        BinOp::Eq => ins[0],
-        BinOp::Ne => ins[1],
-        BinOp::Lt => ins[2],
-        BinOp::Le => ins[3],
-        BinOp::Gt => ins[4],
-        _ => ins[5],
+        BinOp::Eq => Rel::Eq,
+        BinOp::Ne => Rel::Ne,
+        BinOp::Lt => Rel::Lt,
+        BinOp::Le => Rel::Le,
+        BinOp::Gt => Rel::Gt,
+        _ => Rel::Ge,
     }
 }

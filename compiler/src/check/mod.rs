@@ -22,9 +22,8 @@ use crate::diag::{Diagnostic, FileId, MAX_ERRORS};
 use crate::hir::*;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
-use tern_stdlib::{Lowering, Prim, StdFn, StdModule};
+use tern_stdlib::{Builtin, Lowering, Param, Prim, Receiver, StdFn, StdModule};
 use tern_vm::format::limits::{MAX_FIELDS, MAX_PARAMS, MAX_VARIANTS};
-use tern_vm::Instr;
 
 mod calls;
 mod decls;
@@ -358,5 +357,7 @@ fn listed<'n>(names: impl IntoIterator<Item = &'n String>) -> String {
     out.join(", ")
 }
 
-/// Built-in functions with operand-dependent meaning, checked in `builtin`.
-const BUILTIN_FNS: &[&str] = &["len", "str", "int", "float", "fixed"];
+/// Whether `name` is a built-in function (see `tern_stdlib::BUILTINS`).
+fn is_builtin(name: &str) -> bool {
+    tern_stdlib::builtins(name).next().is_some()
+}

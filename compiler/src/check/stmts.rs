@@ -275,7 +275,7 @@ impl<'a> Checker<'a> {
                     ast::AssignOp::Div => BinOp::Div,
                     _ => BinOp::Rem,
                 };
-                match self.arith_instr(bop, &ty, &v.ty) {
+                match self.arith_op(bop, &ty, &v.ty) {
                     Some((ins, rt)) if rt == ty => StmtKind::Compound(place, ins, Box::new(v)),
                     _ => {
                         if !ty.is_error() && !v.ty.is_error() {
