@@ -11,6 +11,7 @@ use crate::check::always_returns;
 use crate::hir::*;
 use std::collections::HashMap;
 use std::rc::Rc;
+use tern_vm::fused::Part;
 use tern_vm::module::{self as m, Const, Export, Field, Import, Layout, TypeDesc, TypeId, Variant};
 use tern_vm::{Instr, Module};
 
@@ -19,8 +20,24 @@ use tern_vm::{Instr, Module};
 /// stack, stay far below the format's stack limit.
 const ARRAY_NEW_MAX: usize = 1024;
 
+/// How code is generated.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Use fused instructions (`tern_vm::fused`). Without, every
+    /// instruction emitted is canonical; the program behaves the same and
+    /// counts the same number of (canonical) instructions.
+    pub fuse: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { fuse: true }
+    }
+}
+
 struct Gen<'p> {
     p: &'p Program,
+    fuse: bool,
     m: Module,
     types: HashMap<TypeDesc, TypeId>,
     consts: HashMap<ConstKey, u32>,
@@ -53,12 +70,19 @@ struct FnGen {
     /// Instructions before this index may be jump targets' predecessors:
     /// the peephole never fuses across it.
     barrier: usize,
+    fuse: bool,
 }
 
-/// Lowers a checked program. `files` are the display names of its sources.
+/// Lowers a checked program.
 pub fn generate(p: &Program) -> Module {
+    generate_with(p, Options::default())
+}
+
+/// Lowers a checked program as `opts` say.
+pub fn generate_with(p: &Program, opts: Options) -> Module {
     let mut g = Gen {
         p,
+        fuse: opts.fuse,
         m: Module::new(),
         types: HashMap::new(),
         consts: HashMap::new(),
@@ -208,6 +232,45 @@ impl Gen<'_> {
         i
     }
 
+    /// Without fusion, replaces the fused instructions emitted directly
+    /// (loop steps, compare-and-branch forms) by their expansions, moving
+    /// jump targets and line entries with them.
+    fn defuse(&mut self, fg: &mut FnGen) {
+        if self.fuse {
+            return;
+        }
+        let old = std::mem::take(&mut fg.code);
+        let mut at = Vec::with_capacity(old.len() + 1);
+        let mut code = Vec::with_capacity(old.len());
+        for ins in &old {
+            at.push(code.len() as u32);
+            match tern_vm::fused::expand(ins) {
+                None => code.push(*ins),
+                Some(parts) => {
+                    for part in parts {
+                        code.push(match part {
+                            Part::Instr(i) => i,
+                            Part::Int(v) => Instr::Const {
+                                index: self.constant(ConstKey::Int(v)),
+                            },
+                            Part::Outside => unreachable!("{ins:?} is emitted only when fusing"),
+                        });
+                    }
+                }
+            }
+        }
+        at.push(code.len() as u32);
+        for ins in &mut code {
+            if let Some(t) = ins.target_mut() {
+                *t = at[*t as usize];
+            }
+        }
+        for (pos, _) in &mut fg.lines {
+            *pos = at[*pos as usize];
+        }
+        fg.code = code;
+    }
+
     fn import(&mut self, h: &HostRef) -> u32 {
         let key = (Rc::clone(&h.module), Rc::clone(&h.name));
         if let Some(i) = self.imports.get(&key) {
@@ -257,6 +320,7 @@ impl Gen<'_> {
             loops: vec![],
             redirect: vec![],
             barrier: 0,
+            fuse: self.fuse,
         };
         fg.set_line(f.line);
         // Parameters captured by reference move into cells on entry.
@@ -278,6 +342,7 @@ impl Gen<'_> {
             fg.emit(Instr::Ret {});
         }
         let nparams = f.params as usize;
+        self.defuse(&mut fg);
         m::Function {
             name: f.name.clone(),
             params: fg.slots[..nparams].to_vec(),
@@ -302,6 +367,7 @@ impl Gen<'_> {
             loops: vec![],
             redirect: vec![],
             barrier: 0,
+            fuse: self.fuse,
         };
         let p = self.p;
         for &c in &p.const_order {
@@ -310,6 +376,7 @@ impl Gen<'_> {
             fg.emit(Instr::GlobalSet { global: c });
         }
         fg.emit(Instr::Ret {});
+        self.defuse(&mut fg);
         m::Function {
             name: "<init>".into(),
             params: vec![],
@@ -469,7 +536,7 @@ impl Gen<'_> {
             } => self.match_stmt(fg, scrutinee, arms, *exhaustive),
             StmtKind::Return(x) => {
                 // `return 0;`, `return true;`: one instruction.
-                if let Some(value) = x.as_ref().and_then(imm_literal) {
+                if let Some(value) = x.as_ref().and_then(imm_literal).filter(|_| fg.fuse) {
                     fg.set_line(s.line);
                     fg.emit(Instr::RetImm { value });
                 } else {
@@ -532,7 +599,7 @@ impl Gen<'_> {
     }
 
     fn simple_branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> usize {
-        if let ExprKind::Op(op, args) = &c.kind {
+        if let (ExprKind::Op(op, args), true) = (&c.kind, fg.fuse) {
             if let (Some(cmp), Some(ExprKind::Int(k))) =
                 (Cmp::of(instr(*op)), args.get(1).map(|a| &a.kind))
             {
@@ -721,7 +788,7 @@ impl Gen<'_> {
 
     fn assign(&mut self, fg: &mut FnGen, place: &Place, op: Option<Instr>, v: &Expr) {
         // `x += k` and `x = x + k` on an int local: one instruction.
-        if let Place::Local(id) = place {
+        if let (Place::Local(id), true) = (place, fg.fuse) {
             let inc = match (op, &v.kind) {
                 (Some(op), _) => imm_operand(op, v),
                 (None, ExprKind::Op(op @ (Op::IntAdd | Op::IntSub), args)) => match args[0].kind {
@@ -799,9 +866,11 @@ impl Gen<'_> {
                         }),
                         _ => None,
                     };
-                    if let (Some(mut ins), false, true) =
-                        (fused, fg.is_boxed(*id), calls_nothing(v))
-                    {
+                    if let (Some(mut ins), false, true) = (
+                        fused.filter(|_| fg.fuse),
+                        fg.is_boxed(*id),
+                        calls_nothing(v),
+                    ) {
                         let slot = fg.slot(*id);
                         match &mut ins {
                             Instr::FieldAddI { local, .. }
@@ -843,6 +912,20 @@ impl Gen<'_> {
                 if let (ExprKind::Local(a), ExprKind::Local(i)) = (&arr.kind, &idx.kind) {
                     if !fg.is_boxed(*a) && !fg.is_boxed(*i) {
                         let (array, index) = (fg.slot(*a), fg.slot(*i));
+                        if !fg.fuse {
+                            // What the fused forms below expand to.
+                            fg.emit(Instr::Load { local: array });
+                            fg.emit(Instr::Load { local: index });
+                            if let Some(op) = op {
+                                fg.emit(Instr::LoadElem { array, index });
+                                self.expr(fg, v);
+                                fg.emit(op);
+                            } else {
+                                self.expr(fg, v);
+                            }
+                            fg.emit(Instr::ASet {});
+                            return;
+                        }
                         if let Some(value) = imm_literal(v).filter(|_| op.is_none()) {
                             fg.emit(Instr::StoreElemImm {
                                 array,
@@ -1105,13 +1188,13 @@ impl Gen<'_> {
             } else {
                 (a, b)
             };
-            if let Some(value) = imm_operand(ins, b) {
+            if let Some(value) = imm_operand(ins, b).filter(|_| fg.fuse) {
                 self.expr(fg, a);
                 fg.set_line(x.line);
                 fg.emit(Instr::IAddImm { value });
                 return;
             }
-            if let Some(k) = const_operand(ins, b) {
+            if let Some(k) = const_operand(ins, b).filter(|_| fg.fuse) {
                 self.expr(fg, a);
                 let fused = match (k, ins) {
                     (Operand::Int(value), Instr::IMul {}) => Instr::IMulImm { value },
@@ -1475,7 +1558,7 @@ impl FnGen {
         // `store.load s a; load b; op` where `op` takes both locals:
         // `store s; op(a, b)`.
         let n = self.code.len();
-        if n >= 2 && n - 2 >= self.barrier {
+        if self.fuse && n >= 2 && n - 2 >= self.barrier {
             if let (Instr::StoreLoad { store, load: a }, Instr::Load { local: b }) =
                 (self.code[n - 2], self.code[n - 1])
             {
@@ -1503,6 +1586,8 @@ impl FnGen {
                 Cmp::of(last).map(|c| vec![c.negate().instr()])
             }
             (Some(Instr::BNot {}), Instr::BNot {}) => Some(vec![]),
+            // The rest fuse.
+            _ if !self.fuse => None,
             (Some(Instr::Load { local: a }), Instr::Load { local: b }) => {
                 Some(vec![Instr::Load2 { a, b }])
             }
@@ -1581,7 +1666,7 @@ impl FnGen {
     /// Only with arguments: otherwise the load before the call is some
     /// other value.
     fn call(&mut self, func: u32, has_args: bool) {
-        if has_args && self.code.len() > self.barrier {
+        if self.fuse && has_args && self.code.len() > self.barrier {
             let fused = match self.code.last().copied() {
                 Some(Instr::Load { local }) => Some((None, Instr::CallL { func, local })),
                 Some(Instr::LoadAddImm { local, value }) => {
@@ -1640,6 +1725,10 @@ impl FnGen {
                 self.trim_lines();
                 return self.jump(inverse);
             }
+        }
+        if !self.fuse {
+            self.code.push(i);
+            return self.code.len() - 1;
         }
         // `load2 a b; icmp; jmp.if` compares two locals in one instruction.
         let n = self.code.len();

@@ -122,6 +122,17 @@ pub fn run_captured(
     limits: Limits,
     output_limit: usize,
 ) -> Run {
+    run_counted(module, args, limits, output_limit).0
+}
+
+/// [`run_captured`], also returning the instance's statistics (instruction
+/// counts are kept if `limits` ask for them).
+pub fn run_counted(
+    module: &tern_sandbox::Module,
+    args: &[String],
+    limits: Limits,
+    output_limit: usize,
+) -> (Run, tern_vm::Stats) {
     let mut linker = tern_sandbox::Linker::new();
     linker
         .stdout(tern_sandbox::Output::Capture)
@@ -130,11 +141,12 @@ pub fn run_captured(
     let mut instance = match linker.instantiate(module, limits) {
         Ok(i) => i,
         Err(e) => {
-            return Run {
+            let run = Run {
                 exit: e.exit_code(),
                 stdout: String::new(),
                 stderr: tern_sandbox::report(&e),
-            }
+            };
+            return (run, tern_vm::Stats::default());
         }
     };
     let r = instance.run_main(args);
@@ -147,11 +159,12 @@ pub fn run_captured(
             e.exit_code()
         }
     };
-    Run {
+    let run = Run {
         exit,
         stdout,
         stderr,
-    }
+    };
+    (run, instance.stats())
 }
 
 /// Compiles and runs a source program as `vmrun app.src` does.

@@ -13,6 +13,7 @@
 
 pub mod disasm;
 pub mod format;
+pub mod fused;
 pub mod heap;
 pub mod host;
 pub mod interp;

@@ -138,11 +138,21 @@ impl Vm<'_> {
         // A payload field of the enum value `h`, which must be `variant`
         // (the code a compiler emits tests the tag first; a hand-made
         // module that does not gets an error, not a wrong field).
+        //
+        // `uncount`: for a fused instruction, how many canonical
+        // instructions of its expansion come after this read and so do not
+        // run when it traps (fuel and stats count canonical instructions).
         macro_rules! enum_field {
-            ($h:expr, $variant:expr, $field:expr) => {{
+            ($h:expr, $variant:expr, $field:expr) => {
+                enum_field!($h, $variant, $field, uncount 0)
+            };
+            ($h:expr, $variant:expr, $field:expr, uncount $tail:expr) => {{
                 let h = $h;
                 let tag = self.heap.tag(h);
                 if tag != $variant as u32 {
+                    if METER {
+                        count -= $tail;
+                    }
                     trap!(
                         TrapKind::InvalidArgument,
                         "enum payload read for variant {} of a value of variant {}",
@@ -212,15 +222,22 @@ impl Vm<'_> {
             }};
         }
         // Element `index` (an int local) of the array in local `array`,
-        // and storing into one: bounds-checked.
+        // and storing into one: bounds-checked. (`uncount` as for
+        // `enum_field`.)
         macro_rules! load_elem {
-            ($array:expr, $index:expr) => {{
+            ($array:expr, $index:expr) => {
+                load_elem!($array, $index, uncount 0)
+            };
+            ($array:expr, $index:expr, uncount $tail:expr) => {{
                 let i = stack[base + $index as usize] as i64;
                 let items = self.heap.array(stack[base + $array as usize]);
                 match usize::try_from(i).ok().and_then(|i| items.get(i)) {
                     Some(v) => *v,
                     None => {
                         let n = items.len();
+                        if METER {
+                            count -= $tail;
+                        }
                         oob!(i, n)
                     }
                 }
@@ -327,7 +344,8 @@ impl Vm<'_> {
         loop {
             let ins = code[pc];
             if METER {
-                count += 1;
+                // Fuel counts canonical instructions (see `fused`).
+                count += ins.opcode().canonical_len() as u64;
             }
             match ins {
                 Instr::Nop {} => {}
@@ -381,12 +399,12 @@ impl Vm<'_> {
                     src_array,
                     src_index,
                 } => {
-                    let v = load_elem!(src_array, src_index);
+                    let v = load_elem!(src_array, src_index, uncount 1);
                     store_elem!(array, index, v);
                 }
                 Instr::LoadElem { array, index } => push!(load_elem!(array, index)),
                 Instr::MoveElem { dst, array, index } => {
-                    stack[base + dst as usize] = load_elem!(array, index);
+                    stack[base + dst as usize] = load_elem!(array, index, uncount 1);
                 }
                 Instr::IAddLL { a, b } => push!((stack[base + a as usize] as i64)
                     .wrapping_add(stack[base + b as usize] as i64)
@@ -853,7 +871,7 @@ impl Vm<'_> {
                     field,
                 } => {
                     stack[base + dst as usize] =
-                        enum_field!(stack[base + src as usize], variant, field);
+                        enum_field!(stack[base + src as usize], variant, field, uncount 1);
                 }
 
                 Instr::NewClosure { func: f, .. } => {
