@@ -214,6 +214,21 @@ impl Opcode {
     }
 }
 
+/// The fused instructions and their expansions as Markdown, for
+/// `spec/bytecode.md`.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| instruction | counts as | expansion |\n|---|---|---|\n");
+    for &(op, expansion) in FUSED {
+        out.push_str(&format!(
+            "| `{}` | {} | `{}` |\n",
+            op.mnemonic(),
+            op.canonical_len(),
+            expansion
+        ));
+    }
+    out
+}
+
 /// One part of an expansion, operands filled in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
@@ -300,6 +315,20 @@ mod tests {
         }
         assert_eq!(Opcode::IAdd.canonical_len(), 1);
         assert_eq!(expand(&Instr::IAdd {}), None);
+    }
+
+    #[test]
+    fn spec_lists_the_fused_instructions() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/bytecode.md");
+        let spec = std::fs::read_to_string(path).expect("spec/bytecode.md exists");
+        let begin = "<!-- fused:begin -->\n";
+        let start = spec.find(begin).expect("begin marker") + begin.len();
+        let end = spec.find("<!-- fused:end -->").expect("end marker");
+        assert!(
+            spec[start..end] == markdown_table(),
+            "spec/bytecode.md's table of fused instructions is out of date; it should read:\n{}",
+            markdown_table()
+        );
     }
 
     #[test]
