@@ -199,7 +199,7 @@ const CANONICAL_LEN: [u8; 256] = {
 impl Opcode {
     /// How many canonical instructions this one counts as.
     #[inline]
-    pub fn canonical_len(self) -> u32 {
+    pub const fn canonical_len(self) -> u32 {
         CANONICAL_LEN[self as usize] as u32
     }
 
@@ -315,6 +315,19 @@ mod tests {
         }
         assert_eq!(Opcode::IAdd.canonical_len(), 1);
         assert_eq!(expand(&Instr::IAdd {}), None);
+    }
+
+    /// The dispatch loop adds each fused instruction's extra count in the
+    /// instruction's own arm (a constant there costs nothing measurable,
+    /// a table lookup per dispatch did).
+    #[test]
+    fn the_dispatch_loop_counts_every_fused_instruction() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/interp/dispatch.rs");
+        let src = std::fs::read_to_string(path).expect("dispatch.rs");
+        for &op in Opcode::ALL {
+            let uses = src.matches(&format!("fused!({op:?});")).count();
+            assert_eq!(uses, op.is_fused() as usize, "fused!({op:?}) in dispatch.rs");
+        }
     }
 
     #[test]

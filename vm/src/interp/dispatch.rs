@@ -172,6 +172,16 @@ impl Vm<'_> {
                 count = self.fuel_used;
             }};
         }
+        // A fused instruction counts as its expansion (see `fused`): the
+        // first canonical instruction was counted with every dispatch, the
+        // rest are added here, a constant in the instruction's own arm.
+        macro_rules! fused {
+            ($name:ident) => {
+                if METER {
+                    count += const { crate::opcodes::Opcode::$name.canonical_len() as u64 - 1 };
+                }
+            };
+        }
         macro_rules! check_fuel {
             () => {
                 if METER && count >= fuel {
@@ -344,8 +354,7 @@ impl Vm<'_> {
         loop {
             let ins = code[pc];
             if METER {
-                // Fuel counts canonical instructions (see `fused`).
-                count += ins.opcode().canonical_len() as u64;
+                count += 1;
             }
             match ins {
                 Instr::Nop {} => {}
@@ -373,13 +382,16 @@ impl Vm<'_> {
                 }
                 Instr::Pop {} => sp -= 1,
                 Instr::Load2 { a, b } => {
+                    fused!(Load2);
                     push!(stack[base + a as usize]);
                     push!(stack[base + b as usize]);
                 }
                 Instr::LoadField { local, field } => {
+                    fused!(LoadField);
                     push!(self.heap.fields(stack[base + local as usize])[field as usize])
                 }
                 Instr::StoreElem { array, index } => {
+                    fused!(StoreElem);
                     let v = pop!();
                     store_elem!(array, index, v);
                 }
@@ -387,68 +399,108 @@ impl Vm<'_> {
                     array,
                     index,
                     value,
-                } => store_elem!(array, index, value as i64 as u64),
+                } => {
+                    fused!(StoreElemImm);
+                    store_elem!(array, index, value as i64 as u64)
+                }
                 Instr::StoreElemL {
                     array,
                     index,
                     local,
-                } => store_elem!(array, index, stack[base + local as usize]),
+                } => {
+                    fused!(StoreElemL);
+                    store_elem!(array, index, stack[base + local as usize])
+                }
                 Instr::CopyElem {
                     array,
                     index,
                     src_array,
                     src_index,
                 } => {
+                    fused!(CopyElem);
                     let v = load_elem!(src_array, src_index, uncount 1);
                     store_elem!(array, index, v);
                 }
-                Instr::LoadElem { array, index } => push!(load_elem!(array, index)),
+                Instr::LoadElem { array, index } => {
+                    fused!(LoadElem);
+                    push!(load_elem!(array, index))
+                }
                 Instr::MoveElem { dst, array, index } => {
+                    fused!(MoveElem);
                     stack[base + dst as usize] = load_elem!(array, index, uncount 1);
                 }
-                Instr::IAddLL { a, b } => push!((stack[base + a as usize] as i64)
-                    .wrapping_add(stack[base + b as usize] as i64)
-                    as u64),
-                Instr::ISubLL { a, b } => push!((stack[base + a as usize] as i64)
-                    .wrapping_sub(stack[base + b as usize] as i64)
-                    as u64),
-                Instr::IMulLL { a, b } => push!((stack[base + a as usize] as i64)
-                    .wrapping_mul(stack[base + b as usize] as i64)
-                    as u64),
-                Instr::FAddLL { a, b } => push!((f64_of!(stack[base + a as usize])
-                    + f64_of!(stack[base + b as usize]))
-                .to_bits()),
-                Instr::FSubLL { a, b } => push!((f64_of!(stack[base + a as usize])
-                    - f64_of!(stack[base + b as usize]))
-                .to_bits()),
-                Instr::FMulLL { a, b } => push!((f64_of!(stack[base + a as usize])
-                    * f64_of!(stack[base + b as usize]))
-                .to_bits()),
+                Instr::IAddLL { a, b } => {
+                    fused!(IAddLL);
+                    push!((stack[base + a as usize] as i64)
+                        .wrapping_add(stack[base + b as usize] as i64)
+                        as u64)
+                }
+                Instr::ISubLL { a, b } => {
+                    fused!(ISubLL);
+                    push!((stack[base + a as usize] as i64)
+                        .wrapping_sub(stack[base + b as usize] as i64)
+                        as u64)
+                }
+                Instr::IMulLL { a, b } => {
+                    fused!(IMulLL);
+                    push!((stack[base + a as usize] as i64)
+                        .wrapping_mul(stack[base + b as usize] as i64)
+                        as u64)
+                }
+                Instr::FAddLL { a, b } => {
+                    fused!(FAddLL);
+                    push!(
+                        (f64_of!(stack[base + a as usize]) + f64_of!(stack[base + b as usize]))
+                            .to_bits()
+                    )
+                }
+                Instr::FSubLL { a, b } => {
+                    fused!(FSubLL);
+                    push!(
+                        (f64_of!(stack[base + a as usize]) - f64_of!(stack[base + b as usize]))
+                            .to_bits()
+                    )
+                }
+                Instr::FMulLL { a, b } => {
+                    fused!(FMulLL);
+                    push!(
+                        (f64_of!(stack[base + a as usize]) * f64_of!(stack[base + b as usize]))
+                            .to_bits()
+                    )
+                }
                 Instr::LoadAddImm { local, value } => {
+                    fused!(LoadAddImm);
                     push!((stack[base + local as usize] as i64).wrapping_add(value as i64) as u64)
                 }
                 Instr::IAddL { local } => {
+                    fused!(IAddL);
                     top!() =
                         (top!() as i64).wrapping_add(stack[base + local as usize] as i64) as u64
                 }
                 Instr::ISubL { local } => {
+                    fused!(ISubL);
                     top!() =
                         (top!() as i64).wrapping_sub(stack[base + local as usize] as i64) as u64
                 }
                 Instr::IMulL { local } => {
+                    fused!(IMulL);
                     top!() =
                         (top!() as i64).wrapping_mul(stack[base + local as usize] as i64) as u64
                 }
                 Instr::FAddL { local } => {
+                    fused!(FAddL);
                     top!() = (f64_of!(top!()) + f64_of!(stack[base + local as usize])).to_bits()
                 }
                 Instr::FSubL { local } => {
+                    fused!(FSubL);
                     top!() = (f64_of!(top!()) - f64_of!(stack[base + local as usize])).to_bits()
                 }
                 Instr::FMulL { local } => {
+                    fused!(FMulL);
                     top!() = (f64_of!(top!()) * f64_of!(stack[base + local as usize])).to_bits()
                 }
                 Instr::FDivL { local } => {
+                    fused!(FDivL);
                     top!() = (f64_of!(top!()) / f64_of!(stack[base + local as usize])).to_bits()
                 }
                 Instr::Dup {} => {
@@ -463,32 +515,56 @@ impl Vm<'_> {
 
                 Instr::IAdd {} => int_bin!(|a, b| a.wrapping_add(b)),
                 Instr::IAddImm { value } => {
+                    fused!(IAddImm);
                     top!() = (top!() as i64).wrapping_add(value as i64) as u64
                 }
                 Instr::IMulImm { value } => {
+                    fused!(IMulImm);
                     top!() = (top!() as i64).wrapping_mul(value as i64) as u64
                 }
                 // The verifier rejects a zero immediate.
                 Instr::IRemImm { value } => {
+                    fused!(IRemImm);
                     top!() = (top!() as i64).wrapping_rem(value as i64) as u64
                 }
                 Instr::StoreLoad { store, load } => {
+                    fused!(StoreLoad);
                     let v = pop!();
                     stack[base + store as usize] = v;
                     push!(stack[base + load as usize]);
                 }
                 Instr::FAddK { index } => {
+                    fused!(FAddK);
                     top!() = (f64_of!(top!()) + f64_of!(self.consts[index as usize])).to_bits()
                 }
                 Instr::FMulK { index } => {
+                    fused!(FMulK);
                     top!() = (f64_of!(top!()) * f64_of!(self.consts[index as usize])).to_bits()
                 }
-                Instr::BrILtImm { value, target } => br_imm!(target, value, <),
-                Instr::BrILeImm { value, target } => br_imm!(target, value, <=),
-                Instr::BrIGtImm { value, target } => br_imm!(target, value, >),
-                Instr::BrIGeImm { value, target } => br_imm!(target, value, >=),
-                Instr::BrIEqImm { value, target } => br_imm!(target, value, ==),
-                Instr::BrINeImm { value, target } => br_imm!(target, value, !=),
+                Instr::BrILtImm { value, target } => {
+                    fused!(BrILtImm);
+                    br_imm!(target, value, <)
+                }
+                Instr::BrILeImm { value, target } => {
+                    fused!(BrILeImm);
+                    br_imm!(target, value, <=)
+                }
+                Instr::BrIGtImm { value, target } => {
+                    fused!(BrIGtImm);
+                    br_imm!(target, value, >)
+                }
+                Instr::BrIGeImm { value, target } => {
+                    fused!(BrIGeImm);
+                    br_imm!(target, value, >=)
+                }
+                Instr::BrIEqImm { value, target } => {
+                    fused!(BrIEqImm);
+                    br_imm!(target, value, ==)
+                }
+                Instr::BrINeImm { value, target } => {
+                    fused!(BrINeImm);
+                    br_imm!(target, value, !=)
+                }
                 Instr::ISub {} => int_bin!(|a, b| a.wrapping_sub(b)),
                 Instr::IMul {} => int_bin!(|a, b| a.wrapping_mul(b)),
                 Instr::IDiv {} => {
@@ -596,13 +672,32 @@ impl Vm<'_> {
                         jump!(target);
                     }
                 }
-                Instr::BrILt { target } => br_int!(target, <),
-                Instr::BrILe { target } => br_int!(target, <=),
-                Instr::BrIGt { target } => br_int!(target, >),
-                Instr::BrIGe { target } => br_int!(target, >=),
-                Instr::BrIEq { target } => br_int!(target, ==),
-                Instr::BrINe { target } => br_int!(target, !=),
+                Instr::BrILt { target } => {
+                    fused!(BrILt);
+                    br_int!(target, <)
+                }
+                Instr::BrILe { target } => {
+                    fused!(BrILe);
+                    br_int!(target, <=)
+                }
+                Instr::BrIGt { target } => {
+                    fused!(BrIGt);
+                    br_int!(target, >)
+                }
+                Instr::BrIGe { target } => {
+                    fused!(BrIGe);
+                    br_int!(target, >=)
+                }
+                Instr::BrIEq { target } => {
+                    fused!(BrIEq);
+                    br_int!(target, ==)
+                }
+                Instr::BrINe { target } => {
+                    fused!(BrINe);
+                    br_int!(target, !=)
+                }
                 Instr::BrTagNe { variant, target } => {
+                    fused!(BrTagNe);
                     let h = pop!();
                     if self.heap.tag(h) != variant as u32 {
                         jump!(target);
@@ -613,81 +708,133 @@ impl Vm<'_> {
                     variant,
                     target,
                 } => {
+                    fused!(BrLTagNe);
                     if self.heap.tag(stack[base + local as usize]) != variant as u32 {
                         jump!(target);
                     }
                 }
-                Instr::ForStep { local, end, target } => step_br!(local, 1, end, target, <),
+                Instr::ForStep { local, end, target } => {
+                    fused!(ForStep);
+                    step_br!(local, 1, end, target, <)
+                }
                 Instr::AddLBrLe {
                     local,
                     step,
                     end,
                     target,
-                } => step_br!(local, stack[base + step as usize] as i64, end, target, <=),
+                } => {
+                    fused!(AddLBrLe);
+                    step_br!(local, stack[base + step as usize] as i64, end, target, <=)
+                }
                 Instr::StoreForStep {
                     store,
                     local,
                     end,
                     target,
                 } => {
+                    fused!(StoreForStep);
                     let v = pop!();
                     stack[base + store as usize] = v;
                     step_br!(local, 1, end, target, <)
                 }
-                Instr::BrLLLt { a, b, target } => br_ll!(a, b, target, <),
-                Instr::BrLLLe { a, b, target } => br_ll!(a, b, target, <=),
-                Instr::BrLLGt { a, b, target } => br_ll!(a, b, target, >),
-                Instr::BrLLGe { a, b, target } => br_ll!(a, b, target, >=),
-                Instr::BrLLEq { a, b, target } => br_ll!(a, b, target, ==),
-                Instr::BrLLNe { a, b, target } => br_ll!(a, b, target, !=),
+                Instr::BrLLLt { a, b, target } => {
+                    fused!(BrLLLt);
+                    br_ll!(a, b, target, <)
+                }
+                Instr::BrLLLe { a, b, target } => {
+                    fused!(BrLLLe);
+                    br_ll!(a, b, target, <=)
+                }
+                Instr::BrLLGt { a, b, target } => {
+                    fused!(BrLLGt);
+                    br_ll!(a, b, target, >)
+                }
+                Instr::BrLLGe { a, b, target } => {
+                    fused!(BrLLGe);
+                    br_ll!(a, b, target, >=)
+                }
+                Instr::BrLLEq { a, b, target } => {
+                    fused!(BrLLEq);
+                    br_ll!(a, b, target, ==)
+                }
+                Instr::BrLLNe { a, b, target } => {
+                    fused!(BrLLNe);
+                    br_ll!(a, b, target, !=)
+                }
                 Instr::BrLImmLt {
                     local,
                     value,
                     target,
-                } => br_limm!(local, value, target, <),
+                } => {
+                    fused!(BrLImmLt);
+                    br_limm!(local, value, target, <)
+                }
                 Instr::BrLImmLe {
                     local,
                     value,
                     target,
-                } => br_limm!(local, value, target, <=),
+                } => {
+                    fused!(BrLImmLe);
+                    br_limm!(local, value, target, <=)
+                }
                 Instr::BrLImmGt {
                     local,
                     value,
                     target,
-                } => br_limm!(local, value, target, >),
+                } => {
+                    fused!(BrLImmGt);
+                    br_limm!(local, value, target, >)
+                }
                 Instr::BrLImmGe {
                     local,
                     value,
                     target,
-                } => br_limm!(local, value, target, >=),
+                } => {
+                    fused!(BrLImmGe);
+                    br_limm!(local, value, target, >=)
+                }
                 Instr::BrLImmEq {
                     local,
                     value,
                     target,
-                } => br_limm!(local, value, target, ==),
+                } => {
+                    fused!(BrLImmEq);
+                    br_limm!(local, value, target, ==)
+                }
                 Instr::BrLImmNe {
                     local,
                     value,
                     target,
-                } => br_limm!(local, value, target, !=),
-                Instr::FieldAddI { local, field } => field_update!(local, field, |x, v| (x as i64)
-                    .wrapping_add(v as i64)
-                    as u64),
-                Instr::FieldSubI { local, field } => field_update!(local, field, |x, v| (x as i64)
-                    .wrapping_sub(v as i64)
-                    as u64),
+                } => {
+                    fused!(BrLImmNe);
+                    br_limm!(local, value, target, !=)
+                }
+                Instr::FieldAddI { local, field } => {
+                    fused!(FieldAddI);
+                    field_update!(local, field, |x, v| (x as i64).wrapping_add(v as i64)
+                        as u64)
+                }
+                Instr::FieldSubI { local, field } => {
+                    fused!(FieldSubI);
+                    field_update!(local, field, |x, v| (x as i64).wrapping_sub(v as i64)
+                        as u64)
+                }
                 Instr::FieldAddF { local, field } => {
+                    fused!(FieldAddF);
                     field_update!(local, field, |x, v| (f64_of!(x) + f64_of!(v)).to_bits())
                 }
                 Instr::FieldSubF { local, field } => {
+                    fused!(FieldSubF);
                     field_update!(local, field, |x, v| (f64_of!(x) - f64_of!(v)).to_bits())
                 }
                 Instr::LocalAddL { dst, src } => {
+                    fused!(LocalAddL);
                     let d = base + dst as usize;
                     stack[d] =
                         (stack[d] as i64).wrapping_add(stack[base + src as usize] as i64) as u64;
                 }
                 Instr::IncLocal { local, value } => {
+                    fused!(IncLocal);
                     let slot = base + local as usize;
                     stack[slot] = (stack[slot] as i64).wrapping_add(value as i64) as u64;
                 }
@@ -696,6 +843,7 @@ impl Vm<'_> {
                     enter!(f, sp - np, sp - np, NO_ENV)
                 }
                 Instr::CallL { func: f, local } => {
+                    fused!(CallL);
                     let np = prog.meta[f as usize].params as usize;
                     let v = stack[base + local as usize];
                     enter!(f, sp + 1 - np, sp + 1 - np, NO_ENV, Some(v))
@@ -705,6 +853,7 @@ impl Vm<'_> {
                     local,
                     value,
                 } => {
+                    fused!(CallLAddImm);
                     let np = prog.meta[f as usize].params as usize;
                     let v = (stack[base + local as usize] as i64).wrapping_add(value as i64) as u64;
                     enter!(f, sp + 1 - np, sp + 1 - np, NO_ENV, Some(v))
@@ -731,8 +880,14 @@ impl Vm<'_> {
                     };
                     ret!(result)
                 }
-                Instr::RetL { local } => ret!(Some(stack[base + local as usize])),
-                Instr::RetImm { value } => ret!(Some(value as i64 as u64)),
+                Instr::RetL { local } => {
+                    fused!(RetL);
+                    ret!(Some(stack[base + local as usize]))
+                }
+                Instr::RetImm { value } => {
+                    fused!(RetImm);
+                    ret!(Some(value as i64 as u64))
+                }
 
                 Instr::NewArray { ty, len } => {
                     // No work units: each element was pushed by an
@@ -863,13 +1018,17 @@ impl Vm<'_> {
                     local,
                     variant,
                     field,
-                } => push!(enum_field!(stack[base + local as usize], variant, field)),
+                } => {
+                    fused!(LoadEnumField);
+                    push!(enum_field!(stack[base + local as usize], variant, field))
+                }
                 Instr::MoveEnumField {
                     dst,
                     src,
                     variant,
                     field,
                 } => {
+                    fused!(MoveEnumField);
                     stack[base + dst as usize] =
                         enum_field!(stack[base + src as usize], variant, field, uncount 1);
                 }
