@@ -1,0 +1,360 @@
+//! Expressions: each leaves its value on the operand stack (nothing for
+//! unit); operators become the instruction `instr` maps them to.
+
+use super::*;
+
+impl Gen<'_> {
+    pub(super) fn expr(&mut self, fg: &mut FnGen, x: &Expr) {
+        fg.set_line(x.line);
+        match &x.kind {
+            ExprKind::Int(i) => {
+                let c = self.constant(ConstKey::Int(*i));
+                fg.emit(Instr::Const { index: c });
+            }
+            ExprKind::Float(f) => {
+                let c = self.constant(ConstKey::Float(f.to_bits()));
+                fg.emit(Instr::Const { index: c });
+            }
+            ExprKind::Str(s) => {
+                let c = self.constant(ConstKey::Str(s.clone()));
+                fg.emit(Instr::Const { index: c });
+            }
+            ExprKind::Bool(b) => fg.emit(Instr::Bool { value: *b as u8 }),
+            ExprKind::Local(id) => fg.load_local(*id),
+            ExprKind::Capture(i) => {
+                fg.emit(Instr::LoadCapture { index: *i as u16 });
+                if fg.capture_boxed[*i as usize] {
+                    fg.emit(Instr::CellGet {});
+                }
+            }
+            ExprKind::Global(c) => fg.emit(Instr::GlobalGet { global: *c }),
+            ExprKind::FnValue(f) => {
+                let ty = self.ty(&x.ty);
+                fg.emit(Instr::NewClosure { func: *f, ty });
+            }
+            ExprKind::Op(op, args) => self.op(fg, x, instr(*op), args),
+            ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+                let is_and = matches!(x.kind, ExprKind::And(..));
+                self.expr(fg, a);
+                let short = fg.jump(if is_and {
+                    Instr::JmpIfNot { target: 0 }
+                } else {
+                    Instr::JmpIf { target: 0 }
+                });
+                self.expr(fg, b);
+                let end = fg.jump(Instr::Jmp { target: 0 });
+                fg.patch_here(short);
+                fg.emit(Instr::Bool {
+                    value: !is_and as u8,
+                });
+                fg.patch_here(end);
+            }
+            ExprKind::Call(f, args) => {
+                for a in args {
+                    self.expr(fg, a);
+                }
+                fg.set_line(x.line);
+                fg.call(*f, !args.is_empty());
+            }
+            ExprKind::CallClosure(c, args) => {
+                self.expr(fg, c);
+                for a in args {
+                    self.expr(fg, a);
+                }
+                let ty = self.ty(&c.ty);
+                fg.set_line(x.line);
+                fg.emit(Instr::CallClosure { ty });
+            }
+            ExprKind::CallHost(h, args) => {
+                for a in args {
+                    self.expr(fg, a);
+                }
+                let import = self.import(h);
+                fg.set_line(x.line);
+                fg.emit(Instr::CallHost { import });
+            }
+            ExprKind::Field(o, f) => {
+                self.expr(fg, o);
+                fg.emit(Instr::GetField { field: *f });
+            }
+            ExprKind::NewArray(items) => {
+                // `array.new` takes its elements from the operand stack,
+                // whose height the format limits: a longer literal makes
+                // an array of its first elements and pushes the others.
+                let (head, rest) = items.split_at(items.len().min(ARRAY_NEW_MAX));
+                for i in head {
+                    self.expr(fg, i);
+                }
+                let ty = self.ty(&x.ty);
+                fg.emit(Instr::NewArray {
+                    ty,
+                    len: head.len() as u32,
+                });
+                for i in rest {
+                    fg.emit(Instr::Dup {});
+                    self.expr(fg, i);
+                    fg.set_line(x.line);
+                    fg.emit(Instr::APush {});
+                }
+            }
+            ExprKind::ArrayRepeat(v, n) => {
+                self.expr(fg, v);
+                self.expr(fg, n);
+                let ty = self.ty(&x.ty);
+                fg.set_line(x.line);
+                fg.emit(Instr::NewArrayRep { ty });
+            }
+            ExprKind::NewMap(entries) => {
+                let ty = self.ty(&x.ty);
+                fg.emit(Instr::NewMap { ty });
+                for (k, v) in entries {
+                    fg.emit(Instr::Dup {});
+                    self.expr(fg, k);
+                    self.expr(fg, v);
+                    fg.emit(Instr::MSet {});
+                }
+            }
+            ExprKind::NewStruct(sid, fields) => {
+                let in_order = fields
+                    .iter()
+                    .enumerate()
+                    .all(|(i, (f, _))| *f as usize == i);
+                if in_order {
+                    for (_, v) in fields {
+                        self.expr(fg, v);
+                    }
+                } else {
+                    // Evaluate in source order, then push in declaration order.
+                    let mut temps = vec![0u16; fields.len()];
+                    for (f, v) in fields {
+                        let t = self.ty(&v.ty);
+                        let tmp = fg.temp(t);
+                        self.expr(fg, v);
+                        fg.emit(Instr::Store { local: tmp });
+                        temps[*f as usize] = tmp;
+                    }
+                    for t in temps {
+                        fg.emit(Instr::Load { local: t });
+                    }
+                }
+                let ty = self.ty(&Ty::Struct(*sid));
+                fg.set_line(x.line);
+                fg.emit(Instr::NewStruct { ty });
+            }
+            ExprKind::NewEnum(en, v, args) => {
+                for a in args {
+                    self.expr(fg, a);
+                }
+                let ty = self.ty(&Ty::Enum(*en));
+                fg.set_line(x.line);
+                fg.emit(Instr::NewEnum { ty, variant: *v });
+            }
+            ExprKind::Closure(f, sources) => {
+                for s in sources {
+                    match s {
+                        CaptureSource::Local(id) => fg.load_slot(*id),
+                        CaptureSource::Capture(i) => {
+                            fg.emit(Instr::LoadCapture { index: *i as u16 })
+                        }
+                    }
+                }
+                let ty = self.ty(&x.ty);
+                fg.set_line(x.line);
+                fg.emit(Instr::NewClosure { func: *f, ty });
+            }
+            ExprKind::Error => unreachable!("programs with errors are not generated"),
+        }
+    }
+}
+
+impl Gen<'_> {
+    /// `x`: the operands `args`, then the instruction `ins`; in one
+    /// instruction with an immediate or constant operand where the right
+    /// operand is a literal that fits.
+    pub(super) fn op(&mut self, fg: &mut FnGen, x: &Expr, ins: Instr, args: &[Expr]) {
+        // `k op x` for a commutative op and a literal `k` is generated as
+        // `x op k`, so the immediate and constant forms apply. (Exact: int
+        // wrapping and IEEE addition and multiplication commute, and a
+        // literal has no effects to reorder.)
+        let literal = |e: &Expr| matches!(e.kind, ExprKind::Int(_) | ExprKind::Float(_));
+        let commutes = matches!(
+            ins,
+            Instr::IAdd {} | Instr::IMul {} | Instr::FAdd {} | Instr::FMul {}
+        );
+        if let [a, b] = args {
+            let (a, b) = if commutes && literal(a) && !literal(b) {
+                (b, a)
+            } else {
+                (a, b)
+            };
+            if let Some(value) = imm_operand(ins, b).filter(|_| fg.fuse) {
+                self.expr(fg, a);
+                fg.set_line(x.line);
+                fg.emit(Instr::IAddImm { value });
+                return;
+            }
+            if let Some(k) = const_operand(ins, b).filter(|_| fg.fuse) {
+                self.expr(fg, a);
+                let fused = match (k, ins) {
+                    (Operand::Int(value), Instr::IMul {}) => Instr::IMulImm { value },
+                    (Operand::Int(value), _) => Instr::IRemImm { value },
+                    (Operand::Float(f), Instr::FAdd {}) => Instr::FAddK {
+                        index: self.constant(ConstKey::Float(f.to_bits())),
+                    },
+                    (Operand::Float(f), _) => Instr::FMulK {
+                        index: self.constant(ConstKey::Float(f.to_bits())),
+                    },
+                };
+                fg.set_line(x.line);
+                fg.emit(fused);
+                return;
+            }
+            self.expr(fg, a);
+            self.expr(fg, b);
+        } else {
+            for a in args {
+                self.expr(fg, a);
+            }
+        }
+        let mut ins = ins;
+        match &mut ins {
+            Instr::SSplit { ty } | Instr::MKeys { ty } | Instr::MValues { ty } => {
+                *ty = self.ty(&x.ty)
+            }
+            _ => {}
+        }
+        fg.set_line(x.line);
+        fg.emit(ins);
+    }
+}
+
+/// The instruction that performs `op` on the operands the stack holds.
+/// (Type operands are filled in from the expression's type.)
+pub(super) fn instr(op: Op) -> Instr {
+    use Intrinsic as N;
+    let cmp = |r: Rel, six: [Instr; 6]| match r {
+        Rel::Eq => six[0],
+        Rel::Ne => six[1],
+        Rel::Lt => six[2],
+        Rel::Le => six[3],
+        Rel::Gt => six[4],
+        Rel::Ge => six[5],
+    };
+    match op {
+        Op::IntAdd => Instr::IAdd {},
+        Op::IntSub => Instr::ISub {},
+        Op::IntMul => Instr::IMul {},
+        Op::IntDiv => Instr::IDiv {},
+        Op::IntRem => Instr::IRem {},
+        Op::IntAnd => Instr::IAnd {},
+        Op::IntOr => Instr::IOr {},
+        Op::IntXor => Instr::IXor {},
+        Op::IntShl => Instr::IShl {},
+        Op::IntShr => Instr::IShr {},
+        Op::IntNeg => Instr::INeg {},
+        Op::FloatAdd => Instr::FAdd {},
+        Op::FloatSub => Instr::FSub {},
+        Op::FloatMul => Instr::FMul {},
+        Op::FloatDiv => Instr::FDiv {},
+        Op::FloatRem => Instr::FRem {},
+        Op::FloatNeg => Instr::FNeg {},
+        Op::Concat => Instr::SConcat {},
+        Op::Not => Instr::BNot {},
+        Op::IntCmp(r) => cmp(
+            r,
+            [
+                Instr::IEq {},
+                Instr::INe {},
+                Instr::ILt {},
+                Instr::ILe {},
+                Instr::IGt {},
+                Instr::IGe {},
+            ],
+        ),
+        Op::FloatCmp(r) => cmp(
+            r,
+            [
+                Instr::FEq {},
+                Instr::FNe {},
+                Instr::FLt {},
+                Instr::FLe {},
+                Instr::FGt {},
+                Instr::FGe {},
+            ],
+        ),
+        Op::StrCmp(r) => cmp(
+            r,
+            [
+                Instr::SEq {},
+                Instr::SNe {},
+                Instr::SLt {},
+                Instr::SLe {},
+                Instr::SGt {},
+                Instr::SGe {},
+            ],
+        ),
+        Op::BoolEq => Instr::BEq {},
+        Op::BoolNe => Instr::BNe {},
+        Op::ArrayIndex => Instr::AGet {},
+        Op::MapIndex => Instr::MGet {},
+        Op::Intrinsic(n) => match n {
+            N::Sqrt => Instr::FSqrt {},
+            N::Floor => Instr::FFloor {},
+            N::Ceil => Instr::FCeil {},
+            N::Pow => Instr::FPow {},
+            N::Sin => Instr::FSin {},
+            N::Cos => Instr::FCos {},
+            N::Exp => Instr::FExp {},
+            N::Log => Instr::FLog {},
+            N::IntAbs => Instr::IAbs {},
+            N::FloatAbs => Instr::FAbs {},
+            N::IntMin => Instr::IMin {},
+            N::FloatMin => Instr::FMin {},
+            N::IntMax => Instr::IMax {},
+            N::FloatMax => Instr::FMax {},
+            N::IntToStr => Instr::IToS {},
+            N::FloatToStr => Instr::FToS {},
+            N::BoolToStr => Instr::BToS {},
+            N::FloatToInt => Instr::F2I {},
+            N::StrToInt => Instr::SToI {},
+            N::IntToFloat => Instr::I2F {},
+            N::StrToFloat => Instr::SToF {},
+            N::Fixed => Instr::FFixed {},
+            N::StrLen => Instr::SLen {},
+            N::ArrayLen => Instr::ALen {},
+            N::MapLen => Instr::MLen {},
+            N::Push => Instr::APush {},
+            N::Pop => Instr::APop {},
+            N::Join => Instr::SJoin {},
+            N::Has => Instr::MHas {},
+            N::GetOr => Instr::MGetOr {},
+            N::Remove => Instr::MRemove {},
+            N::Keys => Instr::MKeys { ty: 0 },
+            N::Values => Instr::MValues { ty: 0 },
+            N::Byte => Instr::SByte {},
+            N::Slice => Instr::SSlice {},
+            N::Split => Instr::SSplit { ty: 0 },
+            N::Find => Instr::SFind {},
+        },
+    }
+}
+
+/// Whether evaluating `e` can run no code but its own (no calls of any
+/// kind), so nothing it does can change a field it does not name.
+pub(super) fn calls_nothing(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call(..) | ExprKind::CallClosure(..) | ExprKind::CallHost(..) => false,
+        ExprKind::Op(_, args) | ExprKind::NewArray(args) | ExprKind::NewEnum(_, _, args) => {
+            args.iter().all(calls_nothing)
+        }
+        ExprKind::And(a, b) | ExprKind::Or(a, b) | ExprKind::ArrayRepeat(a, b) => {
+            calls_nothing(a) && calls_nothing(b)
+        }
+        ExprKind::Field(a, _) => calls_nothing(a),
+        ExprKind::NewMap(kvs) => kvs
+            .iter()
+            .all(|(k, v)| calls_nothing(k) && calls_nothing(v)),
+        ExprKind::NewStruct(_, fs) => fs.iter().all(|(_, v)| calls_nothing(v)),
+        _ => true,
+    }
+}

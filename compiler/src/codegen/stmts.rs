@@ -1,0 +1,621 @@
+//! Statements: blocks, assignments to every kind of place, `if`, loops
+//! (rotated, with their steps and exits), `match` and `return`.
+
+use super::*;
+
+impl Gen<'_> {
+    pub(super) fn stmts(&mut self, fg: &mut FnGen, stmts: &[Stmt]) {
+        for s in stmts {
+            self.stmt(fg, s);
+        }
+    }
+
+    pub(super) fn stmt(&mut self, fg: &mut FnGen, s: &Stmt) {
+        fg.set_line(s.line);
+        match &s.kind {
+            StmtKind::Let(id, x) => {
+                self.expr(fg, x);
+                fg.set_line(s.line);
+                if fg.boxed[*id as usize] {
+                    let ct = fg.slots[*id as usize];
+                    fg.emit(Instr::NewCell { ty: ct });
+                }
+                fg.emit(Instr::Store { local: *id as u16 });
+            }
+            StmtKind::Expr(x) => {
+                self.expr(fg, x);
+                if x.ty != Ty::Unit {
+                    fg.emit(Instr::Pop {});
+                }
+            }
+            StmtKind::Assign(place, v) => self.assign(fg, place, None, v),
+            StmtKind::Compound(place, op, v) => self.assign(fg, place, Some(instr(*op)), v),
+            StmtKind::If(arms, e) => {
+                let mut to_end = Vec::new();
+                for (k, arm) in arms.iter().enumerate() {
+                    if k > 0 {
+                        fg.set_line(arm.line);
+                    }
+                    let to_next = self.branch(fg, &arm.cond, false);
+                    self.stmts(fg, &arm.then);
+                    // A branch that returns needs no jump past the others.
+                    let more = k + 1 < arms.len() || !e.is_empty();
+                    if more && !always_returns(&arm.then) {
+                        to_end.push(fg.jump(Instr::Jmp { target: 0 }));
+                    }
+                    fg.patch_all_here(&to_next);
+                }
+                self.stmts(fg, e);
+                for j in to_end {
+                    fg.patch_here(j);
+                }
+            }
+            StmtKind::While(c, body) => {
+                // Rotated, with the test at the bottom so each iteration
+                // takes one branch, and a copy on entry:
+                //     if !c goto exit; top: body; test: if c goto top; exit:
+                // The test is then a jump target only for a `continue`, so
+                // it can fuse with the body's last instruction (a counter's
+                // step and the comparison: `for.step`, `addl.br.le`).
+                fg.set_line(s.line);
+                let exits = self.branch(fg, c, false);
+                let top = fg.here();
+                fg.loops.push(Loop {
+                    breaks: vec![],
+                    continues: vec![],
+                });
+                self.stmts(fg, body);
+                let test = fg.step_label();
+                fg.set_line(s.line);
+                for back in self.branch(fg, c, true) {
+                    fg.patch(back, top);
+                }
+                fg.patch_all_here(&exits);
+                self.close_loop(fg, test);
+            }
+            StmtKind::Loop(body) => {
+                let top = fg.here();
+                self.loop_body(fg, body);
+                self.end_loop(fg, top, None);
+            }
+            StmtKind::ForRange { var, lo, hi, body } => {
+                // The loop variable is immutable in the body (closures copy
+                // it), so it doubles as the counter:
+                //     i = lo; end = hi; if i >= end goto exit
+                //   top: body
+                //   step: i += 1; if i < end goto top
+                //   exit:
+                let i = fg.slot(*var);
+                let end = fg.temp(m::INT);
+                self.expr(fg, lo);
+                fg.emit(Instr::Store { local: i });
+                self.expr(fg, hi);
+                fg.emit(Instr::Store { local: end });
+                fg.emit(Instr::Load { local: i });
+                fg.emit(Instr::Load { local: end });
+                let exit = fg.jump(Instr::BrIGe { target: 0 });
+                let top = fg.here();
+                fg.loops.push(Loop {
+                    breaks: vec![],
+                    continues: vec![],
+                });
+                self.stmts(fg, body);
+                let step = fg.step_label();
+                fg.set_line(s.line);
+                fg.emit(Instr::ForStep {
+                    local: i,
+                    end,
+                    target: top as u32,
+                });
+                fg.patch_here(exit);
+                self.close_loop(fg, step);
+            }
+            StmtKind::ForArray {
+                index,
+                var,
+                array,
+                body,
+            } => self.indexed_loop(fg, array, Instr::ALen {}, body, s.line, |fg, arr, idx| {
+                if let Some(i) = index {
+                    fg.emit(Instr::Load { local: idx });
+                    fg.store_local(*i);
+                }
+                fg.emit(Instr::LoadElem {
+                    array: arr,
+                    index: idx,
+                });
+                fg.store_local(*var);
+            }),
+            StmtKind::ForMap {
+                key,
+                value,
+                map,
+                body,
+            } => self.indexed_loop(fg, map, Instr::MLen {}, body, s.line, |fg, mp, idx| {
+                for (at, dest) in [
+                    (Instr::MKeyAt {}, Some(key)),
+                    (Instr::MValAt {}, value.as_ref()),
+                ] {
+                    if let Some(dest) = dest {
+                        fg.emit(Instr::Load2 { a: mp, b: idx });
+                        fg.emit(at);
+                        fg.store_local(*dest);
+                    }
+                }
+            }),
+            StmtKind::Match {
+                scrutinee,
+                arms,
+                exhaustive,
+            } => self.match_stmt(fg, scrutinee, arms, *exhaustive),
+            StmtKind::Return(x) => {
+                // `return 0;`, `return true;`: one instruction.
+                if let Some(value) = x.as_ref().and_then(imm_literal).filter(|_| fg.fuse) {
+                    fg.set_line(s.line);
+                    fg.emit(Instr::RetImm { value });
+                } else {
+                    if let Some(x) = x {
+                        self.expr(fg, x);
+                    }
+                    fg.set_line(s.line);
+                    fg.emit(Instr::Ret {});
+                }
+            }
+            StmtKind::Break => {
+                let j = fg.jump(Instr::Jmp { target: 0 });
+                fg.loops
+                    .last_mut()
+                    .expect("checked: break inside a loop")
+                    .breaks
+                    .push(j);
+            }
+            StmtKind::Continue => {
+                let j = fg.jump(Instr::Jmp { target: 0 });
+                fg.loops
+                    .last_mut()
+                    .expect("checked: continue inside a loop")
+                    .continues
+                    .push(j);
+            }
+            StmtKind::Block(b) => self.stmts(fg, b),
+        }
+    }
+
+    /// Evaluates condition `c` and emits a branch taken when `c` is
+    /// `when`; an int comparison with a small constant becomes one
+    /// compare-with-immediate branch. Returns the branch to patch.
+    /// `!`, `&&` and `||` become control flow: no boolean is computed, and
+    /// the operands short-circuit straight to the target. Returns the
+    /// branches to patch (several for `&&` and `||`).
+    pub(super) fn branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> Vec<usize> {
+        match &c.kind {
+            ExprKind::Op(Op::Not, args) => return self.branch(fg, &args[0], !when),
+            ExprKind::And(a, b) | ExprKind::Or(a, b) => {
+                let is_and = matches!(c.kind, ExprKind::And(..));
+                if when != is_and {
+                    // `a && b` is false, or `a || b` true, as soon as one
+                    // operand is.
+                    let mut out = self.branch(fg, a, when);
+                    out.extend(self.branch(fg, b, when));
+                    return out;
+                }
+                // Otherwise `a` alone can only rule the jump out.
+                let skip = self.branch(fg, a, !when);
+                let out = self.branch(fg, b, when);
+                for j in skip {
+                    fg.patch_here(j);
+                }
+                return out;
+            }
+            _ => {}
+        }
+        vec![self.simple_branch(fg, c, when)]
+    }
+
+    pub(super) fn simple_branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> usize {
+        if let (ExprKind::Op(op, args), true) = (&c.kind, fg.fuse) {
+            if let (Some(cmp), Some(ExprKind::Int(k))) =
+                (Cmp::of(instr(*op)), args.get(1).map(|a| &a.kind))
+            {
+                if let Ok(value) = i32::try_from(*k) {
+                    let cmp = if when { cmp } else { cmp.negate() };
+                    if let ExprKind::Local(l) = args[0].kind {
+                        if !fg.is_boxed(l) {
+                            fg.set_line(c.line);
+                            let local = fg.slot(l);
+                            return fg.jump(cmp.branch_local_imm(local, value));
+                        }
+                    }
+                    self.expr(fg, &args[0]);
+                    fg.set_line(c.line);
+                    return fg.jump(cmp.branch_imm(value));
+                }
+            }
+        }
+        self.expr(fg, c);
+        fg.jump(if when {
+            Instr::JmpIf { target: 0 }
+        } else {
+            Instr::JmpIfNot { target: 0 }
+        })
+    }
+
+    pub(super) fn loop_body(&mut self, fg: &mut FnGen, body: &[Stmt]) {
+        fg.loops.push(Loop {
+            breaks: vec![],
+            continues: vec![],
+        });
+        self.stmts(fg, body);
+    }
+
+    /// Jumps back to `top`; the exit test and breaks land after that jump.
+    pub(super) fn end_loop(&mut self, fg: &mut FnGen, top: usize, exit: Option<usize>) {
+        fg.emit(Instr::Jmp { target: top as u32 });
+        if let Some(x) = exit {
+            fg.patch_here(x);
+        }
+        let lp = fg.loops.pop().expect("loop");
+        for b in lp.breaks {
+            fg.patch_here(b);
+        }
+        for c in lp.continues {
+            fg.patch(c, top);
+        }
+    }
+
+    pub(super) fn close_loop(&mut self, fg: &mut FnGen, step: usize) {
+        let lp = fg.loops.pop().expect("loop");
+        for b in lp.breaks {
+            fg.patch_here(b);
+        }
+        for c in lp.continues {
+            fg.patch(c, step);
+        }
+    }
+
+    /// A loop over positions `0..len(collection)` (the length is read
+    /// each iteration); `bind` loads the element(s) for the body.
+    pub(super) fn indexed_loop(
+        &mut self,
+        fg: &mut FnGen,
+        collection: &Expr,
+        len: Instr,
+        body: &[Stmt],
+        line: u32,
+        bind: impl FnOnce(&mut FnGen, u16, u16),
+    ) {
+        let ct = self.ty(&collection.ty);
+        let coll = fg.temp(ct);
+        let idx = fg.temp(m::INT);
+        self.expr(fg, collection);
+        fg.emit(Instr::Store { local: coll });
+        let zero = self.constant(ConstKey::Int(0));
+        fg.emit(Instr::Const { index: zero });
+        fg.emit(Instr::Store { local: idx });
+        let top = fg.here();
+        fg.emit(Instr::Load { local: idx });
+        fg.emit(Instr::Load { local: coll });
+        fg.emit(len);
+        fg.emit(Instr::ILt {});
+        let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+        bind(fg, coll, idx);
+        fg.loops.push(Loop {
+            breaks: vec![],
+            continues: vec![],
+        });
+        self.stmts(fg, body);
+        let step = fg.here();
+        fg.set_line(line);
+        fg.emit(Instr::IncLocal {
+            local: idx,
+            value: 1,
+        });
+        fg.emit(Instr::Jmp { target: top as u32 });
+        fg.patch_here(exit);
+        self.close_loop(fg, step);
+    }
+
+    pub(super) fn match_stmt(&mut self, fg: &mut FnGen, s: &Expr, arms: &[Arm], exhaustive: bool) {
+        // A plain local is matched in place; anything else is evaluated once.
+        let val = match s.kind {
+            ExprKind::Local(id) if !fg.is_boxed(id) => fg.slot(id),
+            _ => {
+                let st = self.ty(&s.ty);
+                let val = fg.temp(st);
+                self.expr(fg, s);
+                fg.emit(Instr::Store { local: val });
+                val
+            }
+        };
+        let mut to_end = Vec::new();
+        for (k, arm) in arms.iter().enumerate() {
+            fg.set_line(arm.line);
+            let last = k + 1 == arms.len();
+            let next = if last && exhaustive {
+                None
+            } else {
+                match &arm.test {
+                    ArmTest::Always => None,
+                    ArmTest::Variant(v) => {
+                        fg.emit(Instr::Load { local: val });
+                        Some(fg.jump(Instr::BrTagNe {
+                            variant: *v,
+                            target: 0,
+                        }))
+                    }
+                    ArmTest::Int(i) => {
+                        fg.emit(Instr::Load { local: val });
+                        let c = self.constant(ConstKey::Int(*i));
+                        fg.emit(Instr::Const { index: c });
+                        fg.emit(Instr::IEq {});
+                        Some(fg.jump(Instr::JmpIfNot { target: 0 }))
+                    }
+                    ArmTest::Str(sv) => {
+                        fg.emit(Instr::Load { local: val });
+                        let c = self.constant(ConstKey::Str(sv.clone()));
+                        fg.emit(Instr::Const { index: c });
+                        fg.emit(Instr::SEq {});
+                        Some(fg.jump(Instr::JmpIfNot { target: 0 }))
+                    }
+                    ArmTest::Bool(b) => {
+                        fg.emit(Instr::Load { local: val });
+                        Some(fg.jump(if *b {
+                            Instr::JmpIfNot { target: 0 }
+                        } else {
+                            Instr::JmpIf { target: 0 }
+                        }))
+                    }
+                }
+            };
+            for b in &arm.binds {
+                match b {
+                    Bind::Whole(id) => {
+                        fg.emit(Instr::Load { local: val });
+                        fg.store_local(*id);
+                    }
+                    Bind::Field(id, f) => {
+                        let v = match arm.test {
+                            ArmTest::Variant(v) => v,
+                            _ => unreachable!("field bindings only in variant arms"),
+                        };
+                        fg.emit(Instr::Load { local: val });
+                        fg.emit(Instr::EnumField {
+                            variant: v,
+                            field: *f,
+                        });
+                        fg.store_local(*id);
+                    }
+                }
+            }
+            self.stmts(fg, &arm.body);
+            if !last && !always_returns(&arm.body) {
+                to_end.push(fg.jump(Instr::Jmp { target: 0 }));
+            }
+            if let Some(n) = next {
+                fg.patch_here(n);
+            }
+        }
+        for j in to_end {
+            fg.patch_here(j);
+        }
+    }
+
+    pub(super) fn assign(&mut self, fg: &mut FnGen, place: &Place, op: Option<Instr>, v: &Expr) {
+        // `x += k` and `x = x + k` on an int local: one instruction.
+        if let (Place::Local(id), true) = (place, fg.fuse) {
+            let inc = match (op, &v.kind) {
+                (Some(op), _) => imm_operand(op, v),
+                (None, ExprKind::Op(op @ (Op::IntAdd | Op::IntSub), args)) => match args[0].kind {
+                    ExprKind::Local(x) if x == *id => imm_operand(instr(*op), &args[1]),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let (Some(value), false) = (inc, fg.is_boxed(*id)) {
+                let local = fg.slot(*id);
+                fg.emit(Instr::IncLocal { local, value });
+                return;
+            }
+            // `x += y` and `x = x + y` with int locals.
+            let added = match (op, &v.kind) {
+                (Some(Instr::IAdd {}), ExprKind::Local(y)) => Some(*y),
+                (None, ExprKind::Op(Op::IntAdd, args)) => match (&args[0].kind, &args[1].kind) {
+                    (ExprKind::Local(x), ExprKind::Local(y)) if x == id => Some(*y),
+                    _ => None,
+                },
+                _ => None,
+            };
+            // (`iadd` is int-only, so both are int locals.)
+            if let Some(y) = added {
+                if !fg.is_boxed(*id) && !fg.is_boxed(y) {
+                    let (dst, src) = (fg.slot(*id), fg.slot(y));
+                    fg.emit(Instr::LocalAddL { dst, src });
+                    return;
+                }
+            }
+        }
+        match place {
+            Place::Local(id) => {
+                let id = *id;
+                if fg.is_boxed(id) {
+                    fg.load_slot(id);
+                    self.assign_cell(fg, op, v);
+                } else {
+                    if let Some(op) = op {
+                        fg.load_local(id);
+                        self.expr(fg, v);
+                        fg.emit(op);
+                    } else {
+                        self.expr(fg, v);
+                    }
+                    fg.store_local(id);
+                }
+            }
+            Place::Capture(i) => {
+                // Only `var`s are assignable, and captured `var`s are cells.
+                fg.emit(Instr::LoadCapture { index: *i as u16 });
+                self.assign_cell(fg, op, v);
+            }
+            Place::Field(obj, f) => {
+                // `p.f op= v` on a struct in a local, when evaluating `v`
+                // cannot run code that changes `p.f` (no calls): one
+                // instruction after `v`.
+                if let (Some(op), ExprKind::Local(id)) = (op, &obj.kind) {
+                    let fused = match op {
+                        Instr::IAdd {} => Some(Instr::FieldAddI {
+                            local: 0,
+                            field: *f,
+                        }),
+                        Instr::ISub {} => Some(Instr::FieldSubI {
+                            local: 0,
+                            field: *f,
+                        }),
+                        Instr::FAdd {} => Some(Instr::FieldAddF {
+                            local: 0,
+                            field: *f,
+                        }),
+                        Instr::FSub {} => Some(Instr::FieldSubF {
+                            local: 0,
+                            field: *f,
+                        }),
+                        _ => None,
+                    };
+                    if let (Some(mut ins), false, true) = (
+                        fused.filter(|_| fg.fuse),
+                        fg.is_boxed(*id),
+                        calls_nothing(v),
+                    ) {
+                        let slot = fg.slot(*id);
+                        match &mut ins {
+                            Instr::FieldAddI { local, .. }
+                            | Instr::FieldSubI { local, .. }
+                            | Instr::FieldAddF { local, .. }
+                            | Instr::FieldSubF { local, .. } => *local = slot,
+                            _ => unreachable!("a field update"),
+                        }
+                        self.expr(fg, v);
+                        fg.emit(ins);
+                        return;
+                    }
+                }
+                self.expr(fg, obj);
+                if let (Some(op), ExprKind::Local(id)) = (op, &obj.kind) {
+                    if !fg.is_boxed(*id) {
+                        let local = fg.slot(*id);
+                        fg.emit(Instr::LoadField { local, field: *f });
+                        self.expr(fg, v);
+                        fg.emit(op);
+                        fg.emit(Instr::SetField { field: *f });
+                        return;
+                    }
+                }
+                if let Some(op) = op {
+                    fg.emit(Instr::Dup {});
+                    fg.emit(Instr::GetField { field: *f });
+                    self.expr(fg, v);
+                    fg.emit(op);
+                } else {
+                    self.expr(fg, v);
+                }
+                fg.emit(Instr::SetField { field: *f });
+            }
+            Place::Index(arr, idx) => {
+                // Both plain locals: the value first, then one instruction.
+                // (The value cannot change them: assignments are statements
+                // and closures only change boxed locals.)
+                if let (ExprKind::Local(a), ExprKind::Local(i)) = (&arr.kind, &idx.kind) {
+                    if !fg.is_boxed(*a) && !fg.is_boxed(*i) {
+                        let (array, index) = (fg.slot(*a), fg.slot(*i));
+                        if !fg.fuse {
+                            // What the fused forms below expand to.
+                            fg.emit(Instr::Load { local: array });
+                            fg.emit(Instr::Load { local: index });
+                            if let Some(op) = op {
+                                fg.emit(Instr::LoadElem { array, index });
+                                self.expr(fg, v);
+                                fg.emit(op);
+                            } else {
+                                self.expr(fg, v);
+                            }
+                            fg.emit(Instr::ASet {});
+                            return;
+                        }
+                        if let Some(value) = imm_literal(v).filter(|_| op.is_none()) {
+                            fg.emit(Instr::StoreElemImm {
+                                array,
+                                index,
+                                value,
+                            });
+                            return;
+                        }
+                        if let Some(op) = op {
+                            fg.emit(Instr::LoadElem { array, index });
+                            self.expr(fg, v);
+                            fg.emit(op);
+                        } else {
+                            self.expr(fg, v);
+                        }
+                        fg.emit(Instr::StoreElem { array, index });
+                        return;
+                    }
+                }
+                self.indexed_assign(fg, arr, idx, op, v, false);
+            }
+            Place::MapKey(map, key) => self.indexed_assign(fg, map, key, op, v, true),
+        }
+    }
+
+    /// With a cell on the stack: `cell = v` or `cell op= v`.
+    pub(super) fn assign_cell(&mut self, fg: &mut FnGen, op: Option<Instr>, v: &Expr) {
+        if let Some(op) = op {
+            fg.emit(Instr::Dup {});
+            fg.emit(Instr::CellGet {});
+            self.expr(fg, v);
+            fg.emit(op);
+        } else {
+            self.expr(fg, v);
+        }
+        fg.emit(Instr::CellSet {});
+    }
+
+    /// `c[k] = v` or `c[k] op= v` on an array or map held anywhere.
+    pub(super) fn indexed_assign(
+        &mut self,
+        fg: &mut FnGen,
+        c: &Expr,
+        k: &Expr,
+        op: Option<Instr>,
+        v: &Expr,
+        is_map: bool,
+    ) {
+        let (get, set) = if is_map {
+            (Instr::MGet {}, Instr::MSet {})
+        } else {
+            (Instr::AGet {}, Instr::ASet {})
+        };
+        match op {
+            Some(op) => {
+                // Evaluate container and key once, into temps.
+                let (ct, kt) = (self.ty(&c.ty), self.ty(&k.ty));
+                let (cs, ks) = (fg.temp(ct), fg.temp(kt));
+                self.expr(fg, c);
+                fg.emit(Instr::Store { local: cs });
+                self.expr(fg, k);
+                fg.emit(Instr::Store { local: ks });
+                for _ in 0..2 {
+                    fg.emit(Instr::Load { local: cs });
+                    fg.emit(Instr::Load { local: ks });
+                }
+                fg.emit(get);
+                self.expr(fg, v);
+                fg.emit(op);
+            }
+            None => {
+                self.expr(fg, c);
+                self.expr(fg, k);
+                self.expr(fg, v);
+            }
+        }
+        fg.emit(set);
+    }
+}
