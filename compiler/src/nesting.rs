@@ -13,7 +13,8 @@
 //! prefix operators (`-`, `!`) and type arrows (`->`) whose operand is not
 //! finished yet. A prefix stays pending while its operand may go on (names,
 //! literals, `.`, `fn`, and bracketed groups such as call arguments), and
-//! ends at any other token (a binary operator, `,`, `;`, a keyword, ...).
+//! ends at any other token (a binary operator, `,`, `;`, a keyword, ...)
+//! and at a `{` (no prefixed operand goes on into a block).
 //! The measure may overcount (a `!x` condition stays pending over the block
 //! after it), never by more than one per bracket, and no construct the
 //! grammar nests without brackets escapes it: binary operators, postfix
@@ -44,6 +45,14 @@ pub fn too_deep(src: &str) -> Option<Span> {
                 depth += 1;
             }
             Tok::LParen | Tok::LBracket | Tok::LBrace => {
+                // No operand of a prefix goes on into a block (a return
+                // type's `->` ends at the function's body): without this,
+                // each function with a result type left its arrow pending
+                // at the top level, and a file of 500 of them was "too deep".
+                if tok == Tok::LBrace {
+                    depth -= pending[top];
+                    pending[top] = 0;
+                }
                 pending.push(0);
                 depth += 1;
             }

@@ -390,6 +390,20 @@ fn deep_nesting_is_found_before_parsing() {
 }
 
 #[test]
+fn many_functions_with_result_types_are_not_nesting() {
+    // Each `-> int` is a prefix whose operand (the type) ends at the body's
+    // `{`; it must not stay counted over the rest of the file.
+    let mut src = String::new();
+    for k in 0..2000 {
+        writeln!(src, "fn f{k}(x: int) -> int {{ return -x + {k}; }}").unwrap();
+    }
+    src.push_str("fn g() -> int { return f1999(1) + f0(2); }\n");
+    let (code, err) = build("functions", &src);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(run_export(&src, "g"), Value::Int(1996));
+}
+
+#[test]
 fn floods_of_errors_stop_after_a_thousand() {
     // A syntax error, a lexical error, a name error every two bytes: each
     // stage stops looking after 1,000, and 100 are shown. (A run of tokens

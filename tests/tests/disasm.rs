@@ -1,6 +1,7 @@
-//! The disassembler's listing for a small program, held still by a
-//! snapshot: operands, byte offsets, source lines and the fused
-//! instructions the compiler chooses are all visible here.
+//! The disassembler's listings for small programs, held still by
+//! snapshots: what `vmc` writes (canonical instructions, with operands,
+//! byte offsets and source lines) and what the VM runs after translating
+//! it (`NAME_translated`, with the fused instructions it chose).
 
 use tern_tests::*;
 
@@ -8,15 +9,19 @@ fn assert_listing(name: &str, path: &std::path::Path) {
     let module = tern_vm::decode(&build(path)).expect("built file decodes");
     let source = std::fs::read_to_string(path).unwrap();
     let lines: Vec<&str> = source.lines().collect();
-    let listing = tern_vm::disasm::disassemble(&module, &|_, n| {
-        lines.get(n as usize - 1).map(|s| s.to_string())
-    });
+    let show = |m: &tern_vm::Module| {
+        tern_vm::disasm::disassemble(m, &|_, n| lines.get(n as usize - 1).map(|s| s.to_string()))
+    };
+    let listing = show(&module);
+    let program = tern_vm::Program::new(module).expect("built file verifies");
+    let translated = show(program.module());
     insta::with_settings!({
         snapshot_path => root().join("tests/golden/snapshots"),
         prepend_module_to_snapshot => false,
         omit_expression => true,
     }, {
         insta::assert_snapshot!(name, listing);
+        insta::assert_snapshot!(format!("{name}_translated"), translated);
     });
 }
 

@@ -163,6 +163,17 @@ pub const FUSED: &[(Opcode, &str)] = &[
     ),
 ];
 
+/// Other canonical sequences a fused instruction also stands for (with
+/// the same count): the bool forms of the instructions that take an int
+/// or bool immediate.
+pub const ALTERNATIVES: &[(Opcode, &str)] = &[
+    (Opcode::RetImm, "bool value; ret"),
+    (
+        Opcode::StoreElemImm,
+        "load array; load index; bool value; array.set",
+    ),
+];
+
 /// The canonical instructions an expansion counts: its parts but `…`.
 const fn parts(s: &str) -> u8 {
     let b = s.as_bytes();
@@ -244,7 +255,12 @@ pub enum Part {
 /// canonical instruction). Operand values keep their meaning: a jump
 /// target stays an index into the same code, for the caller to remap.
 pub fn expand(instr: &Instr) -> Option<Vec<Part>> {
-    let text = instr.opcode().expansion()?;
+    Some(expand_as(instr, instr.opcode().expansion()?))
+}
+
+/// The parts of expansion `text` (see [`FUSED`] and [`ALTERNATIVES`]) with
+/// the operands of `instr` filled in.
+pub fn expand_as(instr: &Instr, text: &str) -> Vec<Part> {
     let operands = instr.operands();
     let value = |tok: &str| -> i64 {
         match tok.parse::<i64>() {
@@ -286,7 +302,7 @@ pub fn expand(instr: &Instr) -> Option<Vec<Part>> {
             Part::Instr(Instr::decode(&bytes).expect("an expansion's part decodes"))
         })
         .collect();
-    Some(parts)
+    parts
 }
 
 #[cfg(test)]
@@ -307,6 +323,11 @@ mod tests {
             let counted = parts.iter().filter(|p| **p != Part::Outside).count();
             assert_eq!(counted as u32, op.canonical_len(), "{op:?}");
             assert!(counted >= 2, "{op:?} fuses nothing");
+            for &(alt, text) in ALTERNATIVES {
+                if alt == op {
+                    assert_eq!(expand_as(&instr, text).len(), parts.len(), "{op:?}: {text}");
+                }
+            }
             for p in parts {
                 if let Part::Instr(i) = p {
                     assert!(!i.opcode().is_fused(), "{op:?} expands into {i:?}");
@@ -326,7 +347,11 @@ mod tests {
         let src = std::fs::read_to_string(path).expect("dispatch.rs");
         for &op in Opcode::ALL {
             let uses = src.matches(&format!("fused!({op:?});")).count();
-            assert_eq!(uses, op.is_fused() as usize, "fused!({op:?}) in dispatch.rs");
+            assert_eq!(
+                uses,
+                op.is_fused() as usize,
+                "fused!({op:?}) in dispatch.rs"
+            );
         }
     }
 

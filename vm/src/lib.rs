@@ -26,6 +26,7 @@ mod siphash;
 mod stack;
 pub mod strings;
 pub mod text;
+mod translate;
 pub mod trap;
 pub mod verify;
 

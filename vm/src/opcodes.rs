@@ -573,6 +573,7 @@ macro_rules! define_instr {
 
         #[allow(unused_assignments)]
         impl Instr {
+            #[inline]
             pub fn opcode(&self) -> Opcode {
                 match self { $( Instr::$name { .. } => Opcode::$name, )* }
             }
@@ -602,6 +603,17 @@ macro_rules! define_instr {
                         at += <$ty as Operand>::WIDTH;
                         v
                     }),* }), )*
+                }
+            }
+
+            /// The value of operand `k` (in table order), as the
+            /// disassembler shows it; 0 past the last.
+            pub fn operand(&self, k: usize) -> i64 {
+                match *self {
+                    $( Instr::$name { $($op),* } => {
+                        let values: &[i64] = &[ $( Operand::show($op) ),* ];
+                        values.get(k).copied().unwrap_or(0)
+                    } )*
                 }
             }
 

@@ -45,6 +45,9 @@ pub struct Program {
     /// For each type id: whether an array of it holds references in its
     /// elements, a map in its values, a cell in its content.
     holds_refs: Vec<bool>,
+    /// Per function, the canonical instructions a trap at an instruction
+    /// has run but not counted yet (see `translate::Pending`).
+    pending: Vec<crate::translate::Pending>,
 }
 
 /// Per-function facts the call and return paths read.
@@ -59,8 +62,26 @@ pub(crate) struct FnMeta {
 
 impl Program {
     /// Verifies `module`; nothing can run without passing through here.
+    /// Its code is then translated for the interpreter (see `translate`).
     pub fn new(module: Module) -> Result<Program, VerifyError> {
-        let info = verify::verify(&module)?;
+        Program::load(module, true)
+    }
+
+    /// [`Program::new`] without translation: the interpreter runs the
+    /// verified code as it is. For tests that translation changes nothing
+    /// a program does.
+    #[doc(hidden)]
+    pub fn new_untranslated(module: Module) -> Result<Program, VerifyError> {
+        Program::load(module, false)
+    }
+
+    fn load(mut module: Module, translate: bool) -> Result<Program, VerifyError> {
+        let mut info = verify::verify(&module)?;
+        let pending = if translate {
+            crate::translate::translate(&mut module, &mut info)
+        } else {
+            vec![Vec::new(); module.functions.len()]
+        };
         let record_refs = module
             .layouts
             .iter()
@@ -116,6 +137,7 @@ impl Program {
             .collect();
         Ok(Program {
             module,
+            pending,
             info,
             shapes,
             holds_refs,
@@ -127,9 +149,20 @@ impl Program {
         })
     }
 
-    /// The verified module, read-only.
+    /// The verified module as it runs, read-only: its tables as loaded,
+    /// its code as translated (see `translate`).
     pub fn module(&self) -> &Module {
         &self.module
+    }
+
+    /// The canonical instructions that ran before instruction `pc` of
+    /// function `func` but are counted by a later one (0 almost always).
+    pub(crate) fn pending(&self, func: u32, pc: u32) -> u64 {
+        let p = &self.pending[func as usize];
+        match p.binary_search_by_key(&pc, |&(i, _)| i) {
+            Ok(k) => p[k].1 as u64,
+            Err(_) => 0,
+        }
     }
 
     /// What verification proved about function `func` (its stack maps).

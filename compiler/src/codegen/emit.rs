@@ -372,6 +372,15 @@ impl FnGen {
             }
         }
         if !self.fuse {
+            // `ilt; jmp.ifnot` is `ige; jmp.if` for ints: one form for the
+            // VM's translation to recognize.
+            if let (Instr::JmpIfNot { target }, Some(&last)) = (i, self.code.last()) {
+                if let Some(c) = Cmp::of(last).filter(|_| self.code.len() > self.barrier) {
+                    *self.code.last_mut().expect("a comparison") = c.negate().instr();
+                    self.code.push(Instr::JmpIf { target });
+                    return self.code.len() - 1;
+                }
+            }
             self.code.push(i);
             return self.code.len() - 1;
         }

@@ -209,6 +209,16 @@ impl Gen<'_> {
                 fg.emit(fused);
                 return;
             }
+            // `x - k` is `x + -k` (exact in wrapping arithmetic): one form
+            // for the VM's translation to recognize.
+            if let (Instr::ISub {}, ExprKind::Int(k)) = (ins, &b.kind) {
+                self.expr(fg, a);
+                let c = self.constant(ConstKey::Int(k.wrapping_neg()));
+                fg.set_line(x.line);
+                fg.emit(Instr::Const { index: c });
+                fg.emit(Instr::IAdd {});
+                return;
+            }
             self.expr(fg, a);
             self.expr(fg, b);
         } else {

@@ -32,18 +32,13 @@ use exprs::{calls_nothing, instr};
 const ARRAY_NEW_MAX: usize = 1024;
 
 /// How code is generated.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
-    /// Use fused instructions (`tern_vm::fused`). Without, every
-    /// instruction emitted is canonical; the program behaves the same and
-    /// counts the same number of (canonical) instructions.
+    /// Emit fused instructions (`tern_vm::fused`) where the compiler sees
+    /// them. Off by default: `vmc` writes canonical code, and the VM
+    /// chooses fused forms itself after verification; the fused build is
+    /// kept to test that both count and behave the same.
     pub fuse: bool,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options { fuse: true }
-    }
 }
 
 struct Gen<'p> {

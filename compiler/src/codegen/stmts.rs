@@ -443,8 +443,7 @@ impl Gen<'_> {
                 } else {
                     if let Some(op) = op {
                         fg.load_local(id);
-                        self.expr(fg, v);
-                        fg.emit(op);
+                        self.operand_then(fg, op, v);
                     } else {
                         self.expr(fg, v);
                     }
@@ -503,8 +502,7 @@ impl Gen<'_> {
                     if !fg.is_boxed(*id) {
                         let local = fg.slot(*id);
                         fg.emit(Instr::LoadField { local, field: *f });
-                        self.expr(fg, v);
-                        fg.emit(op);
+                        self.operand_then(fg, op, v);
                         fg.emit(Instr::SetField { field: *f });
                         return;
                     }
@@ -512,8 +510,7 @@ impl Gen<'_> {
                 if let Some(op) = op {
                     fg.emit(Instr::Dup {});
                     fg.emit(Instr::GetField { field: *f });
-                    self.expr(fg, v);
-                    fg.emit(op);
+                    self.operand_then(fg, op, v);
                 } else {
                     self.expr(fg, v);
                 }
@@ -532,8 +529,7 @@ impl Gen<'_> {
                             fg.emit(Instr::Load { local: index });
                             if let Some(op) = op {
                                 fg.emit(Instr::LoadElem { array, index });
-                                self.expr(fg, v);
-                                fg.emit(op);
+                                self.operand_then(fg, op, v);
                             } else {
                                 self.expr(fg, v);
                             }
@@ -550,8 +546,7 @@ impl Gen<'_> {
                         }
                         if let Some(op) = op {
                             fg.emit(Instr::LoadElem { array, index });
-                            self.expr(fg, v);
-                            fg.emit(op);
+                            self.operand_then(fg, op, v);
                         } else {
                             self.expr(fg, v);
                         }
@@ -570,8 +565,7 @@ impl Gen<'_> {
         if let Some(op) = op {
             fg.emit(Instr::Dup {});
             fg.emit(Instr::CellGet {});
-            self.expr(fg, v);
-            fg.emit(op);
+            self.operand_then(fg, op, v);
         } else {
             self.expr(fg, v);
         }
@@ -607,8 +601,7 @@ impl Gen<'_> {
                     fg.emit(Instr::Load { local: ks });
                 }
                 fg.emit(get);
-                self.expr(fg, v);
-                fg.emit(op);
+                self.operand_then(fg, op, v);
             }
             None => {
                 self.expr(fg, c);
@@ -617,5 +610,19 @@ impl Gen<'_> {
             }
         }
         fg.emit(set);
+    }
+
+    /// `v`, then `op` on it and the value below: `x - k` becomes
+    /// `x + -k` (as in `exprs`), one form for the VM to recognize.
+    pub(super) fn operand_then(&mut self, fg: &mut FnGen, op: Instr, v: &Expr) {
+        if let (Instr::ISub {}, ExprKind::Int(k), false) = (op, &v.kind, fg.fuse) {
+            fg.set_line(v.line);
+            let c = self.constant(ConstKey::Int(k.wrapping_neg()));
+            fg.emit(Instr::Const { index: c });
+            fg.emit(Instr::IAdd {});
+            return;
+        }
+        self.expr(fg, v);
+        fg.emit(op);
     }
 }

@@ -496,6 +496,13 @@ impl<'h> Vm<'h> {
     #[cold]
     #[inline(never)]
     fn make_trap(&mut self, kind: TrapKind, message: String) -> Trap {
+        if self.metered() {
+            if let Some(fr) = self.frames.last() {
+                // Loads a fused store skipped ran before this in the
+                // canonical code (see `translate`).
+                self.fuel_used += self.prog.pending(fr.func, fr.pc);
+            }
+        }
         let (trace, omitted_frames) = self.trace();
         Trap {
             kind,
