@@ -4,12 +4,18 @@
 every implementation prints the same output, and prints a table of times
 and ratios.
 
-Usage: benches/compare.py [--runs N] [--pgo] [program ...]
+Usage: benches/compare.py [--runs N] [--pgo] [--style2] [program ...]
 
 Times are the best of N runs (default 3) of the whole process, so they
 include start-up and, for Tern, loading and verifying the .bc file. The
 runs of all implementations of a program are interleaved, so a slow patch
 of a shared machine slows them alike.
+
+With --style2, each program's second-style version (programs/style2/:
+while loops, named constants, helper functions and methods) also runs in
+Tern, in the same build; its output must equal the first style's, and the
+table gains its time and the ratio style2/style1 (above 1 means the second
+style is slower).
 """
 import argparse
 import math
@@ -22,7 +28,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PROGRAMS = os.path.join(HERE, "programs")
+STYLE2 = os.path.join(PROGRAMS, "style2")
 OUT = os.path.join(ROOT, "target", "bench-suite")
+STYLE2_LABEL = "tern style 2"
 SUITE = ["fib", "loop", "sieve", "nbody", "spectral_norm", "binary_trees",
          "fannkuch", "mandelbrot", "strings", "maps"]
 
@@ -99,6 +107,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--pgo", action="store_true",
                     help="build Tern with profile-guided optimization (scripts/build-pgo.sh) first")
+    ap.add_argument("--style2", action="store_true",
+                    help="also run each program's second-style version (programs/style2/) in Tern")
     ap.add_argument("programs", nargs="*", default=SUITE)
     ARGS = ap.parse_args()
     global PYTHON
@@ -126,26 +136,44 @@ def main():
         if rustc:
             subprocess.run([rustc, "-O", "-o", os.path.join(OUT, name + "-native"),
                             os.path.join(PROGRAMS, name + ".rs")], check=True)
-        cmds = [("tern", [vmrun, bc])] + peers(name)
+        cmds = [("tern", [vmrun, bc])]
+        if ARGS.style2:
+            bc2 = os.path.join(OUT, name + "-style2.bc")
+            subprocess.run([vmc, "build", os.path.join(STYLE2, name + ".src"), "-o", bc2], check=True)
+            cmds.append((STYLE2_LABEL, [vmrun, bc2]))
+        cmds += peers(name)
         best, outs = run_all(cmds)
         t_tern, expected = best["tern"], outs["tern"]
         row = {"program": name, "tern": t_tern}
-        for label, _ in cmds[1:]:
+        if ARGS.style2:
+            if outs[STYLE2_LABEL] != expected:
+                sys.exit("error: the second style's output differs from the first style's for %s" % name)
+            row[STYLE2_LABEL] = best[STYLE2_LABEL]
+        for label, _ in cmds[1 + ARGS.style2:]:
             if outs[label].split() != expected.split():
                 print("warning: %s output differs from Tern's for %s" % (label, name), file=sys.stderr)
             row[label] = best[label]
             if label not in columns:
                 columns.append(label)
         rows.append(row)
-        print("%-14s tern %.3fs  %s" % (name, t_tern, "  ".join(
+        style2 = " style2 %.3fs (%.2fx)" % (row[STYLE2_LABEL], row[STYLE2_LABEL] / t_tern) if ARGS.style2 else ""
+        print("%-14s tern %.3fs %s %s" % (name, t_tern, style2, "  ".join(
             "%s %.3fs" % (c, row[c]) for c in columns if c in row)), file=sys.stderr)
 
-    head = "| program | tern (s) | " + " | ".join("%s (s) | %s/tern" % (c, c) for c in columns) + " |"
+    head = "| program | tern (s) | "
+    if ARGS.style2:
+        head += "%s (s) | style2/style1 | " % STYLE2_LABEL
+    head += " | ".join("%s (s) | %s/tern" % (c, c) for c in columns) + " |"
     print(head)
-    print("|" + "---|" * (2 + 2 * len(columns)))
+    print("|" + "---|" * (2 + 2 * ARGS.style2 + 2 * len(columns)))
     logs = {c: [] for c in columns}
+    style2_logs = []
     for r in rows:
         cells = ["%s" % r["program"], "%.3f" % r["tern"]]
+        if ARGS.style2:
+            ratio = r[STYLE2_LABEL] / r["tern"]
+            style2_logs.append(math.log(ratio))
+            cells += ["%.3f" % r[STYLE2_LABEL], "%.2f" % ratio]
         for c in columns:
             if c in r:
                 ratio = r[c] / r["tern"]
@@ -155,11 +183,14 @@ def main():
                 cells += ["-", "-"]
         print("| " + " | ".join(cells) + " |")
     geo = ["**geometric mean**", ""]
+    if ARGS.style2:
+        geo += ["", "**%.2f**" % math.exp(sum(style2_logs) / len(style2_logs))]
     for c in columns:
         g = math.exp(sum(logs[c]) / len(logs[c])) if logs[c] else float("nan")
         geo += ["", "**%.2f**" % g]
     print("| " + " | ".join(geo) + " |")
-    print("\nA ratio above 1 means the peer took longer than Tern.")
+    print("\nA ratio above 1 means the peer took longer than Tern%s." % (
+        " (style2/style1: the second style took longer than the first)" if ARGS.style2 else ""))
 
 
 if __name__ == "__main__":

@@ -249,6 +249,7 @@ fn compiled_programs_use_a_small_part_of_the_verification_budget() {
         "tests/golden/run",
         "tests/golden/runtime_error",
         "benches/programs",
+        "benches/programs/style2",
     ] {
         for path in programs(&root.join(dir)) {
             let Ok(c) = tern_compiler::compile(&path) else {
@@ -269,6 +270,28 @@ fn compiled_programs_use_a_small_part_of_the_verification_budget() {
         peak.1,
         peak.0
     );
+}
+
+/// The benchmark suite written a second time, in another style
+/// (`benches/programs/style2/`: while loops, named constants, helper
+/// functions and methods), prints exactly what the first style prints, so
+/// the second style cannot rot. Both run at full size: about 6 s in the
+/// test profile.
+#[test]
+fn second_style_benchmarks_print_what_the_first_style_prints() {
+    let first = root().join("benches/programs");
+    let second = programs(&first.join("style2"));
+    assert_eq!(
+        second.len(),
+        programs(&first).len(),
+        "one second-style program for each benchmark"
+    );
+    for path in second {
+        let want = run_source(&first.join(path.file_name().unwrap()), false);
+        assert_eq!(want.exit, 0, "{}", want.stderr);
+        let got = run_source(&path, false);
+        assert_eq!(got, want, "{} differs from the first style", path.display());
+    }
 }
 
 /// Verifies `m` (whose only function is `main`), checking that the work
