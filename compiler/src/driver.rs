@@ -9,7 +9,6 @@
 use crate::ast;
 use crate::check::{self, ImportTarget, ModuleSrc};
 use crate::cli::{io_reason, read_capped, too_large};
-use crate::codegen::Options;
 use crate::diag::{render_all, Diagnostic, FileId, SourceFile};
 use crate::limits::{self, Exceeded};
 use std::collections::HashMap;
@@ -136,20 +135,11 @@ pub const MAX_SOURCE_BYTES: usize = 8 << 20;
 const COMPILER_STACK: usize = 1 << 30;
 
 pub fn compile_with(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, CompileError> {
-    compile_with_options(path, loader, Options::default())
-}
-
-/// [`compile_with`], generating code as `opts` say.
-pub fn compile_with_options(
-    path: &Path,
-    loader: &dyn SourceLoader,
-    opts: Options,
-) -> Result<Compiled, CompileError> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("vmc".into())
             .stack_size(COMPILER_STACK)
-            .spawn_scoped(scope, || compile_here(path, loader, opts))
+            .spawn_scoped(scope, || compile_here(path, loader))
             .map_err(|e| CompileError::Io(format!("cannot start the compiler thread: {e}")))?
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p))
@@ -165,11 +155,7 @@ fn read_source(loader: &dyn SourceLoader, path: &Path) -> std::io::Result<String
     Ok(text)
 }
 
-fn compile_here(
-    path: &Path,
-    loader: &dyn SourceLoader,
-    opts: Options,
-) -> Result<Compiled, CompileError> {
+fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, CompileError> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let file_name = path
         .file_name()
@@ -212,7 +198,7 @@ fn compile_here(
         Err(e) => return Err(CompileError::Diagnostics(e, files)),
     };
     program.files = files.iter().map(|f| f.name.clone()).collect();
-    let mut module = crate::codegen::generate_with(&program, opts);
+    let mut module = crate::codegen::generate(&program);
     let origins: Vec<_> = program.funcs.iter().map(|f| (f.file, f.span)).collect();
     // The checked program is done with too: free it before verifying.
     drop(program);

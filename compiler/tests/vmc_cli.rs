@@ -46,7 +46,7 @@ fn build_check_disasm_inspect() {
 
     let (code, info, _) = vmc(&["inspect", out.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(info.contains("format version: 1\n"), "{info}");
+    assert!(info.contains("format version: 2\n"), "{info}");
     assert!(
         info.contains("capabilities needed:\n  stdout: println(str)\n"),
         "{info}"

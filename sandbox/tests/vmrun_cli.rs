@@ -145,7 +145,19 @@ fn missing_and_foreign_files_are_one_line_errors() {
                 b[8] = 9;
                 b
             },
-            "format version 9 is newer than this VM supports (version 1)".into(),
+            "format version 9 is newer than this VM supports (version 2)".into(),
+        ),
+        (
+            // Version 1 could hold instructions that are now the VM's own.
+            "older.bc",
+            {
+                let mut b = good.clone();
+                b[8] = 1;
+                b
+            },
+            "format version 1 is older than this VM reads (version 2); \
+             rebuild the program from its source with `vmc build`"
+                .into(),
         ),
         (
             "corrupt.bc",

@@ -191,7 +191,12 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
         ("truncated header", good[..12].to_vec()),
         ("newer format version", {
             let mut b = good.clone();
-            b[8] = 2;
+            b[8] = 3;
+            b
+        }),
+        ("older format version", {
+            let mut b = good.clone();
+            b[8] = 1;
             b
         }),
         ("format version 0", {

@@ -19,7 +19,9 @@ use std::collections::HashSet;
 use std::fmt;
 
 pub const MAGIC: [u8; 8] = *b"TERN\r\n\x1a\n";
-pub const VERSION: u32 = 1;
+/// Version 2 holds canonical instructions only (version 1 could also hold
+/// the fused ones, which the VM now chooses itself; see `fused`).
+pub const VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 24;
 
 /// Hard limits on what the loader accepts.
@@ -415,6 +417,12 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, LoadError> {
     if version == 0 {
         return err("format version 0 is not a valid version");
     }
+    if version < VERSION {
+        return err(format!(
+            "format version {version} is older than this VM reads (version {VERSION}); \
+             rebuild the program from its source with `vmc build`"
+        ));
+    }
     let body = &bytes[HEADER_LEN..];
     if body.len() < body_len as usize {
         return err(format!(
@@ -726,6 +734,11 @@ fn decode_function(r: &mut Reader, index: usize) -> Result<Function, LoadError> 
             DecodeError::Truncated => at(off, "instruction truncated at end of code".into()),
             e => at(off, e.to_string()),
         })?;
+        // Fused instructions are the VM's own, chosen after verification
+        // (see `fused`); their opcodes are not part of the file format.
+        if i.opcode().is_fused() {
+            return Err(at(off, DecodeError::UnknownOpcode(bytes[off]).to_string()));
+        }
         index_of[off] = code.len() as u32;
         off += i.opcode().encoded_len();
         code.push(i);

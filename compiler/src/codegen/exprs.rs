@@ -54,7 +54,7 @@ impl Gen<'_> {
                     self.expr(fg, a);
                 }
                 fg.set_line(x.line);
-                fg.call(*f, !args.is_empty());
+                fg.call(*f);
             }
             ExprKind::CallClosure(c, args) => {
                 self.expr(fg, c);
@@ -168,13 +168,11 @@ impl Gen<'_> {
 }
 
 impl Gen<'_> {
-    /// `x`: the operands `args`, then the instruction `ins`; in one
-    /// instruction with an immediate or constant operand where the right
-    /// operand is a literal that fits.
+    /// `x`: the operands `args`, then the instruction `ins`.
     pub(super) fn op(&mut self, fg: &mut FnGen, x: &Expr, ins: Instr, args: &[Expr]) {
         // `k op x` for a commutative op and a literal `k` is generated as
-        // `x op k`, so the immediate and constant forms apply. (Exact: int
-        // wrapping and IEEE addition and multiplication commute, and a
+        // `x op k`, so the VM's immediate and constant forms apply. (Exact:
+        // int wrapping and IEEE addition and multiplication commute, and a
         // literal has no effects to reorder.)
         let literal = |e: &Expr| matches!(e.kind, ExprKind::Int(_) | ExprKind::Float(_));
         let commutes = matches!(
@@ -187,28 +185,6 @@ impl Gen<'_> {
             } else {
                 (a, b)
             };
-            if let Some(value) = imm_operand(ins, b).filter(|_| fg.fuse) {
-                self.expr(fg, a);
-                fg.set_line(x.line);
-                fg.emit(Instr::IAddImm { value });
-                return;
-            }
-            if let Some(k) = const_operand(ins, b).filter(|_| fg.fuse) {
-                self.expr(fg, a);
-                let fused = match (k, ins) {
-                    (Operand::Int(value), Instr::IMul {}) => Instr::IMulImm { value },
-                    (Operand::Int(value), _) => Instr::IRemImm { value },
-                    (Operand::Float(f), Instr::FAdd {}) => Instr::FAddK {
-                        index: self.constant(ConstKey::Float(f.to_bits())),
-                    },
-                    (Operand::Float(f), _) => Instr::FMulK {
-                        index: self.constant(ConstKey::Float(f.to_bits())),
-                    },
-                };
-                fg.set_line(x.line);
-                fg.emit(fused);
-                return;
-            }
             // `x - k` is `x + -k` (exact in wrapping arithmetic): one form
             // for the VM's translation to recognize.
             if let (Instr::ISub {}, ExprKind::Int(k)) = (ins, &b.kind) {
@@ -346,25 +322,5 @@ pub(super) fn instr(op: Op) -> Instr {
             N::Split => Instr::SSplit { ty: 0 },
             N::Find => Instr::SFind {},
         },
-    }
-}
-
-/// Whether evaluating `e` can run no code but its own (no calls of any
-/// kind), so nothing it does can change a field it does not name.
-pub(super) fn calls_nothing(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::Call(..) | ExprKind::CallClosure(..) | ExprKind::CallHost(..) => false,
-        ExprKind::Op(_, args) | ExprKind::NewArray(args) | ExprKind::NewEnum(_, _, args) => {
-            args.iter().all(calls_nothing)
-        }
-        ExprKind::And(a, b) | ExprKind::Or(a, b) | ExprKind::ArrayRepeat(a, b) => {
-            calls_nothing(a) && calls_nothing(b)
-        }
-        ExprKind::Field(a, _) => calls_nothing(a),
-        ExprKind::NewMap(kvs) => kvs
-            .iter()
-            .all(|(k, v)| calls_nothing(k) && calls_nothing(v)),
-        ExprKind::NewStruct(_, fs) => fs.iter().all(|(_, v)| calls_nothing(v)),
-        _ => true,
     }
 }

@@ -8,8 +8,8 @@
 //! maximum stack height, is computed by the verifier.
 //!
 //! `stmts` and `exprs` walk the typed tree; `emit` appends instructions to
-//! the function being generated (and holds the peephole that fuses them,
-//! which `Options::fuse` turns off).
+//! the function being generated. The code is canonical: the VM chooses
+//! fused instructions itself, after verification.
 
 use crate::check::always_returns;
 use crate::hir::*;
@@ -23,27 +23,15 @@ mod emit;
 mod exprs;
 mod stmts;
 
-use emit::{const_operand, imm_literal, imm_operand, Cmp, Operand};
-use exprs::{calls_nothing, instr};
+use exprs::instr;
 
 /// The most elements an array literal passes to one `array.new`: few
 /// enough that literals nested in literals, each with its head on the
 /// stack, stay far below the format's stack limit.
 const ARRAY_NEW_MAX: usize = 1024;
 
-/// How code is generated.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Options {
-    /// Emit fused instructions (`tern_vm::fused`) where the compiler sees
-    /// them. Off by default: `vmc` writes canonical code, and the VM
-    /// chooses fused forms itself after verification; the fused build is
-    /// kept to test that both count and behave the same.
-    pub fuse: bool,
-}
-
 struct Gen<'p> {
     p: &'p Program,
-    fuse: bool,
     m: Module,
     types: HashMap<TypeDesc, TypeId>,
     consts: HashMap<ConstKey, u32>,
@@ -74,21 +62,14 @@ struct FnGen {
     /// Boxed parameters: `(parameter, slot of its cell)`.
     redirect: Vec<(u16, u16)>,
     /// Instructions before this index may be jump targets' predecessors:
-    /// the peephole never fuses across it.
+    /// the rewrites in `emit` never reach across it.
     barrier: usize,
-    fuse: bool,
 }
 
 /// Lowers a checked program.
 pub fn generate(p: &Program) -> Module {
-    generate_with(p, Options::default())
-}
-
-/// Lowers a checked program as `opts` say.
-pub fn generate_with(p: &Program, opts: Options) -> Module {
     let mut g = Gen {
         p,
-        fuse: opts.fuse,
         m: Module::new(),
         types: HashMap::new(),
         consts: HashMap::new(),
@@ -238,13 +219,12 @@ impl Gen<'_> {
         i
     }
 
-    /// Without fusion, replaces the fused instructions emitted directly
-    /// (loop steps, compare-and-branch forms) by their expansions, moving
-    /// jump targets and line entries with them.
+    /// Replaces the fused instructions used as shorthand while generating
+    /// (a loop's step `for.step`, `br.ige`, `local.inc`, `array.load`,
+    /// `load2`, `br.tagne`, `field.load`) by their declared expansions
+    /// (`tern_vm::fused`), moving jump targets and line entries with them:
+    /// a file holds canonical instructions only.
     fn defuse(&mut self, fg: &mut FnGen) {
-        if self.fuse {
-            return;
-        }
         let old = std::mem::take(&mut fg.code);
         let mut at = Vec::with_capacity(old.len() + 1);
         let mut code = Vec::with_capacity(old.len());
@@ -259,7 +239,7 @@ impl Gen<'_> {
                             Part::Int(v) => Instr::Const {
                                 index: self.constant(ConstKey::Int(v)),
                             },
-                            Part::Outside => unreachable!("{ins:?} is emitted only when fusing"),
+                            Part::Outside => unreachable!("{ins:?} is never generated"),
                         });
                     }
                 }
@@ -326,7 +306,6 @@ impl Gen<'_> {
             loops: vec![],
             redirect: vec![],
             barrier: 0,
-            fuse: self.fuse,
         };
         fg.set_line(f.line);
         // Parameters captured by reference move into cells on entry.
@@ -373,7 +352,6 @@ impl Gen<'_> {
             loops: vec![],
             redirect: vec![],
             barrier: 0,
-            fuse: self.fuse,
         };
         let p = self.p;
         for &c in &p.const_order {

@@ -149,17 +149,11 @@ impl Gen<'_> {
                 exhaustive,
             } => self.match_stmt(fg, scrutinee, arms, *exhaustive),
             StmtKind::Return(x) => {
-                // `return 0;`, `return true;`: one instruction.
-                if let Some(value) = x.as_ref().and_then(imm_literal).filter(|_| fg.fuse) {
-                    fg.set_line(s.line);
-                    fg.emit(Instr::RetImm { value });
-                } else {
-                    if let Some(x) = x {
-                        self.expr(fg, x);
-                    }
-                    fg.set_line(s.line);
-                    fg.emit(Instr::Ret {});
+                if let Some(x) = x {
+                    self.expr(fg, x);
                 }
+                fg.set_line(s.line);
+                fg.emit(Instr::Ret {});
             }
             StmtKind::Break => {
                 let j = fg.jump(Instr::Jmp { target: 0 });
@@ -213,25 +207,6 @@ impl Gen<'_> {
     }
 
     pub(super) fn simple_branch(&mut self, fg: &mut FnGen, c: &Expr, when: bool) -> usize {
-        if let (ExprKind::Op(op, args), true) = (&c.kind, fg.fuse) {
-            if let (Some(cmp), Some(ExprKind::Int(k))) =
-                (Cmp::of(instr(*op)), args.get(1).map(|a| &a.kind))
-            {
-                if let Ok(value) = i32::try_from(*k) {
-                    let cmp = if when { cmp } else { cmp.negate() };
-                    if let ExprKind::Local(l) = args[0].kind {
-                        if !fg.is_boxed(l) {
-                            fg.set_line(c.line);
-                            let local = fg.slot(l);
-                            return fg.jump(cmp.branch_local_imm(local, value));
-                        }
-                    }
-                    self.expr(fg, &args[0]);
-                    fg.set_line(c.line);
-                    return fg.jump(cmp.branch_imm(value));
-                }
-            }
-        }
         self.expr(fg, c);
         fg.jump(if when {
             Instr::JmpIf { target: 0 }
@@ -401,39 +376,6 @@ impl Gen<'_> {
     }
 
     pub(super) fn assign(&mut self, fg: &mut FnGen, place: &Place, op: Option<Instr>, v: &Expr) {
-        // `x += k` and `x = x + k` on an int local: one instruction.
-        if let (Place::Local(id), true) = (place, fg.fuse) {
-            let inc = match (op, &v.kind) {
-                (Some(op), _) => imm_operand(op, v),
-                (None, ExprKind::Op(op @ (Op::IntAdd | Op::IntSub), args)) => match args[0].kind {
-                    ExprKind::Local(x) if x == *id => imm_operand(instr(*op), &args[1]),
-                    _ => None,
-                },
-                _ => None,
-            };
-            if let (Some(value), false) = (inc, fg.is_boxed(*id)) {
-                let local = fg.slot(*id);
-                fg.emit(Instr::IncLocal { local, value });
-                return;
-            }
-            // `x += y` and `x = x + y` with int locals.
-            let added = match (op, &v.kind) {
-                (Some(Instr::IAdd {}), ExprKind::Local(y)) => Some(*y),
-                (None, ExprKind::Op(Op::IntAdd, args)) => match (&args[0].kind, &args[1].kind) {
-                    (ExprKind::Local(x), ExprKind::Local(y)) if x == id => Some(*y),
-                    _ => None,
-                },
-                _ => None,
-            };
-            // (`iadd` is int-only, so both are int locals.)
-            if let Some(y) = added {
-                if !fg.is_boxed(*id) && !fg.is_boxed(y) {
-                    let (dst, src) = (fg.slot(*id), fg.slot(y));
-                    fg.emit(Instr::LocalAddL { dst, src });
-                    return;
-                }
-            }
-        }
         match place {
             Place::Local(id) => {
                 let id = *id;
@@ -456,47 +398,6 @@ impl Gen<'_> {
                 self.assign_cell(fg, op, v);
             }
             Place::Field(obj, f) => {
-                // `p.f op= v` on a struct in a local, when evaluating `v`
-                // cannot run code that changes `p.f` (no calls): one
-                // instruction after `v`.
-                if let (Some(op), ExprKind::Local(id)) = (op, &obj.kind) {
-                    let fused = match op {
-                        Instr::IAdd {} => Some(Instr::FieldAddI {
-                            local: 0,
-                            field: *f,
-                        }),
-                        Instr::ISub {} => Some(Instr::FieldSubI {
-                            local: 0,
-                            field: *f,
-                        }),
-                        Instr::FAdd {} => Some(Instr::FieldAddF {
-                            local: 0,
-                            field: *f,
-                        }),
-                        Instr::FSub {} => Some(Instr::FieldSubF {
-                            local: 0,
-                            field: *f,
-                        }),
-                        _ => None,
-                    };
-                    if let (Some(mut ins), false, true) = (
-                        fused.filter(|_| fg.fuse),
-                        fg.is_boxed(*id),
-                        calls_nothing(v),
-                    ) {
-                        let slot = fg.slot(*id);
-                        match &mut ins {
-                            Instr::FieldAddI { local, .. }
-                            | Instr::FieldSubI { local, .. }
-                            | Instr::FieldAddF { local, .. }
-                            | Instr::FieldSubF { local, .. } => *local = slot,
-                            _ => unreachable!("a field update"),
-                        }
-                        self.expr(fg, v);
-                        fg.emit(ins);
-                        return;
-                    }
-                }
                 self.expr(fg, obj);
                 if let (Some(op), ExprKind::Local(id)) = (op, &obj.kind) {
                     if !fg.is_boxed(*id) {
@@ -517,40 +418,18 @@ impl Gen<'_> {
                 fg.emit(Instr::SetField { field: *f });
             }
             Place::Index(arr, idx) => {
-                // Both plain locals: the value first, then one instruction.
-                // (The value cannot change them: assignments are statements
-                // and closures only change boxed locals.)
-                if let (ExprKind::Local(a), ExprKind::Local(i)) = (&arr.kind, &idx.kind) {
+                // Both plain locals: loaded again for `op=` rather than
+                // kept in temporaries (an assignment cannot change them).
+                if let (ExprKind::Local(a), ExprKind::Local(i), Some(op)) =
+                    (&arr.kind, &idx.kind, op)
+                {
                     if !fg.is_boxed(*a) && !fg.is_boxed(*i) {
                         let (array, index) = (fg.slot(*a), fg.slot(*i));
-                        if !fg.fuse {
-                            // What the fused forms below expand to.
-                            fg.emit(Instr::Load { local: array });
-                            fg.emit(Instr::Load { local: index });
-                            if let Some(op) = op {
-                                fg.emit(Instr::LoadElem { array, index });
-                                self.operand_then(fg, op, v);
-                            } else {
-                                self.expr(fg, v);
-                            }
-                            fg.emit(Instr::ASet {});
-                            return;
-                        }
-                        if let Some(value) = imm_literal(v).filter(|_| op.is_none()) {
-                            fg.emit(Instr::StoreElemImm {
-                                array,
-                                index,
-                                value,
-                            });
-                            return;
-                        }
-                        if let Some(op) = op {
-                            fg.emit(Instr::LoadElem { array, index });
-                            self.operand_then(fg, op, v);
-                        } else {
-                            self.expr(fg, v);
-                        }
-                        fg.emit(Instr::StoreElem { array, index });
+                        fg.emit(Instr::Load { local: array });
+                        fg.emit(Instr::Load { local: index });
+                        fg.emit(Instr::LoadElem { array, index });
+                        self.operand_then(fg, op, v);
+                        fg.emit(Instr::ASet {});
                         return;
                     }
                 }
@@ -615,7 +494,7 @@ impl Gen<'_> {
     /// `v`, then `op` on it and the value below: `x - k` becomes
     /// `x + -k` (as in `exprs`), one form for the VM to recognize.
     pub(super) fn operand_then(&mut self, fg: &mut FnGen, op: Instr, v: &Expr) {
-        if let (Instr::ISub {}, ExprKind::Int(k), false) = (op, &v.kind, fg.fuse) {
+        if let (Instr::ISub {}, ExprKind::Int(k)) = (op, &v.kind) {
             fg.set_line(v.line);
             let c = self.constant(ConstKey::Int(k.wrapping_neg()));
             fg.emit(Instr::Const { index: c });

@@ -231,6 +231,16 @@ impl Analysis<'_> {
         let nslots = f.num_slots();
         let words = nslots.div_ceil(64);
         self.charge(0, SCAN * (f.code.len() + nslots) as u64)?;
+        // Fused instructions are the VM's own (see `fused`), chosen after
+        // verification: a module built in memory cannot hold them, even
+        // where no path reaches.
+        if let Some(k) = f.code.iter().position(|i| i.opcode().is_fused()) {
+            let name = f.code[k].opcode().mnemonic();
+            return Err(self.fail(
+                Some(k),
+                format!("`{name}` is not an instruction of the bytecode format"),
+            ));
+        }
         self.ctx.slots = f.slot_types().collect();
         self.ref_mask = vec![0; words];
         for (k, t) in self.ctx.slots.iter().enumerate() {

@@ -167,44 +167,6 @@ impl Ctx<'_> {
         }
     }
 
-    /// The element type of the array in local `array`, indexed by the int
-    /// in local `index` (both initialized).
-    fn element_in_locals(&self, s: &State, array: u16, index: u16) -> Result<TypeId, String> {
-        let t = self.initialized(s, array)?;
-        let e = match self.m.ty(t) {
-            TypeDesc::Array(e) => *e,
-            _ => {
-                return Err(format!(
-                    "expected an array in local {array}, found {}",
-                    self.name(t)
-                ))
-            }
-        };
-        if self.initialized(s, index)? != INT {
-            return Err(format!("array index local {index} is not an int"));
-        }
-        Ok(e)
-    }
-
-    /// Checks that each of `locals` is initialized and of type `want`.
-    fn typed_locals(&self, s: &State, locals: &[u16], want: TypeId) -> Result<(), String> {
-        for &l in locals {
-            if self.initialized(s, l)? != want {
-                return Err(format!("local {l} is not {}", self.name(want)));
-            }
-        }
-        Ok(())
-    }
-
-    /// The type of local `local`, which must be initialized here.
-    fn initialized(&self, s: &State, local: u16) -> Result<TypeId, String> {
-        let t = self.local(local)?;
-        if !s.is_init(local) {
-            return Err(format!("local {local} read before it is initialized"));
-        }
-        Ok(t)
-    }
-
     fn local(&self, local: u16) -> Result<TypeId, String> {
         self.slots
             .get(local as usize)
@@ -215,6 +177,7 @@ impl Ctx<'_> {
     /// Applies one instruction's effect to the abstract state.
     pub fn step(&self, s: &mut State, instr: &Instr) -> Result<(), String> {
         let m = self.m;
+        debug_assert!(!instr.opcode().is_fused(), "rejected before the analysis");
         if let Effect::Fixed { pops, pushes } = instr.opcode().effect() {
             for p in pops.iter().rev() {
                 self.pop_expect(s, slot_type(*p))?;
@@ -240,165 +203,6 @@ impl Ctx<'_> {
                     return Err(format!("local {local} read before it is initialized"));
                 }
                 s.stack.push(t);
-            }
-            Instr::IRemImm { value } => {
-                if value == 0 {
-                    return Err("irem.imm by zero".into());
-                }
-                self.pop_expect(s, INT)?;
-                s.stack.push(INT);
-            }
-            Instr::StoreLoad { store, load } => {
-                let t = self.local(store)?;
-                self.pop_expect(s, t)?;
-                s.set_init(store);
-                let u = self.initialized(s, load)?;
-                s.stack.push(u);
-            }
-            Instr::FAddK { index } | Instr::FMulK { index } => {
-                match m.consts.get(index as usize) {
-                    Some(Const::Float(_)) => {}
-                    Some(_) => return Err(format!("constant {index} is not a float")),
-                    None => return Err(format!("constant index {index} out of range")),
-                }
-                self.pop_expect(s, FLOAT)?;
-                s.stack.push(FLOAT);
-            }
-            Instr::Load2 { a, b } => {
-                for l in [a, b] {
-                    let t = self.local(l)?;
-                    if !s.is_init(l) {
-                        return Err(format!("local {l} read before it is initialized"));
-                    }
-                    s.stack.push(t);
-                }
-            }
-            Instr::LoadField { local, field } => {
-                let t = self.initialized(s, local)?;
-                let fields = self.struct_fields(t)?;
-                let f = fields
-                    .get(field as usize)
-                    .ok_or_else(|| format!("field {field} out of range for {}", self.name(t)))?;
-                s.stack.push(f.ty);
-            }
-            Instr::LoadElem { array, index } => {
-                let e = self.element_in_locals(s, array, index)?;
-                s.stack.push(e);
-            }
-            Instr::StoreElemImm {
-                array,
-                index,
-                value,
-            } => {
-                let e = self.element_in_locals(s, array, index)?;
-                if !imm_fits(e, value) {
-                    return Err(format!(
-                        "array.store.imm {value} into an array of {}",
-                        self.name(e)
-                    ));
-                }
-            }
-            Instr::StoreElemL {
-                array,
-                index,
-                local,
-            } => {
-                self.step(s, &Instr::Load { local })?;
-                self.step(s, &Instr::StoreElem { array, index })?;
-            }
-            Instr::CopyElem {
-                array,
-                index,
-                src_array,
-                src_index,
-            } => {
-                let from = Instr::LoadElem {
-                    array: src_array,
-                    index: src_index,
-                };
-                self.step(s, &from)?;
-                self.step(s, &Instr::StoreElem { array, index })?;
-            }
-            Instr::MoveElem { dst, array, index } => {
-                self.step(s, &Instr::LoadElem { array, index })?;
-                self.step(s, &Instr::Store { local: dst })?;
-            }
-            Instr::StoreElem { array, index } => {
-                let e = self.element_in_locals(s, array, index)?;
-                self.pop_expect(s, e)?;
-            }
-            Instr::IAddLL { a, b } | Instr::ISubLL { a, b } | Instr::IMulLL { a, b } => {
-                self.typed_locals(s, &[a, b], INT)?;
-                s.stack.push(INT);
-            }
-            Instr::FAddLL { a, b } | Instr::FSubLL { a, b } | Instr::FMulLL { a, b } => {
-                self.typed_locals(s, &[a, b], FLOAT)?;
-                s.stack.push(FLOAT);
-            }
-            Instr::BrLLLt { a, b, .. }
-            | Instr::BrLLLe { a, b, .. }
-            | Instr::BrLLGt { a, b, .. }
-            | Instr::BrLLGe { a, b, .. }
-            | Instr::BrLLEq { a, b, .. }
-            | Instr::BrLLNe { a, b, .. } => self.typed_locals(s, &[a, b], INT)?,
-            Instr::BrLImmLt { local, .. }
-            | Instr::BrLImmLe { local, .. }
-            | Instr::BrLImmGt { local, .. }
-            | Instr::BrLImmGe { local, .. }
-            | Instr::BrLImmEq { local, .. }
-            | Instr::BrLImmNe { local, .. } => self.typed_locals(s, &[local], INT)?,
-            Instr::FieldAddI { local, field }
-            | Instr::FieldSubI { local, field }
-            | Instr::FieldAddF { local, field }
-            | Instr::FieldSubF { local, field } => {
-                let want = if matches!(instr, Instr::FieldAddI { .. } | Instr::FieldSubI { .. }) {
-                    INT
-                } else {
-                    FLOAT
-                };
-                let t = self.initialized(s, local)?;
-                let fields = self.struct_fields(t)?;
-                let f = fields
-                    .get(field as usize)
-                    .ok_or_else(|| format!("field {field} out of range for {}", self.name(t)))?;
-                if f.ty != want {
-                    return Err(format!(
-                        "field '{}' is {}, not {}",
-                        f.name,
-                        self.name(f.ty),
-                        self.name(want)
-                    ));
-                }
-                self.pop_expect(s, want)?;
-            }
-            Instr::LocalAddL { dst, src } => {
-                self.typed_locals(s, &[dst, src], INT)?;
-            }
-            Instr::AddLBrLe {
-                local, step, end, ..
-            } => {
-                self.typed_locals(s, &[local, step, end], INT)?;
-            }
-            Instr::LoadAddImm { local, .. } => {
-                self.typed_locals(s, &[local], INT)?;
-                s.stack.push(INT);
-            }
-            Instr::IAddL { local } | Instr::ISubL { local } | Instr::IMulL { local } => {
-                if self.initialized(s, local)? != INT {
-                    return Err(format!("local {local} is not an int"));
-                }
-                self.pop_expect(s, INT)?;
-                s.stack.push(INT);
-            }
-            Instr::FAddL { local }
-            | Instr::FSubL { local }
-            | Instr::FMulL { local }
-            | Instr::FDivL { local } => {
-                if self.initialized(s, local)? != FLOAT {
-                    return Err(format!("local {local} is not a float"));
-                }
-                self.pop_expect(s, FLOAT)?;
-                s.stack.push(FLOAT);
             }
             Instr::Store { local } => {
                 let t = self.local(local)?;
@@ -455,14 +259,6 @@ impl Ctx<'_> {
                 s.stack.push(STR);
             }
             Instr::Call { func } => self.call(s, func, None)?,
-            Instr::CallL { func, local } => {
-                let t = self.initialized(s, local)?;
-                self.call(s, func, Some(t))?;
-            }
-            Instr::CallLAddImm { func, local, .. } => {
-                self.typed_locals(s, &[local], INT)?;
-                self.call(s, func, Some(INT))?;
-            }
             Instr::CallClosure { ty } => {
                 let (params, ret) = match self.type_of(ty)? {
                     TypeDesc::Fn { params, ret } => (params, *ret),
@@ -484,39 +280,6 @@ impl Ctx<'_> {
                     .ok_or_else(|| format!("import index {import} out of range"))?;
                 self.pop_args(s, &im.params)?;
                 self.push_result(s, im.ret);
-            }
-            Instr::RetL { local } => {
-                let t = self.initialized(s, local)?;
-                if !s.stack.is_empty() {
-                    return Err(format!(
-                        "ret.l needs an empty stack, it holds {}",
-                        s.stack.len()
-                    ));
-                }
-                if t != self.f.ret || t == UNIT {
-                    return Err(format!(
-                        "ret.l of local {local}, of type {}; the function returns {}",
-                        self.name(t),
-                        self.name(self.f.ret)
-                    ));
-                }
-            }
-            Instr::RetImm { value } => {
-                if !s.stack.is_empty() {
-                    return Err(format!(
-                        "ret.imm needs an empty stack, it holds {}",
-                        s.stack.len()
-                    ));
-                }
-                if !imm_fits(self.f.ret, value) {
-                    return Err(format!(
-                        "ret.imm {value}, the function returns {}",
-                        self.name(self.f.ret)
-                    ));
-                }
-                // The result needs a slot, as with `const; ret`: the frame
-                // of a function without locals has none otherwise.
-                s.stack.push(self.f.ret);
             }
             Instr::Ret {} => {
                 let want: &[TypeId] = if self.f.ret == UNIT {
@@ -727,66 +490,6 @@ impl Ctx<'_> {
                 let ft = self.enum_field_type(t, variant, Some(field))?;
                 s.stack.push(ft);
             }
-            Instr::BrTagNe { variant, .. } => {
-                let t = self.pop(s)?;
-                self.enum_field_type(t, variant, None)?;
-            }
-            Instr::BrLTagNe { local, variant, .. } => {
-                let t = self.initialized(s, local)?;
-                self.enum_field_type(t, variant, None)?;
-            }
-            Instr::LoadEnumField {
-                local,
-                variant,
-                field,
-            } => {
-                let t = self.initialized(s, local)?;
-                let ft = self.enum_field_type(t, variant, Some(field))?;
-                s.stack.push(ft);
-            }
-            Instr::MoveEnumField {
-                dst,
-                src,
-                variant,
-                field,
-            } => {
-                let t = self.initialized(s, src)?;
-                let ft = self.enum_field_type(t, variant, Some(field))?;
-                if self.local(dst)? != ft {
-                    return Err(format!(
-                        "local {dst} is not a {}, the type of field {field}",
-                        self.name(ft)
-                    ));
-                }
-                s.set_init(dst);
-            }
-            Instr::StoreForStep {
-                store,
-                local,
-                end,
-                target,
-            } => {
-                self.step(s, &Instr::Store { local: store })?;
-                self.step(s, &Instr::ForStep { local, end, target })?;
-            }
-            Instr::ForStep { local, end, .. } => {
-                for l in [local, end] {
-                    if self.local(l)? != INT {
-                        return Err(format!("for.step local {l} is not an int"));
-                    }
-                    if !s.is_init(l) {
-                        return Err(format!("local {l} read before it is initialized"));
-                    }
-                }
-            }
-            Instr::IncLocal { local, .. } => {
-                if self.local(local)? != INT {
-                    return Err(format!("local.inc local {local} is not an int"));
-                }
-                if !s.is_init(local) {
-                    return Err(format!("local {local} read before it is initialized"));
-                }
-            }
             Instr::NewClosure { func, ty } => {
                 let callee = m
                     .functions
@@ -867,10 +570,4 @@ fn slot_type(s: Slot) -> TypeId {
         Slot::B => BOOL,
         Slot::S => STR,
     }
-}
-
-/// Whether an immediate operand is a value of type `ty`: any int, or 0 or 1
-/// for a bool.
-fn imm_fits(ty: TypeId, value: i32) -> bool {
-    ty == INT || (ty == BOOL && (value == 0 || value == 1))
 }
