@@ -354,7 +354,18 @@ impl Gen<'_> {
             barrier: 0,
         };
         let p = self.p;
-        for &c in &p.const_order {
+        // Constants written as literals first (they depend on nothing and
+        // cannot fail), so the VM knows their values once the program is
+        // loaded (see `tern_vm::translate`); the rest in dependency order.
+        let literal = |c: &u32| {
+            matches!(
+                p.consts[*c as usize].1.kind,
+                ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Bool(_)
+            )
+        };
+        let order = p.const_order.iter().filter(|c| literal(c));
+        let order = order.chain(p.const_order.iter().filter(|c| !literal(c)));
+        for &c in order {
             let (_, x) = &p.consts[c as usize];
             self.expr(&mut fg, x);
             fg.emit(Instr::GlobalSet { global: c });
