@@ -4,6 +4,13 @@
 use super::*;
 
 impl<'a> Checker<'a> {
+    /// Checks arguments whose types the callee's overloads decide; `None`
+    /// if one is in error (already reported).
+    fn untyped_args(&mut self, args: &[ast::Expr]) -> Option<Vec<Expr>> {
+        let xs: Vec<Expr> = args.iter().map(|a| self.expr(a, None)).collect();
+        (!xs.iter().any(|x| x.ty.is_error())).then_some(xs)
+    }
+
     pub(super) fn args(
         &mut self,
         args: &[ast::Expr],
@@ -85,10 +92,9 @@ impl<'a> Checker<'a> {
         span: Span,
         line: u32,
     ) -> Expr {
-        let xs: Vec<Expr> = args.iter().map(|a| self.expr(a, None)).collect();
-        if xs.iter().any(|x| x.ty.is_error()) {
+        let Some(xs) = self.untyped_args(args) else {
             return self.error_expr(line);
-        }
+        };
         let cands: Vec<&StdFn> = fns.iter().filter(|f| f.name == name).collect();
         for f in &cands {
             if f.params.len() == xs.len() && f.params.iter().zip(&xs).all(|(p, x)| prim(*p) == x.ty)
@@ -260,10 +266,9 @@ impl<'a> Checker<'a> {
         span: Span,
         line: u32,
     ) -> Expr {
-        let xs: Vec<Expr> = args.iter().map(|a| self.expr(a, None)).collect();
-        if xs.iter().any(|x| x.ty.is_error()) {
+        let Some(xs) = self.untyped_args(args) else {
             return self.error_expr(line);
-        }
+        };
         let tys: Vec<Ty> = xs.iter().map(|x| x.ty.clone()).collect();
         let fits = |p: &Param, t: &Ty| match (p, t) {
             (Param::AnyArray, Ty::Array(_)) | (Param::AnyMap, Ty::Map(..)) => true,

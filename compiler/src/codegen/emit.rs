@@ -80,11 +80,7 @@ impl FnGen {
     /// Emits an instruction; `!` after an int comparison negates the
     /// comparison, and `!!` cancels (never across a jump target).
     pub(super) fn emit(&mut self, i: Instr) {
-        let last = self
-            .code
-            .last()
-            .copied()
-            .filter(|_| self.code.len() > self.barrier);
+        let last = self.last_after_barrier();
         match (last, i) {
             (Some(last), Instr::BNot {}) if Cmp::of(last).is_some() => {
                 let c = Cmp::of(last).expect("a comparison");
@@ -96,6 +92,14 @@ impl FnGen {
             }
             _ => self.code.push(i),
         }
+    }
+
+    /// The last instruction, unless a jump may land after it.
+    fn last_after_barrier(&self) -> Option<Instr> {
+        self.code
+            .last()
+            .copied()
+            .filter(|_| self.code.len() > self.barrier)
     }
 
     /// Emits a direct call.
@@ -122,11 +126,7 @@ impl FnGen {
     /// and the other way round; `icmp; jmp.ifnot` is the negated
     /// comparison and `jmp.if`.
     pub(super) fn jump(&mut self, i: Instr) -> usize {
-        let last = self
-            .code
-            .last()
-            .copied()
-            .filter(|_| self.code.len() > self.barrier);
+        let last = self.last_after_barrier();
         match (last, i) {
             (Some(Instr::BNot {}), Instr::JmpIf { target }) => {
                 self.code.pop();
