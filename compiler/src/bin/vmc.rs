@@ -29,7 +29,13 @@ enum Command {
     /// Check a program for errors without writing anything.
     Check { source: PathBuf },
     /// Print a readable listing of a .bc file.
-    Disasm { bytecode: PathBuf },
+    Disasm {
+        bytecode: PathBuf,
+        /// List the code the VM runs: verified, then translated (with the
+        /// fused instructions it chooses).
+        #[arg(long)]
+        translated: bool,
+    },
     /// Print a .bc file's version, checksum, imports by capability and exports.
     Inspect { bytecode: PathBuf },
 }
@@ -83,8 +89,20 @@ fn main() {
         Command::Check { source } => {
             compile(&source);
         }
-        Command::Disasm { bytecode } => {
-            let (_, m) = read_bc(&bytecode);
+        Command::Disasm {
+            bytecode,
+            translated,
+        } => {
+            let (_, mut m) = read_bc(&bytecode);
+            if translated {
+                match tern_vm::Program::new(m) {
+                    Ok(p) => m = p.module().clone(),
+                    Err(e) => {
+                        eprintln!("error: {}: {e}", bytecode.display());
+                        exit(INVALID_BYTECODE);
+                    }
+                }
+            }
             let dir = bytecode.parent().map(Path::to_path_buf).unwrap_or_default();
             let sources: std::collections::HashMap<String, Vec<String>> = m
                 .sources
