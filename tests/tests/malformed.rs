@@ -110,29 +110,6 @@ fn main_with(locals: Vec<TypeId>, code: Vec<Instr>) -> Vec<u8> {
     tern_vm::encode(&m)
 }
 
-/// `base()` with `add`'s (function 1's) result type and code replaced.
-fn add_with(ret: TypeId, code: Vec<Instr>) -> Vec<u8> {
-    let mut m = base();
-    m.functions[1].ret = ret;
-    m.functions[1].code = code;
-    tern_vm::encode(&m)
-}
-
-/// `main` with an `[int]` in local 0 and the int 1 in local 1, then `op`.
-fn after_array_and_index(locals: Vec<TypeId>, op: Instr) -> Vec<u8> {
-    main_with(
-        locals,
-        vec![
-            Instr::NewArray { ty: 7, len: 0 },
-            Instr::Store { local: 0 },
-            Instr::Const { index: 0 },
-            Instr::Store { local: 1 },
-            op,
-            Instr::Ret {},
-        ],
-    )
-}
-
 fn with(f: impl FnOnce(&mut Module)) -> Vec<u8> {
     let mut m = base();
     f(&mut m);
