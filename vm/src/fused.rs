@@ -217,9 +217,13 @@ impl Opcode {
         CANONICAL_LEN[self as usize] as u32
     }
 
-    /// Whether this is a fused instruction (see the module docs).
-    pub fn is_fused(self) -> bool {
-        FUSED.iter().any(|&(op, _)| op == self)
+    /// Whether this is a fused instruction (see the module docs). Every
+    /// fused instruction counts as two or more (a test holds this), so the
+    /// count table answers without a search: the loader and the verifier
+    /// ask for every instruction.
+    #[inline]
+    pub const fn is_fused(self) -> bool {
+        CANONICAL_LEN[self as usize] > 1
     }
 
     /// The expansion of a fused instruction.
@@ -246,51 +250,96 @@ pub fn expand(instr: &Instr) -> Option<Vec<Part>> {
     Some(expand_as(instr, instr.opcode().expansion()?))
 }
 
-/// The parts of expansion `text` (see [`FUSED`] and [`ALTERNATIVES`]) with
-/// the operands of `instr` filled in.
-pub fn expand_as(instr: &Instr, text: &str) -> Vec<Part> {
-    let operands = instr.operands();
-    let value = |tok: &str| -> i64 {
-        match tok.parse::<i64>() {
-            Ok(v) => v,
-            Err(_) => {
-                operands
-                    .iter()
-                    .find(|(n, _)| *n == tok)
-                    .unwrap_or_else(|| panic!("`{tok}` is not an operand of {instr:?}"))
-                    .1
-            }
-        }
+/// An operand in an expansion: one of the fused instruction's operands
+/// (by position), or a literal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    Operand(usize),
+    Literal(i64),
+}
+
+/// One part of an expansion as written, operands not filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// A canonical instruction with these operands.
+    Instr(Opcode, Vec<Arg>),
+    /// `const #x`: the int constant `x`.
+    Int(Arg),
+    /// `…`: code outside the fused instruction.
+    Outside,
+}
+
+/// Reads expansion `text` of the fused instruction `op` (see [`FUSED`] and
+/// [`ALTERNATIVES`]): the one reader of the expansion syntax, for
+/// [`expand_as`] and for the VM's translation, which matches the forms.
+pub fn parse(op: Opcode, text: &str) -> Vec<Form> {
+    let names: Vec<&str> = op.operand_layout().iter().map(|(n, _)| *n).collect();
+    let arg = |tok: &str| match tok.parse::<i64>() {
+        Ok(v) => Arg::Literal(v),
+        Err(_) => Arg::Operand(
+            names
+                .iter()
+                .position(|n| *n == tok)
+                .unwrap_or_else(|| panic!("`{tok}` is not an operand of {op:?}")),
+        ),
     };
-    let parts = text
-        .split(';')
+    text.split(';')
         .map(|part| {
             let mut toks = part.split_whitespace();
             let mnemonic = toks.next().expect("a part names an instruction");
             if mnemonic == "…" {
-                return Part::Outside;
+                return Form::Outside;
             }
             let args: Vec<&str> = toks.collect();
             if mnemonic == "const" {
                 if let Some(v) = args[0].strip_prefix('#') {
-                    return Part::Int(value(v));
+                    return Form::Int(arg(v));
                 }
             }
-            let op = Opcode::ALL
+            let part_op = Opcode::ALL
                 .iter()
                 .copied()
-                .find(|op| op.mnemonic() == mnemonic)
+                .find(|o| o.mnemonic() == mnemonic)
                 .unwrap_or_else(|| panic!("unknown instruction `{mnemonic}` in an expansion"));
-            let layout = op.operand_layout();
-            assert_eq!(layout.len(), args.len(), "operands of `{mnemonic}`");
-            let mut bytes = vec![op as u8];
-            for (&(_, width), arg) in layout.iter().zip(&args) {
-                bytes.extend_from_slice(&value(arg).to_le_bytes()[..width]);
-            }
-            Part::Instr(Instr::decode(&bytes).expect("an expansion's part decodes"))
+            assert_eq!(
+                part_op.operand_layout().len(),
+                args.len(),
+                "operands of `{mnemonic}`"
+            );
+            Form::Instr(part_op, args.into_iter().map(arg).collect())
         })
-        .collect();
-    parts
+        .collect()
+}
+
+/// The instruction `op` with these operand values, in table order, each
+/// truncated to its width (a caller that cares checks
+/// [`Instr::operand`] afterwards).
+pub fn build(op: Opcode, values: &[i64]) -> Instr {
+    let mut bytes = vec![op as u8];
+    for (&(_, width), v) in op.operand_layout().iter().zip(values) {
+        bytes.extend_from_slice(&v.to_le_bytes()[..width]);
+    }
+    Instr::decode(&bytes).expect("an instruction built from its layout decodes")
+}
+
+/// The parts of expansion `text` (see [`FUSED`] and [`ALTERNATIVES`]) with
+/// the operands of `instr` filled in.
+pub fn expand_as(instr: &Instr, text: &str) -> Vec<Part> {
+    let value = |a: &Arg| match *a {
+        Arg::Operand(k) => instr.operand(k),
+        Arg::Literal(v) => v,
+    };
+    parse(instr.opcode(), text)
+        .iter()
+        .map(|form| match form {
+            Form::Instr(op, args) => {
+                let values: Vec<i64> = args.iter().map(value).collect();
+                Part::Instr(build(*op, &values))
+            }
+            Form::Int(a) => Part::Int(value(a)),
+            Form::Outside => Part::Outside,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -302,11 +351,7 @@ mod tests {
     #[test]
     fn expansions_are_canonical_and_counted() {
         for &(op, _) in FUSED {
-            let mut bytes = vec![op as u8];
-            for &(_, width) in op.operand_layout() {
-                bytes.extend(std::iter::repeat_n(3, width));
-            }
-            let instr = Instr::decode(&bytes).unwrap();
+            let instr = build(op, &[3; 4]);
             let parts = expand(&instr).unwrap();
             let counted = parts.iter().filter(|p| **p != Part::Outside).count();
             assert_eq!(counted as u32, op.canonical_len(), "{op:?}");
@@ -323,6 +368,7 @@ mod tests {
             }
         }
         assert_eq!(Opcode::IAdd.canonical_len(), 1);
+        assert!(!Opcode::IAdd.is_fused() && Opcode::ForStep.is_fused());
         assert_eq!(expand(&Instr::IAdd {}), None);
     }
 

@@ -28,31 +28,16 @@
 //! fused instructions count as their expansions. Translation is linear in
 //! the code's size.
 
-use crate::fused::{ALTERNATIVES, FUSED};
+use crate::fused::{self, Arg, Form, ALTERNATIVES, FUSED};
 use crate::module::{Const, Function, Module};
 use crate::opcodes::{Effect, Instr, Opcode};
 use crate::verify::FuncInfo;
 
-/// An operand of a part of a pattern: one of the fused instruction's
-/// operands, or a literal.
-#[derive(Clone, Copy, Debug)]
-enum Arg {
-    Operand(usize),
-    Literal(i64),
-}
-
-#[derive(Clone, Debug)]
-enum PatPart {
-    /// A canonical instruction with these operands.
-    Instr(Opcode, Vec<Arg>),
-    /// `const` of an int constant with this value.
-    Int(Arg),
-}
-
-/// A contiguous fused form as a pattern over canonical code.
+/// A contiguous fused form as a pattern over canonical code: its parts as
+/// `fused::parse` reads them (no `Form::Outside`).
 struct Pattern {
     op: Opcode,
-    parts: Vec<PatPart>,
+    parts: Vec<Form>,
     /// The opcode of each part, for a quick first test.
     opcodes: Vec<Opcode>,
 }
@@ -63,40 +48,12 @@ fn patterns() -> Vec<Pattern> {
         .chain(ALTERNATIVES)
         .filter(|(_, text)| !text.contains('…'))
         .map(|&(op, text)| {
-            let names: Vec<&str> = op.operand_layout().iter().map(|(n, _)| *n).collect();
-            let arg = |tok: &str| match tok.parse::<i64>() {
-                Ok(v) => Arg::Literal(v),
-                Err(_) => Arg::Operand(
-                    names
-                        .iter()
-                        .position(|n| *n == tok)
-                        .expect("an expansion names its instruction's operands"),
-                ),
-            };
-            let parts: Vec<PatPart> = text
-                .split(';')
-                .map(|part| {
-                    let mut toks = part.split_whitespace();
-                    let mnemonic = toks.next().expect("a part names an instruction");
-                    let args: Vec<&str> = toks.collect();
-                    if mnemonic == "const" {
-                        if let Some(v) = args[0].strip_prefix('#') {
-                            return PatPart::Int(arg(v));
-                        }
-                    }
-                    let opcode = Opcode::ALL
-                        .iter()
-                        .copied()
-                        .find(|o| o.mnemonic() == mnemonic)
-                        .expect("an expansion's instruction exists");
-                    PatPart::Instr(opcode, args.into_iter().map(arg).collect())
-                })
-                .collect();
+            let parts = fused::parse(op, text);
             let opcodes = parts
                 .iter()
                 .map(|p| match p {
-                    PatPart::Instr(op, _) => *op,
-                    PatPart::Int(_) => Opcode::Const,
+                    Form::Instr(op, _) => *op,
+                    _ => Opcode::Const,
                 })
                 .collect();
             Pattern { op, parts, opcodes }
@@ -222,16 +179,6 @@ fn int_const(consts: &[Const], i: &Instr) -> Option<i64> {
     }
 }
 
-/// Builds the fused instruction `op` from operand values (each truncated
-/// to its width: the caller checks that it expands back to what it saw).
-fn build(op: Opcode, values: &[i64]) -> Instr {
-    let mut bytes = vec![op as u8];
-    for (&(_, width), v) in op.operand_layout().iter().zip(values) {
-        bytes.extend_from_slice(&v.to_le_bytes()[..width]);
-    }
-    Instr::decode(&bytes).expect("a fused instruction built from its layout decodes")
-}
-
 /// The fused instruction `pat` makes of `code[at..]`, if it matches.
 fn match_at(
     pat: &Pattern,
@@ -253,14 +200,15 @@ fn match_at(
     for (j, part) in pat.parts.iter().enumerate() {
         let ins = &code[at + j];
         let ok = match part {
-            PatPart::Instr(op, args) => {
+            Form::Instr(op, args) => {
                 ins.opcode() == *op
                     && args
                         .iter()
                         .enumerate()
                         .all(|(k, a)| bind(*a, ins.operand(k)))
             }
-            PatPart::Int(a) => int_const(consts, ins).is_some_and(|v| bind(*a, v)),
+            Form::Int(a) => int_const(consts, ins).is_some_and(|v| bind(*a, v)),
+            Form::Outside => false,
         };
         if !ok {
             return None;
@@ -271,7 +219,7 @@ fn match_at(
         .iter()
         .map(|v| v.expect("every operand appears in the expansion"))
         .collect();
-    let fused = build(pat.op, &values);
+    let fused = fused::build(pat.op, &values);
     // The fused instruction stands for exactly what is here if every
     // operand value fits its width there (the parts matched with them).
     let same = values
