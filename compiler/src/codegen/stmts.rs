@@ -60,11 +60,7 @@ impl Gen<'_> {
                 fg.set_line(s.line);
                 let exits = self.branch(fg, c, false);
                 let top = fg.here();
-                fg.loops.push(Loop {
-                    breaks: vec![],
-                    continues: vec![],
-                });
-                self.stmts(fg, body);
+                self.loop_body(fg, body);
                 let test = fg.step_label();
                 fg.set_line(s.line);
                 for back in self.branch(fg, c, true) {
@@ -95,11 +91,7 @@ impl Gen<'_> {
                 fg.emit(Instr::Load { local: end });
                 let exit = fg.jump(Instr::BrIGe { target: 0 });
                 let top = fg.here();
-                fg.loops.push(Loop {
-                    breaks: vec![],
-                    continues: vec![],
-                });
-                self.stmts(fg, body);
+                self.loop_body(fg, body);
                 let step = fg.step_label();
                 fg.set_line(s.line);
                 fg.emit(Instr::ForStep {
@@ -274,11 +266,7 @@ impl Gen<'_> {
         fg.emit(Instr::ILt {});
         let exit = fg.jump(Instr::JmpIfNot { target: 0 });
         bind(fg, coll, idx);
-        fg.loops.push(Loop {
-            breaks: vec![],
-            continues: vec![],
-        });
-        self.stmts(fg, body);
+        self.loop_body(fg, body);
         let step = fg.here();
         fg.set_line(line);
         fg.emit(Instr::IncLocal {
