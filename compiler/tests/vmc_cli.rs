@@ -43,12 +43,12 @@ fn build_check_disasm_inspect() {
         listing.contains("call.host 0") && listing.contains("; stdout.println"),
         "{listing}"
     );
-    // The file holds canonical code; the VM runs `load x; imul.imm 2; ret`
-    // (or better) after translating it.
+    // The file holds canonical code; the VM runs `rX = r0 * 2; return rX`
+    // after translating it.
     assert!(!listing.contains("imul.imm"), "{listing}");
     let (code, translated, _) = vmc(&["disasm", "--translated", out.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(translated.contains("imul.imm 2"), "{translated}");
+    assert!(translated.contains("imul.imm d=1 a=0 v=2"), "{translated}");
 
     let (code, info, _) = vmc(&["inspect", out.to_str().unwrap()]);
     assert_eq!(code, 0);

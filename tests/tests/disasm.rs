@@ -1,7 +1,7 @@
 //! The disassembler's listings for small programs, held still by
 //! snapshots: what `vmc` writes (canonical instructions, with operands,
 //! byte offsets and source lines) and what the VM runs after translating
-//! it (`NAME_translated`, with the fused instructions it chose).
+//! it (`NAME_translated`, its register code: see `tern_vm::internal`).
 
 use tern_tests::*;
 
@@ -14,7 +14,9 @@ fn assert_listing(name: &str, path: &std::path::Path) {
     };
     let listing = show(&module);
     let program = tern_vm::Program::new(module).expect("built file verifies");
-    let translated = show(program.module());
+    let translated = tern_vm::disasm::translated(&program, &|_, n| {
+        lines.get(n as usize - 1).map(|s| s.to_string())
+    });
     insta::with_settings!({
         snapshot_path => root().join("tests/golden/snapshots"),
         prepend_module_to_snapshot => false,

@@ -412,20 +412,6 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                 ],
             ),
         ),
-        (
-            // The VM's own instructions (see `tern_vm::fused`) are not part
-            // of the format: their opcodes are unknown in a file.
-            "a fused opcode in a file",
-            main_with(
-                vec![INT],
-                vec![
-                    c(0),
-                    Instr::Store { local: 0 },
-                    Instr::IncLocal { local: 0, value: 1 },
-                    Instr::Ret {},
-                ],
-            ),
-        ),
         ("call of a function with captures", {
             let mut m = base();
             m.exports.truncate(1);
@@ -663,16 +649,6 @@ fn in_memory_cases() -> Vec<(&'static str, Module)> {
     };
     let many = |n: usize| (0..n).map(|i| format!("x{i}")).collect::<Vec<_>>();
     vec![
-        (
-            // Built in memory, a module could hold the VM's own fused
-            // instructions, even where nothing reaches: refused.
-            "a fused instruction in a module built in memory",
-            with(&|m| {
-                let code = &mut m.functions[0].code;
-                let at = code.len() - 1;
-                code.insert(at + 1, Instr::IncLocal { local: 0, value: 1 });
-            }),
-        ),
         (
             "type referring to itself",
             // An `[int]` entry turned into `[itself]`: walking it would

@@ -164,3 +164,41 @@ fn explain(m: &Module, ins: &Instr) -> String {
         _ => String::new(),
     }
 }
+
+/// Lists the internal code `p` runs (see [`crate::internal`]): per
+/// function, each instruction with its index, the canonical instructions
+/// it stands for (`[n]`) and, at each change, the source line of its
+/// origin.
+pub fn translated(p: &crate::Program, source_line: &dyn Fn(&str, u32) -> Option<String>) -> String {
+    let m = p.module();
+    let mut o = String::new();
+    for (fi, f) in m.functions.iter().enumerate() {
+        let file = m.sources.get(f.source as usize).map_or("?", |s| s.as_str());
+        let _ = writeln!(o, "function {fi} {}{}", f.name, sig(m, &f.params, f.ret));
+        let _ = writeln!(
+            o,
+            "  ; locals r0..r{}, operand stack from r{}",
+            f.num_slots().max(1) - 1,
+            f.num_slots()
+        );
+        let code = p.code(fi as u32);
+        let mut last_line = 0;
+        for (k, op) in code.ops.iter().enumerate() {
+            let line = f.line_of(code.origin[k] as usize);
+            if line != last_line && line != 0 {
+                last_line = line;
+                match source_line(file, line) {
+                    Some(text) => {
+                        let _ = writeln!(o, "  {file}:{line}: {}", text.trim());
+                    }
+                    None => {
+                        let _ = writeln!(o, "  {file}:{line}");
+                    }
+                }
+            }
+            let _ = writeln!(o, "{k:>6}  [{}] {op}", code.counts[k]);
+        }
+        let _ = writeln!(o);
+    }
+    o
+}

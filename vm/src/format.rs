@@ -20,7 +20,8 @@ use std::fmt;
 
 pub const MAGIC: [u8; 8] = *b"TERN\r\n\x1a\n";
 /// Version 2 holds canonical instructions only (version 1 could also hold
-/// the fused ones, which the VM now chooses itself; see `fused`).
+/// fused forms, which the VM now chooses itself when it translates; see
+/// `translate`).
 pub const VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 24;
 
@@ -734,11 +735,6 @@ fn decode_function(r: &mut Reader, index: usize) -> Result<Function, LoadError> 
             DecodeError::Truncated => at(off, "instruction truncated at end of code".into()),
             e => at(off, e.to_string()),
         })?;
-        // Fused instructions are the VM's own, chosen after verification
-        // (see `fused`); their opcodes are not part of the file format.
-        if i.opcode().is_fused() {
-            return Err(at(off, DecodeError::UnknownOpcode(bytes[off]).to_string()));
-        }
         index_of[off] = code.len() as u32;
         off += i.opcode().encoded_len();
         code.push(i);

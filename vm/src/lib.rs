@@ -13,9 +13,9 @@
 
 pub mod disasm;
 pub mod format;
-pub mod fused;
 pub mod heap;
 pub mod host;
+pub mod internal;
 pub mod interp;
 pub mod limits;
 pub mod map;

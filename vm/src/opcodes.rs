@@ -74,48 +74,6 @@ macro_rules! for_each_op {
             GlobalSet = 0x06, "global.set", { global: u32 }, (special), false;
             /// Discard the top slot.
             Pop = 0x07, "pop", {}, (special), false;
-            /// Push local `a`, then local `b` (both initialized).
-            Load2 = 0x0A, "load2", { a: u16, b: u16 }, (special), false;
-            /// Push field `field` of the struct in local `local`.
-            LoadField = 0x0B, "field.load", { local: u16, field: u16 }, (special), false;
-            /// Push element (local `index`) of the array in local `array`; traps out of bounds.
-            LoadElem = 0x0C, "array.load", { array: u16, index: u16 }, (special), false;
-            /// Pop a value into element (local `index`) of the array in local `array`; traps out of bounds.
-            StoreElem = 0x43, "array.store", { array: u16, index: u16 }, (special), false;
-            /// Int addition of local `local` to the top.
-            IAddL = 0x0D, "iadd.l", { local: u16 }, (special), false;
-            /// Int subtraction of local `local` from the top.
-            ISubL = 0x0E, "isub.l", { local: u16 }, (special), false;
-            /// Int multiplication of the top by local `local`.
-            IMulL = 0x0F, "imul.l", { local: u16 }, (special), false;
-            /// Float addition of local `local` to the top.
-            FAddL = 0x2A, "fadd.l", { local: u16 }, (special), false;
-            /// Float subtraction of local `local` from the top.
-            FSubL = 0x2B, "fsub.l", { local: u16 }, (special), false;
-            /// Float multiplication of the top by local `local`.
-            FMulL = 0x2C, "fmul.l", { local: u16 }, (special), false;
-            /// Float division of the top by local `local`.
-            FDivL = 0x2D, "fdiv.l", { local: u16 }, (special), false;
-            /// Push local `a` + local `b` (ints, wrapping).
-            IAddLL = 0xC8, "iadd.ll", { a: u16, b: u16 }, (special), false;
-            /// Push local `a` - local `b` (ints, wrapping).
-            ISubLL = 0xC9, "isub.ll", { a: u16, b: u16 }, (special), false;
-            /// Push local `a` * local `b` (ints, wrapping).
-            IMulLL = 0xCA, "imul.ll", { a: u16, b: u16 }, (special), false;
-            /// Push local `a` + local `b` (floats).
-            FAddLL = 0xCB, "fadd.ll", { a: u16, b: u16 }, (special), false;
-            /// Push local `a` - local `b` (floats).
-            FSubLL = 0xCC, "fsub.ll", { a: u16, b: u16 }, (special), false;
-            /// Push local `a` * local `b` (floats).
-            FMulLL = 0xCD, "fmul.ll", { a: u16, b: u16 }, (special), false;
-            /// Add int local `src` to int local `dst` (wrapping).
-            LocalAddL = 0xCF, "local.addl", { dst: u16, src: u16 }, (special), false;
-            /// Push int local `local` + `value` (wrapping).
-            LoadAddImm = 0xCE, "load.addimm", { local: u16, value: i32 }, (special), false;
-            /// Float addition of float constant `index`.
-            FAddK = 0x2E, "fadd.k", { index: u32 }, (special), false;
-            /// Float multiplication by float constant `index`.
-            FMulK = 0x2F, "fmul.k", { index: u32 }, (special), false;
             /// Duplicate the top slot.
             Dup = 0x08, "dup", {}, (special), false;
             /// Push capture `index` of the running closure.
@@ -123,14 +81,6 @@ macro_rules! for_each_op {
 
             /// Wrapping addition.
             IAdd = 0x10, "iadd", {}, ([I, I] -> [I]), false;
-            /// Wrapping addition of an immediate.
-            IAddImm = 0x1B, "iadd.imm", { value: i32 }, ([I] -> [I]), false;
-            /// Wrapping multiplication by an immediate.
-            IMulImm = 0x1C, "imul.imm", { value: i32 }, ([I] -> [I]), false;
-            /// Remainder by a non-zero immediate.
-            IRemImm = 0x1D, "irem.imm", { value: i32 }, (special), false;
-            /// Pop into local `store`, then push local `load`.
-            StoreLoad = 0x1E, "store.load", { store: u16, load: u16 }, (special), false;
             /// Wrapping subtraction.
             ISub = 0x11, "isub", {}, ([I, I] -> [I]), false;
             /// Wrapping multiplication.
@@ -283,91 +233,6 @@ macro_rules! for_each_op {
             CallHost = 0x75, "call.host", { import: u32 }, (special), true;
             /// Return; the stack holds exactly the result (nothing for unit).
             Ret = 0x76, "ret", {}, (special), false;
-            /// Pop b, a; jump to `target` if a < b.
-            BrILt = 0x77, "br.ilt", { target: u32 }, ([I, I] -> []), false;
-            /// Pop b, a; jump to `target` if a <= b.
-            BrILe = 0x78, "br.ile", { target: u32 }, ([I, I] -> []), false;
-            /// Pop b, a; jump to `target` if a > b.
-            BrIGt = 0x79, "br.igt", { target: u32 }, ([I, I] -> []), false;
-            /// Pop b, a; jump to `target` if a >= b.
-            BrIGe = 0x7A, "br.ige", { target: u32 }, ([I, I] -> []), false;
-            /// Pop b, a; jump to `target` if a == b.
-            BrIEq = 0x7B, "br.ieq", { target: u32 }, ([I, I] -> []), false;
-            /// Pop b, a; jump to `target` if a != b.
-            BrINe = 0x7C, "br.ine", { target: u32 }, ([I, I] -> []), false;
-            /// Pop an enum value; jump to `target` if its variant is not `variant`.
-            BrTagNe = 0x7D, "br.tagne", { variant: u16, target: u32 }, (special), false;
-            /// Pop a; jump to `target` if a < `value`.
-            BrILtImm = 0xC0, "br.ilt.imm", { value: i32, target: u32 }, ([I] -> []), false;
-            /// Pop a; jump to `target` if a <= `value`.
-            BrILeImm = 0xC1, "br.ile.imm", { value: i32, target: u32 }, ([I] -> []), false;
-            /// Pop a; jump to `target` if a > `value`.
-            BrIGtImm = 0xC2, "br.igt.imm", { value: i32, target: u32 }, ([I] -> []), false;
-            /// Pop a; jump to `target` if a >= `value`.
-            BrIGeImm = 0xC3, "br.ige.imm", { value: i32, target: u32 }, ([I] -> []), false;
-            /// Pop a; jump to `target` if a == `value`.
-            BrIEqImm = 0xC4, "br.ieq.imm", { value: i32, target: u32 }, ([I] -> []), false;
-            /// Pop a; jump to `target` if a != `value`.
-            BrINeImm = 0xC5, "br.ine.imm", { value: i32, target: u32 }, ([I] -> []), false;
-            /// Jump to `target` if int local `a` < int local `b`.
-            BrLLLt = 0xD0, "br.ll.lt", { a: u16, b: u16, target: u32 }, (special), false;
-            /// Jump to `target` if int local `a` <= int local `b`.
-            BrLLLe = 0xD1, "br.ll.le", { a: u16, b: u16, target: u32 }, (special), false;
-            /// Jump to `target` if int local `a` > int local `b`.
-            BrLLGt = 0xD2, "br.ll.gt", { a: u16, b: u16, target: u32 }, (special), false;
-            /// Jump to `target` if int local `a` >= int local `b`.
-            BrLLGe = 0xD3, "br.ll.ge", { a: u16, b: u16, target: u32 }, (special), false;
-            /// Jump to `target` if int local `a` == int local `b`.
-            BrLLEq = 0xD4, "br.ll.eq", { a: u16, b: u16, target: u32 }, (special), false;
-            /// Jump to `target` if int local `a` != int local `b`.
-            BrLLNe = 0xD5, "br.ll.ne", { a: u16, b: u16, target: u32 }, (special), false;
-            /// Jump to `target` if int local `local` < `value`.
-            BrLImmLt = 0xD6, "br.limm.lt", { local: u16, value: i32, target: u32 }, (special), false;
-            /// Jump to `target` if int local `local` <= `value`.
-            BrLImmLe = 0xD7, "br.limm.le", { local: u16, value: i32, target: u32 }, (special), false;
-            /// Jump to `target` if int local `local` > `value`.
-            BrLImmGt = 0xD8, "br.limm.gt", { local: u16, value: i32, target: u32 }, (special), false;
-            /// Jump to `target` if int local `local` >= `value`.
-            BrLImmGe = 0xD9, "br.limm.ge", { local: u16, value: i32, target: u32 }, (special), false;
-            /// Jump to `target` if int local `local` == `value`.
-            BrLImmEq = 0xDA, "br.limm.eq", { local: u16, value: i32, target: u32 }, (special), false;
-            /// Jump to `target` if int local `local` != `value`.
-            BrLImmNe = 0xDB, "br.limm.ne", { local: u16, value: i32, target: u32 }, (special), false;
-            /// Jump to `target` if the enum value in local `local` is not variant `variant`.
-            BrLTagNe = 0xDC, "br.ltagne", { local: u16, variant: u16, target: u32 }, (special), false;
-            /// Push payload field `field` of the enum value in local `local`, which must be variant `variant`.
-            LoadEnumField = 0xDD, "load.efield", { local: u16, variant: u16, field: u16 }, (special), false;
-            /// Set local `dst` to payload field `field` of the enum value in local `src`, which must be variant `variant`.
-            MoveEnumField = 0xDE, "move.efield", { dst: u16, src: u16, variant: u16, field: u16 }, (special), false;
-            /// Call function `func`; its last argument is local `local`, the others are popped from the stack.
-            CallL = 0xDF, "call.l", { func: u32, local: u16 }, (special), true;
-            /// Call function `func`; its last argument is int local `local` + `value` (wrapping), the others are popped from the stack.
-            CallLAddImm = 0xE0, "call.laddimm", { func: u32, local: u16, value: i32 }, (special), true;
-            /// Return the value of local `local`; the stack is empty.
-            RetL = 0xE1, "ret.l", { local: u16 }, (special), false;
-            /// Return the int (or, 0 or 1, the bool) `value`; the stack is empty.
-            RetImm = 0xE2, "ret.imm", { value: i32 }, (special), false;
-            /// Add 1 to int local `local`; jump to `target` if it is then below int local `end`.
-            ForStep = 0x7E, "for.step", { local: u16, end: u16, target: u32 }, (special), false;
-            /// Pop into local `store`, then `for.step local end target`: the
-            /// last assignment of a loop body and the loop's step in one.
-            StoreForStep = 0xE3, "store.for.step", { store: u16, local: u16, end: u16, target: u32 }, (special), false;
-            /// Store the int (or, 0 or 1, the bool) `value` at index (int
-            /// local) `index` of the array in local `array` (bounds-checked).
-            StoreElemImm = 0xE4, "array.store.imm", { array: u16, index: u16, value: i32 }, (special), false;
-            /// Add int local `step` to int local `local` (wrapping); jump to
-            /// `target` if it is then at most int local `end`.
-            AddLBrLe = 0xE5, "addl.br.le", { local: u16, step: u16, end: u16, target: u32 }, (special), false;
-            /// Store local `local` at index (int local) `index` of the array
-            /// in local `array` (bounds-checked): `load local; array.store`.
-            StoreElemL = 0xE6, "array.store.l", { array: u16, index: u16, local: u16 }, (special), false;
-            /// `array.load src_array src_index; array.store array index`:
-            /// copy one element (the load's bounds are checked first).
-            CopyElem = 0xE7, "array.copy", { array: u16, index: u16, src_array: u16, src_index: u16 }, (special), false;
-            /// `array.load array index; store dst`.
-            MoveElem = 0xE8, "move.elem", { dst: u16, array: u16, index: u16 }, (special), false;
-            /// Add `value` (wrapping) to int local `local`.
-            IncLocal = 0x7F, "local.inc", { local: u16, value: i32 }, (special), false;
 
             /// Pop `len` elements into a new array of type `ty`.
             NewArray = 0x80, "array.new", { ty: u32, len: u32 }, (special), true;
@@ -413,14 +278,6 @@ macro_rules! for_each_op {
             GetField = 0xA1, "field.get", { field: u16 }, (special), false;
             /// Write field `field` of a struct.
             SetField = 0xA2, "field.set", { field: u16 }, (special), false;
-            /// Pop an int; add it (wrapping) to int field `field` of the struct in local `local`.
-            FieldAddI = 0xA6, "field.iadd", { local: u16, field: u16 }, (special), false;
-            /// Pop an int; subtract it (wrapping) from int field `field` of the struct in local `local`.
-            FieldSubI = 0xA7, "field.isub", { local: u16, field: u16 }, (special), false;
-            /// Pop a float; add it to float field `field` of the struct in local `local`.
-            FieldAddF = 0xA8, "field.fadd", { local: u16, field: u16 }, (special), false;
-            /// Pop a float; subtract it from float field `field` of the struct in local `local`.
-            FieldSubF = 0xA9, "field.fsub", { local: u16, field: u16 }, (special), false;
             /// Pop the payload into a new value of enum type `ty`, variant `variant`.
             NewEnum = 0xA3, "enum.new", { ty: u32, variant: u16 }, (special), true;
             /// The variant index of an enum value.
@@ -630,8 +487,7 @@ macro_rules! define_instr {
 for_each_op!(define_instr);
 
 /// The instruction table of the file format as Markdown, for
-/// `spec/bytecode.md` (the fused instructions are the VM's own: see
-/// `fused`).
+/// `spec/bytecode.md`.
 pub fn markdown_table() -> String {
     let slots = |ss: &[Slot]| {
         ss.iter()
@@ -642,7 +498,7 @@ pub fn markdown_table() -> String {
     let mut out = String::from(
         "| op | mnemonic | operands | stack (before → after) | GC | meaning |\n|---|---|---|---|---|---|\n",
     );
-    for &op in Opcode::ALL.iter().filter(|op| !op.is_fused()) {
+    for &op in Opcode::ALL {
         let operands: Vec<String> = op
             .operand_layout()
             .iter()
@@ -669,38 +525,9 @@ impl Instr {
     /// The jump target of a branch, if this is one.
     pub fn target_mut(&mut self) -> Option<&mut u32> {
         match self {
-            Instr::Jmp { target }
-            | Instr::JmpIf { target }
-            | Instr::JmpIfNot { target }
-            | Instr::BrILt { target }
-            | Instr::BrILe { target }
-            | Instr::BrIGt { target }
-            | Instr::BrIGe { target }
-            | Instr::BrIEq { target }
-            | Instr::BrINe { target }
-            | Instr::BrTagNe { target, .. }
-            | Instr::BrILtImm { target, .. }
-            | Instr::BrILeImm { target, .. }
-            | Instr::BrIGtImm { target, .. }
-            | Instr::BrIGeImm { target, .. }
-            | Instr::BrIEqImm { target, .. }
-            | Instr::BrINeImm { target, .. }
-            | Instr::BrLLLt { target, .. }
-            | Instr::BrLLLe { target, .. }
-            | Instr::BrLLGt { target, .. }
-            | Instr::BrLLGe { target, .. }
-            | Instr::BrLLEq { target, .. }
-            | Instr::BrLLNe { target, .. }
-            | Instr::BrLImmLt { target, .. }
-            | Instr::BrLImmLe { target, .. }
-            | Instr::BrLImmGt { target, .. }
-            | Instr::BrLImmGe { target, .. }
-            | Instr::BrLImmEq { target, .. }
-            | Instr::BrLImmNe { target, .. }
-            | Instr::BrLTagNe { target, .. }
-            | Instr::ForStep { target, .. }
-            | Instr::StoreForStep { target, .. }
-            | Instr::AddLBrLe { target, .. } => Some(target),
+            Instr::Jmp { target } | Instr::JmpIf { target } | Instr::JmpIfNot { target } => {
+                Some(target)
+            }
             _ => None,
         }
     }
@@ -712,10 +539,7 @@ impl Instr {
 
     /// Whether control can continue to the next instruction.
     pub fn falls_through(&self) -> bool {
-        !matches!(
-            self,
-            Instr::Jmp { .. } | Instr::Ret {} | Instr::RetL { .. } | Instr::RetImm { .. }
-        )
+        !matches!(self, Instr::Jmp { .. } | Instr::Ret {})
     }
 }
 
@@ -783,7 +607,7 @@ mod tests {
             .expect("section after the rules")
             + start;
         let rules = &spec[start..end];
-        for &op in Opcode::ALL.iter().filter(|op| !op.is_fused()) {
+        for &op in Opcode::ALL {
             if let Effect::Special = op.effect() {
                 let m = op.mnemonic();
                 let named = rules.contains(&format!("`{m}"))

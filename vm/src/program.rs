@@ -10,6 +10,7 @@
 //! hand.
 
 use crate::heap::GcInfo;
+use crate::internal::Code;
 use crate::module::*;
 use crate::verify::{self, FuncInfo, VerifyError};
 
@@ -45,9 +46,8 @@ pub struct Program {
     /// For each type id: whether an array of it holds references in its
     /// elements, a map in its values, a cell in its content.
     holds_refs: Vec<bool>,
-    /// Per function, the canonical instructions a trap at an instruction
-    /// has run but not counted yet (see `translate::Pending`).
-    pending: Vec<crate::translate::Pending>,
+    /// Per function, the internal code that runs (see `translate`).
+    code: Vec<Code>,
 }
 
 /// Per-function facts the call and return paths read.
@@ -67,21 +67,20 @@ impl Program {
         Program::load(module, true)
     }
 
-    /// [`Program::new`] without translation: the interpreter runs the
-    /// verified code as it is. For tests that translation changes nothing
-    /// a program does.
+    /// [`Program::new`] translating each canonical instruction to itself:
+    /// the interpreter runs the verified code as it is. For tests that
+    /// translation changes nothing a program does.
     #[doc(hidden)]
     pub fn new_untranslated(module: Module) -> Result<Program, VerifyError> {
         Program::load(module, false)
     }
 
-    fn load(mut module: Module, translate: bool) -> Result<Program, VerifyError> {
+    fn load(module: Module, fuse: bool) -> Result<Program, VerifyError> {
         let mut info = verify::verify(&module)?;
-        let pending = if translate {
-            crate::translate::translate(&mut module, &mut info)
-        } else {
-            vec![Vec::new(); module.functions.len()]
-        };
+        let code = crate::translate::translate(&module, &info, fuse);
+        for i in &mut info {
+            i.heights = Vec::new();
+        }
         let record_refs = module
             .layouts
             .iter()
@@ -137,7 +136,7 @@ impl Program {
             .collect();
         Ok(Program {
             module,
-            pending,
+            code,
             info,
             shapes,
             holds_refs,
@@ -149,23 +148,18 @@ impl Program {
         })
     }
 
-    /// The verified module as it runs, read-only: its tables as loaded,
-    /// its code as translated (see `translate`).
+    /// The verified module, read-only, as loaded.
     pub fn module(&self) -> &Module {
         &self.module
     }
 
-    /// The canonical instructions that ran before instruction `pc` of
-    /// function `func` but are counted by a later one (0 almost always).
-    pub(crate) fn pending(&self, func: u32, pc: u32) -> u64 {
-        let p = &self.pending[func as usize];
-        match p.binary_search_by_key(&pc, |&(i, _)| i) {
-            Ok(k) => p[k].1 as u64,
-            Err(_) => 0,
-        }
+    /// The internal code of function `func`, as it runs.
+    pub fn code(&self, func: u32) -> &Code {
+        &self.code[func as usize]
     }
 
-    /// What verification proved about function `func` (its stack maps).
+    /// What verification proved about function `func` (its canonical
+    /// stack maps).
     pub fn function_info(&self, func: u32) -> &FuncInfo {
         &self.info[func as usize]
     }

@@ -1,107 +1,41 @@
 //! Translation after verification: verified canonical code becomes the
-//! code the interpreter runs, with fused instructions (see [`crate::fused`])
-//! chosen here, where the control flow is known, rather than by the
-//! compiler.
+//! register-based internal code the interpreter runs (see
+//! [`crate::internal`]).
 //!
-//! A fused form is used exactly where the canonical code is its expansion:
-//! each contiguous form is a pattern read from its expansion, and a
-//! sequence becomes the fused instruction only if expanding that
-//! instruction gives back the same canonical instructions (so an operand
-//! that does not fit, or a constant that is not an int, is never fused),
-//! no jump lands inside it, and it holds at most the one safepoint the
-//! fused instruction has. Among the ways to cover a function with
-//! patterns, a linear dynamic program picks one with the fewest
-//! instructions. The two forms whose expansion has code outside it (an
-//! element store `a[i] = v` and a field update `p.f += v`, with `a`, `i`,
-//! `p` locals) are found apart, and only when the value's code is short,
-//! straight-line, cannot trap or collect and stores nothing, so running it
-//! before the loads it skips changes nothing.
+//! One pass over each function, in order, keeps an abstract operand
+//! stack: each entry is where its value is, a frame slot (its own stack
+//! slot, or a local or lower stack slot it aliases) or a constant. A
+//! `load`, a constant or a `dup` only pushes an entry; an operation reads
+//! its operands' slots and writes its own stack slot, and a `store` right
+//! after it becomes its destination. So `load a; load b; iadd; store c`
+//! is one instruction, `iadd d=c a=a b=b`. An entry is *materialized*
+//! (written to its own slot) wherever the value must really be there:
 //!
-//! Reads of constants the init function sets first thing become the
-//! constants themselves (see `known_globals`), so `while i < N` over a
-//! named `const N` fuses as `while i < 30000000` does.
+//! - before a `store` to a local that entries below alias;
+//! - before a jump, and where jumps land (every path then agrees on what
+//!   is in each slot: a label starts with every entry in its own slot);
+//! - before any instruction that runs as itself ([`Op::Stack`]: calls,
+//!   allocation, strings, maps), which reads its operands from the stack
+//!   and may collect; so every safepoint has the verifier's stack map.
 //!
-//! What the interpreter reads about the code moves with it: jump targets,
-//! the line table (an instruction has the line of its last canonical part,
-//! where it can trap) and the stack maps (a fused safepoint has the map of
-//! its canonical safepoint). Fuel and instruction counts need nothing:
-//! fused instructions count as their expansions. Translation is linear in
-//! the code's size.
+//! A comparison followed by a conditional jump becomes one
+//! compare-and-branch, and a counter's `+ 1` followed by its loop test one
+//! step-and-branch. Reads of constants the init function sets first thing
+//! become the constants themselves (see `known_globals`), so `while i <
+//! N` over a named `const N` runs as `while i < 30000000` does.
+//!
+//! Accounting stays canonical: a `load` or constant is counted by the next
+//! instruction emitted (it ran before that one in canonical code), each
+//! instruction's origin is its trap or poll point, and one that took in a
+//! `store` after a trap point says so (see [`Code`]). Translation is one
+//! pass, linear in the code's size.
 
-use crate::fused::{self, Arg, Form, ALTERNATIVES, FUSED};
-use crate::module::{Const, Function, Module};
-use crate::opcodes::{Effect, Instr, Opcode};
+use crate::internal::{Code, Op, Slot};
+use crate::module::{Const, Function, Module, UNIT};
+use crate::opcodes::Instr;
 use crate::verify::FuncInfo;
 
-/// A contiguous fused form as a pattern over canonical code: its parts as
-/// `fused::parse` reads them (no `Form::Outside`).
-struct Pattern {
-    op: Opcode,
-    parts: Vec<Form>,
-    /// The opcode of each part, for a quick first test.
-    opcodes: Vec<Opcode>,
-}
-
-fn patterns() -> Vec<Pattern> {
-    FUSED
-        .iter()
-        .chain(ALTERNATIVES)
-        .filter(|(_, text)| !text.contains('…'))
-        .map(|&(op, text)| {
-            let parts = fused::parse(op, text);
-            let opcodes = parts
-                .iter()
-                .map(|p| match p {
-                    Form::Instr(op, _) => *op,
-                    _ => Opcode::Const,
-                })
-                .collect();
-            Pattern { op, parts, opcodes }
-        })
-        .collect()
-}
-
-/// The patterns, and for each opcode byte the patterns that start with
-/// it, so that each position tries only the few that can match.
-struct Patterns {
-    all: Vec<Pattern>,
-    by_first: Vec<Vec<usize>>,
-}
-
-impl Patterns {
-    fn new() -> Patterns {
-        let all = patterns();
-        let mut by_first = vec![Vec::new(); 256];
-        for (i, p) in all.iter().enumerate() {
-            by_first[p.opcodes[0] as usize].push(i);
-        }
-        Patterns { all, by_first }
-    }
-
-    /// The patterns whose opcodes are those of `ops[at..]`.
-    fn candidates<'a>(&'a self, ops: &'a [Opcode], at: usize) -> impl Iterator<Item = &'a Pattern> {
-        self.by_first[ops[at] as usize]
-            .iter()
-            .map(|&i| &self.all[i])
-            .filter(move |p| ops.get(at..at + p.opcodes.len()) == Some(&p.opcodes[..]))
-    }
-}
-
-/// One instruction of the translated code and where it came from.
-#[derive(Clone, Copy, Debug)]
-struct Item {
-    instr: Instr,
-    /// The canonical instruction whose line and stack map it takes.
-    last: usize,
-    /// The canonical safepoint it contains, if any.
-    safepoint: Option<usize>,
-}
-
-/// For each function, the translated instructions inside the value code
-/// of a fused store, with the canonical instructions (the skipped loads)
-/// that ran before them in the canonical code but are counted with the
-/// store: a trap there adds them to the count. Ascending by index.
-pub(crate) type Pending = Vec<(u32, u32)>;
+const NONE: u32 = u32::MAX;
 
 /// The globals whose value is known once the program is loaded, with the
 /// instruction that pushes it: the init function sets them first thing,
@@ -140,343 +74,747 @@ fn known_globals(module: &Module) -> Vec<Option<Instr>> {
     known
 }
 
-/// Translates every function of a verified module in place, and its stack
-/// maps with it.
-pub(crate) fn translate(module: &mut Module, info: &mut [FuncInfo]) -> Vec<Pending> {
-    let patterns = Patterns::new();
-    let params: Vec<usize> = module.functions.iter().map(|f| f.params.len()).collect();
-    // Reads of known globals become their values (outside init, which
-    // sets them), so named constants fuse as literals do.
-    let known = known_globals(module);
-    for (i, f) in module.functions.iter_mut().enumerate() {
-        if Some(i as u32) == module.init {
-            continue;
-        }
-        for ins in &mut f.code {
-            if let Instr::GlobalGet { global } = *ins {
-                if let Some(Some(value)) = known.get(global as usize) {
-                    *ins = *value;
-                }
-            }
-        }
-    }
-    let consts = &module.consts;
+/// Translates every function of a verified module. Without `fuse`, each
+/// canonical instruction runs as itself (for tests that translation
+/// changes nothing a program does).
+pub(crate) fn translate(module: &Module, info: &[FuncInfo], fuse: bool) -> Vec<Code> {
+    let known = if fuse {
+        known_globals(module)
+    } else {
+        Vec::new()
+    };
     module
         .functions
-        .iter_mut()
-        .zip(info.iter_mut())
-        .map(|(f, fi)| translate_function(f, fi, consts, &params, &patterns))
+        .iter()
+        .zip(info)
+        .enumerate()
+        .map(|(i, (f, fi))| {
+            // Init sets the known globals: there they are not known yet.
+            let known: &[Option<Instr>] = if Some(i as u32) == module.init {
+                &[]
+            } else {
+                &known
+            };
+            let frame = f.num_slots() + fi.max_stack as usize;
+            let fuse = fuse && frame <= 1 << 16;
+            Translator::new(f, fi, &module.consts, known, fuse).run()
+        })
         .collect()
 }
 
-fn int_const(consts: &[Const], i: &Instr) -> Option<i64> {
-    match i {
-        Instr::Const { index } => match consts.get(*index as usize) {
-            Some(Const::Int(v)) => Some(*v),
-            _ => None,
-        },
-        _ => None,
+/// Where an abstract stack entry's value is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Val {
+    /// In this frame slot.
+    At(u32),
+    /// This int (or bool) constant.
+    Int(i32),
+    /// Constant-pool entry `k`.
+    Const(u32),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Cmp {
+    fn of(ins: Instr) -> Option<(Cmp, bool)> {
+        use Instr::*;
+        Some(match ins {
+            ILt {} => (Cmp::Lt, false),
+            ILe {} => (Cmp::Le, false),
+            IGt {} => (Cmp::Gt, false),
+            IGe {} => (Cmp::Ge, false),
+            IEq {} | BEq {} => (Cmp::Eq, false),
+            INe {} | BNe {} => (Cmp::Ne, false),
+            FLt {} => (Cmp::Lt, true),
+            FLe {} => (Cmp::Le, true),
+            FGt {} => (Cmp::Gt, true),
+            FGe {} => (Cmp::Ge, true),
+            FEq {} => (Cmp::Eq, true),
+            FNe {} => (Cmp::Ne, true),
+            _ => return None,
+        })
+    }
+
+    /// The comparison that holds exactly when this one does not (for ints).
+    fn negated(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Ge,
+            Cmp::Le => Cmp::Gt,
+            Cmp::Gt => Cmp::Le,
+            Cmp::Ge => Cmp::Lt,
+            Cmp::Eq => Cmp::Ne,
+            Cmp::Ne => Cmp::Eq,
+        }
+    }
+
+    /// The comparison with its operands swapped.
+    fn swapped(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Gt,
+            Cmp::Le => Cmp::Ge,
+            Cmp::Gt => Cmp::Lt,
+            Cmp::Ge => Cmp::Le,
+            c => c,
+        }
     }
 }
 
-/// The fused instruction `pat` makes of `code[at..]`, if it matches.
-fn match_at(
-    pat: &Pattern,
-    code: &[Instr],
-    at: usize,
-    target: &[bool],
-    consts: &[Const],
-    params: &[usize],
-) -> Option<Instr> {
-    let n = pat.parts.len();
-    if at + n > code.len() || (1..n).any(|j| target[at + j]) {
-        return None;
-    }
-    let mut values = [None::<i64>; 4];
-    let mut bind = |a: Arg, v: i64| match a {
-        Arg::Literal(l) => l == v,
-        Arg::Operand(k) => *values[k].get_or_insert(v) == v,
-    };
-    for (j, part) in pat.parts.iter().enumerate() {
-        let ins = &code[at + j];
-        let ok = match part {
-            Form::Instr(op, args) => {
-                ins.opcode() == *op
-                    && args
-                        .iter()
-                        .enumerate()
-                        .all(|(k, a)| bind(*a, ins.operand(k)))
-            }
-            Form::Int(a) => int_const(consts, ins).is_some_and(|v| bind(*a, v)),
-            Form::Outside => false,
-        };
-        if !ok {
-            return None;
-        }
-    }
-    let arity = pat.op.operand_layout().len();
-    let values: Vec<i64> = values[..arity]
-        .iter()
-        .map(|v| v.expect("every operand appears in the expansion"))
-        .collect();
-    let fused = fused::build(pat.op, &values);
-    // The fused instruction stands for exactly what is here if every
-    // operand value fits its width there (the parts matched with them).
-    let same = values
-        .iter()
-        .enumerate()
-        .all(|(k, v)| fused.operand(k) == *v);
-    let safepoints = code[at..at + n]
-        .iter()
-        .filter(|i| i.opcode().is_safepoint())
-        .count();
-    let sound = match fused {
-        // The remainder's divisor is known not to be zero.
-        Instr::IRemImm { value } => value != 0,
-        // The local is the callee's last argument: it must take one.
-        Instr::CallL { func, .. } | Instr::CallLAddImm { func, .. } => {
-            params.get(func as usize).is_some_and(|&p| p > 0)
-        }
-        _ => true,
-    };
-    (same && sound && safepoints == fused.opcode().is_safepoint() as usize).then_some(fused)
+struct Translator<'a> {
+    f: &'a Function,
+    code: &'a [Instr],
+    info: &'a FuncInfo,
+    consts: &'a [Const],
+    known: &'a [Option<Instr>],
+    fuse: bool,
+    locals: u32,
+    label: Vec<bool>,
+    out: Code,
+    /// The internal index of each canonical instruction.
+    index_of: Vec<u32>,
+    stack: Vec<Val>,
+    /// Whether control reaches the instruction being translated from the
+    /// one before it.
+    live: bool,
+    /// Canonical instructions run but not yet counted by an instruction.
+    pending: u32,
+    /// The first internal index after the last label: instructions before
+    /// it are not rewritten.
+    barrier: usize,
 }
 
-/// What a canonical instruction pops and pushes, for one that may be
-/// part of the value code of a fused store: it cannot collect, jump or
-/// write anything but the operand stack (it may trap: see
-/// `Translated::pending`).
-fn value_effect(i: &Instr) -> Option<(i32, i32)> {
-    use Opcode::*;
-    let op = i.opcode();
-    match op {
-        Load | Const | Bool | LoadCapture | GlobalGet => Some((0, 1)),
-        Dup => Some((1, 2)),
-        GetField | ALen | EnumTag | CellGet | EnumField => Some((1, 1)),
-        AGet => Some((2, 1)),
-        _ if op.is_safepoint() || op.is_fused() || i.target().is_some() || !i.falls_through() => {
-            None
-        }
-        _ => match op.effect() {
-            Effect::Fixed { pops, pushes } => Some((pops.len() as i32, pushes.len() as i32)),
-            Effect::Special => None,
-        },
-    }
-}
-
-/// The end of the value code that starts at `from`: the first index
-/// where one value is left and `consumer` takes it, if the code up to
-/// there is straight-line (see `value_effect`) and no jump lands in it.
-fn quiet_value_end(
-    code: &[Instr],
-    from: usize,
-    target: &[bool],
-    consumer: impl Fn(usize) -> bool,
-) -> Option<usize> {
-    const LONGEST: usize = 24;
-    let mut height = 0;
-    for (k, ins) in code.iter().enumerate().skip(from).take(LONGEST) {
-        if target[k] {
-            return None;
-        }
-        if height == 1 && consumer(k) {
-            return Some(k);
-        }
-        // The value's code may not reach below where it started.
-        let (pops, pushes) = value_effect(ins)?;
-        if pops > height {
-            return None;
-        }
-        height += pushes - pops;
-    }
-    None
-}
-
-fn translate_function(
-    f: &mut Function,
-    info: &mut FuncInfo,
-    consts: &[Const],
-    params: &[usize],
-    patterns: &Patterns,
-) -> Pending {
-    let code = &f.code;
-    let n = code.len();
-    let ops: Vec<Opcode> = code.iter().map(Instr::opcode).collect();
-    let mut target = vec![false; n + 1];
-    for ins in code {
-        if let Some(t) = ins.target() {
-            if let Some(slot) = target.get_mut(t as usize) {
-                *slot = true;
-            }
-        }
-    }
-
-    // The forms with code outside them: `load a; load i; v; array.set`
-    // becomes `v; array.store a i`, and `load p; load p; field.get f; v;
-    // iadd; field.set f` becomes `v; field.iadd p f`.
-    let mut skip = vec![false; n];
-    let mut replace: Vec<Option<Instr>> = vec![None; n];
-    // (first instruction of the value code, its end, loads skipped)
-    let mut values: Vec<(usize, usize, u32)> = Vec::new();
-    let mut at = 0;
-    while at + 2 < n {
-        // A contiguous form (`array.store.l`, `array.copy`, ...) is better.
-        let contiguous = || {
-            patterns.candidates(&ops, at).any(|p| {
-                p.parts.len() >= 4 && match_at(p, code, at, &target, consts, params).is_some()
-            })
-        };
-        let found = match (code[at], code[at + 1]) {
-            (Instr::Load { local: array }, Instr::Load { local: index }) if !target[at + 1] => {
-                quiet_value_end(code, at + 2, &target, |q| code[q] == Instr::ASet {})
-                    .filter(|_| !contiguous())
-                    .map(|q| (q, 2, Instr::StoreElem { array, index }))
-            }
-            _ => None,
-        }
-        .or_else(|| match (code[at], code[at + 1], code[at + 2]) {
-            (Instr::Load { local: p }, Instr::Load { local: p2 }, Instr::GetField { field })
-                if p == p2 && !target[at + 1] && !target[at + 2] =>
-            {
-                let updates = |q: usize| {
-                    matches!(
-                        code.get(q..q + 2),
-                        Some([
-                            Instr::IAdd {} | Instr::ISub {} | Instr::FAdd {} | Instr::FSub {},
-                            Instr::SetField { field: f2 },
-                        ]) if *f2 == field
-                    )
-                };
-                quiet_value_end(code, at + 3, &target, updates).and_then(|q| {
-                    let update = match code.get(q..q + 2)? {
-                        [Instr::IAdd {}, Instr::SetField { field: f2 }] if *f2 == field => {
-                            Instr::FieldAddI { local: p, field }
-                        }
-                        [Instr::ISub {}, Instr::SetField { field: f2 }] if *f2 == field => {
-                            Instr::FieldSubI { local: p, field }
-                        }
-                        [Instr::FAdd {}, Instr::SetField { field: f2 }] if *f2 == field => {
-                            Instr::FieldAddF { local: p, field }
-                        }
-                        [Instr::FSub {}, Instr::SetField { field: f2 }] if *f2 == field => {
-                            Instr::FieldSubF { local: p, field }
-                        }
-                        _ => return None,
-                    };
-                    if target[q] || target[q + 1] {
-                        return None;
-                    }
-                    skip[q] = true;
-                    Some((q + 1, 3, update))
-                })
-            }
-            _ => None,
-        });
-        match found {
-            Some((q, loads, fused)) => {
-                for s in &mut skip[at..at + loads] {
-                    *s = true;
+impl<'a> Translator<'a> {
+    fn new(
+        f: &'a Function,
+        info: &'a FuncInfo,
+        consts: &'a [Const],
+        known: &'a [Option<Instr>],
+        fuse: bool,
+    ) -> Translator<'a> {
+        let code = &f.code[..];
+        let mut label = vec![false; code.len() + 1];
+        for ins in code {
+            if let Some(t) = ins.target() {
+                if let Some(l) = label.get_mut(t as usize) {
+                    *l = true;
                 }
-                replace[q] = Some(fused);
-                let end = if skip[q - 1] { q - 1 } else { q };
-                values.push((at + loads, end, loads as u32));
-                at += loads;
             }
-            None => at += 1,
+        }
+        Translator {
+            f,
+            code,
+            info,
+            consts,
+            known,
+            fuse,
+            locals: f.num_slots() as u32,
+            label,
+            out: Code::default(),
+            index_of: vec![0; code.len() + 1],
+            stack: Vec::new(),
+            live: true,
+            pending: 0,
+            barrier: 0,
         }
     }
 
-    // The fewest instructions covering the rest: best[k] is the count
-    // from canonical position k on, with the pattern chosen there.
-    let mut best = vec![0u32; n + 1];
-    let mut choice: Vec<Option<(Instr, usize)>> = vec![None; n];
-    for k in (0..n).rev() {
-        if skip[k] {
-            best[k] = best[k + 1];
-            continue;
-        }
-        best[k] = 1 + best[k + 1];
-        if replace[k].is_some() {
-            continue;
-        }
-        for pat in patterns.candidates(&ops, k) {
-            let len = pat.parts.len();
-            if k + len > n || (k..k + len).any(|j| skip[j] || replace[j].is_some()) {
+    fn run(mut self) -> Code {
+        let n = self.code.len();
+        let mut i = 0;
+        while i < n {
+            let h = self.info.heights.get(i).copied().unwrap_or(NONE);
+            if h == NONE {
+                // No path reaches it.
+                self.index_of[i] = self.out.ops.len() as u32;
+                i += 1;
                 continue;
             }
-            if let Some(fused) = match_at(pat, code, k, &target, consts, params) {
-                if 1 + best[k + len] < best[k] {
-                    best[k] = 1 + best[k + len];
-                    choice[k] = Some((fused, len));
-                }
+            if self.label[i] || !self.live {
+                self.enter_block(i, h as usize);
+            }
+            self.index_of[i] = self.out.ops.len() as u32;
+            debug_assert_eq!(self.stack.len(), h as usize);
+            i += if self.fuse {
+                self.step(i)
+            } else {
+                self.as_itself(i);
+                1
+            };
+        }
+        self.index_of[n] = self.out.ops.len() as u32;
+        let index_of = std::mem::take(&mut self.index_of);
+        for op in &mut self.out.ops {
+            if let Some(t) = op.target_mut() {
+                *t = index_of[*t as usize];
             }
         }
+        self.out
     }
 
-    let mut items: Vec<Item> = Vec::with_capacity(best[0] as usize);
-    // The translated index of each canonical position (a skipped one's is
-    // that of the instruction after it, where its work now happens).
-    let mut index_of = vec![0u32; n + 1];
-    let mut k = 0;
-    while k < n {
-        index_of[k] = items.len() as u32;
-        if skip[k] {
-            k += 1;
-            continue;
+    fn own(&self, k: usize) -> u32 {
+        self.locals + k as u32
+    }
+
+    /// Starts a block at instruction `i`, where the stack is `h` high:
+    /// the path falling in puts every value in its own slot, as the paths
+    /// jumping in do.
+    fn enter_block(&mut self, i: usize, h: usize) {
+        if self.live {
+            self.materialize_all(i);
+            if self.pending > 0 {
+                self.emit(Op::Nop, 0, i);
+            }
         }
-        let (instr, len) = match (replace[k], choice[k]) {
-            (Some(fused), _) => (fused, 1),
-            (None, Some((fused, len))) => (fused, len),
-            (None, None) => (code[k], 1),
+        self.pending = 0;
+        self.stack = (0..h).map(|k| Val::At(self.own(k))).collect();
+        self.live = true;
+        self.barrier = self.out.ops.len();
+    }
+
+    fn push(&mut self, op: Op, count: u8, origin: usize) {
+        let sp = match op {
+            Op::Stack(_) => self.own(self.stack.len()),
+            _ => 0,
         };
-        for slot in &mut index_of[k + 1..k + len] {
-            *slot = items.len() as u32;
-        }
-        items.push(Item {
-            instr,
-            last: k + len - 1,
-            safepoint: (k..k + len).find(|&j| code[j].opcode().is_safepoint()),
-        });
-        k += len;
+        self.out.ops.push(op);
+        self.out.sp.push(sp);
+        self.out.counts.push(count);
+        self.out.origin.push(origin as u32);
     }
-    index_of[n] = items.len() as u32;
 
-    let mut lines = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let line = f.line_of(item.last);
-        if lines.last().map(|&(_, l)| l) != Some(line) {
-            lines.push((i as u32, line));
+    /// Appends `op`, which stands for `own` canonical instructions plus
+    /// the ones pending.
+    fn emit(&mut self, op: Op, own: u32, origin: usize) {
+        let mut count = self.pending + own;
+        while count > u8::MAX as u32 {
+            self.push(Op::Nop, u8::MAX, origin);
+            count -= u8::MAX as u32;
+        }
+        self.pending = 0;
+        self.push(op, count as u8, origin);
+    }
+
+    /// Writes entry `k` to its own slot.
+    fn materialize(&mut self, k: usize, origin: usize) {
+        let own = self.own(k);
+        let d = own as Slot;
+        let op = match self.stack[k] {
+            Val::At(s) if s == own => return,
+            Val::At(s) => Op::Move { d, s: s as Slot },
+            Val::Int(v) => Op::Int { d, v },
+            Val::Const(c) => Op::Const { d, k: c },
+        };
+        self.emit(op, 0, origin);
+        self.stack[k] = Val::At(own);
+    }
+
+    fn materialize_all(&mut self, origin: usize) {
+        for k in 0..self.stack.len() {
+            self.materialize(k, origin);
         }
     }
-    let safepoints = items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| {
-            let at = item.safepoint?;
-            let refs = info.refs_at(at as u32);
-            let reachable = info
+
+    /// The slot holding entry `k` (materializing a constant).
+    fn slot(&mut self, k: usize, origin: usize) -> Slot {
+        if !matches!(self.stack[k], Val::At(_)) {
+            self.materialize(k, origin);
+        }
+        match self.stack[k] {
+            Val::At(s) => s as Slot,
+            _ => unreachable!("materialized above"),
+        }
+    }
+
+    fn pop_n(&mut self, n: usize) {
+        let h = self.stack.len();
+        self.stack.truncate(h - n);
+    }
+
+    /// Emits `op`, which writes the own slot of the entry at height `k`
+    /// and replaces the entries from `k` up.
+    fn produce(&mut self, k: usize, op: Op, own: u32, origin: usize) {
+        self.emit(op, own, origin);
+        self.stack.truncate(k);
+        self.stack.push(Val::At(self.own(k)));
+    }
+
+    fn int_of(&self, v: Val) -> Option<i32> {
+        match v {
+            Val::Int(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn float_const(&self, v: Val) -> Option<u32> {
+        match v {
+            Val::Const(k) if matches!(self.consts.get(k as usize), Some(Const::Float(_))) => {
+                Some(k)
+            }
+            _ => None,
+        }
+    }
+
+    /// The instruction as itself, its operands in their stack slots.
+    fn as_itself(&mut self, i: usize) {
+        let ins = self.code[i];
+        self.materialize_all(i);
+        self.emit(Op::Stack(ins), 1, i);
+        if ins.opcode().is_safepoint() {
+            if let Ok(k) = self
+                .info
                 .safepoints
-                .binary_search_by_key(&(at as u32), |(p, _)| *p)
-                .is_ok();
-            reachable.then(|| (i as u32, refs.to_vec().into_boxed_slice()))
-        })
-        .collect();
-    let mut new_code: Vec<Instr> = items.iter().map(|it| it.instr).collect();
-    for ins in &mut new_code {
-        if let Some(t) = ins.target_mut() {
-            *t = index_of[*t as usize];
+                .binary_search_by_key(&(i as u32), |(p, _)| *p)
+            {
+                let at = self.out.ops.len() as u32 - 1;
+                let refs = self.info.safepoints[k].1.clone();
+                self.out.safepoints.push((at, refs));
+            }
         }
+        self.live = ins.falls_through();
+        let after = match self.info.heights.get(i + 1) {
+            Some(&h) if h != NONE && self.live => h as usize,
+            _ => 0,
+        };
+        self.stack = (0..after).map(|k| Val::At(self.own(k))).collect();
     }
-    f.code = new_code;
-    f.lines = lines;
-    info.safepoints = safepoints;
-    let mut pending = Vec::new();
-    for (from, end, loads) in values {
-        for i in index_of[from]..index_of[end] {
-            pending.push((i, loads));
+
+    /// Translates the instruction at `i` (and perhaps the ones after it);
+    /// returns how many it took.
+    fn step(&mut self, i: usize) -> usize {
+        use Instr::*;
+        let ins = self.code[i];
+        let h = self.stack.len();
+        match ins {
+            Nop {} => self.pending += 1,
+            Load { local } => {
+                self.stack.push(Val::At(local as u32));
+                self.pending += 1;
+            }
+            Const { index } => {
+                let v = match self.consts.get(index as usize) {
+                    Some(crate::module::Const::Int(v)) if i32::try_from(*v).is_ok() => {
+                        Val::Int(*v as i32)
+                    }
+                    _ => Val::Const(index),
+                };
+                self.stack.push(v);
+                self.pending += 1;
+            }
+            Bool { value } => {
+                self.stack.push(Val::Int(value as i32));
+                self.pending += 1;
+            }
+            Dup {} => {
+                let top = self.stack[h - 1];
+                self.stack.push(top);
+                self.pending += 1;
+            }
+            Pop {} => {
+                self.stack.pop();
+                self.pending += 1;
+            }
+            Store { local } => self.store(local as u32, i),
+            GlobalGet { global } => match self.known.get(global as usize) {
+                Some(Some(value)) => return self.step_with(*value),
+                _ => {
+                    let d = self.own(h) as Slot;
+                    self.produce(h, Op::GlobalGet { d, g: global }, 1, i);
+                }
+            },
+            GlobalSet { global } => {
+                let s = self.slot(h - 1, i);
+                self.emit(Op::GlobalSet { g: global, s }, 1, i);
+                self.pop_n(1);
+            }
+            LoadCapture { index } => {
+                let d = self.own(h) as Slot;
+                self.produce(h, Op::Capture { d, index }, 1, i);
+            }
+            IAdd {}
+            | ISub {}
+            | IMul {}
+            | IDiv {}
+            | IRem {}
+            | IAnd {}
+            | IOr {}
+            | IXor {}
+            | IShl {}
+            | IShr {} => self.int_binary(ins, i),
+            FAdd {} | FSub {} | FMul {} | FDiv {} => self.float_binary(ins, i),
+            ILt {}
+            | ILe {}
+            | IGt {}
+            | IGe {}
+            | IEq {}
+            | INe {}
+            | BEq {}
+            | BNe {}
+            | FLt {}
+            | FLe {}
+            | FGt {}
+            | FGe {}
+            | FEq {}
+            | FNe {} => return self.compare(ins, i),
+            INeg {} => self.unary(i, |d, a| Op::INeg { d, a }),
+            FNeg {} => self.unary(i, |d, a| Op::FNeg { d, a }),
+            I2F {} => self.unary(i, |d, a| Op::I2F { d, a }),
+            F2I {} => self.unary(i, |d, a| Op::F2I { d, a }),
+            BNot {} => self.unary(i, |d, a| Op::BNot { d, a }),
+            ALen {} => self.unary(i, |d, a| Op::ALen { d, a }),
+            SLen {} => self.unary(i, |d, s| Op::SLen { d, s }),
+            EnumTag {} => self.unary(i, |d, s| Op::EnumTag { d, s }),
+            CellGet {} => self.unary(i, |d, c| Op::CellGet { d, c }),
+            GetField { field } => self.unary(i, |d, o| Op::GetField { d, o, f: field }),
+            EnumField { variant, field } => self.unary(i, |d, s| Op::EnumField {
+                d,
+                s,
+                variant,
+                field,
+            }),
+            AGet {} => {
+                let idx = self.slot(h - 1, i);
+                let a = self.slot(h - 2, i);
+                let d = self.own(h - 2) as Slot;
+                self.produce(h - 2, Op::AGet { d, a, i: idx }, 1, i);
+            }
+            SByte {} => {
+                let idx = self.slot(h - 1, i);
+                let s = self.slot(h - 2, i);
+                let d = self.own(h - 2) as Slot;
+                self.produce(h - 2, Op::SByte { d, s, i: idx }, 1, i);
+            }
+            ASet {} => {
+                let v = self.slot(h - 1, i);
+                let idx = self.slot(h - 2, i);
+                let a = self.slot(h - 3, i);
+                self.emit(Op::ASet { a, i: idx, v }, 1, i);
+                self.pop_n(3);
+            }
+            SetField { field } => {
+                let v = self.slot(h - 1, i);
+                let o = self.slot(h - 2, i);
+                self.emit(Op::SetField { o, f: field, v }, 1, i);
+                self.pop_n(2);
+            }
+            CellSet {} => {
+                let v = self.slot(h - 1, i);
+                let c = self.slot(h - 2, i);
+                self.emit(Op::CellSet { c, v }, 1, i);
+                self.pop_n(2);
+            }
+            Jmp { target } => {
+                self.materialize_all(i);
+                self.emit(Op::Jmp { t: target }, 1, i);
+                self.live = false;
+            }
+            JmpIf { target } | JmpIfNot { target } => {
+                let s = self.slot(h - 1, i);
+                self.pop_n(1);
+                self.materialize_all(i);
+                let op = if matches!(ins, JmpIf { .. }) {
+                    Op::BrTrue { s, t: target }
+                } else {
+                    Op::BrFalse { s, t: target }
+                };
+                self.emit(op, 1, i);
+            }
+            Ret {} => {
+                let op = if self.f.ret == UNIT {
+                    Op::RetUnit
+                } else {
+                    Op::Ret {
+                        s: self.slot(h - 1, i),
+                    }
+                };
+                self.emit(op, 1, i);
+                self.live = false;
+            }
+            _ => self.as_itself(i),
         }
+        1
     }
-    pending
+
+    /// Translates the instruction at `i` as if it were `ins` (a known
+    /// global's read as its constant).
+    fn step_with(&mut self, ins: Instr) -> usize {
+        match ins {
+            Instr::Const { index } => {
+                let v = match self.consts.get(index as usize) {
+                    Some(Const::Int(v)) if i32::try_from(*v).is_ok() => Val::Int(*v as i32),
+                    _ => Val::Const(index),
+                };
+                self.stack.push(v);
+            }
+            Instr::Bool { value } => self.stack.push(Val::Int(value as i32)),
+            _ => unreachable!("known globals are constants"),
+        }
+        self.pending += 1;
+        1
+    }
+
+    /// `store x`: the instruction that made the value writes `x` itself
+    /// when it can.
+    fn store(&mut self, x: u32, i: usize) {
+        let h = self.stack.len();
+        let top = self.stack[h - 1];
+        let aliased = self.stack[..h - 1].contains(&Val::At(x));
+        let own = self.own(h - 1);
+        let last = self.out.ops.len().wrapping_sub(1);
+        if !aliased
+            && top == Val::At(own)
+            && self.pending == 0
+            && self.out.ops.len() > self.barrier
+            && self.out.counts[last] < u8::MAX
+            && self.out.ops[last].dest_mut().map(|d| *d as u32) == Some(own)
+        {
+            let op = &mut self.out.ops[last];
+            *op.dest_mut().expect("checked above") = x as Slot;
+            if op.can_trap() {
+                self.out.tails.push(last as u32);
+            }
+            self.out.counts[last] += 1;
+            self.pop_n(1);
+            return;
+        }
+        // Entries that read `x` keep the value it has now.
+        for k in 0..h - 1 {
+            if self.stack[k] == Val::At(x) {
+                self.materialize(k, i);
+            }
+        }
+        let d = x as Slot;
+        let op = match top {
+            Val::At(s) => Op::Move { d, s: s as Slot },
+            Val::Int(v) => Op::Int { d, v },
+            Val::Const(k) => Op::Const { d, k },
+        };
+        self.emit(op, 1, i);
+        self.pop_n(1);
+    }
+
+    fn unary(&mut self, i: usize, make: impl Fn(Slot, Slot) -> Op) {
+        let h = self.stack.len();
+        let a = self.slot(h - 1, i);
+        let d = self.own(h - 1) as Slot;
+        self.produce(h - 1, make(d, a), 1, i);
+    }
+
+    fn int_binary(&mut self, ins: Instr, i: usize) {
+        use Instr::*;
+        let h = self.stack.len();
+        let (ka, kb) = (h - 2, h - 1);
+        let d = self.own(ka) as Slot;
+        let (va, vb) = (self.int_of(self.stack[ka]), self.int_of(self.stack[kb]));
+        let commutes = matches!(ins, IAdd {} | IMul {});
+        // An immediate operand: the right one, or the left of a
+        // commutative operation.
+        let imm = match (vb, va) {
+            (Some(v), _) => Some((ka, v)),
+            (None, Some(v)) if commutes => Some((kb, v)),
+            _ => None,
+        };
+        if let Some((k, v)) = imm {
+            let with = |a: Slot| match ins {
+                IAdd {} => Some(Op::IAddImm { d, a, v }),
+                ISub {} => v.checked_neg().map(|v| Op::IAddImm { d, a, v }),
+                IMul {} => Some(Op::IMulImm { d, a, v }),
+                IDiv {} if v != 0 => Some(Op::IDivImm { d, a, v }),
+                IRem {} if v != 0 => Some(Op::IRemImm { d, a, v }),
+                _ => None,
+            };
+            if with(0).is_some() {
+                let a = self.slot(k, i);
+                let op = with(a).expect("checked above");
+                self.produce(ka, op, 1, i);
+                return;
+            }
+        }
+        let b = self.slot(kb, i);
+        let a = self.slot(ka, i);
+        let op = match ins {
+            IAdd {} => Op::IAdd { d, a, b },
+            ISub {} => Op::ISub { d, a, b },
+            IMul {} => Op::IMul { d, a, b },
+            IDiv {} => Op::IDiv { d, a, b },
+            IRem {} => Op::IRem { d, a, b },
+            IAnd {} => Op::IAnd { d, a, b },
+            IOr {} => Op::IOr { d, a, b },
+            IXor {} => Op::IXor { d, a, b },
+            IShl {} => Op::IShl { d, a, b },
+            IShr {} => Op::IShr { d, a, b },
+            _ => unreachable!("an int binary operation"),
+        };
+        self.produce(ka, op, 1, i);
+    }
+
+    fn float_binary(&mut self, ins: Instr, i: usize) {
+        use Instr::*;
+        let h = self.stack.len();
+        let (ka, kb) = (h - 2, h - 1);
+        let d = self.own(ka) as Slot;
+        let commutes = matches!(ins, FAdd {} | FMul {});
+        let (ca, cb) = (
+            self.float_const(self.stack[ka]),
+            self.float_const(self.stack[kb]),
+        );
+        let imm = match (cb, ca) {
+            (Some(k), _) => Some((ka, k)),
+            (None, Some(k)) if commutes => Some((kb, k)),
+            _ => None,
+        };
+        if let Some((other, k)) = imm {
+            let a = self.slot(other, i);
+            let op = match ins {
+                FAdd {} => Op::FAddK { d, a, k },
+                FSub {} => Op::FSubK { d, a, k },
+                FMul {} => Op::FMulK { d, a, k },
+                _ => Op::FDivK { d, a, k },
+            };
+            self.produce(ka, op, 1, i);
+            return;
+        }
+        let b = self.slot(kb, i);
+        let a = self.slot(ka, i);
+        let op = match ins {
+            FAdd {} => Op::FAdd { d, a, b },
+            FSub {} => Op::FSub { d, a, b },
+            FMul {} => Op::FMul { d, a, b },
+            _ => Op::FDiv { d, a, b },
+        };
+        self.produce(ka, op, 1, i);
+    }
+
+    /// A comparison; with the conditional jump right after it (no label
+    /// between), one compare-and-branch.
+    fn compare(&mut self, ins: Instr, i: usize) -> usize {
+        let (cmp, float) = Cmp::of(ins).expect("a comparison");
+        let h = self.stack.len();
+        let (ka, kb) = (h - 2, h - 1);
+        let jump = match self.code.get(i + 1) {
+            Some(Instr::JmpIf { target }) if !self.label[i + 1] => Some((true, *target)),
+            Some(Instr::JmpIfNot { target }) if !self.label[i + 1] => Some((false, *target)),
+            _ => None,
+        };
+        let Some((when, t)) = jump else {
+            let b = self.slot(kb, i);
+            let a = self.slot(ka, i);
+            let d = self.own(ka) as Slot;
+            let op = match (float, cmp) {
+                (false, Cmp::Lt) => Op::ILt { d, a, b },
+                (false, Cmp::Le) => Op::ILe { d, a, b },
+                (false, Cmp::Gt) => Op::IGt { d, a, b },
+                (false, Cmp::Ge) => Op::IGe { d, a, b },
+                (false, Cmp::Eq) => Op::IEq { d, a, b },
+                (false, Cmp::Ne) => Op::INe { d, a, b },
+                (true, Cmp::Lt) => Op::FLt { d, a, b },
+                (true, Cmp::Le) => Op::FLe { d, a, b },
+                (true, Cmp::Gt) => Op::FGt { d, a, b },
+                (true, Cmp::Ge) => Op::FGe { d, a, b },
+                (true, Cmp::Eq) => Op::FEq { d, a, b },
+                (true, Cmp::Ne) => Op::FNe { d, a, b },
+            };
+            self.produce(ka, op, 1, i);
+            return 1;
+        };
+        let op = if float {
+            let b = self.slot(kb, i);
+            let a = self.slot(ka, i);
+            match (when, cmp) {
+                (true, Cmp::Lt) => Op::BrFLt { a, b, t },
+                (true, Cmp::Le) => Op::BrFLe { a, b, t },
+                (true, Cmp::Gt) => Op::BrFGt { a, b, t },
+                (true, Cmp::Ge) => Op::BrFGe { a, b, t },
+                (true, Cmp::Eq) | (false, Cmp::Ne) => Op::BrFEq { a, b, t },
+                (true, Cmp::Ne) | (false, Cmp::Eq) => Op::BrFNe { a, b, t },
+                (false, Cmp::Lt) => Op::BrNotFLt { a, b, t },
+                (false, Cmp::Le) => Op::BrNotFLe { a, b, t },
+                (false, Cmp::Gt) => Op::BrNotFGt { a, b, t },
+                (false, Cmp::Ge) => Op::BrNotFGe { a, b, t },
+            }
+        } else {
+            let cmp = if when { cmp } else { cmp.negated() };
+            let (vb, va) = (self.int_of(self.stack[kb]), self.int_of(self.stack[ka]));
+            match (vb, va) {
+                (Some(v), _) => {
+                    let a = self.slot(ka, i);
+                    br_imm(cmp, a, v, t)
+                }
+                (None, Some(v)) => {
+                    let a = self.slot(kb, i);
+                    br_imm(cmp.swapped(), a, v, t)
+                }
+                _ => {
+                    let b = self.slot(kb, i);
+                    let a = self.slot(ka, i);
+                    br_int(cmp, a, b, t)
+                }
+            }
+        };
+        self.pop_n(2);
+        self.materialize_all(i + 1);
+        self.emit(op, 2, i + 1);
+        self.fuse_step();
+        2
+    }
+
+    /// `x = x + 1` then a branch on `x < e`: one step-and-branch.
+    fn fuse_step(&mut self) {
+        let n = self.out.ops.len();
+        if n < 2 || n - 2 < self.barrier {
+            return;
+        }
+        let step = match (self.out.ops[n - 2], self.out.ops[n - 1]) {
+            (Op::IAddImm { d, a, v: 1 }, Op::BrILt { a: x, b: e, t })
+                if d == a && a == x && e != x =>
+            {
+                Op::StepLt { x, e, t }
+            }
+            (Op::IAddImm { d, a, v: 1 }, Op::BrILtImm { a: x, v, t }) if d == a && a == x => {
+                Op::StepLtImm { x, v, t }
+            }
+            _ => return,
+        };
+        let count = self.out.counts[n - 2] as u32 + self.out.counts[n - 1] as u32;
+        if count > u8::MAX as u32 {
+            return;
+        }
+        self.out.ops.truncate(n - 1);
+        self.out.counts.truncate(n - 1);
+        self.out.sp.truncate(n - 1);
+        let origin = self.out.origin.pop().expect("two instructions");
+        self.out.ops[n - 2] = step;
+        self.out.counts[n - 2] = count as u8;
+        self.out.origin[n - 2] = origin;
+    }
+}
+
+fn br_int(cmp: Cmp, a: Slot, b: Slot, t: u32) -> Op {
+    match cmp {
+        Cmp::Lt => Op::BrILt { a, b, t },
+        Cmp::Le => Op::BrILe { a, b, t },
+        Cmp::Gt => Op::BrIGt { a, b, t },
+        Cmp::Ge => Op::BrIGe { a, b, t },
+        Cmp::Eq => Op::BrIEq { a, b, t },
+        Cmp::Ne => Op::BrINe { a, b, t },
+    }
+}
+
+fn br_imm(cmp: Cmp, a: Slot, v: i32, t: u32) -> Op {
+    match cmp {
+        Cmp::Lt => Op::BrILtImm { a, v, t },
+        Cmp::Le => Op::BrILeImm { a, v, t },
+        Cmp::Gt => Op::BrIGtImm { a, v, t },
+        Cmp::Ge => Op::BrIGeImm { a, v, t },
+        Cmp::Eq => Op::BrIEqImm { a, v, t },
+        Cmp::Ne => Op::BrINeImm { a, v, t },
+    }
 }
 
 #[cfg(test)]

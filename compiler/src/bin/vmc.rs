@@ -31,8 +31,8 @@ enum Command {
     /// Print a readable listing of a .bc file.
     Disasm {
         bytecode: PathBuf,
-        /// List the code the VM runs: verified, then translated (with the
-        /// fused instructions it chooses).
+        /// List the code the VM runs: verified, then translated to its
+        /// register-based internal code.
         #[arg(long)]
         translated: bool,
     },
@@ -93,16 +93,7 @@ fn main() {
             bytecode,
             translated,
         } => {
-            let (_, mut m) = read_bc(&bytecode);
-            if translated {
-                match tern_vm::Program::new(m) {
-                    Ok(p) => m = p.module().clone(),
-                    Err(e) => {
-                        eprintln!("error: {}: {e}", bytecode.display());
-                        exit(INVALID_BYTECODE);
-                    }
-                }
-            }
+            let (_, m) = read_bc(&bytecode);
             let dir = bytecode.parent().map(Path::to_path_buf).unwrap_or_default();
             let sources: std::collections::HashMap<String, Vec<String>> = m
                 .sources
@@ -115,7 +106,17 @@ fn main() {
                 })
                 .collect();
             let line = |file: &str, n: u32| sources.get(file)?.get(n as usize - 1).cloned();
-            print!("{}", tern_vm::disasm::disassemble(&m, &line));
+            if !translated {
+                print!("{}", tern_vm::disasm::disassemble(&m, &line));
+                return;
+            }
+            match tern_vm::Program::new(m) {
+                Ok(p) => print!("{}", tern_vm::disasm::translated(&p, &line)),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", bytecode.display());
+                    exit(INVALID_BYTECODE);
+                }
+            }
         }
         Command::Inspect { bytecode } => {
             let (bytes, m) = read_bc(&bytecode);

@@ -15,7 +15,6 @@ use crate::check::always_returns;
 use crate::hir::*;
 use std::collections::HashMap;
 use std::rc::Rc;
-use tern_vm::fused::Part;
 use tern_vm::module::{self as m, Const, Export, Field, Import, Layout, TypeDesc, TypeId, Variant};
 use tern_vm::{Instr, Module};
 
@@ -219,42 +218,13 @@ impl Gen<'_> {
         i
     }
 
-    /// Replaces the fused instructions used as shorthand while generating
-    /// (a loop's step `for.step`, `br.ige`, `local.inc`, `array.load`,
-    /// `load2`, `br.tagne`, `field.load`) by their declared expansions
-    /// (`tern_vm::fused`), moving jump targets and line entries with them:
-    /// a file holds canonical instructions only.
-    fn defuse(&mut self, fg: &mut FnGen) {
-        let old = std::mem::take(&mut fg.code);
-        let mut at = Vec::with_capacity(old.len() + 1);
-        let mut code = Vec::with_capacity(old.len());
-        for ins in &old {
-            at.push(code.len() as u32);
-            match tern_vm::fused::expand(ins) {
-                None => code.push(*ins),
-                Some(parts) => {
-                    for part in parts {
-                        code.push(match part {
-                            Part::Instr(i) => i,
-                            Part::Int(v) => Instr::Const {
-                                index: self.constant(ConstKey::Int(v)),
-                            },
-                            Part::Outside => unreachable!("{ins:?} is never generated"),
-                        });
-                    }
-                }
-            }
-        }
-        at.push(code.len() as u32);
-        for ins in &mut code {
-            if let Some(t) = ins.target_mut() {
-                *t = at[*t as usize];
-            }
-        }
-        for (pos, _) in &mut fg.lines {
-            *pos = at[*pos as usize];
-        }
-        fg.code = code;
+    /// `local += 1` (an int local).
+    fn increment(&mut self, fg: &mut FnGen, local: u16) {
+        let one = self.constant(ConstKey::Int(1));
+        fg.emit(Instr::Load { local });
+        fg.emit(Instr::Const { index: one });
+        fg.emit(Instr::IAdd {});
+        fg.emit(Instr::Store { local });
     }
 
     fn import(&mut self, h: &HostRef) -> u32 {
@@ -327,7 +297,6 @@ impl Gen<'_> {
             fg.emit(Instr::Ret {});
         }
         let nparams = f.params as usize;
-        self.defuse(&mut fg);
         m::Function {
             name: f.name.clone(),
             params: fg.slots[..nparams].to_vec(),
@@ -371,7 +340,6 @@ impl Gen<'_> {
             fg.emit(Instr::GlobalSet { global: c });
         }
         fg.emit(Instr::Ret {});
-        self.defuse(&mut fg);
         m::Function {
             name: "<init>".into(),
             params: vec![],

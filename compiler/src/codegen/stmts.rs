@@ -89,16 +89,18 @@ impl Gen<'_> {
                 fg.emit(Instr::Store { local: end });
                 fg.emit(Instr::Load { local: i });
                 fg.emit(Instr::Load { local: end });
-                let exit = fg.jump(Instr::BrIGe { target: 0 });
+                fg.emit(Instr::IGe {});
+                let exit = fg.jump(Instr::JmpIf { target: 0 });
                 let top = fg.here();
                 self.loop_body(fg, body);
                 let step = fg.step_label();
                 fg.set_line(s.line);
-                fg.emit(Instr::ForStep {
-                    local: i,
-                    end,
-                    target: top as u32,
-                });
+                self.increment(fg, i);
+                fg.emit(Instr::Load { local: i });
+                fg.emit(Instr::Load { local: end });
+                fg.emit(Instr::ILt {});
+                let back = fg.jump(Instr::JmpIf { target: 0 });
+                fg.patch(back, top);
                 fg.patch_here(exit);
                 self.close_loop(fg, step);
             }
@@ -112,10 +114,9 @@ impl Gen<'_> {
                     fg.emit(Instr::Load { local: idx });
                     fg.store_local(*i);
                 }
-                fg.emit(Instr::LoadElem {
-                    array: arr,
-                    index: idx,
-                });
+                fg.emit(Instr::Load { local: arr });
+                fg.emit(Instr::Load { local: idx });
+                fg.emit(Instr::AGet {});
                 fg.store_local(*var);
             }),
             StmtKind::ForMap {
@@ -129,7 +130,8 @@ impl Gen<'_> {
                     (Instr::MValAt {}, value.as_ref()),
                 ] {
                     if let Some(dest) = dest {
-                        fg.emit(Instr::Load2 { a: mp, b: idx });
+                        fg.emit(Instr::Load { local: mp });
+                        fg.emit(Instr::Load { local: idx });
                         fg.emit(at);
                         fg.store_local(*dest);
                     }
@@ -269,10 +271,7 @@ impl Gen<'_> {
         self.loop_body(fg, body);
         let step = fg.here();
         fg.set_line(line);
-        fg.emit(Instr::IncLocal {
-            local: idx,
-            value: 1,
-        });
+        self.increment(fg, idx);
         fg.emit(Instr::Jmp { target: top as u32 });
         fg.patch_here(exit);
         self.close_loop(fg, step);
@@ -301,10 +300,11 @@ impl Gen<'_> {
                     ArmTest::Always => None,
                     ArmTest::Variant(v) => {
                         fg.emit(Instr::Load { local: val });
-                        Some(fg.jump(Instr::BrTagNe {
-                            variant: *v,
-                            target: 0,
-                        }))
+                        fg.emit(Instr::EnumTag {});
+                        let c = self.constant(ConstKey::Int(*v as i64));
+                        fg.emit(Instr::Const { index: c });
+                        fg.emit(Instr::INe {});
+                        Some(fg.jump(Instr::JmpIf { target: 0 }))
                     }
                     ArmTest::Int(i) => {
                         fg.emit(Instr::Load { local: val });
@@ -390,7 +390,8 @@ impl Gen<'_> {
                 if let (Some(op), ExprKind::Local(id)) = (op, &obj.kind) {
                     if !fg.is_boxed(*id) {
                         let local = fg.slot(*id);
-                        fg.emit(Instr::LoadField { local, field: *f });
+                        fg.emit(Instr::Load { local });
+                        fg.emit(Instr::GetField { field: *f });
                         self.operand_then(fg, op, v);
                         fg.emit(Instr::SetField { field: *f });
                         return;
@@ -415,7 +416,9 @@ impl Gen<'_> {
                         let (array, index) = (fg.slot(*a), fg.slot(*i));
                         fg.emit(Instr::Load { local: array });
                         fg.emit(Instr::Load { local: index });
-                        fg.emit(Instr::LoadElem { array, index });
+                        fg.emit(Instr::Load { local: array });
+                        fg.emit(Instr::Load { local: index });
+                        fg.emit(Instr::AGet {});
                         self.operand_then(fg, op, v);
                         fg.emit(Instr::ASet {});
                         return;

@@ -485,7 +485,7 @@ impl<'h> Vm<'h> {
                 TraceFrame {
                     function: f.name.clone(),
                     file: m.sources[f.source as usize].clone(),
-                    line: f.line_of(fr.pc as usize),
+                    line: f.line_of(self.prog.code(fr.func).origin[fr.pc as usize] as usize),
                 }
             })
             .collect::<Vec<_>>();
@@ -498,9 +498,11 @@ impl<'h> Vm<'h> {
     fn make_trap(&mut self, kind: TrapKind, message: String) -> Trap {
         if self.metered() {
             if let Some(fr) = self.frames.last() {
-                // Loads a fused store skipped ran before this in the
-                // canonical code (see `translate`).
-                self.fuel_used += self.prog.pending(fr.func, fr.pc);
+                // A `store` the trapping instruction took in has not run
+                // (see `internal::Code::tails`).
+                self.fuel_used = self
+                    .fuel_used
+                    .saturating_sub(self.prog.code(fr.func).tail(fr.pc));
             }
         }
         let (trace, omitted_frames) = self.trace();
@@ -549,7 +551,7 @@ impl<'h> Vm<'h> {
                     Some(next) => next.base as usize - base,
                     None => usize::MAX,
                 };
-                for &s in prog.function_info(fr.func).refs_at(fr.pc) {
+                for &s in prog.code(fr.func).refs_at(fr.pc) {
                     if (s as usize) < limit {
                         roots.push(stack[base + s as usize]);
                     }
@@ -573,9 +575,10 @@ impl<'h> Vm<'h> {
             // The collector reads the stack map of this instruction, which
             // the verifier makes only for the table's safepoints.
             debug_assert!(
-                self.prog.module().functions[fr.func as usize].code[pc]
-                    .opcode()
-                    .is_safepoint(),
+                matches!(
+                    self.prog.code(fr.func).ops[pc],
+                    crate::internal::Op::Stack(ins) if ins.opcode().is_safepoint()
+                ),
                 "a collection at an instruction that is not a safepoint"
             );
         }

@@ -131,6 +131,8 @@ struct Analysis<'a> {
     ref_mask: Vec<u64>,
     /// Maximum stack height seen.
     max_seen: usize,
+    /// The stack height before each instruction reached.
+    heights: Vec<u32>,
     work: u64,
     limit: u64,
     /// Cells of the states kept.
@@ -171,6 +173,7 @@ pub(super) fn verify_function(
         maps: Vec::new(),
         ref_mask: Vec::new(),
         max_seen: 0,
+        heights: vec![NONE; f.code.len()],
         work: 0,
         limit,
         cells: 0,
@@ -231,16 +234,6 @@ impl Analysis<'_> {
         let nslots = f.num_slots();
         let words = nslots.div_ceil(64);
         self.charge(0, SCAN * (f.code.len() + nslots) as u64)?;
-        // Fused instructions are the VM's own (see `fused`), chosen after
-        // verification: a module built in memory cannot hold them, even
-        // where no path reaches.
-        if let Some(k) = f.code.iter().position(|i| i.opcode().is_fused()) {
-            let name = f.code[k].opcode().mnemonic();
-            return Err(self.fail(
-                Some(k),
-                format!("`{name}` is not an instruction of the bytecode format"),
-            ));
-        }
         self.ctx.slots = f.slot_types().collect();
         self.ref_mask = vec![0; words];
         for (k, t) in self.ctx.slots.iter().enumerate() {
@@ -289,6 +282,7 @@ impl Analysis<'_> {
         Ok(FuncInfo {
             safepoints,
             max_stack: self.max_seen as u32,
+            heights: std::mem::take(&mut self.heights),
         })
     }
 
@@ -432,6 +426,7 @@ impl Analysis<'_> {
                 self.record(i, &s, &mut maps)?;
             }
             let before = s.stack.len();
+            self.heights[i] = before as u32;
             self.ctx
                 .step(&mut s, ins)
                 .map_err(|e| self.fail(Some(i), e))?;

@@ -116,6 +116,9 @@ pub struct FuncInfo {
     pub safepoints: Vec<Safepoint>,
     /// Maximum operand stack height actually reached.
     pub max_stack: u32,
+    /// The operand stack height before each instruction (`u32::MAX` where
+    /// no path reaches), for translation.
+    pub heights: Vec<u32>,
 }
 
 impl FuncInfo {

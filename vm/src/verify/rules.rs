@@ -177,7 +177,6 @@ impl Ctx<'_> {
     /// Applies one instruction's effect to the abstract state.
     pub fn step(&self, s: &mut State, instr: &Instr) -> Result<(), String> {
         let m = self.m;
-        debug_assert!(!instr.opcode().is_fused(), "rejected before the analysis");
         if let Effect::Fixed { pops, pushes } = instr.opcode().effect() {
             for p in pops.iter().rev() {
                 self.pop_expect(s, slot_type(*p))?;

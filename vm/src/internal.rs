@@ -1,0 +1,712 @@
+//! The internal code: what the interpreter runs (and the JIT will
+//! compile), made from verified canonical code by [`crate::translate`].
+//!
+//! It is register-based. The verifier knows the operand stack's height at
+//! every instruction, so stack position `h` is a fixed frame slot
+//! (`locals + h`), and most instructions name the frame slots they read
+//! and write (`d` the destination, `a`, `b`, `s` the sources). A `load`
+//! of a local becomes a read of the local's slot by the instruction that
+//! uses the value, a `store` the destination of the instruction that made
+//! it; a constant becomes an immediate. Every instruction that is not
+//! simple enough for that runs as its canonical self ([`Op::Stack`]) with
+//! its operands in their stack slots and the stack pointer it had.
+//!
+//! Each internal instruction stands for a run of canonical instructions
+//! that ends at, or one after, its *origin*: the canonical instruction
+//! where it can trap, call or poll. [`Code`] keeps, per internal
+//! instruction, how many canonical instructions it stands for and its
+//! origin, so fuel, instruction counts, lines, traces and stack maps all
+//! speak canonical instructions whatever the translation chose.
+//!
+//! Every register instruction means what its canonical expansion means,
+//! written in each variant's doc (`rX` is frame slot X: a local, or an
+//! operand stack slot). Slots are `u16`: a function whose frame is larger
+//! runs as canonical code (all `Stack`).
+
+use crate::opcodes::Instr;
+use crate::verify::Safepoint;
+use std::fmt;
+
+/// A frame slot, relative to the frame's base.
+pub type Slot = u16;
+
+/// One internal instruction, 16 bytes. `repr(u8)`: the tag is a byte of
+/// its own, so dispatch reads it and jumps (a niche in the canonical
+/// instruction's tag would save nothing and cost a decode).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(u8)]
+pub enum Op {
+    /// Nothing (stands for canonical instructions whose work vanished,
+    /// such as `load x; pop`).
+    Nop,
+    /// A canonical instruction run as itself, with the stack pointer at
+    /// the slot [`Code::sp`] gives.
+    Stack(Instr),
+    /// `rd = rs` (`load s; store d`).
+    Move {
+        d: Slot,
+        s: Slot,
+    },
+    /// `rd = v` (`const`/`bool` of a small int or bool).
+    Int {
+        d: Slot,
+        v: i32,
+    },
+    /// `rd = constant k` (`const k`).
+    Const {
+        d: Slot,
+        k: u32,
+    },
+    /// `rd = global g` (`global.get g`; traps if not yet set).
+    GlobalGet {
+        d: Slot,
+        g: u32,
+    },
+    /// `global g = rs` (`global.set g`).
+    GlobalSet {
+        g: u32,
+        s: Slot,
+    },
+    /// `rd = capture index` (`capture index`).
+    Capture {
+        d: Slot,
+        index: u16,
+    },
+
+    /// `rd = ra + rb` (ints, wrapping; `iadd`).
+    IAdd {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra - rb` (`isub`).
+    ISub {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra * rb` (`imul`).
+    IMul {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra / rb` (`idiv`; traps on zero).
+    IDiv {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra % rb` (`irem`; traps on zero).
+    IRem {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra & rb` (`iand`).
+    IAnd {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra | rb` (`ior`).
+    IOr {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra ^ rb` (`ixor`).
+    IXor {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra << rb` (`ishl`).
+    IShl {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra >> rb` (`ishr`).
+    IShr {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra + v` (`iadd` of a constant; `isub` of its negation).
+    IAddImm {
+        d: Slot,
+        a: Slot,
+        v: i32,
+    },
+    /// `rd = ra * v` (`imul` by a constant).
+    IMulImm {
+        d: Slot,
+        a: Slot,
+        v: i32,
+    },
+    /// `rd = ra / v`, `v` not zero (`idiv` by a constant).
+    IDivImm {
+        d: Slot,
+        a: Slot,
+        v: i32,
+    },
+    /// `rd = ra % v`, `v` not zero (`irem` by a constant).
+    IRemImm {
+        d: Slot,
+        a: Slot,
+        v: i32,
+    },
+    /// `rd = -ra` (`ineg`).
+    INeg {
+        d: Slot,
+        a: Slot,
+    },
+    /// `rd = ra < rb` (ints; `ilt`), and so on.
+    ILt {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    ILe {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    IGt {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    IGe {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    IEq {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    INe {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+
+    /// `rd = ra + rb` (floats; `fadd`), and so on.
+    FAdd {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    FSub {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    FMul {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    FDiv {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = ra + constant k` (`fadd` of a float constant), and so on.
+    FAddK {
+        d: Slot,
+        a: Slot,
+        k: u32,
+    },
+    FSubK {
+        d: Slot,
+        a: Slot,
+        k: u32,
+    },
+    FMulK {
+        d: Slot,
+        a: Slot,
+        k: u32,
+    },
+    FDivK {
+        d: Slot,
+        a: Slot,
+        k: u32,
+    },
+    /// `rd = -ra` (`fneg`).
+    FNeg {
+        d: Slot,
+        a: Slot,
+    },
+    /// `rd = ra < rb` (floats; `flt`), and so on.
+    FLt {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    FLe {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    FGt {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    FGe {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    FEq {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    FNe {
+        d: Slot,
+        a: Slot,
+        b: Slot,
+    },
+    /// `rd = float(ra)` (`i2f`).
+    I2F {
+        d: Slot,
+        a: Slot,
+    },
+    /// `rd = int(ra)` (`f2i`).
+    F2I {
+        d: Slot,
+        a: Slot,
+    },
+    /// `rd = !ra` (`bnot`).
+    BNot {
+        d: Slot,
+        a: Slot,
+    },
+
+    /// Jump to `t` (`jmp`).
+    Jmp {
+        t: u32,
+    },
+    /// Jump if `rs` is true (`jmp.if`) or false (`jmp.ifnot`).
+    BrTrue {
+        s: Slot,
+        t: u32,
+    },
+    BrFalse {
+        s: Slot,
+        t: u32,
+    },
+    /// Jump if `ra < rb` (ints; `ilt; jmp.if`, or the opposite comparison
+    /// and `jmp.ifnot`), and so on.
+    BrILt {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrILe {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrIGt {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrIGe {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrIEq {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrINe {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    /// Jump if `ra < v` (an int constant), and so on.
+    BrILtImm {
+        a: Slot,
+        v: i32,
+        t: u32,
+    },
+    BrILeImm {
+        a: Slot,
+        v: i32,
+        t: u32,
+    },
+    BrIGtImm {
+        a: Slot,
+        v: i32,
+        t: u32,
+    },
+    BrIGeImm {
+        a: Slot,
+        v: i32,
+        t: u32,
+    },
+    BrIEqImm {
+        a: Slot,
+        v: i32,
+        t: u32,
+    },
+    BrINeImm {
+        a: Slot,
+        v: i32,
+        t: u32,
+    },
+    /// Jump if `ra < rb` (floats; `flt; jmp.if`), and so on.
+    BrFLt {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrFLe {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrFGt {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrFGe {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrFEq {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrFNe {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    /// Jump unless `ra < rb` (floats; `flt; jmp.ifnot`: NaN jumps), and
+    /// so on.
+    BrNotFLt {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrNotFLe {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrNotFGt {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    BrNotFGe {
+        a: Slot,
+        b: Slot,
+        t: u32,
+    },
+    /// A counting loop's step and test: `rx = rx + 1`, then jump if
+    /// `rx < re` (`iadd` of 1 into `x`, then `ilt; jmp.if`).
+    StepLt {
+        x: Slot,
+        e: Slot,
+        t: u32,
+    },
+    /// `rx = rx + 1`, then jump if `rx < v`.
+    StepLtImm {
+        x: Slot,
+        v: i32,
+        t: u32,
+    },
+
+    /// `rd = field f of ro` (`field.get f`).
+    GetField {
+        d: Slot,
+        o: Slot,
+        f: u16,
+    },
+    /// `field f of ro = rv` (`field.set f`).
+    SetField {
+        o: Slot,
+        f: u16,
+        v: Slot,
+    },
+    /// `rd = ra[ri]` (`array.get`; traps out of bounds).
+    AGet {
+        d: Slot,
+        a: Slot,
+        i: Slot,
+    },
+    /// `ra[ri] = rv` (`array.set`; traps out of bounds).
+    ASet {
+        a: Slot,
+        i: Slot,
+        v: Slot,
+    },
+    /// `rd = len(ra)` (`array.len`).
+    ALen {
+        d: Slot,
+        a: Slot,
+    },
+    /// `rd = len(rs)` (`str.len`).
+    SLen {
+        d: Slot,
+        s: Slot,
+    },
+    /// `rd = byte ri of rs` (`str.byte`; traps out of bounds).
+    SByte {
+        d: Slot,
+        s: Slot,
+        i: Slot,
+    },
+    /// `rd = tag of rs` (`enum.tag`).
+    EnumTag {
+        d: Slot,
+        s: Slot,
+    },
+    /// `rd = payload field of rs, which must be variant` (`enum.field`).
+    EnumField {
+        d: Slot,
+        s: Slot,
+        variant: u16,
+        field: u16,
+    },
+    /// `rd = content of cell rc` (`cell.get`).
+    CellGet {
+        d: Slot,
+        c: Slot,
+    },
+    /// `content of cell rc = rv` (`cell.set`).
+    CellSet {
+        c: Slot,
+        v: Slot,
+    },
+
+    /// Return `rs` (`ret` of a value).
+    Ret {
+        s: Slot,
+    },
+    /// Return nothing (`ret` of a unit function).
+    RetUnit,
+}
+
+impl Op {
+    /// The jump target, if the instruction has one.
+    pub fn target_mut(&mut self) -> Option<&mut u32> {
+        use Op::*;
+        match self {
+            Stack(ins) => ins.target_mut(),
+            Jmp { t }
+            | BrTrue { t, .. }
+            | BrFalse { t, .. }
+            | BrILt { t, .. }
+            | BrILe { t, .. }
+            | BrIGt { t, .. }
+            | BrIGe { t, .. }
+            | BrIEq { t, .. }
+            | BrINe { t, .. }
+            | BrILtImm { t, .. }
+            | BrILeImm { t, .. }
+            | BrIGtImm { t, .. }
+            | BrIGeImm { t, .. }
+            | BrIEqImm { t, .. }
+            | BrINeImm { t, .. }
+            | BrFLt { t, .. }
+            | BrFLe { t, .. }
+            | BrFGt { t, .. }
+            | BrFGe { t, .. }
+            | BrFEq { t, .. }
+            | BrFNe { t, .. }
+            | BrNotFLt { t, .. }
+            | BrNotFLe { t, .. }
+            | BrNotFGt { t, .. }
+            | BrNotFGe { t, .. }
+            | StepLt { t, .. }
+            | StepLtImm { t, .. } => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Whether the instruction can trap where it stands (so a canonical
+    /// `store` it took in as its destination has not run then).
+    pub fn can_trap(&self) -> bool {
+        matches!(
+            self,
+            Op::IDiv { .. }
+                | Op::IRem { .. }
+                | Op::GlobalGet { .. }
+                | Op::AGet { .. }
+                | Op::ASet { .. }
+                | Op::SByte { .. }
+                | Op::EnumField { .. }
+        )
+    }
+
+    /// The destination slot of a register instruction that writes one.
+    pub fn dest_mut(&mut self) -> Option<&mut Slot> {
+        use Op::*;
+        match self {
+            Move { d, .. }
+            | Int { d, .. }
+            | Const { d, .. }
+            | GlobalGet { d, .. }
+            | Capture { d, .. }
+            | IAdd { d, .. }
+            | ISub { d, .. }
+            | IMul { d, .. }
+            | IDiv { d, .. }
+            | IRem { d, .. }
+            | IAnd { d, .. }
+            | IOr { d, .. }
+            | IXor { d, .. }
+            | IShl { d, .. }
+            | IShr { d, .. }
+            | IAddImm { d, .. }
+            | IMulImm { d, .. }
+            | IDivImm { d, .. }
+            | IRemImm { d, .. }
+            | INeg { d, .. }
+            | ILt { d, .. }
+            | ILe { d, .. }
+            | IGt { d, .. }
+            | IGe { d, .. }
+            | IEq { d, .. }
+            | INe { d, .. }
+            | FAdd { d, .. }
+            | FSub { d, .. }
+            | FMul { d, .. }
+            | FDiv { d, .. }
+            | FAddK { d, .. }
+            | FSubK { d, .. }
+            | FMulK { d, .. }
+            | FDivK { d, .. }
+            | FNeg { d, .. }
+            | FLt { d, .. }
+            | FLe { d, .. }
+            | FGt { d, .. }
+            | FGe { d, .. }
+            | FEq { d, .. }
+            | FNe { d, .. }
+            | I2F { d, .. }
+            | F2I { d, .. }
+            | BNot { d, .. }
+            | GetField { d, .. }
+            | AGet { d, .. }
+            | ALen { d, .. }
+            | SLen { d, .. }
+            | SByte { d, .. }
+            | EnumTag { d, .. }
+            | EnumField { d, .. }
+            | CellGet { d, .. } => Some(d),
+            _ => None,
+        }
+    }
+}
+
+/// How an instruction reads in a listing: `iadd d=3 a=0 b=1`, and a
+/// canonical one as itself.
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Op::Stack(ins) = self {
+            write!(f, "{}", ins.opcode().mnemonic())?;
+            for (_, v) in ins.operands() {
+                write!(f, " {v}")?;
+            }
+            return Ok(());
+        }
+        // `IAdd { d: 3, a: 0, b: 1 }` -> `iadd d=3 a=0 b=1`
+        let debug = format!("{self:?}");
+        let (name, rest) = debug.split_once(' ').unwrap_or((&debug, ""));
+        let mut mnemonic = String::new();
+        for (k, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && k > 0 {
+                let prev = name.as_bytes()[k - 1];
+                if prev.is_ascii_lowercase() {
+                    mnemonic.push('.');
+                }
+            }
+            mnemonic.push(c.to_ascii_lowercase());
+        }
+        write!(f, "{mnemonic}")?;
+        let fields = rest.trim_matches(|c| c == '{' || c == '}' || c == ' ');
+        for field in fields.split(", ").filter(|s| !s.is_empty()) {
+            write!(f, " {}", field.replace(": ", "="))?;
+        }
+        Ok(())
+    }
+}
+
+/// One function's internal code and what it says about canonical code.
+#[derive(Debug, Clone, Default)]
+pub struct Code {
+    pub ops: Vec<Op>,
+    /// For each instruction, how many canonical instructions it stands
+    /// for (fuel and `--stats` count these).
+    pub counts: Vec<u8>,
+    /// For each [`Op::Stack`] instruction, the slot its stack pointer is
+    /// at (the frame's locals plus the canonical stack height); 0 for the
+    /// others.
+    pub sp: Vec<u32>,
+    /// For each instruction, its origin: the canonical instruction where
+    /// it traps, calls or polls (its line is the trap's line).
+    pub origin: Vec<u32>,
+    /// The instructions (ascending) that stand for one canonical
+    /// instruction after their origin, a `store` that does not run when
+    /// they trap.
+    pub tails: Vec<u32>,
+    /// The stack map of each safepoint, by internal index, ascending.
+    pub safepoints: Vec<Safepoint>,
+}
+
+impl Code {
+    /// The slots holding references before safepoint `pc` runs.
+    pub fn refs_at(&self, pc: u32) -> &[u32] {
+        match self.safepoints.binary_search_by_key(&pc, |(i, _)| *i) {
+            Ok(k) => &self.safepoints[k].1,
+            Err(_) => &[],
+        }
+    }
+
+    /// The canonical instructions counted for instruction `pc` that do not
+    /// run when it traps.
+    pub fn tail(&self, pc: u32) -> u64 {
+        self.tails.binary_search(&pc).is_ok() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_stay_small() {
+        assert!(
+            std::mem::size_of::<Op>() <= 16,
+            "{}",
+            std::mem::size_of::<Op>()
+        );
+    }
+
+    #[test]
+    fn listing_names_each_operand() {
+        let op = Op::IAddImm { d: 3, a: 0, v: -1 };
+        assert_eq!(op.to_string(), "iadd.imm d=3 a=0 v=-1");
+        let op = Op::BrNotFLt { a: 1, b: 2, t: 9 };
+        assert_eq!(op.to_string(), "br.not.flt a=1 b=2 t=9");
+        assert_eq!(Op::RetUnit.to_string(), "ret.unit");
+        let op = Op::Stack(Instr::Call { func: 2 });
+        assert_eq!(op.to_string(), "call 2");
+    }
+}
