@@ -35,6 +35,7 @@ pub type Slot = u16;
 /// instruction's tag would save nothing and cost a decode).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[repr(u8)]
+#[rustfmt::skip]
 pub enum Op {
     /// Nothing (stands for canonical instructions whose work vanished,
     /// such as `load x; pop`).
@@ -43,461 +44,165 @@ pub enum Op {
     /// the slot [`Code::sp`] gives.
     Stack(Instr),
     /// `rd = rs` (`load s; store d`).
-    Move {
-        d: Slot,
-        s: Slot,
-    },
+    Move { d: Slot, s: Slot },
     /// `rd = v` (`const`/`bool` of a small int or bool).
-    Int {
-        d: Slot,
-        v: i32,
-    },
+    Int { d: Slot, v: i32 },
     /// `rd = constant k` (`const k`).
-    Const {
-        d: Slot,
-        k: u32,
-    },
+    Const { d: Slot, k: u32 },
     /// `rd = global g` (`global.get g`; traps if not yet set).
-    GlobalGet {
-        d: Slot,
-        g: u32,
-    },
+    GlobalGet { d: Slot, g: u32 },
     /// `global g = rs` (`global.set g`).
-    GlobalSet {
-        g: u32,
-        s: Slot,
-    },
+    GlobalSet { g: u32, s: Slot },
     /// `rd = capture index` (`capture index`).
-    Capture {
-        d: Slot,
-        index: u16,
-    },
+    Capture { d: Slot, index: u16 },
 
     /// `rd = ra + rb` (ints, wrapping; `iadd`).
-    IAdd {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    IAdd { d: Slot, a: Slot, b: Slot },
     /// `rd = ra - rb` (`isub`).
-    ISub {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    ISub { d: Slot, a: Slot, b: Slot },
     /// `rd = ra * rb` (`imul`).
-    IMul {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    IMul { d: Slot, a: Slot, b: Slot },
     /// `rd = ra / rb` (`idiv`; traps on zero).
-    IDiv {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    IDiv { d: Slot, a: Slot, b: Slot },
     /// `rd = ra % rb` (`irem`; traps on zero).
-    IRem {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    IRem { d: Slot, a: Slot, b: Slot },
     /// `rd = ra & rb` (`iand`).
-    IAnd {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    IAnd { d: Slot, a: Slot, b: Slot },
     /// `rd = ra | rb` (`ior`).
-    IOr {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    IOr { d: Slot, a: Slot, b: Slot },
     /// `rd = ra ^ rb` (`ixor`).
-    IXor {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    IXor { d: Slot, a: Slot, b: Slot },
     /// `rd = ra << rb` (`ishl`).
-    IShl {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    IShl { d: Slot, a: Slot, b: Slot },
     /// `rd = ra >> rb` (`ishr`).
-    IShr {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    IShr { d: Slot, a: Slot, b: Slot },
     /// `rd = ra + v` (`iadd` of a constant; `isub` of its negation).
-    IAddImm {
-        d: Slot,
-        a: Slot,
-        v: i32,
-    },
+    IAddImm { d: Slot, a: Slot, v: i32 },
     /// `rd = ra * v` (`imul` by a constant).
-    IMulImm {
-        d: Slot,
-        a: Slot,
-        v: i32,
-    },
+    IMulImm { d: Slot, a: Slot, v: i32 },
     /// `rd = ra / v`, `v` not zero (`idiv` by a constant).
-    IDivImm {
-        d: Slot,
-        a: Slot,
-        v: i32,
-    },
+    IDivImm { d: Slot, a: Slot, v: i32 },
     /// `rd = ra % v`, `v` not zero (`irem` by a constant).
-    IRemImm {
-        d: Slot,
-        a: Slot,
-        v: i32,
-    },
+    IRemImm { d: Slot, a: Slot, v: i32 },
     /// `rd = -ra` (`ineg`).
-    INeg {
-        d: Slot,
-        a: Slot,
-    },
+    INeg { d: Slot, a: Slot },
     /// `rd = ra < rb` (ints; `ilt`), and so on.
-    ILt {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    ILe {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    IGt {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    IGe {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    IEq {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    INe {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    ILt { d: Slot, a: Slot, b: Slot },
+    ILe { d: Slot, a: Slot, b: Slot },
+    IGt { d: Slot, a: Slot, b: Slot },
+    IGe { d: Slot, a: Slot, b: Slot },
+    IEq { d: Slot, a: Slot, b: Slot },
+    INe { d: Slot, a: Slot, b: Slot },
 
     /// `rd = ra + rb` (floats; `fadd`), and so on.
-    FAdd {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    FSub {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    FMul {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    FDiv {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    FAdd { d: Slot, a: Slot, b: Slot },
+    FSub { d: Slot, a: Slot, b: Slot },
+    FMul { d: Slot, a: Slot, b: Slot },
+    FDiv { d: Slot, a: Slot, b: Slot },
     /// `rd = ra + constant k` (`fadd` of a float constant), and so on.
-    FAddK {
-        d: Slot,
-        a: Slot,
-        k: u32,
-    },
-    FSubK {
-        d: Slot,
-        a: Slot,
-        k: u32,
-    },
-    FMulK {
-        d: Slot,
-        a: Slot,
-        k: u32,
-    },
-    FDivK {
-        d: Slot,
-        a: Slot,
-        k: u32,
-    },
+    FAddK { d: Slot, a: Slot, k: u32 },
+    FSubK { d: Slot, a: Slot, k: u32 },
+    FMulK { d: Slot, a: Slot, k: u32 },
+    FDivK { d: Slot, a: Slot, k: u32 },
     /// `rd = -ra` (`fneg`).
-    FNeg {
-        d: Slot,
-        a: Slot,
-    },
+    FNeg { d: Slot, a: Slot },
+    /// `rd = sqrt(ra)` (`fsqrt`), and the other one-operand math
+    /// instructions (`fabs`, `ffloor`, `fceil`, `iabs`).
+    FSqrt { d: Slot, a: Slot },
+    FAbs { d: Slot, a: Slot },
+    FFloor { d: Slot, a: Slot },
+    FCeil { d: Slot, a: Slot },
+    IAbs { d: Slot, a: Slot },
+    /// `rd = min(ra, rb)` (`fmin`), and so on (`fmax`, `imin`, `imax`).
+    FMin { d: Slot, a: Slot, b: Slot },
+    FMax { d: Slot, a: Slot, b: Slot },
+    IMin { d: Slot, a: Slot, b: Slot },
+    IMax { d: Slot, a: Slot, b: Slot },
     /// `rd = ra < rb` (floats; `flt`), and so on.
-    FLt {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    FLe {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    FGt {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    FGe {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    FEq {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
-    FNe {
-        d: Slot,
-        a: Slot,
-        b: Slot,
-    },
+    FLt { d: Slot, a: Slot, b: Slot },
+    FLe { d: Slot, a: Slot, b: Slot },
+    FGt { d: Slot, a: Slot, b: Slot },
+    FGe { d: Slot, a: Slot, b: Slot },
+    FEq { d: Slot, a: Slot, b: Slot },
+    FNe { d: Slot, a: Slot, b: Slot },
     /// `rd = float(ra)` (`i2f`).
-    I2F {
-        d: Slot,
-        a: Slot,
-    },
+    I2F { d: Slot, a: Slot },
     /// `rd = int(ra)` (`f2i`).
-    F2I {
-        d: Slot,
-        a: Slot,
-    },
+    F2I { d: Slot, a: Slot },
     /// `rd = !ra` (`bnot`).
-    BNot {
-        d: Slot,
-        a: Slot,
-    },
+    BNot { d: Slot, a: Slot },
 
     /// Jump to `t` (`jmp`).
-    Jmp {
-        t: u32,
-    },
+    Jmp { t: u32 },
     /// Jump if `rs` is true (`jmp.if`) or false (`jmp.ifnot`).
-    BrTrue {
-        s: Slot,
-        t: u32,
-    },
-    BrFalse {
-        s: Slot,
-        t: u32,
-    },
+    BrTrue { s: Slot, t: u32 },
+    BrFalse { s: Slot, t: u32 },
     /// Jump if `ra < rb` (ints; `ilt; jmp.if`, or the opposite comparison
     /// and `jmp.ifnot`), and so on.
-    BrILt {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrILe {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrIGt {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrIGe {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrIEq {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrINe {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
+    BrILt { a: Slot, b: Slot, t: u32 },
+    BrILe { a: Slot, b: Slot, t: u32 },
+    BrIGt { a: Slot, b: Slot, t: u32 },
+    BrIGe { a: Slot, b: Slot, t: u32 },
+    BrIEq { a: Slot, b: Slot, t: u32 },
+    BrINe { a: Slot, b: Slot, t: u32 },
     /// Jump if `ra < v` (an int constant), and so on.
-    BrILtImm {
-        a: Slot,
-        v: i32,
-        t: u32,
-    },
-    BrILeImm {
-        a: Slot,
-        v: i32,
-        t: u32,
-    },
-    BrIGtImm {
-        a: Slot,
-        v: i32,
-        t: u32,
-    },
-    BrIGeImm {
-        a: Slot,
-        v: i32,
-        t: u32,
-    },
-    BrIEqImm {
-        a: Slot,
-        v: i32,
-        t: u32,
-    },
-    BrINeImm {
-        a: Slot,
-        v: i32,
-        t: u32,
-    },
+    BrILtImm { a: Slot, v: i32, t: u32 },
+    BrILeImm { a: Slot, v: i32, t: u32 },
+    BrIGtImm { a: Slot, v: i32, t: u32 },
+    BrIGeImm { a: Slot, v: i32, t: u32 },
+    BrIEqImm { a: Slot, v: i32, t: u32 },
+    BrINeImm { a: Slot, v: i32, t: u32 },
     /// Jump if `ra < rb` (floats; `flt; jmp.if`), and so on.
-    BrFLt {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrFLe {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrFGt {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrFGe {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrFEq {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrFNe {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
+    BrFLt { a: Slot, b: Slot, t: u32 },
+    BrFLe { a: Slot, b: Slot, t: u32 },
+    BrFGt { a: Slot, b: Slot, t: u32 },
+    BrFGe { a: Slot, b: Slot, t: u32 },
+    BrFEq { a: Slot, b: Slot, t: u32 },
+    BrFNe { a: Slot, b: Slot, t: u32 },
     /// Jump unless `ra < rb` (floats; `flt; jmp.ifnot`: NaN jumps), and
     /// so on.
-    BrNotFLt {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrNotFLe {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrNotFGt {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
-    BrNotFGe {
-        a: Slot,
-        b: Slot,
-        t: u32,
-    },
+    BrNotFLt { a: Slot, b: Slot, t: u32 },
+    BrNotFLe { a: Slot, b: Slot, t: u32 },
+    BrNotFGt { a: Slot, b: Slot, t: u32 },
+    BrNotFGe { a: Slot, b: Slot, t: u32 },
     /// A counting loop's step and test: `rx = rx + 1`, then jump if
     /// `rx < re` (`iadd` of 1 into `x`, then `ilt; jmp.if`).
-    StepLt {
-        x: Slot,
-        e: Slot,
-        t: u32,
-    },
+    StepLt { x: Slot, e: Slot, t: u32 },
     /// `rx = rx + 1`, then jump if `rx < v`.
-    StepLtImm {
-        x: Slot,
-        v: i32,
-        t: u32,
-    },
+    StepLtImm { x: Slot, v: i32, t: u32 },
 
     /// `rd = field f of ro` (`field.get f`).
-    GetField {
-        d: Slot,
-        o: Slot,
-        f: u16,
-    },
+    GetField { d: Slot, o: Slot, f: u16 },
+    /// `rd = field g of field f of ro` (`field.get f; field.get g`).
+    GetField2 { d: Slot, o: Slot, f: u16, g: u16 },
     /// `field f of ro = rv` (`field.set f`).
-    SetField {
-        o: Slot,
-        f: u16,
-        v: Slot,
-    },
+    SetField { o: Slot, f: u16, v: Slot },
     /// `rd = ra[ri]` (`array.get`; traps out of bounds).
-    AGet {
-        d: Slot,
-        a: Slot,
-        i: Slot,
-    },
+    AGet { d: Slot, a: Slot, i: Slot },
     /// `ra[ri] = rv` (`array.set`; traps out of bounds).
-    ASet {
-        a: Slot,
-        i: Slot,
-        v: Slot,
-    },
+    ASet { a: Slot, i: Slot, v: Slot },
     /// `rd = len(ra)` (`array.len`).
-    ALen {
-        d: Slot,
-        a: Slot,
-    },
+    ALen { d: Slot, a: Slot },
     /// `rd = len(rs)` (`str.len`).
-    SLen {
-        d: Slot,
-        s: Slot,
-    },
+    SLen { d: Slot, s: Slot },
     /// `rd = byte ri of rs` (`str.byte`; traps out of bounds).
-    SByte {
-        d: Slot,
-        s: Slot,
-        i: Slot,
-    },
+    SByte { d: Slot, s: Slot, i: Slot },
     /// `rd = tag of rs` (`enum.tag`).
-    EnumTag {
-        d: Slot,
-        s: Slot,
-    },
+    EnumTag { d: Slot, s: Slot },
     /// `rd = payload field of rs, which must be variant` (`enum.field`).
-    EnumField {
-        d: Slot,
-        s: Slot,
-        variant: u16,
-        field: u16,
-    },
+    EnumField { d: Slot, s: Slot, variant: u16, field: u16 },
     /// `rd = content of cell rc` (`cell.get`).
-    CellGet {
-        d: Slot,
-        c: Slot,
-    },
+    CellGet { d: Slot, c: Slot },
     /// `content of cell rc = rv` (`cell.set`).
-    CellSet {
-        c: Slot,
-        v: Slot,
-    },
+    CellSet { c: Slot, v: Slot },
 
+    /// Call function `func` with its arguments in the slots from `args`
+    /// up (`call func`); its result goes to `ret`, which is `args` or, when
+    /// a `store` followed the call, that local (`after` is then 1: the
+    /// store is counted when the call returns, where it runs).
+    Call { func: u32, args: Slot, ret: Slot, after: u8 },
     /// Return `rs` (`ret` of a value).
-    Ret {
-        s: Slot,
-    },
+    Ret { s: Slot },
     /// Return nothing (`ret` of a unit function).
     RetUnit,
 }
@@ -593,6 +298,15 @@ impl Op {
             | FMulK { d, .. }
             | FDivK { d, .. }
             | FNeg { d, .. }
+            | FSqrt { d, .. }
+            | FAbs { d, .. }
+            | FFloor { d, .. }
+            | FCeil { d, .. }
+            | IAbs { d, .. }
+            | FMin { d, .. }
+            | FMax { d, .. }
+            | IMin { d, .. }
+            | IMax { d, .. }
             | FLt { d, .. }
             | FLe { d, .. }
             | FGt { d, .. }
@@ -603,13 +317,15 @@ impl Op {
             | F2I { d, .. }
             | BNot { d, .. }
             | GetField { d, .. }
+            | GetField2 { d, .. }
             | AGet { d, .. }
             | ALen { d, .. }
             | SLen { d, .. }
             | SByte { d, .. }
             | EnumTag { d, .. }
             | EnumField { d, .. }
-            | CellGet { d, .. } => Some(d),
+            | CellGet { d, .. }
+            | Call { ret: d, .. } => Some(d),
             _ => None,
         }
     }

@@ -83,6 +83,7 @@ pub(crate) fn translate(module: &Module, info: &[FuncInfo], fuse: bool) -> Vec<C
     } else {
         Vec::new()
     };
+    let params: Vec<usize> = module.functions.iter().map(|f| f.params.len()).collect();
     module
         .functions
         .iter()
@@ -97,7 +98,7 @@ pub(crate) fn translate(module: &Module, info: &[FuncInfo], fuse: bool) -> Vec<C
             };
             let frame = f.num_slots() + fi.max_stack as usize;
             let fuse = fuse && frame <= 1 << 16;
-            Translator::new(f, fi, &module.consts, known, fuse).run()
+            Translator::new(f, fi, &module.consts, known, &params, fuse).run()
         })
         .collect()
 }
@@ -173,6 +174,8 @@ struct Translator<'a> {
     info: &'a FuncInfo,
     consts: &'a [Const],
     known: &'a [Option<Instr>],
+    /// The parameter count of each function.
+    params: &'a [usize],
     fuse: bool,
     locals: u32,
     label: Vec<bool>,
@@ -196,6 +199,7 @@ impl<'a> Translator<'a> {
         info: &'a FuncInfo,
         consts: &'a [Const],
         known: &'a [Option<Instr>],
+        params: &'a [usize],
         fuse: bool,
     ) -> Translator<'a> {
         let code = &f.code[..];
@@ -213,6 +217,7 @@ impl<'a> Translator<'a> {
             info,
             consts,
             known,
+            params,
             fuse,
             locals: f.num_slots() as u32,
             label,
@@ -367,15 +372,7 @@ impl<'a> Translator<'a> {
         self.materialize_all(i);
         self.emit(Op::Stack(ins), 1, i);
         if ins.opcode().is_safepoint() {
-            if let Ok(k) = self
-                .info
-                .safepoints
-                .binary_search_by_key(&(i as u32), |(p, _)| *p)
-            {
-                let at = self.out.ops.len() as u32 - 1;
-                let refs = self.info.safepoints[k].1.clone();
-                self.out.safepoints.push((at, refs));
-            }
+            self.record_map(i);
         }
         self.live = ins.falls_through();
         let after = match self.info.heights.get(i + 1) {
@@ -463,6 +460,24 @@ impl<'a> Translator<'a> {
             | FEq {}
             | FNe {} => return self.compare(ins, i),
             INeg {} => self.unary(i, |d, a| Op::INeg { d, a }),
+            FSqrt {} => self.unary(i, |d, a| Op::FSqrt { d, a }),
+            FAbs {} => self.unary(i, |d, a| Op::FAbs { d, a }),
+            FFloor {} => self.unary(i, |d, a| Op::FFloor { d, a }),
+            FCeil {} => self.unary(i, |d, a| Op::FCeil { d, a }),
+            IAbs {} => self.unary(i, |d, a| Op::IAbs { d, a }),
+            FMin {} | FMax {} | IMin {} | IMax {} => {
+                let b = self.slot(h - 1, i);
+                let a = self.slot(h - 2, i);
+                let d = self.own(h - 2) as Slot;
+                let op = match ins {
+                    FMin {} => Op::FMin { d, a, b },
+                    FMax {} => Op::FMax { d, a, b },
+                    IMin {} => Op::IMin { d, a, b },
+                    _ => Op::IMax { d, a, b },
+                };
+                self.produce(h - 2, op, 1, i);
+            }
+            Call { func } => self.call(func, i),
             FNeg {} => self.unary(i, |d, a| Op::FNeg { d, a }),
             I2F {} => self.unary(i, |d, a| Op::I2F { d, a }),
             F2I {} => self.unary(i, |d, a| Op::F2I { d, a }),
@@ -471,7 +486,7 @@ impl<'a> Translator<'a> {
             SLen {} => self.unary(i, |d, s| Op::SLen { d, s }),
             EnumTag {} => self.unary(i, |d, s| Op::EnumTag { d, s }),
             CellGet {} => self.unary(i, |d, c| Op::CellGet { d, c }),
-            GetField { field } => self.unary(i, |d, o| Op::GetField { d, o, f: field }),
+            GetField { field } => self.get_field(field, i),
             EnumField { variant, field } => self.unary(i, |d, s| Op::EnumField {
                 d,
                 s,
@@ -576,10 +591,14 @@ impl<'a> Translator<'a> {
         {
             let op = &mut self.out.ops[last];
             *op.dest_mut().expect("checked above") = x as Slot;
-            if op.can_trap() {
-                self.out.tails.push(last as u32);
+            if let Op::Call { after, .. } = op {
+                *after = 1;
+            } else {
+                if op.can_trap() {
+                    self.out.tails.push(last as u32);
+                }
+                self.out.counts[last] += 1;
             }
-            self.out.counts[last] += 1;
             self.pop_n(1);
             return;
         }
@@ -597,6 +616,75 @@ impl<'a> Translator<'a> {
         };
         self.emit(op, 1, i);
         self.pop_n(1);
+    }
+
+    /// `call func`: its arguments in their own slots, the result in the
+    /// first one's.
+    fn call(&mut self, func: u32, i: usize) {
+        self.materialize_all(i);
+        let h = self.stack.len();
+        let np = self.params.get(func as usize).copied().unwrap_or(0);
+        let args = self.own(h - np) as Slot;
+        self.emit(
+            Op::Call {
+                func,
+                args,
+                ret: args,
+                after: 0,
+            },
+            1,
+            i,
+        );
+        self.record_map(i);
+        let after = match self.info.heights.get(i + 1) {
+            Some(&h) if h != NONE => h as usize,
+            _ => 0,
+        };
+        self.stack = (0..after).map(|k| Val::At(self.own(k))).collect();
+    }
+
+    /// The verifier's stack map for safepoint `i`, for the instruction
+    /// just emitted (every value is in its own slot then).
+    fn record_map(&mut self, i: usize) {
+        if let Ok(k) = self
+            .info
+            .safepoints
+            .binary_search_by_key(&(i as u32), |(p, _)| *p)
+        {
+            let at = self.out.ops.len() as u32 - 1;
+            let refs = self.info.safepoints[k].1.clone();
+            self.out.safepoints.push((at, refs));
+        }
+    }
+
+    /// `field.get f`; a read of a field of a field just read is one
+    /// instruction.
+    fn get_field(&mut self, f: u16, i: usize) {
+        let h = self.stack.len();
+        let o = self.slot(h - 1, i);
+        let d = self.own(h - 1) as Slot;
+        let n = self.out.ops.len();
+        if self.pending == 0 && n > self.barrier && o == d {
+            if let Op::GetField {
+                d: d0,
+                o: o0,
+                f: f0,
+            } = self.out.ops[n - 1]
+            {
+                if d0 == d && self.out.counts[n - 1] < u8::MAX {
+                    self.out.ops[n - 1] = Op::GetField2 {
+                        d,
+                        o: o0,
+                        f: f0,
+                        g: f,
+                    };
+                    self.out.counts[n - 1] += 1;
+                    self.out.origin[n - 1] = i as u32;
+                    return;
+                }
+            }
+        }
+        self.produce(h - 1, Op::GetField { d, o, f }, 1, i);
     }
 
     fn unary(&mut self, i: usize, make: impl Fn(Slot, Slot) -> Op) {

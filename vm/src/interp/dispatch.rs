@@ -210,6 +210,12 @@ impl Vm<'_> {
                 counts = &prog.code(fidx as u32).counts;
                 sps = &prog.code(fidx as u32).sp;
                 base = caller.base as usize;
+                // A `store` the call took in runs now (see `Op::Call`).
+                if METER {
+                    if let Op::Call { after, .. } = ops[caller.pc as usize] {
+                        count += after as u64;
+                    }
+                }
                 pc = caller.pc as usize + 1;
                 continue;
             }};
@@ -713,6 +719,15 @@ impl Vm<'_> {
                 Op::FMulK { d, a, k } => flt_k!(d, a, k, |x, y| x * y),
                 Op::FDivK { d, a, k } => flt_k!(d, a, k, |x, y| x / y),
                 Op::FNeg { d, a } => r!(d) = (-f64_of!(r!(a))).to_bits(),
+                Op::FSqrt { d, a } => r!(d) = f64_of!(r!(a)).sqrt().to_bits(),
+                Op::FAbs { d, a } => r!(d) = f64_of!(r!(a)).abs().to_bits(),
+                Op::FFloor { d, a } => r!(d) = libm::floor(f64_of!(r!(a))).to_bits(),
+                Op::FCeil { d, a } => r!(d) = libm::ceil(f64_of!(r!(a))).to_bits(),
+                Op::IAbs { d, a } => r!(d) = (r!(a) as i64).wrapping_abs() as u64,
+                Op::FMin { d, a, b } => flt_op!(d, a, b, |x, y| fmin(x, y)),
+                Op::FMax { d, a, b } => flt_op!(d, a, b, |x, y| -fmin(-x, -y)),
+                Op::IMin { d, a, b } => int_op!(d, a, b, |x, y| x.min(y)),
+                Op::IMax { d, a, b } => int_op!(d, a, b, |x, y| x.max(y)),
                 Op::FLt { d, a, b } => cmp_op!(d, a, b, f64_of, <),
                 Op::FLe { d, a, b } => cmp_op!(d, a, b, f64_of, <=),
                 Op::FGt { d, a, b } => cmp_op!(d, a, b, f64_of, >),
@@ -760,6 +775,10 @@ impl Vm<'_> {
                 }
 
                 Op::GetField { d, o, f } => r!(d) = self.heap.fields(r!(o))[f as usize],
+                Op::GetField2 { d, o, f, g } => {
+                    let inner = self.heap.fields(r!(o))[f as usize];
+                    r!(d) = self.heap.fields(inner)[g as usize];
+                }
                 Op::SetField { o, f, v } => {
                     let v = r!(v);
                     self.heap.fields_mut(r!(o))[f as usize] = v;
@@ -796,6 +815,12 @@ impl Vm<'_> {
                     let v = r!(v);
                     self.heap.set_cell(r!(c), v);
                 }
+                Op::Call {
+                    func,
+                    args,
+                    ret: to,
+                    ..
+                } => enter!(func, base + args as usize, base + to as usize, NO_ENV),
                 Op::Ret { s } => ret!(Some(r!(s))),
                 Op::RetUnit => ret!(None),
             }

@@ -578,6 +578,9 @@ impl<'h> Vm<'h> {
                 matches!(
                     self.prog.code(fr.func).ops[pc],
                     crate::internal::Op::Stack(ins) if ins.opcode().is_safepoint()
+                ) || matches!(
+                    self.prog.code(fr.func).ops[pc],
+                    crate::internal::Op::Call { .. }
                 ),
                 "a collection at an instruction that is not a safepoint"
             );
