@@ -196,7 +196,13 @@ pub fn translated(p: &crate::Program, source_line: &dyn Fn(&str, u32) -> Option<
                     }
                 }
             }
-            let _ = writeln!(o, "{k:>6}  [{}] {op}", code.counts[k]);
+            let _ = write!(o, "{k:>6}  [{}] {op}", code.counts[k]);
+            if let crate::internal::Op::IDivBy { k, .. } | crate::internal::Op::IRemBy { k, .. } =
+                op
+            {
+                let _ = write!(o, "  ; by {}", p.divisors[*k as usize].divisor());
+            }
+            let _ = writeln!(o);
         }
         let _ = writeln!(o);
     }

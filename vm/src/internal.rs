@@ -84,6 +84,11 @@ pub enum Op {
     IDivImm { d: Slot, a: Slot, v: i32 },
     /// `rd = ra % v`, `v` not zero (`irem` by a constant).
     IRemImm { d: Slot, a: Slot, v: i32 },
+    /// `rd = ra / v` and `rd = ra % v` for a constant `v` with `|v| >= 2`,
+    /// by multiplication: `k` indexes the program's divisors (see
+    /// [`crate::divisor`]).
+    IDivBy { d: Slot, a: Slot, k: u32 },
+    IRemBy { d: Slot, a: Slot, k: u32 },
     /// `rd = -ra` (`ineg`).
     INeg { d: Slot, a: Slot },
     /// `rd = ra < rb` (ints; `ilt`), and so on.
@@ -282,6 +287,8 @@ impl Op {
             | IMulImm { d, .. }
             | IDivImm { d, .. }
             | IRemImm { d, .. }
+            | IDivBy { d, .. }
+            | IRemBy { d, .. }
             | INeg { d, .. }
             | ILt { d, .. }
             | ILe { d, .. }

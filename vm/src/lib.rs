@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod disasm;
+pub mod divisor;
 pub mod format;
 pub mod heap;
 pub mod host;

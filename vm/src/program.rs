@@ -48,6 +48,8 @@ pub struct Program {
     holds_refs: Vec<bool>,
     /// Per function, the internal code that runs (see `translate`).
     code: Vec<Code>,
+    /// The constant divisors the code divides by (see `divisor`).
+    pub(crate) divisors: Vec<crate::divisor::Divisor>,
 }
 
 /// Per-function facts the call and return paths read.
@@ -77,7 +79,7 @@ impl Program {
 
     fn load(module: Module, fuse: bool) -> Result<Program, VerifyError> {
         let mut info = verify::verify(&module)?;
-        let code = crate::translate::translate(&module, &info, fuse);
+        let (code, divisors) = crate::translate::translate(&module, &info, fuse);
         for i in &mut info {
             i.heights = Vec::new();
         }
@@ -137,6 +139,7 @@ impl Program {
         Ok(Program {
             module,
             code,
+            divisors,
             info,
             shapes,
             holds_refs,

@@ -20,7 +20,14 @@ pub const MAX_STACK_SLOTS: usize = 1 << 20;
 /// spares the dispatch loop a bounds check on every slot it touches and the
 /// stack's length in a register (law 3: the verifier proved these, and the
 /// mask keeps even a verifier bug memory-safe). Ranges are checked as usual.
-pub(crate) struct ValueStack(Box<[u64; MAX_STACK_SLOTS]>);
+///
+/// [`FRAME_VIEW`] more slots follow, so that from any base a frame's first
+/// `FRAME_VIEW` slots are an array: the register instructions name slots
+/// with a `u16`, which indexes that array with no check at all.
+pub(crate) struct ValueStack(Box<[u64; MAX_STACK_SLOTS + FRAME_VIEW]>);
+
+/// The slots a register instruction can name (see `internal::Slot`).
+pub(crate) const FRAME_VIEW: usize = 1 << 16;
 
 const STACK_MASK: usize = MAX_STACK_SLOTS - 1;
 const _: () = assert!(MAX_STACK_SLOTS.is_power_of_two());
@@ -33,8 +40,21 @@ pub(crate) fn value_stack_overflow() -> String {
 
 impl ValueStack {
     pub(crate) fn new() -> ValueStack {
-        let slots: Box<[u64]> = vec![0; MAX_STACK_SLOTS].into_boxed_slice();
-        ValueStack(slots.try_into().expect("MAX_STACK_SLOTS slots"))
+        let slots: Box<[u64]> = vec![0; MAX_STACK_SLOTS + FRAME_VIEW].into_boxed_slice();
+        ValueStack(
+            slots
+                .try_into()
+                .expect("MAX_STACK_SLOTS + FRAME_VIEW slots"),
+        )
+    }
+
+    /// The first `FRAME_VIEW` slots of the frame at `base`.
+    #[inline(always)]
+    pub(crate) fn frame(&mut self, base: usize) -> &mut [u64; FRAME_VIEW] {
+        let from = &mut self.0[base & STACK_MASK..];
+        (&mut from[..FRAME_VIEW])
+            .try_into()
+            .expect("FRAME_VIEW slots follow every base")
     }
 }
 

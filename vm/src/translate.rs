@@ -30,10 +30,12 @@
 //! `store` after a trap point says so (see [`Code`]). Translation is one
 //! pass, linear in the code's size.
 
+use crate::divisor::Divisor;
 use crate::internal::{Code, Op, Slot};
 use crate::module::{Const, Function, Module, UNIT};
 use crate::opcodes::Instr;
 use crate::verify::FuncInfo;
+use std::collections::HashMap;
 
 const NONE: u32 = u32::MAX;
 
@@ -77,14 +79,19 @@ fn known_globals(module: &Module) -> Vec<Option<Instr>> {
 /// Translates every function of a verified module. Without `fuse`, each
 /// canonical instruction runs as itself (for tests that translation
 /// changes nothing a program does).
-pub(crate) fn translate(module: &Module, info: &[FuncInfo], fuse: bool) -> Vec<Code> {
+pub(crate) fn translate(
+    module: &Module,
+    info: &[FuncInfo],
+    fuse: bool,
+) -> (Vec<Code>, Vec<Divisor>) {
+    let mut divisors = Divisors::default();
     let known = if fuse {
         known_globals(module)
     } else {
         Vec::new()
     };
     let params: Vec<usize> = module.functions.iter().map(|f| f.params.len()).collect();
-    module
+    let code = module
         .functions
         .iter()
         .zip(info)
@@ -98,9 +105,26 @@ pub(crate) fn translate(module: &Module, info: &[FuncInfo], fuse: bool) -> Vec<C
             };
             let frame = f.num_slots() + fi.max_stack as usize;
             let fuse = fuse && frame <= 1 << 16;
-            Translator::new(f, fi, &module.consts, known, &params, fuse).run()
+            Translator::new(f, fi, &module.consts, known, &params, fuse).run(&mut divisors)
         })
-        .collect()
+        .collect();
+    (code, divisors.list)
+}
+
+/// The constant divisors of a program, each once.
+#[derive(Default)]
+struct Divisors {
+    list: Vec<Divisor>,
+    index: HashMap<i64, u32>,
+}
+
+impl Divisors {
+    fn index(&mut self, d: Divisor) -> u32 {
+        *self.index.entry(d.divisor()).or_insert_with(|| {
+            self.list.push(d);
+            self.list.len() as u32 - 1
+        })
+    }
 }
 
 /// Where an abstract stack entry's value is.
@@ -230,7 +254,7 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn run(mut self) -> Code {
+    fn run(mut self, divisors: &mut Divisors) -> Code {
         let n = self.code.len();
         let mut i = 0;
         while i < n {
@@ -247,7 +271,7 @@ impl<'a> Translator<'a> {
             self.index_of[i] = self.out.ops.len() as u32;
             debug_assert_eq!(self.stack.len(), h as usize);
             i += if self.fuse {
-                self.step(i)
+                self.step(i, divisors)
             } else {
                 self.as_itself(i);
                 1
@@ -384,7 +408,7 @@ impl<'a> Translator<'a> {
 
     /// Translates the instruction at `i` (and perhaps the ones after it);
     /// returns how many it took.
-    fn step(&mut self, i: usize) -> usize {
+    fn step(&mut self, i: usize, divisors: &mut Divisors) -> usize {
         use Instr::*;
         let ins = self.code[i];
         let h = self.stack.len();
@@ -443,7 +467,7 @@ impl<'a> Translator<'a> {
             | IOr {}
             | IXor {}
             | IShl {}
-            | IShr {} => self.int_binary(ins, i),
+            | IShr {} => self.int_binary(ins, i, divisors),
             FAdd {} | FSub {} | FMul {} | FDiv {} => self.float_binary(ins, i),
             ILt {}
             | ILe {}
@@ -694,7 +718,7 @@ impl<'a> Translator<'a> {
         self.produce(h - 1, make(d, a), 1, i);
     }
 
-    fn int_binary(&mut self, ins: Instr, i: usize) {
+    fn int_binary(&mut self, ins: Instr, i: usize, divisors: &mut Divisors) {
         use Instr::*;
         let h = self.stack.len();
         let (ka, kb) = (h - 2, h - 1);
@@ -709,12 +733,23 @@ impl<'a> Translator<'a> {
             _ => None,
         };
         if let Some((k, v)) = imm {
-            let with = |a: Slot| match ins {
-                IAdd {} => Some(Op::IAddImm { d, a, v }),
-                ISub {} => v.checked_neg().map(|v| Op::IAddImm { d, a, v }),
-                IMul {} => Some(Op::IMulImm { d, a, v }),
-                IDiv {} if v != 0 => Some(Op::IDivImm { d, a, v }),
-                IRem {} if v != 0 => Some(Op::IRemImm { d, a, v }),
+            let by = Divisor::new(v as i64);
+            let mut with = |a: Slot| match (ins, by) {
+                (IAdd {}, _) => Some(Op::IAddImm { d, a, v }),
+                (ISub {}, _) => v.checked_neg().map(|v| Op::IAddImm { d, a, v }),
+                (IMul {}, _) => Some(Op::IMulImm { d, a, v }),
+                (IDiv {}, Some(by)) => Some(Op::IDivBy {
+                    d,
+                    a,
+                    k: divisors.index(by),
+                }),
+                (IRem {}, Some(by)) => Some(Op::IRemBy {
+                    d,
+                    a,
+                    k: divisors.index(by),
+                }),
+                (IDiv {}, None) if v != 0 => Some(Op::IDivImm { d, a, v }),
+                (IRem {}, None) if v != 0 => Some(Op::IRemImm { d, a, v }),
                 _ => None,
             };
             if with(0).is_some() {

@@ -256,10 +256,10 @@ impl Vm<'_> {
             }};
         }
 
-        // Frame slot `s` of the running frame.
+        // Frame slot `s` of the running frame (a `u16`: no check needed).
         macro_rules! r {
             ($s:expr) => {
-                stack[base + $s as usize]
+                stack.frame(base)[$s as usize]
             };
         }
         macro_rules! int_op {
@@ -321,11 +321,11 @@ impl Vm<'_> {
         }
 
         loop {
-            let op = ops[pc];
+            let op = &ops[pc];
             if METER {
                 count += counts[pc] as u64;
             }
-            match op {
+            match *op {
                 Op::Stack(ins) => {
                     sp = base + sps[pc] as usize;
                     match ins {
@@ -702,6 +702,12 @@ impl Vm<'_> {
                 // The translator takes only divisors that are not zero.
                 Op::IDivImm { d, a, v } => int_imm!(d, a, v, |x, y| x.wrapping_div(y)),
                 Op::IRemImm { d, a, v } => int_imm!(d, a, v, |x, y| x.wrapping_rem(y)),
+                Op::IDivBy { d, a, k } => {
+                    r!(d) = prog.divisors[k as usize].quotient(r!(a) as i64) as u64
+                }
+                Op::IRemBy { d, a, k } => {
+                    r!(d) = prog.divisors[k as usize].remainder(r!(a) as i64) as u64
+                }
                 Op::INeg { d, a } => r!(d) = (r!(a) as i64).wrapping_neg() as u64,
                 Op::ILt { d, a, b } => cmp_op!(d, a, b, int_of, <),
                 Op::ILe { d, a, b } => cmp_op!(d, a, b, int_of, <=),
