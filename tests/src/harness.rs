@@ -46,9 +46,9 @@ pub fn compile(data: &[u8]) {
     let bytes = tern_vm::encode(&compiled.module);
     let decoded = tern_vm::decode(&bytes).expect("the compiler's output decodes");
     assert_eq!(decoded, compiled.module, "encode/decode round trip");
-    let program = tern_vm::Program::new(compiled.module)
+    let program = tern_vm::Program::new(compiled.module.clone())
         .unwrap_or_else(|e| panic!("the compiler's output does not verify: {e}"));
-    run(&Module::from_program(program), fuzz_limits());
+    translation_is_invisible(Module::from_program(program), compiled.module);
 }
 
 /// Raw bytes into the loader and verifier; whatever loads, runs. The bytes
@@ -67,9 +67,37 @@ pub fn load(data: &[u8]) {
 fn load_exact(data: &[u8]) {
     match Module::from_bytes(data) {
         Ok(m) => {
-            run(&m, fuzz_limits());
+            let decoded = tern_vm::decode(data).expect("a module that loads decodes");
+            translation_is_invisible(m, decoded);
         }
         Err(e) => assert!(!e.to_string().is_empty()),
+    }
+}
+
+/// Runs `module` (verified and translated) and the same code without
+/// translation (each canonical instruction as itself): the output, exit,
+/// error and trace, instruction count and fuel must be the same, also
+/// when fuel runs out part way.
+pub(crate) fn translation_is_invisible(module: Module, canonical: tern_vm::Module) {
+    let plain =
+        tern_vm::Program::new_untranslated(canonical).expect("what verified once verifies again");
+    let plain = Module::from_program(plain);
+    let limits = Limits {
+        count_instructions: true,
+        ..fuzz_limits()
+    };
+    let args = ["fuzz".to_string()];
+    let a = crate::run_counted(&module, &args, limits.clone(), 1 << 16);
+    let b = crate::run_counted(&plain, &args, limits.clone(), 1 << 16);
+    assert_eq!(a, b, "translation changed what a program does");
+    if a.1.fuel > 3 {
+        let limits = Limits {
+            fuel: a.1.fuel / 2,
+            ..limits
+        };
+        let a = crate::run_counted(&module, &args, limits.clone(), 1 << 16);
+        let b = crate::run_counted(&plain, &args, limits, 1 << 16);
+        assert_eq!(a, b, "translation changed where fuel runs out");
     }
 }
 
@@ -220,7 +248,8 @@ pub fn mutate(data: &[u8]) {
 }
 
 /// A random well-typed program: it must compile, and its output must be the
-/// same with and without GC stress (and, once there is a JIT, with it).
+/// same with and without translation, with and without GC stress (and,
+/// once there is a JIT, with it).
 pub fn generated(data: &[u8]) {
     let src = gen::program(&mut Bytes::new(data));
     let compiled = compile_text(&src).unwrap_or_else(|e| {
@@ -229,9 +258,10 @@ pub fn generated(data: &[u8]) {
             e.render()
         )
     });
-    let program = tern_vm::Program::new(compiled.module)
+    let program = tern_vm::Program::new(compiled.module.clone())
         .unwrap_or_else(|e| panic!("a generated program does not verify: {e}\n{src}"));
     let module = Module::from_program(program);
+    translation_is_invisible(module.clone(), compiled.module);
     let normal = run(&module, fuzz_limits());
     let stressed = run(
         &module,

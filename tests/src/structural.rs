@@ -13,7 +13,7 @@
 //!   encoding (whatever verifies in memory could have come from a file);
 //! - it runs under small limits.
 
-use crate::harness::{fuzz_limits, run, seeds, tweak, Bytes};
+use crate::harness::{seeds, tweak, Bytes};
 use crate::hostile;
 use tern_vm::module::*;
 use tern_vm::Instr;
@@ -370,5 +370,5 @@ pub fn structural(data: &[u8]) {
     if let Err(e) = tern_vm::load(&bytes) {
         panic!("a module that verifies in memory does not load from its encoding: {e}");
     }
-    run(&tern_sandbox::Module::from_program(program), fuzz_limits());
+    crate::harness::translation_is_invisible(tern_sandbox::Module::from_program(program), m);
 }

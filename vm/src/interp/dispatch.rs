@@ -47,6 +47,9 @@ impl Vm<'_> {
         let mut base = top.base as usize;
         let mut pc = top.pc as usize;
         let mut sp = base + prog.meta[fidx].slots as usize;
+        // The running frame's first slots, which the register instructions
+        // name (see `r!`).
+        let mut frame = stack.frame(base);
         let mut count = self.fuel_used;
         let max_depth = self.limits.max_depth;
         // The fuel count at which to poll (fuel, interrupt, clock).
@@ -136,15 +139,6 @@ impl Vm<'_> {
                 top!() = (a $op b) as u64;
             }};
         }
-        macro_rules! safepoint {
-            ($need:expr) => {{
-                let need: usize = $need;
-                if self.heap.may_collect(need) {
-                    self.fuel_used = count;
-                    self.safepoint(Some(stack), pc, need)?;
-                }
-            }};
-        }
         // A payload field of the enum value `h`, which must be `variant`
         // (the code a compiler emits tests the tag first; a hand-made
         // module that does not gets an error, not a wrong field).
@@ -172,6 +166,13 @@ impl Vm<'_> {
                 count = self.fuel_used;
             }};
         }
+        // The same for one that charges no work (see `alloc`).
+        macro_rules! call_op {
+            ($op:ident $(, $arg:expr)*) => {{
+                sync!();
+                sp = self.$op(stack, sp $(, $arg)*)?;
+            }};
+        }
         macro_rules! check_fuel {
             () => {
                 if METER && count >= fuel {
@@ -188,6 +189,14 @@ impl Vm<'_> {
                 }
                 pc = t;
                 continue;
+            }};
+        }
+        // A jump from a canonical instruction, which used `stack` and so
+        // takes the frame view again.
+        macro_rules! stack_jump {
+            ($target:expr) => {{
+                frame = stack.frame(base);
+                jump!($target)
             }};
         }
         // Returns `$result` (the value, or `None` for unit) to the caller.
@@ -217,6 +226,7 @@ impl Vm<'_> {
                     }
                 }
                 pc = caller.pc as usize + 1;
+                frame = stack.frame(base);
                 continue;
             }};
         }
@@ -252,16 +262,20 @@ impl Vm<'_> {
                 base = new_base;
                 sp = base + meta.slots as usize;
                 pc = 0;
+                frame = stack.frame(base);
                 continue;
             }};
         }
 
-        // Frame slot `s` of the running frame (a `u16`: no check needed).
+        // Frame slot `s` of the running frame (a `u16`: no check needed),
+        // through `frame`, the view of the running frame's first slots:
+        // taken again after anything that uses `stack` or moves `base`.
         macro_rules! r {
             ($s:expr) => {
-                stack.frame(base)[$s as usize]
+                frame[$s as usize]
             };
         }
+
         macro_rules! int_op {
             ($d:expr, $a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
                 let $x = r!($a) as i64;
@@ -434,12 +448,7 @@ impl Vm<'_> {
 
                         Instr::I2F {} => top!() = (top!() as i64 as f64).to_bits(),
                         Instr::F2I {} => top!() = f64_of!(top!()) as i64 as u64,
-                        Instr::IToS {} => {
-                            safepoint!(OBJECT_BYTES);
-                            let t =
-                                compact_str::ToCompactString::to_compact_string(&(top!() as i64));
-                            top!() = self.heap.alloc_text(t);
-                        }
+                        Instr::IToS {} => call_op!(op_itos),
                         Instr::FToS {}
                         | Instr::BToS {}
                         | Instr::SToI {}
@@ -461,15 +470,15 @@ impl Vm<'_> {
                         Instr::IMin {} => int_bin!(|a, b| a.min(b)),
                         Instr::IMax {} => int_bin!(|a, b| a.max(b)),
 
-                        Instr::Jmp { target } => jump!(target),
+                        Instr::Jmp { target } => stack_jump!(target),
                         Instr::JmpIf { target } => {
                             if pop!() != 0 {
-                                jump!(target);
+                                stack_jump!(target);
                             }
                         }
                         Instr::JmpIfNot { target } => {
                             if pop!() == 0 {
-                                jump!(target);
+                                stack_jump!(target);
                             }
                         }
                         Instr::Call { func: f } => {
@@ -499,18 +508,7 @@ impl Vm<'_> {
                             ret!(result)
                         }
 
-                        Instr::NewArray { ty, len } => {
-                            // No work units: each element was pushed by an
-                            // instruction of its own, which paid for copying it.
-                            let len = len as usize;
-                            safepoint!(OBJECT_BYTES + 8 * len);
-                            let items = stack[sp - len..sp].to_vec();
-                            sp -= len;
-                            push!(self.heap.alloc(Object::Array {
-                                refs: prog.holds_refs(ty),
-                                items,
-                            }));
-                        }
+                        Instr::NewArray { ty, len } => call_op!(op_new_array, ty, len),
                         Instr::NewArrayRep { ty } => slow!(op_array_rep, ty),
                         Instr::ALen {} => top!() = self.heap.array(top!()).len() as u64,
                         Instr::AGet {} => {
@@ -537,20 +535,8 @@ impl Vm<'_> {
                                 }
                             }
                         }
-                        Instr::APush {} => {
-                            let a = stack[sp - 2];
-                            safepoint!(self.heap.array_push_need(a));
-                            let v = pop!();
-                            sp -= 1;
-                            if let Err(stop) = self.heap.array_push(a, v) {
-                                sync!();
-                                return Err(self.stopped(stop));
-                            }
-                        }
-                        Instr::APop {} => match self.heap.array_pop(top!()) {
-                            Some(v) => top!() = v,
-                            None => trap!(TrapKind::EmptyPop, "pop from an empty array"),
-                        },
+                        Instr::APush {} => call_op!(op_array_push),
+                        Instr::APop {} => call_op!(op_array_pop),
 
                         Instr::NewMap { ty } => {
                             sync!();
@@ -593,14 +579,7 @@ impl Vm<'_> {
                         Instr::MKeyAt {} => slow!(op_map_at, true),
                         Instr::MValAt {} => slow!(op_map_at, false),
 
-                        Instr::NewStruct { ty } => {
-                            let (layout, counts) = prog.shape(ty);
-                            let n = counts[0] as usize;
-                            safepoint!(OBJECT_BYTES + 8 * n);
-                            sp -= n;
-                            let h = self.heap.alloc_record(layout, 0, &stack[sp..sp + n]);
-                            push!(h);
-                        }
+                        Instr::NewStruct { ty } => call_op!(op_new_record, ty, 0),
                         Instr::GetField { field } => {
                             top!() = self.heap.fields(top!())[field as usize]
                         }
@@ -609,43 +588,15 @@ impl Vm<'_> {
                             let s = pop!();
                             self.heap.fields_mut(s)[field as usize] = v;
                         }
-                        Instr::NewEnum { ty, variant } => {
-                            let (layout, counts) = prog.shape(ty);
-                            let n = counts[variant as usize] as usize;
-                            if n == 0 {
-                                push!(self.units[layout as usize][variant as usize]);
-                            } else {
-                                safepoint!(OBJECT_BYTES + 8 * n);
-                                sp -= n;
-                                let h = self.heap.alloc_record(
-                                    layout,
-                                    variant as u32,
-                                    &stack[sp..sp + n],
-                                );
-                                push!(h);
-                            }
-                        }
+                        Instr::NewEnum { ty, variant } => call_op!(op_new_record, ty, variant),
                         Instr::EnumTag {} => top!() = self.heap.tag(top!()) as u64,
                         Instr::EnumField { variant, field } => {
                             let v = enum_field!(top!(), variant, field);
                             top!() = v;
                         }
 
-                        Instr::NewClosure { func: f, .. } => {
-                            let n = m.functions[f as usize].captures.len();
-                            safepoint!(OBJECT_BYTES + 8 * n);
-                            let captures = Fields::from_slice(&stack[sp - n..sp]);
-                            sp -= n;
-                            push!(self.heap.alloc(Object::Closure { func: f, captures }));
-                        }
-                        Instr::NewCell { ty } => {
-                            safepoint!(OBJECT_BYTES);
-                            let is_ref = prog.holds_refs(ty);
-                            top!() = self.heap.alloc(Object::Cell {
-                                is_ref,
-                                value: top!(),
-                            });
-                        }
+                        Instr::NewClosure { func: f, .. } => call_op!(op_new_closure, f),
+                        Instr::NewCell { ty } => call_op!(op_new_cell, ty),
                         Instr::CellGet {} => top!() = self.heap.cell(top!()),
                         Instr::CellSet {} => {
                             let v = pop!();
@@ -653,6 +604,7 @@ impl Vm<'_> {
                             self.heap.set_cell(c, v);
                         }
                     }
+                    frame = stack.frame(base);
                 }
                 Op::Nop => {}
                 Op::Move { d, s } => r!(d) = r!(s),

@@ -15,10 +15,11 @@
 //! collector's roots and safepoints. `dispatch` is the loop that runs
 //! instructions; `ops` holds the instructions too large for it.
 
+mod alloc;
 mod dispatch;
 mod ops;
 
-use crate::heap::{Collection, Fields, Heap, Object, OBJECT_BYTES};
+use crate::heap::{Collection, Fields, Heap, Object};
 use crate::host::{CopyError, CopyOut, Host, NoHost, Value};
 use crate::limits::*;
 use crate::module::*;

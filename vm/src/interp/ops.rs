@@ -38,7 +38,7 @@ impl Vm<'_> {
 
     /// Makes room for `need` accounted bytes (collecting if due), or traps.
     #[inline]
-    fn reserve(&mut self, stack: &ValueStack, need: usize) -> Result<(), Trap> {
+    pub(super) fn reserve(&mut self, stack: &ValueStack, need: usize) -> Result<(), Trap> {
         if self.heap.may_collect(need) {
             let pc = self.frames.last().expect("running frame").pc as usize;
             self.safepoint(Some(stack), pc, need)?;
@@ -48,12 +48,12 @@ impl Vm<'_> {
 
     /// The result of work the watch may stop.
     #[inline]
-    fn watched<T>(&mut self, r: Result<T, Stop>) -> Result<T, Trap> {
+    pub(super) fn watched<T>(&mut self, r: Result<T, Stop>) -> Result<T, Trap> {
         r.map_err(|s| self.stopped(s))
     }
 
     #[cold]
-    fn fail(&mut self, kind: TrapKind, message: String) -> Trap {
+    pub(super) fn fail(&mut self, kind: TrapKind, message: String) -> Trap {
         self.make_trap(kind, message)
     }
 
