@@ -175,6 +175,12 @@ pub enum Op {
     StepLt { x: Slot, e: Slot, t: u32 },
     /// `rx = rx + 1`, then jump if `rx < v`.
     StepLtImm { x: Slot, v: i32, t: u32 },
+    /// `rx = rx + 1`, then jump if `rx <= re`.
+    StepLe { x: Slot, e: Slot, t: u32 },
+    /// `rx = rx + ry`, then jump if `rx < re` (`iadd` of a slot into `x`,
+    /// then `ilt; jmp.if`), and the same with `<=`.
+    AddBrLt { x: Slot, y: Slot, e: Slot, t: u32 },
+    AddBrLe { x: Slot, y: Slot, e: Slot, t: u32 },
 
     /// `rd = field f of ro` (`field.get f`).
     GetField { d: Slot, o: Slot, f: u16 },
@@ -186,6 +192,8 @@ pub enum Op {
     AGet { d: Slot, a: Slot, i: Slot },
     /// `ra[ri] = rv` (`array.set`; traps out of bounds).
     ASet { a: Slot, i: Slot, v: Slot },
+    /// `ra[ri] = v`, an int or bool constant.
+    ASetImm { a: Slot, i: Slot, v: i32 },
     /// `rd = len(ra)` (`array.len`).
     ALen { d: Slot, a: Slot },
     /// `rd = len(rs)` (`str.len`).
@@ -244,7 +252,10 @@ impl Op {
             | BrNotFGt { t, .. }
             | BrNotFGe { t, .. }
             | StepLt { t, .. }
-            | StepLtImm { t, .. } => Some(t),
+            | StepLtImm { t, .. }
+            | StepLe { t, .. }
+            | AddBrLt { t, .. }
+            | AddBrLe { t, .. } => Some(t),
             _ => None,
         }
     }
@@ -259,6 +270,7 @@ impl Op {
                 | Op::GlobalGet { .. }
                 | Op::AGet { .. }
                 | Op::ASet { .. }
+                | Op::ASetImm { .. }
                 | Op::SByte { .. }
                 | Op::EnumField { .. }
         )

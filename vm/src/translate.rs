@@ -530,10 +530,18 @@ impl<'a> Translator<'a> {
                 self.produce(h - 2, Op::SByte { d, s, i: idx }, 1, i);
             }
             ASet {} => {
-                let v = self.slot(h - 1, i);
+                let constant = self.int_of(self.stack[h - 1]);
                 let idx = self.slot(h - 2, i);
                 let a = self.slot(h - 3, i);
-                self.emit(Op::ASet { a, i: idx, v }, 1, i);
+                let op = match constant {
+                    Some(v) => Op::ASetImm { a, i: idx, v },
+                    None => Op::ASet {
+                        a,
+                        i: idx,
+                        v: self.slot(h - 1, i),
+                    },
+                };
+                self.emit(op, 1, i);
                 self.pop_n(3);
             }
             SetField { field } => {
@@ -899,8 +907,26 @@ impl<'a> Translator<'a> {
             {
                 Op::StepLt { x, e, t }
             }
+            (Op::IAddImm { d, a, v: 1 }, Op::BrILe { a: x, b: e, t })
+                if d == a && a == x && e != x =>
+            {
+                Op::StepLe { x, e, t }
+            }
             (Op::IAddImm { d, a, v: 1 }, Op::BrILtImm { a: x, v, t }) if d == a && a == x => {
                 Op::StepLtImm { x, v, t }
+            }
+            // `x = x + y` or `x = y + x`, then a test of `x`.
+            (Op::IAdd { d, a, b }, Op::BrILt { a: x, b: e, t } | Op::BrILe { a: x, b: e, t })
+                if d == x && (a == x || b == x) && e != x =>
+            {
+                let y = if a == x { b } else { a };
+                if y == x {
+                    return;
+                }
+                match self.out.ops[n - 1] {
+                    Op::BrILt { .. } => Op::AddBrLt { x, y, e, t },
+                    _ => Op::AddBrLe { x, y, e, t },
+                }
             }
             _ => return,
         };

@@ -726,6 +726,21 @@ impl Vm<'_> {
                     r!(x) = i as u64;
                     br_if!(i < r!(e) as i64, t)
                 }
+                Op::StepLe { x, e, t } => {
+                    let i = (r!(x) as i64).wrapping_add(1);
+                    r!(x) = i as u64;
+                    br_if!(i <= r!(e) as i64, t)
+                }
+                Op::AddBrLt { x, y, e, t } => {
+                    let i = (r!(x) as i64).wrapping_add(r!(y) as i64);
+                    r!(x) = i as u64;
+                    br_if!(i < r!(e) as i64, t)
+                }
+                Op::AddBrLe { x, y, e, t } => {
+                    let i = (r!(x) as i64).wrapping_add(r!(y) as i64);
+                    r!(x) = i as u64;
+                    br_if!(i <= r!(e) as i64, t)
+                }
                 Op::StepLtImm { x, v, t } => {
                     let i = (r!(x) as i64).wrapping_add(1);
                     r!(x) = i as u64;
@@ -751,6 +766,11 @@ impl Vm<'_> {
                     let items = self.heap.array_mut(r!(a));
                     let k = bounds!(items, r!(i));
                     items[k] = v;
+                }
+                Op::ASetImm { a, i, v } => {
+                    let items = self.heap.array_mut(r!(a));
+                    let k = bounds!(items, r!(i));
+                    items[k] = v as i64 as u64;
                 }
                 Op::ALen { d, a } => r!(d) = self.heap.array(r!(a)).len() as u64,
                 Op::SLen { d, s } => r!(d) = self.heap.str(r!(s)).len() as u64,
