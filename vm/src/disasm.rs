@@ -4,7 +4,7 @@
 
 use crate::format::instruction_offsets;
 use crate::module::*;
-use crate::opcodes::Instr;
+use crate::opcodes::{Instr, Kind};
 use std::fmt::Write;
 
 /// Lists `m`. `source_line(file, line)` supplies source text when known.
@@ -120,48 +120,48 @@ fn sig(m: &Module, params: &[TypeId], ret: TypeId) -> String {
     }
 }
 
+/// A note on the first operand that names something (by its kind in the
+/// instruction table): a constant's value, a function's or import's name,
+/// a type's name (with the variant, for an enum variant).
 fn explain(m: &Module, ins: &Instr) -> String {
-    let fname = |f: u32| {
-        m.functions
-            .get(f as usize)
-            .map_or("?".to_string(), |f| f.name.clone())
-    };
-    match *ins {
-        Instr::Const { index } => match m.consts.get(index as usize) {
-            Some(Const::Int(i)) => i.to_string(),
-            Some(Const::Float(x)) => crate::text::float_to_string(*x),
-            Some(Const::Str(s)) => format!("{s:?}"),
-            None => "?".into(),
-        },
-        Instr::Call { func } | Instr::NewClosure { func, .. } => fname(func),
-        Instr::CallHost { import } => m
-            .imports
-            .get(import as usize)
-            .map_or("?".into(), |i| format!("{}.{}", i.module, i.name)),
-        Instr::CallClosure { ty }
-        | Instr::NewArray { ty, .. }
-        | Instr::NewArrayRep { ty }
-        | Instr::NewMap { ty }
-        | Instr::NewStruct { ty }
-        | Instr::NewCell { ty }
-        | Instr::SSplit { ty }
-        | Instr::MKeys { ty }
-        | Instr::MValues { ty } => m.type_name(ty),
-        Instr::NewEnum { ty, variant } => match m.types.get(ty as usize) {
-            Some(TypeDesc::Enum(l)) => match m.layouts.get(*l as usize) {
-                Some(Layout::Enum { name, variants }) => {
-                    format!(
-                        "{name}.{}",
-                        variants
-                            .get(variant as usize)
-                            .map_or("?", |v| v.name.as_str())
-                    )
-                }
-                _ => "?".into(),
+    let kinds = ins.opcode().operand_kinds();
+    for (k, kind) in kinds.iter().enumerate() {
+        let v = ins.operand(k) as usize;
+        return match kind {
+            Kind::Const => match m.consts.get(v) {
+                Some(Const::Int(i)) => i.to_string(),
+                Some(Const::Float(x)) => crate::text::float_to_string(*x),
+                Some(Const::Str(s)) => format!("{s:?}"),
+                None => "?".into(),
             },
-            _ => "?".into(),
-        },
-        _ => String::new(),
+            Kind::Function => m.functions.get(v).map_or("?".into(), |f| f.name.clone()),
+            Kind::Import => m
+                .imports
+                .get(v)
+                .map_or("?".into(), |i| format!("{}.{}", i.module, i.name)),
+            Kind::Type if kinds.get(k + 1) == Some(&Kind::Variant) => {
+                variant_name(m, v, ins.operand(k + 1) as usize)
+            }
+            Kind::Type => m.type_name(v as TypeId),
+            _ => continue,
+        };
+    }
+    String::new()
+}
+
+/// `Enum.Variant` for variant `variant` of enum type `ty`.
+fn variant_name(m: &Module, ty: usize, variant: usize) -> String {
+    let Some(TypeDesc::Enum(l)) = m.types.get(ty) else {
+        return "?".into();
+    };
+    match m.layouts.get(*l as usize) {
+        Some(Layout::Enum { name, variants }) => {
+            format!(
+                "{name}.{}",
+                variants.get(variant).map_or("?", |v| v.name.as_str())
+            )
+        }
+        _ => "?".into(),
     }
 }
 

@@ -31,6 +31,58 @@ pub enum Slot {
     S,
 }
 
+/// What an operand names. The verifier checks every operand of an index
+/// kind against its table before the instruction's rule runs; the
+/// disassembler explains operands by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A local slot of the function (parameters first).
+    Local,
+    /// An instruction of the function (a byte offset in the file).
+    Label,
+    /// An entry of the type table.
+    Type,
+    /// An entry of the constant pool.
+    Const,
+    /// A global.
+    Global,
+    /// A function.
+    Function,
+    /// An import.
+    Import,
+    /// A capture of the running closure.
+    Capture,
+    /// A field of the record type the rule finds (on the stack or in a
+    /// type operand).
+    Field,
+    /// A variant of the enum type the rule finds.
+    Variant,
+    /// An unsigned immediate.
+    Imm,
+    /// How many values the instruction pops.
+    Count,
+}
+
+impl Kind {
+    /// The name the instruction table in `spec/bytecode.md` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Local => "local",
+            Kind::Label => "label",
+            Kind::Type => "type",
+            Kind::Const => "constant",
+            Kind::Global => "global",
+            Kind::Function => "function",
+            Kind::Import => "import",
+            Kind::Capture => "capture",
+            Kind::Field => "field",
+            Kind::Variant => "variant",
+            Kind::Imm => "immediate",
+            Kind::Count => "count",
+        }
+    }
+}
+
 /// What an instruction does to the operand stack.
 #[derive(Clone, Copy, Debug)]
 pub enum Effect {
@@ -52,8 +104,9 @@ macro_rules! effect {
     };
 }
 
-/// The table. Each row: `Name = opcode, "mnemonic", { operand: width, ... },
-/// (stack effect), safepoint;` with a doc line saying what it means.
+/// The table. Each row: `Name = opcode, "mnemonic", { operand: width as
+/// kind, ... }, (stack effect), safepoint;` with a doc line saying what it
+/// means.
 #[macro_export]
 macro_rules! for_each_op {
     ($m:ident) => {
@@ -61,23 +114,23 @@ macro_rules! for_each_op {
             /// Do nothing.
             Nop = 0x00, "nop", {}, ([] -> []), false;
             /// Push constant-pool entry `index` (int, float or str).
-            Const = 0x01, "const", { index: u32 }, (special), false;
+            Const = 0x01, "const", { index: u32 as Const }, (special), false;
             /// Push `true` (1) or `false` (0).
-            Bool = 0x02, "bool", { value: u8 }, ([] -> [B]), false;
+            Bool = 0x02, "bool", { value: u8 as Imm }, ([] -> [B]), false;
             /// Push local `local`, which must be initialized.
-            Load = 0x03, "load", { local: u16 }, (special), false;
+            Load = 0x03, "load", { local: u16 as Local }, (special), false;
             /// Pop into local `local`; the value must have the local's type.
-            Store = 0x04, "store", { local: u16 }, (special), false;
+            Store = 0x04, "store", { local: u16 as Local }, (special), false;
             /// Push global `global` (a runtime error if not yet initialized).
-            GlobalGet = 0x05, "global.get", { global: u32 }, (special), false;
+            GlobalGet = 0x05, "global.get", { global: u32 as Global }, (special), false;
             /// Pop into global `global`.
-            GlobalSet = 0x06, "global.set", { global: u32 }, (special), false;
+            GlobalSet = 0x06, "global.set", { global: u32 as Global }, (special), false;
             /// Discard the top slot.
             Pop = 0x07, "pop", {}, (special), false;
             /// Duplicate the top slot.
             Dup = 0x08, "dup", {}, (special), false;
             /// Push capture `index` of the running closure.
-            LoadCapture = 0x09, "capture", { index: u16 }, (special), false;
+            LoadCapture = 0x09, "capture", { index: u16 as Capture }, (special), false;
 
             /// Wrapping addition.
             IAdd = 0x10, "iadd", {}, ([I, I] -> [I]), false;
@@ -167,7 +220,7 @@ macro_rules! for_each_op {
             /// Bytes `start..end`; traps out of range or off a char boundary.
             SSlice = 0x52, "sslice", {}, ([S, I, I] -> [S]), true;
             /// Split on a separator; `ty` is `[str]`.
-            SSplit = 0x53, "ssplit", { ty: u32 }, (special), true;
+            SSplit = 0x53, "ssplit", { ty: u32 as Type }, (special), true;
             /// Byte offset of the first occurrence, or -1.
             SFind = 0x54, "sfind", {}, ([S, S] -> [I]), false;
             /// Join a `[str]` with a separator.
@@ -220,24 +273,24 @@ macro_rules! for_each_op {
             IMax = 0x6D, "imax", {}, ([I, I] -> [I]), false;
 
             /// Jump to `target`.
-            Jmp = 0x70, "jmp", { target: u32 }, ([] -> []), false;
+            Jmp = 0x70, "jmp", { target: u32 as Label }, ([] -> []), false;
             /// Pop a bool; jump to `target` if true.
-            JmpIf = 0x71, "jmp.if", { target: u32 }, ([B] -> []), false;
+            JmpIf = 0x71, "jmp.if", { target: u32 as Label }, ([B] -> []), false;
             /// Pop a bool; jump to `target` if false.
-            JmpIfNot = 0x72, "jmp.ifnot", { target: u32 }, ([B] -> []), false;
+            JmpIfNot = 0x72, "jmp.ifnot", { target: u32 as Label }, ([B] -> []), false;
             /// Call function `func` with its parameters popped from the stack.
-            Call = 0x73, "call", { func: u32 }, (special), true;
+            Call = 0x73, "call", { func: u32 as Function }, (special), true;
             /// Call a closure of function type `ty`: pops the arguments, then the closure.
-            CallClosure = 0x74, "call.closure", { ty: u32 }, (special), true;
+            CallClosure = 0x74, "call.closure", { ty: u32 as Type }, (special), true;
             /// Call host import `import`.
-            CallHost = 0x75, "call.host", { import: u32 }, (special), true;
+            CallHost = 0x75, "call.host", { import: u32 as Import }, (special), true;
             /// Return; the stack holds exactly the result (nothing for unit).
             Ret = 0x76, "ret", {}, (special), false;
 
             /// Pop `len` elements into a new array of type `ty`.
-            NewArray = 0x80, "array.new", { ty: u32, len: u32 }, (special), true;
+            NewArray = 0x80, "array.new", { ty: u32 as Type, len: u32 as Count }, (special), true;
             /// Pop a value and a count; a new array of type `ty` repeating the value.
-            NewArrayRep = 0x81, "array.rep", { ty: u32 }, (special), true;
+            NewArrayRep = 0x81, "array.rep", { ty: u32 as Type }, (special), true;
             /// Array length.
             ALen = 0x82, "array.len", {}, (special), false;
             /// Element at an index; traps out of bounds.
@@ -250,7 +303,7 @@ macro_rules! for_each_op {
             APop = 0x86, "array.pop", {}, (special), false;
 
             /// A new empty map of type `ty`.
-            NewMap = 0x90, "map.new", { ty: u32 }, (special), true;
+            NewMap = 0x90, "map.new", { ty: u32 as Type }, (special), true;
             /// Number of entries.
             MLen = 0x91, "map.len", {}, (special), false;
             /// Value for a key; traps when absent.
@@ -264,31 +317,31 @@ macro_rules! for_each_op {
             /// Remove a key if present, keeping the order of the rest.
             MRemove = 0x96, "map.remove", {}, (special), true;
             /// The keys in order, as a new array of type `ty`.
-            MKeys = 0x97, "map.keys", { ty: u32 }, (special), true;
+            MKeys = 0x97, "map.keys", { ty: u32 as Type }, (special), true;
             /// The values in order, as a new array of type `ty`.
-            MValues = 0x98, "map.values", { ty: u32 }, (special), true;
+            MValues = 0x98, "map.values", { ty: u32 as Type }, (special), true;
             /// The key at a position in order; traps out of bounds.
             MKeyAt = 0x99, "map.keyat", {}, (special), true;
             /// The value at a position in order; traps out of bounds.
             MValAt = 0x9A, "map.valat", {}, (special), false;
 
             /// Pop the fields (in declaration order) into a new struct of type `ty`.
-            NewStruct = 0xA0, "struct.new", { ty: u32 }, (special), true;
+            NewStruct = 0xA0, "struct.new", { ty: u32 as Type }, (special), true;
             /// Read field `field` of a struct.
-            GetField = 0xA1, "field.get", { field: u16 }, (special), false;
+            GetField = 0xA1, "field.get", { field: u16 as Field }, (special), false;
             /// Write field `field` of a struct.
-            SetField = 0xA2, "field.set", { field: u16 }, (special), false;
+            SetField = 0xA2, "field.set", { field: u16 as Field }, (special), false;
             /// Pop the payload into a new value of enum type `ty`, variant `variant`.
-            NewEnum = 0xA3, "enum.new", { ty: u32, variant: u16 }, (special), true;
+            NewEnum = 0xA3, "enum.new", { ty: u32 as Type, variant: u16 as Variant }, (special), true;
             /// The variant index of an enum value.
             EnumTag = 0xA4, "enum.tag", {}, (special), false;
             /// Payload field `field` of an enum value that must be variant `variant`.
-            EnumField = 0xA5, "enum.field", { variant: u16, field: u16 }, (special), false;
+            EnumField = 0xA5, "enum.field", { variant: u16 as Variant, field: u16 as Field }, (special), false;
 
             /// Pop the captures of function `func` into a closure of function type `ty`.
-            NewClosure = 0xB0, "closure.new", { func: u32, ty: u32 }, (special), true;
+            NewClosure = 0xB0, "closure.new", { func: u32 as Function, ty: u32 as Type }, (special), true;
             /// Pop a value into a new mutable cell of cell type `ty`.
-            NewCell = 0xB1, "cell.new", { ty: u32 }, (special), true;
+            NewCell = 0xB1, "cell.new", { ty: u32 as Type }, (special), true;
             /// Read a cell.
             CellGet = 0xB2, "cell.get", {}, (special), false;
             /// Write a cell.
@@ -374,7 +427,7 @@ impl fmt::Display for DecodeError {
 
 macro_rules! define_instr {
     ($( $(#[doc = $doc:literal])* $name:ident = $code:literal, $mn:literal,
-        { $($op:ident : $ty:ident),* }, ( $($eff:tt)* ), $gc:literal; )*) => {
+        { $($op:ident : $ty:ident as $kind:ident),* }, ( $($eff:tt)* ), $gc:literal; )*) => {
         /// A decoded instruction with its operands.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Instr {
@@ -425,6 +478,11 @@ macro_rules! define_instr {
             /// Operand names and widths in bytes.
             pub fn operand_layout(self) -> &'static [(&'static str, usize)] {
                 match self { $( Opcode::$name => &[$( (stringify!($op), <$ty as Operand>::WIDTH) ),*], )* }
+            }
+
+            /// What each operand names, in order.
+            pub fn operand_kinds(self) -> &'static [Kind] {
+                match self { $( Opcode::$name => &[$( Kind::$kind ),*], )* }
             }
         }
 
@@ -502,7 +560,8 @@ pub fn markdown_table() -> String {
         let operands: Vec<String> = op
             .operand_layout()
             .iter()
-            .map(|(n, w)| format!("{n}:u{}", w * 8))
+            .zip(op.operand_kinds())
+            .map(|((n, w), k)| format!("{n}:u{} ({})", w * 8, k.name()))
             .collect();
         let effect = match op.effect() {
             Effect::Fixed { pops, pushes } => format!("[{}] → [{}]", slots(pops), slots(pushes)),

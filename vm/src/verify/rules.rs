@@ -10,7 +10,7 @@
 
 use super::dataflow::State;
 use crate::module::*;
-use crate::opcodes::{Effect, Instr, Slot};
+use crate::opcodes::{Effect, Instr, Kind, Slot};
 
 /// A type's name for a message: [`Module::type_name`], which is bounded.
 pub(super) fn type_name(m: &Module, t: TypeId) -> String {
@@ -175,8 +175,50 @@ impl Ctx<'_> {
     }
 
     /// Applies one instruction's effect to the abstract state.
+    /// Checks each operand that indexes a table against that table, by
+    /// its kind in the instruction table (fields, variants and labels
+    /// are checked where their table is known: by the rules, and by the
+    /// block finder).
+    fn operands_in_range(&self, instr: &Instr) -> Result<(), String> {
+        let m = self.m;
+        for (k, kind) in instr.opcode().operand_kinds().iter().enumerate() {
+            let v = instr.operand(k);
+            let (what, len) = match kind {
+                Kind::Local => {
+                    if v as usize >= self.slots.len() {
+                        return Err(format!(
+                            "local {v} out of range ({} slots)",
+                            self.slots.len()
+                        ));
+                    }
+                    continue;
+                }
+                Kind::Capture => {
+                    if v as usize >= self.f.captures.len() {
+                        return Err(format!(
+                            "capture index {v} out of range ({} captures)",
+                            self.f.captures.len()
+                        ));
+                    }
+                    continue;
+                }
+                Kind::Type => ("type", m.types.len()),
+                Kind::Const => ("constant", m.consts.len()),
+                Kind::Global => ("global", m.globals.len()),
+                Kind::Function => ("function", m.functions.len()),
+                Kind::Import => ("import", m.imports.len()),
+                Kind::Label | Kind::Field | Kind::Variant | Kind::Imm | Kind::Count => continue,
+            };
+            if v as u64 >= len as u64 {
+                return Err(format!("{what} index {v} out of range"));
+            }
+        }
+        Ok(())
+    }
+
     pub fn step(&self, s: &mut State, instr: &Instr) -> Result<(), String> {
         let m = self.m;
+        self.operands_in_range(instr)?;
         if let Effect::Fixed { pops, pushes } = instr.opcode().effect() {
             for p in pops.iter().rev() {
                 self.pop_expect(s, slot_type(*p))?;
