@@ -626,6 +626,85 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
 /// A type entry nested `levels` deep, each level a function type taking
 /// 255 arguments of the level below: its name would be 256^levels bytes
 /// long. Pushed onto `m`'s type table; returns its index.
+/// One case for each type rule the table cannot state (`special`): the
+/// instruction given operands of the wrong type, or a type operand of the
+/// wrong kind (`INT` where an array, map, cell or function type belongs).
+fn type_rule_cases() -> Vec<(&'static str, Vec<u8>)> {
+    use Instr::*;
+    let int = Const { index: 0 };
+    let s = Const { index: 1 };
+    let case = |name, mut code: Vec<Instr>| {
+        code.push(Ret {});
+        (name, main_with(vec![], code))
+    };
+    vec![
+        case(
+            "global.set of a str into an int global",
+            vec![s, GlobalSet { global: 0 }],
+        ),
+        case("pop of an empty stack", vec![Pop {}]),
+        case("dup of an empty stack", vec![Dup {}, Pop {}]),
+        case(
+            "capture in a function without captures",
+            vec![LoadCapture { index: 0 }, Pop {}],
+        ),
+        case(
+            "ssplit into a type that is not [str]",
+            vec![s, s, SSplit { ty: 7 }, Pop {}],
+        ),
+        case("sjoin of an int", vec![int, s, SJoin {}, Pop {}]),
+        case(
+            "call.closure with a type that is not a function",
+            vec![int, CallClosure { ty: INT }],
+        ),
+        case(
+            "array.rep of a type that is not an array",
+            vec![int, int, NewArrayRep { ty: INT }, Pop {}],
+        ),
+        case("array.len of an int", vec![int, ALen {}, Pop {}]),
+        case("array.get of an int", vec![int, int, AGet {}, Pop {}]),
+        case("array.set of an int", vec![int, int, int, ASet {}]),
+        case("array.push onto an int", vec![int, int, APush {}]),
+        case("array.pop of an int", vec![int, APop {}, Pop {}]),
+        case(
+            "map.new of a type that is not a map",
+            vec![NewMap { ty: INT }, Pop {}],
+        ),
+        case("map.len of an int", vec![int, MLen {}, Pop {}]),
+        case("map.get of an int", vec![int, int, MGet {}, Pop {}]),
+        case(
+            "map.getor of an int",
+            vec![int, int, int, MGetOr {}, Pop {}],
+        ),
+        case("map.set of an int", vec![int, int, int, MSet {}]),
+        case("map.has of an int", vec![int, int, MHas {}, Pop {}]),
+        case("map.remove of an int", vec![int, int, MRemove {}]),
+        case("map.keys of an int", vec![int, MKeys { ty: 7 }, Pop {}]),
+        case("map.values of an int", vec![int, MValues { ty: 7 }, Pop {}]),
+        case("map.keyat of an int", vec![int, int, MKeyAt {}, Pop {}]),
+        case("map.valat of an int", vec![int, int, MValAt {}, Pop {}]),
+        case("field.set of an int", vec![int, int, SetField { field: 0 }]),
+        case("enum.tag of an int", vec![int, EnumTag {}, Pop {}]),
+        case(
+            "enum.field of an int",
+            vec![
+                int,
+                EnumField {
+                    variant: 1,
+                    field: 0,
+                },
+                Pop {},
+            ],
+        ),
+        case(
+            "cell.new of a type that is not a cell",
+            vec![int, NewCell { ty: INT }, Pop {}],
+        ),
+        case("cell.get of an int", vec![int, CellGet {}, Pop {}]),
+        case("cell.set of an int", vec![int, int, CellSet {}]),
+    ]
+}
+
 fn huge_type(m: &mut Module, levels: usize) -> TypeId {
     let mut t = INT;
     for _ in 0..levels {
@@ -818,7 +897,8 @@ fn the_base_module_is_valid() {
 
 #[test]
 fn rejections() {
-    let cases = cases();
+    let mut cases = cases();
+    cases.extend(type_rule_cases());
     assert!(cases.len() >= 40, "{} cases", cases.len());
     let mut report = String::new();
     for (name, bytes) in &cases {
@@ -834,4 +914,47 @@ fn rejections() {
         }
     }
     insta::assert_snapshot!(report);
+}
+
+/// The opcode of the instruction a module is rejected at, when the
+/// verifier rejects it inside a function's code.
+fn rejected_at(m: Module) -> Option<tern_vm::Opcode> {
+    let code = |m: &Module, f: u32| m.functions.get(f as usize).map(|f| f.code.clone());
+    let err = match tern_vm::Program::new(m.clone()) {
+        Ok(_) => return None,
+        Err(e) => e,
+    };
+    let (f, _) = err.func?;
+    let offset = err.offset?;
+    let code = code(&m, f)?;
+    let offsets = tern_vm::format::instruction_offsets(&code);
+    let k = offsets.iter().position(|&o| o == offset)?;
+    Some(code[k].opcode())
+}
+
+/// Every instruction whose typing is its own rule (`special` in the
+/// table, `verify/rules.rs`) has a case here that the verifier rejects at
+/// that instruction.
+#[test]
+fn every_special_rule_has_a_rejected_case() {
+    let mut seen = std::collections::HashSet::new();
+    for (_, bytes) in cases().into_iter().chain(type_rule_cases()) {
+        if let Ok(m) = tern_vm::decode(&bytes) {
+            seen.extend(rejected_at(m));
+        }
+    }
+    for (_, m) in in_memory_cases() {
+        seen.extend(rejected_at(m));
+    }
+    let missing: Vec<&str> = tern_vm::Opcode::ALL
+        .iter()
+        .filter(|op| matches!(op.effect(), tern_vm::opcodes::Effect::Special))
+        .filter(|op| !seen.contains(op))
+        .map(|op| op.mnemonic())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "no rejected case at: {}",
+        missing.join(", ")
+    );
 }

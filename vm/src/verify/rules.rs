@@ -580,7 +580,10 @@ impl Ctx<'_> {
                 let c = self.pop(s)?;
                 match m.ty(c) {
                     TypeDesc::Cell(t) if *t == v => {}
-                    _ => return Err(format!("storing {} into {}", self.name(v), self.name(c))),
+                    TypeDesc::Cell(_) => {
+                        return Err(format!("storing {} into {}", self.name(v), self.name(c)))
+                    }
+                    _ => return Err(format!("expected a cell, found {}", self.name(c))),
                 }
             }
             _ => unreachable_fixed(instr),
