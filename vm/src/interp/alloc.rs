@@ -77,8 +77,7 @@ impl Vm<'_> {
         ty: TypeId,
         variant: u16,
     ) -> Result<usize, Trap> {
-        let prog = std::sync::Arc::clone(&self.prog);
-        let (layout, counts) = prog.shape(ty);
+        let (layout, counts) = self.prog.shape(ty);
         let n = counts[variant as usize] as usize;
         let unit = self.units[layout as usize]
             .get(variant as usize)

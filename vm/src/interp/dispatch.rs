@@ -215,9 +215,8 @@ impl Vm<'_> {
                 }
                 let caller = *self.frames.last().expect("caller frame");
                 fidx = caller.func as usize;
-                ops = &prog.code(fidx as u32).ops;
-                counts = &prog.code(fidx as u32).counts;
-                sps = &prog.code(fidx as u32).sp;
+                let code = prog.code(fidx as u32);
+                (ops, counts, sps) = (&code.ops, &code.counts, &code.sp);
                 base = caller.base as usize;
                 // A `store` the call took in runs now (see `Op::Call`).
                 if METER {
@@ -256,11 +255,9 @@ impl Vm<'_> {
                     env: $env,
                 });
                 fidx = callee;
-                ops = &prog.code(fidx as u32).ops;
-                counts = &prog.code(fidx as u32).counts;
-                sps = &prog.code(fidx as u32).sp;
+                let code = prog.code(fidx as u32);
+                (ops, counts, sps) = (&code.ops, &code.counts, &code.sp);
                 base = new_base;
-                sp = base + meta.slots as usize;
                 pc = 0;
                 frame = stack.frame(base);
                 continue;
