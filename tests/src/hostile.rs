@@ -160,3 +160,24 @@ pub fn padded(mut m: Module, n: usize) -> Module {
     m.functions[0].code.extend(vec![Instr::Nop {}; n]);
     m
 }
+
+/// `height` bools pushed and kept while `ops` instructions that run as
+/// themselves in translated code (`seq` of two strings, then `pop`) go
+/// by, then the bools
+/// popped: translation work that grew with the stack at each would be
+/// quadratic.
+pub fn deep_stack_ops(height: usize, ops: usize) -> Module {
+    let mut code = vec![Instr::Bool { value: 1 }; height];
+    for _ in 0..ops {
+        code.push(Instr::Const { index: 0 });
+        code.push(Instr::Const { index: 0 });
+        code.push(Instr::SEq {});
+        code.push(Instr::Pop {});
+    }
+    code.extend(vec![Instr::Pop {}; height]);
+    code.push(Instr::Ret {});
+    let mut m = module_with(vec![], code);
+    m.consts = vec![Const::Str("s".into())];
+    m.functions[0].max_stack = height as u32 + 2;
+    m
+}

@@ -49,7 +49,7 @@ fn loop_steps_fuse_with_a_last_assignment() {
 }
 
 #[test]
-fn while_loops_test_at_the_bottom_fused_with_the_step() {
+fn while_loops_test_at_the_bottom_joined_with_the_step() {
     assert_listing(
         "disasm__while_loops",
         &root().join("tests/golden/run/while_loops.src"),

@@ -377,3 +377,19 @@ fn verification_work_is_linear_in_the_size_of_hostile_functions() {
         "{e}"
     );
 }
+
+/// Translation after verification is linear in the code too: a function
+/// that keeps a deep stack while a megabyte of instructions that run as
+/// themselves goes by loads in well under a second (quadratic work,
+/// 50,000 stack slots at each of 150,000 instructions, would take
+/// minutes).
+#[test]
+fn translation_work_does_not_grow_with_the_stack_at_each_instruction() {
+    let m = hostile::deep_stack_ops(50_000, 150_000);
+    assert!(tern_vm::encode(&m).len() > 1_000_000);
+    let start = std::time::Instant::now();
+    let p = tern_vm::Program::new(m);
+    let took = start.elapsed();
+    assert!(p.is_ok(), "{:?}", p.err());
+    assert!(took.as_secs_f64() < 10.0, "{took:?}");
+}

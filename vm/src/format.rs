@@ -20,7 +20,7 @@ use std::fmt;
 
 pub const MAGIC: [u8; 8] = *b"TERN\r\n\x1a\n";
 /// Version 2 holds canonical instructions only (version 1 could also hold
-/// fused forms, which the VM now chooses itself when it translates; see
+/// fused forms; the VM now makes its own code when it translates: see
 /// `translate`).
 pub const VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 24;

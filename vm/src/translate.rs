@@ -39,6 +39,11 @@ use std::collections::HashMap;
 
 const NONE: u32 = u32::MAX;
 
+/// The most stack entries kept out of their own slots: past it the oldest
+/// is written to its slot, so translation stays linear however deep the
+/// stack.
+const MAX_VIRTUAL: usize = 16;
+
 /// The globals whose value is known once the program is loaded, with the
 /// instruction that pushes it: the init function sets them first thing,
 /// each from a constant (`const k; global.set g` or `bool v; global.set
@@ -206,7 +211,11 @@ struct Translator<'a> {
     out: Code,
     /// The internal index of each canonical instruction.
     index_of: Vec<u32>,
-    stack: Vec<Val>,
+    /// The abstract operand stack: its height, and the entries that are
+    /// not in their own slot, ascending by height (at most
+    /// `MAX_VIRTUAL`, so that every operation on them is constant work).
+    h: usize,
+    virt: Vec<(usize, Val)>,
     /// Whether control reaches the instruction being translated from the
     /// one before it.
     live: bool,
@@ -247,7 +256,8 @@ impl<'a> Translator<'a> {
             label,
             out: Code::default(),
             index_of: vec![0; code.len() + 1],
-            stack: Vec::new(),
+            h: 0,
+            virt: Vec::new(),
             live: true,
             pending: 0,
             barrier: 0,
@@ -269,7 +279,7 @@ impl<'a> Translator<'a> {
                 self.enter_block(i, h as usize);
             }
             self.index_of[i] = self.out.ops.len() as u32;
-            debug_assert_eq!(self.stack.len(), h as usize);
+            debug_assert_eq!(self.h, h as usize);
             i += if self.fuse {
                 self.step(i, divisors)
             } else {
@@ -302,14 +312,14 @@ impl<'a> Translator<'a> {
             }
         }
         self.pending = 0;
-        self.stack = (0..h).map(|k| Val::At(self.own(k))).collect();
+        self.reset(h);
         self.live = true;
         self.barrier = self.out.ops.len();
     }
 
     fn push(&mut self, op: Op, count: u8, origin: usize) {
         let sp = match op {
-            Op::Stack(_) => self.own(self.stack.len()),
+            Op::Stack(_) => self.own(self.h),
             _ => 0,
         };
         self.out.ops.push(op);
@@ -330,48 +340,79 @@ impl<'a> Translator<'a> {
         self.push(op, count as u8, origin);
     }
 
+    /// Where entry `k` is.
+    fn get(&self, k: usize) -> Val {
+        match self.virt.iter().rev().find(|(j, _)| *j == k) {
+            Some(&(_, v)) => v,
+            None => Val::At(self.own(k)),
+        }
+    }
+
+    /// Pushes an entry, writing the oldest one out of its slot to its
+    /// slot if there are too many.
+    fn push_val(&mut self, v: Val, origin: usize) {
+        let k = self.h;
+        self.h += 1;
+        if v != Val::At(self.own(k)) {
+            self.virt.push((k, v));
+            if self.virt.len() > MAX_VIRTUAL {
+                let (oldest, _) = self.virt[0];
+                self.materialize(oldest, origin);
+            }
+        }
+    }
+
+    /// A stack of height `h` with every entry in its own slot.
+    fn reset(&mut self, h: usize) {
+        self.h = h;
+        self.virt.clear();
+    }
+
     /// Writes entry `k` to its own slot.
     fn materialize(&mut self, k: usize, origin: usize) {
-        let own = self.own(k);
-        let d = own as Slot;
-        let op = match self.stack[k] {
-            Val::At(s) if s == own => return,
+        let Some(pos) = self.virt.iter().position(|(j, _)| *j == k) else {
+            return;
+        };
+        let (_, v) = self.virt.remove(pos);
+        let d = self.own(k) as Slot;
+        let op = match v {
             Val::At(s) => Op::Move { d, s: s as Slot },
             Val::Int(v) => Op::Int { d, v },
             Val::Const(c) => Op::Const { d, k: c },
         };
         self.emit(op, 0, origin);
-        self.stack[k] = Val::At(own);
     }
 
     fn materialize_all(&mut self, origin: usize) {
-        for k in 0..self.stack.len() {
+        while let Some(&(k, _)) = self.virt.first() {
             self.materialize(k, origin);
         }
     }
 
     /// The slot holding entry `k` (materializing a constant).
     fn slot(&mut self, k: usize, origin: usize) -> Slot {
-        if !matches!(self.stack[k], Val::At(_)) {
+        if !matches!(self.get(k), Val::At(_)) {
             self.materialize(k, origin);
         }
-        match self.stack[k] {
+        match self.get(k) {
             Val::At(s) => s as Slot,
             _ => unreachable!("materialized above"),
         }
     }
 
     fn pop_n(&mut self, n: usize) {
-        let h = self.stack.len();
-        self.stack.truncate(h - n);
+        self.h -= n;
+        while self.virt.last().is_some_and(|(j, _)| *j >= self.h) {
+            self.virt.pop();
+        }
     }
 
     /// Emits `op`, which writes the own slot of the entry at height `k`
     /// and replaces the entries from `k` up.
     fn produce(&mut self, k: usize, op: Op, own: u32, origin: usize) {
         self.emit(op, own, origin);
-        self.stack.truncate(k);
-        self.stack.push(Val::At(self.own(k)));
+        self.pop_n(self.h - k);
+        self.h += 1;
     }
 
     fn int_of(&self, v: Val) -> Option<i32> {
@@ -403,7 +444,7 @@ impl<'a> Translator<'a> {
             Some(&h) if h != NONE && self.live => h as usize,
             _ => 0,
         };
-        self.stack = (0..after).map(|k| Val::At(self.own(k))).collect();
+        self.reset(after);
     }
 
     /// Translates the instruction at `i` (and perhaps the ones after it);
@@ -411,11 +452,11 @@ impl<'a> Translator<'a> {
     fn step(&mut self, i: usize, divisors: &mut Divisors) -> usize {
         use Instr::*;
         let ins = self.code[i];
-        let h = self.stack.len();
+        let h = self.h;
         match ins {
             Nop {} => self.pending += 1,
             Load { local } => {
-                self.stack.push(Val::At(local as u32));
+                self.push_val(Val::At(local as u32), i);
                 self.pending += 1;
             }
             Const { index } => {
@@ -425,25 +466,25 @@ impl<'a> Translator<'a> {
                     }
                     _ => Val::Const(index),
                 };
-                self.stack.push(v);
+                self.push_val(v, i);
                 self.pending += 1;
             }
             Bool { value } => {
-                self.stack.push(Val::Int(value as i32));
+                self.push_val(Val::Int(value as i32), i);
                 self.pending += 1;
             }
             Dup {} => {
-                let top = self.stack[h - 1];
-                self.stack.push(top);
+                let top = self.get(h - 1);
+                self.push_val(top, i);
                 self.pending += 1;
             }
             Pop {} => {
-                self.stack.pop();
+                self.pop_n(1);
                 self.pending += 1;
             }
             Store { local } => self.store(local as u32, i),
             GlobalGet { global } => match self.known.get(global as usize) {
-                Some(Some(value)) => return self.step_with(*value),
+                Some(Some(value)) => return self.step_with(*value, i),
                 _ => {
                     let d = self.own(h) as Slot;
                     self.produce(h, Op::GlobalGet { d, g: global }, 1, i);
@@ -530,7 +571,7 @@ impl<'a> Translator<'a> {
                 self.produce(h - 2, Op::SByte { d, s, i: idx }, 1, i);
             }
             ASet {} => {
-                let constant = self.int_of(self.stack[h - 1]);
+                let constant = self.int_of(self.get(h - 1));
                 let idx = self.slot(h - 2, i);
                 let a = self.slot(h - 3, i);
                 let op = match constant {
@@ -590,16 +631,16 @@ impl<'a> Translator<'a> {
 
     /// Translates the instruction at `i` as if it were `ins` (a known
     /// global's read as its constant).
-    fn step_with(&mut self, ins: Instr) -> usize {
+    fn step_with(&mut self, ins: Instr, i: usize) -> usize {
         match ins {
             Instr::Const { index } => {
                 let v = match self.consts.get(index as usize) {
                     Some(Const::Int(v)) if i32::try_from(*v).is_ok() => Val::Int(*v as i32),
                     _ => Val::Const(index),
                 };
-                self.stack.push(v);
+                self.push_val(v, i);
             }
-            Instr::Bool { value } => self.stack.push(Val::Int(value as i32)),
+            Instr::Bool { value } => self.push_val(Val::Int(value as i32), i),
             _ => unreachable!("known globals are constants"),
         }
         self.pending += 1;
@@ -609,9 +650,9 @@ impl<'a> Translator<'a> {
     /// `store x`: the instruction that made the value writes `x` itself
     /// when it can.
     fn store(&mut self, x: u32, i: usize) {
-        let h = self.stack.len();
-        let top = self.stack[h - 1];
-        let aliased = self.stack[..h - 1].contains(&Val::At(x));
+        let h = self.h;
+        let top = self.get(h - 1);
+        let aliased = self.virt.iter().any(|&(k, v)| k < h - 1 && v == Val::At(x));
         let own = self.own(h - 1);
         let last = self.out.ops.len().wrapping_sub(1);
         if !aliased
@@ -635,10 +676,14 @@ impl<'a> Translator<'a> {
             return;
         }
         // Entries that read `x` keep the value it has now.
-        for k in 0..h - 1 {
-            if self.stack[k] == Val::At(x) {
-                self.materialize(k, i);
-            }
+        let reading: Vec<usize> = self
+            .virt
+            .iter()
+            .filter(|&&(k, v)| k < h - 1 && v == Val::At(x))
+            .map(|&(k, _)| k)
+            .collect();
+        for k in reading {
+            self.materialize(k, i);
         }
         let d = x as Slot;
         let op = match top {
@@ -654,7 +699,7 @@ impl<'a> Translator<'a> {
     /// first one's.
     fn call(&mut self, func: u32, i: usize) {
         self.materialize_all(i);
-        let h = self.stack.len();
+        let h = self.h;
         let np = self.params.get(func as usize).copied().unwrap_or(0);
         let args = self.own(h - np) as Slot;
         self.emit(
@@ -672,7 +717,7 @@ impl<'a> Translator<'a> {
             Some(&h) if h != NONE => h as usize,
             _ => 0,
         };
-        self.stack = (0..after).map(|k| Val::At(self.own(k))).collect();
+        self.reset(after);
     }
 
     /// The verifier's stack map for safepoint `i`, for the instruction
@@ -692,7 +737,7 @@ impl<'a> Translator<'a> {
     /// `field.get f`; a read of a field of a field just read is one
     /// instruction.
     fn get_field(&mut self, f: u16, i: usize) {
-        let h = self.stack.len();
+        let h = self.h;
         let o = self.slot(h - 1, i);
         let d = self.own(h - 1) as Slot;
         let n = self.out.ops.len();
@@ -720,7 +765,7 @@ impl<'a> Translator<'a> {
     }
 
     fn unary(&mut self, i: usize, make: impl Fn(Slot, Slot) -> Op) {
-        let h = self.stack.len();
+        let h = self.h;
         let a = self.slot(h - 1, i);
         let d = self.own(h - 1) as Slot;
         self.produce(h - 1, make(d, a), 1, i);
@@ -728,10 +773,10 @@ impl<'a> Translator<'a> {
 
     fn int_binary(&mut self, ins: Instr, i: usize, divisors: &mut Divisors) {
         use Instr::*;
-        let h = self.stack.len();
+        let h = self.h;
         let (ka, kb) = (h - 2, h - 1);
         let d = self.own(ka) as Slot;
-        let (va, vb) = (self.int_of(self.stack[ka]), self.int_of(self.stack[kb]));
+        let (va, vb) = (self.int_of(self.get(ka)), self.int_of(self.get(kb)));
         let commutes = matches!(ins, IAdd {} | IMul {});
         // An immediate operand: the right one, or the left of a
         // commutative operation.
@@ -787,13 +832,13 @@ impl<'a> Translator<'a> {
 
     fn float_binary(&mut self, ins: Instr, i: usize) {
         use Instr::*;
-        let h = self.stack.len();
+        let h = self.h;
         let (ka, kb) = (h - 2, h - 1);
         let d = self.own(ka) as Slot;
         let commutes = matches!(ins, FAdd {} | FMul {});
         let (ca, cb) = (
-            self.float_const(self.stack[ka]),
-            self.float_const(self.stack[kb]),
+            self.float_const(self.get(ka)),
+            self.float_const(self.get(kb)),
         );
         let imm = match (cb, ca) {
             (Some(k), _) => Some((ka, k)),
@@ -826,7 +871,7 @@ impl<'a> Translator<'a> {
     /// between), one compare-and-branch.
     fn compare(&mut self, ins: Instr, i: usize) -> usize {
         let (cmp, float) = Cmp::of(ins).expect("a comparison");
-        let h = self.stack.len();
+        let h = self.h;
         let (ka, kb) = (h - 2, h - 1);
         let jump = match self.code.get(i + 1) {
             Some(Instr::JmpIf { target }) if !self.label[i + 1] => Some((true, *target)),
@@ -871,7 +916,7 @@ impl<'a> Translator<'a> {
             }
         } else {
             let cmp = if when { cmp } else { cmp.negated() };
-            let (vb, va) = (self.int_of(self.stack[kb]), self.int_of(self.stack[ka]));
+            let (vb, va) = (self.int_of(self.get(kb)), self.int_of(self.get(ka)));
             match (vb, va) {
                 (Some(v), _) => {
                     let a = self.slot(ka, i);

@@ -2,7 +2,8 @@
 //! table, jump patching, locals and temporaries. Only canonical code is
 //! written, in one form per meaning: `!(a < b)` becomes `a >= b`, `!!x`
 //! becomes `x`, and a conditional jump on an int comparison jumps when it
-//! holds, so that the VM's translation (which chooses fused instructions)
+//! holds, so that the VM's translation (which chooses its register
+//! instructions, compare-and-branch among them)
 //! meets each pattern in one shape.
 
 use super::*;

@@ -8,8 +8,8 @@
 //! maximum stack height, is computed by the verifier.
 //!
 //! `stmts` and `exprs` walk the typed tree; `emit` appends instructions to
-//! the function being generated. The code is canonical: the VM chooses
-//! fused instructions itself, after verification.
+//! the function being generated. The code is canonical: the VM
+//! translates it to its own register code after verification.
 
 use crate::check::always_returns;
 use crate::hir::*;
