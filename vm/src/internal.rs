@@ -200,6 +200,10 @@ pub enum Op {
     SLen { d: Slot, s: Slot },
     /// `rd = byte ri of rs` (`str.byte`; traps out of bounds).
     SByte { d: Slot, s: Slot, i: Slot },
+    /// `rd = the value of variant `variant` of enum layout `layout`, which
+    /// has no payload (`enum.new` of such a variant: one shared value,
+    /// nothing allocated).
+    EnumUnit { d: Slot, layout: u16, variant: u16 },
     /// `rd = tag of rs` (`enum.tag`).
     EnumTag { d: Slot, s: Slot },
     /// `rd = payload field of rs, which must be variant` (`enum.field`).
@@ -342,6 +346,7 @@ impl Op {
             | SLen { d, .. }
             | SByte { d, .. }
             | EnumTag { d, .. }
+            | EnumUnit { d, .. }
             | EnumField { d, .. }
             | CellGet { d, .. }
             | Call { ret: d, .. } => Some(d),

@@ -32,7 +32,7 @@
 
 use crate::divisor::Divisor;
 use crate::internal::{Code, Op, Slot};
-use crate::module::{Const, Function, Module, UNIT};
+use crate::module::{Const, Function, Layout, Module, TypeDesc, UNIT};
 use crate::opcodes::Instr;
 use crate::verify::FuncInfo;
 use std::collections::HashMap;
@@ -110,7 +110,7 @@ pub(crate) fn translate(
             };
             let frame = f.num_slots() + fi.max_stack as usize;
             let fuse = fuse && frame <= 1 << 16;
-            Translator::new(f, fi, &module.consts, known, &params, fuse).run(&mut divisors)
+            Translator::new(f, fi, &module.consts, known, module, &params, fuse).run(&mut divisors)
         })
         .collect();
     (code, divisors.list)
@@ -203,6 +203,8 @@ struct Translator<'a> {
     info: &'a FuncInfo,
     consts: &'a [Const],
     known: &'a [Option<Instr>],
+    types: &'a [TypeDesc],
+    layouts: &'a [Layout],
     /// The parameter count of each function.
     params: &'a [usize],
     fuse: bool,
@@ -232,6 +234,7 @@ impl<'a> Translator<'a> {
         info: &'a FuncInfo,
         consts: &'a [Const],
         known: &'a [Option<Instr>],
+        module: &'a Module,
         params: &'a [usize],
         fuse: bool,
     ) -> Translator<'a> {
@@ -250,6 +253,8 @@ impl<'a> Translator<'a> {
             info,
             consts,
             known,
+            types: &module.types,
+            layouts: &module.layouts,
             params,
             fuse,
             locals: f.num_slots() as u32,
@@ -543,6 +548,13 @@ impl<'a> Translator<'a> {
                 self.produce(h - 2, op, 1, i);
             }
             Call { func } => self.call(func, i),
+            NewEnum { ty, variant } => match self.unit_variant(ty, variant) {
+                Some(layout) => {
+                    let d = self.own(h) as Slot;
+                    self.produce(h, Op::EnumUnit { d, layout, variant }, 1, i);
+                }
+                None => self.as_itself(i),
+            },
             FNeg {} => self.unary(i, |d, a| Op::FNeg { d, a }),
             I2F {} => self.unary(i, |d, a| Op::I2F { d, a }),
             F2I {} => self.unary(i, |d, a| Op::F2I { d, a }),
@@ -693,6 +705,21 @@ impl<'a> Translator<'a> {
         };
         self.emit(op, 1, i);
         self.pop_n(1);
+    }
+
+    /// The layout of enum type `ty` if its variant `variant` has no
+    /// payload (and the layout index fits an operand).
+    fn unit_variant(&self, ty: u32, variant: u16) -> Option<u16> {
+        let TypeDesc::Enum(l) = self.types.get(ty as usize)? else {
+            return None;
+        };
+        match self.layouts.get(*l as usize)? {
+            Layout::Enum { variants, .. } => variants
+                .get(variant as usize)
+                .filter(|v| v.fields.is_empty())
+                .and_then(|_| u16::try_from(*l).ok()),
+            Layout::Struct { .. } => None,
+        }
     }
 
     /// `call func`: its arguments in their own slots, the result in the

@@ -79,13 +79,15 @@ impl Vm<'_> {
     ) -> Result<usize, Trap> {
         let (layout, counts) = self.prog.shape(ty);
         let n = counts[variant as usize] as usize;
-        let unit = self.units[layout as usize]
-            .get(variant as usize)
-            .copied()
-            .unwrap_or(NO_UNIT);
-        if n == 0 && unit != NO_UNIT {
-            stack[sp] = unit;
-            return Ok(sp + 1);
+        if n == 0 {
+            let unit = self.units[layout as usize]
+                .get(variant as usize)
+                .copied()
+                .unwrap_or(NO_UNIT);
+            if unit != NO_UNIT {
+                stack[sp] = unit;
+                return Ok(sp + 1);
+            }
         }
         self.reserve(stack, OBJECT_BYTES + 8 * n)?;
         let at = sp - n;

@@ -776,6 +776,9 @@ impl Vm<'_> {
                     let k = bounds!(bytes, r!(i));
                     r!(d) = bytes[k] as u64;
                 }
+                Op::EnumUnit { d, layout, variant } => {
+                    r!(d) = self.units[layout as usize][variant as usize]
+                }
                 Op::EnumTag { d, s } => r!(d) = self.heap.tag(r!(s)) as u64,
                 Op::EnumField {
                     d,
