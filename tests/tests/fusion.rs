@@ -3,9 +3,9 @@
 //! and as the register code the VM translates it to after verification
 //! (`tern_vm::internal`), prints the same bytes, exits the same way,
 //! raises the same errors with the same traces, and counts the same
-//! instructions and fuel (which count canonical instructions). With fuel
-//! cut short, both run out at the same canonical instruction: the same
-//! trace, line and count.
+//! instructions and fuel (which count canonical instructions), also with
+//! a collection at every safepoint. With fuel cut short, both run out at
+//! the same canonical instruction: the same trace, line and count.
 
 use std::path::Path;
 use tern_tests::*;
@@ -76,6 +76,17 @@ fn translated_and_canonical_code_behave_and_count_the_same() {
                     }
                 };
             differ("as written".into(), &a, &b);
+            // With a collection at every safepoint: the stack maps of the
+            // translated code hold what they must (and no slot whose value
+            // stayed in a local).
+            let stressed = Limits {
+                gc_stress: true,
+                ..limits.clone()
+            };
+            let mut c = run_counted(&translated, &args, stressed, usize::MAX);
+            c.1.collections = a.1.collections;
+            c.1.peak_heap_bytes = a.1.peak_heap_bytes;
+            differ("under GC stress".into(), &a, &c);
             // Out of fuel part way, at a few points spread over the run.
             let used = a.1.fuel;
             if limits.fuel == u64::MAX && used > 10 {

@@ -439,17 +439,45 @@ impl<'a> Translator<'a> {
     /// The instruction as itself, its operands in their stack slots.
     fn as_itself(&mut self, i: usize) {
         let ins = self.code[i];
-        self.materialize_all(i);
-        self.emit(Op::Stack(ins), 1, i);
-        if ins.opcode().is_safepoint() {
-            self.record_map(i);
-        }
         self.live = ins.falls_through();
         let after = match self.info.heights.get(i + 1) {
             Some(&h) if h != NONE && self.live => h as usize,
             _ => 0,
         };
-        self.reset(after);
+        if !self.live {
+            self.materialize_all(i);
+        }
+        self.run_itself(Op::Stack(ins), i, after);
+    }
+
+    /// Emits `op`, an instruction that reads its operands from their own
+    /// stack slots and leaves the stack `after` high. Canonical
+    /// instructions push at most one value, so its operands are among the
+    /// entries from `after - 1` up: those are written to their slots.
+    /// Entries below may stay where they are (nothing it does can change
+    /// a local or a lower slot), and the collector does not scan their
+    /// slots.
+    fn run_itself(&mut self, op: Op, i: usize, after: usize) {
+        let from = after.saturating_sub(1);
+        let above: Vec<usize> = self
+            .virt
+            .iter()
+            .filter(|(k, _)| *k >= from)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in above {
+            self.materialize(k, i);
+        }
+        self.emit(op, 1, i);
+        let safepoint = match op {
+            Op::Stack(ins) => ins.opcode().is_safepoint(),
+            _ => true,
+        };
+        if safepoint {
+            self.record_map(i);
+        }
+        self.pop_n(self.h - from.min(self.h));
+        self.h = after;
     }
 
     /// Translates the instruction at `i` (and perhaps the ones after it);
@@ -725,30 +753,27 @@ impl<'a> Translator<'a> {
     /// `call func`: its arguments in their own slots, the result in the
     /// first one's.
     fn call(&mut self, func: u32, i: usize) {
-        self.materialize_all(i);
         let h = self.h;
         let np = self.params.get(func as usize).copied().unwrap_or(0);
         let args = self.own(h - np) as Slot;
-        self.emit(
-            Op::Call {
-                func,
-                args,
-                ret: args,
-                after: 0,
-            },
-            1,
-            i,
-        );
-        self.record_map(i);
         let after = match self.info.heights.get(i + 1) {
             Some(&h) if h != NONE => h as usize,
             _ => 0,
         };
-        self.reset(after);
+        // The arguments are the entries from `h - np` up, all within
+        // `after - 1` up (a call pushes at most its result).
+        let op = Op::Call {
+            func,
+            args,
+            ret: args,
+            after: 0,
+        };
+        self.run_itself(op, i, after);
     }
 
     /// The verifier's stack map for safepoint `i`, for the instruction
-    /// just emitted (every value is in its own slot then).
+    /// just emitted, without the slots of entries that are not in them
+    /// (their values are in the locals they read, which the map has).
     fn record_map(&mut self, i: usize) {
         if let Ok(k) = self
             .info
@@ -756,7 +781,15 @@ impl<'a> Translator<'a> {
             .binary_search_by_key(&(i as u32), |(p, _)| *p)
         {
             let at = self.out.ops.len() as u32 - 1;
-            let refs = self.info.safepoints[k].1.clone();
+            let refs = &self.info.safepoints[k].1;
+            let refs = if self.virt.is_empty() {
+                refs.clone()
+            } else {
+                refs.iter()
+                    .copied()
+                    .filter(|&s| !self.virt.iter().any(|&(k, _)| self.own(k) == s))
+                    .collect()
+            };
             self.out.safepoints.push((at, refs));
         }
     }
