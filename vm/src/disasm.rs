@@ -75,18 +75,7 @@ pub fn disassemble(m: &Module, source_line: &dyn Fn(&str, u32) -> Option<String>
         let offsets = instruction_offsets(&f.code);
         let mut last_line = 0;
         for (k, ins) in f.code.iter().enumerate() {
-            let line = f.line_of(k);
-            if line != last_line && line != 0 {
-                last_line = line;
-                match source_line(file, line) {
-                    Some(text) => {
-                        let _ = writeln!(o, "  {file}:{line}: {}", text.trim());
-                    }
-                    None => {
-                        let _ = writeln!(o, "  {file}:{line}");
-                    }
-                }
-            }
+            line_header(&mut o, file, f.line_of(k), &mut last_line, source_line);
             let mut text = format!("{:>6}  {}", offsets[k], ins.opcode().mnemonic());
             let ops = ins.operands();
             for (name, v) in &ops {
@@ -109,6 +98,24 @@ pub fn disassemble(m: &Module, source_line: &dyn Fn(&str, u32) -> Option<String>
         }
     }
     o
+}
+
+/// `  file:line: source text` where the line changes.
+fn line_header(
+    o: &mut String,
+    file: &str,
+    line: u32,
+    last_line: &mut u32,
+    source_line: &dyn Fn(&str, u32) -> Option<String>,
+) {
+    if line == *last_line || line == 0 {
+        return;
+    }
+    *last_line = line;
+    let _ = match source_line(file, line) {
+        Some(text) => writeln!(o, "  {file}:{line}: {}", text.trim()),
+        None => writeln!(o, "  {file}:{line}"),
+    };
 }
 
 fn sig(m: &Module, params: &[TypeId], ret: TypeId) -> String {
@@ -185,17 +192,7 @@ pub fn translated(p: &crate::Program, source_line: &dyn Fn(&str, u32) -> Option<
         let mut last_line = 0;
         for (k, op) in code.ops.iter().enumerate() {
             let line = f.line_of(code.origin[k] as usize);
-            if line != last_line && line != 0 {
-                last_line = line;
-                match source_line(file, line) {
-                    Some(text) => {
-                        let _ = writeln!(o, "  {file}:{line}: {}", text.trim());
-                    }
-                    None => {
-                        let _ = writeln!(o, "  {file}:{line}");
-                    }
-                }
-            }
+            line_header(&mut o, file, line, &mut last_line, source_line);
             let _ = write!(o, "{k:>6}  [{}] {op}", code.counts[k]);
             if let crate::internal::Op::IDivBy { k, .. } | crate::internal::Op::IRemBy { k, .. } =
                 op

@@ -580,6 +580,85 @@ pub fn markdown_table() -> String {
     out
 }
 
+/// What a comparison instruction compares by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl Cmp {
+    /// The comparison instruction `i` makes, and whether it compares
+    /// floats (bools compare as ints).
+    pub fn of(i: Instr) -> Option<(Cmp, bool)> {
+        use Instr::*;
+        Some(match i {
+            ILt {} => (Cmp::Lt, false),
+            ILe {} => (Cmp::Le, false),
+            IGt {} => (Cmp::Gt, false),
+            IGe {} => (Cmp::Ge, false),
+            IEq {} | BEq {} => (Cmp::Eq, false),
+            INe {} | BNe {} => (Cmp::Ne, false),
+            FLt {} => (Cmp::Lt, true),
+            FLe {} => (Cmp::Le, true),
+            FGt {} => (Cmp::Gt, true),
+            FGe {} => (Cmp::Ge, true),
+            FEq {} => (Cmp::Eq, true),
+            FNe {} => (Cmp::Ne, true),
+            _ => return None,
+        })
+    }
+
+    /// The int comparison instruction `i` makes (not bools, not floats).
+    pub fn of_int(i: Instr) -> Option<Cmp> {
+        match (i, Cmp::of(i)) {
+            (Instr::BEq {} | Instr::BNe {}, _) => None,
+            (_, Some((c, false))) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The comparison that holds exactly when this one does not (for
+    /// ints and bools; with a NaN, neither float comparison holds).
+    pub fn negated(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Ge,
+            Cmp::Le => Cmp::Gt,
+            Cmp::Gt => Cmp::Le,
+            Cmp::Ge => Cmp::Lt,
+            Cmp::Eq => Cmp::Ne,
+            Cmp::Ne => Cmp::Eq,
+        }
+    }
+
+    /// The comparison with its operands swapped.
+    pub fn swapped(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Gt,
+            Cmp::Le => Cmp::Ge,
+            Cmp::Gt => Cmp::Lt,
+            Cmp::Ge => Cmp::Le,
+            c => c,
+        }
+    }
+
+    /// The int comparison instruction.
+    pub fn int_instr(self) -> Instr {
+        match self {
+            Cmp::Lt => Instr::ILt {},
+            Cmp::Le => Instr::ILe {},
+            Cmp::Gt => Instr::IGt {},
+            Cmp::Ge => Instr::IGe {},
+            Cmp::Eq => Instr::IEq {},
+            Cmp::Ne => Instr::INe {},
+        }
+    }
+}
+
 impl Instr {
     /// The jump target of a branch, if this is one.
     pub fn target_mut(&mut self) -> Option<&mut u32> {

@@ -33,7 +33,7 @@
 use crate::divisor::Divisor;
 use crate::internal::{Code, Op, Slot};
 use crate::module::{Const, Function, Layout, Module, TypeDesc, UNIT};
-use crate::opcodes::Instr;
+use crate::opcodes::{Cmp, Instr};
 use crate::verify::FuncInfo;
 use std::collections::HashMap;
 
@@ -141,60 +141,6 @@ enum Val {
     Int(i32),
     /// Constant-pool entry `k`.
     Const(u32),
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Cmp {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-}
-
-impl Cmp {
-    fn of(ins: Instr) -> Option<(Cmp, bool)> {
-        use Instr::*;
-        Some(match ins {
-            ILt {} => (Cmp::Lt, false),
-            ILe {} => (Cmp::Le, false),
-            IGt {} => (Cmp::Gt, false),
-            IGe {} => (Cmp::Ge, false),
-            IEq {} | BEq {} => (Cmp::Eq, false),
-            INe {} | BNe {} => (Cmp::Ne, false),
-            FLt {} => (Cmp::Lt, true),
-            FLe {} => (Cmp::Le, true),
-            FGt {} => (Cmp::Gt, true),
-            FGe {} => (Cmp::Ge, true),
-            FEq {} => (Cmp::Eq, true),
-            FNe {} => (Cmp::Ne, true),
-            _ => return None,
-        })
-    }
-
-    /// The comparison that holds exactly when this one does not (for ints).
-    fn negated(self) -> Cmp {
-        match self {
-            Cmp::Lt => Cmp::Ge,
-            Cmp::Le => Cmp::Gt,
-            Cmp::Gt => Cmp::Le,
-            Cmp::Ge => Cmp::Lt,
-            Cmp::Eq => Cmp::Ne,
-            Cmp::Ne => Cmp::Eq,
-        }
-    }
-
-    /// The comparison with its operands swapped.
-    fn swapped(self) -> Cmp {
-        match self {
-            Cmp::Lt => Cmp::Gt,
-            Cmp::Le => Cmp::Ge,
-            Cmp::Gt => Cmp::Lt,
-            Cmp::Ge => Cmp::Le,
-            c => c,
-        }
-    }
 }
 
 struct Translator<'a> {

@@ -7,64 +7,7 @@
 //! meets each pattern in one shape.
 
 use super::*;
-
-/// Picks, by comparison, one of six instructions with the same operands.
-macro_rules! cmp_instr {
-    ($cmp:expr, $lt:ident, $le:ident, $gt:ident, $ge:ident, $eq:ident, $ne:ident) => {
-        match $cmp {
-            Cmp::Lt => Instr::$lt {},
-            Cmp::Le => Instr::$le {},
-            Cmp::Gt => Instr::$gt {},
-            Cmp::Ge => Instr::$ge {},
-            Cmp::Eq => Instr::$eq {},
-            Cmp::Ne => Instr::$ne {},
-        }
-    };
-}
-
-/// An int comparison.
-#[derive(Clone, Copy)]
-pub(super) enum Cmp {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-}
-
-impl Cmp {
-    /// The comparison an int comparison instruction makes.
-    pub(super) fn of(i: Instr) -> Option<Cmp> {
-        Some(match i {
-            Instr::ILt {} => Cmp::Lt,
-            Instr::ILe {} => Cmp::Le,
-            Instr::IGt {} => Cmp::Gt,
-            Instr::IGe {} => Cmp::Ge,
-            Instr::IEq {} => Cmp::Eq,
-            Instr::INe {} => Cmp::Ne,
-            _ => return None,
-        })
-    }
-
-    /// The comparison that holds exactly when this one does not (exact for
-    /// ints, which have no NaN).
-    pub(super) fn negate(self) -> Cmp {
-        match self {
-            Cmp::Lt => Cmp::Ge,
-            Cmp::Le => Cmp::Gt,
-            Cmp::Gt => Cmp::Le,
-            Cmp::Ge => Cmp::Lt,
-            Cmp::Eq => Cmp::Ne,
-            Cmp::Ne => Cmp::Eq,
-        }
-    }
-
-    /// Pops two ints; pushes whether the comparison holds.
-    pub(super) fn instr(self) -> Instr {
-        cmp_instr!(self, ILt, ILe, IGt, IGe, IEq, INe)
-    }
-}
+use tern_vm::opcodes::Cmp;
 
 impl FnGen {
     pub(super) fn set_line(&mut self, line: u32) {
@@ -83,9 +26,9 @@ impl FnGen {
     pub(super) fn emit(&mut self, i: Instr) {
         let last = self.last_after_barrier();
         match (last, i) {
-            (Some(last), Instr::BNot {}) if Cmp::of(last).is_some() => {
-                let c = Cmp::of(last).expect("a comparison");
-                *self.code.last_mut().expect("a comparison") = c.negate().instr();
+            (Some(last), Instr::BNot {}) if Cmp::of_int(last).is_some() => {
+                let c = Cmp::of_int(last).expect("a comparison");
+                *self.code.last_mut().expect("a comparison") = c.negated().int_instr();
             }
             (Some(Instr::BNot {}), Instr::BNot {}) => {
                 self.code.pop();
@@ -139,9 +82,9 @@ impl FnGen {
                 self.trim_lines();
                 return self.jump(Instr::JmpIf { target });
             }
-            (Some(last), Instr::JmpIfNot { target }) if Cmp::of(last).is_some() => {
-                let c = Cmp::of(last).expect("a comparison");
-                *self.code.last_mut().expect("a comparison") = c.negate().instr();
+            (Some(last), Instr::JmpIfNot { target }) if Cmp::of_int(last).is_some() => {
+                let c = Cmp::of_int(last).expect("a comparison");
+                *self.code.last_mut().expect("a comparison") = c.negated().int_instr();
                 self.code.push(Instr::JmpIf { target });
             }
             _ => self.code.push(i),
