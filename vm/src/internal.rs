@@ -413,10 +413,7 @@ pub struct Code {
 impl Code {
     /// The slots holding references before safepoint `pc` runs.
     pub fn refs_at(&self, pc: u32) -> &[u32] {
-        match self.safepoints.binary_search_by_key(&pc, |(i, _)| *i) {
-            Ok(k) => &self.safepoints[k].1,
-            Err(_) => &[],
-        }
+        crate::verify::refs_at(&self.safepoints, pc)
     }
 
     /// The canonical instructions counted for instruction `pc` that do not

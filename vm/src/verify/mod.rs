@@ -123,10 +123,15 @@ pub struct FuncInfo {
 
 impl FuncInfo {
     pub fn refs_at(&self, index: u32) -> &[u32] {
-        match self.safepoints.binary_search_by_key(&index, |(i, _)| *i) {
-            Ok(k) => &self.safepoints[k].1,
-            Err(_) => &[],
-        }
+        refs_at(&self.safepoints, index)
+    }
+}
+
+/// The map of safepoint `index` in `maps` (ascending by index), or none.
+pub fn refs_at(maps: &[Safepoint], index: u32) -> &[u32] {
+    match maps.binary_search_by_key(&index, |(i, _)| *i) {
+        Ok(k) => &maps[k].1,
+        Err(_) => &[],
     }
 }
 
