@@ -170,6 +170,18 @@ pub enum Op {
     BrNotFLe { a: Slot, b: Slot, t: u32 },
     BrNotFGt { a: Slot, b: Slot, t: u32 },
     BrNotFGe { a: Slot, b: Slot, t: u32 },
+    /// The same against float constant `k`: jump if `ra < constant k`,
+    /// and so on.
+    BrFLtK { a: Slot, k: u32, t: u32 },
+    BrFLeK { a: Slot, k: u32, t: u32 },
+    BrFGtK { a: Slot, k: u32, t: u32 },
+    BrFGeK { a: Slot, k: u32, t: u32 },
+    BrFEqK { a: Slot, k: u32, t: u32 },
+    BrFNeK { a: Slot, k: u32, t: u32 },
+    BrNotFLtK { a: Slot, k: u32, t: u32 },
+    BrNotFLeK { a: Slot, k: u32, t: u32 },
+    BrNotFGtK { a: Slot, k: u32, t: u32 },
+    BrNotFGeK { a: Slot, k: u32, t: u32 },
     /// A counting loop's step and test: `rx = rx + 1`, then jump if
     /// `rx < re` (`iadd` of 1 into `x`, then `ilt; jmp.if`).
     StepLt { x: Slot, e: Slot, t: u32 },
@@ -255,6 +267,16 @@ impl Op {
             | BrNotFLe { t, .. }
             | BrNotFGt { t, .. }
             | BrNotFGe { t, .. }
+            | BrFLtK { t, .. }
+            | BrFLeK { t, .. }
+            | BrFGtK { t, .. }
+            | BrFGeK { t, .. }
+            | BrFEqK { t, .. }
+            | BrFNeK { t, .. }
+            | BrNotFLtK { t, .. }
+            | BrNotFLeK { t, .. }
+            | BrNotFGtK { t, .. }
+            | BrNotFGeK { t, .. }
             | StepLt { t, .. }
             | StepLtImm { t, .. }
             | StepLe { t, .. }

@@ -905,7 +905,30 @@ impl<'a> Translator<'a> {
             self.produce(ka, op, 1, i);
             return 1;
         };
-        let op = if float {
+        let constant = match (
+            self.float_const(self.get(kb)),
+            self.float_const(self.get(ka)),
+        ) {
+            (Some(k), _) => Some((ka, k, cmp)),
+            // `k < a` is `a > k`, NaN or not.
+            (None, Some(k)) => Some((kb, k, cmp.swapped())),
+            _ => None,
+        };
+        let op = if let (true, Some((other, k, cmp))) = (float, constant) {
+            let a = self.slot(other, i);
+            match (when, cmp) {
+                (true, Cmp::Lt) => Op::BrFLtK { a, k, t },
+                (true, Cmp::Le) => Op::BrFLeK { a, k, t },
+                (true, Cmp::Gt) => Op::BrFGtK { a, k, t },
+                (true, Cmp::Ge) => Op::BrFGeK { a, k, t },
+                (true, Cmp::Eq) | (false, Cmp::Ne) => Op::BrFEqK { a, k, t },
+                (true, Cmp::Ne) | (false, Cmp::Eq) => Op::BrFNeK { a, k, t },
+                (false, Cmp::Lt) => Op::BrNotFLtK { a, k, t },
+                (false, Cmp::Le) => Op::BrNotFLeK { a, k, t },
+                (false, Cmp::Gt) => Op::BrNotFGtK { a, k, t },
+                (false, Cmp::Ge) => Op::BrNotFGeK { a, k, t },
+            }
+        } else if float {
             let b = self.slot(kb, i);
             let a = self.slot(ka, i);
             match (when, cmp) {

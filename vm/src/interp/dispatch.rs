@@ -718,6 +718,36 @@ impl Vm<'_> {
                 Op::BrNotFLe { a, b, t } => br_if!(!(f64_of!(r!(a)) <= f64_of!(r!(b))), t),
                 Op::BrNotFGt { a, b, t } => br_if!(!(f64_of!(r!(a)) > f64_of!(r!(b))), t),
                 Op::BrNotFGe { a, b, t } => br_if!(!(f64_of!(r!(a)) >= f64_of!(r!(b))), t),
+                Op::BrFLtK { a, k, t } => {
+                    br_if!(f64_of!(r!(a)) < f64_of!(self.consts[k as usize]), t)
+                }
+                Op::BrFLeK { a, k, t } => {
+                    br_if!(f64_of!(r!(a)) <= f64_of!(self.consts[k as usize]), t)
+                }
+                Op::BrFGtK { a, k, t } => {
+                    br_if!(f64_of!(r!(a)) > f64_of!(self.consts[k as usize]), t)
+                }
+                Op::BrFGeK { a, k, t } => {
+                    br_if!(f64_of!(r!(a)) >= f64_of!(self.consts[k as usize]), t)
+                }
+                Op::BrFEqK { a, k, t } => {
+                    br_if!(f64_of!(r!(a)) == f64_of!(self.consts[k as usize]), t)
+                }
+                Op::BrFNeK { a, k, t } => {
+                    br_if!(f64_of!(r!(a)) != f64_of!(self.consts[k as usize]), t)
+                }
+                Op::BrNotFLtK { a, k, t } => {
+                    br_if!(!(f64_of!(r!(a)) < f64_of!(self.consts[k as usize])), t)
+                }
+                Op::BrNotFLeK { a, k, t } => {
+                    br_if!(!(f64_of!(r!(a)) <= f64_of!(self.consts[k as usize])), t)
+                }
+                Op::BrNotFGtK { a, k, t } => {
+                    br_if!(!(f64_of!(r!(a)) > f64_of!(self.consts[k as usize])), t)
+                }
+                Op::BrNotFGeK { a, k, t } => {
+                    br_if!(!(f64_of!(r!(a)) >= f64_of!(self.consts[k as usize])), t)
+                }
                 Op::StepLt { x, e, t } => {
                     let i = (r!(x) as i64).wrapping_add(1);
                     r!(x) = i as u64;
