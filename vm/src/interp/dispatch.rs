@@ -318,6 +318,9 @@ impl Vm<'_> {
                 }
             }};
         }
+        // The index `i` (an int) into `items`, or the out-of-bounds trap:
+        // the one bounds rule of `array.get`, `array.set` and `sbyte`, in
+        // both their forms.
         macro_rules! bounds {
             ($items:expr, $i:expr) => {{
                 let i = $i as i64;
@@ -428,15 +431,10 @@ impl Vm<'_> {
                         Instr::SConcat {} => slow!(op_concat),
                         Instr::SLen {} => top!() = self.heap.str(top!()).len() as u64,
                         Instr::SByte {} => {
-                            let i = pop!() as i64;
-                            let s = self.heap.str(top!());
-                            match usize::try_from(i).ok().and_then(|i| s.as_bytes().get(i)) {
-                                Some(b) => top!() = *b as u64,
-                                None => {
-                                    let n = s.len();
-                                    oob!(i, n)
-                                }
-                            }
+                            let i = pop!();
+                            let bytes = self.heap.str(top!()).as_bytes();
+                            let k = bounds!(bytes, i);
+                            top!() = bytes[k] as u64;
                         }
                         Instr::SSlice {} => slow!(op_slice),
                         Instr::SSplit { .. } => slow!(op_split),
@@ -509,28 +507,18 @@ impl Vm<'_> {
                         Instr::NewArrayRep { ty } => slow!(op_array_rep, ty),
                         Instr::ALen {} => top!() = self.heap.array(top!()).len() as u64,
                         Instr::AGet {} => {
-                            let i = pop!() as i64;
+                            let i = pop!();
                             let items = self.heap.array(top!());
-                            match usize::try_from(i).ok().and_then(|i| items.get(i)) {
-                                Some(v) => top!() = *v,
-                                None => {
-                                    let n = items.len();
-                                    oob!(i, n)
-                                }
-                            }
+                            let k = bounds!(items, i);
+                            top!() = items[k];
                         }
                         Instr::ASet {} => {
                             let v = pop!();
-                            let i = pop!() as i64;
+                            let i = pop!();
                             let a = pop!();
                             let items = self.heap.array_mut(a);
-                            match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
-                                Some(slot) => *slot = v,
-                                None => {
-                                    let n = items.len();
-                                    oob!(i, n)
-                                }
-                            }
+                            let k = bounds!(items, i);
+                            items[k] = v;
                         }
                         Instr::APush {} => call_op!(op_array_push),
                         Instr::APop {} => call_op!(op_array_pop),
