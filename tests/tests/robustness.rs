@@ -393,3 +393,36 @@ fn translation_work_does_not_grow_with_the_stack_at_each_instruction() {
     assert!(p.is_ok(), "{:?}", p.err());
     assert!(took.as_secs_f64() < 10.0, "{took:?}");
 }
+
+/// A frame larger than the register instructions can name (65,535 locals
+/// and an operand stack: more than 2^16 slots) runs as canonical code, and
+/// runs right: its last local and its operand stack above every local.
+#[test]
+fn a_frame_too_large_for_register_slots_runs_as_canonical_code() {
+    use tern_vm::module::INT;
+    use tern_vm::Instr::*;
+    let code = vec![
+        Const { index: 0 },
+        Store { local: 65_534 },
+        Load { local: 65_534 },
+        Load { local: 65_534 },
+        IMul {},
+        Const { index: 0 },
+        IAdd {},
+        Store { local: 65_533 },
+        Load { local: 65_533 },
+        Ret {},
+    ];
+    let mut m = hostile::module_with(vec![INT; 65_535], code);
+    m.consts = vec![tern_vm::module::Const::Int(7)];
+    m.functions[0].ret = INT;
+    let program = tern_vm::Program::new(m).expect("verifies");
+    assert!(program
+        .code(0)
+        .ops
+        .iter()
+        .all(|op| matches!(op, tern_vm::internal::Op::Stack(_))));
+    let module = tern_sandbox::Module::from_program(program);
+    let (run, _) = run_counted(&module, &[], tern_vm::Limits::default(), 1 << 10);
+    assert_eq!(run.exit, 56, "{}", run.stderr);
+}
