@@ -23,6 +23,7 @@ pub mod map;
 pub mod module;
 pub mod opcodes;
 pub mod program;
+pub mod semantics;
 mod siphash;
 mod stack;
 pub mod strings;

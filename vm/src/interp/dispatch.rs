@@ -14,6 +14,7 @@
 
 use super::*;
 use crate::internal::Op;
+use crate::semantics;
 
 macro_rules! f64_of {
     ($x:expr) => {
@@ -384,20 +385,20 @@ impl Vm<'_> {
                             if top!() == 0 {
                                 trap!(TrapKind::DivisionByZero, "division by zero");
                             }
-                            int_bin!(|a, b| a.wrapping_div(b))
+                            int_bin!(|a, b| semantics::int_div(a, b))
                         }
                         Instr::IRem {} => {
                             if top!() == 0 {
                                 trap!(TrapKind::DivisionByZero, "division by zero");
                             }
-                            int_bin!(|a, b| a.wrapping_rem(b))
+                            int_bin!(|a, b| semantics::int_rem(a, b))
                         }
                         Instr::INeg {} => top!() = (top!() as i64).wrapping_neg() as u64,
                         Instr::IAnd {} => int_bin!(|a, b| a & b),
                         Instr::IOr {} => int_bin!(|a, b| a | b),
                         Instr::IXor {} => int_bin!(|a, b| a ^ b),
-                        Instr::IShl {} => int_bin!(|a, b| a.wrapping_shl((b & 63) as u32)),
-                        Instr::IShr {} => int_bin!(|a, b| a.wrapping_shr((b & 63) as u32)),
+                        Instr::IShl {} => int_bin!(|a, b| semantics::shl(a, b)),
+                        Instr::IShr {} => int_bin!(|a, b| semantics::shr(a, b)),
                         Instr::ILt {} => int_cmp!(<),
                         Instr::ILe {} => int_cmp!(<=),
                         Instr::IGt {} => int_cmp!(>),
@@ -442,7 +443,7 @@ impl Vm<'_> {
                         Instr::SJoin {} => slow!(op_join),
 
                         Instr::I2F {} => top!() = (top!() as i64 as f64).to_bits(),
-                        Instr::F2I {} => top!() = f64_of!(top!()) as i64 as u64,
+                        Instr::F2I {} => top!() = semantics::float_to_int(f64_of!(top!())) as u64,
                         Instr::IToS {} => call_op!(op_itos),
                         Instr::FToS {}
                         | Instr::BToS {}
@@ -451,17 +452,17 @@ impl Vm<'_> {
                         | Instr::FFixed {} => slow!(op_text, ins),
 
                         Instr::FSqrt {} => flt_un!(|a| a.sqrt()),
-                        Instr::FFloor {} => flt_un!(|a| libm::floor(a)),
-                        Instr::FCeil {} => flt_un!(|a| libm::ceil(a)),
-                        Instr::FSin {} => flt_un!(|a| libm::sin(a)),
-                        Instr::FCos {} => flt_un!(|a| libm::cos(a)),
-                        Instr::FExp {} => flt_un!(|a| libm::exp(a)),
-                        Instr::FLog {} => flt_un!(|a| libm::log(a)),
+                        Instr::FFloor {} => flt_un!(|a| semantics::floor(a)),
+                        Instr::FCeil {} => flt_un!(|a| semantics::ceil(a)),
+                        Instr::FSin {} => flt_un!(|a| semantics::sin(a)),
+                        Instr::FCos {} => flt_un!(|a| semantics::cos(a)),
+                        Instr::FExp {} => flt_un!(|a| semantics::exp(a)),
+                        Instr::FLog {} => flt_un!(|a| semantics::log(a)),
                         Instr::FAbs {} => flt_un!(|a| a.abs()),
-                        Instr::FPow {} => flt_bin!(|a, b| libm::pow(a, b)),
-                        Instr::FMin {} => flt_bin!(|a, b| fmin(a, b)),
-                        Instr::FMax {} => flt_bin!(|a, b| -fmin(-a, -b)),
-                        Instr::IAbs {} => top!() = (top!() as i64).wrapping_abs() as u64,
+                        Instr::FPow {} => flt_bin!(|a, b| semantics::pow(a, b)),
+                        Instr::FMin {} => flt_bin!(|a, b| semantics::float_min(a, b)),
+                        Instr::FMax {} => flt_bin!(|a, b| semantics::float_max(a, b)),
+                        Instr::IAbs {} => top!() = semantics::int_abs(top!() as i64) as u64,
                         Instr::IMin {} => int_bin!(|a, b| a.min(b)),
                         Instr::IMax {} => int_bin!(|a, b| a.max(b)),
 
@@ -621,24 +622,24 @@ impl Vm<'_> {
                     if r!(b) == 0 {
                         trap!(TrapKind::DivisionByZero, "division by zero");
                     }
-                    int_op!(d, a, b, |x, y| x.wrapping_div(y))
+                    int_op!(d, a, b, |x, y| semantics::int_div(x, y))
                 }
                 Op::IRem { d, a, b } => {
                     if r!(b) == 0 {
                         trap!(TrapKind::DivisionByZero, "division by zero");
                     }
-                    int_op!(d, a, b, |x, y| x.wrapping_rem(y))
+                    int_op!(d, a, b, |x, y| semantics::int_rem(x, y))
                 }
                 Op::IAnd { d, a, b } => int_op!(d, a, b, |x, y| x & y),
                 Op::IOr { d, a, b } => int_op!(d, a, b, |x, y| x | y),
                 Op::IXor { d, a, b } => int_op!(d, a, b, |x, y| x ^ y),
-                Op::IShl { d, a, b } => int_op!(d, a, b, |x, y| x.wrapping_shl((y & 63) as u32)),
-                Op::IShr { d, a, b } => int_op!(d, a, b, |x, y| x.wrapping_shr((y & 63) as u32)),
+                Op::IShl { d, a, b } => int_op!(d, a, b, |x, y| semantics::shl(x, y)),
+                Op::IShr { d, a, b } => int_op!(d, a, b, |x, y| semantics::shr(x, y)),
                 Op::IAddImm { d, a, v } => int_imm!(d, a, v, |x, y| x.wrapping_add(y)),
                 Op::IMulImm { d, a, v } => int_imm!(d, a, v, |x, y| x.wrapping_mul(y)),
                 // The translator takes only divisors that are not zero.
-                Op::IDivImm { d, a, v } => int_imm!(d, a, v, |x, y| x.wrapping_div(y)),
-                Op::IRemImm { d, a, v } => int_imm!(d, a, v, |x, y| x.wrapping_rem(y)),
+                Op::IDivImm { d, a, v } => int_imm!(d, a, v, |x, y| semantics::int_div(x, y)),
+                Op::IRemImm { d, a, v } => int_imm!(d, a, v, |x, y| semantics::int_rem(x, y)),
                 Op::IDivBy { d, a, k } => {
                     r!(d) = prog.divisors[k as usize].quotient(r!(a) as i64) as u64
                 }
@@ -664,11 +665,11 @@ impl Vm<'_> {
                 Op::FNeg { d, a } => r!(d) = (-f64_of!(r!(a))).to_bits(),
                 Op::FSqrt { d, a } => r!(d) = f64_of!(r!(a)).sqrt().to_bits(),
                 Op::FAbs { d, a } => r!(d) = f64_of!(r!(a)).abs().to_bits(),
-                Op::FFloor { d, a } => r!(d) = libm::floor(f64_of!(r!(a))).to_bits(),
-                Op::FCeil { d, a } => r!(d) = libm::ceil(f64_of!(r!(a))).to_bits(),
-                Op::IAbs { d, a } => r!(d) = (r!(a) as i64).wrapping_abs() as u64,
-                Op::FMin { d, a, b } => flt_op!(d, a, b, |x, y| fmin(x, y)),
-                Op::FMax { d, a, b } => flt_op!(d, a, b, |x, y| -fmin(-x, -y)),
+                Op::FFloor { d, a } => r!(d) = semantics::floor(f64_of!(r!(a))).to_bits(),
+                Op::FCeil { d, a } => r!(d) = semantics::ceil(f64_of!(r!(a))).to_bits(),
+                Op::IAbs { d, a } => r!(d) = semantics::int_abs(r!(a) as i64) as u64,
+                Op::FMin { d, a, b } => flt_op!(d, a, b, |x, y| semantics::float_min(x, y)),
+                Op::FMax { d, a, b } => flt_op!(d, a, b, |x, y| semantics::float_max(x, y)),
                 Op::IMin { d, a, b } => int_op!(d, a, b, |x, y| x.min(y)),
                 Op::IMax { d, a, b } => int_op!(d, a, b, |x, y| x.max(y)),
                 Op::FLt { d, a, b } => cmp_op!(d, a, b, f64_of, <),
@@ -678,7 +679,7 @@ impl Vm<'_> {
                 Op::FEq { d, a, b } => cmp_op!(d, a, b, f64_of, ==),
                 Op::FNe { d, a, b } => cmp_op!(d, a, b, f64_of, !=),
                 Op::I2F { d, a } => r!(d) = (r!(a) as i64 as f64).to_bits(),
-                Op::F2I { d, a } => r!(d) = f64_of!(r!(a)) as i64 as u64,
+                Op::F2I { d, a } => r!(d) = semantics::float_to_int(f64_of!(r!(a))) as u64,
                 Op::BNot { d, a } => r!(d) = r!(a) ^ 1,
 
                 Op::Jmp { t } => jump!(t),

@@ -615,21 +615,6 @@ impl<'h> Vm<'h> {
     }
 }
 
-/// Minimum per IEEE 754-2019 `minimum`: NaN if either is NaN, -0 < +0.
-fn fmin(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a < b {
-        a
-    } else if b < a {
-        b
-    } else if a.is_sign_negative() {
-        a
-    } else {
-        b
-    }
-}
-
 #[cold]
 fn unreachable_verified() -> ! {
     panic!("the verifier admitted an ill-typed instruction")
