@@ -214,18 +214,17 @@ impl Vm<'_> {
                     self.fuel_used = count;
                     return Ok(result);
                 }
-                let caller = *self.frames.last().expect("caller frame");
-                fidx = caller.func as usize;
+                fidx = fr.ret_func as usize;
                 let code = prog.code(fidx as u32);
                 (ops, counts, sps) = (&code.ops, &code.counts, &code.sp);
-                base = caller.base as usize;
+                base = fr.ret_base as usize;
                 // A `store` the call took in runs now (see `Op::Call`).
                 if METER {
-                    if let Op::Call { after, .. } = ops[caller.pc as usize] {
+                    if let Op::Call { after, .. } = ops[fr.ret_pc as usize] {
                         count += after as u64;
                     }
                 }
-                pc = caller.pc as usize + 1;
+                pc = fr.ret_pc as usize + 1;
                 frame = stack.frame(base);
                 continue;
             }};
@@ -247,12 +246,14 @@ impl Vm<'_> {
                 if need > MAX_STACK_SLOTS {
                     trap!(TrapKind::StackOverflow, "{}", value_stack_overflow());
                 }
-                self.frames.last_mut().expect("running frame").pc = pc as u32;
                 self.frames.push(Frame {
                     func: callee as u32,
                     pc: 0,
                     base: new_base as u32,
                     ret: $ret as u32,
+                    ret_func: fidx as u32,
+                    ret_base: base as u32,
+                    ret_pc: pc as u32,
                     env: $env,
                 });
                 fidx = callee;

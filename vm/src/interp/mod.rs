@@ -38,11 +38,18 @@ fn invalid_call(message: String) -> Trap {
 #[derive(Clone, Copy, Debug)]
 struct Frame {
     func: u32,
-    /// Index of the instruction executing (for callers: the call).
+    /// Index of the instruction executing, kept for the running frame
+    /// only (a caller's is the next frame's `ret_pc`: see [`Vm::pc_of`]).
     pc: u32,
     base: u32,
     /// Where the result goes when this frame returns.
     ret: u32,
+    /// The caller's function, base and instruction (the call) this frame
+    /// returns to, so that a call writes one record and a return reads
+    /// one.
+    ret_func: u32,
+    ret_base: u32,
+    ret_pc: u32,
     /// The running closure, or `u64::MAX` for a plain call.
     env: u64,
 }
@@ -318,11 +325,18 @@ impl<'h> Vm<'h> {
         }
         self.stack.get_or_insert_with(ValueStack::new)[base..base + args.len()]
             .copy_from_slice(args);
+        let (ret_func, ret_base, ret_pc) = self
+            .frames
+            .last()
+            .map_or((0, 0, 0), |fr| (fr.func, fr.base, fr.pc));
         self.frames.push(Frame {
             func,
             pc: 0,
             base: base as u32,
             ret: base as u32,
+            ret_func,
+            ret_base,
+            ret_pc,
             env: NO_ENV,
         });
         let r = self.execute(depth);
@@ -474,6 +488,15 @@ impl<'h> Vm<'h> {
         }
     }
 
+    /// The instruction frame `k` is at: the running frame's own `pc`, a
+    /// caller's call (kept by the frame it called).
+    fn pc_of(&self, k: usize) -> u32 {
+        match self.frames.get(k + 1) {
+            Some(next) => next.ret_pc,
+            None => self.frames[k].pc,
+        }
+    }
+
     /// The trace of the frames running now, innermost first, keeping both
     /// ends of a deep stack (see [`crate::trap`]).
     fn trace(&self) -> (Vec<TraceFrame>, usize) {
@@ -481,12 +504,14 @@ impl<'h> Vm<'h> {
         let depth = self.frames.len();
         let trace = kept_frames(depth)
             .map(|i| {
-                let fr = &self.frames[depth - 1 - i];
+                let k = depth - 1 - i;
+                let fr = &self.frames[k];
                 let f = &m.functions[fr.func as usize];
+                let pc = self.pc_of(k) as usize;
                 TraceFrame {
                     function: f.name.clone(),
                     file: m.sources[f.source as usize].clone(),
-                    line: f.line_of(self.prog.code(fr.func).origin[fr.pc as usize] as usize),
+                    line: f.line_of(self.prog.code(fr.func).origin[pc] as usize),
                 }
             })
             .collect::<Vec<_>>();
@@ -552,7 +577,7 @@ impl<'h> Vm<'h> {
                     Some(next) => next.base as usize - base,
                     None => usize::MAX,
                 };
-                for &s in prog.code(fr.func).refs_at(fr.pc) {
+                for &s in prog.code(fr.func).refs_at(self.pc_of(k)) {
                     if (s as usize) < limit {
                         roots.push(stack[base + s as usize]);
                     }
