@@ -220,6 +220,12 @@ pub enum Op {
     EnumTag { d: Slot, s: Slot },
     /// `rd = payload field of rs, which must be variant` (`enum.field`).
     EnumField { d: Slot, s: Slot, variant: u16, field: u16 },
+    /// `rd = rm[rk]` (`map.get`; traps on a missing key), and `rd =
+    /// rm.get(rk, rv)` (`map.getor`). `s` is the slot the canonical
+    /// instruction's first operand is in: a lookup that needs more than the
+    /// quick path runs as the canonical instruction there.
+    MGet { d: Slot, m: Slot, k: Slot, s: Slot },
+    MGetOr { d: Slot, m: Slot, k: Slot, v: Slot, s: Slot },
     /// `rd = content of cell rc` (`cell.get`).
     CellGet { d: Slot, c: Slot },
     /// `content of cell rc = rv` (`cell.set`).
@@ -299,6 +305,8 @@ impl Op {
                 | Op::ASetImm { .. }
                 | Op::SByte { .. }
                 | Op::EnumField { .. }
+                | Op::MGet { .. }
+                | Op::MGetOr { .. }
         )
     }
 
@@ -371,6 +379,8 @@ impl Op {
             | EnumUnit { d, .. }
             | EnumField { d, .. }
             | CellGet { d, .. }
+            | MGet { d, .. }
+            | MGetOr { d, .. }
             | Call { ret: d, .. } => Some(d),
             _ => None,
         }

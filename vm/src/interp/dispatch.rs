@@ -808,6 +808,35 @@ impl Vm<'_> {
                 } => {
                     r!(d) = enum_field!(r!(s), variant, field);
                 }
+                // A lookup the quick path cannot finish (a string key
+                // with fuel on, or a missing key) runs as the canonical
+                // instruction, its operands put where that one has them.
+                Op::MGet { d, m, k, s } => {
+                    let (mh, key) = (r!(m), r!(k));
+                    match self.heap.map_get_free(mh, key, !METER) {
+                        Some(Some(v)) => r!(d) = v,
+                        _ => {
+                            (r!(s), r!(s + 1)) = (mh, key);
+                            sp = base + s as usize + 2;
+                            slow!(op_map_read, Instr::MGet {});
+                            frame = stack.frame(base);
+                            r!(d) = r!(s);
+                        }
+                    }
+                }
+                Op::MGetOr { d, m, k, v, s } => {
+                    let (mh, key, dv) = (r!(m), r!(k), r!(v));
+                    match self.heap.map_get_free(mh, key, !METER) {
+                        Some(found) => r!(d) = found.unwrap_or(dv),
+                        None => {
+                            (r!(s), r!(s + 1), r!(s + 2)) = (mh, key, dv);
+                            sp = base + s as usize + 3;
+                            slow!(op_map_read, Instr::MGetOr {});
+                            frame = stack.frame(base);
+                            r!(d) = r!(s);
+                        }
+                    }
+                }
                 Op::CellGet { d, c } => r!(d) = self.heap.cell(r!(c)),
                 Op::CellSet { c, v } => {
                     let v = r!(v);

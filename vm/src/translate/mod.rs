@@ -548,6 +548,19 @@ impl<'a> Translator<'a> {
                 self.emit(Op::SetField { o, f: field, v }, 1, i);
                 self.pop_n(2);
             }
+            MGet {} => {
+                let k = self.slot(h - 1, i);
+                let m = self.slot(h - 2, i);
+                let s = self.own(h - 2) as Slot;
+                self.produce(h - 2, Op::MGet { d: s, m, k, s }, 1, i);
+            }
+            MGetOr {} => {
+                let v = self.slot(h - 1, i);
+                let k = self.slot(h - 2, i);
+                let m = self.slot(h - 3, i);
+                let s = self.own(h - 3) as Slot;
+                self.produce(h - 3, Op::MGetOr { d: s, m, k, v, s }, 1, i);
+            }
             CellSet {} => {
                 let v = self.slot(h - 1, i);
                 let c = self.slot(h - 2, i);
