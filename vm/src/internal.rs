@@ -226,6 +226,9 @@ pub enum Op {
     /// quick path runs as the canonical instruction there.
     MGet { d: Slot, m: Slot, k: Slot, s: Slot },
     MGetOr { d: Slot, m: Slot, k: Slot, v: Slot, s: Slot },
+    /// `rm[rk] = rv` (`map.set`); a safepoint (a new entry allocates), its
+    /// stack map the canonical instruction's. `s` as for `MGet`.
+    MSet { m: Slot, k: Slot, v: Slot, s: Slot },
     /// `rd = content of cell rc` (`cell.get`).
     CellGet { d: Slot, c: Slot },
     /// `content of cell rc = rv` (`cell.set`).

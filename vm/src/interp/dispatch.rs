@@ -837,6 +837,15 @@ impl Vm<'_> {
                         }
                     }
                 }
+                Op::MSet { m, k, v, s } => {
+                    let (mh, key, value) = (r!(m), r!(k), r!(v));
+                    if let Err(vacant) = self.heap.map_set_free(mh, key, value, !METER) {
+                        (r!(s), r!(s + 1), r!(s + 2)) = (mh, key, value);
+                        sp = base + s as usize + 3;
+                        slow!(op_map_set, vacant);
+                        frame = stack.frame(base);
+                    }
+                }
                 Op::CellGet { d, c } => r!(d) = self.heap.cell(r!(c)),
                 Op::CellSet { c, v } => {
                     let v = r!(v);

@@ -606,7 +606,7 @@ impl<'h> Vm<'h> {
                     crate::internal::Op::Stack(ins) if ins.opcode().is_safepoint()
                 ) || matches!(
                     self.prog.code(fr.func).ops[pc],
-                    crate::internal::Op::Call { .. }
+                    crate::internal::Op::Call { .. } | crate::internal::Op::MSet { .. }
                 ),
                 "a collection at an instruction that is not a safepoint"
             );

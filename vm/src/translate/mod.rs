@@ -554,6 +554,15 @@ impl<'a> Translator<'a> {
                 let s = self.own(h - 2) as Slot;
                 self.produce(h - 2, Op::MGet { d: s, m, k, s }, 1, i);
             }
+            MSet {} => {
+                let v = self.slot(h - 1, i);
+                let k = self.slot(h - 2, i);
+                let m = self.slot(h - 3, i);
+                let s = self.own(h - 3) as Slot;
+                self.emit(Op::MSet { m, k, v, s }, 1, i);
+                self.record_map(i);
+                self.pop_n(3);
+            }
             MGetOr {} => {
                 let v = self.slot(h - 1, i);
                 let k = self.slot(h - 2, i);
