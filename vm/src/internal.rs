@@ -16,7 +16,10 @@
 //! where it can trap, call or poll. [`Code`] keeps, per internal
 //! instruction, how many canonical instructions it stands for and its
 //! origin, so fuel, instruction counts, lines, traces and stack maps all
-//! speak canonical instructions whatever the translation chose.
+//! speak canonical instructions whatever the translation chose. The
+//! safepoints (canonical safepoints run as themselves, `Call`, `MSet`)
+//! have the verifier's stack map of their canonical instruction, less the
+//! slots of values that stayed in the locals they were loaded from.
 //!
 //! Every register instruction means what its canonical expansion means,
 //! written in each variant's doc (`rX` is frame slot X: a local, or an
