@@ -12,7 +12,7 @@
 use crate::heap::GcInfo;
 use crate::internal::Code;
 use crate::module::*;
-use crate::verify::{self, FuncInfo, VerifyError};
+use crate::verify::{self, VerifyError};
 
 /// A module that passed verification, with what execution needs from it.
 ///
@@ -35,7 +35,6 @@ use crate::verify::{self, FuncInfo, VerifyError};
 /// ```
 pub struct Program {
     module: Module,
-    info: Vec<FuncInfo>,
     pub(crate) gc: GcInfo,
     /// What a call needs to know about each function, kept compact.
     pub(crate) meta: Vec<FnMeta>,
@@ -78,11 +77,10 @@ impl Program {
     }
 
     fn load(module: Module, fuse: bool) -> Result<Program, VerifyError> {
-        let mut info = verify::verify(&module)?;
+        // The verifier's facts (stack heights and maps) go into the
+        // translated code; only that is kept.
+        let info = verify::verify(&module)?;
         let (code, divisors) = crate::translate::translate(&module, &info, fuse);
-        for i in &mut info {
-            i.heights = Vec::new();
-        }
         let record_refs = module
             .layouts
             .iter()
@@ -140,7 +138,6 @@ impl Program {
             module,
             code,
             divisors,
-            info,
             shapes,
             holds_refs,
             gc: GcInfo {
@@ -159,12 +156,6 @@ impl Program {
     /// The internal code of function `func`, as it runs.
     pub fn code(&self, func: u32) -> &Code {
         &self.code[func as usize]
-    }
-
-    /// What verification proved about function `func` (its canonical
-    /// stack maps).
-    pub fn function_info(&self, func: u32) -> &FuncInfo {
-        &self.info[func as usize]
     }
 
     /// Whether values of array type `ty` hold references in their

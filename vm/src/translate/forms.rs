@@ -75,10 +75,7 @@ impl Translator<'_> {
         let h = self.h;
         let np = self.params.get(func as usize).copied().unwrap_or(0);
         let args = self.own(h - np) as Slot;
-        let after = match self.info.heights.get(i + 1) {
-            Some(&h) if h != NONE => h as usize,
-            _ => 0,
-        };
+        let after = self.height_after(i);
         // The arguments are the entries from `h - np` up, all within
         // `after - 1` up (a call pushes at most its result).
         let op = Op::Call {

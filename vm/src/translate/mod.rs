@@ -357,10 +357,7 @@ impl<'a> Translator<'a> {
     fn as_itself(&mut self, i: usize) {
         let ins = self.code[i];
         self.live = ins.falls_through();
-        let after = match self.info.heights.get(i + 1) {
-            Some(&h) if h != NONE && self.live => h as usize,
-            _ => 0,
-        };
+        let after = if self.live { self.height_after(i) } else { 0 };
         if !self.live {
             self.materialize_all(i);
         }
@@ -409,18 +406,9 @@ impl<'a> Translator<'a> {
                 self.push_val(Val::At(local as u32), i);
                 self.pending += 1;
             }
-            Const { index } => {
-                let v = match self.consts.get(index as usize) {
-                    Some(crate::module::Const::Int(v)) if i32::try_from(*v).is_ok() => {
-                        Val::Int(*v as i32)
-                    }
-                    _ => Val::Const(index),
-                };
+            Const { .. } | Bool { .. } => {
+                let v = self.constant(ins);
                 self.push_val(v, i);
-                self.pending += 1;
-            }
-            Bool { value } => {
-                self.push_val(Val::Int(value as i32), i);
                 self.pending += 1;
             }
             Dup {} => {
@@ -434,7 +422,11 @@ impl<'a> Translator<'a> {
             }
             Store { local } => self.store(local as u32, i),
             GlobalGet { global } => match self.known.get(global as usize) {
-                Some(Some(value)) => return self.step_with(*value, i),
+                Some(Some(value)) => {
+                    let v = self.constant(*value);
+                    self.push_val(v, i);
+                    self.pending += 1;
+                }
                 _ => {
                     let d = self.own(h) as Slot;
                     self.produce(h, Op::GlobalGet { d, g: global }, 1, i);
@@ -608,21 +600,25 @@ impl<'a> Translator<'a> {
         1
     }
 
-    /// Translates the instruction at `i` as if it were `ins` (a known
-    /// global's read as its constant).
-    fn step_with(&mut self, ins: Instr, i: usize) -> usize {
+    /// The value a `const` or `bool` instruction pushes (also what a
+    /// known global's read pushes).
+    fn constant(&self, ins: Instr) -> Val {
         match ins {
-            Instr::Const { index } => {
-                let v = match self.consts.get(index as usize) {
-                    Some(Const::Int(v)) if i32::try_from(*v).is_ok() => Val::Int(*v as i32),
-                    _ => Val::Const(index),
-                };
-                self.push_val(v, i);
-            }
-            Instr::Bool { value } => self.push_val(Val::Int(value as i32), i),
-            _ => unreachable!("known globals are constants"),
+            Instr::Const { index } => match self.consts.get(index as usize) {
+                Some(Const::Int(v)) if i32::try_from(*v).is_ok() => Val::Int(*v as i32),
+                _ => Val::Const(index),
+            },
+            Instr::Bool { value } => Val::Int(value as i32),
+            _ => unreachable!("only constants push a known value"),
         }
-        self.pending += 1;
-        1
+    }
+
+    /// The stack height after instruction `i`, which falls through (0
+    /// where nothing follows).
+    pub(super) fn height_after(&self, i: usize) -> usize {
+        match self.info.heights.get(i + 1) {
+            Some(&h) if h != NONE => h as usize,
+            _ => 0,
+        }
     }
 }
