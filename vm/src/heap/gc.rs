@@ -280,12 +280,9 @@ fn trace(
         Object::Array { refs: true, items } => mark_all(flags, work, watch, items.iter().copied())?,
         Object::Map(m) if m.val_refs => mark_all(flags, work, watch, m.entries.values())?,
         Object::Array { .. } | Object::Map(_) => 0,
-        Object::Record {
-            layout,
-            tag,
-            fields,
-        } => {
-            let mask = &info.record_refs[*layout as usize][*tag as usize];
+        Object::Record { .. } | Object::BigRecord { .. } => {
+            let (layout, tag, fields) = o.as_record().expect("a record");
+            let mask = &info.record_refs[layout as usize][tag as usize];
             for (&c, &is_ref) in fields.iter().zip(mask.iter()) {
                 if is_ref {
                     mark(flags, c, work);
@@ -486,6 +483,30 @@ mod tests {
             "{}",
             std::mem::size_of::<Option<Object>>()
         );
+    }
+
+    #[test]
+    fn records_keep_small_fields_inline_and_count_the_same_either_way() {
+        let mut h = Heap::new();
+        for n in 0..=INLINE_FIELDS + 2 {
+            let values: Vec<u64> = (10..10 + n as u64).collect();
+            let before = h.bytes;
+            let r = h.alloc_record(1, 2, &values);
+            assert_eq!(h.bytes - before, OBJECT_BYTES + 8 * n, "{n} fields");
+            assert_eq!(h.get(r).size(), OBJECT_BYTES + 8 * n);
+            assert_eq!(
+                matches!(h.get(r), Object::Record { .. }),
+                n <= INLINE_FIELDS
+            );
+            assert_eq!(h.get(r).as_record(), Some((1, 2, &values[..])));
+            assert_eq!(h.fields(r), &values[..]);
+            assert_eq!(h.tag(r), 2);
+            for f in 0..n {
+                assert_eq!(h.field(r, f), 10 + f as u64);
+                h.set_field(r, f, 99);
+                assert_eq!(h.fields(r)[f], 99);
+            }
+        }
     }
 
     #[test]

@@ -47,8 +47,15 @@ pub use crate::map::{HashSeed, Key, KeyRef, TernMap};
 /// capacity, so that heap accounting is the same on every platform.
 pub const SHARE_MIN: usize = 24;
 
-/// The fields of a record or the captures of a closure.
+/// The captures of a closure.
 pub type Fields = smallvec::SmallVec<[u64; 2]>;
+
+/// Fields a record keeps in its own object slot; records with more have
+/// them boxed ([`Object::BigRecord`]). Three covers tree nodes, pairs,
+/// vectors and most enum payloads, and keeps `Option<Object>` at 40 bytes
+/// (a `gc` test pins it). A fixed number, not a host property: a record's
+/// accounted size is `8 * len` either way.
+pub const INLINE_FIELDS: usize = 3;
 
 #[derive(Debug)]
 pub struct MapObject {
@@ -81,12 +88,21 @@ pub enum Object {
     /// Boxed: a map is large, and keeping it out of line keeps every
     /// other object small.
     Map(Box<MapObject>),
-    /// A struct (tag 0) or an enum value (tag = variant). Small records
-    /// (tree nodes, pairs) keep their fields inline.
+    /// A struct (tag 0) or an enum value (tag = variant) of at most
+    /// [`INLINE_FIELDS`] fields, stored in the object itself: reading a
+    /// field is one handle check, one variant check and one load. Slots
+    /// past `len` stay zero.
     Record {
         layout: u32,
         tag: u32,
-        fields: Fields,
+        len: u8,
+        fields: [u64; INLINE_FIELDS],
+    },
+    /// A record of more than [`INLINE_FIELDS`] fields.
+    BigRecord {
+        layout: u32,
+        tag: u32,
+        fields: Box<[u64]>,
     },
     Closure {
         func: u32,
@@ -107,6 +123,44 @@ pub const OBJECT_BYTES: usize = 48;
 pub const MAP_HEADER_BYTES: usize = 64;
 
 impl Object {
+    /// A struct or enum value with these fields, inline when they fit.
+    pub fn new_record(layout: u32, tag: u32, values: &[u64]) -> Object {
+        if values.len() <= INLINE_FIELDS {
+            let mut fields = [0; INLINE_FIELDS];
+            fields[..values.len()].copy_from_slice(values);
+            Object::Record {
+                layout,
+                tag,
+                len: values.len() as u8,
+                fields,
+            }
+        } else {
+            Object::BigRecord {
+                layout,
+                tag,
+                fields: values.into(),
+            }
+        }
+    }
+
+    /// The layout, tag and fields of a record, `None` for other objects.
+    pub fn as_record(&self) -> Option<(u32, u32, &[u64])> {
+        match self {
+            Object::Record {
+                layout,
+                tag,
+                len,
+                fields,
+            } => Some((*layout, *tag, &fields[..*len as usize])),
+            Object::BigRecord {
+                layout,
+                tag,
+                fields,
+            } => Some((*layout, *tag, fields)),
+            _ => None,
+        }
+    }
+
     /// Accounted size in bytes: [`OBJECT_BYTES`] plus the memory the
     /// payload holds (capacity, not length). A fixed formula of sizes our
     /// own code chooses, so the same on every platform.
@@ -117,7 +171,8 @@ impl Object {
                 Object::StrRef { .. } | Object::Cell { .. } => 0,
                 Object::Array { items, .. } => 8 * items.capacity(),
                 Object::Map(m) => MAP_HEADER_BYTES + m.entries.heap_bytes(),
-                Object::Record { fields, .. } => 8 * fields.len(),
+                Object::Record { len, .. } => 8 * *len as usize,
+                Object::BigRecord { fields, .. } => 8 * fields.len(),
                 Object::Closure { captures, .. } => 8 * captures.len(),
             }
     }
@@ -296,15 +351,7 @@ impl Heap {
     #[inline(never)]
     pub fn alloc_record(&mut self, layout: u32, tag: u32, fields: &[u64]) -> u64 {
         let size = OBJECT_BYTES + 8 * fields.len();
-        let fields = Fields::from_slice(fields);
-        self.alloc_sized(
-            Object::Record {
-                layout,
-                tag,
-                fields,
-            },
-            size,
-        )
+        self.alloc_sized(Object::new_record(layout, tag, fields), size)
     }
 
     #[inline]
@@ -540,26 +587,41 @@ impl Heap {
         }
     }
 
-    #[inline]
-    pub fn fields(&self, h: u64) -> &[u64] {
+    /// Field `f` of the record `h`. The verifier proved `f` is below the
+    /// record's field count; an index past it but inside the inline slots
+    /// reads a zero slot (memory-safe even under a verifier bug), past
+    /// those it panics as any slice index does.
+    #[inline(always)]
+    pub fn field(&self, h: u64, f: usize) -> u64 {
         match self.get(h) {
-            Object::Record { fields, .. } => fields,
+            Object::Record { fields, .. } => fields[f],
+            Object::BigRecord { fields, .. } => fields[f],
+            _ => bad_handle(h, "record"),
+        }
+    }
+
+    /// Sets field `f` of the record `h` (see [`Heap::field`]).
+    #[inline(always)]
+    pub fn set_field(&mut self, h: u64, f: usize, v: u64) {
+        match self.get_mut(h) {
+            Object::Record { fields, .. } => fields[f] = v,
+            Object::BigRecord { fields, .. } => fields[f] = v,
             _ => bad_handle(h, "record"),
         }
     }
 
     #[inline]
-    pub fn fields_mut(&mut self, h: u64) -> &mut [u64] {
-        match self.get_mut(h) {
-            Object::Record { fields, .. } => fields,
-            _ => bad_handle(h, "record"),
+    pub fn fields(&self, h: u64) -> &[u64] {
+        match self.get(h).as_record() {
+            Some((_, _, fields)) => fields,
+            None => bad_handle(h, "record"),
         }
     }
 
     #[inline]
     pub fn tag(&self, h: u64) -> u32 {
         match self.get(h) {
-            Object::Record { tag, .. } => *tag,
+            Object::Record { tag, .. } | Object::BigRecord { tag, .. } => *tag,
             _ => bad_handle(h, "record"),
         }
     }

@@ -155,7 +155,7 @@ impl Vm<'_> {
                         tag
                     );
                 }
-                self.heap.fields(h)[$field as usize]
+                self.heap.field(h, $field as usize)
             }};
         }
         // An instruction implemented out of the loop (see `ops`), with the
@@ -568,12 +568,12 @@ impl Vm<'_> {
 
                         Instr::NewStruct { ty } => call_op!(op_new_record, ty, 0),
                         Instr::GetField { field } => {
-                            top!() = self.heap.fields(top!())[field as usize]
+                            top!() = self.heap.field(top!(), field as usize)
                         }
                         Instr::SetField { field } => {
                             let v = pop!();
                             let s = pop!();
-                            self.heap.fields_mut(s)[field as usize] = v;
+                            self.heap.set_field(s, field as usize, v);
                         }
                         Instr::NewEnum { ty, variant } => call_op!(op_new_record, ty, variant),
                         Instr::EnumTag {} => top!() = self.heap.tag(top!()) as u64,
@@ -764,14 +764,14 @@ impl Vm<'_> {
                     br_if!(i < v as i64, t)
                 }
 
-                Op::GetField { d, o, f } => r!(d) = self.heap.fields(r!(o))[f as usize],
+                Op::GetField { d, o, f } => r!(d) = self.heap.field(r!(o), f as usize),
                 Op::GetField2 { d, o, f, g } => {
-                    let inner = self.heap.fields(r!(o))[f as usize];
-                    r!(d) = self.heap.fields(inner)[g as usize];
+                    let inner = self.heap.field(r!(o), f as usize);
+                    r!(d) = self.heap.field(inner, g as usize);
                 }
                 Op::SetField { o, f, v } => {
                     let v = r!(v);
-                    self.heap.fields_mut(r!(o))[f as usize] = v;
+                    self.heap.set_field(r!(o), f as usize, v);
                 }
                 Op::AGet { d, a, i } => {
                     let items = self.heap.array(r!(a));

@@ -19,7 +19,7 @@ mod alloc;
 mod dispatch;
 mod ops;
 
-use crate::heap::{Collection, Fields, Heap, Object};
+use crate::heap::{Collection, Heap, Object};
 use crate::host::{CopyError, CopyOut, Host, NoHost, Value};
 use crate::limits::*;
 use crate::module::*;
@@ -144,11 +144,7 @@ impl<'h> Vm<'h> {
                     .enumerate()
                     .map(|(tag, v)| {
                         if v.fields.is_empty() {
-                            heap.alloc(Object::Record {
-                                layout: l as u32,
-                                tag: tag as u32,
-                                fields: Fields::new(),
-                            })
+                            heap.alloc(Object::new_record(l as u32, tag as u32, &[]))
                         } else {
                             NO_UNIT
                         }
