@@ -27,7 +27,7 @@ fn module(path: &Path, translate: bool) -> Option<(tern_sandbox::Module, usize)>
     };
     let program = program.expect("compiled code verifies");
     let registers = (0..n)
-        .flat_map(|f| &program.code(f).ops)
+        .flat_map(|f| program.ops_of(f))
         .filter(|op| !matches!(op, Op::Stack(_)))
         .count();
     Some((tern_sandbox::Module::from_program(program), registers))

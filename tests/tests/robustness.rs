@@ -418,8 +418,7 @@ fn a_frame_too_large_for_register_slots_runs_as_canonical_code() {
     m.functions[0].ret = INT;
     let program = tern_vm::Program::new(m).expect("verifies");
     assert!(program
-        .code(0)
-        .ops
+        .ops_of(0)
         .iter()
         .all(|op| matches!(op, tern_vm::internal::Op::Stack(_))));
     let module = tern_sandbox::Module::from_program(program);

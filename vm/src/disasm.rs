@@ -189,13 +189,20 @@ pub fn translated(p: &crate::Program, source_line: &dyn Fn(&str, u32) -> Option<
             f.num_slots()
         );
         let code = p.code(fi as u32);
+        let counts = p.counts_of(fi as u32);
+        let start = p.start_of(fi as u32);
         let mut last_line = 0;
-        for (k, op) in code.ops.iter().enumerate() {
+        for (k, &op) in p.ops_of(fi as u32).iter().enumerate() {
             let line = f.line_of(code.origin[k] as usize);
             line_header(&mut o, file, line, &mut last_line, source_line);
-            let _ = write!(o, "{k:>6}  [{}] {op}", code.counts[k]);
+            // Targets as indices into this function's listing.
+            let mut op = op;
+            if let Some(t) = op.target_mut() {
+                *t -= start;
+            }
+            let _ = write!(o, "{k:>6}  [{}] {op}", counts[k]);
             if let crate::internal::Op::IDivBy { k, .. } | crate::internal::Op::IRemBy { k, .. } =
-                op
+                &op
             {
                 let _ = write!(o, "  ; by {}", p.divisors[*k as usize].divisor());
             }

@@ -13,6 +13,11 @@ pub struct Divisor {
     d: i64,
     m: i64,
     shift: u32,
+    /// All ones where the algorithm adds the dividend to the high product
+    /// (`d > 0`, `m < 0`) or subtracts it (`d < 0`, `m > 0`), else zero:
+    /// masks, so a quotient takes no branch.
+    add: i64,
+    sub: i64,
 }
 
 impl Divisor {
@@ -49,10 +54,13 @@ impl Divisor {
             }
         }
         let m = q2.wrapping_add(1) as i64;
+        let m = if d < 0 { m.wrapping_neg() } else { m };
         Some(Divisor {
             d,
-            m: if d < 0 { m.wrapping_neg() } else { m },
+            m,
             shift: p - 64,
+            add: -((d > 0 && m < 0) as i64),
+            sub: -((d < 0 && m > 0) as i64),
         })
     }
 
@@ -64,11 +72,7 @@ impl Divisor {
     #[inline]
     pub fn quotient(self, n: i64) -> i64 {
         let mut q = ((n as i128 * self.m as i128) >> 64) as i64;
-        if self.d > 0 && self.m < 0 {
-            q = q.wrapping_add(n);
-        } else if self.d < 0 && self.m > 0 {
-            q = q.wrapping_sub(n);
-        }
+        q = q.wrapping_add(n & self.add).wrapping_sub(n & self.sub);
         q >>= self.shift;
         q + ((q as u64) >> 63) as i64
     }

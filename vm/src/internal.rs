@@ -427,6 +427,11 @@ impl fmt::Display for Op {
 }
 
 /// One function's internal code and what it says about canonical code.
+///
+/// The translator fills every field; loading moves `ops`, `counts` and
+/// `sp` into the program's one code array (see `Program::ops_of`), so in
+/// a loaded program they are empty and the rest index the function's
+/// instructions from 0.
 #[derive(Debug, Clone, Default)]
 pub struct Code {
     pub ops: Vec<Op>,

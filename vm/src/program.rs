@@ -10,7 +10,7 @@
 //! hand.
 
 use crate::heap::GcInfo;
-use crate::internal::Code;
+use crate::internal::{Code, Op};
 use crate::module::*;
 use crate::verify::{self, VerifyError};
 
@@ -45,8 +45,18 @@ pub struct Program {
     /// For each type id: whether an array of it holds references in its
     /// elements, a map in its values, a cell in its content.
     holds_refs: Vec<bool>,
-    /// Per function, the internal code that runs (see `translate`).
+    /// Per function, what its internal code says about canonical code
+    /// (see `translate`); the instructions themselves are in `ops`.
     code: Vec<Code>,
+    /// The internal code of every function, one after the other (function
+    /// `f` from `meta[f].start`), with jump targets and frame `pc`s indexing
+    /// this whole array: a call or return changes the index, not the
+    /// array. [`Code::counts`] and [`Code::sp`] are moved alongside.
+    pub(crate) ops: Vec<Op>,
+    pub(crate) counts: Vec<u8>,
+    pub(crate) sps: Vec<u32>,
+    /// Where each function's code ends in `ops`.
+    ends: Vec<u32>,
     /// The constant divisors the code divides by (see `divisor`).
     pub(crate) divisors: Vec<crate::divisor::Divisor>,
 }
@@ -59,6 +69,8 @@ pub(crate) struct FnMeta {
     /// Slots per frame: locals plus the operand stack.
     pub frame_size: u32,
     pub returns_value: bool,
+    /// Where the function's code starts in [`Program::ops`].
+    pub start: u32,
 }
 
 impl Program {
@@ -80,7 +92,22 @@ impl Program {
         // The verifier's facts (stack heights and maps) go into the
         // translated code; only that is kept.
         let info = verify::verify(&module)?;
-        let (code, divisors) = crate::translate::translate(&module, &info, fuse);
+        let (mut code, divisors) = crate::translate::translate(&module, &info, fuse);
+        let (mut ops, mut counts, mut sps) = (Vec::new(), Vec::new(), Vec::new());
+        let mut starts = Vec::with_capacity(code.len());
+        for c in &mut code {
+            let start = ops.len() as u32;
+            starts.push(start);
+            for mut op in std::mem::take(&mut c.ops) {
+                if let Some(t) = op.target_mut() {
+                    *t += start;
+                }
+                ops.push(op);
+            }
+            counts.append(&mut c.counts);
+            sps.append(&mut c.sp);
+        }
+        starts.push(ops.len() as u32);
         let record_refs = module
             .layouts
             .iter()
@@ -103,7 +130,9 @@ impl Program {
             .functions
             .iter()
             .zip(&info)
-            .map(|(f, i)| FnMeta {
+            .zip(&starts)
+            .map(|((f, i), &start)| FnMeta {
+                start,
                 params: f.params.len() as u32,
                 slots: f.num_slots() as u32,
                 frame_size: (f.num_slots() + i.max_stack as usize) as u32,
@@ -137,6 +166,10 @@ impl Program {
         Ok(Program {
             module,
             code,
+            ops,
+            counts,
+            sps,
+            ends: starts[1..].to_vec(),
             divisors,
             shapes,
             holds_refs,
@@ -153,9 +186,27 @@ impl Program {
         &self.module
     }
 
-    /// The internal code of function `func`, as it runs.
+    /// What the internal code of function `func` says about canonical
+    /// code (its instructions are [`Program::ops_of`]).
     pub fn code(&self, func: u32) -> &Code {
         &self.code[func as usize]
+    }
+
+    /// The internal code of function `func`, as it runs (jump targets
+    /// index the whole program's code: see [`Program::start_of`]).
+    pub fn ops_of(&self, func: u32) -> &[Op] {
+        &self.ops[self.start_of(func) as usize..self.ends[func as usize] as usize]
+    }
+
+    /// How many canonical instructions each of `ops_of(func)` stands for.
+    pub fn counts_of(&self, func: u32) -> &[u8] {
+        &self.counts[self.start_of(func) as usize..self.ends[func as usize] as usize]
+    }
+
+    /// Where function `func`'s code starts in the program's code: an index
+    /// into the program's code less this is one into the function's.
+    pub fn start_of(&self, func: u32) -> u32 {
+        self.meta[func as usize].start
     }
 
     /// Whether values of array type `ty` hold references in their

@@ -5,6 +5,14 @@
 //! caller's to trap on (they need the frame to trap in); everything else
 //! here is total.
 
+/// The element an index (an int) names in a sequence of `len`, if any:
+/// the one bounds rule of `array.get`, `array.set` and `sbyte`, in every
+/// form.
+#[inline(always)]
+pub fn element(i: u64, len: usize) -> Option<usize> {
+    usize::try_from(i as i64).ok().filter(|&k| k < len)
+}
+
 /// `idiv`: truncation toward zero; `MIN / -1` is `MIN`. `b` is not zero.
 #[inline(always)]
 pub fn int_div(a: i64, b: i64) -> i64 {

@@ -610,6 +610,23 @@ impl Heap {
         }
     }
 
+    /// Payload field `f` of the enum value `h`, which must be of variant
+    /// `variant`; its actual variant if not (the code a compiler emits
+    /// tests the tag first; a hand-made module that does not gets an
+    /// error, not a wrong field).
+    #[inline(always)]
+    pub fn variant_field(&self, h: u64, variant: u32, f: usize) -> Result<u64, u32> {
+        let (tag, v) = match self.get(h) {
+            Object::Record { tag, fields, .. } => (*tag, fields.get(f)),
+            Object::BigRecord { tag, fields, .. } => (*tag, fields.get(f)),
+            _ => bad_handle(h, "record"),
+        };
+        match v {
+            Some(&v) if tag == variant => Ok(v),
+            _ => Err(tag),
+        }
+    }
+
     #[inline]
     pub fn fields(&self, h: u64) -> &[u64] {
         match self.get(h).as_record() {

@@ -1,7 +1,8 @@
 //! The dispatch loop: one `match` over the internal instructions (see
-//! [`crate::internal`]): the register instructions inline, and canonical
-//! instructions run as themselves ([`Op::Stack`]), the trivial ones
-//! inline and the rest calling their functions in `ops`.
+//! [`crate::internal`]) of the whole program's code array (so a call or a
+//! return only moves `pc`): the register instructions inline, and
+//! canonical instructions run as themselves ([`Op::Stack`]): jumps, calls
+//! and returns here, the rest in `canonical`, out of the loop.
 //!
 //! The loop trusts the verifier: slot types, local initialization, indices
 //! and stack heights are not re-checked here. What it does check is what no
@@ -30,6 +31,7 @@ impl Vm<'_> {
     #[allow(unused_assignments)]
     // `!(a < b)` is meant: a NaN operand makes it true (`br.not.flt`).
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    #[inline(never)]
     pub(super) fn run<const METER: bool>(
         &mut self,
         stack: &mut ValueStack,
@@ -41,13 +43,13 @@ impl Vm<'_> {
         let prog: &Program = &prog_handle;
         let m = prog.module();
         let top = *self.frames.last().expect("execute needs a frame");
-        let mut fidx = top.func as usize;
-        let mut ops: &[Op] = &prog.code(fidx as u32).ops;
-        let mut counts: &[u8] = &prog.code(fidx as u32).counts;
-        let mut sps: &[u32] = &prog.code(fidx as u32).sp;
+        // One array for all functions: calls and returns change `pc`.
+        let mut ops: &[Op] = &prog.ops;
+        let counts: &[u8] = &prog.counts;
+        let sps: &[u32] = &prog.sps;
         let mut base = top.base as usize;
         let mut pc = top.pc as usize;
-        let mut sp = base + prog.meta[fidx].slots as usize;
+        let mut sp = base + prog.meta[top.func as usize].slots as usize;
         // The running frame's first slots, which the register instructions
         // name (see `r!`).
         let mut frame = stack.frame(base);
@@ -94,68 +96,20 @@ impl Vm<'_> {
                 stack[sp]
             }};
         }
-        macro_rules! push {
-            ($v:expr) => {{
-                let v = $v;
-                stack[sp] = v;
-                sp += 1;
-            }};
-        }
-        macro_rules! top {
-            () => {
-                stack[sp - 1]
-            };
-        }
-        macro_rules! int_bin {
-            (|$a:ident, $b:ident| $e:expr) => {{
-                let $b = pop!() as i64;
-                let $a = top!() as i64;
-                top!() = ($e) as u64;
-            }};
-        }
-        macro_rules! int_cmp {
-            ($op:tt) => {{
-                let b = pop!() as i64;
-                let a = top!() as i64;
-                top!() = (a $op b) as u64;
-            }};
-        }
-        macro_rules! flt_bin {
-            (|$a:ident, $b:ident| $e:expr) => {{
-                let $b = f64_of!(pop!());
-                let $a = f64_of!(top!());
-                top!() = f64::to_bits($e);
-            }};
-        }
-        macro_rules! flt_un {
-            (|$a:ident| $e:expr) => {{
-                let $a = f64_of!(top!());
-                top!() = f64::to_bits($e);
-            }};
-        }
-        macro_rules! flt_cmp {
-            ($op:tt) => {{
-                let b = f64_of!(pop!());
-                let a = f64_of!(top!());
-                top!() = (a $op b) as u64;
-            }};
-        }
-        // A payload field of the enum value `h`, which must be `variant`
-        // (the code a compiler emits tests the tag first; a hand-made
-        // module that does not gets an error, not a wrong field).
+        // A payload field of an enum value (see `Heap::variant_field`).
         macro_rules! enum_field {
             ($h:expr, $variant:expr, $field:expr) => {{
-                let h = $h;
-                let tag = self.heap.tag(h);
-                if tag != $variant as u32 {
-                    trap!(
+                match self
+                    .heap
+                    .variant_field($h, $variant as u32, $field as usize)
+                {
+                    Ok(v) => v,
+                    Err(tag) => trap!(
                         TrapKind::InvalidArgument,
-                        "enum payload read for variant {} of a value of variant {}",
-                        $variant,
-                        tag
-                    );
+                        "{}",
+                        wrong_variant($variant, tag)
+                    ),
                 }
-                self.heap.field(h, $field as usize)
             }};
         }
         // An instruction implemented out of the loop (see `ops`), with the
@@ -165,13 +119,6 @@ impl Vm<'_> {
                 sync!();
                 sp = self.$op::<METER>(stack, sp $(, $arg)*)?;
                 count = self.fuel_used;
-            }};
-        }
-        // The same for one that charges no work (see `alloc`).
-        macro_rules! call_op {
-            ($op:ident $(, $arg:expr)*) => {{
-                sync!();
-                sp = self.$op(stack, sp $(, $arg)*)?;
             }};
         }
         macro_rules! check_fuel {
@@ -214,10 +161,8 @@ impl Vm<'_> {
                     self.fuel_used = count;
                     return Ok(result);
                 }
-                fidx = fr.ret_func as usize;
-                let code = prog.code(fidx as u32);
-                (ops, counts, sps) = (&code.ops, &code.counts, &code.sp);
                 base = fr.ret_base as usize;
+                ops = &prog.ops;
                 // A `store` the call took in runs now (see `Op::Call`).
                 if METER {
                     if let Op::Call { after, .. } = ops[fr.ret_pc as usize] {
@@ -248,19 +193,16 @@ impl Vm<'_> {
                 }
                 self.frames.push(Frame {
                     func: callee as u32,
-                    pc: 0,
+                    pc: meta.start,
                     base: new_base as u32,
                     ret: $ret as u32,
-                    ret_func: fidx as u32,
                     ret_base: base as u32,
                     ret_pc: pc as u32,
                     env: $env,
                 });
-                fidx = callee;
-                let code = prog.code(fidx as u32);
-                (ops, counts, sps) = (&code.ops, &code.counts, &code.sp);
                 base = new_base;
-                pc = 0;
+                ops = &prog.ops;
+                pc = meta.start as usize;
                 frame = stack.frame(base);
                 continue;
             }};
@@ -320,17 +262,16 @@ impl Vm<'_> {
                 }
             }};
         }
-        // The index `i` (an int) into `items`, or the out-of-bounds trap:
-        // the one bounds rule of `array.get`, `array.set` and `sbyte`, in
-        // both their forms.
+        // The element index `i` names in `items`, or the out-of-bounds
+        // trap (see `semantics::element`).
         macro_rules! bounds {
             ($items:expr, $i:expr) => {{
-                let i = $i as i64;
-                match usize::try_from(i).ok().filter(|&i| i < $items.len()) {
-                    Some(i) => i,
+                let i = $i;
+                match semantics::element(i, $items.len()) {
+                    Some(k) => k,
                     None => {
                         let n = $items.len();
-                        oob!(i, n)
+                        oob!(i as i64, n)
                     }
                 }
             }};
@@ -345,128 +286,6 @@ impl Vm<'_> {
                 Op::Stack(ins) => {
                     sp = base + sps[pc] as usize;
                     match ins {
-                        Instr::Nop {} => {}
-                        Instr::Const { index } => push!(self.consts[index as usize]),
-                        Instr::Bool { value } => push!(value as u64),
-                        Instr::Load { local } => push!(stack[base + local as usize]),
-                        Instr::Store { local } => {
-                            let v = pop!();
-                            stack[base + local as usize] = v;
-                        }
-                        Instr::GlobalGet { global } => {
-                            if !self.global_set[global as usize] {
-                                trap!(
-                                    TrapKind::UninitializedGlobal,
-                                    "global {} read before it was initialized",
-                                    global
-                                );
-                            }
-                            push!(self.globals[global as usize]);
-                        }
-                        Instr::GlobalSet { global } => {
-                            let v = pop!();
-                            self.globals[global as usize] = v;
-                            self.global_set[global as usize] = true;
-                        }
-                        Instr::Pop {} => sp -= 1,
-                        Instr::Dup {} => {
-                            let v = top!();
-                            push!(v);
-                        }
-                        Instr::LoadCapture { index } => {
-                            let env = self.frames.last().expect("running frame").env;
-                            let v = self.heap.closure(env).1[index as usize];
-                            push!(v);
-                        }
-
-                        Instr::IAdd {} => int_bin!(|a, b| a.wrapping_add(b)),
-                        Instr::ISub {} => int_bin!(|a, b| a.wrapping_sub(b)),
-                        Instr::IMul {} => int_bin!(|a, b| a.wrapping_mul(b)),
-                        Instr::IDiv {} => {
-                            if top!() == 0 {
-                                trap!(TrapKind::DivisionByZero, "division by zero");
-                            }
-                            int_bin!(|a, b| semantics::int_div(a, b))
-                        }
-                        Instr::IRem {} => {
-                            if top!() == 0 {
-                                trap!(TrapKind::DivisionByZero, "division by zero");
-                            }
-                            int_bin!(|a, b| semantics::int_rem(a, b))
-                        }
-                        Instr::INeg {} => top!() = (top!() as i64).wrapping_neg() as u64,
-                        Instr::IAnd {} => int_bin!(|a, b| a & b),
-                        Instr::IOr {} => int_bin!(|a, b| a | b),
-                        Instr::IXor {} => int_bin!(|a, b| a ^ b),
-                        Instr::IShl {} => int_bin!(|a, b| semantics::shl(a, b)),
-                        Instr::IShr {} => int_bin!(|a, b| semantics::shr(a, b)),
-                        Instr::ILt {} => int_cmp!(<),
-                        Instr::ILe {} => int_cmp!(<=),
-                        Instr::IGt {} => int_cmp!(>),
-                        Instr::IGe {} => int_cmp!(>=),
-                        Instr::IEq {} => int_cmp!(==),
-                        Instr::INe {} => int_cmp!(!=),
-
-                        Instr::FAdd {} => flt_bin!(|a, b| a + b),
-                        Instr::FSub {} => flt_bin!(|a, b| a - b),
-                        Instr::FMul {} => flt_bin!(|a, b| a * b),
-                        Instr::FDiv {} => flt_bin!(|a, b| a / b),
-                        Instr::FRem {} => flt_bin!(|a, b| a % b),
-                        Instr::FNeg {} => flt_un!(|a| -a),
-                        Instr::FLt {} => flt_cmp!(<),
-                        Instr::FLe {} => flt_cmp!(<=),
-                        Instr::FGt {} => flt_cmp!(>),
-                        Instr::FGe {} => flt_cmp!(>=),
-                        Instr::FEq {} => flt_cmp!(==),
-                        Instr::FNe {} => flt_cmp!(!=),
-
-                        Instr::BNot {} => top!() ^= 1,
-                        Instr::BEq {} => int_cmp!(==),
-                        Instr::BNe {} => int_cmp!(!=),
-
-                        Instr::SEq {}
-                        | Instr::SNe {}
-                        | Instr::SLt {}
-                        | Instr::SLe {}
-                        | Instr::SGt {}
-                        | Instr::SGe {} => slow!(op_str_compare, ins),
-                        Instr::SConcat {} => slow!(op_concat),
-                        Instr::SLen {} => top!() = self.heap.str(top!()).len() as u64,
-                        Instr::SByte {} => {
-                            let i = pop!();
-                            let bytes = self.heap.str(top!()).as_bytes();
-                            let k = bounds!(bytes, i);
-                            top!() = bytes[k] as u64;
-                        }
-                        Instr::SSlice {} => slow!(op_slice),
-                        Instr::SSplit { .. } => slow!(op_split),
-                        Instr::SFind {} => slow!(op_find),
-                        Instr::SJoin {} => slow!(op_join),
-
-                        Instr::I2F {} => top!() = (top!() as i64 as f64).to_bits(),
-                        Instr::F2I {} => top!() = semantics::float_to_int(f64_of!(top!())) as u64,
-                        Instr::IToS {} => call_op!(op_itos),
-                        Instr::FToS {}
-                        | Instr::BToS {}
-                        | Instr::SToI {}
-                        | Instr::SToF {}
-                        | Instr::FFixed {} => slow!(op_text, ins),
-
-                        Instr::FSqrt {} => flt_un!(|a| a.sqrt()),
-                        Instr::FFloor {} => flt_un!(|a| semantics::floor(a)),
-                        Instr::FCeil {} => flt_un!(|a| semantics::ceil(a)),
-                        Instr::FSin {} => flt_un!(|a| semantics::sin(a)),
-                        Instr::FCos {} => flt_un!(|a| semantics::cos(a)),
-                        Instr::FExp {} => flt_un!(|a| semantics::exp(a)),
-                        Instr::FLog {} => flt_un!(|a| semantics::log(a)),
-                        Instr::FAbs {} => flt_un!(|a| a.abs()),
-                        Instr::FPow {} => flt_bin!(|a, b| semantics::pow(a, b)),
-                        Instr::FMin {} => flt_bin!(|a, b| semantics::float_min(a, b)),
-                        Instr::FMax {} => flt_bin!(|a, b| semantics::float_max(a, b)),
-                        Instr::IAbs {} => top!() = semantics::int_abs(top!() as i64) as u64,
-                        Instr::IMin {} => int_bin!(|a, b| a.min(b)),
-                        Instr::IMax {} => int_bin!(|a, b| a.max(b)),
-
                         Instr::Jmp { target } => stack_jump!(target),
                         Instr::JmpIf { target } => {
                             if pop!() != 0 {
@@ -491,13 +310,9 @@ impl Vm<'_> {
                             let f = self.heap.closure(clo).0;
                             enter!(f, sp - np, sp - np - 1, clo)
                         }
-                        Instr::CallHost { import } => {
-                            sync!();
-                            sp = self.op_call_host(stack, sp, import)?;
-                            count = self.fuel_used;
-                        }
                         Instr::Ret {} => {
-                            let result = if prog.meta[fidx].returns_value {
+                            let func = self.frames.last().expect("running frame").func;
+                            let result = if prog.meta[func as usize].returns_value {
                                 Some(stack[sp - 1])
                             } else {
                                 None
@@ -505,90 +320,12 @@ impl Vm<'_> {
                             ret!(result)
                         }
 
-                        Instr::NewArray { ty, len } => call_op!(op_new_array, ty, len),
-                        Instr::NewArrayRep { ty } => slow!(op_array_rep, ty),
-                        Instr::ALen {} => top!() = self.heap.array(top!()).len() as u64,
-                        Instr::AGet {} => {
-                            let i = pop!();
-                            let items = self.heap.array(top!());
-                            let k = bounds!(items, i);
-                            top!() = items[k];
-                        }
-                        Instr::ASet {} => {
-                            let v = pop!();
-                            let i = pop!();
-                            let a = pop!();
-                            let items = self.heap.array_mut(a);
-                            let k = bounds!(items, i);
-                            items[k] = v;
-                        }
-                        Instr::APush {} => call_op!(op_array_push),
-                        Instr::APop {} => call_op!(op_array_pop),
-
-                        Instr::NewMap { ty } => {
+                        // The rest run out of the loop, with `pc` and the
+                        // count saved for a trap or a collection.
+                        _ => {
                             sync!();
-                            sp = self.op_new_map(stack, sp, ty)?;
-                        }
-                        Instr::MLen {} => top!() = self.heap.map(top!()).len() as u64,
-                        // Lookups that cost no work units (int and bool keys, or
-                        // any key when nothing is metered) are handled here when
-                        // they hit; the rest out of the loop.
-                        Instr::MGet {} => {
-                            match self.heap.map_get_free(stack[sp - 2], top!(), !METER) {
-                                Some(Some(v)) => {
-                                    sp -= 1;
-                                    top!() = v;
-                                }
-                                _ => slow!(op_map_read, ins),
-                            }
-                        }
-                        Instr::MGetOr {} => {
-                            match self.heap.map_get_free(stack[sp - 3], stack[sp - 2], !METER) {
-                                Some(v) => {
-                                    let d = pop!();
-                                    sp -= 1;
-                                    top!() = v.unwrap_or(d);
-                                }
-                                None => slow!(op_map_read, ins),
-                            }
-                        }
-                        Instr::MHas {} => slow!(op_map_read, ins),
-                        Instr::MSet {} => {
-                            let (mh, k, v) = (stack[sp - 3], stack[sp - 2], stack[sp - 1]);
-                            match self.heap.map_set_free(mh, k, v, !METER) {
-                                Ok(()) => sp -= 3,
-                                Err(vacant) => slow!(op_map_set, vacant),
-                            }
-                        }
-                        Instr::MRemove {} => slow!(op_map_remove),
-                        Instr::MKeys { ty } => slow!(op_map_list, ty, true),
-                        Instr::MValues { ty } => slow!(op_map_list, ty, false),
-                        Instr::MKeyAt {} => slow!(op_map_at, true),
-                        Instr::MValAt {} => slow!(op_map_at, false),
-
-                        Instr::NewStruct { ty } => call_op!(op_new_record, ty, 0),
-                        Instr::GetField { field } => {
-                            top!() = self.heap.field(top!(), field as usize)
-                        }
-                        Instr::SetField { field } => {
-                            let v = pop!();
-                            let s = pop!();
-                            self.heap.set_field(s, field as usize, v);
-                        }
-                        Instr::NewEnum { ty, variant } => call_op!(op_new_record, ty, variant),
-                        Instr::EnumTag {} => top!() = self.heap.tag(top!()) as u64,
-                        Instr::EnumField { variant, field } => {
-                            let v = enum_field!(top!(), variant, field);
-                            top!() = v;
-                        }
-
-                        Instr::NewClosure { func: f, .. } => call_op!(op_new_closure, f),
-                        Instr::NewCell { ty } => call_op!(op_new_cell, ty),
-                        Instr::CellGet {} => top!() = self.heap.cell(top!()),
-                        Instr::CellSet {} => {
-                            let v = pop!();
-                            let c = pop!();
-                            self.heap.set_cell(c, v);
+                            sp = self.run_canonical::<METER>(stack, base, sp, ins)?;
+                            count = self.fuel_used;
                         }
                     }
                     frame = stack.frame(base);

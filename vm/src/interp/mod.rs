@@ -13,9 +13,11 @@
 //! This module holds the instance: its setup, calls in from the host,
 //! copies across the boundary, fuel and polling, traces, and the
 //! collector's roots and safepoints. `dispatch` is the loop that runs
-//! instructions; `ops` holds the instructions too large for it.
+//! instructions, `canonical` the canonical instructions that run as
+//! themselves; `ops` and `alloc` hold the instructions too large for them.
 
 mod alloc;
+mod canonical;
 mod dispatch;
 mod ops;
 
@@ -39,15 +41,17 @@ fn invalid_call(message: String) -> Trap {
 struct Frame {
     func: u32,
     /// Index of the instruction executing, kept for the running frame
-    /// only (a caller's is the next frame's `ret_pc`: see [`Vm::pc_of`]).
+    /// only (a caller's is the next frame's `ret_pc`). This and `ret_pc`
+    /// index the whole program's code, which is the interpreter's cache:
+    /// [`Vm::pc_of`] gives the index into the function's own code that a
+    /// trace, a stack map or a snapshot speaks of.
     pc: u32,
     base: u32,
     /// Where the result goes when this frame returns.
     ret: u32,
-    /// The caller's function, base and instruction (the call) this frame
-    /// returns to, so that a call writes one record and a return reads
-    /// one.
-    ret_func: u32,
+    /// The caller's base and instruction (the call) this frame returns
+    /// to, so that a return reads one record (the caller's function is
+    /// the frame below's `func`).
     ret_base: u32,
     ret_pc: u32,
     /// The running closure, or `u64::MAX` for a plain call.
@@ -321,16 +325,12 @@ impl<'h> Vm<'h> {
         }
         self.stack.get_or_insert_with(ValueStack::new)[base..base + args.len()]
             .copy_from_slice(args);
-        let (ret_func, ret_base, ret_pc) = self
-            .frames
-            .last()
-            .map_or((0, 0, 0), |fr| (fr.func, fr.base, fr.pc));
+        let (ret_base, ret_pc) = self.frames.last().map_or((0, 0), |fr| (fr.base, fr.pc));
         self.frames.push(Frame {
             func,
-            pc: 0,
+            pc: self.prog.meta[func as usize].start,
             base: base as u32,
             ret: base as u32,
-            ret_func,
             ret_base,
             ret_pc,
             env: NO_ENV,
@@ -484,13 +484,15 @@ impl<'h> Vm<'h> {
         }
     }
 
-    /// The instruction frame `k` is at: the running frame's own `pc`, a
-    /// caller's call (kept by the frame it called).
+    /// The instruction frame `k` is at, as an index into its function's
+    /// code: the running frame's own `pc`, a caller's call (kept by the
+    /// frame it called).
     fn pc_of(&self, k: usize) -> u32 {
-        match self.frames.get(k + 1) {
+        let pc = match self.frames.get(k + 1) {
             Some(next) => next.ret_pc,
             None => self.frames[k].pc,
-        }
+        };
+        pc - self.prog.start_of(self.frames[k].func)
     }
 
     /// The trace of the frames running now, innermost first, keeping both
@@ -522,9 +524,10 @@ impl<'h> Vm<'h> {
             if let Some(fr) = self.frames.last() {
                 // A `store` the trapping instruction took in has not run
                 // (see `internal::Code::tails`).
+                let pc = self.pc_of(self.frames.len() - 1);
                 self.fuel_used = self
                     .fuel_used
-                    .saturating_sub(self.prog.code(fr.func).tail(fr.pc));
+                    .saturating_sub(self.prog.code(fr.func).tail(pc));
             }
         }
         let (trace, omitted_frames) = self.trace();
@@ -598,10 +601,10 @@ impl<'h> Vm<'h> {
             // the verifier makes only for the table's safepoints.
             debug_assert!(
                 matches!(
-                    self.prog.code(fr.func).ops[pc],
+                    self.prog.ops[pc],
                     crate::internal::Op::Stack(ins) if ins.opcode().is_safepoint()
                 ) || matches!(
-                    self.prog.code(fr.func).ops[pc],
+                    self.prog.ops[pc],
                     crate::internal::Op::Call { .. } | crate::internal::Op::MSet { .. }
                 ),
                 "a collection at an instruction that is not a safepoint"
@@ -634,6 +637,12 @@ impl<'h> Vm<'h> {
         self.stack = Some(stack);
         r
     }
+}
+
+/// The error of an enum payload read for the wrong variant.
+#[cold]
+fn wrong_variant(variant: impl std::fmt::Display, tag: u32) -> String {
+    format!("enum payload read for variant {variant} of a value of variant {tag}")
 }
 
 #[cold]
