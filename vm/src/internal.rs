@@ -126,6 +126,19 @@ pub enum Op {
     FMax { d: Slot, a: Slot, b: Slot },
     IMin { d: Slot, a: Slot, b: Slot },
     IMax { d: Slot, a: Slot, b: Slot },
+    /// `rd = ra * rb + rc` (ints, wrapping: `imul` into a stack slot, then
+    /// `iadd` of it and `rc`, either order).
+    IMulAdd { d: Slot, a: Slot, b: Slot, c: Slot },
+    /// `rd = ra * rb + rc` (`fmul` into a stack slot, then `fadd` of it and
+    /// `rc`, either order): the product rounded, then the sum, as the two
+    /// instructions do; never a fused multiply-add.
+    FMulAdd { d: Slot, a: Slot, b: Slot, c: Slot },
+    /// `rd = ra * rb - rc` (`fmul` into a stack slot, then `fsub` of it
+    /// minus `rc`).
+    FMulSub { d: Slot, a: Slot, b: Slot, c: Slot },
+    /// `rd = rc - ra * rb` (`fmul` into a stack slot, then `fsub` of `rc`
+    /// minus it).
+    FSubMul { d: Slot, a: Slot, b: Slot, c: Slot },
     /// `rd = ra < rb` (floats; `flt`), and so on.
     FLt { d: Slot, a: Slot, b: Slot },
     FLe { d: Slot, a: Slot, b: Slot },
@@ -366,6 +379,10 @@ impl Op {
             | FMax { d, .. }
             | IMin { d, .. }
             | IMax { d, .. }
+            | IMulAdd { d, .. }
+            | FMulAdd { d, .. }
+            | FMulSub { d, .. }
+            | FSubMul { d, .. }
             | FLt { d, .. }
             | FLe { d, .. }
             | FGt { d, .. }

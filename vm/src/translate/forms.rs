@@ -203,7 +203,8 @@ impl Translator<'_> {
             IShr {} => Op::IShr { d, a, b },
             _ => unreachable!("an int binary operation"),
         };
-        self.produce(ka, op, 1, i);
+        let (op, own) = self.multiply_add(op, ka);
+        self.produce(ka, op, own, i);
     }
 
     pub(super) fn float_binary(&mut self, ins: Instr, i: usize) {
@@ -240,7 +241,53 @@ impl Translator<'_> {
             FMul {} => Op::FMul { d, a, b },
             _ => Op::FDiv { d, a, b },
         };
-        self.produce(ka, op, 1, i);
+        let (op, own) = self.multiply_add(op, ka);
+        self.produce(ka, op, own, i);
+    }
+
+    /// An addition or subtraction `op` (its operands at stack positions
+    /// `ka` and up) that reads the product the instruction before left in
+    /// a stack slot: one multiply-add, with the canonical instructions
+    /// it stands for (`op`'s own one included; loads in between stay
+    /// pending, for `emit`).
+    fn multiply_add(&mut self, op: Op, ka: usize) -> (Op, u32) {
+        let n = self.out.ops.len();
+        if n == 0 || n - 1 < self.barrier {
+            return (op, 1);
+        }
+        let (t, x, y, float) = match self.out.ops[n - 1] {
+            Op::IMul { d, a, b } => (d, a, b, false),
+            Op::FMul { d, a, b } => (d, a, b, true),
+            _ => return (op, 1),
+        };
+        // The product must be a temporary of the operand stack that only
+        // `op` reads: one of the two slots it pops, not aliased.
+        let popped = [self.own(ka), self.own(ka + 1)];
+        if !popped.contains(&(t as u32)) || self.virt.iter().any(|&(_, v)| v == Val::At(t as u32)) {
+            return (op, 1);
+        }
+        let (a, b) = (x, y);
+        let fused = match (op, float) {
+            (Op::IAdd { d, a: p, b: c }, false) | (Op::IAdd { d, a: c, b: p }, false)
+                if p == t && c != t =>
+            {
+                Op::IMulAdd { d, a, b, c }
+            }
+            (Op::FAdd { d, a: p, b: c }, true) | (Op::FAdd { d, a: c, b: p }, true)
+                if p == t && c != t =>
+            {
+                Op::FMulAdd { d, a, b, c }
+            }
+            (Op::FSub { d, a: p, b: c }, true) if p == t && c != t => Op::FMulSub { d, a, b, c },
+            (Op::FSub { d, a: c, b: p }, true) if p == t && c != t => Op::FSubMul { d, a, b, c },
+            _ => return (op, 1),
+        };
+        let count = self.out.counts[n - 1] as u32;
+        self.out.ops.truncate(n - 1);
+        self.out.counts.truncate(n - 1);
+        self.out.sp.truncate(n - 1);
+        self.out.origin.truncate(n - 1);
+        (fused, count + 1)
     }
 
     /// A comparison; with the conditional jump right after it (no label
