@@ -255,6 +255,10 @@ pub enum Op {
     /// a `store` followed the call, that local (`after` is then 1: the
     /// store is counted when the call returns, where it runs).
     Call { func: u32, args: Slot, ret: Slot, after: u8 },
+    /// A `call func` whose body follows inline, its frame at `args` (see
+    /// [`Code::inlined`]): the checks a call makes (call depth, a fuel
+    /// poll, the value stack for `func`'s frame), then on.
+    Enter { func: u32, args: Slot },
     /// Return `rs` (`ret` of a value).
     Ret { s: Slot },
     /// Return nothing (`ret` of a unit function).
@@ -317,6 +321,7 @@ impl Op {
         matches!(
             self,
             Op::IDiv { .. }
+                | Op::Enter { .. }
                 | Op::IRem { .. }
                 | Op::GlobalGet { .. }
                 | Op::AGet { .. }
@@ -468,12 +473,34 @@ pub struct Code {
     pub tails: Vec<u32>,
     /// The stack map of each safepoint, by internal index, ascending.
     pub safepoints: Vec<Safepoint>,
+    /// The bodies of functions inlined here, ascending: their
+    /// instructions' origins are the call's (a trace's line in this
+    /// function), and these give the callee's own.
+    pub inlined: Vec<Inlined>,
+}
+
+/// The body of function `func` inlined at instructions `start..end`.
+#[derive(Debug, Clone, Default)]
+pub struct Inlined {
+    pub start: u32,
+    pub end: u32,
+    pub func: u32,
+    /// For each instruction of the body, its origin in `func`'s code.
+    pub origin: Vec<u32>,
 }
 
 impl Code {
     /// The slots holding references before safepoint `pc` runs.
     pub fn refs_at(&self, pc: u32) -> &[u32] {
         crate::verify::refs_at(&self.safepoints, pc)
+    }
+
+    /// The function inlined at instruction `pc`, if any, and the origin
+    /// there in its code.
+    pub fn inlined_at(&self, pc: u32) -> Option<(u32, u32)> {
+        let k = self.inlined.partition_point(|b| b.end <= pc);
+        let b = self.inlined.get(k).filter(|b| b.start <= pc)?;
+        Some((b.func, b.origin[(pc - b.start) as usize]))
     }
 
     /// The canonical instructions counted for instruction `pc` that do not

@@ -178,9 +178,11 @@ impl Vm<'_> {
                 continue;
             }};
         }
-        macro_rules! enter {
-            ($callee:expr, $new_base:expr, $ret:expr, $env:expr) => {{
-                let callee = $callee as usize;
+        // What a call checks before it enters `$callee` with its frame at
+        // `$new_base` (an inlined one too: see `Op::Enter`): the call
+        // depth, then fuel, then the value stack. Its facts.
+        macro_rules! call_checks {
+            ($callee:expr, $new_base:expr) => {{
                 if self.frames.len() >= max_depth {
                     trap!(
                         TrapKind::StackOverflow,
@@ -189,12 +191,19 @@ impl Vm<'_> {
                     );
                 }
                 check_fuel!();
-                let new_base: usize = $new_base;
-                let meta = prog.meta[callee];
-                let need = new_base + meta.frame_size as usize;
+                let meta = prog.meta[$callee];
+                let need = $new_base + meta.frame_size as usize;
                 if need > MAX_STACK_SLOTS {
                     trap!(TrapKind::StackOverflow, "{}", value_stack_overflow());
                 }
+                meta
+            }};
+        }
+        macro_rules! enter {
+            ($callee:expr, $new_base:expr, $ret:expr, $env:expr) => {{
+                let callee = $callee as usize;
+                let new_base: usize = $new_base;
+                let meta = call_checks!(callee, new_base);
                 self.frames.push(Frame {
                     func: callee as u32,
                     pc: meta.start,
@@ -607,6 +616,9 @@ impl Vm<'_> {
                 Op::CellSet { c, v } => {
                     let v = r!(v);
                     self.heap.set_cell(r!(c), v);
+                }
+                Op::Enter { func, args } => {
+                    call_checks!(func as usize, base + args as usize);
                 }
                 Op::Call {
                     func,

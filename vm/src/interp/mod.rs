@@ -500,20 +500,34 @@ impl<'h> Vm<'h> {
     fn trace(&self) -> (Vec<TraceFrame>, usize) {
         let m = self.prog.module();
         let depth = self.frames.len();
-        let trace = kept_frames(depth)
-            .map(|i| {
-                let k = depth - 1 - i;
-                let fr = &self.frames[k];
-                let f = &m.functions[fr.func as usize];
-                let pc = self.pc_of(k) as usize;
-                TraceFrame {
-                    function: f.name.clone(),
-                    file: m.sources[f.source as usize].clone(),
-                    line: f.line_of(self.prog.code(fr.func).origin[pc] as usize),
+        let frame = |func: u32, origin: u32| {
+            let f = &m.functions[func as usize];
+            TraceFrame {
+                function: f.name.clone(),
+                file: m.sources[f.source as usize].clone(),
+                line: f.line_of(origin as usize),
+            }
+        };
+        // The running frame may be in the body of a function inlined into
+        // it (see `internal::Code::inlined`): that is a frame of its own.
+        let inner = self.frames.last().and_then(|fr| {
+            let pc = self.pc_of(depth - 1);
+            self.prog.code(fr.func).inlined_at(pc)
+        });
+        let extra = inner.is_some() as usize;
+        let total = depth + extra;
+        let trace = kept_frames(total)
+            .map(|i| match inner {
+                Some((func, origin)) if i == 0 => frame(func, origin),
+                _ => {
+                    let k = depth - 1 - (i - extra);
+                    let fr = &self.frames[k];
+                    let pc = self.pc_of(k) as usize;
+                    frame(fr.func, self.prog.code(fr.func).origin[pc])
                 }
             })
             .collect::<Vec<_>>();
-        let omitted = depth - trace.len();
+        let omitted = total - trace.len();
         (trace, omitted)
     }
 

@@ -30,8 +30,11 @@
 //! `store` after a trap point says so (see [`Code`]). Translation is one
 //! pass, linear in the code's size.
 //!
+//! Small leaf functions are inlined where they are called (see `inline`).
+//!
 //! This file keeps the pass and the abstract stack; `forms` what each
-//! simple instruction becomes; `globals` the globals known at load time.
+//! simple instruction becomes; `globals` the globals known at load time;
+//! `inline` calls translated as the callee's body.
 
 use crate::divisor::Divisor;
 use crate::internal::{Code, Op, Slot};
@@ -42,6 +45,7 @@ use std::collections::HashMap;
 
 mod forms;
 mod globals;
+mod inline;
 
 use globals::known_globals;
 
@@ -81,7 +85,10 @@ pub(crate) fn translate(
             };
             let frame = f.num_slots() + fi.max_stack as usize;
             let fuse = fuse && frame <= 1 << 16;
-            Translator::new(f, fi, &module.consts, known, module, &params, fuse).run(&mut divisors)
+            let mut t = Translator::new(f, fi, &module.consts, known, module, &params, fuse);
+            t.infos = info;
+            t.inline_budget = inline::budget(f);
+            t.run(&mut divisors)
         })
         .collect();
     (code, divisors.list)
@@ -143,6 +150,18 @@ struct Translator<'a> {
     /// The first internal index after the last label: instructions before
     /// it are not rewritten.
     barrier: usize,
+    module: &'a Module,
+    /// Every function's verifier facts (for inlining; empty inside an
+    /// inlined body, which inlines nothing).
+    infos: &'a [FuncInfo],
+    /// Canonical instructions of callees this function may still inline.
+    inline_budget: usize,
+    /// The frame slot of the function's local 0: 0, or where an inlined
+    /// body's frame starts in its caller's.
+    base: u32,
+    /// In an inlined body, where `ret` puts the result (then it jumps to
+    /// the end of the body).
+    inline_ret: Option<Slot>,
 }
 
 impl<'a> Translator<'a> {
@@ -183,6 +202,11 @@ impl<'a> Translator<'a> {
             live: true,
             pending: 0,
             barrier: 0,
+            module,
+            infos: &[],
+            inline_budget: 0,
+            base: 0,
+            inline_ret: None,
         }
     }
 
@@ -209,9 +233,18 @@ impl<'a> Translator<'a> {
                 1
             };
         }
+        if self.inline_ret.is_some() {
+            self.drop_last_return_jump(n);
+        }
         self.index_of[n] = self.out.ops.len() as u32;
         let index_of = std::mem::take(&mut self.index_of);
-        for op in &mut self.out.ops {
+        // Inlined bodies' jumps are already internal indices.
+        let mut bodies = self.out.inlined.iter().peekable();
+        for (k, op) in self.out.ops.iter_mut().enumerate() {
+            while bodies.next_if(|b| b.end as usize <= k).is_some() {}
+            if bodies.peek().is_some_and(|b| b.start as usize <= k) {
+                continue;
+            }
             if let Some(t) = op.target_mut() {
                 *t = index_of[*t as usize];
             }
@@ -403,7 +436,7 @@ impl<'a> Translator<'a> {
         match ins {
             Nop {} => self.pending += 1,
             Load { local } => {
-                self.push_val(Val::At(local as u32), i);
+                self.push_val(Val::At(self.base + local as u32), i);
                 self.pending += 1;
             }
             Const { .. } | Bool { .. } => {
@@ -420,7 +453,7 @@ impl<'a> Translator<'a> {
                 self.pop_n(1);
                 self.pending += 1;
             }
-            Store { local } => self.store(local as u32, i),
+            Store { local } => self.store(self.base + local as u32, i),
             GlobalGet { global } => match self.known.get(global as usize) {
                 Some(Some(value)) => {
                     let v = self.constant(*value);
@@ -484,7 +517,11 @@ impl<'a> Translator<'a> {
                 };
                 self.produce(h - 2, op, 1, i);
             }
-            Call { func } => self.call(func, i),
+            Call { func } => {
+                if !self.inline(func, i, divisors) {
+                    self.call(func, i);
+                }
+            }
             NewEnum { ty, variant } => match self.unit_variant(ty, variant) {
                 Some(layout) => {
                     let d = self.own(h) as Slot;
@@ -584,6 +621,7 @@ impl<'a> Translator<'a> {
                 };
                 self.emit(op, 1, i);
             }
+            Ret {} if self.inline_ret.is_some() => self.inline_return(i),
             Ret {} => {
                 let op = if self.f.ret == UNIT {
                     Op::RetUnit
