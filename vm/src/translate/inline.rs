@@ -21,7 +21,7 @@ use super::*;
 use crate::internal::Inlined;
 
 /// Callees of at most this many canonical instructions are inlined.
-const MAX_BODY: usize = 64;
+const MAX_BODY: usize = 128;
 
 /// Canonical instructions of callees that function `f` may inline: a
 /// multiple of its own size, never a constant per function, so that a
