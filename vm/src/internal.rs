@@ -256,9 +256,10 @@ pub enum Op {
     /// store is counted when the call returns, where it runs).
     Call { func: u32, args: Slot, ret: Slot, after: u8 },
     /// A `call func` whose body follows inline, its frame at `args` (see
-    /// [`Code::inlined`]): the checks a call makes (call depth, a fuel
-    /// poll, the value stack for `func`'s frame), then on.
-    Enter { func: u32, args: Slot },
+    /// [`Code::inlined`]), inside `depth` inlined bodies: the checks a
+    /// call makes (call depth, counting those bodies' frames; a fuel poll;
+    /// the value stack for `func`'s frame), then on.
+    Enter { func: u32, args: Slot, depth: u8 },
     /// Return `rs` (`ret` of a value).
     Ret { s: Slot },
     /// Return nothing (`ret` of a unit function).
@@ -473,9 +474,10 @@ pub struct Code {
     pub tails: Vec<u32>,
     /// The stack map of each safepoint, by internal index, ascending.
     pub safepoints: Vec<Safepoint>,
-    /// The bodies of functions inlined here, ascending: their
-    /// instructions' origins are the call's (a trace's line in this
-    /// function), and these give the callee's own.
+    /// The bodies of functions inlined here, ascending by start, a body
+    /// inlined in one right after it: their instructions' origins are the
+    /// call's (a trace's line in this function), and these give the
+    /// callee's own.
     pub inlined: Vec<Inlined>,
 }
 
@@ -495,12 +497,15 @@ impl Code {
         crate::verify::refs_at(&self.safepoints, pc)
     }
 
-    /// The function inlined at instruction `pc`, if any, and the origin
-    /// there in its code.
-    pub fn inlined_at(&self, pc: u32) -> Option<(u32, u32)> {
-        let k = self.inlined.partition_point(|b| b.end <= pc);
-        let b = self.inlined.get(k).filter(|b| b.start <= pc)?;
-        Some((b.func, b.origin[(pc - b.start) as usize]))
+    /// The functions inlined at instruction `pc`, outermost first, each
+    /// with the instruction's origin in its code (a nested body's call is
+    /// the origin in the body around it).
+    pub fn inlined_at(&self, pc: u32) -> Vec<(u32, u32)> {
+        self.inlined
+            .iter()
+            .filter(|b| b.start <= pc && pc < b.end)
+            .map(|b| (b.func, b.origin[(pc - b.start) as usize]))
+            .collect()
     }
 
     /// The canonical instructions counted for instruction `pc` that do not

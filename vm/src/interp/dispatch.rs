@@ -182,8 +182,8 @@ impl Vm<'_> {
         // `$new_base` (an inlined one too: see `Op::Enter`): the call
         // depth, then fuel, then the value stack. Its facts.
         macro_rules! call_checks {
-            ($callee:expr, $new_base:expr) => {{
-                if self.frames.len() >= max_depth {
+            ($callee:expr, $new_base:expr, $inlined:expr) => {{
+                if self.frames.len() + $inlined >= max_depth {
                     trap!(
                         TrapKind::StackOverflow,
                         "stack overflow: more than {} nested calls",
@@ -203,7 +203,7 @@ impl Vm<'_> {
             ($callee:expr, $new_base:expr, $ret:expr, $env:expr) => {{
                 let callee = $callee as usize;
                 let new_base: usize = $new_base;
-                let meta = call_checks!(callee, new_base);
+                let meta = call_checks!(callee, new_base, 0);
                 self.frames.push(Frame {
                     func: callee as u32,
                     pc: meta.start,
@@ -617,8 +617,8 @@ impl Vm<'_> {
                     let v = r!(v);
                     self.heap.set_cell(r!(c), v);
                 }
-                Op::Enter { func, args } => {
-                    call_checks!(func as usize, base + args as usize);
+                Op::Enter { func, args, depth } => {
+                    call_checks!(func as usize, base + args as usize, depth as usize);
                 }
                 Op::Call {
                     func,

@@ -508,17 +508,17 @@ impl<'h> Vm<'h> {
                 line: f.line_of(origin as usize),
             }
         };
-        // The running frame may be in the body of a function inlined into
-        // it (see `internal::Code::inlined`): that is a frame of its own.
-        let inner = self.frames.last().and_then(|fr| {
-            let pc = self.pc_of(depth - 1);
-            self.prog.code(fr.func).inlined_at(pc)
-        });
-        let extra = inner.is_some() as usize;
+        // The running frame may be in bodies of functions inlined into it
+        // (see `internal::Code::inlined`): each is a frame of its own.
+        let inner = match self.frames.last() {
+            Some(fr) => self.prog.code(fr.func).inlined_at(self.pc_of(depth - 1)),
+            None => Vec::new(),
+        };
+        let extra = inner.len();
         let total = depth + extra;
         let trace = kept_frames(total)
-            .map(|i| match inner {
-                Some((func, origin)) if i == 0 => frame(func, origin),
+            .map(|i| match inner.get(extra.wrapping_sub(1 + i)) {
+                Some(&(func, origin)) if i < extra => frame(func, origin),
                 _ => {
                     let k = depth - 1 - (i - extra);
                     let fr = &self.frames[k];

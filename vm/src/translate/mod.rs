@@ -71,6 +71,7 @@ pub(crate) fn translate(
         Vec::new()
     };
     let params: Vec<usize> = module.functions.iter().map(|f| f.params.len()).collect();
+    let levels = inline::levels(module, info);
     let code = module
         .functions
         .iter()
@@ -87,6 +88,7 @@ pub(crate) fn translate(
             let fuse = fuse && frame <= 1 << 16;
             let mut t = Translator::new(f, fi, &module.consts, known, module, &params, fuse);
             t.infos = info;
+            t.levels = &levels;
             t.inline_budget = inline::budget(f);
             t.run(&mut divisors)
         })
@@ -156,12 +158,23 @@ struct Translator<'a> {
     infos: &'a [FuncInfo],
     /// Canonical instructions of callees this function may still inline.
     inline_budget: usize,
+    /// Per function, the inlined levels a call of it brings (see
+    /// `inline::levels`).
+    levels: &'a [u8],
+    /// How many inlined bodies this code is inside (0 for a function's
+    /// own code).
+    inline_depth: u8,
     /// The frame slot of the function's local 0: 0, or where an inlined
     /// body's frame starts in its caller's.
     base: u32,
     /// In an inlined body, where `ret` puts the result (then it jumps to
     /// the end of the body).
     inline_ret: Option<Slot>,
+    /// In an inlined body, the parameters read where the caller has
+    /// their values (never stored to, so no copy is needed).
+    args: Vec<Option<Val>>,
+    /// In an inlined body, whether its one `ret` is its last instruction.
+    tail_ret: bool,
 }
 
 impl<'a> Translator<'a> {
@@ -205,12 +218,23 @@ impl<'a> Translator<'a> {
             module,
             infos: &[],
             inline_budget: 0,
+            levels: &[],
+            inline_depth: 0,
             base: 0,
             inline_ret: None,
+            args: Vec::new(),
+            tail_ret: false,
         }
     }
 
     fn run(mut self, divisors: &mut Divisors) -> Code {
+        self.translate_all(divisors);
+        self.out
+    }
+
+    /// The pass itself (what `run` does, leaving the translator for an
+    /// inlined body's caller to read what it left pending).
+    fn translate_all(&mut self, divisors: &mut Divisors) {
         let n = self.code.len();
         let mut i = 0;
         while i < n {
@@ -249,7 +273,6 @@ impl<'a> Translator<'a> {
                 *t = index_of[*t as usize];
             }
         }
-        self.out
     }
 
     fn own(&self, k: usize) -> u32 {
@@ -436,7 +459,11 @@ impl<'a> Translator<'a> {
         match ins {
             Nop {} => self.pending += 1,
             Load { local } => {
-                self.push_val(Val::At(self.base + local as u32), i);
+                let v = match self.args.get(local as usize) {
+                    Some(&Some(v)) => v,
+                    _ => Val::At(self.base + local as u32),
+                };
+                self.push_val(v, i);
                 self.pending += 1;
             }
             Const { .. } | Bool { .. } => {
