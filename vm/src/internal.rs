@@ -214,6 +214,10 @@ pub enum Op {
     GetField { d: Slot, o: Slot, f: u16 },
     /// `rd = field g of field f of ro` (`field.get f; field.get g`).
     GetField2 { d: Slot, o: Slot, f: u16, g: u16 },
+    /// `rm = field f of ro; rd = field g of rm` (`field.get f` kept in a
+    /// slot, then perhaps `dup`, and `field.get g` of it: a nested field
+    /// about to be updated, `o.f.g op= e`).
+    GetFieldKeep { d: Slot, m: Slot, o: Slot, f: u16, g: u16 },
     /// `field f of ro = rv` (`field.set f`).
     SetField { o: Slot, f: u16, v: Slot },
     /// `rd = ra[ri]` (`array.get`; traps out of bounds).
@@ -400,6 +404,7 @@ impl Op {
             | BNot { d, .. }
             | GetField { d, .. }
             | GetField2 { d, .. }
+            | GetFieldKeep { d, .. }
             | AGet { d, .. }
             | ALen { d, .. }
             | SLen { d, .. }

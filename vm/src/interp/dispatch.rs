@@ -531,6 +531,11 @@ impl Vm<'_> {
                 }
 
                 Op::GetField { d, o, f } => r!(d) = self.heap.field(r!(o), f as usize),
+                Op::GetFieldKeep { d, m, o, f, g } => {
+                    let inner = self.heap.field(r!(o), f as usize);
+                    r!(m) = inner;
+                    r!(d) = self.heap.field(inner, g as usize);
+                }
                 Op::GetField2 { d, o, f, g } => {
                     let inner = self.heap.field(r!(o), f as usize);
                     r!(d) = self.heap.field(inner, g as usize);

@@ -117,6 +117,27 @@ impl Translator<'_> {
         let o = self.slot(h - 1, i);
         let d = self.own(h - 1) as Slot;
         let n = self.out.ops.len();
+        // `o.f.g` with `o.f` kept for an update after: one instruction.
+        if n > self.barrier && o != d && o as u32 >= self.locals {
+            if let Op::GetField { d: m, o: o0, f: f0 } = self.out.ops[n - 1] {
+                let count = self.out.counts[n - 1] as u32 + self.pending + 1;
+                if m == o && o0 != m && count <= u8::MAX as u32 {
+                    self.out.ops[n - 1] = Op::GetFieldKeep {
+                        d,
+                        m,
+                        o: o0,
+                        f: f0,
+                        g: f,
+                    };
+                    self.out.counts[n - 1] = count as u8;
+                    self.out.origin[n - 1] = i as u32;
+                    self.pending = 0;
+                    self.pop_n(1);
+                    self.h += 1;
+                    return;
+                }
+            }
+        }
         if self.pending == 0 && n > self.barrier && o == d {
             if let Op::GetField {
                 d: d0,
