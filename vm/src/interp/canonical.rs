@@ -97,37 +97,6 @@ impl Vm<'_> {
                 sp = self.$op(stack, sp $(, $arg)*)?;
             }};
         }
-        // The element index `i` names in `items`, or the out-of-bounds
-        // trap (see `semantics::element`).
-        macro_rules! bounds {
-            ($items:expr, $i:expr) => {{
-                let i = $i;
-                match semantics::element(i, $items.len()) {
-                    Some(k) => k,
-                    None => trap!(
-                        TrapKind::IndexOutOfBounds,
-                        "index {} out of bounds for length {}",
-                        i as i64,
-                        $items.len()
-                    ),
-                }
-            }};
-        }
-        macro_rules! variant_field {
-            ($h:expr, $variant:expr, $field:expr) => {{
-                match self
-                    .heap
-                    .variant_field($h, $variant as u32, $field as usize)
-                {
-                    Ok(v) => v,
-                    Err(tag) => trap!(
-                        TrapKind::InvalidArgument,
-                        "{}",
-                        wrong_variant($variant, tag)
-                    ),
-                }
-            }};
-        }
 
         match ins {
             Instr::Nop {} => {}
@@ -220,7 +189,7 @@ impl Vm<'_> {
             Instr::SByte {} => {
                 let i = pop!();
                 let bytes = self.heap.str(top!()).as_bytes();
-                let k = bounds!(bytes, i);
+                let k = element!(trap, bytes, i);
                 top!() = bytes[k] as u64;
             }
             Instr::SSlice {} => slow!(op_slice),
@@ -260,7 +229,7 @@ impl Vm<'_> {
             Instr::AGet {} => {
                 let i = pop!();
                 let items = self.heap.array(top!());
-                let k = bounds!(items, i);
+                let k = element!(trap, items, i);
                 top!() = items[k];
             }
             Instr::ASet {} => {
@@ -268,7 +237,7 @@ impl Vm<'_> {
                 let i = pop!();
                 let a = pop!();
                 let items = self.heap.array_mut(a);
-                let k = bounds!(items, i);
+                let k = element!(trap, items, i);
                 items[k] = v;
             }
             Instr::APush {} => call_op!(op_array_push),
@@ -320,7 +289,7 @@ impl Vm<'_> {
             Instr::NewEnum { ty, variant } => call_op!(op_new_record, ty, variant),
             Instr::EnumTag {} => top!() = self.heap.tag(top!()) as u64,
             Instr::EnumField { variant, field } => {
-                let v = variant_field!(top!(), variant, field);
+                let v = variant_field!(trap, self.heap, top!(), variant, field);
                 top!() = v;
             }
 

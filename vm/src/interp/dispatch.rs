@@ -84,36 +84,10 @@ impl Vm<'_> {
                 return Err(self.make_trap($kind, msg));
             }};
         }
-        macro_rules! oob {
-            ($i:expr, $n:expr) => {
-                trap!(
-                    TrapKind::IndexOutOfBounds,
-                    "index {} out of bounds for length {}",
-                    $i,
-                    $n
-                )
-            };
-        }
         macro_rules! pop {
             () => {{
                 sp -= 1;
                 stack[sp]
-            }};
-        }
-        // A payload field of an enum value (see `Heap::variant_field`).
-        macro_rules! enum_field {
-            ($h:expr, $variant:expr, $field:expr) => {{
-                match self
-                    .heap
-                    .variant_field($h, $variant as u32, $field as usize)
-                {
-                    Ok(v) => v,
-                    Err(tag) => trap!(
-                        TrapKind::InvalidArgument,
-                        "{}",
-                        wrong_variant($variant, tag)
-                    ),
-                }
             }};
         }
         // An instruction implemented out of the loop (see `ops`), with the
@@ -272,20 +246,6 @@ impl Vm<'_> {
             ($cond:expr, $t:expr) => {{
                 if $cond {
                     jump!($t);
-                }
-            }};
-        }
-        // The element index `i` names in `items`, or the out-of-bounds
-        // trap (see `semantics::element`).
-        macro_rules! bounds {
-            ($items:expr, $i:expr) => {{
-                let i = $i;
-                match semantics::element(i, $items.len()) {
-                    Some(k) => k,
-                    None => {
-                        let n = $items.len();
-                        oob!(i as i64, n)
-                    }
                 }
             }};
         }
@@ -546,25 +506,25 @@ impl Vm<'_> {
                 }
                 Op::AGet { d, a, i } => {
                     let items = self.heap.array(r!(a));
-                    let k = bounds!(items, r!(i));
+                    let k = element!(trap, items, r!(i));
                     r!(d) = items[k];
                 }
                 Op::ASet { a, i, v } => {
                     let v = r!(v);
                     let items = self.heap.array_mut(r!(a));
-                    let k = bounds!(items, r!(i));
+                    let k = element!(trap, items, r!(i));
                     items[k] = v;
                 }
                 Op::ASetImm { a, i, v } => {
                     let items = self.heap.array_mut(r!(a));
-                    let k = bounds!(items, r!(i));
+                    let k = element!(trap, items, r!(i));
                     items[k] = v as i64 as u64;
                 }
                 Op::ALen { d, a } => r!(d) = self.heap.array(r!(a)).len() as u64,
                 Op::SLen { d, s } => r!(d) = self.heap.str(r!(s)).len() as u64,
                 Op::SByte { d, s, i } => {
                     let bytes = self.heap.str(r!(s)).as_bytes();
-                    let k = bounds!(bytes, r!(i));
+                    let k = element!(trap, bytes, r!(i));
                     r!(d) = bytes[k] as u64;
                 }
                 Op::EnumUnit { d, layout, variant } => {
@@ -577,7 +537,7 @@ impl Vm<'_> {
                     variant,
                     field,
                 } => {
-                    r!(d) = enum_field!(r!(s), variant, field);
+                    r!(d) = variant_field!(trap, self.heap, r!(s), variant, field);
                 }
                 // A lookup the quick path cannot finish (a string key
                 // with fuel on, or a missing key) runs as the canonical

@@ -16,6 +16,43 @@
 //! instructions, `canonical` the canonical instructions that run as
 //! themselves; `ops` and `alloc` hold the instructions too large for them.
 
+// The rules the dispatch loop and `canonical` share, each given the
+// function's own `trap!` (the loop's saves `pc` and the count first).
+
+/// The element index `$i` names in `$items`, or the out-of-bounds trap
+/// (see `semantics::element`).
+macro_rules! element {
+    ($trap:ident, $items:expr, $i:expr) => {{
+        let i = $i;
+        match crate::semantics::element(i, $items.len()) {
+            Some(k) => k,
+            None => {
+                let n = $items.len();
+                $trap!(
+                    TrapKind::IndexOutOfBounds,
+                    "index {} out of bounds for length {}",
+                    i as i64,
+                    n
+                )
+            }
+        }
+    }};
+}
+
+/// A payload field of an enum value (see `Heap::variant_field`).
+macro_rules! variant_field {
+    ($trap:ident, $heap:expr, $h:expr, $variant:expr, $field:expr) => {{
+        match $heap.variant_field($h, $variant as u32, $field as usize) {
+            Ok(v) => v,
+            Err(tag) => $trap!(
+                TrapKind::InvalidArgument,
+                "{}",
+                wrong_variant($variant, tag)
+            ),
+        }
+    }};
+}
+
 mod alloc;
 mod canonical;
 mod dispatch;
