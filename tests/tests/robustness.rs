@@ -425,3 +425,49 @@ fn a_frame_too_large_for_register_slots_runs_as_canonical_code() {
     let (run, _) = run_counted(&module, &[], tern_vm::Limits::default(), 1 << 10);
     assert_eq!(run.exit, 56, "{}", run.stderr);
 }
+
+/// Inlining stays within a few times the code's size: a module whose main
+/// calls a callee of 120 instructions at each of 100,000 call sites (2
+/// instructions each) loads into at most five times its instructions.
+#[test]
+fn inlining_keeps_translation_linear_in_the_code() {
+    use tern_vm::module::INT;
+    use tern_vm::Instr::*;
+    let mut leaf = vec![tern_vm::Instr::Const { index: 0 }];
+    for _ in 0..59 {
+        leaf.extend([tern_vm::Instr::Const { index: 0 }, IAdd {}]);
+    }
+    leaf.push(Ret {});
+    let calls = 100_000;
+    let mut main = Vec::new();
+    for _ in 0..calls {
+        main.extend([Call { func: 1 }, Pop {}]);
+    }
+    main.push(Ret {});
+    let mut m = hostile::module_with(vec![], main);
+    m.consts = vec![tern_vm::module::Const::Int(7)];
+    let mut f = m.functions[0].clone();
+    f.name = "leaf".into();
+    f.ret = INT;
+    f.code = leaf;
+    m.functions.push(f);
+    let canonical: usize = m.functions.iter().map(|f| f.code.len()).sum();
+    let start = std::time::Instant::now();
+    let program = tern_vm::Program::new(m).expect("verifies");
+    assert!(start.elapsed().as_secs_f64() < 10.0);
+    let ops = program.ops_of(0).len() + program.ops_of(1).len();
+    assert!(
+        ops <= 5 * canonical,
+        "{ops} internal for {canonical} canonical"
+    );
+    // Some calls were inlined, and the rest are calls.
+    let entered = program
+        .ops_of(0)
+        .iter()
+        .filter(|op| matches!(op, tern_vm::internal::Op::Enter { .. }))
+        .count();
+    assert!(entered > 0 && entered < calls, "{entered}");
+    let module = tern_sandbox::Module::from_program(program);
+    let (run, _) = run_counted(&module, &[], tern_vm::Limits::default(), 1 << 10);
+    assert_eq!(run.exit, 0, "{}", run.stderr);
+}
