@@ -1,5 +1,5 @@
-//! The aarch64 backend: the frame base arrives in `x0`, `A` is `x1`, `B`
-//! is `x2`, `x3` holds a slot offset too large for a load's scaled 12-bit
+//! The aarch64 backend: the frame base arrives in `x0`, `A` is `x1`
+//! (floats `d1`), `B` is `x2` (`d2`), `x3` holds a slot offset too large for a load's scaled 12-bit
 //! field, and the exit is returned in `x0`.
 //!
 //! Code made here must reach the instruction cache before it runs:
@@ -12,7 +12,7 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::lower::lower;
-use crate::masm::{Cond, IntOp, Masm, NewLabel, Reg};
+use crate::masm::{Cond, FloatOp, IntOp, Masm, NewLabel, Reg};
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
 use tern_vm::internal::Op;
@@ -113,6 +113,65 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     fn ret(&mut self, exit: u64) {
         self.imm64(0, exit);
         dynasm!(self.0 ; .arch aarch64 ; ret);
+    }
+
+    fn fload(&mut self, r: Reg, slot: u16) {
+        if slot < DIRECT_SLOTS {
+            let off = slot as u32 * 8;
+            dynasm!(self.0 ; .arch aarch64 ; ldr D(reg(r)), [x0, off]);
+        } else {
+            self.imm64(3, slot as u64 * 8);
+            dynasm!(self.0 ; .arch aarch64 ; ldr D(reg(r)), [x0, x3]);
+        }
+    }
+
+    fn fstore(&mut self, slot: u16, r: Reg) {
+        if slot < DIRECT_SLOTS {
+            let off = slot as u32 * 8;
+            dynasm!(self.0 ; .arch aarch64 ; str D(reg(r)), [x0, off]);
+        } else {
+            self.imm64(3, slot as u64 * 8);
+            dynasm!(self.0 ; .arch aarch64 ; str D(reg(r)), [x0, x3]);
+        }
+    }
+
+    fn fmove(&mut self, dst: Reg, src: Reg) {
+        dynasm!(self.0 ; .arch aarch64 ; fmov D(reg(dst)), D(reg(src)));
+    }
+
+    fn float_op(&mut self, op: FloatOp) {
+        // One operation each: never `fmadd`/`fmsub`.
+        let ops = &mut *self.0;
+        match op {
+            FloatOp::Add => dynasm!(ops ; .arch aarch64 ; fadd d1, d1, d2),
+            FloatOp::Sub => dynasm!(ops ; .arch aarch64 ; fsub d1, d1, d2),
+            FloatOp::Mul => dynasm!(ops ; .arch aarch64 ; fmul d1, d1, d2),
+            FloatOp::Div => dynasm!(ops ; .arch aarch64 ; fdiv d1, d1, d2),
+        }
+    }
+
+    fn fbranch(&mut self, cond: Cond, negated: bool, l: DynamicLabel) {
+        // After `fcmp`, unordered sets C and V: `mi`, `ls`, `gt`, `ge`
+        // and `eq` are false for it, their negations `pl`, `hi`, `le`,
+        // `lt` and `ne` true.
+        let ops = &mut *self.0;
+        dynasm!(ops ; .arch aarch64 ; fcmp d1, d2);
+        match (cond, negated) {
+            (Cond::Lt, false) => dynasm!(ops ; .arch aarch64 ; b.mi =>l),
+            (Cond::Lt, true) => dynasm!(ops ; .arch aarch64 ; b.pl =>l),
+            (Cond::Le, false) => dynasm!(ops ; .arch aarch64 ; b.ls =>l),
+            (Cond::Le, true) => dynasm!(ops ; .arch aarch64 ; b.hi =>l),
+            (Cond::Gt, false) => dynasm!(ops ; .arch aarch64 ; b.gt =>l),
+            (Cond::Gt, true) => dynasm!(ops ; .arch aarch64 ; b.le =>l),
+            (Cond::Ge, false) => dynasm!(ops ; .arch aarch64 ; b.ge =>l),
+            (Cond::Ge, true) => dynasm!(ops ; .arch aarch64 ; b.lt =>l),
+            (Cond::Eq, false) | (Cond::Ne, true) => dynasm!(ops ; .arch aarch64 ; b.eq =>l),
+            (Cond::Eq, true) | (Cond::Ne, false) => dynasm!(ops ; .arch aarch64 ; b.ne =>l),
+        }
+    }
+
+    fn int_to_float(&mut self) {
+        dynasm!(self.0 ; .arch aarch64 ; scvtf d1, x1);
     }
 }
 

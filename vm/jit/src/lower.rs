@@ -1,7 +1,7 @@
 //! The one lowering both backends share: each internal instruction of the
 //! compiled subset, as macro-assembler operations (see `masm`).
 
-use crate::masm::{Cond, IntOp, Masm, Reg};
+use crate::masm::{Cond, FloatOp, IntOp, Masm, Reg};
 use crate::UNIT;
 use tern_vm::internal::Op;
 
@@ -42,6 +42,33 @@ enum Form {
     Return {
         exit: u64,
     },
+    Float {
+        op: FloatOp,
+        d: u16,
+        a: u16,
+        b: u16,
+    },
+    /// `d = (a * b) op c` or, with `swap`, `d = c op (a * b)`: two
+    /// roundings.
+    MulThen {
+        op: FloatOp,
+        swap: bool,
+        d: u16,
+        a: u16,
+        b: u16,
+        c: u16,
+    },
+    FloatBranch {
+        cond: Cond,
+        negated: bool,
+        a: u16,
+        b: u16,
+        t: u32,
+    },
+    IntToFloat {
+        d: u16,
+        a: u16,
+    },
 }
 
 /// A second operand: a slot or an immediate.
@@ -49,6 +76,27 @@ enum Form {
 enum Src {
     Slot(u16),
     Imm(i64),
+}
+
+fn mul_then(op: FloatOp, swap: bool, d: u16, a: u16, b: u16, c: u16) -> Form {
+    Form::MulThen {
+        op,
+        swap,
+        d,
+        a,
+        b,
+        c,
+    }
+}
+
+fn fbr(cond: Cond, negated: bool, a: u16, b: u16, t: u32) -> Form {
+    Form::FloatBranch {
+        cond,
+        negated,
+        a,
+        b,
+        t,
+    }
 }
 
 fn form(op: &Op) -> Option<Form> {
@@ -124,6 +172,44 @@ fn form(op: &Op) -> Option<Form> {
             e: Src::Imm(v as i64),
             t,
         },
+        FAdd { d, a, b } => Form::Float {
+            op: FloatOp::Add,
+            d,
+            a,
+            b,
+        },
+        FSub { d, a, b } => Form::Float {
+            op: FloatOp::Sub,
+            d,
+            a,
+            b,
+        },
+        FMul { d, a, b } => Form::Float {
+            op: FloatOp::Mul,
+            d,
+            a,
+            b,
+        },
+        FDiv { d, a, b } => Form::Float {
+            op: FloatOp::Div,
+            d,
+            a,
+            b,
+        },
+        FMulAdd { d, a, b, c } => mul_then(FloatOp::Add, false, d, a, b, c),
+        FMulSub { d, a, b, c } => mul_then(FloatOp::Sub, false, d, a, b, c),
+        FSubMul { d, a, b, c } => mul_then(FloatOp::Sub, true, d, a, b, c),
+        BrFLt { a, b, t } => fbr(Cond::Lt, false, a, b, t),
+        BrFLe { a, b, t } => fbr(Cond::Le, false, a, b, t),
+        BrFGt { a, b, t } => fbr(Cond::Gt, false, a, b, t),
+        BrFGe { a, b, t } => fbr(Cond::Ge, false, a, b, t),
+        BrFEq { a, b, t } => fbr(Cond::Eq, false, a, b, t),
+        BrFNe { a, b, t } => fbr(Cond::Ne, false, a, b, t),
+        BrNotFLt { a, b, t } => fbr(Cond::Lt, true, a, b, t),
+        BrNotFLe { a, b, t } => fbr(Cond::Le, true, a, b, t),
+        BrNotFGt { a, b, t } => fbr(Cond::Gt, true, a, b, t),
+        BrNotFGe { a, b, t } => fbr(Cond::Ge, true, a, b, t),
+        I2F { d, a } => Form::IntToFloat { d, a },
         Ret { s } => Form::Return { exit: s as u64 },
         RetUnit => Form::Return { exit: UNIT },
         _ => return None,
@@ -195,6 +281,60 @@ pub(crate) fn lower<M: Masm>(m: &mut M, ops: &[Op], start: u32) -> Option<usize>
                 m.branch(cond, l);
             }
             Form::Jump { t } => m.jump(target(t)?),
+            Form::Float { op, d, a, b } => {
+                for s in [d, a, b] {
+                    touch(s);
+                }
+                m.fload(Reg::A, a);
+                m.fload(Reg::B, b);
+                m.float_op(op);
+                m.fstore(d, Reg::A);
+            }
+            Form::MulThen {
+                op,
+                swap,
+                d,
+                a,
+                b,
+                c,
+            } => {
+                for s in [d, a, b, c] {
+                    touch(s);
+                }
+                m.fload(Reg::A, a);
+                m.fload(Reg::B, b);
+                m.float_op(FloatOp::Mul);
+                if swap {
+                    // `c - p`: the product to B, `c` to A.
+                    m.fmove(Reg::B, Reg::A);
+                    m.fload(Reg::A, c);
+                } else {
+                    m.fload(Reg::B, c);
+                }
+                m.float_op(op);
+                m.fstore(d, Reg::A);
+            }
+            Form::FloatBranch {
+                cond,
+                negated,
+                a,
+                b,
+                t,
+            } => {
+                let l = target(t)?;
+                touch(a);
+                touch(b);
+                m.fload(Reg::A, a);
+                m.fload(Reg::B, b);
+                m.fbranch(cond, negated, l);
+            }
+            Form::IntToFloat { d, a } => {
+                touch(d);
+                touch(a);
+                m.load(Reg::A, a);
+                m.int_to_float();
+                m.fstore(d, Reg::A);
+            }
             Form::Return { exit } => {
                 if exit != UNIT {
                     touch(exit as u16);

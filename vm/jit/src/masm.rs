@@ -31,6 +31,15 @@ pub enum IntOp {
     Xor,
 }
 
+/// A float operation `A = A op B` (IEEE, round to nearest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FloatOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
 /// One machine's way of emitting what `lower` asks for. The frame's slot
 /// 0 is at the address the compiled function received.
 pub trait Masm {
@@ -50,6 +59,24 @@ pub trait Masm {
     fn jump(&mut self, label: Self::Label);
     /// Return `exit` to the caller.
     fn ret(&mut self, exit: u64);
+
+    // Floats live in two float registers, `A` and `B` again.
+    /// `fr = frame[slot]` (a float's bits).
+    fn fload(&mut self, r: Reg, slot: u16);
+    /// `frame[slot] = fr`.
+    fn fstore(&mut self, slot: u16, r: Reg);
+    /// `fdst = fsrc`.
+    fn fmove(&mut self, dst: Reg, src: Reg);
+    /// `fA = fA op fB`: one IEEE operation, one rounding (never fused
+    /// with another: a multiply-add is a multiplication, then an
+    /// addition).
+    fn float_op(&mut self, op: FloatOp);
+    /// Jump to `label` if `fA cond fB`, or, with `negated`, if not: so a
+    /// NaN operand takes a plain branch never (every comparison with NaN
+    /// is false) and a negated one always.
+    fn fbranch(&mut self, cond: Cond, negated: bool, label: Self::Label);
+    /// `fA = A as float` (the int in integer register `A`).
+    fn int_to_float(&mut self);
 }
 
 /// A dynasmrt assembler that makes labels (an inherent method of each,

@@ -1,12 +1,16 @@
 //! The x86-64 backend: the frame base arrives in `rdi` (System V), `A` is
-//! `rax`, `B` is `rcx`, the exit is returned in `rax`. A slot's offset
+//! `rax` (floats `xmm0`), `B` is `rcx` (`xmm1`), the exit is returned in
+//! `rax`. Float comparisons use `ucomisd`, whose unordered result (a NaN)
+//! sets the zero, parity and carry flags: each condition is the jump that
+//! is false for it (see `fbranch`). No VEX instruction is emitted, so no
+//! fused multiply-add. A slot's offset
 //! (at most 65,535 * 8) always fits a 32-bit displacement.
 
 // `dynasm!` converts a dynamic register operand with `.into()`, also when
 // it already has the register type.
 #![allow(clippy::useless_conversion)]
 
-use crate::masm::{Cond, IntOp, Masm, NewLabel, Reg};
+use crate::masm::{Cond, FloatOp, IntOp, Masm, NewLabel, Reg};
 use crate::{lower::lower, Compiled};
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
@@ -78,6 +82,64 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
 
     fn ret(&mut self, exit: u64) {
         dynasm!(self.0 ; .arch x64 ; mov rax, QWORD exit as i64 ; ret);
+    }
+
+    fn fload(&mut self, r: Reg, slot: u16) {
+        let off = slot as i32 * 8;
+        dynasm!(self.0 ; .arch x64 ; movsd Rx(reg(r)), QWORD [rdi + off]);
+    }
+
+    fn fstore(&mut self, slot: u16, r: Reg) {
+        let off = slot as i32 * 8;
+        dynasm!(self.0 ; .arch x64 ; movsd QWORD [rdi + off], Rx(reg(r)));
+    }
+
+    fn fmove(&mut self, dst: Reg, src: Reg) {
+        dynasm!(self.0 ; .arch x64 ; movapd Rx(reg(dst)), Rx(reg(src)));
+    }
+
+    fn float_op(&mut self, op: FloatOp) {
+        let ops = &mut *self.0;
+        match op {
+            FloatOp::Add => dynasm!(ops ; .arch x64 ; addsd xmm0, xmm1),
+            FloatOp::Sub => dynasm!(ops ; .arch x64 ; subsd xmm0, xmm1),
+            FloatOp::Mul => dynasm!(ops ; .arch x64 ; mulsd xmm0, xmm1),
+            FloatOp::Div => dynasm!(ops ; .arch x64 ; divsd xmm0, xmm1),
+        }
+    }
+
+    fn fbranch(&mut self, cond: Cond, negated: bool, l: DynamicLabel) {
+        let ops = &mut *self.0;
+        // `a < b` is `b > a`: `ucomisd b, a; ja` (carry and zero clear,
+        // never on unordered); its negation `jbe` (always on unordered).
+        match (cond, negated) {
+            (Cond::Lt, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; ja =>l),
+            (Cond::Lt, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jbe =>l),
+            (Cond::Le, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jae =>l),
+            (Cond::Le, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jb =>l),
+            (Cond::Gt, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; ja =>l),
+            (Cond::Gt, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jbe =>l),
+            (Cond::Ge, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jae =>l),
+            (Cond::Ge, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jb =>l),
+            // Equal: zero set and parity clear.
+            (Cond::Eq, false) => {
+                let skip = ops.new_label();
+                dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jp =>skip ; je =>l ; =>skip);
+            }
+            (Cond::Eq, true) | (Cond::Ne, false) => {
+                dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jp =>l ; jne =>l);
+            }
+            (Cond::Ne, true) => {
+                let skip = ops.new_label();
+                dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jp =>skip ; je =>l ; =>skip);
+            }
+        }
+    }
+
+    fn int_to_float(&mut self) {
+        // `xorpd` first: `cvtsi2sd` keeps the register's upper half, a
+        // false dependency on whatever was there.
+        dynasm!(self.0 ; .arch x64 ; xorpd xmm0, xmm0 ; cvtsi2sd xmm0, rax);
     }
 }
 
