@@ -71,10 +71,20 @@ impl Vm<'_> {
 
         // Saves what a trap, a collection or a poll reads: the instruction
         // index in the running frame and the fuel used.
+        // The count saved leaves out a `store` the instruction took in
+        // after its trap point (see `internal::Code::tails`): it has not
+        // run yet, so a trap, a charge for work or a poll here sees the
+        // canonical count.
         macro_rules! sync {
             () => {{
                 self.frames.last_mut().expect("running frame").pc = pc as u32;
-                self.fuel_used = count;
+                self.fuel_used = count - if METER { self.tail_now() } else { 0 };
+            }};
+        }
+        // Takes the count back after a function that may have charged.
+        macro_rules! resync {
+            () => {{
+                count = self.fuel_used + if METER { self.tail_now() } else { 0 };
             }};
         }
         macro_rules! trap {
@@ -96,7 +106,7 @@ impl Vm<'_> {
             ($op:ident $(, $arg:expr)*) => {{
                 sync!();
                 sp = self.$op::<METER>(stack, sp $(, $arg)*)?;
-                count = self.fuel_used;
+                resync!();
             }};
         }
         macro_rules! check_fuel {
@@ -298,7 +308,7 @@ impl Vm<'_> {
                         _ => {
                             sync!();
                             sp = self.run_canonical::<METER>(stack, base, sp, ins)?;
-                            count = self.fuel_used;
+                            resync!();
                         }
                     }
                     frame = stack.frame(base);

@@ -521,6 +521,19 @@ impl<'h> Vm<'h> {
         }
     }
 
+    /// The canonical instructions counted for the running frame's
+    /// instruction that run after its trap point (a `store` it took in):
+    /// not yet run while it executes (see `internal::Code::tails`).
+    fn tail_now(&self) -> u64 {
+        match self.frames.last() {
+            Some(fr) => self
+                .prog
+                .code(fr.func)
+                .tail(self.pc_of(self.frames.len() - 1)),
+            None => 0,
+        }
+    }
+
     /// The instruction frame `k` is at, as an index into its function's
     /// code: the running frame's own `pc`, a caller's call (kept by the
     /// frame it called).
@@ -571,16 +584,6 @@ impl<'h> Vm<'h> {
     #[cold]
     #[inline(never)]
     fn make_trap(&mut self, kind: TrapKind, message: String) -> Trap {
-        if self.metered() {
-            if let Some(fr) = self.frames.last() {
-                // A `store` the trapping instruction took in has not run
-                // (see `internal::Code::tails`).
-                let pc = self.pc_of(self.frames.len() - 1);
-                self.fuel_used = self
-                    .fuel_used
-                    .saturating_sub(self.prog.code(fr.func).tail(pc));
-            }
-        }
         let (trace, omitted_frames) = self.trace();
         Trap {
             kind,
