@@ -78,13 +78,19 @@ impl Vm<'_> {
         macro_rules! sync {
             () => {{
                 self.frames.last_mut().expect("running frame").pc = pc as u32;
-                self.fuel_used = count - if METER { self.tail_now() } else { 0 };
+                self.fuel_used = count;
+                if METER {
+                    self.leave_out_tail();
+                }
             }};
         }
         // Takes the count back after a function that may have charged.
         macro_rules! resync {
             () => {{
-                count = self.fuel_used + if METER { self.tail_now() } else { 0 };
+                count = self.fuel_used;
+                if METER {
+                    count += self.tail_now();
+                }
             }};
         }
         macro_rules! trap {

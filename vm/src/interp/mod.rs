@@ -524,6 +524,8 @@ impl<'h> Vm<'h> {
     /// The canonical instructions counted for the running frame's
     /// instruction that run after its trap point (a `store` it took in):
     /// not yet run while it executes (see `internal::Code::tails`).
+    #[cold]
+    #[inline(never)]
     fn tail_now(&self) -> u64 {
         match self.frames.last() {
             Some(fr) => self
@@ -532,6 +534,13 @@ impl<'h> Vm<'h> {
                 .tail(self.pc_of(self.frames.len() - 1)),
             None => 0,
         }
+    }
+
+    /// Takes out of the saved count what [`Vm::tail_now`] says has not run.
+    #[cold]
+    #[inline(never)]
+    fn leave_out_tail(&mut self) {
+        self.fuel_used -= self.tail_now();
     }
 
     /// The instruction frame `k` is at, as an index into its function's
