@@ -12,7 +12,7 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::lower::lower;
-use crate::masm::{Cond, FloatOp, IntOp, Masm, NewLabel, Reg};
+use crate::masm::{Cmp, FloatOp, IntOp, Masm, NewLabel, Reg};
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
 use tern_vm::internal::Op;
@@ -93,16 +93,16 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
     }
 
-    fn branch(&mut self, cond: Cond, l: DynamicLabel) {
+    fn branch(&mut self, cond: Cmp, l: DynamicLabel) {
         let ops = &mut *self.0;
         dynasm!(ops ; .arch aarch64 ; cmp x1, x2);
         match cond {
-            Cond::Lt => dynasm!(ops ; .arch aarch64 ; b.lt =>l),
-            Cond::Le => dynasm!(ops ; .arch aarch64 ; b.le =>l),
-            Cond::Gt => dynasm!(ops ; .arch aarch64 ; b.gt =>l),
-            Cond::Ge => dynasm!(ops ; .arch aarch64 ; b.ge =>l),
-            Cond::Eq => dynasm!(ops ; .arch aarch64 ; b.eq =>l),
-            Cond::Ne => dynasm!(ops ; .arch aarch64 ; b.ne =>l),
+            Cmp::Lt => dynasm!(ops ; .arch aarch64 ; b.lt =>l),
+            Cmp::Le => dynasm!(ops ; .arch aarch64 ; b.le =>l),
+            Cmp::Gt => dynasm!(ops ; .arch aarch64 ; b.gt =>l),
+            Cmp::Ge => dynasm!(ops ; .arch aarch64 ; b.ge =>l),
+            Cmp::Eq => dynasm!(ops ; .arch aarch64 ; b.eq =>l),
+            Cmp::Ne => dynasm!(ops ; .arch aarch64 ; b.ne =>l),
         }
     }
 
@@ -150,23 +150,23 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
     }
 
-    fn fbranch(&mut self, cond: Cond, negated: bool, l: DynamicLabel) {
+    fn fbranch(&mut self, cond: Cmp, negated: bool, l: DynamicLabel) {
         // After `fcmp`, unordered sets C and V: `mi`, `ls`, `gt`, `ge`
         // and `eq` are false for it, their negations `pl`, `hi`, `le`,
         // `lt` and `ne` true.
         let ops = &mut *self.0;
         dynasm!(ops ; .arch aarch64 ; fcmp d1, d2);
         match (cond, negated) {
-            (Cond::Lt, false) => dynasm!(ops ; .arch aarch64 ; b.mi =>l),
-            (Cond::Lt, true) => dynasm!(ops ; .arch aarch64 ; b.pl =>l),
-            (Cond::Le, false) => dynasm!(ops ; .arch aarch64 ; b.ls =>l),
-            (Cond::Le, true) => dynasm!(ops ; .arch aarch64 ; b.hi =>l),
-            (Cond::Gt, false) => dynasm!(ops ; .arch aarch64 ; b.gt =>l),
-            (Cond::Gt, true) => dynasm!(ops ; .arch aarch64 ; b.le =>l),
-            (Cond::Ge, false) => dynasm!(ops ; .arch aarch64 ; b.ge =>l),
-            (Cond::Ge, true) => dynasm!(ops ; .arch aarch64 ; b.lt =>l),
-            (Cond::Eq, false) | (Cond::Ne, true) => dynasm!(ops ; .arch aarch64 ; b.eq =>l),
-            (Cond::Eq, true) | (Cond::Ne, false) => dynasm!(ops ; .arch aarch64 ; b.ne =>l),
+            (Cmp::Lt, false) => dynasm!(ops ; .arch aarch64 ; b.mi =>l),
+            (Cmp::Lt, true) => dynasm!(ops ; .arch aarch64 ; b.pl =>l),
+            (Cmp::Le, false) => dynasm!(ops ; .arch aarch64 ; b.ls =>l),
+            (Cmp::Le, true) => dynasm!(ops ; .arch aarch64 ; b.hi =>l),
+            (Cmp::Gt, false) => dynasm!(ops ; .arch aarch64 ; b.gt =>l),
+            (Cmp::Gt, true) => dynasm!(ops ; .arch aarch64 ; b.le =>l),
+            (Cmp::Ge, false) => dynasm!(ops ; .arch aarch64 ; b.ge =>l),
+            (Cmp::Ge, true) => dynasm!(ops ; .arch aarch64 ; b.lt =>l),
+            (Cmp::Eq, false) | (Cmp::Ne, true) => dynasm!(ops ; .arch aarch64 ; b.eq =>l),
+            (Cmp::Eq, true) | (Cmp::Ne, false) => dynasm!(ops ; .arch aarch64 ; b.ne =>l),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The one lowering both backends share: each internal instruction of the
 //! compiled subset, as macro-assembler operations (see `masm`).
 
-use crate::masm::{Cond, FloatOp, IntOp, Masm, Reg};
+use crate::masm::{Cmp, FloatOp, IntOp, Masm, Reg};
 use crate::UNIT;
 use tern_vm::internal::Op;
 
@@ -24,14 +24,14 @@ enum Form {
         b: Src,
     },
     Branch {
-        cond: Cond,
+        cond: Cmp,
         a: u16,
         b: Src,
         t: u32,
     },
     /// `x = x + 1`, then jump if `x cond e`.
     Step {
-        cond: Cond,
+        cond: Cmp,
         x: u16,
         e: Src,
         t: u32,
@@ -59,7 +59,7 @@ enum Form {
         c: u16,
     },
     FloatBranch {
-        cond: Cond,
+        cond: Cmp,
         negated: bool,
         a: u16,
         b: u16,
@@ -89,7 +89,7 @@ fn mul_then(op: FloatOp, swap: bool, d: u16, a: u16, b: u16, c: u16) -> Form {
     }
 }
 
-fn fbr(cond: Cond, negated: bool, a: u16, b: u16, t: u32) -> Form {
+fn fbr(cond: Cmp, negated: bool, a: u16, b: u16, t: u32) -> Form {
     Form::FloatBranch {
         cond,
         negated,
@@ -142,32 +142,32 @@ fn form(op: &Op) -> Option<Form> {
             b: Src::Imm(v as i64),
         },
         Jmp { t } => Form::Jump { t },
-        BrILt { a, b, t } => br(Cond::Lt, a, b, t),
-        BrILe { a, b, t } => br(Cond::Le, a, b, t),
-        BrIGt { a, b, t } => br(Cond::Gt, a, b, t),
-        BrIGe { a, b, t } => br(Cond::Ge, a, b, t),
-        BrIEq { a, b, t } => br(Cond::Eq, a, b, t),
-        BrINe { a, b, t } => br(Cond::Ne, a, b, t),
-        BrILtImm { a, v, t } => bri(Cond::Lt, a, v, t),
-        BrILeImm { a, v, t } => bri(Cond::Le, a, v, t),
-        BrIGtImm { a, v, t } => bri(Cond::Gt, a, v, t),
-        BrIGeImm { a, v, t } => bri(Cond::Ge, a, v, t),
-        BrIEqImm { a, v, t } => bri(Cond::Eq, a, v, t),
-        BrINeImm { a, v, t } => bri(Cond::Ne, a, v, t),
+        BrILt { a, b, t } => br(Cmp::Lt, a, b, t),
+        BrILe { a, b, t } => br(Cmp::Le, a, b, t),
+        BrIGt { a, b, t } => br(Cmp::Gt, a, b, t),
+        BrIGe { a, b, t } => br(Cmp::Ge, a, b, t),
+        BrIEq { a, b, t } => br(Cmp::Eq, a, b, t),
+        BrINe { a, b, t } => br(Cmp::Ne, a, b, t),
+        BrILtImm { a, v, t } => bri(Cmp::Lt, a, v, t),
+        BrILeImm { a, v, t } => bri(Cmp::Le, a, v, t),
+        BrIGtImm { a, v, t } => bri(Cmp::Gt, a, v, t),
+        BrIGeImm { a, v, t } => bri(Cmp::Ge, a, v, t),
+        BrIEqImm { a, v, t } => bri(Cmp::Eq, a, v, t),
+        BrINeImm { a, v, t } => bri(Cmp::Ne, a, v, t),
         StepLt { x, e, t } => Form::Step {
-            cond: Cond::Lt,
+            cond: Cmp::Lt,
             x,
             e: Src::Slot(e),
             t,
         },
         StepLe { x, e, t } => Form::Step {
-            cond: Cond::Le,
+            cond: Cmp::Le,
             x,
             e: Src::Slot(e),
             t,
         },
         StepLtImm { x, v, t } => Form::Step {
-            cond: Cond::Lt,
+            cond: Cmp::Lt,
             x,
             e: Src::Imm(v as i64),
             t,
@@ -199,16 +199,16 @@ fn form(op: &Op) -> Option<Form> {
         FMulAdd { d, a, b, c } => mul_then(FloatOp::Add, false, d, a, b, c),
         FMulSub { d, a, b, c } => mul_then(FloatOp::Sub, false, d, a, b, c),
         FSubMul { d, a, b, c } => mul_then(FloatOp::Sub, true, d, a, b, c),
-        BrFLt { a, b, t } => fbr(Cond::Lt, false, a, b, t),
-        BrFLe { a, b, t } => fbr(Cond::Le, false, a, b, t),
-        BrFGt { a, b, t } => fbr(Cond::Gt, false, a, b, t),
-        BrFGe { a, b, t } => fbr(Cond::Ge, false, a, b, t),
-        BrFEq { a, b, t } => fbr(Cond::Eq, false, a, b, t),
-        BrFNe { a, b, t } => fbr(Cond::Ne, false, a, b, t),
-        BrNotFLt { a, b, t } => fbr(Cond::Lt, true, a, b, t),
-        BrNotFLe { a, b, t } => fbr(Cond::Le, true, a, b, t),
-        BrNotFGt { a, b, t } => fbr(Cond::Gt, true, a, b, t),
-        BrNotFGe { a, b, t } => fbr(Cond::Ge, true, a, b, t),
+        BrFLt { a, b, t } => fbr(Cmp::Lt, false, a, b, t),
+        BrFLe { a, b, t } => fbr(Cmp::Le, false, a, b, t),
+        BrFGt { a, b, t } => fbr(Cmp::Gt, false, a, b, t),
+        BrFGe { a, b, t } => fbr(Cmp::Ge, false, a, b, t),
+        BrFEq { a, b, t } => fbr(Cmp::Eq, false, a, b, t),
+        BrFNe { a, b, t } => fbr(Cmp::Ne, false, a, b, t),
+        BrNotFLt { a, b, t } => fbr(Cmp::Lt, true, a, b, t),
+        BrNotFLe { a, b, t } => fbr(Cmp::Le, true, a, b, t),
+        BrNotFGt { a, b, t } => fbr(Cmp::Gt, true, a, b, t),
+        BrNotFGe { a, b, t } => fbr(Cmp::Ge, true, a, b, t),
         I2F { d, a } => Form::IntToFloat { d, a },
         Ret { s } => Form::Return { exit: s as u64 },
         RetUnit => Form::Return { exit: UNIT },

@@ -9,16 +9,8 @@ pub enum Reg {
     B,
 }
 
-/// A signed integer comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cond {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-}
+/// A comparison: the VM's own (signed for ints, IEEE for floats).
+pub use tern_vm::opcodes::Cmp;
 
 /// An integer operation `d = d op s` (wrapping, as the language's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +47,7 @@ pub trait Masm {
     /// `A = A op B`.
     fn int_op(&mut self, op: IntOp);
     /// Jump to `label` if `A cond B` (signed).
-    fn branch(&mut self, cond: Cond, label: Self::Label);
+    fn branch(&mut self, cond: Cmp, label: Self::Label);
     fn jump(&mut self, label: Self::Label);
     /// Return `exit` to the caller.
     fn ret(&mut self, exit: u64);
@@ -74,7 +66,7 @@ pub trait Masm {
     /// Jump to `label` if `fA cond fB`, or, with `negated`, if not: so a
     /// NaN operand takes a plain branch never (every comparison with NaN
     /// is false) and a negated one always.
-    fn fbranch(&mut self, cond: Cond, negated: bool, label: Self::Label);
+    fn fbranch(&mut self, cond: Cmp, negated: bool, label: Self::Label);
     /// `fA = A as float` (the int in integer register `A`).
     fn int_to_float(&mut self);
 }

@@ -10,7 +10,7 @@
 // it already has the register type.
 #![allow(clippy::useless_conversion)]
 
-use crate::masm::{Cond, FloatOp, IntOp, Masm, NewLabel, Reg};
+use crate::masm::{Cmp, FloatOp, IntOp, Masm, NewLabel, Reg};
 use crate::{lower::lower, Compiled};
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
@@ -63,16 +63,16 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         }
     }
 
-    fn branch(&mut self, cond: Cond, l: DynamicLabel) {
+    fn branch(&mut self, cond: Cmp, l: DynamicLabel) {
         let ops = &mut *self.0;
         dynasm!(ops ; .arch x64 ; cmp rax, rcx);
         match cond {
-            Cond::Lt => dynasm!(ops ; .arch x64 ; jl =>l),
-            Cond::Le => dynasm!(ops ; .arch x64 ; jle =>l),
-            Cond::Gt => dynasm!(ops ; .arch x64 ; jg =>l),
-            Cond::Ge => dynasm!(ops ; .arch x64 ; jge =>l),
-            Cond::Eq => dynasm!(ops ; .arch x64 ; je =>l),
-            Cond::Ne => dynasm!(ops ; .arch x64 ; jne =>l),
+            Cmp::Lt => dynasm!(ops ; .arch x64 ; jl =>l),
+            Cmp::Le => dynasm!(ops ; .arch x64 ; jle =>l),
+            Cmp::Gt => dynasm!(ops ; .arch x64 ; jg =>l),
+            Cmp::Ge => dynasm!(ops ; .arch x64 ; jge =>l),
+            Cmp::Eq => dynasm!(ops ; .arch x64 ; je =>l),
+            Cmp::Ne => dynasm!(ops ; .arch x64 ; jne =>l),
         }
     }
 
@@ -108,28 +108,28 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         }
     }
 
-    fn fbranch(&mut self, cond: Cond, negated: bool, l: DynamicLabel) {
+    fn fbranch(&mut self, cond: Cmp, negated: bool, l: DynamicLabel) {
         let ops = &mut *self.0;
         // `a < b` is `b > a`: `ucomisd b, a; ja` (carry and zero clear,
         // never on unordered); its negation `jbe` (always on unordered).
         match (cond, negated) {
-            (Cond::Lt, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; ja =>l),
-            (Cond::Lt, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jbe =>l),
-            (Cond::Le, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jae =>l),
-            (Cond::Le, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jb =>l),
-            (Cond::Gt, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; ja =>l),
-            (Cond::Gt, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jbe =>l),
-            (Cond::Ge, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jae =>l),
-            (Cond::Ge, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jb =>l),
+            (Cmp::Lt, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; ja =>l),
+            (Cmp::Lt, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jbe =>l),
+            (Cmp::Le, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jae =>l),
+            (Cmp::Le, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jb =>l),
+            (Cmp::Gt, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; ja =>l),
+            (Cmp::Gt, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jbe =>l),
+            (Cmp::Ge, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jae =>l),
+            (Cmp::Ge, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jb =>l),
             // Equal: zero set and parity clear.
-            (Cond::Eq, false) => {
+            (Cmp::Eq, false) => {
                 let skip = ops.new_label();
                 dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jp =>skip ; je =>l ; =>skip);
             }
-            (Cond::Eq, true) | (Cond::Ne, false) => {
+            (Cmp::Eq, true) | (Cmp::Ne, false) => {
                 dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jp =>l ; jne =>l);
             }
-            (Cond::Ne, true) => {
+            (Cmp::Ne, true) => {
                 let skip = ops.new_label();
                 dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jp =>skip ; je =>l ; =>skip);
             }
