@@ -55,8 +55,6 @@ pub struct Program {
     pub(crate) ops: Vec<Op>,
     pub(crate) counts: Vec<u8>,
     pub(crate) sps: Vec<u32>,
-    /// Where each function's code ends in `ops`.
-    ends: Vec<u32>,
     /// The constant divisors the code divides by (see `divisor`).
     pub(crate) divisors: Vec<crate::divisor::Divisor>,
 }
@@ -107,7 +105,6 @@ impl Program {
             counts.append(&mut c.counts);
             sps.append(&mut c.sp);
         }
-        starts.push(ops.len() as u32);
         let record_refs = module
             .layouts
             .iter()
@@ -169,7 +166,6 @@ impl Program {
             ops,
             counts,
             sps,
-            ends: starts[1..].to_vec(),
             divisors,
             shapes,
             holds_refs,
@@ -195,12 +191,22 @@ impl Program {
     /// The internal code of function `func`, as it runs (jump targets
     /// index the whole program's code: see [`Program::start_of`]).
     pub fn ops_of(&self, func: u32) -> &[Op] {
-        &self.ops[self.start_of(func) as usize..self.ends[func as usize] as usize]
+        &self.ops[self.range_of(func)]
     }
 
     /// How many canonical instructions each of `ops_of(func)` stands for.
     pub fn counts_of(&self, func: u32) -> &[u8] {
-        &self.counts[self.start_of(func) as usize..self.ends[func as usize] as usize]
+        &self.counts[self.range_of(func)]
+    }
+
+    /// Where function `func`'s code lies in the program's code: from its
+    /// start to the next function's.
+    fn range_of(&self, func: u32) -> std::ops::Range<usize> {
+        let end = self
+            .meta
+            .get(func as usize + 1)
+            .map_or(self.ops.len(), |m| m.start as usize);
+        self.start_of(func) as usize..end
     }
 
     /// Where function `func`'s code starts in the program's code: an index

@@ -303,12 +303,8 @@ impl Translator<'_> {
             (Op::FSub { d, a: c, b: p }, true) if p == t && c != t => Op::FSubMul { d, a, b, c },
             _ => return (op, 1),
         };
-        let count = self.out.counts[n - 1] as u32;
-        self.out.ops.truncate(n - 1);
-        self.out.counts.truncate(n - 1);
-        self.out.sp.truncate(n - 1);
-        self.out.origin.truncate(n - 1);
-        (fused, count + 1)
+        let (count, _) = self.pop_last();
+        (fused, count as u32 + 1)
     }
 
     /// A comparison; with the conditional jump right after it (no label
@@ -446,10 +442,7 @@ impl Translator<'_> {
         if count > u8::MAX as u32 {
             return;
         }
-        self.out.ops.truncate(n - 1);
-        self.out.counts.truncate(n - 1);
-        self.out.sp.truncate(n - 1);
-        let origin = self.out.origin.pop().expect("two instructions");
+        let (_, origin) = self.pop_last();
         self.out.ops[n - 2] = step;
         self.out.counts[n - 2] = count as u8;
         self.out.origin[n - 2] = origin;

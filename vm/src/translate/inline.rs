@@ -191,14 +191,13 @@ impl Translator<'_> {
             i,
         );
         let start = self.out.ops.len() as u32;
+        // (No instruction of the body runs as itself, so none has a stack
+        // pointer of its own for `push` to work out.)
         for (k, mut op) in code.ops.into_iter().enumerate() {
             if let Some(t) = op.target_mut() {
                 *t += start;
             }
-            self.out.ops.push(op);
-            self.out.counts.push(code.counts[k]);
-            self.out.sp.push(code.sp[k]);
-            self.out.origin.push(i as u32);
+            self.push(op, code.counts[k], i);
         }
         self.out.tails.extend(code.tails.iter().map(|t| t + start));
         // The body's own inlined calls nest inside it: after it, ascending.
@@ -271,10 +270,7 @@ impl Translator<'_> {
             return;
         }
         if self.out.counts[last] == 0 {
-            self.out.ops.pop();
-            self.out.counts.pop();
-            self.out.sp.pop();
-            self.out.origin.pop();
+            self.pop_last();
         } else {
             self.out.ops[last] = Op::Nop;
         }

@@ -306,6 +306,15 @@ impl<'a> Translator<'a> {
         self.out.origin.push(origin as u32);
     }
 
+    /// Takes the last instruction back out: its count and origin.
+    fn pop_last(&mut self) -> (u8, u32) {
+        self.out.ops.pop();
+        self.out.sp.pop();
+        let count = self.out.counts.pop().expect("an instruction");
+        let origin = self.out.origin.pop().expect("an instruction");
+        (count, origin)
+    }
+
     /// Appends `op`, which stands for `own` canonical instructions plus
     /// the ones pending.
     fn emit(&mut self, op: Op, own: u32, origin: usize) {
