@@ -32,6 +32,18 @@ fn reg(r: Reg) -> u8 {
 const DIRECT_SLOTS: u16 = 4096;
 
 impl<A: DynasmLabelApi<Relocation = Aarch64Relocation>> Aarch64<'_, A> {
+    /// The base register and offset that address `slot`: `x0` and the
+    /// slot's offset when a load's scaled 12-bit field holds it, else
+    /// `x3`, set to the slot's address, and 0.
+    fn slot_address(&mut self, slot: u16) -> (u8, u32) {
+        if slot < DIRECT_SLOTS {
+            return (0, slot as u32 * 8);
+        }
+        self.imm64(3, slot as u64 * 8);
+        dynasm!(self.0 ; .arch aarch64 ; add x3, x0, x3);
+        (3, 0)
+    }
+
     /// `X(r) = v`, four 16-bit pieces (every 64-bit value encodes).
     fn imm64(&mut self, r: u8, v: u64) {
         let ops = &mut *self.0;
@@ -58,23 +70,13 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn load(&mut self, r: Reg, slot: u16) {
-        if slot < DIRECT_SLOTS {
-            let off = slot as u32 * 8;
-            dynasm!(self.0 ; .arch aarch64 ; ldr X(reg(r)), [x0, off]);
-        } else {
-            self.imm64(3, slot as u64 * 8);
-            dynasm!(self.0 ; .arch aarch64 ; ldr X(reg(r)), [x0, x3]);
-        }
+        let (base, off) = self.slot_address(slot);
+        dynasm!(self.0 ; .arch aarch64 ; ldr X(reg(r)), [X(base), off]);
     }
 
     fn store(&mut self, slot: u16, r: Reg) {
-        if slot < DIRECT_SLOTS {
-            let off = slot as u32 * 8;
-            dynasm!(self.0 ; .arch aarch64 ; str X(reg(r)), [x0, off]);
-        } else {
-            self.imm64(3, slot as u64 * 8);
-            dynasm!(self.0 ; .arch aarch64 ; str X(reg(r)), [x0, x3]);
-        }
+        let (base, off) = self.slot_address(slot);
+        dynasm!(self.0 ; .arch aarch64 ; str X(reg(r)), [X(base), off]);
     }
 
     fn load_imm(&mut self, r: Reg, v: i64) {
@@ -116,23 +118,13 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn fload(&mut self, r: Reg, slot: u16) {
-        if slot < DIRECT_SLOTS {
-            let off = slot as u32 * 8;
-            dynasm!(self.0 ; .arch aarch64 ; ldr D(reg(r)), [x0, off]);
-        } else {
-            self.imm64(3, slot as u64 * 8);
-            dynasm!(self.0 ; .arch aarch64 ; ldr D(reg(r)), [x0, x3]);
-        }
+        let (base, off) = self.slot_address(slot);
+        dynasm!(self.0 ; .arch aarch64 ; ldr D(reg(r)), [X(base), off]);
     }
 
     fn fstore(&mut self, slot: u16, r: Reg) {
-        if slot < DIRECT_SLOTS {
-            let off = slot as u32 * 8;
-            dynasm!(self.0 ; .arch aarch64 ; str D(reg(r)), [x0, off]);
-        } else {
-            self.imm64(3, slot as u64 * 8);
-            dynasm!(self.0 ; .arch aarch64 ; str D(reg(r)), [x0, x3]);
-        }
+        let (base, off) = self.slot_address(slot);
+        dynasm!(self.0 ; .arch aarch64 ; str D(reg(r)), [X(base), off]);
     }
 
     fn fmove(&mut self, dst: Reg, src: Reg) {

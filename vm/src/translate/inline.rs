@@ -67,26 +67,20 @@ pub(super) fn levels(module: &Module, infos: &[FuncInfo]) -> Vec<u8> {
             .iter()
             .all(|&(p, _)| matches!(f.code.get(p as usize), Some(Instr::Call { .. })))
     };
-    let leaf: Vec<bool> = module
+    // Each function looked at once: whether it may be inlined at all
+    // (no allocation, only calls), and what it calls.
+    let (plain, calls): (Vec<bool>, Vec<Vec<usize>>) = module
         .functions
         .iter()
         .zip(infos)
-        .map(|(f, info)| plain(f) && info.safepoints.is_empty() && calls(f).is_empty())
-        .collect();
-    module
-        .functions
-        .iter()
-        .zip(infos)
-        .enumerate()
-        .map(|(k, (f, info))| {
-            if leaf[k] {
+        .map(|(f, info)| (plain(f) && only_calls(f, info), calls(f)))
+        .unzip();
+    let leaf = |k: usize| plain[k] && calls[k].is_empty();
+    (0..module.functions.len())
+        .map(|k| {
+            if leaf(k) {
                 1
-            } else if plain(f)
-                && only_calls(f, info)
-                && calls(f)
-                    .iter()
-                    .all(|&g| leaf.get(g).copied().unwrap_or(false))
-            {
+            } else if plain[k] && calls[k].iter().all(|&g| g < plain.len() && leaf(g)) {
                 2
             } else {
                 0
