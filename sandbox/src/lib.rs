@@ -61,7 +61,7 @@ pub use linker::{
     Export, Import, Instance, IntoHostFunc, Linker, Module, TypedFunc, DEFAULT_OUTPUT_LIMIT,
 };
 pub use tern_compiler::cli::{exit, io_reason};
-pub use tern_vm::{InterruptHandle, Limits, Stats, TraceFrame, Trap, TrapKind, Value};
+pub use tern_vm::{InterruptHandle, JitMode, Limits, Stats, TraceFrame, Trap, TrapKind, Value};
 pub use types::{HostResult, Params, Signature, TernKey, TernValue, ValType};
 
 use std::fmt;

@@ -535,6 +535,7 @@ fn new_vm(
         io: Arc::clone(io),
     };
     let mut vm = Vm::with_host(Arc::clone(&module.program), limits.clone(), Box::new(host));
+    vm.set_jit(Box::new(tern_jit::Jit::new()));
     if let Some(h) = interrupt {
         vm.set_interrupt_handle(h);
     }
@@ -718,6 +719,12 @@ impl Instance {
     /// collections, allocation.
     pub fn stats(&self) -> Stats {
         self.vm.stats()
+    }
+
+    /// Functions the JIT has compiled to machine code so far (see
+    /// [`Limits::jit`]): the one thing that differs between JIT modes.
+    pub fn compiled_functions(&self) -> u64 {
+        self.vm.compiled_functions()
     }
 
     /// Gives the instance `n` more units of fuel from now, whatever it used

@@ -74,10 +74,11 @@ fn load_exact(data: &[u8]) {
     }
 }
 
-/// Runs `module` (verified and translated) and the same code without
-/// translation (each canonical instruction as itself): the output, exit,
-/// error and trace, instruction count and fuel must be the same, also
-/// when fuel runs out part way.
+/// Runs `module` (verified and translated) interpreted, with every
+/// function compiled (where the JIT compiles it), and the same code
+/// without translation (each canonical instruction as itself): the
+/// output, exit, error and trace, instruction count and fuel must be the
+/// same, also when fuel runs out part way.
 pub(crate) fn translation_is_invisible(module: Module, canonical: tern_vm::Module) {
     let plain =
         tern_vm::Program::new_untranslated(canonical).expect("what verified once verifies again");
@@ -87,17 +88,29 @@ pub(crate) fn translation_is_invisible(module: Module, canonical: tern_vm::Modul
         ..fuzz_limits()
     };
     let args = ["fuzz".to_string()];
-    let a = crate::run_counted(&module, &args, limits.clone(), 1 << 16);
-    let b = crate::run_counted(&plain, &args, limits.clone(), 1 << 16);
+    let run = |m: &Module, jit: tern_vm::JitMode, limits: &Limits| {
+        let limits = Limits {
+            jit,
+            ..limits.clone()
+        };
+        crate::run_counted(m, &args, limits, 1 << 16)
+    };
+    use tern_vm::JitMode::{Eager, Off};
+    let a = run(&module, Off, &limits);
+    let b = run(&plain, Off, &limits);
     assert_eq!(a, b, "translation changed what a program does");
+    let c = run(&module, Eager, &limits);
+    assert_eq!(a, c, "compiled code changed what a program does");
     if a.1.fuel > 3 {
         let limits = Limits {
             fuel: a.1.fuel / 2,
             ..limits
         };
-        let a = crate::run_counted(&module, &args, limits.clone(), 1 << 16);
-        let b = crate::run_counted(&plain, &args, limits, 1 << 16);
+        let a = run(&module, Off, &limits);
+        let b = run(&plain, Off, &limits);
         assert_eq!(a, b, "translation changed where fuel runs out");
+        let c = run(&module, Eager, &limits);
+        assert_eq!(a, c, "compiled code changed where fuel runs out");
     }
 }
 

@@ -169,19 +169,65 @@ pub fn run_counted(
 
 /// Compiles and runs a source program as `vmrun app.src` does.
 pub fn run_source(path: &Path, gc_stress: bool) -> Run {
+    run_source_in(
+        path,
+        Mode {
+            gc_stress,
+            ..Mode::default()
+        },
+    )
+    .0
+}
+
+/// How a program is run: the JIT's mode, the collector's, and whether
+/// instructions are counted (which makes the instance metered).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mode {
+    pub jit: tern_vm::JitMode,
+    pub gc_stress: bool,
+    pub counted: bool,
+}
+
+impl Mode {
+    /// Every way the golden tests run a program: each must print the
+    /// same bytes, exit the same and (counted) count the same
+    /// instructions as the interpreter alone.
+    pub fn all() -> Vec<Mode> {
+        use tern_vm::JitMode::*;
+        let mut out = Vec::new();
+        for (jit, gc_stress) in [(Off, false), (On, false), (Eager, false), (Eager, true)] {
+            for counted in [false, true] {
+                out.push(Mode {
+                    jit,
+                    gc_stress,
+                    counted,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// [`run_source`] in `mode`, with the instance's statistics.
+pub fn run_source_in(path: &Path, mode: Mode) -> (Run, tern_vm::Stats) {
     let source = std::fs::read_to_string(path).unwrap_or_default();
     let args = program_args(&source);
     let limits = Limits {
-        gc_stress,
+        gc_stress: mode.gc_stress,
+        count_instructions: mode.counted,
+        jit: mode.jit,
         ..program_limits(&source)
     };
     match tern_sandbox::Module::from_file(path) {
-        Ok(m) => run_program(&m, &args, limits),
-        Err(e) => Run {
-            exit: e.exit_code(),
-            stdout: String::new(),
-            stderr: tern_sandbox::report(&e),
-        },
+        Ok(m) => run_counted(&m, &args, limits, usize::MAX),
+        Err(e) => (
+            Run {
+                exit: e.exit_code(),
+                stdout: String::new(),
+                stderr: tern_sandbox::report(&e),
+            },
+            tern_vm::Stats::default(),
+        ),
     }
 }
 

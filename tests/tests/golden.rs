@@ -1,7 +1,9 @@
 //! Golden tests: every program in `examples/` and `tests/golden/*/` is run
 //! and its exit code, stdout and stderr compared with the snapshot in
-//! `tests/golden/snapshots/`. Each one runs again with the collector in
-//! stress mode (a collection at every allocation) and must behave the same.
+//! `tests/golden/snapshots/`. Each one runs again in every mode
+//! ([`Mode::all`]: the JIT off, on and eager, the collector in stress mode
+//! with every function compiled, each counted and not) and must print the
+//! same bytes, exit the same and, counted, count the same instructions.
 //!
 //! Bless new or changed snapshots with `INSTA_UPDATE=always cargo test -p
 //! tern-tests --test golden`, then review the `.snap` files.
@@ -30,13 +32,26 @@ fn check_folder(folder: &Path) {
             failures.push(format!("{name}: differs from its snapshot"));
             continue;
         }
-        let stressed = run_source(&path, true);
-        if stressed != normal {
-            failures.push(format!(
-                "{name}: differs under GC stress:\n{}\nversus\n{}",
-                normal.render(),
-                stressed.render()
-            ));
+        let counted = Mode {
+            jit: tern_vm::JitMode::Off,
+            counted: true,
+            gc_stress: false,
+        };
+        let (_, want) = run_source_in(&path, counted);
+        for mode in Mode::all() {
+            let (run, stats) = run_source_in(&path, mode);
+            if run != normal {
+                failures.push(format!(
+                    "{name}: differs in {mode:?}:\n{}\nversus\n{}",
+                    normal.render(),
+                    run.render()
+                ));
+            } else if mode.counted && stats.instructions != want.instructions {
+                failures.push(format!(
+                    "{name}: {} instructions in {mode:?}, {} interpreted",
+                    stats.instructions, want.instructions
+                ));
+            }
         }
     }
     assert!(

@@ -68,6 +68,13 @@ impl Divisor {
         self.d
     }
 
+    /// What [`Divisor::quotient`] computes with, for machine code that
+    /// does the same: the multiplier, the shift, and whether the dividend
+    /// is added to (or subtracted from) the high product.
+    pub fn magic(self) -> (i64, u32, bool, bool) {
+        (self.m, self.shift, self.add != 0, self.sub != 0)
+    }
+
     /// `n / d`, truncated toward zero.
     #[inline]
     pub fn quotient(self, n: i64) -> i64 {

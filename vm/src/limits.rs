@@ -40,6 +40,10 @@ pub struct Limits {
     /// export call, the module's initialization); exceeding it is a
     /// `Timeout` trap. A host function that blocks is not cut short.
     pub timeout: Option<Duration>,
+    /// When functions are compiled to machine code, if the host installed
+    /// a JIT ([`crate::Vm::set_jit`]; the sandbox does): the same
+    /// behaviour in every mode, only the speed differs.
+    pub jit: crate::jit::JitMode,
 }
 
 /// Default call-depth limit (frames).
@@ -59,6 +63,7 @@ impl Default for Limits {
             gc_stress: false,
             count_instructions: false,
             timeout: None,
+            jit: crate::jit::JitMode::On,
         }
     }
 }

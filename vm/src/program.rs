@@ -209,6 +209,17 @@ impl Program {
         self.start_of(func) as usize..end
     }
 
+    /// Constant divisor `k` (of `idiv.by`/`irem.by`).
+    pub fn divisor(&self, k: u32) -> crate::divisor::Divisor {
+        self.divisors[k as usize]
+    }
+
+    /// Slots of one frame of function `func`: its locals and operand
+    /// stack.
+    pub fn frame_size(&self, func: u32) -> u32 {
+        self.meta[func as usize].frame_size
+    }
+
     /// Where function `func`'s code starts in the program's code: an index
     /// into the program's code less this is one into the function's.
     pub fn start_of(&self, func: u32) -> u32 {

@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
-use tern_sandbox::{exit, report, Error, Limits, Linker, Module, Output, TrapKind};
+use tern_sandbox::{exit, report, Error, JitMode, Limits, Linker, Module, Output, TrapKind};
 
 /// The exit code when the program's standard output or error was closed by
 /// its reader: what a shell reports for a process killed by SIGPIPE
@@ -64,6 +64,10 @@ struct Cli {
     /// Collect garbage at every allocation (slow; for testing the collector).
     #[arg(long)]
     gc_stress: bool,
+    /// When to compile functions to machine code: off, on (once hot) or
+    /// eager (before each first runs). The program behaves the same.
+    #[arg(long, value_name = "MODE", default_value = "on", value_parser = parse_jit)]
+    jit: JitMode,
     /// Heap limit, in bytes or with a suffix: 64K, 512M, 2G.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_heap: Option<usize>,
@@ -84,6 +88,10 @@ struct Cli {
     // unknown flag, not silently the program (write `-- -name.bc`).
     #[arg(value_names = ["PROGRAM", "ARGS"], required = true, num_args = 1.., trailing_var_arg = true)]
     command: Vec<OsString>,
+}
+
+fn parse_jit(s: &str) -> Result<JitMode, String> {
+    JitMode::parse(s).ok_or_else(|| format!("'{s}' is not a JIT mode: use off, on or eager"))
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {
@@ -226,6 +234,7 @@ fn main() {
         gc_stress: cli.gc_stress,
         count_instructions: cli.stats,
         timeout: cli.timeout,
+        jit: cli.jit,
         ..Limits::default()
     };
     if let Some(h) = cli.max_heap {

@@ -1,6 +1,9 @@
-//! The aarch64 backend: the frame base arrives in `x0`, `A` is `x1`
-//! (floats `d1`), `B` is `x2` (`d2`), `x3` holds a slot offset too large for a load's scaled 12-bit
-//! field, and the exit is returned in `x0`.
+//! The aarch64 backend (AAPCS64): the frame base lives in `x19`, the
+//! state in `x20`, the count in `x21` (all three callee-saved, saved by
+//! the entry stub with the frame record); `A` is `x1` (floats `d1`), `B`
+//! is `x2` (`d2`), `x3` holds the address of a slot too far for a load's
+//! scaled 12-bit field, `x9`/`x10` are the checks' scratch; the exit is
+//! returned in `x0`.
 //!
 //! Code made here must reach the instruction cache before it runs:
 //! dynasmrt's executable buffers are synchronized when finalized. qemu
@@ -12,13 +15,27 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::lower::lower;
-use crate::masm::{Cmp, FloatOp, IntOp, Masm, NewLabel, Reg};
+use crate::masm::{Cmp, FloatFn, FloatOp, IntOp, Masm, NewLabel, Reg};
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
-use tern_vm::internal::Op;
+use tern_vm::jit::JitState;
+use tern_vm::Program;
 
 /// Emits aarch64 code into any dynasmrt assembler for it.
-pub struct Aarch64<'a, A>(pub &'a mut A);
+pub struct Aarch64<'a, A> {
+    ops: &'a mut A,
+    exit: DynamicLabel,
+}
+
+impl<'a, A: NewLabel> Aarch64<'a, A> {
+    pub fn new(ops: &'a mut A) -> Aarch64<'a, A> {
+        let exit = ops.new_label();
+        Aarch64 { ops, exit }
+    }
+}
+
+/// The frame base register.
+const BASE: u8 = 19;
 
 fn reg(r: Reg) -> u8 {
     match r {
@@ -32,21 +49,21 @@ fn reg(r: Reg) -> u8 {
 const DIRECT_SLOTS: u16 = 4096;
 
 impl<A: DynasmLabelApi<Relocation = Aarch64Relocation>> Aarch64<'_, A> {
-    /// The base register and offset that address `slot`: `x0` and the
+    /// The base register and offset that address `slot`: `x19` and the
     /// slot's offset when a load's scaled 12-bit field holds it, else
     /// `x3`, set to the slot's address, and 0.
     fn slot_address(&mut self, slot: u16) -> (u8, u32) {
         if slot < DIRECT_SLOTS {
-            return (0, slot as u32 * 8);
+            return (BASE, slot as u32 * 8);
         }
         self.imm64(3, slot as u64 * 8);
-        dynasm!(self.0 ; .arch aarch64 ; add x3, x0, x3);
+        dynasm!(self.ops ; .arch aarch64 ; add x3, x19, x3);
         (3, 0)
     }
 
     /// `X(r) = v`, four 16-bit pieces (every 64-bit value encodes).
     fn imm64(&mut self, r: u8, v: u64) {
-        let ops = &mut *self.0;
+        let ops = &mut *self.ops;
         let p = |k: u32| ((v >> (16 * k)) & 0xffff) as u32;
         dynasm!(ops
             ; .arch aarch64
@@ -62,21 +79,21 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     type Label = DynamicLabel;
 
     fn new_label(&mut self) -> DynamicLabel {
-        self.0.new_label()
+        self.ops.new_label()
     }
 
     fn bind(&mut self, label: DynamicLabel) {
-        dynasm!(self.0 ; .arch aarch64 ; =>label);
+        dynasm!(self.ops ; .arch aarch64 ; =>label);
     }
 
     fn load(&mut self, r: Reg, slot: u16) {
         let (base, off) = self.slot_address(slot);
-        dynasm!(self.0 ; .arch aarch64 ; ldr X(reg(r)), [X(base), off]);
+        dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [X(base), off]);
     }
 
     fn store(&mut self, slot: u16, r: Reg) {
         let (base, off) = self.slot_address(slot);
-        dynasm!(self.0 ; .arch aarch64 ; str X(reg(r)), [X(base), off]);
+        dynasm!(self.ops ; .arch aarch64 ; str X(reg(r)), [X(base), off]);
     }
 
     fn load_imm(&mut self, r: Reg, v: i64) {
@@ -84,7 +101,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn int_op(&mut self, op: IntOp) {
-        let ops = &mut *self.0;
+        let ops = &mut *self.ops;
         match op {
             IntOp::Add => dynasm!(ops ; .arch aarch64 ; add x1, x1, x2),
             IntOp::Sub => dynasm!(ops ; .arch aarch64 ; sub x1, x1, x2),
@@ -92,11 +109,77 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             IntOp::And => dynasm!(ops ; .arch aarch64 ; and x1, x1, x2),
             IntOp::Or => dynasm!(ops ; .arch aarch64 ; orr x1, x1, x2),
             IntOp::Xor => dynasm!(ops ; .arch aarch64 ; eor x1, x1, x2),
+            // The machine takes the count mod 64, as the language does.
+            IntOp::Shl => dynasm!(ops ; .arch aarch64 ; lsl x1, x1, x2),
+            IntOp::Shr => dynasm!(ops ; .arch aarch64 ; asr x1, x1, x2),
+            IntOp::Min => dynasm!(ops ; .arch aarch64 ; cmp x1, x2 ; csel x1, x1, x2, lt),
+            IntOp::Max => dynasm!(ops ; .arch aarch64 ; cmp x1, x2 ; csel x1, x1, x2, gt),
+        }
+    }
+
+    fn branch_unsigned_le(&mut self, l: DynamicLabel) {
+        dynasm!(self.ops ; .arch aarch64 ; cmp x1, x2 ; b.ls =>l);
+    }
+
+    fn set_cond(&mut self, cond: Cmp) {
+        let ops = &mut *self.ops;
+        dynasm!(ops ; .arch aarch64 ; cmp x1, x2);
+        match cond {
+            Cmp::Lt => dynasm!(ops ; .arch aarch64 ; cset x1, lt),
+            Cmp::Le => dynasm!(ops ; .arch aarch64 ; cset x1, le),
+            Cmp::Gt => dynasm!(ops ; .arch aarch64 ; cset x1, gt),
+            Cmp::Ge => dynasm!(ops ; .arch aarch64 ; cset x1, ge),
+            Cmp::Eq => dynasm!(ops ; .arch aarch64 ; cset x1, eq),
+            Cmp::Ne => dynasm!(ops ; .arch aarch64 ; cset x1, ne),
+        }
+    }
+
+    fn neg(&mut self) {
+        dynasm!(self.ops ; .arch aarch64 ; neg x1, x1);
+    }
+
+    fn abs(&mut self) {
+        // `MIN` negates to itself.
+        dynasm!(self.ops ; .arch aarch64 ; cmp x1, 0 ; cneg x1, x1, lt);
+    }
+
+    fn div(&mut self, rem: bool) {
+        // `sdiv` by zero gives 0 and `MIN / -1` gives `MIN`: the lowering
+        // leaves for both divisors anyway, as on every machine.
+        dynasm!(self.ops ; .arch aarch64 ; sdiv x3, x1, x2);
+        if rem {
+            dynasm!(self.ops ; .arch aarch64 ; msub x1, x3, x2, x1);
+        } else {
+            dynasm!(self.ops ; .arch aarch64 ; mov x1, x3);
+        }
+    }
+
+    fn div_magic(&mut self, d: i64, (m, shift, add, sub): (i64, u32, bool, bool), rem: bool) {
+        self.imm64(10, m as u64);
+        let ops = &mut *self.ops;
+        dynasm!(ops ; .arch aarch64 ; smulh x3, x1, x10);
+        if add {
+            dynasm!(ops ; .arch aarch64 ; add x3, x3, x1);
+        }
+        if sub {
+            dynasm!(ops ; .arch aarch64 ; sub x3, x3, x1);
+        }
+        let shift = shift & 63;
+        dynasm!(ops
+            ; .arch aarch64
+            ; asr x3, x3, shift
+            ; add x3, x3, x3, lsr 63
+        );
+        if rem {
+            self.imm64(10, d as u64);
+            dynasm!(self.ops ; .arch aarch64 ; msub x1, x3, x10, x1);
+        } else {
+            dynasm!(self.ops ; .arch aarch64 ; mov x1, x3);
         }
     }
 
     fn branch(&mut self, cond: Cmp, l: DynamicLabel) {
-        let ops = &mut *self.0;
+        let ops = &mut *self.ops;
         dynasm!(ops ; .arch aarch64 ; cmp x1, x2);
         match cond {
             Cmp::Lt => dynasm!(ops ; .arch aarch64 ; b.lt =>l),
@@ -109,31 +192,88 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn jump(&mut self, l: DynamicLabel) {
-        dynasm!(self.0 ; .arch aarch64 ; b =>l);
+        dynasm!(self.ops ; .arch aarch64 ; b =>l);
     }
 
-    fn ret(&mut self, exit: u64) {
+    fn entry(&mut self) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; stp x29, x30, [sp, #-48]!
+            ; mov x29, sp
+            ; stp x19, x20, [sp, #16]
+            ; str x21, [sp, #32]
+            ; mov x19, x0
+            ; mov x20, x1
+            ; ldr x21, [x1, #JitState::COUNT as u32]
+            ; br x2
+        );
+    }
+
+    fn exit_path(&mut self) {
+        let exit = self.exit;
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; =>exit
+            ; str x21, [x20, #JitState::COUNT as u32]
+            ; ldp x19, x20, [sp, #16]
+            ; ldr x21, [sp, #32]
+            ; ldp x29, x30, [sp], #48
+            ; ret
+        );
+    }
+
+    fn exit(&mut self, exit: u64) {
         self.imm64(0, exit);
-        dynasm!(self.0 ; .arch aarch64 ; ret);
+        let l = self.exit;
+        dynasm!(self.ops ; .arch aarch64 ; b =>l);
+    }
+
+    fn count(&mut self, n: u8) {
+        dynasm!(self.ops ; .arch aarch64 ; add x21, x21, n as u32);
+    }
+
+    fn exit_if_due(&mut self, exit: u64) {
+        let skip = self.ops.new_label();
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x9, [x20, #JitState::LIMIT as u32]
+            ; cmp x21, x9
+            ; b.lo =>skip
+        );
+        self.exit(exit);
+        dynasm!(self.ops ; .arch aarch64 ; =>skip);
+    }
+
+    fn exit_if_below(&mut self, field: i32, v: u32, exit: u64) {
+        let skip = self.ops.new_label();
+        self.imm64(10, v as u64);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x9, [x20, field as u32]
+            ; cmp x9, x10
+            ; b.hs =>skip
+        );
+        self.exit(exit);
+        dynasm!(self.ops ; .arch aarch64 ; =>skip);
     }
 
     fn fload(&mut self, r: Reg, slot: u16) {
         let (base, off) = self.slot_address(slot);
-        dynasm!(self.0 ; .arch aarch64 ; ldr D(reg(r)), [X(base), off]);
+        dynasm!(self.ops ; .arch aarch64 ; ldr D(reg(r)), [X(base), off]);
     }
 
     fn fstore(&mut self, slot: u16, r: Reg) {
         let (base, off) = self.slot_address(slot);
-        dynasm!(self.0 ; .arch aarch64 ; str D(reg(r)), [X(base), off]);
+        dynasm!(self.ops ; .arch aarch64 ; str D(reg(r)), [X(base), off]);
     }
 
     fn fmove(&mut self, dst: Reg, src: Reg) {
-        dynasm!(self.0 ; .arch aarch64 ; fmov D(reg(dst)), D(reg(src)));
+        dynasm!(self.ops ; .arch aarch64 ; fmov D(reg(dst)), D(reg(src)));
     }
 
     fn float_op(&mut self, op: FloatOp) {
         // One operation each: never `fmadd`/`fmsub`.
-        let ops = &mut *self.0;
+        let ops = &mut *self.ops;
         match op {
             FloatOp::Add => dynasm!(ops ; .arch aarch64 ; fadd d1, d1, d2),
             FloatOp::Sub => dynasm!(ops ; .arch aarch64 ; fsub d1, d1, d2),
@@ -146,7 +286,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         // After `fcmp`, unordered sets C and V: `mi`, `ls`, `gt`, `ge`
         // and `eq` are false for it, their negations `pl`, `hi`, `le`,
         // `lt` and `ne` true.
-        let ops = &mut *self.0;
+        let ops = &mut *self.ops;
         dynasm!(ops ; .arch aarch64 ; fcmp d1, d2);
         match (cond, negated) {
             (Cmp::Lt, false) => dynasm!(ops ; .arch aarch64 ; b.mi =>l),
@@ -162,26 +302,77 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
     }
 
+    fn float_to_int(&mut self, _leave: DynamicLabel) {
+        // `fcvtzs` saturates and takes NaN to 0: the language's rule.
+        dynasm!(self.ops ; .arch aarch64 ; fcvtzs x1, d1);
+    }
+
+    fn fload_imm(&mut self, r: Reg, bits: u64) {
+        self.imm64(10, bits);
+        dynasm!(self.ops ; .arch aarch64 ; fmov D(reg(r)), x10);
+    }
+
+    fn fset_cond(&mut self, cond: Cmp) {
+        // As `fbranch`: each condition is false when unordered.
+        let ops = &mut *self.ops;
+        dynasm!(ops ; .arch aarch64 ; fcmp d1, d2);
+        match cond {
+            Cmp::Lt => dynasm!(ops ; .arch aarch64 ; cset x1, mi),
+            Cmp::Le => dynasm!(ops ; .arch aarch64 ; cset x1, ls),
+            Cmp::Gt => dynasm!(ops ; .arch aarch64 ; cset x1, gt),
+            Cmp::Ge => dynasm!(ops ; .arch aarch64 ; cset x1, ge),
+            Cmp::Eq => dynasm!(ops ; .arch aarch64 ; cset x1, eq),
+            Cmp::Ne => dynasm!(ops ; .arch aarch64 ; cset x1, ne),
+        }
+    }
+
+    fn fneg(&mut self) {
+        dynasm!(self.ops ; .arch aarch64 ; fneg d1, d1);
+    }
+
+    fn fabs(&mut self) {
+        dynasm!(self.ops ; .arch aarch64 ; fabs d1, d1);
+    }
+
+    fn fsqrt(&mut self) {
+        dynasm!(self.ops ; .arch aarch64 ; fsqrt d1, d1);
+    }
+
+    fn call_float(&mut self, f: FloatFn) {
+        // Arguments in `d0`/`d1`, the result in `d0`; the entry stub
+        // saved the link register this clobbers.
+        dynasm!(self.ops ; .arch aarch64 ; fmov d0, d1 ; fmov d1, d2);
+        self.imm64(16, f as usize as u64);
+        dynasm!(self.ops ; .arch aarch64 ; blr x16 ; fmov d1, d0);
+    }
+
     fn int_to_float(&mut self) {
-        dynasm!(self.0 ; .arch aarch64 ; scvtf d1, x1);
+        dynasm!(self.ops ; .arch aarch64 ; scvtf d1, x1);
     }
 }
 
-/// The machine code of `ops` (targets from `start`), assembled on any
-/// host: for tests on x86-64 and for listings.
-pub fn assemble(ops: &[Op], start: u32) -> Option<Vec<u8>> {
+/// The machine code of function `func` of `prog`, assembled on any host:
+/// for tests on x86-64 and for listings.
+pub fn assemble(prog: &Program, func: u32) -> Option<Vec<u8>> {
     let mut asm = dynasmrt::VecAssembler::<Aarch64Relocation>::new(0);
-    lower(&mut Aarch64(&mut asm), ops, start)?;
+    lower(
+        &mut Aarch64::new(&mut asm),
+        prog,
+        func,
+        &vec![0; prog.module().consts.len()],
+    )?;
     asm.finalize().ok()
 }
 
-/// `ops` compiled for this (aarch64) host.
+/// Function `func` of `prog` compiled for this (aarch64) host.
 #[cfg(target_arch = "aarch64")]
-pub fn compile(ops: &[Op], start: u32) -> Option<crate::Compiled> {
-    use dynasmrt::DynasmApi;
+pub fn compile(prog: &Program, func: u32, consts: &[u64]) -> Option<crate::Function> {
     let mut asm = dynasmrt::aarch64::Assembler::new().ok()?;
-    let entry = asm.offset();
-    let slots = lower(&mut Aarch64(&mut asm), ops, start)?;
+    let labels = lower(&mut Aarch64::new(&mut asm), prog, func, consts)?;
+    let entries = labels
+        .iter()
+        .map(|&l| asm.labels().resolve_dynamic(l).ok())
+        .collect::<Option<Vec<_>>>()?;
     let code = asm.finalize().ok()?;
-    Some(crate::Compiled { code, entry, slots })
+    Some(crate::Function::new(code, entries, prog.start_of(func)))
 }

@@ -2,17 +2,21 @@
 //! translated function ([`tern_vm::internal::Op`]) to machine code, for
 //! x86-64 and aarch64, with behaviour identical to the interpreter's.
 //!
-//! This is the crate's first stage: the two backends and the lowering
-//! they share, for a subset of the register instructions (integer moves,
-//! arithmetic that cannot trap, compare-and-branch, counting loops,
-//! returns). A function with any other instruction is not compiled. The
-//! interpreter does not call compiled code yet: that needs fuel and
-//! interrupt polls at back edges and calls, which come with the
-//! interpreter integration (see the issue's design).
+//! [`Jit`] is the [`tern_vm::jit::Backend`] a host installs in an
+//! instance ([`tern_vm::Vm::set_jit`]; the sandbox does it as
+//! `Limits::jit` says). The interpreter decides when a function is hot
+//! and runs the frames; compiled code runs a function's instructions on
+//! the interpreter's own frame slots, counting fuel as the interpreter
+//! counts it, and exits to the driver to call, to poll, to return, or to
+//! let the interpreter run an instruction it does not (see
+//! [`tern_vm::jit`]). What it compiles: moves, integer arithmetic that
+//! cannot trap, float arithmetic, compare-and-branch, counting loops,
+//! calls, inlined calls' checks, returns. A function with any other
+//! instruction stays interpreted.
 //!
 //! Design, as the issue decides it:
 //! - **One lowering, two backends.** [`masm::Masm`] is a small
-//!   macro-assembler (in the manner of wasmtime's Winch): [`lower`] walks
+//!   macro-assembler (in the manner of wasmtime's Winch): `lower` walks
 //!   the internal instructions once and says what to emit; `x64` and
 //!   `aarch64` say how. Both assemble on every host, so aarch64 emission
 //!   is tested on x86-64 and run under `qemu-aarch64`.
@@ -23,10 +27,14 @@
 //!   (offsets always encodable on x86-64; on aarch64 a slot past the
 //!   scaled 12-bit offset goes through a register), and no immediate
 //!   reaches an instruction form that cannot encode it.
+//! - **Budgets.** An instance compiles at most [`CODE_BUDGET`] bytes of
+//!   machine code and functions of at most [`MAX_OPS`] instructions;
+//!   past either, functions stay interpreted, so a hostile module cannot
+//!   turn into unbounded machine code or compile time.
 //!
 //! `unsafe` lives only here (and in the sandbox's native modules): making
-//! code executable is dynasmrt's, entering it is [`Compiled::run`]'s,
-//! each with a `// SAFETY:` argument.
+//! code executable is dynasmrt's, entering it is [`Jit`]'s `enter`, with
+//! a `// SAFETY:` argument.
 
 pub mod aarch64;
 mod lower;
@@ -35,44 +43,34 @@ pub mod x64;
 
 pub use lower::lowerable;
 
-/// What compiled code returns: the slot of the result (`ret s`), or
-/// [`UNIT`] (`ret` of a unit function).
-pub type Exit = u64;
+use dynasmrt::{AssemblyOffset, ExecutableBuffer};
+use tern_vm::jit::{Backend, Exit, JitState, FRAME_SLOTS};
+use tern_vm::Program;
 
-/// The exit of a unit return.
-pub const UNIT: Exit = u64::MAX;
+/// Bytes of machine code one instance may hold.
+pub const CODE_BUDGET: usize = 64 << 20;
 
-/// A compiled function for the host: machine code entered with the
-/// address of its frame's slot 0.
-pub struct Compiled {
-    code: dynasmrt::ExecutableBuffer,
-    entry: dynasmrt::AssemblyOffset,
-    /// Slots the code reads or writes: at least this many from its frame
-    /// base must exist.
-    slots: usize,
+/// The most internal instructions of a function the JIT compiles.
+pub const MAX_OPS: usize = 1 << 16;
+
+/// Bytes a code buffer takes at least (its memory is mapped in pages).
+const PAGE: usize = 4096;
+
+/// One compiled function: its code (the entry stub at offset 0) and
+/// where each of its instructions starts.
+pub struct Function {
+    code: ExecutableBuffer,
+    entries: Vec<AssemblyOffset>,
+    start: u32,
 }
 
-impl Compiled {
-    /// Runs the function on `frame` (its slots from 0), returning how it
-    /// returned; `None` if the frame is shorter than the code needs. There
-    /// is no fuel or interrupt poll in compiled code yet, so a loop that
-    /// does not end does not return: the interpreter does not run
-    /// compiled code until there is.
-    pub fn run(&self, frame: &mut [u64]) -> Option<Exit> {
-        if frame.len() < self.slots {
-            return None;
+impl Function {
+    fn new(code: ExecutableBuffer, entries: Vec<AssemblyOffset>, start: u32) -> Function {
+        Function {
+            code,
+            entries,
+            start,
         }
-        // SAFETY: the code was made by `lower` from internal instructions
-        // only (no call out, no stack use beyond its own prologue), every
-        // memory access it makes is to `frame[s]` for a slot `s <
-        // self.slots` (lower counts them), just checked to lie inside
-        // `frame`; the buffer is executable and not writable (dynasmrt's
-        // finalize) and lives as long as `self`; the signature is the
-        // one `x64` and `aarch64` emit (one pointer in, a u64 out, the C
-        // calling convention of the host).
-        let f: extern "C" fn(*mut u64) -> u64 =
-            unsafe { std::mem::transmute(self.code.ptr(self.entry)) };
-        Some(f(frame.as_mut_ptr()))
     }
 
     /// Bytes of machine code.
@@ -86,21 +84,96 @@ impl Compiled {
     }
 }
 
-/// Compiles `ops` (one function's internal code, jump targets indexing
-/// it from `start`) for the host, or `None` if it has an instruction the
-/// JIT does not compile yet, or the host is neither x86-64 nor aarch64.
-pub fn compile(ops: &[tern_vm::internal::Op], start: u32) -> Option<Compiled> {
+/// The JIT of one instance: its compiled functions.
+#[derive(Default)]
+pub struct Jit {
+    functions: Vec<Option<Function>>,
+    /// Bytes of code held (in pages).
+    bytes: usize,
+}
+
+impl Jit {
+    pub fn new() -> Jit {
+        Jit::default()
+    }
+
+    /// Functions compiled.
+    pub fn compiled(&self) -> usize {
+        self.functions.iter().flatten().count()
+    }
+
+    /// Bytes of machine code held.
+    pub fn code_bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Backend for Jit {
+    fn compile(&mut self, prog: &Program, func: u32, consts: &[u64]) -> bool {
+        if prog.ops_of(func).len() > MAX_OPS || self.bytes >= CODE_BUDGET {
+            return false;
+        }
+        let Some(f) = compile(prog, func, consts) else {
+            return false;
+        };
+        let bytes = f.len().div_ceil(PAGE) * PAGE;
+        if self.bytes + bytes > CODE_BUDGET {
+            return false;
+        }
+        self.bytes += bytes;
+        let k = func as usize;
+        if self.functions.len() <= k {
+            self.functions.resize_with(k + 1, || None);
+        }
+        self.functions[k] = Some(f);
+        true
+    }
+
+    fn enter(
+        &mut self,
+        func: u32,
+        pc: u32,
+        frame: &mut [u64; FRAME_SLOTS],
+        state: &mut JitState,
+    ) -> Exit {
+        let f = self.functions[func as usize]
+            .as_ref()
+            .expect("the driver enters only compiled functions");
+        let at = f.entries[(pc - f.start) as usize];
+        // SAFETY: the buffer holds what `lower` emitted for `func`:
+        // the entry stub at offset 0 (the `extern "C"` signature below,
+        // see `masm::Masm::entry`), which jumps to `at`, the start of
+        // instruction `pc` of the same code. That code reads and writes
+        // only `frame[s]` for `u16` slots `s`, all inside the
+        // `FRAME_SLOTS` slots `frame` has, the fields of `state`, and its
+        // own stack frame; it calls nothing and returns through the exit
+        // path, which restores the registers the stub saved. The buffer
+        // is executable and not writable (dynasmrt's `finalize`, which
+        // also synchronizes the instruction cache on aarch64) and lives
+        // as long as `self`.
+        let code: extern "C" fn(*mut u64, *mut JitState, *const u8) -> u64 =
+            unsafe { std::mem::transmute(f.code.ptr(AssemblyOffset(0))) };
+        let exit = code(frame.as_mut_ptr(), state, f.code.ptr(at));
+        Exit::decode(exit).expect("compiled code exits with an encoded Exit")
+    }
+}
+
+/// Function `func` of `prog` (with the instance's constant slots
+/// `consts`) compiled for the host, or `None` if it has
+/// an instruction the JIT does not compile yet, or the host is neither
+/// x86-64 nor aarch64.
+pub fn compile(prog: &Program, func: u32, consts: &[u64]) -> Option<Function> {
     #[cfg(target_arch = "x86_64")]
     {
-        x64::compile(ops, start)
+        x64::compile(prog, func, consts)
     }
     #[cfg(target_arch = "aarch64")]
     {
-        aarch64::compile(ops, start)
+        aarch64::compile(prog, func, consts)
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
-        let _ = (ops, start);
+        let _ = (prog, func, consts);
         None
     }
 }

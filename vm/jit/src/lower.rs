@@ -1,9 +1,19 @@
 //! The one lowering both backends share: each internal instruction of the
 //! compiled subset, as macro-assembler operations (see `masm`).
+//!
+//! Each instruction is laid out as the interpreter runs it: its label
+//! (where the driver may enter: every instruction boundary), the checks
+//! that leave for the interpreter before it is counted ([`Exit::Leave`]:
+//! a division by zero or by -1, a conversion this machine does
+//! differently, an inlined call past a limit), its count, its work. A
+//! backward branch taken, and an inlined call's checks, poll when the
+//! count reaches the state's limit ([`Exit::Poll`]), where the
+//! interpreter's `check_fuel!` does.
 
-use crate::masm::{Cmp, FloatOp, IntOp, Masm, Reg};
-use crate::UNIT;
+use crate::masm::{Cmp, FloatFn, FloatOp, IntOp, Masm, Reg};
 use tern_vm::internal::Op;
+use tern_vm::jit::{Exit, JitState};
+use tern_vm::{semantics, Program};
 
 /// What one instruction of the subset does, decoded once for both the
 /// check and the emission.
@@ -23,16 +33,52 @@ enum Form {
         a: u16,
         b: Src,
     },
+    /// `d = a * b + c` (wrapping).
+    MulAdd {
+        d: u16,
+        a: u16,
+        b: u16,
+        c: u16,
+    },
+    Neg {
+        d: u16,
+        a: u16,
+    },
+    Abs {
+        d: u16,
+        a: u16,
+    },
+    Compare {
+        cond: Cmp,
+        d: u16,
+        a: u16,
+        b: u16,
+    },
+    /// `d = a / b` or `a % b`: leaves for a divisor of 0 or -1.
+    Div {
+        rem: bool,
+        d: u16,
+        a: u16,
+        b: Src,
+    },
+    /// `d = a / k` or `a % k` for a constant divisor (see `divisor`).
+    DivBy {
+        rem: bool,
+        d: u16,
+        a: u16,
+        k: u32,
+    },
     Branch {
         cond: Cmp,
         a: u16,
         b: Src,
         t: u32,
     },
-    /// `x = x + 1`, then jump if `x cond e`.
+    /// `x = x + by`, then jump if `x cond e`.
     Step {
         cond: Cmp,
         x: u16,
+        by: Src,
         e: Src,
         t: u32,
     },
@@ -40,13 +86,21 @@ enum Form {
         t: u32,
     },
     Return {
-        exit: u64,
+        slot: Option<u16>,
+    },
+    /// A call: the driver makes it ([`Exit::Call`]).
+    Call,
+    /// An inlined call's checks: call depth, value stack, fuel.
+    Enter {
+        func: u32,
+        args: u16,
+        depth: u8,
     },
     Float {
         op: FloatOp,
         d: u16,
         a: u16,
-        b: u16,
+        b: FSrc,
     },
     /// `d = (a * b) op c` or, with `swap`, `d = c op (a * b)`: two
     /// roundings.
@@ -58,54 +112,94 @@ enum Form {
         b: u16,
         c: u16,
     },
+    FloatUnary {
+        op: FUnary,
+        d: u16,
+        a: u16,
+    },
+    /// `d = f(a, b)`, Rust's code for it.
+    FloatCall {
+        f: FloatFn,
+        d: u16,
+        a: u16,
+        b: u16,
+    },
+    FloatCompare {
+        cond: Cmp,
+        d: u16,
+        a: u16,
+        b: u16,
+    },
     FloatBranch {
         cond: Cmp,
         negated: bool,
         a: u16,
-        b: u16,
+        b: FSrc,
         t: u32,
     },
     IntToFloat {
         d: u16,
         a: u16,
     },
+    FloatToInt {
+        d: u16,
+        a: u16,
+    },
 }
 
-/// A second operand: a slot or an immediate.
+/// A second integer operand: a slot or an immediate.
 #[derive(Clone, Copy)]
 enum Src {
     Slot(u16),
     Imm(i64),
 }
 
-fn mul_then(op: FloatOp, swap: bool, d: u16, a: u16, b: u16, c: u16) -> Form {
-    Form::MulThen {
-        op,
-        swap,
-        d,
-        a,
-        b,
-        c,
-    }
+/// A second float operand: a slot or a constant's bits.
+#[derive(Clone, Copy)]
+enum FSrc {
+    Slot(u16),
+    Bits(u64),
 }
 
-fn fbr(cond: Cmp, negated: bool, a: u16, b: u16, t: u32) -> Form {
-    Form::FloatBranch {
-        cond,
-        negated,
-        a,
-        b,
-        t,
-    }
+#[derive(Clone, Copy)]
+enum FUnary {
+    Neg,
+    Abs,
+    Sqrt,
 }
 
-fn form(op: &Op) -> Option<Form> {
+extern "C" fn float_min(a: f64, b: f64) -> f64 {
+    semantics::float_min(a, b)
+}
+
+extern "C" fn float_max(a: f64, b: f64) -> f64 {
+    semantics::float_max(a, b)
+}
+
+extern "C" fn floor(a: f64, _: f64) -> f64 {
+    semantics::floor(a)
+}
+
+extern "C" fn ceil(a: f64, _: f64) -> f64 {
+    semantics::ceil(a)
+}
+
+/// The form of `op`, or `None` outside the subset. `consts`: the
+/// instance's constant slots.
+fn form(op: &Op, prog: &Program, consts: &[u64]) -> Option<Form> {
     use Op::*;
+    let konst = |k: u32| consts.get(k as usize).copied();
     let bin = |op, d, a, b| Form::Binary {
         op,
         d,
         a,
         b: Src::Slot(b),
+    };
+    let imm = |op, d, a, v: i32| Form::Binary {
+        op,
+        d,
+        a,
+        b: Src::Imm(v as i64),
     };
     let br = |cond, a, b, t| Form::Branch {
         cond,
@@ -119,29 +213,116 @@ fn form(op: &Op) -> Option<Form> {
         b: Src::Imm(v as i64),
         t,
     };
+    let fl = |op, d, a, b| Form::Float {
+        op,
+        d,
+        a,
+        b: FSrc::Slot(b),
+    };
+    let flk = |op, d, a, k| -> Option<Form> {
+        Some(Form::Float {
+            op,
+            d,
+            a,
+            b: FSrc::Bits(konst(k)?),
+        })
+    };
+    let fbr = |cond, negated, a, b, t| Form::FloatBranch {
+        cond,
+        negated,
+        a,
+        b: FSrc::Slot(b),
+        t,
+    };
+    let fbrk = |cond, negated, a, k, t| -> Option<Form> {
+        Some(Form::FloatBranch {
+            cond,
+            negated,
+            a,
+            b: FSrc::Bits(konst(k)?),
+            t,
+        })
+    };
+    let mul_then = |op, swap, d, a, b, c| Form::MulThen {
+        op,
+        swap,
+        d,
+        a,
+        b,
+        c,
+    };
+    let cmp = |cond, d, a, b| Form::Compare { cond, d, a, b };
+    let fcmp = |cond, d, a, b| Form::FloatCompare { cond, d, a, b };
+    let fun = |op, d, a| Form::FloatUnary { op, d, a };
+    let fcall = |f: FloatFn, d, a, b| Form::FloatCall { f, d, a, b };
+    let step = |cond, x, by, e, t| Form::Step { cond, x, by, e, t };
+    // A constant divisor of -1 divides as a negation (`MIN / -1` is
+    // `MIN`) and leaves no remainder; the translator makes no 0.
+    let div_imm = |rem: bool, d, a, v: i32| match (v, rem) {
+        (0, _) => None,
+        (-1, false) => Some(Form::Neg { d, a }),
+        (-1, true) => Some(Form::Imm { d, v: 0 }),
+        _ => Some(Form::Div {
+            rem,
+            d,
+            a,
+            b: Src::Imm(v as i64),
+        }),
+    };
     Some(match *op {
         Nop => Form::Nothing,
         Move { d, s } => Form::Move { d, s },
         Int { d, v } => Form::Imm { d, v: v as i64 },
+        Const { d, k } => Form::Imm {
+            d,
+            v: konst(k)? as i64,
+        },
         IAdd { d, a, b } => bin(IntOp::Add, d, a, b),
         ISub { d, a, b } => bin(IntOp::Sub, d, a, b),
         IMul { d, a, b } => bin(IntOp::Mul, d, a, b),
         IAnd { d, a, b } => bin(IntOp::And, d, a, b),
         IOr { d, a, b } => bin(IntOp::Or, d, a, b),
         IXor { d, a, b } => bin(IntOp::Xor, d, a, b),
-        IAddImm { d, a, v } => Form::Binary {
-            op: IntOp::Add,
+        IShl { d, a, b } => bin(IntOp::Shl, d, a, b),
+        IShr { d, a, b } => bin(IntOp::Shr, d, a, b),
+        IMin { d, a, b } => bin(IntOp::Min, d, a, b),
+        IMax { d, a, b } => bin(IntOp::Max, d, a, b),
+        IAddImm { d, a, v } => imm(IntOp::Add, d, a, v),
+        IMulImm { d, a, v } => imm(IntOp::Mul, d, a, v),
+        BNot { d, a } => imm(IntOp::Xor, d, a, 1),
+        IMulAdd { d, a, b, c } => Form::MulAdd { d, a, b, c },
+        INeg { d, a } => Form::Neg { d, a },
+        IAbs { d, a } => Form::Abs { d, a },
+        IDiv { d, a, b } => Form::Div {
+            rem: false,
             d,
             a,
-            b: Src::Imm(v as i64),
+            b: Src::Slot(b),
         },
-        IMulImm { d, a, v } => Form::Binary {
-            op: IntOp::Mul,
+        IRem { d, a, b } => Form::Div {
+            rem: true,
             d,
             a,
-            b: Src::Imm(v as i64),
+            b: Src::Slot(b),
         },
+        IDivImm { d, a, v } => div_imm(false, d, a, v)?,
+        IRemImm { d, a, v } => div_imm(true, d, a, v)?,
+        IDivBy { d, a, k } => Form::DivBy {
+            rem: false,
+            d,
+            a,
+            k,
+        },
+        IRemBy { d, a, k } => Form::DivBy { rem: true, d, a, k },
+        ILt { d, a, b } => cmp(Cmp::Lt, d, a, b),
+        ILe { d, a, b } => cmp(Cmp::Le, d, a, b),
+        IGt { d, a, b } => cmp(Cmp::Gt, d, a, b),
+        IGe { d, a, b } => cmp(Cmp::Ge, d, a, b),
+        IEq { d, a, b } => cmp(Cmp::Eq, d, a, b),
+        INe { d, a, b } => cmp(Cmp::Ne, d, a, b),
         Jmp { t } => Form::Jump { t },
+        BrTrue { s, t } => bri(Cmp::Ne, s, 0, t),
+        BrFalse { s, t } => bri(Cmp::Eq, s, 0, t),
         BrILt { a, b, t } => br(Cmp::Lt, a, b, t),
         BrILe { a, b, t } => br(Cmp::Le, a, b, t),
         BrIGt { a, b, t } => br(Cmp::Gt, a, b, t),
@@ -154,51 +335,35 @@ fn form(op: &Op) -> Option<Form> {
         BrIGeImm { a, v, t } => bri(Cmp::Ge, a, v, t),
         BrIEqImm { a, v, t } => bri(Cmp::Eq, a, v, t),
         BrINeImm { a, v, t } => bri(Cmp::Ne, a, v, t),
-        StepLt { x, e, t } => Form::Step {
-            cond: Cmp::Lt,
-            x,
-            e: Src::Slot(e),
-            t,
-        },
-        StepLe { x, e, t } => Form::Step {
-            cond: Cmp::Le,
-            x,
-            e: Src::Slot(e),
-            t,
-        },
-        StepLtImm { x, v, t } => Form::Step {
-            cond: Cmp::Lt,
-            x,
-            e: Src::Imm(v as i64),
-            t,
-        },
-        FAdd { d, a, b } => Form::Float {
-            op: FloatOp::Add,
-            d,
-            a,
-            b,
-        },
-        FSub { d, a, b } => Form::Float {
-            op: FloatOp::Sub,
-            d,
-            a,
-            b,
-        },
-        FMul { d, a, b } => Form::Float {
-            op: FloatOp::Mul,
-            d,
-            a,
-            b,
-        },
-        FDiv { d, a, b } => Form::Float {
-            op: FloatOp::Div,
-            d,
-            a,
-            b,
-        },
+        StepLt { x, e, t } => step(Cmp::Lt, x, Src::Imm(1), Src::Slot(e), t),
+        StepLe { x, e, t } => step(Cmp::Le, x, Src::Imm(1), Src::Slot(e), t),
+        StepLtImm { x, v, t } => step(Cmp::Lt, x, Src::Imm(1), Src::Imm(v as i64), t),
+        AddBrLt { x, y, e, t } => step(Cmp::Lt, x, Src::Slot(y), Src::Slot(e), t),
+        AddBrLe { x, y, e, t } => step(Cmp::Le, x, Src::Slot(y), Src::Slot(e), t),
+        FAdd { d, a, b } => fl(FloatOp::Add, d, a, b),
+        FSub { d, a, b } => fl(FloatOp::Sub, d, a, b),
+        FMul { d, a, b } => fl(FloatOp::Mul, d, a, b),
+        FDiv { d, a, b } => fl(FloatOp::Div, d, a, b),
+        FAddK { d, a, k } => flk(FloatOp::Add, d, a, k)?,
+        FSubK { d, a, k } => flk(FloatOp::Sub, d, a, k)?,
+        FMulK { d, a, k } => flk(FloatOp::Mul, d, a, k)?,
+        FDivK { d, a, k } => flk(FloatOp::Div, d, a, k)?,
         FMulAdd { d, a, b, c } => mul_then(FloatOp::Add, false, d, a, b, c),
         FMulSub { d, a, b, c } => mul_then(FloatOp::Sub, false, d, a, b, c),
         FSubMul { d, a, b, c } => mul_then(FloatOp::Sub, true, d, a, b, c),
+        FNeg { d, a } => fun(FUnary::Neg, d, a),
+        FAbs { d, a } => fun(FUnary::Abs, d, a),
+        FSqrt { d, a } => fun(FUnary::Sqrt, d, a),
+        FFloor { d, a } => fcall(floor, d, a, a),
+        FCeil { d, a } => fcall(ceil, d, a, a),
+        FMin { d, a, b } => fcall(float_min, d, a, b),
+        FMax { d, a, b } => fcall(float_max, d, a, b),
+        FLt { d, a, b } => fcmp(Cmp::Lt, d, a, b),
+        FLe { d, a, b } => fcmp(Cmp::Le, d, a, b),
+        FGt { d, a, b } => fcmp(Cmp::Gt, d, a, b),
+        FGe { d, a, b } => fcmp(Cmp::Ge, d, a, b),
+        FEq { d, a, b } => fcmp(Cmp::Eq, d, a, b),
+        FNe { d, a, b } => fcmp(Cmp::Ne, d, a, b),
         BrFLt { a, b, t } => fbr(Cmp::Lt, false, a, b, t),
         BrFLe { a, b, t } => fbr(Cmp::Le, false, a, b, t),
         BrFGt { a, b, t } => fbr(Cmp::Gt, false, a, b, t),
@@ -209,84 +374,212 @@ fn form(op: &Op) -> Option<Form> {
         BrNotFLe { a, b, t } => fbr(Cmp::Le, true, a, b, t),
         BrNotFGt { a, b, t } => fbr(Cmp::Gt, true, a, b, t),
         BrNotFGe { a, b, t } => fbr(Cmp::Ge, true, a, b, t),
+        BrFLtK { a, k, t } => fbrk(Cmp::Lt, false, a, k, t)?,
+        BrFLeK { a, k, t } => fbrk(Cmp::Le, false, a, k, t)?,
+        BrFGtK { a, k, t } => fbrk(Cmp::Gt, false, a, k, t)?,
+        BrFGeK { a, k, t } => fbrk(Cmp::Ge, false, a, k, t)?,
+        BrFEqK { a, k, t } => fbrk(Cmp::Eq, false, a, k, t)?,
+        BrFNeK { a, k, t } => fbrk(Cmp::Ne, false, a, k, t)?,
+        BrNotFLtK { a, k, t } => fbrk(Cmp::Lt, true, a, k, t)?,
+        BrNotFLeK { a, k, t } => fbrk(Cmp::Le, true, a, k, t)?,
+        BrNotFGtK { a, k, t } => fbrk(Cmp::Gt, true, a, k, t)?,
+        BrNotFGeK { a, k, t } => fbrk(Cmp::Ge, true, a, k, t)?,
         I2F { d, a } => Form::IntToFloat { d, a },
-        Ret { s } => Form::Return { exit: s as u64 },
-        RetUnit => Form::Return { exit: UNIT },
-        _ => return None,
+        F2I { d, a } => Form::FloatToInt { d, a },
+        Ret { s } => Form::Return { slot: Some(s) },
+        RetUnit => Form::Return { slot: None },
+        Call { .. } => Form::Call,
+        Enter { func, args, depth } => Form::Enter { func, args, depth },
+        _ => {
+            let _ = prog;
+            return None;
+        }
     })
 }
 
-/// Whether every instruction of `ops` is one the JIT compiles.
-pub fn lowerable(ops: &[Op]) -> bool {
-    ops.iter().all(|op| form(op).is_some())
+/// Whether every instruction of function `func` is one the JIT compiles.
+pub fn lowerable(prog: &Program, func: u32) -> bool {
+    let consts = vec![0; prog.module().consts.len()];
+    prog.ops_of(func)
+        .iter()
+        .all(|op| form(op, prog, &consts).is_some())
 }
 
-/// Emits `ops` (jump targets counted from `start`) into `m`; the number
-/// of frame slots the code touches, or `None` if an instruction is not in
-/// the subset or a target lies outside the function.
-pub(crate) fn lower<M: Masm>(m: &mut M, ops: &[Op], start: u32) -> Option<usize> {
-    let forms: Vec<Form> = ops.iter().map(form).collect::<Option<_>>()?;
+/// Emits function `func` of `prog` (with the instance's constant slots
+/// `consts`) into `m`: the entry stub, then each instruction, then the
+/// exits taken rarely, then the exit path. The label of each instruction
+/// (where the driver enters), or `None` if an instruction is not in the
+/// subset or a target lies outside the function.
+pub(crate) fn lower<M: Masm>(
+    m: &mut M,
+    prog: &Program,
+    func: u32,
+    consts: &[u64],
+) -> Option<Vec<M::Label>> {
+    let ops = prog.ops_of(func);
+    let counts = prog.counts_of(func);
+    let start = prog.start_of(func);
+    let forms: Vec<Form> = ops
+        .iter()
+        .map(|op| form(op, prog, consts))
+        .collect::<Option<_>>()?;
+    // Verified code never runs off its end; code that ends otherwise
+    // than in a jump or a return is not compiled, so no path can.
+    if !matches!(forms.last(), Some(Form::Jump { .. } | Form::Return { .. })) {
+        return None;
+    }
     let labels: Vec<M::Label> = (0..ops.len()).map(|_| m.new_label()).collect();
     let target = |t: u32| -> Option<M::Label> {
         let k = t.checked_sub(start)? as usize;
         labels.get(k).copied()
     };
-    let mut slots = 0usize;
-    let mut touch = |s: u16| slots = slots.max(s as usize + 1);
-    let second = |m: &mut M, b: Src, touch: &mut dyn FnMut(u16)| match b {
-        Src::Slot(s) => {
-            touch(s);
-            m.load(Reg::B, s);
-        }
+    let second = |m: &mut M, b: Src| match b {
+        Src::Slot(s) => m.load(Reg::B, s),
         Src::Imm(v) => m.load_imm(Reg::B, v),
     };
+    let fsecond = |m: &mut M, b: FSrc| match b {
+        FSrc::Slot(s) => m.fload(Reg::B, s),
+        FSrc::Bits(bits) => m.fload_imm(Reg::B, bits),
+    };
+    // Exits to the interpreter before an instruction is counted, emitted
+    // after the body: (label, the instruction's pc).
+    let mut leaves: Vec<(M::Label, u32)> = Vec::new();
+    m.entry();
     for (k, f) in forms.iter().enumerate() {
+        let pc = start + k as u32;
+        let n = counts[k];
+        let count = |m: &mut M| {
+            if n > 0 {
+                m.count(n);
+            }
+        };
         m.bind(labels[k]);
+        let poll = Exit::Poll(pc).encode();
+        // A branch to `t`: backward ones poll when taken.
+        let branch_to = |m: &mut M, t: u32, emit: &dyn Fn(&mut M, M::Label)| -> Option<()> {
+            let l = target(t)?;
+            if t > pc {
+                emit(m, l);
+            } else {
+                let taken = m.new_label();
+                let skip = m.new_label();
+                emit(m, taken);
+                m.jump(skip);
+                m.bind(taken);
+                m.exit_if_due(poll);
+                m.jump(l);
+                m.bind(skip);
+            }
+            Some(())
+        };
         match *f {
-            Form::Nothing => {}
+            // Checks that leave before the count come first.
+            Form::Enter { func, args, depth } => {
+                // The interpreter's order is depth, fuel, value stack;
+                // both limit checks leave before the count, so the
+                // interpreter makes them (and a poll between them).
+                let leave = Exit::Leave(pc).encode();
+                m.exit_if_below(JitState::DEPTH_ROOM, depth as u32 + 1, leave);
+                let need = (args as u64 + prog.frame_size(func) as u64).min(u32::MAX as u64);
+                m.exit_if_below(JitState::STACK_ROOM, need as u32, leave);
+                count(m);
+                m.exit_if_due(poll);
+            }
+            Form::Div { rem, d, a, b } => {
+                if let Src::Slot(b) = b {
+                    // 0 and -1 are the divisors `b + 1 <= 1` unsigned.
+                    let leave = m.new_label();
+                    leaves.push((leave, pc));
+                    m.load(Reg::A, b);
+                    m.load_imm(Reg::B, 1);
+                    m.int_op(IntOp::Add);
+                    m.branch_unsigned_le(leave);
+                }
+                count(m);
+                m.load(Reg::A, a);
+                second(m, b);
+                m.div(rem);
+                m.store(d, Reg::A);
+            }
+            Form::FloatToInt { d, a } => {
+                let leave = m.new_label();
+                leaves.push((leave, pc));
+                m.fload(Reg::A, a);
+                m.float_to_int(leave);
+                count(m);
+                m.store(d, Reg::A);
+            }
+            _ => count(m),
+        }
+        match *f {
+            Form::Nothing | Form::Enter { .. } | Form::Div { .. } | Form::FloatToInt { .. } => {}
             Form::Move { d, s } => {
-                touch(d);
-                touch(s);
                 m.load(Reg::A, s);
                 m.store(d, Reg::A);
             }
             Form::Imm { d, v } => {
-                touch(d);
                 m.load_imm(Reg::A, v);
                 m.store(d, Reg::A);
             }
             Form::Binary { op, d, a, b } => {
-                touch(d);
-                touch(a);
                 m.load(Reg::A, a);
-                second(m, b, &mut touch);
+                second(m, b);
                 m.int_op(op);
                 m.store(d, Reg::A);
             }
-            Form::Branch { cond, a, b, t } => {
-                let l = target(t)?;
-                touch(a);
+            Form::MulAdd { d, a, b, c } => {
                 m.load(Reg::A, a);
-                second(m, b, &mut touch);
-                m.branch(cond, l);
+                m.load(Reg::B, b);
+                m.int_op(IntOp::Mul);
+                m.load(Reg::B, c);
+                m.int_op(IntOp::Add);
+                m.store(d, Reg::A);
             }
-            Form::Step { cond, x, e, t } => {
-                let l = target(t)?;
-                touch(x);
+            Form::Neg { d, a } => {
+                m.load(Reg::A, a);
+                m.neg();
+                m.store(d, Reg::A);
+            }
+            Form::Abs { d, a } => {
+                m.load(Reg::A, a);
+                m.abs();
+                m.store(d, Reg::A);
+            }
+            Form::Compare { cond, d, a, b } => {
+                m.load(Reg::A, a);
+                m.load(Reg::B, b);
+                m.set_cond(cond);
+                m.store(d, Reg::A);
+            }
+            Form::DivBy { rem, d, a, k } => {
+                let div = prog.divisor(k);
+                m.load(Reg::A, a);
+                m.div_magic(div.divisor(), div.magic(), rem);
+                m.store(d, Reg::A);
+            }
+            Form::Branch { cond, a, b, t } => {
+                m.load(Reg::A, a);
+                second(m, b);
+                branch_to(m, t, &|m, l| m.branch(cond, l))?;
+            }
+            Form::Step { cond, x, by, e, t } => {
                 m.load(Reg::A, x);
-                m.load_imm(Reg::B, 1);
+                second(m, by);
                 m.int_op(IntOp::Add);
                 m.store(x, Reg::A);
-                second(m, e, &mut touch);
-                m.branch(cond, l);
+                second(m, e);
+                branch_to(m, t, &|m, l| m.branch(cond, l))?;
             }
-            Form::Jump { t } => m.jump(target(t)?),
-            Form::Float { op, d, a, b } => {
-                for s in [d, a, b] {
-                    touch(s);
+            Form::Jump { t } => {
+                let l = target(t)?;
+                if t <= pc {
+                    m.exit_if_due(poll);
                 }
+                m.jump(l);
+            }
+            Form::Float { op, d, a, b } => {
                 m.fload(Reg::A, a);
-                m.fload(Reg::B, b);
+                fsecond(m, b);
                 m.float_op(op);
                 m.fstore(d, Reg::A);
             }
@@ -298,9 +591,6 @@ pub(crate) fn lower<M: Masm>(m: &mut M, ops: &[Op], start: u32) -> Option<usize>
                 b,
                 c,
             } => {
-                for s in [d, a, b, c] {
-                    touch(s);
-                }
                 m.fload(Reg::A, a);
                 m.fload(Reg::B, b);
                 m.float_op(FloatOp::Mul);
@@ -314,6 +604,27 @@ pub(crate) fn lower<M: Masm>(m: &mut M, ops: &[Op], start: u32) -> Option<usize>
                 m.float_op(op);
                 m.fstore(d, Reg::A);
             }
+            Form::FloatUnary { op, d, a } => {
+                m.fload(Reg::A, a);
+                match op {
+                    FUnary::Neg => m.fneg(),
+                    FUnary::Abs => m.fabs(),
+                    FUnary::Sqrt => m.fsqrt(),
+                }
+                m.fstore(d, Reg::A);
+            }
+            Form::FloatCall { f, d, a, b } => {
+                m.fload(Reg::A, a);
+                m.fload(Reg::B, b);
+                m.call_float(f);
+                m.fstore(d, Reg::A);
+            }
+            Form::FloatCompare { cond, d, a, b } => {
+                m.fload(Reg::A, a);
+                m.fload(Reg::B, b);
+                m.fset_cond(cond);
+                m.store(d, Reg::A);
+            }
             Form::FloatBranch {
                 cond,
                 negated,
@@ -321,30 +632,23 @@ pub(crate) fn lower<M: Masm>(m: &mut M, ops: &[Op], start: u32) -> Option<usize>
                 b,
                 t,
             } => {
-                let l = target(t)?;
-                touch(a);
-                touch(b);
                 m.fload(Reg::A, a);
-                m.fload(Reg::B, b);
-                m.fbranch(cond, negated, l);
+                fsecond(m, b);
+                branch_to(m, t, &|m, l| m.fbranch(cond, negated, l))?;
             }
             Form::IntToFloat { d, a } => {
-                touch(d);
-                touch(a);
                 m.load(Reg::A, a);
                 m.int_to_float();
                 m.fstore(d, Reg::A);
             }
-            Form::Return { exit } => {
-                if exit != UNIT {
-                    touch(exit as u16);
-                }
-                m.ret(exit);
-            }
+            Form::Return { slot } => m.exit(Exit::Return(slot).encode()),
+            Form::Call => m.exit(Exit::Call(pc).encode()),
         }
     }
-    // Falling off the end cannot happen in verified code (its last
-    // instruction jumps or returns); a return here keeps it so anyway.
-    m.ret(UNIT);
-    Some(slots)
+    for (label, pc) in leaves {
+        m.bind(label);
+        m.exit(Exit::Leave(pc).encode());
+    }
+    m.exit_path();
+    Some(labels)
 }

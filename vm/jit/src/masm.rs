@@ -1,6 +1,14 @@
 //! The macro-assembler the lowering speaks: what one internal instruction
 //! needs, in terms both machines have. Values live in the frame's slots
 //! between instructions; within one, in two scratch registers.
+//!
+//! Compiled code keeps three values in registers the C calling
+//! convention preserves: the frame base, the [`tern_vm::jit::JitState`]
+//! and the fuel count (loaded from the state on entry, stored back on
+//! every exit). Every function's buffer starts with the entry stub
+//! ([`Masm::entry`]: save those registers, load them, jump to the
+//! instruction the driver asked for) and has one shared exit path
+//! ([`Masm::exit`]).
 
 /// A scratch register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,7 +20,8 @@ pub enum Reg {
 /// A comparison: the VM's own (signed for ints, IEEE for floats).
 pub use tern_vm::opcodes::Cmp;
 
-/// An integer operation `d = d op s` (wrapping, as the language's).
+/// An integer operation `A = A op B` (wrapping, as the language's;
+/// shift counts taken mod 64, shifts right arithmetic).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IntOp {
     Add,
@@ -21,7 +30,15 @@ pub enum IntOp {
     And,
     Or,
     Xor,
+    Shl,
+    Shr,
+    Min,
+    Max,
 }
+
+/// A float function of `A` (and `B`) computed by Rust code (see
+/// `Masm::call_float`).
+pub type FloatFn = extern "C" fn(f64, f64) -> f64;
 
 /// A float operation `A = A op B` (IEEE, round to nearest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,9 +65,40 @@ pub trait Masm {
     fn int_op(&mut self, op: IntOp);
     /// Jump to `label` if `A cond B` (signed).
     fn branch(&mut self, cond: Cmp, label: Self::Label);
+    /// Jump to `label` if `A <= B` as unsigned numbers.
+    fn branch_unsigned_le(&mut self, label: Self::Label);
+    /// `A = (A cond B) as int` (signed).
+    fn set_cond(&mut self, cond: Cmp);
+    /// `A = -A` (wrapping).
+    fn neg(&mut self);
+    /// `A = |A|` (wrapping: `MIN` stays `MIN`).
+    fn abs(&mut self);
+    /// `A = A / B`, or with `rem` `A % B`, truncating; `B` is neither 0
+    /// nor -1 (the lowering leaves for those).
+    fn div(&mut self, rem: bool);
+    /// `A = A / d` for the divisor whose [`tern_vm::divisor::Divisor::magic`]
+    /// is `magic`, or with `rem` `A % d`: exactly `Divisor::quotient` and
+    /// `Divisor::remainder`.
+    fn div_magic(&mut self, d: i64, magic: (i64, u32, bool, bool), rem: bool);
     fn jump(&mut self, label: Self::Label);
-    /// Return `exit` to the caller.
-    fn ret(&mut self, exit: u64);
+
+    /// The entry stub, at the start of the buffer: called as `extern "C"
+    /// fn(frame: *mut u64, state: *mut JitState, at: *const u8) -> u64`,
+    /// it saves the registers it takes, loads the frame base, the state
+    /// and the count, and jumps to `at`.
+    fn entry(&mut self);
+    /// The shared exit path, bound once per buffer: store the count back
+    /// into the state, restore the registers and return the exit.
+    fn exit_path(&mut self);
+    /// Leave compiled code with `exit` (an encoded [`tern_vm::jit::Exit`]).
+    fn exit(&mut self, exit: u64);
+    /// `count += n`.
+    fn count(&mut self, n: u8);
+    /// Leave with `exit` if `count >= state.limit`.
+    fn exit_if_due(&mut self, exit: u64);
+    /// Leave with `exit` if the state's field at byte `field` is below
+    /// `v` (unsigned).
+    fn exit_if_below(&mut self, field: i32, v: u32, exit: u64);
 
     // Floats live in two float registers, `A` and `B` again.
     /// `fr = frame[slot]` (a float's bits).
@@ -69,6 +117,22 @@ pub trait Masm {
     fn fbranch(&mut self, cond: Cmp, negated: bool, label: Self::Label);
     /// `fA = A as float` (the int in integer register `A`).
     fn int_to_float(&mut self);
+    /// `A = fA as int`, toward zero, saturating, NaN to 0 (`f2i`); or a
+    /// jump to `leave` where this machine's conversion differs from that.
+    fn float_to_int(&mut self, leave: Self::Label);
+    /// `fr = f64::from_bits(bits)`.
+    fn fload_imm(&mut self, r: Reg, bits: u64);
+    /// `A = (fA cond fB) as int` (IEEE: false for a NaN).
+    fn fset_cond(&mut self, cond: Cmp);
+    /// `fA = -fA` (the sign bit flipped).
+    fn fneg(&mut self);
+    /// `fA = |fA|` (the sign bit cleared).
+    fn fabs(&mut self);
+    /// `fA = sqrt(fA)` (IEEE: correctly rounded).
+    fn fsqrt(&mut self);
+    /// `fA = f(fA, fB)`: a call of Rust code (the `semantics` function of
+    /// an instruction), through its absolute address.
+    fn call_float(&mut self, f: FloatFn);
 }
 
 /// A dynasmrt assembler that makes labels (an inherent method of each,

@@ -1,6 +1,7 @@
-//! The x86-64 backend: the frame base arrives in `rdi` (System V), `A` is
-//! `rax` (floats `xmm0`), `B` is `rcx` (`xmm1`), the exit is returned in
-//! `rax`. Float comparisons use `ucomisd`, whose unordered result (a NaN)
+//! The x86-64 backend (System V): the frame base lives in `rbx`, the
+//! state in `r12`, the count in `r13` (all three preserved across calls,
+//! saved by the entry stub); `A` is `rax` (floats `xmm0`), `B` is `rcx`
+//! (`xmm1`); the exit is returned in `rax`. Float comparisons use `ucomisd`, whose unordered result (a NaN)
 //! sets the zero, parity and carry flags: each condition is the jump that
 //! is false for it (see `fbranch`). No VEX instruction is emitted, so no
 //! fused multiply-add. A slot's offset
@@ -10,14 +11,27 @@
 // it already has the register type.
 #![allow(clippy::useless_conversion)]
 
-use crate::masm::{Cmp, FloatOp, IntOp, Masm, NewLabel, Reg};
-use crate::{lower::lower, Compiled};
+use crate::lower::lower;
+use crate::masm::{Cmp, FloatFn, FloatOp, IntOp, Masm, NewLabel, Reg};
+#[cfg(target_arch = "x86_64")]
+use crate::Function;
 use dynasmrt::x64::X64Relocation;
-use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
-use tern_vm::internal::Op;
+use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
+use tern_vm::jit::JitState;
+use tern_vm::Program;
 
 /// Emits x86-64 code into any dynasmrt assembler for it.
-pub struct X64<'a, A>(pub &'a mut A);
+pub struct X64<'a, A> {
+    ops: &'a mut A,
+    exit: DynamicLabel,
+}
+
+impl<'a, A: NewLabel> X64<'a, A> {
+    pub fn new(ops: &'a mut A) -> X64<'a, A> {
+        let exit = ops.new_label();
+        X64 { ops, exit }
+    }
+}
 
 fn reg(r: Reg) -> u8 {
     match r {
@@ -30,29 +44,29 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     type Label = DynamicLabel;
 
     fn new_label(&mut self) -> DynamicLabel {
-        self.0.new_label()
+        self.ops.new_label()
     }
 
     fn bind(&mut self, label: DynamicLabel) {
-        dynasm!(self.0 ; .arch x64 ; =>label);
+        dynasm!(self.ops ; .arch x64 ; =>label);
     }
 
     fn load(&mut self, r: Reg, slot: u16) {
         let off = slot as i32 * 8;
-        dynasm!(self.0 ; .arch x64 ; mov Rq(reg(r)), QWORD [rdi + off]);
+        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD [rbx + off]);
     }
 
     fn store(&mut self, slot: u16, r: Reg) {
         let off = slot as i32 * 8;
-        dynasm!(self.0 ; .arch x64 ; mov QWORD [rdi + off], Rq(reg(r)));
+        dynasm!(self.ops ; .arch x64 ; mov QWORD [rbx + off], Rq(reg(r)));
     }
 
     fn load_imm(&mut self, r: Reg, v: i64) {
-        dynasm!(self.0 ; .arch x64 ; mov Rq(reg(r)), QWORD v);
+        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD v);
     }
 
     fn int_op(&mut self, op: IntOp) {
-        let ops = &mut *self.0;
+        let ops = &mut *self.ops;
         match op {
             IntOp::Add => dynasm!(ops ; .arch x64 ; add rax, rcx),
             IntOp::Sub => dynasm!(ops ; .arch x64 ; sub rax, rcx),
@@ -60,11 +74,86 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             IntOp::And => dynasm!(ops ; .arch x64 ; and rax, rcx),
             IntOp::Or => dynasm!(ops ; .arch x64 ; or rax, rcx),
             IntOp::Xor => dynasm!(ops ; .arch x64 ; xor rax, rcx),
+            // The machine takes the count mod 64, as the language does.
+            IntOp::Shl => dynasm!(ops ; .arch x64 ; shl rax, cl),
+            IntOp::Shr => dynasm!(ops ; .arch x64 ; sar rax, cl),
+            IntOp::Min => dynasm!(ops ; .arch x64 ; cmp rax, rcx ; cmovg rax, rcx),
+            IntOp::Max => dynasm!(ops ; .arch x64 ; cmp rax, rcx ; cmovl rax, rcx),
+        }
+    }
+
+    fn branch_unsigned_le(&mut self, l: DynamicLabel) {
+        dynasm!(self.ops ; .arch x64 ; cmp rax, rcx ; jbe =>l);
+    }
+
+    fn set_cond(&mut self, cond: Cmp) {
+        let ops = &mut *self.ops;
+        dynasm!(ops ; .arch x64 ; cmp rax, rcx);
+        match cond {
+            Cmp::Lt => dynasm!(ops ; .arch x64 ; setl al),
+            Cmp::Le => dynasm!(ops ; .arch x64 ; setle al),
+            Cmp::Gt => dynasm!(ops ; .arch x64 ; setg al),
+            Cmp::Ge => dynasm!(ops ; .arch x64 ; setge al),
+            Cmp::Eq => dynasm!(ops ; .arch x64 ; sete al),
+            Cmp::Ne => dynasm!(ops ; .arch x64 ; setne al),
+        }
+        dynasm!(ops ; .arch x64 ; movzx eax, al);
+    }
+
+    fn neg(&mut self) {
+        dynasm!(self.ops ; .arch x64 ; neg rax);
+    }
+
+    fn abs(&mut self) {
+        // The negation where it is not negative; `MIN` negates to itself.
+        dynasm!(self.ops ; .arch x64 ; mov rcx, rax ; neg rax ; cmovs rax, rcx);
+    }
+
+    fn div(&mut self, rem: bool) {
+        dynasm!(self.ops ; .arch x64 ; cqo ; idiv rcx);
+        if rem {
+            dynasm!(self.ops ; .arch x64 ; mov rax, rdx);
+        }
+    }
+
+    fn div_magic(&mut self, d: i64, (m, shift, add, sub): (i64, u32, bool, bool), rem: bool) {
+        let ops = &mut *self.ops;
+        // `rcx` = n; the high half of n * m, adjusted, shifted, plus one
+        // when negative (`Divisor::quotient`).
+        dynasm!(ops
+            ; .arch x64
+            ; mov rcx, rax
+            ; mov rdx, QWORD m
+            ; imul rdx
+            ; mov rax, rdx
+        );
+        if add {
+            dynasm!(ops ; .arch x64 ; add rax, rcx);
+        }
+        if sub {
+            dynasm!(ops ; .arch x64 ; sub rax, rcx);
+        }
+        let shift = (shift & 63) as i8;
+        dynasm!(ops
+            ; .arch x64
+            ; sar rax, shift
+            ; mov rdx, rax
+            ; shr rdx, 63
+            ; add rax, rdx
+        );
+        if rem {
+            dynasm!(ops
+                ; .arch x64
+                ; mov rdx, QWORD d
+                ; imul rax, rdx
+                ; sub rcx, rax
+                ; mov rax, rcx
+            );
         }
     }
 
     fn branch(&mut self, cond: Cmp, l: DynamicLabel) {
-        let ops = &mut *self.0;
+        let ops = &mut *self.ops;
         dynasm!(ops ; .arch x64 ; cmp rax, rcx);
         match cond {
             Cmp::Lt => dynasm!(ops ; .arch x64 ; jl =>l),
@@ -77,29 +166,81 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn jump(&mut self, l: DynamicLabel) {
-        dynasm!(self.0 ; .arch x64 ; jmp =>l);
+        dynasm!(self.ops ; .arch x64 ; jmp =>l);
     }
 
-    fn ret(&mut self, exit: u64) {
-        dynasm!(self.0 ; .arch x64 ; mov rax, QWORD exit as i64 ; ret);
+    fn entry(&mut self) {
+        // Three pushes after the return address: `rsp` is 16-byte
+        // aligned inside, as a call out will need.
+        dynasm!(self.ops
+            ; .arch x64
+            ; push rbx
+            ; push r12
+            ; push r13
+            ; mov rbx, rdi
+            ; mov r12, rsi
+            ; mov r13, QWORD [rsi + JitState::COUNT]
+            ; jmp rdx
+        );
+    }
+
+    fn exit_path(&mut self) {
+        let exit = self.exit;
+        dynasm!(self.ops
+            ; .arch x64
+            ; =>exit
+            ; mov QWORD [r12 + JitState::COUNT], r13
+            ; pop r13
+            ; pop r12
+            ; pop rbx
+            ; ret
+        );
+    }
+
+    fn exit(&mut self, exit: u64) {
+        let l = self.exit;
+        dynasm!(self.ops ; .arch x64 ; mov rax, QWORD exit as i64 ; jmp =>l);
+    }
+
+    fn count(&mut self, n: u8) {
+        dynasm!(self.ops ; .arch x64 ; add r13, n as i32);
+    }
+
+    fn exit_if_due(&mut self, exit: u64) {
+        let skip = self.ops.new_label();
+        dynasm!(self.ops ; .arch x64 ; cmp r13, QWORD [r12 + JitState::LIMIT] ; jb =>skip);
+        self.exit(exit);
+        dynasm!(self.ops ; .arch x64 ; =>skip);
+    }
+
+    fn exit_if_below(&mut self, field: i32, v: u32, exit: u64) {
+        let skip = self.ops.new_label();
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov eax, DWORD v as i32
+            ; cmp QWORD [r12 + field], rax
+            ; jae =>skip
+        );
+        self.exit(exit);
+        dynasm!(self.ops ; .arch x64 ; =>skip);
     }
 
     fn fload(&mut self, r: Reg, slot: u16) {
         let off = slot as i32 * 8;
-        dynasm!(self.0 ; .arch x64 ; movsd Rx(reg(r)), QWORD [rdi + off]);
+        dynasm!(self.ops ; .arch x64 ; movsd Rx(reg(r)), QWORD [rbx + off]);
     }
 
     fn fstore(&mut self, slot: u16, r: Reg) {
         let off = slot as i32 * 8;
-        dynasm!(self.0 ; .arch x64 ; movsd QWORD [rdi + off], Rx(reg(r)));
+        dynasm!(self.ops ; .arch x64 ; movsd QWORD [rbx + off], Rx(reg(r)));
     }
 
     fn fmove(&mut self, dst: Reg, src: Reg) {
-        dynasm!(self.0 ; .arch x64 ; movapd Rx(reg(dst)), Rx(reg(src)));
+        dynasm!(self.ops ; .arch x64 ; movapd Rx(reg(dst)), Rx(reg(src)));
     }
 
     fn float_op(&mut self, op: FloatOp) {
-        let ops = &mut *self.0;
+        let ops = &mut *self.ops;
         match op {
             FloatOp::Add => dynasm!(ops ; .arch x64 ; addsd xmm0, xmm1),
             FloatOp::Sub => dynasm!(ops ; .arch x64 ; subsd xmm0, xmm1),
@@ -109,7 +250,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn fbranch(&mut self, cond: Cmp, negated: bool, l: DynamicLabel) {
-        let ops = &mut *self.0;
+        let ops = &mut *self.ops;
         // `a < b` is `b > a`: `ucomisd b, a; ja` (carry and zero clear,
         // never on unordered); its negation `jbe` (always on unordered).
         match (cond, negated) {
@@ -136,26 +277,100 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         }
     }
 
+    fn float_to_int(&mut self, leave: DynamicLabel) {
+        // `cvttsd2si` gives `MIN` for NaN and out-of-range values (where
+        // the language saturates or gives 0): the interpreter converts
+        // those, and a true `MIN`.
+        dynasm!(self.ops
+            ; .arch x64
+            ; cvttsd2si rax, xmm0
+            ; mov rcx, QWORD i64::MIN
+            ; cmp rax, rcx
+            ; je =>leave
+        );
+    }
+
+    fn fload_imm(&mut self, r: Reg, bits: u64) {
+        dynasm!(self.ops ; .arch x64 ; mov rdx, QWORD bits as i64 ; movq Rx(reg(r)), rdx);
+    }
+
+    fn fset_cond(&mut self, cond: Cmp) {
+        // As `fbranch`: unordered sets zero, parity and carry.
+        let ops = &mut *self.ops;
+        match cond {
+            Cmp::Lt => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; seta al),
+            Cmp::Le => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; setae al),
+            Cmp::Gt => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; seta al),
+            Cmp::Ge => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; setae al),
+            Cmp::Eq => {
+                dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; sete al ; setnp cl ; and al, cl)
+            }
+            Cmp::Ne => {
+                dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; setne al ; setp cl ; or al, cl)
+            }
+        }
+        dynasm!(ops ; .arch x64 ; movzx eax, al);
+    }
+
+    fn fneg(&mut self) {
+        dynasm!(self.ops
+            ; .arch x64
+            ; movq rax, xmm0
+            ; mov rcx, QWORD i64::MIN
+            ; xor rax, rcx
+            ; movq xmm0, rax
+        );
+    }
+
+    fn fabs(&mut self) {
+        dynasm!(self.ops
+            ; .arch x64
+            ; movq rax, xmm0
+            ; mov rcx, QWORD i64::MAX
+            ; and rax, rcx
+            ; movq xmm0, rax
+        );
+    }
+
+    fn fsqrt(&mut self) {
+        dynasm!(self.ops ; .arch x64 ; sqrtsd xmm0, xmm0);
+    }
+
+    fn call_float(&mut self, f: FloatFn) {
+        // The arguments are already in `xmm0` and `xmm1`, the result comes
+        // back in `xmm0`; `rsp` is 16-byte aligned (see `entry`).
+        dynasm!(self.ops ; .arch x64 ; mov rax, QWORD f as usize as i64 ; call rax);
+    }
+
     fn int_to_float(&mut self) {
         // `xorpd` first: `cvtsi2sd` keeps the register's upper half, a
         // false dependency on whatever was there.
-        dynasm!(self.0 ; .arch x64 ; xorpd xmm0, xmm0 ; cvtsi2sd xmm0, rax);
+        dynasm!(self.ops ; .arch x64 ; xorpd xmm0, xmm0 ; cvtsi2sd xmm0, rax);
     }
 }
 
-/// The machine code of `ops` (targets from `start`), assembled on any
-/// host: for tests and listings.
-pub fn assemble(ops: &[Op], start: u32) -> Option<Vec<u8>> {
+/// The machine code of function `func` of `prog`, assembled on any host:
+/// for tests and listings.
+pub fn assemble(prog: &Program, func: u32) -> Option<Vec<u8>> {
     let mut asm = dynasmrt::VecAssembler::<X64Relocation>::new(0);
-    lower(&mut X64(&mut asm), ops, start)?;
+    lower(
+        &mut X64::new(&mut asm),
+        prog,
+        func,
+        &vec![0; prog.module().consts.len()],
+    )?;
     asm.finalize().ok()
 }
 
-/// `ops` compiled for this (x86-64) host.
-pub fn compile(ops: &[Op], start: u32) -> Option<Compiled> {
+/// Function `func` of `prog` compiled for this (x86-64) host.
+#[cfg(target_arch = "x86_64")]
+pub fn compile(prog: &Program, func: u32, consts: &[u64]) -> Option<Function> {
     let mut asm = dynasmrt::x64::Assembler::new().ok()?;
-    let entry = asm.offset();
-    let slots = lower(&mut X64(&mut asm), ops, start)?;
+    let labels = lower(&mut X64::new(&mut asm), prog, func, consts)?;
+    let entries = labels
+        .iter()
+        .map(|&l| asm.labels().resolve_dynamic(l).ok())
+        .collect::<Option<Vec<_>>>()?;
     let code = asm.finalize().ok()?;
-    Some(Compiled { code, entry, slots })
+    Some(Function::new(code, entries, prog.start_of(func)))
 }

@@ -1,9 +1,12 @@
-//! The first stage's functions, compiled from Tern source: the machine
-//! code must compute what the interpreter does (run here on x86-64 hosts,
-//! and on aarch64 under qemu), and assemble for the other architecture.
+//! Functions compiled from Tern source and run through an instance with
+//! the JIT installed and every function compiled before it runs: the
+//! machine code must compute what Rust computes under the language's
+//! rules (run here on x86-64 hosts, and on aarch64 under qemu), and
+//! assemble for the other architecture.
 
 use std::path::Path;
-use tern_vm::Program;
+use std::sync::Arc;
+use tern_vm::{JitMode, Limits, Program, Value, Vm};
 
 /// The program of `src`, and the index of its function `name`.
 fn function(src: &str, name: &str) -> (Program, u32) {
@@ -18,6 +21,69 @@ fn function(src: &str, name: &str) -> (Program, u32) {
         .position(|f| f.name == name)
         .expect("the function") as u32;
     (program, f)
+}
+
+/// Calls `name` of `src` with `args` in `mode` (with the JIT installed);
+/// the result (or the trap) and the functions compiled.
+fn try_call_in(src: &str, name: &str, args: &[Value], mode: JitMode, fuel: u64) -> (String, u64) {
+    let (p, f) = function(src, name);
+    let limits = Limits {
+        jit: mode,
+        fuel,
+        count_instructions: true,
+        ..Limits::default()
+    };
+    let mut vm = Vm::new(Arc::new(p), limits);
+    vm.set_jit(Box::new(tern_jit::Jit::new()));
+    let r = vm.call_function(f, args);
+    let stats = vm.stats();
+    (
+        format!("{r:?} after {} instructions", stats.instructions),
+        vm.compiled_functions(),
+    )
+}
+
+/// Calls `name` of `src` with `args` in `mode` (with the JIT installed);
+/// the result and the functions compiled.
+fn call_in(src: &str, name: &str, args: &[Value], mode: JitMode) -> (Value, u64) {
+    let (p, f) = function(src, name);
+    let limits = Limits {
+        jit: mode,
+        ..Limits::default()
+    };
+    let mut vm = Vm::new(Arc::new(p), limits);
+    vm.set_jit(Box::new(tern_jit::Jit::new()));
+    let v = vm.call_function(f, args).expect("runs");
+    (v, vm.compiled_functions())
+}
+
+/// Calls `name` compiled, checking that it was compiled (on a host the
+/// JIT targets) and that the interpreter gives the same result.
+fn call(src: &str, name: &str, args: &[Value]) -> Value {
+    let (v, compiled) = call_in(src, name, args, JitMode::Eager);
+    let targeted = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+    assert_eq!(compiled > 0, targeted, "{name} compiled");
+    let (interpreted, _) = call_in(src, name, args, JitMode::Off);
+    assert_eq!(
+        format!("{v:?}"),
+        format!("{interpreted:?}"),
+        "{name}({args:?}) compiled and interpreted"
+    );
+    v
+}
+
+fn int(v: Value) -> i64 {
+    match v {
+        Value::Int(i) => i,
+        other => panic!("not an int: {other:?}"),
+    }
+}
+
+fn float(v: Value) -> u64 {
+    match v {
+        Value::Float(f) => f.to_bits(),
+        other => panic!("not a float: {other:?}"),
+    }
 }
 
 const SUM: &str = "
@@ -53,42 +119,19 @@ fn main() { println(str(steps(27))); }
 #[test]
 fn integer_loops_compile_for_both_machines() {
     let (p, f) = function(SUM, "sum");
-    let ops = p.ops_of(f);
-    assert!(tern_jit::lowerable(ops));
-    let x64 = tern_jit::x64::assemble(ops, p.start_of(f)).expect("x86-64 code");
-    let a64 = tern_jit::aarch64::assemble(ops, p.start_of(f)).expect("aarch64 code");
+    assert!(tern_jit::lowerable(&p, f));
+    let x64 = tern_jit::x64::assemble(&p, f).expect("x86-64 code");
+    let a64 = tern_jit::aarch64::assemble(&p, f).expect("aarch64 code");
     assert!(!x64.is_empty() && !a64.is_empty());
     assert_eq!(a64.len() % 4, 0, "aarch64 instructions are 4 bytes");
 }
 
 #[test]
 fn compiled_code_computes_what_the_interpreter_does() {
-    let (p, f) = function(SUM, "sum");
-    let code = tern_jit::compile(p.ops_of(f), p.start_of(f));
-    if !cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
-        // A host the JIT does not target.
-        assert!(code.is_none());
-        return;
-    }
-    let code = code.expect("compiled for this host");
     for n in [0i64, 1, 2, 10, 1000, -5] {
-        let mut frame = vec![0u64; 64];
-        frame[0] = n as u64;
-        let exit = code.run(&mut frame).expect("the frame is large enough");
-        assert_ne!(exit, tern_jit::UNIT);
-        assert_eq!(frame[exit as usize] as i64, sum(n), "sum({n})");
+        assert_eq!(int(call(SUM, "sum", &[Value::Int(n)])), sum(n), "sum({n})");
     }
-    // A frame shorter than the slots the code uses is refused.
-    assert_eq!(code.run(&mut [0u64; 1]), None);
-}
-
-#[test]
-fn functions_outside_the_subset_are_not_compiled() {
-    // Division can trap (by zero): not compiled yet.
-    let (p, f) = function(COLLATZ, "steps");
-    assert!(!tern_jit::lowerable(p.ops_of(f)));
-    assert!(tern_jit::compile(p.ops_of(f), p.start_of(f)).is_none());
-    assert!(tern_jit::x64::assemble(p.ops_of(f), p.start_of(f)).is_none());
+    assert_eq!(int(call(COLLATZ, "steps", &[Value::Int(27)])), 111);
 }
 
 const FLOATS: &str = "
@@ -139,17 +182,12 @@ fn classify(a: f64, b: f64) -> i64 {
     bits.iter().enumerate().map(|(k, &b)| (b as i64) << k).sum()
 }
 
-/// Runs `name` of `FLOATS` on `args` (ints and floats as their bits).
-fn run_float(name: &str, args: &[u64]) -> Option<u64> {
+/// Runs `name` of `FLOATS` on `args`, compiled.
+fn run_float(name: &str, args: &[Value]) -> Value {
     let (p, f) = function(FLOATS, name);
-    assert!(tern_jit::lowerable(p.ops_of(f)), "{name}");
-    assert!(tern_jit::aarch64::assemble(p.ops_of(f), p.start_of(f)).is_some());
-    assert!(tern_jit::x64::assemble(p.ops_of(f), p.start_of(f)).is_some());
-    let code = tern_jit::compile(p.ops_of(f), p.start_of(f))?;
-    let mut frame = vec![0u64; 64];
-    frame[..args.len()].copy_from_slice(args);
-    let exit = code.run(&mut frame).expect("the frame is large enough");
-    Some(frame[exit as usize])
+    assert!(tern_jit::aarch64::assemble(&p, f).is_some(), "{name}");
+    assert!(tern_jit::x64::assemble(&p, f).is_some(), "{name}");
+    call(FLOATS, name, args)
 }
 
 #[test]
@@ -166,10 +204,8 @@ fn float_comparisons_follow_ieee_with_nan_and_signed_zeros() {
     ];
     for &a in &values {
         for &b in &values {
-            let Some(got) = run_float("classify", &[a.to_bits(), b.to_bits()]) else {
-                return;
-            };
-            assert_eq!(got as i64, classify(a, b), "classify({a}, {b})");
+            let got = int(run_float("classify", &[Value::Float(a), Value::Float(b)]));
+            assert_eq!(got, classify(a, b), "classify({a}, {b})");
         }
     }
 }
@@ -187,15 +223,13 @@ fn multiply_add_rounds_twice_never_fused() {
         (3.0, 7.0, f64::NAN),
     ];
     for (a, b, c) in cases {
-        let args = [f64::to_bits(a), f64::to_bits(b), f64::to_bits(c)];
+        let args = [Value::Float(a), Value::Float(b), Value::Float(c)];
         for (name, want) in [
             ("madd", a * b + c),
             ("msub", a * b - c),
             ("rsub", c - a * b),
         ] {
-            let Some(got) = run_float(name, &args) else {
-                return;
-            };
+            let got = float(run_float(name, &args));
             assert_eq!(
                 got,
                 want.to_bits(),
@@ -221,15 +255,95 @@ fn ints_become_floats_in_loops() {
         (100, 1.0001, 0.25),
         (5, 0.0, 1.0),
     ] {
-        let args = [n as u64, f64::to_bits(x), f64::to_bits(s0)];
-        let Some(got) = run_float("horner", &args) else {
-            return;
-        };
+        let args = [Value::Int(n), Value::Float(x), Value::Float(s0)];
+        let got = float(run_float("horner", &args));
         let want = horner(n, x, s0);
         assert!(
             got == want.to_bits() || (want.is_nan() && f64::from_bits(got).is_nan()),
             "horner({n}, {x}, {s0}) = {} not {want}",
             f64::from_bits(got)
         );
+    }
+}
+
+const EDGES: &str = "
+import math;
+fn arith(a: int, b: int) -> int {
+    var r = a / b + a % b;
+    r = r ^ (a << b) ^ (a >> b);
+    r = r + -a + math.abs(a) + math.min(a, b) * 3 - math.max(a, b);
+    if a < b { r += 1; }
+    let c = a == b;
+    if !c { r += 2; }
+    r = r + a / 7 + a % 7 + a / -3 + a % -3 + a / -1 + a % -1;
+    return r;
+}
+fn conv(x: float, y: float) -> int {
+    var r = int(x) + int(-x) + int(math.floor(x)) + int(math.ceil(x));
+    if x < y { r += 1; }
+    let m = math.min(x, y) + math.max(x, y) + math.sqrt(math.abs(x)) - -y;
+    if m != m { r += 100; } else { r += int(m); }
+    return r;
+}
+fn main() {}
+";
+
+#[test]
+fn integer_edges_trap_and_wrap_as_interpreted() {
+    let values = [0i64, 1, -1, 2, -7, 63, 64, 65, i64::MIN, i64::MAX, 1 << 40];
+    let targeted = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+    for &a in &values {
+        for &b in &values {
+            let args = [Value::Int(a), Value::Int(b)];
+            let (jit, compiled) = try_call_in(EDGES, "arith", &args, JitMode::Eager, u64::MAX);
+            let (interp, _) = try_call_in(EDGES, "arith", &args, JitMode::Off, u64::MAX);
+            assert_eq!(compiled > 0, targeted);
+            assert_eq!(jit, interp, "arith({a}, {b})");
+        }
+    }
+}
+
+#[test]
+fn float_conversions_saturate_as_interpreted() {
+    let values = [
+        0.0,
+        -0.0,
+        2.5,
+        -2.5,
+        1e300,
+        -1e300,
+        9.3e18,
+        -9.3e18,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    for &x in &values {
+        for &y in &values {
+            let args = [Value::Float(x), Value::Float(y)];
+            let (jit, compiled) = try_call_in(EDGES, "conv", &args, JitMode::Eager, u64::MAX);
+            let (interp, _) = try_call_in(EDGES, "conv", &args, JitMode::Off, u64::MAX);
+            let targeted = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+            assert_eq!(compiled > 0, targeted);
+            assert_eq!(jit, interp, "conv({x}, {y})");
+        }
+    }
+}
+
+#[test]
+fn fuel_runs_out_at_the_same_instruction() {
+    // Every budget up to the whole run: the same trap (kind, message,
+    // trace) after the same count, compiled or not.
+    let args = [Value::Int(6)];
+    let (whole, _) = try_call_in(SUM, "sum", &args, JitMode::Off, u64::MAX);
+    let n: u64 = whole
+        .rsplit(' ')
+        .nth(1)
+        .and_then(|w| w.parse().ok())
+        .expect("a count");
+    for fuel in 1..=n + 1 {
+        let (jit, _) = try_call_in(SUM, "sum", &args, JitMode::Eager, fuel);
+        let (interp, _) = try_call_in(SUM, "sum", &args, JitMode::Off, fuel);
+        assert_eq!(jit, interp, "fuel {fuel}");
     }
 }

@@ -25,14 +25,16 @@ macro_rules! f64_of {
 
 impl Vm<'_> {
     /// The dispatch loop. `METER` counts instructions (for fuel and stats);
-    /// without it the count is not kept at all.
+    /// without it the count is not kept at all. `JIT` offers frames to
+    /// compiled code (see `tier`) at calls, returns and backward branches;
+    /// without it no check for one is made.
     // `sp` is set for each canonical instruction (see `Op::Stack`), so
     // what the others leave in it is never read.
     #[allow(unused_assignments)]
     // `!(a < b)` is meant: a NaN operand makes it true (`br.not.flt`).
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     #[inline(never)]
-    pub(super) fn run<const METER: bool>(
+    pub(super) fn run<const METER: bool, const JIT: bool>(
         &mut self,
         stack: &mut ValueStack,
         stop: usize,
@@ -115,6 +117,29 @@ impl Vm<'_> {
                 resync!();
             }};
         }
+        // Offers the running frame, at `pc` (not yet counted), to
+        // compiled code: with `$func` compiled, the loop stops and leaves
+        // the frame to the driver (see `tier`), which starts it again
+        // where compiled code needs the interpreter. (Stopping, not
+        // taking the frame back here: a path that sets the loop's state
+        // again at every backward branch costs registers in all of it.)
+        // `offer`: whether the running function may still be compiled;
+        // false once the backend refused it, so its backward branches
+        // skip the offer.
+        let mut offer = JIT;
+        macro_rules! tier_up {
+            ($func:expr) => {
+                if JIT {
+                    if self.compiled($func) {
+                        self.frames.last_mut().expect("running frame").pc = pc as u32;
+                        self.fuel_used = count;
+                        self.handoff = true;
+                        return Ok(None);
+                    }
+                    offer = self.may_compile($func);
+                }
+            };
+        }
         macro_rules! check_fuel {
             () => {
                 if METER && count >= fuel {
@@ -128,6 +153,10 @@ impl Vm<'_> {
                 let t = $target as usize;
                 if t <= pc {
                     check_fuel!();
+                    if JIT && offer {
+                        pc = t;
+                        tier_up!(self.frames.last().expect("running frame").func);
+                    }
                 }
                 pc = t;
                 continue;
@@ -165,6 +194,7 @@ impl Vm<'_> {
                 }
                 pc = fr.ret_pc as usize + 1;
                 frame = stack.frame(base);
+                tier_up!(self.frames.last().expect("a caller").func);
                 continue;
             }};
         }
@@ -207,6 +237,7 @@ impl Vm<'_> {
                 ops = &prog.ops;
                 pc = meta.start as usize;
                 frame = stack.frame(base);
+                tier_up!(callee as u32);
                 continue;
             }};
         }

@@ -57,6 +57,7 @@ mod alloc;
 mod canonical;
 mod dispatch;
 mod ops;
+mod tier;
 
 use crate::heap::{Collection, Heap, Object};
 use crate::host::{CopyError, CopyOut, Host, NoHost, Value};
@@ -149,6 +150,13 @@ pub struct Vm<'h> {
     /// The fuel last granted, for the trap message (`limits.fuel` is the
     /// count of units at which it runs out).
     fuel_budget: u64,
+    /// The JIT the host installed, if any (taken out while compiled code
+    /// runs: see `tier`), and per function its heat or tier (see
+    /// `tier::COMPILED`).
+    jit: Option<Box<dyn crate::jit::Backend + 'h>>,
+    heat: Vec<u32>,
+    /// Set when the loop stopped to hand its top frame to compiled code.
+    handoff: bool,
 }
 
 impl<'h> Vm<'h> {
@@ -213,6 +221,23 @@ impl<'h> Vm<'h> {
             initialized: false,
             watch: Watch::default(),
             fuel_budget,
+            jit: None,
+            heat: Vec::new(),
+            handoff: false,
+        }
+    }
+
+    /// Installs `backend` to compile this instance's functions as
+    /// `limits.jit` says (nothing with [`crate::JitMode::Off`]). The
+    /// program behaves the same with or without it.
+    pub fn set_jit(&mut self, backend: Box<dyn crate::jit::Backend + 'h>) {
+        if self.limits.jit != crate::JitMode::Off {
+            let first = match self.limits.jit {
+                crate::JitMode::Eager => tier::HOT_NOW,
+                _ => 0,
+            };
+            self.heat = vec![first; self.prog.module().functions.len()];
+            self.jit = Some(backend);
         }
     }
 
@@ -692,10 +717,11 @@ impl<'h> Vm<'h> {
         // The value stack is moved out for the run, so the loop works on a
         // local the optimizer can keep in registers.
         let mut stack = self.stack.take().expect("call_raw reserves the stack");
-        let r = if self.metered() {
-            self.run::<true>(&mut stack, stop)
-        } else {
-            self.run::<false>(&mut stack, stop)
+        let r = match (self.metered(), self.jit.is_some()) {
+            (true, false) => self.run::<true, false>(&mut stack, stop),
+            (false, false) => self.run::<false, false>(&mut stack, stop),
+            (true, true) => self.run_tiered::<true>(&mut stack, stop),
+            (false, true) => self.run_tiered::<false>(&mut stack, stop),
         };
         self.stack = Some(stack);
         r

@@ -1,0 +1,189 @@
+//! The boundary between the interpreter and a JIT backend (issue 12): what
+//! a backend is asked to do ([`Backend`]), the state compiled code shares
+//! with the interpreter ([`JitState`]), and how compiled code says why it
+//! stopped ([`Exit`]). The backend itself (`tern-jit`, the one crate with
+//! `unsafe` for machine code) is installed by the host ([`crate::Vm::set_jit`]),
+//! so this crate stays free of `unsafe` and runs on any machine without one.
+//!
+//! Compiled code works on the interpreter's own frames: a function's
+//! slots from its base, the same `pc`s (indices into [`crate::Program`]'s
+//! code array), the same instruction counts. It runs a function from an
+//! instruction boundary until one of four things happens:
+//! - it returns ([`Exit::Return`]);
+//! - it reaches an instruction it does not run itself (a trap about to
+//!   happen, a rare case such as `MIN / -1`, an instruction outside what it
+//!   compiles): [`Exit::Leave`] at that instruction, not yet counted, and
+//!   the interpreter runs it, so every trap, message and trace is the
+//!   interpreter's own;
+//! - the count reached the poll point at a backward branch or an inlined
+//!   call's checks ([`Exit::Poll`]): the driver polls there exactly as the
+//!   interpreter does, then goes on in compiled code;
+//! - it calls a function ([`Exit::Call`]): the driver pushes the frame
+//!   and runs the callee, compiled or not.
+//!
+//! So a trap, a collection, a poll or a snapshot always finds the frames
+//! the interpreter keeps, and nothing of the machine's.
+
+use crate::internal::Slot;
+use crate::program::Program;
+
+/// When functions are compiled to machine code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum JitMode {
+    /// Never: everything is interpreted.
+    Off,
+    /// A function is compiled once its calls and loop iterations reach
+    /// [`HOT`]; until then it is interpreted.
+    #[default]
+    On,
+    /// Every function is compiled before it first runs (where the
+    /// backend can compile it).
+    Eager,
+}
+
+impl JitMode {
+    /// The name `vmrun --jit` and `TERN_JIT` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            JitMode::Off => "off",
+            JitMode::On => "on",
+            JitMode::Eager => "eager",
+        }
+    }
+
+    /// The mode named `s` (`off`, `on`, `eager`).
+    pub fn parse(s: &str) -> Option<JitMode> {
+        match s {
+            "off" => Some(JitMode::Off),
+            "on" => Some(JitMode::On),
+            "eager" => Some(JitMode::Eager),
+            _ => None,
+        }
+    }
+}
+
+/// Calls plus backward branches a function runs in the interpreter
+/// before [`JitMode::On`] compiles it.
+pub const HOT: u32 = 64;
+
+/// What compiled code reads and writes besides its frame, shared with the
+/// driver. `repr(C)`: machine code addresses the fields by their offsets
+/// ([`JitState::COUNT`] and the rest).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JitState {
+    /// The fuel count, as the interpreter's: compiled code adds each
+    /// instruction's count (`Program::counts_of`) before running it.
+    pub count: u64,
+    /// The count at which to poll (`u64::MAX` when the instance is not
+    /// metered): a backward branch or an inlined call's checks that find
+    /// `count >= limit` stop with [`Exit::Poll`].
+    pub limit: u64,
+    /// Frames that may still be pushed before the depth limit: an inlined
+    /// call `depth` deep leaves ([`Exit::Leave`]) if `room < depth + 1`.
+    pub depth_room: u64,
+    /// Value-stack slots from the frame's base to the limit: an inlined
+    /// call leaves if its frame would pass it.
+    pub stack_room: u64,
+}
+
+impl JitState {
+    pub const COUNT: i32 = 0;
+    pub const LIMIT: i32 = 8;
+    pub const DEPTH_ROOM: i32 = 16;
+    pub const STACK_ROOM: i32 = 24;
+}
+
+/// Why compiled code stopped. Encoded in one `u64` (what the machine code
+/// returns): the kind in the low three bits, the operand above.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The function returned the value in this slot, or nothing.
+    Return(Option<Slot>),
+    /// The interpreter runs the instruction at this `pc` (not yet
+    /// counted) and goes on from there.
+    Leave(u32),
+    /// The instruction at this `pc` (counted, its effects done up to its
+    /// poll) needs a poll; then compiled code goes on where the
+    /// instruction goes on: the branch's target, or the next instruction
+    /// after an inlined call's checks.
+    Poll(u32),
+    /// The `call` at this `pc` (counted): the driver checks it, pushes the
+    /// callee's frame and runs it.
+    Call(u32),
+}
+
+impl Exit {
+    /// The `u64` compiled code returns for this exit.
+    pub const fn encode(self) -> u64 {
+        match self {
+            Exit::Return(Some(s)) => (s as u64) << 3,
+            Exit::Return(None) => 1,
+            Exit::Leave(pc) => (pc as u64) << 3 | 2,
+            Exit::Poll(pc) => (pc as u64) << 3 | 3,
+            Exit::Call(pc) => (pc as u64) << 3 | 4,
+        }
+    }
+
+    /// The exit `v` encodes; `None` for a value no [`Exit`] encodes to.
+    pub fn decode(v: u64) -> Option<Exit> {
+        let arg = v >> 3;
+        Some(match v & 7 {
+            0 => Exit::Return(Some(Slot::try_from(arg).ok()?)),
+            1 if arg == 0 => Exit::Return(None),
+            2 => Exit::Leave(u32::try_from(arg).ok()?),
+            3 => Exit::Poll(u32::try_from(arg).ok()?),
+            4 => Exit::Call(u32::try_from(arg).ok()?),
+            _ => return None,
+        })
+    }
+}
+
+/// A JIT: compiles functions of one program for one instance, and runs
+/// them. An instance owns its backend (see [`crate::Vm::set_jit`]).
+pub trait Backend: Send {
+    /// Compiles function `func` of `prog`, whose constants are `consts`
+    /// (the instance's slots for them, fixed for its life). `false` if it
+    /// does not (an instruction it does not compile, a budget used up):
+    /// the function stays interpreted.
+    fn compile(&mut self, prog: &Program, func: u32, consts: &[u64]) -> bool;
+
+    /// Runs compiled function `func` from instruction `pc` (an index into
+    /// the program's code, in `func`'s range) on the frame whose slots
+    /// start at `frame[0]`, until it exits. Only called for a function
+    /// `compile` accepted, at `pc`s where [`Exit`]s and calls resume.
+    fn enter(
+        &mut self,
+        func: u32,
+        pc: u32,
+        frame: &mut [u64; FRAME_SLOTS],
+        state: &mut JitState,
+    ) -> Exit;
+}
+
+/// The slots of a frame compiled code can name (slots are `u16`): the
+/// frame view [`Backend::enter`] gets always has them all.
+pub const FRAME_SLOTS: usize = crate::stack::FRAME_VIEW;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exits_round_trip() {
+        for e in [
+            Exit::Return(Some(0)),
+            Exit::Return(Some(u16::MAX)),
+            Exit::Return(None),
+            Exit::Leave(0),
+            Exit::Leave(u32::MAX),
+            Exit::Poll(7),
+            Exit::Call(u32::MAX),
+        ] {
+            assert_eq!(Exit::decode(e.encode()), Some(e));
+        }
+        assert_eq!(Exit::decode(5), None);
+        assert_eq!(Exit::decode(9), None);
+        assert_eq!(Exit::decode(u64::MAX), None);
+    }
+}
