@@ -111,6 +111,8 @@ pub enum Exit {
     /// The `call` at this `pc` (counted): the driver checks it, pushes the
     /// callee's frame and runs it.
     Call(u32),
+    /// [`Runtime::run`] returned `false`: its trap ends the run.
+    Trapped,
 }
 
 impl Exit {
@@ -122,6 +124,7 @@ impl Exit {
             Exit::Leave(pc) => (pc as u64) << 3 | 2,
             Exit::Poll(pc) => (pc as u64) << 3 | 3,
             Exit::Call(pc) => (pc as u64) << 3 | 4,
+            Exit::Trapped => 5,
         }
     }
 
@@ -134,8 +137,67 @@ impl Exit {
             2 => Exit::Leave(u32::try_from(arg).ok()?),
             3 => Exit::Poll(u32::try_from(arg).ok()?),
             4 => Exit::Call(u32::try_from(arg).ok()?),
+            5 if arg == 0 => Exit::Trapped,
             _ => return None,
         })
+    }
+}
+
+/// What compiled code asks of the instance: to run one instruction the
+/// way the interpreter runs it (the instructions that touch the heap, the
+/// globals or the host: see [`needs_runtime`]), on the running frame.
+pub trait Runtime {
+    /// Runs instruction `pc` of the running frame, counted in
+    /// `state.count`, as the interpreter would, taking the count back
+    /// (with the work it charged). `false` if it trapped: compiled code
+    /// then exits with [`Exit::Trapped`].
+    fn run(&mut self, pc: u32, state: &mut JitState) -> bool;
+
+    /// The address of the running frame's slot 0, for compiled code (it
+    /// takes it again after every [`Runtime::run`]). Every slot a `u16`
+    /// names lies at or after it, inside the value stack.
+    fn frame(&mut self) -> *mut u64;
+}
+
+/// Whether compiled code runs `op` through [`Runtime::run`]: the
+/// instructions that touch the heap, the globals, a closure's captures
+/// or the host, and the canonical instructions other than jumps, calls
+/// and returns.
+pub fn needs_runtime(op: &crate::internal::Op) -> bool {
+    use crate::internal::Op::*;
+    use crate::Instr;
+    match op {
+        Stack(ins) => !matches!(
+            ins,
+            Instr::Jmp { .. }
+                | Instr::JmpIf { .. }
+                | Instr::JmpIfNot { .. }
+                | Instr::Call { .. }
+                | Instr::CallClosure { .. }
+                | Instr::Ret {}
+        ),
+        GlobalGet { .. }
+        | GlobalSet { .. }
+        | Capture { .. }
+        | GetField { .. }
+        | GetField2 { .. }
+        | GetFieldKeep { .. }
+        | SetField { .. }
+        | AGet { .. }
+        | ASet { .. }
+        | ASetImm { .. }
+        | ALen { .. }
+        | SLen { .. }
+        | SByte { .. }
+        | EnumUnit { .. }
+        | EnumTag { .. }
+        | EnumField { .. }
+        | MGet { .. }
+        | MGetOr { .. }
+        | MSet { .. }
+        | CellGet { .. }
+        | CellSet { .. } => true,
+        _ => false,
     }
 }
 
@@ -149,20 +211,14 @@ pub trait Backend: Send {
     fn compile(&mut self, prog: &Program, func: u32, consts: &[u64]) -> bool;
 
     /// Runs compiled function `func` from instruction `pc` (an index into
-    /// the program's code, in `func`'s range) on the frame whose slots
-    /// start at `frame[0]`, until it exits. Only called for a function
+    /// the program's code, in `func`'s range) on the running frame (see
+    /// [`Runtime::frame`]), until it exits. Only called for a function
     /// `compile` accepted, at `pc`s where [`Exit`]s and calls resume.
-    fn enter(
-        &mut self,
-        func: u32,
-        pc: u32,
-        frame: &mut [u64; FRAME_SLOTS],
-        state: &mut JitState,
-    ) -> Exit;
+    fn enter(&mut self, func: u32, pc: u32, rt: &mut dyn Runtime, state: &mut JitState) -> Exit;
 }
 
-/// The slots of a frame compiled code can name (slots are `u16`): the
-/// frame view [`Backend::enter`] gets always has them all.
+/// The slots from a frame's base compiled code can name (slots are
+/// `u16`): all lie inside the value stack, from any base.
 pub const FRAME_SLOTS: usize = crate::stack::FRAME_VIEW;
 
 #[cfg(test)]
@@ -179,10 +235,12 @@ mod tests {
             Exit::Leave(u32::MAX),
             Exit::Poll(7),
             Exit::Call(u32::MAX),
+            Exit::Trapped,
         ] {
             assert_eq!(Exit::decode(e.encode()), Some(e));
         }
-        assert_eq!(Exit::decode(5), None);
+        assert_eq!(Exit::decode(6), None);
+        assert_eq!(Exit::decode(13), None);
         assert_eq!(Exit::decode(9), None);
         assert_eq!(Exit::decode(u64::MAX), None);
     }

@@ -209,9 +209,27 @@ impl Program {
         self.start_of(func) as usize..end
     }
 
+    /// The operand stack pointer (a slot from the frame's base) of
+    /// instruction `pc` of the program's code, where it runs as a
+    /// canonical instruction.
+    pub fn sp_at(&self, pc: u32) -> u32 {
+        self.sps[pc as usize]
+    }
+
+    /// The program's internal code: every function's, one after another
+    /// (see [`Program::start_of`]).
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
     /// Constant divisor `k` (of `idiv.by`/`irem.by`).
     pub fn divisor(&self, k: u32) -> crate::divisor::Divisor {
         self.divisors[k as usize]
+    }
+
+    /// Whether function `func` returns a value (its `ret` leaves one).
+    pub fn returns_value(&self, func: u32) -> bool {
+        self.meta[func as usize].returns_value
     }
 
     /// Slots of one frame of function `func`: its locals and operand

@@ -1,6 +1,6 @@
 //! The aarch64 backend (AAPCS64): the frame base lives in `x19`, the
-//! state in `x20`, the count in `x21` (all three callee-saved, saved by
-//! the entry stub with the frame record); `A` is `x1` (floats `d1`), `B`
+//! state in `x20`, the count in `x21`, the context in `x22` (all
+//! callee-saved, saved by the entry stub with the frame record); `A` is `x1` (floats `d1`), `B`
 //! is `x2` (`d2`), `x3` holds the address of a slot too far for a load's
 //! scaled 12-bit field, `x9`/`x10` are the checks' scratch; the exit is
 //! returned in `x0`.
@@ -16,6 +16,7 @@
 
 use crate::lower::lower;
 use crate::masm::{Cmp, FloatFn, FloatOp, IntOp, Masm, NewLabel, Reg};
+use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
 use tern_vm::jit::JitState;
@@ -201,11 +202,30 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; stp x29, x30, [sp, #-48]!
             ; mov x29, sp
             ; stp x19, x20, [sp, #16]
-            ; str x21, [sp, #32]
+            ; stp x21, x22, [sp, #32]
             ; mov x19, x0
             ; mov x20, x1
             ; ldr x21, [x1, #JitState::COUNT as u32]
+            ; mov x22, x3
             ; br x2
+        );
+    }
+
+    fn runtime(&mut self, pc: u32, trapped: DynamicLabel) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; str x21, [x20, #JitState::COUNT as u32]
+            ; mov x0, x22
+            ; mov x2, x20
+        );
+        self.imm64(1, pc as u64);
+        self.imm64(16, crate::run_shim as *const () as usize as u64);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; blr x16
+            ; ldr x21, [x20, #JitState::COUNT as u32]
+            ; ldr x19, [x22, #Ctx::FRAME as u32]
+            ; cbz w0, =>trapped
         );
     }
 
@@ -216,7 +236,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; =>exit
             ; str x21, [x20, #JitState::COUNT as u32]
             ; ldp x19, x20, [sp, #16]
-            ; ldr x21, [sp, #32]
+            ; ldp x21, x22, [sp, #32]
             ; ldp x29, x30, [sp], #48
             ; ret
         );

@@ -44,7 +44,9 @@ pub mod x64;
 pub use lower::lowerable;
 
 use dynasmrt::{AssemblyOffset, ExecutableBuffer};
-use tern_vm::jit::{Backend, Exit, JitState, FRAME_SLOTS};
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use tern_vm::jit::{Backend, Exit, JitState, Runtime};
 use tern_vm::Program;
 
 /// Bytes of machine code one instance may hold.
@@ -108,6 +110,44 @@ impl Jit {
     }
 }
 
+/// What compiled code reaches the runtime through (its context register):
+/// the running frame's slot 0, the instance, and a panic caught in
+/// [`run_shim`] on its way to being resumed past the machine code.
+#[repr(C)]
+pub struct Ctx<'a> {
+    frame: *mut u64,
+    rt: &'a mut dyn Runtime,
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+impl Ctx<'_> {
+    /// The offset of `frame`, which compiled code loads.
+    pub const FRAME: i32 = 0;
+}
+
+/// What compiled code calls to run an instruction through the runtime
+/// ([`Runtime::run`]): 1 if it ran, 0 if it trapped (or panicked: the
+/// panic is kept, and resumed once the machine code has returned, so no
+/// unwinding ever crosses it). The frame address is taken again, fresh.
+extern "C" fn run_shim(ctx: *mut Ctx, pc: u32, state: *mut JitState) -> u64 {
+    // SAFETY: compiled code passes on the pointers `Jit::enter` gave its
+    // entry stub: `ctx` to a live `Ctx` and `state` to the live
+    // `JitState`, neither used by `enter` while the machine code runs,
+    // and not otherwise referenced during this call.
+    let (ctx, state) = unsafe { (&mut *ctx, &mut *state) };
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| ctx.rt.run(pc, state)));
+    match ran {
+        Ok(ok) => {
+            ctx.frame = ctx.rt.frame();
+            ok as u64
+        }
+        Err(payload) => {
+            ctx.panic = Some(payload);
+            0
+        }
+    }
+}
+
 impl Backend for Jit {
     fn compile(&mut self, prog: &Program, func: u32, consts: &[u64]) -> bool {
         if prog.ops_of(func).len() > MAX_OPS || self.bytes >= CODE_BUDGET {
@@ -129,31 +169,34 @@ impl Backend for Jit {
         true
     }
 
-    fn enter(
-        &mut self,
-        func: u32,
-        pc: u32,
-        frame: &mut [u64; FRAME_SLOTS],
-        state: &mut JitState,
-    ) -> Exit {
+    fn enter(&mut self, func: u32, pc: u32, rt: &mut dyn Runtime, state: &mut JitState) -> Exit {
         let f = self.functions[func as usize]
             .as_ref()
             .expect("the driver enters only compiled functions");
         let at = f.entries[(pc - f.start) as usize];
-        // SAFETY: the buffer holds what `lower` emitted for `func`:
-        // the entry stub at offset 0 (the `extern "C"` signature below,
-        // see `masm::Masm::entry`), which jumps to `at`, the start of
+        let mut ctx = Ctx {
+            frame: rt.frame(),
+            rt,
+            panic: None,
+        };
+        // SAFETY: the buffer holds what `lower` emitted for `func`: the
+        // entry stub at offset 0 (the `extern "C"` signature below, see
+        // `masm::Masm::entry`), which jumps to `at`, the start of
         // instruction `pc` of the same code. That code reads and writes
-        // only `frame[s]` for `u16` slots `s`, all inside the
-        // `FRAME_SLOTS` slots `frame` has, the fields of `state`, and its
-        // own stack frame; it calls nothing and returns through the exit
-        // path, which restores the registers the stub saved. The buffer
-        // is executable and not writable (dynasmrt's `finalize`, which
-        // also synchronizes the instruction cache on aarch64) and lives
-        // as long as `self`.
-        let code: extern "C" fn(*mut u64, *mut JitState, *const u8) -> u64 =
+        // `frame[s]` for `u16` slots `s` (inside the value stack: see
+        // `Runtime::frame`), the fields of `state` and of `ctx`, and its
+        // own stack frame; it calls only `run_shim` and the `extern "C"`
+        // float functions of `lower`, with the stack aligned; it returns
+        // through the exit path, which restores the registers the stub
+        // saved. The buffer is executable and not writable (dynasmrt's
+        // `finalize`, which also synchronizes the instruction cache on
+        // aarch64) and lives as long as `self`.
+        let code: extern "C" fn(*mut u64, *mut JitState, *const u8, *mut Ctx) -> u64 =
             unsafe { std::mem::transmute(f.code.ptr(AssemblyOffset(0))) };
-        let exit = code(frame.as_mut_ptr(), state, f.code.ptr(at));
+        let exit = code(ctx.frame, state, f.code.ptr(at), &mut ctx);
+        if let Some(payload) = ctx.panic.take() {
+            std::panic::resume_unwind(payload);
+        }
         Exit::decode(exit).expect("compiled code exits with an encoded Exit")
     }
 }

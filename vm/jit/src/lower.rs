@@ -18,6 +18,8 @@ use tern_vm::{semantics, Program};
 /// What one instruction of the subset does, decoded once for both the
 /// check and the emission.
 enum Form {
+    /// An instruction the runtime runs ([`tern_vm::jit::needs_runtime`]).
+    Runtime,
     Nothing,
     Move {
         d: u16,
@@ -184,10 +186,16 @@ extern "C" fn ceil(a: f64, _: f64) -> f64 {
     semantics::ceil(a)
 }
 
-/// The form of `op`, or `None` outside the subset. `consts`: the
-/// instance's constant slots.
-fn form(op: &Op, prog: &Program, consts: &[u64]) -> Option<Form> {
+/// The form of `op`, instruction `pc` of function `func`, or `None`
+/// outside the subset. `consts`: the instance's constant slots.
+fn form(op: &Op, prog: &Program, func: u32, pc: u32, consts: &[u64]) -> Option<Form> {
+    use tern_vm::Instr;
     use Op::*;
+    if tern_vm::jit::needs_runtime(op) {
+        return Some(Form::Runtime);
+    }
+    // The top of a canonical instruction's operand stack, as a slot.
+    let top = || u16::try_from(prog.sp_at(pc).checked_sub(1)?).ok();
     let konst = |k: u32| consts.get(k as usize).copied();
     let bin = |op, d, a, b| Form::Binary {
         op,
@@ -390,19 +398,27 @@ fn form(op: &Op, prog: &Program, consts: &[u64]) -> Option<Form> {
         RetUnit => Form::Return { slot: None },
         Call { .. } => Form::Call,
         Enter { func, args, depth } => Form::Enter { func, args, depth },
-        _ => {
-            let _ = prog;
-            return None;
-        }
+        Stack(Instr::Jmp { target }) => Form::Jump { t: target },
+        Stack(Instr::JmpIf { target }) => bri(Cmp::Ne, top()?, 0, target),
+        Stack(Instr::JmpIfNot { target }) => bri(Cmp::Eq, top()?, 0, target),
+        Stack(Instr::Call { .. } | Instr::CallClosure { .. }) => Form::Call,
+        Stack(Instr::Ret {}) => Form::Return {
+            slot: match prog.returns_value(func) {
+                true => Some(top()?),
+                false => None,
+            },
+        },
+        _ => return None,
     })
 }
 
 /// Whether every instruction of function `func` is one the JIT compiles.
 pub fn lowerable(prog: &Program, func: u32) -> bool {
     let consts = vec![0; prog.module().consts.len()];
-    prog.ops_of(func)
-        .iter()
-        .all(|op| form(op, prog, &consts).is_some())
+    let start = prog.start_of(func);
+    (start..)
+        .zip(prog.ops_of(func))
+        .all(|(pc, op)| form(op, prog, func, pc, &consts).is_some())
 }
 
 /// Emits function `func` of `prog` (with the instance's constant slots
@@ -419,9 +435,9 @@ pub(crate) fn lower<M: Masm>(
     let ops = prog.ops_of(func);
     let counts = prog.counts_of(func);
     let start = prog.start_of(func);
-    let forms: Vec<Form> = ops
-        .iter()
-        .map(|op| form(op, prog, consts))
+    let forms: Vec<Form> = (start..)
+        .zip(ops)
+        .map(|(pc, op)| form(op, prog, func, pc, consts))
         .collect::<Option<_>>()?;
     // Verified code never runs off its end; code that ends otherwise
     // than in a jump or a return is not compiled, so no path can.
@@ -444,6 +460,8 @@ pub(crate) fn lower<M: Masm>(
     // Exits to the interpreter before an instruction is counted, emitted
     // after the body: (label, the instruction's pc).
     let mut leaves: Vec<(M::Label, u32)> = Vec::new();
+    // Where an instruction the runtime ran trapped.
+    let trapped = m.new_label();
     m.entry();
     for (k, f) in forms.iter().enumerate() {
         let pc = start + k as u32;
@@ -643,8 +661,11 @@ pub(crate) fn lower<M: Masm>(
             }
             Form::Return { slot } => m.exit(Exit::Return(slot).encode()),
             Form::Call => m.exit(Exit::Call(pc).encode()),
+            Form::Runtime => m.runtime(pc, trapped),
         }
     }
+    m.bind(trapped);
+    m.exit(Exit::Trapped.encode());
     for (label, pc) in leaves {
         m.bind(label);
         m.exit(Exit::Leave(pc).encode());

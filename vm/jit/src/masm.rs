@@ -83,10 +83,15 @@ pub trait Masm {
     fn jump(&mut self, label: Self::Label);
 
     /// The entry stub, at the start of the buffer: called as `extern "C"
-    /// fn(frame: *mut u64, state: *mut JitState, at: *const u8) -> u64`,
-    /// it saves the registers it takes, loads the frame base, the state
-    /// and the count, and jumps to `at`.
+    /// fn(frame: *mut u64, state: *mut JitState, at: *const u8, ctx: *mut
+    /// Ctx) -> u64`, it saves the registers it takes, loads the frame
+    /// base, the state, the count and the context, and jumps to `at`.
     fn entry(&mut self);
+    /// Runs instruction `pc` through the runtime (`crate::run_shim`): the
+    /// count stored before and loaded after (the runtime charges work),
+    /// the frame base loaded again from the context; a jump to `trapped`
+    /// if it trapped.
+    fn runtime(&mut self, pc: u32, trapped: Self::Label);
     /// The shared exit path, bound once per buffer: store the count back
     /// into the state, restore the registers and return the exit.
     fn exit_path(&mut self);

@@ -1,6 +1,6 @@
 //! The x86-64 backend (System V): the frame base lives in `rbx`, the
-//! state in `r12`, the count in `r13` (all three preserved across calls,
-//! saved by the entry stub); `A` is `rax` (floats `xmm0`), `B` is `rcx`
+//! state in `r12`, the count in `r13`, the context in `r14` (all
+//! preserved across calls, saved by the entry stub); `A` is `rax` (floats `xmm0`), `B` is `rcx`
 //! (`xmm1`); the exit is returned in `rax`. Float comparisons use `ucomisd`, whose unordered result (a NaN)
 //! sets the zero, parity and carry flags: each condition is the jump that
 //! is false for it (see `fbranch`). No VEX instruction is emitted, so no
@@ -13,6 +13,7 @@
 
 use crate::lower::lower;
 use crate::masm::{Cmp, FloatFn, FloatOp, IntOp, Masm, NewLabel, Reg};
+use crate::Ctx;
 #[cfg(target_arch = "x86_64")]
 use crate::Function;
 use dynasmrt::x64::X64Relocation;
@@ -170,17 +171,36 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn entry(&mut self) {
-        // Three pushes after the return address: `rsp` is 16-byte
-        // aligned inside, as a call out will need.
+        // Five pushes after the return address: `rsp` is 16-byte
+        // aligned inside, as a call out needs.
         dynasm!(self.ops
             ; .arch x64
             ; push rbx
             ; push r12
             ; push r13
+            ; push r14
+            ; push r14
             ; mov rbx, rdi
             ; mov r12, rsi
             ; mov r13, QWORD [rsi + JitState::COUNT]
+            ; mov r14, rcx
             ; jmp rdx
+        );
+    }
+
+    fn runtime(&mut self, pc: u32, trapped: DynamicLabel) {
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov QWORD [r12 + JitState::COUNT], r13
+            ; mov rdi, r14
+            ; mov esi, DWORD pc as i32
+            ; mov rdx, r12
+            ; mov rax, QWORD crate::run_shim as *const () as i64
+            ; call rax
+            ; mov r13, QWORD [r12 + JitState::COUNT]
+            ; mov rbx, QWORD [r14 + Ctx::FRAME]
+            ; test eax, eax
+            ; jz =>trapped
         );
     }
 
@@ -190,6 +210,8 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; .arch x64
             ; =>exit
             ; mov QWORD [r12 + JitState::COUNT], r13
+            ; pop r14
+            ; pop r14
             ; pop r13
             ; pop r12
             ; pop rbx

@@ -16,7 +16,7 @@
 
 use super::*;
 use crate::internal::Op;
-use crate::jit::{Exit, JitState, HOT};
+use crate::jit::{Exit, JitState, Runtime, HOT};
 
 /// The heat of a function compiled: it runs as machine code.
 const COMPILED: u32 = u32::MAX;
@@ -134,9 +134,20 @@ impl Vm<'_> {
             let fr = *self.frames.last().expect("running frame");
             state.depth_room = max_depth.saturating_sub(self.frames.len()) as u64;
             state.stack_room = (MAX_STACK_SLOTS - fr.base as usize) as u64;
-            let jit = self.jit.as_mut().expect("run_compiled needs the JIT");
-            let exit = jit.enter(fr.func, pc, stack.frame(fr.base as usize), &mut state);
+            let mut jit = self.jit.take().expect("run_compiled needs the JIT");
+            let mut rt = Rt {
+                vm: self,
+                stack,
+                metered,
+                trap: None,
+            };
+            let exit = jit.enter(fr.func, pc, &mut rt, &mut state);
+            let trap = rt.trap.take();
+            self.jit = Some(jit);
             match exit {
+                Exit::Trapped => {
+                    return Err(trap.expect("a runtime instruction that trapped keeps its trap"))
+                }
                 Exit::Return(slot) => {
                     let result = slot.map(|s| stack[fr.base as usize + s as usize]);
                     self.frames.pop();
@@ -167,12 +178,7 @@ impl Vm<'_> {
                     pc = resume_after(prog.ops[at as usize], at);
                 }
                 Exit::Call(at) => {
-                    let Op::Call {
-                        func, args, ret, ..
-                    } = prog.ops[at as usize]
-                    else {
-                        panic!("compiled code called at {at}, which is not a call");
-                    };
+                    let (func, args, ret, env) = self.callee(stack, &prog, fr.base, at);
                     // The interpreter's call checks (`call_checks!`), in
                     // its order: depth, fuel, value stack.
                     if self.frames.len() >= max_depth {
@@ -194,10 +200,10 @@ impl Vm<'_> {
                         func,
                         pc: start,
                         base: new_base as u32,
-                        ret: fr.base + ret as u32,
+                        ret: fr.base + ret,
                         ret_base: fr.base,
                         ret_pc: at,
-                        env: NO_ENV,
+                        env,
                     });
                     pc = start;
                     if !self.compiled(func) {
@@ -206,6 +212,177 @@ impl Vm<'_> {
                 }
             }
         }
+    }
+
+    /// The call compiled code stopped at (at `at`, in the frame at
+    /// `base`): the function, where its frame starts and where its result
+    /// goes (slots from `base`), and its closure (or `NO_ENV`).
+    fn callee(
+        &self,
+        stack: &ValueStack,
+        prog: &Program,
+        base: u32,
+        at: u32,
+    ) -> (u32, u32, u32, u64) {
+        match prog.ops[at as usize] {
+            Op::Call {
+                func, args, ret, ..
+            } => (func, args as u32, ret as u32, NO_ENV),
+            Op::Stack(Instr::Call { func }) => {
+                let args = prog.sp_at(at) - prog.meta[func as usize].params;
+                (func, args, args, NO_ENV)
+            }
+            Op::Stack(Instr::CallClosure { ty }) => {
+                let np = match prog.module().ty(ty) {
+                    TypeDesc::Fn { params, .. } => params.len() as u32,
+                    _ => unreachable_verified(),
+                };
+                let args = prog.sp_at(at) - np;
+                let clo = stack[base as usize + args as usize - 1];
+                (self.heap.closure(clo).0, args, args - 1, clo)
+            }
+            _ => panic!("compiled code called at {at}, which is not a call"),
+        }
+    }
+
+    /// Runs instruction `pc` of the running frame for compiled code (see
+    /// `Rt`), as the dispatch loop runs it; `sync!` has been done.
+    fn run_for_jit(&mut self, stack: &mut ValueStack, pc: u32, metered: bool) -> Result<(), Trap> {
+        let prog = Arc::clone(&self.prog);
+        let base = self.frames.last().expect("running frame").base as usize;
+        macro_rules! trap {
+            ($kind:expr, $($msg:tt)*) => {{
+                let msg = format!($($msg)*);
+                return Err(self.make_trap($kind, msg));
+            }};
+        }
+        macro_rules! r {
+            ($s:expr) => {
+                stack[base + $s as usize]
+            };
+        }
+        // The interpreter's slow paths, `METER` as the instance is.
+        macro_rules! slow {
+            ($op:ident, $sp:expr $(, $arg:expr)*) => {{
+                if metered {
+                    self.$op::<true>(stack, $sp $(, $arg)*)?
+                } else {
+                    self.$op::<false>(stack, $sp $(, $arg)*)?
+                }
+            }};
+        }
+        match prog.ops[pc as usize] {
+            Op::Stack(ins) => {
+                let sp = base + prog.sp_at(pc) as usize;
+                slow!(run_canonical, base, sp, ins);
+            }
+            Op::GlobalGet { d, g } => {
+                if !self.global_set[g as usize] {
+                    trap!(
+                        TrapKind::UninitializedGlobal,
+                        "global {} read before it was initialized",
+                        g
+                    );
+                }
+                r!(d) = self.globals[g as usize];
+            }
+            Op::GlobalSet { g, s } => {
+                self.globals[g as usize] = r!(s);
+                self.global_set[g as usize] = true;
+            }
+            Op::Capture { d, index } => {
+                let env = self.frames.last().expect("running frame").env;
+                r!(d) = self.heap.closure(env).1[index as usize];
+            }
+            Op::GetField { d, o, f } => r!(d) = self.heap.field(r!(o), f as usize),
+            Op::GetFieldKeep { d, m, o, f, g } => {
+                let inner = self.heap.field(r!(o), f as usize);
+                r!(m) = inner;
+                r!(d) = self.heap.field(inner, g as usize);
+            }
+            Op::GetField2 { d, o, f, g } => {
+                let inner = self.heap.field(r!(o), f as usize);
+                r!(d) = self.heap.field(inner, g as usize);
+            }
+            Op::SetField { o, f, v } => {
+                let v = r!(v);
+                self.heap.set_field(r!(o), f as usize, v);
+            }
+            Op::AGet { d, a, i } => {
+                let i = r!(i);
+                let items = self.heap.array(r!(a));
+                let k = element!(trap, items, i);
+                r!(d) = items[k];
+            }
+            Op::ASet { a, i, v } => {
+                let (h, i, v) = (r!(a), r!(i), r!(v));
+                let items = self.heap.array_mut(h);
+                let k = element!(trap, items, i);
+                items[k] = v;
+            }
+            Op::ASetImm { a, i, v } => {
+                let (h, i) = (r!(a), r!(i));
+                let items = self.heap.array_mut(h);
+                let k = element!(trap, items, i);
+                items[k] = v as i64 as u64;
+            }
+            Op::ALen { d, a } => r!(d) = self.heap.array(r!(a)).len() as u64,
+            Op::SLen { d, s } => r!(d) = self.heap.str(r!(s)).len() as u64,
+            Op::SByte { d, s, i } => {
+                let i = r!(i);
+                let bytes = self.heap.str(r!(s)).as_bytes();
+                let k = element!(trap, bytes, i);
+                r!(d) = bytes[k] as u64;
+            }
+            Op::EnumUnit { d, layout, variant } => {
+                r!(d) = self.units[layout as usize][variant as usize]
+            }
+            Op::EnumTag { d, s } => r!(d) = self.heap.tag(r!(s)) as u64,
+            Op::EnumField {
+                d,
+                s,
+                variant,
+                field,
+            } => {
+                r!(d) = variant_field!(trap, self.heap, r!(s), variant, field);
+            }
+            Op::MGet { d, m, k, s } => {
+                let (mh, key) = (r!(m), r!(k));
+                match self.heap.map_get_free(mh, key, !metered) {
+                    Some(Some(v)) => r!(d) = v,
+                    _ => {
+                        (r!(s), r!(s + 1)) = (mh, key);
+                        slow!(op_map_read, base + s as usize + 2, Instr::MGet {});
+                        r!(d) = r!(s);
+                    }
+                }
+            }
+            Op::MGetOr { d, m, k, v, s } => {
+                let (mh, key, dv) = (r!(m), r!(k), r!(v));
+                match self.heap.map_get_free(mh, key, !metered) {
+                    Some(found) => r!(d) = found.unwrap_or(dv),
+                    None => {
+                        (r!(s), r!(s + 1), r!(s + 2)) = (mh, key, dv);
+                        slow!(op_map_read, base + s as usize + 3, Instr::MGetOr {});
+                        r!(d) = r!(s);
+                    }
+                }
+            }
+            Op::MSet { m, k, v, s } => {
+                let (mh, key, value) = (r!(m), r!(k), r!(v));
+                if let Err(vacant) = self.heap.map_set_free(mh, key, value, !metered) {
+                    (r!(s), r!(s + 1), r!(s + 2)) = (mh, key, value);
+                    slow!(op_map_set, base + s as usize + 3, vacant);
+                }
+            }
+            Op::CellGet { d, c } => r!(d) = self.heap.cell(r!(c)),
+            Op::CellSet { c, v } => {
+                let v = r!(v);
+                self.heap.set_cell(r!(c), v);
+            }
+            op => panic!("compiled code asked the runtime to run {op}"),
+        }
+        Ok(())
     }
 
     /// What the interpreter's `sync!` saves at instruction `pc` with the
@@ -238,5 +415,39 @@ fn resume_after(op: Op, at: u32) -> u32 {
         _ => *op
             .target_mut()
             .unwrap_or_else(|| panic!("compiled code polled at {at}, which does not branch")),
+    }
+}
+
+/// The instance as compiled code's [`Runtime`] while it runs: the value
+/// stack (taken out of the instance while the loop runs) and whether the
+/// instance counts.
+struct Rt<'a, 'h> {
+    vm: &'a mut Vm<'h>,
+    stack: &'a mut ValueStack,
+    metered: bool,
+    trap: Option<Trap>,
+}
+
+impl Runtime for Rt<'_, '_> {
+    fn run(&mut self, pc: u32, state: &mut JitState) -> bool {
+        // As the dispatch loop's `slow!`: saved, run, taken back.
+        let vm = &mut *self.vm;
+        vm.sync_at(pc, state.count, self.metered);
+        let r = vm.run_for_jit(self.stack, pc, self.metered);
+        if self.metered {
+            state.count = vm.fuel_used + vm.tail_now();
+        }
+        match r {
+            Ok(()) => true,
+            Err(t) => {
+                self.trap = Some(t);
+                false
+            }
+        }
+    }
+
+    fn frame(&mut self) -> *mut u64 {
+        let base = self.vm.frames.last().expect("running frame").base as usize;
+        self.stack.frame(base).as_mut_ptr()
     }
 }
