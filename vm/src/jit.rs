@@ -157,6 +157,11 @@ pub trait Runtime {
     /// takes it again after every [`Runtime::run`]). Every slot a `u16`
     /// names lies at or after it, inside the value stack.
     fn frame(&mut self) -> *mut u64;
+
+    /// The instance's heap, for the heap instructions compiled code runs
+    /// itself (the ones that neither allocate nor charge fuel): valid
+    /// while compiled code runs, since the instance waits for it.
+    fn heap(&mut self) -> *mut crate::heap::Heap;
 }
 
 /// Whether compiled code runs `op` through [`Runtime::run`]: the

@@ -15,7 +15,7 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::lower::lower;
-use crate::masm::{Cmp, FloatFn, FloatOp, IntOp, Masm, NewLabel, Reg};
+use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NewLabel, Reg};
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
@@ -227,6 +227,18 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; ldr x19, [x22, #Ctx::FRAME as u32]
             ; cbz w0, =>trapped
         );
+    }
+
+    fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: DynamicLabel) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x0, [x22, #Ctx::HEAP as u32]
+            ; mov x1, x19
+        );
+        self.imm64(2, x);
+        self.imm64(3, y);
+        self.imm64(16, f as *const () as usize as u64);
+        dynasm!(self.ops ; .arch aarch64 ; blr x16 ; cbz w0, =>leave);
     }
 
     fn exit_path(&mut self) {

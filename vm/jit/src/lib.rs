@@ -37,6 +37,7 @@
 //! a `// SAFETY:` argument.
 
 pub mod aarch64;
+mod heap_ops;
 mod lower;
 pub mod masm;
 pub mod x64;
@@ -62,15 +63,22 @@ const PAGE: usize = 4096;
 /// where each of its instructions starts.
 pub struct Function {
     code: ExecutableBuffer,
-    entries: Vec<AssemblyOffset>,
+    /// The entry stub's address, and each instruction's.
+    stub: *const u8,
+    entries: Vec<*const u8>,
     start: u32,
 }
+
+// SAFETY: the pointers are addresses in `code`, which the function owns
+// and never changes after it is made; nothing is shared with a thread.
+unsafe impl Send for Function {}
 
 impl Function {
     fn new(code: ExecutableBuffer, entries: Vec<AssemblyOffset>, start: u32) -> Function {
         Function {
+            stub: code.ptr(AssemblyOffset(0)),
+            entries: entries.iter().map(|&e| code.ptr(e)).collect(),
             code,
-            entries,
             start,
         }
     }
@@ -116,6 +124,7 @@ impl Jit {
 #[repr(C)]
 pub struct Ctx<'a> {
     frame: *mut u64,
+    heap: *mut tern_vm::heap::Heap,
     rt: &'a mut dyn Runtime,
     panic: Option<Box<dyn Any + Send>>,
 }
@@ -123,6 +132,8 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The offset of `frame`, which compiled code loads.
     pub const FRAME: i32 = 0;
+    /// The offset of `heap`, which compiled code passes to `heap_ops`.
+    pub const HEAP: i32 = 8;
 }
 
 /// What compiled code calls to run an instruction through the runtime
@@ -176,6 +187,7 @@ impl Backend for Jit {
         let at = f.entries[(pc - f.start) as usize];
         let mut ctx = Ctx {
             frame: rt.frame(),
+            heap: rt.heap(),
             rt,
             panic: None,
         };
@@ -192,8 +204,8 @@ impl Backend for Jit {
         // `finalize`, which also synchronizes the instruction cache on
         // aarch64) and lives as long as `self`.
         let code: extern "C" fn(*mut u64, *mut JitState, *const u8, *mut Ctx) -> u64 =
-            unsafe { std::mem::transmute(f.code.ptr(AssemblyOffset(0))) };
-        let exit = code(ctx.frame, state, f.code.ptr(at), &mut ctx);
+            unsafe { std::mem::transmute(f.stub) };
+        let exit = code(ctx.frame, state, at, &mut ctx);
         if let Some(payload) = ctx.panic.take() {
             std::panic::resume_unwind(payload);
         }

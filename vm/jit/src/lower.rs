@@ -10,7 +10,7 @@
 //! count reaches the state's limit ([`Exit::Poll`]), where the
 //! interpreter's `check_fuel!` does.
 
-use crate::masm::{Cmp, FloatFn, FloatOp, IntOp, Masm, Reg};
+use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, Reg};
 use tern_vm::internal::Op;
 use tern_vm::jit::{Exit, JitState};
 use tern_vm::{semantics, Program};
@@ -20,6 +20,12 @@ use tern_vm::{semantics, Program};
 enum Form {
     /// An instruction the runtime runs ([`tern_vm::jit::needs_runtime`]).
     Runtime,
+    /// A heap instruction called directly (see `heap_ops`).
+    Heap {
+        f: HeapFn,
+        x: u64,
+        y: u64,
+    },
     Nothing,
     Move {
         d: u16,
@@ -191,6 +197,9 @@ extern "C" fn ceil(a: f64, _: f64) -> f64 {
 fn form(op: &Op, prog: &Program, func: u32, pc: u32, consts: &[u64]) -> Option<Form> {
     use tern_vm::Instr;
     use Op::*;
+    if let Some((f, x, y)) = crate::heap_ops::shim(op) {
+        return Some(Form::Heap { f, x, y });
+    }
     if tern_vm::jit::needs_runtime(op) {
         return Some(Form::Runtime);
     }
@@ -527,10 +536,22 @@ pub(crate) fn lower<M: Masm>(
                 count(m);
                 m.store(d, Reg::A);
             }
+            // Done before the count: where it declines, the interpreter
+            // runs (and counts) the instruction.
+            Form::Heap { f, x, y } => {
+                let leave = m.new_label();
+                leaves.push((leave, pc));
+                m.call_heap(f, x, y, leave);
+                count(m);
+            }
             _ => count(m),
         }
         match *f {
-            Form::Nothing | Form::Enter { .. } | Form::Div { .. } | Form::FloatToInt { .. } => {}
+            Form::Nothing
+            | Form::Enter { .. }
+            | Form::Div { .. }
+            | Form::FloatToInt { .. }
+            | Form::Heap { .. } => {}
             Form::Move { d, s } => {
                 m.load(Reg::A, s);
                 m.store(d, Reg::A);

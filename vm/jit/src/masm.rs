@@ -36,6 +36,11 @@ pub enum IntOp {
     Max,
 }
 
+/// A heap instruction's shim (see `heap_ops`): the heap, the frame base,
+/// the packed operands; 1 if done, 0 to leave the instruction to the
+/// interpreter.
+pub type HeapFn = extern "C" fn(*mut tern_vm::heap::Heap, *mut u64, u64, u64) -> u64;
+
 /// A float function of `A` (and `B`) computed by Rust code (see
 /// `Masm::call_float`).
 pub type FloatFn = extern "C" fn(f64, f64) -> f64;
@@ -92,6 +97,9 @@ pub trait Masm {
     /// the frame base loaded again from the context; a jump to `trapped`
     /// if it trapped.
     fn runtime(&mut self, pc: u32, trapped: Self::Label);
+    /// `f(heap, frame, x, y)` (see `heap_ops`); a jump to `leave` if it
+    /// answers 0.
+    fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: Self::Label);
     /// The shared exit path, bound once per buffer: store the count back
     /// into the state, restore the registers and return the exit.
     fn exit_path(&mut self);

@@ -12,7 +12,7 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::lower::lower;
-use crate::masm::{Cmp, FloatFn, FloatOp, IntOp, Masm, NewLabel, Reg};
+use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NewLabel, Reg};
 use crate::Ctx;
 #[cfg(target_arch = "x86_64")]
 use crate::Function;
@@ -201,6 +201,20 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov rbx, QWORD [r14 + Ctx::FRAME]
             ; test eax, eax
             ; jz =>trapped
+        );
+    }
+
+    fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: DynamicLabel) {
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rdi, QWORD [r14 + Ctx::HEAP]
+            ; mov rsi, rbx
+            ; mov rdx, QWORD x as i64
+            ; mov rcx, QWORD y as i64
+            ; mov rax, QWORD f as *const () as i64
+            ; call rax
+            ; test eax, eax
+            ; jz =>leave
         );
     }
 

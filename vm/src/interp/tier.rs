@@ -248,7 +248,7 @@ impl Vm<'_> {
     /// Runs instruction `pc` of the running frame for compiled code (see
     /// `Rt`), as the dispatch loop runs it; `sync!` has been done.
     fn run_for_jit(&mut self, stack: &mut ValueStack, pc: u32, metered: bool) -> Result<(), Trap> {
-        let prog = Arc::clone(&self.prog);
+        let op = self.prog.ops[pc as usize];
         let base = self.frames.last().expect("running frame").base as usize;
         macro_rules! trap {
             ($kind:expr, $($msg:tt)*) => {{
@@ -271,9 +271,9 @@ impl Vm<'_> {
                 }
             }};
         }
-        match prog.ops[pc as usize] {
+        match op {
             Op::Stack(ins) => {
-                let sp = base + prog.sp_at(pc) as usize;
+                let sp = base + self.prog.sp_at(pc) as usize;
                 slow!(run_canonical, base, sp, ins);
             }
             Op::GlobalGet { d, g } => {
@@ -444,6 +444,10 @@ impl Runtime for Rt<'_, '_> {
                 false
             }
         }
+    }
+
+    fn heap(&mut self) -> *mut crate::heap::Heap {
+        &mut self.vm.heap
     }
 
     fn frame(&mut self) -> *mut u64 {

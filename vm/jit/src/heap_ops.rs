@@ -1,0 +1,231 @@
+//! The heap instructions compiled code calls directly: the ones that
+//! neither allocate nor charge fuel, each an `extern "C"` function of the
+//! heap, the frame and the instruction's operands packed in two words
+//! ([`pack`]), doing what the interpreter's dispatch arm does with the
+//! same `Heap` methods and `semantics` rules. Each returns 1 when done,
+//! or 0, having changed nothing, where the interpreter would trap (an
+//! index out of bounds, a payload read for the wrong variant): compiled
+//! code then leaves the instruction to the interpreter, uncounted, which
+//! traps with its own message and trace.
+//!
+//! A panic (a handle that is not what the verifier proved: a bug) is
+//! caught here and also answers 0; the interpreter then meets the same
+//! bug in Rust code, where it unwinds as usual.
+
+use crate::masm::HeapFn;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use tern_vm::heap::Heap;
+use tern_vm::internal::Op;
+use tern_vm::semantics;
+
+/// Operands packed 16 bits each, first in the lowest bits.
+pub(crate) fn pack(parts: &[u64]) -> u64 {
+    parts
+        .iter()
+        .enumerate()
+        .fold(0, |acc, (k, &p)| acc | (p & 0xffff) << (16 * k))
+}
+
+/// Part `k` of a packed word.
+fn part(x: u64, k: u32) -> usize {
+    ((x >> (16 * k)) & 0xffff) as usize
+}
+
+/// The shim for `op` and its two operand words, if `op` is one.
+pub(crate) fn shim(op: &Op) -> Option<(HeapFn, u64, u64)> {
+    let p = |parts: &[u16]| pack(&parts.iter().map(|&s| s as u64).collect::<Vec<_>>());
+    Some(match *op {
+        Op::AGet { d, a, i } => (aget, p(&[d, a, i]), 0),
+        Op::ASet { a, i, v } => (aset, p(&[a, i, v]), 0),
+        Op::ASetImm { a, i, v } => (aset_imm, p(&[a, i]), v as i64 as u64),
+        Op::ALen { d, a } => (alen, p(&[d, a]), 0),
+        Op::SLen { d, s } => (slen, p(&[d, s]), 0),
+        Op::SByte { d, s, i } => (sbyte, p(&[d, s, i]), 0),
+        Op::GetField { d, o, f } => (get_field, p(&[d, o, f]), 0),
+        Op::GetField2 { d, o, f, g } => (get_field2, p(&[d, o, f, g]), 0),
+        Op::GetFieldKeep { d, m, o, f, g } => (get_field_keep, p(&[d, o, f, g]), m as u64),
+        Op::SetField { o, f, v } => (set_field, p(&[o, f, v]), 0),
+        Op::EnumTag { d, s } => (enum_tag, p(&[d, s]), 0),
+        Op::EnumField {
+            d,
+            s,
+            variant,
+            field,
+        } => (enum_field, p(&[d, s, variant, field]), 0),
+        Op::CellGet { d, c } => (cell_get, p(&[d, c]), 0),
+        Op::CellSet { c, v } => (cell_set, p(&[c, v]), 0),
+        _ => return None,
+    })
+}
+
+/// Runs `body` on the heap and the frame, answering 1 if it finished and
+/// 0 if it declined or panicked.
+fn guard(
+    heap: *mut Heap,
+    frame: *mut u64,
+    body: impl FnOnce(&mut Heap, &mut Frame) -> Option<()>,
+) -> u64 {
+    // SAFETY: compiled code passes the heap pointer its context holds
+    // (the running instance's heap, see `Ctx::heap`) and its frame base;
+    // neither is otherwise referenced while this runs (the instance is
+    // inside `Jit::enter`, waiting for the machine code).
+    let (heap, mut frame) = unsafe { (&mut *heap, Frame(frame)) };
+    match catch_unwind(AssertUnwindSafe(|| body(heap, &mut frame))) {
+        Ok(Some(())) => 1,
+        _ => 0,
+    }
+}
+
+/// A frame's slots, from its base: every `u16` slot lies inside the
+/// value stack (see `tern_vm::jit::FRAME_SLOTS`).
+struct Frame(*mut u64);
+
+impl Frame {
+    fn get(&self, s: usize) -> u64 {
+        // SAFETY: `s < 2^16`, and `FRAME_SLOTS` slots follow every base.
+        unsafe { *self.0.add(s) }
+    }
+
+    fn set(&mut self, s: usize, v: u64) {
+        // SAFETY: as `get`.
+        unsafe { *self.0.add(s) = v }
+    }
+}
+
+extern "C" fn aget(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let items = heap.array(fr.get(part(x, 1)));
+        let k = semantics::element(fr.get(part(x, 2)), items.len())?;
+        let v = items[k];
+        fr.set(part(x, 0), v);
+        Some(())
+    })
+}
+
+extern "C" fn aset(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let (h, i, v) = (fr.get(part(x, 0)), fr.get(part(x, 1)), fr.get(part(x, 2)));
+        // Checked before `array_mut`, whose write barrier is a change.
+        let k = semantics::element(i, heap.array(h).len())?;
+        heap.array_mut(h)[k] = v;
+        Some(())
+    })
+}
+
+extern "C" fn aset_imm(heap: *mut Heap, frame: *mut u64, x: u64, v: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let (h, i) = (fr.get(part(x, 0)), fr.get(part(x, 1)));
+        let k = semantics::element(i, heap.array(h).len())?;
+        heap.array_mut(h)[k] = v;
+        Some(())
+    })
+}
+
+extern "C" fn alen(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let n = heap.array(fr.get(part(x, 1))).len();
+        fr.set(part(x, 0), n as u64);
+        Some(())
+    })
+}
+
+extern "C" fn slen(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let n = heap.str(fr.get(part(x, 1))).len();
+        fr.set(part(x, 0), n as u64);
+        Some(())
+    })
+}
+
+extern "C" fn sbyte(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let bytes = heap.str(fr.get(part(x, 1))).as_bytes();
+        let k = semantics::element(fr.get(part(x, 2)), bytes.len())?;
+        let b = bytes[k];
+        fr.set(part(x, 0), b as u64);
+        Some(())
+    })
+}
+
+extern "C" fn get_field(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let v = heap.field(fr.get(part(x, 1)), part(x, 2));
+        fr.set(part(x, 0), v);
+        Some(())
+    })
+}
+
+extern "C" fn get_field2(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let inner = heap.field(fr.get(part(x, 1)), part(x, 2));
+        let v = heap.field(inner, part(x, 3));
+        fr.set(part(x, 0), v);
+        Some(())
+    })
+}
+
+extern "C" fn get_field_keep(heap: *mut Heap, frame: *mut u64, x: u64, m: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let inner = heap.field(fr.get(part(x, 1)), part(x, 2));
+        let v = heap.field(inner, part(x, 3));
+        fr.set(m as usize, inner);
+        fr.set(part(x, 0), v);
+        Some(())
+    })
+}
+
+extern "C" fn set_field(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let v = fr.get(part(x, 2));
+        heap.set_field(fr.get(part(x, 0)), part(x, 1), v);
+        Some(())
+    })
+}
+
+extern "C" fn enum_tag(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let t = heap.tag(fr.get(part(x, 1)));
+        fr.set(part(x, 0), t as u64);
+        Some(())
+    })
+}
+
+extern "C" fn enum_field(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let v = heap
+            .variant_field(fr.get(part(x, 1)), part(x, 2) as u32, part(x, 3))
+            .ok()?;
+        fr.set(part(x, 0), v);
+        Some(())
+    })
+}
+
+extern "C" fn cell_get(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let v = heap.cell(fr.get(part(x, 1)));
+        fr.set(part(x, 0), v);
+        Some(())
+    })
+}
+
+extern "C" fn cell_set(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let v = fr.get(part(x, 1));
+        heap.set_cell(fr.get(part(x, 0)), v);
+        Some(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operands_pack_sixteen_bits_each() {
+        let x = pack(&[1, 0xffff, 7, 0x1234]);
+        assert_eq!(
+            (part(x, 0), part(x, 1), part(x, 2), part(x, 3)),
+            (1, 0xffff, 7, 0x1234)
+        );
+    }
+}
