@@ -79,19 +79,11 @@ pub struct JitState {
     /// metered): a backward branch or an inlined call's checks that find
     /// `count >= limit` stop with [`Exit::Poll`].
     pub limit: u64,
-    /// Frames that may still be pushed before the depth limit: an inlined
-    /// call `depth` deep leaves ([`Exit::Leave`]) if `room < depth + 1`.
-    pub depth_room: u64,
-    /// Value-stack slots from the frame's base to the limit: an inlined
-    /// call leaves if its frame would pass it.
-    pub stack_room: u64,
 }
 
 impl JitState {
     pub const COUNT: i32 = 0;
     pub const LIMIT: i32 = 8;
-    pub const DEPTH_ROOM: i32 = 16;
-    pub const STACK_ROOM: i32 = 24;
 }
 
 /// Why compiled code stopped. Encoded in one `u64` (what the machine code
@@ -162,6 +154,13 @@ pub trait Runtime {
     /// itself (the ones that neither allocate nor charge fuel): valid
     /// while compiled code runs, since the instance waits for it.
     fn heap(&mut self) -> *mut crate::heap::Heap;
+
+    /// The frame records (see [`frame_layout`]), for the calls compiled
+    /// code makes itself: their address, the address of the count of live
+    /// records (a `usize`), how many records compiled code may have live
+    /// in all (room in the buffer, at most the depth limit), and the depth
+    /// limit; valid until compiled code returns.
+    fn frames(&mut self) -> (*mut u8, *mut usize, usize, usize);
 }
 
 /// Whether compiled code runs `op` through [`Runtime::run`]: the
@@ -220,6 +219,22 @@ pub trait Backend: Send {
     /// [`Runtime::frame`]), until it exits. Only called for a function
     /// `compile` accepted, at `pc`s where [`Exit`]s and calls resume.
     fn enter(&mut self, func: u32, pc: u32, rt: &mut dyn Runtime, state: &mut JitState) -> Exit;
+}
+
+/// The layout of a frame record (the interpreter's `Frame`, `repr(C)`),
+/// for compiled code that pushes and pops records for its own calls:
+/// byte offsets of its fields and its size.
+pub mod frame_layout {
+    pub const FUNC: i32 = 0;
+    pub const PC: i32 = 4;
+    pub const BASE: i32 = 8;
+    pub const RET: i32 = 12;
+    pub const RET_BASE: i32 = 16;
+    pub const RET_PC: i32 = 20;
+    pub const ENV: i32 = 24;
+    pub const SIZE: i32 = 32;
+    /// The `env` of a plain call (no closure).
+    pub const NO_ENV: u64 = u64::MAX;
 }
 
 /// The slots from a frame's base compiled code can name (slots are

@@ -15,12 +15,15 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::lower::lower;
-use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NewLabel, Reg};
+use crate::masm::{
+    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, NewLabel, Reg, NATIVE_DEPTH,
+};
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
-use tern_vm::jit::JitState;
+use tern_vm::jit::{frame_layout, JitState};
 use tern_vm::Program;
+use tern_vm::MAX_STACK_SLOTS;
 
 /// Emits aarch64 code into any dynasmrt assembler for it.
 pub struct Aarch64<'a, A> {
@@ -207,6 +210,8 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; mov x20, x1
             ; ldr x21, [x1, #JitState::COUNT as u32]
             ; mov x22, x3
+            ; mov x9, sp
+            ; str x9, [x3, #Ctx::SAVED_SP as u32]
             ; br x2
         );
     }
@@ -246,6 +251,10 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops
             ; .arch aarch64
             ; =>exit
+            // Back to the stub's stack, from however deep the native
+            // calls went.
+            ; ldr x9, [x22, #Ctx::SAVED_SP as u32]
+            ; mov sp, x9
             ; str x21, [x20, #JitState::COUNT as u32]
             ; ldp x19, x20, [sp, #16]
             ; ldp x21, x22, [sp, #32]
@@ -276,17 +285,142 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops ; .arch aarch64 ; =>skip);
     }
 
-    fn exit_if_below(&mut self, field: i32, v: u32, exit: u64) {
-        let skip = self.ops.new_label();
-        self.imm64(10, v as u64);
+    fn enter_checks(&mut self, depth: u8, need: u32, leave: DynamicLabel) {
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x9, [x20, field as u32]
-            ; cmp x9, x10
-            ; b.hs =>skip
+            // frames live + depth >= max_depth: the interpreter traps.
+            ; ldr x10, [x22, #Ctx::DEPTH as u32]
+            ; ldr x9, [x10]
+            ; add x11, x9, depth as u32
+            ; ldr x12, [x22, #Ctx::MAX_DEPTH as u32]
+            ; cmp x11, x12
+            ; b.hs =>leave
+            // The running frame's base (its record's) + need > the limit.
+            ; ldr x12, [x22, #Ctx::RECORDS as u32]
+            ; add x12, x12, x9, lsl 5
+            ; sub x12, x12, frame_layout::SIZE as u32
+            ; ldr w11, [x12, #frame_layout::BASE as u32]
+        );
+        self.imm64(13, need as u64);
+        self.imm64(14, MAX_STACK_SLOTS as u64);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; add x11, x11, x13
+            ; cmp x11, x14
+            ; b.hi =>leave
+        );
+    }
+
+    fn native_call(&mut self, c: &NativeCall, exit: DynamicLabel) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x10, [x22, #Ctx::DEPTH as u32]
+            ; ldr x9, [x10]
+            ; ldr x11, [x22, #Ctx::ROOM as u32]
+            ; cmp x9, x11
+            ; b.hs =>exit
+            ; ldr x11, [x20, #JitState::LIMIT as u32]
+            ; cmp x21, x11
+            ; b.hs =>exit
+            ; ldr x11, [x22, #Ctx::NATIVE as u32]
+            ; cmp x11, NATIVE_DEPTH
+            ; b.hs =>exit
+            ; ldr x12, [x22, #Ctx::TABLE as u32]
+        );
+        self.imm64(13, c.func as u64 * 8);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x12, [x12, x13]
+            ; cbz x12, =>exit
+            // x13 = the callee's record, w14 = the caller's base.
+            ; ldr x13, [x22, #Ctx::RECORDS as u32]
+            ; add x13, x13, x9, lsl 5
+            ; sub x15, x13, frame_layout::SIZE as u32
+            ; ldr w14, [x15, #frame_layout::BASE as u32]
+        );
+        self.imm64(15, c.need as u64);
+        self.imm64(16, MAX_STACK_SLOTS as u64);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; add x15, x14, x15
+            ; cmp x15, x16
+            ; b.hi =>exit
+        );
+        self.imm64(15, c.func as u64);
+        dynasm!(self.ops ; .arch aarch64 ; str w15, [x13, #frame_layout::FUNC as u32]);
+        self.imm64(15, c.start as u64);
+        dynasm!(self.ops ; .arch aarch64 ; str w15, [x13, #frame_layout::PC as u32]);
+        self.imm64(15, c.args as u64);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; add w15, w14, w15
+            ; str w15, [x13, #frame_layout::BASE as u32]
+        );
+        self.imm64(15, c.ret as u64);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; add w15, w14, w15
+            ; str w15, [x13, #frame_layout::RET as u32]
+            ; str w14, [x13, #frame_layout::RET_BASE as u32]
+        );
+        self.imm64(15, c.pc as u64);
+        let back = self.ops.new_label();
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; str w15, [x13, #frame_layout::RET_PC as u32]
+            ; movn x15, 0
+            ; str x15, [x13, #frame_layout::ENV as u32]
+            ; add x9, x9, 1
+            ; str x9, [x10]
+            ; add x11, x11, 1
+            ; str x11, [x22, #Ctx::NATIVE as u32]
+            // The caller's base and where the callee returns to, on the
+            // stack (the callee's calls clobber the link register).
+            ; adr x9, =>back
+            ; stp x19, x9, [sp, #-16]!
+        );
+        self.imm64(15, c.args as u64 * 8);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; add x19, x19, x15
+            ; br x12
+            ; =>back
+            ; ldp x19, x9, [sp], #16
+        );
+        if let Some(r) = c.result {
+            dynasm!(self.ops ; .arch aarch64 ; mov x1, x0);
+            self.store(r, Reg::A);
+        }
+        if c.after > 0 {
+            self.count(c.after);
+        }
+    }
+
+    fn ret(&mut self, slot: Option<u16>, exit: u64) {
+        let native = self.ops.new_label();
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x9, [x22, #Ctx::NATIVE as u32]
+            ; cbnz x9, =>native
         );
         self.exit(exit);
-        dynasm!(self.ops ; .arch aarch64 ; =>skip);
+        dynasm!(self.ops ; .arch aarch64 ; =>native);
+        if let Some(s) = slot {
+            self.load(Reg::A, s);
+            dynasm!(self.ops ; .arch aarch64 ; mov x0, x1);
+        }
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x10, [x22, #Ctx::DEPTH as u32]
+            ; ldr x11, [x10]
+            ; sub x11, x11, 1
+            ; str x11, [x10]
+            ; ldr x9, [x22, #Ctx::NATIVE as u32]
+            ; sub x9, x9, 1
+            ; str x9, [x22, #Ctx::NATIVE as u32]
+            ; ldr x9, [sp, #8]
+            ; br x9
+        );
     }
 
     fn fload(&mut self, r: Reg, slot: u16) {

@@ -98,6 +98,10 @@ impl Function {
 #[derive(Default)]
 pub struct Jit {
     functions: Vec<Option<Function>>,
+    /// Each function's first instruction in its compiled code, or 0: the
+    /// table the calls compiled code makes itself go through (never a
+    /// relative branch between buffers). Sized once, so it never moves.
+    table: Vec<usize>,
     /// Bytes of code held (in pages).
     bytes: usize,
 }
@@ -125,6 +129,19 @@ impl Jit {
 pub struct Ctx<'a> {
     frame: *mut u64,
     heap: *mut tern_vm::heap::Heap,
+    /// The frame records, the count of live ones, how many may be live,
+    /// the depth limit (see `Runtime::frames`).
+    records: *mut u8,
+    depth: *mut usize,
+    room: u64,
+    max_depth: u64,
+    /// Calls compiled code has made itself and not returned from.
+    native: u64,
+    /// The machine stack pointer inside the entry stub, where every exit
+    /// goes back to however deep the native calls are.
+    saved_sp: u64,
+    /// Each function's compiled entry, or 0 (see `Jit::table`).
+    table: *const usize,
     rt: &'a mut dyn Runtime,
     panic: Option<Box<dyn Any + Send>>,
 }
@@ -134,7 +151,26 @@ impl Ctx<'_> {
     pub const FRAME: i32 = 0;
     /// The offset of `heap`, which compiled code passes to `heap_ops`.
     pub const HEAP: i32 = 8;
+    pub const RECORDS: i32 = 16;
+    pub const DEPTH: i32 = 24;
+    pub const ROOM: i32 = 32;
+    pub const MAX_DEPTH: i32 = 40;
+    pub const NATIVE: i32 = 48;
+    pub const SAVED_SP: i32 = 56;
+    pub const TABLE: i32 = 64;
 }
+
+const _: () = {
+    assert!(std::mem::offset_of!(Ctx, frame) == Ctx::FRAME as usize);
+    assert!(std::mem::offset_of!(Ctx, heap) == Ctx::HEAP as usize);
+    assert!(std::mem::offset_of!(Ctx, records) == Ctx::RECORDS as usize);
+    assert!(std::mem::offset_of!(Ctx, depth) == Ctx::DEPTH as usize);
+    assert!(std::mem::offset_of!(Ctx, room) == Ctx::ROOM as usize);
+    assert!(std::mem::offset_of!(Ctx, max_depth) == Ctx::MAX_DEPTH as usize);
+    assert!(std::mem::offset_of!(Ctx, native) == Ctx::NATIVE as usize);
+    assert!(std::mem::offset_of!(Ctx, saved_sp) == Ctx::SAVED_SP as usize);
+    assert!(std::mem::offset_of!(Ctx, table) == Ctx::TABLE as usize);
+};
 
 /// What compiled code calls to run an instruction through the runtime
 /// ([`Runtime::run`]): 1 if it ran, 0 if it trapped (or panicked: the
@@ -172,11 +208,13 @@ impl Backend for Jit {
             return false;
         }
         self.bytes += bytes;
-        let k = func as usize;
-        if self.functions.len() <= k {
-            self.functions.resize_with(k + 1, || None);
+        let n = prog.module().functions.len();
+        if self.functions.len() < n {
+            self.functions.resize_with(n, || None);
+            self.table.resize(n, 0);
         }
-        self.functions[k] = Some(f);
+        self.table[func as usize] = f.entries[0] as usize;
+        self.functions[func as usize] = Some(f);
         true
     }
 
@@ -185,9 +223,17 @@ impl Backend for Jit {
             .as_ref()
             .expect("the driver enters only compiled functions");
         let at = f.entries[(pc - f.start) as usize];
+        let (records, depth, room, max_depth) = rt.frames();
         let mut ctx = Ctx {
             frame: rt.frame(),
             heap: rt.heap(),
+            records,
+            depth,
+            room: room as u64,
+            max_depth: max_depth as u64,
+            native: 0,
+            saved_sp: 0,
+            table: self.table.as_ptr(),
             rt,
             panic: None,
         };

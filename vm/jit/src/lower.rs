@@ -10,9 +10,9 @@
 //! count reaches the state's limit ([`Exit::Poll`]), where the
 //! interpreter's `check_fuel!` does.
 
-use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, Reg};
+use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, Reg};
 use tern_vm::internal::Op;
-use tern_vm::jit::{Exit, JitState};
+use tern_vm::jit::Exit;
 use tern_vm::{semantics, Program};
 
 /// What one instruction of the subset does, decoded once for both the
@@ -96,8 +96,9 @@ enum Form {
     Return {
         slot: Option<u16>,
     },
-    /// A call: the driver makes it ([`Exit::Call`]).
-    Call,
+    /// A call: made by compiled code itself where it can, else by the
+    /// driver ([`Exit::Call`]).
+    Call(Option<NativeCall>),
     /// An inlined call's checks: call depth, value stack, fuel.
     Enter {
         func: u32,
@@ -405,12 +406,24 @@ fn form(op: &Op, prog: &Program, func: u32, pc: u32, consts: &[u64]) -> Option<F
         F2I { d, a } => Form::FloatToInt { d, a },
         Ret { s } => Form::Return { slot: Some(s) },
         RetUnit => Form::Return { slot: None },
-        Call { .. } => Form::Call,
+        Call {
+            func: f,
+            args,
+            ret,
+            after,
+        } => Form::Call(native_call(prog, f, pc, args as u32, ret, after)),
         Enter { func, args, depth } => Form::Enter { func, args, depth },
         Stack(Instr::Jmp { target }) => Form::Jump { t: target },
         Stack(Instr::JmpIf { target }) => bri(Cmp::Ne, top()?, 0, target),
         Stack(Instr::JmpIfNot { target }) => bri(Cmp::Eq, top()?, 0, target),
-        Stack(Instr::Call { .. } | Instr::CallClosure { .. }) => Form::Call,
+        Stack(Instr::Call { func: f }) => {
+            let args = prog
+                .sp_at(pc)
+                .checked_sub(prog.module().functions.get(f as usize)?.params.len() as u32)?;
+            let ret = u16::try_from(args).ok()?;
+            Form::Call(native_call(prog, f, pc, args, ret, 0))
+        }
+        Stack(Instr::CallClosure { .. }) => Form::Call(None),
         Stack(Instr::Ret {}) => Form::Return {
             slot: match prog.returns_value(func) {
                 true => Some(top()?),
@@ -418,6 +431,33 @@ fn form(op: &Op, prog: &Program, func: u32, pc: u32, consts: &[u64]) -> Option<F
             },
         },
         _ => return None,
+    })
+}
+
+/// The call of `func` at `pc` compiled code can make itself, if its
+/// operands fit the forms it is made with.
+fn native_call(
+    prog: &Program,
+    func: u32,
+    pc: u32,
+    args: u32,
+    ret: u16,
+    after: u8,
+) -> Option<NativeCall> {
+    let need = args as u64 + prog.frame_size(func) as u64;
+    // `func * 8` and `need` are displacements of 32-bit fields.
+    if func >= 1 << 28 || need >= 1 << 31 {
+        return None;
+    }
+    Some(NativeCall {
+        func,
+        start: prog.start_of(func),
+        pc,
+        args: u16::try_from(args).ok()?,
+        ret,
+        result: prog.returns_value(func).then_some(ret),
+        need: need as u32,
+        after,
     })
 }
 
@@ -469,6 +509,8 @@ pub(crate) fn lower<M: Masm>(
     // Exits to the interpreter before an instruction is counted, emitted
     // after the body: (label, the instruction's pc).
     let mut leaves: Vec<(M::Label, u32)> = Vec::new();
+    // Calls the driver makes, after the body: (label, the call's pc).
+    let mut calls: Vec<(M::Label, u32)> = Vec::new();
     // Where an instruction the runtime ran trapped.
     let trapped = m.new_label();
     m.entry();
@@ -505,10 +547,10 @@ pub(crate) fn lower<M: Masm>(
                 // The interpreter's order is depth, fuel, value stack;
                 // both limit checks leave before the count, so the
                 // interpreter makes them (and a poll between them).
-                let leave = Exit::Leave(pc).encode();
-                m.exit_if_below(JitState::DEPTH_ROOM, depth as u32 + 1, leave);
+                let leave = m.new_label();
+                leaves.push((leave, pc));
                 let need = (args as u64 + prog.frame_size(func) as u64).min(u32::MAX as u64);
-                m.exit_if_below(JitState::STACK_ROOM, need as u32, leave);
+                m.enter_checks(depth, need as u32, leave);
                 count(m);
                 m.exit_if_due(poll);
             }
@@ -680,8 +722,15 @@ pub(crate) fn lower<M: Masm>(
                 m.int_to_float();
                 m.fstore(d, Reg::A);
             }
-            Form::Return { slot } => m.exit(Exit::Return(slot).encode()),
-            Form::Call => m.exit(Exit::Call(pc).encode()),
+            Form::Return { slot } => m.ret(slot, Exit::Return(slot).encode()),
+            Form::Call(native) => match native {
+                Some(call) => {
+                    let exit = m.new_label();
+                    calls.push((exit, pc));
+                    m.native_call(&call, exit);
+                }
+                None => m.exit(Exit::Call(pc).encode()),
+            },
             Form::Runtime => m.runtime(pc, trapped),
         }
     }
@@ -690,6 +739,10 @@ pub(crate) fn lower<M: Masm>(
     for (label, pc) in leaves {
         m.bind(label);
         m.exit(Exit::Leave(pc).encode());
+    }
+    for (label, pc) in calls {
+        m.bind(label);
+        m.exit(Exit::Call(pc).encode());
     }
     m.exit_path();
     Some(labels)

@@ -36,6 +36,37 @@ pub enum IntOp {
     Max,
 }
 
+/// A call compiled code makes itself: the interpreter's call path done
+/// in machine code. The checks the interpreter makes (depth, fuel,
+/// value stack) and the callee's having compiled code go first; any
+/// failing, the driver makes the call. Then the callee's frame record is
+/// pushed as the interpreter pushes it, and its code called with the
+/// frame base moved to `args`; its `ret` pops the record and returns here
+/// with the result, which goes to `result`; the count takes `after`.
+#[derive(Clone, Copy, Debug)]
+pub struct NativeCall {
+    pub func: u32,
+    /// The callee's first instruction (its record's `pc`).
+    pub start: u32,
+    /// The pc of the call (the record's `ret_pc`).
+    pub pc: u32,
+    /// Slots from the caller's base: the callee's frame, where the result
+    /// goes (the record's `ret`).
+    pub args: u16,
+    pub ret: u16,
+    /// The slot the result is written to, if the callee returns one.
+    pub result: Option<u16>,
+    /// `args` plus the callee's frame size.
+    pub need: u32,
+    /// Instructions counted when the call returns (see `Op::Call`).
+    pub after: u8,
+}
+
+/// How deep compiled code nests the calls it makes itself before it
+/// leaves the next to the driver (which starts again from no nesting):
+/// bounds the machine stack whatever the guest's depth limit.
+pub const NATIVE_DEPTH: u32 = 256;
+
 /// A heap instruction's shim (see `heap_ops`): the heap, the frame base,
 /// the packed operands; 1 if done, 0 to leave the instruction to the
 /// interpreter.
@@ -109,9 +140,19 @@ pub trait Masm {
     fn count(&mut self, n: u8);
     /// Leave with `exit` if `count >= state.limit`.
     fn exit_if_due(&mut self, exit: u64);
-    /// Leave with `exit` if the state's field at byte `field` is below
-    /// `v` (unsigned).
-    fn exit_if_below(&mut self, field: i32, v: u32, exit: u64);
+    /// An inlined call's limit checks: a jump to `leave` if `depth` more
+    /// frames would pass the depth limit, or a frame of `need` slots from
+    /// the running frame's base would pass the value stack's.
+    fn enter_checks(&mut self, depth: u8, need: u32, leave: Self::Label);
+    /// A call compiled code makes itself (see [`NativeCall`]), or, where
+    /// it cannot (a check fails, the callee is not compiled, native calls
+    /// nest too deep), a jump to `exit` (which leaves with
+    /// [`tern_vm::jit::Exit::Call`] for the driver).
+    fn native_call(&mut self, call: &NativeCall, exit: Self::Label);
+    /// A return: to the compiled caller that called natively, the result
+    /// in the return register and the frame record popped; else leave
+    /// with `exit`.
+    fn ret(&mut self, slot: Option<u16>, exit: u64);
 
     // Floats live in two float registers, `A` and `B` again.
     /// `fr = frame[slot]` (a float's bits).

@@ -12,14 +12,17 @@
 #![allow(clippy::useless_conversion)]
 
 use crate::lower::lower;
-use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NewLabel, Reg};
+use crate::masm::{
+    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, NewLabel, Reg, NATIVE_DEPTH,
+};
 use crate::Ctx;
 #[cfg(target_arch = "x86_64")]
 use crate::Function;
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
-use tern_vm::jit::JitState;
+use tern_vm::jit::{frame_layout, JitState};
 use tern_vm::Program;
+use tern_vm::MAX_STACK_SLOTS;
 
 /// Emits x86-64 code into any dynasmrt assembler for it.
 pub struct X64<'a, A> {
@@ -184,6 +187,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov r12, rsi
             ; mov r13, QWORD [rsi + JitState::COUNT]
             ; mov r14, rcx
+            ; mov QWORD [rcx + Ctx::SAVED_SP], rsp
             ; jmp rdx
         );
     }
@@ -223,6 +227,9 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops
             ; .arch x64
             ; =>exit
+            // Back to the stub's stack, from however deep the native
+            // calls went.
+            ; mov rsp, QWORD [r14 + Ctx::SAVED_SP]
             ; mov QWORD [r12 + JitState::COUNT], r13
             ; pop r14
             ; pop r14
@@ -249,16 +256,90 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops ; .arch x64 ; =>skip);
     }
 
-    fn exit_if_below(&mut self, field: i32, v: u32, exit: u64) {
-        let skip = self.ops.new_label();
+    fn enter_checks(&mut self, depth: u8, need: u32, leave: DynamicLabel) {
         dynasm!(self.ops
             ; .arch x64
-            ; mov eax, DWORD v as i32
-            ; cmp QWORD [r12 + field], rax
-            ; jae =>skip
+            // frames live + depth >= max_depth: the interpreter traps.
+            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
+            ; mov rax, QWORD [rdx]
+            ; lea rcx, [rax + depth as i32]
+            ; cmp rcx, QWORD [r14 + Ctx::MAX_DEPTH]
+            ; jae =>leave
+            // The running frame's base (its record's) + need > the limit.
+            ; shl rax, 5
+            ; add rax, QWORD [r14 + Ctx::RECORDS]
+            ; mov ecx, DWORD [rax + (frame_layout::BASE - frame_layout::SIZE)]
+            ; mov eax, DWORD need as i32
+            ; add rcx, rax
+            ; cmp rcx, DWORD MAX_STACK_SLOTS as i32
+            ; ja =>leave
         );
+    }
+
+    fn native_call(&mut self, c: &NativeCall, exit: DynamicLabel) {
+        let l = frame_layout::SIZE;
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
+            ; mov rax, QWORD [rdx]
+            ; cmp rax, QWORD [r14 + Ctx::ROOM]
+            ; jae =>exit
+            ; cmp r13, QWORD [r12 + JitState::LIMIT]
+            ; jae =>exit
+            ; cmp QWORD [r14 + Ctx::NATIVE], DWORD NATIVE_DEPTH as i32
+            ; jae =>exit
+            ; mov rcx, QWORD [r14 + Ctx::TABLE]
+            ; mov rcx, QWORD [rcx + (c.func * 8) as i32]
+            ; test rcx, rcx
+            ; jz =>exit
+            // rax = the callee's record, edi = the caller's base.
+            ; shl rax, 5
+            ; add rax, QWORD [r14 + Ctx::RECORDS]
+            ; mov edi, DWORD [rax + (frame_layout::BASE - l)]
+            ; mov r8d, DWORD c.need as i32
+            ; add r8, rdi
+            ; cmp r8, DWORD MAX_STACK_SLOTS as i32
+            ; ja =>exit
+            ; mov DWORD [rax + frame_layout::FUNC], c.func as i32
+            ; mov DWORD [rax + frame_layout::PC], c.start as i32
+            ; lea r8d, [rdi + c.args as i32]
+            ; mov DWORD [rax + frame_layout::BASE], r8d
+            ; lea r8d, [rdi + c.ret as i32]
+            ; mov DWORD [rax + frame_layout::RET], r8d
+            ; mov DWORD [rax + frame_layout::RET_BASE], edi
+            ; mov DWORD [rax + frame_layout::RET_PC], c.pc as i32
+            ; mov QWORD [rax + frame_layout::ENV], -1
+            ; add QWORD [rdx], 1
+            ; add QWORD [r14 + Ctx::NATIVE], 1
+            // One push keeps the callee's `rsp` 16-byte aligned.
+            ; push rbx
+            ; add rbx, (c.args as i32) * 8
+            ; call rcx
+            ; pop rbx
+        );
+        if let Some(r) = c.result {
+            self.store(r, Reg::A);
+        }
+        if c.after > 0 {
+            self.count(c.after);
+        }
+    }
+
+    fn ret(&mut self, slot: Option<u16>, exit: u64) {
+        let native = self.ops.new_label();
+        dynasm!(self.ops ; .arch x64 ; cmp QWORD [r14 + Ctx::NATIVE], 0 ; jne =>native);
         self.exit(exit);
-        dynasm!(self.ops ; .arch x64 ; =>skip);
+        dynasm!(self.ops ; .arch x64 ; =>native);
+        if let Some(s) = slot {
+            self.load(Reg::A, s);
+        }
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
+            ; sub QWORD [rdx], 1
+            ; sub QWORD [r14 + Ctx::NATIVE], 1
+            ; ret
+        );
     }
 
     fn fload(&mut self, r: Reg, slot: u16) {

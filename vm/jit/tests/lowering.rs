@@ -26,12 +26,26 @@ fn function(src: &str, name: &str) -> (Program, u32) {
 /// Calls `name` of `src` with `args` in `mode` (with the JIT installed);
 /// the result (or the trap) and the functions compiled.
 fn try_call_in(src: &str, name: &str, args: &[Value], mode: JitMode, fuel: u64) -> (String, u64) {
+    let limits = Limits {
+        fuel,
+        ..Limits::default()
+    };
+    try_call_with(src, name, args, mode, limits)
+}
+
+/// [`try_call_in`] under `limits`, counted.
+fn try_call_with(
+    src: &str,
+    name: &str,
+    args: &[Value],
+    mode: JitMode,
+    limits: Limits,
+) -> (String, u64) {
     let (p, f) = function(src, name);
     let limits = Limits {
         jit: mode,
-        fuel,
         count_instructions: true,
-        ..Limits::default()
+        ..limits
     };
     let mut vm = Vm::new(Arc::new(p), limits);
     vm.set_jit(Box::new(tern_jit::Jit::new()));
@@ -345,5 +359,46 @@ fn fuel_runs_out_at_the_same_instruction() {
         let (jit, _) = try_call_in(SUM, "sum", &args, JitMode::Eager, fuel);
         let (interp, _) = try_call_in(SUM, "sum", &args, JitMode::Off, fuel);
         assert_eq!(jit, interp, "fuel {fuel}");
+    }
+}
+
+const CALLS: &str = "
+fn fib(n: int) -> int {
+    if n < 2 { return n; }
+    return fib(n - 1) + fib(n - 2);
+}
+fn down(n: int) -> int {
+    if n == 0 { return 0; }
+    let r = down(n - 1);
+    return r + 1;
+}
+fn main() {}
+";
+
+#[test]
+fn calls_between_compiled_functions_count_and_trap_as_interpreted() {
+    assert_eq!(int(call(CALLS, "fib", &[Value::Int(20)])), 6765);
+    // Deeper than compiled code nests calls itself (`NATIVE_DEPTH`), and
+    // past the depth limit: the same trap and trace after the same count.
+    for (n, depth) in [
+        (1000, 100_000),
+        (1000, 1000),
+        (1000, 999),
+        (300, 257),
+        (5, 3),
+    ] {
+        let limits = Limits {
+            max_depth: depth,
+            ..Limits::default()
+        };
+        let args = [Value::Int(n)];
+        let (jit, _) = try_call_with(CALLS, "down", &args, JitMode::Eager, limits.clone());
+        let (interp, _) = try_call_with(CALLS, "down", &args, JitMode::Off, limits);
+        assert_eq!(jit, interp, "down({n}) with depth {depth}");
+    }
+    for fuel in (1..400).step_by(7) {
+        let (jit, _) = try_call_in(CALLS, "fib", &[Value::Int(8)], JitMode::Eager, fuel);
+        let (interp, _) = try_call_in(CALLS, "fib", &[Value::Int(8)], JitMode::Off, fuel);
+        assert_eq!(jit, interp, "fib(8) with fuel {fuel}");
     }
 }

@@ -56,6 +56,7 @@ macro_rules! variant_field {
 mod alloc;
 mod canonical;
 mod dispatch;
+mod frames;
 mod ops;
 mod tier;
 
@@ -67,6 +68,7 @@ use crate::opcodes::Instr;
 use crate::program::Program;
 use crate::stack::{value_stack_overflow, ValueStack, MAX_STACK_SLOTS};
 use crate::trap::{kept_frames, TraceFrame, Trap, TrapKind};
+use frames::{Frame, FrameStack, NO_ENV};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -75,28 +77,6 @@ fn invalid_call(message: String) -> Trap {
     Trap::without_trace(TrapKind::InvalidArgument, message)
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Frame {
-    func: u32,
-    /// Index of the instruction executing, kept for the running frame
-    /// only (a caller's is the next frame's `ret_pc`). This and `ret_pc`
-    /// index the whole program's code, which is the interpreter's cache:
-    /// [`Vm::pc_of`] gives the index into the function's own code that a
-    /// trace, a stack map or a snapshot speaks of.
-    pc: u32,
-    base: u32,
-    /// Where the result goes when this frame returns.
-    ret: u32,
-    /// The caller's base and instruction (the call) this frame returns
-    /// to, so that a return reads one record (the caller's function is
-    /// the frame below's `func`).
-    ret_base: u32,
-    ret_pc: u32,
-    /// The running closure, or `u64::MAX` for a plain call.
-    env: u64,
-}
-
-const NO_ENV: u64 = u64::MAX;
 const NO_UNIT: u64 = u64::MAX;
 
 /// Counters for `vmrun --stats`.
@@ -126,7 +106,7 @@ pub struct Vm<'h> {
     heap: Heap,
     /// Taken out while the loop runs; `None` until the first run.
     stack: Option<ValueStack>,
-    frames: Vec<Frame>,
+    frames: FrameStack,
     globals: Vec<u64>,
     global_set: Vec<bool>,
     /// Constant pool as slots; strings are allocated once and pinned.
@@ -208,7 +188,7 @@ impl<'h> Vm<'h> {
             prog,
             heap,
             stack: None,
-            frames: Vec::new(),
+            frames: FrameStack::new(),
             globals: vec![0; n],
             global_set: vec![false; n],
             consts,

@@ -126,14 +126,10 @@ impl Vm<'_> {
         let mut state = JitState {
             count: self.fuel_used,
             limit: fuel,
-            depth_room: 0,
-            stack_room: 0,
         };
         let mut pc = self.frames.last().expect("running frame").pc;
         loop {
             let fr = *self.frames.last().expect("running frame");
-            state.depth_room = max_depth.saturating_sub(self.frames.len()) as u64;
-            state.stack_room = (MAX_STACK_SLOTS - fr.base as usize) as u64;
             let mut jit = self.jit.take().expect("run_compiled needs the JIT");
             let mut rt = Rt {
                 vm: self,
@@ -178,6 +174,9 @@ impl Vm<'_> {
                     pc = resume_after(prog.ops[at as usize], at);
                 }
                 Exit::Call(at) => {
+                    // Calls compiled code made itself may have pushed
+                    // frames since: the caller is the top one.
+                    let fr = *self.frames.last().expect("running frame");
                     let (func, args, ret, env) = self.callee(stack, &prog, fr.base, at);
                     // The interpreter's call checks (`call_checks!`), in
                     // its order: depth, fuel, value stack.
@@ -444,6 +443,12 @@ impl Runtime for Rt<'_, '_> {
                 false
             }
         }
+    }
+
+    fn frames(&mut self) -> (*mut u8, *mut usize, usize, usize) {
+        let max_depth = self.vm.limits.max_depth;
+        let (records, len, room) = self.vm.frames.room(max_depth);
+        (records.cast(), len, room, max_depth)
     }
 
     fn heap(&mut self) -> *mut crate::heap::Heap {
