@@ -31,6 +31,21 @@ fn part(x: u64, k: u32) -> usize {
     ((x >> (16 * k)) & 0xffff) as usize
 }
 
+/// The shim for a map instruction's quick path (a key that is there, or
+/// a read with a default, in a map keyed by ints or bools: no work units,
+/// no allocation), if `op` is one. Where it declines, compiled code runs
+/// the instruction through the runtime, as the interpreter runs its slow
+/// path after the same quick attempt.
+pub(crate) fn map_shim(op: &Op) -> Option<(HeapFn, u64, u64)> {
+    let p = |parts: &[u16]| pack(&parts.iter().map(|&s| s as u64).collect::<Vec<_>>());
+    Some(match *op {
+        Op::MGet { d, m, k, .. } => (map_get, p(&[d, m, k]), 0),
+        Op::MGetOr { d, m, k, v, .. } => (map_get_or, p(&[d, m, k, v]), 0),
+        Op::MSet { m, k, v, .. } => (map_set, p(&[m, k, v]), 0),
+        _ => return None,
+    })
+}
+
 /// The shim for `op` and its two operand words, if `op` is one.
 pub(crate) fn shim(op: &Op) -> Option<(HeapFn, u64, u64)> {
     let p = |parts: &[u16]| pack(&parts.iter().map(|&s| s as u64).collect::<Vec<_>>());
@@ -213,6 +228,30 @@ extern "C" fn cell_set(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 
         let v = fr.get(part(x, 1));
         heap.set_cell(fr.get(part(x, 0)), v);
         Some(())
+    })
+}
+
+extern "C" fn map_get(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let v = heap.map_get_free(fr.get(part(x, 1)), fr.get(part(x, 2)), false)??;
+        fr.set(part(x, 0), v);
+        Some(())
+    })
+}
+
+extern "C" fn map_get_or(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let found = heap.map_get_free(fr.get(part(x, 1)), fr.get(part(x, 2)), false)?;
+        let v = found.unwrap_or(fr.get(part(x, 3)));
+        fr.set(part(x, 0), v);
+        Some(())
+    })
+}
+
+extern "C" fn map_set(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let (m, k, v) = (fr.get(part(x, 0)), fr.get(part(x, 1)), fr.get(part(x, 2)));
+        heap.map_set_free(m, k, v, false).ok()
     })
 }
 

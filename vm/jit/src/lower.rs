@@ -26,6 +26,13 @@ enum Form {
         x: u64,
         y: u64,
     },
+    /// A map instruction's quick path called directly, else run through
+    /// the runtime (see `heap_ops::map_shim`).
+    HeapOr {
+        f: HeapFn,
+        x: u64,
+        y: u64,
+    },
     Nothing,
     Move {
         d: u16,
@@ -200,6 +207,9 @@ fn form(op: &Op, prog: &Program, func: u32, pc: u32, consts: &[u64]) -> Option<F
     use Op::*;
     if let Some((f, x, y)) = crate::heap_ops::shim(op) {
         return Some(Form::Heap { f, x, y });
+    }
+    if let Some((f, x, y)) = crate::heap_ops::map_shim(op) {
+        return Some(Form::HeapOr { f, x, y });
     }
     if tern_vm::jit::needs_runtime(op) {
         return Some(Form::Runtime);
@@ -586,6 +596,16 @@ pub(crate) fn lower<M: Masm>(
                 m.call_heap(f, x, y, leave);
                 count(m);
             }
+            Form::HeapOr { f, x, y } => {
+                let (slow, done) = (m.new_label(), m.new_label());
+                m.call_heap(f, x, y, slow);
+                count(m);
+                m.jump(done);
+                m.bind(slow);
+                count(m);
+                m.runtime(pc, trapped);
+                m.bind(done);
+            }
             _ => count(m),
         }
         match *f {
@@ -593,7 +613,8 @@ pub(crate) fn lower<M: Masm>(
             | Form::Enter { .. }
             | Form::Div { .. }
             | Form::FloatToInt { .. }
-            | Form::Heap { .. } => {}
+            | Form::Heap { .. }
+            | Form::HeapOr { .. } => {}
             Form::Move { d, s } => {
                 m.load(Reg::A, s);
                 m.store(d, Reg::A);
