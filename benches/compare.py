@@ -4,12 +4,17 @@
 every implementation prints the same output, and prints a table of times
 and ratios.
 
-Usage: benches/compare.py [--runs N] [--pgo] [--style2] [program ...]
+Usage: benches/compare.py [--runs N] [--pgo] [--style2] [--jit MODE] [--interp] [program ...]
 
 Times are the best of N runs (default 3) of the whole process, so they
 include start-up and, for Tern, loading and verifying the .bc file. The
 runs of all implementations of a program are interleaved, so a slow patch
 of a shared machine slows them alike.
+
+Tern runs as `vmrun` does by default (the JIT on: functions compiled
+once hot); --jit MODE runs it with `vmrun --jit=MODE` (off, on, eager).
+With --interp, the table gains a column for Tern's interpreter alone
+(`--jit=off`), so its ratio is the JIT's speed-up.
 
 With --style2, each program's second-style version (programs/style2/:
 while loops, named constants, helper functions and methods) also runs in
@@ -109,6 +114,10 @@ def main():
                     help="build Tern with profile-guided optimization (scripts/build-pgo.sh) first")
     ap.add_argument("--style2", action="store_true",
                     help="also run each program's second-style version (programs/style2/) in Tern")
+    ap.add_argument("--jit", default="on", choices=["off", "on", "eager"],
+                    help="the JIT mode Tern runs in (vmrun --jit=MODE)")
+    ap.add_argument("--interp", action="store_true",
+                    help="also run Tern with the JIT off, as a column of its own")
     ap.add_argument("programs", nargs="*", default=SUITE)
     ARGS = ap.parse_args()
     global PYTHON
@@ -136,11 +145,14 @@ def main():
         if rustc:
             subprocess.run([rustc, "-O", "-o", os.path.join(OUT, name + "-native"),
                             os.path.join(PROGRAMS, name + ".rs")], check=True)
-        cmds = [("tern", [vmrun, bc])]
+        jit = "--jit=" + ARGS.jit
+        cmds = [("tern", [vmrun, jit, bc])]
         if ARGS.style2:
             bc2 = os.path.join(OUT, name + "-style2.bc")
             subprocess.run([vmc, "build", os.path.join(STYLE2, name + ".src"), "-o", bc2], check=True)
-            cmds.append((STYLE2_LABEL, [vmrun, bc2]))
+            cmds.append((STYLE2_LABEL, [vmrun, jit, bc2]))
+        if ARGS.interp:
+            cmds.append(("tern --jit=off", [vmrun, "--jit=off", bc]))
         cmds += peers(name)
         best, outs = run_all(cmds)
         t_tern, expected = best["tern"], outs["tern"]

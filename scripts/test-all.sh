@@ -31,6 +31,9 @@ TERN_FOREIGN_BC_DIR="$PWD/$out/$arm" cargo test --workspace --all-targets
 # --all-targets leaves out doctests: the embedding API's rustdoc examples.
 cargo test --workspace --doc
 
+echo "== the sandbox's suites with every function compiled (TERN_JIT=eager)"
+TERN_JIT=eager cargo test -p tern-sandbox --tests
+
 echo "== tests on aarch64 under qemu (running the .bc files x86-64 built)"
 TERN_TEST_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
     TERN_FOREIGN_BC_DIR="$PWD/$out/$host" cargo test --workspace --target $arm

@@ -534,12 +534,23 @@ fn new_vm(
         funcs: Arc::clone(funcs),
         io: Arc::clone(io),
     };
-    let mut vm = Vm::with_host(Arc::clone(&module.program), limits.clone(), Box::new(host));
+    let mut limits = limits.clone();
+    if let Some(mode) = jit_override() {
+        limits.jit = mode;
+    }
+    let mut vm = Vm::with_host(Arc::clone(&module.program), limits, Box::new(host));
     vm.set_jit(Box::new(tern_jit::Jit::new()));
     if let Some(h) = interrupt {
         vm.set_interrupt_handle(h);
     }
     vm
+}
+
+/// The JIT mode `TERN_JIT` names (`off`, `on`, `eager`), which overrides
+/// `Limits::jit` for every instance when set: how the test suite runs
+/// whole suites in one mode. Anything else there is ignored.
+fn jit_override() -> Option<tern_vm::JitMode> {
+    tern_vm::JitMode::parse(&std::env::var("TERN_JIT").ok()?)
 }
 
 /// One running copy of a module: its own heap, globals, limits and
