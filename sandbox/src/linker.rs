@@ -734,6 +734,26 @@ impl Instance {
 
     /// Functions the JIT has compiled to machine code so far (see
     /// [`Limits::jit`]): the one thing that differs between JIT modes.
+    ///
+    /// ```
+    /// use tern_sandbox::{Error, JitMode, Limits, Linker, Module, Value};
+    /// let src = "fn sum(n: int) -> int { var s = 0; for i in 0..n { s += i; } return s; }";
+    /// let module = Module::from_source("sum.src", src)?;
+    /// let mut results = Vec::new();
+    /// for jit in [JitMode::Off, JitMode::On, JitMode::Eager] {
+    ///     let limits = Limits { jit, fuel: 1_000_000, ..Limits::default() };
+    ///     let mut instance = Linker::new().instantiate(&module, limits)?;
+    ///     let r = instance.call("sum", &[Value::Int(1000)])?;
+    ///     // The same result, and the same fuel used, in every mode.
+    ///     results.push((r, instance.fuel_remaining()));
+    ///     let targeted = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+    ///     if jit == JitMode::Eager && targeted && std::env::var_os("TERN_JIT").is_none() {
+    ///         assert_eq!(instance.compiled_functions(), 1);
+    ///     }
+    /// }
+    /// assert!(results.windows(2).all(|w| w[0] == w[1]));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn compiled_functions(&self) -> u64 {
         self.vm.compiled_functions()
     }
