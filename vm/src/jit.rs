@@ -146,20 +146,24 @@ pub trait Runtime {
     fn run(&mut self, pc: u32, state: &mut JitState) -> bool;
 
     /// The address of the running frame's slot 0, for compiled code (it
-    /// takes it again after every [`Runtime::run`]). Every slot a `u16`
-    /// names lies at or after it, inside the value stack.
+    /// takes it again after every [`Runtime::run`]), derived from the
+    /// whole value stack: every slot a `u16` names from it, and from the
+    /// base of every frame compiled code calls from it, lies inside the
+    /// value stack.
     fn frame(&mut self) -> *mut u64;
 
     /// The instance's heap, for the heap instructions compiled code runs
     /// itself (the ones that neither allocate nor charge fuel): valid
-    /// while compiled code runs, since the instance waits for it.
+    /// while compiled code runs, since the instance waits for it, and
+    /// taken again after every [`Runtime::run`].
     fn heap(&mut self) -> *mut crate::heap::Heap;
 
     /// The frame records (see [`frame_layout`]), for the calls compiled
     /// code makes itself: their address, the address of the count of live
     /// records (a `usize`), how many records compiled code may have live
     /// in all (room in the buffer, at most the depth limit), and the depth
-    /// limit; valid until compiled code returns.
+    /// limit; valid until compiled code returns, and taken again after
+    /// every [`Runtime::run`].
     fn frames(&mut self) -> (*mut u8, *mut usize, usize, usize);
 }
 

@@ -175,7 +175,8 @@ const _: () = {
 /// What compiled code calls to run an instruction through the runtime
 /// ([`Runtime::run`]): 1 if it ran, 0 if it trapped (or panicked: the
 /// panic is kept, and resumed once the machine code has returned, so no
-/// unwinding ever crosses it). The frame address is taken again, fresh.
+/// unwinding ever crosses it). The addresses into the instance are taken
+/// again, fresh.
 extern "C" fn run_shim(ctx: *mut Ctx, pc: u32, state: *mut JitState) -> u64 {
     // SAFETY: compiled code passes on the pointers `Jit::enter` gave its
     // entry stub: `ctx` to a live `Ctx` and `state` to the live
@@ -185,7 +186,13 @@ extern "C" fn run_shim(ctx: *mut Ctx, pc: u32, state: *mut JitState) -> u64 {
     let ran = std::panic::catch_unwind(AssertUnwindSafe(|| ctx.rt.run(pc, state)));
     match ran {
         Ok(ok) => {
+            // Every pointer into the instance is taken again: `run` used
+            // the instance mutably, so the old ones may not be used.
             ctx.frame = ctx.rt.frame();
+            ctx.heap = ctx.rt.heap();
+            let (records, depth, room, max_depth) = ctx.rt.frames();
+            (ctx.records, ctx.depth) = (records, depth);
+            (ctx.room, ctx.max_depth) = (room as u64, max_depth as u64);
             ok as u64
         }
         Err(payload) => {
@@ -200,7 +207,11 @@ impl Backend for Jit {
         if prog.ops_of(func).len() > MAX_OPS || self.bytes >= CODE_BUDGET {
             return false;
         }
-        let Some(f) = compile(prog, func, consts) else {
+        // The lowering is made never to panic (every operand is checked
+        // where it is emitted); should it, the function stays interpreted
+        // and the instance is unharmed.
+        let made = std::panic::catch_unwind(AssertUnwindSafe(|| compile(prog, func, consts)));
+        let Ok(Some(f)) = made else {
             return false;
         };
         let bytes = f.len().div_ceil(PAGE) * PAGE;

@@ -488,6 +488,10 @@ pub fn compile(prog: &Program, func: u32, consts: &[u64]) -> Option<Function> {
         .iter()
         .map(|&l| asm.labels().resolve_dynamic(l).ok())
         .collect::<Option<Vec<_>>>()?;
+    // A branch that cannot reach its target (aarch64's conditional
+    // branches reach 1 MiB) is an error here, where `finalize` would
+    // panic: the function stays interpreted.
+    asm.commit().ok()?;
     let code = asm.finalize().ok()?;
     Some(Function::new(code, entries, prog.start_of(func)))
 }

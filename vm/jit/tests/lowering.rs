@@ -402,3 +402,38 @@ fn calls_between_compiled_functions_count_and_trap_as_interpreted() {
         assert_eq!(jit, interp, "fib(8) with fuel {fuel}");
     }
 }
+
+#[test]
+fn a_pending_interrupt_stops_compiled_code_at_its_first_branch() {
+    let src = "fn f() -> int { var i = 0; while i < 100 { i = i + 1; } return i; }";
+    for mode in [JitMode::Off, JitMode::Eager] {
+        let (p, f) = function(src, "f");
+        let limits = Limits {
+            jit: mode,
+            ..Limits::default()
+        };
+        let mut vm = Vm::new(Arc::new(p), limits);
+        vm.set_jit(Box::new(tern_jit::Jit::new()));
+        vm.interrupt_handle().interrupt();
+        let r = vm.call_function(f, &[]);
+        let Err(t) = r else {
+            panic!("{mode:?}: not interrupted: {r:?}")
+        };
+        assert_eq!(t.kind, tern_vm::TrapKind::Interrupted, "{mode:?}");
+    }
+}
+
+#[test]
+fn a_function_too_large_for_short_branches_is_compiled_or_refused_never_a_crash() {
+    // Each line concatenates (an instruction the runtime runs, branching
+    // to the one exit after the body when it traps): past aarch64's 1 MiB
+    // conditional branch reach.
+    let mut src = String::from("fn big() -> int {\n    var s = \"\";\n");
+    for _ in 0..20000 {
+        src.push_str("    s = s + \"a\";\n");
+    }
+    src.push_str("    return len(s);\n}\nfn main() {}\n");
+    let (interpreted, _) = try_call_in(&src, "big", &[], JitMode::Off, u64::MAX);
+    let (compiled, _) = try_call_in(&src, "big", &[], JitMode::Eager, u64::MAX);
+    assert_eq!(compiled, interpreted);
+}

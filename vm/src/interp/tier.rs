@@ -117,11 +117,15 @@ impl Vm<'_> {
     ) -> Result<Handoff, Trap> {
         let prog = Arc::clone(&self.prog);
         let max_depth = self.limits.max_depth;
-        // The poll point, as the interpreter keeps it (`fuel` there).
-        let mut fuel = if metered {
-            self.next_poll(self.fuel_used)
-        } else {
+        // The poll point, as the interpreter sets it when it starts
+        // (`fuel` there): with an interrupt handle, at once, so a pending
+        // interrupt stops the first backward branch or call.
+        let mut fuel = if !metered {
             u64::MAX
+        } else if self.watch.interrupt.is_some() {
+            self.fuel_used
+        } else {
+            self.next_poll(self.fuel_used)
         };
         let mut state = JitState {
             count: self.fuel_used,
@@ -457,6 +461,6 @@ impl Runtime for Rt<'_, '_> {
 
     fn frame(&mut self) -> *mut u64 {
         let base = self.vm.frames.last().expect("running frame").base as usize;
-        self.stack.frame(base).as_mut_ptr()
+        self.stack.frame_ptr(base)
     }
 }
