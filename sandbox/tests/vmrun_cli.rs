@@ -203,6 +203,30 @@ fn bad_arguments_are_usage_errors() {
     assert!(err.contains("invalid size `lots`"), "{err}");
     let (code, _, err) = vmrun(&["--fuel", "-3", &example("hello.src")]);
     assert_eq!(code, 2, "{err}");
+    let (code, _, err) = vmrun(&["--jit=fast", &example("hello.src")]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("'fast' is not a JIT mode: use off, on or eager"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_jit_mode_runs_the_same() {
+    let src = scratch("jit_modes.src");
+    std::fs::write(
+        &src,
+        "fn f(n: int) -> int {\n    var s = 0;\n    for i in 0..n { s += i % 7; }\n    return s;\n}\n\
+         fn main() {\n    println(str(f(100000)));\n    let z = f(3) - 3;\n    println(str(10 / z));\n}\n",
+    )
+    .unwrap();
+    let mut runs = Vec::new();
+    for mode in ["--jit=off", "--jit=on", "--jit=eager"] {
+        runs.push(vmrun(&[mode, "--stats", src.to_str().unwrap()]));
+    }
+    assert_eq!(runs[0].0, 1);
+    assert!(runs[0].2.contains("division by zero"), "{}", runs[0].2);
+    assert!(runs.iter().all(|r| *r == runs[0]), "{runs:?}");
 }
 
 #[test]
