@@ -537,7 +537,10 @@ pub fn compile(prog: &Program, func: u32, consts: &[u64]) -> Option<crate::Funct
     let labels = lower(&mut Aarch64::new(&mut asm), prog, func, consts)?;
     let entries = labels
         .iter()
-        .map(|&l| asm.labels().resolve_dynamic(l).ok())
+        .map(|&(l, entry)| match entry {
+            true => asm.labels().resolve_dynamic(l).ok().map(Some),
+            false => Some(None),
+        })
         .collect::<Option<Vec<_>>>()?;
     // A branch that cannot reach its target (aarch64's conditional
     // branches reach 1 MiB) is an error here, where `finalize` would

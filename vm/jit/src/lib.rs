@@ -40,6 +40,7 @@ pub mod aarch64;
 mod heap_ops;
 mod lower;
 pub mod masm;
+mod reuse;
 pub mod x64;
 
 pub use lower::lowerable;
@@ -63,7 +64,8 @@ const PAGE: usize = 4096;
 /// where each of its instructions starts.
 pub struct Function {
     code: ExecutableBuffer,
-    /// The entry stub's address, and each instruction's.
+    /// The entry stub's address, and each instruction's where the driver
+    /// may enter (null elsewhere: see `lower`'s entries).
     stub: *const u8,
     entries: Vec<*const u8>,
     start: u32,
@@ -74,10 +76,13 @@ pub struct Function {
 unsafe impl Send for Function {}
 
 impl Function {
-    fn new(code: ExecutableBuffer, entries: Vec<AssemblyOffset>, start: u32) -> Function {
+    fn new(code: ExecutableBuffer, entries: Vec<Option<AssemblyOffset>>, start: u32) -> Function {
         Function {
             stub: code.ptr(AssemblyOffset(0)),
-            entries: entries.iter().map(|&e| code.ptr(e)).collect(),
+            entries: entries
+                .iter()
+                .map(|e| e.map_or(std::ptr::null(), |e| code.ptr(e)))
+                .collect(),
             code,
             start,
         }
@@ -234,6 +239,12 @@ impl Backend for Jit {
             .as_ref()
             .expect("the driver enters only compiled functions");
         let at = f.entries[(pc - f.start) as usize];
+        // Compiled code assumes nothing about its registers only where
+        // control can arrive from elsewhere: the driver enters there only.
+        assert!(
+            !at.is_null(),
+            "the driver entered {func} at {pc}, not an entry"
+        );
         let (records, depth, room, max_depth) = rt.frames();
         let mut ctx = Ctx {
             frame: rt.frame(),

@@ -11,6 +11,7 @@
 //! interpreter's `check_fuel!` does.
 
 use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, Reg};
+use crate::reuse::Reuse;
 use tern_vm::internal::Op;
 use tern_vm::jit::Exit;
 use tern_vm::{semantics, Program};
@@ -490,7 +491,16 @@ pub(crate) fn lower<M: Masm>(
     prog: &Program,
     func: u32,
     consts: &[u64],
-) -> Option<Vec<M::Label>> {
+) -> Option<Vec<(M::Label, bool)>> {
+    lower_into(&mut Reuse::new(m), prog, func, consts)
+}
+
+fn lower_into<M: Masm>(
+    m: &mut M,
+    prog: &Program,
+    func: u32,
+    consts: &[u64],
+) -> Option<Vec<(M::Label, bool)>> {
     let ops = prog.ops_of(func);
     let counts = prog.counts_of(func);
     let start = prog.start_of(func);
@@ -504,6 +514,30 @@ pub(crate) fn lower<M: Masm>(
         return None;
     }
     let labels: Vec<M::Label> = (0..ops.len()).map(|_| m.new_label()).collect();
+    // Where control arrives other than from the instruction before: the
+    // start, jump targets, and where the driver resumes compiled code
+    // (after a call returns, after an inlined call's poll).
+    let mut entry = vec![false; ops.len()];
+    entry[0] = true;
+    for (k, f) in forms.iter().enumerate() {
+        let t = match *f {
+            Form::Branch { t, .. }
+            | Form::Step { t, .. }
+            | Form::Jump { t }
+            | Form::FloatBranch { t, .. } => Some(t),
+            _ => None,
+        };
+        if let Some(k) = t.and_then(|t| t.checked_sub(start)) {
+            if let Some(e) = entry.get_mut(k as usize) {
+                *e = true;
+            }
+        }
+        if matches!(f, Form::Call(_) | Form::Enter { .. }) {
+            if let Some(e) = entry.get_mut(k + 1) {
+                *e = true;
+            }
+        }
+    }
     let target = |t: u32| -> Option<M::Label> {
         let k = t.checked_sub(start)? as usize;
         labels.get(k).copied()
@@ -532,7 +566,7 @@ pub(crate) fn lower<M: Masm>(
                 m.count(n);
             }
         };
-        m.bind(labels[k]);
+        m.bind_instruction(labels[k], entry[k]);
         let poll = Exit::Poll(pc).encode();
         // A branch to `t`: backward ones poll when taken.
         let branch_to = |m: &mut M, t: u32, emit: &dyn Fn(&mut M, M::Label)| -> Option<()> {
@@ -766,5 +800,5 @@ pub(crate) fn lower<M: Masm>(
         m.exit(Exit::Call(pc).encode());
     }
     m.exit_path();
-    Some(labels)
+    Some(labels.into_iter().zip(entry).collect())
 }

@@ -91,6 +91,12 @@ pub trait Masm {
     type Label: Copy;
     fn new_label(&mut self) -> Self::Label;
     fn bind(&mut self, label: Self::Label);
+    /// Binds instruction `label`: `entry` if the driver may enter there or
+    /// a jump land there, else only the instruction before falls in.
+    fn bind_instruction(&mut self, label: Self::Label, entry: bool) {
+        let _ = entry;
+        self.bind(label);
+    }
     /// `r = frame[slot]`.
     fn load(&mut self, r: Reg, slot: u16);
     /// `frame[slot] = r`.
