@@ -162,8 +162,8 @@ pub trait Runtime {
     /// code makes itself: their address, the address of the count of live
     /// records (a `usize`), how many records compiled code may have live
     /// in all (room in the buffer, at most the depth limit), and the depth
-    /// limit; valid until compiled code returns, and taken again after
-    /// every [`Runtime::run`].
+    /// limit; valid until compiled code returns ([`Runtime::run`] never
+    /// grows the buffer).
     fn frames(&mut self) -> (*mut u8, *mut usize, usize, usize);
 }
 
