@@ -282,6 +282,29 @@ impl Backend for Jit {
     }
 }
 
+/// The function `lower` emitted into `asm` (its labels, and which are
+/// entries), made executable.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn finish<R: dynasmrt::relocations::Relocation>(
+    mut asm: dynasmrt::Assembler<R>,
+    labels: Vec<(dynasmrt::DynamicLabel, bool)>,
+    start: u32,
+) -> Option<Function> {
+    let entries = labels
+        .iter()
+        .map(|&(l, entry)| match entry {
+            true => asm.labels().resolve_dynamic(l).ok().map(Some),
+            false => Some(None),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    // A branch that cannot reach its target (aarch64's conditional
+    // branches reach 1 MiB) is an error here, where `finalize` would
+    // panic: the function stays interpreted.
+    asm.commit().ok()?;
+    let code = asm.finalize().ok()?;
+    Some(Function::new(code, entries, start))
+}
+
 /// Function `func` of `prog` (with the instance's constant slots
 /// `consts`) compiled for the host, or `None` if it has
 /// an instruction the JIT does not compile yet, or the host is neither

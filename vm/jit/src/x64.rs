@@ -484,17 +484,5 @@ pub fn assemble(prog: &Program, func: u32) -> Option<Vec<u8>> {
 pub fn compile(prog: &Program, func: u32, consts: &[u64]) -> Option<Function> {
     let mut asm = dynasmrt::x64::Assembler::new().ok()?;
     let labels = lower(&mut X64::new(&mut asm), prog, func, consts)?;
-    let entries = labels
-        .iter()
-        .map(|&(l, entry)| match entry {
-            true => asm.labels().resolve_dynamic(l).ok().map(Some),
-            false => Some(None),
-        })
-        .collect::<Option<Vec<_>>>()?;
-    // A branch that cannot reach its target (aarch64's conditional
-    // branches reach 1 MiB) is an error here, where `finalize` would
-    // panic: the function stays interpreted.
-    asm.commit().ok()?;
-    let code = asm.finalize().ok()?;
-    Some(Function::new(code, entries, prog.start_of(func)))
+    crate::finish(asm, labels, prog.start_of(func))
 }
