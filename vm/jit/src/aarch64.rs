@@ -1,9 +1,11 @@
 //! The aarch64 backend (AAPCS64): the frame base lives in `x19`, the
 //! state in `x20`, the count in `x21`, the context in `x22` (all
-//! callee-saved, saved by the entry stub with the frame record); `A` is `x1` (floats `d1`), `B`
-//! is `x2` (`d2`), `x3` holds the address of a slot too far for a load's
-//! scaled 12-bit field, `x9`/`x10` are the checks' scratch; the exit is
-//! returned in `x0`.
+//! callee-saved, saved by the entry stub with the frame record); `A` is
+//! `x1` (floats `d1`), `B` is `x2` (`d2`), `x3` holds the address of a
+//! slot too far for a load's scaled 12-bit field, `x9`-`x16` are scratch
+//! within one operation; the exit is returned in `x0`. Conditional
+//! branches reach 1 MiB: a function whose exits lie further is refused
+//! when it is committed (see `crate::finish`).
 //!
 //! Code made here must reach the instruction cache before it runs:
 //! dynasmrt's executable buffers are synchronized when finalized. qemu

@@ -9,10 +9,14 @@
 //! the interpreter's own frame slots, counting fuel as the interpreter
 //! counts it, and exits to the driver to call, to poll, to return, or to
 //! let the interpreter run an instruction it does not (see
-//! [`tern_vm::jit`]). What it compiles: moves, integer arithmetic that
-//! cannot trap, float arithmetic, compare-and-branch, counting loops,
-//! calls, inlined calls' checks, returns. A function with any other
-//! instruction stays interpreted.
+//! [`tern_vm::jit`]). Every instruction compiles: register arithmetic,
+//! branches, calls and returns as machine code (calls between compiled
+//! functions too: the frame records pushed and popped as the
+//! interpreter's, through a table of entries); heap reads and writes that
+//! neither allocate nor charge fuel as direct calls of `heap_ops`; the
+//! rest through [`tern_vm::jit::Runtime::run`], the interpreter's own
+//! code for the instruction. Where the interpreter would trap, compiled
+//! code leaves the instruction to it, uncounted.
 //!
 //! Design, as the issue decides it:
 //! - **One lowering, two backends.** [`masm::Masm`] is a small
@@ -33,8 +37,10 @@
 //!   turn into unbounded machine code or compile time.
 //!
 //! `unsafe` lives only here (and in the sandbox's native modules): making
-//! code executable is dynasmrt's, entering it is [`Jit`]'s `enter`, with
-//! a `// SAFETY:` argument.
+//! code executable is dynasmrt's; entering it ([`Jit`]'s `enter`), the
+//! shim machine code calls into the runtime through (`run_shim`) and the
+//! heap shims' frame accesses (`heap_ops`) each carry a `// SAFETY:`
+//! argument.
 
 pub mod aarch64;
 mod heap_ops;
@@ -129,7 +135,7 @@ impl Jit {
 
 /// What compiled code reaches the runtime through (its context register):
 /// the running frame's slot 0, the instance, and a panic caught in
-/// [`run_shim`] on its way to being resumed past the machine code.
+/// `run_shim` on its way to being resumed past the machine code.
 #[repr(C)]
 pub struct Ctx<'a> {
     frame: *mut u64,

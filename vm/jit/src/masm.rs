@@ -2,13 +2,15 @@
 //! needs, in terms both machines have. Values live in the frame's slots
 //! between instructions; within one, in two scratch registers.
 //!
-//! Compiled code keeps three values in registers the C calling
-//! convention preserves: the frame base, the [`tern_vm::jit::JitState`]
-//! and the fuel count (loaded from the state on entry, stored back on
-//! every exit). Every function's buffer starts with the entry stub
-//! ([`Masm::entry`]: save those registers, load them, jump to the
+//! Compiled code keeps four values in registers the C calling convention
+//! preserves: the frame base, the [`tern_vm::jit::JitState`], the fuel
+//! count (loaded from the state on entry, stored back on every exit) and
+//! the context (`crate::Ctx`: the runtime, the heap, the frame records).
+//! Every function's buffer starts with the entry stub ([`Masm::entry`]:
+//! save those registers and the stack pointer, load them, jump to the
 //! instruction the driver asked for) and has one shared exit path
-//! ([`Masm::exit`]).
+//! ([`Masm::exit`]), which goes back to the stub's stack from however
+//! deep the calls compiled code made itself went.
 
 /// A scratch register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,11 +1,13 @@
 //! The x86-64 backend (System V): the frame base lives in `rbx`, the
 //! state in `r12`, the count in `r13`, the context in `r14` (all
-//! preserved across calls, saved by the entry stub); `A` is `rax` (floats `xmm0`), `B` is `rcx`
-//! (`xmm1`); the exit is returned in `rax`. Float comparisons use `ucomisd`, whose unordered result (a NaN)
-//! sets the zero, parity and carry flags: each condition is the jump that
-//! is false for it (see `fbranch`). No VEX instruction is emitted, so no
-//! fused multiply-add. A slot's offset
-//! (at most 65,535 * 8) always fits a 32-bit displacement.
+//! preserved across calls, saved by the entry stub); `A` is `rax`
+//! (floats `xmm0`), `B` is `rcx` (`xmm1`), `rdx`, `rsi`, `rdi` and `r8`
+//! are scratch within one operation; the exit is returned in `rax`. Float
+//! comparisons use `ucomisd`, whose unordered result (a NaN) sets the
+//! zero, parity and carry flags: each condition is the jump that is false
+//! for it (see `fbranch`). No VEX instruction is emitted, so no fused
+//! multiply-add. A slot's offset (at most 65,535 * 8) always fits a
+//! 32-bit displacement.
 
 // `dynasm!` converts a dynamic register operand with `.into()`, also when
 // it already has the register type.
