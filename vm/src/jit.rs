@@ -42,15 +42,6 @@ pub enum JitMode {
 }
 
 impl JitMode {
-    /// The name `vmrun --jit` and `TERN_JIT` use.
-    pub fn name(self) -> &'static str {
-        match self {
-            JitMode::Off => "off",
-            JitMode::On => "on",
-            JitMode::Eager => "eager",
-        }
-    }
-
     /// The mode named `s` (`off`, `on`, `eager`).
     pub fn parse(s: &str) -> Option<JitMode> {
         match s {
@@ -136,8 +127,8 @@ impl Exit {
 }
 
 /// What compiled code asks of the instance: to run one instruction the
-/// way the interpreter runs it (the instructions that touch the heap, the
-/// globals or the host: see [`needs_runtime`]), on the running frame.
+/// way the interpreter runs it (those [`needs_runtime`] names), on the
+/// running frame.
 pub trait Runtime {
     /// Runs instruction `pc` of the running frame, counted in
     /// `state.count`, as the interpreter would, taking the count back
@@ -168,9 +159,13 @@ pub trait Runtime {
 }
 
 /// Whether compiled code runs `op` through [`Runtime::run`]: the
-/// instructions that touch the heap, the globals, a closure's captures
-/// or the host, and the canonical instructions other than jumps, calls
-/// and returns.
+/// instructions that allocate, charge work, read the globals, a
+/// closure's captures or the shared unit values, or call the host, and
+/// the canonical instructions other than jumps, calls and returns. The
+/// other heap instructions (field, element, length, tag, payload and cell
+/// reads and writes) neither allocate nor charge: a backend does them
+/// itself, and leaves them to the interpreter ([`Exit::Leave`]) where
+/// they would trap.
 pub fn needs_runtime(op: &crate::internal::Op) -> bool {
     use crate::internal::Op::*;
     use crate::Instr;
@@ -187,24 +182,10 @@ pub fn needs_runtime(op: &crate::internal::Op) -> bool {
         GlobalGet { .. }
         | GlobalSet { .. }
         | Capture { .. }
-        | GetField { .. }
-        | GetField2 { .. }
-        | GetFieldKeep { .. }
-        | SetField { .. }
-        | AGet { .. }
-        | ASet { .. }
-        | ASetImm { .. }
-        | ALen { .. }
-        | SLen { .. }
-        | SByte { .. }
         | EnumUnit { .. }
-        | EnumTag { .. }
-        | EnumField { .. }
         | MGet { .. }
         | MGetOr { .. }
-        | MSet { .. }
-        | CellGet { .. }
-        | CellSet { .. } => true,
+        | MSet { .. } => true,
         _ => false,
     }
 }

@@ -121,16 +121,6 @@ impl Jit {
     pub fn new() -> Jit {
         Jit::default()
     }
-
-    /// Functions compiled.
-    pub fn compiled(&self) -> usize {
-        self.functions.iter().flatten().count()
-    }
-
-    /// Bytes of machine code held.
-    pub fn code_bytes(&self) -> usize {
-        self.bytes
-    }
 }
 
 /// What compiled code reaches the runtime through (its context register):

@@ -249,7 +249,8 @@ impl Vm<'_> {
     }
 
     /// Runs instruction `pc` of the running frame for compiled code (see
-    /// `Rt`), as the dispatch loop runs it; `sync!` has been done.
+    /// `Rt`), as the dispatch loop runs it; `sync!` has been done. Only
+    /// the instructions [`crate::jit::needs_runtime`] names come here.
     fn run_for_jit(&mut self, stack: &mut ValueStack, pc: u32, metered: bool) -> Result<(), Trap> {
         let op = self.prog.ops[pc as usize];
         let base = self.frames.last().expect("running frame").base as usize;
@@ -297,57 +298,8 @@ impl Vm<'_> {
                 let env = self.frames.last().expect("running frame").env;
                 r!(d) = self.heap.closure(env).1[index as usize];
             }
-            Op::GetField { d, o, f } => r!(d) = self.heap.field(r!(o), f as usize),
-            Op::GetFieldKeep { d, m, o, f, g } => {
-                let inner = self.heap.field(r!(o), f as usize);
-                r!(m) = inner;
-                r!(d) = self.heap.field(inner, g as usize);
-            }
-            Op::GetField2 { d, o, f, g } => {
-                let inner = self.heap.field(r!(o), f as usize);
-                r!(d) = self.heap.field(inner, g as usize);
-            }
-            Op::SetField { o, f, v } => {
-                let v = r!(v);
-                self.heap.set_field(r!(o), f as usize, v);
-            }
-            Op::AGet { d, a, i } => {
-                let i = r!(i);
-                let items = self.heap.array(r!(a));
-                let k = element!(trap, items, i);
-                r!(d) = items[k];
-            }
-            Op::ASet { a, i, v } => {
-                let (h, i, v) = (r!(a), r!(i), r!(v));
-                let items = self.heap.array_mut(h);
-                let k = element!(trap, items, i);
-                items[k] = v;
-            }
-            Op::ASetImm { a, i, v } => {
-                let (h, i) = (r!(a), r!(i));
-                let items = self.heap.array_mut(h);
-                let k = element!(trap, items, i);
-                items[k] = v as i64 as u64;
-            }
-            Op::ALen { d, a } => r!(d) = self.heap.array(r!(a)).len() as u64,
-            Op::SLen { d, s } => r!(d) = self.heap.str(r!(s)).len() as u64,
-            Op::SByte { d, s, i } => {
-                let i = r!(i);
-                let bytes = self.heap.str(r!(s)).as_bytes();
-                let k = element!(trap, bytes, i);
-                r!(d) = bytes[k] as u64;
-            }
             Op::EnumUnit { d, layout, variant } => {
                 r!(d) = self.units[layout as usize][variant as usize]
-            }
-            Op::EnumTag { d, s } => r!(d) = self.heap.tag(r!(s)) as u64,
-            Op::EnumField {
-                d,
-                s,
-                variant,
-                field,
-            } => {
-                r!(d) = variant_field!(trap, self.heap, r!(s), variant, field);
             }
             Op::MGet { d, m, k, s } => {
                 let (mh, key) = (r!(m), r!(k));
@@ -377,11 +329,6 @@ impl Vm<'_> {
                     (r!(s), r!(s + 1), r!(s + 2)) = (mh, key, value);
                     slow!(op_map_set, base + s as usize + 3, vacant);
                 }
-            }
-            Op::CellGet { d, c } => r!(d) = self.heap.cell(r!(c)),
-            Op::CellSet { c, v } => {
-                let v = r!(v);
-                self.heap.set_cell(r!(c), v);
             }
             op => panic!("compiled code asked the runtime to run {op}"),
         }
