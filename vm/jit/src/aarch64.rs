@@ -1,7 +1,7 @@
 //! The aarch64 backend (AAPCS64): the frame base lives in `x19`, the
 //! state in `x20`, the count in `x21`, the context in `x22` (all
 //! callee-saved, saved by the entry stub with the frame record); `A` is
-//! `x1` (floats `d1`), `B` is `x2` (`d2`), `x3` holds the address of a
+//! `x1` (floats `d1`), `B` is `x2` (`d2`), `C` is `x4`, `x3` holds the address of a
 //! slot too far for a load's scaled 12-bit field, `x9`-`x16` are scratch
 //! within one operation; the exit is returned in `x0`. Conditional
 //! branches reach 1 MiB: a function whose exits lie further is refused
@@ -18,7 +18,8 @@
 
 use crate::lower::lower;
 use crate::masm::{
-    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, NewLabel, Reg, NATIVE_DEPTH,
+    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, NewLabel, Operand, Reg, Test,
+    NATIVE_DEPTH,
 };
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
@@ -47,6 +48,7 @@ fn reg(r: Reg) -> u8 {
     match r {
         Reg::A => 1,
         Reg::B => 2,
+        Reg::C => 4,
     }
 }
 
@@ -65,6 +67,16 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation>> Aarch64<'_, A> {
         self.imm64(3, slot as u64 * 8);
         dynasm!(self.ops ; .arch aarch64 ; add x3, x19, x3);
         (3, 0)
+    }
+
+    /// `x9 = off` when a scaled unsigned 12-bit field of a `scale`-byte
+    /// access cannot hold it: whether it did that.
+    fn far_offset(&mut self, off: i32, scale: i32) -> bool {
+        if (0..4096 * scale).contains(&off) && off % scale == 0 {
+            return false;
+        }
+        self.imm64(9, off as i64 as u64);
+        true
     }
 
     /// `X(r) = v`, four 16-bit pieces (every 64-bit value encodes).
@@ -120,6 +132,87 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             IntOp::Shr => dynasm!(ops ; .arch aarch64 ; asr x1, x1, x2),
             IntOp::Min => dynasm!(ops ; .arch aarch64 ; cmp x1, x2 ; csel x1, x1, x2, lt),
             IntOp::Max => dynasm!(ops ; .arch aarch64 ; cmp x1, x2 ; csel x1, x1, x2, gt),
+        }
+    }
+
+    fn branch_if(&mut self, x: Reg, test: Test, y: Operand, l: DynamicLabel) {
+        match y {
+            Operand::Reg(y) => dynasm!(self.ops ; .arch aarch64 ; cmp X(reg(x)), X(reg(y))),
+            Operand::Imm(v) if v < 4096 => dynasm!(self.ops ; .arch aarch64 ; cmp XSP(reg(x)), #v),
+            Operand::Imm(v) => {
+                self.imm64(9, v as u64);
+                dynasm!(self.ops ; .arch aarch64 ; cmp X(reg(x)), x9);
+            }
+        }
+        match test {
+            Test::Eq => dynasm!(self.ops ; .arch aarch64 ; b.eq =>l),
+            Test::Ne => dynasm!(self.ops ; .arch aarch64 ; b.ne =>l),
+            Test::Ule => dynasm!(self.ops ; .arch aarch64 ; b.ls =>l),
+        }
+    }
+
+    fn heap_word(&mut self, r: Reg, off: i32) {
+        dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [x22, #Ctx::HEAP as u32]);
+        self.load_word(r, r, off);
+    }
+
+    fn load_word(&mut self, r: Reg, base: Reg, off: i32) {
+        if self.far_offset(off, 8) {
+            dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [X(reg(base)), x9]);
+        } else {
+            dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [X(reg(base)), off as u32]);
+        }
+    }
+
+    fn store_word(&mut self, base: Reg, off: i32, r: Reg) {
+        if self.far_offset(off, 8) {
+            dynasm!(self.ops ; .arch aarch64 ; str X(reg(r)), [X(reg(base)), x9]);
+        } else {
+            dynasm!(self.ops ; .arch aarch64 ; str X(reg(r)), [X(reg(base)), off as u32]);
+        }
+    }
+
+    fn load_narrow(&mut self, r: Reg, base: Reg, off: i32, bytes: u8) {
+        let scale = if bytes == 1 { 1 } else { 4 };
+        let far = self.far_offset(off, scale);
+        let ops = &mut *self.ops;
+        match (bytes, far) {
+            (1, false) => dynasm!(ops ; .arch aarch64 ; ldrb W(reg(r)), [X(reg(base)), off as u32]),
+            (1, true) => dynasm!(ops ; .arch aarch64 ; ldrb W(reg(r)), [X(reg(base)), x9]),
+            (_, false) => dynasm!(ops ; .arch aarch64 ; ldr W(reg(r)), [X(reg(base)), off as u32]),
+            (_, true) => dynasm!(ops ; .arch aarch64 ; ldr W(reg(r)), [X(reg(base)), x9]),
+        }
+    }
+
+    fn load_element(&mut self, r: Reg, base: Reg, index: Reg) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr X(reg(r)), [X(reg(base)), X(reg(index)), lsl #3]
+        );
+    }
+
+    fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; str X(reg(r)), [X(reg(base)), X(reg(index)), lsl #3]
+        );
+    }
+
+    fn add_scaled(&mut self, r: Reg, index: Reg, stride: u32) {
+        let (r, i) = (reg(r), reg(index));
+        match stride {
+            1 => dynasm!(self.ops ; .arch aarch64 ; add X(r), X(r), X(i)),
+            8 => dynasm!(self.ops ; .arch aarch64 ; add X(r), X(r), X(i), lsl #3),
+            // 40, the usual entry: 5 * 8 as two shifted additions.
+            40 => dynasm!(self.ops
+                ; .arch aarch64
+                ; add x9, X(i), X(i), lsl #2
+                ; add X(r), X(r), x9, lsl #3
+            ),
+            _ => {
+                self.imm64(9, stride as u64);
+                dynasm!(self.ops ; .arch aarch64 ; madd X(r), X(i), x9, X(r));
+            }
         }
     }
 

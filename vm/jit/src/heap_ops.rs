@@ -1,5 +1,7 @@
 //! The heap instructions compiled code calls directly: the ones that
-//! neither allocate nor charge fuel, each an `extern "C"` function of the
+//! neither allocate nor charge fuel (most done inline by `access`, which
+//! calls these where its checks fail, and always when `layout` found the
+//! heap unreadable), each an `extern "C"` function of the
 //! heap, the frame and the instruction's operands packed in two words
 //! ([`pack`]), doing what the interpreter's dispatch arm does with the
 //! same `Heap` methods and `semantics` rules. Each returns 1 when done,

@@ -12,9 +12,11 @@
 //! [`tern_vm::jit`]). Every instruction compiles: register arithmetic,
 //! branches, calls and returns as machine code (calls between compiled
 //! functions too: the frame records pushed and popped as the
-//! interpreter's, through a table of entries); heap reads and writes that
-//! neither allocate nor charge fuel as direct calls of `heap_ops`; the
-//! rest through [`tern_vm::jit::Runtime::run`], the interpreter's own
+//! interpreter's, through a table of entries); element, length, field,
+//! variant and cell reads and writes inline (`access`, over the heap
+//! layout `layout` finds and checks), their rare cases (a write barrier,
+//! a check failing) and the string reads as direct calls of `heap_ops`;
+//! the rest through [`tern_vm::jit::Runtime::run`], the interpreter's own
 //! code for the instruction. Where the interpreter would trap, compiled
 //! code leaves the instruction to it, uncounted.
 //!
@@ -38,12 +40,15 @@
 //!
 //! `unsafe` lives only here (and in the sandbox's native modules): making
 //! code executable is dynasmrt's; entering it ([`Jit`]'s `enter`), the
-//! shim machine code calls into the runtime through (`run_shim`) and the
-//! heap shims' frame accesses (`heap_ops`) each carry a `// SAFETY:`
-//! argument.
+//! shim machine code calls into the runtime through (`run_shim`), the
+//! heap shims' frame accesses (`heap_ops`) and the reads that check the
+//! heap layout (`layout`) each carry a `// SAFETY:` argument; the inline
+//! heap accesses check handle, kind and index before they touch memory.
 
 pub mod aarch64;
+mod access;
 mod heap_ops;
+mod layout;
 mod lower;
 pub mod masm;
 mod reuse;

@@ -10,6 +10,8 @@
 //! count reaches the state's limit ([`Exit::Poll`]), where the
 //! interpreter's `check_fuel!` does.
 
+use crate::access::{access, Access};
+use crate::layout::HeapLayout;
 use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, Reg};
 use crate::reuse::Reuse;
 use tern_vm::internal::Op;
@@ -23,6 +25,15 @@ enum Form {
     Runtime,
     /// A heap instruction called directly (see `heap_ops`).
     Heap {
+        f: HeapFn,
+        x: u64,
+        y: u64,
+    },
+    /// A heap instruction done inline (see `access`), its shim called
+    /// where a check fails.
+    Inline {
+        access: Access,
+        layout: &'static HeapLayout,
         f: HeapFn,
         x: u64,
         y: u64,
@@ -164,6 +175,18 @@ enum Form {
     },
 }
 
+/// The slow path of an inline heap access (see `access`): where a check
+/// failed, the shim called there with its operands, where to go on after
+/// it, and where to leave for the interpreter if it declines.
+struct Miss<L> {
+    at: L,
+    f: HeapFn,
+    x: u64,
+    y: u64,
+    resume: L,
+    leave: L,
+}
+
 /// A second integer operand: a slot or an immediate.
 #[derive(Clone, Copy)]
 enum Src {
@@ -207,6 +230,15 @@ fn form(op: &Op, prog: &Program, func: u32, pc: u32, consts: &[u64]) -> Option<F
     use tern_vm::Instr;
     use Op::*;
     if let Some((f, x, y)) = crate::heap_ops::shim(op) {
+        if let (Some(access), Some(layout)) = (access(op), crate::layout::heap()) {
+            return Some(Form::Inline {
+                access,
+                layout,
+                f,
+                x,
+                y,
+            });
+        }
         return Some(Form::Heap { f, x, y });
     }
     if let Some((f, x, y)) = crate::heap_ops::map_shim(op) {
@@ -553,6 +585,8 @@ fn lower_into<M: Masm>(
     // Exits to the interpreter before an instruction is counted, emitted
     // after the body: (label, the instruction's pc).
     let mut leaves: Vec<(M::Label, u32)> = Vec::new();
+    // Inline heap accesses' slow paths, after the body.
+    let mut misses: Vec<Miss<M::Label>> = Vec::new();
     // Calls the driver makes, after the body: (label, the call's pc).
     let mut calls: Vec<(M::Label, u32)> = Vec::new();
     // Where an instruction the runtime ran trapped.
@@ -630,6 +664,27 @@ fn lower_into<M: Masm>(
                 m.call_heap(f, x, y, leave);
                 count(m);
             }
+            Form::Inline {
+                access,
+                layout,
+                f,
+                x,
+                y,
+            } => {
+                let (miss, resume, leave) = (m.new_label(), m.new_label(), m.new_label());
+                leaves.push((leave, pc));
+                misses.push(Miss {
+                    at: miss,
+                    resume,
+                    leave,
+                    f,
+                    x,
+                    y,
+                });
+                crate::access::emit(m, layout, access, miss);
+                m.bind(resume);
+                count(m);
+            }
             Form::HeapOr { f, x, y } => {
                 let (slow, done) = (m.new_label(), m.new_label());
                 m.call_heap(f, x, y, slow);
@@ -648,6 +703,7 @@ fn lower_into<M: Masm>(
             | Form::Div { .. }
             | Form::FloatToInt { .. }
             | Form::Heap { .. }
+            | Form::Inline { .. }
             | Form::HeapOr { .. } => {}
             Form::Move { d, s } => {
                 m.load(Reg::A, s);
@@ -788,6 +844,11 @@ fn lower_into<M: Masm>(
             },
             Form::Runtime => m.runtime(pc, trapped),
         }
+    }
+    for miss in misses {
+        m.bind(miss.at);
+        m.call_heap(miss.f, miss.x, miss.y, miss.leave);
+        m.jump(miss.resume);
     }
     m.bind(trapped);
     m.exit(Exit::Trapped.encode());

@@ -1,6 +1,7 @@
 //! The macro-assembler the lowering speaks: what one internal instruction
 //! needs, in terms both machines have. Values live in the frame's slots
-//! between instructions; within one, in two scratch registers.
+//! between instructions; within one, in two scratch registers (three for
+//! the inline heap accesses).
 //!
 //! Compiled code keeps four values in registers the C calling convention
 //! preserves: the frame base, the [`tern_vm::jit::JitState`], the fuel
@@ -12,11 +13,30 @@
 //! ([`Masm::exit`]), which goes back to the stub's stack from however
 //! deep the calls compiled code made itself went.
 
-/// A scratch register.
+/// A scratch register. `C` serves the inline heap accesses (see
+/// `access`), which need three.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reg {
     A,
     B,
+    C,
+}
+
+/// A test of a register against a register or an immediate (see
+/// [`Masm::branch_if`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Test {
+    Eq,
+    Ne,
+    /// At most, as unsigned numbers.
+    Ule,
+}
+
+/// The second operand of a [`Test`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operand {
+    Reg(Reg),
+    Imm(u32),
 }
 
 /// A comparison: the VM's own (signed for ints, IEEE for floats).
@@ -120,6 +140,26 @@ pub trait Masm {
     /// `A = A / B`, or with `rem` `A % B`, truncating; `B` is neither 0
     /// nor -1 (the lowering leaves for those).
     fn div(&mut self, rem: bool);
+    /// Jump to `label` if `x test y`.
+    fn branch_if(&mut self, x: Reg, test: Test, y: Operand, label: Self::Label);
+
+    // Reads and writes of the heap (see `access`); offsets are small
+    // (`layout` checks), except a field's, which may be large.
+    /// `r = *(heap + off)`: a word of the running instance's `Heap`.
+    fn heap_word(&mut self, r: Reg, off: i32);
+    /// `r = *(base + off)`, a word.
+    fn load_word(&mut self, r: Reg, base: Reg, off: i32);
+    /// `*(base + off) = r`, a word.
+    fn store_word(&mut self, base: Reg, off: i32, r: Reg);
+    /// `r = *(base + off)`, `bytes` (1 or 4) zero-extended.
+    fn load_narrow(&mut self, r: Reg, base: Reg, off: i32, bytes: u8);
+    /// `r = *(base + 8 * index)`.
+    fn load_element(&mut self, r: Reg, base: Reg, index: Reg);
+    /// `*(base + 8 * index) = r`.
+    fn store_element(&mut self, base: Reg, index: Reg, r: Reg);
+    /// `r = r + index * stride`.
+    fn add_scaled(&mut self, r: Reg, index: Reg, stride: u32);
+
     /// `A = A / d` for the divisor whose [`tern_vm::divisor::Divisor::magic`]
     /// is `magic`, or with `rem` `A % d`: exactly `Divisor::quotient` and
     /// `Divisor::remainder`.

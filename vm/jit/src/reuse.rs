@@ -12,7 +12,7 @@
 //! int or float: the two live in different registers, but keeping one
 //! keeps the rule simple.
 
-use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, Reg};
+use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, Operand, Reg, Test};
 
 pub(crate) struct Reuse<'a, M> {
     m: &'a mut M,
@@ -27,6 +27,13 @@ impl<'a, M: Masm> Reuse<'a, M> {
 
     fn forget(&mut self) {
         self.held = None;
+    }
+
+    /// An operation is about to write `r`.
+    fn writes(&mut self, r: Reg) {
+        if r == Reg::A {
+            self.forget();
+        }
     }
 }
 
@@ -61,8 +68,8 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn store(&mut self, slot: u16, r: Reg) {
         match r {
             Reg::A => self.held = Some((false, slot)),
-            Reg::B if self.held.is_some_and(|(_, s)| s == slot) => self.forget(),
-            Reg::B => {}
+            _ if self.held.is_some_and(|(_, s)| s == slot) => self.forget(),
+            _ => {}
         }
         self.m.store(slot, r);
     }
@@ -81,6 +88,35 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     }
     fn branch_unsigned_le(&mut self, label: M::Label) {
         self.m.branch_unsigned_le(label);
+    }
+    fn branch_if(&mut self, x: Reg, test: Test, y: Operand, label: M::Label) {
+        self.m.branch_if(x, test, y, label);
+    }
+    fn heap_word(&mut self, r: Reg, off: i32) {
+        self.writes(r);
+        self.m.heap_word(r, off);
+    }
+    fn load_word(&mut self, r: Reg, base: Reg, off: i32) {
+        self.writes(r);
+        self.m.load_word(r, base, off);
+    }
+    fn store_word(&mut self, base: Reg, off: i32, r: Reg) {
+        self.m.store_word(base, off, r);
+    }
+    fn load_narrow(&mut self, r: Reg, base: Reg, off: i32, bytes: u8) {
+        self.writes(r);
+        self.m.load_narrow(r, base, off, bytes);
+    }
+    fn load_element(&mut self, r: Reg, base: Reg, index: Reg) {
+        self.writes(r);
+        self.m.load_element(r, base, index);
+    }
+    fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
+        self.m.store_element(base, index, r);
+    }
+    fn add_scaled(&mut self, r: Reg, index: Reg, stride: u32) {
+        self.writes(r);
+        self.m.add_scaled(r, index, stride);
     }
     fn set_cond(&mut self, cond: Cmp) {
         self.forget();
@@ -155,8 +191,8 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn fstore(&mut self, slot: u16, r: Reg) {
         match r {
             Reg::A => self.held = Some((true, slot)),
-            Reg::B if self.held.is_some_and(|(_, s)| s == slot) => self.forget(),
-            Reg::B => {}
+            _ if self.held.is_some_and(|(_, s)| s == slot) => self.forget(),
+            _ => {}
         }
         self.m.fstore(slot, r);
     }

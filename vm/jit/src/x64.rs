@@ -1,8 +1,9 @@
 //! The x86-64 backend (System V): the frame base lives in `rbx`, the
 //! state in `r12`, the count in `r13`, the context in `r14` (all
 //! preserved across calls, saved by the entry stub); `A` is `rax`
-//! (floats `xmm0`), `B` is `rcx` (`xmm1`), `rdx`, `rsi`, `rdi` and `r8`
-//! are scratch within one operation; the exit is returned in `rax`. Float
+//! (floats `xmm0`), `B` is `rcx` (`xmm1`), `C` is `rdx`, and `rsi`,
+//! `rdi` and `r8` are scratch within one operation (as `rdx` is in those
+//! that do not take `C`); the exit is returned in `rax`. Float
 //! comparisons use `ucomisd`, whose unordered result (a NaN) sets the
 //! zero, parity and carry flags: each condition is the jump that is false
 //! for it (see `fbranch`). No VEX instruction is emitted, so no fused
@@ -15,7 +16,8 @@
 
 use crate::lower::lower;
 use crate::masm::{
-    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, NewLabel, Reg, NATIVE_DEPTH,
+    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, NewLabel, Operand, Reg, Test,
+    NATIVE_DEPTH,
 };
 use crate::Ctx;
 #[cfg(target_arch = "x86_64")]
@@ -43,6 +45,7 @@ fn reg(r: Reg) -> u8 {
     match r {
         Reg::A => 0, // rax
         Reg::B => 1, // rcx
+        Reg::C => 2, // rdx
     }
 }
 
@@ -85,6 +88,70 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             IntOp::Shr => dynasm!(ops ; .arch x64 ; sar rax, cl),
             IntOp::Min => dynasm!(ops ; .arch x64 ; cmp rax, rcx ; cmovg rax, rcx),
             IntOp::Max => dynasm!(ops ; .arch x64 ; cmp rax, rcx ; cmovl rax, rcx),
+        }
+    }
+
+    fn branch_if(&mut self, x: Reg, test: Test, y: Operand, l: DynamicLabel) {
+        let ops = &mut *self.ops;
+        match y {
+            Operand::Reg(y) => dynasm!(ops ; .arch x64 ; cmp Rq(reg(x)), Rq(reg(y))),
+            Operand::Imm(v) => match i32::try_from(v) {
+                Ok(v) => dynasm!(ops ; .arch x64 ; cmp Rq(reg(x)), v),
+                // `mov` to a 32-bit register zero-extends.
+                Err(_) => dynasm!(ops ; .arch x64 ; mov esi, v as i32 ; cmp Rq(reg(x)), rsi),
+            },
+        }
+        match test {
+            Test::Eq => dynasm!(ops ; .arch x64 ; je =>l),
+            Test::Ne => dynasm!(ops ; .arch x64 ; jne =>l),
+            Test::Ule => dynasm!(ops ; .arch x64 ; jbe =>l),
+        }
+    }
+
+    fn heap_word(&mut self, r: Reg, off: i32) {
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov Rq(reg(r)), QWORD [r14 + Ctx::HEAP]
+            ; mov Rq(reg(r)), QWORD [Rq(reg(r)) + off]
+        );
+    }
+
+    fn load_word(&mut self, r: Reg, base: Reg, off: i32) {
+        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD [Rq(reg(base)) + off]);
+    }
+
+    fn store_word(&mut self, base: Reg, off: i32, r: Reg) {
+        dynasm!(self.ops ; .arch x64 ; mov QWORD [Rq(reg(base)) + off], Rq(reg(r)));
+    }
+
+    fn load_narrow(&mut self, r: Reg, base: Reg, off: i32, bytes: u8) {
+        match bytes {
+            1 => dynasm!(self.ops ; .arch x64 ; movzx Rd(reg(r)), BYTE [Rq(reg(base)) + off]),
+            _ => dynasm!(self.ops ; .arch x64 ; mov Rd(reg(r)), DWORD [Rq(reg(base)) + off]),
+        }
+    }
+
+    fn load_element(&mut self, r: Reg, base: Reg, index: Reg) {
+        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD [Rq(reg(base)) + Rq(reg(index)) * 8]);
+    }
+
+    fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
+        dynasm!(self.ops ; .arch x64 ; mov QWORD [Rq(reg(base)) + Rq(reg(index)) * 8], Rq(reg(r)));
+    }
+
+    fn add_scaled(&mut self, r: Reg, index: Reg, stride: u32) {
+        let (r, i) = (reg(r), reg(index));
+        let ops = &mut *self.ops;
+        match stride {
+            1 => dynasm!(ops ; .arch x64 ; add Rq(r), Rq(i)),
+            8 => dynasm!(ops ; .arch x64 ; lea Rq(r), [Rq(r) + Rq(i) * 8]),
+            // 40, the usual entry: two `lea`s beat a multiplication.
+            40 => dynasm!(ops
+                ; .arch x64
+                ; lea rsi, [Rq(i) + Rq(i) * 4]
+                ; lea Rq(r), [Rq(r) + rsi * 8]
+            ),
+            _ => dynasm!(ops ; .arch x64 ; imul rsi, Rq(i), stride as i32 ; add Rq(r), rsi),
         }
     }
 

@@ -437,3 +437,69 @@ fn a_function_too_large_for_short_branches_is_compiled_or_refused_never_a_crash(
     let (compiled, _) = try_call_in(&src, "big", &[], JitMode::Eager, u64::MAX);
     assert_eq!(compiled, interpreted);
 }
+
+const HEAP: &str = "
+struct Small { a: int, b: int }
+struct Big { a: int, b: int, c: int, d: int, e: int, f: Small }
+struct Outer { big: Big, n: int }
+enum Shape { Dot, Circle(int), Rect(int, int), Many(int, int, int, int, int) }
+
+fn area(s: Shape) -> int {
+    match s {
+        Dot => { return 0; }
+        Circle(r) => { return 3 * r * r; }
+        Rect(w, h) => { return w * h; }
+        Many(a, b, c, d, e) => { return a + b + c + d + e; }
+    }
+}
+
+fn heap(n: int, at: int) -> int {
+    var xs = [0; n];
+    let o = Outer { big: Big { a: 1, b: 2, c: 3, d: 4, e: 5, f: Small { a: 6, b: 7 } }, n: n };
+    var hits = 0;
+    let bump = fn(k: int) { hits += k; };
+    var keep: [Small] = [];
+    var total = 0;
+    for i in 0..n {
+        xs[i] = i * i;
+        o.big.e = o.big.e + xs[i];
+        o.big.a = o.big.a + 1;
+        o.big.f.b = o.big.f.b + o.big.f.a;
+        keep.push(Small { a: i, b: len(xs) });
+        let shapes = [Dot, Circle(i), Rect(i, 2), Many(i, 1, 2, 3, 4)];
+        for s in shapes { total += area(s); }
+        bump(o.big.f.a);
+    }
+    total += xs[at];
+    return total + o.big.e + o.big.a + o.big.f.b + hits + keep[n - 1].b + o.n;
+}
+fn main() {}
+";
+
+#[test]
+fn heap_accesses_inline_compute_fall_back_and_trap_as_interpreted() {
+    // Small and big records (fields inside the object and boxed), nested
+    // field chains, enum tags and payloads, captured cells, array reads,
+    // writes and lengths; in bounds, past the end and negative (the
+    // interpreter's trap); and with every safepoint collecting, so stores
+    // into old objects take the write barrier.
+    let args = |n, at| [Value::Int(n), Value::Int(at)];
+    for (n, at) in [(50, 3), (50, 49), (50, 50), (50, -1), (0, 0), (300, 299)] {
+        for stress in [false, true] {
+            let limits = Limits {
+                gc_stress: stress,
+                ..Limits::default()
+            };
+            let (jit, compiled) =
+                try_call_with(HEAP, "heap", &args(n, at), JitMode::Eager, limits.clone());
+            let (interp, _) = try_call_with(HEAP, "heap", &args(n, at), JitMode::Off, limits);
+            assert_eq!(jit, interp, "heap({n}, {at}), stress {stress}");
+            let targeted = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+            assert_eq!(compiled > 0, targeted);
+        }
+    }
+    let (ok, _) = try_call_in(HEAP, "heap", &args(50, 3), JitMode::Eager, u64::MAX);
+    assert!(ok.starts_with("Ok(Int("), "{ok}");
+    let (trap, _) = try_call_in(HEAP, "heap", &args(50, 50), JitMode::Eager, u64::MAX);
+    assert!(trap.contains("out of bounds"), "{trap}");
+}

@@ -65,7 +65,13 @@ pub struct MapObject {
     pub entries: TernMap,
 }
 
+/// An object. `repr(u8)`: its layout is the one the Rust reference fixes
+/// for primitive-representation enums (a union of `repr(C)` structs, each
+/// starting with the `u8` discriminant), so machine code may read fields
+/// whose layout is ours (see [`layout`]); the discriminants are named
+/// there.
 #[derive(Debug)]
+#[repr(u8)]
 pub enum Object {
     /// A string: the first `len` bytes of `text`. Short texts are stored
     /// inline (no allocation of their own). `text` may run on past `len`:
@@ -74,20 +80,20 @@ pub enum Object {
     Str {
         text: CompactString,
         len: usize,
-    },
+    } = layout::STR,
     /// A string whose bytes are the first `len` bytes of the buffer of
     /// `owner`, an [`Object::Str`] (never another `StrRef`).
     StrRef {
         owner: u32,
         len: usize,
-    },
+    } = layout::STR_REF,
     Array {
         refs: bool,
         items: Vec<u64>,
-    },
+    } = layout::ARRAY,
     /// Boxed: a map is large, and keeping it out of line keeps every
     /// other object small.
-    Map(Box<MapObject>),
+    Map(Box<MapObject>) = layout::MAP,
     /// A struct (tag 0) or an enum value (tag = variant) of at most
     /// [`INLINE_FIELDS`] fields, stored in the object itself: reading a
     /// field is one handle check, one variant check and one load. Slots
@@ -97,21 +103,21 @@ pub enum Object {
         tag: u32,
         len: u8,
         fields: [u64; INLINE_FIELDS],
-    },
+    } = layout::RECORD,
     /// A record of more than [`INLINE_FIELDS`] fields.
     BigRecord {
         layout: u32,
         tag: u32,
         fields: Box<[u64]>,
-    },
+    } = layout::BIG_RECORD,
     Closure {
         func: u32,
         captures: Fields,
-    },
+    } = layout::CLOSURE,
     Cell {
         is_ref: bool,
         value: u64,
-    },
+    } = layout::CELL,
 }
 
 /// Accounted bytes every object costs whatever its payload: its slot in
@@ -292,6 +298,51 @@ pub struct Heap {
     pub stats: HeapStats,
     /// This instance's secret map-hash key.
     seed: HashSeed,
+}
+
+/// What machine code may rely on to read the heap without calling Rust
+/// (the JIT's inline field and element accesses): the discriminants of
+/// [`Object`], where [`Heap`] keeps its object table and flags, and the
+/// flag that makes a store need the write barrier. The layouts of `Vec`
+/// and `Box<[u64]>` are Rust's, not ours: a reader finds them out and
+/// checks what it found against a live heap before trusting it.
+///
+/// Invariants machine code may rely on (besides [`Object`]'s layout):
+/// `flags` is exactly as long as `objects` (both grow together and never
+/// shrink), and a free table entry (`None`) never has one of these
+/// discriminants in its first byte (it is `Option`'s niche in that byte
+/// or a separate tag; the reader checks which).
+pub mod layout {
+    use super::Heap;
+
+    pub const STR: u8 = 0;
+    pub const STR_REF: u8 = 1;
+    pub const ARRAY: u8 = 2;
+    pub const MAP: u8 = 3;
+    pub const RECORD: u8 = 4;
+    pub const BIG_RECORD: u8 = 5;
+    pub const CLOSURE: u8 = 6;
+    pub const CELL: u8 = 7;
+
+    /// Offset in [`Heap`] of the object table, a `Vec<Option<Object>>`
+    /// indexed by handle.
+    pub const OBJECTS: usize = std::mem::offset_of!(Heap, objects);
+    /// Offset in [`Heap`] of the flags, a `Vec<u8>` indexed by handle.
+    pub const FLAGS: usize = std::mem::offset_of!(Heap, flags);
+    /// A store into an object whose flags are exactly this (old, not yet
+    /// remembered) must go through [`Heap::get_mut`], the write barrier.
+    pub const BARRIER: u8 = super::MARKED;
+
+    /// The address of the object table's entry for `h` (to check a
+    /// reader's idea of the layout against; never dereferenced here).
+    pub fn entry_address(heap: &Heap, h: u64) -> usize {
+        std::ptr::from_ref(&heap.objects[h as usize]) as usize
+    }
+
+    /// The address of the flags' first byte (as [`entry_address`]).
+    pub fn flags_address(heap: &Heap) -> usize {
+        heap.flags.as_ptr() as usize
+    }
 }
 
 impl Default for Heap {

@@ -1,0 +1,292 @@
+//! Heap instructions done inline: element, length, field, variant and
+//! cell reads and writes, as machine instructions over the layout
+//! `layout` found (no call, no allocation, no fuel beyond the count).
+//!
+//! Each access checks what the interpreter's `Heap` methods check, and
+//! a little more: the handle is inside the object table and the object is
+//! of the kind the instruction expects (the verifier proves both: the
+//! checks keep compiled code memory-safe should it not), the index inside
+//! the array, the field inside a big record, the variant the one named.
+//! A store into an old object not yet remembered needs the write barrier.
+//! Wherever a check fails the access jumps to `miss`, where compiled code
+//! calls the instruction's `heap_ops` shim, the interpreter's own code,
+//! which does the rare case or declines where the interpreter traps.
+//!
+//! Nothing is written to a slot or to the heap before every check has
+//! passed, so the shim starts from the state the instruction found.
+
+use crate::layout::HeapLayout;
+use crate::masm::{Masm, Operand, Reg, Test};
+use tern_vm::heap::{layout, INLINE_FIELDS};
+use tern_vm::internal::Op;
+
+/// An instruction done inline: its operand slots.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Access {
+    /// `d = a[i]`.
+    Element { d: u16, a: u16, i: u16 },
+    /// `a[i] = v`.
+    SetElement { a: u16, i: u16, v: Value },
+    /// `d = len(a)`.
+    Length { d: u16, a: u16 },
+    /// `d = o.f`, or `d = o.f.g`, with `keep` `keep = o.f` too.
+    Field {
+        d: u16,
+        o: u16,
+        f: u16,
+        g: Option<u16>,
+        keep: Option<u16>,
+    },
+    /// `o.f = v`.
+    SetField { o: u16, f: u16, v: u16 },
+    /// `d = s`'s variant.
+    Tag { d: u16, s: u16 },
+    /// `d = field` of `s`, which must be of `variant`.
+    Payload {
+        d: u16,
+        s: u16,
+        variant: u16,
+        field: u16,
+    },
+    /// `d = c`'s value.
+    CellGet { d: u16, c: u16 },
+    /// `c`'s value = `v`.
+    CellSet { c: u16, v: u16 },
+}
+
+/// A value stored: a slot's, or an immediate.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Value {
+    Slot(u16),
+    Imm(i64),
+}
+
+/// The inline form of `op`, if it has one.
+pub(crate) fn access(op: &Op) -> Option<Access> {
+    Some(match *op {
+        Op::AGet { d, a, i } => Access::Element { d, a, i },
+        Op::ASet { a, i, v } => Access::SetElement {
+            a,
+            i,
+            v: Value::Slot(v),
+        },
+        Op::ASetImm { a, i, v } => Access::SetElement {
+            a,
+            i,
+            v: Value::Imm(v as i64),
+        },
+        Op::ALen { d, a } => Access::Length { d, a },
+        Op::GetField { d, o, f } => Access::Field {
+            d,
+            o,
+            f,
+            g: None,
+            keep: None,
+        },
+        Op::GetField2 { d, o, f, g } => Access::Field {
+            d,
+            o,
+            f,
+            g: Some(g),
+            keep: None,
+        },
+        // Writing `m` before the second read could check it means the
+        // shim would read a changed `o` if the two are one slot.
+        Op::GetFieldKeep { d, m, o, f, g } if m != o => Access::Field {
+            d,
+            o,
+            f,
+            g: Some(g),
+            keep: Some(m),
+        },
+        Op::SetField { o, f, v } => Access::SetField { o, f, v },
+        Op::EnumTag { d, s } => Access::Tag { d, s },
+        Op::EnumField {
+            d,
+            s,
+            variant,
+            field,
+        } => Access::Payload {
+            d,
+            s,
+            variant,
+            field,
+        },
+        Op::CellGet { d, c } => Access::CellGet { d, c },
+        Op::CellSet { c, v } => Access::CellSet { c, v },
+        _ => return None,
+    })
+}
+
+/// Emits `access`, jumping to `miss` where a check fails.
+pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::Label) {
+    use Reg::{A, B, C};
+    match access {
+        Access::Element { d, a, i } => {
+            m.load(A, a);
+            object(m, l, Some(layout::ARRAY), miss);
+            m.load_word(B, C, l.items_len);
+            m.load(A, i);
+            m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
+            m.load_word(C, C, l.items_ptr);
+            m.load_element(A, C, A);
+            m.store(d, A);
+        }
+        Access::SetElement { a, i, v } => {
+            m.load(A, a);
+            object(m, l, Some(layout::ARRAY), miss);
+            barrier(m, l, miss);
+            m.load_word(B, C, l.items_len);
+            m.load(A, i);
+            m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
+            m.load_word(C, C, l.items_ptr);
+            match v {
+                Value::Slot(v) => m.load(B, v),
+                Value::Imm(v) => m.load_imm(B, v),
+            }
+            m.store_element(C, A, B);
+        }
+        Access::Length { d, a } => {
+            m.load(A, a);
+            object(m, l, Some(layout::ARRAY), miss);
+            m.load_word(A, C, l.items_len);
+            m.store(d, A);
+        }
+        Access::Field { d, o, f, g, keep } => {
+            m.load(A, o);
+            object(m, l, None, miss);
+            field(m, l, f, miss);
+            if let Some(g) = g {
+                if let Some(keep) = keep {
+                    m.store(keep, A);
+                }
+                object(m, l, None, miss);
+                field(m, l, g, miss);
+            }
+            m.store(d, A);
+        }
+        Access::SetField { o, f, v } => {
+            m.load(A, o);
+            object(m, l, None, miss);
+            barrier(m, l, miss);
+            m.load_narrow(B, C, 0, 1);
+            let off = 8 * f as i32;
+            let done = m.new_label();
+            if (f as usize) < INLINE_FIELDS {
+                let big = m.new_label();
+                m.branch_if(B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
+                m.load(A, v);
+                m.store_word(C, l.fields + off, A);
+                m.jump(done);
+                m.bind(big);
+            }
+            big_fields(m, l, f, miss);
+            m.load(A, v);
+            m.store_word(C, off, A);
+            m.bind(done);
+        }
+        Access::Tag { d, s } => {
+            m.load(A, s);
+            object(m, l, None, miss);
+            record(m, miss);
+            m.load_narrow(A, C, l.variant, 4);
+            m.store(d, A);
+        }
+        Access::Payload {
+            d,
+            s,
+            variant,
+            field: f,
+        } => {
+            m.load(A, s);
+            object(m, l, None, miss);
+            record(m, miss);
+            m.load_narrow(B, C, l.variant, 4);
+            m.branch_if(B, Test::Ne, Operand::Imm(variant as u32), miss);
+            m.load_narrow(B, C, 0, 1);
+            field(m, l, f, miss);
+            m.store(d, A);
+        }
+        Access::CellGet { d, c } => {
+            m.load(A, c);
+            object(m, l, Some(layout::CELL), miss);
+            m.load_word(A, C, l.cell_value);
+            m.store(d, A);
+        }
+        Access::CellSet { c, v } => {
+            m.load(A, c);
+            object(m, l, Some(layout::CELL), miss);
+            barrier(m, l, miss);
+            m.load(A, v);
+            m.store_word(C, l.cell_value, A);
+        }
+    }
+}
+
+/// `C` = the table entry of the handle in `A`, `B` = its discriminant,
+/// which must be `kind` if given; `A` is kept.
+fn object<M: Masm>(m: &mut M, l: &HeapLayout, kind: Option<u8>, miss: M::Label) {
+    m.heap_word(Reg::C, l.table_len);
+    m.branch_if(Reg::C, Test::Ule, Operand::Reg(Reg::A), miss);
+    m.heap_word(Reg::C, l.table_ptr);
+    m.add_scaled(Reg::C, Reg::A, l.stride);
+    m.load_narrow(Reg::B, Reg::C, 0, 1);
+    if let Some(kind) = kind {
+        m.branch_if(Reg::B, Test::Ne, Operand::Imm(kind as u32), miss);
+    }
+}
+
+/// To `miss` if the object whose handle is in `A` needs the write
+/// barrier (`flags` is as long as the table, which `object` checked);
+/// `B` is clobbered.
+fn barrier<M: Masm>(m: &mut M, l: &HeapLayout, miss: M::Label) {
+    m.heap_word(Reg::B, l.flags_ptr);
+    m.add_scaled(Reg::B, Reg::A, 1);
+    m.load_narrow(Reg::B, Reg::B, 0, 1);
+    m.branch_if(Reg::B, Test::Eq, Operand::Imm(layout::BARRIER as u32), miss);
+}
+
+/// To `miss` unless the discriminant in `B` is a record's, small or big.
+fn record<M: Masm>(m: &mut M, miss: M::Label) {
+    let ok = m.new_label();
+    m.branch_if(Reg::B, Test::Eq, Operand::Imm(layout::RECORD as u32), ok);
+    m.branch_if(
+        Reg::B,
+        Test::Ne,
+        Operand::Imm(layout::BIG_RECORD as u32),
+        miss,
+    );
+    m.bind(ok);
+}
+
+/// `A` = field `f` of the record at `C` (discriminant in `B`), read as
+/// `Heap::field` reads it: a small record's inline slot `f` (zero past
+/// its length), a big record's field `f` if it has one.
+fn field<M: Masm>(m: &mut M, l: &HeapLayout, f: u16, miss: M::Label) {
+    let off = 8 * f as i32;
+    let done = m.new_label();
+    if (f as usize) < INLINE_FIELDS {
+        let big = m.new_label();
+        m.branch_if(Reg::B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
+        m.load_word(Reg::A, Reg::C, l.fields + off);
+        m.jump(done);
+        m.bind(big);
+    }
+    big_fields(m, l, f, miss);
+    m.load_word(Reg::A, Reg::C, off);
+    m.bind(done);
+}
+
+/// `C` = the fields of the big record at `C` (discriminant in `B`), to
+/// `miss` if it is not one or has no field `f`.
+fn big_fields<M: Masm>(m: &mut M, l: &HeapLayout, f: u16, miss: M::Label) {
+    m.branch_if(
+        Reg::B,
+        Test::Ne,
+        Operand::Imm(layout::BIG_RECORD as u32),
+        miss,
+    );
+    m.load_word(Reg::B, Reg::C, l.big_len);
+    m.branch_if(Reg::B, Test::Ule, Operand::Imm(f as u32), miss);
+    m.load_word(Reg::C, Reg::C, l.big_ptr);
+}
