@@ -190,14 +190,34 @@ pub fn needs_runtime(op: &crate::internal::Op) -> bool {
     }
 }
 
+/// What an instance fixes for its life, which compiled code may embed:
+/// its slots for the program's constants (`consts[k]`), and the handles
+/// of its enums' unit variants, made once and never collected
+/// (`units[layout][variant]`, [`NO_UNIT`] for a variant with fields).
+#[derive(Clone, Copy, Debug)]
+pub struct Fixed<'a> {
+    pub consts: &'a [u64],
+    pub units: &'a [Vec<u64>],
+}
+
+/// No unit value: a variant with fields (see [`Fixed::units`]).
+pub const NO_UNIT: u64 = u64::MAX;
+
+impl Fixed<'_> {
+    /// The unit value of `variant` of enum `layout`, if it is one.
+    pub fn unit(&self, layout: u32, variant: u32) -> Option<u64> {
+        let u = *self.units.get(layout as usize)?.get(variant as usize)?;
+        (u != NO_UNIT).then_some(u)
+    }
+}
+
 /// A JIT: compiles functions of one program for one instance, and runs
 /// them. An instance owns its backend (see [`crate::Vm::set_jit`]).
 pub trait Backend: Send {
-    /// Compiles function `func` of `prog`, whose constants are `consts`
-    /// (the instance's slots for them, fixed for its life). `false` if it
-    /// does not (an instruction it does not compile, a budget used up):
-    /// the function stays interpreted.
-    fn compile(&mut self, prog: &Program, func: u32, consts: &[u64]) -> bool;
+    /// Compiles function `func` of `prog` for the instance that fixed
+    /// `fixed`. `false` if it does not (an instruction it does not
+    /// compile, a budget used up): the function stays interpreted.
+    fn compile(&mut self, prog: &Program, func: u32, fixed: &Fixed) -> bool;
 
     /// Runs compiled function `func` from instruction `pc` (an index into
     /// the program's code, in `func`'s range) on the running frame (see

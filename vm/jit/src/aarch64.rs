@@ -24,7 +24,7 @@ use crate::masm::{
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
-use tern_vm::jit::{frame_layout, JitState};
+use tern_vm::jit::{frame_layout, Fixed, JitState};
 use tern_vm::Program;
 use tern_vm::MAX_STACK_SLOTS;
 
@@ -43,6 +43,14 @@ impl<'a, A: NewLabel> Aarch64<'a, A> {
 
 /// The frame base register.
 const BASE: u8 = 19;
+
+/// The cache registers (see `Masm::cache_size`): `x5`-`x8` and
+/// `d16`-`d31`, which nothing else here uses and the procedure call
+/// standard does not preserve (`d8`-`d15` it does, so they are not lent).
+const INT_CACHE: [u8; 4] = [5, 6, 7, 8];
+const FLOAT_CACHE: [u8; 16] = [
+    16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+];
 
 fn reg(r: Reg) -> u8 {
     match r {
@@ -79,6 +87,19 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation>> Aarch64<'_, A> {
         true
     }
 
+    /// Branch to `l` if the flags of a signed comparison say `cond`.
+    fn bcc(&mut self, cond: Cmp, l: DynamicLabel) {
+        let ops = &mut *self.ops;
+        match cond {
+            Cmp::Lt => dynasm!(ops ; .arch aarch64 ; b.lt =>l),
+            Cmp::Le => dynasm!(ops ; .arch aarch64 ; b.le =>l),
+            Cmp::Gt => dynasm!(ops ; .arch aarch64 ; b.gt =>l),
+            Cmp::Ge => dynasm!(ops ; .arch aarch64 ; b.ge =>l),
+            Cmp::Eq => dynasm!(ops ; .arch aarch64 ; b.eq =>l),
+            Cmp::Ne => dynasm!(ops ; .arch aarch64 ; b.ne =>l),
+        }
+    }
+
     /// `X(r) = v`, four 16-bit pieces (every 64-bit value encodes).
     fn imm64(&mut self, r: u8, v: u64) {
         let ops = &mut *self.ops;
@@ -102,6 +123,30 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
 
     fn bind(&mut self, label: DynamicLabel) {
         dynasm!(self.ops ; .arch aarch64 ; =>label);
+    }
+
+    fn cache_size(&self) -> (u8, u8) {
+        (INT_CACHE.len() as u8, FLOAT_CACHE.len() as u8)
+    }
+
+    fn save(&mut self, k: u8, r: Reg) {
+        let c = INT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch aarch64 ; mov X(c), X(reg(r)));
+    }
+
+    fn restore(&mut self, r: Reg, k: u8) {
+        let c = INT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch aarch64 ; mov X(reg(r)), X(c));
+    }
+
+    fn fsave(&mut self, k: u8, r: Reg) {
+        let c = FLOAT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch aarch64 ; fmov D(c), D(reg(r)));
+    }
+
+    fn frestore(&mut self, r: Reg, k: u8) {
+        let c = FLOAT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch aarch64 ; fmov D(reg(r)), D(c));
     }
 
     fn load(&mut self, r: Reg, slot: u16) {
@@ -278,15 +323,40 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn branch(&mut self, cond: Cmp, l: DynamicLabel) {
-        let ops = &mut *self.ops;
-        dynasm!(ops ; .arch aarch64 ; cmp x1, x2);
-        match cond {
-            Cmp::Lt => dynasm!(ops ; .arch aarch64 ; b.lt =>l),
-            Cmp::Le => dynasm!(ops ; .arch aarch64 ; b.le =>l),
-            Cmp::Gt => dynasm!(ops ; .arch aarch64 ; b.gt =>l),
-            Cmp::Ge => dynasm!(ops ; .arch aarch64 ; b.ge =>l),
-            Cmp::Eq => dynasm!(ops ; .arch aarch64 ; b.eq =>l),
-            Cmp::Ne => dynasm!(ops ; .arch aarch64 ; b.ne =>l),
+        dynasm!(self.ops ; .arch aarch64 ; cmp x1, x2);
+        self.bcc(cond, l);
+    }
+
+    fn branch_imm(&mut self, cond: Cmp, v: i64, l: DynamicLabel) {
+        // `cmp` takes 12 bits, `cmn` (compare with the negation) too.
+        match v {
+            0..=4095 => dynasm!(self.ops ; .arch aarch64 ; cmp x1, v as u32),
+            -4095..=-1 => dynasm!(self.ops ; .arch aarch64 ; cmn x1, (-v) as u32),
+            _ => {
+                self.imm64(2, v as u64);
+                dynasm!(self.ops ; .arch aarch64 ; cmp x1, x2);
+            }
+        }
+        self.bcc(cond, l);
+    }
+
+    fn int_op_imm(&mut self, op: IntOp, v: i64) {
+        match (op, v) {
+            (IntOp::Add, 0..=4095) => dynasm!(self.ops ; .arch aarch64 ; add x1, x1, v as u32),
+            (IntOp::Add, -4095..=-1) => {
+                dynasm!(self.ops ; .arch aarch64 ; sub x1, x1, (-v) as u32)
+            }
+            (IntOp::Sub, 0..=4095) => dynasm!(self.ops ; .arch aarch64 ; sub x1, x1, v as u32),
+            (IntOp::Sub, -4095..=-1) => {
+                dynasm!(self.ops ; .arch aarch64 ; add x1, x1, (-v) as u32)
+            }
+            // Shift counts are taken mod 64, as the language takes them.
+            (IntOp::Shl, _) => dynasm!(self.ops ; .arch aarch64 ; lsl x1, x1, (v & 63) as u32),
+            (IntOp::Shr, _) => dynasm!(self.ops ; .arch aarch64 ; asr x1, x1, (v & 63) as u32),
+            _ => {
+                self.imm64(2, v as u64);
+                self.int_op(op);
+            }
         }
     }
 
@@ -364,8 +434,14 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops ; .arch aarch64 ; b =>l);
     }
 
-    fn count(&mut self, n: u8) {
-        dynasm!(self.ops ; .arch aarch64 ; add x21, x21, n as u32);
+    fn count(&mut self, n: u32) {
+        // An addition's immediate holds 12 bits.
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(4095);
+            dynasm!(self.ops ; .arch aarch64 ; add x21, x21, k);
+            left -= k;
+        }
     }
 
     fn exit_if_due(&mut self, exit: u64) {
@@ -487,7 +563,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             self.store(r, Reg::A);
         }
         if c.after > 0 {
-            self.count(c.after);
+            self.count(c.after as u32);
         }
     }
 
@@ -620,15 +696,18 @@ pub fn assemble(prog: &Program, func: u32) -> Option<Vec<u8>> {
         &mut Aarch64::new(&mut asm),
         prog,
         func,
-        &vec![0; prog.module().consts.len()],
+        &Fixed {
+            consts: &vec![0; prog.module().consts.len()],
+            units: &[],
+        },
     )?;
     asm.finalize().ok()
 }
 
 /// Function `func` of `prog` compiled for this (aarch64) host.
 #[cfg(target_arch = "aarch64")]
-pub fn compile(prog: &Program, func: u32, consts: &[u64]) -> Option<crate::Function> {
+pub fn compile(prog: &Program, func: u32, fixed: &Fixed) -> Option<crate::Function> {
     let mut asm = dynasmrt::aarch64::Assembler::new().ok()?;
-    let labels = lower(&mut Aarch64::new(&mut asm), prog, func, consts)?;
+    let labels = lower(&mut Aarch64::new(&mut asm), prog, func, fixed)?;
     crate::finish(asm, labels, prog.start_of(func))
 }

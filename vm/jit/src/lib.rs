@@ -59,7 +59,7 @@ pub use lower::lowerable;
 use dynasmrt::{AssemblyOffset, ExecutableBuffer};
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use tern_vm::jit::{Backend, Exit, JitState, Runtime};
+use tern_vm::jit::{Backend, Exit, Fixed, JitState, Runtime};
 use tern_vm::Program;
 
 /// Bytes of machine code one instance may hold.
@@ -210,14 +210,14 @@ extern "C" fn run_shim(ctx: *mut Ctx, pc: u32, state: *mut JitState) -> u64 {
 }
 
 impl Backend for Jit {
-    fn compile(&mut self, prog: &Program, func: u32, consts: &[u64]) -> bool {
+    fn compile(&mut self, prog: &Program, func: u32, fixed: &Fixed) -> bool {
         if prog.ops_of(func).len() > MAX_OPS || self.bytes >= CODE_BUDGET {
             return false;
         }
         // The lowering is made never to panic (every operand is checked
         // where it is emitted); should it, the function stays interpreted
         // and the instance is unharmed.
-        let made = std::panic::catch_unwind(AssertUnwindSafe(|| compile(prog, func, consts)));
+        let made = std::panic::catch_unwind(AssertUnwindSafe(|| compile(prog, func, fixed)));
         let Ok(Some(f)) = made else {
             return false;
         };
@@ -306,22 +306,22 @@ fn finish<R: dynasmrt::relocations::Relocation>(
     Some(Function::new(code, entries, start))
 }
 
-/// Function `func` of `prog` (with the instance's constant slots
-/// `consts`) compiled for the host, or `None` if it has
+/// Function `func` of `prog` (for the instance that fixed
+/// `fixed`) compiled for the host, or `None` if it has
 /// an instruction the JIT does not compile yet, or the host is neither
 /// x86-64 nor aarch64.
-pub fn compile(prog: &Program, func: u32, consts: &[u64]) -> Option<Function> {
+pub fn compile(prog: &Program, func: u32, fixed: &Fixed) -> Option<Function> {
     #[cfg(target_arch = "x86_64")]
     {
-        x64::compile(prog, func, consts)
+        x64::compile(prog, func, fixed)
     }
     #[cfg(target_arch = "aarch64")]
     {
-        aarch64::compile(prog, func, consts)
+        aarch64::compile(prog, func, fixed)
     }
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
-        let _ = (prog, func, consts);
+        let _ = (prog, func, fixed);
         None
     }
 }

@@ -15,7 +15,7 @@ use crate::layout::HeapLayout;
 use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, Reg};
 use crate::reuse::Reuse;
 use tern_vm::internal::Op;
-use tern_vm::jit::Exit;
+use tern_vm::jit::{Exit, Fixed};
 use tern_vm::{semantics, Program};
 
 /// What one instruction of the subset does, decoded once for both the
@@ -175,6 +175,65 @@ enum Form {
     },
 }
 
+/// The most counts [`lower`] holds back before adding them (so every
+/// backend adds them with one instruction).
+const PENDING_MAX: u32 = 3840;
+
+/// `cond`, or with `inverted` its negation (for ints: no NaN).
+fn inv_if(cond: Cmp, inverted: bool) -> Cmp {
+    if !inverted {
+        return cond;
+    }
+    match cond {
+        Cmp::Lt => Cmp::Ge,
+        Cmp::Le => Cmp::Gt,
+        Cmp::Gt => Cmp::Le,
+        Cmp::Ge => Cmp::Lt,
+        Cmp::Eq => Cmp::Ne,
+        Cmp::Ne => Cmp::Eq,
+    }
+}
+
+impl Form {
+    /// Whether the instruction checks something before it is counted
+    /// (and leaves for the interpreter if the check fails).
+    fn checks_first(&self) -> bool {
+        matches!(
+            self,
+            Form::Enter { .. }
+                | Form::Div { .. }
+                | Form::FloatToInt { .. }
+                | Form::Heap { .. }
+                | Form::Inline { .. }
+                | Form::HeapOr { .. }
+        )
+    }
+
+    /// Whether the instruction can neither leave compiled code nor branch
+    /// nor call: it computes slots from slots, and control goes on to the
+    /// next instruction.
+    fn stays(&self) -> bool {
+        matches!(
+            self,
+            Form::Nothing
+                | Form::Move { .. }
+                | Form::Imm { .. }
+                | Form::Binary { .. }
+                | Form::MulAdd { .. }
+                | Form::Neg { .. }
+                | Form::Abs { .. }
+                | Form::Compare { .. }
+                | Form::DivBy { .. }
+                | Form::Float { .. }
+                | Form::MulThen { .. }
+                | Form::FloatUnary { .. }
+                | Form::FloatCall { .. }
+                | Form::FloatCompare { .. }
+                | Form::IntToFloat { .. }
+        )
+    }
+}
+
 /// The slow path of an inline heap access (see `access`): where a check
 /// failed, the shim called there with its operands, where to go on after
 /// it, and where to leave for the interpreter if it declines.
@@ -226,7 +285,7 @@ extern "C" fn ceil(a: f64, _: f64) -> f64 {
 
 /// The form of `op`, instruction `pc` of function `func`, or `None`
 /// outside the subset. `consts`: the instance's constant slots.
-fn form(op: &Op, prog: &Program, func: u32, pc: u32, consts: &[u64]) -> Option<Form> {
+fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -> Option<Form> {
     use tern_vm::Instr;
     use Op::*;
     if let Some((f, x, y)) = crate::heap_ops::shim(op) {
@@ -244,12 +303,18 @@ fn form(op: &Op, prog: &Program, func: u32, pc: u32, consts: &[u64]) -> Option<F
     if let Some((f, x, y)) = crate::heap_ops::map_shim(op) {
         return Some(Form::HeapOr { f, x, y });
     }
+    // A unit value is a handle the instance made once, for its life.
+    if let EnumUnit { d, layout, variant } = *op {
+        if let Some(v) = fixed.unit(layout as u32, variant as u32) {
+            return Some(Form::Imm { d, v: v as i64 });
+        }
+    }
     if tern_vm::jit::needs_runtime(op) {
         return Some(Form::Runtime);
     }
     // The top of a canonical instruction's operand stack, as a slot.
     let top = || u16::try_from(prog.sp_at(pc).checked_sub(1)?).ok();
-    let konst = |k: u32| consts.get(k as usize).copied();
+    let konst = |k: u32| fixed.consts.get(k as usize).copied();
     let bin = |op, d, a, b| Form::Binary {
         op,
         d,
@@ -507,14 +572,18 @@ fn native_call(
 /// Whether every instruction of function `func` is one the JIT compiles.
 pub fn lowerable(prog: &Program, func: u32) -> bool {
     let consts = vec![0; prog.module().consts.len()];
+    let fixed = Fixed {
+        consts: &consts,
+        units: &[],
+    };
     let start = prog.start_of(func);
     (start..)
         .zip(prog.ops_of(func))
-        .all(|(pc, op)| form(op, prog, func, pc, &consts).is_some())
+        .all(|(pc, op)| form(op, prog, func, pc, &fixed).is_some())
 }
 
-/// Emits function `func` of `prog` (with the instance's constant slots
-/// `consts`) into `m`: the entry stub, then each instruction, then the
+/// Emits function `func` of `prog` (for the instance that fixed
+/// `fixed`) into `m`: the entry stub, then each instruction, then the
 /// exits taken rarely, then the exit path. The label of each instruction
 /// (where the driver enters), or `None` if an instruction is not in the
 /// subset or a target lies outside the function.
@@ -522,23 +591,23 @@ pub(crate) fn lower<M: Masm>(
     m: &mut M,
     prog: &Program,
     func: u32,
-    consts: &[u64],
+    fixed: &Fixed,
 ) -> Option<Vec<(M::Label, bool)>> {
-    lower_into(&mut Reuse::new(m), prog, func, consts)
+    lower_into(&mut Reuse::new(m), prog, func, fixed)
 }
 
 fn lower_into<M: Masm>(
     m: &mut M,
     prog: &Program,
     func: u32,
-    consts: &[u64],
+    fixed: &Fixed,
 ) -> Option<Vec<(M::Label, bool)>> {
     let ops = prog.ops_of(func);
     let counts = prog.counts_of(func);
     let start = prog.start_of(func);
     let forms: Vec<Form> = (start..)
         .zip(ops)
-        .map(|(pc, op)| form(op, prog, func, pc, consts))
+        .map(|(pc, op)| form(op, prog, func, pc, fixed))
         .collect::<Option<_>>()?;
     // Verified code never runs off its end; code that ends otherwise
     // than in a jump or a return is not compiled, so no path can.
@@ -592,32 +661,55 @@ fn lower_into<M: Masm>(
     // Where an instruction the runtime ran trapped.
     let trapped = m.new_label();
     m.entry();
+    // Instructions counted but not yet added: a run of instructions that
+    // cannot leave compiled code adds its counts once, before the next
+    // that can (or a label control may arrive at), where they are due.
+    let mut pending: u32 = 0;
+    let flush = |m: &mut M, pending: &mut u32| {
+        if *pending > 0 {
+            m.count(*pending);
+            *pending = 0;
+        }
+    };
     for (k, f) in forms.iter().enumerate() {
         let pc = start + k as u32;
         let n = counts[k];
         let count = |m: &mut M| {
             if n > 0 {
-                m.count(n);
+                m.count(n as u32);
             }
         };
+        let pure = f.stays();
+        if entry[k] || f.checks_first() || pending >= PENDING_MAX {
+            flush(m, &mut pending);
+        }
         m.bind_instruction(labels[k], entry[k]);
         let poll = Exit::Poll(pc).encode();
-        // A branch to `t`: backward ones poll when taken.
-        let branch_to = |m: &mut M, t: u32, emit: &dyn Fn(&mut M, M::Label)| -> Option<()> {
+        // A branch to `t` (`emit(m, label, inverted)` branches to `label`
+        // if the condition holds, or with `inverted` if it does not):
+        // backward ones poll when taken, the poll on the fall-through
+        // path of the inverted branch, so a loop that goes on takes one
+        // jump.
+        let branch_to = |m: &mut M, t: u32, emit: &dyn Fn(&mut M, M::Label, bool)| -> Option<()> {
             let l = target(t)?;
             if t > pc {
-                emit(m, l);
+                emit(m, l, false);
             } else {
-                let taken = m.new_label();
                 let skip = m.new_label();
-                emit(m, taken);
-                m.jump(skip);
-                m.bind(taken);
+                emit(m, skip, true);
                 m.exit_if_due(poll);
                 m.jump(l);
                 m.bind(skip);
             }
             Some(())
+        };
+        // A branch to `t` if `A cond b`.
+        let compare_to = |m: &mut M, t: u32, cond: Cmp, b: Src| match b {
+            Src::Slot(s) => {
+                m.load(Reg::B, s);
+                branch_to(m, t, &|m, l, inv| m.branch(inv_if(cond, inv), l))
+            }
+            Src::Imm(v) => branch_to(m, t, &|m, l, inv| m.branch_imm(inv_if(cond, inv), v, l)),
         };
         match *f {
             // Checks that leave before the count come first.
@@ -695,7 +787,13 @@ fn lower_into<M: Masm>(
                 m.runtime(pc, trapped);
                 m.bind(done);
             }
-            _ => count(m),
+            // Counted with what is held back, before it can leave.
+            _ => {
+                pending += n as u32;
+                if !pure {
+                    flush(m, &mut pending);
+                }
+            }
         }
         match *f {
             Form::Nothing
@@ -715,8 +813,13 @@ fn lower_into<M: Masm>(
             }
             Form::Binary { op, d, a, b } => {
                 m.load(Reg::A, a);
-                second(m, b);
-                m.int_op(op);
+                match b {
+                    Src::Slot(b) => {
+                        m.load(Reg::B, b);
+                        m.int_op(op);
+                    }
+                    Src::Imm(v) => m.int_op_imm(op, v),
+                }
                 m.store(d, Reg::A);
             }
             Form::MulAdd { d, a, b, c } => {
@@ -751,16 +854,19 @@ fn lower_into<M: Masm>(
             }
             Form::Branch { cond, a, b, t } => {
                 m.load(Reg::A, a);
-                second(m, b);
-                branch_to(m, t, &|m, l| m.branch(cond, l))?;
+                compare_to(m, t, cond, b)?;
             }
             Form::Step { cond, x, by, e, t } => {
                 m.load(Reg::A, x);
-                second(m, by);
-                m.int_op(IntOp::Add);
+                match by {
+                    Src::Slot(s) => {
+                        m.load(Reg::B, s);
+                        m.int_op(IntOp::Add);
+                    }
+                    Src::Imm(v) => m.int_op_imm(IntOp::Add, v),
+                }
                 m.store(x, Reg::A);
-                second(m, e);
-                branch_to(m, t, &|m, l| m.branch(cond, l))?;
+                compare_to(m, t, cond, e)?;
             }
             Form::Jump { t } => {
                 let l = target(t)?;
@@ -826,7 +932,7 @@ fn lower_into<M: Masm>(
             } => {
                 m.fload(Reg::A, a);
                 fsecond(m, b);
-                branch_to(m, t, &|m, l| m.fbranch(cond, negated, l))?;
+                branch_to(m, t, &|m, l, inv| m.fbranch(cond, negated != inv, l))?;
             }
             Form::IntToFloat { d, a } => {
                 m.load(Reg::A, a);

@@ -119,6 +119,28 @@ pub trait Masm {
         let _ = entry;
         self.bind(label);
     }
+    /// How many int and float registers this machine lends `reuse` to
+    /// keep slots' values in (registers no operation here uses, and that
+    /// calls out of compiled code need not preserve).
+    fn cache_size(&self) -> (u8, u8) {
+        (0, 0)
+    }
+    /// Int cache register `k` = `r`.
+    fn save(&mut self, k: u8, r: Reg) {
+        let _ = (k, r);
+    }
+    /// `r` = int cache register `k`.
+    fn restore(&mut self, r: Reg, k: u8) {
+        let _ = (r, k);
+    }
+    /// Float cache register `k` = float register `r`.
+    fn fsave(&mut self, k: u8, r: Reg) {
+        let _ = (k, r);
+    }
+    /// Float register `r` = float cache register `k`.
+    fn frestore(&mut self, r: Reg, k: u8) {
+        let _ = (r, k);
+    }
     /// `r = frame[slot]`.
     fn load(&mut self, r: Reg, slot: u16);
     /// `frame[slot] = r`.
@@ -127,8 +149,18 @@ pub trait Masm {
     fn load_imm(&mut self, r: Reg, v: i64);
     /// `A = A op B`.
     fn int_op(&mut self, op: IntOp);
+    /// `A = A op v` (`B` may be clobbered).
+    fn int_op_imm(&mut self, op: IntOp, v: i64) {
+        self.load_imm(Reg::B, v);
+        self.int_op(op);
+    }
     /// Jump to `label` if `A cond B` (signed).
     fn branch(&mut self, cond: Cmp, label: Self::Label);
+    /// Jump to `label` if `A cond v` (signed; `B` may be clobbered).
+    fn branch_imm(&mut self, cond: Cmp, v: i64, label: Self::Label) {
+        self.load_imm(Reg::B, v);
+        self.branch(cond, label);
+    }
     /// Jump to `label` if `A <= B` as unsigned numbers.
     fn branch_unsigned_le(&mut self, label: Self::Label);
     /// `A = (A cond B) as int` (signed).
@@ -185,7 +217,7 @@ pub trait Masm {
     /// Leave compiled code with `exit` (an encoded [`tern_vm::jit::Exit`]).
     fn exit(&mut self, exit: u64);
     /// `count += n`.
-    fn count(&mut self, n: u8);
+    fn count(&mut self, n: u32);
     /// Leave with `exit` if `count >= state.limit`.
     fn exit_if_due(&mut self, exit: u64);
     /// An inlined call's limit checks: a jump to `leave` if `depth` more

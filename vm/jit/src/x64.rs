@@ -24,7 +24,7 @@ use crate::Ctx;
 use crate::Function;
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
-use tern_vm::jit::{frame_layout, JitState};
+use tern_vm::jit::{frame_layout, Fixed, JitState};
 use tern_vm::Program;
 use tern_vm::MAX_STACK_SLOTS;
 
@@ -38,6 +38,27 @@ impl<'a, A: NewLabel> X64<'a, A> {
     pub fn new(ops: &'a mut A) -> X64<'a, A> {
         let exit = ops.new_label();
         X64 { ops, exit }
+    }
+}
+
+/// The cache registers (see `Masm::cache_size`): `r9`-`r11` and
+/// `xmm3`-`xmm15`, which nothing else here uses and the C calling
+/// convention does not preserve.
+const INT_CACHE: [u8; 3] = [9, 10, 11];
+const FLOAT_CACHE: [u8; 13] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+impl<A: DynasmLabelApi<Relocation = X64Relocation>> X64<'_, A> {
+    /// Jump to `l` if the flags of a signed comparison say `cond`.
+    fn jcc(&mut self, cond: Cmp, l: DynamicLabel) {
+        let ops = &mut *self.ops;
+        match cond {
+            Cmp::Lt => dynasm!(ops ; .arch x64 ; jl =>l),
+            Cmp::Le => dynasm!(ops ; .arch x64 ; jle =>l),
+            Cmp::Gt => dynasm!(ops ; .arch x64 ; jg =>l),
+            Cmp::Ge => dynasm!(ops ; .arch x64 ; jge =>l),
+            Cmp::Eq => dynasm!(ops ; .arch x64 ; je =>l),
+            Cmp::Ne => dynasm!(ops ; .arch x64 ; jne =>l),
+        }
     }
 }
 
@@ -58,6 +79,30 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
 
     fn bind(&mut self, label: DynamicLabel) {
         dynasm!(self.ops ; .arch x64 ; =>label);
+    }
+
+    fn cache_size(&self) -> (u8, u8) {
+        (INT_CACHE.len() as u8, FLOAT_CACHE.len() as u8)
+    }
+
+    fn save(&mut self, k: u8, r: Reg) {
+        let c = INT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch x64 ; mov Rq(c), Rq(reg(r)));
+    }
+
+    fn restore(&mut self, r: Reg, k: u8) {
+        let c = INT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), Rq(c));
+    }
+
+    fn fsave(&mut self, k: u8, r: Reg) {
+        let c = FLOAT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch x64 ; movapd Rx(c), Rx(reg(r)));
+    }
+
+    fn frestore(&mut self, r: Reg, k: u8) {
+        let c = FLOAT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch x64 ; movapd Rx(reg(r)), Rx(c));
     }
 
     fn load(&mut self, r: Reg, slot: u16) {
@@ -226,15 +271,40 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn branch(&mut self, cond: Cmp, l: DynamicLabel) {
+        dynasm!(self.ops ; .arch x64 ; cmp rax, rcx);
+        self.jcc(cond, l);
+    }
+
+    fn branch_imm(&mut self, cond: Cmp, v: i64, l: DynamicLabel) {
+        match i32::try_from(v) {
+            // The immediate is sign-extended: the same 64-bit value.
+            Ok(v) => dynasm!(self.ops ; .arch x64 ; cmp rax, v),
+            Err(_) => dynasm!(self.ops ; .arch x64 ; mov rcx, QWORD v ; cmp rax, rcx),
+        }
+        self.jcc(cond, l);
+    }
+
+    fn int_op_imm(&mut self, op: IntOp, v: i64) {
         let ops = &mut *self.ops;
-        dynasm!(ops ; .arch x64 ; cmp rax, rcx);
-        match cond {
-            Cmp::Lt => dynasm!(ops ; .arch x64 ; jl =>l),
-            Cmp::Le => dynasm!(ops ; .arch x64 ; jle =>l),
-            Cmp::Gt => dynasm!(ops ; .arch x64 ; jg =>l),
-            Cmp::Ge => dynasm!(ops ; .arch x64 ; jge =>l),
-            Cmp::Eq => dynasm!(ops ; .arch x64 ; je =>l),
-            Cmp::Ne => dynasm!(ops ; .arch x64 ; jne =>l),
+        let Ok(k) = i32::try_from(v) else {
+            dynasm!(ops ; .arch x64 ; mov rcx, QWORD v);
+            return self.int_op(op);
+        };
+        // Shift counts are taken mod 64, as the language takes them.
+        let shift = (v & 63) as i8;
+        match op {
+            IntOp::Add => dynasm!(ops ; .arch x64 ; add rax, k),
+            IntOp::Sub => dynasm!(ops ; .arch x64 ; sub rax, k),
+            IntOp::Mul => dynasm!(ops ; .arch x64 ; imul rax, rax, k),
+            IntOp::And => dynasm!(ops ; .arch x64 ; and rax, k),
+            IntOp::Or => dynasm!(ops ; .arch x64 ; or rax, k),
+            IntOp::Xor => dynasm!(ops ; .arch x64 ; xor rax, k),
+            IntOp::Shl => dynasm!(ops ; .arch x64 ; shl rax, shift),
+            IntOp::Shr => dynasm!(ops ; .arch x64 ; sar rax, shift),
+            IntOp::Min | IntOp::Max => {
+                dynasm!(ops ; .arch x64 ; mov rcx, QWORD v);
+                self.int_op(op);
+            }
         }
     }
 
@@ -314,7 +384,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops ; .arch x64 ; mov rax, QWORD exit as i64 ; jmp =>l);
     }
 
-    fn count(&mut self, n: u8) {
+    fn count(&mut self, n: u32) {
         dynasm!(self.ops ; .arch x64 ; add r13, n as i32);
     }
 
@@ -390,7 +460,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             self.store(r, Reg::A);
         }
         if c.after > 0 {
-            self.count(c.after);
+            self.count(c.after as u32);
         }
     }
 
@@ -543,15 +613,18 @@ pub fn assemble(prog: &Program, func: u32) -> Option<Vec<u8>> {
         &mut X64::new(&mut asm),
         prog,
         func,
-        &vec![0; prog.module().consts.len()],
+        &Fixed {
+            consts: &vec![0; prog.module().consts.len()],
+            units: &[],
+        },
     )?;
     asm.finalize().ok()
 }
 
 /// Function `func` of `prog` compiled for this (x86-64) host.
 #[cfg(target_arch = "x86_64")]
-pub fn compile(prog: &Program, func: u32, consts: &[u64]) -> Option<Function> {
+pub fn compile(prog: &Program, func: u32, fixed: &Fixed) -> Option<Function> {
     let mut asm = dynasmrt::x64::Assembler::new().ok()?;
-    let labels = lower(&mut X64::new(&mut asm), prog, func, consts)?;
+    let labels = lower(&mut X64::new(&mut asm), prog, func, fixed)?;
     crate::finish(asm, labels, prog.start_of(func))
 }

@@ -503,3 +503,50 @@ fn heap_accesses_inline_compute_fall_back_and_trap_as_interpreted() {
     let (trap, _) = try_call_in(HEAP, "heap", &args(50, 50), JitMode::Eager, u64::MAX);
     assert!(trap.contains("out of bounds"), "{trap}");
 }
+
+const IMMEDIATES: &str = "
+fn imm(x: int) -> int {
+    var r = x * -7 + (x + -4096) * 3 + (x - 5000) + (x * 4097) - 1;
+    if x < -4095 { r += 1; }
+    if x >= -4096 { r += 10; }
+    if x == 4096 { r += 100; }
+    if x != 4095 { r += 1000; }
+    if x > 2147483647 { r += 10000; }
+    if x <= -2147483649 { r += 100000; }
+    if x > -1 { r += 1000000; }
+    return r;
+}
+fn main() {}
+";
+
+#[test]
+fn immediate_operands_encode_at_every_size() {
+    // Immediates each machine encodes in the instruction, as a negated
+    // one, or in a register: around 12 bits (aarch64) and 32 (x86-64).
+    for x in [
+        0,
+        -1,
+        1,
+        4095,
+        4096,
+        -4095,
+        -4096,
+        -4097,
+        2147483647,
+        2147483648,
+        -2147483648,
+        -2147483649,
+        i64::MAX,
+        i64::MIN,
+    ] {
+        let (jit, _) = try_call_in(
+            IMMEDIATES,
+            "imm",
+            &[Value::Int(x)],
+            JitMode::Eager,
+            u64::MAX,
+        );
+        let (interp, _) = try_call_in(IMMEDIATES, "imm", &[Value::Int(x)], JitMode::Off, u64::MAX);
+        assert_eq!(jit, interp, "imm({x})");
+    }
+}

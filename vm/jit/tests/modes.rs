@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tern_vm::jit::{Backend, Exit, JitState, Runtime};
+use tern_vm::jit::{Backend, Exit, Fixed, JitState, Runtime};
 use tern_vm::{Host, JitMode, Limits, Program, Value, Vm};
 
 /// The JIT, refusing the functions a seed picks (a hash of the seed and
@@ -19,9 +19,9 @@ struct Subset {
 }
 
 impl Backend for Subset {
-    fn compile(&mut self, prog: &Program, func: u32, consts: &[u64]) -> bool {
+    fn compile(&mut self, prog: &Program, func: u32, fixed: &Fixed) -> bool {
         let h = (func as u64 ^ self.seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61;
-        (self.seed == 0 || h % 2 == 0) && self.jit.compile(prog, func, consts)
+        (self.seed == 0 || h % 2 == 0) && self.jit.compile(prog, func, fixed)
     }
 
     fn enter(&mut self, func: u32, pc: u32, rt: &mut dyn Runtime, state: &mut JitState) -> Exit {

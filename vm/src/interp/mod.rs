@@ -77,7 +77,7 @@ fn invalid_call(message: String) -> Trap {
     Trap::without_trace(TrapKind::InvalidArgument, message)
 }
 
-const NO_UNIT: u64 = u64::MAX;
+use crate::jit::NO_UNIT;
 
 /// Counters for `vmrun --stats`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

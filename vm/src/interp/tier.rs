@@ -97,7 +97,13 @@ impl Vm<'_> {
     #[inline(never)]
     fn compile(&mut self, func: u32) -> bool {
         let ok = match self.jit.as_mut() {
-            Some(jit) => jit.compile(&self.prog, func, &self.consts),
+            Some(jit) => {
+                let fixed = crate::jit::Fixed {
+                    consts: &self.consts,
+                    units: &self.units,
+                };
+                jit.compile(&self.prog, func, &fixed)
+            }
             None => false,
         };
         self.heat[func as usize] = if ok { COMPILED } else { INTERPRETED };
