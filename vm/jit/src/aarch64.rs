@@ -149,6 +149,29 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops ; .arch aarch64 ; fmov D(reg(r)), D(c));
     }
 
+    fn restore_bits(&mut self, r: Reg, k: u8) {
+        let c = FLOAT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch aarch64 ; fmov X(reg(r)), D(c));
+    }
+
+    fn frestore_bits(&mut self, r: Reg, k: u8) {
+        let c = INT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch aarch64 ; fmov D(reg(r)), X(c));
+    }
+
+    fn spill(&mut self, slot: u16, k: u8) {
+        // `slot_address` changes only `x3`, which is no scratch register.
+        let (base, off) = self.slot_address(slot);
+        let c = INT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch aarch64 ; str X(c), [X(base), off]);
+    }
+
+    fn fspill(&mut self, slot: u16, k: u8) {
+        let (base, off) = self.slot_address(slot);
+        let c = FLOAT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch aarch64 ; str D(c), [X(base), off]);
+    }
+
     fn load(&mut self, r: Reg, slot: u16) {
         let (base, off) = self.slot_address(slot);
         dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [X(base), off]);

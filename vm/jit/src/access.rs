@@ -170,20 +170,21 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             object(m, l, None, miss);
             barrier(m, l, miss);
             m.load_narrow(B, C, 0, 1);
+            // The value first: no slot is loaded between the branches
+            // and the label they meet at (see `Masm::bind_local`).
+            m.load(A, v);
             let off = 8 * f as i32;
             let done = m.new_label();
             if (f as usize) < INLINE_FIELDS {
                 let big = m.new_label();
                 m.branch_if(B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
-                m.load(A, v);
                 m.store_word(C, l.fields + off, A);
                 m.jump(done);
-                m.bind(big);
+                m.bind_local(big);
             }
             big_fields(m, l, f, miss);
-            m.load(A, v);
             m.store_word(C, off, A);
-            m.bind(done);
+            m.bind_local(done);
         }
         Access::Tag { d, s } => {
             m.load(A, s);
@@ -270,11 +271,11 @@ fn field<M: Masm>(m: &mut M, l: &HeapLayout, f: u16, miss: M::Label) {
         m.branch_if(Reg::B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
         m.load_word(Reg::A, Reg::C, l.fields + off);
         m.jump(done);
-        m.bind(big);
+        m.bind_local(big);
     }
     big_fields(m, l, f, miss);
     m.load_word(Reg::A, Reg::C, off);
-    m.bind(done);
+    m.bind_local(done);
 }
 
 /// `C` = the fields of the big record at `C` (discriminant in `B`), to

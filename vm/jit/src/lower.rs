@@ -12,7 +12,7 @@
 
 use crate::access::{access, Access};
 use crate::layout::HeapLayout;
-use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, Reg};
+use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Reg};
 use crate::reuse::Reuse;
 use tern_vm::internal::Op;
 use tern_vm::jit::{Exit, Fixed};
@@ -195,6 +195,17 @@ fn inv_if(cond: Cmp, inverted: bool) -> Cmp {
 }
 
 impl Form {
+    /// The instruction a branch or jump goes to.
+    fn target(&self) -> Option<u32> {
+        match *self {
+            Form::Branch { t, .. }
+            | Form::Step { t, .. }
+            | Form::Jump { t }
+            | Form::FloatBranch { t, .. } => Some(t),
+            _ => None,
+        }
+    }
+
     /// Whether the instruction checks something before it is counted
     /// (and leaves for the interpreter if the check fails).
     fn checks_first(&self) -> bool {
@@ -243,6 +254,8 @@ struct Miss<L> {
     x: u64,
     y: u64,
     resume: L,
+    /// What registers hold at `resume`, loaded again after the shim.
+    held: Held,
     leave: L,
 }
 
@@ -620,25 +633,37 @@ fn lower_into<M: Masm>(
     // (after a call returns, after an inlined call's poll).
     let mut entry = vec![false; ops.len()];
     entry[0] = true;
+    // Loop headers: instructions only backward branches jump to, where
+    // the cache registers' state goes around the loop (see
+    // `Masm::bind_header`); a forward jump there would not bring it.
+    let mut backward = vec![false; ops.len()];
+    let mut forward = vec![false; ops.len()];
     for (k, f) in forms.iter().enumerate() {
-        let t = match *f {
-            Form::Branch { t, .. }
-            | Form::Step { t, .. }
-            | Form::Jump { t }
-            | Form::FloatBranch { t, .. } => Some(t),
-            _ => None,
-        };
-        if let Some(k) = t.and_then(|t| t.checked_sub(start)) {
-            if let Some(e) = entry.get_mut(k as usize) {
+        if let Some(t) = f.target().and_then(|t| t.checked_sub(start)) {
+            let t = t as usize;
+            if let Some(e) = entry.get_mut(t) {
                 *e = true;
+                if t <= k {
+                    backward[t] = true;
+                } else {
+                    forward[t] = true;
+                }
             }
         }
         if matches!(f, Form::Call(_) | Form::Enter { .. }) {
             if let Some(e) = entry.get_mut(k + 1) {
                 *e = true;
+                // Resumed after a call the driver made: nothing known.
+                forward[k + 1] = true;
             }
         }
     }
+    let header: Vec<bool> = (0..ops.len())
+        .map(|k| k > 0 && backward[k] && !forward[k])
+        .collect();
+    // Each loop header's driver entry (a stub that loads what the
+    // registers hold there) and that state.
+    let mut headers: Vec<Option<(M::Label, Held)>> = (0..ops.len()).map(|_| None).collect();
     let target = |t: u32| -> Option<M::Label> {
         let k = t.checked_sub(start)? as usize;
         labels.get(k).copied()
@@ -683,8 +708,18 @@ fn lower_into<M: Masm>(
         if entry[k] || f.checks_first() || pending >= PENDING_MAX {
             flush(m, &mut pending);
         }
-        m.bind_instruction(labels[k], entry[k]);
+        if header[k] {
+            let held = m.bind_header(labels[k]);
+            headers[k] = Some((m.new_label(), held));
+        } else {
+            m.bind_instruction(labels[k], entry[k]);
+        }
         let poll = Exit::Poll(pc).encode();
+        // The state a loop header at `t` expects, if `t` is one.
+        let expects = |t: u32| {
+            let k = t.checked_sub(start)? as usize;
+            headers.get(k)?.as_ref().map(|(_, held)| held)
+        };
         // A branch to `t` (`emit(m, label, inverted)` branches to `label`
         // if the condition holds, or with `inverted` if it does not):
         // backward ones poll when taken, the poll on the fall-through
@@ -697,9 +732,13 @@ fn lower_into<M: Masm>(
             } else {
                 let skip = m.new_label();
                 emit(m, skip, true);
+                let goes_on = m.snapshot();
                 m.exit_if_due(poll);
+                if let Some(held) = expects(t) {
+                    m.adopt(held);
+                }
                 m.jump(l);
-                m.bind(skip);
+                m.bind_with(skip, &goes_on);
             }
             Some(())
         };
@@ -765,16 +804,17 @@ fn lower_into<M: Masm>(
             } => {
                 let (miss, resume, leave) = (m.new_label(), m.new_label(), m.new_label());
                 leaves.push((leave, pc));
+                crate::access::emit(m, layout, access, miss);
+                let held = m.bind_resume(resume);
                 misses.push(Miss {
                     at: miss,
                     resume,
+                    held,
                     leave,
                     f,
                     x,
                     y,
                 });
-                crate::access::emit(m, layout, access, miss);
-                m.bind(resume);
                 count(m);
             }
             Form::HeapOr { f, x, y } => {
@@ -872,6 +912,9 @@ fn lower_into<M: Masm>(
                 let l = target(t)?;
                 if t <= pc {
                     m.exit_if_due(poll);
+                    if let Some(held) = expects(t) {
+                        m.adopt(held);
+                    }
                 }
                 m.jump(l);
             }
@@ -954,7 +997,17 @@ fn lower_into<M: Masm>(
     for miss in misses {
         m.bind(miss.at);
         m.call_heap(miss.f, miss.x, miss.y, miss.leave);
+        m.reload(&miss.held);
         m.jump(miss.resume);
+    }
+    // The driver enters a loop header through a stub that loads what the
+    // registers hold there.
+    for (k, h) in headers.iter().enumerate() {
+        if let Some((stub, held)) = h {
+            m.bind(*stub);
+            m.reload(held);
+            m.jump(labels[k]);
+        }
     }
     m.bind(trapped);
     m.exit(Exit::Trapped.encode());
@@ -967,5 +1020,13 @@ fn lower_into<M: Masm>(
         m.exit(Exit::Call(pc).encode());
     }
     m.exit_path();
-    Some(labels.into_iter().zip(entry).collect())
+    let driver = |k: usize, l: M::Label| headers[k].as_ref().map_or(l, |(stub, _)| *stub);
+    Some(
+        labels
+            .into_iter()
+            .enumerate()
+            .map(|(k, l)| driver(k, l))
+            .zip(entry)
+            .collect(),
+    )
 }

@@ -39,6 +39,16 @@ pub enum Operand {
     Imm(u32),
 }
 
+/// What `reuse` knows its registers hold at a point: `A`'s slot (and
+/// whether as a float), and each int and float cache register's (see
+/// [`Masm::bind_resume`]).
+#[derive(Clone, Debug, Default)]
+pub struct Held {
+    pub a: Option<(bool, u16)>,
+    pub ints: Vec<Option<u16>>,
+    pub floats: Vec<Option<u16>>,
+}
+
 /// A comparison: the VM's own (signed for ints, IEEE for floats).
 pub use tern_vm::opcodes::Cmp;
 
@@ -120,8 +130,9 @@ pub trait Masm {
         self.bind(label);
     }
     /// How many int and float registers this machine lends `reuse` to
-    /// keep slots' values in (registers no operation here uses, and that
-    /// calls out of compiled code need not preserve).
+    /// keep slots' values in: registers no operation uses but those that
+    /// call out of compiled code, which `reuse` treats as clobbering
+    /// them (so the callee need not preserve them).
     fn cache_size(&self) -> (u8, u8) {
         (0, 0)
     }
@@ -140,6 +151,65 @@ pub trait Masm {
     /// Float register `r` = float cache register `k`.
     fn frestore(&mut self, r: Reg, k: u8) {
         let _ = (r, k);
+    }
+    /// Int register `r` = the bits of float cache register `k`.
+    fn restore_bits(&mut self, r: Reg, k: u8) {
+        let _ = (r, k);
+    }
+    /// Float register `r` = the bits of int cache register `k`.
+    fn frestore_bits(&mut self, r: Reg, k: u8) {
+        let _ = (r, k);
+    }
+    /// `frame[slot]` = int cache register `k` (no scratch register
+    /// changed).
+    fn spill(&mut self, slot: u16, k: u8) {
+        let _ = (slot, k);
+    }
+    /// `frame[slot]` = float cache register `k` (no scratch register
+    /// changed).
+    fn fspill(&mut self, slot: u16, k: u8) {
+        let _ = (slot, k);
+    }
+    /// Binds `label`, which control reaches only by jumps from code of
+    /// the same instruction emitted since its start, on no path between
+    /// which and here a slot is loaded or stored: the cache registers
+    /// hold what they held (`A` is unknown).
+    fn bind_local(&mut self, label: Self::Label) {
+        self.bind(label);
+    }
+    /// Binds `label`, where control also arrives from a stub emitted
+    /// later that calls out and then [`Masm::reload`]s what this answers:
+    /// what registers hold here stays known.
+    fn bind_resume(&mut self, label: Self::Label) -> Held {
+        self.bind(label);
+        Held::default()
+    }
+    /// Loads from their slots the values `held` says registers hold.
+    fn reload(&mut self, held: &Held) {
+        let _ = held;
+    }
+    /// Binds loop header `label`, which control reaches by falling in and
+    /// by backward jumps that first [`Masm::adopt`] what this answers
+    /// (the driver enters through a stub that [`Masm::reload`]s it): what
+    /// the cache registers hold stays known around the loop.
+    fn bind_header(&mut self, label: Self::Label) -> Held {
+        self.bind(label);
+        Held::default()
+    }
+    /// Makes the registers hold what `held` says (loading from their
+    /// slots those that do not yet), before a jump to a loop header.
+    fn adopt(&mut self, held: &Held) {
+        let _ = held;
+    }
+    /// What registers hold now, every value also in its slot.
+    fn snapshot(&mut self) -> Held {
+        Held::default()
+    }
+    /// Binds `label`, where control arrives only from a branch taken when
+    /// registers held `held` (a [`Masm::snapshot`]).
+    fn bind_with(&mut self, label: Self::Label, held: &Held) {
+        let _ = held;
+        self.bind(label);
     }
     /// `r = frame[slot]`.
     fn load(&mut self, r: Reg, slot: u16);

@@ -1,27 +1,37 @@
 //! A macro-assembler that wraps another and keeps the values of recently
-//! stored or loaded slots in registers, to use instead of loading the
-//! slot again: in a chain of arithmetic each result would otherwise go to
-//! its slot and come straight back, a store-to-load round trip on the
-//! critical path of every dependent operation.
+//! stored or loaded slots in registers, to use instead of the slot: in a
+//! chain of arithmetic each result would otherwise go to its slot and come
+//! straight back, a store-to-load round trip on the critical path of every
+//! dependent operation, and a temporary written again and again would be
+//! stored each time.
 //!
 //! Two kinds of holding: `A` itself (what the instruction before just
 //! stored or loaded: no instruction at all), and the backend's cache
-//! registers ([`Masm::cache_size`]), filled round-robin by every load and
-//! store of a slot, read with one register move. The cache is
-//! write-through: every store still writes the slot, so a value in a
-//! register is only ever a copy, and nothing needs writing back when
-//! compiled code exits, calls or lets the runtime run.
+//! registers ([`Masm::cache_size`]), filled by every load and store of a
+//! slot (each slot has one register of each kind: slot mod their number),
+//! read with one register move. The cache is
+//! write-back: a store only sets a cache register, marked dirty, and the
+//! slot is written when the register is taken for another slot, or when
+//! anything could look at the slots in memory: before every branch, jump,
+//! label, exit and call out of compiled code (so where control goes, or
+//! whoever runs next, finds every slot in memory, as if each instruction
+//! had stored its result). A slot written twice between two of those is
+//! stored once.
 //!
 //! Everything held is forgotten wherever control can arrive from
 //! elsewhere (every label bound, except an instruction's own label where
-//! nothing else enters: see `Masm::bind_instruction`) and around every
-//! call out of compiled code (the runtime, a heap shim, a float function,
-//! a compiled callee: they may change slots, and they do not preserve the
+//! nothing else enters: see `Masm::bind_instruction`, and the labels of
+//! [`Masm::bind_local`] and [`Masm::bind_resume`]) and around every call
+//! out of compiled code (the runtime, a heap shim, a float function, a
+//! compiled callee: they may change slots, and they do not preserve the
 //! cache registers); `A`'s value also after every operation that may
-//! change `A`. A slot is held as an int or as a float, never both: a
-//! load of the other kind reads memory.
+//! change `A`. A slot may be held as an int and as a float at once (the
+//! same bits: a load of the other kind moves them across registers);
+//! only one of the two is ever dirty.
 
-use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, Operand, Reg, Test};
+use crate::masm::{
+    Cmp, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Operand, Reg, Test,
+};
 
 pub(crate) struct Reuse<'a, M> {
     m: &'a mut M,
@@ -30,9 +40,9 @@ pub(crate) struct Reuse<'a, M> {
     /// The slot each int and float cache register holds.
     ints: Vec<Option<u16>>,
     floats: Vec<Option<u16>>,
-    /// The cache registers to fill next.
-    next_int: usize,
-    next_float: usize,
+    /// Whether each holds a value its slot does not have yet.
+    dirty_ints: Vec<bool>,
+    dirty_floats: Vec<bool>,
 }
 
 impl<'a, M: Masm> Reuse<'a, M> {
@@ -43,8 +53,8 @@ impl<'a, M: Masm> Reuse<'a, M> {
             held: None,
             ints: vec![None; ints as usize],
             floats: vec![None; floats as usize],
-            next_int: 0,
-            next_float: 0,
+            dirty_ints: vec![false; ints as usize],
+            dirty_floats: vec![false; floats as usize],
         }
     }
 
@@ -53,8 +63,34 @@ impl<'a, M: Masm> Reuse<'a, M> {
         self.held = None;
     }
 
-    /// Nothing held is known any longer.
+    /// Writes every dirty cache register to its slot.
+    fn flush(&mut self) {
+        for k in 0..self.ints.len() {
+            self.spill(false, k);
+        }
+        for k in 0..self.floats.len() {
+            self.spill(true, k);
+        }
+    }
+
+    /// Writes cache register `k` to its slot if it is dirty.
+    fn spill(&mut self, float: bool, k: usize) {
+        let (regs, dirty) = match float {
+            false => (&self.ints, &mut self.dirty_ints),
+            true => (&self.floats, &mut self.dirty_floats),
+        };
+        if let (Some(slot), true) = (regs[k], dirty[k]) {
+            dirty[k] = false;
+            match float {
+                false => self.m.spill(slot, k as u8),
+                true => self.m.fspill(slot, k as u8),
+            }
+        }
+    }
+
+    /// Nothing held is known any longer (every slot written first).
     fn forget_all(&mut self) {
+        self.flush();
         self.held = None;
         self.ints.fill(None);
         self.floats.fill(None);
@@ -67,11 +103,17 @@ impl<'a, M: Masm> Reuse<'a, M> {
         }
     }
 
-    /// `slot` is about to be written: no register holds its value.
+    /// `slot` is about to be written: no register holds its value (a
+    /// dirty one's value is overwritten: never stored).
     fn drop_slot(&mut self, slot: u16) {
-        for s in self.ints.iter_mut().chain(self.floats.iter_mut()) {
+        for (s, d) in self.ints.iter_mut().zip(self.dirty_ints.iter_mut()) {
             if *s == Some(slot) {
-                *s = None;
+                (*s, *d) = (None, false);
+            }
+        }
+        for (s, d) in self.floats.iter_mut().zip(self.dirty_floats.iter_mut()) {
+            if *s == Some(slot) {
+                (*s, *d) = (None, false);
             }
         }
         if self.held.is_some_and(|(_, s)| s == slot) {
@@ -79,28 +121,43 @@ impl<'a, M: Masm> Reuse<'a, M> {
         }
     }
 
-    /// Copies `r`, which holds `slot`'s value, into a cache register.
-    fn keep(&mut self, float: bool, slot: u16, r: Reg) {
-        let (regs, next) = match float {
-            false => (&mut self.ints, &mut self.next_int),
-            true => (&mut self.floats, &mut self.next_float),
+    /// Copies `r`, which holds `slot`'s value, into a cache register
+    /// (`dirty` if the slot does not have it yet); `false` if the
+    /// backend lends none.
+    fn keep(&mut self, float: bool, slot: u16, r: Reg, dirty: bool) -> bool {
+        let n = if float {
+            self.floats.len()
+        } else {
+            self.ints.len()
         };
-        if regs.is_empty() {
-            return;
+        if n == 0 {
+            return false;
         }
-        let k = *next;
-        *next = (k + 1) % regs.len();
+        // Direct-mapped: a slot has one register of each kind, so the
+        // state at a loop's back edge tends to match its header's.
+        let k = slot as usize % n;
+        self.spill(float, k);
+        let (regs, dirt) = match float {
+            false => (&mut self.ints, &mut self.dirty_ints),
+            true => (&mut self.floats, &mut self.dirty_floats),
+        };
         regs[k] = Some(slot);
+        dirt[k] = dirty;
         match float {
             false => self.m.save(k as u8, r),
             true => self.m.fsave(k as u8, r),
         }
+        true
     }
 
     /// The cache register holding `slot`'s value as an int or a float.
     fn cached(&self, float: bool, slot: u16) -> Option<u8> {
         let regs = if float { &self.floats } else { &self.ints };
-        regs.iter().position(|&s| s == Some(slot)).map(|k| k as u8)
+        if regs.is_empty() {
+            return None;
+        }
+        let k = slot as usize % regs.len();
+        (regs[k] == Some(slot)).then_some(k as u8)
     }
 }
 
@@ -123,6 +180,89 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         }
         self.m.bind(label);
     }
+    fn bind_local(&mut self, label: M::Label) {
+        // The jumps here wrote back what they held; so does the way in.
+        self.flush();
+        self.forget();
+        self.m.bind(label);
+    }
+    fn bind_resume(&mut self, label: M::Label) -> Held {
+        self.flush();
+        self.m.bind(label);
+        Held {
+            a: self.held,
+            ints: self.ints.clone(),
+            floats: self.floats.clone(),
+        }
+    }
+    /// The stub's loads, into the registers themselves (nothing was
+    /// dirty at the label: the slots hold what the registers held, or
+    /// what the call out wrote where compiled code would have).
+    fn reload(&mut self, held: &Held) {
+        for (k, slot) in held.ints.iter().enumerate() {
+            if let Some(slot) = *slot {
+                self.m.load(Reg::B, slot);
+                self.m.save(k as u8, Reg::B);
+            }
+        }
+        for (k, slot) in held.floats.iter().enumerate() {
+            if let Some(slot) = *slot {
+                self.m.fload(Reg::B, slot);
+                self.m.fsave(k as u8, Reg::B);
+            }
+        }
+        match held.a {
+            Some((false, slot)) => self.m.load(Reg::A, slot),
+            Some((true, slot)) => self.m.fload(Reg::A, slot),
+            None => {}
+        }
+        self.held = held.a;
+        self.ints.clone_from(&held.ints);
+        self.floats.clone_from(&held.floats);
+        self.dirty_ints.fill(false);
+        self.dirty_floats.fill(false);
+    }
+    fn bind_header(&mut self, label: M::Label) -> Held {
+        let held = self.snapshot();
+        self.forget();
+        self.m.bind(label);
+        Held { a: None, ..held }
+    }
+    fn adopt(&mut self, held: &Held) {
+        self.flush();
+        for (k, slot) in held.ints.iter().enumerate() {
+            if let (Some(slot), false) = (*slot, self.ints[k] == *slot) {
+                self.m.load(Reg::B, slot);
+                self.m.save(k as u8, Reg::B);
+            }
+        }
+        for (k, slot) in held.floats.iter().enumerate() {
+            if let (Some(slot), false) = (*slot, self.floats[k] == *slot) {
+                self.m.fload(Reg::B, slot);
+                self.m.fsave(k as u8, Reg::B);
+            }
+        }
+        self.held = None;
+        self.ints.clone_from(&held.ints);
+        self.floats.clone_from(&held.floats);
+    }
+    fn snapshot(&mut self) -> Held {
+        self.flush();
+        Held {
+            a: self.held,
+            ints: self.ints.clone(),
+            floats: self.floats.clone(),
+        }
+    }
+    fn bind_with(&mut self, label: M::Label, held: &Held) {
+        self.flush();
+        self.m.bind(label);
+        self.held = held.a;
+        self.ints.clone_from(&held.ints);
+        self.floats.clone_from(&held.floats);
+        self.dirty_ints.fill(false);
+        self.dirty_floats.fill(false);
+    }
     fn load(&mut self, r: Reg, slot: u16) {
         if r == Reg::A {
             if self.held == Some((false, slot)) {
@@ -132,9 +272,14 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         }
         match self.cached(false, slot) {
             Some(k) => self.m.restore(r, k),
+            // Held as the other kind: the same bits, moved across (the
+            // other register keeps its dirt, so the slot is written once).
             None => {
-                self.m.load(r, slot);
-                self.keep(false, slot, r);
+                match self.cached(true, slot) {
+                    Some(k) => self.m.restore_bits(r, k),
+                    None => self.m.load(r, slot),
+                }
+                self.keep(false, slot, r, false);
             }
         }
     }
@@ -143,8 +288,9 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         if r == Reg::A {
             self.held = Some((false, slot));
         }
-        self.m.store(slot, r);
-        self.keep(false, slot, r);
+        if !self.keep(false, slot, r, true) {
+            self.m.store(slot, r);
+        }
     }
     fn load_imm(&mut self, r: Reg, v: i64) {
         if r == Reg::A {
@@ -161,15 +307,19 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.int_op_imm(op, v);
     }
     fn branch_imm(&mut self, cond: Cmp, v: i64, label: M::Label) {
+        self.flush();
         self.m.branch_imm(cond, v, label);
     }
     fn branch(&mut self, cond: Cmp, label: M::Label) {
+        self.flush();
         self.m.branch(cond, label);
     }
     fn branch_unsigned_le(&mut self, label: M::Label) {
+        self.flush();
         self.m.branch_unsigned_le(label);
     }
     fn branch_if(&mut self, x: Reg, test: Test, y: Operand, label: M::Label) {
+        self.flush();
         self.m.branch_if(x, test, y, label);
     }
     fn heap_word(&mut self, r: Reg, off: i32) {
@@ -219,6 +369,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.div_magic(d, magic, rem);
     }
     fn jump(&mut self, label: M::Label) {
+        self.flush();
         self.m.jump(label);
     }
     fn entry(&mut self) {
@@ -245,10 +396,12 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.count(n);
     }
     fn exit_if_due(&mut self, exit: u64) {
+        self.flush();
         self.m.exit_if_due(exit);
     }
     fn enter_checks(&mut self, depth: u8, need: u32, leave: M::Label) {
-        self.forget_all();
+        self.flush();
+        self.forget();
         self.m.enter_checks(depth, need, leave);
     }
     fn native_call(&mut self, call: &NativeCall, exit: M::Label) {
@@ -268,9 +421,14 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         }
         match self.cached(true, slot) {
             Some(k) => self.m.frestore(r, k),
+            // Held as the other kind: the same bits, moved across (the
+            // other register keeps its dirt, so the slot is written once).
             None => {
-                self.m.fload(r, slot);
-                self.keep(true, slot, r);
+                match self.cached(false, slot) {
+                    Some(k) => self.m.frestore_bits(r, k),
+                    None => self.m.fload(r, slot),
+                }
+                self.keep(true, slot, r, false);
             }
         }
     }
@@ -279,8 +437,9 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         if r == Reg::A {
             self.held = Some((true, slot));
         }
-        self.m.fstore(slot, r);
-        self.keep(true, slot, r);
+        if !self.keep(true, slot, r, true) {
+            self.m.fstore(slot, r);
+        }
     }
     fn fmove(&mut self, dst: Reg, src: Reg) {
         if dst == Reg::A {
@@ -293,6 +452,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.float_op(op);
     }
     fn fbranch(&mut self, cond: Cmp, negated: bool, label: M::Label) {
+        self.flush();
         self.m.fbranch(cond, negated, label);
     }
     fn int_to_float(&mut self) {
@@ -300,6 +460,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.int_to_float();
     }
     fn float_to_int(&mut self, leave: M::Label) {
+        self.flush();
         self.forget();
         self.m.float_to_int(leave);
     }

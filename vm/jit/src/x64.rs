@@ -1,9 +1,11 @@
 //! The x86-64 backend (System V): the frame base lives in `rbx`, the
 //! state in `r12`, the count in `r13`, the context in `r14` (all
 //! preserved across calls, saved by the entry stub); `A` is `rax`
-//! (floats `xmm0`), `B` is `rcx` (`xmm1`), `C` is `rdx`, and `rsi`,
-//! `rdi` and `r8` are scratch within one operation (as `rdx` is in those
-//! that do not take `C`); the exit is returned in `rax`. Float
+//! (floats `xmm0`), `B` is `rcx` (`xmm1`), `C` is `rdx`, and `rsi` is
+//! scratch within one operation (as `rdx` is in those that do not take
+//! `C`, and `rdi` and `r8` in calls out); `r8`-`r11`, `rdi`, `r15` and
+//! `xmm3`-`xmm15` are the cache registers (see `INT_CACHE`); the exit is
+//! returned in `rax`. Float
 //! comparisons use `ucomisd`, whose unordered result (a NaN) sets the
 //! zero, parity and carry flags: each condition is the jump that is false
 //! for it (see `fbranch`). No VEX instruction is emitted, so no fused
@@ -41,10 +43,11 @@ impl<'a, A: NewLabel> X64<'a, A> {
     }
 }
 
-/// The cache registers (see `Masm::cache_size`): `r9`-`r11` and
-/// `xmm3`-`xmm15`, which nothing else here uses and the C calling
-/// convention does not preserve.
-const INT_CACHE: [u8; 3] = [9, 10, 11];
+/// The cache registers (see `Masm::cache_size`): `r8`-`r11`, `rdi` and
+/// `r15`, and `xmm3`-`xmm15`: what no operation that keeps the cache uses
+/// (`rdi` and `r8` only the calls out, which forget it), and `r15`, which
+/// the entry stub saves and restores for the caller.
+const INT_CACHE: [u8; 6] = [8, 9, 10, 11, 7, 15];
 const FLOAT_CACHE: [u8; 13] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
 impl<A: DynasmLabelApi<Relocation = X64Relocation>> X64<'_, A> {
@@ -103,6 +106,26 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     fn frestore(&mut self, r: Reg, k: u8) {
         let c = FLOAT_CACHE[k as usize];
         dynasm!(self.ops ; .arch x64 ; movapd Rx(reg(r)), Rx(c));
+    }
+
+    fn restore_bits(&mut self, r: Reg, k: u8) {
+        let c = FLOAT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch x64 ; movq Rq(reg(r)), Rx(c));
+    }
+
+    fn frestore_bits(&mut self, r: Reg, k: u8) {
+        let c = INT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch x64 ; movq Rx(reg(r)), Rq(c));
+    }
+
+    fn spill(&mut self, slot: u16, k: u8) {
+        let (off, c) = (slot as i32 * 8, INT_CACHE[k as usize]);
+        dynasm!(self.ops ; .arch x64 ; mov QWORD [rbx + off], Rq(c));
+    }
+
+    fn fspill(&mut self, slot: u16, k: u8) {
+        let (off, c) = (slot as i32 * 8, FLOAT_CACHE[k as usize]);
+        dynasm!(self.ops ; .arch x64 ; movsd QWORD [rbx + off], Rx(c));
     }
 
     fn load(&mut self, r: Reg, slot: u16) {
@@ -321,7 +344,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; push r12
             ; push r13
             ; push r14
-            ; push r14
+            ; push r15
             ; mov rbx, rdi
             ; mov r12, rsi
             ; mov r13, QWORD [rsi + JitState::COUNT]
@@ -370,7 +393,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             // calls went.
             ; mov rsp, QWORD [r14 + Ctx::SAVED_SP]
             ; mov QWORD [r12 + JitState::COUNT], r13
-            ; pop r14
+            ; pop r15
             ; pop r14
             ; pop r13
             ; pop r12
