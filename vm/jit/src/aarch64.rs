@@ -252,6 +252,31 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
     }
 
+    fn add_offset(&mut self, r: Reg, base: Reg, off: i32) {
+        if (0..4096).contains(&off) {
+            dynasm!(self.ops ; .arch aarch64 ; add XSP(reg(r)), XSP(reg(base)), off as u32);
+        } else {
+            self.imm64(9, off as i64 as u64);
+            dynasm!(self.ops ; .arch aarch64 ; add X(reg(r)), X(reg(base)), x9);
+        }
+    }
+
+    fn ctx_word(&mut self, r: Reg, off: i32) {
+        if self.far_offset(off, 8) {
+            dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [x22, x9]);
+        } else {
+            dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [x22, off as u32]);
+        }
+    }
+
+    fn set_ctx_word(&mut self, off: i32, r: Reg) {
+        if self.far_offset(off, 8) {
+            dynasm!(self.ops ; .arch aarch64 ; str X(reg(r)), [x22, x9]);
+        } else {
+            dynasm!(self.ops ; .arch aarch64 ; str X(reg(r)), [x22, off as u32]);
+        }
+    }
+
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg) {
         dynasm!(self.ops
             ; .arch aarch64

@@ -13,10 +13,15 @@
 //! which does the rare case or declines where the interpreter traps.
 //!
 //! Nothing is written to a slot or to the heap before every check has
-//! passed, so the shim starts from the state the instruction found.
+//! passed, so the shim starts from the state the instruction found. An
+//! object looked up is remembered in a context entry for the accesses
+//! after it in the same block (see `data`); where a shim runs, every
+//! entry is emptied (its length set to 0, so accesses through it miss)
+//! before compiled code goes on.
 
 use crate::layout::HeapLayout;
 use crate::masm::{Masm, Operand, Reg, Test};
+use crate::Ctx;
 use tern_vm::heap::{layout, INLINE_FIELDS};
 use tern_vm::internal::Op;
 
@@ -123,23 +128,16 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
     use Reg::{A, B, C};
     match access {
         Access::Element { d, a, i } => {
-            m.load(A, a);
-            object(m, l, Some(layout::ARRAY), miss);
-            m.load_word(B, C, l.items_len);
+            data(m, l, a, (true, false, false), miss);
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
-            m.load_word(C, C, l.items_ptr);
             m.load_element(A, C, A);
             m.store(d, A);
         }
         Access::SetElement { a, i, v } => {
-            m.load(A, a);
-            object(m, l, Some(layout::ARRAY), miss);
-            barrier(m, l, miss);
-            m.load_word(B, C, l.items_len);
+            data(m, l, a, (true, true, false), miss);
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
-            m.load_word(C, C, l.items_ptr);
             match v {
                 Value::Slot(v) => m.load(B, v),
                 Value::Imm(v) => m.load_imm(B, v),
@@ -147,15 +145,13 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             m.store_element(C, A, B);
         }
         Access::Length { d, a } => {
-            m.load(A, a);
-            object(m, l, Some(layout::ARRAY), miss);
-            m.load_word(A, C, l.items_len);
-            m.store(d, A);
+            data(m, l, a, (true, false, true), miss);
+            m.store(d, B);
         }
         Access::Field { d, o, f, g, keep } => {
-            m.load(A, o);
-            object(m, l, None, miss);
-            field(m, l, f, miss);
+            data(m, l, o, (false, false, false), miss);
+            m.branch_if(B, Test::Ule, Operand::Imm(f as u32), miss);
+            m.load_word(A, C, 8 * f as i32);
             if let Some(g) = g {
                 if let Some(keep) = keep {
                     m.store(keep, A);
@@ -166,25 +162,10 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             m.store(d, A);
         }
         Access::SetField { o, f, v } => {
-            m.load(A, o);
-            object(m, l, None, miss);
-            barrier(m, l, miss);
-            m.load_narrow(B, C, 0, 1);
-            // The value first: no slot is loaded between the branches
-            // and the label they meet at (see `Masm::bind_local`).
+            data(m, l, o, (false, true, false), miss);
+            m.branch_if(B, Test::Ule, Operand::Imm(f as u32), miss);
             m.load(A, v);
-            let off = 8 * f as i32;
-            let done = m.new_label();
-            if (f as usize) < INLINE_FIELDS {
-                let big = m.new_label();
-                m.branch_if(B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
-                m.store_word(C, l.fields + off, A);
-                m.jump(done);
-                m.bind_local(big);
-            }
-            big_fields(m, l, f, miss);
-            m.store_word(C, off, A);
-            m.bind_local(done);
+            m.store_word(C, 8 * f as i32, A);
         }
         Access::Tag { d, s } => {
             m.load(A, s);
@@ -221,6 +202,66 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             m.load(A, v);
             m.store_word(C, l.cell_value, A);
         }
+    }
+}
+
+/// `C` = where the data of the object in `slot` is (an array's items, a
+/// record's fields), `B` = how many words of it there are (a small
+/// record's inline slots: all of them, as `Heap::field` reads them); its
+/// write barrier checked if `write`. Read from the context entry the
+/// object was looked up into before in this block, or looked up now and
+/// remembered there (see `Masm::find_object`): an array's items move
+/// only when it grows, a small record's fields only when the object table
+/// does, both in calls out, after which nothing looked up is known. With
+/// `fresh`, looked up whatever is remembered: an entry a shim emptied
+/// reads as no data, which only a use that checks the length may rely on.
+fn data<M: Masm>(
+    m: &mut M,
+    l: &HeapLayout,
+    slot: u16,
+    (array, write, fresh): (bool, bool, bool),
+    miss: M::Label,
+) {
+    use Reg::{A, B, C};
+    if let Some((i, checked)) = m.find_object(slot, array).filter(|_| !fresh) {
+        if write && !checked {
+            // The handle was checked inside the table, as long as the
+            // flags, when the object was looked up.
+            m.load(A, slot);
+            barrier(m, l, miss);
+            m.note_object(i, slot, array, true);
+        }
+        let (items, len) = Ctx::object(i);
+        m.ctx_word(B, len);
+        m.ctx_word(C, items);
+        return;
+    }
+    m.load(A, slot);
+    object(m, l, array.then_some(layout::ARRAY), miss);
+    if write {
+        barrier(m, l, miss);
+        m.load_narrow(B, C, 0, 1);
+    }
+    if array {
+        m.load_word(B, C, l.items_len);
+        m.load_word(C, C, l.items_ptr);
+    } else {
+        let (big, done) = (m.new_label(), m.new_label());
+        m.branch_if(B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
+        m.add_offset(C, C, l.fields);
+        m.load_imm(B, INLINE_FIELDS as i64);
+        m.jump(done);
+        m.bind_local(big);
+        m.branch_if(B, Test::Ne, Operand::Imm(layout::BIG_RECORD as u32), miss);
+        m.load_word(B, C, l.big_len);
+        m.load_word(C, C, l.big_ptr);
+        m.bind_local(done);
+    }
+    if let Some(i) = m.new_object() {
+        let (items, len) = Ctx::object(i);
+        m.set_ctx_word(items, C);
+        m.set_ctx_word(len, B);
+        m.note_object(i, slot, array, write);
     }
 }
 

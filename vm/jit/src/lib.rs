@@ -148,6 +148,9 @@ pub struct Ctx<'a> {
     saved_sp: u64,
     /// Each function's compiled entry, or 0 (see `Jit::table`).
     table: *const usize,
+    /// Objects compiled code has looked up (see `access`): for each
+    /// entry, where its fields or items are and how many there are.
+    objects: [[u64; 2]; OBJECT_ENTRIES],
     rt: &'a mut dyn Runtime,
     panic: Option<Box<dyn Any + Send>>,
 }
@@ -164,7 +167,17 @@ impl Ctx<'_> {
     pub const NATIVE: i32 = 48;
     pub const SAVED_SP: i32 = 56;
     pub const TABLE: i32 = 64;
+    pub const OBJECTS: i32 = 72;
+
+    /// The offset of object entry `i`'s data pointer, and of its length.
+    pub fn object(i: u8) -> (i32, i32) {
+        let at = Ctx::OBJECTS + 16 * i as i32;
+        (at, at + 8)
+    }
 }
+
+/// How many looked-up objects compiled code remembers at once.
+pub const OBJECT_ENTRIES: usize = 4;
 
 const _: () = {
     assert!(std::mem::offset_of!(Ctx, frame) == Ctx::FRAME as usize);
@@ -176,6 +189,7 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, native) == Ctx::NATIVE as usize);
     assert!(std::mem::offset_of!(Ctx, saved_sp) == Ctx::SAVED_SP as usize);
     assert!(std::mem::offset_of!(Ctx, table) == Ctx::TABLE as usize);
+    assert!(std::mem::offset_of!(Ctx, objects) == Ctx::OBJECTS as usize);
 };
 
 /// What compiled code calls to run an instruction through the runtime
@@ -258,6 +272,7 @@ impl Backend for Jit {
             native: 0,
             saved_sp: 0,
             table: self.table.as_ptr(),
+            objects: [[0; 2]; OBJECT_ENTRIES],
             rt,
             panic: None,
         };

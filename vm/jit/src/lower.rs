@@ -997,6 +997,12 @@ fn lower_into<M: Masm>(
     for miss in misses {
         m.bind(miss.at);
         m.call_heap(miss.f, miss.x, miss.y, miss.leave);
+        // The access may have missed half way through remembering an
+        // object: no entry is trusted (see `access`).
+        m.load_imm(Reg::B, 0);
+        for i in 0..crate::OBJECT_ENTRIES as u8 {
+            m.set_ctx_word(crate::Ctx::object(i).1, Reg::B);
+        }
         m.reload(&miss.held);
         m.jump(miss.resume);
     }

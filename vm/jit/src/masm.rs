@@ -255,6 +255,30 @@ pub trait Masm {
     fn store_word(&mut self, base: Reg, off: i32, r: Reg);
     /// `r = *(base + off)`, `bytes` (1 or 4) zero-extended.
     fn load_narrow(&mut self, r: Reg, base: Reg, off: i32, bytes: u8);
+    /// `r = base + off`.
+    fn add_offset(&mut self, r: Reg, base: Reg, off: i32);
+    /// `r = ctx[off]`, a word of the context (see `crate::Ctx`).
+    fn ctx_word(&mut self, r: Reg, off: i32);
+    /// `ctx[off] = r`.
+    fn set_ctx_word(&mut self, off: i32, r: Reg);
+
+    // Objects looked up before (see `access`): only `reuse` keeps track.
+    /// The context entry holding the object in `slot` (an array's items,
+    /// else a record's fields), and whether stores into it need no write
+    /// barrier, if it is looked up.
+    fn find_object(&self, slot: u16, array: bool) -> Option<(u8, bool)> {
+        let _ = (slot, array);
+        None
+    }
+    /// An entry to look an object up into, if objects are kept track of.
+    fn new_object(&mut self) -> Option<u8> {
+        None
+    }
+    /// Entry `i` now holds the object in `slot` (`write`: its write
+    /// barrier checked).
+    fn note_object(&mut self, i: u8, slot: u16, array: bool, write: bool) {
+        let _ = (i, slot, array, write);
+    }
     /// `r = *(base + 8 * index)`.
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg);
     /// `*(base + 8 * index) = r`.

@@ -32,6 +32,7 @@
 use crate::masm::{
     Cmp, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Operand, Reg, Test,
 };
+use crate::OBJECT_ENTRIES;
 
 pub(crate) struct Reuse<'a, M> {
     m: &'a mut M,
@@ -43,6 +44,10 @@ pub(crate) struct Reuse<'a, M> {
     /// Whether each holds a value its slot does not have yet.
     dirty_ints: Vec<bool>,
     dirty_floats: Vec<bool>,
+    /// The object each context entry holds (see `Masm::find_object`):
+    /// its slot, whether an array, whether its barrier is checked.
+    objects: [Option<(u16, bool, bool)>; OBJECT_ENTRIES],
+    next_object: usize,
 }
 
 impl<'a, M: Masm> Reuse<'a, M> {
@@ -55,6 +60,8 @@ impl<'a, M: Masm> Reuse<'a, M> {
             floats: vec![None; floats as usize],
             dirty_ints: vec![false; ints as usize],
             dirty_floats: vec![false; floats as usize],
+            objects: [None; OBJECT_ENTRIES],
+            next_object: 0,
         }
     }
 
@@ -94,6 +101,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
         self.held = None;
         self.ints.fill(None);
         self.floats.fill(None);
+        self.objects = [None; OBJECT_ENTRIES];
     }
 
     /// An operation is about to write `r`.
@@ -118,6 +126,11 @@ impl<'a, M: Masm> Reuse<'a, M> {
         }
         if self.held.is_some_and(|(_, s)| s == slot) {
             self.held = None;
+        }
+        for o in &mut self.objects {
+            if o.is_some_and(|(s, _, _)| s == slot) {
+                *o = None;
+            }
         }
     }
 
@@ -222,7 +235,39 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.dirty_ints.fill(false);
         self.dirty_floats.fill(false);
     }
+    fn find_object(&self, slot: u16, array: bool) -> Option<(u8, bool)> {
+        self.objects.iter().enumerate().find_map(|(i, o)| match *o {
+            Some((s, a, write)) if s == slot && a == array => Some((i as u8, write)),
+            _ => None,
+        })
+    }
+    fn new_object(&mut self) -> Option<u8> {
+        let i = self.next_object;
+        self.next_object = (i + 1) % OBJECT_ENTRIES;
+        self.objects[i] = None;
+        Some(i as u8)
+    }
+    fn note_object(&mut self, i: u8, slot: u16, array: bool, write: bool) {
+        for o in &mut self.objects {
+            if o.is_some_and(|(s, _, _)| s == slot) {
+                *o = None;
+            }
+        }
+        self.objects[i as usize] = Some((slot, array, write));
+    }
+    fn add_offset(&mut self, r: Reg, base: Reg, off: i32) {
+        self.writes(r);
+        self.m.add_offset(r, base, off);
+    }
+    fn ctx_word(&mut self, r: Reg, off: i32) {
+        self.writes(r);
+        self.m.ctx_word(r, off);
+    }
+    fn set_ctx_word(&mut self, off: i32, r: Reg) {
+        self.m.set_ctx_word(off, r);
+    }
     fn bind_header(&mut self, label: M::Label) -> Held {
+        self.objects = [None; OBJECT_ENTRIES];
         let held = self.snapshot();
         self.forget();
         self.m.bind(label);
@@ -256,6 +301,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     }
     fn bind_with(&mut self, label: M::Label, held: &Held) {
         self.flush();
+        self.objects = [None; OBJECT_ENTRIES];
         self.m.bind(label);
         self.held = held.a;
         self.ints.clone_from(&held.ints);

@@ -199,6 +199,18 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         }
     }
 
+    fn add_offset(&mut self, r: Reg, base: Reg, off: i32) {
+        dynasm!(self.ops ; .arch x64 ; lea Rq(reg(r)), [Rq(reg(base)) + off]);
+    }
+
+    fn ctx_word(&mut self, r: Reg, off: i32) {
+        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD [r14 + off]);
+    }
+
+    fn set_ctx_word(&mut self, off: i32, r: Reg) {
+        dynasm!(self.ops ; .arch x64 ; mov QWORD [r14 + off], Rq(reg(r)));
+    }
+
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg) {
         dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD [Rq(reg(base)) + Rq(reg(index)) * 8]);
     }

@@ -550,3 +550,55 @@ fn immediate_operands_encode_at_every_size() {
         assert_eq!(jit, interp, "imm({x})");
     }
 }
+
+const REMEMBERED: &str = "
+struct P { x: int, y: int }
+struct Q { a: int, b: int, c: int, d: int, e: int }
+fn block(n: int) -> int {
+    var xs = [1, 2, 3];
+    var ys = [10, 20];
+    let p = P { x: 1, y: 2 };
+    let q = Q { a: 1, b: 2, c: 3, d: 4, e: 5 };
+    var t = 0;
+    for i in 0..n {
+        var junk = [i, i, i];
+        // Reads, writes and lengths of the same objects in one block,
+        // between them a store that may take the write barrier, a push
+        // that moves the items, and a slot given another array.
+        t += xs[0] + xs[2] + len(xs) + p.x + q.e;
+        xs[1] = t % 7;
+        p.y = xs[1] + q.d;
+        q.c = p.y + len(xs);
+        t += xs[1] + p.y + q.c + len(xs);
+        xs.push(i);
+        t += xs[len(xs) - 1] + len(xs);
+        xs = ys;
+        t += xs[1] + len(xs);
+        xs[0] = t % 11;
+        t += xs[0] + len(xs) + len(junk);
+        ys = [t % 5, 4, 5, 6];
+        t += ys[3] + xs[0] + len(ys) + len(xs);
+        xs = [t % 3, len(junk)];
+        t = t % 1000003;
+    }
+    return t;
+}
+fn main() {}
+";
+
+#[test]
+fn remembered_objects_follow_stores_pushes_and_the_write_barrier() {
+    for n in [1, 2, 50] {
+        for stress in [false, true] {
+            let limits = Limits {
+                gc_stress: stress,
+                ..Limits::default()
+            };
+            let args = [Value::Int(n)];
+            let (jit, _) =
+                try_call_with(REMEMBERED, "block", &args, JitMode::Eager, limits.clone());
+            let (interp, _) = try_call_with(REMEMBERED, "block", &args, JitMode::Off, limits);
+            assert_eq!(jit, interp, "block({n}), stress {stress}");
+        }
+    }
+}
