@@ -20,8 +20,9 @@
 //! before compiled code goes on.
 
 use crate::layout::HeapLayout;
-use crate::masm::{Masm, Operand, Reg, Test};
+use crate::masm::{Masm, Object, Operand, Reg, Test};
 use crate::Ctx;
+use crate::OBJECT_ENTRIES;
 use tern_vm::heap::{layout, INLINE_FIELDS};
 use tern_vm::internal::Op;
 
@@ -57,6 +58,23 @@ pub(crate) enum Access {
     CellGet { d: u16, c: u16 },
     /// `c`'s value = `v`.
     CellSet { c: u16, v: u16 },
+}
+
+impl Access {
+    /// The slots it writes.
+    pub(crate) fn writes(&self) -> [Option<u16>; 2] {
+        match *self {
+            Access::Element { d, .. }
+            | Access::Length { d, .. }
+            | Access::Tag { d, .. }
+            | Access::Payload { d, .. }
+            | Access::CellGet { d, .. } => [Some(d), None],
+            Access::Field { d, keep, .. } => [Some(d), keep],
+            Access::SetElement { .. } | Access::SetField { .. } | Access::CellSet { .. } => {
+                [None, None]
+            }
+        }
+    }
 }
 
 /// A value stored: a slot's, or an immediate.
@@ -236,10 +254,20 @@ fn data<M: Masm>(
         m.ctx_word(C, items);
         return;
     }
+    lookup(m, l, slot, array, write, miss);
+    if let Some(i) = m.new_object() {
+        remember(m, i, slot, array, write);
+    }
+}
+
+/// `C` = the data of the object in `slot`, `B` = its length (as `data`
+/// says), looked up in the object table; to `fail` where a check fails.
+fn lookup<M: Masm>(m: &mut M, l: &HeapLayout, slot: u16, array: bool, write: bool, fail: M::Label) {
+    use Reg::{A, B, C};
     m.load(A, slot);
-    object(m, l, array.then_some(layout::ARRAY), miss);
+    object(m, l, array.then_some(layout::ARRAY), fail);
     if write {
-        barrier(m, l, miss);
+        barrier(m, l, fail);
         m.load_narrow(B, C, 0, 1);
     }
     if array {
@@ -252,17 +280,81 @@ fn data<M: Masm>(
         m.load_imm(B, INLINE_FIELDS as i64);
         m.jump(done);
         m.bind_local(big);
-        m.branch_if(B, Test::Ne, Operand::Imm(layout::BIG_RECORD as u32), miss);
+        m.branch_if(B, Test::Ne, Operand::Imm(layout::BIG_RECORD as u32), fail);
         m.load_word(B, C, l.big_len);
         m.load_word(C, C, l.big_ptr);
         m.bind_local(done);
     }
-    if let Some(i) = m.new_object() {
+}
+
+/// Context entry `i` = the data and length in `C` and `B`, of the object
+/// in `slot`.
+fn remember<M: Masm>(m: &mut M, i: u8, slot: u16, array: bool, write: bool) {
+    let (items, len) = Ctx::object(i);
+    m.set_ctx_word(items, Reg::C);
+    m.set_ctx_word(len, Reg::B);
+    m.note_object(i, slot, array, write);
+}
+
+/// Makes context entry `i` hold `want[i]` wherever one is wanted (with
+/// `force`, also where `reuse` says it does: a shim ran, or nothing is
+/// known), looking the objects up. One whose lookup fails (a value the
+/// slot does not hold yet, or an old object whose barrier a store must
+/// take) is set to no data, so that accesses through it miss.
+pub(crate) fn establish<M: Masm>(
+    m: &mut M,
+    l: &HeapLayout,
+    want: &[Option<Object>; OBJECT_ENTRIES],
+    force: bool,
+) {
+    for (i, w) in want.iter().enumerate() {
+        let Some(w) = *w else { continue };
+        let i = i as u8;
+        if !force && m.object_at(i).is_some_and(|o| o.serves(&w)) {
+            continue;
+        }
+        let (fail, done) = (m.new_label(), m.new_label());
+        lookup(m, l, w.slot, w.array, w.write, fail);
         let (items, len) = Ctx::object(i);
-        m.set_ctx_word(items, C);
-        m.set_ctx_word(len, B);
-        m.note_object(i, slot, array, write);
+        m.set_ctx_word(items, Reg::C);
+        m.set_ctx_word(len, Reg::B);
+        m.jump(done);
+        m.bind_local(fail);
+        m.load_imm(Reg::B, 0);
+        m.set_ctx_word(len, Reg::B);
+        m.bind_local(done);
+        m.note_object(i, w.slot, w.array, w.write);
     }
+}
+
+/// The objects worth looking up before a loop, to keep in context
+/// entries around it: those its body (`accesses`) reads or writes inline
+/// through slots it never writes (`written`). Their write barriers are
+/// not checked ahead: a store checks it once per iteration, so that an
+/// old object (after a collection) costs one slow store, not a loop of
+/// them.
+pub(crate) fn invariant(
+    accesses: impl Iterator<Item = Access>,
+    written: &[u16],
+) -> [Option<Object>; OBJECT_ENTRIES] {
+    let mut want: [Option<Object>; OBJECT_ENTRIES] = [None; OBJECT_ENTRIES];
+    let mut n = 0;
+    for a in accesses {
+        let (slot, array) = match a {
+            Access::Element { a, .. } | Access::SetElement { a, .. } => (a, true),
+            Access::Field { o, .. } | Access::SetField { o, .. } => (o, false),
+            _ => continue,
+        };
+        if n == OBJECT_ENTRIES || written.contains(&slot) {
+            continue;
+        }
+        if !want[..n].iter().flatten().any(|o| o.slot == slot) {
+            let write = false;
+            want[n] = Some(Object { slot, array, write });
+            n += 1;
+        }
+    }
+    want
 }
 
 /// `C` = the table entry of the handle in `A`, `B` = its discriminant,

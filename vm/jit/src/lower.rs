@@ -12,7 +12,7 @@
 
 use crate::access::{access, Access};
 use crate::layout::HeapLayout;
-use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Reg};
+use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Object, Reg};
 use crate::reuse::Reuse;
 use tern_vm::internal::Op;
 use tern_vm::jit::{Exit, Fixed};
@@ -195,6 +195,41 @@ fn inv_if(cond: Cmp, inverted: bool) -> Cmp {
 }
 
 impl Form {
+    /// The slots it writes, if it runs only in compiled code (else
+    /// `None`: it calls out, and what compiled code knows is forgotten).
+    fn writes(&self) -> Option<Vec<u16>> {
+        Some(match *self {
+            Form::Move { d, .. }
+            | Form::Imm { d, .. }
+            | Form::Binary { d, .. }
+            | Form::MulAdd { d, .. }
+            | Form::Neg { d, .. }
+            | Form::Abs { d, .. }
+            | Form::Compare { d, .. }
+            | Form::Div { d, .. }
+            | Form::DivBy { d, .. }
+            | Form::Float { d, .. }
+            | Form::MulThen { d, .. }
+            | Form::FloatUnary { d, .. }
+            | Form::FloatCompare { d, .. }
+            | Form::IntToFloat { d, .. }
+            | Form::FloatToInt { d, .. } => vec![d],
+            Form::Step { x, .. } => vec![x],
+            Form::Inline { access, .. } => access.writes().into_iter().flatten().collect(),
+            Form::Nothing
+            | Form::Branch { .. }
+            | Form::Jump { .. }
+            | Form::FloatBranch { .. }
+            | Form::Enter { .. } => vec![],
+            Form::Runtime
+            | Form::Heap { .. }
+            | Form::HeapOr { .. }
+            | Form::Return { .. }
+            | Form::Call(_)
+            | Form::FloatCall { .. } => return None,
+        })
+    }
+
     /// The instruction a branch or jump goes to.
     fn target(&self) -> Option<u32> {
         match *self {
@@ -633,11 +668,15 @@ fn lower_into<M: Masm>(
     // (after a call returns, after an inlined call's poll).
     let mut entry = vec![false; ops.len()];
     entry[0] = true;
-    // Loop headers: instructions only backward branches jump to, where
-    // the cache registers' state goes around the loop (see
-    // `Masm::bind_header`); a forward jump there would not bring it.
+    // Headers (see `Masm::bind_header`): instructions where what compiled
+    // code knows is kept although the driver may enter there: loop
+    // headers only backward branches jump to (a forward jump would not
+    // bring the state), and the instruction after an inlined call's
+    // checks, where the driver resumes after a poll. After a call,
+    // nothing is known anyway.
     let mut backward = vec![false; ops.len()];
     let mut forward = vec![false; ops.len()];
+    let mut after_enter = vec![false; ops.len()];
     for (k, f) in forms.iter().enumerate() {
         if let Some(t) = f.target().and_then(|t| t.checked_sub(start)) {
             let t = t as usize;
@@ -650,16 +689,51 @@ fn lower_into<M: Masm>(
                 }
             }
         }
-        if matches!(f, Form::Call(_) | Form::Enter { .. }) {
-            if let Some(e) = entry.get_mut(k + 1) {
-                *e = true;
-                // Resumed after a call the driver made: nothing known.
-                forward[k + 1] = true;
+        if let Some(e) = entry.get_mut(k + 1) {
+            match f {
+                Form::Call(_) => {
+                    *e = true;
+                    forward[k + 1] = true;
+                }
+                Form::Enter { .. } => {
+                    *e = true;
+                    after_enter[k + 1] = true;
+                }
+                _ => {}
             }
         }
     }
     let header: Vec<bool> = (0..ops.len())
-        .map(|k| k > 0 && backward[k] && !forward[k])
+        .map(|k| k > 0 && (backward[k] || after_enter[k]) && !forward[k])
+        .collect();
+    // The objects to look up before each loop header (see
+    // `access::invariant`): its body runs from it to its last back edge.
+    let layout = crate::layout::heap();
+    let mut last_edge = vec![0; ops.len()];
+    for (k, f) in forms.iter().enumerate() {
+        if let Some(t) = f.target().and_then(|t| t.checked_sub(start)) {
+            if let Some(e) = last_edge.get_mut(t as usize) {
+                *e = (*e).max(k);
+            }
+        }
+    }
+    let wants: Vec<Option<[Option<Object>; crate::OBJECT_ENTRIES]>> = (0..ops.len())
+        .map(|k| {
+            if !header[k] || !backward[k] || layout.is_none() {
+                return None;
+            }
+            let body = &forms[k..=last_edge[k]];
+            let written: Vec<u16> = body
+                .iter()
+                .map(Form::writes)
+                .collect::<Option<Vec<_>>>()?
+                .concat();
+            let accesses = body.iter().filter_map(|f| match f {
+                Form::Inline { access, .. } => Some(*access),
+                _ => None,
+            });
+            Some(crate::access::invariant(accesses, &written))
+        })
         .collect();
     // Each loop header's driver entry (a stub that loads what the
     // registers hold there) and that state.
@@ -683,6 +757,13 @@ fn lower_into<M: Masm>(
     let mut misses: Vec<Miss<M::Label>> = Vec::new();
     // Calls the driver makes, after the body: (label, the call's pc).
     let mut calls: Vec<(M::Label, u32)> = Vec::new();
+    // Makes the context entries hold the objects wanted (see
+    // `access::establish`).
+    let establish = |m: &mut M, want: &[Option<Object>; crate::OBJECT_ENTRIES], force: bool| {
+        if let Some(layout) = layout {
+            crate::access::establish(m, layout, want, force);
+        }
+    };
     // Where an instruction the runtime ran trapped.
     let trapped = m.new_label();
     m.entry();
@@ -709,6 +790,9 @@ fn lower_into<M: Masm>(
             flush(m, &mut pending);
         }
         if header[k] {
+            if let (Some(want), Some(layout)) = (&wants[k], layout) {
+                crate::access::establish(m, layout, want, false);
+            }
             let held = m.bind_header(labels[k]);
             headers[k] = Some((m.new_label(), held));
         } else {
@@ -735,6 +819,7 @@ fn lower_into<M: Masm>(
                 let goes_on = m.snapshot();
                 m.exit_if_due(poll);
                 if let Some(held) = expects(t) {
+                    establish(m, &held.objects, false);
                     m.adopt(held);
                 }
                 m.jump(l);
@@ -913,6 +998,7 @@ fn lower_into<M: Masm>(
                 if t <= pc {
                     m.exit_if_due(poll);
                     if let Some(held) = expects(t) {
+                        establish(m, &held.objects, false);
                         m.adopt(held);
                     }
                 }
@@ -998,11 +1084,8 @@ fn lower_into<M: Masm>(
         m.bind(miss.at);
         m.call_heap(miss.f, miss.x, miss.y, miss.leave);
         // The access may have missed half way through remembering an
-        // object: no entry is trusted (see `access`).
-        m.load_imm(Reg::B, 0);
-        for i in 0..crate::OBJECT_ENTRIES as u8 {
-            m.set_ctx_word(crate::Ctx::object(i).1, Reg::B);
-        }
+        // object: every entry the code after it trusts is looked up again.
+        establish(m, &miss.held.objects, true);
         m.reload(&miss.held);
         m.jump(miss.resume);
     }
@@ -1011,6 +1094,7 @@ fn lower_into<M: Masm>(
     for (k, h) in headers.iter().enumerate() {
         if let Some((stub, held)) = h {
             m.bind(*stub);
+            establish(m, &held.objects, true);
             m.reload(held);
             m.jump(labels[k]);
         }

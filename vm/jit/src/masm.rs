@@ -41,13 +41,33 @@ pub enum Operand {
 
 /// What `reuse` knows its registers hold at a point: `A`'s slot (and
 /// whether as a float), and each int and float cache register's (see
-/// [`Masm::bind_resume`]).
+/// [`Masm::bind_resume`]); and which object each context entry holds.
 #[derive(Clone, Debug, Default)]
 pub struct Held {
     pub a: Option<(bool, u16)>,
     pub ints: Vec<Option<u16>>,
     pub floats: Vec<Option<u16>>,
+    pub objects: [Option<Object>; OBJECT_ENTRIES],
 }
+
+/// An object looked up into a context entry (see `access`): the slot
+/// holding it, whether an array (else a record), whether its write
+/// barrier was checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Object {
+    pub slot: u16,
+    pub array: bool,
+    pub write: bool,
+}
+
+impl Object {
+    /// Whether an entry holding `self` serves where `want` is expected.
+    pub fn serves(&self, want: &Object) -> bool {
+        self.slot == want.slot && self.array == want.array && (self.write || !want.write)
+    }
+}
+
+use crate::OBJECT_ENTRIES;
 
 /// A comparison: the VM's own (signed for ints, IEEE for floats).
 pub use tern_vm::opcodes::Cmp;
@@ -268,6 +288,11 @@ pub trait Masm {
     /// barrier, if it is looked up.
     fn find_object(&self, slot: u16, array: bool) -> Option<(u8, bool)> {
         let _ = (slot, array);
+        None
+    }
+    /// The object context entry `i` holds, if known.
+    fn object_at(&self, i: u8) -> Option<Object> {
+        let _ = i;
         None
     }
     /// An entry to look an object up into, if objects are kept track of.

@@ -30,7 +30,7 @@
 //! only one of the two is ever dirty.
 
 use crate::masm::{
-    Cmp, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Operand, Reg, Test,
+    Cmp, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Object, Operand, Reg, Test,
 };
 use crate::OBJECT_ENTRIES;
 
@@ -44,9 +44,8 @@ pub(crate) struct Reuse<'a, M> {
     /// Whether each holds a value its slot does not have yet.
     dirty_ints: Vec<bool>,
     dirty_floats: Vec<bool>,
-    /// The object each context entry holds (see `Masm::find_object`):
-    /// its slot, whether an array, whether its barrier is checked.
-    objects: [Option<(u16, bool, bool)>; OBJECT_ENTRIES],
+    /// The object each context entry holds (see `Masm::find_object`).
+    objects: [Option<Object>; OBJECT_ENTRIES],
     next_object: usize,
 }
 
@@ -128,7 +127,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
             self.held = None;
         }
         for o in &mut self.objects {
-            if o.is_some_and(|(s, _, _)| s == slot) {
+            if o.is_some_and(|o| o.slot == slot) {
                 *o = None;
             }
         }
@@ -202,11 +201,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn bind_resume(&mut self, label: M::Label) -> Held {
         self.flush();
         self.m.bind(label);
-        Held {
-            a: self.held,
-            ints: self.ints.clone(),
-            floats: self.floats.clone(),
-        }
+        self.snapshot()
     }
     /// The stub's loads, into the registers themselves (nothing was
     /// dirty at the label: the slots hold what the registers held, or
@@ -234,26 +229,38 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.floats.clone_from(&held.floats);
         self.dirty_ints.fill(false);
         self.dirty_floats.fill(false);
+        self.objects = held.objects;
     }
     fn find_object(&self, slot: u16, array: bool) -> Option<(u8, bool)> {
         self.objects.iter().enumerate().find_map(|(i, o)| match *o {
-            Some((s, a, write)) if s == slot && a == array => Some((i as u8, write)),
+            Some(o) if o.slot == slot && o.array == array => Some((i as u8, o.write)),
             _ => None,
         })
     }
+    fn object_at(&self, i: u8) -> Option<Object> {
+        self.objects[i as usize]
+    }
     fn new_object(&mut self) -> Option<u8> {
-        let i = self.next_object;
-        self.next_object = (i + 1) % OBJECT_ENTRIES;
+        // A free entry if there is one (so objects kept around a loop
+        // stay), else each in turn.
+        let i = match self.objects.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                let i = self.next_object;
+                self.next_object = (i + 1) % OBJECT_ENTRIES;
+                i
+            }
+        };
         self.objects[i] = None;
         Some(i as u8)
     }
     fn note_object(&mut self, i: u8, slot: u16, array: bool, write: bool) {
         for o in &mut self.objects {
-            if o.is_some_and(|(s, _, _)| s == slot) {
+            if o.is_some_and(|o| o.slot == slot) {
                 *o = None;
             }
         }
-        self.objects[i as usize] = Some((slot, array, write));
+        self.objects[i as usize] = Some(Object { slot, array, write });
     }
     fn add_offset(&mut self, r: Reg, base: Reg, off: i32) {
         self.writes(r);
@@ -267,7 +274,6 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.set_ctx_word(off, r);
     }
     fn bind_header(&mut self, label: M::Label) -> Held {
-        self.objects = [None; OBJECT_ENTRIES];
         let held = self.snapshot();
         self.forget();
         self.m.bind(label);
@@ -290,6 +296,8 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.held = None;
         self.ints.clone_from(&held.ints);
         self.floats.clone_from(&held.floats);
+        // The caller made the entries hold these (`access::establish`).
+        self.objects = held.objects;
     }
     fn snapshot(&mut self) -> Held {
         self.flush();
@@ -297,11 +305,12 @@ impl<M: Masm> Masm for Reuse<'_, M> {
             a: self.held,
             ints: self.ints.clone(),
             floats: self.floats.clone(),
+            objects: self.objects,
         }
     }
     fn bind_with(&mut self, label: M::Label, held: &Held) {
         self.flush();
-        self.objects = [None; OBJECT_ENTRIES];
+        self.objects = held.objects;
         self.m.bind(label);
         self.held = held.a;
         self.ints.clone_from(&held.ints);

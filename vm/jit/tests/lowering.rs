@@ -602,3 +602,71 @@ fn remembered_objects_follow_stores_pushes_and_the_write_barrier() {
         }
     }
 }
+
+const AROUND: &str = "
+struct Acc { total: int, count: int, last: int, max: int }
+fn fill(xs: [int], acc: Acc, n: int) {
+    let m = len(xs);
+    var i = 0;
+    while i < n {
+        xs[i % m] = xs[(i + 1) % m] + i;
+        acc.total = acc.total + xs[i % m];
+        acc.count += 1;
+        if xs[i % m] > acc.max { acc.max = xs[i % m]; }
+        i += 1;
+    }
+    acc.last = xs[0];
+}
+fn shuffle(olds: [[str]], r: int, n: int) {
+    // Under GC stress every allocation collects first, so the last
+    // object allocated is the one young object: reachable after this
+    // returns only through `olds`, which is old.
+    let young = [str(r), str(r * 2)];
+    if n < 0 {
+        // Recursive, so not inlined: `young` dies with this frame.
+        shuffle(olds, r, n + 1);
+    }
+    let m = len(olds);
+    for i in 0..n {
+        if i % 2 == 0 { olds[i % m] = young; }
+    }
+}
+fn run(rounds: int) -> int {
+    let olds = [[str(1)], [str(2)], [str(3)]];
+    let xs = [1, 2, 3, 4, 5, 6, 7];
+    let acc = Acc { total: 0, count: 0, last: 0, max: 0 };
+    var garbage = 0;
+    for r in 0..rounds {
+        // Allocation between the loops: under GC stress `xs` and `acc`
+        // are old and not remembered when each loop starts.
+        let g = [r, r + 1];
+        garbage += len(g);
+        fill(xs, acc, 20 + r);
+        // Young strings stored into an old array by a loop that
+        // allocates nothing: only the write barrier keeps them alive.
+        shuffle(olds, r, 7 + r);
+    }
+    // A collection after the last store: `olds` must still reach it.
+    let after = [garbage, rounds];
+    var text = len(after);
+    for o in olds { text += len(o) + int(o[0]) + int(o[len(o) - 1]); }
+    return acc.total % 1000003 + acc.count + acc.last + acc.max + garbage + text;
+}
+fn main() {}
+";
+
+#[test]
+fn objects_kept_around_loops_take_the_write_barrier_after_collections() {
+    for rounds in [1, 5, 40] {
+        for stress in [false, true] {
+            let limits = Limits {
+                gc_stress: stress,
+                ..Limits::default()
+            };
+            let args = [Value::Int(rounds)];
+            let (jit, _) = try_call_with(AROUND, "run", &args, JitMode::Eager, limits.clone());
+            let (interp, _) = try_call_with(AROUND, "run", &args, JitMode::Off, limits);
+            assert_eq!(jit, interp, "run({rounds}), stress {stress}");
+        }
+    }
+}
