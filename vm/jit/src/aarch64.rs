@@ -606,12 +606,8 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; =>back
             ; ldp x19, x9, [sp], #16
         );
-        if let Some(r) = c.result {
+        if c.result.is_some() {
             dynasm!(self.ops ; .arch aarch64 ; mov x1, x0);
-            self.store(r, Reg::A);
-        }
-        if c.after > 0 {
-            self.count(c.after as u32);
         }
     }
 
@@ -624,8 +620,8 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         );
         self.exit(exit);
         dynasm!(self.ops ; .arch aarch64 ; =>native);
-        if let Some(s) = slot {
-            self.load(Reg::A, s);
+        // The result is in `x1` (`A`) already.
+        if slot.is_some() {
             dynasm!(self.ops ; .arch aarch64 ; mov x0, x1);
         }
         dynasm!(self.ops

@@ -1068,12 +1068,23 @@ fn lower_into<M: Masm>(
                 m.int_to_float();
                 m.fstore(d, Reg::A);
             }
-            Form::Return { slot } => m.ret(slot, Exit::Return(slot).encode()),
+            Form::Return { slot } => {
+                if let Some(s) = slot {
+                    m.load(Reg::A, s);
+                }
+                m.ret(slot, Exit::Return(slot).encode());
+            }
             Form::Call(native) => match native {
                 Some(call) => {
                     let exit = m.new_label();
                     calls.push((exit, pc));
                     m.native_call(&call, exit);
+                    if let Some(r) = call.result {
+                        m.store(r, Reg::A);
+                    }
+                    if call.after > 0 {
+                        m.count(call.after as u32);
+                    }
                 }
                 None => m.exit(Exit::Call(pc).encode()),
             },

@@ -94,7 +94,8 @@ pub enum IntOp {
 /// failing, the driver makes the call. Then the callee's frame record is
 /// pushed as the interpreter pushes it, and its code called with the
 /// frame base moved to `args`; its `ret` pops the record and returns here
-/// with the result, which goes to `result`; the count takes `after`.
+/// with the result in `A` (the lowering stores it to `result` and counts
+/// `after`).
 #[derive(Clone, Copy, Debug)]
 pub struct NativeCall {
     pub func: u32,
@@ -349,8 +350,8 @@ pub trait Masm {
     /// [`tern_vm::jit::Exit::Call`] for the driver).
     fn native_call(&mut self, call: &NativeCall, exit: Self::Label);
     /// A return: to the compiled caller that called natively, the result
-    /// in the return register and the frame record popped; else leave
-    /// with `exit`.
+    /// (which `A` holds: the lowering loads it) in `A` and the frame
+    /// record popped; else leave with `exit`.
     fn ret(&mut self, slot: Option<u16>, exit: u64);
 
     // Floats live in two float registers, `A` and `B` again.

@@ -491,22 +491,15 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; call rcx
             ; pop rbx
         );
-        if let Some(r) = c.result {
-            self.store(r, Reg::A);
-        }
-        if c.after > 0 {
-            self.count(c.after as u32);
-        }
     }
 
     fn ret(&mut self, slot: Option<u16>, exit: u64) {
         let native = self.ops.new_label();
         dynasm!(self.ops ; .arch x64 ; cmp QWORD [r14 + Ctx::NATIVE], 0 ; jne =>native);
         self.exit(exit);
+        // The result is in `rax` (`A`) already.
+        let _ = slot;
         dynasm!(self.ops ; .arch x64 ; =>native);
-        if let Some(s) = slot {
-            self.load(Reg::A, s);
-        }
         dynasm!(self.ops
             ; .arch x64
             ; mov rdx, QWORD [r14 + Ctx::DEPTH]
