@@ -20,6 +20,12 @@
 //! code for the instruction. Where the interpreter would trap, compiled
 //! code leaves the instruction to it, uncounted.
 //!
+//! Values live in the frame's slots, as the interpreter's; between two
+//! points where anything else could look at them (a branch, a label, an
+//! exit, a call out) compiled code may keep them in registers only
+//! (`reuse`: a write-back cache of slots in registers, carried around
+//! loops), and objects it has looked up in context entries (`access`).
+//!
 //! Design, as the issue decides it:
 //! - **One lowering, two backends.** [`masm::Masm`] is a small
 //!   macro-assembler (in the manner of wasmtime's Winch): `lower` walks

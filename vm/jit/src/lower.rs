@@ -2,13 +2,24 @@
 //! compiled subset, as macro-assembler operations (see `masm`).
 //!
 //! Each instruction is laid out as the interpreter runs it: its label
-//! (where the driver may enter: every instruction boundary), the checks
-//! that leave for the interpreter before it is counted ([`Exit::Leave`]:
-//! a division by zero or by -1, a conversion this machine does
-//! differently, an inlined call past a limit), its count, its work. A
-//! backward branch taken, and an inlined call's checks, poll when the
-//! count reaches the state's limit ([`Exit::Poll`]), where the
-//! interpreter's `check_fuel!` does.
+//! (where the driver may enter: the start, jump targets and where calls
+//! resume), the checks that leave for the interpreter before it is
+//! counted ([`Exit::Leave`]: a division by zero or by -1, a conversion
+//! this machine does differently, an inlined call past a limit, a heap
+//! access the interpreter would trap on), its count, its work. Counts of
+//! instructions that cannot leave are held back and added with the next
+//! that can, or before a label. A backward branch taken, and an inlined
+//! call's checks, poll when the count reaches the state's limit
+//! ([`Exit::Poll`]), where the interpreter's `check_fuel!` does.
+//!
+//! What registers hold (see `reuse`) goes around loops: a loop header
+//! that only backward branches reach, and the instruction after an
+//! inlined call's checks, keep what was known when control fell in
+//! ([`Masm::bind_header`]); each back edge makes the registers and the
+//! context's object entries hold that again, and the driver enters
+//! through a stub that loads it all. Before a loop that calls nothing
+//! out, the objects it accesses through slots it never writes are looked
+//! up once (`access::invariant`).
 
 use crate::access::{access, Access};
 use crate::layout::HeapLayout;
