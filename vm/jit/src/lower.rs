@@ -192,16 +192,10 @@ const PENDING_MAX: u32 = 3840;
 
 /// `cond`, or with `inverted` its negation (for ints: no NaN).
 fn inv_if(cond: Cmp, inverted: bool) -> Cmp {
-    if !inverted {
-        return cond;
-    }
-    match cond {
-        Cmp::Lt => Cmp::Ge,
-        Cmp::Le => Cmp::Gt,
-        Cmp::Gt => Cmp::Le,
-        Cmp::Ge => Cmp::Lt,
-        Cmp::Eq => Cmp::Ne,
-        Cmp::Ne => Cmp::Eq,
+    if inverted {
+        cond.negated()
+    } else {
+        cond
     }
 }
 

@@ -163,6 +163,48 @@ impl<'a, M: Masm> Reuse<'a, M> {
         true
     }
 
+    /// `r = frame[slot]`, as an int or a float: from `A` itself, a cache
+    /// register of the kind, one of the other kind (the same bits moved
+    /// across: the other keeps its dirt, so the slot is written once),
+    /// or memory.
+    fn load_as(&mut self, float: bool, r: Reg, slot: u16) {
+        if r == Reg::A {
+            if self.held == Some((float, slot)) {
+                return;
+            }
+            self.held = Some((float, slot));
+        }
+        if let Some(k) = self.cached(float, slot) {
+            match float {
+                false => self.m.restore(r, k),
+                true => self.m.frestore(r, k),
+            }
+            return;
+        }
+        match (self.cached(!float, slot), float) {
+            (Some(k), false) => self.m.restore_bits(r, k),
+            (Some(k), true) => self.m.frestore_bits(r, k),
+            (None, false) => self.m.load(r, slot),
+            (None, true) => self.m.fload(r, slot),
+        }
+        self.keep(float, slot, r, false);
+    }
+
+    /// `frame[slot] = r`, as an int or a float: into a cache register,
+    /// dirty, or memory if the backend lends none.
+    fn store_as(&mut self, float: bool, slot: u16, r: Reg) {
+        self.drop_slot(slot);
+        if r == Reg::A {
+            self.held = Some((float, slot));
+        }
+        if !self.keep(float, slot, r, true) {
+            match float {
+                false => self.m.store(slot, r),
+                true => self.m.fstore(slot, r),
+            }
+        }
+    }
+
     /// The cache register holding `slot`'s value as an int or a float.
     fn cached(&self, float: bool, slot: u16) -> Option<u8> {
         let regs = if float { &self.floats } else { &self.ints };
@@ -320,33 +362,10 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.dirty_floats.fill(false);
     }
     fn load(&mut self, r: Reg, slot: u16) {
-        if r == Reg::A {
-            if self.held == Some((false, slot)) {
-                return;
-            }
-            self.held = Some((false, slot));
-        }
-        match self.cached(false, slot) {
-            Some(k) => self.m.restore(r, k),
-            // Held as the other kind: the same bits, moved across (the
-            // other register keeps its dirt, so the slot is written once).
-            None => {
-                match self.cached(true, slot) {
-                    Some(k) => self.m.restore_bits(r, k),
-                    None => self.m.load(r, slot),
-                }
-                self.keep(false, slot, r, false);
-            }
-        }
+        self.load_as(false, r, slot);
     }
     fn store(&mut self, slot: u16, r: Reg) {
-        self.drop_slot(slot);
-        if r == Reg::A {
-            self.held = Some((false, slot));
-        }
-        if !self.keep(false, slot, r, true) {
-            self.m.store(slot, r);
-        }
+        self.store_as(false, slot, r);
     }
     fn load_imm(&mut self, r: Reg, v: i64) {
         if r == Reg::A {
@@ -469,33 +488,10 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.ret(slot, exit);
     }
     fn fload(&mut self, r: Reg, slot: u16) {
-        if r == Reg::A {
-            if self.held == Some((true, slot)) {
-                return;
-            }
-            self.held = Some((true, slot));
-        }
-        match self.cached(true, slot) {
-            Some(k) => self.m.frestore(r, k),
-            // Held as the other kind: the same bits, moved across (the
-            // other register keeps its dirt, so the slot is written once).
-            None => {
-                match self.cached(false, slot) {
-                    Some(k) => self.m.frestore_bits(r, k),
-                    None => self.m.fload(r, slot),
-                }
-                self.keep(true, slot, r, false);
-            }
-        }
+        self.load_as(true, r, slot);
     }
     fn fstore(&mut self, slot: u16, r: Reg) {
-        self.drop_slot(slot);
-        if r == Reg::A {
-            self.held = Some((true, slot));
-        }
-        if !self.keep(true, slot, r, true) {
-            self.m.fstore(slot, r);
-        }
+        self.store_as(true, slot, r);
     }
     fn fmove(&mut self, dst: Reg, src: Reg) {
         if dst == Reg::A {

@@ -57,6 +57,24 @@ fn try_call_with(
     )
 }
 
+/// Calls `name` of `src` with `args` with every function compiled and
+/// interpreted, with and without collecting at every allocation: the
+/// same result or trap after the same count; and compiled where the JIT
+/// targets the host.
+fn same_with_and_without_gc_stress(src: &str, name: &str, args: &[Value]) {
+    for stress in [false, true] {
+        let limits = Limits {
+            gc_stress: stress,
+            ..Limits::default()
+        };
+        let (jit, compiled) = try_call_with(src, name, args, JitMode::Eager, limits.clone());
+        let (interp, _) = try_call_with(src, name, args, JitMode::Off, limits);
+        assert_eq!(jit, interp, "{name}({args:?}), stress {stress}");
+        let targeted = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
+        assert_eq!(compiled > 0, targeted, "{name} compiled");
+    }
+}
+
 /// Calls `name` of `src` with `args` in `mode` (with the JIT installed);
 /// the result and the functions compiled.
 fn call_in(src: &str, name: &str, args: &[Value], mode: JitMode) -> (Value, u64) {
@@ -485,18 +503,7 @@ fn heap_accesses_inline_compute_fall_back_and_trap_as_interpreted() {
     // into old objects take the write barrier.
     let args = |n, at| [Value::Int(n), Value::Int(at)];
     for (n, at) in [(50, 3), (50, 49), (50, 50), (50, -1), (0, 0), (300, 299)] {
-        for stress in [false, true] {
-            let limits = Limits {
-                gc_stress: stress,
-                ..Limits::default()
-            };
-            let (jit, compiled) =
-                try_call_with(HEAP, "heap", &args(n, at), JitMode::Eager, limits.clone());
-            let (interp, _) = try_call_with(HEAP, "heap", &args(n, at), JitMode::Off, limits);
-            assert_eq!(jit, interp, "heap({n}, {at}), stress {stress}");
-            let targeted = cfg!(any(target_arch = "x86_64", target_arch = "aarch64"));
-            assert_eq!(compiled > 0, targeted);
-        }
+        same_with_and_without_gc_stress(HEAP, "heap", &args(n, at));
     }
     let (ok, _) = try_call_in(HEAP, "heap", &args(50, 3), JitMode::Eager, u64::MAX);
     assert!(ok.starts_with("Ok(Int("), "{ok}");
@@ -589,17 +596,7 @@ fn main() {}
 #[test]
 fn remembered_objects_follow_stores_pushes_and_the_write_barrier() {
     for n in [1, 2, 50] {
-        for stress in [false, true] {
-            let limits = Limits {
-                gc_stress: stress,
-                ..Limits::default()
-            };
-            let args = [Value::Int(n)];
-            let (jit, _) =
-                try_call_with(REMEMBERED, "block", &args, JitMode::Eager, limits.clone());
-            let (interp, _) = try_call_with(REMEMBERED, "block", &args, JitMode::Off, limits);
-            assert_eq!(jit, interp, "block({n}), stress {stress}");
-        }
+        same_with_and_without_gc_stress(REMEMBERED, "block", &[Value::Int(n)]);
     }
 }
 
@@ -658,15 +655,6 @@ fn main() {}
 #[test]
 fn objects_kept_around_loops_take_the_write_barrier_after_collections() {
     for rounds in [1, 5, 40] {
-        for stress in [false, true] {
-            let limits = Limits {
-                gc_stress: stress,
-                ..Limits::default()
-            };
-            let args = [Value::Int(rounds)];
-            let (jit, _) = try_call_with(AROUND, "run", &args, JitMode::Eager, limits.clone());
-            let (interp, _) = try_call_with(AROUND, "run", &args, JitMode::Off, limits);
-            assert_eq!(jit, interp, "run({rounds}), stress {stress}");
-        }
+        same_with_and_without_gc_stress(AROUND, "run", &[Value::Int(rounds)]);
     }
 }
