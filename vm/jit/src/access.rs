@@ -243,9 +243,11 @@ fn data<M: Masm>(
     use Reg::{A, B, C};
     if let Some((i, checked)) = m.find_object(slot, array).filter(|_| !fresh) {
         if write && !checked {
-            // The handle was checked inside the table, as long as the
-            // flags, when the object was looked up.
+            // The flags are as long as the table; the handle is checked
+            // again (an entry whose lookup failed is kept, emptied).
             m.load(A, slot);
+            m.heap_word(C, l.table_len);
+            m.branch_if(C, Test::Ule, Operand::Reg(A), miss);
             barrier(m, l, miss);
             m.note_object(i, slot, array, true);
         }
@@ -390,7 +392,7 @@ fn record<M: Masm>(m: &mut M, miss: M::Label) {
         Operand::Imm(layout::BIG_RECORD as u32),
         miss,
     );
-    m.bind(ok);
+    m.bind_local(ok);
 }
 
 /// `A` = field `f` of the record at `C` (discriminant in `B`), read as
