@@ -170,12 +170,21 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             data(m, l, o, (false, false, false), miss);
             m.branch_if(B, Test::Ule, Operand::Imm(f as u32), miss);
             m.load_word(A, C, 8 * f as i32);
-            if let Some(g) = g {
-                if let Some(keep) = keep {
+            match (g, keep) {
+                // The inner object is in a slot now: looked up as any
+                // other, and remembered (`o.f.g -= ...` stores into it
+                // next).
+                (Some(g), Some(keep)) => {
                     m.store(keep, A);
+                    data(m, l, keep, (false, false, false), miss);
+                    m.branch_if(B, Test::Ule, Operand::Imm(g as u32), miss);
+                    m.load_word(A, C, 8 * g as i32);
                 }
-                object(m, l, None, miss);
-                field(m, l, g, miss);
+                (Some(g), None) => {
+                    object(m, l, None, miss);
+                    field(m, l, g, miss);
+                }
+                (None, _) => {}
             }
             m.store(d, A);
         }
