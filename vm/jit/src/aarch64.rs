@@ -16,7 +16,9 @@
 // it already has the register type.
 #![allow(clippy::useless_conversion)]
 
+#[cfg(target_arch = "aarch64")]
 use crate::lower::lower;
+use crate::lower::lower_for_listing;
 use crate::masm::{
     Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, NewLabel, Operand, Reg, Test,
     NATIVE_DEPTH,
@@ -24,7 +26,9 @@ use crate::masm::{
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
-use tern_vm::jit::{frame_layout, Fixed, JitState};
+#[cfg(target_arch = "aarch64")]
+use tern_vm::jit::Fixed;
+use tern_vm::jit::{frame_layout, JitState};
 use tern_vm::Program;
 use tern_vm::MAX_STACK_SLOTS;
 
@@ -307,10 +311,6 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
                 dynasm!(self.ops ; .arch aarch64 ; madd X(r), X(i), x9, X(r));
             }
         }
-    }
-
-    fn branch_unsigned_le(&mut self, l: DynamicLabel) {
-        dynasm!(self.ops ; .arch aarch64 ; cmp x1, x2 ; b.ls =>l);
     }
 
     fn set_cond(&mut self, cond: Cmp) {
@@ -736,15 +736,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
 /// for tests on x86-64 and for listings.
 pub fn assemble(prog: &Program, func: u32) -> Option<Vec<u8>> {
     let mut asm = dynasmrt::VecAssembler::<Aarch64Relocation>::new(0);
-    lower(
-        &mut Aarch64::new(&mut asm),
-        prog,
-        func,
-        &Fixed {
-            consts: &vec![0; prog.module().consts.len()],
-            units: &[],
-        },
-    )?;
+    lower_for_listing(&mut Aarch64::new(&mut asm), prog, func)?;
     asm.finalize().ok()
 }
 

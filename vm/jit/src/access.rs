@@ -15,12 +15,12 @@
 //! Nothing is written to a slot or to the heap before every check has
 //! passed, so the shim starts from the state the instruction found. An
 //! object looked up is remembered in a context entry for the accesses
-//! after it in the same block (see `data`); where a shim runs, every
-//! entry is emptied (its length set to 0, so accesses through it miss)
-//! before compiled code goes on.
+//! after it in the same block, and around loops (see `data`,
+//! `establish`); where a shim runs, every entry the code after it trusts
+//! is looked up again before compiled code goes on.
 
 use crate::layout::HeapLayout;
-use crate::masm::{Masm, Object, Operand, Reg, Test};
+use crate::masm::{Entries, LookedUp, Masm, Operand, Reg, Test};
 use crate::Ctx;
 use crate::OBJECT_ENTRIES;
 use tern_vm::heap::{layout, INLINE_FIELDS};
@@ -168,8 +168,7 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
         }
         Access::Field { d, o, f, g, keep } => {
             data(m, l, o, (false, false, false), miss);
-            m.branch_if(B, Test::Ule, Operand::Imm(f as u32), miss);
-            m.load_word(A, C, 8 * f as i32);
+            read_field(m, f, miss);
             match (g, keep) {
                 // The inner object is in a slot now: looked up as any
                 // other, and remembered (`o.f.g -= ...` stores into it
@@ -177,12 +176,12 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
                 (Some(g), Some(keep)) => {
                     m.store(keep, A);
                     data(m, l, keep, (false, false, false), miss);
-                    m.branch_if(B, Test::Ule, Operand::Imm(g as u32), miss);
-                    m.load_word(A, C, 8 * g as i32);
+                    read_field(m, g, miss);
                 }
                 (Some(g), None) => {
                     object(m, l, None, miss);
-                    field(m, l, g, miss);
+                    fields(m, l, miss);
+                    read_field(m, g, miss);
                 }
                 (None, _) => {}
             }
@@ -213,7 +212,8 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             m.load_narrow(B, C, l.variant, 4);
             m.branch_if(B, Test::Ne, Operand::Imm(variant as u32), miss);
             m.load_narrow(B, C, 0, 1);
-            field(m, l, f, miss);
+            fields(m, l, miss);
+            read_field(m, f, miss);
             m.store(d, A);
         }
         Access::CellGet { d, c } => {
@@ -240,7 +240,7 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
 /// remembered there (see `Masm::find_object`): an array's items move
 /// only when it grows, a small record's fields only when the object table
 /// does, both in calls out, after which nothing looked up is known. With
-/// `fresh`, looked up whatever is remembered: an entry a shim emptied
+/// `fresh`, looked up whatever is remembered: an entry whose lookup failed
 /// reads as no data, which only a use that checks the length may rely on.
 fn data<M: Masm>(
     m: &mut M,
@@ -285,26 +285,48 @@ fn lookup<M: Masm>(m: &mut M, l: &HeapLayout, slot: u16, array: bool, write: boo
         m.load_word(B, C, l.items_len);
         m.load_word(C, C, l.items_ptr);
     } else {
-        let (big, done) = (m.new_label(), m.new_label());
-        m.branch_if(B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
-        m.add_offset(C, C, l.fields);
-        m.load_imm(B, INLINE_FIELDS as i64);
-        m.jump(done);
-        m.bind_local(big);
-        m.branch_if(B, Test::Ne, Operand::Imm(layout::BIG_RECORD as u32), fail);
-        m.load_word(B, C, l.big_len);
-        m.load_word(C, C, l.big_ptr);
-        m.bind_local(done);
+        fields(m, l, fail);
     }
+}
+
+/// `C` = the fields of the record whose table entry is at `C` (its
+/// discriminant in `B`), `B` = how many may be read: a small record's
+/// inline slots, all of them (past its length they are zero, as
+/// `Heap::field` reads them), a big record's length; to `fail` if it is
+/// not a record.
+fn fields<M: Masm>(m: &mut M, l: &HeapLayout, fail: M::Label) {
+    use Reg::{B, C};
+    let (big, done) = (m.new_label(), m.new_label());
+    m.branch_if(B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
+    m.add_offset(C, C, l.fields);
+    m.load_imm(B, INLINE_FIELDS as i64);
+    m.jump(done);
+    m.bind_local(big);
+    m.branch_if(B, Test::Ne, Operand::Imm(layout::BIG_RECORD as u32), fail);
+    m.load_word(B, C, l.big_len);
+    m.load_word(C, C, l.big_ptr);
+    m.bind_local(done);
+}
+
+/// `A` = field `f` of the fields at `C`, `B` of them; to `miss` if there
+/// is no field `f`.
+fn read_field<M: Masm>(m: &mut M, f: u16, miss: M::Label) {
+    m.branch_if(Reg::B, Test::Ule, Operand::Imm(f as u32), miss);
+    m.load_word(Reg::A, Reg::C, 8 * f as i32);
 }
 
 /// Context entry `i` = the data and length in `C` and `B`, of the object
 /// in `slot`.
 fn remember<M: Masm>(m: &mut M, i: u8, slot: u16, array: bool, write: bool) {
+    fill(m, i);
+    m.note_object(i, slot, array, write);
+}
+
+/// Context entry `i` = the data and length in `C` and `B`.
+fn fill<M: Masm>(m: &mut M, i: u8) {
     let (items, len) = Ctx::object(i);
     m.set_ctx_word(items, Reg::C);
     m.set_ctx_word(len, Reg::B);
-    m.note_object(i, slot, array, write);
 }
 
 /// Makes context entry `i` hold `want[i]` wherever one is wanted (with
@@ -312,12 +334,7 @@ fn remember<M: Masm>(m: &mut M, i: u8, slot: u16, array: bool, write: bool) {
 /// known), looking the objects up. One whose lookup fails (a value the
 /// slot does not hold yet, or an old object whose barrier a store must
 /// take) is set to no data, so that accesses through it miss.
-pub(crate) fn establish<M: Masm>(
-    m: &mut M,
-    l: &HeapLayout,
-    want: &[Option<Object>; OBJECT_ENTRIES],
-    force: bool,
-) {
+pub(crate) fn establish<M: Masm>(m: &mut M, l: &HeapLayout, want: &Entries, force: bool) {
     for (i, w) in want.iter().enumerate() {
         let Some(w) = *w else { continue };
         let i = i as u8;
@@ -326,13 +343,11 @@ pub(crate) fn establish<M: Masm>(
         }
         let (fail, done) = (m.new_label(), m.new_label());
         lookup(m, l, w.slot, w.array, w.write, fail);
-        let (items, len) = Ctx::object(i);
-        m.set_ctx_word(items, Reg::C);
-        m.set_ctx_word(len, Reg::B);
+        fill(m, i);
         m.jump(done);
         m.bind_local(fail);
         m.load_imm(Reg::B, 0);
-        m.set_ctx_word(len, Reg::B);
+        m.set_ctx_word(Ctx::object(i).1, Reg::B);
         m.bind_local(done);
         m.note_object(i, w.slot, w.array, w.write);
     }
@@ -340,15 +355,12 @@ pub(crate) fn establish<M: Masm>(
 
 /// The objects worth looking up before a loop, to keep in context
 /// entries around it: those its body (`accesses`) reads or writes inline
-/// through slots it never writes (`written`). Their write barriers are
+/// through slots it never writes (`written`, sorted). Their write barriers are
 /// not checked ahead: a store checks it once per iteration, so that an
 /// old object (after a collection) costs one slow store, not a loop of
 /// them.
-pub(crate) fn invariant(
-    accesses: impl Iterator<Item = Access>,
-    written: &[u16],
-) -> [Option<Object>; OBJECT_ENTRIES] {
-    let mut want: [Option<Object>; OBJECT_ENTRIES] = [None; OBJECT_ENTRIES];
+pub(crate) fn invariant(accesses: impl Iterator<Item = Access>, written: &[u16]) -> Entries {
+    let mut want: Entries = [None; OBJECT_ENTRIES];
     let mut n = 0;
     for a in accesses {
         let (slot, array) = match a {
@@ -356,12 +368,12 @@ pub(crate) fn invariant(
             Access::Field { o, .. } | Access::SetField { o, .. } => (o, false),
             _ => continue,
         };
-        if n == OBJECT_ENTRIES || written.contains(&slot) {
+        if n == OBJECT_ENTRIES || written.binary_search(&slot).is_ok() {
             continue;
         }
         if !want[..n].iter().flatten().any(|o| o.slot == slot) {
             let write = false;
-            want[n] = Some(Object { slot, array, write });
+            want[n] = Some(LookedUp { slot, array, write });
             n += 1;
         }
     }
@@ -402,36 +414,4 @@ fn record<M: Masm>(m: &mut M, miss: M::Label) {
         miss,
     );
     m.bind_local(ok);
-}
-
-/// `A` = field `f` of the record at `C` (discriminant in `B`), read as
-/// `Heap::field` reads it: a small record's inline slot `f` (zero past
-/// its length), a big record's field `f` if it has one.
-fn field<M: Masm>(m: &mut M, l: &HeapLayout, f: u16, miss: M::Label) {
-    let off = 8 * f as i32;
-    let done = m.new_label();
-    if (f as usize) < INLINE_FIELDS {
-        let big = m.new_label();
-        m.branch_if(Reg::B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
-        m.load_word(Reg::A, Reg::C, l.fields + off);
-        m.jump(done);
-        m.bind_local(big);
-    }
-    big_fields(m, l, f, miss);
-    m.load_word(Reg::A, Reg::C, off);
-    m.bind_local(done);
-}
-
-/// `C` = the fields of the big record at `C` (discriminant in `B`), to
-/// `miss` if it is not one or has no field `f`.
-fn big_fields<M: Masm>(m: &mut M, l: &HeapLayout, f: u16, miss: M::Label) {
-    m.branch_if(
-        Reg::B,
-        Test::Ne,
-        Operand::Imm(layout::BIG_RECORD as u32),
-        miss,
-    );
-    m.load_word(Reg::B, Reg::C, l.big_len);
-    m.branch_if(Reg::B, Test::Ule, Operand::Imm(f as u32), miss);
-    m.load_word(Reg::C, Reg::C, l.big_ptr);
 }

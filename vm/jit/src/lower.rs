@@ -22,8 +22,9 @@
 //! up once (`access::invariant`).
 
 use crate::access::{access, Access};
-use crate::layout::HeapLayout;
-use crate::masm::{Cmp, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Object, Reg};
+use crate::masm::{
+    Cmp, Entries, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Operand, Reg, Test,
+};
 use crate::reuse::Reuse;
 use tern_vm::internal::Op;
 use tern_vm::jit::{Exit, Fixed};
@@ -44,7 +45,6 @@ enum Form {
     /// where a check fails.
     Inline {
         access: Access,
-        layout: &'static HeapLayout,
         f: HeapFn,
         x: u64,
         y: u64,
@@ -185,6 +185,10 @@ enum Form {
         a: u16,
     },
 }
+
+/// The longest loop body (in instructions) whose invariant objects are
+/// looked up before the loop.
+const LOOP_SCAN: usize = 256;
 
 /// The most counts [`lower`] holds back before adding them (so every
 /// backend adds them with one instruction).
@@ -337,19 +341,13 @@ extern "C" fn ceil(a: f64, _: f64) -> f64 {
 }
 
 /// The form of `op`, instruction `pc` of function `func`, or `None`
-/// outside the subset. `consts`: the instance's constant slots.
+/// outside the subset, for the instance that fixed `fixed`.
 fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -> Option<Form> {
     use tern_vm::Instr;
     use Op::*;
     if let Some((f, x, y)) = crate::heap_ops::shim(op) {
-        if let (Some(access), Some(layout)) = (access(op), crate::layout::heap()) {
-            return Some(Form::Inline {
-                access,
-                layout,
-                f,
-                x,
-                y,
-            });
+        if let (Some(access), Some(_)) = (access(op), crate::layout::heap()) {
+            return Some(Form::Inline { access, f, x, y });
         }
         return Some(Form::Heap { f, x, y });
     }
@@ -624,15 +622,32 @@ fn native_call(
 
 /// Whether every instruction of function `func` is one the JIT compiles.
 pub fn lowerable(prog: &Program, func: u32) -> bool {
+    let start = prog.start_of(func);
+    without_instance(prog, |fixed| {
+        (start..)
+            .zip(prog.ops_of(func))
+            .all(|(pc, op)| form(op, prog, func, pc, fixed).is_some())
+    })
+}
+
+/// `f` of what an instance would fix, for none: every constant 0, no
+/// unit values (their instructions run through the runtime).
+fn without_instance<R>(prog: &Program, f: impl FnOnce(&Fixed) -> R) -> R {
     let consts = vec![0; prog.module().consts.len()];
-    let fixed = Fixed {
+    f(&Fixed {
         consts: &consts,
         units: &[],
-    };
-    let start = prog.start_of(func);
-    (start..)
-        .zip(prog.ops_of(func))
-        .all(|(pc, op)| form(op, prog, func, pc, &fixed).is_some())
+    })
+}
+
+/// [`lower`] for no instance (see `without_instance`): for listings and
+/// for tests of a machine other than the host.
+pub(crate) fn lower_for_listing<M: Masm>(
+    m: &mut M,
+    prog: &Program,
+    func: u32,
+) -> Option<Vec<(M::Label, bool)>> {
+    without_instance(prog, |fixed| lower(m, prog, func, fixed))
 }
 
 /// Emits function `func` of `prog` (for the instance that fixed
@@ -682,6 +697,8 @@ fn lower_into<M: Masm>(
     let mut backward = vec![false; ops.len()];
     let mut forward = vec![false; ops.len()];
     let mut after_enter = vec![false; ops.len()];
+    // Each loop header's last back edge: its body runs from it to there.
+    let mut last_edge = vec![0; ops.len()];
     for (k, f) in forms.iter().enumerate() {
         if let Some(t) = f.target().and_then(|t| t.checked_sub(start)) {
             let t = t as usize;
@@ -689,6 +706,7 @@ fn lower_into<M: Masm>(
                 *e = true;
                 if t <= k {
                     backward[t] = true;
+                    last_edge[t] = k;
                 } else {
                     forward[t] = true;
                 }
@@ -712,27 +730,24 @@ fn lower_into<M: Masm>(
         .map(|k| k > 0 && (backward[k] || after_enter[k]) && !forward[k])
         .collect();
     // The objects to look up before each loop header (see
-    // `access::invariant`): its body runs from it to its last back edge.
+    // `access::invariant`). Only short bodies are looked through, so that
+    // this stays linear in the function (in a long one, a lookup per
+    // iteration costs little).
     let layout = crate::layout::heap();
-    let mut last_edge = vec![0; ops.len()];
-    for (k, f) in forms.iter().enumerate() {
-        if let Some(t) = f.target().and_then(|t| t.checked_sub(start)) {
-            if let Some(e) = last_edge.get_mut(t as usize) {
-                *e = (*e).max(k);
-            }
-        }
-    }
-    let wants: Vec<Option<[Option<Object>; crate::OBJECT_ENTRIES]>> = (0..ops.len())
+    let wants: Vec<Option<Entries>> = (0..ops.len())
         .map(|k| {
             if !header[k] || !backward[k] || layout.is_none() {
                 return None;
             }
-            let body = &forms[k..=last_edge[k]];
-            let written: Vec<u16> = body
+            let body = forms
+                .get(k..=last_edge[k])
+                .filter(|b| b.len() <= LOOP_SCAN)?;
+            let mut written: Vec<u16> = body
                 .iter()
                 .map(Form::writes)
                 .collect::<Option<Vec<_>>>()?
                 .concat();
+            written.sort_unstable();
             let accesses = body.iter().filter_map(|f| match f {
                 Form::Inline { access, .. } => Some(*access),
                 _ => None,
@@ -751,6 +766,14 @@ fn lower_into<M: Masm>(
         Src::Slot(s) => m.load(Reg::B, s),
         Src::Imm(v) => m.load_imm(Reg::B, v),
     };
+    // `A = A op b`.
+    let int_op = |m: &mut M, op: IntOp, b: Src| match b {
+        Src::Slot(s) => {
+            m.load(Reg::B, s);
+            m.int_op(op);
+        }
+        Src::Imm(v) => m.int_op_imm(op, v),
+    };
     let fsecond = |m: &mut M, b: FSrc| match b {
         FSrc::Slot(s) => m.fload(Reg::B, s),
         FSrc::Bits(bits) => m.fload_imm(Reg::B, bits),
@@ -764,10 +787,16 @@ fn lower_into<M: Masm>(
     let mut calls: Vec<(M::Label, u32)> = Vec::new();
     // Makes the context entries hold the objects wanted (see
     // `access::establish`).
-    let establish = |m: &mut M, want: &[Option<Object>; crate::OBJECT_ENTRIES], force: bool| {
+    let establish = |m: &mut M, want: &Entries, force: bool| {
         if let Some(layout) = layout {
             crate::access::establish(m, layout, want, force);
         }
+    };
+    // Makes the entries and the registers hold what `held` says: `force`
+    // where what compiled code knows is nothing (a stub after a call out).
+    let restore = |m: &mut M, held: &Held, force: bool| {
+        establish(m, &held.objects, force);
+        m.adopt(held);
     };
     // Where an instruction the runtime ran trapped.
     let trapped = m.new_label();
@@ -795,8 +824,8 @@ fn lower_into<M: Masm>(
             flush(m, &mut pending);
         }
         if header[k] {
-            if let (Some(want), Some(layout)) = (&wants[k], layout) {
-                crate::access::establish(m, layout, want, false);
+            if let Some(want) = &wants[k] {
+                establish(m, want, false);
             }
             let held = m.bind_header(labels[k]);
             headers[k] = Some((m.new_label(), held));
@@ -824,8 +853,7 @@ fn lower_into<M: Masm>(
                 let goes_on = m.snapshot();
                 m.exit_if_due(poll);
                 if let Some(held) = expects(t) {
-                    establish(m, &held.objects, false);
-                    m.adopt(held);
+                    restore(m, held, false);
                 }
                 m.jump(l);
                 m.bind_with(skip, &goes_on);
@@ -859,9 +887,8 @@ fn lower_into<M: Masm>(
                     let leave = m.new_label();
                     leaves.push((leave, pc));
                     m.load(Reg::A, b);
-                    m.load_imm(Reg::B, 1);
-                    m.int_op(IntOp::Add);
-                    m.branch_unsigned_le(leave);
+                    m.int_op_imm(IntOp::Add, 1);
+                    m.branch_if(Reg::A, Test::Ule, Operand::Imm(1), leave);
                 }
                 count(m);
                 m.load(Reg::A, a);
@@ -885,13 +912,9 @@ fn lower_into<M: Masm>(
                 m.call_heap(f, x, y, leave);
                 count(m);
             }
-            Form::Inline {
-                access,
-                layout,
-                f,
-                x,
-                y,
-            } => {
+            Form::Inline { access, f, x, y } => {
+                // Inline forms are made only where the layout is known.
+                let layout = layout?;
                 let (miss, resume, leave) = (m.new_label(), m.new_label(), m.new_label());
                 leaves.push((leave, pc));
                 crate::access::emit(m, layout, access, miss);
@@ -943,13 +966,7 @@ fn lower_into<M: Masm>(
             }
             Form::Binary { op, d, a, b } => {
                 m.load(Reg::A, a);
-                match b {
-                    Src::Slot(b) => {
-                        m.load(Reg::B, b);
-                        m.int_op(op);
-                    }
-                    Src::Imm(v) => m.int_op_imm(op, v),
-                }
+                int_op(m, op, b);
                 m.store(d, Reg::A);
             }
             Form::MulAdd { d, a, b, c } => {
@@ -988,13 +1005,7 @@ fn lower_into<M: Masm>(
             }
             Form::Step { cond, x, by, e, t } => {
                 m.load(Reg::A, x);
-                match by {
-                    Src::Slot(s) => {
-                        m.load(Reg::B, s);
-                        m.int_op(IntOp::Add);
-                    }
-                    Src::Imm(v) => m.int_op_imm(IntOp::Add, v),
-                }
+                int_op(m, IntOp::Add, by);
                 m.store(x, Reg::A);
                 compare_to(m, t, cond, e)?;
             }
@@ -1003,8 +1014,7 @@ fn lower_into<M: Masm>(
                 if t <= pc {
                     m.exit_if_due(poll);
                     if let Some(held) = expects(t) {
-                        establish(m, &held.objects, false);
-                        m.adopt(held);
+                        restore(m, held, false);
                     }
                 }
                 m.jump(l);
@@ -1101,8 +1111,7 @@ fn lower_into<M: Masm>(
         m.call_heap(miss.f, miss.x, miss.y, miss.leave);
         // The access may have missed half way through remembering an
         // object: every entry the code after it trusts is looked up again.
-        establish(m, &miss.held.objects, true);
-        m.reload(&miss.held);
+        restore(m, &miss.held, true);
         m.jump(miss.resume);
     }
     // The driver enters a loop header through a stub that loads what the
@@ -1110,8 +1119,7 @@ fn lower_into<M: Masm>(
     for (k, h) in headers.iter().enumerate() {
         if let Some((stub, held)) = h {
             m.bind(*stub);
-            establish(m, &held.objects, true);
-            m.reload(held);
+            restore(m, held, true);
             m.jump(labels[k]);
         }
     }

@@ -13,6 +13,8 @@
 //! ([`Masm::exit`]), which goes back to the stub's stack from however
 //! deep the calls compiled code made itself went.
 
+use crate::OBJECT_ENTRIES;
+
 /// A scratch register. `C` serves the inline heap accesses (see
 /// `access`), which need three.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,27 +49,28 @@ pub struct Held {
     pub a: Option<(bool, u16)>,
     pub ints: Vec<Option<u16>>,
     pub floats: Vec<Option<u16>>,
-    pub objects: [Option<Object>; OBJECT_ENTRIES],
+    pub objects: Entries,
 }
+
+/// What each context entry holds (see `access`).
+pub type Entries = [Option<LookedUp>; OBJECT_ENTRIES];
 
 /// An object looked up into a context entry (see `access`): the slot
 /// holding it, whether an array (else a record), whether its write
 /// barrier was checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Object {
+pub struct LookedUp {
     pub slot: u16,
     pub array: bool,
     pub write: bool,
 }
 
-impl Object {
+impl LookedUp {
     /// Whether an entry holding `self` serves where `want` is expected.
-    pub fn serves(&self, want: &Object) -> bool {
+    pub fn serves(&self, want: &LookedUp) -> bool {
         self.slot == want.slot && self.array == want.array && (self.write || !want.write)
     }
 }
-
-use crate::OBJECT_ENTRIES;
 
 /// A comparison: the VM's own (signed for ints, IEEE for floats).
 pub use tern_vm::opcodes::Cmp;
@@ -199,26 +202,24 @@ pub trait Masm {
         self.bind(label);
     }
     /// Binds `label`, where control also arrives from a stub emitted
-    /// later that calls out and then [`Masm::reload`]s what this answers:
+    /// later that calls out and then [`Masm::adopt`]s what this answers:
     /// what registers hold here stays known.
     fn bind_resume(&mut self, label: Self::Label) -> Held {
         self.bind(label);
         Held::default()
     }
-    /// Loads from their slots the values `held` says registers hold.
-    fn reload(&mut self, held: &Held) {
-        let _ = held;
-    }
     /// Binds loop header `label`, which control reaches by falling in and
     /// by backward jumps that first [`Masm::adopt`] what this answers
-    /// (the driver enters through a stub that [`Masm::reload`]s it): what
-    /// the cache registers hold stays known around the loop.
+    /// (the driver enters through a stub that adopts it too): what the
+    /// cache registers hold stays known around the loop.
     fn bind_header(&mut self, label: Self::Label) -> Held {
         self.bind(label);
         Held::default()
     }
     /// Makes the registers hold what `held` says (loading from their
-    /// slots those that do not yet), before a jump to a loop header.
+    /// slots those that do not yet): before a jump to a loop header, and
+    /// in the stubs that go back to a header or an access's resumption
+    /// after a call out.
     fn adopt(&mut self, held: &Held) {
         let _ = held;
     }
@@ -252,8 +253,6 @@ pub trait Masm {
         self.load_imm(Reg::B, v);
         self.branch(cond, label);
     }
-    /// Jump to `label` if `A <= B` as unsigned numbers.
-    fn branch_unsigned_le(&mut self, label: Self::Label);
     /// `A = (A cond B) as int` (signed).
     fn set_cond(&mut self, cond: Cmp);
     /// `A = -A` (wrapping).
@@ -292,7 +291,7 @@ pub trait Masm {
         None
     }
     /// The object context entry `i` holds, if known.
-    fn object_at(&self, i: u8) -> Option<Object> {
+    fn object_at(&self, i: u8) -> Option<LookedUp> {
         let _ = i;
         None
     }

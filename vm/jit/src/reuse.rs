@@ -31,22 +31,63 @@
 //! only one of the two is ever dirty.
 
 use crate::masm::{
-    Cmp, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Object, Operand, Reg, Test,
+    Cmp, Entries, FloatFn, FloatOp, HeapFn, Held, IntOp, LookedUp, Masm, NativeCall, Operand, Reg,
+    Test,
 };
 use crate::OBJECT_ENTRIES;
+
+/// The cache registers of one kind: the slot each holds, and whether it
+/// holds a value its slot does not have yet.
+struct Bank {
+    slots: Vec<Option<u16>>,
+    dirty: Vec<bool>,
+}
+
+impl Bank {
+    fn new(n: u8) -> Bank {
+        Bank {
+            slots: vec![None; n as usize],
+            dirty: vec![false; n as usize],
+        }
+    }
+
+    /// Direct-mapped: a slot has one register of each kind, so the state
+    /// at a loop's back edge tends to match its header's. `None` if the
+    /// backend lends none.
+    fn register(&self, slot: u16) -> Option<usize> {
+        (!self.slots.is_empty()).then(|| slot as usize % self.slots.len())
+    }
+
+    /// The register holding `slot`'s value.
+    fn holding(&self, slot: u16) -> Option<u8> {
+        let k = self.register(slot)?;
+        (self.slots[k] == Some(slot)).then_some(k as u8)
+    }
+
+    /// No register holds `slot`'s value (a dirty one's is overwritten:
+    /// never stored).
+    fn drop(&mut self, slot: u16) {
+        if let Some(k) = self.holding(slot) {
+            self.slots[k as usize] = None;
+            self.dirty[k as usize] = false;
+        }
+    }
+
+    /// Holds `slots`, every value also in its slot.
+    fn set(&mut self, slots: &[Option<u16>]) {
+        self.slots.clone_from_slice(slots);
+        self.dirty.fill(false);
+    }
+}
 
 pub(crate) struct Reuse<'a, M> {
     m: &'a mut M,
     /// The slot whose value `A` holds, and whether as a float.
     held: Option<(bool, u16)>,
-    /// The slot each int and float cache register holds.
-    ints: Vec<Option<u16>>,
-    floats: Vec<Option<u16>>,
-    /// Whether each holds a value its slot does not have yet.
-    dirty_ints: Vec<bool>,
-    dirty_floats: Vec<bool>,
+    ints: Bank,
+    floats: Bank,
     /// The object each context entry holds (see `Masm::find_object`).
-    objects: [Option<Object>; OBJECT_ENTRIES],
+    objects: Entries,
     next_object: usize,
 }
 
@@ -56,12 +97,18 @@ impl<'a, M: Masm> Reuse<'a, M> {
         Reuse {
             m,
             held: None,
-            ints: vec![None; ints as usize],
-            floats: vec![None; floats as usize],
-            dirty_ints: vec![false; ints as usize],
-            dirty_floats: vec![false; floats as usize],
+            ints: Bank::new(ints),
+            floats: Bank::new(floats),
             objects: [None; OBJECT_ENTRIES],
             next_object: 0,
+        }
+    }
+
+    fn bank(&mut self, float: bool) -> &mut Bank {
+        if float {
+            &mut self.floats
+        } else {
+            &mut self.ints
         }
     }
 
@@ -72,22 +119,19 @@ impl<'a, M: Masm> Reuse<'a, M> {
 
     /// Writes every dirty cache register to its slot.
     fn flush(&mut self) {
-        for k in 0..self.ints.len() {
+        for k in 0..self.ints.slots.len() {
             self.spill(false, k);
         }
-        for k in 0..self.floats.len() {
+        for k in 0..self.floats.slots.len() {
             self.spill(true, k);
         }
     }
 
     /// Writes cache register `k` to its slot if it is dirty.
     fn spill(&mut self, float: bool, k: usize) {
-        let (regs, dirty) = match float {
-            false => (&self.ints, &mut self.dirty_ints),
-            true => (&self.floats, &mut self.dirty_floats),
-        };
-        if let (Some(slot), true) = (regs[k], dirty[k]) {
-            dirty[k] = false;
+        let bank = self.bank(float);
+        if let (Some(slot), true) = (bank.slots[k], bank.dirty[k]) {
+            bank.dirty[k] = false;
             match float {
                 false => self.m.spill(slot, k as u8),
                 true => self.m.fspill(slot, k as u8),
@@ -99,8 +143,8 @@ impl<'a, M: Masm> Reuse<'a, M> {
     fn forget_all(&mut self) {
         self.flush();
         self.held = None;
-        self.ints.fill(None);
-        self.floats.fill(None);
+        self.ints.slots.fill(None);
+        self.floats.slots.fill(None);
         self.objects = [None; OBJECT_ENTRIES];
     }
 
@@ -111,19 +155,10 @@ impl<'a, M: Masm> Reuse<'a, M> {
         }
     }
 
-    /// `slot` is about to be written: no register holds its value (a
-    /// dirty one's value is overwritten: never stored).
+    /// `slot` is about to be written: nothing holds its value.
     fn drop_slot(&mut self, slot: u16) {
-        for (s, d) in self.ints.iter_mut().zip(self.dirty_ints.iter_mut()) {
-            if *s == Some(slot) {
-                (*s, *d) = (None, false);
-            }
-        }
-        for (s, d) in self.floats.iter_mut().zip(self.dirty_floats.iter_mut()) {
-            if *s == Some(slot) {
-                (*s, *d) = (None, false);
-            }
-        }
+        self.ints.drop(slot);
+        self.floats.drop(slot);
         if self.held.is_some_and(|(_, s)| s == slot) {
             self.held = None;
         }
@@ -134,33 +169,39 @@ impl<'a, M: Masm> Reuse<'a, M> {
         }
     }
 
-    /// Copies `r`, which holds `slot`'s value, into a cache register
+    /// Copies `r`, which holds `slot`'s value, into its cache register
     /// (`dirty` if the slot does not have it yet); `false` if the
     /// backend lends none.
     fn keep(&mut self, float: bool, slot: u16, r: Reg, dirty: bool) -> bool {
-        let n = if float {
-            self.floats.len()
-        } else {
-            self.ints.len()
-        };
-        if n == 0 {
+        let Some(k) = self.bank(float).register(slot) else {
             return false;
-        }
-        // Direct-mapped: a slot has one register of each kind, so the
-        // state at a loop's back edge tends to match its header's.
-        let k = slot as usize % n;
-        self.spill(float, k);
-        let (regs, dirt) = match float {
-            false => (&mut self.ints, &mut self.dirty_ints),
-            true => (&mut self.floats, &mut self.dirty_floats),
         };
-        regs[k] = Some(slot);
-        dirt[k] = dirty;
+        self.spill(float, k);
+        let bank = self.bank(float);
+        bank.slots[k] = Some(slot);
+        bank.dirty[k] = dirty;
         match float {
             false => self.m.save(k as u8, r),
             true => self.m.fsave(k as u8, r),
         }
         true
+    }
+
+    /// `r = frame[slot]` from memory, as an int or a float, nothing noted.
+    fn load_raw(&mut self, float: bool, r: Reg, slot: u16) {
+        match float {
+            false => self.m.load(r, slot),
+            true => self.m.fload(r, slot),
+        }
+    }
+
+    /// What registers and context entries hold, as `held` says (every
+    /// value also in its slot): no instruction.
+    fn assume(&mut self, held: &Held) {
+        self.held = held.a;
+        self.ints.set(&held.ints);
+        self.floats.set(&held.floats);
+        self.objects = held.objects;
     }
 
     /// `r = frame[slot]`, as an int or a float: from `A` itself, a cache
@@ -174,18 +215,17 @@ impl<'a, M: Masm> Reuse<'a, M> {
             }
             self.held = Some((float, slot));
         }
-        if let Some(k) = self.cached(float, slot) {
+        if let Some(k) = self.bank(float).holding(slot) {
             match float {
                 false => self.m.restore(r, k),
                 true => self.m.frestore(r, k),
             }
             return;
         }
-        match (self.cached(!float, slot), float) {
+        match (self.bank(!float).holding(slot), float) {
             (Some(k), false) => self.m.restore_bits(r, k),
             (Some(k), true) => self.m.frestore_bits(r, k),
-            (None, false) => self.m.load(r, slot),
-            (None, true) => self.m.fload(r, slot),
+            (None, _) => self.load_raw(float, r, slot),
         }
         self.keep(float, slot, r, false);
     }
@@ -203,16 +243,6 @@ impl<'a, M: Masm> Reuse<'a, M> {
                 true => self.m.fstore(slot, r),
             }
         }
-    }
-
-    /// The cache register holding `slot`'s value as an int or a float.
-    fn cached(&self, float: bool, slot: u16) -> Option<u8> {
-        let regs = if float { &self.floats } else { &self.ints };
-        if regs.is_empty() {
-            return None;
-        }
-        let k = slot as usize % regs.len();
-        (regs[k] == Some(slot)).then_some(k as u8)
     }
 }
 
@@ -246,41 +276,13 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.bind(label);
         self.snapshot()
     }
-    /// The stub's loads, into the registers themselves (nothing was
-    /// dirty at the label: the slots hold what the registers held, or
-    /// what the call out wrote where compiled code would have).
-    fn reload(&mut self, held: &Held) {
-        for (k, slot) in held.ints.iter().enumerate() {
-            if let Some(slot) = *slot {
-                self.m.load(Reg::B, slot);
-                self.m.save(k as u8, Reg::B);
-            }
-        }
-        for (k, slot) in held.floats.iter().enumerate() {
-            if let Some(slot) = *slot {
-                self.m.fload(Reg::B, slot);
-                self.m.fsave(k as u8, Reg::B);
-            }
-        }
-        match held.a {
-            Some((false, slot)) => self.m.load(Reg::A, slot),
-            Some((true, slot)) => self.m.fload(Reg::A, slot),
-            None => {}
-        }
-        self.held = held.a;
-        self.ints.clone_from(&held.ints);
-        self.floats.clone_from(&held.floats);
-        self.dirty_ints.fill(false);
-        self.dirty_floats.fill(false);
-        self.objects = held.objects;
-    }
     fn find_object(&self, slot: u16, array: bool) -> Option<(u8, bool)> {
         self.objects.iter().enumerate().find_map(|(i, o)| match *o {
             Some(o) if o.slot == slot && o.array == array => Some((i as u8, o.write)),
             _ => None,
         })
     }
-    fn object_at(&self, i: u8) -> Option<Object> {
+    fn object_at(&self, i: u8) -> Option<LookedUp> {
         self.objects[i as usize]
     }
     fn new_object(&mut self) -> Option<u8> {
@@ -303,7 +305,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
                 *o = None;
             }
         }
-        self.objects[i as usize] = Some(Object { slot, array, write });
+        self.objects[i as usize] = Some(LookedUp { slot, array, write });
     }
     fn add_offset(&mut self, r: Reg, base: Reg, off: i32) {
         self.writes(r);
@@ -322,44 +324,44 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.bind(label);
         Held { a: None, ..held }
     }
+    /// Loads into the registers themselves: a slot holds what its
+    /// register should (nothing is dirty after the flush), or what a call
+    /// out wrote where compiled code would have.
     fn adopt(&mut self, held: &Held) {
         self.flush();
-        for (k, slot) in held.ints.iter().enumerate() {
-            if let (Some(slot), false) = (*slot, self.ints[k] == *slot) {
-                self.m.load(Reg::B, slot);
-                self.m.save(k as u8, Reg::B);
+        for (float, want) in [(false, &held.ints), (true, &held.floats)] {
+            for (k, slot) in want.iter().enumerate() {
+                match *slot {
+                    Some(slot) if self.bank(float).slots[k] != Some(slot) => {
+                        self.load_raw(float, Reg::B, slot);
+                        match float {
+                            false => self.m.save(k as u8, Reg::B),
+                            true => self.m.fsave(k as u8, Reg::B),
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
-        for (k, slot) in held.floats.iter().enumerate() {
-            if let (Some(slot), false) = (*slot, self.floats[k] == *slot) {
-                self.m.fload(Reg::B, slot);
-                self.m.fsave(k as u8, Reg::B);
-            }
+        if let Some((float, slot)) = held.a.filter(|&a| self.held != Some(a)) {
+            self.load_raw(float, Reg::A, slot);
         }
-        self.held = None;
-        self.ints.clone_from(&held.ints);
-        self.floats.clone_from(&held.floats);
         // The caller made the entries hold these (`access::establish`).
-        self.objects = held.objects;
+        self.assume(held);
     }
     fn snapshot(&mut self) -> Held {
         self.flush();
         Held {
             a: self.held,
-            ints: self.ints.clone(),
-            floats: self.floats.clone(),
+            ints: self.ints.slots.clone(),
+            floats: self.floats.slots.clone(),
             objects: self.objects,
         }
     }
     fn bind_with(&mut self, label: M::Label, held: &Held) {
         self.flush();
-        self.objects = held.objects;
         self.m.bind(label);
-        self.held = held.a;
-        self.ints.clone_from(&held.ints);
-        self.floats.clone_from(&held.floats);
-        self.dirty_ints.fill(false);
-        self.dirty_floats.fill(false);
+        self.assume(held);
     }
     fn load(&mut self, r: Reg, slot: u16) {
         self.load_as(false, r, slot);
@@ -388,10 +390,6 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn branch(&mut self, cond: Cmp, label: M::Label) {
         self.flush();
         self.m.branch(cond, label);
-    }
-    fn branch_unsigned_le(&mut self, label: M::Label) {
-        self.flush();
-        self.m.branch_unsigned_le(label);
     }
     fn branch_if(&mut self, x: Reg, test: Test, y: Operand, label: M::Label) {
         self.flush();

@@ -16,7 +16,9 @@
 // it already has the register type.
 #![allow(clippy::useless_conversion)]
 
+#[cfg(target_arch = "x86_64")]
 use crate::lower::lower;
+use crate::lower::lower_for_listing;
 use crate::masm::{
     Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, NewLabel, Operand, Reg, Test,
     NATIVE_DEPTH,
@@ -26,7 +28,9 @@ use crate::Ctx;
 use crate::Function;
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
-use tern_vm::jit::{frame_layout, Fixed, JitState};
+#[cfg(target_arch = "x86_64")]
+use tern_vm::jit::Fixed;
+use tern_vm::jit::{frame_layout, JitState};
 use tern_vm::Program;
 use tern_vm::MAX_STACK_SLOTS;
 
@@ -233,10 +237,6 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ),
             _ => dynasm!(ops ; .arch x64 ; imul rsi, Rq(i), stride as i32 ; add Rq(r), rsi),
         }
-    }
-
-    fn branch_unsigned_le(&mut self, l: DynamicLabel) {
-        dynasm!(self.ops ; .arch x64 ; cmp rax, rcx ; jbe =>l);
     }
 
     fn set_cond(&mut self, cond: Cmp) {
@@ -637,15 +637,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
 /// for tests and listings.
 pub fn assemble(prog: &Program, func: u32) -> Option<Vec<u8>> {
     let mut asm = dynasmrt::VecAssembler::<X64Relocation>::new(0);
-    lower(
-        &mut X64::new(&mut asm),
-        prog,
-        func,
-        &Fixed {
-            consts: &vec![0; prog.module().consts.len()],
-            units: &[],
-        },
-    )?;
+    lower_for_listing(&mut X64::new(&mut asm), prog, func)?;
     asm.finalize().ok()
 }
 
