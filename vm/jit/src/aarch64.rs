@@ -20,7 +20,7 @@
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{
-    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, NewLabel, Operand, Reg, Test,
+    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand, Reg, Test,
     NATIVE_DEPTH,
 };
 use crate::Ctx;
@@ -36,12 +36,19 @@ use tern_vm::MAX_STACK_SLOTS;
 pub struct Aarch64<'a, A> {
     ops: &'a mut A,
     exit: DynamicLabel,
+    /// Polls' exits, out of the way of the code that goes on (see
+    /// `exit_if_due`): each label and its exit.
+    polls: Vec<(DynamicLabel, u64)>,
 }
 
 impl<'a, A: NewLabel> Aarch64<'a, A> {
     pub fn new(ops: &'a mut A) -> Aarch64<'a, A> {
         let exit = ops.new_label();
-        Aarch64 { ops, exit }
+        Aarch64 {
+            ops,
+            exit,
+            polls: Vec::new(),
+        }
     }
 }
 
@@ -61,6 +68,22 @@ fn reg(r: Reg) -> u8 {
         Reg::A => 1,
         Reg::B => 2,
         Reg::C => 4,
+    }
+}
+
+/// The number of an int register operand.
+fn ireg(l: Loc) -> u8 {
+    match l {
+        Loc::Scratch(r) => reg(r),
+        Loc::Cached(k) => INT_CACHE[k as usize],
+    }
+}
+
+/// The number of a float register operand.
+fn dreg(l: Loc) -> u8 {
+    match l {
+        Loc::Scratch(r) => reg(r),
+        Loc::Cached(k) => FLOAT_CACHE[k as usize],
     }
 }
 
@@ -89,6 +112,24 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation>> Aarch64<'_, A> {
         }
         self.imm64(9, off as i64 as u64);
         true
+    }
+
+    /// `X(d) = X(a) op X(b)`.
+    fn op_rrr(&mut self, op: IntOp, d: u8, a: u8, b: u8) {
+        let ops = &mut *self.ops;
+        match op {
+            IntOp::Add => dynasm!(ops ; .arch aarch64 ; add X(d), X(a), X(b)),
+            IntOp::Sub => dynasm!(ops ; .arch aarch64 ; sub X(d), X(a), X(b)),
+            IntOp::Mul => dynasm!(ops ; .arch aarch64 ; mul X(d), X(a), X(b)),
+            IntOp::And => dynasm!(ops ; .arch aarch64 ; and X(d), X(a), X(b)),
+            IntOp::Or => dynasm!(ops ; .arch aarch64 ; orr X(d), X(a), X(b)),
+            IntOp::Xor => dynasm!(ops ; .arch aarch64 ; eor X(d), X(a), X(b)),
+            // The machine takes the count mod 64, as the language does.
+            IntOp::Shl => dynasm!(ops ; .arch aarch64 ; lsl X(d), X(a), X(b)),
+            IntOp::Shr => dynasm!(ops ; .arch aarch64 ; asr X(d), X(a), X(b)),
+            IntOp::Min => dynasm!(ops ; .arch aarch64 ; cmp X(a), X(b) ; csel X(d), X(a), X(b), lt),
+            IntOp::Max => dynasm!(ops ; .arch aarch64 ; cmp X(a), X(b) ; csel X(d), X(a), X(b), gt),
+        }
     }
 
     /// Branch to `l` if the flags of a signed comparison say `cond`.
@@ -133,34 +174,43 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         (INT_CACHE.len() as u8, FLOAT_CACHE.len() as u8)
     }
 
-    fn save(&mut self, k: u8, r: Reg) {
-        let c = INT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch aarch64 ; mov X(c), X(reg(r)));
+    fn copy(&mut self, float: bool, dst: Loc, src: Loc) {
+        match float {
+            false => {
+                let (d, s) = (ireg(dst), ireg(src));
+                if d != s {
+                    dynasm!(self.ops ; .arch aarch64 ; mov X(d), X(s));
+                }
+            }
+            true => {
+                let (d, s) = (dreg(dst), dreg(src));
+                if d != s {
+                    dynasm!(self.ops ; .arch aarch64 ; fmov D(d), D(s));
+                }
+            }
+        }
     }
 
-    fn restore(&mut self, r: Reg, k: u8) {
-        let c = INT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch aarch64 ; mov X(reg(r)), X(c));
+    fn copy_bits(&mut self, to_float: bool, dst: Loc, src: Loc) {
+        match to_float {
+            true => dynasm!(self.ops ; .arch aarch64 ; fmov D(dreg(dst)), X(ireg(src))),
+            false => dynasm!(self.ops ; .arch aarch64 ; fmov X(ireg(dst)), D(dreg(src))),
+        }
     }
 
-    fn fsave(&mut self, k: u8, r: Reg) {
-        let c = FLOAT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch aarch64 ; fmov D(c), D(reg(r)));
-    }
-
-    fn frestore(&mut self, r: Reg, k: u8) {
-        let c = FLOAT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch aarch64 ; fmov D(reg(r)), D(c));
-    }
-
-    fn restore_bits(&mut self, r: Reg, k: u8) {
-        let c = FLOAT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch aarch64 ; fmov X(reg(r)), D(c));
-    }
-
-    fn frestore_bits(&mut self, r: Reg, k: u8) {
-        let c = INT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch aarch64 ; fmov D(reg(r)), X(c));
+    fn load_cached(&mut self, float: bool, k: u8, slot: u16) {
+        // `slot_address` changes only `x3`, which is no scratch register.
+        let (base, off) = self.slot_address(slot);
+        match float {
+            false => {
+                let c = INT_CACHE[k as usize];
+                dynasm!(self.ops ; .arch aarch64 ; ldr X(c), [X(base), off]);
+            }
+            true => {
+                let c = FLOAT_CACHE[k as usize];
+                dynasm!(self.ops ; .arch aarch64 ; ldr D(c), [X(base), off]);
+            }
+        }
     }
 
     fn spill(&mut self, slot: u16, k: u8) {
@@ -190,21 +240,8 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         self.imm64(reg(r), v as u64);
     }
 
-    fn int_op(&mut self, op: IntOp) {
-        let ops = &mut *self.ops;
-        match op {
-            IntOp::Add => dynasm!(ops ; .arch aarch64 ; add x1, x1, x2),
-            IntOp::Sub => dynasm!(ops ; .arch aarch64 ; sub x1, x1, x2),
-            IntOp::Mul => dynasm!(ops ; .arch aarch64 ; mul x1, x1, x2),
-            IntOp::And => dynasm!(ops ; .arch aarch64 ; and x1, x1, x2),
-            IntOp::Or => dynasm!(ops ; .arch aarch64 ; orr x1, x1, x2),
-            IntOp::Xor => dynasm!(ops ; .arch aarch64 ; eor x1, x1, x2),
-            // The machine takes the count mod 64, as the language does.
-            IntOp::Shl => dynasm!(ops ; .arch aarch64 ; lsl x1, x1, x2),
-            IntOp::Shr => dynasm!(ops ; .arch aarch64 ; asr x1, x1, x2),
-            IntOp::Min => dynasm!(ops ; .arch aarch64 ; cmp x1, x2 ; csel x1, x1, x2, lt),
-            IntOp::Max => dynasm!(ops ; .arch aarch64 ; cmp x1, x2 ; csel x1, x1, x2, gt),
-        }
+    fn int_op3(&mut self, op: IntOp, dst: Loc, a: Loc, b: Loc) {
+        self.op_rrr(op, ireg(dst), ireg(a), ireg(b));
     }
 
     fn branch_if(&mut self, x: Reg, test: Test, y: Operand, l: DynamicLabel) {
@@ -370,40 +407,41 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
     }
 
-    fn branch(&mut self, cond: Cmp, l: DynamicLabel) {
-        dynasm!(self.ops ; .arch aarch64 ; cmp x1, x2);
+    fn branch3(&mut self, cond: Cmp, a: Loc, b: Loc, l: DynamicLabel) {
+        dynasm!(self.ops ; .arch aarch64 ; cmp X(ireg(a)), X(ireg(b)));
         self.bcc(cond, l);
     }
 
-    fn branch_imm(&mut self, cond: Cmp, v: i64, l: DynamicLabel) {
+    fn branch3_imm(&mut self, cond: Cmp, a: Loc, v: i64, l: DynamicLabel) {
+        let a = ireg(a);
         // `cmp` takes 12 bits, `cmn` (compare with the negation) too.
         match v {
-            0..=4095 => dynasm!(self.ops ; .arch aarch64 ; cmp x1, v as u32),
-            -4095..=-1 => dynasm!(self.ops ; .arch aarch64 ; cmn x1, (-v) as u32),
+            0..=4095 => dynasm!(self.ops ; .arch aarch64 ; cmp XSP(a), v as u32),
+            -4095..=-1 => dynasm!(self.ops ; .arch aarch64 ; cmn XSP(a), (-v) as u32),
             _ => {
-                self.imm64(2, v as u64);
-                dynasm!(self.ops ; .arch aarch64 ; cmp x1, x2);
+                self.imm64(9, v as u64);
+                dynasm!(self.ops ; .arch aarch64 ; cmp X(a), x9);
             }
         }
         self.bcc(cond, l);
     }
 
-    fn int_op_imm(&mut self, op: IntOp, v: i64) {
+    fn int_op3_imm(&mut self, op: IntOp, dst: Loc, a: Loc, v: i64) {
+        let (d, a) = (ireg(dst), ireg(a));
         match (op, v) {
-            (IntOp::Add, 0..=4095) => dynasm!(self.ops ; .arch aarch64 ; add x1, x1, v as u32),
-            (IntOp::Add, -4095..=-1) => {
-                dynasm!(self.ops ; .arch aarch64 ; sub x1, x1, (-v) as u32)
+            (IntOp::Add, 0..=4095) | (IntOp::Sub, -4095..=-1) => {
+                dynasm!(self.ops ; .arch aarch64 ; add XSP(d), XSP(a), v.unsigned_abs() as u32)
             }
-            (IntOp::Sub, 0..=4095) => dynasm!(self.ops ; .arch aarch64 ; sub x1, x1, v as u32),
-            (IntOp::Sub, -4095..=-1) => {
-                dynasm!(self.ops ; .arch aarch64 ; add x1, x1, (-v) as u32)
+            (IntOp::Sub, 0..=4095) | (IntOp::Add, -4095..=-1) => {
+                dynasm!(self.ops ; .arch aarch64 ; sub XSP(d), XSP(a), v.unsigned_abs() as u32)
             }
             // Shift counts are taken mod 64, as the language takes them.
-            (IntOp::Shl, _) => dynasm!(self.ops ; .arch aarch64 ; lsl x1, x1, (v & 63) as u32),
-            (IntOp::Shr, _) => dynasm!(self.ops ; .arch aarch64 ; asr x1, x1, (v & 63) as u32),
+            (IntOp::Shl, _) => dynasm!(self.ops ; .arch aarch64 ; lsl X(d), X(a), (v & 63) as u32),
+            (IntOp::Shr, _) => dynasm!(self.ops ; .arch aarch64 ; asr X(d), X(a), (v & 63) as u32),
             _ => {
-                self.imm64(2, v as u64);
-                self.int_op(op);
+                // `x9`: no operand is.
+                self.imm64(9, v as u64);
+                self.op_rrr(op, d, a, 9);
             }
         }
     }
@@ -460,6 +498,10 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn exit_path(&mut self) {
+        for (due, exit) in std::mem::take(&mut self.polls) {
+            dynasm!(self.ops ; .arch aarch64 ; =>due);
+            self.exit(exit);
+        }
         let exit = self.exit;
         dynasm!(self.ops
             ; .arch aarch64
@@ -493,15 +535,14 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn exit_if_due(&mut self, exit: u64) {
-        let skip = self.ops.new_label();
+        let due = self.ops.new_label();
+        self.polls.push((due, exit));
         dynasm!(self.ops
             ; .arch aarch64
             ; ldr x9, [x20, #JitState::LIMIT as u32]
             ; cmp x21, x9
-            ; b.lo =>skip
+            ; b.hs =>due
         );
-        self.exit(exit);
-        dynasm!(self.ops ; .arch aarch64 ; =>skip);
     }
 
     fn enter_checks(&mut self, depth: u8, need: u32, leave: DynamicLabel) {
@@ -648,27 +689,24 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops ; .arch aarch64 ; str D(reg(r)), [X(base), off]);
     }
 
-    fn fmove(&mut self, dst: Reg, src: Reg) {
-        dynasm!(self.ops ; .arch aarch64 ; fmov D(reg(dst)), D(reg(src)));
-    }
-
-    fn float_op(&mut self, op: FloatOp) {
+    fn float_op3(&mut self, op: FloatOp, dst: Loc, a: Loc, b: Loc) {
+        let (d, a, b) = (dreg(dst), dreg(a), dreg(b));
         // One operation each: never `fmadd`/`fmsub`.
         let ops = &mut *self.ops;
         match op {
-            FloatOp::Add => dynasm!(ops ; .arch aarch64 ; fadd d1, d1, d2),
-            FloatOp::Sub => dynasm!(ops ; .arch aarch64 ; fsub d1, d1, d2),
-            FloatOp::Mul => dynasm!(ops ; .arch aarch64 ; fmul d1, d1, d2),
-            FloatOp::Div => dynasm!(ops ; .arch aarch64 ; fdiv d1, d1, d2),
+            FloatOp::Add => dynasm!(ops ; .arch aarch64 ; fadd D(d), D(a), D(b)),
+            FloatOp::Sub => dynasm!(ops ; .arch aarch64 ; fsub D(d), D(a), D(b)),
+            FloatOp::Mul => dynasm!(ops ; .arch aarch64 ; fmul D(d), D(a), D(b)),
+            FloatOp::Div => dynasm!(ops ; .arch aarch64 ; fdiv D(d), D(a), D(b)),
         }
     }
 
-    fn fbranch(&mut self, cond: Cmp, negated: bool, l: DynamicLabel) {
+    fn fbranch3(&mut self, cond: Cmp, negated: bool, a: Loc, b: Loc, l: DynamicLabel) {
         // After `fcmp`, unordered sets C and V: `mi`, `ls`, `gt`, `ge`
         // and `eq` are false for it, their negations `pl`, `hi`, `le`,
         // `lt` and `ne` true.
         let ops = &mut *self.ops;
-        dynasm!(ops ; .arch aarch64 ; fcmp d1, d2);
+        dynasm!(ops ; .arch aarch64 ; fcmp D(dreg(a)), D(dreg(b)));
         match (cond, negated) {
             (Cmp::Lt, false) => dynasm!(ops ; .arch aarch64 ; b.mi =>l),
             (Cmp::Lt, true) => dynasm!(ops ; .arch aarch64 ; b.pl =>l),

@@ -61,6 +61,24 @@ pub(crate) enum Access {
 }
 
 impl Access {
+    /// The slots it reads.
+    pub(crate) fn reads(&self) -> [Option<u16>; 3] {
+        let value = |v: Value| match v {
+            Value::Slot(v) => Some(v),
+            Value::Imm(_) => None,
+        };
+        match *self {
+            Access::Element { a, i, .. } => [Some(a), Some(i), None],
+            Access::SetElement { a, i, v } => [Some(a), Some(i), value(v)],
+            Access::Length { a, .. } => [Some(a), None, None],
+            Access::Field { o, .. } => [Some(o), None, None],
+            Access::SetField { o, v, .. } => [Some(o), Some(v), None],
+            Access::Tag { s, .. } | Access::Payload { s, .. } => [Some(s), None, None],
+            Access::CellGet { c, .. } => [Some(c), None, None],
+            Access::CellSet { c, v } => [Some(c), Some(v), None],
+        }
+    }
+
     /// The slots it writes.
     pub(crate) fn writes(&self) -> [Option<u16>; 2] {
         match *self {

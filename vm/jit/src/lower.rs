@@ -23,7 +23,8 @@
 
 use crate::access::{access, Access};
 use crate::masm::{
-    Cmp, Entries, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Operand, Reg, Test,
+    Cmp, Entries, FSrc, FloatFn, FloatOp, HeapFn, Held, IntOp, Masm, NativeCall, Operand, Reg, Src,
+    Test, Use, LA,
 };
 use crate::reuse::Reuse;
 use tern_vm::internal::Op;
@@ -239,6 +240,68 @@ impl Form {
         })
     }
 
+    /// The slots it reads and writes in registers, each as an int or a
+    /// float (as the lowering loads or stores it); what calls out of
+    /// compiled code read and write, they do in memory.
+    fn uses(&self) -> Vec<Use> {
+        let r = |slot| Use::read(false, slot);
+        let fr = |slot| Use::read(true, slot);
+        let w = |slot| Use::write(false, slot);
+        let fw = |slot| Use::write(true, slot);
+        let src = |b: Src| match b {
+            Src::Slot(s) => Some(r(s)),
+            Src::Imm(_) => None,
+        };
+        let fsrc = |b: FSrc| match b {
+            FSrc::Slot(s) => Some(fr(s)),
+            FSrc::Bits(_) => None,
+        };
+        let mut uses: Vec<Use> = match *self {
+            Form::Nothing | Form::Jump { .. } | Form::Enter { .. } => vec![],
+            Form::Move { d, s } => vec![r(s), w(d)],
+            Form::Imm { d, .. } => vec![w(d)],
+            Form::Binary { d, a, b, .. } | Form::Div { d, a, b, .. } => {
+                [Some(r(a)), src(b), Some(w(d))]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }
+            Form::MulAdd { d, a, b, c } => vec![r(a), r(b), r(c), w(d)],
+            Form::Neg { d, a } | Form::Abs { d, a } | Form::DivBy { d, a, .. } => {
+                vec![r(a), w(d)]
+            }
+            Form::Compare { d, a, b, .. } => vec![r(a), r(b), w(d)],
+            Form::Branch { a, b, .. } => [Some(r(a)), src(b)].into_iter().flatten().collect(),
+            Form::Step { x, by, e, .. } => [Some(r(x)), src(by), src(e), Some(w(x))]
+                .into_iter()
+                .flatten()
+                .collect(),
+            Form::Float { d, a, b, .. } => [Some(fr(a)), fsrc(b), Some(fw(d))]
+                .into_iter()
+                .flatten()
+                .collect(),
+            Form::MulThen { d, a, b, c, .. } => vec![fr(a), fr(b), fr(c), fw(d)],
+            Form::FloatUnary { d, a, .. } => vec![fr(a), fw(d)],
+            Form::FloatCall { d, a, b, .. } => vec![fr(a), fr(b), fw(d)],
+            Form::FloatCompare { d, a, b, .. } => vec![fr(a), fr(b), w(d)],
+            Form::FloatBranch { a, b, .. } => {
+                [Some(fr(a)), fsrc(b)].into_iter().flatten().collect()
+            }
+            Form::IntToFloat { d, a } => vec![r(a), fw(d)],
+            Form::FloatToInt { d, a } => vec![fr(a), w(d)],
+            Form::Inline { access, .. } => {
+                let mut uses: Vec<Use> = access.reads().into_iter().flatten().map(r).collect();
+                uses.extend(access.writes().into_iter().flatten().map(w));
+                uses
+            }
+            Form::Return { slot } => slot.map(r).into_iter().collect(),
+            Form::Call(call) => call.and_then(|c| c.result).map(w).into_iter().collect(),
+            Form::Runtime | Form::Heap { .. } | Form::HeapOr { .. } => vec![],
+        };
+        uses.dedup();
+        uses
+    }
+
     /// The instruction a branch or jump goes to.
     fn target(&self) -> Option<u32> {
         match *self {
@@ -301,20 +364,6 @@ struct Miss<L> {
     /// What registers hold at `resume`, loaded again after the shim.
     held: Held,
     leave: L,
-}
-
-/// A second integer operand: a slot or an immediate.
-#[derive(Clone, Copy)]
-enum Src {
-    Slot(u16),
-    Imm(i64),
-}
-
-/// A second float operand: a slot or a constant's bits.
-#[derive(Clone, Copy)]
-enum FSrc {
-    Slot(u16),
-    Bits(u64),
 }
 
 #[derive(Clone, Copy)]
@@ -697,6 +746,7 @@ fn lower_into<M: Masm>(
     let mut backward = vec![false; ops.len()];
     let mut forward = vec![false; ops.len()];
     let mut after_enter = vec![false; ops.len()];
+    let mut after_call = vec![false; ops.len()];
     // Each loop header's last back edge: its body runs from it to there.
     let mut last_edge = vec![0; ops.len()];
     for (k, f) in forms.iter().enumerate() {
@@ -717,6 +767,7 @@ fn lower_into<M: Masm>(
                 Form::Call(_) => {
                     *e = true;
                     forward[k + 1] = true;
+                    after_call[k + 1] = true;
                 }
                 Form::Enter { .. } => {
                     *e = true;
@@ -728,6 +779,44 @@ fn lower_into<M: Masm>(
     }
     let header: Vec<bool> = (0..ops.len())
         .map(|k| k > 0 && (backward[k] || after_enter[k]) && !forward[k])
+        .collect();
+    // Joins (see `Masm::bind_with`): instructions only forward branches
+    // and jumps (and the instruction before) reach, all emitted before
+    // them: what registers hold there is what all of those held.
+    let join: Vec<bool> = (0..ops.len())
+        .map(|k| k > 0 && forward[k] && !backward[k] && !after_call[k] && !after_enter[k])
+        .collect();
+    // What each join's way in so far held.
+    let mut incoming: Vec<Option<Held>> = vec![None; ops.len()];
+    // The slots each loop's body uses, where it is short enough to look
+    // through (see `Masm::bind_header`).
+    let uses: Vec<Option<Vec<Use>>> = (0..ops.len())
+        .map(|k| {
+            if !header[k] || !backward[k] {
+                return None;
+            }
+            let body = forms
+                .get(k..=last_edge[k])
+                .filter(|b| b.len() <= LOOP_SCAN)?;
+            let mut uses: Vec<Use> = body
+                .iter()
+                .filter(|f| !matches!(f, Form::Move { .. }))
+                .flat_map(Form::uses)
+                .collect();
+            // A move copies a value as the kind a register holds it as
+            // (see `Masm::copy_slot`): a float if the body uses either
+            // slot as one elsewhere.
+            let floats: Vec<u16> = uses.iter().filter(|u| u.float).map(|u| u.slot).collect();
+            for f in body {
+                if let Form::Move { d, s } = *f {
+                    let float = floats.contains(&d) || floats.contains(&s);
+                    uses.extend([Use::read(float, s), Use::write(float, d)]);
+                }
+            }
+            uses.sort_unstable_by_key(|u| (u.slot, u.float, u.write));
+            uses.dedup();
+            Some(uses)
+        })
         .collect();
     // The objects to look up before each loop header (see
     // `access::invariant`). Only short bodies are looked through, so that
@@ -755,8 +844,8 @@ fn lower_into<M: Masm>(
             Some(crate::access::invariant(accesses, &written))
         })
         .collect();
-    // Each loop header's driver entry (a stub that loads what the
-    // registers hold there) and that state.
+    // Each loop header's and join's driver entry (a stub that loads what
+    // the registers hold there) and that state.
     let mut headers: Vec<Option<(M::Label, Held)>> = (0..ops.len()).map(|_| None).collect();
     let target = |t: u32| -> Option<M::Label> {
         let k = t.checked_sub(start)? as usize;
@@ -765,18 +854,6 @@ fn lower_into<M: Masm>(
     let second = |m: &mut M, b: Src| match b {
         Src::Slot(s) => m.load(Reg::B, s),
         Src::Imm(v) => m.load_imm(Reg::B, v),
-    };
-    // `A = A op b`.
-    let int_op = |m: &mut M, op: IntOp, b: Src| match b {
-        Src::Slot(s) => {
-            m.load(Reg::B, s);
-            m.int_op(op);
-        }
-        Src::Imm(v) => m.int_op_imm(op, v),
-    };
-    let fsecond = |m: &mut M, b: FSrc| match b {
-        FSrc::Slot(s) => m.fload(Reg::B, s),
-        FSrc::Bits(bits) => m.fload_imm(Reg::B, bits),
     };
     // Exits to the interpreter before an instruction is counted, emitted
     // after the body: (label, the instruction's pc).
@@ -827,8 +904,23 @@ fn lower_into<M: Masm>(
             if let Some(want) = &wants[k] {
                 establish(m, want, false);
             }
-            let held = m.bind_header(labels[k]);
+            let held = m.bind_header(labels[k], uses[k].as_deref());
             headers[k] = Some((m.new_label(), held));
+        } else if join[k] {
+            let falls_in = !matches!(forms[k - 1], Form::Jump { .. } | Form::Return { .. });
+            let fell = falls_in.then(|| m.snapshot());
+            let held = match (incoming[k].take(), fell) {
+                (Some(a), Some(b)) => Some(a.meet(&b)),
+                (a, b) => a.or(b),
+            };
+            match held {
+                Some(held) => {
+                    m.bind_with(labels[k], &held);
+                    headers[k] = Some((m.new_label(), held));
+                }
+                // Only the driver enters here.
+                None => m.bind_instruction(labels[k], true),
+            }
         } else {
             m.bind_instruction(labels[k], entry[k]);
         }
@@ -860,13 +952,11 @@ fn lower_into<M: Masm>(
             }
             Some(())
         };
-        // A branch to `t` if `A cond b`.
-        let compare_to = |m: &mut M, t: u32, cond: Cmp, b: Src| match b {
-            Src::Slot(s) => {
-                m.load(Reg::B, s);
-                branch_to(m, t, &|m, l, inv| m.branch(inv_if(cond, inv), l))
-            }
-            Src::Imm(v) => branch_to(m, t, &|m, l, inv| m.branch_imm(inv_if(cond, inv), v, l)),
+        // A branch to `t` if `a cond b`.
+        let compare_to = |m: &mut M, t: u32, cond: Cmp, a: u16, b: Src| {
+            branch_to(m, t, &|m, l, inv| {
+                m.branch_slots(inv_if(cond, inv), a, b, l)
+            })
         };
         match *f {
             // Checks that leave before the count come first.
@@ -887,7 +977,7 @@ fn lower_into<M: Masm>(
                     let leave = m.new_label();
                     leaves.push((leave, pc));
                     m.load(Reg::A, b);
-                    m.int_op_imm(IntOp::Add, 1);
+                    m.int_op3_imm(IntOp::Add, LA, LA, 1);
                     m.branch_if(Reg::A, Test::Ule, Operand::Imm(1), leave);
                 }
                 count(m);
@@ -956,27 +1046,13 @@ fn lower_into<M: Masm>(
             | Form::Heap { .. }
             | Form::Inline { .. }
             | Form::HeapOr { .. } => {}
-            Form::Move { d, s } => {
-                m.load(Reg::A, s);
-                m.store(d, Reg::A);
-            }
+            Form::Move { d, s } => m.copy_slot(d, s),
             Form::Imm { d, v } => {
                 m.load_imm(Reg::A, v);
                 m.store(d, Reg::A);
             }
-            Form::Binary { op, d, a, b } => {
-                m.load(Reg::A, a);
-                int_op(m, op, b);
-                m.store(d, Reg::A);
-            }
-            Form::MulAdd { d, a, b, c } => {
-                m.load(Reg::A, a);
-                m.load(Reg::B, b);
-                m.int_op(IntOp::Mul);
-                m.load(Reg::B, c);
-                m.int_op(IntOp::Add);
-                m.store(d, Reg::A);
-            }
+            Form::Binary { op, d, a, b } => m.int_slots(op, d, a, b),
+            Form::MulAdd { d, a, b, c } => m.mul_add_slots(d, a, b, c),
             Form::Neg { d, a } => {
                 m.load(Reg::A, a);
                 m.neg();
@@ -999,15 +1075,10 @@ fn lower_into<M: Masm>(
                 m.div_magic(div.divisor(), div.magic(), rem);
                 m.store(d, Reg::A);
             }
-            Form::Branch { cond, a, b, t } => {
-                m.load(Reg::A, a);
-                compare_to(m, t, cond, b)?;
-            }
+            Form::Branch { cond, a, b, t } => compare_to(m, t, cond, a, b)?,
             Form::Step { cond, x, by, e, t } => {
-                m.load(Reg::A, x);
-                int_op(m, IntOp::Add, by);
-                m.store(x, Reg::A);
-                compare_to(m, t, cond, e)?;
+                m.int_slots(IntOp::Add, x, x, by);
+                compare_to(m, t, cond, x, e)?;
             }
             Form::Jump { t } => {
                 let l = target(t)?;
@@ -1019,12 +1090,7 @@ fn lower_into<M: Masm>(
                 }
                 m.jump(l);
             }
-            Form::Float { op, d, a, b } => {
-                m.fload(Reg::A, a);
-                fsecond(m, b);
-                m.float_op(op);
-                m.fstore(d, Reg::A);
-            }
+            Form::Float { op, d, a, b } => m.float_slots(op, d, a, b),
             Form::MulThen {
                 op,
                 swap,
@@ -1032,20 +1098,7 @@ fn lower_into<M: Masm>(
                 a,
                 b,
                 c,
-            } => {
-                m.fload(Reg::A, a);
-                m.fload(Reg::B, b);
-                m.float_op(FloatOp::Mul);
-                if swap {
-                    // `c - p`: the product to B, `c` to A.
-                    m.fmove(Reg::B, Reg::A);
-                    m.fload(Reg::A, c);
-                } else {
-                    m.fload(Reg::B, c);
-                }
-                m.float_op(op);
-                m.fstore(d, Reg::A);
-            }
+            } => m.mul_then_slots(op, swap, d, [a, b, c]),
             Form::FloatUnary { op, d, a } => {
                 m.fload(Reg::A, a);
                 match op {
@@ -1074,9 +1127,9 @@ fn lower_into<M: Masm>(
                 b,
                 t,
             } => {
-                m.fload(Reg::A, a);
-                fsecond(m, b);
-                branch_to(m, t, &|m, l, inv| m.fbranch(cond, negated != inv, l))?;
+                branch_to(m, t, &|m, l, inv| {
+                    m.fbranch_slots(cond, negated != inv, a, b, l)
+                })?;
             }
             Form::IntToFloat { d, a } => {
                 m.load(Reg::A, a);
@@ -1104,6 +1157,18 @@ fn lower_into<M: Masm>(
                 None => m.exit(Exit::Call(pc).encode()),
             },
             Form::Runtime => m.runtime(pc, trapped),
+        }
+        // A forward branch or jump (the instruction's last code) brings
+        // what registers hold now to its join.
+        if let Some(t) = f.target().filter(|&t| t > pc) {
+            let j = (t - start) as usize;
+            if join.get(j) == Some(&true) {
+                let held = m.snapshot();
+                incoming[j] = Some(match incoming[j].take() {
+                    Some(h) => h.meet(&held),
+                    None => held,
+                });
+            }
         }
     }
     for miss in misses {

@@ -52,6 +52,37 @@ pub struct Held {
     pub objects: Entries,
 }
 
+impl Held {
+    /// What both `self` and `other` hold: what registers hold where
+    /// control arrives from places that held each.
+    pub fn meet(&self, other: &Held) -> Held {
+        let same = |x: &[Option<u16>], y: &[Option<u16>]| -> Vec<Option<u16>> {
+            (0..x.len().max(y.len()))
+                .map(|k| match (x.get(k), y.get(k)) {
+                    (Some(a), Some(b)) if a == b => *a,
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut objects = self.objects;
+        for (o, p) in objects.iter_mut().zip(&other.objects) {
+            *o = match (*o, *p) {
+                (Some(o), Some(p)) if o.slot == p.slot && o.array == p.array => Some(LookedUp {
+                    write: o.write && p.write,
+                    ..o
+                }),
+                _ => None,
+            };
+        }
+        Held {
+            a: if self.a == other.a { self.a } else { None },
+            ints: same(&self.ints, &other.ints),
+            floats: same(&self.floats, &other.floats),
+            objects,
+        }
+    }
+}
+
 /// What each context entry holds (see `access`).
 pub type Entries = [Option<LookedUp>; OBJECT_ENTRIES];
 
@@ -72,10 +103,69 @@ impl LookedUp {
     }
 }
 
+/// A slot an instruction reads or writes, as an int or a float.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Use {
+    pub float: bool,
+    pub slot: u16,
+    pub write: bool,
+}
+
+impl Use {
+    pub fn read(float: bool, slot: u16) -> Use {
+        Use {
+            float,
+            slot,
+            write: false,
+        }
+    }
+
+    pub fn write(float: bool, slot: u16) -> Use {
+        Use {
+            float,
+            slot,
+            write: true,
+        }
+    }
+}
+
+/// A second integer operand: a slot or an immediate.
+#[derive(Clone, Copy, Debug)]
+pub enum Src {
+    Slot(u16),
+    Imm(i64),
+}
+
+/// A second float operand: a slot or a constant's bits.
+#[derive(Clone, Copy, Debug)]
+pub enum FSrc {
+    Slot(u16),
+    Bits(u64),
+}
+
 /// A comparison: the VM's own (signed for ints, IEEE for floats).
 pub use tern_vm::opcodes::Cmp;
 
-/// An integer operation `A = A op B` (wrapping, as the language's;
+/// A register an operation takes: a scratch register, or cache register
+/// `k` of the operation's kind (see [`Masm::cache_size`]), whose value
+/// only `reuse` keeps track of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loc {
+    Scratch(Reg),
+    Cached(u8),
+}
+
+impl From<Reg> for Loc {
+    fn from(r: Reg) -> Loc {
+        Loc::Scratch(r)
+    }
+}
+
+/// `A`, `B`, `C` as operands.
+pub const LA: Loc = Loc::Scratch(Reg::A);
+pub const LB: Loc = Loc::Scratch(Reg::B);
+
+/// An integer operation `dst = a op b` (wrapping, as the language's;
 /// shift counts taken mod 64, shifts right arithmetic).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IntOp {
@@ -157,43 +247,22 @@ pub trait Masm {
     /// keep slots' values in: registers no operation uses but those that
     /// call out of compiled code, which `reuse` treats as clobbering
     /// them (so the callee need not preserve them).
-    fn cache_size(&self) -> (u8, u8) {
-        (0, 0)
-    }
-    /// Int cache register `k` = `r`.
-    fn save(&mut self, k: u8, r: Reg) {
-        let _ = (k, r);
-    }
-    /// `r` = int cache register `k`.
-    fn restore(&mut self, r: Reg, k: u8) {
-        let _ = (r, k);
-    }
-    /// Float cache register `k` = float register `r`.
-    fn fsave(&mut self, k: u8, r: Reg) {
-        let _ = (k, r);
-    }
-    /// Float register `r` = float cache register `k`.
-    fn frestore(&mut self, r: Reg, k: u8) {
-        let _ = (r, k);
-    }
-    /// Int register `r` = the bits of float cache register `k`.
-    fn restore_bits(&mut self, r: Reg, k: u8) {
-        let _ = (r, k);
-    }
-    /// Float register `r` = the bits of int cache register `k`.
-    fn frestore_bits(&mut self, r: Reg, k: u8) {
-        let _ = (r, k);
-    }
+    fn cache_size(&self) -> (u8, u8);
+    /// `dst = src`, int or (`float`) float registers; nothing if they are
+    /// one.
+    fn copy(&mut self, float: bool, dst: Loc, src: Loc);
+    /// `dst` = the bits of `src`, a register of the other kind: `dst` a
+    /// float register with `to_float`, else an int one.
+    fn copy_bits(&mut self, to_float: bool, dst: Loc, src: Loc);
+    /// Int or (`float`) float cache register `k` = `frame[slot]` (no
+    /// scratch register changed).
+    fn load_cached(&mut self, float: bool, k: u8, slot: u16);
     /// `frame[slot]` = int cache register `k` (no scratch register
     /// changed).
-    fn spill(&mut self, slot: u16, k: u8) {
-        let _ = (slot, k);
-    }
+    fn spill(&mut self, slot: u16, k: u8);
     /// `frame[slot]` = float cache register `k` (no scratch register
     /// changed).
-    fn fspill(&mut self, slot: u16, k: u8) {
-        let _ = (slot, k);
-    }
+    fn fspill(&mut self, slot: u16, k: u8);
     /// Binds `label`, which control reaches only by jumps from code of
     /// the same instruction emitted since its start, on no path between
     /// which and here a slot is loaded or stored: the cache registers
@@ -211,8 +280,12 @@ pub trait Masm {
     /// Binds loop header `label`, which control reaches by falling in and
     /// by backward jumps that first [`Masm::adopt`] what this answers
     /// (the driver enters through a stub that adopts it too): what the
-    /// cache registers hold stays known around the loop.
-    fn bind_header(&mut self, label: Self::Label) -> Held {
+    /// cache registers hold stays known around the loop. With the slots
+    /// the loop's body `uses`, if known, registers are first loaded with
+    /// the slots it reads that no other it uses competes with, and only
+    /// what it reads stays known (so a back edge loads nothing else).
+    fn bind_header(&mut self, label: Self::Label, uses: Option<&[Use]>) -> Held {
+        let _ = uses;
         self.bind(label);
         Held::default()
     }
@@ -233,26 +306,97 @@ pub trait Masm {
         let _ = held;
         self.bind(label);
     }
+    // Operations on slots: `reuse` does them in the registers that hold
+    // the slots' values; these defaults, through `A` and `B`, say what
+    // each does.
+    /// `d = a op b`.
+    fn int_slots(&mut self, op: IntOp, d: u16, a: u16, b: Src) {
+        self.load(Reg::A, a);
+        match b {
+            Src::Slot(b) => {
+                self.load(Reg::B, b);
+                self.int_op3(op, LA, LA, LB);
+            }
+            Src::Imm(v) => self.int_op3_imm(op, LA, LA, v),
+        }
+        self.store(d, Reg::A);
+    }
+    /// `d = a * b + c` (wrapping).
+    fn mul_add_slots(&mut self, d: u16, a: u16, b: u16, c: u16) {
+        self.load(Reg::A, a);
+        self.load(Reg::B, b);
+        self.int_op3(IntOp::Mul, LA, LA, LB);
+        self.load(Reg::B, c);
+        self.int_op3(IntOp::Add, LA, LA, LB);
+        self.store(d, Reg::A);
+    }
+    /// `d = a op b`.
+    fn float_slots(&mut self, op: FloatOp, d: u16, a: u16, b: FSrc) {
+        self.fload(Reg::A, a);
+        match b {
+            FSrc::Slot(b) => self.fload(Reg::B, b),
+            FSrc::Bits(bits) => self.fload_imm(Reg::B, bits),
+        }
+        self.float_op3(op, LA, LA, LB);
+        self.fstore(d, Reg::A);
+    }
+    /// `d = (a * b) op c` or, with `swap`, `d = c op (a * b)`: two
+    /// roundings.
+    fn mul_then_slots(&mut self, op: FloatOp, swap: bool, d: u16, abc: [u16; 3]) {
+        let [a, b, c] = abc;
+        self.fload(Reg::A, a);
+        self.fload(Reg::B, b);
+        self.float_op3(FloatOp::Mul, LA, LA, LB);
+        self.fload(Reg::B, c);
+        match swap {
+            false => self.float_op3(op, LA, LA, LB),
+            true => self.float_op3(op, LA, LB, LA),
+        }
+        self.fstore(d, Reg::A);
+    }
+    /// `d = s`: the bits, whatever they are.
+    fn copy_slot(&mut self, d: u16, s: u16) {
+        self.load(Reg::A, s);
+        self.store(d, Reg::A);
+    }
+    /// Jump to `label` if `a cond b` (signed).
+    fn branch_slots(&mut self, cond: Cmp, a: u16, b: Src, label: Self::Label) {
+        self.load(Reg::A, a);
+        match b {
+            Src::Slot(b) => {
+                self.load(Reg::B, b);
+                self.branch3(cond, LA, LB, label);
+            }
+            Src::Imm(v) => self.branch3_imm(cond, LA, v, label),
+        }
+    }
+    /// Jump to `label` if `a cond b` or, with `negated`, if not (see
+    /// [`Masm::fbranch3`]).
+    fn fbranch_slots(&mut self, cond: Cmp, negated: bool, a: u16, b: FSrc, label: Self::Label) {
+        self.fload(Reg::A, a);
+        match b {
+            FSrc::Slot(b) => self.fload(Reg::B, b),
+            FSrc::Bits(bits) => self.fload_imm(Reg::B, bits),
+        }
+        self.fbranch3(cond, negated, LA, LB, label);
+    }
+
     /// `r = frame[slot]`.
     fn load(&mut self, r: Reg, slot: u16);
     /// `frame[slot] = r`.
     fn store(&mut self, slot: u16, r: Reg);
     /// `r = v`.
     fn load_imm(&mut self, r: Reg, v: i64);
-    /// `A = A op B`.
-    fn int_op(&mut self, op: IntOp);
-    /// `A = A op v` (`B` may be clobbered).
-    fn int_op_imm(&mut self, op: IntOp, v: i64) {
-        self.load_imm(Reg::B, v);
-        self.int_op(op);
-    }
-    /// Jump to `label` if `A cond B` (signed).
-    fn branch(&mut self, cond: Cmp, label: Self::Label);
-    /// Jump to `label` if `A cond v` (signed; `B` may be clobbered).
-    fn branch_imm(&mut self, cond: Cmp, v: i64, label: Self::Label) {
-        self.load_imm(Reg::B, v);
-        self.branch(cond, label);
-    }
+    /// `dst = a op b`: `dst` is not `B`, and is `b` only if it is `a`
+    /// too (`B` may be clobbered).
+    fn int_op3(&mut self, op: IntOp, dst: Loc, a: Loc, b: Loc);
+    /// `dst = a op v`: `dst` is not `B` (`B` may be clobbered).
+    fn int_op3_imm(&mut self, op: IntOp, dst: Loc, a: Loc, v: i64);
+    /// Jump to `label` if `a cond b` (signed).
+    fn branch3(&mut self, cond: Cmp, a: Loc, b: Loc, label: Self::Label);
+    /// Jump to `label` if `a cond v` (signed; `B` may be clobbered, so
+    /// `a` is not `B`).
+    fn branch3_imm(&mut self, cond: Cmp, a: Loc, v: i64, label: Self::Label);
     /// `A = (A cond B) as int` (signed).
     fn set_cond(&mut self, cond: Cmp);
     /// `A = -A` (wrapping).
@@ -358,16 +502,14 @@ pub trait Masm {
     fn fload(&mut self, r: Reg, slot: u16);
     /// `frame[slot] = fr`.
     fn fstore(&mut self, slot: u16, r: Reg);
-    /// `fdst = fsrc`.
-    fn fmove(&mut self, dst: Reg, src: Reg);
-    /// `fA = fA op fB`: one IEEE operation, one rounding (never fused
+    /// `dst = a op b`: one IEEE operation, one rounding (never fused
     /// with another: a multiply-add is a multiplication, then an
-    /// addition).
-    fn float_op(&mut self, op: FloatOp);
-    /// Jump to `label` if `fA cond fB`, or, with `negated`, if not: so a
+    /// addition); `dst` is `b` only if it is `a` too.
+    fn float_op3(&mut self, op: FloatOp, dst: Loc, a: Loc, b: Loc);
+    /// Jump to `label` if `a cond b`, or, with `negated`, if not: so a
     /// NaN operand takes a plain branch never (every comparison with NaN
     /// is false) and a negated one always.
-    fn fbranch(&mut self, cond: Cmp, negated: bool, label: Self::Label);
+    fn fbranch3(&mut self, cond: Cmp, negated: bool, a: Loc, b: Loc, label: Self::Label);
     /// `fA = A as float` (the int in integer register `A`).
     fn int_to_float(&mut self);
     /// `A = fA as int`, toward zero, saturating, NaN to 0 (`f2i`); or a

@@ -31,10 +31,12 @@
 //! only one of the two is ever dirty.
 
 use crate::masm::{
-    Cmp, Entries, FloatFn, FloatOp, HeapFn, Held, IntOp, LookedUp, Masm, NativeCall, Operand, Reg,
-    Test,
+    Cmp, Entries, FSrc, FloatFn, FloatOp, HeapFn, Held, IntOp, Loc, LookedUp, Masm, NativeCall,
+    Operand, Reg, Src, Test, Use, LB,
 };
 use crate::OBJECT_ENTRIES;
+
+mod slots;
 
 /// The cache registers of one kind: the slot each holds, and whether it
 /// holds a value its slot does not have yet.
@@ -120,15 +122,15 @@ impl<'a, M: Masm> Reuse<'a, M> {
     /// Writes every dirty cache register to its slot.
     fn flush(&mut self) {
         for k in 0..self.ints.slots.len() {
-            self.spill(false, k);
+            self.write_back(false, k);
         }
         for k in 0..self.floats.slots.len() {
-            self.spill(true, k);
+            self.write_back(true, k);
         }
     }
 
     /// Writes cache register `k` to its slot if it is dirty.
-    fn spill(&mut self, float: bool, k: usize) {
+    fn write_back(&mut self, float: bool, k: usize) {
         let bank = self.bank(float);
         if let (Some(slot), true) = (bank.slots[k], bank.dirty[k]) {
             bank.dirty[k] = false;
@@ -146,6 +148,19 @@ impl<'a, M: Masm> Reuse<'a, M> {
         self.ints.slots.fill(None);
         self.floats.slots.fill(None);
         self.objects = [None; OBJECT_ENTRIES];
+    }
+
+    /// An operation is about to write `dst`, an int or a float register:
+    /// what it held is no longer known (a cache register's written back
+    /// first).
+    fn clobber(&mut self, float: bool, dst: Loc) {
+        match dst {
+            Loc::Scratch(r) => self.writes(r),
+            Loc::Cached(k) => {
+                self.write_back(float, k as usize);
+                self.bank(float).slots[k as usize] = None;
+            }
+        }
     }
 
     /// An operation is about to write `r`.
@@ -176,14 +191,11 @@ impl<'a, M: Masm> Reuse<'a, M> {
         let Some(k) = self.bank(float).register(slot) else {
             return false;
         };
-        self.spill(float, k);
+        self.write_back(float, k);
         let bank = self.bank(float);
         bank.slots[k] = Some(slot);
         bank.dirty[k] = dirty;
-        match float {
-            false => self.m.save(k as u8, r),
-            true => self.m.fsave(k as u8, r),
-        }
+        self.m.copy(float, Loc::Cached(k as u8), r.into());
         true
     }
 
@@ -192,6 +204,38 @@ impl<'a, M: Masm> Reuse<'a, M> {
         match float {
             false => self.m.load(r, slot),
             true => self.m.fload(r, slot),
+        }
+    }
+
+    /// Loads into its register each slot a loop's body reads (`uses`)
+    /// that is the only slot of that kind the body uses in the register.
+    fn preload(&mut self, uses: &[Use]) {
+        for float in [false, true] {
+            let n = self.bank(float).slots.len();
+            if n == 0 {
+                continue;
+            }
+            let mut only: Vec<Option<Option<u16>>> = vec![None; n];
+            for u in uses.iter().filter(|u| u.float == float) {
+                let k = u.slot as usize % n;
+                only[k] = match only[k] {
+                    None => Some(Some(u.slot)),
+                    Some(Some(s)) if s == u.slot => Some(Some(s)),
+                    Some(_) => Some(None),
+                };
+            }
+            for slot in only.into_iter().flatten().flatten() {
+                let read = uses.contains(&Use::read(float, slot));
+                if !read || self.bank(float).holding(slot).is_some() {
+                    continue;
+                }
+                if self.held == Some((float, slot)) {
+                    self.keep(float, slot, Reg::A, false);
+                } else {
+                    // Into the register (`B` is not used: it may go).
+                    self.operand(float, slot, Reg::B, None);
+                }
+            }
         }
     }
 
@@ -216,16 +260,12 @@ impl<'a, M: Masm> Reuse<'a, M> {
             self.held = Some((float, slot));
         }
         if let Some(k) = self.bank(float).holding(slot) {
-            match float {
-                false => self.m.restore(r, k),
-                true => self.m.frestore(r, k),
-            }
+            self.m.copy(float, r.into(), Loc::Cached(k));
             return;
         }
-        match (self.bank(!float).holding(slot), float) {
-            (Some(k), false) => self.m.restore_bits(r, k),
-            (Some(k), true) => self.m.frestore_bits(r, k),
-            (None, _) => self.load_raw(float, r, slot),
+        match self.bank(!float).holding(slot) {
+            Some(k) => self.m.copy_bits(float, r.into(), Loc::Cached(k)),
+            None => self.load_raw(float, r, slot),
         }
         self.keep(float, slot, r, false);
     }
@@ -318,8 +358,22 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn set_ctx_word(&mut self, off: i32, r: Reg) {
         self.m.set_ctx_word(off, r);
     }
-    fn bind_header(&mut self, label: M::Label) -> Held {
-        let held = self.snapshot();
+    fn bind_header(&mut self, label: M::Label, uses: Option<&[Use]>) -> Held {
+        if let Some(uses) = uses {
+            self.preload(uses);
+        }
+        let mut held = self.snapshot();
+        if let Some(uses) = uses {
+            // Every register is clean after the snapshot: one not kept
+            // is merely no longer trusted.
+            let read = |float: bool, slot: &Option<u16>| {
+                slot.filter(|&s| uses.contains(&Use::read(float, s)))
+            };
+            held.ints = held.ints.iter().map(|s| read(false, s)).collect();
+            held.floats = held.floats.iter().map(|s| read(true, s)).collect();
+            self.ints.set(&held.ints);
+            self.floats.set(&held.floats);
+        }
         self.forget();
         self.m.bind(label);
         Held { a: None, ..held }
@@ -334,10 +388,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
                 match *slot {
                     Some(slot) if self.bank(float).slots[k] != Some(slot) => {
                         self.load_raw(float, Reg::B, slot);
-                        match float {
-                            false => self.m.save(k as u8, Reg::B),
-                            true => self.m.fsave(k as u8, Reg::B),
-                        }
+                        self.m.copy(float, Loc::Cached(k as u8), LB);
                     }
                     _ => {}
                 }
@@ -375,21 +426,64 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         }
         self.m.load_imm(r, v);
     }
-    fn int_op(&mut self, op: IntOp) {
-        self.forget();
-        self.m.int_op(op);
+    /// None to lend: the cache registers are its own.
+    fn cache_size(&self) -> (u8, u8) {
+        (0, 0)
     }
-    fn int_op_imm(&mut self, op: IntOp, v: i64) {
-        self.forget();
-        self.m.int_op_imm(op, v);
+    fn copy(&mut self, float: bool, dst: Loc, src: Loc) {
+        self.clobber(float, dst);
+        self.m.copy(float, dst, src);
     }
-    fn branch_imm(&mut self, cond: Cmp, v: i64, label: M::Label) {
+    fn copy_bits(&mut self, to_float: bool, dst: Loc, src: Loc) {
+        self.clobber(to_float, dst);
+        self.m.copy_bits(to_float, dst, src);
+    }
+    fn load_cached(&mut self, float: bool, k: u8, slot: u16) {
+        self.clobber(float, Loc::Cached(k));
+        self.m.load_cached(float, k, slot);
+    }
+    fn spill(&mut self, slot: u16, k: u8) {
+        self.m.spill(slot, k);
+    }
+    fn fspill(&mut self, slot: u16, k: u8) {
+        self.m.fspill(slot, k);
+    }
+    fn int_op3(&mut self, op: IntOp, dst: Loc, a: Loc, b: Loc) {
+        self.clobber(false, dst);
+        self.m.int_op3(op, dst, a, b);
+    }
+    fn int_op3_imm(&mut self, op: IntOp, dst: Loc, a: Loc, v: i64) {
+        self.clobber(false, dst);
+        self.m.int_op3_imm(op, dst, a, v);
+    }
+    fn branch3(&mut self, cond: Cmp, a: Loc, b: Loc, label: M::Label) {
         self.flush();
-        self.m.branch_imm(cond, v, label);
+        self.m.branch3(cond, a, b, label);
     }
-    fn branch(&mut self, cond: Cmp, label: M::Label) {
+    fn branch3_imm(&mut self, cond: Cmp, a: Loc, v: i64, label: M::Label) {
         self.flush();
-        self.m.branch(cond, label);
+        self.m.branch3_imm(cond, a, v, label);
+    }
+    fn int_slots(&mut self, op: IntOp, d: u16, a: u16, b: Src) {
+        self.int_binary(op, d, a, b);
+    }
+    fn mul_add_slots(&mut self, d: u16, a: u16, b: u16, c: u16) {
+        self.mul_add(d, a, b, c);
+    }
+    fn float_slots(&mut self, op: FloatOp, d: u16, a: u16, b: FSrc) {
+        self.float_binary(op, d, a, b);
+    }
+    fn mul_then_slots(&mut self, op: FloatOp, swap: bool, d: u16, abc: [u16; 3]) {
+        self.mul_then(op, swap, d, abc);
+    }
+    fn copy_slot(&mut self, d: u16, s: u16) {
+        self.copy_value(d, s);
+    }
+    fn branch_slots(&mut self, cond: Cmp, a: u16, b: Src, label: M::Label) {
+        self.compare_branch(cond, a, b, label);
+    }
+    fn fbranch_slots(&mut self, cond: Cmp, negated: bool, a: u16, b: FSrc, label: M::Label) {
+        self.fcompare_branch(cond, negated, a, b, label);
     }
     fn branch_if(&mut self, x: Reg, test: Test, y: Operand, label: M::Label) {
         self.flush();
@@ -491,19 +585,13 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn fstore(&mut self, slot: u16, r: Reg) {
         self.store_as(true, slot, r);
     }
-    fn fmove(&mut self, dst: Reg, src: Reg) {
-        if dst == Reg::A {
-            self.forget();
-        }
-        self.m.fmove(dst, src);
+    fn float_op3(&mut self, op: FloatOp, dst: Loc, a: Loc, b: Loc) {
+        self.clobber(true, dst);
+        self.m.float_op3(op, dst, a, b);
     }
-    fn float_op(&mut self, op: FloatOp) {
-        self.forget();
-        self.m.float_op(op);
-    }
-    fn fbranch(&mut self, cond: Cmp, negated: bool, label: M::Label) {
+    fn fbranch3(&mut self, cond: Cmp, negated: bool, a: Loc, b: Loc, label: M::Label) {
         self.flush();
-        self.m.fbranch(cond, negated, label);
+        self.m.fbranch3(cond, negated, a, b, label);
     }
     fn int_to_float(&mut self) {
         self.forget();

@@ -20,7 +20,7 @@
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{
-    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Masm, NativeCall, NewLabel, Operand, Reg, Test,
+    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand, Reg, Test,
     NATIVE_DEPTH,
 };
 use crate::Ctx;
@@ -38,12 +38,19 @@ use tern_vm::MAX_STACK_SLOTS;
 pub struct X64<'a, A> {
     ops: &'a mut A,
     exit: DynamicLabel,
+    /// Polls' exits, out of the way of the code that goes on (see
+    /// `exit_if_due`): each label and its exit.
+    polls: Vec<(DynamicLabel, u64)>,
 }
 
 impl<'a, A: NewLabel> X64<'a, A> {
     pub fn new(ops: &'a mut A) -> X64<'a, A> {
         let exit = ops.new_label();
-        X64 { ops, exit }
+        X64 {
+            ops,
+            exit,
+            polls: Vec::new(),
+        }
     }
 }
 
@@ -55,6 +62,60 @@ const INT_CACHE: [u8; 6] = [8, 9, 10, 11, 7, 15];
 const FLOAT_CACHE: [u8; 13] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
 impl<A: DynasmLabelApi<Relocation = X64Relocation>> X64<'_, A> {
+    /// `d = d op b`, machine registers; `d` is not `rcx`, which a shift
+    /// takes its count in.
+    fn op_rr(&mut self, op: IntOp, d: u8, b: u8) {
+        let ops = &mut *self.ops;
+        match op {
+            IntOp::Add => dynasm!(ops ; .arch x64 ; add Rq(d), Rq(b)),
+            IntOp::Sub => dynasm!(ops ; .arch x64 ; sub Rq(d), Rq(b)),
+            IntOp::Mul => dynasm!(ops ; .arch x64 ; imul Rq(d), Rq(b)),
+            IntOp::And => dynasm!(ops ; .arch x64 ; and Rq(d), Rq(b)),
+            IntOp::Or => dynasm!(ops ; .arch x64 ; or Rq(d), Rq(b)),
+            IntOp::Xor => dynasm!(ops ; .arch x64 ; xor Rq(d), Rq(b)),
+            // The machine takes the count mod 64, as the language does.
+            IntOp::Shl | IntOp::Shr => {
+                if b != 1 {
+                    dynasm!(ops ; .arch x64 ; mov rcx, Rq(b));
+                }
+                match op {
+                    IntOp::Shl => dynasm!(ops ; .arch x64 ; shl Rq(d), cl),
+                    _ => dynasm!(ops ; .arch x64 ; sar Rq(d), cl),
+                }
+            }
+            IntOp::Min => dynasm!(ops ; .arch x64 ; cmp Rq(d), Rq(b) ; cmovg Rq(d), Rq(b)),
+            IntOp::Max => dynasm!(ops ; .arch x64 ; cmp Rq(d), Rq(b) ; cmovl Rq(d), Rq(b)),
+        }
+    }
+
+    /// `d = d op k`, the immediate sign-extended.
+    fn op_ri(&mut self, op: IntOp, d: u8, k: i32) {
+        let ops = &mut *self.ops;
+        // Shift counts are taken mod 64, as the language takes them.
+        let shift = (k & 63) as i8;
+        match op {
+            IntOp::Add => dynasm!(ops ; .arch x64 ; add Rq(d), k),
+            IntOp::Sub => dynasm!(ops ; .arch x64 ; sub Rq(d), k),
+            IntOp::Mul => dynasm!(ops ; .arch x64 ; imul Rq(d), Rq(d), k),
+            IntOp::And => dynasm!(ops ; .arch x64 ; and Rq(d), k),
+            IntOp::Or => dynasm!(ops ; .arch x64 ; or Rq(d), k),
+            IntOp::Xor => dynasm!(ops ; .arch x64 ; xor Rq(d), k),
+            IntOp::Shl => dynasm!(ops ; .arch x64 ; shl Rq(d), shift),
+            IntOp::Shr => dynasm!(ops ; .arch x64 ; sar Rq(d), shift),
+            IntOp::Min | IntOp::Max => {
+                dynasm!(ops ; .arch x64 ; mov rsi, QWORD k as i64);
+                self.op_rr(op, d, RSI);
+            }
+        }
+    }
+
+    /// `d = a` unless they are one register.
+    fn mov_rr(&mut self, d: u8, a: u8) {
+        if d != a {
+            dynasm!(self.ops ; .arch x64 ; mov Rq(d), Rq(a));
+        }
+    }
+
     /// Jump to `l` if the flags of a signed comparison say `cond`.
     fn jcc(&mut self, cond: Cmp, l: DynamicLabel) {
         let ops = &mut *self.ops;
@@ -77,6 +138,25 @@ fn reg(r: Reg) -> u8 {
     }
 }
 
+/// The number of an int register operand.
+fn ireg(l: Loc) -> u8 {
+    match l {
+        Loc::Scratch(r) => reg(r),
+        Loc::Cached(k) => INT_CACHE[k as usize],
+    }
+}
+
+/// The number of a float register operand.
+fn xreg(l: Loc) -> u8 {
+    match l {
+        Loc::Scratch(r) => reg(r),
+        Loc::Cached(k) => FLOAT_CACHE[k as usize],
+    }
+}
+
+/// `rsi`, scratch within one operation.
+const RSI: u8 = 6;
+
 impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, A> {
     type Label = DynamicLabel;
 
@@ -92,34 +172,37 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         (INT_CACHE.len() as u8, FLOAT_CACHE.len() as u8)
     }
 
-    fn save(&mut self, k: u8, r: Reg) {
-        let c = INT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch x64 ; mov Rq(c), Rq(reg(r)));
+    fn copy(&mut self, float: bool, dst: Loc, src: Loc) {
+        match float {
+            false => self.mov_rr(ireg(dst), ireg(src)),
+            true => {
+                let (d, s) = (xreg(dst), xreg(src));
+                if d != s {
+                    dynasm!(self.ops ; .arch x64 ; movapd Rx(d), Rx(s));
+                }
+            }
+        }
     }
 
-    fn restore(&mut self, r: Reg, k: u8) {
-        let c = INT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), Rq(c));
+    fn copy_bits(&mut self, to_float: bool, dst: Loc, src: Loc) {
+        match to_float {
+            true => dynasm!(self.ops ; .arch x64 ; movq Rx(xreg(dst)), Rq(ireg(src))),
+            false => dynasm!(self.ops ; .arch x64 ; movq Rq(ireg(dst)), Rx(xreg(src))),
+        }
     }
 
-    fn fsave(&mut self, k: u8, r: Reg) {
-        let c = FLOAT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch x64 ; movapd Rx(c), Rx(reg(r)));
-    }
-
-    fn frestore(&mut self, r: Reg, k: u8) {
-        let c = FLOAT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch x64 ; movapd Rx(reg(r)), Rx(c));
-    }
-
-    fn restore_bits(&mut self, r: Reg, k: u8) {
-        let c = FLOAT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch x64 ; movq Rq(reg(r)), Rx(c));
-    }
-
-    fn frestore_bits(&mut self, r: Reg, k: u8) {
-        let c = INT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch x64 ; movq Rx(reg(r)), Rq(c));
+    fn load_cached(&mut self, float: bool, k: u8, slot: u16) {
+        let off = slot as i32 * 8;
+        match float {
+            false => {
+                let c = INT_CACHE[k as usize];
+                dynasm!(self.ops ; .arch x64 ; mov Rq(c), QWORD [rbx + off]);
+            }
+            true => {
+                let c = FLOAT_CACHE[k as usize];
+                dynasm!(self.ops ; .arch x64 ; movsd Rx(c), QWORD [rbx + off]);
+            }
+        }
     }
 
     fn spill(&mut self, slot: u16, k: u8) {
@@ -146,20 +229,30 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD v);
     }
 
-    fn int_op(&mut self, op: IntOp) {
-        let ops = &mut *self.ops;
+    fn int_op3(&mut self, op: IntOp, dst: Loc, a: Loc, b: Loc) {
+        let d = ireg(dst);
+        self.mov_rr(d, ireg(a));
+        self.op_rr(op, d, ireg(b));
+    }
+
+    fn int_op3_imm(&mut self, op: IntOp, dst: Loc, a: Loc, v: i64) {
+        let (d, a) = (ireg(dst), ireg(a));
+        let Ok(k) = i32::try_from(v) else {
+            dynasm!(self.ops ; .arch x64 ; mov rsi, QWORD v);
+            self.mov_rr(d, a);
+            return self.op_rr(op, d, RSI);
+        };
+        // The immediate is sign-extended: the same 64-bit value.
         match op {
-            IntOp::Add => dynasm!(ops ; .arch x64 ; add rax, rcx),
-            IntOp::Sub => dynasm!(ops ; .arch x64 ; sub rax, rcx),
-            IntOp::Mul => dynasm!(ops ; .arch x64 ; imul rax, rcx),
-            IntOp::And => dynasm!(ops ; .arch x64 ; and rax, rcx),
-            IntOp::Or => dynasm!(ops ; .arch x64 ; or rax, rcx),
-            IntOp::Xor => dynasm!(ops ; .arch x64 ; xor rax, rcx),
-            // The machine takes the count mod 64, as the language does.
-            IntOp::Shl => dynasm!(ops ; .arch x64 ; shl rax, cl),
-            IntOp::Shr => dynasm!(ops ; .arch x64 ; sar rax, cl),
-            IntOp::Min => dynasm!(ops ; .arch x64 ; cmp rax, rcx ; cmovg rax, rcx),
-            IntOp::Max => dynasm!(ops ; .arch x64 ; cmp rax, rcx ; cmovl rax, rcx),
+            IntOp::Add if d != a => dynasm!(self.ops ; .arch x64 ; lea Rq(d), [Rq(a) + k]),
+            IntOp::Sub if d != a && k != i32::MIN => {
+                dynasm!(self.ops ; .arch x64 ; lea Rq(d), [Rq(a) - k])
+            }
+            IntOp::Mul => dynasm!(self.ops ; .arch x64 ; imul Rq(d), Rq(a), k),
+            _ => {
+                self.mov_rr(d, a);
+                self.op_ri(op, d, k);
+            }
         }
     }
 
@@ -305,42 +398,19 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         }
     }
 
-    fn branch(&mut self, cond: Cmp, l: DynamicLabel) {
-        dynasm!(self.ops ; .arch x64 ; cmp rax, rcx);
+    fn branch3(&mut self, cond: Cmp, a: Loc, b: Loc, l: DynamicLabel) {
+        dynasm!(self.ops ; .arch x64 ; cmp Rq(ireg(a)), Rq(ireg(b)));
         self.jcc(cond, l);
     }
 
-    fn branch_imm(&mut self, cond: Cmp, v: i64, l: DynamicLabel) {
+    fn branch3_imm(&mut self, cond: Cmp, a: Loc, v: i64, l: DynamicLabel) {
+        let a = ireg(a);
         match i32::try_from(v) {
             // The immediate is sign-extended: the same 64-bit value.
-            Ok(v) => dynasm!(self.ops ; .arch x64 ; cmp rax, v),
-            Err(_) => dynasm!(self.ops ; .arch x64 ; mov rcx, QWORD v ; cmp rax, rcx),
+            Ok(v) => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), v),
+            Err(_) => dynasm!(self.ops ; .arch x64 ; mov rcx, QWORD v ; cmp Rq(a), rcx),
         }
         self.jcc(cond, l);
-    }
-
-    fn int_op_imm(&mut self, op: IntOp, v: i64) {
-        let ops = &mut *self.ops;
-        let Ok(k) = i32::try_from(v) else {
-            dynasm!(ops ; .arch x64 ; mov rcx, QWORD v);
-            return self.int_op(op);
-        };
-        // Shift counts are taken mod 64, as the language takes them.
-        let shift = (v & 63) as i8;
-        match op {
-            IntOp::Add => dynasm!(ops ; .arch x64 ; add rax, k),
-            IntOp::Sub => dynasm!(ops ; .arch x64 ; sub rax, k),
-            IntOp::Mul => dynasm!(ops ; .arch x64 ; imul rax, rax, k),
-            IntOp::And => dynasm!(ops ; .arch x64 ; and rax, k),
-            IntOp::Or => dynasm!(ops ; .arch x64 ; or rax, k),
-            IntOp::Xor => dynasm!(ops ; .arch x64 ; xor rax, k),
-            IntOp::Shl => dynasm!(ops ; .arch x64 ; shl rax, shift),
-            IntOp::Shr => dynasm!(ops ; .arch x64 ; sar rax, shift),
-            IntOp::Min | IntOp::Max => {
-                dynasm!(ops ; .arch x64 ; mov rcx, QWORD v);
-                self.int_op(op);
-            }
-        }
     }
 
     fn jump(&mut self, l: DynamicLabel) {
@@ -397,6 +467,10 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn exit_path(&mut self) {
+        for (due, exit) in std::mem::take(&mut self.polls) {
+            dynasm!(self.ops ; .arch x64 ; =>due);
+            self.exit(exit);
+        }
         let exit = self.exit;
         dynasm!(self.ops
             ; .arch x64
@@ -424,10 +498,9 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn exit_if_due(&mut self, exit: u64) {
-        let skip = self.ops.new_label();
-        dynasm!(self.ops ; .arch x64 ; cmp r13, QWORD [r12 + JitState::LIMIT] ; jb =>skip);
-        self.exit(exit);
-        dynasm!(self.ops ; .arch x64 ; =>skip);
+        let due = self.ops.new_label();
+        self.polls.push((due, exit));
+        dynasm!(self.ops ; .arch x64 ; cmp r13, QWORD [r12 + JitState::LIMIT] ; jae =>due);
     }
 
     fn enter_checks(&mut self, depth: u8, need: u32, leave: DynamicLabel) {
@@ -519,44 +592,39 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops ; .arch x64 ; movsd QWORD [rbx + off], Rx(reg(r)));
     }
 
-    fn fmove(&mut self, dst: Reg, src: Reg) {
-        dynasm!(self.ops ; .arch x64 ; movapd Rx(reg(dst)), Rx(reg(src)));
-    }
-
-    fn float_op(&mut self, op: FloatOp) {
+    fn float_op3(&mut self, op: FloatOp, dst: Loc, a: Loc, b: Loc) {
+        let (d, b) = (xreg(dst), xreg(b));
+        self.copy(true, dst, a);
         let ops = &mut *self.ops;
         match op {
-            FloatOp::Add => dynasm!(ops ; .arch x64 ; addsd xmm0, xmm1),
-            FloatOp::Sub => dynasm!(ops ; .arch x64 ; subsd xmm0, xmm1),
-            FloatOp::Mul => dynasm!(ops ; .arch x64 ; mulsd xmm0, xmm1),
-            FloatOp::Div => dynasm!(ops ; .arch x64 ; divsd xmm0, xmm1),
+            FloatOp::Add => dynasm!(ops ; .arch x64 ; addsd Rx(d), Rx(b)),
+            FloatOp::Sub => dynasm!(ops ; .arch x64 ; subsd Rx(d), Rx(b)),
+            FloatOp::Mul => dynasm!(ops ; .arch x64 ; mulsd Rx(d), Rx(b)),
+            FloatOp::Div => dynasm!(ops ; .arch x64 ; divsd Rx(d), Rx(b)),
         }
     }
 
-    fn fbranch(&mut self, cond: Cmp, negated: bool, l: DynamicLabel) {
+    fn fbranch3(&mut self, cond: Cmp, negated: bool, a: Loc, b: Loc, l: DynamicLabel) {
+        let (x, y) = (xreg(a), xreg(b));
         let ops = &mut *self.ops;
         // `a < b` is `b > a`: `ucomisd b, a; ja` (carry and zero clear,
         // never on unordered); its negation `jbe` (always on unordered).
         match (cond, negated) {
-            (Cmp::Lt, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; ja =>l),
-            (Cmp::Lt, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jbe =>l),
-            (Cmp::Le, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jae =>l),
-            (Cmp::Le, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm1, xmm0 ; jb =>l),
-            (Cmp::Gt, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; ja =>l),
-            (Cmp::Gt, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jbe =>l),
-            (Cmp::Ge, false) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jae =>l),
-            (Cmp::Ge, true) => dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jb =>l),
+            (Cmp::Lt, false) => dynasm!(ops ; .arch x64 ; ucomisd Rx(y), Rx(x) ; ja =>l),
+            (Cmp::Lt, true) => dynasm!(ops ; .arch x64 ; ucomisd Rx(y), Rx(x) ; jbe =>l),
+            (Cmp::Le, false) => dynasm!(ops ; .arch x64 ; ucomisd Rx(y), Rx(x) ; jae =>l),
+            (Cmp::Le, true) => dynasm!(ops ; .arch x64 ; ucomisd Rx(y), Rx(x) ; jb =>l),
+            (Cmp::Gt, false) => dynasm!(ops ; .arch x64 ; ucomisd Rx(x), Rx(y) ; ja =>l),
+            (Cmp::Gt, true) => dynasm!(ops ; .arch x64 ; ucomisd Rx(x), Rx(y) ; jbe =>l),
+            (Cmp::Ge, false) => dynasm!(ops ; .arch x64 ; ucomisd Rx(x), Rx(y) ; jae =>l),
+            (Cmp::Ge, true) => dynasm!(ops ; .arch x64 ; ucomisd Rx(x), Rx(y) ; jb =>l),
             // Equal: zero set and parity clear.
-            (Cmp::Eq, false) => {
+            (Cmp::Eq, false) | (Cmp::Ne, true) => {
                 let skip = ops.new_label();
-                dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jp =>skip ; je =>l ; =>skip);
+                dynasm!(ops ; .arch x64 ; ucomisd Rx(x), Rx(y) ; jp =>skip ; je =>l ; =>skip);
             }
             (Cmp::Eq, true) | (Cmp::Ne, false) => {
-                dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jp =>l ; jne =>l);
-            }
-            (Cmp::Ne, true) => {
-                let skip = ops.new_label();
-                dynasm!(ops ; .arch x64 ; ucomisd xmm0, xmm1 ; jp =>skip ; je =>l ; =>skip);
+                dynasm!(ops ; .arch x64 ; ucomisd Rx(x), Rx(y) ; jp =>l ; jne =>l);
             }
         }
     }
