@@ -844,9 +844,39 @@ fn lower_into<M: Masm>(
             Some(crate::access::invariant(accesses, &written))
         })
         .collect();
+    // The limit checks of the inlined calls in each loop that calls
+    // nothing out, made once before it instead of each time round: the
+    // depth and the value stack do not change in such a loop, so if the
+    // deepest call and the largest frame pass before it, every call in it
+    // passes. Where they fail, the interpreter runs the loop (and makes
+    // the checks itself where it gets to them).
+    let mut checked = vec![false; ops.len()];
+    let hoisted: Vec<Option<(u8, u32)>> = (0..ops.len())
+        .map(|k| {
+            if !header[k] || !backward[k] {
+                return None;
+            }
+            let body = forms
+                .get(k..=last_edge[k])
+                .filter(|b| b.len() <= LOOP_SCAN)?;
+            body.iter().map(Form::writes).collect::<Option<Vec<_>>>()?;
+            let mut most: Option<(u8, u32)> = None;
+            for (j, f) in body.iter().enumerate() {
+                if let Form::Enter { func, args, depth } = *f {
+                    let need = (args as u64 + prog.frame_size(func) as u64).min(u32::MAX as u64);
+                    let (d, n) = most.unwrap_or((0, 0));
+                    most = Some((d.max(depth), n.max(need as u32)));
+                    checked[k + j] = true;
+                }
+            }
+            most
+        })
+        .collect();
     // Each loop header's and join's driver entry (a stub that loads what
     // the registers hold there) and that state.
     let mut headers: Vec<Option<(M::Label, Held)>> = (0..ops.len()).map(|_| None).collect();
+    // Where each loop header's hoisted checks leave.
+    let mut header_checks: Vec<Option<M::Label>> = vec![None; ops.len()];
     let target = |t: u32| -> Option<M::Label> {
         let k = t.checked_sub(start)? as usize;
         labels.get(k).copied()
@@ -901,6 +931,12 @@ fn lower_into<M: Masm>(
             flush(m, &mut pending);
         }
         if header[k] {
+            if let Some((depth, need)) = hoisted[k] {
+                let leave = m.new_label();
+                leaves.push((leave, pc));
+                m.enter_checks(depth, need, leave);
+                header_checks[k] = Some(leave);
+            }
             if let Some(want) = &wants[k] {
                 establish(m, want, false);
             }
@@ -964,10 +1000,12 @@ fn lower_into<M: Masm>(
                 // The interpreter's order is depth, fuel, value stack;
                 // both limit checks leave before the count, so the
                 // interpreter makes them (and a poll between them).
-                let leave = m.new_label();
-                leaves.push((leave, pc));
-                let need = (args as u64 + prog.frame_size(func) as u64).min(u32::MAX as u64);
-                m.enter_checks(depth, need as u32, leave);
+                if !checked[k] {
+                    let leave = m.new_label();
+                    leaves.push((leave, pc));
+                    let need = (args as u64 + prog.frame_size(func) as u64).min(u32::MAX as u64);
+                    m.enter_checks(depth, need as u32, leave);
+                }
                 count(m);
                 m.exit_if_due(poll);
             }
@@ -1184,6 +1222,10 @@ fn lower_into<M: Masm>(
     for (k, h) in headers.iter().enumerate() {
         if let Some((stub, held)) = h {
             m.bind(*stub);
+            if let Some(leave) = header_checks[k] {
+                let (depth, need) = hoisted[k]?;
+                m.enter_checks(depth, need, leave);
+            }
             restore(m, held, true);
             m.jump(labels[k]);
         }
