@@ -1012,7 +1012,7 @@ fn lower_into<M: Masm>(
             Form::Div { rem, d, a, b } => {
                 if let Src::Slot(b) = b {
                     // 0 and -1 are the divisors `b + 1 <= 1` unsigned.
-                    let leave = m.new_label();
+                    let leave = m.out_label();
                     leaves.push((leave, pc));
                     m.load(Reg::A, b);
                     m.int_op3_imm(IntOp::Add, LA, LA, 1);
@@ -1043,7 +1043,7 @@ fn lower_into<M: Masm>(
             Form::Inline { access, f, x, y } => {
                 // Inline forms are made only where the layout is known.
                 let layout = layout?;
-                let (miss, resume, leave) = (m.new_label(), m.new_label(), m.new_label());
+                let (miss, resume, leave) = (m.out_label(), m.new_label(), m.new_label());
                 leaves.push((leave, pc));
                 crate::access::emit(m, layout, access, miss);
                 let held = m.bind_resume(resume);

@@ -54,7 +54,8 @@ pub struct Held {
 
 impl Held {
     /// What both `self` and `other` hold: what registers hold where
-    /// control arrives from places that held each.
+    /// control arrives from places that held each. Both are snapshots
+    /// (every value also in its slot), and so is what this answers.
     pub fn meet(&self, other: &Held) -> Held {
         let same = |x: &[Option<u16>], y: &[Option<u16>]| -> Vec<Option<u16>> {
             (0..x.len().max(y.len()))
@@ -234,7 +235,7 @@ pub enum FloatOp {
 /// One machine's way of emitting what `lower` asks for. The frame's slot
 /// 0 is at the address the compiled function received.
 pub trait Masm {
-    type Label: Copy;
+    type Label: Copy + PartialEq;
     fn new_label(&mut self) -> Self::Label;
     fn bind(&mut self, label: Self::Label);
     /// Binds instruction `label`: `entry` if the driver may enter there or
@@ -270,9 +271,18 @@ pub trait Masm {
     fn bind_local(&mut self, label: Self::Label) {
         self.bind(label);
     }
+    /// A label out of the way, where memory must hold every slot's value
+    /// when control gets there (an access's slow path, an exit): a branch
+    /// there writes registers back on its way, not on the path that goes
+    /// on.
+    fn out_label(&mut self) -> Self::Label {
+        self.new_label()
+    }
     /// Binds `label`, where control also arrives from a stub emitted
     /// later that calls out and then [`Masm::adopt`]s what this answers:
-    /// what registers hold here stays known.
+    /// what registers hold here stays known (the registers the way that
+    /// falls in leaves dirty stay so: the stub loads them from the slots,
+    /// where the call out left their values).
     fn bind_resume(&mut self, label: Self::Label) -> Held {
         self.bind(label);
         Held::default()

@@ -82,7 +82,15 @@ impl Bank {
     }
 }
 
-pub(crate) struct Reuse<'a, M> {
+/// A stub on the way to an out label (see `Reuse::way_to`): its label,
+/// the registers it writes back (float, register, slot), where it goes.
+struct Way<L> {
+    at: L,
+    spills: Vec<(bool, u8, u16)>,
+    to: L,
+}
+
+pub(crate) struct Reuse<'a, M: Masm> {
     m: &'a mut M,
     /// The slot whose value `A` holds, and whether as a float.
     held: Option<(bool, u16)>,
@@ -91,6 +99,10 @@ pub(crate) struct Reuse<'a, M> {
     /// The object each context entry holds (see `Masm::find_object`).
     objects: Entries,
     next_object: usize,
+    /// Labels made by [`Masm::out_label`].
+    outs: Vec<M::Label>,
+    /// Stubs of branches to them (see `way_to`), emitted at the end.
+    ways: Vec<Way<M::Label>>,
 }
 
 impl<'a, M: Masm> Reuse<'a, M> {
@@ -103,6 +115,8 @@ impl<'a, M: Masm> Reuse<'a, M> {
             floats: Bank::new(floats),
             objects: [None; OBJECT_ENTRIES],
             next_object: 0,
+            outs: Vec::new(),
+            ways: Vec::new(),
         }
     }
 
@@ -148,6 +162,36 @@ impl<'a, M: Masm> Reuse<'a, M> {
         self.ints.slots.fill(None);
         self.floats.slots.fill(None);
         self.objects = [None; OBJECT_ENTRIES];
+    }
+
+    /// Where a branch to `label` goes: `label` itself, every dirty
+    /// register written back first, or, where `label` is an
+    /// [`Masm::out_label`], a stub emitted at the end that writes back
+    /// what is dirty now and jumps there (nothing on the path that goes
+    /// on).
+    fn way_to(&mut self, label: M::Label) -> M::Label {
+        if !self.outs.contains(&label) {
+            self.flush();
+            return label;
+        }
+        let mut spills = Vec::new();
+        for (float, bank) in [(false, &self.ints), (true, &self.floats)] {
+            for (k, (slot, &dirty)) in bank.slots.iter().zip(&bank.dirty).enumerate() {
+                if let (Some(slot), true) = (*slot, dirty) {
+                    spills.push((float, k as u8, slot));
+                }
+            }
+        }
+        if spills.is_empty() {
+            return label;
+        }
+        let at = self.m.new_label();
+        self.ways.push(Way {
+            at,
+            spills,
+            to: label,
+        });
+        at
     }
 
     /// An operation is about to write `dst`, an int or a float register:
@@ -239,6 +283,16 @@ impl<'a, M: Masm> Reuse<'a, M> {
         }
     }
 
+    /// What registers and context entries hold.
+    fn state(&self) -> Held {
+        Held {
+            a: self.held,
+            ints: self.ints.slots.clone(),
+            floats: self.floats.slots.clone(),
+            objects: self.objects,
+        }
+    }
+
     /// What registers and context entries hold, as `held` says (every
     /// value also in its slot): no instruction.
     fn assume(&mut self, held: &Held) {
@@ -311,10 +365,18 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.forget();
         self.m.bind(label);
     }
+    /// Nothing is written back: the stub that also comes here loads
+    /// what the registers hold from the slots, where the call out left
+    /// it (so there they are clean, and writing them back again later is
+    /// only redundant).
     fn bind_resume(&mut self, label: M::Label) -> Held {
-        self.flush();
         self.m.bind(label);
-        self.snapshot()
+        self.state()
+    }
+    fn out_label(&mut self) -> M::Label {
+        let label = self.m.new_label();
+        self.outs.push(label);
+        label
     }
     fn find_object(&self, slot: u16, array: bool) -> Option<(u8, bool)> {
         self.objects.iter().enumerate().find_map(|(i, o)| match *o {
@@ -402,12 +464,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     }
     fn snapshot(&mut self) -> Held {
         self.flush();
-        Held {
-            a: self.held,
-            ints: self.ints.slots.clone(),
-            floats: self.floats.slots.clone(),
-            objects: self.objects,
-        }
+        self.state()
     }
     fn bind_with(&mut self, label: M::Label, held: &Held) {
         self.flush();
@@ -486,7 +543,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.fcompare_branch(cond, negated, a, b, label);
     }
     fn branch_if(&mut self, x: Reg, test: Test, y: Operand, label: M::Label) {
-        self.flush();
+        let label = self.way_to(label);
         self.m.branch_if(x, test, y, label);
     }
     fn heap_word(&mut self, r: Reg, off: i32) {
@@ -553,6 +610,16 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     }
     fn exit_path(&mut self) {
         self.forget_all();
+        for Way { at, spills, to } in std::mem::take(&mut self.ways) {
+            self.m.bind(at);
+            for (float, k, slot) in spills {
+                match float {
+                    false => self.m.spill(slot, k),
+                    true => self.m.fspill(slot, k),
+                }
+            }
+            self.m.jump(to);
+        }
         self.m.exit_path();
     }
     fn exit(&mut self, exit: u64) {
