@@ -463,6 +463,12 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; mov x22, x3
             ; mov x9, sp
             ; str x9, [x3, #Ctx::SAVED_SP as u32]
+        );
+        self.imm64(10, NATIVE_DEPTH as u64 * 16);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; sub x9, x9, x10
+            ; str x9, [x3, #Ctx::FLOOR as u32]
             ; br x2
         );
     }
@@ -571,7 +577,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         );
     }
 
-    fn native_call(&mut self, c: &NativeCall, exit: DynamicLabel) {
+    fn native_call(&mut self, c: &NativeCall, exit: DynamicLabel, own: Option<DynamicLabel>) {
         dynasm!(self.ops
             ; .arch aarch64
             ; ldr x10, [x22, #Ctx::DEPTH as u32]
@@ -582,16 +588,22 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; ldr x11, [x20, #JitState::LIMIT as u32]
             ; cmp x21, x11
             ; b.hs =>exit
-            ; ldr x11, [x22, #Ctx::NATIVE as u32]
-            ; cmp x11, NATIVE_DEPTH
-            ; b.hs =>exit
-            ; ldr x12, [x22, #Ctx::TABLE as u32]
+            ; ldr x11, [x22, #Ctx::FLOOR as u32]
+            ; mov x12, sp
+            ; cmp x12, x11
+            ; b.ls =>exit
         );
-        self.imm64(13, c.func as u64 * 8);
+        if own.is_none() {
+            self.imm64(13, c.func as u64 * 8);
+            dynasm!(self.ops
+                ; .arch aarch64
+                ; ldr x12, [x22, #Ctx::TABLE as u32]
+                ; ldr x12, [x12, x13]
+                ; cbz x12, =>exit
+            );
+        }
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x12, [x12, x13]
-            ; cbz x12, =>exit
             // x13 = the callee's record, w14 = the caller's base.
             ; ldr x13, [x22, #Ctx::RECORDS as u32]
             ; add x13, x13, x9, lsl 5
@@ -632,8 +644,6 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; str x15, [x13, #frame_layout::ENV as u32]
             ; add x9, x9, 1
             ; str x9, [x10]
-            ; add x11, x11, 1
-            ; str x11, [x22, #Ctx::NATIVE as u32]
             // The caller's base and where the callee returns to, on the
             // stack (the callee's calls clobber the link register).
             ; adr x9, =>back
@@ -643,7 +653,13 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops
             ; .arch aarch64
             ; add x19, x19, x15
-            ; br x12
+        );
+        match own {
+            Some(own) => dynasm!(self.ops ; .arch aarch64 ; b =>own),
+            None => dynasm!(self.ops ; .arch aarch64 ; br x12),
+        }
+        dynasm!(self.ops
+            ; .arch aarch64
             ; =>back
             ; ldp x19, x9, [sp], #16
         );
@@ -656,8 +672,12 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         let native = self.ops.new_label();
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x9, [x22, #Ctx::NATIVE as u32]
-            ; cbnz x9, =>native
+            // Called by the driver, the stack is where the entry stub
+            // left it.
+            ; ldr x9, [x22, #Ctx::SAVED_SP as u32]
+            ; mov x10, sp
+            ; cmp x10, x9
+            ; b.ne =>native
         );
         self.exit(exit);
         dynasm!(self.ops ; .arch aarch64 ; =>native);
@@ -671,9 +691,6 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; ldr x11, [x10]
             ; sub x11, x11, 1
             ; str x11, [x10]
-            ; ldr x9, [x22, #Ctx::NATIVE as u32]
-            ; sub x9, x9, 1
-            ; str x9, [x22, #Ctx::NATIVE as u32]
             ; ldr x9, [sp, #8]
             ; br x9
         );

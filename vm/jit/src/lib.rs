@@ -147,8 +147,10 @@ pub struct Ctx<'a> {
     depth: *mut usize,
     room: u64,
     max_depth: u64,
-    /// Calls compiled code has made itself and not returned from.
-    native: u64,
+    /// The lowest the machine stack pointer may be where compiled code
+    /// makes a call itself: `NATIVE_DEPTH` such calls below `saved_sp`
+    /// (each pushes 16 bytes), set by the entry stub.
+    floor: u64,
     /// The machine stack pointer inside the entry stub, where every exit
     /// goes back to however deep the native calls are.
     saved_sp: u64,
@@ -170,7 +172,7 @@ impl Ctx<'_> {
     pub const DEPTH: i32 = 24;
     pub const ROOM: i32 = 32;
     pub const MAX_DEPTH: i32 = 40;
-    pub const NATIVE: i32 = 48;
+    pub const FLOOR: i32 = 48;
     pub const SAVED_SP: i32 = 56;
     pub const TABLE: i32 = 64;
     pub const OBJECTS: i32 = 72;
@@ -192,7 +194,7 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, depth) == Ctx::DEPTH as usize);
     assert!(std::mem::offset_of!(Ctx, room) == Ctx::ROOM as usize);
     assert!(std::mem::offset_of!(Ctx, max_depth) == Ctx::MAX_DEPTH as usize);
-    assert!(std::mem::offset_of!(Ctx, native) == Ctx::NATIVE as usize);
+    assert!(std::mem::offset_of!(Ctx, floor) == Ctx::FLOOR as usize);
     assert!(std::mem::offset_of!(Ctx, saved_sp) == Ctx::SAVED_SP as usize);
     assert!(std::mem::offset_of!(Ctx, table) == Ctx::TABLE as usize);
     assert!(std::mem::offset_of!(Ctx, objects) == Ctx::OBJECTS as usize);
@@ -275,7 +277,7 @@ impl Backend for Jit {
             depth,
             room: room as u64,
             max_depth: max_depth as u64,
-            native: 0,
+            floor: 0,
             saved_sp: 0,
             table: self.table.as_ptr(),
             objects: [[0; 2]; OBJECT_ENTRIES],

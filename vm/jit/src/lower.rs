@@ -1184,7 +1184,8 @@ fn lower_into<M: Masm>(
                 Some(call) => {
                     let exit = m.new_label();
                     calls.push((exit, pc));
-                    m.native_call(&call, exit);
+                    let own = (call.func == func).then_some(labels[0]);
+                    m.native_call(&call, exit, own);
                     if let Some(r) = call.result {
                         m.store(r, Reg::A);
                     }

@@ -501,7 +501,9 @@ pub trait Masm {
     /// it cannot (a check fails, the callee is not compiled, native calls
     /// nest too deep), a jump to `exit` (which leaves with
     /// [`tern_vm::jit::Exit::Call`] for the driver).
-    fn native_call(&mut self, call: &NativeCall, exit: Self::Label);
+    /// `own` is the label of the first instruction where the callee is
+    /// the function being emitted (its code is this code: no lookup).
+    fn native_call(&mut self, call: &NativeCall, exit: Self::Label, own: Option<Self::Label>);
     /// A return: to the compiled caller that called natively, the result
     /// (which `A` holds: the lowering loads it) in `A` and the frame
     /// record popped; else leave with `exit`.

@@ -638,9 +638,9 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.forget();
         self.m.enter_checks(depth, need, leave);
     }
-    fn native_call(&mut self, call: &NativeCall, exit: M::Label) {
+    fn native_call(&mut self, call: &NativeCall, exit: M::Label, own: Option<M::Label>) {
         self.forget_all();
-        self.m.native_call(call, exit);
+        self.m.native_call(call, exit, own);
     }
     fn ret(&mut self, slot: Option<u16>, exit: u64) {
         self.forget_all();

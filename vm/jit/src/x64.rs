@@ -432,6 +432,8 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov r13, QWORD [rsi + JitState::COUNT]
             ; mov r14, rcx
             ; mov QWORD [rcx + Ctx::SAVED_SP], rsp
+            ; lea rax, [rsp - (NATIVE_DEPTH * 16) as i32]
+            ; mov QWORD [rcx + Ctx::FLOOR], rax
             ; jmp rdx
         );
     }
@@ -523,7 +525,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         );
     }
 
-    fn native_call(&mut self, c: &NativeCall, exit: DynamicLabel) {
+    fn native_call(&mut self, c: &NativeCall, exit: DynamicLabel, own: Option<DynamicLabel>) {
         let l = frame_layout::SIZE;
         dynasm!(self.ops
             ; .arch x64
@@ -533,12 +535,20 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; jae =>exit
             ; cmp r13, QWORD [r12 + JitState::LIMIT]
             ; jae =>exit
-            ; cmp QWORD [r14 + Ctx::NATIVE], DWORD NATIVE_DEPTH as i32
-            ; jae =>exit
-            ; mov rcx, QWORD [r14 + Ctx::TABLE]
-            ; mov rcx, QWORD [rcx + (c.func * 8) as i32]
-            ; test rcx, rcx
-            ; jz =>exit
+            ; cmp rsp, QWORD [r14 + Ctx::FLOOR]
+            ; jbe =>exit
+        );
+        if own.is_none() {
+            dynasm!(self.ops
+                ; .arch x64
+                ; mov rcx, QWORD [r14 + Ctx::TABLE]
+                ; mov rcx, QWORD [rcx + (c.func * 8) as i32]
+                ; test rcx, rcx
+                ; jz =>exit
+            );
+        }
+        dynasm!(self.ops
+            ; .arch x64
             // rax = the callee's record, edi = the caller's base.
             ; shl rax, 5
             ; add rax, QWORD [r14 + Ctx::RECORDS]
@@ -557,18 +567,21 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov DWORD [rax + frame_layout::RET_PC], c.pc as i32
             ; mov QWORD [rax + frame_layout::ENV], -1
             ; add QWORD [rdx], 1
-            ; add QWORD [r14 + Ctx::NATIVE], 1
             // One push keeps the callee's `rsp` 16-byte aligned.
             ; push rbx
             ; add rbx, (c.args as i32) * 8
-            ; call rcx
-            ; pop rbx
         );
+        match own {
+            Some(own) => dynasm!(self.ops ; .arch x64 ; call =>own),
+            None => dynasm!(self.ops ; .arch x64 ; call rcx),
+        }
+        dynasm!(self.ops ; .arch x64 ; pop rbx);
     }
 
     fn ret(&mut self, slot: Option<u16>, exit: u64) {
         let native = self.ops.new_label();
-        dynasm!(self.ops ; .arch x64 ; cmp QWORD [r14 + Ctx::NATIVE], 0 ; jne =>native);
+        // Called by the driver, the stack is where the entry stub left it.
+        dynasm!(self.ops ; .arch x64 ; cmp rsp, QWORD [r14 + Ctx::SAVED_SP] ; jne =>native);
         self.exit(exit);
         // The result is in `rax` (`A`) already.
         let _ = slot;
@@ -577,7 +590,6 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; .arch x64
             ; mov rdx, QWORD [r14 + Ctx::DEPTH]
             ; sub QWORD [rdx], 1
-            ; sub QWORD [r14 + Ctx::NATIVE], 1
             ; ret
         );
     }
