@@ -252,9 +252,9 @@ impl Program {
     }
 
     /// The layout of record type `ty` and the field count of each of its
-    /// variants.
+    /// variants (compiled code allocates records itself).
     #[inline]
-    pub(crate) fn shape(&self, ty: TypeId) -> (u32, &[u32]) {
+    pub fn shape(&self, ty: TypeId) -> (u32, &[u32]) {
         let (l, counts) = &self.shapes[ty as usize];
         (*l, counts)
     }

@@ -16,7 +16,7 @@
 
 use crate::masm::HeapFn;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use tern_vm::heap::Heap;
+use tern_vm::heap::{Heap, OBJECT_BYTES};
 use tern_vm::internal::Op;
 use tern_vm::semantics;
 
@@ -45,6 +45,54 @@ pub(crate) fn map_shim(op: &Op) -> Option<(HeapFn, u64, u64)> {
         Op::MGetOr { d, m, k, v, .. } => (map_get_or, p(&[d, m, k, v]), 0),
         Op::MSet { m, k, v, .. } => (map_set, p(&[m, k, v]), 0),
         _ => return None,
+    })
+}
+
+/// The most fields a record [`new_record`] allocates has (more go through
+/// the runtime).
+const NEW_FIELDS: usize = 8;
+
+/// The shim for a record allocation's quick path (`op` is canonical
+/// instruction `pc` of `prog`): where no collection may be due, the
+/// record made from the fields on the operand stack, as the interpreter
+/// makes it (`Vm::reserve` collects only where `Heap::may_collect` says
+/// one may be due). Where it declines, compiled code runs the
+/// instruction through the runtime, which collects first.
+pub(crate) fn alloc_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(HeapFn, u64, u64)> {
+    use tern_vm::Instr;
+    let (ty, variant) = match *op {
+        Op::Stack(Instr::NewStruct { ty }) => (ty, 0),
+        Op::Stack(Instr::NewEnum { ty, variant }) => (ty, variant),
+        _ => return None,
+    };
+    let (layout, counts) = prog.shape(ty);
+    let n = *counts.get(variant as usize)? as usize;
+    // A variant without fields may be the instance's unit value.
+    if n == 0 || n > NEW_FIELDS {
+        return None;
+    }
+    let at = (prog.sp_at(pc) as usize).checked_sub(n)?;
+    let at = u16::try_from(at).ok()?;
+    Some((
+        new_record,
+        pack(&[at as u64, n as u64, variant as u64]),
+        layout as u64,
+    ))
+}
+
+extern "C" fn new_record(heap: *mut Heap, frame: *mut u64, x: u64, layout: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let (at, n, variant) = (part(x, 0), part(x, 1), part(x, 2));
+        if n > NEW_FIELDS || heap.may_collect(OBJECT_BYTES + 8 * n) {
+            return None;
+        }
+        let mut fields = [0; NEW_FIELDS];
+        for (k, f) in fields[..n].iter_mut().enumerate() {
+            *f = fr.get(at + k);
+        }
+        let h = heap.alloc_record(layout as u32, variant as u32, &fields[..n]);
+        fr.set(at, h);
+        Some(())
     })
 }
 
