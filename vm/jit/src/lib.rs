@@ -53,6 +53,7 @@
 
 pub mod aarch64;
 mod access;
+mod form;
 mod heap_ops;
 mod layout;
 mod lower;
@@ -60,7 +61,7 @@ pub mod masm;
 mod reuse;
 pub mod x64;
 
-pub use lower::lowerable;
+pub use form::lowerable;
 
 use dynasmrt::{AssemblyOffset, ExecutableBuffer};
 use std::any::Any;

@@ -8,24 +8,30 @@
 //! Two kinds of holding: `A` itself (what the instruction before just
 //! stored or loaded: no instruction at all), and the backend's cache
 //! registers ([`Masm::cache_size`]), filled by every load and store of a
-//! slot (each slot has one register of each kind: slot mod their number),
-//! read with one register move. It also keeps track of which object
-//! each context entry holds (see `access`). The cache is write-back: a store only sets a cache register, marked dirty, and the
-//! slot is written when the register is taken for another slot, or when
-//! anything could look at the slots in memory: before every branch, jump,
-//! label, exit and call out of compiled code (so where control goes, or
-//! whoever runs next, finds every slot in memory, as if each instruction
-//! had stored its result). A slot written twice between two of those is
-//! stored once.
+//! slot (each slot has one register of each kind: slot mod their number).
+//! Operations on slots use the cache registers themselves as operands and
+//! destinations (see `slots`). It also keeps track of which object each
+//! context entry holds (see `access`).
+//!
+//! The cache is write-back: a store only sets a cache register, marked
+//! dirty, and the slot is written when the register is taken for another
+//! slot, or when anything could look at the slots in memory: before every
+//! branch, jump, label, exit and call out of compiled code (so where
+//! control goes, or whoever runs next, finds every slot in memory, as if
+//! each instruction had stored its result). A branch to an
+//! [`Masm::out_label`] (a slow path, an exit) writes back in a stub on its
+//! way there (see `way_to`), not on the path that goes on. A slot written
+//! twice between two of those is stored once.
 //!
 //! Everything held is forgotten wherever control can arrive from
 //! elsewhere (every label bound, except an instruction's own label where
 //! nothing else enters: see `Masm::bind_instruction`; the labels of
 //! [`Masm::bind_local`], [`Masm::bind_resume`], [`Masm::bind_header`] and
-//! [`Masm::bind_with`], where every way in brings the same state; see
-//! each) and around every call out of compiled code (the runtime, a heap
-//! shim, a float function, a compiled callee: they may change slots, move
-//! objects, and they do not preserve the cache registers); `A`'s value also after every operation that may
+//! [`Masm::bind_with`], where every way in brings the same state, or the
+//! stub on the way loads it; see each) and around every call out of
+//! compiled code (the runtime, a heap shim, a float function, a compiled
+//! callee: they may change slots, move objects, and they do not preserve
+//! the cache registers); `A`'s value also after every operation that may
 //! change `A`. A slot may be held as an int and as a float at once (the
 //! same bits: a load of the other kind moves them across registers);
 //! only one of the two is ever dirty.
