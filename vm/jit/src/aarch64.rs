@@ -20,8 +20,8 @@
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{
-    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand, Reg, Test,
-    NATIVE_DEPTH,
+    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand, Reg, Spill,
+    Test, NATIVE_DEPTH,
 };
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
@@ -37,8 +37,8 @@ pub struct Aarch64<'a, A> {
     ops: &'a mut A,
     exit: DynamicLabel,
     /// Polls' exits, out of the way of the code that goes on (see
-    /// `exit_if_due`): each label and its exit.
-    polls: Vec<(DynamicLabel, u64)>,
+    /// `exit_if_due`): each label, its exit, what it writes back.
+    polls: Vec<(DynamicLabel, u64, Vec<Spill>)>,
 }
 
 impl<'a, A: NewLabel> Aarch64<'a, A> {
@@ -504,8 +504,14 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn exit_path(&mut self) {
-        for (due, exit) in std::mem::take(&mut self.polls) {
+        for (due, exit, spills) in std::mem::take(&mut self.polls) {
             dynasm!(self.ops ; .arch aarch64 ; =>due);
+            for (float, k, slot) in spills {
+                match float {
+                    false => self.spill(slot, k),
+                    true => self.fspill(slot, k),
+                }
+            }
             self.exit(exit);
         }
         let exit = self.exit;
@@ -540,9 +546,9 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
     }
 
-    fn exit_if_due(&mut self, exit: u64) {
+    fn exit_if_due(&mut self, exit: u64, spills: &[Spill]) {
         let due = self.ops.new_label();
-        self.polls.push((due, exit));
+        self.polls.push((due, exit, spills.to_vec()));
         dynasm!(self.ops
             ; .arch aarch64
             ; ldr x9, [x20, #JitState::LIMIT as u32]

@@ -160,8 +160,12 @@ fn lower_into<M: Masm>(
     let join: Vec<bool> = (0..ops.len())
         .map(|k| k > 0 && forward[k] && !backward[k] && !after_call[k] && !after_enter[k])
         .collect();
-    // What each join's way in so far held.
+    // What each join's way in so far held. A branch there writes
+    // registers back on its way (so the way that falls in need not).
     let mut incoming: Vec<Option<Held>> = vec![None; ops.len()];
+    for (k, _) in join.iter().enumerate().filter(|(_, &j)| j) {
+        m.mark_out(labels[k]);
+    }
     // The slots each loop's body uses, where it is short enough to look
     // through (see `Masm::bind_header`).
     let uses: Vec<Option<Vec<Use>>> = (0..ops.len())
@@ -318,14 +322,17 @@ fn lower_into<M: Masm>(
             headers[k] = Some((m.new_label(), held));
         } else if join[k] {
             let falls_in = !matches!(forms[k - 1], Form::Jump { .. } | Form::Return { .. });
-            let fell = falls_in.then(|| m.snapshot());
+            let fell = falls_in.then(|| m.peek());
             let held = match (incoming[k].take(), fell) {
                 (Some(a), Some(b)) => Some(a.meet(&b)),
                 (a, b) => a.or(b),
             };
             match held {
                 Some(held) => {
-                    m.bind_with(labels[k], &held);
+                    match falls_in {
+                        true => m.bind_join(labels[k], &held),
+                        false => m.bind_with(labels[k], &held),
+                    }
                     headers[k] = Some((m.new_label(), held));
                 }
                 // Only the driver enters here.
@@ -340,6 +347,19 @@ fn lower_into<M: Masm>(
             let k = t.checked_sub(start)? as usize;
             headers.get(k)?.as_ref().map(|(_, held)| held)
         };
+        // A backward jump to `t` (label `l`): a poll, then the registers
+        // made to hold what a loop header there expects (what it allows
+        // to be dirty left so).
+        let back_to = |m: &mut M, t: u32, l: M::Label| {
+            m.exit_if_due(poll, &[]);
+            match expects(t) {
+                Some(held) => {
+                    restore(m, held, false);
+                    m.jump_adopted(l);
+                }
+                None => m.jump(l),
+            }
+        };
         // A branch to `t` (`emit(m, label, inverted)` branches to `label`
         // if the condition holds, or with `inverted` if it does not):
         // backward ones poll when taken, the poll on the fall-through
@@ -350,14 +370,12 @@ fn lower_into<M: Masm>(
             if t > pc {
                 emit(m, l, false);
             } else {
-                let skip = m.new_label();
+                // Leaving the loop writes registers back on its way, so
+                // the loop goes on with them as they are.
+                let skip = m.out_label();
                 emit(m, skip, true);
-                let goes_on = m.snapshot();
-                m.exit_if_due(poll);
-                if let Some(held) = expects(t) {
-                    restore(m, held, false);
-                }
-                m.jump(l);
+                let goes_on = m.peek();
+                back_to(m, t, l);
                 m.bind_with(skip, &goes_on);
             }
             Some(())
@@ -381,7 +399,7 @@ fn lower_into<M: Masm>(
                     m.enter_checks(depth, need as u32, leave);
                 }
                 count(m);
-                m.exit_if_due(poll);
+                m.exit_if_due(poll, &[]);
             }
             Form::Div { rem, d, a, b } => {
                 if let Src::Slot(b) = b {
@@ -494,13 +512,10 @@ fn lower_into<M: Masm>(
             }
             Form::Jump { t } => {
                 let l = target(t)?;
-                if t <= pc {
-                    m.exit_if_due(poll);
-                    if let Some(held) = expects(t) {
-                        restore(m, held, false);
-                    }
+                match t <= pc {
+                    true => back_to(m, t, l),
+                    false => m.jump(l),
                 }
-                m.jump(l);
             }
             Form::Float { op, d, a, b } => m.float_slots(op, d, a, b),
             Form::MulThen {
@@ -576,7 +591,7 @@ fn lower_into<M: Masm>(
         if let Some(t) = f.target().filter(|&t| t > pc) {
             let j = (t - start) as usize;
             if join.get(j) == Some(&true) {
-                let held = m.snapshot();
+                let held = m.peek();
                 incoming[j] = Some(match incoming[j].take() {
                     Some(h) => h.meet(&held),
                     None => held,

@@ -49,6 +49,12 @@ pub struct Held {
     pub a: Option<(bool, u16)>,
     pub ints: Vec<Option<u16>>,
     pub floats: Vec<Option<u16>>,
+    /// Which int and float registers may hold a value their slot does not
+    /// have yet (none, where these are empty): at a loop header, those
+    /// holding slots the loop writes, which its back edges need not write
+    /// back.
+    pub int_dirty: Vec<bool>,
+    pub float_dirty: Vec<bool>,
     pub objects: Entries,
 }
 
@@ -80,9 +86,14 @@ impl Held {
             ints: same(&self.ints, &other.ints),
             floats: same(&self.floats, &other.floats),
             objects,
+            ..Held::default()
         }
     }
 }
+
+/// A register written back to its slot on the way out: whether a float
+/// register, which cache register, the slot.
+pub type Spill = (bool, u8, u16);
 
 /// What each context entry holds (see `access`).
 pub type Entries = [Option<LookedUp>; OBJECT_ENTRIES];
@@ -235,7 +246,7 @@ pub enum FloatOp {
 /// One machine's way of emitting what `lower` asks for. The frame's slot
 /// 0 is at the address the compiled function received.
 pub trait Masm {
-    type Label: Copy + PartialEq;
+    type Label: Copy + Eq + std::hash::Hash;
     fn new_label(&mut self) -> Self::Label;
     fn bind(&mut self, label: Self::Label);
     /// Binds instruction `label`: `entry` if the driver may enter there or
@@ -278,6 +289,20 @@ pub trait Masm {
     fn out_label(&mut self) -> Self::Label {
         self.new_label()
     }
+    /// Makes `label` (an instruction's, bound later with
+    /// [`Masm::bind_join`] or [`Masm::bind_with`]) a join: a branch there
+    /// leaves dirty the registers that hold the same slot there, and
+    /// writes back the others on its way, off the path that goes on.
+    fn mark_out(&mut self, label: Self::Label) {
+        let _ = label;
+    }
+    /// Binds `label`, where control falls in and arrives from branches
+    /// that left registers holding what `held` says (every value also in
+    /// its slot): the registers that hold something else are written back
+    /// on the way that falls in, the others stay as dirty as it left them.
+    fn bind_join(&mut self, label: Self::Label, held: &Held) {
+        self.bind_with(label, held);
+    }
     /// Binds `label`, where control also arrives from a stub emitted
     /// later that calls out and then [`Masm::adopt`]s what this answers:
     /// what registers hold here stays known (the registers the way that
@@ -309,6 +334,17 @@ pub trait Masm {
     /// What registers hold now, every value also in its slot.
     fn snapshot(&mut self) -> Held {
         Held::default()
+    }
+    /// What registers hold now, as a branch just made to an
+    /// [`Masm::out_label`] leaves them there (every value also in its
+    /// slot): nothing is written back here.
+    fn peek(&mut self) -> Held {
+        Held::default()
+    }
+    /// Jump to `label`, whose state [`Masm::adopt`] just made the
+    /// registers hold (dirty as it allows).
+    fn jump_adopted(&mut self, label: Self::Label) {
+        self.jump(label);
     }
     /// Binds `label`, where control arrives only from a branch taken when
     /// registers held `held` (a [`Masm::snapshot`]).
@@ -491,8 +527,10 @@ pub trait Masm {
     fn exit(&mut self, exit: u64);
     /// `count += n`.
     fn count(&mut self, n: u32);
-    /// Leave with `exit` if `count >= state.limit`.
-    fn exit_if_due(&mut self, exit: u64);
+    /// Leave with `exit` if `count >= state.limit`, on the way writing
+    /// back `spills` (float, cache register, slot): out of the way of the
+    /// code that goes on.
+    fn exit_if_due(&mut self, exit: u64, spills: &[Spill]);
     /// An inlined call's limit checks: a jump to `leave` if `depth` more
     /// frames would pass the depth limit, or a frame of `need` slots from
     /// the running frame's base would pass the value stack's.

@@ -38,9 +38,10 @@
 
 use crate::masm::{
     Cmp, Entries, FSrc, FloatFn, FloatOp, HeapFn, Held, IntOp, Loc, LookedUp, Masm, NativeCall,
-    Operand, Reg, Src, Test, Use, LB,
+    Operand, Reg, Spill, Src, Test, Use, LA,
 };
 use crate::OBJECT_ENTRIES;
+use std::collections::{HashMap, HashSet};
 
 mod slots;
 
@@ -81,11 +82,30 @@ impl Bank {
         }
     }
 
-    /// Holds `slots`, every value also in its slot.
-    fn set(&mut self, slots: &[Option<u16>]) {
+    /// Holds `slots`, those `dirty` says with values their slots may not
+    /// have yet (none, where it is empty).
+    fn set(&mut self, slots: &[Option<u16>], dirty: &[bool]) {
         self.slots.clone_from_slice(slots);
         self.dirty.fill(false);
+        for (d, &x) in self.dirty.iter_mut().zip(dirty) {
+            *d = x;
+        }
     }
+}
+
+/// Whether register `k` (float or int) holding `slot` holds what `held`
+/// wants there.
+fn keeps(held: &Held, float: bool, k: usize, slot: Option<u16>) -> bool {
+    let want = if float { &held.floats } else { &held.ints };
+    slot.is_some() && want.get(k) == Some(&slot)
+}
+
+/// A branch to a join (see `Reuse::way_to`): its label, and what the
+/// registers held then (int and float), and which were dirty.
+struct Edge<L> {
+    at: L,
+    slots: [Vec<Option<u16>>; 2],
+    dirty: [Vec<bool>; 2],
 }
 
 /// A stub on the way to an out label (see `Reuse::way_to`): its label,
@@ -106,7 +126,10 @@ pub(crate) struct Reuse<'a, M: Masm> {
     objects: Entries,
     next_object: usize,
     /// Labels made by [`Masm::out_label`].
-    outs: Vec<M::Label>,
+    outs: HashSet<M::Label>,
+    /// Joins ([`Masm::mark_out`]), and the branches to each so far.
+    joins: HashSet<M::Label>,
+    edges: HashMap<M::Label, Vec<Edge<M::Label>>>,
     /// Stubs of branches to them (see `way_to`), emitted at the end.
     ways: Vec<Way<M::Label>>,
 }
@@ -121,7 +144,9 @@ impl<'a, M: Masm> Reuse<'a, M> {
             floats: Bank::new(floats),
             objects: [None; OBJECT_ENTRIES],
             next_object: 0,
-            outs: Vec::new(),
+            outs: HashSet::new(),
+            joins: HashSet::new(),
+            edges: HashMap::new(),
             ways: Vec::new(),
         }
     }
@@ -171,23 +196,29 @@ impl<'a, M: Masm> Reuse<'a, M> {
     }
 
     /// Where a branch to `label` goes: `label` itself, every dirty
-    /// register written back first, or, where `label` is an
+    /// register written back first; or, where `label` is an
     /// [`Masm::out_label`], a stub emitted at the end that writes back
     /// what is dirty now and jumps there (nothing on the path that goes
-    /// on).
+    /// on); or, where it is a join ([`Masm::mark_out`]), a label bound
+    /// where the join is, if what is dirty now stays held there, else a
+    /// stub that writes back the rest (see `bind_edges`).
     fn way_to(&mut self, label: M::Label) -> M::Label {
+        if self.joins.contains(&label) {
+            // What it writes back is known where the join is bound.
+            let at = self.m.new_label();
+            let edge = Edge {
+                at,
+                slots: [self.ints.slots.clone(), self.floats.slots.clone()],
+                dirty: [self.ints.dirty.clone(), self.floats.dirty.clone()],
+            };
+            self.edges.entry(label).or_default().push(edge);
+            return at;
+        }
         if !self.outs.contains(&label) {
             self.flush();
             return label;
         }
-        let mut spills = Vec::new();
-        for (float, bank) in [(false, &self.ints), (true, &self.floats)] {
-            for (k, (slot, &dirty)) in bank.slots.iter().zip(&bank.dirty).enumerate() {
-                if let (Some(slot), true) = (*slot, dirty) {
-                    spills.push((float, k as u8, slot));
-                }
-            }
-        }
+        let spills = self.dirty();
         if spills.is_empty() {
             return label;
         }
@@ -198,6 +229,56 @@ impl<'a, M: Masm> Reuse<'a, M> {
             to: label,
         });
         at
+    }
+
+    /// Binds `label`, where registers hold what `held` says, dirty where
+    /// `dirty` says (the way that falls in) or where a branch here left
+    /// one dirty that holds the same slot here. Each branch's label is
+    /// bound here too, or, where the branch left dirty a register that
+    /// holds something else here, to a stub at the end that writes it
+    /// back and comes here.
+    fn bind_edges(&mut self, label: M::Label, held: &Held, mut dirty: [Vec<bool>; 2]) {
+        for edge in self.edges.remove(&label).unwrap_or_default() {
+            let mut spills = Vec::new();
+            for float in [false, true] {
+                let (slots, was) = (&edge.slots[float as usize], &edge.dirty[float as usize]);
+                for (k, (&slot, &d)) in slots.iter().zip(was).enumerate() {
+                    match (slot, d, keeps(held, float, k, slot)) {
+                        (Some(_), true, true) => dirty[float as usize][k] = true,
+                        (Some(slot), true, false) => spills.push((float, k as u8, slot)),
+                        _ => {}
+                    }
+                }
+            }
+            match spills.is_empty() {
+                true => self.m.bind(edge.at),
+                false => self.ways.push(Way {
+                    at: edge.at,
+                    spills,
+                    to: label,
+                }),
+            }
+        }
+        self.m.bind(label);
+        let [int_dirty, float_dirty] = dirty;
+        self.assume(&Held {
+            int_dirty,
+            float_dirty,
+            ..held.clone()
+        });
+    }
+
+    /// The dirty registers, as what writes them back.
+    fn dirty(&self) -> Vec<Spill> {
+        let mut spills = Vec::new();
+        for (float, bank) in [(false, &self.ints), (true, &self.floats)] {
+            for (k, (slot, &dirty)) in bank.slots.iter().zip(&bank.dirty).enumerate() {
+                if let (Some(slot), true) = (*slot, dirty) {
+                    spills.push((float, k as u8, slot));
+                }
+            }
+        }
+        spills
     }
 
     /// An operation is about to write `dst`, an int or a float register:
@@ -296,6 +377,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
             ints: self.ints.slots.clone(),
             floats: self.floats.slots.clone(),
             objects: self.objects,
+            ..Held::default()
         }
     }
 
@@ -303,8 +385,8 @@ impl<'a, M: Masm> Reuse<'a, M> {
     /// value also in its slot): no instruction.
     fn assume(&mut self, held: &Held) {
         self.held = held.a;
-        self.ints.set(&held.ints);
-        self.floats.set(&held.floats);
+        self.ints.set(&held.ints, &held.int_dirty);
+        self.floats.set(&held.floats, &held.float_dirty);
         self.objects = held.objects;
     }
 
@@ -381,7 +463,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     }
     fn out_label(&mut self) -> M::Label {
         let label = self.m.new_label();
-        self.outs.push(label);
+        self.outs.insert(label);
         label
     }
     fn find_object(&self, slot: u16, array: bool) -> Option<(u8, bool)> {
@@ -439,31 +521,77 @@ impl<M: Masm> Masm for Reuse<'_, M> {
             };
             held.ints = held.ints.iter().map(|s| read(false, s)).collect();
             held.floats = held.floats.iter().map(|s| read(true, s)).collect();
-            self.ints.set(&held.ints);
-            self.floats.set(&held.floats);
+            // What the loop writes its back edges may leave dirty.
+            let written = |float: bool, slots: &[Option<u16>]| -> Vec<bool> {
+                slots
+                    .iter()
+                    .map(|s| s.is_some_and(|s| uses.contains(&Use::write(float, s))))
+                    .collect()
+            };
+            held.int_dirty = written(false, &held.ints);
+            held.float_dirty = written(true, &held.floats);
+            self.ints.set(&held.ints, &held.int_dirty);
+            self.floats.set(&held.floats, &held.float_dirty);
         }
         self.forget();
         self.m.bind(label);
         Held { a: None, ..held }
     }
-    /// Loads into the registers themselves: a slot holds what its
-    /// register should (nothing is dirty after the flush), or what a call
-    /// out wrote where compiled code would have.
+    /// A register that holds what `held` wants stays as it is, dirty
+    /// where `held` allows; every other dirty one is written back first,
+    /// and then the others are loaded: from a register of the other kind
+    /// that keeps the same slot's value (perhaps not yet in the slot),
+    /// else from the slot, which holds what its register should (or what
+    /// a call out wrote where compiled code would have).
     fn adopt(&mut self, held: &Held) {
-        self.flush();
-        for (float, want) in [(false, &held.ints), (true, &held.floats)] {
-            for (k, slot) in want.iter().enumerate() {
-                match *slot {
-                    Some(slot) if self.bank(float).slots[k] != Some(slot) => {
-                        self.load_raw(float, Reg::B, slot);
-                        self.m.copy(float, Loc::Cached(k as u8), LB);
-                    }
-                    _ => {}
+        let wants = |float: bool| if float { &held.floats } else { &held.ints };
+        let want = |float: bool, k: usize| wants(float).get(k).copied().flatten();
+        let allows = |float: bool, k: usize| {
+            let d = if float {
+                &held.float_dirty
+            } else {
+                &held.int_dirty
+            };
+            d.get(k) == Some(&true)
+        };
+        for float in [false, true] {
+            for k in 0..self.bank(float).slots.len() {
+                let keeps = self.bank(float).slots[k].is_some_and(|s| want(float, k) == Some(s));
+                if !keeps || !allows(float, k) {
+                    self.write_back(float, k);
+                }
+            }
+        }
+        let before = [self.ints.slots.clone(), self.floats.slots.clone()];
+        for float in [false, true] {
+            for (k, wanted) in wants(float).iter().enumerate() {
+                let Some(slot) = *wanted else { continue };
+                if before[float as usize][k] == Some(slot) {
+                    continue;
+                }
+                // The same slot in the other kind's register, kept there.
+                let other = self.bank(!float).register(slot).filter(|&j| {
+                    before[!float as usize][j] == Some(slot) && want(!float, j) == Some(slot)
+                });
+                match other {
+                    Some(j) => self
+                        .m
+                        .copy_bits(float, Loc::Cached(k as u8), Loc::Cached(j as u8)),
+                    None => self.m.load_cached(float, k as u8, slot),
                 }
             }
         }
         if let Some((float, slot)) = held.a.filter(|&a| self.held != Some(a)) {
-            self.load_raw(float, Reg::A, slot);
+            // From its register where it has one now (its slot may be
+            // behind), else from the slot.
+            let has = |float: bool, k: usize| want(float, k) == Some(slot);
+            let mine = self.bank(float).register(slot).filter(|&k| has(float, k));
+            let other = self.bank(!float).register(slot).filter(|&j| has(!float, j));
+            match (mine, other) {
+                (Some(k), _) => self.m.copy(float, LA, Loc::Cached(k as u8)),
+                (None, Some(j)) => self.m.copy_bits(float, LA, Loc::Cached(j as u8)),
+                (None, None) => self.load_raw(float, Reg::A, slot),
+            }
         }
         // The caller made the entries hold these (`access::establish`).
         self.assume(held);
@@ -472,10 +600,33 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.flush();
         self.state()
     }
+    fn peek(&mut self) -> Held {
+        self.state()
+    }
+    fn jump_adopted(&mut self, label: M::Label) {
+        self.m.jump(label);
+    }
+    fn mark_out(&mut self, label: M::Label) {
+        self.joins.insert(label);
+    }
+    fn bind_join(&mut self, label: M::Label, held: &Held) {
+        for float in [false, true] {
+            for k in 0..self.bank(float).slots.len() {
+                if !keeps(held, float, k, self.bank(float).slots[k]) {
+                    self.write_back(float, k);
+                }
+            }
+        }
+        let dirty = [self.ints.dirty.clone(), self.floats.dirty.clone()];
+        self.bind_edges(label, held, dirty);
+    }
     fn bind_with(&mut self, label: M::Label, held: &Held) {
         self.flush();
-        self.m.bind(label);
-        self.assume(held);
+        let clean = [
+            vec![false; self.ints.slots.len()],
+            vec![false; self.floats.slots.len()],
+        ];
+        self.bind_edges(label, held, clean);
     }
     fn load(&mut self, r: Reg, slot: u16) {
         self.load_as(false, r, slot);
@@ -520,11 +671,11 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.int_op3_imm(op, dst, a, v);
     }
     fn branch3(&mut self, cond: Cmp, a: Loc, b: Loc, label: M::Label) {
-        self.flush();
+        let label = self.way_to(label);
         self.m.branch3(cond, a, b, label);
     }
     fn branch3_imm(&mut self, cond: Cmp, a: Loc, v: i64, label: M::Label) {
-        self.flush();
+        let label = self.way_to(label);
         self.m.branch3_imm(cond, a, v, label);
     }
     fn int_slots(&mut self, op: IntOp, d: u16, a: u16, b: Src) {
@@ -635,9 +786,10 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn count(&mut self, n: u32) {
         self.m.count(n);
     }
-    fn exit_if_due(&mut self, exit: u64) {
-        self.flush();
-        self.m.exit_if_due(exit);
+    fn exit_if_due(&mut self, exit: u64, spills: &[Spill]) {
+        let mut spills = spills.to_vec();
+        spills.extend(self.dirty());
+        self.m.exit_if_due(exit, &spills);
     }
     fn enter_checks(&mut self, depth: u8, need: u32, leave: M::Label) {
         self.flush();
@@ -663,7 +815,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.float_op3(op, dst, a, b);
     }
     fn fbranch3(&mut self, cond: Cmp, negated: bool, a: Loc, b: Loc, label: M::Label) {
-        self.flush();
+        let label = self.way_to(label);
         self.m.fbranch3(cond, negated, a, b, label);
     }
     fn int_to_float(&mut self) {

@@ -20,8 +20,8 @@
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{
-    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand, Reg, Test,
-    NATIVE_DEPTH,
+    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand, Reg, Spill,
+    Test, NATIVE_DEPTH,
 };
 use crate::Ctx;
 #[cfg(target_arch = "x86_64")]
@@ -39,8 +39,8 @@ pub struct X64<'a, A> {
     ops: &'a mut A,
     exit: DynamicLabel,
     /// Polls' exits, out of the way of the code that goes on (see
-    /// `exit_if_due`): each label and its exit.
-    polls: Vec<(DynamicLabel, u64)>,
+    /// `exit_if_due`): each label, its exit, what it writes back.
+    polls: Vec<(DynamicLabel, u64, Vec<Spill>)>,
 }
 
 impl<'a, A: NewLabel> X64<'a, A> {
@@ -469,8 +469,14 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn exit_path(&mut self) {
-        for (due, exit) in std::mem::take(&mut self.polls) {
+        for (due, exit, spills) in std::mem::take(&mut self.polls) {
             dynasm!(self.ops ; .arch x64 ; =>due);
+            for (float, k, slot) in spills {
+                match float {
+                    false => self.spill(slot, k),
+                    true => self.fspill(slot, k),
+                }
+            }
             self.exit(exit);
         }
         let exit = self.exit;
@@ -499,9 +505,9 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops ; .arch x64 ; add r13, n as i32);
     }
 
-    fn exit_if_due(&mut self, exit: u64) {
+    fn exit_if_due(&mut self, exit: u64, spills: &[Spill]) {
         let due = self.ops.new_label();
-        self.polls.push((due, exit));
+        self.polls.push((due, exit, spills.to_vec()));
         dynasm!(self.ops ; .arch x64 ; cmp r13, QWORD [r12 + JitState::LIMIT] ; jae =>due);
     }
 

@@ -195,7 +195,7 @@ impl<M: Masm> Reuse<'_, M> {
     pub(super) fn compare_branch(&mut self, cond: Cmp, a: u16, b: Src, label: M::Label) {
         let ra = self.operand(false, a, Reg::A, None);
         let rb = self.second(b, ra);
-        self.flush();
+        let label = self.way_to(label);
         match rb {
             Ok(rb) => self.m.branch3(cond, ra, rb, label),
             Err(v) => self.m.branch3_imm(cond, ra, v, label),
@@ -212,7 +212,7 @@ impl<M: Masm> Reuse<'_, M> {
     ) {
         let ra = self.operand(true, a, Reg::A, None);
         let rb = self.fsecond(b, ra);
-        self.flush();
+        let label = self.way_to(label);
         self.m.fbranch3(cond, negated, ra, rb, label);
     }
 }
