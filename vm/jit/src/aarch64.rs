@@ -26,6 +26,7 @@ use crate::masm::{
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
+use indexmap::IndexMap;
 #[cfg(target_arch = "aarch64")]
 use tern_vm::jit::Fixed;
 use tern_vm::jit::{frame_layout, JitState};
@@ -39,6 +40,8 @@ pub struct Aarch64<'a, A> {
     /// Polls' exits, out of the way of the code that goes on (see
     /// `exit_if_due`): each label, its exit, what it writes back.
     polls: Vec<(DynamicLabel, u64, Vec<Spill>)>,
+    /// Float constants, after the code: each one's bits and label.
+    pool: IndexMap<u64, DynamicLabel>,
 }
 
 impl<'a, A: NewLabel> Aarch64<'a, A> {
@@ -48,6 +51,7 @@ impl<'a, A: NewLabel> Aarch64<'a, A> {
             ops,
             exit,
             polls: Vec::new(),
+            pool: IndexMap::new(),
         }
     }
 }
@@ -528,6 +532,11 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; ldp x29, x30, [sp], #48
             ; ret
         );
+        // The float constants, read where they are (no code after them).
+        dynasm!(self.ops ; .arch aarch64 ; .align 8);
+        for (bits, l) in std::mem::take(&mut self.pool) {
+            dynasm!(self.ops ; .arch aarch64 ; =>l ; .u64 bits);
+        }
     }
 
     fn exit(&mut self, exit: u64) {
@@ -750,8 +759,16 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn fload_imm(&mut self, r: Reg, bits: u64) {
-        self.imm64(10, bits);
-        dynasm!(self.ops ; .arch aarch64 ; fmov D(reg(r)), x10);
+        // The constant's label in the pool (see `exit_path`).
+        let c = match self.pool.get(&bits) {
+            Some(&c) => c,
+            None => {
+                let c = self.ops.new_label();
+                self.pool.insert(bits, c);
+                c
+            }
+        };
+        dynasm!(self.ops ; .arch aarch64 ; ldr D(reg(r)), =>c);
     }
 
     fn fset_cond(&mut self, cond: Cmp) {

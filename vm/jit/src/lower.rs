@@ -166,16 +166,30 @@ fn lower_into<M: Masm>(
     for (k, _) in join.iter().enumerate().filter(|(_, &j)| j) {
         m.mark_out(labels[k]);
     }
-    // The slots each loop's body uses, where it is short enough to look
-    // through (see `Masm::bind_header`).
+    // The body of the loop whose header is `k` (from it to its last back
+    // edge), where it is short enough to look through: only short bodies
+    // are, so that compilation stays linear in the function (in a long
+    // one, what is not done ahead costs little per iteration).
+    let body = |k: usize| -> Option<&[Form]> {
+        if !header[k] || !backward[k] {
+            return None;
+        }
+        forms.get(k..=last_edge[k]).filter(|b| b.len() <= LOOP_SCAN)
+    };
+    // The slots a loop's body writes (sorted), if it calls nothing out.
+    let written = |body: &[Form]| -> Option<Vec<u16>> {
+        let mut written = body
+            .iter()
+            .map(Form::writes)
+            .collect::<Option<Vec<_>>>()?
+            .concat();
+        written.sort_unstable();
+        Some(written)
+    };
+    // The slots each loop's body uses (see `Masm::bind_header`).
     let uses: Vec<Option<Vec<Use>>> = (0..ops.len())
         .map(|k| {
-            if !header[k] || !backward[k] {
-                return None;
-            }
-            let body = forms
-                .get(k..=last_edge[k])
-                .filter(|b| b.len() <= LOOP_SCAN)?;
+            let body = body(k)?;
             let mut uses: Vec<Use> = body
                 .iter()
                 .filter(|f| !matches!(f, Form::Move { .. }))
@@ -197,24 +211,13 @@ fn lower_into<M: Masm>(
         })
         .collect();
     // The objects to look up before each loop header (see
-    // `access::invariant`). Only short bodies are looked through, so that
-    // this stays linear in the function (in a long one, a lookup per
-    // iteration costs little).
+    // `access::invariant`).
     let layout = crate::layout::heap();
     let wants: Vec<Option<Entries>> = (0..ops.len())
         .map(|k| {
-            if !header[k] || !backward[k] || layout.is_none() {
-                return None;
-            }
-            let body = forms
-                .get(k..=last_edge[k])
-                .filter(|b| b.len() <= LOOP_SCAN)?;
-            let mut written: Vec<u16> = body
-                .iter()
-                .map(Form::writes)
-                .collect::<Option<Vec<_>>>()?
-                .concat();
-            written.sort_unstable();
+            layout?;
+            let body = body(k)?;
+            let written = written(body)?;
             let accesses = body.iter().filter_map(|f| match f {
                 Form::Inline { access, .. } => Some(*access),
                 _ => None,
@@ -231,13 +234,8 @@ fn lower_into<M: Masm>(
     let mut checked = vec![false; ops.len()];
     let hoisted: Vec<Option<(u8, u32)>> = (0..ops.len())
         .map(|k| {
-            if !header[k] || !backward[k] {
-                return None;
-            }
-            let body = forms
-                .get(k..=last_edge[k])
-                .filter(|b| b.len() <= LOOP_SCAN)?;
-            body.iter().map(Form::writes).collect::<Option<Vec<_>>>()?;
+            let body = body(k)?;
+            written(body)?;
             let mut most: Option<(u8, u32)> = None;
             for (j, f) in body.iter().enumerate() {
                 if let Form::Enter { func, args, depth } = *f {
@@ -318,7 +316,13 @@ fn lower_into<M: Masm>(
             if let Some(want) = &wants[k] {
                 establish(m, want, false);
             }
-            let held = m.bind_header(labels[k], uses[k].as_deref());
+            // After an inlined call's poll, only the driver comes in
+            // besides the way that falls in, through a stub that loads
+            // the registers: nothing need be written back here.
+            let held = match backward[k] {
+                true => m.bind_header(labels[k], uses[k].as_deref()),
+                false => m.bind_resume(labels[k]),
+            };
             headers[k] = Some((m.new_label(), held));
         } else if join[k] {
             let falls_in = !matches!(forms[k - 1], Form::Jump { .. } | Form::Return { .. });

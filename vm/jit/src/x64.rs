@@ -28,6 +28,7 @@ use crate::Ctx;
 use crate::Function;
 use dynasmrt::x64::X64Relocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmLabelApi};
+use indexmap::IndexMap;
 #[cfg(target_arch = "x86_64")]
 use tern_vm::jit::Fixed;
 use tern_vm::jit::{frame_layout, JitState};
@@ -41,6 +42,8 @@ pub struct X64<'a, A> {
     /// Polls' exits, out of the way of the code that goes on (see
     /// `exit_if_due`): each label, its exit, what it writes back.
     polls: Vec<(DynamicLabel, u64, Vec<Spill>)>,
+    /// Float constants, after the code: each one's bits and label.
+    pool: IndexMap<u64, DynamicLabel>,
 }
 
 impl<'a, A: NewLabel> X64<'a, A> {
@@ -50,6 +53,7 @@ impl<'a, A: NewLabel> X64<'a, A> {
             ops,
             exit,
             polls: Vec::new(),
+            pool: IndexMap::new(),
         }
     }
 }
@@ -494,6 +498,11 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; pop rbx
             ; ret
         );
+        // The float constants, read where they are (no code after them).
+        dynasm!(self.ops ; .arch x64 ; .align 8);
+        for (bits, l) in std::mem::take(&mut self.pool) {
+            dynasm!(self.ops ; .arch x64 ; =>l ; .u64 bits);
+        }
     }
 
     fn exit(&mut self, exit: u64) {
@@ -661,7 +670,16 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn fload_imm(&mut self, r: Reg, bits: u64) {
-        dynasm!(self.ops ; .arch x64 ; mov rdx, QWORD bits as i64 ; movq Rx(reg(r)), rdx);
+        // The constant's label in the pool (see `exit_path`).
+        let c = match self.pool.get(&bits) {
+            Some(&c) => c,
+            None => {
+                let c = self.ops.new_label();
+                self.pool.insert(bits, c);
+                c
+            }
+        };
+        dynasm!(self.ops ; .arch x64 ; movsd Rx(reg(r)), QWORD [=>c]);
     }
 
     fn fset_cond(&mut self, cond: Cmp) {
