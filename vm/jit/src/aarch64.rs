@@ -20,8 +20,8 @@
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{
-    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand, Reg, Spill,
-    Test, NATIVE_DEPTH,
+    ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
+    Reg, Spill, Test, NATIVE_DEPTH,
 };
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
@@ -675,6 +675,44 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
         dynasm!(self.ops
             ; .arch aarch64
+            ; =>back
+            ; ldp x19, x9, [sp], #16
+        );
+        if c.result.is_some() {
+            dynasm!(self.ops ; .arch aarch64 ; mov x1, x0);
+        }
+    }
+
+    fn closure_call(&mut self, c: &ClosureCall, exit: DynamicLabel) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x9, [x20, #JitState::LIMIT as u32]
+            ; cmp x21, x9
+            ; b.hs =>exit
+            ; ldr x11, [x22, #Ctx::FLOOR as u32]
+            ; mov x12, sp
+            ; cmp x12, x11
+            ; b.ls =>exit
+            ; mov x0, x22
+            ; mov x1, x19
+        );
+        self.imm64(2, c.args as u64 | (c.pc as u64) << 32);
+        self.imm64(16, crate::closure_target as *const () as usize as u64);
+        let back = self.ops.new_label();
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; blr x16
+            ; cbz x0, =>exit
+            // As a native call: the caller's base and where to return on
+            // the stack.
+            ; adr x9, =>back
+            ; stp x19, x9, [sp, #-16]!
+        );
+        self.imm64(15, c.args as u64 * 8);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; add x19, x19, x15
+            ; br x0
             ; =>back
             ; ldp x19, x9, [sp], #16
         );

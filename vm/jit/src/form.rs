@@ -5,9 +5,10 @@
 //! of each form (the slots it uses and writes, where it branches).
 
 use crate::access::{access, Access};
-use crate::masm::{Cmp, FSrc, FloatFn, FloatOp, HeapFn, IntOp, NativeCall, Src, Use};
+use crate::masm::{ClosureCall, Cmp, FSrc, FloatFn, FloatOp, HeapFn, IntOp, NativeCall, Src, Use};
 use tern_vm::internal::Op;
 use tern_vm::jit::Fixed;
+use tern_vm::module::TypeDesc;
 use tern_vm::{semantics, Program};
 
 /// What one instruction of the subset does, decoded once for both the
@@ -109,7 +110,7 @@ pub(crate) enum Form {
     },
     /// A call: made by compiled code itself where it can, else by the
     /// driver ([`Exit::Call`]).
-    Call(Option<NativeCall>),
+    Call(Call),
     /// An inlined call's checks: call depth, value stack, fuel.
     Enter {
         func: u32,
@@ -258,7 +259,9 @@ impl Form {
                 uses
             }
             Form::Return { slot } => slot.map(r).into_iter().collect(),
-            Form::Call(call) => call.and_then(|c| c.result).map(w).into_iter().collect(),
+            Form::Call(Call::Direct(c)) => c.result.map(w).into_iter().collect(),
+            Form::Call(Call::Closure(c)) => c.result.map(w).into_iter().collect(),
+            Form::Call(Call::Driver) => vec![],
             Form::Runtime | Form::Heap { .. } | Form::HeapOr { .. } => vec![],
         };
         uses.dedup();
@@ -583,7 +586,19 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
             let ret = u16::try_from(args).ok()?;
             Form::Call(native_call(prog, f, pc, args, ret, 0))
         }
-        Stack(Instr::CallClosure { .. }) => Form::Call(None),
+        Stack(Instr::CallClosure { ty }) => {
+            let TypeDesc::Fn { params, ret } = prog.module().ty(ty) else {
+                return None;
+            };
+            let args = prog.sp_at(pc).checked_sub(params.len() as u32)?;
+            let args = u16::try_from(args).ok().filter(|&a| a > 0)?;
+            let returns = !matches!(prog.module().ty(*ret), TypeDesc::Unit);
+            Form::Call(self::Call::Closure(ClosureCall {
+                pc,
+                args,
+                result: returns.then_some(args - 1),
+            }))
+        }
         Stack(Instr::Ret {}) => Form::Return {
             slot: match prog.returns_value(func) {
                 true => Some(top()?),
@@ -594,26 +609,30 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
     })
 }
 
-/// The call of `func` at `pc` compiled code can make itself, if its
+/// How a call is made.
+#[derive(Clone, Copy)]
+pub(crate) enum Call {
+    /// By compiled code itself, of a known function.
+    Direct(NativeCall),
+    /// By compiled code itself where it can (see [`ClosureCall`]).
+    Closure(ClosureCall),
+    /// By the driver.
+    Driver,
+}
+
+/// The call of `func` at `pc`: compiled code makes it itself if its
 /// operands fit the forms it is made with.
-fn native_call(
-    prog: &Program,
-    func: u32,
-    pc: u32,
-    args: u32,
-    ret: u16,
-    after: u8,
-) -> Option<NativeCall> {
+fn native_call(prog: &Program, func: u32, pc: u32, args: u32, ret: u16, after: u8) -> Call {
     let need = args as u64 + prog.frame_size(func) as u64;
     // `func * 8` and `need` are displacements of 32-bit fields.
-    if func >= 1 << 28 || need >= 1 << 31 {
-        return None;
-    }
-    Some(NativeCall {
+    let (Ok(args), true) = (u16::try_from(args), func < 1 << 28 && need < 1 << 31) else {
+        return Call::Driver;
+    };
+    Call::Direct(NativeCall {
         func,
         start: prog.start_of(func),
         pc,
-        args: u16::try_from(args).ok()?,
+        args,
         ret,
         result: prog.returns_value(func).then_some(ret),
         need: need as u32,

@@ -125,6 +125,9 @@ pub struct Jit {
     /// table the calls compiled code makes itself go through (never a
     /// relative branch between buffers). Sized once, so it never moves.
     table: Vec<usize>,
+    /// Each function's first instruction and frame size (see
+    /// `closure_target`).
+    callees: Vec<(u32, u32)>,
     /// Bytes of code held (in pages).
     bytes: usize,
 }
@@ -162,6 +165,10 @@ pub struct Ctx<'a> {
     objects: [[u64; 2]; OBJECT_ENTRIES],
     rt: &'a mut dyn Runtime,
     panic: Option<Box<dyn Any + Send>>,
+    /// Each function's first instruction and frame size, and its
+    /// compiled entry (`table`), for `closure_target`.
+    callees: &'a [(u32, u32)],
+    entries: &'a [usize],
 }
 
 impl Ctx<'_> {
@@ -232,6 +239,61 @@ extern "C" fn run_shim(ctx: *mut Ctx, pc: u32, state: *mut JitState) -> u64 {
     }
 }
 
+/// What compiled code calls to make a closure call itself (see
+/// [`masm::ClosureCall`]; `x` packs its `args` in the low 16 bits and its
+/// pc in the high 32): the callee's compiled entry, with its frame record
+/// pushed exactly as the interpreter pushes it, after the checks the
+/// interpreter makes that compiled code did not (the depth, the value
+/// stack); or 0, having changed nothing, where a check fails or the
+/// callee has no compiled code (the driver then makes the call). A panic
+/// (a handle that is no closure: a bug) also answers 0, and the driver
+/// meets the same bug in Rust code.
+pub(crate) extern "C" fn closure_target(ctx: *mut Ctx, frame: *const u64, x: u64) -> usize {
+    use tern_vm::jit::frame_layout as fl;
+    // SAFETY: compiled code passes the context `Jit::enter` gave it (live,
+    // not otherwise referenced during this call) and its frame base.
+    let ctx = unsafe { &mut *ctx };
+    let (args, pc) = ((x & 0xffff) as usize, (x >> 32) as u32);
+    let made = std::panic::catch_unwind(AssertUnwindSafe(|| -> Option<usize> {
+        // SAFETY: `depth` points at the instance's count of live frame
+        // records, `records` at their buffer (`Runtime::frames`), which
+        // holds `room` records; `heap` at its heap; and every `u16` slot
+        // from a frame base is inside the value stack (`FRAME_SLOTS`).
+        unsafe {
+            let depth = *ctx.depth;
+            if depth as u64 >= ctx.room || depth == 0 || args == 0 {
+                return None;
+            }
+            let clo = *frame.add(args - 1);
+            let (func, _) = (*ctx.heap).closure(clo);
+            let &(start, size) = ctx.callees.get(func as usize)?;
+            let code = *ctx.entries.get(func as usize)?;
+            let running = ctx.records.add((depth - 1) * fl::SIZE as usize);
+            let base = (running.add(fl::BASE as usize) as *const u32).read_unaligned();
+            if base as u64 + args as u64 + size as u64 > tern_vm::MAX_STACK_SLOTS as u64
+                || code == 0
+            {
+                return None;
+            }
+            let record = ctx.records.add(depth * fl::SIZE as usize);
+            let put = |off: i32, v: u32| (record.add(off as usize) as *mut u32).write_unaligned(v);
+            put(fl::FUNC, func);
+            put(fl::PC, start);
+            put(fl::BASE, base + args as u32);
+            put(fl::RET, base + args as u32 - 1);
+            put(fl::RET_BASE, base);
+            put(fl::RET_PC, pc);
+            (record.add(fl::ENV as usize) as *mut u64).write_unaligned(clo);
+            *ctx.depth = depth + 1;
+            Some(code)
+        }
+    }));
+    match made {
+        Ok(Some(code)) => code,
+        _ => 0,
+    }
+}
+
 impl Backend for Jit {
     fn compile(&mut self, prog: &Program, func: u32, fixed: &Fixed) -> bool {
         if prog.ops_of(func).len() > MAX_OPS || self.bytes >= CODE_BUDGET {
@@ -253,6 +315,9 @@ impl Backend for Jit {
         if self.functions.len() < n {
             self.functions.resize_with(n, || None);
             self.table.resize(n, 0);
+            self.callees = (0..n as u32)
+                .map(|f| (prog.start_of(f), prog.frame_size(f)))
+                .collect();
         }
         self.table[func as usize] = f.entries[0] as usize;
         self.functions[func as usize] = Some(f);
@@ -284,6 +349,8 @@ impl Backend for Jit {
             objects: [[0; 2]; OBJECT_ENTRIES],
             rt,
             panic: None,
+            callees: &self.callees,
+            entries: &self.table,
         };
         // SAFETY: the buffer holds what `lower` emitted for `func`: the
         // entry stub at offset 0 (the `extern "C"` signature below, see

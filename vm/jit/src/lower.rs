@@ -26,7 +26,7 @@
 //! (`access::invariant`), and the limit checks of the calls inlined in it
 //! are made once.
 
-use crate::form::{form, without_instance, FUnary, Form};
+use crate::form::{form, without_instance, Call, FUnary, Form};
 use crate::masm::{Cmp, Entries, HeapFn, Held, IntOp, Masm, Operand, Reg, Src, Test, Use, LA};
 use crate::reuse::Reuse;
 use tern_vm::jit::{Exit, Fixed};
@@ -573,21 +573,27 @@ fn lower_into<M: Masm>(
                 }
                 m.ret(slot, Exit::Return(slot).encode());
             }
-            Form::Call(native) => match native {
-                Some(call) => {
-                    let exit = m.new_label();
-                    calls.push((exit, pc));
-                    let own = (call.func == func).then_some(labels[0]);
-                    m.native_call(&call, exit, own);
-                    if let Some(r) = call.result {
-                        m.store(r, Reg::A);
-                    }
-                    if call.after > 0 {
-                        m.count(call.after as u32);
-                    }
+            Form::Call(Call::Direct(call)) => {
+                let exit = m.new_label();
+                calls.push((exit, pc));
+                let own = (call.func == func).then_some(labels[0]);
+                m.native_call(&call, exit, own);
+                if let Some(r) = call.result {
+                    m.store(r, Reg::A);
                 }
-                None => m.exit(Exit::Call(pc).encode()),
-            },
+                if call.after > 0 {
+                    m.count(call.after as u32);
+                }
+            }
+            Form::Call(Call::Closure(call)) => {
+                let exit = m.new_label();
+                calls.push((exit, pc));
+                m.closure_call(&call, exit);
+                if let Some(r) = call.result {
+                    m.store(r, Reg::A);
+                }
+            }
+            Form::Call(Call::Driver) => m.exit(Exit::Call(pc).encode()),
             Form::Runtime => m.runtime(pc, trapped),
         }
         // A forward branch or jump (the instruction's last code) brings

@@ -220,6 +220,24 @@ pub struct NativeCall {
     pub after: u8,
 }
 
+/// A call of a closure compiled code makes itself, where it can: the
+/// checks the interpreter makes that compiled code can (fuel, and the
+/// machine stack's bound), then [`crate::closure_target`] (the depth and
+/// value-stack checks, the callee from the closure, its compiled code,
+/// its frame record pushed as the interpreter pushes it), then the call
+/// with the frame base moved to `args`. Where anything fails, the driver
+/// makes the call ([`tern_vm::jit::Exit::Call`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ClosureCall {
+    /// The pc of the call.
+    pub pc: u32,
+    /// Slots from the caller's base: the callee's frame (the closure is
+    /// in the slot before, where the result goes).
+    pub args: u16,
+    /// The slot the result is written to, if the closure returns one.
+    pub result: Option<u16>,
+}
+
 /// How deep compiled code nests the calls it makes itself before it
 /// leaves the next to the driver (which starts again from no nesting):
 /// bounds the machine stack whatever the guest's depth limit.
@@ -542,6 +560,10 @@ pub trait Masm {
     /// `own` is the label of the first instruction where the callee is
     /// the function being emitted (its code is this code: no lookup).
     fn native_call(&mut self, call: &NativeCall, exit: Self::Label, own: Option<Self::Label>);
+    /// A call of a closure (see [`ClosureCall`]), or, where compiled code
+    /// cannot make it, a jump to `exit` (which leaves with
+    /// [`tern_vm::jit::Exit::Call`] for the driver); the result in `A`.
+    fn closure_call(&mut self, call: &ClosureCall, exit: Self::Label);
     /// A return: to the compiled caller that called natively, the result
     /// (which `A` holds: the lowering loads it) in `A` and the frame
     /// record popped; else leave with `exit`.

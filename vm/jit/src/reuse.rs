@@ -37,8 +37,8 @@
 //! only one of the two is ever dirty.
 
 use crate::masm::{
-    Cmp, Entries, FSrc, FloatFn, FloatOp, HeapFn, Held, IntOp, Loc, LookedUp, Masm, NativeCall,
-    Operand, Reg, Spill, Src, Test, Use, LA,
+    ClosureCall, Cmp, Entries, FSrc, FloatFn, FloatOp, HeapFn, Held, IntOp, Loc, LookedUp, Masm,
+    NativeCall, Operand, Reg, Spill, Src, Test, Use, LA,
 };
 use crate::OBJECT_ENTRIES;
 use std::collections::{HashMap, HashSet};
@@ -799,6 +799,10 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn native_call(&mut self, call: &NativeCall, exit: M::Label, own: Option<M::Label>) {
         self.forget_all();
         self.m.native_call(call, exit, own);
+    }
+    fn closure_call(&mut self, call: &ClosureCall, exit: M::Label) {
+        self.forget_all();
+        self.m.closure_call(call, exit);
     }
     fn ret(&mut self, slot: Option<u16>, exit: u64) {
         self.forget_all();

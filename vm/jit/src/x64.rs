@@ -20,8 +20,8 @@
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{
-    Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand, Reg, Spill,
-    Test, NATIVE_DEPTH,
+    ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
+    Reg, Spill, Test, NATIVE_DEPTH,
 };
 use crate::Ctx;
 #[cfg(target_arch = "x86_64")]
@@ -591,6 +591,29 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             None => dynasm!(self.ops ; .arch x64 ; call rcx),
         }
         dynasm!(self.ops ; .arch x64 ; pop rbx);
+    }
+
+    fn closure_call(&mut self, c: &ClosureCall, exit: DynamicLabel) {
+        let x = c.args as u64 | (c.pc as u64) << 32;
+        dynasm!(self.ops
+            ; .arch x64
+            ; cmp r13, QWORD [r12 + JitState::LIMIT]
+            ; jae =>exit
+            ; cmp rsp, QWORD [r14 + Ctx::FLOOR]
+            ; jbe =>exit
+            ; mov rdi, r14
+            ; mov rsi, rbx
+            ; mov rdx, QWORD x as i64
+            ; mov rax, QWORD crate::closure_target as *const () as i64
+            ; call rax
+            ; test rax, rax
+            ; jz =>exit
+            // As a native call: one push keeps `rsp` 16-byte aligned.
+            ; push rbx
+            ; add rbx, (c.args as i32) * 8
+            ; call rax
+            ; pop rbx
+        );
     }
 
     fn ret(&mut self, slot: Option<u16>, exit: u64) {
