@@ -30,9 +30,9 @@ pub(crate) enum Form {
         x: u64,
         y: u64,
     },
-    /// A map instruction's or a record allocation's quick path called
-    /// directly, else run through the runtime (see `heap_ops::map_shim`,
-    /// `heap_ops::alloc_shim`).
+    /// A map instruction's, a record allocation's or an array push's or
+    /// pop's quick path called directly, else run through the runtime
+    /// (see `heap_ops::map_shim`, `heap_ops::stack_shim`).
     HeapOr {
         f: HeapFn,
         x: u64,
@@ -355,7 +355,7 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
     if let Some((f, x, y)) = crate::heap_ops::map_shim(op) {
         return Some(Form::HeapOr { f, x, y });
     }
-    if let Some((f, x, y)) = crate::heap_ops::alloc_shim(op, prog, pc) {
+    if let Some((f, x, y)) = crate::heap_ops::stack_shim(op, prog, pc) {
         return Some(Form::HeapOr { f, x, y });
     }
     // A unit value is a handle the instance made once, for its life.

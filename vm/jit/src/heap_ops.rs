@@ -52,17 +52,22 @@ pub(crate) fn map_shim(op: &Op) -> Option<(HeapFn, u64, u64)> {
 /// the runtime).
 const NEW_FIELDS: usize = 8;
 
-/// The shim for a record allocation's quick path (`op` is canonical
-/// instruction `pc` of `prog`): where no collection may be due, the
-/// record made from the fields on the operand stack, as the interpreter
-/// makes it (`Vm::reserve` collects only where `Heap::may_collect` says
-/// one may be due). Where it declines, compiled code runs the
-/// instruction through the runtime, which collects first.
-pub(crate) fn alloc_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(HeapFn, u64, u64)> {
+/// The shim for the quick path of canonical instruction `op` (`pc` of
+/// `prog`), if it has one: a record allocation or an array push where no
+/// collection may be due (the interpreter's `Vm::reserve` collects only
+/// where `Heap::may_collect` says one may be due), done as the
+/// interpreter does it, and a pop from an array that is not empty. Where
+/// it declines, compiled code runs the instruction through the runtime,
+/// which collects first, or traps.
+pub(crate) fn stack_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(HeapFn, u64, u64)> {
     use tern_vm::Instr;
+    let sp = prog.sp_at(pc) as usize;
+    let top = |k: usize| u16::try_from(sp.checked_sub(k)?).ok().map(u64::from);
     let (ty, variant) = match *op {
         Op::Stack(Instr::NewStruct { ty }) => (ty, 0),
         Op::Stack(Instr::NewEnum { ty, variant }) => (ty, variant),
+        Op::Stack(Instr::APush {}) => return Some((array_push, pack(&[top(2)?, top(1)?]), 0)),
+        Op::Stack(Instr::APop {}) => return Some((array_pop, top(1)?, 0)),
         _ => return None,
     };
     let (layout, counts) = prog.shape(ty);
@@ -71,13 +76,32 @@ pub(crate) fn alloc_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(H
     if n == 0 || n > NEW_FIELDS {
         return None;
     }
-    let at = (prog.sp_at(pc) as usize).checked_sub(n)?;
-    let at = u16::try_from(at).ok()?;
+    let at = top(n)?;
     Some((
         new_record,
-        pack(&[at as u64, n as u64, variant as u64]),
+        pack(&[at, n as u64, variant as u64]),
         layout as u64,
     ))
+}
+
+extern "C" fn array_push(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let (a, v) = (fr.get(part(x, 0)), fr.get(part(x, 1)));
+        if heap.may_collect(heap.array_push_need(a)) {
+            return None;
+        }
+        // Fails only where the host cannot allocate, before any change.
+        heap.array_push(a, v).ok()
+    })
+}
+
+extern "C" fn array_pop(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let s = part(x, 0);
+        let v = heap.array_pop(fr.get(s))?;
+        fr.set(s, v);
+        Some(())
+    })
 }
 
 extern "C" fn new_record(heap: *mut Heap, frame: *mut u64, x: u64, layout: u64) -> u64 {
