@@ -495,6 +495,23 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         );
     }
 
+    fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: DynamicLabel) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x3, [x22, #Ctx::DEPTH as u32]
+            ; ldr x3, [x3]
+            ; ldr x9, [x22, #Ctx::RECORDS as u32]
+            ; add x3, x9, x3, lsl 5
+            ; sub x3, x3, frame_layout::SIZE as u32
+            ; ldr x3, [x3, #frame_layout::ENV as u32]
+            ; ldr x0, [x22, #Ctx::HEAP as u32]
+            ; mov x1, x19
+        );
+        self.imm64(2, x);
+        self.imm64(16, f as *const () as usize as u64);
+        dynasm!(self.ops ; .arch aarch64 ; blr x16 ; cbz w0, =>leave);
+    }
+
     fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: DynamicLabel) {
         dynasm!(self.ops
             ; .arch aarch64

@@ -30,13 +30,15 @@ pub(crate) enum Form {
         x: u64,
         y: u64,
     },
-    /// A map instruction's, a record allocation's or an array push's or
-    /// pop's quick path called directly, else run through the runtime
-    /// (see `heap_ops::map_shim`, `heap_ops::stack_shim`).
+    /// A map instruction's, a record allocation's, an array push's or
+    /// pop's or a captured variable's read's quick path called directly,
+    /// else run through the runtime (see `heap_ops::map_shim`,
+    /// `heap_ops::stack_shim`, `heap_ops::capture`). `y` is `None` where
+    /// the shim takes the running frame's closure instead.
     HeapOr {
         f: HeapFn,
         x: u64,
-        y: u64,
+        y: Option<u64>,
     },
     Nothing,
     Move {
@@ -353,10 +355,18 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         return Some(Form::Heap { f, x, y });
     }
     if let Some((f, x, y)) = crate::heap_ops::map_shim(op) {
-        return Some(Form::HeapOr { f, x, y });
+        return Some(Form::HeapOr { f, x, y: Some(y) });
     }
     if let Some((f, x, y)) = crate::heap_ops::stack_shim(op, prog, pc) {
-        return Some(Form::HeapOr { f, x, y });
+        return Some(Form::HeapOr { f, x, y: Some(y) });
+    }
+    if let Capture { d, index } = *op {
+        let x = crate::heap_ops::pack(&[d as u64, index as u64]);
+        return Some(Form::HeapOr {
+            f: crate::heap_ops::capture,
+            x,
+            y: None,
+        });
     }
     // A unit value is a handle the instance made once, for its life.
     if let EnumUnit { d, layout, variant } = *op {

@@ -84,6 +84,17 @@ pub(crate) fn stack_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(H
     ))
 }
 
+/// `Capture`'s quick path: captured variable `index` of `env`, the
+/// running frame's closure, into slot `d` (`x` packs both), as the
+/// interpreter reads it.
+pub(crate) extern "C" fn capture(heap: *mut Heap, frame: *mut u64, x: u64, env: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let v = *heap.closure(env).1.get(part(x, 1))?;
+        fr.set(part(x, 0), v);
+        Some(())
+    })
+}
+
 extern "C" fn array_push(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
     guard(heap, frame, |heap, fr| {
         let (a, v) = (fr.get(part(x, 0)), fr.get(part(x, 1)));

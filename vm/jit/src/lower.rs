@@ -456,7 +456,10 @@ fn lower_into<M: Masm>(
             }
             Form::HeapOr { f, x, y } => {
                 let (slow, done) = (m.new_label(), m.new_label());
-                m.call_heap(f, x, y, slow);
+                match y {
+                    Some(y) => m.call_heap(f, x, y, slow),
+                    None => m.call_heap_env(f, x, slow),
+                }
                 count(m);
                 m.jump(done);
                 m.bind(slow);

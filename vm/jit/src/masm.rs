@@ -538,6 +538,9 @@ pub trait Masm {
     /// `f(heap, frame, x, y)` (see `heap_ops`); a jump to `leave` if it
     /// answers 0.
     fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: Self::Label);
+    /// [`Masm::call_heap`] with `y` the running frame's closure (its
+    /// frame record's `env`).
+    fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: Self::Label);
     /// The shared exit path, bound once per buffer: store the count back
     /// into the state, restore the registers and return the exit.
     fn exit_path(&mut self);

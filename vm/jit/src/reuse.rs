@@ -761,6 +761,10 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.forget_all();
         self.m.runtime(pc, trapped);
     }
+    fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: M::Label) {
+        self.forget_all();
+        self.m.call_heap_env(f, x, leave);
+    }
     fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: M::Label) {
         self.forget_all();
         self.m.call_heap(f, x, y, leave);

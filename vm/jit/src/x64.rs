@@ -458,6 +458,25 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         );
     }
 
+    fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: DynamicLabel) {
+        let env = frame_layout::ENV - frame_layout::SIZE;
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rcx, QWORD [r14 + Ctx::DEPTH]
+            ; mov rcx, QWORD [rcx]
+            ; shl rcx, 5
+            ; add rcx, QWORD [r14 + Ctx::RECORDS]
+            ; mov rcx, QWORD [rcx + env]
+            ; mov rdi, QWORD [r14 + Ctx::HEAP]
+            ; mov rsi, rbx
+            ; mov rdx, QWORD x as i64
+            ; mov rax, QWORD f as *const () as i64
+            ; call rax
+            ; test eax, eax
+            ; jz =>leave
+        );
+    }
+
     fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: DynamicLabel) {
         dynasm!(self.ops
             ; .arch x64
