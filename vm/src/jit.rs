@@ -156,10 +156,15 @@ pub trait Runtime {
     /// limit; valid until compiled code returns ([`Runtime::run`] never
     /// grows the buffer).
     fn frames(&mut self) -> (*mut u8, *mut usize, usize, usize);
+
+    /// The instance's globals and whether each is set (as `u8` 0 or 1),
+    /// for the reads compiled code makes itself: never resized while
+    /// compiled code runs, and taken again after every [`Runtime::run`].
+    fn globals(&mut self) -> (*const u64, *const u8);
 }
 
 /// Whether compiled code runs `op` through [`Runtime::run`]: the
-/// instructions that allocate, charge work, read the globals, a
+/// instructions that allocate, charge work, read or write the globals, a
 /// closure's captures or the shared unit values, or call the host, and
 /// the canonical instructions other than jumps, calls and returns. The
 /// other heap instructions (field, element, length, tag, payload and cell

@@ -40,6 +40,12 @@ pub(crate) enum Form {
         x: u64,
         y: Option<u64>,
     },
+    /// `d = globals[g]`: leaves for the interpreter (which traps) if the
+    /// global is not set yet.
+    Global {
+        d: u16,
+        g: u32,
+    },
     Nothing,
     Move {
         d: u16,
@@ -189,7 +195,8 @@ impl Form {
             | Form::FloatUnary { d, .. }
             | Form::FloatCompare { d, .. }
             | Form::IntToFloat { d, .. }
-            | Form::FloatToInt { d, .. } => vec![d],
+            | Form::FloatToInt { d, .. }
+            | Form::Global { d, .. } => vec![d],
             Form::Step { x, .. } => vec![x],
             Form::Inline { access, .. } => access.writes().into_iter().flatten().collect(),
             Form::Nothing
@@ -225,7 +232,7 @@ impl Form {
         let mut uses: Vec<Use> = match *self {
             Form::Nothing | Form::Jump { .. } | Form::Enter { .. } => vec![],
             Form::Move { d, s } => vec![r(s), w(d)],
-            Form::Imm { d, .. } => vec![w(d)],
+            Form::Imm { d, .. } | Form::Global { d, .. } => vec![w(d)],
             Form::Binary { d, a, b, .. } | Form::Div { d, a, b, .. } => {
                 [Some(r(a)), src(b), Some(w(d))]
                     .into_iter()
@@ -289,6 +296,7 @@ impl Form {
             Form::Enter { .. }
                 | Form::Div { .. }
                 | Form::FloatToInt { .. }
+                | Form::Global { .. }
                 | Form::Heap { .. }
                 | Form::Inline { .. }
                 | Form::HeapOr { .. }
@@ -359,6 +367,12 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
     }
     if let Some((f, x, y)) = crate::heap_ops::stack_shim(op, prog, pc) {
         return Some(Form::HeapOr { f, x, y: Some(y) });
+    }
+    // A global's offset is a 32-bit displacement.
+    if let GlobalGet { d, g } = *op {
+        if g < 1 << 28 {
+            return Some(Form::Global { d, g });
+        }
     }
     if let Capture { d, index } = *op {
         let x = crate::heap_ops::pack(&[d as u64, index as u64]);

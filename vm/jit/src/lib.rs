@@ -163,6 +163,9 @@ pub struct Ctx<'a> {
     /// Objects compiled code has looked up (see `access`): for each
     /// entry, where its fields or items are and how many there are.
     objects: [[u64; 2]; OBJECT_ENTRIES],
+    /// The globals, and whether each is set (see `Runtime::globals`).
+    globals: *const u64,
+    global_set: *const u8,
     rt: &'a mut dyn Runtime,
     panic: Option<Box<dyn Any + Send>>,
     /// Each function's first instruction and frame size, and its
@@ -184,6 +187,8 @@ impl Ctx<'_> {
     pub const SAVED_SP: i32 = 56;
     pub const TABLE: i32 = 64;
     pub const OBJECTS: i32 = 72;
+    pub const GLOBALS: i32 = 136;
+    pub const GLOBAL_SET: i32 = 144;
 
     /// The offset of object entry `i`'s data pointer, and of its length.
     pub fn object(i: u8) -> (i32, i32) {
@@ -206,6 +211,8 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, saved_sp) == Ctx::SAVED_SP as usize);
     assert!(std::mem::offset_of!(Ctx, table) == Ctx::TABLE as usize);
     assert!(std::mem::offset_of!(Ctx, objects) == Ctx::OBJECTS as usize);
+    assert!(std::mem::offset_of!(Ctx, globals) == Ctx::GLOBALS as usize);
+    assert!(std::mem::offset_of!(Ctx, global_set) == Ctx::GLOBAL_SET as usize);
 };
 
 /// What compiled code calls to run an instruction through the runtime
@@ -230,6 +237,7 @@ extern "C" fn run_shim(ctx: *mut Ctx, pc: u32, state: *mut JitState) -> u64 {
             // allocation-heavy programs: benches/README.md).
             ctx.frame = ctx.rt.frame();
             ctx.heap = ctx.rt.heap();
+            (ctx.globals, ctx.global_set) = ctx.rt.globals();
             ok as u64
         }
         Err(payload) => {
@@ -336,6 +344,7 @@ impl Backend for Jit {
             "the driver entered {func} at {pc}, not an entry"
         );
         let (records, depth, room, max_depth) = rt.frames();
+        let (globals, global_set) = rt.globals();
         let mut ctx = Ctx {
             frame: rt.frame(),
             heap: rt.heap(),
@@ -347,6 +356,8 @@ impl Backend for Jit {
             saved_sp: 0,
             table: self.table.as_ptr(),
             objects: [[0; 2]; OBJECT_ENTRIES],
+            globals,
+            global_set,
             rt,
             panic: None,
             callees: &self.callees,

@@ -29,6 +29,7 @@
 use crate::form::{form, without_instance, Call, FUnary, Form};
 use crate::masm::{Cmp, Entries, HeapFn, Held, IntOp, Masm, Operand, Reg, Src, Test, Use, LA};
 use crate::reuse::Reuse;
+use crate::Ctx;
 use tern_vm::jit::{Exit, Fixed};
 use tern_vm::Program;
 
@@ -420,6 +421,17 @@ fn lower_into<M: Masm>(
                 m.div(rem);
                 m.store(d, Reg::A);
             }
+            Form::Global { d, g } => {
+                let leave = m.out_label();
+                leaves.push((leave, pc));
+                m.ctx_word(Reg::C, Ctx::GLOBAL_SET);
+                m.load_narrow(Reg::B, Reg::C, g as i32, 1);
+                m.branch_if(Reg::B, Test::Eq, Operand::Imm(0), leave);
+                count(m);
+                m.ctx_word(Reg::C, Ctx::GLOBALS);
+                m.load_word(Reg::A, Reg::C, 8 * g as i32);
+                m.store(d, Reg::A);
+            }
             Form::FloatToInt { d, a } => {
                 let leave = m.new_label();
                 leaves.push((leave, pc));
@@ -479,6 +491,7 @@ fn lower_into<M: Masm>(
             Form::Nothing
             | Form::Enter { .. }
             | Form::Div { .. }
+            | Form::Global { .. }
             | Form::FloatToInt { .. }
             | Form::Heap { .. }
             | Form::Inline { .. }

@@ -412,6 +412,11 @@ impl Runtime for Rt<'_, '_> {
         &mut self.vm.heap
     }
 
+    fn globals(&mut self) -> (*const u64, *const u8) {
+        // `bool` is one byte, 0 or 1.
+        (self.vm.globals.as_ptr(), self.vm.global_set.as_ptr().cast())
+    }
+
     fn frame(&mut self) -> *mut u64 {
         let base = self.vm.frames.last().expect("running frame").base as usize;
         self.stack.frame_ptr(base)
