@@ -12,19 +12,23 @@
 //! [`tern_vm::jit`]). Every instruction compiles: register arithmetic,
 //! branches, calls and returns as machine code (calls between compiled
 //! functions too: the frame records pushed and popped as the
-//! interpreter's, through a table of entries); element, length, field,
-//! variant and cell reads and writes inline (`access`, over the heap
-//! layout `layout` finds and checks), their rare cases (a write barrier,
-//! a check failing) and the string reads as direct calls of `heap_ops`;
-//! the rest through [`tern_vm::jit::Runtime::run`], the interpreter's own
-//! code for the instruction. Where the interpreter would trap, compiled
-//! code leaves the instruction to it, uncounted.
+//! interpreter's, through a table of entries; a closure's through
+//! `closure_target`); element, length, field, variant and cell reads and
+//! writes inline (`access`, over the heap layout `layout` finds and
+//! checks), and the globals; their rare cases (a write barrier, a check
+//! failing), the string reads, and the quick paths of map reads and
+//! writes, record allocation, array push and pop and captured variables
+//! as direct calls of `heap_ops`; the rest through
+//! [`tern_vm::jit::Runtime::run`], the interpreter's own code for the
+//! instruction. Where the interpreter would trap, compiled code leaves the
+//! instruction to it, uncounted.
 //!
 //! Values live in the frame's slots, as the interpreter's; between two
-//! points where anything else could look at them (a branch, a label, an
-//! exit, a call out) compiled code may keep them in registers only
-//! (`reuse`: a write-back cache of slots in registers, carried around
-//! loops), and objects it has looked up in context entries (`access`).
+//! points where anything else could look at them (an exit, a call out, a
+//! label other code jumps to) compiled code may keep them in registers
+//! only (`reuse`: a write-back cache of slots in registers, operated on
+//! in place, carried around loops and into joins), and objects it has
+//! looked up in context entries (`access`).
 //!
 //! Design, as the issue decides it:
 //! - **One lowering, two backends.** [`masm::Masm`] is a small

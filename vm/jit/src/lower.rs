@@ -226,17 +226,40 @@ fn lower_into<M: Masm>(
             Some(crate::access::invariant(accesses, &written))
         })
         .collect();
+    // The first and last instruction branching to each.
+    let mut sources: Vec<Option<(usize, usize)>> = vec![None; ops.len()];
+    for (s, f) in forms.iter().enumerate() {
+        if let Some(t) = f.target().and_then(|t| t.checked_sub(start)) {
+            if let Some(r) = sources.get_mut(t as usize) {
+                *r = Some(r.map_or((s, s), |(a, b)| (a.min(s), b.max(s))));
+            }
+        }
+    }
     // The limit checks of the inlined calls in each loop that calls
     // nothing out, made once before it instead of each time round: the
     // depth and the value stack do not change in such a loop, so if the
     // deepest call and the largest frame pass before it, every call in it
     // passes. Where they fail, the interpreter runs the loop (and makes
-    // the checks itself where it gets to them).
+    // the checks itself where it gets to them). Only for a loop that
+    // control enters by falling into its header, never by a branch from
+    // outside into its body, and where the driver enters its body only
+    // through stubs (loop headers', joins'), which make the checks too
+    // (`covered`).
     let mut checked = vec![false; ops.len()];
+    let mut covered: Vec<Option<(u8, u32)>> = vec![None; ops.len()];
     let hoisted: Vec<Option<(u8, u32)>> = (0..ops.len())
         .map(|k| {
             let body = body(k)?;
             written(body)?;
+            let end = k + body.len() - 1;
+            let falls_in = !matches!(forms[k - 1], Form::Jump { .. } | Form::Return { .. });
+            let inside = |j: usize| {
+                sources[j].map_or(true, |(a, b)| a >= k && b <= end)
+                    && (!entry[j] || header[j] || join[j])
+            };
+            if !falls_in || !(k + 1..=end).all(inside) {
+                return None;
+            }
             let mut most: Option<(u8, u32)> = None;
             for (j, f) in body.iter().enumerate() {
                 if let Form::Enter { func, args, depth } = *f {
@@ -244,6 +267,12 @@ fn lower_into<M: Masm>(
                     let (d, n) = most.unwrap_or((0, 0));
                     most = Some((d.max(depth), n.max(need as u32)));
                     checked[k + j] = true;
+                }
+            }
+            if let Some((d, n)) = most {
+                for c in &mut covered[k + 1..=end] {
+                    let (cd, cn) = c.unwrap_or((0, 0));
+                    *c = Some((cd.max(d), cn.max(n)));
                 }
             }
             most
@@ -340,8 +369,12 @@ fn lower_into<M: Masm>(
                     }
                     headers[k] = Some((m.new_label(), held));
                 }
-                // Only the driver enters here.
-                None => m.bind_instruction(labels[k], true),
+                // Only the driver enters here, through a stub too.
+                None => {
+                    m.bind_instruction(labels[k], true);
+                    let held = m.snapshot();
+                    headers[k] = Some((m.new_label(), held));
+                }
             }
         } else {
             m.bind_instruction(labels[k], entry[k]);
@@ -640,6 +673,12 @@ fn lower_into<M: Masm>(
             m.bind(*stub);
             if let Some(leave) = header_checks[k] {
                 let (depth, need) = hoisted[k]?;
+                m.enter_checks(depth, need, leave);
+            }
+            // Inside the body of a loop whose checks were made before it.
+            if let Some((depth, need)) = covered[k] {
+                let leave = m.new_label();
+                leaves.push((leave, start + k as u32));
                 m.enter_checks(depth, need, leave);
             }
             restore(m, held, true);
