@@ -77,7 +77,12 @@ impl<M: Masm> Reuse<'_, M> {
         let b_or = |b: Option<Loc>| b.unwrap_or(a);
         let Some(k) = self.bank(float).register(d) else {
             self.forget();
-            return [LA, a, b_or(b)];
+            // No cache registers: operands are in `A` and `B`; where `b`
+            // is `A`, the result goes to `a`'s register.
+            return match b {
+                Some(LA) if a != LA => [a, a, LA],
+                _ => [LA, a, b_or(b)],
+            };
         };
         let own = Loc::Cached(k as u8);
         let [x, y] = match b {
