@@ -77,25 +77,21 @@ fn reg(r: Reg) -> u8 {
 
 /// The number of an int register operand.
 fn ireg(l: Loc) -> u8 {
-    match l {
-        Loc::Scratch(r) => reg(r),
-        Loc::Cached(k) => INT_CACHE[k as usize],
-    }
+    l.number(reg, &INT_CACHE)
 }
 
 /// The number of a float register operand.
 fn dreg(l: Loc) -> u8 {
-    match l {
-        Loc::Scratch(r) => reg(r),
-        Loc::Cached(k) => FLOAT_CACHE[k as usize],
-    }
+    l.number(reg, &FLOAT_CACHE)
 }
+
+type Callee = crate::masm::Callee<DynamicLabel>;
 
 /// The largest slot a load or store reaches with its immediate offset
 /// (8-byte accesses scale a 12-bit field).
 const DIRECT_SLOTS: u16 = 4096;
 
-impl<A: DynasmLabelApi<Relocation = Aarch64Relocation>> Aarch64<'_, A> {
+impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A> {
     /// The base register and offset that address `slot`: `x19` and the
     /// slot's offset when a load's scaled 12-bit field holds it, else
     /// `x3`, set to the slot's address, and 0.
@@ -133,6 +129,46 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation>> Aarch64<'_, A> {
             IntOp::Shr => dynasm!(ops ; .arch aarch64 ; asr X(d), X(a), X(b)),
             IntOp::Min => dynasm!(ops ; .arch aarch64 ; cmp X(a), X(b) ; csel X(d), X(a), X(b), lt),
             IntOp::Max => dynasm!(ops ; .arch aarch64 ; cmp X(a), X(b) ; csel X(d), X(a), X(b), gt),
+        }
+    }
+
+    /// The checks of a call compiled code makes itself that need no
+    /// lookup: fuel, and the machine stack's bound (see `Ctx::FLOOR`); to
+    /// `exit` if either fails. Only `x11` and `x12` are changed.
+    fn call_checks(&mut self, exit: DynamicLabel) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x11, [x20, #JitState::LIMIT as u32]
+            ; cmp x21, x11
+            ; b.hs =>exit
+            ; ldr x11, [x22, #Ctx::FLOOR as u32]
+            ; mov x12, sp
+            ; cmp x12, x11
+            ; b.ls =>exit
+        );
+    }
+
+    /// Calls `callee`'s code with the frame base moved `args` slots on
+    /// (its record pushed already), and moves it back; the result, if
+    /// `result`, to `A`.
+    fn call_frame(&mut self, args: u16, callee: Callee, result: bool) {
+        let back = self.ops.new_label();
+        // The caller's base and where the callee returns to, on the stack
+        // (the callee's calls clobber the link register).
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; adr x9, =>back
+            ; stp x19, x9, [sp, #-16]!
+        );
+        self.imm64(15, args as u64 * 8);
+        dynasm!(self.ops ; .arch aarch64 ; add x19, x19, x15);
+        match callee {
+            Callee::Own(l) => dynasm!(self.ops ; .arch aarch64 ; b =>l),
+            Callee::Reg(r) => dynasm!(self.ops ; .arch aarch64 ; br X(r)),
+        }
+        dynasm!(self.ops ; .arch aarch64 ; =>back ; ldp x19, x9, [sp], #16);
+        if result {
+            dynasm!(self.ops ; .arch aarch64 ; mov x1, x0);
         }
     }
 
@@ -617,14 +653,8 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; ldr x11, [x22, #Ctx::ROOM as u32]
             ; cmp x9, x11
             ; b.hs =>exit
-            ; ldr x11, [x20, #JitState::LIMIT as u32]
-            ; cmp x21, x11
-            ; b.hs =>exit
-            ; ldr x11, [x22, #Ctx::FLOOR as u32]
-            ; mov x12, sp
-            ; cmp x12, x11
-            ; b.ls =>exit
         );
+        self.call_checks(exit);
         if own.is_none() {
             self.imm64(13, c.func as u64 * 8);
             dynasm!(self.ops
@@ -668,7 +698,6 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; str w14, [x13, #frame_layout::RET_BASE as u32]
         );
         self.imm64(15, c.pc as u64);
-        let back = self.ops.new_label();
         dynasm!(self.ops
             ; .arch aarch64
             ; str w15, [x13, #frame_layout::RET_PC as u32]
@@ -676,66 +705,22 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; str x15, [x13, #frame_layout::ENV as u32]
             ; add x9, x9, 1
             ; str x9, [x10]
-            // The caller's base and where the callee returns to, on the
-            // stack (the callee's calls clobber the link register).
-            ; adr x9, =>back
-            ; stp x19, x9, [sp, #-16]!
         );
-        self.imm64(15, c.args as u64 * 8);
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; add x19, x19, x15
-        );
-        match own {
-            Some(own) => dynasm!(self.ops ; .arch aarch64 ; b =>own),
-            None => dynasm!(self.ops ; .arch aarch64 ; br x12),
-        }
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; =>back
-            ; ldp x19, x9, [sp], #16
-        );
-        if c.result.is_some() {
-            dynasm!(self.ops ; .arch aarch64 ; mov x1, x0);
-        }
+        let callee = own.map_or(Callee::Reg(12), Callee::Own);
+        self.call_frame(c.args, callee, c.result.is_some());
     }
 
     fn closure_call(&mut self, c: &ClosureCall, exit: DynamicLabel) {
+        self.call_checks(exit);
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x9, [x20, #JitState::LIMIT as u32]
-            ; cmp x21, x9
-            ; b.hs =>exit
-            ; ldr x11, [x22, #Ctx::FLOOR as u32]
-            ; mov x12, sp
-            ; cmp x12, x11
-            ; b.ls =>exit
             ; mov x0, x22
             ; mov x1, x19
         );
         self.imm64(2, c.args as u64 | (c.pc as u64) << 32);
         self.imm64(16, crate::closure_target as *const () as usize as u64);
-        let back = self.ops.new_label();
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; blr x16
-            ; cbz x0, =>exit
-            // As a native call: the caller's base and where to return on
-            // the stack.
-            ; adr x9, =>back
-            ; stp x19, x9, [sp, #-16]!
-        );
-        self.imm64(15, c.args as u64 * 8);
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; add x19, x19, x15
-            ; br x0
-            ; =>back
-            ; ldp x19, x9, [sp], #16
-        );
-        if c.result.is_some() {
-            dynasm!(self.ops ; .arch aarch64 ; mov x1, x0);
-        }
+        dynasm!(self.ops ; .arch aarch64 ; blr x16 ; cbz x0, =>exit);
+        self.call_frame(c.args, Callee::Reg(0), c.result.is_some());
     }
 
     fn ret(&mut self, slot: Option<u16>, exit: u64) {

@@ -167,6 +167,24 @@ pub enum Loc {
     Cached(u8),
 }
 
+impl Loc {
+    /// Its machine register's number, given the scratch registers'
+    /// (`scratch`) and the cache registers' of the operation's kind.
+    pub fn number(self, scratch: impl Fn(Reg) -> u8, cache: &[u8]) -> u8 {
+        match self {
+            Loc::Scratch(r) => scratch(r),
+            Loc::Cached(k) => cache[k as usize],
+        }
+    }
+}
+
+/// Where a call compiled code makes itself goes (in a backend): the
+/// function's own first instruction, or the address in a register.
+pub enum Callee<L> {
+    Own(L),
+    Reg(u8),
+}
+
 impl From<Reg> for Loc {
     fn from(r: Reg) -> Loc {
         Loc::Scratch(r)

@@ -92,6 +92,31 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation>> X64<'_, A> {
         }
     }
 
+    /// The checks of a call compiled code makes itself that need no
+    /// lookup: fuel, and the machine stack's bound (see `Ctx::FLOOR`); to
+    /// `exit` if either fails.
+    fn call_checks(&mut self, exit: DynamicLabel) {
+        dynasm!(self.ops
+            ; .arch x64
+            ; cmp r13, QWORD [r12 + JitState::LIMIT]
+            ; jae =>exit
+            ; cmp rsp, QWORD [r14 + Ctx::FLOOR]
+            ; jbe =>exit
+        );
+    }
+
+    /// Calls `callee`'s code with the frame base moved `args` slots on
+    /// (its record pushed already), and moves it back.
+    fn call_frame(&mut self, args: u16, callee: Callee) {
+        // One push keeps the callee's `rsp` 16-byte aligned.
+        dynasm!(self.ops ; .arch x64 ; push rbx ; add rbx, (args as i32) * 8);
+        match callee {
+            Callee::Own(l) => dynasm!(self.ops ; .arch x64 ; call =>l),
+            Callee::Reg(r) => dynasm!(self.ops ; .arch x64 ; call Rq(r)),
+        }
+        dynasm!(self.ops ; .arch x64 ; pop rbx);
+    }
+
     /// `d = d op k`, the immediate sign-extended.
     fn op_ri(&mut self, op: IntOp, d: u8, k: i32) {
         let ops = &mut *self.ops;
@@ -144,19 +169,15 @@ fn reg(r: Reg) -> u8 {
 
 /// The number of an int register operand.
 fn ireg(l: Loc) -> u8 {
-    match l {
-        Loc::Scratch(r) => reg(r),
-        Loc::Cached(k) => INT_CACHE[k as usize],
-    }
+    l.number(reg, &INT_CACHE)
 }
 
 /// The number of a float register operand.
 fn xreg(l: Loc) -> u8 {
-    match l {
-        Loc::Scratch(r) => reg(r),
-        Loc::Cached(k) => FLOAT_CACHE[k as usize],
-    }
+    l.number(reg, &FLOAT_CACHE)
 }
+
+type Callee = crate::masm::Callee<DynamicLabel>;
 
 /// `rsi`, scratch within one operation.
 const RSI: u8 = 6;
@@ -567,11 +588,8 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov rax, QWORD [rdx]
             ; cmp rax, QWORD [r14 + Ctx::ROOM]
             ; jae =>exit
-            ; cmp r13, QWORD [r12 + JitState::LIMIT]
-            ; jae =>exit
-            ; cmp rsp, QWORD [r14 + Ctx::FLOOR]
-            ; jbe =>exit
         );
+        self.call_checks(exit);
         if own.is_none() {
             dynasm!(self.ops
                 ; .arch x64
@@ -601,25 +619,15 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov DWORD [rax + frame_layout::RET_PC], c.pc as i32
             ; mov QWORD [rax + frame_layout::ENV], -1
             ; add QWORD [rdx], 1
-            // One push keeps the callee's `rsp` 16-byte aligned.
-            ; push rbx
-            ; add rbx, (c.args as i32) * 8
         );
-        match own {
-            Some(own) => dynasm!(self.ops ; .arch x64 ; call =>own),
-            None => dynasm!(self.ops ; .arch x64 ; call rcx),
-        }
-        dynasm!(self.ops ; .arch x64 ; pop rbx);
+        self.call_frame(c.args, own.map_or(Callee::Reg(1), Callee::Own));
     }
 
     fn closure_call(&mut self, c: &ClosureCall, exit: DynamicLabel) {
         let x = c.args as u64 | (c.pc as u64) << 32;
+        self.call_checks(exit);
         dynasm!(self.ops
             ; .arch x64
-            ; cmp r13, QWORD [r12 + JitState::LIMIT]
-            ; jae =>exit
-            ; cmp rsp, QWORD [r14 + Ctx::FLOOR]
-            ; jbe =>exit
             ; mov rdi, r14
             ; mov rsi, rbx
             ; mov rdx, QWORD x as i64
@@ -627,12 +635,8 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; call rax
             ; test rax, rax
             ; jz =>exit
-            // As a native call: one push keeps `rsp` 16-byte aligned.
-            ; push rbx
-            ; add rbx, (c.args as i32) * 8
-            ; call rax
-            ; pop rbx
         );
+        self.call_frame(c.args, Callee::Reg(0));
     }
 
     fn ret(&mut self, slot: Option<u16>, exit: u64) {
