@@ -21,7 +21,7 @@ use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{
     ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
-    Reg, Spill, Test, NATIVE_DEPTH,
+    Reg, Test, NATIVE_DEPTH,
 };
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
@@ -37,9 +37,6 @@ use tern_vm::MAX_STACK_SLOTS;
 pub struct Aarch64<'a, A> {
     ops: &'a mut A,
     exit: DynamicLabel,
-    /// Polls' exits, out of the way of the code that goes on (see
-    /// `exit_if_due`): each label, its exit, what it writes back.
-    polls: Vec<(DynamicLabel, u64, Vec<Spill>)>,
     /// Float constants, after the code: each one's bits and label.
     pool: IndexMap<u64, DynamicLabel>,
 }
@@ -50,7 +47,6 @@ impl<'a, A: NewLabel> Aarch64<'a, A> {
         Aarch64 {
             ops,
             exit,
-            polls: Vec::new(),
             pool: IndexMap::new(),
         }
     }
@@ -561,16 +557,6 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn exit_path(&mut self) {
-        for (due, exit, spills) in std::mem::take(&mut self.polls) {
-            dynasm!(self.ops ; .arch aarch64 ; =>due);
-            for (float, k, slot) in spills {
-                match float {
-                    false => self.spill(slot, k),
-                    true => self.fspill(slot, k),
-                }
-            }
-            self.exit(exit);
-        }
         let exit = self.exit;
         dynasm!(self.ops
             ; .arch aarch64
@@ -608,9 +594,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
     }
 
-    fn exit_if_due(&mut self, exit: u64, spills: &[Spill]) {
-        let due = self.ops.new_label();
-        self.polls.push((due, exit, spills.to_vec()));
+    fn branch_if_due(&mut self, due: DynamicLabel) {
         dynasm!(self.ops
             ; .arch aarch64
             ; ldr x9, [x20, #JitState::LIMIT as u32]

@@ -291,13 +291,11 @@ fn lower_into<M: Masm>(
         Src::Slot(s) => m.load(Reg::B, s),
         Src::Imm(v) => m.load_imm(Reg::B, v),
     };
-    // Exits to the interpreter before an instruction is counted, emitted
-    // after the body: (label, the instruction's pc).
-    let mut leaves: Vec<(M::Label, u32)> = Vec::new();
+    // Exits emitted after the body: to the interpreter before an
+    // instruction is counted, to poll, for the driver to make a call.
+    let mut exits: Vec<(M::Label, Exit)> = Vec::new();
     // Inline heap accesses' slow paths, after the body.
     let mut misses: Vec<Miss<M::Label>> = Vec::new();
-    // Calls the driver makes, after the body: (label, the call's pc).
-    let mut calls: Vec<(M::Label, u32)> = Vec::new();
     // Makes the context entries hold the objects wanted (see
     // `access::establish`).
     let establish = |m: &mut M, want: &Entries, force: bool| {
@@ -339,7 +337,7 @@ fn lower_into<M: Masm>(
         if header[k] {
             if let Some((depth, need)) = hoisted[k] {
                 let leave = m.new_label();
-                leaves.push((leave, pc));
+                exits.push((leave, Exit::Leave(pc)));
                 m.enter_checks(depth, need, leave);
                 header_checks[k] = Some(leave);
             }
@@ -379,7 +377,18 @@ fn lower_into<M: Masm>(
         } else {
             m.bind_instruction(labels[k], entry[k]);
         }
-        let poll = Exit::Poll(pc).encode();
+        // Where a poll leaves: for an inlined call's checks and a backward
+        // branch or jump.
+        let polls = matches!(f, Form::Enter { .. }) || f.target().is_some_and(|t| t <= pc);
+        let due = polls.then(|| m.out_label());
+        if let Some(due) = due {
+            exits.push((due, Exit::Poll(pc)));
+        }
+        let poll = |m: &mut M| {
+            if let Some(due) = due {
+                m.branch_if_due(due);
+            }
+        };
         // The state a loop header at `t` expects, if `t` is one.
         let expects = |t: u32| {
             let k = t.checked_sub(start)? as usize;
@@ -389,7 +398,7 @@ fn lower_into<M: Masm>(
         // made to hold what a loop header there expects (what it allows
         // to be dirty left so).
         let back_to = |m: &mut M, t: u32, l: M::Label| {
-            m.exit_if_due(poll, &[]);
+            poll(m);
             match expects(t) {
                 Some(held) => {
                     restore(m, held, false);
@@ -432,18 +441,18 @@ fn lower_into<M: Masm>(
                 // interpreter makes them (and a poll between them).
                 if !checked[k] {
                     let leave = m.new_label();
-                    leaves.push((leave, pc));
+                    exits.push((leave, Exit::Leave(pc)));
                     let need = (args as u64 + prog.frame_size(func) as u64).min(u32::MAX as u64);
                     m.enter_checks(depth, need as u32, leave);
                 }
                 count(m);
-                m.exit_if_due(poll, &[]);
+                poll(m);
             }
             Form::Div { rem, d, a, b } => {
                 if let Src::Slot(b) = b {
                     // 0 and -1 are the divisors `b + 1 <= 1` unsigned.
                     let leave = m.out_label();
-                    leaves.push((leave, pc));
+                    exits.push((leave, Exit::Leave(pc)));
                     m.load(Reg::A, b);
                     m.int_op3_imm(IntOp::Add, LA, LA, 1);
                     m.branch_if(Reg::A, Test::Ule, Operand::Imm(1), leave);
@@ -456,7 +465,7 @@ fn lower_into<M: Masm>(
             }
             Form::Global { d, g } => {
                 let leave = m.out_label();
-                leaves.push((leave, pc));
+                exits.push((leave, Exit::Leave(pc)));
                 m.ctx_word(Reg::C, Ctx::GLOBAL_SET);
                 m.load_narrow(Reg::B, Reg::C, g as i32, 1);
                 m.branch_if(Reg::B, Test::Eq, Operand::Imm(0), leave);
@@ -467,7 +476,7 @@ fn lower_into<M: Masm>(
             }
             Form::FloatToInt { d, a } => {
                 let leave = m.new_label();
-                leaves.push((leave, pc));
+                exits.push((leave, Exit::Leave(pc)));
                 m.fload(Reg::A, a);
                 m.float_to_int(leave);
                 count(m);
@@ -477,7 +486,7 @@ fn lower_into<M: Masm>(
             // runs (and counts) the instruction.
             Form::Heap { f, x, y } => {
                 let leave = m.new_label();
-                leaves.push((leave, pc));
+                exits.push((leave, Exit::Leave(pc)));
                 m.call_heap(f, x, y, leave);
                 count(m);
             }
@@ -485,7 +494,7 @@ fn lower_into<M: Masm>(
                 // Inline forms are made only where the layout is known.
                 let layout = layout?;
                 let (miss, resume, leave) = (m.out_label(), m.new_label(), m.new_label());
-                leaves.push((leave, pc));
+                exits.push((leave, Exit::Leave(pc)));
                 crate::access::emit(m, layout, access, miss);
                 let held = m.bind_resume(resume);
                 misses.push(Miss {
@@ -624,7 +633,7 @@ fn lower_into<M: Masm>(
             }
             Form::Call(Call::Direct(call)) => {
                 let exit = m.new_label();
-                calls.push((exit, pc));
+                exits.push((exit, Exit::Call(pc)));
                 let own = (call.func == func).then_some(labels[0]);
                 m.native_call(&call, exit, own);
                 if let Some(r) = call.result {
@@ -636,7 +645,7 @@ fn lower_into<M: Masm>(
             }
             Form::Call(Call::Closure(call)) => {
                 let exit = m.new_label();
-                calls.push((exit, pc));
+                exits.push((exit, Exit::Call(pc)));
                 m.closure_call(&call, exit);
                 if let Some(r) = call.result {
                     m.store(r, Reg::A);
@@ -678,7 +687,7 @@ fn lower_into<M: Masm>(
             // Inside the body of a loop whose checks were made before it.
             if let Some((depth, need)) = covered[k] {
                 let leave = m.new_label();
-                leaves.push((leave, start + k as u32));
+                exits.push((leave, Exit::Leave(start + k as u32)));
                 m.enter_checks(depth, need, leave);
             }
             restore(m, held, true);
@@ -687,13 +696,9 @@ fn lower_into<M: Masm>(
     }
     m.bind(trapped);
     m.exit(Exit::Trapped.encode());
-    for (label, pc) in leaves {
+    for (label, exit) in exits {
         m.bind(label);
-        m.exit(Exit::Leave(pc).encode());
-    }
-    for (label, pc) in calls {
-        m.bind(label);
-        m.exit(Exit::Call(pc).encode());
+        m.exit(exit.encode());
     }
     m.exit_path();
     let driver = |k: usize, l: M::Label| headers[k].as_ref().map_or(l, |(stub, _)| *stub);

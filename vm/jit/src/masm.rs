@@ -414,11 +414,7 @@ pub trait Masm {
     }
     /// `d = a op b`.
     fn float_slots(&mut self, op: FloatOp, d: u16, a: u16, b: FSrc) {
-        self.fload(Reg::A, a);
-        match b {
-            FSrc::Slot(b) => self.fload(Reg::B, b),
-            FSrc::Bits(bits) => self.fload_imm(Reg::B, bits),
-        }
+        load_floats(self, a, b);
         self.float_op3(op, LA, LA, LB);
         self.fstore(d, Reg::A);
     }
@@ -455,11 +451,7 @@ pub trait Masm {
     /// Jump to `label` if `a cond b` or, with `negated`, if not (see
     /// [`Masm::fbranch3`]).
     fn fbranch_slots(&mut self, cond: Cmp, negated: bool, a: u16, b: FSrc, label: Self::Label) {
-        self.fload(Reg::A, a);
-        match b {
-            FSrc::Slot(b) => self.fload(Reg::B, b),
-            FSrc::Bits(bits) => self.fload_imm(Reg::B, bits),
-        }
+        load_floats(self, a, b);
         self.fbranch3(cond, negated, LA, LB, label);
     }
 
@@ -566,10 +558,9 @@ pub trait Masm {
     fn exit(&mut self, exit: u64);
     /// `count += n`.
     fn count(&mut self, n: u32);
-    /// Leave with `exit` if `count >= state.limit`, on the way writing
-    /// back `spills` (float, cache register, slot): out of the way of the
-    /// code that goes on.
-    fn exit_if_due(&mut self, exit: u64, spills: &[Spill]);
+    /// Jump to `due` (out of the way of the code that goes on) if
+    /// `count >= state.limit`.
+    fn branch_if_due(&mut self, due: Self::Label);
     /// An inlined call's limit checks: a jump to `leave` if `depth` more
     /// frames would pass the depth limit, or a frame of `need` slots from
     /// the running frame's base would pass the value stack's.
@@ -621,6 +612,15 @@ pub trait Masm {
     /// `fA = f(fA, fB)`: a call of Rust code (the `semantics` function of
     /// an instruction), through its absolute address.
     fn call_float(&mut self, f: FloatFn);
+}
+
+/// `fA = a`, `fB = b` (the defaults of the float operations on slots).
+fn load_floats<M: Masm + ?Sized>(m: &mut M, a: u16, b: FSrc) {
+    m.fload(Reg::A, a);
+    match b {
+        FSrc::Slot(b) => m.fload(Reg::B, b),
+        FSrc::Bits(bits) => m.fload_imm(Reg::B, bits),
+    }
 }
 
 /// A dynasmrt assembler that makes labels (an inherent method of each,

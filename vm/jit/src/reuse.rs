@@ -112,7 +112,7 @@ struct Edge<L> {
 /// the registers it writes back (float, register, slot), where it goes.
 struct Way<L> {
     at: L,
-    spills: Vec<(bool, u8, u16)>,
+    spills: Vec<Spill>,
     to: L,
 }
 
@@ -390,26 +390,14 @@ impl<'a, M: Masm> Reuse<'a, M> {
         self.objects = held.objects;
     }
 
-    /// `r = frame[slot]`, as an int or a float: from `A` itself, a cache
-    /// register of the kind, one of the other kind (the same bits moved
-    /// across: the other keeps its dirt, so the slot is written once),
-    /// or memory.
+    /// `r = frame[slot]`, as an int or a float: from wherever
+    /// [`Reuse::operand`] finds or loads it.
     fn load_as(&mut self, float: bool, r: Reg, slot: u16) {
+        let at = self.operand(float, slot, r, None);
+        self.m.copy(float, r.into(), at);
         if r == Reg::A {
-            if self.held == Some((float, slot)) {
-                return;
-            }
             self.held = Some((float, slot));
         }
-        if let Some(k) = self.bank(float).holding(slot) {
-            self.m.copy(float, r.into(), Loc::Cached(k));
-            return;
-        }
-        match self.bank(!float).holding(slot) {
-            Some(k) => self.m.copy_bits(float, r.into(), Loc::Cached(k)),
-            None => self.load_raw(float, r, slot),
-        }
-        self.keep(float, slot, r, false);
     }
 
     /// `frame[slot] = r`, as an int or a float: into a cache register,
@@ -556,8 +544,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         };
         for float in [false, true] {
             for k in 0..self.bank(float).slots.len() {
-                let keeps = self.bank(float).slots[k].is_some_and(|s| want(float, k) == Some(s));
-                if !keeps || !allows(float, k) {
+                if !keeps(held, float, k, self.bank(float).slots[k]) || !allows(float, k) {
                     self.write_back(float, k);
                 }
             }
@@ -790,10 +777,9 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn count(&mut self, n: u32) {
         self.m.count(n);
     }
-    fn exit_if_due(&mut self, exit: u64, spills: &[Spill]) {
-        let mut spills = spills.to_vec();
-        spills.extend(self.dirty());
-        self.m.exit_if_due(exit, &spills);
+    fn branch_if_due(&mut self, due: M::Label) {
+        let due = self.way_to(due);
+        self.m.branch_if_due(due);
     }
     fn enter_checks(&mut self, depth: u8, need: u32, leave: M::Label) {
         self.flush();

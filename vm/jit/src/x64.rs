@@ -21,7 +21,7 @@ use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{
     ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
-    Reg, Spill, Test, NATIVE_DEPTH,
+    Reg, Test, NATIVE_DEPTH,
 };
 use crate::Ctx;
 #[cfg(target_arch = "x86_64")]
@@ -39,9 +39,6 @@ use tern_vm::MAX_STACK_SLOTS;
 pub struct X64<'a, A> {
     ops: &'a mut A,
     exit: DynamicLabel,
-    /// Polls' exits, out of the way of the code that goes on (see
-    /// `exit_if_due`): each label, its exit, what it writes back.
-    polls: Vec<(DynamicLabel, u64, Vec<Spill>)>,
     /// Float constants, after the code: each one's bits and label.
     pool: IndexMap<u64, DynamicLabel>,
 }
@@ -52,7 +49,6 @@ impl<'a, A: NewLabel> X64<'a, A> {
         X64 {
             ops,
             exit,
-            polls: Vec::new(),
             pool: IndexMap::new(),
         }
     }
@@ -513,16 +509,6 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn exit_path(&mut self) {
-        for (due, exit, spills) in std::mem::take(&mut self.polls) {
-            dynasm!(self.ops ; .arch x64 ; =>due);
-            for (float, k, slot) in spills {
-                match float {
-                    false => self.spill(slot, k),
-                    true => self.fspill(slot, k),
-                }
-            }
-            self.exit(exit);
-        }
         let exit = self.exit;
         dynasm!(self.ops
             ; .arch x64
@@ -554,9 +540,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops ; .arch x64 ; add r13, n as i32);
     }
 
-    fn exit_if_due(&mut self, exit: u64, spills: &[Spill]) {
-        let due = self.ops.new_label();
-        self.polls.push((due, exit, spills.to_vec()));
+    fn branch_if_due(&mut self, due: DynamicLabel) {
         dynasm!(self.ops ; .arch x64 ; cmp r13, QWORD [r12 + JitState::LIMIT] ; jae =>due);
     }
 
