@@ -132,8 +132,10 @@ impl Object {
     /// A struct or enum value with these fields, inline when they fit.
     pub fn new_record(layout: u32, tag: u32, values: &[u64]) -> Object {
         if values.len() <= INLINE_FIELDS {
-            let mut fields = [0; INLINE_FIELDS];
-            fields[..values.len()].copy_from_slice(values);
+            // Element by element: a `copy_from_slice` of a run-time length
+            // becomes a call to `memcpy`, which costs more than the copy.
+            let fields: [u64; INLINE_FIELDS] =
+                std::array::from_fn(|k| values.get(k).copied().unwrap_or(0));
             Object::Record {
                 layout,
                 tag,
