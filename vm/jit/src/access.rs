@@ -252,14 +252,16 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
 
 /// `C` = where the data of the object in `slot` is (an array's items, a
 /// record's fields), `B` = how many words of it there are (a small
-/// record's inline slots: all of them, as `Heap::field` reads them); its
-/// write barrier checked if `write`. Read from the context entry the
-/// object was looked up into before in this block, or looked up now and
-/// remembered there (see `Masm::find_object`): an array's items move
-/// only when it grows, a small record's fields only when the object table
-/// does, both in calls out, after which nothing looked up is known. With
-/// `fresh`, looked up whatever is remembered: an entry whose lookup failed
-/// reads as no data, which only a use that checks the length may rely on.
+/// record's inline slots: all of them, as `Heap::field` reads them), or
+/// with `write`, how many a store may write: none if the object needs the
+/// write barrier. Read from the context entry the object was looked up
+/// into before in this block, or looked up now and remembered there (see
+/// `Masm::find_object`): an array's items move only when it grows, a
+/// small record's fields only when the object table does, and an object
+/// comes to need the barrier only in a collection, all in calls out,
+/// after which nothing looked up is known. With `fresh`, looked up
+/// whatever is remembered: an entry whose lookup failed reads as no data,
+/// which only a use that checks the length may rely on.
 fn data<M: Masm>(
     m: &mut M,
     l: &HeapLayout,
@@ -267,30 +269,24 @@ fn data<M: Masm>(
     (array, write, fresh): (bool, bool, bool),
     miss: M::Label,
 ) {
-    use Reg::{A, B, C};
-    if let Some((i, checked)) = m.find_object(slot, array).filter(|_| !fresh) {
-        if write && !checked {
-            // The flags are as long as the table; the handle is checked
-            // again (an entry whose lookup failed is kept, emptied).
-            m.load(A, slot);
-            m.heap_word(C, l.table_len);
-            m.branch_if(C, Test::Ule, Operand::Reg(A), miss);
-            barrier(m, l, miss);
-            m.note_object(i, slot, array, true);
-        }
-        let (items, len) = Ctx::object(i);
-        m.ctx_word(B, len);
+    use Reg::{B, C};
+    if let Some(i) = m.find_object(slot, array).filter(|_| !fresh) {
+        let (items, len, write_len) = Ctx::object(i);
+        m.ctx_word(B, if write { write_len } else { len });
         m.ctx_word(C, items);
         return;
     }
     lookup(m, l, slot, array, write, miss);
     if let Some(i) = m.new_object() {
-        remember(m, i, slot, array, write);
+        fill(m, l, i, write);
+        m.note_object(i, slot, array);
     }
 }
 
 /// `C` = the data of the object in `slot`, `B` = its length (as `data`
-/// says), looked up in the object table; to `fail` where a check fails.
+/// says), `A` = the object's handle, looked up in the object table; to
+/// `fail` where a check fails (with `write`, also if the object needs the
+/// write barrier).
 fn lookup<M: Masm>(m: &mut M, l: &HeapLayout, slot: u16, array: bool, write: bool, fail: M::Label) {
     use Reg::{A, B, C};
     m.load(A, slot);
@@ -333,50 +329,65 @@ fn read_field<M: Masm>(m: &mut M, f: u16, miss: M::Label) {
     m.load_word(Reg::A, Reg::C, 8 * f as i32);
 }
 
-/// Context entry `i` = the data and length in `C` and `B`, of the object
-/// in `slot`.
-fn remember<M: Masm>(m: &mut M, i: u8, slot: u16, array: bool, write: bool) {
-    fill(m, i);
-    m.note_object(i, slot, array, write);
-}
-
-/// Context entry `i` = the data and length in `C` and `B`.
-fn fill<M: Masm>(m: &mut M, i: u8) {
-    let (items, len) = Ctx::object(i);
-    m.set_ctx_word(items, Reg::C);
-    m.set_ctx_word(len, Reg::B);
+/// Context entry `i` = the data and length in `C` and `B` of the object
+/// whose handle is in `A`; its length for stores the same, or 0 if the
+/// object needs the write barrier (known not to with `checked`). `B` and
+/// `C` are kept.
+fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool) {
+    use Reg::{A, B, C};
+    let (items, len, write_len) = Ctx::object(i);
+    m.set_ctx_word(items, C);
+    m.set_ctx_word(len, B);
+    if checked {
+        m.set_ctx_word(write_len, B);
+        return;
+    }
+    // The flags are as long as the table, which the lookup checked.
+    let (old, done) = (m.new_label(), m.new_label());
+    m.heap_word(C, l.flags_ptr);
+    m.add_scaled(C, A, 1);
+    m.load_narrow(C, C, 0, 1);
+    m.branch_if(C, Test::Eq, Operand::Imm(layout::BARRIER as u32), old);
+    m.set_ctx_word(write_len, B);
+    m.jump(done);
+    m.bind_local(old);
+    m.load_imm(C, 0);
+    m.set_ctx_word(write_len, C);
+    m.bind_local(done);
+    m.ctx_word(C, items);
 }
 
 /// Makes context entry `i` hold `want[i]` wherever one is wanted (with
 /// `force`, also where `reuse` says it does: a shim ran, or nothing is
 /// known), looking the objects up. One whose lookup fails (a value the
-/// slot does not hold yet, or an old object whose barrier a store must
-/// take) is set to no data, so that accesses through it miss.
+/// slot does not hold yet) is set to no data, so that accesses through
+/// it miss.
 pub(crate) fn establish<M: Masm>(m: &mut M, l: &HeapLayout, want: &Entries, force: bool) {
     for (i, w) in want.iter().enumerate() {
         let Some(w) = *w else { continue };
         let i = i as u8;
-        if !force && m.object_at(i).is_some_and(|o| o.serves(&w)) {
+        if !force && m.object_at(i) == Some(w) {
             continue;
         }
         let (fail, done) = (m.new_label(), m.new_label());
-        lookup(m, l, w.slot, w.array, w.write, fail);
-        fill(m, i);
+        lookup(m, l, w.slot, w.array, false, fail);
+        fill(m, l, i, false);
         m.jump(done);
         m.bind_local(fail);
         m.load_imm(Reg::B, 0);
-        m.set_ctx_word(Ctx::object(i).1, Reg::B);
+        let (_, len, write_len) = Ctx::object(i);
+        m.set_ctx_word(len, Reg::B);
+        m.set_ctx_word(write_len, Reg::B);
         m.bind_local(done);
-        m.note_object(i, w.slot, w.array, w.write);
+        m.note_object(i, w.slot, w.array);
     }
 }
 
 /// The objects worth looking up before a loop, to keep in context
 /// entries around it: those its body (`accesses`) reads or writes inline
-/// through slots it never writes (`written`, sorted). Their write barriers are
-/// not checked ahead: a store checks it once per iteration, so that an
-/// old object (after a collection) costs one slow store, not a loop of
-/// them.
+/// through slots it never writes (`written`, sorted). A store into one
+/// that needs the write barrier misses once: the shim takes the barrier,
+/// and the entry is looked up again after it (`establish`), now writable.
 pub(crate) fn invariant(accesses: impl Iterator<Item = Access>, written: &[u16]) -> Entries {
     let mut want: Entries = [None; OBJECT_ENTRIES];
     let mut n = 0;
@@ -390,8 +401,7 @@ pub(crate) fn invariant(accesses: impl Iterator<Item = Access>, written: &[u16])
             continue;
         }
         if !want[..n].iter().flatten().any(|o| o.slot == slot) {
-            let write = false;
-            want[n] = Some(LookedUp { slot, array, write });
+            want[n] = Some(LookedUp { slot, array });
             n += 1;
         }
     }

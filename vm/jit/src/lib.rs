@@ -165,8 +165,9 @@ pub struct Ctx<'a> {
     /// Each function's compiled entry, or 0 (see `Jit::table`).
     table: *const usize,
     /// Objects compiled code has looked up (see `access`): for each
-    /// entry, where its fields or items are and how many there are.
-    objects: [[u64; 2]; OBJECT_ENTRIES],
+    /// entry, where its fields or items are, how many there are, and how
+    /// many a store may write without the write barrier (0 or all).
+    objects: [[u64; 3]; OBJECT_ENTRIES],
     /// The globals, and whether each is set (see `Runtime::globals`).
     globals: *const u64,
     global_set: *const u8,
@@ -191,13 +192,14 @@ impl Ctx<'_> {
     pub const SAVED_SP: i32 = 56;
     pub const TABLE: i32 = 64;
     pub const OBJECTS: i32 = 72;
-    pub const GLOBALS: i32 = 136;
-    pub const GLOBAL_SET: i32 = 144;
+    pub const GLOBALS: i32 = 168;
+    pub const GLOBAL_SET: i32 = 176;
 
-    /// The offset of object entry `i`'s data pointer, and of its length.
-    pub fn object(i: u8) -> (i32, i32) {
-        let at = Ctx::OBJECTS + 16 * i as i32;
-        (at, at + 8)
+    /// The offsets of object entry `i`'s data pointer, its length, and its
+    /// length for stores.
+    pub fn object(i: u8) -> (i32, i32, i32) {
+        let at = Ctx::OBJECTS + 24 * i as i32;
+        (at, at + 8, at + 16)
     }
 }
 
@@ -359,7 +361,7 @@ impl Backend for Jit {
             floor: 0,
             saved_sp: 0,
             table: self.table.as_ptr(),
-            objects: [[0; 2]; OBJECT_ENTRIES],
+            objects: [[0; 3]; OBJECT_ENTRIES],
             globals,
             global_set,
             rt,

@@ -73,13 +73,9 @@ impl Held {
         };
         let mut objects = self.objects;
         for (o, p) in objects.iter_mut().zip(&other.objects) {
-            *o = match (*o, *p) {
-                (Some(o), Some(p)) if o.slot == p.slot && o.array == p.array => Some(LookedUp {
-                    write: o.write && p.write,
-                    ..o
-                }),
-                _ => None,
-            };
+            if o != p {
+                *o = None;
+            }
         }
         Held {
             a: if self.a == other.a { self.a } else { None },
@@ -99,20 +95,11 @@ pub type Spill = (bool, u8, u16);
 pub type Entries = [Option<LookedUp>; OBJECT_ENTRIES];
 
 /// An object looked up into a context entry (see `access`): the slot
-/// holding it, whether an array (else a record), whether its write
-/// barrier was checked.
+/// holding it, whether an array (else a record).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LookedUp {
     pub slot: u16,
     pub array: bool,
-    pub write: bool,
-}
-
-impl LookedUp {
-    /// Whether an entry holding `self` serves where `want` is expected.
-    pub fn serves(&self, want: &LookedUp) -> bool {
-        self.slot == want.slot && self.array == want.array && (self.write || !want.write)
-    }
 }
 
 /// A slot an instruction reads or writes, as an int or a float.
@@ -502,9 +489,8 @@ pub trait Masm {
 
     // Objects looked up before (see `access`): only `reuse` keeps track.
     /// The context entry holding the object in `slot` (an array's items,
-    /// else a record's fields), and whether stores into it need no write
-    /// barrier, if it is looked up.
-    fn find_object(&self, slot: u16, array: bool) -> Option<(u8, bool)> {
+    /// else a record's fields), if it is looked up.
+    fn find_object(&self, slot: u16, array: bool) -> Option<u8> {
         let _ = (slot, array);
         None
     }
@@ -517,10 +503,9 @@ pub trait Masm {
     fn new_object(&mut self) -> Option<u8> {
         None
     }
-    /// Entry `i` now holds the object in `slot` (`write`: its write
-    /// barrier checked).
-    fn note_object(&mut self, i: u8, slot: u16, array: bool, write: bool) {
-        let _ = (i, slot, array, write);
+    /// Entry `i` now holds the object in `slot`.
+    fn note_object(&mut self, i: u8, slot: u16, array: bool) {
+        let _ = (i, slot, array);
     }
     /// `r = *(base + 8 * index)`.
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg);

@@ -454,11 +454,9 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.outs.insert(label);
         label
     }
-    fn find_object(&self, slot: u16, array: bool) -> Option<(u8, bool)> {
-        self.objects.iter().enumerate().find_map(|(i, o)| match *o {
-            Some(o) if o.slot == slot && o.array == array => Some((i as u8, o.write)),
-            _ => None,
-        })
+    fn find_object(&self, slot: u16, array: bool) -> Option<u8> {
+        let want = Some(LookedUp { slot, array });
+        self.objects.iter().position(|o| *o == want).map(|i| i as u8)
     }
     fn object_at(&self, i: u8) -> Option<LookedUp> {
         self.objects[i as usize]
@@ -477,13 +475,13 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.objects[i] = None;
         Some(i as u8)
     }
-    fn note_object(&mut self, i: u8, slot: u16, array: bool, write: bool) {
+    fn note_object(&mut self, i: u8, slot: u16, array: bool) {
         for o in &mut self.objects {
             if o.is_some_and(|o| o.slot == slot) {
                 *o = None;
             }
         }
-        self.objects[i as usize] = Some(LookedUp { slot, array, write });
+        self.objects[i as usize] = Some(LookedUp { slot, array });
     }
     fn add_offset(&mut self, r: Reg, base: Reg, off: i32) {
         self.writes(r);
