@@ -123,7 +123,8 @@ extern "C" fn new_record(heap: *mut Heap, frame: *mut u64, x: u64, layout: u64) 
         }
         // A fixed-length copy: one of run-time length becomes a call to
         // `memcpy`, which costs more than the copy.
-        let fields: [u64; NEW_FIELDS] = std::array::from_fn(|k| if k < n { fr.get(at + k) } else { 0 });
+        let fields: [u64; NEW_FIELDS] =
+            std::array::from_fn(|k| if k < n { fr.get(at + k) } else { 0 });
         let h = heap.alloc_record(layout as u32, variant as u32, &fields[..n]);
         fr.set(at, h);
         Some(())

@@ -456,7 +456,10 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     }
     fn find_object(&self, slot: u16, array: bool) -> Option<u8> {
         let want = Some(LookedUp { slot, array });
-        self.objects.iter().position(|o| *o == want).map(|i| i as u8)
+        self.objects
+            .iter()
+            .position(|o| *o == want)
+            .map(|i| i as u8)
     }
     fn object_at(&self, i: u8) -> Option<LookedUp> {
         self.objects[i as usize]
