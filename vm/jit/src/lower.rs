@@ -434,7 +434,8 @@ fn lower_into<M: Masm>(
             })
         };
         match *f {
-            // Checks that leave before the count come first.
+            // Checks that leave before the count come first; past them,
+            // the count is held back with the others (`pending`).
             Form::Enter { func, args, depth } => {
                 // The interpreter's order is depth, fuel, value stack;
                 // both limit checks leave before the count, so the
@@ -457,7 +458,7 @@ fn lower_into<M: Masm>(
                     m.int_op3_imm(IntOp::Add, LA, LA, 1);
                     m.branch_if(Reg::A, Test::Ule, Operand::Imm(1), leave);
                 }
-                count(m);
+                pending += n as u32;
                 m.load(Reg::A, a);
                 second(m, b);
                 m.div(rem);
@@ -469,7 +470,7 @@ fn lower_into<M: Masm>(
                 m.ctx_word(Reg::C, Ctx::GLOBAL_SET);
                 m.load_narrow(Reg::B, Reg::C, g as i32, 1);
                 m.branch_if(Reg::B, Test::Eq, Operand::Imm(0), leave);
-                count(m);
+                pending += n as u32;
                 m.ctx_word(Reg::C, Ctx::GLOBALS);
                 m.load_word(Reg::A, Reg::C, 8 * g as i32);
                 m.store(d, Reg::A);
@@ -479,7 +480,7 @@ fn lower_into<M: Masm>(
                 exits.push((leave, Exit::Leave(pc)));
                 m.fload(Reg::A, a);
                 m.float_to_int(leave);
-                count(m);
+                pending += n as u32;
                 m.store(d, Reg::A);
             }
             // Done before the count: where it declines, the interpreter
@@ -488,7 +489,7 @@ fn lower_into<M: Masm>(
                 let leave = m.new_label();
                 exits.push((leave, Exit::Leave(pc)));
                 m.call_heap(f, x, y, leave);
-                count(m);
+                pending += n as u32;
             }
             Form::Inline { access, f, x, y } => {
                 // Inline forms are made only where the layout is known.
@@ -506,7 +507,7 @@ fn lower_into<M: Masm>(
                     x,
                     y,
                 });
-                count(m);
+                pending += n as u32;
             }
             Form::HeapOr { f, x, y } => {
                 let (slow, done) = (m.new_label(), m.new_label());
