@@ -288,19 +288,12 @@ impl Form {
         }
     }
 
-    /// Whether the instruction checks something before it is counted
-    /// (and leaves for the interpreter if the check fails).
-    pub(crate) fn checks_first(&self) -> bool {
-        matches!(
-            self,
-            Form::Enter { .. }
-                | Form::Div { .. }
-                | Form::FloatToInt { .. }
-                | Form::Global { .. }
-                | Form::Heap { .. }
-                | Form::Inline { .. }
-                | Form::HeapOr { .. }
-        )
+    /// Whether the counts held back must be added before the instruction
+    /// starts: its quick path calls a shim that may run the runtime's
+    /// code, which reads the count. Others that leave before their own
+    /// count (failed checks) add what is held back on their way out.
+    pub(crate) fn counts_first(&self) -> bool {
+        matches!(self, Form::HeapOr { .. })
     }
 
     /// Whether the instruction can neither leave compiled code nor branch

@@ -292,8 +292,9 @@ fn lower_into<M: Masm>(
         Src::Imm(v) => m.load_imm(Reg::B, v),
     };
     // Exits emitted after the body: to the interpreter before an
-    // instruction is counted, to poll, for the driver to make a call.
-    let mut exits: Vec<(M::Label, Exit)> = Vec::new();
+    // instruction is counted, to poll, for the driver to make a call;
+    // each with the counts held back where it leaves, added on its way.
+    let mut exits: Vec<(M::Label, Exit, u32)> = Vec::new();
     // Inline heap accesses' slow paths, after the body.
     let mut misses: Vec<Miss<M::Label>> = Vec::new();
     // Makes the context entries hold the objects wanted (see
@@ -331,13 +332,13 @@ fn lower_into<M: Masm>(
             }
         };
         let pure = f.stays();
-        if entry[k] || f.checks_first() || pending >= PENDING_MAX {
+        if entry[k] || f.counts_first() || pending >= PENDING_MAX {
             flush(m, &mut pending);
         }
         if header[k] {
             if let Some((depth, need)) = hoisted[k] {
                 let leave = m.new_label();
-                exits.push((leave, Exit::Leave(pc)));
+                exits.push((leave, Exit::Leave(pc), pending));
                 m.enter_checks(depth, need, leave);
                 header_checks[k] = Some(leave);
             }
@@ -382,7 +383,7 @@ fn lower_into<M: Masm>(
         let polls = matches!(f, Form::Enter { .. }) || f.target().is_some_and(|t| t <= pc);
         let due = polls.then(|| m.out_label());
         if let Some(due) = due {
-            exits.push((due, Exit::Poll(pc)));
+            exits.push((due, Exit::Poll(pc), 0));
         }
         let poll = |m: &mut M| {
             if let Some(due) = due {
@@ -442,18 +443,19 @@ fn lower_into<M: Masm>(
                 // interpreter makes them (and a poll between them).
                 if !checked[k] {
                     let leave = m.new_label();
-                    exits.push((leave, Exit::Leave(pc)));
+                    exits.push((leave, Exit::Leave(pc), pending));
                     let need = (args as u64 + prog.frame_size(func) as u64).min(u32::MAX as u64);
                     m.enter_checks(depth, need as u32, leave);
                 }
-                count(m);
+                pending += n as u32;
+                flush(m, &mut pending);
                 poll(m);
             }
             Form::Div { rem, d, a, b } => {
                 if let Src::Slot(b) = b {
                     // 0 and -1 are the divisors `b + 1 <= 1` unsigned.
                     let leave = m.out_label();
-                    exits.push((leave, Exit::Leave(pc)));
+                    exits.push((leave, Exit::Leave(pc), pending));
                     m.load(Reg::A, b);
                     m.int_op3_imm(IntOp::Add, LA, LA, 1);
                     m.branch_if(Reg::A, Test::Ule, Operand::Imm(1), leave);
@@ -466,7 +468,7 @@ fn lower_into<M: Masm>(
             }
             Form::Global { d, g } => {
                 let leave = m.out_label();
-                exits.push((leave, Exit::Leave(pc)));
+                exits.push((leave, Exit::Leave(pc), pending));
                 m.ctx_word(Reg::C, Ctx::GLOBAL_SET);
                 m.load_narrow(Reg::B, Reg::C, g as i32, 1);
                 m.branch_if(Reg::B, Test::Eq, Operand::Imm(0), leave);
@@ -477,7 +479,7 @@ fn lower_into<M: Masm>(
             }
             Form::FloatToInt { d, a } => {
                 let leave = m.new_label();
-                exits.push((leave, Exit::Leave(pc)));
+                exits.push((leave, Exit::Leave(pc), pending));
                 m.fload(Reg::A, a);
                 m.float_to_int(leave);
                 pending += n as u32;
@@ -487,7 +489,7 @@ fn lower_into<M: Masm>(
             // runs (and counts) the instruction.
             Form::Heap { f, x, y } => {
                 let leave = m.new_label();
-                exits.push((leave, Exit::Leave(pc)));
+                exits.push((leave, Exit::Leave(pc), pending));
                 m.call_heap(f, x, y, leave);
                 pending += n as u32;
             }
@@ -495,7 +497,7 @@ fn lower_into<M: Masm>(
                 // Inline forms are made only where the layout is known.
                 let layout = layout?;
                 let (miss, resume, leave) = (m.out_label(), m.new_label(), m.new_label());
-                exits.push((leave, Exit::Leave(pc)));
+                exits.push((leave, Exit::Leave(pc), pending));
                 crate::access::emit(m, layout, access, miss);
                 let held = m.bind_resume(resume);
                 misses.push(Miss {
@@ -634,7 +636,7 @@ fn lower_into<M: Masm>(
             }
             Form::Call(Call::Direct(call)) => {
                 let exit = m.new_label();
-                exits.push((exit, Exit::Call(pc)));
+                exits.push((exit, Exit::Call(pc), 0));
                 let own = (call.func == func).then_some(labels[0]);
                 m.native_call(&call, exit, own);
                 if let Some(r) = call.result {
@@ -646,7 +648,7 @@ fn lower_into<M: Masm>(
             }
             Form::Call(Call::Closure(call)) => {
                 let exit = m.new_label();
-                exits.push((exit, Exit::Call(pc)));
+                exits.push((exit, Exit::Call(pc), 0));
                 m.closure_call(&call, exit);
                 if let Some(r) = call.result {
                     m.store(r, Reg::A);
@@ -688,7 +690,7 @@ fn lower_into<M: Masm>(
             // Inside the body of a loop whose checks were made before it.
             if let Some((depth, need)) = covered[k] {
                 let leave = m.new_label();
-                exits.push((leave, Exit::Leave(start + k as u32)));
+                exits.push((leave, Exit::Leave(start + k as u32), 0));
                 m.enter_checks(depth, need, leave);
             }
             restore(m, held, true);
@@ -697,8 +699,11 @@ fn lower_into<M: Masm>(
     }
     m.bind(trapped);
     m.exit(Exit::Trapped.encode());
-    for (label, exit) in exits {
+    for (label, exit, held_back) in exits {
         m.bind(label);
+        if held_back > 0 {
+            m.count(held_back);
+        }
         m.exit(exit.encode());
     }
     m.exit_path();
