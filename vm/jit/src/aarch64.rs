@@ -1,6 +1,8 @@
 //! The aarch64 backend (AAPCS64): the frame base lives in `x19`, the
-//! state in `x20`, the count in `x21`, the context in `x22` (all
-//! callee-saved, saved by the entry stub with the frame record); `A` is
+//! state in `x20`, the count in `x21`, the context in `x22`, the count
+//! of live frame records in `x23` (written back to the runtime's around
+//! every call out that reads it, and at every exit; all callee-saved,
+//! saved by the entry stub with the frame record); `A` is
 //! `x1` (floats `d1`), `B` is `x2` (`d2`), `C` is `x4`, `x3` holds the address of a
 //! slot too far for a load's scaled 12-bit field, `x9`-`x16` are scratch
 //! within one operation; the exit is returned in `x0`. Conditional
@@ -489,14 +491,17 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     fn entry(&mut self) {
         dynasm!(self.ops
             ; .arch aarch64
-            ; stp x29, x30, [sp, #-48]!
+            ; stp x29, x30, [sp, #-64]!
             ; mov x29, sp
             ; stp x19, x20, [sp, #16]
             ; stp x21, x22, [sp, #32]
+            ; str x23, [sp, #48]
             ; mov x19, x0
             ; mov x20, x1
             ; ldr x21, [x1, #JitState::COUNT as u32]
             ; mov x22, x3
+            ; ldr x23, [x3, #Ctx::DEPTH as u32]
+            ; ldr x23, [x23]
             ; mov x9, sp
             ; str x9, [x3, #Ctx::SAVED_SP as u32]
         );
@@ -513,6 +518,8 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops
             ; .arch aarch64
             ; str x21, [x20, #JitState::COUNT as u32]
+            ; ldr x9, [x22, #Ctx::DEPTH as u32]
+            ; str x23, [x9]
             ; mov x0, x22
             ; mov x2, x20
         );
@@ -523,6 +530,8 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; blr x16
             ; ldr x21, [x20, #JitState::COUNT as u32]
             ; ldr x19, [x22, #Ctx::FRAME as u32]
+            ; ldr x23, [x22, #Ctx::DEPTH as u32]
+            ; ldr x23, [x23]
             ; cbz w0, =>trapped
         );
     }
@@ -530,10 +539,8 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: DynamicLabel) {
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x3, [x22, #Ctx::DEPTH as u32]
-            ; ldr x3, [x3]
             ; ldr x9, [x22, #Ctx::RECORDS as u32]
-            ; add x3, x9, x3, lsl 5
+            ; add x3, x9, x23, lsl 5
             ; sub x3, x3, frame_layout::SIZE as u32
             ; ldr x3, [x3, #frame_layout::ENV as u32]
             ; ldr x0, [x22, #Ctx::HEAP as u32]
@@ -566,9 +573,12 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; ldr x9, [x22, #Ctx::SAVED_SP as u32]
             ; mov sp, x9
             ; str x21, [x20, #JitState::COUNT as u32]
+            ; ldr x9, [x22, #Ctx::DEPTH as u32]
+            ; str x23, [x9]
+            ; ldr x23, [sp, #48]
             ; ldp x19, x20, [sp, #16]
             ; ldp x21, x22, [sp, #32]
-            ; ldp x29, x30, [sp], #48
+            ; ldp x29, x30, [sp], #64
             ; ret
         );
         // The float constants, read where they are (no code after them).
@@ -607,8 +617,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops
             ; .arch aarch64
             // frames live + depth >= max_depth: the interpreter traps.
-            ; ldr x10, [x22, #Ctx::DEPTH as u32]
-            ; ldr x9, [x10]
+            ; mov x9, x23
             ; add x11, x9, depth as u32
             ; ldr x12, [x22, #Ctx::MAX_DEPTH as u32]
             ; cmp x11, x12
@@ -632,8 +641,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     fn native_call(&mut self, c: &NativeCall, exit: DynamicLabel, own: Option<DynamicLabel>) {
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x10, [x22, #Ctx::DEPTH as u32]
-            ; ldr x9, [x10]
+            ; mov x9, x23
             ; ldr x11, [x22, #Ctx::ROOM as u32]
             ; cmp x9, x11
             ; b.hs =>exit
@@ -687,8 +695,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; str w15, [x13, #frame_layout::RET_PC as u32]
             ; movn x15, 0
             ; str x15, [x13, #frame_layout::ENV as u32]
-            ; add x9, x9, 1
-            ; str x9, [x10]
+            ; add x23, x23, 1
         );
         let callee = own.map_or(Callee::Reg(12), Callee::Own);
         self.call_frame(c.args, callee, c.result.is_some());
@@ -698,12 +705,20 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         self.call_checks(exit);
         dynasm!(self.ops
             ; .arch aarch64
+            ; ldr x9, [x22, #Ctx::DEPTH as u32]
+            ; str x23, [x9]
             ; mov x0, x22
             ; mov x1, x19
         );
         self.imm64(2, c.args as u64 | (c.pc as u64) << 32);
         self.imm64(16, crate::closure_target as *const () as usize as u64);
-        dynasm!(self.ops ; .arch aarch64 ; blr x16 ; cbz x0, =>exit);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; blr x16
+            ; ldr x23, [x22, #Ctx::DEPTH as u32]
+            ; ldr x23, [x23]
+            ; cbz x0, =>exit
+        );
         self.call_frame(c.args, Callee::Reg(0), c.result.is_some());
     }
 
@@ -726,10 +741,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x10, [x22, #Ctx::DEPTH as u32]
-            ; ldr x11, [x10]
-            ; sub x11, x11, 1
-            ; str x11, [x10]
+            ; sub x23, x23, 1
             ; ldr x9, [sp, #8]
             ; br x9
         );

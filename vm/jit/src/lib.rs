@@ -150,7 +150,10 @@ pub struct Ctx<'a> {
     frame: *mut u64,
     heap: *mut tern_vm::heap::Heap,
     /// The frame records, the count of live ones, how many may be live,
-    /// the depth limit (see `Runtime::frames`).
+    /// the depth limit (see `Runtime::frames`). Compiled code keeps the
+    /// count in a register, written here before each exit and each call
+    /// out that reads it (`run_shim`, `closure_target`) and read back
+    /// after.
     records: *mut u8,
     depth: *mut usize,
     room: u64,

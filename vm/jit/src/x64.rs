@@ -1,6 +1,8 @@
 //! The x86-64 backend (System V): the frame base lives in `rbx`, the
 //! state in `r12`, the count in `r13`, the context in `r14` (all
-//! preserved across calls, saved by the entry stub); `A` is `rax`
+//! preserved across calls, saved by the entry stub), and the count of
+//! live frame records in `rbp` (written back to the runtime's around
+//! every call out that reads it, and at every exit); `A` is `rax`
 //! (floats `xmm0`), `B` is `rcx` (`xmm1`), `C` is `rdx`, and `rsi` is
 //! scratch within one operation (as `rdx` is in those that do not take
 //! `C`, and `rdi` and `r8` in calls out); `r8`-`r11`, `rdi`, `r15` and
@@ -439,19 +441,23 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn entry(&mut self) {
-        // Five pushes after the return address: `rsp` is 16-byte
-        // aligned inside, as a call out needs.
+        // Six pushes and eight bytes after the return address: `rsp` is
+        // 16-byte aligned inside, as a call out needs.
         dynasm!(self.ops
             ; .arch x64
             ; push rbx
+            ; push rbp
             ; push r12
             ; push r13
             ; push r14
             ; push r15
+            ; sub rsp, 8
             ; mov rbx, rdi
             ; mov r12, rsi
             ; mov r13, QWORD [rsi + JitState::COUNT]
             ; mov r14, rcx
+            ; mov rbp, QWORD [rcx + Ctx::DEPTH]
+            ; mov rbp, QWORD [rbp]
             ; mov QWORD [rcx + Ctx::SAVED_SP], rsp
             ; lea rax, [rsp - (NATIVE_DEPTH * 16) as i32]
             ; mov QWORD [rcx + Ctx::FLOOR], rax
@@ -463,6 +469,8 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops
             ; .arch x64
             ; mov QWORD [r12 + JitState::COUNT], r13
+            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
+            ; mov QWORD [rdx], rbp
             ; mov rdi, r14
             ; mov esi, DWORD pc as i32
             ; mov rdx, r12
@@ -470,6 +478,8 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; call rax
             ; mov r13, QWORD [r12 + JitState::COUNT]
             ; mov rbx, QWORD [r14 + Ctx::FRAME]
+            ; mov rbp, QWORD [r14 + Ctx::DEPTH]
+            ; mov rbp, QWORD [rbp]
             ; test eax, eax
             ; jz =>trapped
         );
@@ -479,8 +489,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         let env = frame_layout::ENV - frame_layout::SIZE;
         dynasm!(self.ops
             ; .arch x64
-            ; mov rcx, QWORD [r14 + Ctx::DEPTH]
-            ; mov rcx, QWORD [rcx]
+            ; mov rcx, rbp
             ; shl rcx, 5
             ; add rcx, QWORD [r14 + Ctx::RECORDS]
             ; mov rcx, QWORD [rcx + env]
@@ -517,10 +526,14 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             // calls went.
             ; mov rsp, QWORD [r14 + Ctx::SAVED_SP]
             ; mov QWORD [r12 + JitState::COUNT], r13
+            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
+            ; mov QWORD [rdx], rbp
+            ; add rsp, 8
             ; pop r15
             ; pop r14
             ; pop r13
             ; pop r12
+            ; pop rbp
             ; pop rbx
             ; ret
         );
@@ -548,8 +561,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops
             ; .arch x64
             // frames live + depth >= max_depth: the interpreter traps.
-            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
-            ; mov rax, QWORD [rdx]
+            ; mov rax, rbp
             ; lea rcx, [rax + depth as i32]
             ; cmp rcx, QWORD [r14 + Ctx::MAX_DEPTH]
             ; jae =>leave
@@ -568,8 +580,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         let l = frame_layout::SIZE;
         dynasm!(self.ops
             ; .arch x64
-            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
-            ; mov rax, QWORD [rdx]
+            ; mov rax, rbp
             ; cmp rax, QWORD [r14 + Ctx::ROOM]
             ; jae =>exit
         );
@@ -602,7 +613,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov DWORD [rax + frame_layout::RET_BASE], edi
             ; mov DWORD [rax + frame_layout::RET_PC], c.pc as i32
             ; mov QWORD [rax + frame_layout::ENV], -1
-            ; add QWORD [rdx], 1
+            ; add rbp, 1
         );
         self.call_frame(c.args, own.map_or(Callee::Reg(1), Callee::Own));
     }
@@ -612,11 +623,15 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         self.call_checks(exit);
         dynasm!(self.ops
             ; .arch x64
+            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
+            ; mov QWORD [rdx], rbp
             ; mov rdi, r14
             ; mov rsi, rbx
             ; mov rdx, QWORD x as i64
             ; mov rax, QWORD crate::closure_target as *const () as i64
             ; call rax
+            ; mov rbp, QWORD [r14 + Ctx::DEPTH]
+            ; mov rbp, QWORD [rbp]
             ; test rax, rax
             ; jz =>exit
         );
@@ -633,8 +648,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops ; .arch x64 ; =>native);
         dynasm!(self.ops
             ; .arch x64
-            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
-            ; sub QWORD [rdx], 1
+            ; sub rbp, 1
             ; ret
         );
     }
