@@ -16,8 +16,9 @@
 //! passed, so the shim starts from the state the instruction found. An
 //! object looked up is remembered in a context entry for the accesses
 //! after it in the same block, and around loops (see `data`,
-//! `establish`); where a shim runs, every entry the code after it trusts
-//! is looked up again before compiled code goes on.
+//! `establish`), and so is the inner record of `a.b.c` (`inner`), until a
+//! field `b` of any record is written; where a shim runs, every entry the
+//! code after it trusts is looked up again before compiled code goes on.
 
 use crate::layout::HeapLayout;
 use crate::masm::{Entries, LookedUp, Masm, Operand, Reg, Test};
@@ -185,23 +186,15 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             m.store(d, B);
         }
         Access::Field { d, o, f, g, keep } => {
-            data(m, l, o, (false, false, false), miss);
-            read_field(m, f, miss);
-            match (g, keep) {
-                // The inner object is in a slot now: looked up as any
-                // other, and remembered (`o.f.g -= ...` stores into it
-                // next).
-                (Some(g), Some(keep)) => {
-                    m.store(keep, A);
-                    data(m, l, keep, (false, false, false), miss);
+            match g {
+                Some(g) => {
+                    inner(m, l, o, f, keep, miss);
                     read_field(m, g, miss);
                 }
-                (Some(g), None) => {
-                    object(m, l, None, miss);
-                    fields(m, l, miss);
-                    read_field(m, g, miss);
+                None => {
+                    data(m, l, o, (false, false, false), miss);
+                    read_field(m, f, miss);
                 }
-                (None, _) => {}
             }
             m.store(d, A);
         }
@@ -210,6 +203,7 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             m.branch_if(B, Test::Ule, Operand::Imm(f as u32), miss);
             m.load(A, v);
             m.store_word(C, 8 * f as i32, A);
+            m.field_written(f);
         }
         Access::Tag { d, s } => {
             m.load(A, s);
@@ -279,7 +273,43 @@ fn data<M: Masm>(
     lookup(m, l, slot, array, write, miss);
     if let Some(i) = m.new_object() {
         fill(m, l, i, write);
-        m.note_object(i, slot, array);
+        m.note_object(i, LookedUp::slot(slot, array));
+    }
+}
+
+/// `C` = the fields of the record in field `f` of the record in `o`, `B`
+/// = how many (as `data` says); with `keep`, that record's handle stored
+/// in slot `keep` too. Read from the context entry it was looked up into
+/// before (see `Masm::find_inner`): it stays the one there until a field
+/// `f` is written, `o` is, or a call out, and a copy in `keep` keeps its
+/// entry past the first two. Else looked up now and remembered there.
+fn inner<M: Masm>(m: &mut M, l: &HeapLayout, o: u16, f: u16, keep: Option<u16>, miss: M::Label) {
+    use Reg::{A, B, C};
+    if keep.is_some() || m.find_inner(o, f).is_none() {
+        data(m, l, o, (false, false, false), miss);
+        read_field(m, f, miss);
+        if let Some(keep) = keep {
+            m.store(keep, A);
+        }
+    }
+    let name = LookedUp {
+        slot: o,
+        array: false,
+        field: Some(f),
+        copy: keep,
+    };
+    if let Some(i) = m.find_inner(o, f) {
+        let (items, len, _) = Ctx::object(i);
+        m.ctx_word(B, len);
+        m.ctx_word(C, items);
+        m.note_object(i, name);
+        return;
+    }
+    object(m, l, None, miss);
+    fields(m, l, miss);
+    if let Some(i) = m.new_object() {
+        fill(m, l, i, false);
+        m.note_object(i, name);
     }
 }
 
@@ -371,6 +401,11 @@ pub(crate) fn establish<M: Masm>(m: &mut M, l: &HeapLayout, want: &Entries, forc
         }
         let (fail, done) = (m.new_label(), m.new_label());
         lookup(m, l, w.slot, w.array, false, fail);
+        if let Some(f) = w.field {
+            read_field(m, f, fail);
+            object(m, l, None, fail);
+            fields(m, l, fail);
+        }
         fill(m, l, i, false);
         m.jump(done);
         m.bind_local(fail);
@@ -379,7 +414,7 @@ pub(crate) fn establish<M: Masm>(m: &mut M, l: &HeapLayout, want: &Entries, forc
         m.set_ctx_word(len, Reg::B);
         m.set_ctx_word(write_len, Reg::B);
         m.bind_local(done);
-        m.note_object(i, w.slot, w.array);
+        m.note_object(i, w);
     }
 }
 
@@ -401,7 +436,7 @@ pub(crate) fn invariant(accesses: impl Iterator<Item = Access>, written: &[u16])
             continue;
         }
         if !want[..n].iter().flatten().any(|o| o.slot == slot) {
-            want[n] = Some(LookedUp { slot, array });
+            want[n] = Some(LookedUp::slot(slot, array));
             n += 1;
         }
     }

@@ -195,8 +195,8 @@ impl Ctx<'_> {
     pub const SAVED_SP: i32 = 56;
     pub const TABLE: i32 = 64;
     pub const OBJECTS: i32 = 72;
-    pub const GLOBALS: i32 = 168;
-    pub const GLOBAL_SET: i32 = 176;
+    pub const GLOBALS: i32 = 264;
+    pub const GLOBAL_SET: i32 = 272;
 
     /// The offsets of object entry `i`'s data pointer, its length, and its
     /// length for stores.
@@ -207,7 +207,7 @@ impl Ctx<'_> {
 }
 
 /// How many looked-up objects compiled code remembers at once.
-pub const OBJECT_ENTRIES: usize = 4;
+pub const OBJECT_ENTRIES: usize = 8;
 
 const _: () = {
     assert!(std::mem::offset_of!(Ctx, frame) == Ctx::FRAME as usize);

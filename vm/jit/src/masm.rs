@@ -95,11 +95,80 @@ pub type Spill = (bool, u8, u16);
 pub type Entries = [Option<LookedUp>; OBJECT_ENTRIES];
 
 /// An object looked up into a context entry (see `access`): the slot
-/// holding it, whether an array (else a record).
+/// holding it, or with `field`, holding the record whose field `field`
+/// holds it (`a.b` of `a.b.c`); whether an array (else a record); and
+/// `copy`, another slot holding the object itself, if one is known to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LookedUp {
     pub slot: u16,
     pub array: bool,
+    pub field: Option<u16>,
+    pub copy: Option<u16>,
+}
+
+impl LookedUp {
+    /// The object in `slot`.
+    pub fn slot(slot: u16, array: bool) -> LookedUp {
+        LookedUp {
+            slot,
+            array,
+            field: None,
+            copy: None,
+        }
+    }
+
+    /// Whether this is the object `slot` holds.
+    pub fn is_in(&self, slot: u16, array: bool) -> bool {
+        self.array == array
+            && ((self.field.is_none() && self.slot == slot) || self.copy == Some(slot))
+    }
+
+    /// What is still known of it once `slot` is written: nothing if the
+    /// object was found through it, else all but that `copy`.
+    pub fn without_slot(self, slot: u16) -> Option<LookedUp> {
+        match self.copy {
+            Some(c) if c == slot && self.slot == slot => None,
+            Some(c) if c == slot => Some(LookedUp { copy: None, ..self }),
+            Some(c) if self.slot == slot => Some(LookedUp::slot(c, self.array)),
+            _ if self.slot == slot => None,
+            _ => Some(self),
+        }
+    }
+
+    /// What is left of it as another entry comes to hold `o`: the names
+    /// they share go to that entry.
+    pub fn without_names_of(self, o: &LookedUp) -> Option<LookedUp> {
+        let mut left = self;
+        if o.field.is_some() && (left.slot, left.field) == (o.slot, o.field) {
+            match left.copy {
+                Some(c) => left = LookedUp::slot(c, left.array),
+                None => return None,
+            }
+        }
+        for s in [o.field.is_none().then_some(o.slot), o.copy]
+            .into_iter()
+            .flatten()
+        {
+            if left.copy == Some(s) {
+                left.copy = None;
+            }
+            if left.field.is_none() && left.slot == s {
+                left = LookedUp::slot(left.copy?, left.array);
+            }
+        }
+        Some(left)
+    }
+
+    /// What is still known of it once field `f` of some record is
+    /// written: an object found through a field `f` is known only as
+    /// its `copy`.
+    pub fn without_field(self, f: u16) -> Option<LookedUp> {
+        match (self.field, self.copy) {
+            (Some(g), Some(c)) if g == f => Some(LookedUp::slot(c, self.array)),
+            (Some(g), None) if g == f => None,
+            _ => Some(self),
+        }
+    }
 }
 
 /// A slot an instruction reads or writes, as an int or a float.
@@ -494,6 +563,16 @@ pub trait Masm {
         let _ = (slot, array);
         None
     }
+    /// The context entry holding the record in field `field` of the
+    /// record in `slot`, if it is looked up.
+    fn find_inner(&self, slot: u16, field: u16) -> Option<u8> {
+        let _ = (slot, field);
+        None
+    }
+    /// Field `f` of some record is about to be written.
+    fn field_written(&mut self, f: u16) {
+        let _ = f;
+    }
     /// The object context entry `i` holds, if known.
     fn object_at(&self, i: u8) -> Option<LookedUp> {
         let _ = i;
@@ -503,9 +582,9 @@ pub trait Masm {
     fn new_object(&mut self) -> Option<u8> {
         None
     }
-    /// Entry `i` now holds the object in `slot`.
-    fn note_object(&mut self, i: u8, slot: u16, array: bool) {
-        let _ = (i, slot, array);
+    /// Entry `i` now holds `o`.
+    fn note_object(&mut self, i: u8, o: LookedUp) {
+        let _ = (i, o);
     }
     /// `r = *(base + 8 * index)`.
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg);

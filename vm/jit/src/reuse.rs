@@ -309,9 +309,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
             self.held = None;
         }
         for o in &mut self.objects {
-            if o.is_some_and(|o| o.slot == slot) {
-                *o = None;
-            }
+            *o = o.and_then(|o| o.without_slot(slot));
         }
     }
 
@@ -455,11 +453,19 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         label
     }
     fn find_object(&self, slot: u16, array: bool) -> Option<u8> {
-        let want = Some(LookedUp { slot, array });
-        self.objects
-            .iter()
-            .position(|o| *o == want)
-            .map(|i| i as u8)
+        let at = |o: &Option<LookedUp>| o.is_some_and(|o| o.is_in(slot, array));
+        self.objects.iter().position(at).map(|i| i as u8)
+    }
+    fn find_inner(&self, slot: u16, field: u16) -> Option<u8> {
+        let at = |o: &Option<LookedUp>| {
+            o.is_some_and(|o| o.slot == slot && o.field == Some(field) && !o.array)
+        };
+        self.objects.iter().position(at).map(|i| i as u8)
+    }
+    fn field_written(&mut self, f: u16) {
+        for o in &mut self.objects {
+            *o = o.and_then(|o| o.without_field(f));
+        }
     }
     fn object_at(&self, i: u8) -> Option<LookedUp> {
         self.objects[i as usize]
@@ -478,13 +484,12 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.objects[i] = None;
         Some(i as u8)
     }
-    fn note_object(&mut self, i: u8, slot: u16, array: bool) {
-        for o in &mut self.objects {
-            if o.is_some_and(|o| o.slot == slot) {
-                *o = None;
-            }
+    fn note_object(&mut self, i: u8, o: LookedUp) {
+        // One entry per name: the others let go of the names `o` has.
+        for e in &mut self.objects {
+            *e = e.and_then(|e| e.without_names_of(&o));
         }
-        self.objects[i as usize] = Some(LookedUp { slot, array });
+        self.objects[i as usize] = Some(o);
     }
     fn add_offset(&mut self, r: Reg, base: Reg, off: i32) {
         self.writes(r);
