@@ -289,9 +289,9 @@ impl Form {
     }
 
     /// Whether the counts held back must be added before the instruction
-    /// starts: its quick path calls a shim that may run the runtime's
-    /// code, which reads the count. Others that leave before their own
-    /// count (failed checks) add what is held back on their way out.
+    /// starts: where its shim declines, it runs through the runtime,
+    /// which reads the count. Others that leave before their own count
+    /// (failed checks) add what is held back on their way out.
     pub(crate) fn counts_first(&self) -> bool {
         matches!(self, Form::HeapOr { .. })
     }

@@ -378,8 +378,9 @@ impl Backend for Jit {
         // instruction `pc` of the same code. That code reads and writes
         // `frame[s]` for `u16` slots `s` (inside the value stack: see
         // `Runtime::frame`), the fields of `state` and of `ctx`, and its
-        // own stack frame; it calls only `run_shim` and the `extern "C"`
-        // float functions of `lower`, with the stack aligned; it returns
+        // own stack frame; it calls only `run_shim`, `closure_target`,
+        // the shims of `heap_ops` and the `extern "C"` float functions of
+        // `form`, with the stack aligned; it returns
         // through the exit path, which restores the registers the stub
         // saved. The buffer is executable and not writable (dynasmrt's
         // `finalize`, which also synchronizes the instruction cache on

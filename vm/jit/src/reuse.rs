@@ -507,6 +507,14 @@ impl<M: Masm> Masm for Reuse<'_, M> {
             self.preload(uses);
         }
         let mut held = self.snapshot();
+        // A back edge looks each entry up again where it may have changed
+        // (`access::establish`), but a copy of an inner record it cannot
+        // check: the body may have given the field another record while
+        // the copy's slot still holds the old one.
+        for o in held.objects.iter_mut().flatten() {
+            o.copy = None;
+        }
+        self.objects = held.objects;
         if let Some(uses) = uses {
             // Every register is clean after the snapshot: one not kept
             // is merely no longer trusted.
