@@ -102,6 +102,23 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
         (3, 0)
     }
 
+    /// Register `d` = `*(base + off)`, a word.
+    fn load_word_reg(&mut self, d: u8, base: Reg, off: i32) {
+        if self.far_offset(off, 8) {
+            dynasm!(self.ops ; .arch aarch64 ; ldr X(d), [X(reg(base)), x9]);
+        } else {
+            dynasm!(self.ops ; .arch aarch64 ; ldr X(d), [X(reg(base)), off as u32]);
+        }
+    }
+
+    /// Register `d` = `*(base + 8 * index)`.
+    fn load_element_reg(&mut self, d: u8, base: Reg, index: Reg) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr X(d), [X(reg(base)), X(reg(index)), lsl #3]
+        );
+    }
+
     /// `x9 = off` when a scaled unsigned 12-bit field of a `scale`-byte
     /// access cannot hold it: whether it did that.
     fn far_offset(&mut self, off: i32, scale: i32) -> bool {
@@ -304,11 +321,11 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn load_word(&mut self, r: Reg, base: Reg, off: i32) {
-        if self.far_offset(off, 8) {
-            dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [X(reg(base)), x9]);
-        } else {
-            dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [X(reg(base)), off as u32]);
-        }
+        self.load_word_reg(reg(r), base, off);
+    }
+
+    fn load_word_cached(&mut self, k: u8, base: Reg, off: i32) {
+        self.load_word_reg(INT_CACHE[k as usize], base, off);
     }
 
     fn store_word(&mut self, base: Reg, off: i32, r: Reg) {
@@ -357,10 +374,11 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg) {
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; ldr X(reg(r)), [X(reg(base)), X(reg(index)), lsl #3]
-        );
+        self.load_element_reg(reg(r), base, index);
+    }
+
+    fn load_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
+        self.load_element_reg(INT_CACHE[k as usize], base, index);
     }
 
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {

@@ -168,8 +168,7 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             data(m, l, a, (true, false, false), miss);
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
-            m.load_element(A, C, A);
-            m.store(d, A);
+            m.load_element_to(d, C, A);
         }
         Access::SetElement { a, i, v } => {
             data(m, l, a, (true, true, false), miss);
@@ -185,19 +184,16 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             data(m, l, a, (true, false, true), miss);
             m.store(d, B);
         }
-        Access::Field { d, o, f, g, keep } => {
-            match g {
-                Some(g) => {
-                    inner(m, l, o, f, keep, miss);
-                    read_field(m, g, miss);
-                }
-                None => {
-                    data(m, l, o, (false, false, false), miss);
-                    read_field(m, f, miss);
-                }
+        Access::Field { d, o, f, g, keep } => match g {
+            Some(g) => {
+                inner(m, l, o, f, keep, miss);
+                read_field_to(m, d, g, miss);
             }
-            m.store(d, A);
-        }
+            None => {
+                data(m, l, o, (false, false, false), miss);
+                read_field_to(m, d, f, miss);
+            }
+        },
         Access::SetField { o, f, v } => {
             data(m, l, o, (false, true, false), miss);
             m.branch_if(B, Test::Ule, Operand::Imm(f as u32), miss);
@@ -225,14 +221,12 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             m.branch_if(B, Test::Ne, Operand::Imm(variant as u32), miss);
             m.load_narrow(B, C, 0, 1);
             fields(m, l, miss);
-            read_field(m, f, miss);
-            m.store(d, A);
+            read_field_to(m, d, f, miss);
         }
         Access::CellGet { d, c } => {
             m.load(A, c);
             object(m, l, Some(layout::CELL), miss);
-            m.load_word(A, C, l.cell_value);
-            m.store(d, A);
+            m.load_word_to(d, C, l.cell_value);
         }
         Access::CellSet { c, v } => {
             m.load(A, c);
@@ -357,6 +351,13 @@ fn fields<M: Masm>(m: &mut M, l: &HeapLayout, fail: M::Label) {
 fn read_field<M: Masm>(m: &mut M, f: u16, miss: M::Label) {
     m.branch_if(Reg::B, Test::Ule, Operand::Imm(f as u32), miss);
     m.load_word(Reg::A, Reg::C, 8 * f as i32);
+}
+
+/// Slot `d` = field `f` of the fields at `C`, `B` of them; to `miss` if
+/// there is no field `f`.
+fn read_field_to<M: Masm>(m: &mut M, d: u16, f: u16, miss: M::Label) {
+    m.branch_if(Reg::B, Test::Ule, Operand::Imm(f as u32), miss);
+    m.load_word_to(d, Reg::C, 8 * f as i32);
 }
 
 /// Context entry `i` = the data and length in `C` and `B` of the object

@@ -474,8 +474,7 @@ fn lower_into<M: Masm>(
                 m.branch_if(Reg::B, Test::Eq, Operand::Imm(0), leave);
                 pending += n as u32;
                 m.ctx_word(Reg::C, Ctx::GLOBALS);
-                m.load_word(Reg::A, Reg::C, 8 * g as i32);
-                m.store(d, Reg::A);
+                m.load_word_to(d, Reg::C, 8 * g as i32);
             }
             Form::FloatToInt { d, a } => {
                 let leave = m.new_label();

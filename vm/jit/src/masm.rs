@@ -588,6 +588,22 @@ pub trait Masm {
     }
     /// `r = *(base + 8 * index)`.
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg);
+    /// Int cache register `k` = `*(base + 8 * index)`.
+    fn load_element_cached(&mut self, k: u8, base: Reg, index: Reg);
+    /// Int cache register `k` = `*(base + off)`, a word.
+    fn load_word_cached(&mut self, k: u8, base: Reg, off: i32);
+    /// `d = *(base + 8 * index)`: `reuse` loads it straight into `d`'s
+    /// register.
+    fn load_element_to(&mut self, d: u16, base: Reg, index: Reg) {
+        self.load_element(Reg::A, base, index);
+        self.store(d, Reg::A);
+    }
+    /// `d = *(base + off)`, a word: `reuse` loads it straight into `d`'s
+    /// register.
+    fn load_word_to(&mut self, d: u16, base: Reg, off: i32) {
+        self.load_word(Reg::A, base, off);
+        self.store(d, Reg::A);
+    }
     /// `*(base + 8 * index) = r`.
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg);
     /// `r = r + index * stride`.

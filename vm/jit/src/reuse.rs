@@ -723,6 +723,38 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.writes(r);
         self.m.load_element(r, base, index);
     }
+    fn load_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
+        self.clobber(false, Loc::Cached(k));
+        self.m.load_element_cached(k, base, index);
+    }
+    fn load_word_cached(&mut self, k: u8, base: Reg, off: i32) {
+        self.clobber(false, Loc::Cached(k));
+        self.m.load_word_cached(k, base, off);
+    }
+    fn load_element_to(&mut self, d: u16, base: Reg, index: Reg) {
+        match self.own_register(d) {
+            Some(k) => {
+                self.m.load_element_cached(k, base, index);
+                self.result(false, d, Loc::Cached(k));
+            }
+            None => {
+                self.load_element(Reg::A, base, index);
+                self.store(d, Reg::A);
+            }
+        }
+    }
+    fn load_word_to(&mut self, d: u16, base: Reg, off: i32) {
+        match self.own_register(d) {
+            Some(k) => {
+                self.m.load_word_cached(k, base, off);
+                self.result(false, d, Loc::Cached(k));
+            }
+            None => {
+                self.load_word(Reg::A, base, off);
+                self.store(d, Reg::A);
+            }
+        }
+    }
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
         self.m.store_element(base, index, r);
     }

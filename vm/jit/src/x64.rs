@@ -136,6 +136,11 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation>> X64<'_, A> {
         }
     }
 
+    /// Register `d` = `*(base + 8 * index)`.
+    fn load_element_cached_reg(&mut self, d: u8, base: Reg, index: Reg) {
+        dynasm!(self.ops ; .arch x64 ; mov Rq(d), QWORD [Rq(reg(base)) + Rq(reg(index)) * 8]);
+    }
+
     /// `d = a` unless they are one register.
     fn mov_rr(&mut self, d: u8, a: u8) {
         if d != a {
@@ -332,7 +337,16 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg) {
-        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD [Rq(reg(base)) + Rq(reg(index)) * 8]);
+        self.load_element_cached_reg(reg(r), base, index);
+    }
+
+    fn load_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
+        self.load_element_cached_reg(INT_CACHE[k as usize], base, index);
+    }
+
+    fn load_word_cached(&mut self, k: u8, base: Reg, off: i32) {
+        let d = INT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch x64 ; mov Rq(d), QWORD [Rq(reg(base)) + off]);
     }
 
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {

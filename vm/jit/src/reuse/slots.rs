@@ -101,8 +101,18 @@ impl<M: Masm> Reuse<'_, M> {
         [own, x, y]
     }
 
+    /// The int cache register `d`'s value goes to, another slot's value
+    /// written back from it first, if the backend lends one.
+    pub(super) fn own_register(&mut self, d: u16) -> Option<u8> {
+        let k = self.ints.register(d)?;
+        if self.ints.slots[k] != Some(d) {
+            self.write_back(false, k);
+        }
+        Some(k as u8)
+    }
+
     /// `d`'s value is now in `dst` (as [`Reuse::target`] chose it).
-    fn result(&mut self, float: bool, d: u16, dst: Loc) {
+    pub(super) fn result(&mut self, float: bool, d: u16, dst: Loc) {
         match dst {
             Loc::Cached(k) => {
                 self.drop_slot(d);
