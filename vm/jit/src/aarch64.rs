@@ -324,6 +324,23 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         self.load_word_reg(reg(r), base, off);
     }
 
+    fn fload_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
+        let d = FLOAT_CACHE[k as usize];
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr D(d), [X(reg(base)), X(reg(index)), lsl #3]
+        );
+    }
+
+    fn fload_word_cached(&mut self, k: u8, base: Reg, off: i32) {
+        let d = FLOAT_CACHE[k as usize];
+        if self.far_offset(off, 8) {
+            dynasm!(self.ops ; .arch aarch64 ; ldr D(d), [X(reg(base)), x9]);
+        } else {
+            dynasm!(self.ops ; .arch aarch64 ; ldr D(d), [X(reg(base)), off as u32]);
+        }
+    }
+
     fn load_word_cached(&mut self, k: u8, base: Reg, off: i32) {
         self.load_word_reg(INT_CACHE[k as usize], base, off);
     }

@@ -106,6 +106,29 @@ fn lower_into<M: Masm>(
     if !matches!(forms.last(), Some(Form::Jump { .. } | Form::Return { .. })) {
         return None;
     }
+    // The slots read only as floats (a copy reads as neither): values
+    // loaded from the heap into them go straight to float registers.
+    let (mut float_read, mut int_read) = (Vec::new(), Vec::new());
+    for f in forms.iter().filter(|f| !matches!(f, Form::Move { .. })) {
+        for u in f.uses().into_iter().filter(|u| !u.write) {
+            let s = u.slot as usize;
+            if float_read.len() <= s {
+                float_read.resize(s + 1, false);
+                int_read.resize(s + 1, false);
+            }
+            match u.float {
+                true => float_read[s] = true,
+                false => int_read[s] = true,
+            }
+        }
+    }
+    m.read_as_floats(
+        float_read
+            .iter()
+            .zip(&int_read)
+            .map(|(&f, &i)| f && !i)
+            .collect(),
+    );
     let labels: Vec<M::Label> = (0..ops.len()).map(|_| m.new_label()).collect();
     // Where control arrives other than from the instruction before: the
     // start, jump targets, and where the driver resumes compiled code

@@ -592,6 +592,16 @@ pub trait Masm {
     fn load_element_cached(&mut self, k: u8, base: Reg, index: Reg);
     /// Int cache register `k` = `*(base + off)`, a word.
     fn load_word_cached(&mut self, k: u8, base: Reg, off: i32);
+    /// Float cache register `k` = `*(base + 8 * index)`.
+    fn fload_element_cached(&mut self, k: u8, base: Reg, index: Reg);
+    /// Float cache register `k` = `*(base + off)`, a word.
+    fn fload_word_cached(&mut self, k: u8, base: Reg, off: i32);
+    /// The slots the function reads only as floats (by number; a copy
+    /// reads as neither), whose values loaded from the heap go straight
+    /// to float registers: only `reuse` keeps them.
+    fn read_as_floats(&mut self, floats: Vec<bool>) {
+        let _ = floats;
+    }
     /// `d = *(base + 8 * index)`: `reuse` loads it straight into `d`'s
     /// register.
     fn load_element_to(&mut self, d: u16, base: Reg, index: Reg) {

@@ -132,6 +132,8 @@ pub(crate) struct Reuse<'a, M: Masm> {
     edges: HashMap<M::Label, Vec<Edge<M::Label>>>,
     /// Stubs of branches to them (see `way_to`), emitted at the end.
     ways: Vec<Way<M::Label>>,
+    /// The slots read only as floats (see `Masm::read_as_floats`).
+    float_only: Vec<bool>,
 }
 
 impl<'a, M: Masm> Reuse<'a, M> {
@@ -148,6 +150,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
             joins: HashSet::new(),
             edges: HashMap::new(),
             ways: Vec::new(),
+            float_only: Vec::new(),
         }
     }
 
@@ -731,29 +734,42 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.clobber(false, Loc::Cached(k));
         self.m.load_word_cached(k, base, off);
     }
+    fn fload_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
+        self.clobber(true, Loc::Cached(k));
+        self.m.fload_element_cached(k, base, index);
+    }
+    fn fload_word_cached(&mut self, k: u8, base: Reg, off: i32) {
+        self.clobber(true, Loc::Cached(k));
+        self.m.fload_word_cached(k, base, off);
+    }
+    fn read_as_floats(&mut self, floats: Vec<bool>) {
+        self.float_only = floats;
+    }
     fn load_element_to(&mut self, d: u16, base: Reg, index: Reg) {
-        match self.own_register(d) {
-            Some(k) => {
-                self.m.load_element_cached(k, base, index);
-                self.result(false, d, Loc::Cached(k));
-            }
-            None => {
-                self.load_element(Reg::A, base, index);
-                self.store(d, Reg::A);
-            }
+        let float = self.float_only.get(d as usize) == Some(&true);
+        let Some(k) = self.own_register(float, d) else {
+            self.load_element(Reg::A, base, index);
+            self.store(d, Reg::A);
+            return;
+        };
+        match float {
+            false => self.m.load_element_cached(k, base, index),
+            true => self.m.fload_element_cached(k, base, index),
         }
+        self.result(float, d, Loc::Cached(k));
     }
     fn load_word_to(&mut self, d: u16, base: Reg, off: i32) {
-        match self.own_register(d) {
-            Some(k) => {
-                self.m.load_word_cached(k, base, off);
-                self.result(false, d, Loc::Cached(k));
-            }
-            None => {
-                self.load_word(Reg::A, base, off);
-                self.store(d, Reg::A);
-            }
+        let float = self.float_only.get(d as usize) == Some(&true);
+        let Some(k) = self.own_register(float, d) else {
+            self.load_word(Reg::A, base, off);
+            self.store(d, Reg::A);
+            return;
+        };
+        match float {
+            false => self.m.load_word_cached(k, base, off),
+            true => self.m.fload_word_cached(k, base, off),
         }
+        self.result(float, d, Loc::Cached(k));
     }
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
         self.m.store_element(base, index, r);

@@ -344,6 +344,16 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         self.load_element_cached_reg(INT_CACHE[k as usize], base, index);
     }
 
+    fn fload_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
+        let d = FLOAT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch x64 ; movsd Rx(d), QWORD [Rq(reg(base)) + Rq(reg(index)) * 8]);
+    }
+
+    fn fload_word_cached(&mut self, k: u8, base: Reg, off: i32) {
+        let d = FLOAT_CACHE[k as usize];
+        dynasm!(self.ops ; .arch x64 ; movsd Rx(d), QWORD [Rq(reg(base)) + off]);
+    }
+
     fn load_word_cached(&mut self, k: u8, base: Reg, off: i32) {
         let d = INT_CACHE[k as usize];
         dynasm!(self.ops ; .arch x64 ; mov Rq(d), QWORD [Rq(reg(base)) + off]);

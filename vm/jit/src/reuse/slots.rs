@@ -101,12 +101,13 @@ impl<M: Masm> Reuse<'_, M> {
         [own, x, y]
     }
 
-    /// The int cache register `d`'s value goes to, another slot's value
-    /// written back from it first, if the backend lends one.
-    pub(super) fn own_register(&mut self, d: u16) -> Option<u8> {
-        let k = self.ints.register(d)?;
-        if self.ints.slots[k] != Some(d) {
-            self.write_back(false, k);
+    /// The cache register, an int or a float one, `d`'s value goes to,
+    /// another slot's value written back from it first, if the backend
+    /// lends one.
+    pub(super) fn own_register(&mut self, float: bool, d: u16) -> Option<u8> {
+        let k = self.bank(float).register(d)?;
+        if self.bank(float).slots[k] != Some(d) {
+            self.write_back(float, k);
         }
         Some(k as u8)
     }
