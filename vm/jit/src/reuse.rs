@@ -136,6 +136,14 @@ pub(crate) struct Reuse<'a, M: Masm> {
     float_only: Vec<bool>,
 }
 
+/// Where a heap read finds its word from a base register: element
+/// `index` (a register) of the words there, or `off` bytes on.
+#[derive(Clone, Copy)]
+enum Word {
+    Element(Reg),
+    At(i32),
+}
+
 impl<'a, M: Masm> Reuse<'a, M> {
     pub(crate) fn new(m: &'a mut M) -> Reuse<'a, M> {
         let (ints, floats) = m.cache_size();
@@ -329,6 +337,27 @@ impl<'a, M: Masm> Reuse<'a, M> {
         bank.dirty[k] = dirty;
         self.m.copy(float, Loc::Cached(k as u8), r.into());
         true
+    }
+
+    /// `d` = the word `at` from `base`, loaded straight into `d`'s
+    /// register: a float one if the function reads `d` only as a float.
+    fn read_to(&mut self, d: u16, base: Reg, at: Word) {
+        let float = self.float_only.get(d as usize) == Some(&true);
+        let Some(k) = self.own_register(float, d) else {
+            match at {
+                Word::Element(index) => self.load_element(Reg::A, base, index),
+                Word::At(off) => self.load_word(Reg::A, base, off),
+            }
+            self.store(d, Reg::A);
+            return;
+        };
+        match (at, float) {
+            (Word::Element(index), false) => self.m.load_element_cached(k, base, index),
+            (Word::Element(index), true) => self.m.fload_element_cached(k, base, index),
+            (Word::At(off), false) => self.m.load_word_cached(k, base, off),
+            (Word::At(off), true) => self.m.fload_word_cached(k, base, off),
+        }
+        self.result(float, d, Loc::Cached(k));
     }
 
     /// `r = frame[slot]` from memory, as an int or a float, nothing noted.
@@ -746,30 +775,10 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.float_only = floats;
     }
     fn load_element_to(&mut self, d: u16, base: Reg, index: Reg) {
-        let float = self.float_only.get(d as usize) == Some(&true);
-        let Some(k) = self.own_register(float, d) else {
-            self.load_element(Reg::A, base, index);
-            self.store(d, Reg::A);
-            return;
-        };
-        match float {
-            false => self.m.load_element_cached(k, base, index),
-            true => self.m.fload_element_cached(k, base, index),
-        }
-        self.result(float, d, Loc::Cached(k));
+        self.read_to(d, base, Word::Element(index));
     }
     fn load_word_to(&mut self, d: u16, base: Reg, off: i32) {
-        let float = self.float_only.get(d as usize) == Some(&true);
-        let Some(k) = self.own_register(float, d) else {
-            self.load_word(Reg::A, base, off);
-            self.store(d, Reg::A);
-            return;
-        };
-        match float {
-            false => self.m.load_word_cached(k, base, off),
-            true => self.m.fload_word_cached(k, base, off),
-        }
-        self.result(float, d, Loc::Cached(k));
+        self.read_to(d, base, Word::At(off));
     }
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
         self.m.store_element(base, index, r);
