@@ -23,7 +23,7 @@ use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{
     ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
-    Reg, Test, NATIVE_DEPTH,
+    Reg, Test, Word, NATIVE_DEPTH,
 };
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
@@ -102,23 +102,6 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
         (3, 0)
     }
 
-    /// Register `d` = `*(base + off)`, a word.
-    fn load_word_reg(&mut self, d: u8, base: Reg, off: i32) {
-        if self.far_offset(off, 8) {
-            dynasm!(self.ops ; .arch aarch64 ; ldr X(d), [X(reg(base)), x9]);
-        } else {
-            dynasm!(self.ops ; .arch aarch64 ; ldr X(d), [X(reg(base)), off as u32]);
-        }
-    }
-
-    /// Register `d` = `*(base + 8 * index)`.
-    fn load_element_reg(&mut self, d: u8, base: Reg, index: Reg) {
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; ldr X(d), [X(reg(base)), X(reg(index)), lsl #3]
-        );
-    }
-
     /// `x9 = off` when a scaled unsigned 12-bit field of a `scale`-byte
     /// access cannot hold it: whether it did that.
     fn far_offset(&mut self, off: i32, scale: i32) -> bool {
@@ -151,11 +134,9 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
     /// lookup: fuel, and the machine stack's bound (see `Ctx::FLOOR`); to
     /// `exit` if either fails. Only `x11` and `x12` are changed.
     fn call_checks(&mut self, exit: DynamicLabel) {
+        self.branch_if_due(exit);
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x11, [x20, #JitState::LIMIT as u32]
-            ; cmp x21, x11
-            ; b.hs =>exit
             ; ldr x11, [x22, #Ctx::FLOOR as u32]
             ; mov x12, sp
             ; cmp x12, x11
@@ -321,28 +302,40 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn load_word(&mut self, r: Reg, base: Reg, off: i32) {
-        self.load_word_reg(reg(r), base, off);
-    }
-
-    fn fload_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
-        let d = FLOAT_CACHE[k as usize];
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; ldr D(d), [X(reg(base)), X(reg(index)), lsl #3]
-        );
-    }
-
-    fn fload_word_cached(&mut self, k: u8, base: Reg, off: i32) {
-        let d = FLOAT_CACHE[k as usize];
         if self.far_offset(off, 8) {
-            dynasm!(self.ops ; .arch aarch64 ; ldr D(d), [X(reg(base)), x9]);
+            dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [X(reg(base)), x9]);
         } else {
-            dynasm!(self.ops ; .arch aarch64 ; ldr D(d), [X(reg(base)), off as u32]);
+            dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [X(reg(base)), off as u32]);
         }
     }
 
-    fn load_word_cached(&mut self, k: u8, base: Reg, off: i32) {
-        self.load_word_reg(INT_CACHE[k as usize], base, off);
+    fn read_cached(&mut self, float: bool, k: u8, base: Reg, at: Word) {
+        let b = reg(base);
+        let c = match float {
+            false => INT_CACHE[k as usize],
+            true => FLOAT_CACHE[k as usize],
+        };
+        let far = match at {
+            Word::At(off) => self.far_offset(off, 8),
+            Word::Element(_) => false,
+        };
+        let ops = &mut *self.ops;
+        match (at, float, far) {
+            (Word::Element(i), false, _) => {
+                dynasm!(ops ; .arch aarch64 ; ldr X(c), [X(b), X(reg(i)), lsl #3])
+            }
+            (Word::Element(i), true, _) => {
+                dynasm!(ops ; .arch aarch64 ; ldr D(c), [X(b), X(reg(i)), lsl #3])
+            }
+            (Word::At(_), false, true) => dynasm!(ops ; .arch aarch64 ; ldr X(c), [X(b), x9]),
+            (Word::At(_), true, true) => dynasm!(ops ; .arch aarch64 ; ldr D(c), [X(b), x9]),
+            (Word::At(off), false, false) => {
+                dynasm!(ops ; .arch aarch64 ; ldr X(c), [X(b), off as u32])
+            }
+            (Word::At(off), true, false) => {
+                dynasm!(ops ; .arch aarch64 ; ldr D(c), [X(b), off as u32])
+            }
+        }
     }
 
     fn store_word(&mut self, base: Reg, off: i32, r: Reg) {
@@ -391,11 +384,10 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg) {
-        self.load_element_reg(reg(r), base, index);
-    }
-
-    fn load_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
-        self.load_element_reg(INT_CACHE[k as usize], base, index);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr X(reg(r)), [X(reg(base)), X(reg(index)), lsl #3]
+        );
     }
 
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
@@ -640,10 +632,11 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn branch_if_due(&mut self, due: DynamicLabel) {
+        // `x11`: `call_checks` makes this check with `x9` in use.
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x9, [x20, #JitState::LIMIT as u32]
-            ; cmp x21, x9
+            ; ldr x11, [x20, #JitState::LIMIT as u32]
+            ; cmp x21, x11
             ; b.hs =>due
         );
     }

@@ -365,7 +365,7 @@ fn read_field_to<M: Masm>(m: &mut M, d: u16, f: u16, miss: M::Label) {
 /// object needs the write barrier (known not to with `checked`). `B` and
 /// `C` are kept.
 fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool) {
-    use Reg::{A, B, C};
+    use Reg::{B, C};
     let (items, len, write_len) = Ctx::object(i);
     m.set_ctx_word(items, C);
     m.set_ctx_word(len, B);
@@ -373,19 +373,16 @@ fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool) {
         m.set_ctx_word(write_len, B);
         return;
     }
-    // The flags are as long as the table, which the lookup checked.
     let (old, done) = (m.new_label(), m.new_label());
-    m.heap_word(C, l.flags_ptr);
-    m.add_scaled(C, A, 1);
-    m.load_narrow(C, C, 0, 1);
-    m.branch_if(C, Test::Eq, Operand::Imm(layout::BARRIER as u32), old);
+    barrier(m, l, old);
+    m.ctx_word(B, len);
     m.set_ctx_word(write_len, B);
     m.jump(done);
     m.bind_local(old);
-    m.load_imm(C, 0);
-    m.set_ctx_word(write_len, C);
+    m.load_imm(B, 0);
+    m.set_ctx_word(write_len, B);
+    m.ctx_word(B, len);
     m.bind_local(done);
-    m.ctx_word(C, items);
 }
 
 /// Makes context entry `i` hold `want[i]` wherever one is wanted (with

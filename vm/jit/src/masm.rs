@@ -234,6 +234,14 @@ impl Loc {
     }
 }
 
+/// Where a heap read finds its word from a base register: element
+/// `index` (a register) of the words there, or `off` bytes on.
+#[derive(Clone, Copy, Debug)]
+pub enum Word {
+    Element(Reg),
+    At(i32),
+}
+
 /// Where a call compiled code makes itself goes (in a backend): the
 /// function's own first instruction, or the address in a register.
 pub enum Callee<L> {
@@ -588,14 +596,9 @@ pub trait Masm {
     }
     /// `r = *(base + 8 * index)`.
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg);
-    /// Int cache register `k` = `*(base + 8 * index)`.
-    fn load_element_cached(&mut self, k: u8, base: Reg, index: Reg);
-    /// Int cache register `k` = `*(base + off)`, a word.
-    fn load_word_cached(&mut self, k: u8, base: Reg, off: i32);
-    /// Float cache register `k` = `*(base + 8 * index)`.
-    fn fload_element_cached(&mut self, k: u8, base: Reg, index: Reg);
-    /// Float cache register `k` = `*(base + off)`, a word.
-    fn fload_word_cached(&mut self, k: u8, base: Reg, off: i32);
+    /// Cache register `k`, a float one if `float`, = the word `at` from
+    /// `base`.
+    fn read_cached(&mut self, float: bool, k: u8, base: Reg, at: Word);
     /// The slots the function reads only as floats (by number; a copy
     /// reads as neither), whose values loaded from the heap go straight
     /// to float registers: only `reuse` keeps them.

@@ -38,7 +38,7 @@
 
 use crate::masm::{
     ClosureCall, Cmp, Entries, FSrc, FloatFn, FloatOp, HeapFn, Held, IntOp, Loc, LookedUp, Masm,
-    NativeCall, Operand, Reg, Spill, Src, Test, Use, LA,
+    NativeCall, Operand, Reg, Spill, Src, Test, Use, Word, LA,
 };
 use crate::OBJECT_ENTRIES;
 use std::collections::{HashMap, HashSet};
@@ -134,14 +134,6 @@ pub(crate) struct Reuse<'a, M: Masm> {
     ways: Vec<Way<M::Label>>,
     /// The slots read only as floats (see `Masm::read_as_floats`).
     float_only: Vec<bool>,
-}
-
-/// Where a heap read finds its word from a base register: element
-/// `index` (a register) of the words there, or `off` bytes on.
-#[derive(Clone, Copy)]
-enum Word {
-    Element(Reg),
-    At(i32),
 }
 
 impl<'a, M: Masm> Reuse<'a, M> {
@@ -351,12 +343,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
             self.store(d, Reg::A);
             return;
         };
-        match (at, float) {
-            (Word::Element(index), false) => self.m.load_element_cached(k, base, index),
-            (Word::Element(index), true) => self.m.fload_element_cached(k, base, index),
-            (Word::At(off), false) => self.m.load_word_cached(k, base, off),
-            (Word::At(off), true) => self.m.fload_word_cached(k, base, off),
-        }
+        self.m.read_cached(float, k, base, at);
         self.result(float, d, Loc::Cached(k));
     }
 
@@ -755,21 +742,9 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.writes(r);
         self.m.load_element(r, base, index);
     }
-    fn load_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
-        self.clobber(false, Loc::Cached(k));
-        self.m.load_element_cached(k, base, index);
-    }
-    fn load_word_cached(&mut self, k: u8, base: Reg, off: i32) {
-        self.clobber(false, Loc::Cached(k));
-        self.m.load_word_cached(k, base, off);
-    }
-    fn fload_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
-        self.clobber(true, Loc::Cached(k));
-        self.m.fload_element_cached(k, base, index);
-    }
-    fn fload_word_cached(&mut self, k: u8, base: Reg, off: i32) {
-        self.clobber(true, Loc::Cached(k));
-        self.m.fload_word_cached(k, base, off);
+    fn read_cached(&mut self, float: bool, k: u8, base: Reg, at: Word) {
+        self.clobber(float, Loc::Cached(k));
+        self.m.read_cached(float, k, base, at);
     }
     fn read_as_floats(&mut self, floats: Vec<bool>) {
         self.float_only = floats;

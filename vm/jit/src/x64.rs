@@ -23,7 +23,7 @@ use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{
     ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
-    Reg, Test, NATIVE_DEPTH,
+    Reg, Test, Word, NATIVE_DEPTH,
 };
 use crate::Ctx;
 #[cfg(target_arch = "x86_64")]
@@ -63,7 +63,7 @@ impl<'a, A: NewLabel> X64<'a, A> {
 const INT_CACHE: [u8; 6] = [8, 9, 10, 11, 7, 15];
 const FLOAT_CACHE: [u8; 13] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
-impl<A: DynasmLabelApi<Relocation = X64Relocation>> X64<'_, A> {
+impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> X64<'_, A> {
     /// `d = d op b`, machine registers; `d` is not `rcx`, which a shift
     /// takes its count in.
     fn op_rr(&mut self, op: IntOp, d: u8, b: u8) {
@@ -94,10 +94,9 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation>> X64<'_, A> {
     /// lookup: fuel, and the machine stack's bound (see `Ctx::FLOOR`); to
     /// `exit` if either fails.
     fn call_checks(&mut self, exit: DynamicLabel) {
+        self.branch_if_due(exit);
         dynasm!(self.ops
             ; .arch x64
-            ; cmp r13, QWORD [r12 + JitState::LIMIT]
-            ; jae =>exit
             ; cmp rsp, QWORD [r14 + Ctx::FLOOR]
             ; jbe =>exit
         );
@@ -134,11 +133,6 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation>> X64<'_, A> {
                 self.op_rr(op, d, RSI);
             }
         }
-    }
-
-    /// Register `d` = `*(base + 8 * index)`.
-    fn load_element_cached_reg(&mut self, d: u8, base: Reg, index: Reg) {
-        dynasm!(self.ops ; .arch x64 ; mov Rq(d), QWORD [Rq(reg(base)) + Rq(reg(index)) * 8]);
     }
 
     /// `d = a` unless they are one register.
@@ -337,26 +331,26 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg) {
-        self.load_element_cached_reg(reg(r), base, index);
+        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD [Rq(reg(base)) + Rq(reg(index)) * 8]);
     }
 
-    fn load_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
-        self.load_element_cached_reg(INT_CACHE[k as usize], base, index);
-    }
-
-    fn fload_element_cached(&mut self, k: u8, base: Reg, index: Reg) {
-        let d = FLOAT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch x64 ; movsd Rx(d), QWORD [Rq(reg(base)) + Rq(reg(index)) * 8]);
-    }
-
-    fn fload_word_cached(&mut self, k: u8, base: Reg, off: i32) {
-        let d = FLOAT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch x64 ; movsd Rx(d), QWORD [Rq(reg(base)) + off]);
-    }
-
-    fn load_word_cached(&mut self, k: u8, base: Reg, off: i32) {
-        let d = INT_CACHE[k as usize];
-        dynasm!(self.ops ; .arch x64 ; mov Rq(d), QWORD [Rq(reg(base)) + off]);
+    fn read_cached(&mut self, float: bool, k: u8, base: Reg, at: Word) {
+        let (b, k) = (reg(base), k as usize);
+        let ops = &mut *self.ops;
+        match (at, float) {
+            (Word::Element(i), false) => {
+                dynasm!(ops ; .arch x64 ; mov Rq(INT_CACHE[k]), QWORD [Rq(b) + Rq(reg(i)) * 8])
+            }
+            (Word::Element(i), true) => {
+                dynasm!(ops ; .arch x64 ; movsd Rx(FLOAT_CACHE[k]), QWORD [Rq(b) + Rq(reg(i)) * 8])
+            }
+            (Word::At(off), false) => {
+                dynasm!(ops ; .arch x64 ; mov Rq(INT_CACHE[k]), QWORD [Rq(b) + off])
+            }
+            (Word::At(off), true) => {
+                dynasm!(ops ; .arch x64 ; movsd Rx(FLOAT_CACHE[k]), QWORD [Rq(b) + off])
+            }
+        }
     }
 
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
