@@ -152,7 +152,12 @@ fn read_source(loader: &dyn SourceLoader, path: &Path) -> std::io::Result<String
     if text.len() > MAX_SOURCE_BYTES {
         return Err(too_large(MAX_SOURCE_BYTES));
     }
-    Ok(text)
+    // A UTF-8 byte-order mark is not part of the program (as in rustc and
+    // go); dropped here, columns on the first line count from after it.
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, CompileError> {
@@ -221,8 +226,10 @@ fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, Comp
 impl Driver<'_> {
     fn module(&mut self, name: &str, text: String) -> Option<usize> {
         let file = self.files.len() as FileId;
+        // Named as the user gave the path (`sub/app.src`), imports beside it.
+        let shown = self.dir.join(format!("{name}.src"));
         self.files
-            .push(SourceFile::new(format!("{name}.src"), text));
+            .push(SourceFile::new(shown.to_string_lossy(), text));
         self.state.insert(name.to_string(), State::Loading);
         self.stack.push(name.to_string());
         let ast = self.parse(file);

@@ -9,8 +9,11 @@ use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub enum LexError {
+    /// What logos reports; [`Lexer`] turns it into [`LexError::Unexpected`].
     #[default]
     UnexpectedChar,
+    Unexpected(char),
+    NoDigits(&'static str),
     UnterminatedComment,
     BadEscape(String),
     IntTooLarge,
@@ -22,6 +25,17 @@ impl fmt::Display for LexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LexError::UnexpectedChar => write!(f, "unexpected character"),
+            LexError::Unexpected(c) if c.is_ascii_graphic() => {
+                write!(f, "unexpected character `{c}`")
+            }
+            LexError::Unexpected(c) if c.is_alphanumeric() => {
+                write!(f, "unexpected character `{c}` (U+{:04X})", *c as u32)
+            }
+            LexError::Unexpected(c) => write!(f, "unexpected character U+{:04X}", *c as u32),
+            LexError::NoDigits(prefix) => {
+                let radix = if *prefix == "0x" { "hex" } else { "binary" };
+                write!(f, "`{prefix}` must be followed by {radix} digits")
+            }
             LexError::UnterminatedComment => write!(f, "unterminated block comment"),
             LexError::BadEscape(e) => write!(f, "invalid escape sequence {e}"),
             LexError::IntTooLarge => write!(f, "integer literal is too large"),
@@ -73,6 +87,14 @@ fn int_lit(lex: &mut logos::Lexer<Tok>) -> Result<u64, LexError> {
 fn float_lit(lex: &mut logos::Lexer<Tok>) -> Result<f64, LexError> {
     let s: String = lex.slice().chars().filter(|c| *c != '_').collect();
     s.parse::<f64>().map_err(|_| LexError::BadNumber)
+}
+
+fn no_digits(lex: &mut logos::Lexer<Tok>) -> Result<(), LexError> {
+    Err(LexError::NoDigits(if lex.slice() == "0x" {
+        "0x"
+    } else {
+        "0b"
+    }))
 }
 
 fn unterminated_str(_: &mut logos::Lexer<Tok>) -> Result<(), LexError> {
@@ -176,6 +198,10 @@ pub enum Tok {
     #[regex(r"0x[0-9A-Fa-f][0-9A-Fa-f_]*", int_lit)]
     #[regex(r"0b[01][01_]*", int_lit)]
     Int(u64),
+    /// `0x` or `0b` with no digit after it: an error, not `0` then a name.
+    #[token("0x", no_digits)]
+    #[token("0b", no_digits)]
+    RadixWithoutDigits,
     #[regex(r"[0-9][0-9_]*\.[0-9][0-9_]*([eE][+-]?[0-9]+)?", float_lit)]
     #[regex(r"[0-9][0-9_]*[eE][+-]?[0-9]+", float_lit)]
     Float(f64),
@@ -340,6 +366,7 @@ fn token_text(t: &Tok) -> &'static str {
         Tok::Underscore => "_",
         Tok::BlockComment
         | Tok::UnterminatedStr
+        | Tok::RadixWithoutDigits
         | Tok::Ident(_)
         | Tok::Int(_)
         | Tok::Float(_)
@@ -364,9 +391,13 @@ pub struct Lexer<'s> {
 
 impl<'s> Lexer<'s> {
     pub fn new(src: &'s str) -> Self {
-        Lexer {
-            inner: Tok::lexer(src),
+        let mut inner = Tok::lexer(src);
+        // A first line starting with `#!` is a comment, so a file can be
+        // a script (`#!/usr/bin/env vmrun`).
+        if src.starts_with("#!") {
+            inner.bump(src.find('\n').unwrap_or(src.len()));
         }
+        Lexer { inner }
     }
 }
 
@@ -378,7 +409,13 @@ impl Iterator for Lexer<'_> {
         Some(match tok {
             Ok(t) => Ok((span.start, t, span.end)),
             Err(error) => Err(SpannedLexError {
-                error,
+                error: match error {
+                    LexError::UnexpectedChar => match self.inner.slice().chars().next() {
+                        Some(c) => LexError::Unexpected(c),
+                        None => error,
+                    },
+                    _ => error,
+                },
                 lo: span.start,
                 hi: span.end,
             }),
@@ -392,7 +429,7 @@ impl Iterator for Lexer<'_> {
 pub fn stand_in(e: &LexError) -> Option<Tok> {
     match e {
         LexError::BadEscape(_) | LexError::UnterminatedString => Some(Tok::Str(String::new())),
-        LexError::IntTooLarge | LexError::BadNumber => Some(Tok::Int(0)),
-        LexError::UnexpectedChar | LexError::UnterminatedComment => None,
+        LexError::IntTooLarge | LexError::BadNumber | LexError::NoDigits(_) => Some(Tok::Int(0)),
+        LexError::UnexpectedChar | LexError::Unexpected(_) | LexError::UnterminatedComment => None,
     }
 }

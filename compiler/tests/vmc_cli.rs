@@ -72,11 +72,17 @@ fn errors_and_exit_codes() {
     let (code, out, err) = vmc(&["check", bad.to_str().unwrap()]);
     assert_eq!((code, out.as_str()), (3, ""));
     assert!(
-        err.starts_with("bad.src:1:13: error: cannot find function `undefined` in this scope\n"),
+        err.starts_with(&format!(
+            "{}:1:13: error: cannot find function `undefined` in this scope\n",
+            bad.display()
+        )),
         "{err}"
     );
     assert!(
-        err.ends_with("error: could not compile bad.src (1 error)\n"),
+        err.ends_with(&format!(
+            "error: could not compile {} (1 error)\n",
+            bad.display()
+        )),
         "{err}"
     );
 
@@ -180,9 +186,11 @@ fn endless_inputs_are_refused() {
         (
             3,
             String::new(),
-            "app.src:1:8: error: cannot import `zero`: zero.src is larger than 8388608 bytes\n \
-             1 | import zero;\n   |        ^^^^\nerror: could not compile app.src (1 error)\n"
-                .to_string()
+            format!(
+                "{app}:1:8: error: cannot import `zero`: zero.src is larger than 8388608 bytes\n \
+                 1 | import zero;\n   |        ^^^^\nerror: could not compile {app} (1 error)\n",
+                app = app.display()
+            )
         )
     );
     for cmd in ["disasm", "inspect"] {

@@ -84,6 +84,9 @@ pub enum Error {
         provided: String,
     },
     NoSuchExport(String),
+    /// `run_main` on a module without `main`: a library, whose exports a
+    /// host calls.
+    NoMain,
     /// An export called with, or looked up as, the wrong types.
     ExportSignature {
         name: String,
@@ -109,6 +112,7 @@ impl Error {
                 exit::MISSING_CAPABILITY
             }
             Error::NoSuchExport(_)
+            | Error::NoMain
             | Error::ExportSignature { .. }
             | Error::WrongInstance
             | Error::Native(_) => exit::USAGE,
@@ -153,6 +157,10 @@ impl fmt::Display for Error {
                 "the program imports {import} as {expected}, but the host provides {provided}"
             ),
             Error::NoSuchExport(name) => write!(f, "the module has no export named '{name}'"),
+            Error::NoMain => write!(
+                f,
+                "the module has no main function (it is a library: a host calls its exports)"
+            ),
             Error::ExportSignature {
                 name,
                 expected,

@@ -602,6 +602,9 @@ impl Instance {
     /// Runs the module's initialization (once) and `main(args)`; returns
     /// `main`'s exit code (0 when it returns nothing).
     pub fn run_main(&mut self, args: &[String]) -> Result<i64, Error> {
+        if self.module.program.module().entry.is_none() {
+            return Err(Error::NoMain);
+        }
         self.enter(|vm| vm.run_main(args))
     }
 

@@ -218,7 +218,7 @@ pub fn run_source_in(path: &Path, mode: Mode) -> (Run, tern_vm::Stats) {
         jit: mode.jit,
         ..program_limits(&source)
     };
-    match tern_sandbox::Module::from_file(path) {
+    let (mut run, stats) = match tern_sandbox::Module::from_file(path) {
         Ok(m) => run_counted(&m, &args, limits, usize::MAX),
         Err(e) => (
             Run {
@@ -228,13 +228,32 @@ pub fn run_source_in(path: &Path, mode: Mode) -> (Run, tern_vm::Stats) {
             },
             tern_vm::Stats::default(),
         ),
+    };
+    run.stderr = beside(path, &run.stderr);
+    (run, stats)
+}
+
+/// `text` with the directory of `path` taken out of the file names in it:
+/// diagnostics and traces name files as the path was given, and expected
+/// outputs name them as `vmrun app.src` run in their folder would.
+pub fn beside(path: &Path, text: &str) -> String {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            text.replace(&format!("{}/", dir.display()), "")
+        }
+        _ => text.to_string(),
     }
 }
 
 /// Compiles a program to `.bc` bytes.
 pub fn build(path: &Path) -> Vec<u8> {
     match tern_compiler::compile(path) {
-        Ok(c) => tern_vm::encode(&c.module),
+        Ok(mut c) => {
+            for name in &mut c.module.sources {
+                *name = beside(path, name);
+            }
+            tern_vm::encode(&c.module)
+        }
         Err(e) => panic!("{} does not compile:\n{}", path.display(), e.render()),
     }
 }

@@ -548,7 +548,7 @@ impl<'a> Checker<'a> {
         }
         names.extend(decl.params.iter().map(|p| p.name.name.as_str()));
         for (n, t) in names.iter().zip(params.iter()) {
-            self.declare_local(n, t.clone(), false);
+            self.declare_local(n, t.clone(), Binding::Param);
         }
         self.fcx.last_mut().unwrap().func.params = params.len() as u32;
         let at = {

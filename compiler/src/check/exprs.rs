@@ -444,7 +444,7 @@ impl<'a> Checker<'a> {
         });
         self.push_fn(format!("{outer}.<closure>"), rty.clone(), line, span);
         for (p, t) in params.iter().zip(&ptys) {
-            self.declare_local(&p.name.name, t.clone(), false);
+            self.declare_local(&p.name.name, t.clone(), Binding::Param);
         }
         self.fcx.last_mut().unwrap().func.params = ptys.len() as u32;
         let b = self.block(body);
@@ -513,7 +513,7 @@ impl<'a> Checker<'a> {
         line: u32,
     ) -> Expr {
         if matches!(op, BinOp::And | BinOp::Or) {
-            let a = self.expr(l, Some(&Ty::Bool));
+            let a = self.left_operand(l, Some(&Ty::Bool));
             self.expect_ty(&a.ty, &Ty::Bool, l.span);
             let b = self.expr(r, Some(&Ty::Bool));
             self.expect_ty(&b.ty, &Ty::Bool, r.span);
@@ -524,7 +524,26 @@ impl<'a> Checker<'a> {
             };
             return e(kind, Ty::Bool, line);
         }
-        let a = self.expr(l, None);
+        let is_cmp = |op: BinOp| {
+            use BinOp::*;
+            matches!(op, Eq | Ne | Lt | Le | Gt | Ge)
+        };
+        if let ast::ExprKind::Binary(inner, first, _) = &l.kind {
+            // Unparenthesized (a parenthesized operand's span takes in
+            // its parentheses, so it starts before its own left operand).
+            if is_cmp(op) && is_cmp(*inner) && first.span.lo == l.span.lo {
+                let msg = format!(
+                    "comparison operators do not chain: write `a {} b && b {} c`",
+                    inner.symbol(),
+                    op.symbol()
+                );
+                self.error(span, msg);
+                self.left_operand(l, None);
+                self.expr(r, None);
+                return self.error_expr(line);
+            }
+        }
+        let a = self.left_operand(l, None);
         let b = self.expr(r, Some(&a.ty));
         if a.ty.is_error() || b.ty.is_error() {
             return self.error_expr(line);
@@ -532,16 +551,45 @@ impl<'a> Checker<'a> {
         match self.arith_op(op, &a.ty, &b.ty) {
             Some((ins, ty)) => e(ExprKind::Op(ins, vec![a, b]), ty, line),
             None => {
-                let msg = format!(
+                let mut msg = format!(
                     "operator `{}` cannot be applied to {} and {}",
                     op.symbol(),
                     self.ty_name(&a.ty),
                     self.ty_name(&b.ty)
                 );
+                let text = |t: &Ty| matches!(t, Ty::Int | Ty::Float | Ty::Bool);
+                if op == BinOp::Add && a.ty == Ty::Str && text(&b.ty) {
+                    msg.push_str("; convert the right side with `str(...)`");
+                } else if op == BinOp::Add && text(&a.ty) && b.ty == Ty::Str {
+                    msg.push_str("; convert the left side with `str(...)`");
+                }
                 self.error(span, msg);
                 self.error_expr(line)
             }
         }
+    }
+
+    /// The left operand of a binary operator. A chain `a + b + c + ...`
+    /// parses as a left-deep tree, but it is flat code: its left spine
+    /// does not count toward [`MAX_NESTING`], so generated code with long
+    /// chains compiles, up to [`MAX_CHAIN`] operators.
+    fn left_operand(&mut self, l: &ast::Expr, want: Option<&Ty>) -> Expr {
+        if !matches!(l.kind, ast::ExprKind::Binary(..)) {
+            return self.expr(l, want);
+        }
+        if self.spine >= MAX_CHAIN {
+            self.error(
+                l.span,
+                format!("a chain of more than {MAX_CHAIN} binary operators; split it"),
+            );
+            return self.error_expr(self.line(l.span));
+        }
+        self.spine += 1;
+        self.depth -= 1;
+        let a = self.expr(l, want);
+        self.depth += 1;
+        self.spine -= 1;
+        a
     }
 
     // ------------------------------------------------------------ calls

@@ -34,7 +34,7 @@ mod types;
 
 pub use stmts::always_returns;
 
-use scopes::{FnCtx, VarRef};
+use scopes::{Binding, FnCtx, VarRef};
 
 /// One parsed source file and the modules its imports name.
 pub struct ModuleSrc {
@@ -113,6 +113,13 @@ const MAX_NAME_SHOWN: usize = 200;
 /// (it keeps the checker's and code generator's recursion bounded).
 pub const MAX_NESTING: u32 = 500;
 
+/// How many binary operators the left spines of the chains being checked
+/// may hold at once. A chain `a + b + c ...` is flat code and does not
+/// count as nesting, but each operator is still a level of the checker's
+/// and code generator's recursion (about a kilobyte of the compiler's
+/// stack), so this keeps that recursion inside the stack.
+pub const MAX_CHAIN: u32 = 10_000;
+
 pub struct Checker<'a> {
     mods: &'a [ModuleSrc],
     /// The bodies of the functions not checked yet.
@@ -133,6 +140,8 @@ pub struct Checker<'a> {
     fcx: Vec<FnCtx>,
     cur_mod: usize,
     depth: u32,
+    /// Operators on the left spines being checked (see [`MAX_CHAIN`]).
+    spine: u32,
     /// Nesting depths of the function types met, by the identity of their
     /// parts (see `types.rs`).
     fn_depths: HashMap<(usize, usize), (u32, Ty)>,
@@ -205,6 +214,7 @@ pub fn check(
         fcx: Vec::new(),
         cur_mod: root,
         depth: 0,
+        spine: 0,
         fn_depths: HashMap::new(),
         field_index: Vec::new(),
         variant_index: Vec::new(),

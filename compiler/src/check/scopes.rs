@@ -11,10 +11,37 @@ use crate::hir::{Capture, CaptureSource, Func, Local, LocalId, Ty};
 use std::collections::{HashMap, HashSet};
 use tern_vm::format::limits::MAX_TYPE_DEPTH;
 
+/// How a local came to be: what an assignment to it is told.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Binding {
+    Var,
+    Let,
+    Param,
+    LoopVar,
+    Pattern,
+}
+
+impl Binding {
+    pub(super) fn mutable(self) -> bool {
+        self == Binding::Var
+    }
+
+    /// Why a local bound this way cannot be assigned.
+    pub(super) fn immutable_because(self) -> &'static str {
+        match self {
+            Binding::Var => "",
+            Binding::Let => "it is declared with `let`; declare it with `var` to change it",
+            Binding::Param => "it is a parameter; copy it into a `var` to change it",
+            Binding::LoopVar => "it is a loop variable, fresh in each iteration",
+            Binding::Pattern => "it is bound by a pattern",
+        }
+    }
+}
+
 /// A function being checked.
 pub(super) struct FnCtx {
     pub(super) func: Func,
-    pub(super) mutable: Vec<bool>,
+    pub(super) bindings: Vec<Binding>,
     /// The locals in scope by name, the innermost (visible) one last.
     names: HashMap<String, Vec<LocalId>>,
     /// The locals each open scope declared, the innermost scope last.
@@ -75,7 +102,7 @@ impl Checker<'_> {
                 line,
                 span,
             },
-            mutable: vec![],
+            bindings: vec![],
             names: HashMap::new(),
             scopes: vec![vec![]],
             capture_of: HashMap::new(),
@@ -85,7 +112,7 @@ impl Checker<'_> {
         });
     }
 
-    pub(super) fn declare_local(&mut self, name: &str, ty: Ty, mutable: bool) -> LocalId {
+    pub(super) fn declare_local(&mut self, name: &str, ty: Ty, binding: Binding) -> LocalId {
         let cx = self.fcx.last_mut().expect("inside a function");
         let id = cx.func.locals.len() as LocalId;
         cx.func.locals.push(Local {
@@ -93,7 +120,7 @@ impl Checker<'_> {
             ty,
             boxed: false,
         });
-        cx.mutable.push(mutable);
+        cx.bindings.push(binding);
         cx.names.entry(name.to_string()).or_default().push(id);
         cx.scopes.last_mut().expect("a scope is open").push(id);
         id
@@ -101,16 +128,17 @@ impl Checker<'_> {
 
     /// The variable `name` (used at `span`) of the innermost function that
     /// has one, captured into each closure in between; its type, and
-    /// whether it is mutable.
-    pub(super) fn lookup_var(&mut self, name: &str, span: Span) -> Option<(VarRef, Ty, bool)> {
+    /// how it was bound.
+    pub(super) fn lookup_var(&mut self, name: &str, span: Span) -> Option<(VarRef, Ty, Binding)> {
         let n = self.fcx.len();
         let (depth, id) = (0..n)
             .rev()
             .find_map(|d| self.fcx[d].find(name).map(|id| (d, id)))?;
         let ty = self.fcx[depth].func.locals[id as usize].ty.clone();
-        let mutable = self.fcx[depth].mutable[id as usize];
+        let binding = self.fcx[depth].bindings[id as usize];
+        let mutable = binding.mutable();
         if depth == n - 1 {
-            return Some((VarRef::Local(id), ty, mutable));
+            return Some((VarRef::Local(id), ty, binding));
         }
         // A captured `var` moves into a cell, a type one level deeper.
         if mutable && !self.fcx[depth].func.locals[id as usize].boxed {
@@ -142,7 +170,7 @@ impl Checker<'_> {
             src = CaptureSource::Capture(idx);
         }
         match src {
-            CaptureSource::Capture(i) => Some((VarRef::Capture(i), ty, mutable)),
+            CaptureSource::Capture(i) => Some((VarRef::Capture(i), ty, binding)),
             CaptureSource::Local(_) => unreachable!("a capture was made for each closure"),
         }
     }

@@ -64,7 +64,11 @@ impl<'a> Checker<'a> {
                 let x = self.expr(init, want.as_ref());
                 let ty =
                     self.binding_type(want, &x, init.span, "this expression has no value to bind");
-                let id = self.declare_local(&name.name, ty, *mutable);
+                let id = self.declare_local(
+                    &name.name,
+                    ty,
+                    if *mutable { Binding::Var } else { Binding::Let },
+                );
                 StmtKind::Let(id, x)
             }
             ast::StmtKind::Expr(x) => StmtKind::Expr(self.expr(x, None)),
@@ -172,11 +176,11 @@ impl<'a> Checker<'a> {
     ) -> Option<Stmt> {
         let (place, ty) = match &target.kind {
             ast::ExprKind::Ident(name) => match self.lookup_var(name, target.span) {
-                Some((r, ty, mutable)) => {
-                    if !mutable {
+                Some((r, ty, binding)) => {
+                    if !binding.mutable() {
                         self.error(
                             target.span,
-                            format!("cannot assign to `{name}`: it is not declared with `var`"),
+                            format!("cannot assign to `{name}`: {}", binding.immutable_because()),
                         );
                     }
                     (
@@ -314,7 +318,7 @@ impl<'a> Checker<'a> {
             if let Some(s) = second {
                 self.error(s.span, "a range loop binds one variable");
             }
-            let var = self.declare_local(&first.name, Ty::Int, false);
+            let var = self.declare_local(&first.name, Ty::Int, Binding::LoopVar);
             let b = self.block(body);
             Some(StmtKind::ForRange {
                 var,
@@ -327,10 +331,16 @@ impl<'a> Checker<'a> {
                 Ty::Array(el) => {
                     let (index, var) = match second {
                         Some(s) => {
-                            let i = self.declare_local(&first.name, Ty::Int, false);
-                            (Some(i), self.declare_local(&s.name, (*el).clone(), false))
+                            let i = self.declare_local(&first.name, Ty::Int, Binding::LoopVar);
+                            (
+                                Some(i),
+                                self.declare_local(&s.name, (*el).clone(), Binding::LoopVar),
+                            )
                         }
-                        None => (None, self.declare_local(&first.name, (*el).clone(), false)),
+                        None => (
+                            None,
+                            self.declare_local(&first.name, (*el).clone(), Binding::LoopVar),
+                        ),
                     };
                     let b = self.block(body);
                     Some(StmtKind::ForArray {
@@ -341,8 +351,9 @@ impl<'a> Checker<'a> {
                     })
                 }
                 Ty::Map(k, v) => {
-                    let key = self.declare_local(&first.name, (*k).clone(), false);
-                    let value = second.map(|s| self.declare_local(&s.name, (*v).clone(), false));
+                    let key = self.declare_local(&first.name, (*k).clone(), Binding::LoopVar);
+                    let value =
+                        second.map(|s| self.declare_local(&s.name, (*v).clone(), Binding::LoopVar));
                     let b = self.block(body);
                     Some(StmtKind::ForMap {
                         key,
@@ -359,9 +370,9 @@ impl<'a> Checker<'a> {
                         );
                         self.error(iter.span, msg);
                     }
-                    self.declare_local(&first.name, Ty::Error, false);
+                    self.declare_local(&first.name, Ty::Error, Binding::LoopVar);
                     if let Some(s) = second {
-                        self.declare_local(&s.name, Ty::Error, false);
+                        self.declare_local(&s.name, Ty::Error, Binding::LoopVar);
                     }
                     self.block(body);
                     None
@@ -428,10 +439,11 @@ impl<'a> Checker<'a> {
                     )
                 }
                 Ty::Bool => {
+                    // Covered values are numbered as bools are: `false` 0.
                     let which = if covered.contains(&0) {
-                        "`false`"
-                    } else if covered.contains(&1) {
                         "`true`"
+                    } else if covered.contains(&1) {
+                        "`false`"
                     } else {
                         "`true` and `false`"
                     };
@@ -495,7 +507,7 @@ impl<'a> Checker<'a> {
                         return ArmTest::Variant(v as u16);
                     }
                 }
-                let id = self.declare_local(name, sty.clone(), false);
+                let id = self.declare_local(name, sty.clone(), Binding::Pattern);
                 binds.push(Bind::Whole(id));
                 *catch_all = true;
                 ArmTest::Always
@@ -515,16 +527,20 @@ impl<'a> Checker<'a> {
                 };
                 let vname = &path.last().unwrap().name;
                 if path.len() > 1 {
-                    match self.resolve_path(&path[..path.len() - 1]) {
-                        Some(PathRes::Type(TypeKey::Enum(x))) if x == en => {}
-                        _ => {
-                            let msg = format!(
-                                "this pattern does not name a variant of `{}`",
-                                self.enums[en as usize].name
-                            );
-                            self.error(p.span, msg);
-                            return ArmTest::Always;
-                        }
+                    // `Shape.Circle(r)`, `util.Shape.Circle(r)`, or
+                    // `util.Circle(r)` as in expressions.
+                    let typed = matches!(
+                        self.resolve_path(&path[..path.len() - 1]),
+                        Some(PathRes::Type(TypeKey::Enum(x))) if x == en
+                    );
+                    let variant = || matches!(self.resolve_path(path), Some(PathRes::Variant(x, _)) if x == en);
+                    if !typed && !variant() {
+                        let msg = format!(
+                            "this pattern does not name a variant of `{}`",
+                            self.enums[en as usize].name
+                        );
+                        self.error(p.span, msg);
+                        return ArmTest::Always;
                     }
                 }
                 let Some(v) = self.variant_of(en, vname).map(usize::from) else {
@@ -549,7 +565,7 @@ impl<'a> Checker<'a> {
                     match &sp.kind {
                         ast::PatternKind::Wildcard => {}
                         ast::PatternKind::Ident(n) => {
-                            let id = self.declare_local(n, ft.clone(), false);
+                            let id = self.declare_local(n, ft.clone(), Binding::Pattern);
                             binds.push(Bind::Field(id, i as u16));
                         }
                         _ => self.error(sp.span, "nested patterns are not supported; bind the value to a name and match on it"),
