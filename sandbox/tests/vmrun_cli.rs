@@ -242,7 +242,11 @@ fn limits_are_flags() {
         (code, err.as_str()),
         (
             1,
-            "error: fuel exhausted: the limit of 1000 units was reached\n  at main (loop.src:4)\n"
+            format!(
+                "error: fuel exhausted: the limit of 1000 units was reached\n  at main ({}:4)\n",
+                src.display()
+            )
+            .as_str()
         )
     );
     let (code, _, err) = vmrun(&["--max-heap", "64K", src.to_str().unwrap()]);
@@ -250,7 +254,11 @@ fn limits_are_flags() {
         (code, err.as_str()),
         (
             1,
-            "error: out of memory: heap limit of 65536 bytes exceeded\n  at main (loop.src:4)\n"
+            format!(
+                "error: out of memory: heap limit of 65536 bytes exceeded\n  at main ({}:4)\n",
+                src.display()
+            )
+            .as_str()
         )
     );
 }
@@ -263,7 +271,10 @@ fn compile_errors_exit_with_three() {
     assert_eq!((code, out.as_str()), (3, ""));
     assert_eq!(
         err,
-        "bad.src:2:18: error: expected int, found bool\n 2 |     let x: int = true;\n   |                  ^^^^\nerror: could not compile bad.src (1 error)\n"
+        format!(
+            "{bad}:2:18: error: expected int, found bool\n 2 |     let x: int = true;\n   |                  ^^^^\nerror: could not compile {bad} (1 error)\n",
+            bad = src.display()
+        )
     );
 }
 
@@ -318,7 +329,10 @@ fn capabilities_are_granted_by_flags() {
     assert_eq!((code, out.as_str()), (1, ""));
     assert_eq!(
         err,
-        format!("error: fs.read: '{secret}' is outside the directories granted for reading\n  at main (caps.src:4)\n")
+        format!(
+            "error: fs.read: '{secret}' is outside the directories granted for reading\n  at main ({}:4)\n",
+            src.display()
+        )
     );
     // -A grants everything, "/" included. (Not under qemu-user, whose -L
     // sysroot prefix makes "/" open as the sysroot.)
@@ -347,7 +361,10 @@ fn a_timeout_stops_a_program_that_never_ends() {
     assert_eq!((code, out.as_str()), (1, ""));
     assert_eq!(
         err,
-        "error: timeout: the time limit of 200 ms was exceeded\n  at main (forever.src:3)\n"
+        format!(
+            "error: timeout: the time limit of 200 ms was exceeded\n  at main ({}:3)\n",
+            src.display()
+        )
     );
     let (code, _, err) = vmrun(&["--timeout", "soon", src.to_str().unwrap()]);
     assert_eq!(code, 2);
@@ -510,7 +527,11 @@ fn a_timeout_too_long_to_reach_is_no_timeout() {
         (code, err.as_str()),
         (
             1,
-            "error: fuel exhausted: the limit of 100000 units was reached\n  at main (spin.src:2)\n"
+            format!(
+                "error: fuel exhausted: the limit of 100000 units was reached\n  at main ({}:2)\n",
+                src.display()
+            )
+            .as_str()
         )
     );
 }
@@ -610,4 +631,41 @@ fn reports_to_a_closed_stderr_do_not_panic() {
     let mut err = String::new();
     child.stderr.unwrap().read_to_string(&mut err).unwrap();
     assert_eq!((status.code(), err.as_str()), (Some(0), ""));
+}
+
+#[test]
+fn files_are_named_as_given() {
+    // `vmrun sub/app.src` names `sub/app.src` in errors and traces, and a
+    // module imported by it as `sub/util.src`.
+    let dir = scratch("given").join("sub");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("util.src"),
+        "fn half(x: int) -> int {\n    return 10 / x;\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("app.src"),
+        "import util;\nfn main() {\n    println(str(util.half(0)));\n}\n",
+    )
+    .unwrap();
+    let base = dir.parent().unwrap();
+    let mut cmd = vmrun_command(&["sub/app.src"]);
+    cmd.current_dir(base);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: division by zero\n  at util.half (sub/util.src:2)\n  at main (sub/app.src:3)\n"
+    );
+    std::fs::write(dir.join("bad.src"), "fn main() { let x = ; }\n").unwrap();
+    let mut cmd = vmrun_command(&["sub/bad.src"]);
+    cmd.current_dir(base);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("sub/bad.src:1:21: error:"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

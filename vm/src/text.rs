@@ -65,7 +65,11 @@ pub fn float_to_string(x: f64) -> String {
         Some(m) => (true, m),
         None => (false, mantissa),
     };
-    let digits = even_tie(x.abs(), mantissa.chars().filter(|c| *c != '.').collect(), exp);
+    let digits = even_tie(
+        x.abs(),
+        mantissa.chars().filter(|c| *c != '.').collect(),
+        exp,
+    );
     let mut out = String::with_capacity(digits.len() + 8);
     if neg {
         out.push('-');
