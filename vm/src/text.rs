@@ -17,7 +17,7 @@ use crate::limits::{Stop, Watch};
 /// `x`, so the exact expansion is only looked at in that rare case.
 fn even_tie(x: f64, digits: String, exp: i32) -> String {
     let last = digits.as_bytes()[digits.len() - 1];
-    if last % 2 == 0 {
+    if last & 1 == 0 {
         return digits;
     }
     let mut lower = digits.clone().into_bytes();
