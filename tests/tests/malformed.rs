@@ -683,6 +683,9 @@ fn type_rule_cases() -> Vec<(&'static str, Vec<u8>)> {
         case("map.values of an int", vec![int, MValues { ty: 7 }, Pop {}]),
         case("map.keyat of an int", vec![int, int, MKeyAt {}, Pop {}]),
         case("map.valat of an int", vec![int, int, MValAt {}, Pop {}]),
+        case("map.next of an int", vec![int, int, MNext {}, Pop {}]),
+        case("map.keyof of an int", vec![int, int, MKeyOf {}, Pop {}]),
+        case("map.valof of an int", vec![int, int, MValOf {}, Pop {}]),
         case("field.set of an int", vec![int, int, SetField { field: 0 }]),
         case("enum.tag of an int", vec![int, EnumTag {}, Pop {}]),
         case(

@@ -324,6 +324,15 @@ macro_rules! for_each_op {
             MKeyAt = 0x99, "map.keyat", {}, (special), true;
             /// The value at a position in order; traps out of bounds.
             MValAt = 0x9A, "map.valat", {}, (special), false;
+            /// The order number of the first entry whose order number is at
+            /// least the operand, or -1 if none: the step of iteration.
+            MNext = 0x9B, "map.next", {}, (special), false;
+            /// The key of the entry with an order number; traps if it has
+            /// been removed.
+            MKeyOf = 0x9C, "map.keyof", {}, (special), true;
+            /// The value of the entry with an order number; traps if it has
+            /// been removed.
+            MValOf = 0x9D, "map.valof", {}, (special), false;
 
             /// Pop the fields (in declaration order) into a new struct of type `ty`.
             NewStruct = 0xA0, "struct.new", { ty: u32 as Type }, (special), true;

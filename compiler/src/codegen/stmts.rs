@@ -124,19 +124,7 @@ impl Gen<'_> {
                 value,
                 map,
                 body,
-            } => self.indexed_loop(fg, map, Instr::MLen {}, body, s.line, |fg, mp, idx| {
-                for (at, dest) in [
-                    (Instr::MKeyAt {}, Some(key)),
-                    (Instr::MValAt {}, value.as_ref()),
-                ] {
-                    if let Some(dest) = dest {
-                        fg.emit(Instr::Load { local: mp });
-                        fg.emit(Instr::Load { local: idx });
-                        fg.emit(at);
-                        fg.store_local(*dest);
-                    }
-                }
-            }),
+            } => self.map_loop(fg, map, *key, *value, body, s.line),
             StmtKind::Match {
                 scrutinee,
                 arms,
@@ -272,6 +260,57 @@ impl Gen<'_> {
         let step = fg.here();
         fg.set_line(line);
         self.increment(fg, idx);
+        fg.emit(Instr::Jmp { target: top as u32 });
+        fg.patch_here(exit);
+        self.close_loop(fg, step);
+    }
+
+    /// `for k, v in m`: walks the entries' order numbers (see
+    /// `map.next`), so the body may insert and remove entries, the current
+    /// one included:
+    ///   mp = m; c = 0
+    ///   top: c = map.next(mp, c); if c < 0 goto exit
+    ///        k = map.keyof(mp, c); v = map.valof(mp, c); body
+    ///   step: c += 1; goto top
+    ///   exit:
+    fn map_loop(
+        &mut self,
+        fg: &mut FnGen,
+        map: &Expr,
+        key: LocalId,
+        value: Option<LocalId>,
+        body: &[Stmt],
+        line: u32,
+    ) {
+        let mt = self.ty(&map.ty);
+        let mp = fg.temp(mt);
+        let cursor = fg.temp(m::INT);
+        self.expr(fg, map);
+        fg.emit(Instr::Store { local: mp });
+        let zero = self.constant(ConstKey::Int(0));
+        fg.emit(Instr::Const { index: zero });
+        fg.emit(Instr::Store { local: cursor });
+        let top = fg.here();
+        fg.emit(Instr::Load { local: mp });
+        fg.emit(Instr::Load { local: cursor });
+        fg.emit(Instr::MNext {});
+        fg.emit(Instr::Store { local: cursor });
+        fg.emit(Instr::Load { local: cursor });
+        fg.emit(Instr::Const { index: zero });
+        fg.emit(Instr::ILt {});
+        let exit = fg.jump(Instr::JmpIf { target: 0 });
+        for (of, dest) in [(Instr::MKeyOf {}, Some(key)), (Instr::MValOf {}, value)] {
+            if let Some(dest) = dest {
+                fg.emit(Instr::Load { local: mp });
+                fg.emit(Instr::Load { local: cursor });
+                fg.emit(of);
+                fg.store_local(dest);
+            }
+        }
+        self.loop_body(fg, body);
+        let step = fg.here();
+        fg.set_line(line);
+        self.increment(fg, cursor);
         fg.emit(Instr::Jmp { target: top as u32 });
         fg.patch_here(exit);
         self.close_loop(fg, step);

@@ -107,7 +107,17 @@ fn serve(plugins: &mut [Plugin], request: &str, log: &Mutex<Vec<String>>) {
                 let at = t
                     .trace
                     .first()
-                    .map(|f| format!(" (at {}, {}:{})", f.function, f.file, f.line))
+                    .map(|f| {
+                        // Traces name files as the host gave their paths;
+                        // the log names the plugin's file alone.
+                        let file = Path::new(&f.file).file_name().unwrap_or_default();
+                        format!(
+                            " (at {}, {}:{})",
+                            f.function,
+                            file.to_string_lossy(),
+                            f.line
+                        )
+                    })
                     .unwrap_or_default();
                 say!("  {:<12} failed: {}{at}", p.name, t.message);
                 // A trap may leave a half-done heap behind: start over.

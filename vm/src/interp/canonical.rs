@@ -278,6 +278,14 @@ impl Vm<'_> {
             Instr::MValues { ty } => slow!(op_map_list, ty, false),
             Instr::MKeyAt {} => slow!(op_map_at, true),
             Instr::MValAt {} => slow!(op_map_at, false),
+            Instr::MNext {} => {
+                let from = pop!() as i64;
+                // A negative start is before every entry.
+                let next = self.heap.map(top!()).next_from(from.max(0) as u64);
+                top!() = next.map_or(-1, |seq| seq as i64) as u64;
+            }
+            Instr::MKeyOf {} => slow!(op_map_of, true),
+            Instr::MValOf {} => slow!(op_map_of, false),
 
             Instr::NewStruct { ty } => call_op!(op_new_record, ty, 0),
             Instr::GetField { field } => top!() = self.heap.field(top!(), field as usize),

@@ -540,6 +540,45 @@ impl Vm<'_> {
         Ok(sp)
     }
 
+    /// `map.keyof` and `map.valof`: the key or value of the entry with an
+    /// order number (from `map.next`).
+    #[inline(never)]
+    pub(super) fn op_map_of<const METER: bool>(
+        &mut self,
+        stack: &mut ValueStack,
+        sp: usize,
+        key: bool,
+    ) -> Result<usize, Trap> {
+        let (mh, seq) = (stack[sp - 2], stack[sp - 1] as i64);
+        let found = u64::try_from(seq)
+            .ok()
+            .and_then(|seq| self.heap.map(mh).entry_of(seq));
+        let slot = match found {
+            None => {
+                let msg = format!("no map entry has order number {seq}");
+                return Err(self.fail(TrapKind::KeyNotFound, msg));
+            }
+            Some((_, v)) if !key => v,
+            Some((KeyRef::Int(k), _)) => k as u64,
+            Some((KeyRef::Bool(b), _)) => b as u64,
+            Some((KeyRef::Str(s), _)) => {
+                let len = s.len();
+                self.charge::<METER>(len, 0)?;
+                self.reserve(stack, str_size(len))?;
+                // Reserving may collect, which never moves map entries.
+                let Some((KeyRef::Str(s), _)) = self.heap.map(mh).entry_of(seq as u64) else {
+                    unreachable_op()
+                };
+                let mut t = CompactString::with_capacity(s.len());
+                let r = strings::push_watched(&mut t, s, &self.watch);
+                self.watched(r)?;
+                self.heap.alloc_text(t)
+            }
+        };
+        stack[sp - 2] = slot;
+        Ok(sp - 1)
+    }
+
     /// `map.keyat` and `map.valat`: the key or value at a position.
     #[inline(never)]
     pub(super) fn op_map_at<const METER: bool>(

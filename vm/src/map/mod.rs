@@ -20,6 +20,14 @@
 //! access ([`TernMap::nth`]) needs ranks, and the table shrinks when it is
 //! mostly empty, so memory follows the live entries.
 //!
+//! Every entry has an *order number*, given when it is inserted (0, 1, 2,
+//! ... per map, never reused; replacing a value keeps it) and kept in a
+//! column beside it. Iteration ([`TernMap::next_from`]) walks order
+//! numbers, not positions: compaction moves entries but not their order
+//! numbers, so a loop that removes entries, even the current one, or adds
+//! some, visits every entry present when it gets there exactly once, new
+//! ones included (the guarantee JavaScript's `Map` gives).
+//!
 //! Capacities follow a fixed policy of our own (powers of two, grown and
 //! shrunk at fixed fill levels) and never depend on hash values, so
 //! [`TernMap::heap_bytes`] (what the heap accounts for the map) is the same
@@ -36,12 +44,13 @@ use crate::siphash;
 /// an int or bool key's bits, a string key's pointer, its hash (while the
 /// index is hashed). And per index slot.
 pub const VALUE_BYTES: usize = 8;
+pub const SEQ_BYTES: usize = 8;
 pub const INT_KEY_BYTES: usize = 8;
 pub const STR_KEY_PTR_BYTES: usize = 16;
 pub const HASH_BYTES: usize = 8;
 pub const INDEX_BYTES: usize = 4;
 /// The most an entry's columns take (a string key's, hashed).
-pub const ENTRY_BYTES: usize = VALUE_BYTES + STR_KEY_PTR_BYTES + HASH_BYTES;
+pub const ENTRY_BYTES: usize = VALUE_BYTES + SEQ_BYTES + STR_KEY_PTR_BYTES + HASH_BYTES;
 /// Accounted bytes a non-empty string key's own allocation costs beyond
 /// its length.
 pub const STR_KEY_BYTES: usize = 16;
@@ -117,6 +126,10 @@ pub struct TernMap {
     /// String keys (other maps: empty). A removed entry's is emptied.
     strs: Vec<Box<str>>,
     values: Vec<u64>,
+    /// Each entry's order number: strictly increasing along the columns.
+    seqs: Vec<u64>,
+    /// The order number the next insert gets.
+    next_seq: u64,
     /// Each entry's key hash, while the index is hashed.
     hashes: Vec<u64>,
     /// One bit per entry: removed (a tombstone). Empty while none is.
@@ -144,6 +157,8 @@ impl TernMap {
             keys: Vec::new(),
             strs: Vec::new(),
             values: Vec::new(),
+            seqs: Vec::new(),
+            next_seq: 0,
             hashes: Vec::new(),
             dead: Vec::new(),
             live: 0,
@@ -171,6 +186,7 @@ impl TernMap {
     /// Accounted bytes per entry of capacity, for the columns in use.
     fn entry_bytes(&self, hashed: bool) -> usize {
         VALUE_BYTES
+            + SEQ_BYTES
             + if self.str_keys {
                 STR_KEY_PTR_BYTES
             } else {
@@ -428,6 +444,7 @@ impl TernMap {
                 // columns grow.
                 self.cap = (self.cap * 2).max(MIN_CAPACITY);
                 set_capacity(&mut self.values, self.cap);
+                set_capacity(&mut self.seqs, self.cap);
                 set_capacity(&mut self.keys, self.cap);
                 self.recount();
             } else {
@@ -504,6 +521,8 @@ impl TernMap {
         }
         self.keys.push(bits);
         self.values.push(value);
+        self.seqs.push(self.next_seq);
+        self.next_seq += 1;
         self.version += 1;
         self.live += 1;
         true
@@ -519,6 +538,8 @@ impl TernMap {
             Key::Bool(b) => self.keys.push(b as u64),
         }
         self.values.push(value);
+        self.seqs.push(self.next_seq);
+        self.next_seq += 1;
         if let Some(h) = hash {
             self.hashes.push(h);
         }
@@ -632,6 +653,42 @@ impl TernMap {
             .map(|e| self.entry(e))
     }
 
+    /// The place in the columns of the entry with order number `seq`, or
+    /// where one would be.
+    fn place_of(&self, seq: u64) -> Result<usize, usize> {
+        // Without removals compacted away, order numbers are places.
+        match self.seqs.first() {
+            Some(&first) if seq >= first => {
+                let guess = (seq - first) as usize;
+                if self.seqs.get(guess) == Some(&seq) {
+                    return Ok(guess);
+                }
+            }
+            _ => {}
+        }
+        self.seqs.binary_search(&seq)
+    }
+
+    /// The order number of the first live entry whose number is at least
+    /// `from`, if any: iteration's step (see the module docs).
+    pub fn next_from(&self, from: u64) -> Option<u64> {
+        let mut e = match self.place_of(from) {
+            Ok(e) | Err(e) => e,
+        };
+        while e < self.values.len() && self.is_dead(e) {
+            e += 1;
+        }
+        self.seqs.get(e).copied()
+    }
+
+    /// The live entry with order number `seq`.
+    pub fn entry_of(&self, seq: u64) -> Option<(KeyRef<'_>, u64)> {
+        match self.place_of(seq) {
+            Ok(e) if !self.is_dead(e) => Some(self.entry(e)),
+            _ => None,
+        }
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = KeyRef<'_>> {
         self.iter().map(|(k, _)| k)
     }
@@ -719,6 +776,7 @@ impl TernMap {
             let dead = std::mem::take(&mut self.dead);
             let is_dead = |e: usize| dead[e / 64] & (1 << (e % 64)) != 0;
             retain_live(&mut self.values, is_dead);
+            retain_live(&mut self.seqs, is_dead);
             if self.str_keys {
                 retain_live(&mut self.strs, is_dead);
             } else {
@@ -735,6 +793,7 @@ impl TernMap {
             self.hashes = Vec::new();
         }
         set_capacity(&mut self.values, cap);
+        set_capacity(&mut self.seqs, cap);
         if self.str_keys {
             set_capacity(&mut self.strs, cap);
         } else {
@@ -904,6 +963,87 @@ mod tests {
             out
         };
         assert_eq!(sizes(HashSeed(1, 2)), sizes(HashSeed(99, 12345)));
+    }
+
+    /// Iterates as a `for k, v in m` loop does, calling `body` on each
+    /// entry reached; the keys visited.
+    fn walk(m: &mut TernMap, mut body: impl FnMut(&mut TernMap, i64)) -> Vec<i64> {
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        while let Some(seq) = m.next_from(cursor) {
+            let Some((KeyRef::Int(k), _)) = m.entry_of(seq) else {
+                panic!("next_from gives a live entry")
+            };
+            seen.push(k);
+            body(m, k);
+            cursor = seq + 1;
+        }
+        seen
+    }
+
+    #[test]
+    fn iteration_survives_removal_insertion_and_compaction() {
+        // The case: removing the current entry skips nothing.
+        let mut m = TernMap::new(false, SEED);
+        for k in [2, 4, 5, 6, 8] {
+            m.insert(Key::Int(k), k as u64);
+        }
+        let seen = walk(&mut m, |m, k| {
+            if k % 2 == 0 {
+                m.remove(KeyRef::Int(k));
+            }
+        });
+        assert_eq!(seen, [2, 4, 5, 6, 8]);
+        assert_eq!(keys(&m), [5]);
+        // Entries added during the loop are visited; removed ones that were
+        // not reached yet are not; compaction and rehashing on the way
+        // (thousands of inserts and removals) change nothing of that.
+        let mut m = TernMap::new(false, SEED);
+        for k in 0..100 {
+            m.insert(Key::Int(k * 1000), 0);
+        }
+        let seen = walk(&mut m, |m, k| {
+            if k < 100_000 && k % 2000 == 0 {
+                // Removes a later entry, and adds one per visit.
+                m.remove(KeyRef::Int(k + 1000));
+                m.insert(Key::Int(k + 1_000_000), 0);
+                for j in 0..50 {
+                    m.insert(Key::Int(-j - 1), 0);
+                    m.remove(KeyRef::Int(-j - 1));
+                }
+            }
+        });
+        let want: Vec<i64> = (0..100)
+            .map(|k| k * 1000)
+            .filter(|k| k % 2000 == 0)
+            .chain(
+                (0..100)
+                    .map(|k| k * 1000)
+                    .filter(|k| k % 2000 == 0)
+                    .map(|k| k + 1_000_000),
+            )
+            .collect();
+        assert_eq!(seen, want);
+        // A key removed and inserted again goes last, and is visited again.
+        let mut m = TernMap::new(true, SEED);
+        for k in ["a", "b", "c"] {
+            m.insert(Key::Str(k.into()), 0);
+        }
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        while let Some(seq) = m.next_from(cursor) {
+            let Some((KeyRef::Str(k), _)) = m.entry_of(seq) else {
+                panic!()
+            };
+            let k = k.to_string();
+            if k == "a" && seen.is_empty() {
+                m.remove(KeyRef::Str("a"));
+                m.insert(Key::Str("a".into()), 1);
+            }
+            seen.push(k);
+            cursor = seq + 1;
+        }
+        assert_eq!(seen, ["a", "b", "c", "a"]);
     }
 
     #[test]

@@ -463,14 +463,20 @@ impl Ctx<'_> {
                 }
                 s.stack.push(ty);
             }
-            Instr::MKeyAt {} | Instr::MValAt {} => {
+            Instr::MNext {} => {
+                self.pop_expect(s, INT)?;
+                self.pop_map(s)?;
+                s.stack.push(INT);
+            }
+            Instr::MKeyAt {} | Instr::MValAt {} | Instr::MKeyOf {} | Instr::MValOf {} => {
                 self.pop_expect(s, INT)?;
                 let (k, v) = self.pop_map(s)?;
-                s.stack.push(if matches!(instr, Instr::MKeyAt {}) {
-                    k
-                } else {
-                    v
-                });
+                s.stack
+                    .push(if matches!(instr, Instr::MKeyAt {} | Instr::MKeyOf {}) {
+                        k
+                    } else {
+                        v
+                    });
             }
             Instr::NewStruct { ty } => {
                 self.type_of(ty)?;
