@@ -66,6 +66,10 @@ pub enum Intrinsic {
     Slice,
     Split,
     Find,
+    /// The VM's built-in function of this name (its `builtin`
+    /// instruction's table, `tern_vm::builtins`; a test in the compiler
+    /// holds the names and signatures here to it).
+    Builtin(&'static str),
 }
 
 /// How a standard-library function becomes bytecode.
@@ -147,6 +151,10 @@ pub const MATH: StdModule = StdModule {
             name: "INF",
             value: f64::INFINITY,
         },
+        StdConst {
+            name: "NAN",
+            value: f64::NAN,
+        },
     ],
     fns: &[
         op("sqrt", &[Float], Float, Intrinsic::Sqrt),
@@ -163,6 +171,29 @@ pub const MATH: StdModule = StdModule {
         op("min", &[Float, Float], Float, Intrinsic::FloatMin),
         op("max", &[Int, Int], Int, Intrinsic::IntMax),
         op("max", &[Float, Float], Float, Intrinsic::FloatMax),
+        op("tan", &[Float], Float, Intrinsic::Builtin("tan")),
+        op("asin", &[Float], Float, Intrinsic::Builtin("asin")),
+        op("acos", &[Float], Float, Intrinsic::Builtin("acos")),
+        op("atan", &[Float], Float, Intrinsic::Builtin("atan")),
+        op("atan2", &[Float, Float], Float, Intrinsic::Builtin("atan2")),
+        op("round", &[Float], Float, Intrinsic::Builtin("round")),
+        op("trunc", &[Float], Float, Intrinsic::Builtin("trunc")),
+        op("log2", &[Float], Float, Intrinsic::Builtin("log2")),
+        op("log10", &[Float], Float, Intrinsic::Builtin("log10")),
+        op("hypot", &[Float, Float], Float, Intrinsic::Builtin("hypot")),
+        op("pow", &[Int, Int], Int, Intrinsic::Builtin("int_pow")),
+        op(
+            "clamp",
+            &[Int, Int, Int],
+            Int,
+            Intrinsic::Builtin("int_clamp"),
+        ),
+        op(
+            "clamp",
+            &[Float, Float, Float],
+            Float,
+            Intrinsic::Builtin("float_clamp"),
+        ),
     ],
 };
 
@@ -338,6 +369,12 @@ pub const BUILTINS: &[Builtin] = &[
     builtin("float", &[P_STR], P_FLOAT, Some(Intrinsic::StrToFloat)),
     builtin("float", &[P_FLOAT], Param::Same, None),
     builtin("fixed", &[P_FLOAT, P_INT], P_STR, Some(Intrinsic::Fixed)),
+    builtin(
+        "char",
+        &[P_INT],
+        P_STR,
+        Some(Intrinsic::Builtin("from_code")),
+    ),
 ];
 
 /// The built-in function `name`'s overloads, if it is one.
@@ -414,7 +451,26 @@ pub const METHODS: &[Method] = &[
         Intrinsic::Split,
     ),
     method(Receiver::Str, "find", &[P_STR], P_INT, Intrinsic::Find),
+    str_method("rfind", &[P_STR], P_INT),
+    str_method("contains", &[P_STR], P_BOOL),
+    str_method("starts_with", &[P_STR], P_BOOL),
+    str_method("ends_with", &[P_STR], P_BOOL),
+    str_method("trim", &[], P_STR),
+    str_method("trim_start", &[], P_STR),
+    str_method("trim_end", &[], P_STR),
+    str_method("to_upper", &[], P_STR),
+    str_method("to_lower", &[], P_STR),
+    str_method("replace", &[P_STR, P_STR], P_STR),
+    str_method("repeat", &[P_INT], P_STR),
+    str_method("compare", &[P_STR], P_INT),
+    str_method("char_count", &[], P_INT),
+    str_method("code_at", &[P_INT], P_INT),
 ];
+
+/// A string method that is the VM's built-in function of the same name.
+const fn str_method(name: &'static str, params: &'static [Param], ret: Param) -> Method {
+    method(Receiver::Str, name, params, ret, Intrinsic::Builtin(name))
+}
 
 /// The method `name` of a receiver of kind `receiver`, if there is one.
 pub fn method_of(receiver: Receiver, name: &str) -> Option<&'static Method> {

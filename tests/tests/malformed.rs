@@ -686,6 +686,14 @@ fn type_rule_cases() -> Vec<(&'static str, Vec<u8>)> {
         case("map.next of an int", vec![int, int, MNext {}, Pop {}]),
         case("map.keyof of an int", vec![int, int, MKeyOf {}, Pop {}]),
         case("map.valof of an int", vec![int, int, MValOf {}, Pop {}]),
+        case(
+            "builtin contains of two ints",
+            vec![int, int, Builtin { id: 0 }, Pop {}],
+        ),
+        case(
+            "builtin with an unknown id",
+            vec![int, Builtin { id: 60000 }, Pop {}],
+        ),
         case("field.set of an int", vec![int, int, SetField { field: 0 }]),
         case("enum.tag of an int", vec![int, EnumTag {}, Pop {}]),
         case(

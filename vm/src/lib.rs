@@ -11,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod builtins;
 pub mod disasm;
 pub mod divisor;
 pub mod format;

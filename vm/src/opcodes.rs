@@ -355,6 +355,10 @@ macro_rules! for_each_op {
             CellGet = 0xB2, "cell.get", {}, (special), false;
             /// Write a cell.
             CellSet = 0xB3, "cell.set", {}, (special), false;
+
+            /// Built-in function `id` (see the table of built-ins): pops its
+            /// parameters, pushes its result.
+            Builtin = 0xC0, "builtin", { id: u16 as Imm }, (special), true;
         }
     };
 }

@@ -321,6 +321,11 @@ pub(super) fn instr(op: Op) -> Instr {
             N::Slice => Instr::SSlice {},
             N::Split => Instr::SSplit { ty: 0 },
             N::Find => Instr::SFind {},
+            N::Builtin(name) => Instr::Builtin {
+                id: tern_vm::builtins::Builtin::by_name(name)
+                    .expect("the catalogue names built-ins the VM has")
+                    .id(),
+            },
         },
     }
 }

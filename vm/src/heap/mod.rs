@@ -199,12 +199,12 @@ pub fn text_bytes(t: &CompactString) -> usize {
 /// Accounted bytes of a new string of `len` bytes (see [`text_bytes`]: a
 /// heap buffer holds at least 32 bytes).
 pub fn str_size(len: usize) -> usize {
-    OBJECT_BYTES
-        + if len <= INLINE_TEXT {
-            0
-        } else {
-            len.max(MIN_HEAP_TEXT)
-        }
+    // Saturating: a size past any limit (a huge `repeat`) must stay huge.
+    OBJECT_BYTES.saturating_add(if len <= INLINE_TEXT {
+        0
+    } else {
+        len.max(MIN_HEAP_TEXT)
+    })
 }
 
 /// A copy of `s` as a string's text, holding what [`str_size`] says.

@@ -284,6 +284,7 @@ impl Vm<'_> {
                 let next = self.heap.map(top!()).next_from(from.max(0) as u64);
                 top!() = next.map_or(-1, |seq| seq as i64) as u64;
             }
+            Instr::Builtin { id } => slow!(op_builtin, id),
             Instr::MKeyOf {} => slow!(op_map_of, true),
             Instr::MValOf {} => slow!(op_map_of, false),
 

@@ -54,6 +54,7 @@ macro_rules! variant_field {
 }
 
 mod alloc;
+mod builtins;
 mod canonical;
 mod dispatch;
 mod frames;

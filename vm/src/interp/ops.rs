@@ -29,7 +29,11 @@ impl Vm<'_> {
     /// Charges `bytes` and `elements` of work to the fuel, before the
     /// work: out of fuel, the instruction traps without doing it.
     #[inline]
-    fn charge<const METER: bool>(&mut self, bytes: usize, elements: usize) -> Result<(), Trap> {
+    pub(super) fn charge<const METER: bool>(
+        &mut self,
+        bytes: usize,
+        elements: usize,
+    ) -> Result<(), Trap> {
         if METER {
             self.add_work(work_units(bytes, elements))?;
         }
@@ -664,6 +668,6 @@ impl Vm<'_> {
 }
 
 #[cold]
-fn unreachable_op() -> ! {
+pub(super) fn unreachable_op() -> ! {
     panic!("the verifier admitted an ill-typed instruction")
 }

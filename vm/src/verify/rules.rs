@@ -463,6 +463,15 @@ impl Ctx<'_> {
                 }
                 s.stack.push(ty);
             }
+            Instr::Builtin { id } => {
+                let Some(b) = crate::builtins::Builtin::from_id(id) else {
+                    return Err(format!("unknown built-in function {id}"));
+                };
+                for &p in b.params().iter().rev() {
+                    self.pop_expect(s, slot_type(p))?;
+                }
+                s.stack.push(slot_type(b.result()));
+            }
             Instr::MNext {} => {
                 self.pop_expect(s, INT)?;
                 self.pop_map(s)?;

@@ -1,0 +1,298 @@
+//! The `builtin id` instruction (see [`crate::builtins`]): the numeric
+//! functions are [`eval_number`]; the string ones are here, because they
+//! read and make heap strings.
+//!
+//! Each charges fuel for the bytes it reads and writes before doing the
+//! work, makes room on the heap before it allocates (a result whose size
+//! depends on the text is built first and accounted before it is
+//! stored), and looks at the watch between chunks of long text, as the
+//! other string instructions do (see [`crate::strings`]).
+
+use super::ops::unreachable_op;
+use super::Vm;
+use crate::builtins::{eval_number, simple_case, Builtin};
+use crate::heap::{str_size, OBJECT_BYTES};
+use crate::limits::{Stop, Watch, CHUNK_BYTES};
+use crate::stack::ValueStack;
+use crate::strings::{find_watched, push_watched, str_chunks};
+use crate::trap::{Trap, TrapKind};
+use compact_str::CompactString;
+
+impl Vm<'_> {
+    #[inline(never)]
+    pub(super) fn op_builtin<const METER: bool>(
+        &mut self,
+        stack: &mut ValueStack,
+        sp: usize,
+        id: u16,
+    ) -> Result<usize, Trap> {
+        let b = Builtin::from_id(id).unwrap_or_else(|| unreachable_op());
+        let base = sp - b.params().len();
+        let mut args = [0u64; 3];
+        args[..sp - base].copy_from_slice(&stack[base..sp]);
+        let args = &args[..sp - base];
+        let v = match eval_number(b, args) {
+            Some(Ok(v)) => v,
+            Some(Err(msg)) => return Err(self.fail(TrapKind::InvalidArgument, msg)),
+            None => self.text_builtin::<METER>(stack, b, args)?,
+        };
+        stack[base] = v;
+        Ok(base + 1)
+    }
+
+    fn text_builtin<const METER: bool>(
+        &mut self,
+        stack: &ValueStack,
+        b: Builtin,
+        args: &[u64],
+    ) -> Result<u64, Trap> {
+        let len = |vm: &Self, k: usize| vm.heap.str(args[k]).len();
+        match b {
+            Builtin::Contains | Builtin::RFind => {
+                self.charge::<METER>(len(self, 0) + len(self, 1), 0)?;
+                let (hay, needle) = (self.heap.str(args[0]), self.heap.str(args[1]));
+                let found = if b == Builtin::Contains {
+                    find_watched(hay, needle, &self.watch).map(|at| at.is_some() as u64)
+                } else {
+                    rfind_watched(hay, needle, &self.watch)
+                        .map(|at| at.map_or(-1, |i| i as i64) as u64)
+                };
+                self.watched(found)
+            }
+            Builtin::StartsWith | Builtin::EndsWith => {
+                self.charge::<METER>(len(self, 1), 0)?;
+                let (s, p) = (self.heap.str(args[0]), self.heap.str(args[1]));
+                let yes = if b == Builtin::StartsWith {
+                    s.as_bytes().starts_with(p.as_bytes())
+                } else {
+                    s.as_bytes().ends_with(p.as_bytes())
+                };
+                Ok(yes as u64)
+            }
+            Builtin::Trim | Builtin::TrimStart | Builtin::TrimEnd => {
+                self.charge::<METER>(len(self, 0), 0)?;
+                let s = self.heap.str(args[0]);
+                let start = if b == Builtin::TrimEnd {
+                    0
+                } else {
+                    s.len() - s.trim_start().len()
+                };
+                let end = if b == Builtin::TrimStart {
+                    s.len()
+                } else {
+                    s.trim_end().len()
+                };
+                let range = start..end.max(start);
+                self.reserve(stack, str_size(range.len()))?;
+                let r = self.heap.slice(args[0], range, &self.watch);
+                self.watched(r)
+            }
+            Builtin::ToUpper | Builtin::ToLower => {
+                self.charge::<METER>(2 * len(self, 0), 0)?;
+                let upper = b == Builtin::ToUpper;
+                let out = case_mapped(self.heap.str(args[0]), upper, &self.watch);
+                let out = self.watched(out)?;
+                self.new_text(stack, out)
+            }
+            Builtin::Replace => {
+                let (from_len, to_len) = (len(self, 1), len(self, 2));
+                self.charge::<METER>(len(self, 0) + from_len, 0)?;
+                let (s, from) = (self.heap.str(args[0]), self.heap.str(args[1]));
+                let s_len = s.len();
+                // Matches first, so the result's size is known (and paid
+                // for) before it is built.
+                let matches = if from.is_empty() {
+                    s.chars().count() + 1
+                } else {
+                    let n = count_matches(s, from, &self.watch);
+                    self.watched(n)?
+                };
+                let total = (s_len - matches.min(s_len / from_len.max(1)) * from_len)
+                    .saturating_add(matches.saturating_mul(to_len));
+                self.charge::<METER>(total, 0)?;
+                self.reserve(stack, str_size(total))?;
+                let (s, from, to) = (
+                    self.heap.str(args[0]),
+                    self.heap.str(args[1]),
+                    self.heap.str(args[2]),
+                );
+                let out = replaced(s, from, to, total, &self.watch);
+                let out = self.watched(out)?;
+                Ok(self.heap.alloc_text(out))
+            }
+            Builtin::Repeat => {
+                let n = args[1] as i64;
+                if n < 0 {
+                    let msg = format!("negative repeat count: {n}");
+                    return Err(self.fail(TrapKind::InvalidArgument, msg));
+                }
+                if len(self, 0) == 0 {
+                    // Nothing to copy however many times (and no loop of
+                    // i64::MAX empty copies).
+                    self.reserve(stack, OBJECT_BYTES)?;
+                    return Ok(self.heap.alloc_text(CompactString::default()));
+                }
+                let total = len(self, 0).saturating_mul(n as usize);
+                self.charge::<METER>(total, 0)?;
+                self.reserve(stack, str_size(total))?;
+                let mut out = CompactString::default();
+                if out.try_reserve(total).is_err() {
+                    let msg = format!(
+                        "out of memory: the host cannot allocate a string of {total} bytes"
+                    );
+                    return Err(self.fail(TrapKind::OutOfMemory, msg));
+                }
+                let r = repeated(&mut out, self.heap.str(args[0]), n, &self.watch);
+                self.watched(r)?;
+                Ok(self.heap.alloc_text(out))
+            }
+            Builtin::Compare => {
+                self.charge::<METER>(len(self, 0).min(len(self, 1)), 0)?;
+                let r = self.heap.str_cmp(args[0], args[1], &self.watch);
+                Ok(self.watched(r)? as i8 as i64 as u64)
+            }
+            Builtin::CharCount => {
+                self.charge::<METER>(len(self, 0), 0)?;
+                let n = char_count(self.heap.str(args[0]), &self.watch);
+                Ok(self.watched(n)? as u64)
+            }
+            Builtin::CodeAt => {
+                let (s, i) = (self.heap.str(args[0]), args[1] as i64);
+                let at = usize::try_from(i).ok().filter(|&i| i < s.len());
+                let Some(at) = at else {
+                    let msg = format!("index {i} out of bounds for length {}", s.len());
+                    return Err(self.fail(TrapKind::IndexOutOfBounds, msg));
+                };
+                match s.get(at..).and_then(|rest| rest.chars().next()) {
+                    Some(c) => Ok(c as u64),
+                    None => {
+                        let msg = format!("byte {at} is not at a character boundary");
+                        Err(self.fail(TrapKind::InvalidArgument, msg))
+                    }
+                }
+            }
+            Builtin::FromCode => {
+                let cp = args[0] as i64;
+                let Some(c) = u32::try_from(cp).ok().and_then(char::from_u32) else {
+                    let msg = format!("not a Unicode scalar value: {cp}");
+                    return Err(self.fail(TrapKind::InvalidArgument, msg));
+                };
+                self.reserve(stack, OBJECT_BYTES)?;
+                Ok(self.heap.alloc_text(CompactString::from(c.to_string())))
+            }
+            _ => unreachable_op(),
+        }
+    }
+
+    /// Stores text built by a built-in, making room for it first.
+    fn new_text(&mut self, stack: &ValueStack, text: CompactString) -> Result<u64, Trap> {
+        self.reserve(stack, str_size(text.len()))?;
+        Ok(self.heap.alloc_text(text))
+    }
+}
+
+/// The byte offset of the last occurrence of `needle` in `hay`, looking
+/// at the watch between chunks.
+fn rfind_watched(hay: &str, needle: &str, watch: &Watch) -> Result<Option<usize>, Stop> {
+    let step = CHUNK_BYTES.max(needle.len());
+    if watch.is_idle() || hay.len() <= step {
+        return Ok(hay.rfind(needle));
+    }
+    let mut end = hay.len();
+    while end > 0 {
+        if end < hay.len() {
+            watch.check()?;
+        }
+        let mut start = end.saturating_sub(step);
+        while !hay.is_char_boundary(start) {
+            start -= 1;
+        }
+        // Matches starting in `start..end` (later ones were looked for
+        // already) end before `end + needle.len()`.
+        let mut top = (end + needle.len()).min(hay.len());
+        while !hay.is_char_boundary(top) {
+            top -= 1;
+        }
+        if let Some(i) = hay[start..top].rfind(needle) {
+            return Ok(Some(start + i));
+        }
+        end = start;
+    }
+    Ok(None)
+}
+
+/// Each character of `s` case-mapped (see [`simple_case`]).
+fn case_mapped(s: &str, upper: bool, watch: &Watch) -> Result<CompactString, Stop> {
+    let mut out = CompactString::with_capacity(s.len());
+    for (i, chunk) in str_chunks(s).enumerate() {
+        if i > 0 {
+            watch.check()?;
+        }
+        out.extend(chunk.chars().map(|c| simple_case(c, upper)));
+    }
+    Ok(out)
+}
+
+/// Non-overlapping occurrences of `needle` (not empty), left to right.
+fn count_matches(s: &str, needle: &str, watch: &Watch) -> Result<usize, Stop> {
+    let (mut n, mut at) = (0, 0);
+    while let Some(i) = find_watched(&s[at..], needle, watch)? {
+        n += 1;
+        at += i + needle.len();
+    }
+    Ok(n)
+}
+
+/// `s` with every `from` replaced by `to`: `total` bytes.
+fn replaced(
+    s: &str,
+    from: &str,
+    to: &str,
+    total: usize,
+    watch: &Watch,
+) -> Result<CompactString, Stop> {
+    let mut out = CompactString::with_capacity(total);
+    if from.is_empty() {
+        out.push_str(&s.replace(from, to));
+        return Ok(out);
+    }
+    let (mut at, mut since_check) = (0, 0);
+    while let Some(i) = s[at..].find(from) {
+        out.push_str(&s[at..at + i]);
+        out.push_str(to);
+        since_check += i + to.len();
+        at += i + from.len();
+        if since_check > CHUNK_BYTES {
+            since_check = 0;
+            watch.check()?;
+        }
+    }
+    push_watched(&mut out, &s[at..], watch)?;
+    Ok(out)
+}
+
+/// Appends `s` to `out` `n` times.
+fn repeated(out: &mut CompactString, s: &str, n: i64, watch: &Watch) -> Result<(), Stop> {
+    let mut since_check = 0;
+    for _ in 0..n {
+        out.push_str(s);
+        // Counts calls too, so a million copies of "" still look.
+        since_check += s.len() + 1;
+        if since_check > CHUNK_BYTES {
+            since_check = 0;
+            watch.check()?;
+        }
+    }
+    Ok(())
+}
+
+fn char_count(s: &str, watch: &Watch) -> Result<usize, Stop> {
+    let mut n = 0;
+    for (i, chunk) in str_chunks(s).enumerate() {
+        if i > 0 {
+            watch.check()?;
+        }
+        n += chunk.chars().count();
+    }
+    Ok(n)
+}
