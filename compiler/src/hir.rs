@@ -200,6 +200,12 @@ pub enum ExprKind {
     NewStruct(StructId, Vec<(u16, Expr)>),
     NewEnum(EnumId, u16, Vec<Expr>),
     Closure(FuncId, Vec<CaptureSource>),
+    /// `panic(msg)`: a runtime error; control does not go on.
+    Panic(Box<Expr>),
+    /// `exit(code)`: the program ends with `code`; control does not go on.
+    Exit(Box<Expr>),
+    /// `assert(cond)` or `assert(cond, msg)`.
+    Assert(Box<Expr>, Option<Box<Expr>>),
     /// Produces the poison value of a failed check; never reaches codegen.
     Error,
 }

@@ -286,6 +286,12 @@ macro_rules! for_each_op {
             CallHost = 0x75, "call.host", { import: u32 as Import }, (special), true;
             /// Return; the stack holds exactly the result (nothing for unit).
             Ret = 0x76, "ret", {}, (special), false;
+            /// Stop the program with a runtime error whose message is the
+            /// string popped (`panic`); control does not go on.
+            Panic = 0x77, "panic", {}, ([S] -> []), false;
+            /// End the program with the int popped as its exit code, as
+            /// `main` returning it would; control does not go on.
+            Exit = 0x78, "exit", {}, ([I] -> []), false;
 
             /// Pop `len` elements into a new array of type `ty`.
             NewArray = 0x80, "array.new", { ty: u32 as Type, len: u32 as Count }, (special), true;
@@ -690,7 +696,10 @@ impl Instr {
 
     /// Whether control can continue to the next instruction.
     pub fn falls_through(&self) -> bool {
-        !matches!(self, Instr::Jmp { .. } | Instr::Ret {})
+        !matches!(
+            self,
+            Instr::Jmp { .. } | Instr::Ret {} | Instr::Panic {} | Instr::Exit {}
+        )
     }
 }
 

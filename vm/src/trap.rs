@@ -20,6 +20,12 @@ pub enum TrapKind {
     Interrupted,
     UninitializedGlobal,
     Host,
+    /// The program called `panic`.
+    Panic,
+    /// The program called `exit(code)`: not an error of the program.
+    /// `run_main` returns the code as `main`'s result; a host calling an
+    /// export gets this trap and decides.
+    Exit(i64),
     /// A bug in the VM or in a host function (a panic, caught at the
     /// sandbox boundary). The instance it happened in is unusable.
     Internal,

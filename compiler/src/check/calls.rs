@@ -171,6 +171,9 @@ impl<'a> Checker<'a> {
                 if is_builtin(&last) {
                     return self.builtin(&last, args, span, line);
                 }
+                if matches!(last.as_str(), "panic" | "exit" | "assert") {
+                    return self.stop_call(&last, args, span, line);
+                }
                 if let Some((en, v)) = self.bare_variant(&last, want, callee.span) {
                     return self.construct_variant(en, v, args, span, line);
                 }
@@ -208,6 +211,31 @@ impl<'a> Checker<'a> {
         }
         let f = self.expr(callee, None);
         self.call_value(f, args, span, line)
+    }
+
+    /// `panic(msg)`, `exit(code)`, `assert(cond)`, `assert(cond, msg)`.
+    fn stop_call(&mut self, name: &str, args: &[ast::Expr], span: Span, line: u32) -> Expr {
+        let params: &[Ty] = match (name, args.len()) {
+            ("panic", _) => &[Ty::Str],
+            ("exit", _) => &[Ty::Int],
+            ("assert", n) if n >= 2 => &[Ty::Bool, Ty::Str],
+            _ => &[Ty::Bool],
+        };
+        let mut xs = self
+            .args(args, params, &format!("`{name}`"), span)
+            .into_iter();
+        let (Some(first), second) = (xs.next(), xs.next()) else {
+            return self.error_expr(line);
+        };
+        if first.ty.is_error() || second.as_ref().is_some_and(|s| s.ty.is_error()) {
+            return self.error_expr(line);
+        }
+        let kind = match name {
+            "panic" => ExprKind::Panic(Box::new(first)),
+            "exit" => ExprKind::Exit(Box::new(first)),
+            _ => ExprKind::Assert(Box::new(first), second.map(Box::new)),
+        };
+        e(kind, Ty::Unit, line)
     }
 
     pub(super) fn call_value(

@@ -603,6 +603,7 @@ impl<'a> Checker<'a> {
 pub fn always_returns(stmts: &[Stmt]) -> bool {
     stmts.iter().any(|s| match &s.kind {
         StmtKind::Return(_) => true,
+        StmtKind::Expr(x) => matches!(x.kind, ExprKind::Panic(_) | ExprKind::Exit(_)),
         StmtKind::Block(b) => always_returns(b),
         StmtKind::If(arms, e) => arms.iter().all(|a| always_returns(&a.then)) && always_returns(e),
         StmtKind::Loop(b) => !breaks(b),

@@ -65,6 +65,33 @@ impl Gen<'_> {
                 fg.set_line(x.line);
                 fg.emit(Instr::CallClosure { ty });
             }
+            ExprKind::Panic(msg) => {
+                self.expr(fg, msg);
+                fg.set_line(x.line);
+                fg.emit(Instr::Panic {});
+            }
+            ExprKind::Exit(code) => {
+                self.expr(fg, code);
+                fg.set_line(x.line);
+                fg.emit(Instr::Exit {});
+            }
+            ExprKind::Assert(cond, msg) => {
+                let holds = self.branch(fg, cond, true);
+                let head = self.constant(ConstKey::Str(match msg {
+                    Some(_) => "assertion failed: ".into(),
+                    None => "assertion failed".into(),
+                }));
+                fg.emit(Instr::Const { index: head });
+                if let Some(m) = msg {
+                    self.expr(fg, m);
+                    fg.emit(Instr::SConcat {});
+                }
+                fg.set_line(x.line);
+                fg.emit(Instr::Panic {});
+                for j in holds {
+                    fg.patch_here(j);
+                }
+            }
             ExprKind::CallHost(h, args) => {
                 for a in args {
                     self.expr(fg, a);

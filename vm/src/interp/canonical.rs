@@ -310,6 +310,14 @@ impl Vm<'_> {
                 let c = pop!();
                 self.heap.set_cell(c, v);
             }
+            Instr::Panic {} => {
+                let msg = self.heap.str(top!()).to_string();
+                trap!(TrapKind::Panic, "{msg}")
+            }
+            Instr::Exit {} => {
+                let code = top!() as i64;
+                trap!(TrapKind::Exit(code), "the program called exit({code})")
+            }
             Instr::Jmp { .. }
             | Instr::JmpIf { .. }
             | Instr::JmpIfNot { .. }

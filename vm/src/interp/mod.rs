@@ -329,9 +329,14 @@ impl<'h> Vm<'h> {
                 args.iter().map(|a| Value::Str(a.clone())).collect(),
             )]
         };
-        match self.call_function(entry, &argv)? {
-            Value::Int(code) => Ok(code),
-            _ => Ok(0),
+        match self.call_function(entry, &argv) {
+            Ok(Value::Int(code)) => Ok(code),
+            Ok(_) => Ok(0),
+            Err(Trap {
+                kind: TrapKind::Exit(code),
+                ..
+            }) => Ok(code),
+            Err(t) => Err(t),
         }
     }
 
