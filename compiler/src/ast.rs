@@ -130,10 +130,13 @@ pub struct Let {
 /// `for first in iter..end {}`.
 #[derive(Clone, Debug)]
 pub struct For {
+    pub label: Option<Ident>,
     pub first: Ident,
     pub second: Option<Ident>,
     pub iter: Expr,
     pub end: Option<Expr>,
+    /// `a..=b`: `end` is included.
+    pub inclusive: bool,
     pub body: Block,
 }
 
@@ -152,6 +155,7 @@ pub enum StmtKind {
         els: Option<Box<Block>>,
     },
     While {
+        label: Option<Ident>,
         cond: Box<Expr>,
         body: Block,
     },
@@ -161,8 +165,9 @@ pub enum StmtKind {
         arms: Vec<Arm>,
     },
     Return(Option<Expr>),
-    Break,
-    Continue,
+    /// `break;` or `break 'label;`.
+    Break(Option<Ident>),
+    Continue(Option<Ident>),
     Block(Block),
     /// A syntax error the parser recovered from (already reported).
     Error,
@@ -182,10 +187,31 @@ pub struct IfArm {
     pub then: Block,
 }
 
+/// `pattern [| pattern ...] [if guard] => body`.
 #[derive(Clone, Debug)]
 pub struct Arm {
     pub pat: Pattern,
-    pub body: Block,
+    /// More alternatives after `|`.
+    pub alts: Vec<Pattern>,
+    pub guard: Option<Expr>,
+    pub body: ArmBody,
+}
+
+#[derive(Clone, Debug)]
+pub enum ArmBody {
+    /// Statements: `P => { ...; }`, `P => return x;`.
+    Block(Block),
+    /// A value: `P => x,`, `P => { ...; x }`.
+    Value(ValueBlock),
+}
+
+/// A block whose last part is an expression, its value: the branches of
+/// an `if` expression and the arms of a `match` expression.
+#[derive(Clone, Debug)]
+pub struct ValueBlock {
+    pub stmts: Vec<Stmt>,
+    pub value: Expr,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug)]
@@ -281,6 +307,33 @@ pub enum ExprKind {
     /// `Name { field: value, ... }` with an optional module qualifier.
     StructLit(Box<Vec<Ident>>, Vec<(Ident, Expr)>),
     Closure(Box<Closure>),
+    /// `if c { a } else if d { b } else { c }` as a value.
+    If(Vec<(Expr, ValueBlock)>, Box<ValueBlock>),
+    /// `match x { P => v, ... }` as a value.
+    Match(Box<Expr>, Vec<Arm>),
+    /// `|x, y: int| body`: a closure whose parameter and result types may
+    /// come from the type expected.
+    Lambda(Box<Lambda>),
+}
+
+#[derive(Clone, Debug)]
+pub struct LambdaParam {
+    pub name: Ident,
+    pub ty: Option<TypeExpr>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Lambda {
+    pub params: Vec<LambdaParam>,
+    pub body: LambdaBody,
+}
+
+#[derive(Clone, Debug)]
+pub enum LambdaBody {
+    /// `|x| x * 2`: the value.
+    Expr(Expr),
+    /// `|x| { ...; return v; }`: statements, as a `fn` closure's body.
+    Block(Block),
 }
 
 /// `fn(params) -> ret { body }` as a value.

@@ -200,6 +200,11 @@ pub enum ExprKind {
     NewStruct(StructId, Vec<(u16, Expr)>),
     NewEnum(EnumId, u16, Vec<Expr>),
     Closure(FuncId, Vec<CaptureSource>),
+    /// `if` as a value: each test with its statements and value, then the
+    /// `else` statements and value.
+    If(Vec<(Expr, Vec<Stmt>, Expr)>, Box<(Vec<Stmt>, Expr)>),
+    /// `match` as a value (always exhaustive).
+    Match(Box<Expr>, Vec<Arm>),
     /// `panic(msg)`: a runtime error; control does not go on.
     Panic(Box<Expr>),
     /// `exit(code)`: the program ends with `code`; control does not go on.
@@ -238,9 +243,15 @@ pub enum Bind {
 
 #[derive(Clone, Debug)]
 pub struct Arm {
-    pub test: ArmTest,
+    /// The arm is taken when any of these match (`A | B`) and the guard
+    /// holds; one `ArmTest::Always` matches everything.
+    pub tests: Vec<ArmTest>,
     pub binds: Vec<Bind>,
+    pub guard: Option<Expr>,
     pub body: Vec<Stmt>,
+    /// In a `match` expression: the arm's value, after `body` (`None`
+    /// where the body does not end: it panics or exits).
+    pub value: Option<Expr>,
     pub line: u32,
 }
 
@@ -275,6 +286,8 @@ pub enum StmtKind {
         var: LocalId,
         lo: Box<Expr>,
         hi: Box<Expr>,
+        /// `lo..=hi`.
+        inclusive: bool,
         body: Vec<Stmt>,
     },
     ForArray {
@@ -296,8 +309,9 @@ pub enum StmtKind {
         exhaustive: bool,
     },
     Return(Option<Expr>),
-    Break,
-    Continue,
+    /// Leaves the loop this many loops out from the innermost (0).
+    Break(u32),
+    Continue(u32),
     Block(Vec<Stmt>),
 }
 

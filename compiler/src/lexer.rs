@@ -232,6 +232,11 @@ pub enum Tok {
     Dot,
     #[token("..")]
     DotDot,
+    #[token("..=")]
+    DotDotEq,
+    /// `'outer`: a loop label.
+    #[regex(r"'[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice()[1..].to_string())]
+    Label(String),
     #[token("->")]
     Arrow,
     #[token("=>")]
@@ -336,6 +341,7 @@ fn token_text(t: &Tok) -> &'static str {
         Tok::Colon => ":",
         Tok::Dot => ".",
         Tok::DotDot => "..",
+        Tok::DotDotEq => "..=",
         Tok::Arrow => "->",
         Tok::FatArrow => "=>",
         Tok::Eq => "=",
@@ -368,6 +374,7 @@ fn token_text(t: &Tok) -> &'static str {
         | Tok::UnterminatedStr
         | Tok::RadixWithoutDigits
         | Tok::Ident(_)
+        | Tok::Label(_)
         | Tok::Int(_)
         | Tok::Float(_)
         | Tok::Str(_) => "?",

@@ -202,7 +202,122 @@ impl<'a> Checker<'a> {
             ast::ExprKind::Closure(c) => {
                 self.closure(&c.params, c.ret.as_ref(), &c.body, x.span, line)
             }
+            ast::ExprKind::Lambda(l) => self.lambda(l, want, x.span, line),
+            ast::ExprKind::If(arms, els) => {
+                let mut ty: Option<Ty> = want.cloned();
+                let mut out = Vec::with_capacity(arms.len());
+                for (cond, then) in arms {
+                    let c = self.expr(cond, Some(&Ty::Bool));
+                    self.expect_ty(&c.ty, &Ty::Bool, cond.span);
+                    let (body, v) = self.value_block(then, ty.as_ref());
+                    self.unify_value(&mut ty, &v, then.value.span);
+                    out.push((c, body, v));
+                }
+                let (body, v) = self.value_block(els, ty.as_ref());
+                self.unify_value(&mut ty, &v, els.value.span);
+                let ty = ty.unwrap_or(Ty::Error);
+                e(ExprKind::If(out, Box::new((body, v))), ty, line)
+            }
+            ast::ExprKind::Match(s, arms) => {
+                let (s, arms, exhaustive, ty) = self.match_arms(s, arms, x.span, Some(want));
+                if !exhaustive {
+                    // Reported by match_arms; a value needs every case.
+                    return self.error_expr(line);
+                }
+                e(ExprKind::Match(Box::new(s), arms), ty, line)
+            }
         }
+    }
+
+    /// `|x, y| body`: parameter types written or from the function type
+    /// wanted; the result type from that, or the body's value.
+    fn lambda(&mut self, l: &ast::Lambda, want: Option<&Ty>, span: Span, line: u32) -> Expr {
+        let wanted = match want {
+            Some(Ty::Fn(ps, r)) if ps.len() == l.params.len() => Some((ps.clone(), (**r).clone())),
+            _ => None,
+        };
+        let mut ptys = Vec::with_capacity(l.params.len());
+        for (k, p) in l.params.iter().enumerate() {
+            let t = match (&p.ty, &wanted) {
+                (Some(t), _) => self.resolve_type(t),
+                (None, Some((ps, _))) => ps[k].clone(),
+                (None, None) => {
+                    let msg = format!(
+                        "cannot infer the type of `{}`; write it: `|{}: int|`",
+                        p.name.name, p.name.name
+                    );
+                    self.error(p.name.span, msg);
+                    Ty::Error
+                }
+            };
+            ptys.push(t);
+        }
+        if let Some((ps, _)) = &wanted {
+            for (k, p) in l.params.iter().enumerate() {
+                if p.ty.is_some() {
+                    self.expect_ty(&ptys[k], &ps[k], p.name.span);
+                }
+            }
+        }
+        let want_ret = wanted.as_ref().map(|(_, r)| r.clone());
+        let outer = self.fcx.last().map_or("<closure>".to_string(), |c| {
+            crate::diag::shorten(&c.func.name, MAX_NAME_SHOWN).into_owned()
+        });
+        let rty0 = want_ret.clone().unwrap_or(Ty::Unit);
+        self.push_fn(format!("{outer}.<closure>"), rty0, line, span);
+        for (p, t) in l.params.iter().zip(&ptys) {
+            self.declare_local(&p.name.name, t.clone(), Binding::Param);
+        }
+        self.fcx.last_mut().unwrap().func.params = ptys.len() as u32;
+        let (body, rty) = match &l.body {
+            ast::LambdaBody::Expr(x) => {
+                let v = self.expr(x, want_ret.as_ref().filter(|t| **t != Ty::Unit));
+                let rty = match &want_ret {
+                    Some(r) => {
+                        if *r != Ty::Unit {
+                            self.expect_ty(&v.ty, r, x.span);
+                        }
+                        r.clone()
+                    }
+                    None => v.ty.clone(),
+                };
+                let vline = self.line(x.span);
+                let kind = if rty == Ty::Unit {
+                    StmtKind::Expr(v)
+                } else {
+                    StmtKind::Return(Some(v))
+                };
+                (vec![Stmt { kind, line: vline }], rty)
+            }
+            ast::LambdaBody::Block(b) => {
+                let rty = want_ret.clone().unwrap_or(Ty::Unit);
+                let body = self.block(b);
+                if rty != Ty::Unit && !rty.is_error() && !always_returns(&body) {
+                    let at = Span::new(b.span.hi.saturating_sub(1), b.span.hi);
+                    let msg = format!(
+                        "closure must return a value of type {} on every path",
+                        self.ty_name(&rty)
+                    );
+                    self.error(at, msg);
+                }
+                (body, rty)
+            }
+        };
+        let mut cx = self.fcx.pop().unwrap();
+        cx.func.ret = rty.clone();
+        cx.func.body = body;
+        let sources: Vec<CaptureSource> = cx.func.captures.iter().map(|c| c.source).collect();
+        let id = self.funcs.len() as FuncId;
+        self.funcs.push(Some(cx.func));
+        let ptys: Rc<[Ty]> = ptys.into();
+        self.sigs.push(FuncSig {
+            params: ptys.clone(),
+            ret: rty.clone(),
+            module: self.cur_mod,
+            decl: (usize::MAX, None),
+        });
+        let ty = Ty::Fn(ptys, Rc::new(rty));
+        self.within_depth(e(ExprKind::Closure(id, sources), ty, line), span)
     }
 
     pub(super) fn var_expr(&self, r: VarRef, ty: Ty, line: u32) -> Expr {

@@ -49,7 +49,13 @@ pub(super) struct FnCtx {
     /// The index of each capture, by what it captures.
     capture_of: HashMap<CaptureSource, u32>,
     capture_names: HashSet<String>,
-    pub(super) loops: u32,
+    /// The loops around the code being checked, innermost last: each one's
+    /// label and the `expr_blocks` it was entered at.
+    pub(super) loops: Vec<(Option<String>, u32)>,
+    /// How many blocks of `if` and `match` expressions are open: a
+    /// `return`, `break` or `continue` may not leave one (operands may be
+    /// on the stack there).
+    pub(super) expr_blocks: u32,
     /// Checking a constant initializer: no calls to user functions.
     pub(super) const_mode: bool,
 }
@@ -107,7 +113,8 @@ impl Checker<'_> {
             scopes: vec![vec![]],
             capture_of: HashMap::new(),
             capture_names: HashSet::new(),
-            loops: 0,
+            loops: vec![],
+            expr_blocks: 0,
             const_mode: false,
         });
     }

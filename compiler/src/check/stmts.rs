@@ -62,6 +62,16 @@ impl<'a> Checker<'a> {
                 } = &**l;
                 let want = ty.as_ref().map(|t| self.resolve_type(t));
                 let x = self.expr(init, want.as_ref());
+                if name.name == "_" {
+                    // `let _ = x;`: evaluated for its effects, then dropped.
+                    if let Some(w) = &want {
+                        self.expect_ty(&x.ty, w, init.span);
+                    }
+                    return Some(Stmt {
+                        kind: StmtKind::Expr(x),
+                        line,
+                    });
+                }
                 let ty =
                     self.binding_type(want, &x, init.span, "this expression has no value to bind");
                 let id = self.declare_local(
@@ -93,12 +103,12 @@ impl<'a> Checker<'a> {
                 };
                 StmtKind::If(out, e)
             }
-            ast::StmtKind::While { cond, body } => {
+            ast::StmtKind::While { label, cond, body } => {
                 let c = self.expr(cond, Some(&Ty::Bool));
                 self.expect_ty(&c.ty, &Ty::Bool, cond.span);
-                self.fcx.last_mut().unwrap().loops += 1;
+                self.enter_loop(label.as_ref());
                 let b = self.block(body);
-                self.fcx.last_mut().unwrap().loops -= 1;
+                self.fcx.last_mut().unwrap().loops.pop();
                 if matches!(c.kind, ExprKind::Bool(true)) {
                     StmtKind::Loop(b)
                 } else {
@@ -106,19 +116,18 @@ impl<'a> Checker<'a> {
                 }
             }
             ast::StmtKind::For(f) => {
-                let ast::For {
-                    first,
-                    second,
-                    iter,
-                    end,
-                    body,
-                } = &**f;
-                return self.for_stmt(first, second.as_ref(), iter, end.as_ref(), body, line);
+                return self.for_stmt(f, line);
             }
             ast::StmtKind::Match { scrutinee, arms } => {
                 return self.match_stmt(scrutinee, arms, s.span, line)
             }
             ast::StmtKind::Return(x) => {
+                if self.fcx.last().unwrap().expr_blocks > 0 {
+                    self.error(
+                        s.span,
+                        "`return` cannot leave the block of an `if` or `match` expression",
+                    );
+                }
                 let ret = self.fcx.last().unwrap().func.ret.clone();
                 if self.fcx.last().unwrap().const_mode {
                     self.error(s.span, "`return` outside of a function");
@@ -147,19 +156,13 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            ast::StmtKind::Break | ast::StmtKind::Continue => {
-                if self.fcx.last().unwrap().loops == 0 {
-                    let what = if matches!(s.kind, ast::StmtKind::Break) {
-                        "break"
-                    } else {
-                        "continue"
-                    };
-                    self.error(s.span, format!("`{what}` outside of a loop"));
-                }
-                if matches!(s.kind, ast::StmtKind::Break) {
-                    StmtKind::Break
+            ast::StmtKind::Break(label) | ast::StmtKind::Continue(label) => {
+                let brk = matches!(s.kind, ast::StmtKind::Break(_));
+                let depth = self.loop_target(label.as_ref(), brk, s.span)?;
+                if brk {
+                    StmtKind::Break(depth)
                 } else {
-                    StmtKind::Continue
+                    StmtKind::Continue(depth)
                 }
             }
             ast::StmtKind::Block(b) => StmtKind::Block(self.block(b)),
@@ -299,19 +302,70 @@ impl<'a> Checker<'a> {
         Some(Stmt { kind, line })
     }
 
-    pub(super) fn for_stmt(
-        &mut self,
-        first: &ast::Ident,
-        second: Option<&ast::Ident>,
-        iter: &ast::Expr,
-        end: Option<&ast::Expr>,
-        body: &ast::Block,
-        line: u32,
-    ) -> Option<Stmt> {
+    /// Opens a loop (its label checked against the loops around it).
+    fn enter_loop(&mut self, label: Option<&ast::Ident>) {
+        if let Some(l) = label {
+            let cx = self.fcx.last().unwrap();
+            if cx
+                .loops
+                .iter()
+                .any(|(n, _)| n.as_deref() == Some(l.name.as_str()))
+            {
+                let msg = format!(
+                    "label `'{}` is already used by a loop around this one",
+                    l.name
+                );
+                self.error(l.span, msg);
+            }
+        }
+        let cx = self.fcx.last_mut().unwrap();
+        let level = cx.expr_blocks;
+        cx.loops.push((label.map(|l| l.name.clone()), level));
+    }
+
+    /// How many loops out a `break` or `continue` (to `label`, or the
+    /// innermost loop) goes; `None` after reporting why it cannot.
+    fn loop_target(&mut self, label: Option<&ast::Ident>, brk: bool, span: Span) -> Option<u32> {
+        let what = if brk { "break" } else { "continue" };
+        let cx = self.fcx.last().unwrap();
+        let found = match label {
+            None => cx.loops.len().checked_sub(1),
+            Some(l) => cx
+                .loops
+                .iter()
+                .rposition(|(n, _)| n.as_deref() == Some(l.name.as_str())),
+        };
+        let Some(at) = found else {
+            let msg = match label {
+                None => format!("`{what}` outside of a loop"),
+                Some(l) => format!("no loop labelled `'{}` around this `{what}`", l.name),
+            };
+            self.error(span, msg);
+            return None;
+        };
+        if cx.loops[at].1 != cx.expr_blocks {
+            let msg = format!("`{what}` cannot leave the block of an `if` or `match` expression");
+            self.error(span, msg);
+            return None;
+        }
+        Some((cx.loops.len() - 1 - at) as u32)
+    }
+
+    pub(super) fn for_stmt(&mut self, f: &ast::For, line: u32) -> Option<Stmt> {
+        let ast::For {
+            label,
+            first,
+            second,
+            iter,
+            end,
+            inclusive,
+            body,
+        } = f;
+        let second = second.as_ref();
         let it = self.expr(iter, None);
-        let end = end.map(|x| (self.expr(x, Some(&Ty::Int)), x.span));
+        let end = end.as_ref().map(|x| (self.expr(x, Some(&Ty::Int)), x.span));
         self.fcx.last_mut().unwrap().enter();
-        self.fcx.last_mut().unwrap().loops += 1;
+        self.enter_loop(label.as_ref());
         let kind = if let Some((hi, hspan)) = end {
             self.expect_ty(&it.ty, &Ty::Int, iter.span);
             self.expect_ty(&hi.ty, &Ty::Int, hspan);
@@ -324,6 +378,7 @@ impl<'a> Checker<'a> {
                 var,
                 lo: Box::new(it),
                 hi: Box::new(hi),
+                inclusive: *inclusive,
                 body: b,
             })
         } else {
@@ -379,7 +434,7 @@ impl<'a> Checker<'a> {
                 }
             }
         };
-        self.fcx.last_mut().unwrap().loops -= 1;
+        self.fcx.last_mut().unwrap().loops.pop();
         self.fcx.last_mut().unwrap().leave();
         kind.map(|kind| Stmt { kind, line })
     }
@@ -391,6 +446,27 @@ impl<'a> Checker<'a> {
         span: Span,
         line: u32,
     ) -> Option<Stmt> {
+        let (s, arms, exhaustive, _) = self.match_arms(scrutinee, arms, span, None);
+        Some(Stmt {
+            kind: StmtKind::Match {
+                scrutinee: Box::new(s),
+                arms,
+                exhaustive,
+            },
+            line,
+        })
+    }
+
+    /// A `match` statement's or expression's scrutinee and arms, whether
+    /// they cover every value, and (with `value`, for an expression: the
+    /// type wanted, if known) the type of the arms' values.
+    pub(super) fn match_arms(
+        &mut self,
+        scrutinee: &ast::Expr,
+        arms: &[ast::Arm],
+        span: Span,
+        value: Option<Option<&Ty>>,
+    ) -> (Expr, Vec<Arm>, bool, Ty) {
         let s = self.expr(scrutinee, None);
         let sty = s.ty.clone();
         if !matches!(sty, Ty::Enum(_) | Ty::Int | Ty::Str | Ty::Bool | Ty::Error) {
@@ -410,17 +486,74 @@ impl<'a> Checker<'a> {
         };
         let mut covered: HashSet<usize> = HashSet::new();
         let mut catch_all = false;
+        // The values' type: the one wanted, else the first arm's.
+        let mut vty: Option<Ty> = value.flatten().cloned();
         for arm in arms {
             let aline = self.line(arm.pat.span);
             self.fcx.last_mut().unwrap().enter();
             let mut binds = Vec::new();
-            let test = self.pattern(&arm.pat, &sty, &mut binds, &mut covered, &mut catch_all);
-            let body = self.block(&arm.body);
+            // A guarded arm covers nothing: its guard may be false.
+            let (mut cov, mut all) = (HashSet::new(), false);
+            let mut tests = vec![self.pattern(&arm.pat, &sty, &mut binds, &mut cov, &mut all)];
+            for alt in &arm.alts {
+                let mut alt_binds = Vec::new();
+                tests.push(self.pattern(alt, &sty, &mut alt_binds, &mut cov, &mut all));
+                if !alt_binds.is_empty() || !binds.is_empty() {
+                    self.error(
+                        alt.span,
+                        "patterns joined with `|` cannot bind names; bind in separate arms",
+                    );
+                }
+            }
+            if tests.iter().any(|t| matches!(t, ArmTest::Always)) {
+                tests = vec![ArmTest::Always];
+            }
+            let guard = arm.guard.as_ref().map(|g| {
+                let x = self.expr(g, Some(&Ty::Bool));
+                self.expect_ty(&x.ty, &Ty::Bool, g.span);
+                x
+            });
+            if guard.is_none() {
+                covered.extend(cov);
+                catch_all |= all;
+            }
+            let (body, v) = match (&arm.body, value) {
+                (ast::ArmBody::Block(b), None) => (self.block(b), None),
+                (ast::ArmBody::Value(vb), None) => {
+                    // A statement's arm: the value is an expression statement.
+                    let (mut body, x) = self.value_block(vb, None);
+                    let line = self.line(vb.value.span);
+                    body.push(Stmt {
+                        kind: StmtKind::Expr(x),
+                        line,
+                    });
+                    (body, None)
+                }
+                (ast::ArmBody::Value(vb), Some(_)) => {
+                    let (body, x) = self.value_block(vb, vty.as_ref());
+                    self.unify_value(&mut vty, &x, vb.value.span);
+                    (body, Some(x))
+                }
+                (ast::ArmBody::Block(b), Some(_)) => {
+                    self.fcx.last_mut().unwrap().expr_blocks += 1;
+                    let body = self.block(b);
+                    self.fcx.last_mut().unwrap().expr_blocks -= 1;
+                    if !always_returns(&body) {
+                        self.error(
+                            b.span,
+                            "this arm has no value: the arms of a `match` expression end in a value (or panic)",
+                        );
+                    }
+                    (body, None)
+                }
+            };
             self.fcx.last_mut().unwrap().leave();
             out.push(Arm {
-                test,
+                tests,
                 binds,
+                guard,
                 body,
+                value: v,
                 line: aline,
             });
         }
@@ -456,14 +589,50 @@ impl<'a> Checker<'a> {
                 format!("non-exhaustive match: {missing}"),
             );
         }
-        Some(Stmt {
-            kind: StmtKind::Match {
-                scrutinee: Box::new(s),
-                arms: out,
-                exhaustive,
-            },
-            line,
-        })
+        let ty = vty.unwrap_or(Ty::Error);
+        (s, out, exhaustive, ty)
+    }
+
+    /// A block ending in a value, in a scope of its own: its statements
+    /// and value. `return`, `break` and `continue` may not leave it.
+    pub(super) fn value_block(
+        &mut self,
+        b: &ast::ValueBlock,
+        want: Option<&Ty>,
+    ) -> (Vec<Stmt>, Expr) {
+        let cx = self.fcx.last_mut().unwrap();
+        cx.enter();
+        cx.expr_blocks += 1;
+        let mut out = Vec::with_capacity(b.stmts.len());
+        for s in &b.stmts {
+            if let Some(s) = self.stmt(s) {
+                out.push(s);
+            }
+        }
+        let x = self.expr(&b.value, want);
+        let cx = self.fcx.last_mut().unwrap();
+        cx.expr_blocks -= 1;
+        cx.leave();
+        (out, x)
+    }
+
+    /// Holds a branch's or arm's value `x` to the type of the others (the
+    /// first one's, or the one wanted).
+    pub(super) fn unify_value(&mut self, ty: &mut Option<Ty>, x: &Expr, span: Span) {
+        match ty {
+            Some(t) => {
+                let t = t.clone();
+                self.expect_ty(&x.ty, &t, span);
+            }
+            None => {
+                if x.ty == Ty::Unit {
+                    self.error(span, "this expression has no value");
+                    *ty = Some(Ty::Error);
+                } else {
+                    *ty = Some(x.ty.clone());
+                }
+            }
+        }
     }
 
     pub(super) fn pattern(
@@ -614,13 +783,26 @@ pub fn always_returns(stmts: &[Stmt]) -> bool {
     })
 }
 
-/// Whether a `break` leaves this loop body (not counting nested loops).
-pub(super) fn breaks(stmts: &[Stmt]) -> bool {
+/// Whether a `break` or `continue` in these statements may leave the loop
+/// `depth` loops out from them (0: the loop whose body they are).
+fn leaves(stmts: &[Stmt], depth: u32) -> bool {
     stmts.iter().any(|s| match &s.kind {
-        StmtKind::Break => true,
-        StmtKind::Block(b) => breaks(b),
-        StmtKind::If(arms, e) => arms.iter().any(|a| breaks(&a.then)) || breaks(e),
-        StmtKind::Match { arms, .. } => arms.iter().any(|a| breaks(&a.body)),
+        StmtKind::Break(d) => *d >= depth,
+        StmtKind::Continue(d) => *d > depth,
+        StmtKind::Block(b) => leaves(b, depth),
+        StmtKind::If(arms, e) => arms.iter().any(|a| leaves(&a.then, depth)) || leaves(e, depth),
+        StmtKind::Match { arms, .. } => arms.iter().any(|a| leaves(&a.body, depth)),
+        StmtKind::While(_, b)
+        | StmtKind::Loop(b)
+        | StmtKind::ForRange { body: b, .. }
+        | StmtKind::ForArray { body: b, .. }
+        | StmtKind::ForMap { body: b, .. } => leaves(b, depth + 1),
         _ => false,
     })
+}
+
+/// Whether a `break` leaves this loop body, or a labelled `break` or
+/// `continue` in it leaves a loop around it.
+pub(super) fn breaks(stmts: &[Stmt]) -> bool {
+    leaves(stmts, 0)
 }

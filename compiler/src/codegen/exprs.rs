@@ -65,6 +65,24 @@ impl Gen<'_> {
                 fg.set_line(x.line);
                 fg.emit(Instr::CallClosure { ty });
             }
+            ExprKind::If(arms, els) => {
+                let mut to_end = Vec::new();
+                for (cond, body, v) in arms {
+                    let skip = self.branch(fg, cond, false);
+                    self.stmts(fg, body);
+                    self.expr(fg, v);
+                    to_end.push(fg.jump(Instr::Jmp { target: 0 }));
+                    for j in skip {
+                        fg.patch_here(j);
+                    }
+                }
+                self.stmts(fg, &els.0);
+                self.expr(fg, &els.1);
+                for j in to_end {
+                    fg.patch_here(j);
+                }
+            }
+            ExprKind::Match(s, arms) => self.match_code(fg, s, arms, true, true),
             ExprKind::Panic(msg) => {
                 self.expr(fg, msg);
                 fg.set_line(x.line);

@@ -74,7 +74,13 @@ impl Gen<'_> {
                 self.loop_body(fg, body);
                 self.end_loop(fg, top, None);
             }
-            StmtKind::ForRange { var, lo, hi, body } => {
+            StmtKind::ForRange {
+                var,
+                lo,
+                hi,
+                inclusive: false,
+                body,
+            } => {
                 // The loop variable is immutable in the body (closures copy
                 // it), so it doubles as the counter:
                 //     i = lo; end = hi; if i >= end goto exit
@@ -102,6 +108,42 @@ impl Gen<'_> {
                 let back = fg.jump(Instr::JmpIf { target: 0 });
                 fg.patch(back, top);
                 fg.patch_here(exit);
+                self.close_loop(fg, step);
+            }
+            StmtKind::ForRange {
+                var,
+                lo,
+                hi,
+                inclusive: true,
+                body,
+            } => {
+                // `lo..=hi` tests before stepping, so `hi` may be MAX:
+                //     i = lo; end = hi; if i > end goto exit
+                //   top: body
+                //   step: if i >= end goto exit; i += 1; goto top
+                //   exit:
+                let i = fg.slot(*var);
+                let end = fg.temp(m::INT);
+                self.expr(fg, lo);
+                fg.emit(Instr::Store { local: i });
+                self.expr(fg, hi);
+                fg.emit(Instr::Store { local: end });
+                fg.emit(Instr::Load { local: i });
+                fg.emit(Instr::Load { local: end });
+                fg.emit(Instr::IGt {});
+                let exit = fg.jump(Instr::JmpIf { target: 0 });
+                let top = fg.here();
+                self.loop_body(fg, body);
+                let step = fg.step_label();
+                fg.set_line(s.line);
+                fg.emit(Instr::Load { local: i });
+                fg.emit(Instr::Load { local: end });
+                fg.emit(Instr::IGe {});
+                let done = fg.jump(Instr::JmpIf { target: 0 });
+                self.increment(fg, i);
+                fg.emit(Instr::Jmp { target: top as u32 });
+                fg.patch_here(exit);
+                fg.patch_here(done);
                 self.close_loop(fg, step);
             }
             StmtKind::ForArray {
@@ -137,21 +179,15 @@ impl Gen<'_> {
                 fg.set_line(s.line);
                 fg.emit(Instr::Ret {});
             }
-            StmtKind::Break => {
+            StmtKind::Break(depth) | StmtKind::Continue(depth) => {
                 let j = fg.jump(Instr::Jmp { target: 0 });
-                fg.loops
-                    .last_mut()
-                    .expect("checked: break inside a loop")
-                    .breaks
-                    .push(j);
-            }
-            StmtKind::Continue => {
-                let j = fg.jump(Instr::Jmp { target: 0 });
-                fg.loops
-                    .last_mut()
-                    .expect("checked: continue inside a loop")
-                    .continues
-                    .push(j);
+                let at = fg.loops.len() - 1 - *depth as usize;
+                let lp = &mut fg.loops[at];
+                if matches!(s.kind, StmtKind::Break(_)) {
+                    lp.breaks.push(j);
+                } else {
+                    lp.continues.push(j);
+                }
             }
             StmtKind::Block(b) => self.stmts(fg, b),
         }
@@ -317,6 +353,19 @@ impl Gen<'_> {
     }
 
     pub(super) fn match_stmt(&mut self, fg: &mut FnGen, s: &Expr, arms: &[Arm], exhaustive: bool) {
+        self.match_code(fg, s, arms, exhaustive, false);
+    }
+
+    /// A `match` statement, or (`value`) expression, which leaves the
+    /// taken arm's value on the stack.
+    pub(super) fn match_code(
+        &mut self,
+        fg: &mut FnGen,
+        s: &Expr,
+        arms: &[Arm],
+        exhaustive: bool,
+        value: bool,
+    ) {
         // A plain local is matched in place; anything else is evaluated once.
         let val = match s.kind {
             ExprKind::Local(id) if !fg.is_boxed(id) => fg.slot(id),
@@ -329,46 +378,31 @@ impl Gen<'_> {
             }
         };
         let mut to_end = Vec::new();
+        let mut fell_out = true;
         for (k, arm) in arms.iter().enumerate() {
             fg.set_line(arm.line);
             let last = k + 1 == arms.len();
-            let next = if last && exhaustive {
-                None
-            } else {
-                match &arm.test {
-                    ArmTest::Always => None,
-                    ArmTest::Variant(v) => {
-                        fg.emit(Instr::Load { local: val });
-                        fg.emit(Instr::EnumTag {});
-                        let c = self.constant(ConstKey::Int(*v as i64));
-                        fg.emit(Instr::Const { index: c });
-                        fg.emit(Instr::INe {});
-                        Some(fg.jump(Instr::JmpIf { target: 0 }))
-                    }
-                    ArmTest::Int(i) => {
-                        fg.emit(Instr::Load { local: val });
-                        let c = self.constant(ConstKey::Int(*i));
-                        fg.emit(Instr::Const { index: c });
-                        fg.emit(Instr::IEq {});
-                        Some(fg.jump(Instr::JmpIfNot { target: 0 }))
-                    }
-                    ArmTest::Str(sv) => {
-                        fg.emit(Instr::Load { local: val });
-                        let c = self.constant(ConstKey::Str(sv.clone()));
-                        fg.emit(Instr::Const { index: c });
-                        fg.emit(Instr::SEq {});
-                        Some(fg.jump(Instr::JmpIfNot { target: 0 }))
-                    }
-                    ArmTest::Bool(b) => {
-                        fg.emit(Instr::Load { local: val });
-                        Some(fg.jump(if *b {
-                            Instr::JmpIfNot { target: 0 }
+            // Jumps to the next arm: a test that fails, a guard that is false.
+            let mut next = Vec::new();
+            if !(last && exhaustive && arm.guard.is_none()) {
+                let n = arm.tests.len();
+                let mut to_body = Vec::new();
+                for (t, test) in arm.tests.iter().enumerate() {
+                    // All but the last alternative jump to the body when
+                    // they match; the last one to the next arm when not.
+                    let when = t + 1 < n;
+                    if let Some(j) = self.arm_test(fg, val, test, when) {
+                        if when {
+                            to_body.push(j);
                         } else {
-                            Instr::JmpIf { target: 0 }
-                        }))
+                            next.push(j);
+                        }
                     }
                 }
-            };
+                for j in to_body {
+                    fg.patch_here(j);
+                }
+            }
             for b in &arm.binds {
                 match b {
                     Bind::Whole(id) => {
@@ -376,9 +410,9 @@ impl Gen<'_> {
                         fg.store_local(*id);
                     }
                     Bind::Field(id, f) => {
-                        let v = match arm.test {
-                            ArmTest::Variant(v) => v,
-                            _ => unreachable!("field bindings only in variant arms"),
+                        let v = match arm.tests[..] {
+                            [ArmTest::Variant(v)] => v,
+                            _ => unreachable!("field bindings only in one-variant arms"),
                         };
                         fg.emit(Instr::Load { local: val });
                         fg.emit(Instr::EnumField {
@@ -389,16 +423,72 @@ impl Gen<'_> {
                     }
                 }
             }
+            if let Some(g) = &arm.guard {
+                next.extend(self.branch(fg, g, false));
+            }
             self.stmts(fg, &arm.body);
-            if !last && !always_returns(&arm.body) {
+            if let Some(v) = &arm.value {
+                self.expr(fg, v);
+            }
+            let ends = always_returns(&arm.body);
+            if !ends && (!last || value) {
                 to_end.push(fg.jump(Instr::Jmp { target: 0 }));
             }
-            if let Some(n) = next {
+            fell_out = !next.is_empty() || (last && !ends && !value);
+            for n in next {
                 fg.patch_here(n);
             }
         }
+        if value && (fell_out || arms.is_empty()) {
+            // Not reached (the checker holds the arms exhaustive), but the
+            // code after every arm must leave a value or not go on.
+            let c = self.constant(ConstKey::Str("no arm of a match expression matched".into()));
+            fg.emit(Instr::Const { index: c });
+            fg.emit(Instr::Panic {});
+        }
         for j in to_end {
             fg.patch_here(j);
+        }
+    }
+
+    /// The branch of one arm test on local `val`: taken when the test
+    /// matches (`when`) or does not; `None` for a test that always matches.
+    fn arm_test(&mut self, fg: &mut FnGen, val: u16, test: &ArmTest, when: bool) -> Option<usize> {
+        let jump = |fg: &mut FnGen, is_true: bool| {
+            fg.jump(if is_true == when {
+                Instr::JmpIf { target: 0 }
+            } else {
+                Instr::JmpIfNot { target: 0 }
+            })
+        };
+        match test {
+            ArmTest::Always => None,
+            ArmTest::Variant(v) => {
+                fg.emit(Instr::Load { local: val });
+                fg.emit(Instr::EnumTag {});
+                let c = self.constant(ConstKey::Int(*v as i64));
+                fg.emit(Instr::Const { index: c });
+                fg.emit(Instr::IEq {});
+                Some(jump(fg, true))
+            }
+            ArmTest::Int(i) => {
+                fg.emit(Instr::Load { local: val });
+                let c = self.constant(ConstKey::Int(*i));
+                fg.emit(Instr::Const { index: c });
+                fg.emit(Instr::IEq {});
+                Some(jump(fg, true))
+            }
+            ArmTest::Str(sv) => {
+                fg.emit(Instr::Load { local: val });
+                let c = self.constant(ConstKey::Str(sv.clone()));
+                fg.emit(Instr::Const { index: c });
+                fg.emit(Instr::SEq {});
+                Some(jump(fg, true))
+            }
+            ArmTest::Bool(b) => {
+                fg.emit(Instr::Load { local: val });
+                Some(jump(fg, *b))
+            }
         }
     }
 
