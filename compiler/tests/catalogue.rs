@@ -3,7 +3,7 @@
 //! built-in exists there, with the same parameter and result types.
 
 use tern_stdlib::{Intrinsic, Param, Prim, Receiver};
-use tern_vm::builtins::Builtin;
+use tern_vm::builtins::{Builtin, Ret};
 use tern_vm::opcodes::Slot;
 
 fn slot(p: Prim) -> Slot {
@@ -23,10 +23,18 @@ fn param(p: &Param) -> Slot {
     }
 }
 
-fn check(name: &str, params: Vec<Slot>, ret: Slot) {
+fn check(name: &str, params: Vec<Slot>, ret: Ret) {
     let b = Builtin::by_name(name).unwrap_or_else(|| panic!("the VM has no built-in `{name}`"));
     assert_eq!(b.params(), params.as_slice(), "parameters of `{name}`");
     assert_eq!(b.result(), ret, "result of `{name}`");
+}
+
+fn list(p: &Param) -> Ret {
+    match p {
+        Param::StrArray => Ret::List(Slot::S),
+        Param::IntArray => Ret::List(Slot::I),
+        other => panic!("a list built-in makes an array, not {other:?}"),
+    }
 }
 
 #[test]
@@ -38,7 +46,7 @@ fn catalogue_builtins_match_the_vm_table() {
                 check(
                     name,
                     f.params.iter().map(|&p| slot(p)).collect(),
-                    slot(f.ret),
+                    Ret::One(slot(f.ret)),
                 );
                 seen += 1;
             }
@@ -46,16 +54,21 @@ fn catalogue_builtins_match_the_vm_table() {
     }
     for b in tern_stdlib::BUILTINS {
         if let Some(Intrinsic::Builtin(name)) = b.op {
-            check(name, b.params.iter().map(param).collect(), param(&b.ret));
+            let params = b.params.iter().map(param).collect();
+            check(name, params, Ret::One(param(&b.ret)));
             seen += 1;
         }
     }
     for m in tern_stdlib::METHODS {
-        if let Intrinsic::Builtin(name) = m.op {
+        if let Intrinsic::Builtin(name) | Intrinsic::BuiltinList(name) = m.op {
             assert_eq!(m.receiver, Receiver::Str, "`{name}` is a string method");
             let mut params = vec![Slot::S];
             params.extend(m.params.iter().map(param));
-            check(name, params, param(&m.ret));
+            let ret = match m.op {
+                Intrinsic::BuiltinList(_) => list(&m.ret),
+                _ => Ret::One(param(&m.ret)),
+            };
+            check(name, params, ret);
             seen += 1;
         }
     }

@@ -1,5 +1,5 @@
 //! The standard capabilities: the host functions behind the standard
-//! library's `print`, `fs`, `env`, `clock` and `random` (see
+//! library's `print`, `io` (standard input), `fs`, `env`, `clock` and `random` (see
 //! `spec/sandbox.md`), and the per-instance state they use.
 //!
 //! Files are reached only through directories the host opened when it
@@ -29,6 +29,96 @@ pub enum Output {
     Capture,
     /// Thrown away.
     Discard,
+}
+
+/// Where an instance's standard input comes from (capability `stdin`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// The host process's own standard input, read as the guest asks.
+    Inherit,
+    /// These bytes, then the end of input.
+    Bytes(Vec<u8>),
+}
+
+/// The most bytes one read of standard input returns (a line, or all of
+/// the rest): past it the read is a runtime error, so hostile input cannot
+/// make the host hold more.
+pub const MAX_INPUT_BYTES: usize = 64 << 20;
+
+pub(crate) struct Source {
+    reader: Box<dyn std::io::BufRead + Send>,
+}
+
+impl Source {
+    pub(crate) fn new(input: &Input) -> Source {
+        let reader: Box<dyn std::io::BufRead + Send> = match input {
+            Input::Inherit => Box::new(std::io::BufReader::new(std::io::stdin())),
+            Input::Bytes(b) => Box::new(std::io::Cursor::new(b.clone())),
+        };
+        Source { reader }
+    }
+
+    fn at_end(&mut self) -> Result<bool, String> {
+        self.reader
+            .fill_buf()
+            .map(|b| b.is_empty())
+            .map_err(|e| format!("stdin: cannot read: {e}"))
+    }
+
+    /// The next line without its `\n` (or `\r\n`), or the rest of the
+    /// input (`line` false); `""` at the end.
+    fn read(&mut self, line: bool) -> Result<String, String> {
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let buf = self
+                .reader
+                .fill_buf()
+                .map_err(|e| format!("stdin: cannot read: {e}"))?;
+            if buf.is_empty() {
+                break;
+            }
+            let (take, done) = match line.then(|| buf.iter().position(|&b| b == b'\n')).flatten() {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            if out.len() + take > MAX_INPUT_BYTES + 2 {
+                return Err(format!(
+                    "stdin: more than {MAX_INPUT_BYTES} bytes in one read"
+                ));
+            }
+            out.extend_from_slice(&buf[..take]);
+            self.reader.consume(take);
+            if done {
+                break;
+            }
+        }
+        if line && out.last() == Some(&b'\n') {
+            out.pop();
+            if out.last() == Some(&b'\r') {
+                out.pop();
+            }
+        }
+        if out.len() > MAX_INPUT_BYTES {
+            return Err(format!(
+                "stdin: more than {MAX_INPUT_BYTES} bytes in one read"
+            ));
+        }
+        String::from_utf8(out).map_err(|_| "stdin: the input is not valid UTF-8".to_string())
+    }
+}
+
+/// `stdin.read_line`, `stdin.read_all`, `stdin.at_end`.
+pub(crate) fn input_funcs() -> Vec<(&'static str, HostFunc)> {
+    let line = builtin(&[], ValType::Str, |io, _| {
+        io.input.read(true).map(Value::Str)
+    });
+    let all = builtin(&[], ValType::Str, |io, _| {
+        io.input.read(false).map(Value::Str)
+    });
+    let end = builtin(&[], ValType::Bool, |io, _| {
+        io.input.at_end().map(Value::Bool)
+    });
+    vec![("read_line", line), ("read_all", all), ("at_end", end)]
 }
 
 /// Bytes a buffered inherited stream holds before writing through.
@@ -139,6 +229,7 @@ impl Sink {
 
 /// One instance's own side of its capabilities.
 pub(crate) struct Io {
+    pub input: Source,
     pub out: Sink,
     pub err: Sink,
     pub output_limit: usize,
@@ -150,8 +241,9 @@ pub(crate) struct Io {
 }
 
 impl Io {
-    pub fn new(out: Output, err: Output, output_limit: usize, seed: u64) -> Io {
+    pub fn new(input: &Input, out: Output, err: Output, output_limit: usize, seed: u64) -> Io {
         Io {
+            input: Source::new(input),
             out: Sink::new(out, false),
             err: Sink::new(err, true),
             output_limit,

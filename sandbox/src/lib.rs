@@ -56,7 +56,9 @@ mod linker;
 pub mod native;
 mod types;
 
-pub use caps::{is_closed_output_message, HostFunc, Output, MAX_READ_BYTES};
+pub use caps::{
+    is_closed_output_message, HostFunc, Input, Output, MAX_INPUT_BYTES, MAX_READ_BYTES,
+};
 pub use linker::{
     Export, Import, Instance, IntoHostFunc, Linker, Module, TypedFunc, DEFAULT_OUTPUT_LIMIT,
 };

@@ -7,7 +7,7 @@
 //! be half-updated, so every later call fails at once until it is reset or
 //! dropped. Other instances and the host are unaffected.
 
-use crate::caps::{self, EnvGrant, HostFunc, Io, Output, Preopen};
+use crate::caps::{self, EnvGrant, HostFunc, Input, Io, Output, Preopen};
 use crate::types::{HostResult, Params, Signature, TernValue, ValType};
 use crate::Error;
 use indexmap::IndexMap;
@@ -251,6 +251,7 @@ pub const DEFAULT_OUTPUT_LIMIT: usize = 16 << 20;
 #[derive(Clone)]
 pub struct Linker {
     funcs: IndexMap<(String, String), HostFunc>,
+    stdin: Input,
     stdout: Output,
     stderr: Output,
     output_limit: usize,
@@ -271,6 +272,7 @@ impl Linker {
     pub fn new() -> Linker {
         Linker {
             funcs: IndexMap::new(),
+            stdin: Input::Bytes(Vec::new()),
             stdout: Output::Discard,
             stderr: Output::Discard,
             output_limit: DEFAULT_OUTPUT_LIMIT,
@@ -338,6 +340,30 @@ impl Linker {
     fn define(&mut self, capability: &str, name: &str, f: HostFunc) -> &mut Self {
         self.funcs
             .insert((capability.to_string(), name.to_string()), f);
+        self
+    }
+
+    /// Grants `stdin` (`io.read_line`, `io.read_all`, `io.at_end`), reading
+    /// from `input`: the host process's standard input, or bytes the host
+    /// provides. Each instance reads its own copy of provided bytes.
+    ///
+    /// ```
+    /// use tern_sandbox::{Error, Input, Limits, Linker, Module, Value};
+    /// let module = Module::from_source(
+    ///     "count.src",
+    ///     "import io; fn lines() -> int { var n = 0; while !io.at_end() { io.read_line(); n += 1; } return n; }",
+    /// )?;
+    /// let mut linker = Linker::new();
+    /// linker.stdin(Input::Bytes(b"one\ntwo\nthree".to_vec()));
+    /// let mut guest = linker.instantiate(&module, Limits::default())?;
+    /// assert_eq!(guest.call("lines", &[])?, Value::Int(3));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn stdin(&mut self, input: Input) -> &mut Self {
+        self.stdin = input;
+        for (name, f) in caps::input_funcs() {
+            self.define("stdin", name, f);
+        }
         self
     }
 
@@ -483,6 +509,7 @@ impl Linker {
         let funcs: Arc<[HostFunc]> = resolved.into();
         let seed = self.seed.unwrap_or_else(caps::os_seed);
         let io = Arc::new(Mutex::new(Io::new(
+            &self.stdin,
             self.stdout,
             self.stderr,
             self.output_limit,
@@ -867,6 +894,7 @@ mod tests {
         let dir = std::env::temp_dir();
         let mut linker = Linker::new();
         linker
+            .stdin(Input::Bytes(Vec::new()))
             .stdout(Output::Capture)
             .stderr(Output::Capture)
             .allow_env_all()

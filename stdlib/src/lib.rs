@@ -70,6 +70,9 @@ pub enum Intrinsic {
     /// instruction's table, `tern_vm::builtins`; a test in the compiler
     /// holds the names and signatures here to it).
     Builtin(&'static str),
+    /// The VM's built-in function of this name that makes an array
+    /// (`builtin.list`).
+    BuiltinList(&'static str),
 }
 
 /// How a standard-library function becomes bytecode.
@@ -210,6 +213,17 @@ pub const FS: StdModule = StdModule {
     ],
 };
 
+/// Standard input, through the `stdin` capability (which `vmrun` grants).
+pub const IO: StdModule = StdModule {
+    name: "io",
+    consts: &[],
+    fns: &[
+        host("read_line", &[], Str, "stdin", "read_line"),
+        host("read_all", &[], Str, "stdin", "read_all"),
+        host("at_end", &[], Bool, "stdin", "at_end"),
+    ],
+};
+
 /// Environment variables, through the `env` capability.
 pub const ENV: StdModule = StdModule {
     name: "env",
@@ -242,7 +256,7 @@ pub const RANDOM: StdModule = StdModule {
 };
 
 /// Every standard module, by name.
-pub const MODULES: &[StdModule] = &[MATH, FS, ENV, CLOCK, RANDOM];
+pub const MODULES: &[StdModule] = &[MATH, IO, FS, ENV, CLOCK, RANDOM];
 
 /// Every host function the standard library may import, as
 /// `(capability, function, params, result)`: what a host must provide to
@@ -297,6 +311,8 @@ pub enum Param {
     ValueArray,
     /// `[str]`.
     StrArray,
+    /// `[int]`.
+    IntArray,
     /// The argument itself (a conversion to the type it already has).
     Same,
 }
@@ -465,6 +481,27 @@ pub const METHODS: &[Method] = &[
     str_method("compare", &[P_STR], P_INT),
     str_method("char_count", &[], P_INT),
     str_method("code_at", &[P_INT], P_INT),
+    method(
+        Receiver::Str,
+        "lines",
+        &[],
+        Param::StrArray,
+        Intrinsic::BuiltinList("lines"),
+    ),
+    method(
+        Receiver::Str,
+        "chars",
+        &[],
+        Param::StrArray,
+        Intrinsic::BuiltinList("chars"),
+    ),
+    method(
+        Receiver::Str,
+        "bytes",
+        &[],
+        Param::IntArray,
+        Intrinsic::BuiltinList("bytes"),
+    ),
 ];
 
 /// A string method that is the VM's built-in function of the same name.

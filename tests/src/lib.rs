@@ -133,8 +133,20 @@ pub fn run_counted(
     limits: Limits,
     output_limit: usize,
 ) -> (Run, tern_vm::Stats) {
+    run_with_input(module, args, limits, output_limit, Vec::new())
+}
+
+/// [`run_counted`] with `input` as the program's standard input.
+pub fn run_with_input(
+    module: &tern_sandbox::Module,
+    args: &[String],
+    limits: Limits,
+    output_limit: usize,
+    input: Vec<u8>,
+) -> (Run, tern_vm::Stats) {
     let mut linker = tern_sandbox::Linker::new();
     linker
+        .stdin(tern_sandbox::Input::Bytes(input))
         .stdout(tern_sandbox::Output::Capture)
         .stderr(tern_sandbox::Output::Capture)
         .output_limit(output_limit);
@@ -218,8 +230,11 @@ pub fn run_source_in(path: &Path, mode: Mode) -> (Run, tern_vm::Stats) {
         jit: mode.jit,
         ..program_limits(&source)
     };
+    // A program's standard input is the file beside it named `.stdin`
+    // (as `vmrun app.src < app.stdin`), or empty.
+    let input = std::fs::read(path.with_extension("stdin")).unwrap_or_default();
     let (mut run, stats) = match tern_sandbox::Module::from_file(path) {
-        Ok(m) => run_counted(&m, &args, limits, usize::MAX),
+        Ok(m) => run_with_input(&m, &args, limits, usize::MAX, input),
         Err(e) => (
             Run {
                 exit: e.exit_code(),

@@ -20,6 +20,7 @@ pub fn command(bin: &str) -> Command {
 }
 
 /// Runs `bin` with `args`: (exit code, stdout, stderr).
+#[allow(dead_code)] // Not every test file that includes this runs binaries so.
 pub fn run_binary(bin: &str, args: &[&str]) -> (i32, String, String) {
     let out = command(bin).args(args).output().expect("the binary runs");
     (

@@ -694,6 +694,10 @@ fn type_rule_cases() -> Vec<(&'static str, Vec<u8>)> {
             "builtin with an unknown id",
             vec![int, Builtin { id: 60000 }, Pop {}],
         ),
+        case(
+            "builtin.list of a built-in making one value",
+            vec![int, int, BuiltinList { id: 25, ty: 0 }, Pop {}],
+        ),
         case("field.set of an int", vec![int, int, SetField { field: 0 }]),
         case("enum.tag of an int", vec![int, EnumTag {}, Pop {}]),
         case(

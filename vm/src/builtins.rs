@@ -22,67 +22,82 @@ macro_rules! for_each_builtin {
     ($m:ident) => {
         $m! {
             /// Whether the second string occurs in the first.
-            Contains = 0, "contains", [S, S] -> B;
+            Contains = 0, "contains", [S, S] -> One(B);
             /// Whether the first string starts with the second.
-            StartsWith = 1, "starts_with", [S, S] -> B;
+            StartsWith = 1, "starts_with", [S, S] -> One(B);
             /// Whether the first string ends with the second.
-            EndsWith = 2, "ends_with", [S, S] -> B;
+            EndsWith = 2, "ends_with", [S, S] -> One(B);
             /// The string without leading and trailing Unicode white space.
-            Trim = 3, "trim", [S] -> S;
+            Trim = 3, "trim", [S] -> One(S);
             /// The string without leading Unicode white space.
-            TrimStart = 4, "trim_start", [S] -> S;
+            TrimStart = 4, "trim_start", [S] -> One(S);
             /// The string without trailing Unicode white space.
-            TrimEnd = 5, "trim_end", [S] -> S;
+            TrimEnd = 5, "trim_end", [S] -> One(S);
             /// Each character's uppercase (simple case mapping: one character for one).
-            ToUpper = 6, "to_upper", [S] -> S;
+            ToUpper = 6, "to_upper", [S] -> One(S);
             /// Each character's lowercase (simple case mapping: one character for one).
-            ToLower = 7, "to_lower", [S] -> S;
+            ToLower = 7, "to_lower", [S] -> One(S);
             /// Every occurrence of the second string replaced by the third (an empty pattern matches between characters).
-            Replace = 8, "replace", [S, S, S] -> S;
+            Replace = 8, "replace", [S, S, S] -> One(S);
             /// The string repeated a number of times; a negative count is a runtime error.
-            Repeat = 9, "repeat", [S, I] -> S;
+            Repeat = 9, "repeat", [S, I] -> One(S);
             /// -1, 0 or 1 as the first string sorts before, equal to or after the second (by bytes).
-            Compare = 10, "compare", [S, S] -> I;
+            Compare = 10, "compare", [S, S] -> One(I);
             /// The number of characters (Unicode scalar values).
-            CharCount = 11, "char_count", [S] -> I;
+            CharCount = 11, "char_count", [S] -> One(I);
             /// The code point of the character starting at a byte offset.
-            CodeAt = 12, "code_at", [S, I] -> I;
+            CodeAt = 12, "code_at", [S, I] -> One(I);
             /// The one-character string of a code point; not a Unicode scalar value is a runtime error.
-            FromCode = 13, "from_code", [I] -> S;
+            FromCode = 13, "from_code", [I] -> One(S);
             /// The byte offset of the last occurrence of the second string, or -1.
-            RFind = 14, "rfind", [S, S] -> I;
+            RFind = 14, "rfind", [S, S] -> One(I);
             /// Tangent.
-            Tan = 15, "tan", [F] -> F;
+            Tan = 15, "tan", [F] -> One(F);
             /// Arc sine.
-            Asin = 16, "asin", [F] -> F;
+            Asin = 16, "asin", [F] -> One(F);
             /// Arc cosine.
-            Acos = 17, "acos", [F] -> F;
+            Acos = 17, "acos", [F] -> One(F);
             /// Arc tangent.
-            Atan = 18, "atan", [F] -> F;
+            Atan = 18, "atan", [F] -> One(F);
             /// Arc tangent of y / x in the right quadrant (y first).
-            Atan2 = 19, "atan2", [F, F] -> F;
+            Atan2 = 19, "atan2", [F, F] -> One(F);
             /// Rounded to the nearest integer, halfway cases away from zero.
-            Round = 20, "round", [F] -> F;
+            Round = 20, "round", [F] -> One(F);
             /// The integer part (rounded toward zero).
-            Trunc = 21, "trunc", [F] -> F;
+            Trunc = 21, "trunc", [F] -> One(F);
             /// Base-2 logarithm.
-            Log2 = 22, "log2", [F] -> F;
+            Log2 = 22, "log2", [F] -> One(F);
             /// Base-10 logarithm.
-            Log10 = 23, "log10", [F] -> F;
+            Log10 = 23, "log10", [F] -> One(F);
             /// sqrt(x * x + y * y) without undue overflow.
-            Hypot = 24, "hypot", [F, F] -> F;
+            Hypot = 24, "hypot", [F, F] -> One(F);
             /// An int to an int power, wrapping; a negative exponent is a runtime error.
-            IntPow = 25, "int_pow", [I, I] -> I;
+            IntPow = 25, "int_pow", [I, I] -> One(I);
             /// The value limited to [min, max]; min > max is a runtime error.
-            IntClamp = 26, "int_clamp", [I, I, I] -> I;
+            IntClamp = 26, "int_clamp", [I, I, I] -> One(I);
             /// The value limited to [min, max] (NaN stays NaN); min > max or a NaN bound is a runtime error.
-            FloatClamp = 27, "float_clamp", [F, F, F] -> F;
+            FloatClamp = 27, "float_clamp", [F, F, F] -> One(F);
+            /// The lines: pieces between `\n`s, each without a `\r` before its `\n`; no last empty piece.
+            Lines = 28, "lines", [S] -> List(S);
+            /// The characters, each as a one-character string.
+            Chars = 29, "chars", [S] -> List(S);
+            /// The bytes, as ints 0..=255.
+            Bytes = 30, "bytes", [S] -> List(I);
         }
     };
 }
 
+/// What a built-in leaves: one value (the `builtin` instruction), or a
+/// new array of values of a kind (`builtin.list`, whose type operand is
+/// that array type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ret {
+    One(Slot),
+    List(Slot),
+}
+
 macro_rules! define_builtins {
-    ($( $(#[doc = $doc:expr])* $name:ident = $id:expr, $text:expr, [$($p:ident),*] -> $r:ident; )*) => {
+    ($( $(#[doc = $doc:expr])* $name:ident = $id:expr, $text:expr, [$($p:ident),*] -> $rk:ident($r:ident); )*) => {
         /// A built-in function, by its id in the `builtin` instruction.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u16)]
@@ -118,9 +133,9 @@ macro_rules! define_builtins {
                 }
             }
 
-            pub fn result(self) -> Slot {
+            pub fn result(self) -> Ret {
                 match self {
-                    $(Builtin::$name => Slot::$r,)*
+                    $(Builtin::$name => Ret::$rk(Slot::$r),)*
                 }
             }
 
@@ -256,16 +271,20 @@ pub fn markdown_table() -> String {
         Slot::B => "B",
         Slot::S => "S",
     };
+    let result = |r: Ret| match r {
+        Ret::One(s) => format!("[{}]", kind(s)),
+        Ret::List(s) => format!("[a new [{}]] (`builtin.list`)", kind(s)),
+    };
     let mut out =
         String::from("| id | name | stack (before → after) | meaning |\n|---|---|---|---|\n");
     for b in Builtin::ALL {
         let params: Vec<&str> = b.params().iter().map(|&s| kind(s)).collect();
         out.push_str(&format!(
-            "| {} | `{}` | [{}] → [{}] | {} |\n",
+            "| {} | `{}` | [{}] → {} | {} |\n",
             b.id(),
             b.name(),
             params.join(", "),
-            kind(b.result()),
+            result(b.result()),
             b.doc()
         ));
     }

@@ -365,6 +365,9 @@ macro_rules! for_each_op {
             /// Built-in function `id` (see the table of built-ins): pops its
             /// parameters, pushes its result.
             Builtin = 0xC0, "builtin", { id: u16 as Imm }, (special), true;
+            /// Built-in function `id` that makes a new array of type `ty`
+            /// (see the table of built-ins).
+            BuiltinList = 0xC1, "builtin.list", { id: u16 as Imm, ty: u32 as Type }, (special), true;
         }
     };
 }

@@ -407,6 +407,7 @@ impl<'a> Checker<'a> {
                 (Param::KeyArray, Ty::Map(k, _)) => Ty::array((**k).clone()),
                 (Param::ValueArray, Ty::Map(_, v)) => Ty::array((**v).clone()),
                 (Param::StrArray, _) => Ty::array(Ty::Str),
+                (Param::IntArray, _) => Ty::array(Ty::Int),
                 _ => unreachable!("the catalogue gives {m} no such parameter"),
             }
         };

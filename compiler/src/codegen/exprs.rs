@@ -249,9 +249,10 @@ impl Gen<'_> {
         }
         let mut ins = ins;
         match &mut ins {
-            Instr::SSplit { ty } | Instr::MKeys { ty } | Instr::MValues { ty } => {
-                *ty = self.ty(&x.ty)
-            }
+            Instr::SSplit { ty }
+            | Instr::MKeys { ty }
+            | Instr::MValues { ty }
+            | Instr::BuiltinList { ty, .. } => *ty = self.ty(&x.ty),
             _ => {}
         }
         fg.set_line(x.line);
@@ -366,6 +367,12 @@ pub(super) fn instr(op: Op) -> Instr {
             N::Slice => Instr::SSlice {},
             N::Split => Instr::SSplit { ty: 0 },
             N::Find => Instr::SFind {},
+            N::BuiltinList(name) => Instr::BuiltinList {
+                id: tern_vm::builtins::Builtin::by_name(name)
+                    .expect("the catalogue names built-ins the VM has")
+                    .id(),
+                ty: 0,
+            },
             N::Builtin(name) => Instr::Builtin {
                 id: tern_vm::builtins::Builtin::by_name(name)
                     .expect("the catalogue names built-ins the VM has")

@@ -140,6 +140,8 @@ fn flag_for(capability: &str) -> &'static str {
 fn linker(cli: &Cli) -> Result<Linker, String> {
     let mut l = Linker::new();
     l.stdout(Output::Inherit).stderr(Output::Inherit);
+    // Standard input is granted by default, as output is (like Deno).
+    l.stdin(tern_sandbox::Input::Inherit);
     l.output_limit(usize::MAX);
     let grant_err = |flag: &str, dir: &PathBuf, e: std::io::Error| {
         format!(

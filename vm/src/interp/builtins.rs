@@ -11,8 +11,9 @@
 use super::ops::unreachable_op;
 use super::Vm;
 use crate::builtins::{eval_number, simple_case, Builtin};
-use crate::heap::{str_size, OBJECT_BYTES};
+use crate::heap::{str_size, Object, OBJECT_BYTES};
 use crate::limits::{Stop, Watch, CHUNK_BYTES};
+use crate::module::TypeId;
 use crate::stack::ValueStack;
 use crate::strings::{find_watched, push_watched, str_chunks};
 use crate::trap::{Trap, TrapKind};
@@ -184,6 +185,71 @@ impl Vm<'_> {
         }
     }
 
+    /// `builtin.list`: `lines`, `chars`, `bytes`. A first pass counts the
+    /// pieces and what they take on the heap, which is paid for and made
+    /// room for before the second pass makes them (no collection can run
+    /// between, so the pieces need no pinning).
+    #[inline(never)]
+    pub(super) fn op_builtin_list<const METER: bool>(
+        &mut self,
+        stack: &mut ValueStack,
+        sp: usize,
+        id: u16,
+        ty: TypeId,
+    ) -> Result<usize, Trap> {
+        let b = Builtin::from_id(id).unwrap_or_else(|| unreachable_op());
+        let s = stack[sp - 1];
+        let len = self.heap.str(s).len();
+        self.charge::<METER>(2 * len, 0)?;
+        let pieces = list_pieces(b, self.heap.str(s), &self.watch);
+        let pieces = self.watched(pieces)?;
+        let (n, bytes) = pieces;
+        self.charge::<METER>(0, n)?;
+        let strings = b != Builtin::Bytes;
+        let need = OBJECT_BYTES
+            .saturating_add(n.saturating_mul(8))
+            .saturating_add(if strings { bytes } else { 0 });
+        self.reserve(stack, need)?;
+        let mut items: Vec<u64> = Vec::new();
+        if items.try_reserve_exact(n).is_err() {
+            let msg = format!("out of memory: the host cannot allocate an array of {n} elements");
+            return Err(self.fail(TrapKind::OutOfMemory, msg));
+        }
+        let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut at = 0;
+        while at < len {
+            // A chunk of pieces at a time, so that the watch is looked at.
+            ranges.clear();
+            let text = self.heap.str(s);
+            let stop = (at + CHUNK_BYTES).min(text.len());
+            while at < stop {
+                let r = next_piece(b, text, at);
+                at = r.1;
+                ranges.push(r.0);
+            }
+            for r in &ranges {
+                let v = match b {
+                    Builtin::Bytes => self.heap.str(s).as_bytes()[r.start] as u64,
+                    _ => {
+                        let piece = CompactString::from(&self.heap.str(s)[r.clone()]);
+                        self.heap.alloc_text(piece)
+                    }
+                };
+                items.push(v);
+            }
+            if at < self.heap.str(s).len() {
+                if let Err(stop) = self.watch.check() {
+                    return Err(self.stopped(stop));
+                }
+            }
+        }
+        stack[sp - 1] = self.heap.alloc(Object::Array {
+            refs: self.prog.holds_refs(ty),
+            items,
+        });
+        Ok(sp)
+    }
+
     /// Stores text built by a built-in, making room for it first.
     fn new_text(&mut self, stack: &ValueStack, text: CompactString) -> Result<u64, Trap> {
         self.reserve(stack, str_size(text.len()))?;
@@ -295,4 +361,47 @@ fn char_count(s: &str, watch: &Watch) -> Result<usize, Stop> {
         n += chunk.chars().count();
     }
     Ok(n)
+}
+
+/// The piece of `text` a list built-in makes starting at byte `at`: its
+/// range and where the next one starts.
+fn next_piece(b: Builtin, text: &str, at: usize) -> (std::ops::Range<usize>, usize) {
+    match b {
+        Builtin::Bytes => (at..at + 1, at + 1),
+        Builtin::Chars => {
+            let n = text[at..].chars().next().map_or(1, char::len_utf8);
+            (at..at + n, at + n)
+        }
+        _ => match text[at..].find('\n').map(|i| at + i) {
+            // A line ends at `\n`, and a `\r` just before it goes too.
+            Some(nl) => {
+                let end = if nl > at && text.as_bytes()[nl - 1] == b'\r' {
+                    nl - 1
+                } else {
+                    nl
+                };
+                (at..end, nl + 1)
+            }
+            None => (at..text.len(), text.len()),
+        },
+    }
+}
+
+/// How many pieces a list built-in makes of `s`, and the accounted bytes
+/// of their strings.
+fn list_pieces(b: Builtin, s: &str, watch: &Watch) -> Result<(usize, usize), Stop> {
+    let (mut n, mut bytes, mut at) = (0usize, 0usize, 0usize);
+    let mut since = 0;
+    while at < s.len() {
+        let (r, next) = next_piece(b, s, at);
+        n += 1;
+        bytes = bytes.saturating_add(str_size(r.len()));
+        since += next - at;
+        at = next;
+        if since > CHUNK_BYTES {
+            since = 0;
+            watch.check()?;
+        }
+    }
+    Ok((n, bytes))
 }

@@ -463,14 +463,41 @@ impl Ctx<'_> {
                 }
                 s.stack.push(ty);
             }
-            Instr::Builtin { id } => {
-                let Some(b) = crate::builtins::Builtin::from_id(id) else {
+            Instr::Builtin { id } | Instr::BuiltinList { id, .. } => {
+                use crate::builtins::{Builtin, Ret};
+                let Some(b) = Builtin::from_id(id) else {
                     return Err(format!("unknown built-in function {id}"));
                 };
                 for &p in b.params().iter().rev() {
                     self.pop_expect(s, slot_type(p))?;
                 }
-                s.stack.push(slot_type(b.result()));
+                match (instr, b.result()) {
+                    (Instr::Builtin { .. }, Ret::One(r)) => s.stack.push(slot_type(r)),
+                    (Instr::BuiltinList { ty, .. }, Ret::List(r)) => {
+                        let ty = *ty;
+                        if *self.type_of(ty)? != TypeDesc::Array(slot_type(r)) {
+                            return Err(format!(
+                                "built-in `{}` makes [{}], not {}",
+                                b.name(),
+                                self.name(slot_type(r)),
+                                self.name(ty)
+                            ));
+                        }
+                        s.stack.push(ty);
+                    }
+                    (Instr::Builtin { .. }, Ret::List(_)) => {
+                        return Err(format!(
+                            "built-in `{}` makes an array: use builtin.list",
+                            b.name()
+                        ))
+                    }
+                    _ => {
+                        return Err(format!(
+                            "built-in `{}` makes one value: use builtin",
+                            b.name()
+                        ))
+                    }
+                }
             }
             Instr::MNext {} => {
                 self.pop_expect(s, INT)?;
