@@ -48,6 +48,12 @@ pub enum Op {
     MapIndex,
     /// A built-in function or method, or a standard-library function.
     Intrinsic(Intrinsic),
+    /// `str(x)` of a value of any other type (the `text` instruction).
+    ValueText,
+    /// `==` and `!=` on enums, arrays, maps, structs and functions (the
+    /// `eq` instruction: by value, structs and functions by identity).
+    ValueEq,
+    ValueNe,
 }
 
 /// A comparison.

@@ -103,7 +103,11 @@ fn unterminated_str(_: &mut logos::Lexer<Tok>) -> Result<(), LexError> {
 
 fn str_lit(lex: &mut logos::Lexer<Tok>) -> Result<String, LexError> {
     let raw = lex.slice();
-    let body = &raw[1..raw.len() - 1];
+    str_body(&raw[1..raw.len() - 1])
+}
+
+/// A string literal's body with its escapes decoded.
+fn str_body(body: &str) -> Result<String, LexError> {
     let mut out = String::with_capacity(body.len());
     let mut chars = body.chars();
     while let Some(c) = chars.next() {
@@ -394,6 +398,102 @@ pub type Spanned = Result<(usize, Tok, usize), SpannedLexError>;
 /// Feeds lalrpop `(lo, token, hi)` triples.
 pub struct Lexer<'s> {
     inner: logos::Lexer<'s, Tok>,
+    /// Where this text starts in the file (interpolated code is lexed on
+    /// its own): added to every span.
+    base: usize,
+    /// Tokens an interpolated string expanded into, not yet taken.
+    pending: std::collections::VecDeque<Spanned>,
+}
+
+/// The name interpolation calls: `str`, in a spelling no program can
+/// write, so a local named `str` does not change what it means.
+pub const INTERPOLATION_STR: &str = "$str";
+
+/// A piece of an interpolated string literal: text (escapes decoded), or
+/// code at a byte range of the file.
+enum Piece {
+    Text(String),
+    Code(usize, usize),
+}
+
+/// The pieces of string literal `raw` (with its quotes), starting at byte
+/// `at` of the file, if it interpolates anything: a `{` followed by a
+/// letter, `_` or `(`, up to its matching `}`. `{{` and `}}` are literal
+/// braces; any other brace is itself. `None` for a plain string (and for
+/// one with a bad escape, which the plain path reports).
+fn interpolation(raw: &str, at: usize) -> Option<Vec<Piece>> {
+    if !raw.contains('{') && !raw.contains("}}") {
+        return None;
+    }
+    let body = &raw[1..raw.len() - 1];
+    let bytes = body.as_bytes();
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut i = 0;
+    let mut any = false;
+    while i < body.len() {
+        let c = bytes[i];
+        if c == b'\\' {
+            // An escape: decoded by the same rules as a plain literal.
+            let len = escape_len(&body[i..])?;
+            text.push_str(&str_body(&body[i..i + len]).ok()?);
+            i += len;
+        } else if (c == b'{' || c == b'}') && bytes.get(i + 1) == Some(&c) {
+            text.push(c as char);
+            any = true;
+            i += 2;
+        } else if c == b'{'
+            && bytes
+                .get(i + 1)
+                .is_some_and(|&n| n.is_ascii_alphabetic() || n == b'_' || n == b'(')
+        {
+            let mut depth = 0;
+            let close = body[i..].char_indices().find_map(|(k, ch)| {
+                match ch {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + k);
+                        }
+                    }
+                    _ => {}
+                }
+                None
+            });
+            match close {
+                Some(end) => {
+                    if !text.is_empty() || pieces.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    pieces.push(Piece::Code(at + 1 + i + 1, at + 1 + end));
+                    any = true;
+                    i = end + 1;
+                }
+                None => {
+                    text.push('{');
+                    i += 1;
+                }
+            }
+        } else {
+            let ch = body[i..].chars().next().expect("inside the body");
+            text.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    if !text.is_empty() {
+        pieces.push(Piece::Text(text));
+    }
+    any.then_some(pieces)
+}
+
+/// The length of the escape sequence `s` starts with.
+fn escape_len(s: &str) -> Option<usize> {
+    let rest = &s[1..];
+    match rest.chars().next()? {
+        'u' => Some(rest.find('}')? + 2),
+        c => Some(1 + c.len_utf8()),
+    }
 }
 
 impl<'s> Lexer<'s> {
@@ -404,15 +504,72 @@ impl<'s> Lexer<'s> {
         if src.starts_with("#!") {
             inner.bump(src.find('\n').unwrap_or(src.len()));
         }
-        Lexer { inner }
+        Lexer {
+            inner,
+            base: 0,
+            pending: Default::default(),
+        }
+    }
+
+    /// The tokens of code at `lo..hi` of `src`, spans in the file.
+    fn code(src: &'s str, lo: usize, hi: usize) -> Lexer<'s> {
+        Lexer {
+            inner: Tok::lexer(&src[lo..hi]),
+            base: lo,
+            pending: Default::default(),
+        }
+    }
+
+    /// `"a{x}b"` as `("a" + $str(x) + "b")`.
+    fn expand(&mut self, pieces: Vec<Piece>, lo: usize, hi: usize) {
+        let src = self.inner.source();
+        let base = self.base;
+        let mut out: Vec<Spanned> = vec![Ok((lo, Tok::LParen, lo))];
+        for (k, p) in pieces.into_iter().enumerate() {
+            if k > 0 {
+                out.push(Ok((lo, Tok::Plus, lo)));
+            }
+            match p {
+                Piece::Text(t) => out.push(Ok((lo, Tok::Str(t), hi))),
+                Piece::Code(a, b) => {
+                    out.push(Ok((a, Tok::Ident(INTERPOLATION_STR.into()), b)));
+                    out.push(Ok((a, Tok::LParen, a)));
+                    // `a..b` are file offsets; this lexer's text starts at `base`.
+                    for t in Lexer::code(src, a - base, b - base) {
+                        out.push(match t {
+                            // Offsets in `src`, which starts at `base`.
+                            Ok((x, t, y)) => Ok((x + base, t, y + base)),
+                            Err(mut e) => {
+                                e.lo += base;
+                                e.hi += base;
+                                Err(e)
+                            }
+                        });
+                    }
+                    out.push(Ok((b, Tok::RParen, b)));
+                }
+            }
+        }
+        out.push(Ok((hi, Tok::RParen, hi)));
+        self.pending.extend(out);
     }
 }
 
 impl Iterator for Lexer<'_> {
     type Item = Spanned;
     fn next(&mut self) -> Option<Spanned> {
+        if let Some(t) = self.pending.pop_front() {
+            return Some(t);
+        }
         let tok = self.inner.next()?;
-        let span = self.inner.span();
+        let r = self.inner.span();
+        let span = (r.start + self.base)..(r.end + self.base);
+        if let Ok(Tok::Str(_)) = &tok {
+            if let Some(pieces) = interpolation(self.inner.slice(), span.start) {
+                self.expand(pieces, span.start, span.end);
+                return self.pending.pop_front();
+            }
+        }
         Some(match tok {
             Ok(t) => Ok((span.start, t, span.end)),
             Err(error) => Err(SpannedLexError {

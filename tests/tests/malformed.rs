@@ -690,6 +690,8 @@ fn type_rule_cases() -> Vec<(&'static str, Vec<u8>)> {
             "builtin contains of two ints",
             vec![int, int, Builtin { id: 0 }, Pop {}],
         ),
+        case("text of an int as a str", vec![int, Text { ty: 3 }, Pop {}]),
+        case("eq of one value", vec![int, Eq { ty: 0 }, Pop {}]),
         case(
             "builtin with an unknown id",
             vec![int, Builtin { id: 60000 }, Pop {}],

@@ -32,6 +32,7 @@ pub mod strings;
 pub mod text;
 mod translate;
 pub mod trap;
+pub mod values;
 pub mod verify;
 
 pub use format::{decode, encode, LoadError};

@@ -226,6 +226,13 @@ macro_rules! for_each_op {
             /// Join a `[str]` with a separator.
             SJoin = 0x55, "sjoin", {}, (special), true;
 
+            /// The text of a value of type `ty` (any type: see `str(x)` in
+            /// the language).
+            Text = 0x56, "text", { ty: u32 as Type }, (special), true;
+            /// Whether two values of type `ty` are equal (by value; structs
+            /// and closures by identity).
+            Eq = 0x57, "eq", { ty: u32 as Type }, (special), false;
+
             /// Int to float (round to nearest).
             I2F = 0x58, "i2f", {}, ([I] -> [F]), false;
             /// Float to int: truncate, saturate, NaN gives 0.

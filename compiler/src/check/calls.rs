@@ -164,6 +164,9 @@ impl<'a> Checker<'a> {
                     }
                 };
             }
+            if last == crate::lexer::INTERPOLATION_STR {
+                return self.builtin("str", args, span, line);
+            }
             if path.len() == 1 && self.lookup_var(&last, callee.span).is_none() {
                 if let Some(f) = tern_stdlib::prelude(&last) {
                     return self.call_std(std::slice::from_ref(f), &last, args, span, line);
@@ -315,8 +318,11 @@ impl<'a> Checker<'a> {
             }) => Some((Op::Intrinsic(op), prim(ret))),
             _ => None,
         };
+        // `str` of any other value: arrays, maps, structs, enums, closures.
+        let text = name == "str" && matches!(tys[..], [ref t] if *t != Ty::Unit);
         match r {
             Some((op, ty)) => e(ExprKind::Op(op, xs), ty, line),
+            None if text => e(ExprKind::Op(Op::ValueText, xs), Ty::Str, line),
             None => {
                 let got: Vec<String> = tys.iter().map(|t| self.ty_name(t)).collect();
                 let accepts = match name {

@@ -615,6 +615,25 @@ impl<'a> Checker<'a> {
                 (Op::FloatCmp(rel(op)), Ty::Bool)
             }
             (Eq | Ne | Lt | Le | Gt | Ge, Ty::Str, Ty::Str) => (Op::StrCmp(rel(op)), Ty::Bool),
+            // By value (structs and functions by identity): see `eq`.
+            (Eq, a, b)
+                if a == b
+                    && matches!(
+                        a,
+                        Ty::Enum(_) | Ty::Array(_) | Ty::Map(..) | Ty::Struct(_) | Ty::Fn(..)
+                    ) =>
+            {
+                (Op::ValueEq, Ty::Bool)
+            }
+            (Ne, a, b)
+                if a == b
+                    && matches!(
+                        a,
+                        Ty::Enum(_) | Ty::Array(_) | Ty::Map(..) | Ty::Struct(_) | Ty::Fn(..)
+                    ) =>
+            {
+                (Op::ValueNe, Ty::Bool)
+            }
             _ => return None,
         })
     }

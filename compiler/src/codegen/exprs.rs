@@ -32,6 +32,24 @@ impl Gen<'_> {
                 let ty = self.ty(&x.ty);
                 fg.emit(Instr::NewClosure { func: *f, ty });
             }
+            ExprKind::Op(Op::ValueText | Op::ValueEq | Op::ValueNe, args) => {
+                // The instruction's type is the operands'.
+                for a in args {
+                    self.expr(fg, a);
+                }
+                let ty = self.ty(&args[0].ty);
+                fg.set_line(x.line);
+                match &x.kind {
+                    ExprKind::Op(Op::ValueText, _) => fg.emit(Instr::Text { ty }),
+                    ExprKind::Op(op, _) => {
+                        fg.emit(Instr::Eq { ty });
+                        if *op == Op::ValueNe {
+                            fg.emit(Instr::BNot {});
+                        }
+                    }
+                    _ => unreachable!(),
+                }
+            }
             ExprKind::Op(op, args) => self.op(fg, x, instr(*op), args),
             ExprKind::And(a, b) | ExprKind::Or(a, b) => {
                 let is_and = matches!(x.kind, ExprKind::And(..));
@@ -327,6 +345,7 @@ pub(super) fn instr(op: Op) -> Instr {
         ),
         Op::BoolEq => Instr::BEq {},
         Op::BoolNe => Instr::BNe {},
+        Op::ValueText | Op::ValueEq | Op::ValueNe => unreachable!("generated with their type"),
         Op::ArrayIndex => Instr::AGet {},
         Op::MapIndex => Instr::MGet {},
         Op::Intrinsic(n) => match n {

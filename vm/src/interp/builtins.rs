@@ -17,7 +17,9 @@ use crate::module::TypeId;
 use crate::stack::ValueStack;
 use crate::strings::{find_watched, push_watched, str_chunks};
 use crate::trap::{Trap, TrapKind};
+use crate::values::{Halt, Walk};
 use compact_str::CompactString;
+use std::sync::Arc;
 
 impl Vm<'_> {
     #[inline(never)]
@@ -248,6 +250,89 @@ impl Vm<'_> {
             items,
         });
         Ok(sp)
+    }
+
+    /// `text ty`: see [`crate::values`].
+    #[inline(never)]
+    pub(super) fn op_value_text<const METER: bool>(
+        &mut self,
+        stack: &mut ValueStack,
+        sp: usize,
+        ty: TypeId,
+    ) -> Result<usize, Trap> {
+        let max_units = self.fuel_left::<METER>();
+        let max_bytes = self.limits.max_heap;
+        let prog = Arc::clone(&self.prog);
+        let mut walk = Walk::new(&self.heap, prog.module(), &self.watch, max_units, max_bytes);
+        let mut out = String::new();
+        let r = walk.text(&mut out, ty, stack[sp - 1], 0);
+        let units = walk.units();
+        self.walk_result::<METER, _>(r, units)?;
+        stack[sp - 1] = self.new_text(stack, CompactString::from(out))?;
+        Ok(sp)
+    }
+
+    /// `eq ty`: see [`crate::values`].
+    #[inline(never)]
+    pub(super) fn op_value_eq<const METER: bool>(
+        &mut self,
+        stack: &mut ValueStack,
+        sp: usize,
+        ty: TypeId,
+    ) -> Result<usize, Trap> {
+        let max_units = self.fuel_left::<METER>();
+        let prog = Arc::clone(&self.prog);
+        let mut walk = Walk::new(
+            &self.heap,
+            prog.module(),
+            &self.watch,
+            max_units,
+            usize::MAX,
+        );
+        let r = walk.equal(ty, stack[sp - 2], stack[sp - 1], 0);
+        let units = walk.units();
+        let same = self.walk_result::<METER, _>(r, units)?;
+        stack[sp - 2] = same as u64;
+        Ok(sp - 1)
+    }
+
+    /// The fuel units a walk may use.
+    fn fuel_left<const METER: bool>(&self) -> u64 {
+        if METER {
+            self.limits.fuel.saturating_sub(self.fuel_used)
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// Charges a walk's work, and turns why it stopped into a trap.
+    fn walk_result<const METER: bool, T>(
+        &mut self,
+        r: Result<T, Halt>,
+        units: u64,
+    ) -> Result<T, Trap> {
+        if METER {
+            self.add_work(units)?;
+        }
+        match r {
+            Ok(v) => Ok(v),
+            Err(Halt::Stop(s)) => Err(self.stopped(s)),
+            Err(Halt::Fuel) => Err(self.fuel_trap()),
+            Err(Halt::TooLarge(n)) => {
+                let msg = format!(
+                    "out of memory: heap limit of {} bytes exceeded (text of {n} bytes)",
+                    self.limits.max_heap
+                );
+                Err(self.fail(TrapKind::OutOfMemory, msg))
+            }
+            Err(Halt::TooDeep) => Err(self.fail(
+                TrapKind::InvalidArgument,
+                format!(
+                    "cannot compare values nested more than {} levels deep",
+                    crate::values::MAX_DEPTH
+                ),
+            )),
+        }
     }
 
     /// Stores text built by a built-in, making room for it first.

@@ -285,6 +285,8 @@ impl Vm<'_> {
                 top!() = next.map_or(-1, |seq| seq as i64) as u64;
             }
             Instr::Builtin { id } => slow!(op_builtin, id),
+            Instr::Text { ty } => slow!(op_value_text, ty),
+            Instr::Eq { ty } => slow!(op_value_eq, ty),
             Instr::BuiltinList { id, ty } => slow!(op_builtin_list, id, ty),
             Instr::MKeyOf {} => slow!(op_map_of, true),
             Instr::MValOf {} => slow!(op_map_of, false),

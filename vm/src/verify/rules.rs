@@ -499,6 +499,18 @@ impl Ctx<'_> {
                     }
                 }
             }
+            Instr::Text { ty } | Instr::Eq { ty } => {
+                if matches!(self.type_of(ty)?, TypeDesc::Unit) {
+                    return Err("no value has type unit".into());
+                }
+                self.pop_expect(s, ty)?;
+                if matches!(instr, Instr::Eq { .. }) {
+                    self.pop_expect(s, ty)?;
+                    s.stack.push(BOOL);
+                } else {
+                    s.stack.push(STR);
+                }
+            }
             Instr::MNext {} => {
                 self.pop_expect(s, INT)?;
                 self.pop_map(s)?;
