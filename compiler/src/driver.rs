@@ -202,7 +202,18 @@ fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, Comp
         Ok(p) => p,
         Err(e) => return Err(CompileError::Diagnostics(e, files)),
     };
-    program.files = files.iter().map(|f| f.name.clone()).collect();
+    // The bytecode names files relative to the main file's folder (where
+    // imports are), so its bytes depend only on the sources; diagnostics
+    // above named them as given. A host running source may name them so
+    // in traces too (`Module::from_file` does).
+    program.files = files
+        .iter()
+        .map(|f| {
+            Path::new(&f.name)
+                .file_name()
+                .map_or_else(|| f.name.clone(), |n| n.to_string_lossy().into_owned())
+        })
+        .collect();
     let mut module = crate::codegen::generate(&program);
     let origins: Vec<_> = program.funcs.iter().map(|f| (f.file, f.span)).collect();
     // The checked program is done with too: free it before verifying.

@@ -73,7 +73,16 @@ impl Module {
     /// compiled in memory (and verified the same way).
     pub fn from_file(path: &Path) -> Result<Module, Error> {
         if path.extension().is_some_and(|e| e == "src") {
-            return Module::from_compiled(path, || tern_compiler::compile(path));
+            // Traces name the files as the path was given (`sub/app.src`).
+            let dir = path.parent().unwrap_or(Path::new(""));
+            return Module::from_compiled(path, || {
+                tern_compiler::compile(path).map(|mut c| {
+                    for s in &mut c.module.sources {
+                        *s = dir.join(&*s).to_string_lossy().into_owned();
+                    }
+                    c
+                })
+            });
         }
         let bytes = crate::files::read_bytecode(path)?;
         contain(|| tern_vm::load(&bytes))

@@ -66,6 +66,16 @@ pub enum Intrinsic {
     Slice,
     Split,
     Find,
+    // Arrays and maps.
+    ArraySort,
+    ArrayReverse,
+    ArrayContains,
+    ArrayIndexOf,
+    ArraySlice,
+    ArrayInsert,
+    ArrayRemoveAt,
+    ArrayExtend,
+    MapClear,
     /// The VM's built-in function of this name (its `builtin`
     /// instruction's table, `tern_vm::builtins`; a test in the compiler
     /// holds the names and signatures here to it).
@@ -315,6 +325,8 @@ pub enum Param {
     IntArray,
     /// The argument itself (a conversion to the type it already has).
     Same,
+    /// The receiver's own type.
+    This,
 }
 
 /// A built-in function: a name every program has, overloaded on its
@@ -425,6 +437,57 @@ pub const METHODS: &[Method] = &[
     ),
     method(Receiver::Array, "pop", &[], Param::Elem, Intrinsic::Pop),
     method(Receiver::Array, "len", &[], P_INT, Intrinsic::ArrayLen),
+    method(Receiver::Array, "sort", &[], P_UNIT, Intrinsic::ArraySort),
+    method(
+        Receiver::Array,
+        "reverse",
+        &[],
+        P_UNIT,
+        Intrinsic::ArrayReverse,
+    ),
+    method(
+        Receiver::Array,
+        "contains",
+        &[Param::Elem],
+        P_BOOL,
+        Intrinsic::ArrayContains,
+    ),
+    method(
+        Receiver::Array,
+        "index_of",
+        &[Param::Elem],
+        P_INT,
+        Intrinsic::ArrayIndexOf,
+    ),
+    method(
+        Receiver::Array,
+        "slice",
+        &[P_INT, P_INT],
+        Param::This,
+        Intrinsic::ArraySlice,
+    ),
+    method(
+        Receiver::Array,
+        "insert",
+        &[P_INT, Param::Elem],
+        P_UNIT,
+        Intrinsic::ArrayInsert,
+    ),
+    method(
+        Receiver::Array,
+        "remove_at",
+        &[P_INT],
+        Param::Elem,
+        Intrinsic::ArrayRemoveAt,
+    ),
+    method(
+        Receiver::Array,
+        "extend",
+        &[Param::This],
+        P_UNIT,
+        Intrinsic::ArrayExtend,
+    ),
+    method(Receiver::Map, "clear", &[], P_UNIT, Intrinsic::MapClear),
     method(Receiver::StrArray, "join", &[P_STR], P_STR, Intrinsic::Join),
     method(Receiver::Map, "has", &[Param::Key], P_BOOL, Intrinsic::Has),
     method(

@@ -691,6 +691,23 @@ fn type_rule_cases() -> Vec<(&'static str, Vec<u8>)> {
             vec![int, int, Builtin { id: 0 }, Pop {}],
         ),
         case("text of an int as a str", vec![int, Text { ty: 3 }, Pop {}]),
+        case("array.sort of an int", vec![int, ASort { ty: 0 }]),
+        case("array.reverse of an int", vec![int, AReverse {}]),
+        case(
+            "array.find in an int",
+            vec![int, int, AFind { ty: 0 }, Pop {}],
+        ),
+        case(
+            "array.slice of an int",
+            vec![int, int, int, ASlice { ty: 0 }, Pop {}],
+        ),
+        case("array.insert into an int", vec![int, int, int, AInsert {}]),
+        case(
+            "array.remove from an int",
+            vec![int, int, ARemove {}, Pop {}],
+        ),
+        case("array.extend of ints", vec![int, int, AExtend {}]),
+        case("map.clear of an int", vec![int, MClear {}]),
         case("eq of one value", vec![int, Eq { ty: 0 }, Pop {}]),
         case(
             "builtin with an unknown id",

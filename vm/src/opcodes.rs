@@ -314,6 +314,23 @@ macro_rules! for_each_op {
             APush = 0x85, "array.push", {}, (special), true;
             /// Remove and push the last element; traps when empty.
             APop = 0x86, "array.pop", {}, (special), false;
+            /// Sort an array of type `ty` in place, stably (ints, floats
+            /// with NaN last, bools false first, strings by bytes).
+            ASort = 0x87, "array.sort", { ty: u32 as Type }, (special), false;
+            /// Reverse an array in place.
+            AReverse = 0x88, "array.reverse", {}, (special), false;
+            /// The index of the first element of an array of type `ty`
+            /// equal to a value (as `eq` has it), or -1.
+            AFind = 0x89, "array.find", { ty: u32 as Type }, (special), false;
+            /// A new array of type `ty`: the elements at `start..end`;
+            /// traps out of range.
+            ASlice = 0x8A, "array.slice", { ty: u32 as Type }, (special), true;
+            /// Insert an element at an index (0..=len), moving the rest up.
+            AInsert = 0x8B, "array.insert", {}, (special), true;
+            /// Remove and push the element at an index, moving the rest down.
+            ARemove = 0x8C, "array.remove", {}, (special), false;
+            /// Append the elements of the second array to the first.
+            AExtend = 0x8D, "array.extend", {}, (special), true;
 
             /// A new empty map of type `ty`.
             NewMap = 0x90, "map.new", { ty: u32 as Type }, (special), true;
@@ -346,6 +363,8 @@ macro_rules! for_each_op {
             /// The value of the entry with an order number; traps if it has
             /// been removed.
             MValOf = 0x9D, "map.valof", {}, (special), false;
+            /// Remove every entry.
+            MClear = 0x9E, "map.clear", {}, (special), false;
 
             /// Pop the fields (in declaration order) into a new struct of type `ty`.
             NewStruct = 0xA0, "struct.new", { ty: u32 as Type }, (special), true;

@@ -414,9 +414,21 @@ impl<'a> Checker<'a> {
                 (Param::ValueArray, Ty::Map(_, v)) => Ty::array((**v).clone()),
                 (Param::StrArray, _) => Ty::array(Ty::Str),
                 (Param::IntArray, _) => Ty::array(Ty::Int),
+                (Param::This, _) => ty.clone(),
                 _ => unreachable!("the catalogue gives {m} no such parameter"),
             }
         };
+        if method.op == Intrinsic::ArraySort {
+            if let Ty::Array(el) = &ty {
+                if !matches!(**el, Ty::Int | Ty::Float | Ty::Bool | Ty::Str) {
+                    let msg = format!(
+                        "`sort` sorts arrays of ints, floats, bools and strings, not {}; use `sort_by` with a comparison",
+                        self.ty_name(&ty)
+                    );
+                    self.error(name.span, msg);
+                }
+            }
+        }
         let params: Vec<Ty> = method.params.iter().map(of).collect();
         let (ins, ret) = (Op::Intrinsic(method.op), of(&method.ret));
         let mut xs = vec![o];

@@ -50,7 +50,15 @@ impl Gen<'_> {
                     _ => unreachable!(),
                 }
             }
-            ExprKind::Op(op, args) => self.op(fg, x, instr(*op), args),
+            ExprKind::Op(op, args) => {
+                self.op(fg, x, instr(*op), args);
+                if *op == Op::Intrinsic(tern_stdlib::Intrinsic::ArrayContains) {
+                    // `array.find` gives -1 for absent.
+                    let zero = self.constant(ConstKey::Int(0));
+                    fg.emit(Instr::Const { index: zero });
+                    fg.emit(Instr::IGe {});
+                }
+            }
             ExprKind::And(a, b) | ExprKind::Or(a, b) => {
                 let is_and = matches!(x.kind, ExprKind::And(..));
                 self.expr(fg, a);
@@ -270,7 +278,10 @@ impl Gen<'_> {
             Instr::SSplit { ty }
             | Instr::MKeys { ty }
             | Instr::MValues { ty }
+            | Instr::ASlice { ty }
             | Instr::BuiltinList { ty, .. } => *ty = self.ty(&x.ty),
+            // Typed by the receiver, not the result.
+            Instr::ASort { ty } | Instr::AFind { ty } => *ty = self.ty(&args[0].ty),
             _ => {}
         }
         fg.set_line(x.line);
@@ -392,6 +403,14 @@ pub(super) fn instr(op: Op) -> Instr {
                     .id(),
                 ty: 0,
             },
+            N::ArraySort => Instr::ASort { ty: 0 },
+            N::ArrayReverse => Instr::AReverse {},
+            N::ArrayContains | N::ArrayIndexOf => Instr::AFind { ty: 0 },
+            N::ArraySlice => Instr::ASlice { ty: 0 },
+            N::ArrayInsert => Instr::AInsert {},
+            N::ArrayRemoveAt => Instr::ARemove {},
+            N::ArrayExtend => Instr::AExtend {},
+            N::MapClear => Instr::MClear {},
             N::Builtin(name) => Instr::Builtin {
                 id: tern_vm::builtins::Builtin::by_name(name)
                     .expect("the catalogue names built-ins the VM has")

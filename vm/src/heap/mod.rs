@@ -861,6 +861,14 @@ impl Heap {
         r
     }
 
+    /// Removes every entry of map `h`, accounting for the memory freed.
+    pub fn clear_map(&mut self, h: u64) {
+        let before = self.map(h).heap_bytes();
+        self.map_mut(h).clear();
+        let after = self.map(h).heap_bytes();
+        self.shrink(before - after);
+    }
+
     /// Drops map `h`'s tombstones so positional reads are O(1). No write
     /// barrier: compaction moves no reference into or out of the map.
     pub fn compact_map(&mut self, h: u64, watch: &Watch) -> Result<(), Stop> {

@@ -306,7 +306,7 @@ impl Vm<'_> {
     }
 
     /// Charges a walk's work, and turns why it stopped into a trap.
-    fn walk_result<const METER: bool, T>(
+    pub(super) fn walk_result<const METER: bool, T>(
         &mut self,
         r: Result<T, Halt>,
         units: u64,

@@ -242,6 +242,17 @@ impl Vm<'_> {
             }
             Instr::APush {} => call_op!(op_array_push),
             Instr::APop {} => call_op!(op_array_pop),
+            Instr::ASort { ty } => slow!(op_array_sort, ty),
+            Instr::AReverse {} => {
+                let a = pop!();
+                self.heap.array_mut(a).reverse();
+            }
+            Instr::AFind { ty } => slow!(op_array_find, ty),
+            Instr::ASlice { ty } => slow!(op_array_slice, ty),
+            Instr::AInsert {} => slow!(op_array_insert),
+            Instr::ARemove {} => slow!(op_array_remove),
+            Instr::AExtend {} => slow!(op_array_extend),
+            Instr::MClear {} => slow!(op_map_clear),
 
             Instr::NewMap { ty } => call_op!(op_new_map, ty),
             Instr::MLen {} => top!() = self.heap.map(top!()).len() as u64,

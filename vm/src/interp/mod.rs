@@ -54,6 +54,7 @@ macro_rules! variant_field {
 }
 
 mod alloc;
+mod arrays;
 mod builtins;
 mod canonical;
 mod dispatch;

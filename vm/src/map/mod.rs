@@ -613,6 +613,15 @@ impl TernMap {
         self.values[e]
     }
 
+    /// Removes every entry and gives back the tables. Order numbers go on
+    /// from where they were, so a loop over the map ends.
+    pub fn clear(&mut self) {
+        let (next_seq, version) = (self.next_seq, self.version);
+        *self = TernMap::new(self.str_keys, self.seed);
+        self.next_seq = next_seq;
+        self.version = version + 1;
+    }
+
     /// Drops the tombstones, so that positions are entry numbers again.
     /// Never grows [`TernMap::heap_bytes`]. If `watch` stops it, the map
     /// is as it was.

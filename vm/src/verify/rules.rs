@@ -404,6 +404,76 @@ impl Ctx<'_> {
                 let e = self.pop_array(s)?;
                 s.stack.push(e);
             }
+            Instr::ASort { ty } => {
+                let e = match self.type_of(ty)? {
+                    TypeDesc::Array(e) => *e,
+                    _ => {
+                        return Err(format!(
+                            "array.sort type {} is not an array type",
+                            self.name(ty)
+                        ))
+                    }
+                };
+                if ![INT, FLOAT, BOOL, STR].contains(&e) {
+                    return Err(format!(
+                        "array.sort of [{}]: only ints, floats, bools and strings sort",
+                        self.name(e)
+                    ));
+                }
+                self.pop_expect(s, ty)?;
+            }
+            Instr::AReverse {} => {
+                self.pop_array(s)?;
+            }
+            Instr::AFind { ty } | Instr::ASlice { ty } => {
+                let e = match self.type_of(ty)? {
+                    TypeDesc::Array(e) => *e,
+                    _ => {
+                        return Err(format!(
+                            "{} type {} is not an array type",
+                            instr.opcode().mnemonic(),
+                            self.name(ty)
+                        ))
+                    }
+                };
+                if matches!(instr, Instr::AFind { .. }) {
+                    self.pop_expect(s, e)?;
+                    self.pop_expect(s, ty)?;
+                    s.stack.push(INT);
+                } else {
+                    self.pop_expect(s, INT)?;
+                    self.pop_expect(s, INT)?;
+                    self.pop_expect(s, ty)?;
+                    s.stack.push(ty);
+                }
+            }
+            Instr::AInsert {} => {
+                let v = self.pop(s)?;
+                self.pop_expect(s, INT)?;
+                let e = self.pop_array(s)?;
+                if v != e {
+                    return Err(format!(
+                        "inserting {} into [{}]",
+                        self.name(v),
+                        self.name(e)
+                    ));
+                }
+            }
+            Instr::ARemove {} => {
+                self.pop_expect(s, INT)?;
+                let e = self.pop_array(s)?;
+                s.stack.push(e);
+            }
+            Instr::AExtend {} => {
+                let b = self.pop(s)?;
+                let a = self.pop(s)?;
+                if a != b || !matches!(self.m.ty(a), TypeDesc::Array(_)) {
+                    return Err(format!("extending {} with {}", self.name(a), self.name(b)));
+                }
+            }
+            Instr::MClear {} => {
+                self.pop_map(s)?;
+            }
             Instr::NewMap { ty } => {
                 if !matches!(self.type_of(ty)?, TypeDesc::Map(..)) {
                     return Err(format!("map.new type {} is not a map type", self.name(ty)));
