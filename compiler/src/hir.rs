@@ -211,6 +211,9 @@ pub enum ExprKind {
     If(Vec<(Expr, Vec<Stmt>, Expr)>, Box<(Vec<Stmt>, Expr)>),
     /// `match` as a value (always exhaustive).
     Match(Box<Expr>, Vec<Arm>),
+    /// A method of arrays that calls a function: the array, any other
+    /// operands (`fold`'s initial value), then the function.
+    ArrayFn(ArrayFn, Vec<Expr>),
     /// `panic(msg)`: a runtime error; control does not go on.
     Panic(Box<Expr>),
     /// `exit(code)`: the program ends with `code`; control does not go on.
@@ -219,6 +222,17 @@ pub enum ExprKind {
     Assert(Box<Expr>, Option<Box<Expr>>),
     /// Produces the poison value of a failed check; never reaches codegen.
     Error,
+}
+
+/// The array methods that call a function, compiled to loops in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrayFn {
+    Map,
+    Filter,
+    Fold,
+    Any,
+    All,
+    SortBy,
 }
 
 #[derive(Clone, Debug)]

@@ -389,6 +389,21 @@ impl<'a> Checker<'a> {
             }
             return self.error_expr(line);
         }
+        if let Ty::Array(el) = &ty {
+            let f = match m {
+                "map" => Some(ArrayFn::Map),
+                "filter" => Some(ArrayFn::Filter),
+                "fold" => Some(ArrayFn::Fold),
+                "any" => Some(ArrayFn::Any),
+                "all" => Some(ArrayFn::All),
+                "sort_by" => Some(ArrayFn::SortBy),
+                _ => None,
+            };
+            if let Some(f) = f {
+                let el = (**el).clone();
+                return self.array_fn(f, o, el, args, span, line);
+            }
+        }
         let receivers: &[Receiver] = match &ty {
             Ty::Str => &[Receiver::Str],
             Ty::Array(el) if **el == Ty::Str => &[Receiver::Array, Receiver::StrArray],
@@ -434,6 +449,82 @@ impl<'a> Checker<'a> {
         let mut xs = vec![o];
         xs.extend(self.args(args, &params, &format!("`{m}`"), span));
         e(ExprKind::Op(ins, xs), ret, line)
+    }
+
+    /// `xs.map(f)`, `filter`, `fold(init, f)`, `any`, `all`, `sort_by`:
+    /// the function's type follows from the element type (a short closure
+    /// needs no annotations).
+    fn array_fn(
+        &mut self,
+        f: ArrayFn,
+        xs: Expr,
+        el: Ty,
+        args: &[ast::Expr],
+        span: Span,
+        line: u32,
+    ) -> Expr {
+        let fun = |ps: Vec<Ty>, r: Ty| Ty::Fn(ps.into(), Rc::new(r));
+        let want_args = if f == ArrayFn::Fold { 2 } else { 1 };
+        let name = match f {
+            ArrayFn::Map => "map",
+            ArrayFn::Filter => "filter",
+            ArrayFn::Fold => "fold",
+            ArrayFn::Any => "any",
+            ArrayFn::All => "all",
+            ArrayFn::SortBy => "sort_by",
+        };
+        if args.len() != want_args {
+            self.error(
+                span,
+                format!(
+                    "`{name}` takes {want_args} argument{}, {} given",
+                    if want_args == 1 { "" } else { "s" },
+                    args.len()
+                ),
+            );
+            for a in args {
+                self.expr(a, None);
+            }
+            return self.error_expr(line);
+        }
+        let mut operands = vec![xs];
+        let (want, ret) = match f {
+            ArrayFn::Map => (fun(vec![el.clone()], Ty::Error), None),
+            ArrayFn::Filter => (fun(vec![el.clone()], Ty::Bool), Some(Ty::array(el.clone()))),
+            ArrayFn::Any | ArrayFn::All => (fun(vec![el.clone()], Ty::Bool), Some(Ty::Bool)),
+            ArrayFn::SortBy => (fun(vec![el.clone(), el.clone()], Ty::Int), Some(Ty::Unit)),
+            ArrayFn::Fold => {
+                let init = self.expr(&args[0], None);
+                let acc = init.ty.clone();
+                operands.push(init);
+                (fun(vec![acc.clone(), el.clone()], acc.clone()), Some(acc))
+            }
+        };
+        let fa = args.last().expect("counted");
+        let g = self.expr(fa, Some(&want));
+        if g.ty.is_error() || operands.iter().any(|x| x.ty.is_error()) {
+            return self.error_expr(line);
+        }
+        let ret = match (f, &g.ty) {
+            (ArrayFn::Map, Ty::Fn(ps, r)) if ps.len() == 1 && ps[0] == el && **r != Ty::Unit => {
+                Ty::array((**r).clone())
+            }
+            (ArrayFn::Map, _) => {
+                let msg = format!(
+                    "`map` takes a function from {} to a value, not {}",
+                    self.ty_name(&el),
+                    self.ty_name(&g.ty)
+                );
+                self.error(fa.span, msg);
+                return self.error_expr(line);
+            }
+            _ => {
+                self.expect_ty(&g.ty, &want, fa.span);
+                ret.expect("known for all but map")
+            }
+        };
+        operands.push(g);
+        e(ExprKind::ArrayFn(f, operands), ret, line)
     }
 
     pub(super) fn fn_decl_has_self(&self, f: FuncId) -> bool {

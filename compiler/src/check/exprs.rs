@@ -259,7 +259,11 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let want_ret = wanted.as_ref().map(|(_, r)| r.clone());
+        // An error result type stands for "not known": from the body.
+        let want_ret = wanted
+            .as_ref()
+            .map(|(_, r)| r.clone())
+            .filter(|r| !r.is_error());
         let outer = self.fcx.last().map_or("<closure>".to_string(), |c| {
             crate::diag::shorten(&c.func.name, MAX_NAME_SHOWN).into_owned()
         });

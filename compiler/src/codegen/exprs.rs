@@ -109,6 +109,7 @@ impl Gen<'_> {
                 }
             }
             ExprKind::Match(s, arms) => self.match_code(fg, s, arms, true, true),
+            ExprKind::ArrayFn(f, ops) => self.array_fn(fg, x, *f, ops),
             ExprKind::Panic(msg) => {
                 self.expr(fg, msg);
                 fg.set_line(x.line);

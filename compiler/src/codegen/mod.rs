@@ -18,6 +18,7 @@ use std::rc::Rc;
 use tern_vm::module::{self as m, Const, Export, Field, Import, Layout, TypeDesc, TypeId, Variant};
 use tern_vm::{Instr, Module};
 
+mod array_fns;
 mod emit;
 mod exprs;
 mod stmts;

@@ -65,7 +65,7 @@ impl Vm<'_> {
                 return Ordering::Equal;
             }
             calls += 1;
-            if calls % CHUNK_ELEMENTS == 0 {
+            if calls & (CHUNK_ELEMENTS - 1) == 0 {
                 if let Err(s) = watch.check() {
                     stopped = Some(s);
                     return Ordering::Equal;
