@@ -230,9 +230,7 @@ pub fn run_source_in(path: &Path, mode: Mode) -> (Run, tern_vm::Stats) {
         jit: mode.jit,
         ..program_limits(&source)
     };
-    // A program's standard input is the file beside it named `.stdin`
-    // (as `vmrun app.src < app.stdin`), or empty.
-    let input = std::fs::read(path.with_extension("stdin")).unwrap_or_default();
+    let input = program_input(path);
     let (mut run, stats) = match tern_sandbox::Module::from_file(path) {
         Ok(m) => run_with_input(&m, &args, limits, usize::MAX, input),
         Err(e) => (
@@ -246,6 +244,12 @@ pub fn run_source_in(path: &Path, mode: Mode) -> (Run, tern_vm::Stats) {
     };
     run.stderr = beside(path, &run.stderr);
     (run, stats)
+}
+
+/// A program's standard input: the file beside it named `.stdin` (as
+/// `vmrun app.src < app.stdin`), or nothing.
+pub fn program_input(path: &Path) -> Vec<u8> {
+    std::fs::read(path.with_extension("stdin")).unwrap_or_default()
 }
 
 /// `text` with the directory of `path` taken out of the file names in it:

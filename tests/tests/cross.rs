@@ -34,7 +34,14 @@ fn bytecode_files_run_like_sources() {
         let from_source = run_source(&path, false);
         let source = std::fs::read_to_string(&path).unwrap();
         let program = tern_sandbox::Module::from_file(&bc).expect("built file loads");
-        let from_bc = run_program(&program, &program_args(&source), program_limits(&source));
+        let from_bc = run_with_input(
+            &program,
+            &program_args(&source),
+            program_limits(&source),
+            usize::MAX,
+            program_input(&path),
+        )
+        .0;
         assert_eq!(from_bc, from_source, "{}", path.display());
     }
     std::fs::remove_dir_all(&dir).ok();
@@ -58,7 +65,14 @@ fn foreign_bytecode_is_identical_and_runs_identically() {
         );
         let program = tern_sandbox::Module::from_bytes(&foreign).expect("foreign file loads");
         let source = std::fs::read_to_string(&path).unwrap();
-        let run = run_program(&program, &program_args(&source), program_limits(&source));
+        let run = run_with_input(
+            &program,
+            &program_args(&source),
+            program_limits(&source),
+            usize::MAX,
+            program_input(&path),
+        )
+        .0;
         assert_eq!(
             run,
             run_source(&path, false),
