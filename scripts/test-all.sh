@@ -16,6 +16,9 @@ mkdir -p "$out/$host" "$out/$arm"
 echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The docs have no broken links; the sandbox builds as a bytecode-only host.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+cargo check -p tern-sandbox --no-default-features --quiet
 
 echo "== build example bytecode with each target's vmc"
 cargo build -p tern-compiler --bin vmc

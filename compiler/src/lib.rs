@@ -11,7 +11,7 @@
 
 pub mod ast;
 pub mod check;
-pub mod cli;
+pub use tern_vm::cli;
 pub mod codegen;
 pub mod diag;
 pub mod driver;

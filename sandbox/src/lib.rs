@@ -62,7 +62,7 @@ pub use caps::{
 pub use linker::{
     Export, Import, Instance, IntoHostFunc, Linker, Module, TypedFunc, DEFAULT_OUTPUT_LIMIT,
 };
-pub use tern_compiler::cli::{exit, io_reason};
+pub use tern_vm::cli::{exit, io_reason};
 pub use tern_vm::{InterruptHandle, JitMode, Limits, Stats, TraceFrame, Trap, TrapKind, Value};
 pub use types::{HostResult, Params, Signature, TernKey, TernValue, ValType};
 

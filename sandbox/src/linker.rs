@@ -70,19 +70,13 @@ impl Module {
     }
 
     /// Loads `path`: a `.bc` file is decoded and verified, a `.src` file is
-    /// compiled in memory (and verified the same way).
-    pub fn from_file(path: &Path) -> Result<Module, Error> {
+    /// compiled in memory (and verified the same way). Without the
+    /// `compiler` feature, a `.src` file is an error saying to build it
+    /// with `vmc` first.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Module, Error> {
+        let path = path.as_ref();
         if path.extension().is_some_and(|e| e == "src") {
-            // Traces name the files as the path was given (`sub/app.src`).
-            let dir = path.parent().unwrap_or(Path::new(""));
-            return Module::from_compiled(path, || {
-                tern_compiler::compile(path).map(|mut c| {
-                    for s in &mut c.module.sources {
-                        *s = dir.join(&*s).to_string_lossy().into_owned();
-                    }
-                    c
-                })
-            });
+            return Module::from_source_file(path);
         }
         let bytes = crate::files::read_bytecode(path)?;
         contain(|| tern_vm::load(&bytes))
@@ -93,9 +87,33 @@ impl Module {
             .map_err(|e| Error::InvalidBytecode(format!("{}: {e}", path.display())))
     }
 
+    #[cfg(feature = "compiler")]
+    fn from_source_file(path: &Path) -> Result<Module, Error> {
+        // Traces name the files as the path was given (`sub/app.src`).
+        let dir = path.parent().unwrap_or(Path::new(""));
+        Module::from_compiled(path, || {
+            tern_compiler::compile(path).map(|mut c| {
+                for s in &mut c.module.sources {
+                    *s = dir.join(&*s).to_string_lossy().into_owned();
+                }
+                c
+            })
+        })
+    }
+
+    #[cfg(not(feature = "compiler"))]
+    fn from_source_file(path: &Path) -> Result<Module, Error> {
+        Err(Error::Compile(format!(
+            "{}: this host loads bytecode only (built without the `compiler` feature); compile it with `vmc build` first\n",
+            path.display()
+        )))
+    }
+
     /// Compiles source text held in memory; `name` (say `plugin.src`) is
     /// the file name diagnostics and stack traces show. Standard-library
-    /// imports work; imports of other source files do not.
+    /// imports work; imports of other source files do not. (With the
+    /// `compiler` feature, on by default.)
+    #[cfg(feature = "compiler")]
     pub fn from_source(name: &str, source: &str) -> Result<Module, Error> {
         let path = Path::new(name);
         let loader = tern_compiler::OneFile { path, text: source };
@@ -104,6 +122,7 @@ impl Module {
 
     /// Compiles with `compile` and verifies what it made of `path`, or
     /// reports why it failed.
+    #[cfg(feature = "compiler")]
     fn from_compiled(
         path: &Path,
         compile: impl FnOnce() -> Result<tern_compiler::Compiled, tern_compiler::CompileError>,

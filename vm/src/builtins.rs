@@ -5,7 +5,7 @@
 //! instruction instead of an opcode each, so the instruction set stays
 //! small while the library grows: `builtin id` pops the function's
 //! parameters (bottom to top, as listed) and pushes its result. Every row
-//! appears exactly once, in [`for_each_builtin!`]: the id (part of the
+//! appears exactly once, in `for_each_builtin!`: the id (part of the
 //! file format, never reused), the name the standard library's catalogue
 //! refers to it by, the signature the verifier types it with, and a doc
 //! line the spec's table is made from (a test holds `spec/bytecode.md` to

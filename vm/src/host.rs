@@ -5,12 +5,12 @@
 //! pointer. A host implements [`Host`] to serve the module's imports, which
 //! it resolved to import indices before anything ran.
 //!
-//! Copies are resources like any other. A copy *out* ([`CopyOut`]) follows
+//! Copies are resources like any other. A copy *out* (`CopyOut`) follows
 //! references, so a guest value that refers to one string a million times
 //! becomes a million strings on the host: its size is bounded by the heap
 //! limit (counted as [`HOST_VALUE_BYTES`] per value plus string bytes) and
 //! it costs fuel for every byte and element it makes. A copy *in*
-//! ([`guest_size`], [`into_heap`]) is sized before anything is allocated and
+//! (`guest_size`, `into_heap`) is sized before anything is allocated and
 //! must fit under the heap limit like any allocation.
 
 use crate::heap::{str_size, Heap, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES};

@@ -1,5 +1,5 @@
 //! The internal code: what the interpreter runs (and the JIT will
-//! compile), made from verified canonical code by [`crate::translate`].
+//! compile), made from verified canonical code by `crate::translate`.
 //!
 //! It is register-based. The verifier knows the operand stack's height at
 //! every instruction, so stack position `h` is a fixed frame slot

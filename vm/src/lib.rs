@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod builtins;
+pub mod cli;
 pub mod disasm;
 pub mod divisor;
 pub mod format;

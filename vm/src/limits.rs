@@ -24,25 +24,29 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub struct Limits {
     /// Accounted heap bytes; exceeding it is an `OutOfMemory` trap.
+    /// Default [`DEFAULT_MAX_HEAP`] (1 GiB).
     pub max_heap: usize,
     /// Frames on the call stack (at most [`MAX_DEPTH`]); exceeding it is a
-    /// `StackOverflow` trap.
+    /// `StackOverflow` trap. Default [`DEFAULT_MAX_DEPTH`] (100,000).
     pub max_depth: usize,
     /// Fuel units (see the module docs); exhausting it is a
-    /// `FuelExhausted` trap.
+    /// `FuelExhausted` trap. Default `u64::MAX`: unmetered.
     pub fuel: u64,
-    /// Collect at every allocating safepoint.
+    /// Collect at every allocating safepoint. Default `false`.
     pub gc_stress: bool,
     /// Count instructions for [`crate::Vm::stats`] even without a fuel
-    /// limit (counting costs a little on every instruction).
+    /// limit (counting costs a little on every instruction). Default
+    /// `false`.
     pub count_instructions: bool,
     /// Wall-clock time each call into the guest may take (`run_main`, an
     /// export call, the module's initialization); exceeding it is a
     /// `Timeout` trap. A host function that blocks is not cut short.
+    /// Default `None`: no limit.
     pub timeout: Option<Duration>,
     /// When functions are compiled to machine code, if the host installed
     /// a JIT ([`crate::Vm::set_jit`]; the sandbox does): the same
-    /// behaviour in every mode, only the speed differs.
+    /// behaviour in every mode, only the speed differs. Default
+    /// [`JitMode::On`](crate::jit::JitMode::On): compiled once hot.
     pub jit: crate::jit::JitMode,
 }
 

@@ -1,6 +1,6 @@
 //! The instruction set, defined once.
 //!
-//! Every instruction appears exactly once, in [`for_each_op!`]: its name, its
+//! Every instruction appears exactly once, in `for_each_op!`: its name, its
 //! opcode byte, its mnemonic, its operands (name and width), its stack effect
 //! and whether it is a *safepoint* (may allocate or call, so the collector
 //! may run there). The macro expands into the decoded [`Instr`] enum, the

@@ -6,7 +6,7 @@
 //! Every run-time fact an instruction needs about a type (whether an
 //! array, map or cell holds references, a record's layout and field
 //! counts) comes from the instruction's type operand through
-//! [`Program::holds_refs`] and [`Program::shape`], never from the values at
+//! `Program::holds_refs` and `Program::shape`, never from the values at
 //! hand.
 
 use crate::heap::GcInfo;

@@ -1,7 +1,7 @@
 //! The value stack: the slots of every frame of one instance.
 
 /// Value-stack slots an instance may use in all, whatever its depth. A
-/// power of two: see [`ValueStack`].
+/// power of two: see `ValueStack`.
 #[cfg(not(fuzzing))]
 pub const MAX_STACK_SLOTS: usize = 1 << 24;
 /// Fuzzing builds (cargo-fuzz sets `--cfg fuzzing`) reserve less: under

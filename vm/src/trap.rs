@@ -8,17 +8,32 @@ use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrapKind {
+    /// An int division or remainder by zero.
     DivisionByZero,
+    /// An array, string or slice index outside its range.
     IndexOutOfBounds,
+    /// `m[k]` for a key the map does not have.
     KeyNotFound,
+    /// `pop` from an empty array.
     EmptyPop,
+    /// An operation given a value it cannot take (text that is not a
+    /// number, a negative repeat count, a failed `clamp` range, ...).
     InvalidArgument,
+    /// More nested calls than `Limits::max_depth`.
     StackOverflow,
+    /// More accounted heap than `Limits::max_heap`, or more memory than
+    /// the host could allocate.
     OutOfMemory,
+    /// More work than `Limits::fuel`.
     FuelExhausted,
+    /// A call into the guest took longer than `Limits::timeout`.
     Timeout,
+    /// The host interrupted the guest (an `InterruptHandle`).
     Interrupted,
+    /// A global read before the module's initializer set it.
     UninitializedGlobal,
+    /// A host function returned an error, or a host call failed (output
+    /// closed, a capability refused a request).
     Host,
     /// The program called `panic`.
     Panic,

@@ -16,7 +16,7 @@
 //! [`MAX_DEPTH`] is an error.
 //!
 //! The walk counts the elements it visits and the bytes it writes, looks
-//! at the watch every [`CHECK_EVERY`] elements, stops when the work would
+//! at the watch every `CHECK_EVERY` elements, stops when the work would
 //! pass the fuel left, and text stops when it would pass the heap: no
 //! value, however shared or nested, buys more than the budgets allow.
 

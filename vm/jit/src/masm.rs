@@ -304,7 +304,7 @@ pub struct NativeCall {
 
 /// A call of a closure compiled code makes itself, where it can: the
 /// checks the interpreter makes that compiled code can (fuel, and the
-/// machine stack's bound), then [`crate::closure_target`] (the depth and
+/// machine stack's bound), then `crate::closure_target` (the depth and
 /// value-stack checks, the callee from the closure, its compiled code,
 /// its frame record pushed as the interpreter pushes it), then the call
 /// with the frame base moved to `args`. Where anything fails, the driver

@@ -11,7 +11,7 @@
 //! explicit work list, so deep structures cannot overflow the host stack.
 //! Nothing is reference counted and nothing is scanned conservatively.
 //!
-//! The collector (see [`gc`]) is generational without moving anything
+//! The collector (see `gc`) is generational without moving anything
 //! ("sticky mark bits"). The write barrier is in [`Heap::get_mut`], the
 //! one door to mutating an object: the first mutable access to an old
 //! object remembers it. Objects are only ever mutated through it.

@@ -6,7 +6,7 @@
 //!
 //! - *Hashed*: open addressing with linear probing over a power-of-two
 //!   table of entry numbers, at most half full. Keys are hashed with
-//!   SipHash-1-3 ([`crate::siphash`]) under a per-instance random key ([`HashSeed`]), so a
+//!   SipHash-1-3 (`crate::siphash`) under a per-instance random key (`HashSeed`), so a
 //!   program's input cannot be crafted to collide (HashDoS): nobody outside
 //!   the instance knows the key, and map order never depends on it.
 //! - *Dense*: for int keys that all lie in `0..n` with `n` at most about

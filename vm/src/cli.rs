@@ -1,7 +1,7 @@
 //! What `vmc` and `vmrun` share with their users: exit codes and the words
 //! for a file that cannot be read, and reading a file through a size cap.
-//! (`vmrun` lives in the sandbox crate, which depends on this one, so the
-//! one definition is here.)
+//! (Here, in the crate both tools' crates depend on, so that a host built
+//! without the compiler has them too.)
 
 use std::io::Read;
 use std::path::Path;
