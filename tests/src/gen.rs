@@ -7,7 +7,10 @@
 //! variables, bounded loops and calls of earlier functions (so every
 //! program terminates, or runs out of fuel, or traps: dividing by zero,
 //! indexing out of bounds and the like are fair game and must behave the
-//! same in every mode).
+//! same in every mode). Also `if` and `match` as values, short closures
+//! through the array methods that take them, string interpolation, `str`
+//! and `==` of any value, the built-in string and math functions, and
+//! labelled loops with inclusive ranges.
 
 use crate::harness::Bytes;
 use std::fmt::Write;
@@ -125,7 +128,35 @@ impl Gen<'_, '_> {
                 if deep {
                     return self.var_or(T::Int, |g| INTS[g.pick(INTS.len())].to_string());
                 }
-                match self.pick(12) {
+                match self.pick(18) {
+                    12 => format!(
+                        "(if {} {{ {} }} else {{ {} }})",
+                        self.expr(T::Bool),
+                        self.expr(T::Int),
+                        self.expr(T::Int)
+                    ),
+                    13 => {
+                        let n = self.fresh("n");
+                        format!(
+                            "(match {} {{ 0 => {}, 1 | 2 => {}, {n} if {n} > 5 => {n} - 1, _ => {} }})",
+                            self.expr(T::Int),
+                            self.expr(T::Int),
+                            self.expr(T::Int),
+                            self.expr(T::Int)
+                        )
+                    }
+                    14 => {
+                        let (a, x) = (self.fresh("a"), self.fresh("x"));
+                        let k = self.expr(T::Int);
+                        format!("{}.fold({k}, |{a}, {x}| {a} * 3 + {x})", self.expr(T::Arr))
+                    }
+                    15 => format!("{}.index_of({})", self.expr(T::Arr), self.expr(T::Int)),
+                    16 => match self.pick(3) {
+                        0 => format!("{}.char_count()", self.expr(T::Str)),
+                        1 => format!("{}.compare({})", self.expr(T::Str), self.expr(T::Str)),
+                        _ => format!("math.pow({}, {})", self.expr(T::Int), self.pick(70)),
+                    },
+                    17 => format!("math.clamp({}, -5, 50)", self.expr(T::Int)),
                     0 => INTS[self.pick(INTS.len())].to_string(),
                     1..=2 => self.var_or(T::Int, |g| INTS[g.pick(INTS.len())].to_string()),
                     3..=5 => {
@@ -168,7 +199,37 @@ impl Gen<'_, '_> {
                 if deep {
                     return self.var_or(T::Str, |g| format!("\"s{}\"", g.pick(10)));
                 }
-                match self.pick(6) {
+                match self.pick(11) {
+                    6 => {
+                        // Interpolated: only names and int literals inside
+                        // (an interpolation holds no string literal).
+                        let n = self.var_or(T::Int, |g| INTS[g.pick(3)].to_string());
+                        let m = self.var_or(T::Arr, |_| "[1, 2]".to_string());
+                        format!("\"<{{{n}}}|{{{m}}}|{{{{x}}}}>\"")
+                    }
+                    7 => {
+                        let t = [T::Arr, T::Map, T::Rec, T::En, T::Bool][self.pick(5)];
+                        format!("str({})", self.expr(t))
+                    }
+                    8 => match self.pick(4) {
+                        0 => format!("{}.to_upper()", self.expr(T::Str)),
+                        1 => format!("{}.trim()", self.expr(T::Str)),
+                        2 => format!("{}.replace(\"l\", \"L\")", self.expr(T::Str)),
+                        _ => format!("{}.repeat({})", self.expr(T::Str), self.pick(4)),
+                    },
+                    9 => format!(
+                        "(if {} {{ {} }} else {{ {} }})",
+                        self.expr(T::Bool),
+                        self.expr(T::Str),
+                        self.expr(T::Str)
+                    ),
+                    10 => {
+                        let (s, n) = (self.fresh("s"), self.fresh("n"));
+                        format!(
+                            "(match {} {{ Dot => \"dot\", Line({n}) => str({n}), Label({s}, _) => {s} }})",
+                            self.expr(T::En)
+                        )
+                    }
                     0 => format!("\"{}\"", ["", "a", "héllo", "x y", "\\n"][self.pick(5)]),
                     1 => format!("({} + {})", self.expr(T::Str), self.expr(T::Str)),
                     2 => format!("str({})", self.expr(T::Int)),
@@ -184,7 +245,23 @@ impl Gen<'_, '_> {
                 if deep {
                     return self.var_or(T::Bool, |g| ["true", "false"][g.pick(2)].to_string());
                 }
-                match self.pick(5) {
+                match self.pick(9) {
+                    5 => {
+                        let t = [T::Arr, T::En, T::Map, T::Rec][self.pick(4)];
+                        let op = ["==", "!="][self.pick(2)];
+                        format!("({} {op} {})", self.expr(t), self.expr(t))
+                    }
+                    6 => format!("{}.contains({})", self.expr(T::Arr), self.expr(T::Int)),
+                    7 => {
+                        let x = self.fresh("x");
+                        let f = ["any", "all"][self.pick(2)];
+                        let k = self.expr(T::Int);
+                        format!("{}.{f}(|{x}| {x} > {k})", self.expr(T::Arr))
+                    }
+                    8 => match self.pick(2) {
+                        0 => format!("{}.contains({})", self.expr(T::Str), self.expr(T::Str)),
+                        _ => format!("{}.starts_with({})", self.expr(T::Str), self.expr(T::Str)),
+                    },
                     0 => {
                         let ops = ["<", "<=", ">", ">=", "==", "!="];
                         let op = ops[self.pick(ops.len())];
@@ -199,12 +276,19 @@ impl Gen<'_, '_> {
                     _ => format!("{}.has({})", self.expr(T::Map), self.expr(T::Int)),
                 }
             }
-            T::Arr => self.var_or(T::Arr, |g| {
-                if g.pick(2) == 0 {
-                    format!("[{}; {}]", g.expr(T::Int), g.pick(5))
-                } else {
-                    format!("[{}, {}]", g.expr(T::Int), g.expr(T::Int))
+            T::Arr => self.var_or(T::Arr, |g| match g.pick(5) {
+                0 => format!("[{}; {}]", g.expr(T::Int), g.pick(5)),
+                1 if !deep => {
+                    let x = g.fresh("x");
+                    let k = g.expr(T::Int);
+                    format!("{}.map(|{x}| {x} * {k})", g.expr(T::Arr))
                 }
+                2 if !deep => {
+                    let x = g.fresh("x");
+                    format!("{}.filter(|{x}| {x} % 2 == 0)", g.expr(T::Arr))
+                }
+                3 if !deep => format!("{}.slice(0, {})", g.expr(T::Arr), g.pick(3)),
+                _ => format!("[{}, {}]", g.expr(T::Int), g.expr(T::Int)),
             }),
             T::Map => self.var_or(T::Map, |g| {
                 // Parenthesized: a literal may not open a condition.
@@ -246,7 +330,60 @@ impl Gen<'_, '_> {
         }
         self.budget -= 1;
         let nested = self.scopes.len() < 5;
-        match self.pick(12) {
+        match self.pick(15) {
+            12 => {
+                let arrs: Vec<String> = self.vars(T::Arr).iter().map(|v| v.name.clone()).collect();
+                if !arrs.is_empty() {
+                    let a = arrs[self.pick(arrs.len())].clone();
+                    let (x, y) = (self.fresh("x"), self.fresh("y"));
+                    self.indent();
+                    match self.pick(3) {
+                        0 => {
+                            let _ = writeln!(
+                                self.out,
+                                "{a}.sort_by(|{x}, {y}| ({y} % 7) - ({x} % 7));"
+                            );
+                        }
+                        1 => {
+                            let _ = writeln!(self.out, "{a}.sort();");
+                        }
+                        _ => {
+                            let _ = writeln!(self.out, "{a}.reverse();");
+                        }
+                    }
+                }
+            }
+            13 if nested => {
+                // A labelled loop over an inclusive range, left from inside.
+                let (l, i, j) = (self.fresh("l"), self.fresh("i"), self.fresh("j"));
+                let (n, c) = (self.pick(4), self.expr(T::Bool));
+                self.indent();
+                let _ = writeln!(self.out, "'{l}: for {i} in 0..={n} {{");
+                self.indent();
+                let _ = writeln!(self.out, "    for {j} in 0..3 {{");
+                self.indent();
+                let _ = writeln!(
+                    self.out,
+                    "        if {c} {{ continue '{l}; }} if {j} == {i} {{ break '{l}; }}"
+                );
+                self.indent();
+                let _ = writeln!(self.out, "        println(str({i} * 10 + {j}));");
+                self.indent();
+                self.out.push_str(
+                    "    }
+",
+                );
+                self.indent();
+                self.out.push_str(
+                    "}
+",
+                );
+            }
+            14 => {
+                let e = self.expr(T::Str);
+                self.indent();
+                let _ = writeln!(self.out, "let _ = {e};");
+            }
             0..=2 => {
                 let ty = if self.pick(4) == 0 {
                     T::Fun
@@ -398,7 +535,8 @@ pub fn program(b: &mut Bytes) -> String {
         depth: 0,
         budget: 60,
     };
-    g.out.push_str("struct Pair { a: int, b: str }\n");
+    g.out
+        .push_str("import math;\n\nstruct Pair { a: int, b: str }\n");
     g.out
         .push_str("enum Shape { Dot, Line(int), Label(str, int) }\n\n");
     let nfuncs = g.pick(4);
@@ -440,4 +578,52 @@ pub fn program(b: &mut Bytes) -> String {
     g.scopes.pop();
     g.out.push_str("}\n");
     g.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generator_writes_every_construct() {
+        // Over a spread of inputs, each kind of construct turns up.
+        let mut all = String::new();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..400 {
+            let data: Vec<u8> = (0..300)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            all.push_str(&program(&mut Bytes::new(&data)));
+        }
+        for needle in [
+            "(if ",
+            "(match ",
+            " if n",
+            ".fold(",
+            ".map(|",
+            ".filter(|",
+            ".any(|",
+            ".sort_by(|",
+            ".sort();",
+            "..=",
+            "break '",
+            "continue '",
+            "let _ = ",
+            "\"<{",
+            "str([",
+            ".to_upper()",
+            ".contains(",
+            "math.pow(",
+            " == ",
+        ] {
+            assert!(all.contains(needle), "no generated program has `{needle}`");
+        }
+        // Statements are chosen from the bytes; programs end when those do.
+        assert!(all.len() > 100_000, "{}", all.len());
+    }
 }
