@@ -76,6 +76,9 @@ pub enum Intrinsic {
     ArrayRemoveAt,
     ArrayExtend,
     MapClear,
+    /// `m.get_or_insert(k, v)`: the value of `k`, inserting `v` first if
+    /// it is missing (compiled to a test, an insert and a read).
+    MapGetOrInsert,
     /// The VM's built-in function of this name (its `builtin`
     /// instruction's table, `tern_vm::builtins`; a test in the compiler
     /// holds the names and signatures here to it).
@@ -488,6 +491,13 @@ pub const METHODS: &[Method] = &[
         Intrinsic::ArrayExtend,
     ),
     method(Receiver::Map, "clear", &[], P_UNIT, Intrinsic::MapClear),
+    method(
+        Receiver::Map,
+        "get_or_insert",
+        &[Param::Key, Param::Value],
+        Param::Value,
+        Intrinsic::MapGetOrInsert,
+    ),
     method(Receiver::StrArray, "join", &[P_STR], P_STR, Intrinsic::Join),
     method(Receiver::Map, "has", &[Param::Key], P_BOOL, Intrinsic::Has),
     method(

@@ -50,6 +50,33 @@ impl Gen<'_> {
                     _ => unreachable!(),
                 }
             }
+            ExprKind::Op(Op::Intrinsic(tern_stdlib::Intrinsic::MapGetOrInsert), args) => {
+                // m, k, v once each: if !m.has(k) { m[k] = v; } m[k]
+                let temps: Vec<u16> = args
+                    .iter()
+                    .map(|a| {
+                        let t = self.ty(&a.ty);
+                        let local = fg.temp(t);
+                        self.expr(fg, a);
+                        fg.emit(Instr::Store { local });
+                        local
+                    })
+                    .collect();
+                let (m, k, v) = (temps[0], temps[1], temps[2]);
+                fg.set_line(x.line);
+                fg.emit(Instr::Load { local: m });
+                fg.emit(Instr::Load { local: k });
+                fg.emit(Instr::MHas {});
+                let present = fg.jump(Instr::JmpIf { target: 0 });
+                fg.emit(Instr::Load { local: m });
+                fg.emit(Instr::Load { local: k });
+                fg.emit(Instr::Load { local: v });
+                fg.emit(Instr::MSet {});
+                fg.patch_here(present);
+                fg.emit(Instr::Load { local: m });
+                fg.emit(Instr::Load { local: k });
+                fg.emit(Instr::MGet {});
+            }
             ExprKind::Op(op, args) => {
                 self.op(fg, x, instr(*op), args);
                 if *op == Op::Intrinsic(tern_stdlib::Intrinsic::ArrayContains) {
@@ -412,6 +439,7 @@ pub(super) fn instr(op: Op) -> Instr {
             N::ArrayRemoveAt => Instr::ARemove {},
             N::ArrayExtend => Instr::AExtend {},
             N::MapClear => Instr::MClear {},
+            N::MapGetOrInsert => unreachable!("generated in place"),
             N::Builtin(name) => Instr::Builtin {
                 id: tern_vm::builtins::Builtin::by_name(name)
                     .expect("the catalogue names built-ins the VM has")
