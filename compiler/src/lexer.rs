@@ -427,6 +427,21 @@ fn interpolation(raw: &str, at: usize) -> Option<Vec<Piece>> {
     }
     let body = &raw[1..raw.len() - 1];
     let bytes = body.as_bytes();
+    // Each `{`'s matching `}`, found in one pass (a scan per brace would
+    // make a long line of `{a{a{a...` quadratic).
+    let mut close_of: std::collections::HashMap<usize, usize> = Default::default();
+    let mut open: Vec<usize> = Vec::new();
+    for (k, &c) in bytes.iter().enumerate() {
+        match c {
+            b'{' => open.push(k),
+            b'}' => {
+                if let Some(o) = open.pop() {
+                    close_of.insert(o, k);
+                }
+            }
+            _ => {}
+        }
+    }
     let mut pieces = Vec::new();
     let mut text = String::new();
     let mut i = 0;
@@ -447,20 +462,7 @@ fn interpolation(raw: &str, at: usize) -> Option<Vec<Piece>> {
                 .get(i + 1)
                 .is_some_and(|&n| n.is_ascii_alphabetic() || n == b'_' || n == b'(')
         {
-            let mut depth = 0;
-            let close = body[i..].char_indices().find_map(|(k, ch)| {
-                match ch {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(i + k);
-                        }
-                    }
-                    _ => {}
-                }
-                None
-            });
+            let close = close_of.get(&i).copied();
             match close {
                 Some(end) => {
                     if !text.is_empty() || pieces.is_empty() {

@@ -111,6 +111,9 @@ fn peak_memory_is_a_small_multiple_of_the_source() {
         // at 10,000 operators and field accesses at 500 levels.
         ("plus", let_b(format!("1{}", "+1".repeat(M / 2))), 100),
         ("fields", let_b(format!("a{}", ".b".repeat(M / 2))), 100),
+        // A string literal of unmatched interpolation openings: found in
+        // one pass, text in the end.
+        ("braces", let_b(format!("\"{}\"", "{a".repeat(M / 2))), 64),
     ];
     for (name, src, most) in cases {
         let grew = growth(name, &src);
