@@ -570,6 +570,13 @@ pub const METHODS: &[Method] = &[
     ),
     method(
         Receiver::Str,
+        "split",
+        &[P_STR, P_INT],
+        Param::StrArray,
+        Intrinsic::BuiltinList("split_n"),
+    ),
+    method(
+        Receiver::Str,
         "bytes",
         &[],
         Param::IntArray,
@@ -582,9 +589,12 @@ const fn str_method(name: &'static str, params: &'static [Param], ret: Param) ->
     method(Receiver::Str, name, params, ret, Intrinsic::Builtin(name))
 }
 
-/// The method `name` of a receiver of kind `receiver`, if there is one.
-pub fn method_of(receiver: Receiver, name: &str) -> Option<&'static Method> {
-    METHODS
+/// The method `name` of a receiver of kind `receiver`, if there is one:
+/// the one taking `args` arguments where several share the name.
+pub fn method_of(receiver: Receiver, name: &str, args: usize) -> Option<&'static Method> {
+    let mut named = METHODS
         .iter()
-        .find(|m| m.receiver == receiver && m.name == name)
+        .filter(|m| m.receiver == receiver && m.name == name);
+    let first = named.clone().next();
+    named.find(|m| m.params.len() == args).or(first)
 }

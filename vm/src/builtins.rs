@@ -83,6 +83,8 @@ macro_rules! for_each_builtin {
             Chars = 29, "chars", [S] -> List(S);
             /// The bytes, as ints 0..=255.
             Bytes = 30, "bytes", [S] -> List(I);
+            /// The pieces between occurrences of the separator, at most a count of them (the last holds the rest); a count below 1 is a runtime error.
+            SplitN = 31, "split_n", [S, S, I] -> List(S);
         }
     };
 }

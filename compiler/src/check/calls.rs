@@ -411,7 +411,10 @@ impl<'a> Checker<'a> {
             Ty::Map(..) => &[Receiver::Map],
             _ => &[],
         };
-        let Some(method) = receivers.iter().find_map(|r| tern_stdlib::method_of(*r, m)) else {
+        let Some(method) = receivers
+            .iter()
+            .find_map(|r| tern_stdlib::method_of(*r, m, args.len()))
+        else {
             let tn = self.ty_name(&ty);
             self.error(name.span, format!("{tn} has no method `{m}`"));
             for a in args {

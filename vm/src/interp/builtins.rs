@@ -200,6 +200,9 @@ impl Vm<'_> {
         ty: TypeId,
     ) -> Result<usize, Trap> {
         let b = Builtin::from_id(id).unwrap_or_else(|| unreachable_op());
+        if b == Builtin::SplitN {
+            return self.op_split_n::<METER>(stack, sp, ty);
+        }
         let s = stack[sp - 1];
         let len = self.heap.str(s).len();
         self.charge::<METER>(2 * len, 0)?;
@@ -333,6 +336,39 @@ impl Vm<'_> {
                 ),
             )),
         }
+    }
+
+    /// `s.split(sep, n)`: at most `n` pieces, the last holding the rest.
+    /// The pieces are found (ranges, at most `n`), paid for and made room
+    /// for, then made.
+    fn op_split_n<const METER: bool>(
+        &mut self,
+        stack: &mut ValueStack,
+        sp: usize,
+        ty: TypeId,
+    ) -> Result<usize, Trap> {
+        let (s, sep, n) = (stack[sp - 3], stack[sp - 2], stack[sp - 1] as i64);
+        if n < 1 {
+            let msg = format!("split limit must be at least 1, got {n}");
+            return Err(self.fail(TrapKind::InvalidArgument, msg));
+        }
+        let len = self.heap.str(s).len();
+        self.charge::<METER>(2 * len + self.heap.str(sep).len(), 0)?;
+        let ranges = split_ranges(self.heap.str(s), self.heap.str(sep), n as u64, &self.watch);
+        let ranges = self.watched(ranges)?;
+        self.charge::<METER>(0, ranges.len())?;
+        let bytes: usize = ranges.iter().map(|r| str_size(r.len())).sum();
+        self.reserve(stack, OBJECT_BYTES + 8 * ranges.len() + bytes)?;
+        let mut items = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            let piece = CompactString::from(&self.heap.str(s)[r]);
+            items.push(self.heap.alloc_text(piece));
+        }
+        stack[sp - 3] = self.heap.alloc(Object::Array {
+            refs: self.prog.holds_refs(ty),
+            items,
+        });
+        Ok(sp - 2)
     }
 
     /// Stores text built by a built-in, making room for it first.
@@ -489,4 +525,36 @@ fn list_pieces(b: Builtin, s: &str, watch: &Watch) -> Result<(usize, usize), Sto
         }
     }
     Ok((n, bytes))
+}
+
+/// The byte ranges of at most `n` pieces of `s` split by `sep` (an empty
+/// `sep` splits into characters), the last holding the rest.
+fn split_ranges(
+    s: &str,
+    sep: &str,
+    n: u64,
+    watch: &Watch,
+) -> Result<Vec<std::ops::Range<usize>>, Stop> {
+    let mut out = Vec::new();
+    let mut pos = Some(0);
+    while let Some(at) = pos {
+        if out.len() as u64 + 1 == n {
+            out.push(at..s.len());
+            break;
+        }
+        match crate::strings::next_piece(s, sep, at) {
+            Some((r, next)) => {
+                out.push(r);
+                pos = next;
+            }
+            None => {
+                // Only splitting "" by "": no pieces at all.
+                break;
+            }
+        }
+        if out.len() % 1024 == 0 {
+            watch.check()?;
+        }
+    }
+    Ok(out)
 }
