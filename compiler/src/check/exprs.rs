@@ -307,8 +307,21 @@ impl<'a> Checker<'a> {
                 (body, rty)
             }
         };
+        self.fcx.last_mut().unwrap().func.ret = rty.clone();
+        self.finish_closure(body, ptys, rty, span, line)
+    }
+
+    /// Ends the closure being checked (the innermost function) with body
+    /// `body`: registers it and gives the expression that makes it.
+    fn finish_closure(
+        &mut self,
+        body: Vec<Stmt>,
+        ptys: Vec<Ty>,
+        rty: Ty,
+        span: Span,
+        line: u32,
+    ) -> Expr {
         let mut cx = self.fcx.pop().unwrap();
-        cx.func.ret = rty.clone();
         cx.func.body = body;
         let sources: Vec<CaptureSource> = cx.func.captures.iter().map(|c| c.source).collect();
         let id = self.funcs.len() as FuncId;
@@ -575,20 +588,7 @@ impl<'a> Checker<'a> {
             );
             self.error(span, msg);
         }
-        let mut cx = self.fcx.pop().unwrap();
-        cx.func.body = b;
-        let sources: Vec<CaptureSource> = cx.func.captures.iter().map(|c| c.source).collect();
-        let id = self.funcs.len() as FuncId;
-        self.funcs.push(Some(cx.func));
-        let ptys: Rc<[Ty]> = ptys.into();
-        self.sigs.push(FuncSig {
-            params: ptys.clone(),
-            ret: rty.clone(),
-            module: self.cur_mod,
-            decl: (usize::MAX, None),
-        });
-        let ty = Ty::Fn(ptys, Rc::new(rty));
-        self.within_depth(e(ExprKind::Closure(id, sources), ty, line), span)
+        self.finish_closure(b, ptys, rty, span, line)
     }
 
     /// The operation binary operator `op` means on operands of these

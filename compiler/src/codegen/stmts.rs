@@ -78,74 +78,9 @@ impl Gen<'_> {
                 var,
                 lo,
                 hi,
-                inclusive: false,
+                inclusive,
                 body,
-            } => {
-                // The loop variable is immutable in the body (closures copy
-                // it), so it doubles as the counter:
-                //     i = lo; end = hi; if i >= end goto exit
-                //   top: body
-                //   step: i += 1; if i < end goto top
-                //   exit:
-                let i = fg.slot(*var);
-                let end = fg.temp(m::INT);
-                self.expr(fg, lo);
-                fg.emit(Instr::Store { local: i });
-                self.expr(fg, hi);
-                fg.emit(Instr::Store { local: end });
-                fg.emit(Instr::Load { local: i });
-                fg.emit(Instr::Load { local: end });
-                fg.emit(Instr::IGe {});
-                let exit = fg.jump(Instr::JmpIf { target: 0 });
-                let top = fg.here();
-                self.loop_body(fg, body);
-                let step = fg.step_label();
-                fg.set_line(s.line);
-                self.increment(fg, i);
-                fg.emit(Instr::Load { local: i });
-                fg.emit(Instr::Load { local: end });
-                fg.emit(Instr::ILt {});
-                let back = fg.jump(Instr::JmpIf { target: 0 });
-                fg.patch(back, top);
-                fg.patch_here(exit);
-                self.close_loop(fg, step);
-            }
-            StmtKind::ForRange {
-                var,
-                lo,
-                hi,
-                inclusive: true,
-                body,
-            } => {
-                // `lo..=hi` tests before stepping, so `hi` may be MAX:
-                //     i = lo; end = hi; if i > end goto exit
-                //   top: body
-                //   step: if i >= end goto exit; i += 1; goto top
-                //   exit:
-                let i = fg.slot(*var);
-                let end = fg.temp(m::INT);
-                self.expr(fg, lo);
-                fg.emit(Instr::Store { local: i });
-                self.expr(fg, hi);
-                fg.emit(Instr::Store { local: end });
-                fg.emit(Instr::Load { local: i });
-                fg.emit(Instr::Load { local: end });
-                fg.emit(Instr::IGt {});
-                let exit = fg.jump(Instr::JmpIf { target: 0 });
-                let top = fg.here();
-                self.loop_body(fg, body);
-                let step = fg.step_label();
-                fg.set_line(s.line);
-                fg.emit(Instr::Load { local: i });
-                fg.emit(Instr::Load { local: end });
-                fg.emit(Instr::IGe {});
-                let done = fg.jump(Instr::JmpIf { target: 0 });
-                self.increment(fg, i);
-                fg.emit(Instr::Jmp { target: top as u32 });
-                fg.patch_here(exit);
-                fg.patch_here(done);
-                self.close_loop(fg, step);
-            }
+            } => self.range_loop(fg, *var, lo, hi, *inclusive, body, s.line),
             StmtKind::ForArray {
                 index,
                 var,
@@ -348,6 +283,63 @@ impl Gen<'_> {
         fg.set_line(line);
         self.increment(fg, cursor);
         fg.emit(Instr::Jmp { target: top as u32 });
+        fg.patch_here(exit);
+        self.close_loop(fg, step);
+    }
+
+    /// `for i in lo..hi` and `lo..=hi`. The loop variable is immutable in
+    /// the body (closures copy it), so it doubles as the counter:
+    ///     i = lo; end = hi; if i >= end goto exit      (`..=`: i > end)
+    ///   top: body
+    ///   step: i += 1; if i < end goto top
+    ///         (`..=`: if i >= end goto exit; i += 1; goto top, so that
+    ///         `end` may be the largest int)
+    ///   exit:
+    #[allow(clippy::too_many_arguments)]
+    fn range_loop(
+        &mut self,
+        fg: &mut FnGen,
+        var: LocalId,
+        lo: &Expr,
+        hi: &Expr,
+        inclusive: bool,
+        body: &[Stmt],
+        line: u32,
+    ) {
+        let i = fg.slot(var);
+        let end = fg.temp(m::INT);
+        self.expr(fg, lo);
+        fg.emit(Instr::Store { local: i });
+        self.expr(fg, hi);
+        fg.emit(Instr::Store { local: end });
+        fg.emit(Instr::Load { local: i });
+        fg.emit(Instr::Load { local: end });
+        fg.emit(if inclusive {
+            Instr::IGt {}
+        } else {
+            Instr::IGe {}
+        });
+        let exit = fg.jump(Instr::JmpIf { target: 0 });
+        let top = fg.here();
+        self.loop_body(fg, body);
+        let step = fg.step_label();
+        fg.set_line(line);
+        if inclusive {
+            fg.emit(Instr::Load { local: i });
+            fg.emit(Instr::Load { local: end });
+            fg.emit(Instr::IGe {});
+            let done = fg.jump(Instr::JmpIf { target: 0 });
+            self.increment(fg, i);
+            fg.emit(Instr::Jmp { target: top as u32 });
+            fg.patch_here(done);
+        } else {
+            self.increment(fg, i);
+            fg.emit(Instr::Load { local: i });
+            fg.emit(Instr::Load { local: end });
+            fg.emit(Instr::ILt {});
+            let back = fg.jump(Instr::JmpIf { target: 0 });
+            fg.patch(back, top);
+        }
         fg.patch_here(exit);
         self.close_loop(fg, step);
     }

@@ -104,11 +104,7 @@ impl Vm<'_> {
             TypeDesc::Array(e) => *e,
             _ => unreachable_op(),
         };
-        let max_units = if METER {
-            self.limits.fuel.saturating_sub(self.fuel_used)
-        } else {
-            u64::MAX
-        };
+        let max_units = self.fuel_left::<METER>();
         let prog = Arc::clone(&self.prog);
         let mut walk = Walk::new(
             &self.heap,

@@ -300,7 +300,7 @@ impl Vm<'_> {
     }
 
     /// The fuel units a walk may use.
-    fn fuel_left<const METER: bool>(&self) -> u64 {
+    pub(super) fn fuel_left<const METER: bool>(&self) -> u64 {
         if METER {
             self.limits.fuel.saturating_sub(self.fuel_used)
         } else {

@@ -554,14 +554,27 @@ impl Vm<'_> {
         key: bool,
     ) -> Result<usize, Trap> {
         let (mh, seq) = (stack[sp - 2], stack[sp - 1] as i64);
-        let found = u64::try_from(seq)
-            .ok()
-            .and_then(|seq| self.heap.map(mh).entry_of(seq));
-        let slot = match found {
-            None => {
-                let msg = format!("no map entry has order number {seq}");
-                return Err(self.fail(TrapKind::KeyNotFound, msg));
-            }
+        let seq = u64::try_from(seq).unwrap_or(u64::MAX);
+        let Some(slot) = self.entry_slot::<METER>(stack, mh, key, |m| m.entry_of(seq))? else {
+            let msg = format!("no map entry has order number {}", stack[sp - 1] as i64);
+            return Err(self.fail(TrapKind::KeyNotFound, msg));
+        };
+        stack[sp - 2] = slot;
+        Ok(sp - 1)
+    }
+
+    /// The key (`key`) or value of the entry of map `mh` that `entry`
+    /// finds, as a stack slot: a string key is copied into a new string
+    /// (paid for, and made room for first). `None` if there is no entry.
+    fn entry_slot<const METER: bool>(
+        &mut self,
+        stack: &ValueStack,
+        mh: u64,
+        key: bool,
+        entry: impl Fn(&crate::map::TernMap) -> Option<(KeyRef<'_>, u64)>,
+    ) -> Result<Option<u64>, Trap> {
+        Ok(Some(match entry(self.heap.map(mh)) {
+            None => return Ok(None),
             Some((_, v)) if !key => v,
             Some((KeyRef::Int(k), _)) => k as u64,
             Some((KeyRef::Bool(b), _)) => b as u64,
@@ -570,7 +583,7 @@ impl Vm<'_> {
                 self.charge::<METER>(len, 0)?;
                 self.reserve(stack, str_size(len))?;
                 // Reserving may collect, which never moves map entries.
-                let Some((KeyRef::Str(s), _)) = self.heap.map(mh).entry_of(seq as u64) else {
+                let Some((KeyRef::Str(s), _)) = entry(self.heap.map(mh)) else {
                     unreachable_op()
                 };
                 let mut t = CompactString::with_capacity(s.len());
@@ -578,9 +591,7 @@ impl Vm<'_> {
                 self.watched(r)?;
                 self.heap.alloc_text(t)
             }
-        };
-        stack[sp - 2] = slot;
-        Ok(sp - 1)
+        }))
     }
 
     /// `map.keyat` and `map.valat`: the key or value at a position.
@@ -594,23 +605,10 @@ impl Vm<'_> {
         let (mh, i) = (stack[sp - 2], stack[sp - 1] as i64);
         self.map_positions::<METER>(mh)?;
         let n = self.heap.map(mh).len();
-        let found = usize::try_from(i)
-            .ok()
-            .and_then(|i| self.heap.map(mh).nth(i));
-        let slot = match found {
-            None => {
-                let msg = format!("index {i} out of bounds for length {n}");
-                return Err(self.fail(TrapKind::IndexOutOfBounds, msg));
-            }
-            Some((_, v)) if !key => v,
-            Some((KeyRef::Int(k), _)) => k as u64,
-            Some((KeyRef::Bool(b), _)) => b as u64,
-            Some((KeyRef::Str(s), _)) => {
-                let len = s.len();
-                self.charge::<METER>(len, 0)?;
-                self.reserve(stack, str_size(len))?;
-                self.key_string(mh, i as usize)?
-            }
+        let at = usize::try_from(i).unwrap_or(usize::MAX);
+        let Some(slot) = self.entry_slot::<METER>(stack, mh, key, |m| m.nth(at))? else {
+            let msg = format!("index {i} out of bounds for length {n}");
+            return Err(self.fail(TrapKind::IndexOutOfBounds, msg));
         };
         stack[sp - 2] = slot;
         Ok(sp - 1)
