@@ -710,3 +710,47 @@ fn a_timeout_lands_in_time_inside_one_split() {
     });
     assert_eq!(t.kind, TrapKind::Timeout);
 }
+
+#[test]
+fn a_timeout_stops_a_sort_cleanly() {
+    // Sorting strings that share a long prefix: each comparison reads
+    // kilobytes. A timeout inside the sort is a Timeout trap (the sort
+    // stops between merges; it used to be able to panic the host when a
+    // stopped comparison turned inconsistent), and the array keeps every
+    // element.
+    let src = "fn sort_them(prefix: str) -> int {
+        var xs: [str] = [];
+        for i in 0..20000 { xs.push(prefix + str((i * 7919) % 20011)); }
+        xs.sort();
+        return len(xs);
+    }";
+    let mut inst = instance(
+        src,
+        Limits {
+            timeout: Some(Duration::from_millis(20)),
+            ..Limits::default()
+        },
+    );
+    let prefix = "p".repeat(64 << 10);
+    let t = within(Duration::from_secs(20), "a sort under a timeout", || {
+        trap_of(inst.call("sort_them", &[Value::Str(prefix)]))
+    });
+    assert_eq!(t.kind, TrapKind::Timeout);
+}
+
+#[test]
+fn text_of_a_value_stays_within_the_heap_limit() {
+    // `str` of an array holding a long string of control characters: the
+    // escaped text would be five times as long; it is refused before it
+    // is built, as out of memory.
+    let src = "fn show(s: str) -> int { return len(str([s])); }";
+    let mut inst = instance(
+        src,
+        Limits {
+            max_heap: 8 << 20,
+            ..Limits::default()
+        },
+    );
+    let t = trap_of(inst.call("show", &[Value::Str("\u{1}".repeat(4 << 20))]));
+    assert_eq!(t.kind, TrapKind::OutOfMemory);
+}

@@ -21,7 +21,7 @@
 //! value, however shared or nested, buys more than the budgets allow.
 
 use crate::heap::{Heap, KeyRef};
-use crate::limits::{work_units, Stop, Watch};
+use crate::limits::{work_units, Stop, Watch, CHUNK_BYTES};
 use crate::module::{Layout, Module, TypeDesc, TypeId};
 use std::fmt::Write;
 
@@ -52,6 +52,7 @@ pub struct Walk<'a> {
     max_units: u64,
     max_bytes: usize,
     next_check: usize,
+    next_byte_check: usize,
 }
 
 impl<'a> Walk<'a> {
@@ -73,6 +74,7 @@ impl<'a> Walk<'a> {
             max_units,
             max_bytes,
             next_check: CHECK_EVERY,
+            next_byte_check: CHUNK_BYTES,
         }
     }
 
@@ -83,8 +85,9 @@ impl<'a> Walk<'a> {
 
     fn step(&mut self) -> Result<(), Halt> {
         self.elements += 1;
-        if self.elements >= self.next_check {
-            self.next_check += CHECK_EVERY;
+        if self.elements >= self.next_check || self.bytes >= self.next_byte_check {
+            self.next_check = self.elements + CHECK_EVERY;
+            self.next_byte_check = self.bytes.saturating_add(CHUNK_BYTES);
             self.watch.check().map_err(Halt::Stop)?;
             if self.units() > self.max_units {
                 return Err(Halt::Fuel);
@@ -104,7 +107,6 @@ impl<'a> Walk<'a> {
         if out.len() > self.max_bytes {
             return Err(Halt::TooLarge(out.len()));
         }
-        let start = out.len();
         match &self.module.types[ty as usize] {
             TypeDesc::Int => {
                 let _ = write!(out, "{}", v as i64);
@@ -112,8 +114,19 @@ impl<'a> Walk<'a> {
             TypeDesc::Float => out.push_str(&crate::text::float_to_string(f64::from_bits(v))),
             TypeDesc::Bool => out.push_str(if v != 0 { "true" } else { "false" }),
             TypeDesc::Unit => out.push_str("()"),
-            TypeDesc::Str if depth == 0 => out.push_str(heap.str(v)),
-            TypeDesc::Str => escaped(out, heap.str(v)),
+            TypeDesc::Str => {
+                let s = heap.str(v);
+                // Known to fit before it is written (escapes make it longer).
+                let add = if depth == 0 { s.len() } else { escaped_len(s) };
+                if out.len().saturating_add(add) > self.max_bytes {
+                    return Err(Halt::TooLarge(out.len().saturating_add(add)));
+                }
+                if depth == 0 {
+                    out.push_str(s);
+                } else {
+                    escaped(out, s);
+                }
+            }
             _ if depth >= MAX_DEPTH => out.push_str("..."),
             TypeDesc::Array(el) => {
                 out.push('[');
@@ -185,7 +198,8 @@ impl<'a> Walk<'a> {
             TypeDesc::Fn { .. } => out.push_str("<fn>"),
             TypeDesc::Cell(inner) => self.text(out, *inner, heap.cell(v), depth + 1)?,
         }
-        self.bytes += out.len() - start;
+        // The bytes written so far (each once, however deep).
+        self.bytes = out.len();
         Ok(())
     }
 
@@ -223,6 +237,9 @@ impl<'a> Walk<'a> {
                     return Ok(false);
                 }
                 for (key, va) in x.iter() {
+                    if let KeyRef::Str(s) = key {
+                        self.bytes += s.len();
+                    }
                     self.step()?;
                     let Some(vb) = y.get(key) else {
                         return Ok(false);
@@ -252,6 +269,18 @@ impl<'a> Walk<'a> {
             TypeDesc::Struct(_) | TypeDesc::Fn { .. } | TypeDesc::Cell(_) => a == b,
         })
     }
+}
+
+/// The length of `escaped(s)`.
+fn escaped_len(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\t' | '\r' | '\0' => 2,
+            c if c.is_control() => format!("\\u{{{:x}}}", c as u32).len(),
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
 }
 
 /// `s` in double quotes, with `\\`, `"`, and control characters escaped

@@ -10,12 +10,14 @@ use super::ops::unreachable_op;
 use super::Vm;
 use crate::heap::{Object, OBJECT_BYTES};
 use crate::limits::CHUNK_ELEMENTS;
+use crate::limits::{Stop, Watch, CHUNK_BYTES};
 use crate::module::{TypeDesc, TypeId};
 use crate::stack::ValueStack;
 use crate::trap::{Trap, TrapKind};
 use crate::values::Walk;
-use std::cmp::Ordering;
 use std::sync::Arc;
+#[cfg(test)]
+use std::time::Instant;
 
 impl Vm<'_> {
     /// The element index `i` of an array of `len` (or `len` itself, with
@@ -50,45 +52,45 @@ impl Vm<'_> {
             self.heap
                 .array(a)
                 .iter()
-                .map(|&s| self.heap.str(s).len())
-                .sum()
+                .fold(0usize, |t, &s| t.saturating_add(self.heap.str(s).len()))
         } else {
             0
         };
         self.charge::<METER>(text.saturating_mul(log), n.saturating_mul(log))?;
         let mut items = std::mem::take(self.heap.array_mut(a));
         let (heap, watch) = (&self.heap, &self.watch);
-        let mut calls = 0usize;
-        let mut stopped = None;
-        let mut cmp = |x: &u64, y: &u64| -> Ordering {
-            if stopped.is_some() {
-                return Ordering::Equal;
-            }
-            calls += 1;
-            if calls & (CHUNK_ELEMENTS - 1) == 0 {
-                if let Err(s) = watch.check() {
-                    stopped = Some(s);
-                    return Ordering::Equal;
-                }
-            }
+        let less = |x: u64, y: u64| -> (bool, usize) {
             match kind {
-                TypeDesc::Int => (*x as i64).cmp(&(*y as i64)),
-                TypeDesc::Bool => x.cmp(y),
+                TypeDesc::Int => ((x as i64) < (y as i64), 0),
+                TypeDesc::Bool => (x < y, 0),
                 TypeDesc::Float => {
-                    let (p, q) = (f64::from_bits(*x), f64::from_bits(*y));
-                    match (p.is_nan(), q.is_nan()) {
-                        (false, false) => p.partial_cmp(&q).expect("not NaN"),
-                        (a, b) => a.cmp(&b),
-                    }
+                    let (p, q) = (f64::from_bits(x), f64::from_bits(y));
+                    // NaN last: a NaN is before nothing, after every number.
+                    (!p.is_nan() && (q.is_nan() || p < q), 0)
                 }
-                _ => heap.str(*x).cmp(heap.str(*y)),
+                _ => {
+                    let (p, q) = (heap.str(x), heap.str(y));
+                    (p < q, p.len().min(q.len()))
+                }
             }
         };
-        items.sort_by(&mut cmp);
+        let sorted = merge_sort(&mut items, less, watch);
         *self.heap.array_mut(a) = items;
-        if let Some(s) = stopped {
+        if let Err(s) = sorted {
             return Err(self.stopped(s));
         }
+        Ok(sp - 1)
+    }
+
+    #[inline(never)]
+    pub(super) fn op_array_reverse<const METER: bool>(
+        &mut self,
+        stack: &mut ValueStack,
+        sp: usize,
+    ) -> Result<usize, Trap> {
+        let a = stack[sp - 1];
+        self.charge::<METER>(0, self.heap.array(a).len())?;
+        self.heap.array_mut(a).reverse();
         Ok(sp - 1)
     }
 
@@ -221,5 +223,90 @@ impl Vm<'_> {
         self.charge::<METER>(0, self.heap.map(m).len())?;
         self.heap.clear_map(m);
         Ok(sp - 1)
+    }
+}
+
+/// Sorts `items` stably by `less` (which also says how many bytes it
+/// compared), bottom-up with a buffer, looking at the watch every
+/// [`CHUNK_ELEMENTS`] comparisons or [`CHUNK_BYTES`] compared. Stopped,
+/// it leaves `items` a permutation of what it was (the standard library's
+/// sort may panic if a comparison turns inconsistent, so it is not used).
+fn merge_sort(
+    items: &mut Vec<u64>,
+    less: impl Fn(u64, u64) -> (bool, usize),
+    watch: &Watch,
+) -> Result<(), Stop> {
+    let n = items.len();
+    if n < 2 {
+        return Ok(());
+    }
+    let mut src = std::mem::take(items);
+    let mut dst = vec![0u64; n];
+    let (mut work, mut compared) = (0usize, 0usize);
+    let mut width = 1;
+    let mut result = Ok(());
+    'passes: while width < n {
+        let mut i = 0;
+        while i < n {
+            let mid = (i + width).min(n);
+            let hi = (mid + width).min(n);
+            let (mut l, mut r) = (i, mid);
+            for slot in &mut dst[i..hi] {
+                // Right first only when strictly less: stable.
+                let take_right = l >= mid
+                    || (r < hi && {
+                        let (lt, bytes) = less(src[r], src[l]);
+                        work += 1;
+                        compared += bytes;
+                        lt
+                    });
+                if take_right {
+                    *slot = src[r];
+                    r += 1;
+                } else {
+                    *slot = src[l];
+                    l += 1;
+                }
+            }
+            i = hi;
+            if work >= CHUNK_ELEMENTS || compared >= CHUNK_BYTES {
+                (work, compared) = (0, 0);
+                if let Err(s) = watch.check() {
+                    // Finish this pass's copy so no element is lost.
+                    dst[i..].copy_from_slice(&src[i..]);
+                    std::mem::swap(&mut src, &mut dst);
+                    result = Err(s);
+                    break 'passes;
+                }
+            }
+        }
+        std::mem::swap(&mut src, &mut dst);
+        width *= 2;
+    }
+    *items = src;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_sort_is_stable_and_stops_with_every_element() {
+        // Stable: equal keys (the high bits) keep their order.
+        let mut xs: Vec<u64> = (0..5000u64).map(|i| ((i * 7919) % 97) << 32 | i).collect();
+        let key = |x: u64| x >> 32;
+        merge_sort(&mut xs, |a, b| (key(a) < key(b), 0), &Watch::IDLE).unwrap();
+        assert!(xs.windows(2).all(|w| key(w[0]) < key(w[1])
+            || (key(w[0]) == key(w[1]) && (w[0] & 0xffff_ffff) < (w[1] & 0xffff_ffff))));
+        // A deadline already passed stops it, with the elements intact.
+        let past = Watch {
+            deadline: Some(Instant::now()),
+            interrupt: None,
+        };
+        let mut ys: Vec<u64> = (0..100_000u64).rev().collect();
+        assert!(merge_sort(&mut ys, |a, b| (a < b, 0), &past).is_err());
+        ys.sort_unstable();
+        assert_eq!(ys, (0..100_000u64).collect::<Vec<_>>());
     }
 }

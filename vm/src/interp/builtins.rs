@@ -354,11 +354,27 @@ impl Vm<'_> {
         }
         let len = self.heap.str(s).len();
         self.charge::<METER>(2 * len + self.heap.str(sep).len(), 0)?;
-        let ranges = split_ranges(self.heap.str(s), self.heap.str(sep), n as u64, &self.watch);
-        let ranges = self.watched(ranges)?;
-        self.charge::<METER>(0, ranges.len())?;
-        let bytes: usize = ranges.iter().map(|r| str_size(r.len())).sum();
-        self.reserve(stack, OBJECT_BYTES + 8 * ranges.len() + bytes)?;
+        // Counted first (nothing kept per piece), paid for and made room
+        // for, then made.
+        let count = split_ranges(
+            self.heap.str(s),
+            self.heap.str(sep),
+            n as u64,
+            &self.watch,
+            |_| {},
+        );
+        let (pieces, bytes) = self.watched(count)?;
+        self.charge::<METER>(0, pieces)?;
+        self.reserve(stack, OBJECT_BYTES + 8 * pieces + bytes)?;
+        let mut ranges = Vec::with_capacity(pieces);
+        let found = split_ranges(
+            self.heap.str(s),
+            self.heap.str(sep),
+            n as u64,
+            &self.watch,
+            |r| ranges.push(r),
+        );
+        self.watched(found)?;
         let mut items = Vec::with_capacity(ranges.len());
         for r in ranges {
             let piece = CompactString::from(&self.heap.str(s)[r]);
@@ -371,8 +387,10 @@ impl Vm<'_> {
         Ok(sp - 2)
     }
 
-    /// Stores text built by a built-in, making room for it first.
-    fn new_text(&mut self, stack: &ValueStack, text: CompactString) -> Result<u64, Trap> {
+    /// Stores text built by a built-in, making room for it first (with
+    /// no spare capacity: the heap accounts what the string holds).
+    fn new_text(&mut self, stack: &ValueStack, mut text: CompactString) -> Result<u64, Trap> {
+        text.shrink_to_fit();
         self.reserve(stack, str_size(text.len()))?;
         Ok(self.heap.alloc_text(text))
     }
@@ -426,6 +444,9 @@ fn count_matches(s: &str, needle: &str, watch: &Watch) -> Result<usize, Stop> {
     while let Some(i) = find_watched(&s[at..], needle, watch)? {
         n += 1;
         at += i + needle.len();
+        if n % 4096 == 0 {
+            watch.check()?;
+        }
     }
     Ok(n)
 }
@@ -447,7 +468,7 @@ fn replaced(
     while let Some(i) = s[at..].find(from) {
         out.push_str(&s[at..at + i]);
         out.push_str(to);
-        since_check += i + to.len();
+        since_check += i + to.len() + from.len();
         at += i + from.len();
         if since_check > CHUNK_BYTES {
             since_check = 0;
@@ -527,34 +548,35 @@ fn list_pieces(b: Builtin, s: &str, watch: &Watch) -> Result<(usize, usize), Sto
     Ok((n, bytes))
 }
 
-/// The byte ranges of at most `n` pieces of `s` split by `sep` (an empty
-/// `sep` splits into characters), the last holding the rest.
+/// Calls `piece` with the byte range of each of at most `n` pieces of `s`
+/// split by `sep` (an empty `sep` splits into characters; the last piece
+/// holds the rest); the count of pieces and their strings' accounted size.
 fn split_ranges(
     s: &str,
     sep: &str,
     n: u64,
     watch: &Watch,
-) -> Result<Vec<std::ops::Range<usize>>, Stop> {
-    let mut out = Vec::new();
+    mut piece: impl FnMut(std::ops::Range<usize>),
+) -> Result<(usize, usize), Stop> {
+    let (mut count, mut bytes) = (0usize, 0usize);
     let mut pos = Some(0);
     while let Some(at) = pos {
-        if out.len() as u64 + 1 == n {
-            out.push(at..s.len());
-            break;
-        }
-        match crate::strings::next_piece(s, sep, at) {
-            Some((r, next)) => {
-                out.push(r);
-                pos = next;
-            }
-            None => {
+        let (r, next) = if count as u64 + 1 == n {
+            (at..s.len(), None)
+        } else {
+            match crate::strings::next_piece(s, sep, at) {
+                Some(p) => p,
                 // Only splitting "" by "": no pieces at all.
-                break;
+                None => break,
             }
-        }
-        if out.len() % 1024 == 0 {
+        };
+        count += 1;
+        bytes = bytes.saturating_add(str_size(r.len()));
+        piece(r);
+        pos = next;
+        if count % 1024 == 0 {
             watch.check()?;
         }
     }
-    Ok(out)
+    Ok((count, bytes))
 }

@@ -243,10 +243,7 @@ impl Vm<'_> {
             Instr::APush {} => call_op!(op_array_push),
             Instr::APop {} => call_op!(op_array_pop),
             Instr::ASort { ty } => slow!(op_array_sort, ty),
-            Instr::AReverse {} => {
-                let a = pop!();
-                self.heap.array_mut(a).reverse();
-            }
+            Instr::AReverse {} => slow!(op_array_reverse),
             Instr::AFind { ty } => slow!(op_array_find, ty),
             Instr::ASlice { ty } => slow!(op_array_slice, ty),
             Instr::AInsert {} => slow!(op_array_insert),
@@ -289,12 +286,7 @@ impl Vm<'_> {
             Instr::MValues { ty } => slow!(op_map_list, ty, false),
             Instr::MKeyAt {} => slow!(op_map_at, true),
             Instr::MValAt {} => slow!(op_map_at, false),
-            Instr::MNext {} => {
-                let from = pop!() as i64;
-                // A negative start is before every entry.
-                let next = self.heap.map(top!()).next_from(from.max(0) as u64);
-                top!() = next.map_or(-1, |seq| seq as i64) as u64;
-            }
+            Instr::MNext {} => slow!(op_map_next),
             Instr::Builtin { id } => slow!(op_builtin, id),
             Instr::Text { ty } => slow!(op_value_text, ty),
             Instr::Eq { ty } => slow!(op_value_eq, ty),

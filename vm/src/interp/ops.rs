@@ -544,6 +544,22 @@ impl Vm<'_> {
         Ok(sp)
     }
 
+    /// `map.next`: the next order number, charging for the removed entries
+    /// stepped over.
+    #[inline(never)]
+    pub(super) fn op_map_next<const METER: bool>(
+        &mut self,
+        stack: &mut ValueStack,
+        sp: usize,
+    ) -> Result<usize, Trap> {
+        // A negative start is before every entry.
+        let from = (stack[sp - 1] as i64).max(0) as u64;
+        let (next, skipped) = self.heap.map(stack[sp - 2]).next_from(from);
+        self.charge::<METER>(0, skipped)?;
+        stack[sp - 2] = next.map_or(-1, |seq| seq as i64) as u64;
+        Ok(sp - 1)
+    }
+
     /// `map.keyof` and `map.valof`: the key or value of the entry with an
     /// order number (from `map.next`).
     #[inline(never)]

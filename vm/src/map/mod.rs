@@ -679,15 +679,22 @@ impl TernMap {
     }
 
     /// The order number of the first live entry whose number is at least
-    /// `from`, if any: iteration's step (see the module docs).
-    pub fn next_from(&self, from: u64) -> Option<u64> {
-        let mut e = match self.place_of(from) {
+    /// `from`, if any: iteration's step (see the module docs); and how
+    /// many removed entries it stepped over (work to charge).
+    pub fn next_from(&self, from: u64) -> (Option<u64>, usize) {
+        let start = match self.place_of(from) {
             Ok(e) | Err(e) => e,
         };
+        let mut e = start;
         while e < self.values.len() && self.is_dead(e) {
-            e += 1;
+            // A word of the bitmap at a time where it is all removed.
+            if e % 64 == 0 && e + 64 <= self.values.len() && self.dead[e / 64] == u64::MAX {
+                e += 64;
+            } else {
+                e += 1;
+            }
         }
-        self.seqs.get(e).copied()
+        (self.seqs.get(e).copied(), e - start)
     }
 
     /// The live entry with order number `seq`.
@@ -979,7 +986,7 @@ mod tests {
     fn walk(m: &mut TernMap, mut body: impl FnMut(&mut TernMap, i64)) -> Vec<i64> {
         let mut seen = Vec::new();
         let mut cursor = 0;
-        while let Some(seq) = m.next_from(cursor) {
+        while let (Some(seq), _) = m.next_from(cursor) {
             let Some((KeyRef::Int(k), _)) = m.entry_of(seq) else {
                 panic!("next_from gives a live entry")
             };
@@ -1040,7 +1047,7 @@ mod tests {
         }
         let mut seen = Vec::new();
         let mut cursor = 0;
-        while let Some(seq) = m.next_from(cursor) {
+        while let (Some(seq), _) = m.next_from(cursor) {
             let Some((KeyRef::Str(k), _)) = m.entry_of(seq) else {
                 panic!()
             };
