@@ -522,6 +522,19 @@ impl<'a> Checker<'a> {
                 (ast::ArmBody::Value(vb), None) => {
                     // A statement's arm: the value is an expression statement.
                     let (mut body, x) = self.value_block(vb, None);
+                    if matches!(
+                        x.kind,
+                        ExprKind::Int(_)
+                            | ExprKind::Float(_)
+                            | ExprKind::Str(_)
+                            | ExprKind::Bool(_)
+                            | ExprKind::Local(_)
+                    ) {
+                        self.error(
+                            vb.value.span,
+                            "this value is not used: a `match` statement runs its arms for their effects; to use the value, write `let x = match ...;`",
+                        );
+                    }
                     let line = self.line(vb.value.span);
                     body.push(Stmt {
                         kind: StmtKind::Expr(x),
