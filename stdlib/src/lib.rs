@@ -79,6 +79,10 @@ pub enum Intrinsic {
     /// `m.get_or_insert(k, v)`: the value of `k`, inserting `v` first if
     /// it is missing (compiled to a test, an insert and a read).
     MapGetOrInsert,
+    /// `xs.min()`, `xs.max()` of ints, floats or strings (compiled to a
+    /// loop; an empty array is a runtime error).
+    ArrayMin,
+    ArrayMax,
     /// The VM's built-in function of this name (its `builtin`
     /// instruction's table, `tern_vm::builtins`; a test in the compiler
     /// holds the names and signatures here to it).
@@ -489,6 +493,20 @@ pub const METHODS: &[Method] = &[
         &[Param::This],
         P_UNIT,
         Intrinsic::ArrayExtend,
+    ),
+    method(
+        Receiver::Array,
+        "min",
+        &[],
+        Param::Elem,
+        Intrinsic::ArrayMin,
+    ),
+    method(
+        Receiver::Array,
+        "max",
+        &[],
+        Param::Elem,
+        Intrinsic::ArrayMax,
     ),
     method(Receiver::Map, "clear", &[], P_UNIT, Intrinsic::MapClear),
     method(

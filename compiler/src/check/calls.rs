@@ -436,6 +436,17 @@ impl<'a> Checker<'a> {
                 _ => unreachable!("the catalogue gives {m} no such parameter"),
             }
         };
+        if matches!(method.op, Intrinsic::ArrayMin | Intrinsic::ArrayMax) {
+            if let Ty::Array(el) = &ty {
+                if !matches!(**el, Ty::Int | Ty::Float | Ty::Str) {
+                    let msg = format!(
+                        "`{m}` is for arrays of ints, floats and strings, not {}; use `fold`",
+                        self.ty_name(&ty)
+                    );
+                    self.error(name.span, msg);
+                }
+            }
+        }
         if method.op == Intrinsic::ArraySort {
             if let Ty::Array(el) = &ty {
                 if !matches!(**el, Ty::Int | Ty::Float | Ty::Bool | Ty::Str) {

@@ -118,6 +118,75 @@ impl Gen<'_> {
         fg.emit(Instr::Load { local: out });
     }
 
+    /// `xs.min()` / `xs.max()`: the first element, then each other one
+    /// that beats it (ints and floats as `math.min`/`math.max` have it,
+    /// so a NaN wins; strings by `<`); an empty array panics.
+    pub(super) fn array_extreme(&mut self, fg: &mut FnGen, x: &Expr, xs: &Expr, max: bool) {
+        let arr_ty = self.ty(&xs.ty);
+        let el_ty = self.ty(&x.ty);
+        let (arr, best, i) = (fg.temp(arr_ty), fg.temp(el_ty), fg.temp(m::INT));
+        self.expr(fg, xs);
+        fg.emit(Instr::Store { local: arr });
+        fg.set_line(x.line);
+        fg.emit(Instr::Load { local: arr });
+        fg.emit(Instr::ALen {});
+        let zero = self.constant(ConstKey::Int(0));
+        let one = self.constant(ConstKey::Int(1));
+        fg.emit(Instr::Const { index: zero });
+        fg.emit(Instr::INe {});
+        let some = fg.jump(Instr::JmpIf { target: 0 });
+        let what = if max { "max" } else { "min" };
+        let msg = self.constant(ConstKey::Str(format!("{what} of an empty array")));
+        fg.emit(Instr::Const { index: msg });
+        fg.emit(Instr::Panic {});
+        fg.patch_here(some);
+        fg.emit(Instr::Load { local: arr });
+        fg.emit(Instr::Const { index: zero });
+        fg.emit(Instr::AGet {});
+        fg.emit(Instr::Store { local: best });
+        fg.emit(Instr::Const { index: one });
+        fg.emit(Instr::Store { local: i });
+        let top = fg.here();
+        fg.emit(Instr::Load { local: i });
+        fg.emit(Instr::Load { local: arr });
+        fg.emit(Instr::ALen {});
+        fg.emit(Instr::ILt {});
+        let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+        match x.ty {
+            Ty::Str => {
+                // best = x if x beats best
+                fg.emit(Instr::Load { local: arr });
+                fg.emit(Instr::Load { local: i });
+                fg.emit(Instr::AGet {});
+                fg.emit(Instr::Load { local: best });
+                fg.emit(if max { Instr::SGt {} } else { Instr::SLt {} });
+                let keep = fg.jump(Instr::JmpIfNot { target: 0 });
+                fg.emit(Instr::Load { local: arr });
+                fg.emit(Instr::Load { local: i });
+                fg.emit(Instr::AGet {});
+                fg.emit(Instr::Store { local: best });
+                fg.patch_here(keep);
+            }
+            _ => {
+                fg.emit(Instr::Load { local: best });
+                fg.emit(Instr::Load { local: arr });
+                fg.emit(Instr::Load { local: i });
+                fg.emit(Instr::AGet {});
+                fg.emit(match (&x.ty, max) {
+                    (Ty::Float, false) => Instr::FMin {},
+                    (Ty::Float, true) => Instr::FMax {},
+                    (_, false) => Instr::IMin {},
+                    (_, true) => Instr::IMax {},
+                });
+                fg.emit(Instr::Store { local: best });
+            }
+        }
+        self.increment(fg, i);
+        fg.emit(Instr::Jmp { target: top as u32 });
+        fg.patch_here(exit);
+        fg.emit(Instr::Load { local: best });
+    }
+
     /// `dst[k] = src[from]; from += 1`.
     fn merge_move(&mut self, fg: &mut FnGen, dst: u16, k: u16, src: u16, from: u16) {
         fg.emit(Instr::Load { local: dst });

@@ -50,6 +50,15 @@ impl Gen<'_> {
                     _ => unreachable!(),
                 }
             }
+            ExprKind::Op(
+                Op::Intrinsic(
+                    which @ (tern_stdlib::Intrinsic::ArrayMin | tern_stdlib::Intrinsic::ArrayMax),
+                ),
+                args,
+            ) => {
+                let max = *which == tern_stdlib::Intrinsic::ArrayMax;
+                self.array_extreme(fg, x, &args[0], max);
+            }
             ExprKind::Op(Op::Intrinsic(tern_stdlib::Intrinsic::MapGetOrInsert), args) => {
                 // m, k, v once each: if !m.has(k) { m[k] = v; } m[k]
                 let temps: Vec<u16> = args
@@ -439,7 +448,7 @@ pub(super) fn instr(op: Op) -> Instr {
             N::ArrayRemoveAt => Instr::ARemove {},
             N::ArrayExtend => Instr::AExtend {},
             N::MapClear => Instr::MClear {},
-            N::MapGetOrInsert => unreachable!("generated in place"),
+            N::MapGetOrInsert | N::ArrayMin | N::ArrayMax => unreachable!("generated in place"),
             N::Builtin(name) => Instr::Builtin {
                 id: tern_vm::builtins::Builtin::by_name(name)
                     .expect("the catalogue names built-ins the VM has")
