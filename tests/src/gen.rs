@@ -588,16 +588,7 @@ mod tests {
     fn generator_writes_every_construct() {
         // Over a spread of inputs, each kind of construct turns up.
         let mut all = String::new();
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..400 {
-            let data: Vec<u8> = (0..300)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    x as u8
-                })
-                .collect();
+        for data in crate::harness::spread(0x2545_f491_4f6c_dd1d, 400, 300) {
             all.push_str(&program(&mut Bytes::new(&data)));
         }
         for needle in [

@@ -286,6 +286,24 @@ pub fn generated(data: &[u8]) {
     assert_eq!(normal, stressed, "GC stress changed the result of:\n{src}");
 }
 
+/// `n` inputs of `len` bytes each from a xorshift generator seeded with
+/// `seed`: a fixed spread, so tests exercise a target without a corpus.
+pub fn spread(seed: u64, n: usize, len: usize) -> Vec<Vec<u8>> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// A fuzz target's body.
 pub type Target = fn(&[u8]);
 

@@ -34,14 +34,7 @@ fn bytecode_files_run_like_sources() {
         let from_source = run_source(&path, false);
         let source = std::fs::read_to_string(&path).unwrap();
         let program = tern_sandbox::Module::from_file(&bc).expect("built file loads");
-        let from_bc = run_with_input(
-            &program,
-            &program_args(&source),
-            program_limits(&source),
-            usize::MAX,
-            program_input(&path),
-        )
-        .0;
+        let from_bc = run_file(&program, &path, &source);
         assert_eq!(from_bc, from_source, "{}", path.display());
     }
     std::fs::remove_dir_all(&dir).ok();
@@ -65,14 +58,7 @@ fn foreign_bytecode_is_identical_and_runs_identically() {
         );
         let program = tern_sandbox::Module::from_bytes(&foreign).expect("foreign file loads");
         let source = std::fs::read_to_string(&path).unwrap();
-        let run = run_with_input(
-            &program,
-            &program_args(&source),
-            program_limits(&source),
-            usize::MAX,
-            program_input(&path),
-        )
-        .0;
+        let run = run_file(&program, &path, &source);
         assert_eq!(
             run,
             run_source(&path, false),
@@ -81,4 +67,17 @@ fn foreign_bytecode_is_identical_and_runs_identically() {
         checked += 1;
     }
     assert!(checked >= 12, "only {checked} foreign files checked");
+}
+
+/// Runs a loaded program as `vmrun` would run the source at `path`: its
+/// arguments, limits and standard input.
+fn run_file(program: &tern_sandbox::Module, path: &std::path::Path, source: &str) -> Run {
+    run_with_input(
+        program,
+        &program_args(source),
+        program_limits(source),
+        usize::MAX,
+        program_input(path),
+    )
+    .0
 }

@@ -40,16 +40,7 @@ fn corpora_and_regressions_replay_cleanly() {
 fn generated_programs_compile_and_agree_under_gc_stress() {
     // A fixed spread of inputs, so the generator itself is tested even
     // without a corpus.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for _ in 0..300 {
-        let data: Vec<u8> = (0..200)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+    for data in tern_tests::harness::spread(0x9e37_79b9_7f4a_7c15, 300, 200) {
         tern_tests::harness::generated(&data);
     }
 }

@@ -260,18 +260,12 @@ impl Gen<'_> {
         store(fg, flipped);
         // outer:
         let outer = fg.here();
-        load(fg, width);
-        load(fg, n);
-        fg.emit(Instr::IGe {});
-        let finish = fg.jump(Instr::JmpIf { target: 0 });
+        let finish = jump_if_ge(fg, width, n);
         fg.emit(Instr::Const { index: zero });
         store(fg, i);
         // pass:
         let pass = fg.here();
-        load(fg, i);
-        load(fg, n);
-        fg.emit(Instr::IGe {});
-        let next_width = fg.jump(Instr::JmpIf { target: 0 });
+        let next_width = jump_if_ge(fg, i, n);
         load(fg, i);
         load(fg, width);
         fg.emit(Instr::IAdd {});
@@ -292,18 +286,9 @@ impl Gen<'_> {
         store(fg, k);
         // merge:
         let merge = fg.here();
-        load(fg, k);
-        load(fg, hi);
-        fg.emit(Instr::IGe {});
-        let merged = fg.jump(Instr::JmpIf { target: 0 });
-        load(fg, l);
-        load(fg, mid);
-        fg.emit(Instr::IGe {});
-        let right_a = fg.jump(Instr::JmpIf { target: 0 });
-        load(fg, r);
-        load(fg, hi);
-        fg.emit(Instr::IGe {});
-        let left_a = fg.jump(Instr::JmpIf { target: 0 });
+        let merged = jump_if_ge(fg, k, hi);
+        let right_a = jump_if_ge(fg, l, mid);
+        let left_a = jump_if_ge(fg, r, hi);
         load(fg, fun);
         load(fg, src);
         load(fg, r);
@@ -362,10 +347,7 @@ impl Gen<'_> {
         fg.emit(Instr::Const { index: zero });
         store(fg, k);
         let copy = fg.here();
-        load(fg, k);
-        load(fg, n);
-        fg.emit(Instr::IGe {});
-        let copied = fg.jump(Instr::JmpIf { target: 0 });
+        let copied = jump_if_ge(fg, k, n);
         load(fg, arr);
         load(fg, k);
         load(fg, src);
@@ -380,4 +362,12 @@ impl Gen<'_> {
         fg.patch_here(in_place);
         fg.patch_here(done);
     }
+}
+
+/// `if a >= b goto ?` on two int locals: the branch to patch.
+fn jump_if_ge(fg: &mut FnGen, a: u16, b: u16) -> usize {
+    fg.emit(Instr::Load { local: a });
+    fg.emit(Instr::Load { local: b });
+    fg.emit(Instr::IGe {});
+    fg.jump(Instr::JmpIf { target: 0 })
 }

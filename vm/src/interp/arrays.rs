@@ -14,7 +14,6 @@ use crate::limits::{Stop, Watch, CHUNK_BYTES};
 use crate::module::{TypeDesc, TypeId};
 use crate::stack::ValueStack;
 use crate::trap::{Trap, TrapKind};
-use crate::values::Walk;
 use std::sync::Arc;
 #[cfg(test)]
 use std::time::Instant;
@@ -106,15 +105,8 @@ impl Vm<'_> {
             TypeDesc::Array(e) => *e,
             _ => unreachable_op(),
         };
-        let max_units = self.fuel_left::<METER>();
         let prog = Arc::clone(&self.prog);
-        let mut walk = Walk::new(
-            &self.heap,
-            prog.module(),
-            &self.watch,
-            max_units,
-            usize::MAX,
-        );
+        let mut walk = self.walk::<METER>(prog.module(), usize::MAX);
         let mut found = Ok(-1i64);
         for (k, &x) in self.heap.array(a).iter().enumerate() {
             match walk.equal(elem, x, v, 0) {

@@ -263,10 +263,8 @@ impl Vm<'_> {
         sp: usize,
         ty: TypeId,
     ) -> Result<usize, Trap> {
-        let max_units = self.fuel_left::<METER>();
-        let max_bytes = self.limits.max_heap;
         let prog = Arc::clone(&self.prog);
-        let mut walk = Walk::new(&self.heap, prog.module(), &self.watch, max_units, max_bytes);
+        let mut walk = self.walk::<METER>(prog.module(), self.limits.max_heap);
         let mut out = String::new();
         let r = walk.text(&mut out, ty, stack[sp - 1], 0);
         let units = walk.units();
@@ -283,15 +281,8 @@ impl Vm<'_> {
         sp: usize,
         ty: TypeId,
     ) -> Result<usize, Trap> {
-        let max_units = self.fuel_left::<METER>();
         let prog = Arc::clone(&self.prog);
-        let mut walk = Walk::new(
-            &self.heap,
-            prog.module(),
-            &self.watch,
-            max_units,
-            usize::MAX,
-        );
+        let mut walk = self.walk::<METER>(prog.module(), usize::MAX);
         let r = walk.equal(ty, stack[sp - 2], stack[sp - 1], 0);
         let units = walk.units();
         let same = self.walk_result::<METER, _>(r, units)?;
@@ -299,13 +290,19 @@ impl Vm<'_> {
         Ok(sp - 1)
     }
 
-    /// The fuel units a walk may use.
-    pub(super) fn fuel_left<const METER: bool>(&self) -> u64 {
-        if METER {
+    /// A walk over values of `module` that may use the fuel left and
+    /// write at most `max_bytes` of text.
+    pub(super) fn walk<'a, const METER: bool>(
+        &'a self,
+        module: &'a crate::module::Module,
+        max_bytes: usize,
+    ) -> Walk<'a> {
+        let max_units = if METER {
             self.limits.fuel.saturating_sub(self.fuel_used)
         } else {
             u64::MAX
-        }
+        };
+        Walk::new(&self.heap, module, &self.watch, max_units, max_bytes)
     }
 
     /// Charges a walk's work, and turns why it stopped into a trap.
