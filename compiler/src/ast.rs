@@ -42,14 +42,19 @@ pub enum Item {
     },
     Struct {
         name: Ident,
+        /// Type parameters: `struct Stack<T>`; empty if not generic.
+        params: Vec<Ident>,
         fields: Vec<(Ident, TypeExpr)>,
     },
     Enum {
         name: Ident,
+        params: Vec<Ident>,
         variants: Vec<(Ident, Vec<TypeExpr>)>,
     },
     Impl {
         ty: Ident,
+        /// `impl Stack<T>`: names for the type's parameters.
+        params: Vec<Ident>,
         methods: Vec<FnDecl>,
     },
     Fn(Box<FnDecl>),
@@ -79,6 +84,8 @@ pub struct ExternFn {
 #[derive(Clone, Debug)]
 pub struct FnDecl {
     pub name: Ident,
+    /// `fn first<T>(...)`: type parameters; empty if not generic.
+    pub type_params: Vec<Ident>,
     /// Methods only: the function takes `self` first.
     pub has_self: bool,
     pub params: Vec<Param>,
@@ -88,8 +95,8 @@ pub struct FnDecl {
 
 #[derive(Clone, Debug)]
 pub enum TypeKind {
-    /// `int`, `Body`, `geometry.Point`.
-    Named(Vec<Ident>),
+    /// `int`, `Body`, `geometry.Point`, `Option<int>` (with type arguments).
+    Named(Vec<Ident>, Vec<TypeExpr>),
     Array(Box<TypeExpr>),
     Map(Box<TypeExpr>, Box<TypeExpr>),
     Fn(Vec<TypeExpr>, Option<Box<TypeExpr>>),
@@ -314,6 +321,8 @@ pub enum ExprKind {
     /// `|x, y: int| body`: a closure whose parameter and result types may
     /// come from the type expected.
     Lambda(Box<Lambda>),
+    /// `e?`: the value of an `Ok` or `Some`, or return the `Err` or `None`.
+    Try(Box<Expr>),
 }
 
 #[derive(Clone, Debug)]
@@ -366,9 +375,10 @@ impl Drop for Expr {
                     work.push(*a);
                     work.push(*b);
                 }
-                ExprKind::Unary(_, a) | ExprKind::Field(a, _) | ExprKind::Call(a, _) => {
-                    work.push(*a)
-                }
+                ExprKind::Unary(_, a)
+                | ExprKind::Field(a, _)
+                | ExprKind::Call(a, _)
+                | ExprKind::Try(a) => work.push(*a),
                 _ => {}
             }
             match work.pop() {

@@ -124,6 +124,9 @@ pub fn compile(path: &Path) -> Result<Compiled, CompileError> {
     compile_with(path, &FsLoader)
 }
 
+/// The prelude's file name, in traces.
+pub const PRELUDE_NAME: &str = "<prelude>";
+
 /// Largest source file the compiler reads.
 pub const MAX_SOURCE_BYTES: usize = 8 << 20;
 
@@ -188,14 +191,15 @@ fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, Comp
         stack: vec![],
     };
     d.module(&stem, text);
+    let root = d.mods.len() - 1;
+    let prelude = d.prelude();
     if !d.diags.is_empty() {
         return Err(CompileError::Diagnostics(d.diags, d.files));
     }
     let files = d.files;
     let mut mods = d.mods;
-    let root = mods.len() - 1;
     let lines = |f: FileId, off: usize| files[f as usize].line(off);
-    let checked = check::check(&mut mods, root, &lines);
+    let checked = check::check(&mut mods, root, Some(prelude), &lines);
     // The syntax trees are done with: free them before generating code.
     drop(mods);
     let mut program = match checked {
@@ -214,6 +218,12 @@ fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, Comp
                 .map_or_else(|| f.name.clone(), |n| n.to_string_lossy().into_owned())
         })
         .collect();
+    // The prelude's file is named only if some of its code is used (it is
+    // the last file).
+    let prelude_file = (files.len() - 1) as FileId;
+    if !program.funcs.iter().any(|f| f.file == prelude_file) {
+        program.files.pop();
+    }
     let mut module = crate::codegen::generate(&program);
     let origins: Vec<_> = program.funcs.iter().map(|f| (f.file, f.span)).collect();
     // The checked program is done with too: free it before verifying.
@@ -235,6 +245,24 @@ fn compile_here(path: &Path, loader: &dyn SourceLoader) -> Result<Compiled, Comp
 }
 
 impl Driver<'_> {
+    /// Adds the prelude, Tern code every program has (`Option`, `Result`
+    /// and their methods), as a module after the others.
+    fn prelude(&mut self) -> usize {
+        let file = self.files.len() as FileId;
+        self.files.push(SourceFile::new(
+            PRELUDE_NAME,
+            tern_stdlib::PRELUDE_SOURCE.to_string(),
+        ));
+        let ast = self.parse(file);
+        self.mods.push(ModuleSrc {
+            file,
+            name: "prelude".into(),
+            ast,
+            imports: vec![],
+        });
+        self.mods.len() - 1
+    }
+
     fn module(&mut self, name: &str, text: String) -> Option<usize> {
         let file = self.files.len() as FileId;
         // Named as the user gave the path (`sub/app.src`), imports beside it.

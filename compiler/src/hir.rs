@@ -329,6 +329,10 @@ pub enum StmtKind {
         exhaustive: bool,
     },
     Return(Option<Expr>),
+    /// A return from inside an expression (`x?`), where the enclosing
+    /// expressions may have values on the stack: code generation drops
+    /// them first.
+    ReturnFromExpr(Expr),
     /// Leaves the loop this many loops out from the innermost (0).
     Break(u32),
     Continue(u32),

@@ -293,8 +293,12 @@ pub enum Tok {
     Caret,
     #[token("<<")]
     Shl,
-    #[token(">>")]
-    Shr,
+    #[token("?")]
+    Question,
+    /// A `>` right before another `>`: never matched by logos, but made
+    /// from `Gt` by [`Lexer`], so that `a >> b` is a shift while the `>>`
+    /// of `Option<Option<int>>` closes two type argument lists.
+    GtJoined,
     #[token("_", priority = 3)]
     Underscore,
 }
@@ -372,7 +376,8 @@ fn token_text(t: &Tok) -> &'static str {
         Tok::Pipe => "|",
         Tok::Caret => "^",
         Tok::Shl => "<<",
-        Tok::Shr => ">>",
+        Tok::Question => "?",
+        Tok::GtJoined => ">",
         Tok::Underscore => "_",
         Tok::BlockComment
         | Tok::UnterminatedStr
@@ -573,6 +578,9 @@ impl Iterator for Lexer<'_> {
             }
         }
         Some(match tok {
+            Ok(Tok::Gt) if self.inner.remainder().starts_with('>') => {
+                Ok((span.start, Tok::GtJoined, span.end))
+            }
             Ok(t) => Ok((span.start, t, span.end)),
             Err(error) => Err(SpannedLexError {
                 error: match error {

@@ -19,6 +19,8 @@ fn slot(p: Prim) -> Slot {
 fn param(p: &Param) -> Slot {
     match p {
         Param::Prim(p) => slot(*p),
+        // The error text of parsing (then the conversion instruction).
+        Param::Parsed(_) => Slot::S,
         other => panic!("built-ins take primitives, not {other:?}"),
     }
 }

@@ -35,7 +35,7 @@ fn main(args: [str]) {
     println(str(word_count("a native  module\tcounts")));
     println(shout("quietly"));
     println(str(ratio(1, 4)));
-    println(str(ratio(1, int(args[0]))));
+    println(str(ratio(1, int(args[0]).unwrap())));
 }
 "#;
 

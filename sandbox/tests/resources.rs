@@ -146,10 +146,10 @@ fn an_interrupt_lands_in_time_whatever_each_instruction_costs() {
 /// free.
 const HOARD: &str = r#"
 fn main(args: [str]) {
-    let n = int(args[1]);
+    let n = int(args[1]).unwrap();
     var arrays: [[int]] = [];
     var maps: [{int: int}] = [];
-    for a in 0..int(args[0]) {
+    for a in 0..int(args[0]).unwrap() {
         var xs: [int] = [];
         for i in 0..n { xs.push(i); }
         while len(xs) > 0 { xs.pop(); }
@@ -363,7 +363,7 @@ fn big() -> str {
     for i in 0..20 { s = s + s; }
     return s + "!";
 }
-fn parse() -> int { return int(big()); }
+fn parse() -> int { return int(big()).unwrap(); }
 fn missing() -> int { let m: {str: int} = {}; return m[big()]; }
 "#;
     let mut inst = instance(src, Limits::default());
@@ -371,7 +371,7 @@ fn missing() -> int { let m: {str: int} = {}; return m[big()]; }
     let t = trap_of(inst.call("parse", &[]));
     assert_eq!(
         t.message,
-        format!("invalid int: \"{nines}\"… (1048577 bytes)")
+        format!("called unwrap on Err: invalid int: \"{nines}\"… (1048577 bytes)")
     );
     let t = trap_of(inst.call("missing", &[]));
     assert_eq!(

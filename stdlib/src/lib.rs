@@ -273,6 +273,10 @@ pub const RANDOM: StdModule = StdModule {
 };
 
 /// Every standard module, by name.
+/// The prelude's source: `Option`, `Result` and their methods, written in
+/// Tern and compiled with every program (see `compiler/src/driver.rs`).
+pub const PRELUDE_SOURCE: &str = include_str!("prelude/prelude.src");
+
 pub const MODULES: &[StdModule] = &[MATH, IO, FS, ENV, CLOCK, RANDOM];
 
 /// Every host function the standard library may import, as
@@ -334,6 +338,10 @@ pub enum Param {
     Same,
     /// The receiver's own type.
     This,
+    /// `Result<prim, str>`, for parsing text: the operation gives the
+    /// error's text (empty if there is none), then the value comes from
+    /// the conversion the language has for `str` to the primitive.
+    Parsed(Prim),
 }
 
 /// A built-in function: a name every program has, overloaded on its
@@ -398,10 +406,20 @@ pub const BUILTINS: &[Builtin] = &[
     builtin("str", &[P_BOOL], P_STR, Some(Intrinsic::BoolToStr)),
     builtin("str", &[P_STR], Param::Same, None),
     builtin("int", &[P_FLOAT], P_INT, Some(Intrinsic::FloatToInt)),
-    builtin("int", &[P_STR], P_INT, Some(Intrinsic::StrToInt)),
+    builtin(
+        "int",
+        &[P_STR],
+        Param::Parsed(Prim::Int),
+        Some(Intrinsic::Builtin("int_error")),
+    ),
     builtin("int", &[P_INT], Param::Same, None),
     builtin("float", &[P_INT], P_FLOAT, Some(Intrinsic::IntToFloat)),
-    builtin("float", &[P_STR], P_FLOAT, Some(Intrinsic::StrToFloat)),
+    builtin(
+        "float",
+        &[P_STR],
+        Param::Parsed(Prim::Float),
+        Some(Intrinsic::Builtin("float_error")),
+    ),
     builtin("float", &[P_FLOAT], Param::Same, None),
     builtin("fixed", &[P_FLOAT, P_INT], P_STR, Some(Intrinsic::Fixed)),
     builtin(

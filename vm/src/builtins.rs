@@ -85,6 +85,10 @@ macro_rules! for_each_builtin {
             Bytes = 30, "bytes", [S] -> List(I);
             /// The pieces between occurrences of the separator, at most a count of them (the last holds the rest); a count below 1 is a runtime error.
             SplitN = 31, "split_n", [S, S, I] -> List(S);
+            /// Why `stoi` would fail on the string (the message its runtime error gives), or the empty string if it would not.
+            IntError = 32, "int_error", [S] -> One(S);
+            /// Why `stof` would fail on the string (the message its runtime error gives), or the empty string if it would not.
+            FloatError = 33, "float_error", [S] -> One(S);
         }
     };
 }

@@ -67,7 +67,7 @@ const CASES: &[(&str, &str)] = &[
     (
         "int of leading zeros",
         r#"fn main() -> int { var s = "0"; for i in 0..20 { s = s + s; } s = s + "7";
-           var n = 0; for i in 0..20 { n += int(s); } return n % 256; }"#,
+           var n = 0; for i in 0..20 { n += int(s).unwrap(); } return n % 256; }"#,
     ),
     (
         "trees (allocation, collection)",

@@ -148,10 +148,16 @@ impl<'a> Checker<'a> {
                 return match res {
                     PathRes::Fn(f) => self.call_fn(f, None, args, &last, span, line),
                     PathRes::Variant(en, v) => self.construct_variant(en, v, args, span, line),
+                    PathRes::GenVariant(g, v) => {
+                        self.construct_generic_variant(g, v, args, want, span, line)
+                    }
+                    PathRes::Generic(g) if self.generic_kind(g) == GenKind::Fn => {
+                        self.call_generic_fn(g, None, vec![], args, &last, span, want, line)
+                    }
                     PathRes::StdFns(m, name) => self.call_std(m.fns, name, args, span, line),
                     PathRes::Host(h) => self.call_host(h, args, &last, span, line),
                     PathRes::Const(_) => {
-                        let f = self.path_value(res, &last, callee.span, line);
+                        let f = self.path_value(res, &last, callee.span, None, line);
                         self.call_value(f, args, span, line)
                     }
                     _ => {
@@ -180,6 +186,9 @@ impl<'a> Checker<'a> {
                 if let Some((en, v)) = self.bare_variant(&last, want, callee.span) {
                     return self.construct_variant(en, v, args, span, line);
                 }
+                if let Some((g, v)) = self.generic_variant(&last) {
+                    return self.construct_generic_variant(g, v, args, want, span, line);
+                }
                 self.error(
                     callee.span,
                     format!("cannot find function `{last}` in this scope"),
@@ -191,7 +200,10 @@ impl<'a> Checker<'a> {
             }
             if path.len() > 1 {
                 if let Some(prefix) = self.resolve_path(&path[..path.len() - 1]) {
-                    if matches!(prefix, PathRes::Module(_) | PathRes::Type(_)) {
+                    if matches!(
+                        prefix,
+                        PathRes::Module(_) | PathRes::Type(_) | PathRes::Generic(_)
+                    ) {
                         let text: Vec<&str> = path[..path.len() - 1]
                             .iter()
                             .map(|i| i.name.as_str())
@@ -210,7 +222,7 @@ impl<'a> Checker<'a> {
         }
         if let ast::ExprKind::Field(obj, name) = &callee.kind {
             let o = self.expr(obj, None);
-            return self.method_call(o, name, args, span, line);
+            return self.method_call(o, name, args, span, want, line);
         }
         let f = self.expr(callee, None);
         self.call_value(f, args, span, line)
@@ -313,6 +325,14 @@ impl<'a> Checker<'a> {
             Some(Builtin { op: None, .. }) => return xs.into_iter().next().expect("one argument"),
             Some(&Builtin {
                 op: Some(op),
+                ret: Param::Parsed(p),
+                ..
+            }) => {
+                let x = xs.into_iter().next().expect("one argument");
+                return self.parsed(x, op, prim(p), span, line);
+            }
+            Some(&Builtin {
+                op: Some(op),
                 ret: Param::Prim(ret),
                 ..
             }) => Some((Op::Intrinsic(op), prim(ret))),
@@ -341,12 +361,73 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// `int(s)`, `float(s)`: `Ok` of the value `s` spells, or `Err` of
+    /// why it spells none. The built-in `check` gives the reason (empty if
+    /// there is none), then the conversion instruction reads the value:
+    /// `match s { t => { let e = check(t); if e == "" { Ok(conv(t)) } else { Err(e) } } }`.
+    fn parsed(&mut self, x: Expr, check: Intrinsic, ty: Ty, span: Span, line: u32) -> Expr {
+        let result = self
+            .prelude_enum("Result")
+            .expect("the prelude declares Result");
+        let rty = self.instantiate_type(result, vec![ty.clone(), Ty::Str], span);
+        let Ty::Enum(en) = rty else {
+            return self.error_expr(line);
+        };
+        let (ok, err) = (
+            self.variant_of(en, "Ok").expect("the prelude's variant"),
+            self.variant_of(en, "Err").expect("the prelude's variant"),
+        );
+        let conv = match ty {
+            Ty::Int => Intrinsic::StrToInt,
+            _ => Intrinsic::StrToFloat,
+        };
+        let t = self.declare_local("$text", Ty::Str, Binding::Pattern);
+        let why = self.declare_local("$error", Ty::Str, Binding::Let);
+        let local = |id| e(ExprKind::Local(id), Ty::Str, line);
+        let reason = e(
+            ExprKind::Op(Op::Intrinsic(check), vec![local(t)]),
+            Ty::Str,
+            line,
+        );
+        let none = e(ExprKind::Str(String::new()), Ty::Str, line);
+        let cond = e(
+            ExprKind::Op(Op::StrCmp(Rel::Eq), vec![local(why), none]),
+            Ty::Bool,
+            line,
+        );
+        let value = e(ExprKind::Op(Op::Intrinsic(conv), vec![local(t)]), ty, line);
+        let good = e(ExprKind::NewEnum(en, ok, vec![value]), rty.clone(), line);
+        let bad = e(
+            ExprKind::NewEnum(en, err, vec![local(why)]),
+            rty.clone(),
+            line,
+        );
+        let choice = e(
+            ExprKind::If(vec![(cond, vec![], good)], Box::new((vec![], bad))),
+            rty.clone(),
+            line,
+        );
+        let arm = Arm {
+            tests: vec![ArmTest::Always],
+            binds: vec![Bind::Whole(t)],
+            guard: None,
+            body: vec![Stmt {
+                kind: StmtKind::Let(why, reason),
+                line,
+            }],
+            value: Some(choice),
+            line,
+        };
+        e(ExprKind::Match(Box::new(x), vec![arm]), rty, line)
+    }
+
     pub(super) fn method_call(
         &mut self,
         o: Expr,
         name: &ast::Ident,
         args: &[ast::Expr],
         span: Span,
+        want: Option<&Ty>,
         line: u32,
     ) -> Expr {
         let key = match &o.ty {
@@ -366,6 +447,10 @@ impl<'a> Checker<'a> {
                     return self.error_expr(line);
                 }
                 return self.call_fn(f, Some(o), args, &name.name, span, line);
+            }
+            if let Some((g, outer)) = self.generic_method(&o.ty, &name.name) {
+                let n = &name.name;
+                return self.call_generic_fn(g, Some(o), outer, args, n, span, want, line);
             }
             if let Ty::Struct(s) = &o.ty {
                 if let Some(i) = self.field_of(*s, &name.name) {

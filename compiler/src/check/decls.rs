@@ -12,8 +12,27 @@ impl<'a> Checker<'a> {
             }
             for (ii, item) in m.ast.items.iter().enumerate() {
                 match item {
+                    ast::Item::Struct { name, params, .. } if !params.is_empty() => {
+                        let g = self.declare_generic(GenKind::Struct, mi, ii, name, params);
+                        self.declare(mi, name, Sym::Generic(g));
+                    }
+                    ast::Item::Enum {
+                        name,
+                        params,
+                        variants,
+                    } if !params.is_empty() => {
+                        let g = self.declare_generic(GenKind::Enum, mi, ii, name, params);
+                        if self.declare(mi, name, Sym::Generic(g)) {
+                            self.declare_generic_variants(g, variants);
+                        }
+                    }
+                    ast::Item::Fn(f) if !f.type_params.is_empty() => {
+                        let g = self.declare_generic(GenKind::Fn, mi, ii, &f.name, &f.type_params);
+                        self.declare(mi, &f.name, Sym::Generic(g));
+                    }
                     ast::Item::Struct { name, .. } => {
                         let id = self.structs.len() as StructId;
+                        self.register_struct_origin(None);
                         self.structs.push(StructDef {
                             name: self.shown_name(mi, &name.name),
                             fields: vec![],
@@ -23,6 +42,7 @@ impl<'a> Checker<'a> {
                     }
                     ast::Item::Enum { name, .. } => {
                         let id = self.enums.len() as EnumId;
+                        self.register_enum_origin(None);
                         self.enums.push(EnumDef {
                             name: self.shown_name(mi, &name.name),
                             variants: vec![],
@@ -38,6 +58,7 @@ impl<'a> Checker<'a> {
                             ret: Ty::Unit,
                             module: mi,
                             decl: (ii, None),
+                            inst: None,
                         });
                         self.funcs.push(None);
                         self.declare(mi, &f.name, Sym::Fn(id));
@@ -80,54 +101,20 @@ impl<'a> Checker<'a> {
             self.cur_mod = mi;
             for item in &m.ast.items {
                 match item {
-                    ast::Item::Struct { name, fields } => {
-                        let fields = self.within_limit(fields, MAX_FIELDS, name, "fields");
-                        let mut out: Vec<(String, Ty)> = Vec::with_capacity(fields.len());
-                        let mut index = HashMap::with_capacity(fields.len());
-                        for (n, t) in fields {
-                            let ty = self.resolve_type(t);
-                            if index.contains_key(&n.name) {
-                                self.error(n.span, format!("field `{}` is declared twice", n.name));
-                            } else {
-                                index.insert(n.name.clone(), out.len() as u16);
-                            }
-                            out.push((n.name.clone(), ty));
-                        }
-                        self.structs[si].fields = out;
-                        self.field_index[si] = index;
+                    ast::Item::Struct {
+                        name,
+                        params,
+                        fields,
+                    } if params.is_empty() => {
+                        self.fill_struct(si as StructId, name, fields);
                         si += 1;
                     }
-                    ast::Item::Enum { name, variants } => {
-                        let variants = self.within_limit(variants, MAX_VARIANTS, name, "variants");
-                        let mut out: Vec<(String, Rc<[Ty]>)> = Vec::with_capacity(variants.len());
-                        let mut index = HashMap::with_capacity(variants.len());
-                        for (n, ts) in variants {
-                            let what = format!("fields in variant `{}`", n.name);
-                            let ts = self.within_limit(ts, MAX_FIELDS, name, &what);
-                            let tys = ts.iter().map(|t| self.resolve_type(t)).collect();
-                            if index.contains_key(&n.name) {
-                                self.error(
-                                    n.span,
-                                    format!("variant `{}` is declared twice", n.name),
-                                );
-                            } else {
-                                index.insert(n.name.clone(), out.len() as u16);
-                                self.variants_named
-                                    .entry(n.name.clone())
-                                    .or_default()
-                                    .push((ei as EnumId, out.len() as u16));
-                            }
-                            out.push((n.name.clone(), tys));
-                        }
-                        self.variant_index[ei] = index;
-                        if out.is_empty() {
-                            self.error(
-                                name.span,
-                                format!("enum `{}` needs at least one variant", name.name),
-                            );
-                            out.push(("<none>".into(), Rc::new([])));
-                        }
-                        self.enums[ei].variants = out;
+                    ast::Item::Enum {
+                        name,
+                        params,
+                        variants,
+                    } if params.is_empty() => {
+                        self.fill_enum(ei as EnumId, name, variants, true);
                         ei += 1;
                     }
                     _ => {}
@@ -138,7 +125,7 @@ impl<'a> Checker<'a> {
             self.cur_mod = mi;
             for (ii, item) in m.ast.items.iter().enumerate() {
                 match item {
-                    ast::Item::Fn(f) => {
+                    ast::Item::Fn(f) if f.type_params.is_empty() => {
                         let (params, ret) = self.signature(f, None);
                         self.sigs[fi].params = params.into();
                         self.sigs[fi].ret = ret;
@@ -148,54 +135,178 @@ impl<'a> Checker<'a> {
                         self.extern_block(capability, fns, hi);
                         hi += fns.len();
                     }
-                    ast::Item::Impl { ty, methods } => {
-                        let key = match self.scopes[mi].get(&ty.name) {
-                            Some(Sym::Struct(s)) => TypeKey::Struct(*s),
-                            Some(Sym::Enum(s)) => TypeKey::Enum(*s),
-                            _ => {
-                                self.error(ty.span, format!("`impl` needs a struct or enum of this module, `{}` is not one", ty.name));
-                                continue;
-                            }
-                        };
-                        let self_ty = match key {
-                            TypeKey::Struct(s) => Ty::Struct(s),
-                            TypeKey::Enum(s) => Ty::Enum(s),
-                        };
-                        for (k, f) in methods.iter().enumerate() {
-                            let (params, ret) =
-                                self.signature(f, f.has_self.then(|| self_ty.clone()));
-                            let id = self.sigs.len() as FuncId;
-                            self.sigs.push(FuncSig {
-                                params: params.into(),
-                                ret,
-                                module: mi,
-                                decl: (ii, Some(k)),
-                            });
-                            self.funcs.push(None);
-                            let fields_clash = match key {
-                                TypeKey::Struct(s) => self.structs[s as usize]
-                                    .fields
-                                    .iter()
-                                    .any(|(n, _)| *n == f.name.name),
-                                TypeKey::Enum(_) => false,
-                            };
-                            if self.methods.contains_key(&(key, f.name.name.clone()))
-                                || fields_clash
-                            {
-                                self.error(
-                                    f.name.span,
-                                    format!(
-                                        "`{}` is already defined for `{}`",
-                                        f.name.name, ty.name
-                                    ),
-                                );
-                            }
-                            self.methods.insert((key, f.name.name.clone()), id);
-                        }
-                    }
+                    ast::Item::Impl {
+                        ty,
+                        params: impl_params,
+                        methods,
+                    } => self.impl_block(mi, ii, ty, impl_params, methods),
                     _ => {}
                 }
             }
+        }
+    }
+
+    /// Fills in the fields of struct `id`, declared as `fields`.
+    pub(super) fn fill_struct(
+        &mut self,
+        id: StructId,
+        name: &ast::Ident,
+        fields: &[(ast::Ident, ast::TypeExpr)],
+    ) {
+        let fields = self.within_limit(fields, MAX_FIELDS, name, "fields");
+        let mut out: Vec<(String, Ty)> = Vec::with_capacity(fields.len());
+        let mut index = HashMap::with_capacity(fields.len());
+        for (n, t) in fields {
+            let ty = self.resolve_type(t);
+            if index.contains_key(&n.name) {
+                self.error(n.span, format!("field `{}` is declared twice", n.name));
+            } else {
+                index.insert(n.name.clone(), out.len() as u16);
+            }
+            out.push((n.name.clone(), ty));
+        }
+        self.structs[id as usize].fields = out;
+        self.field_index[id as usize] = index;
+    }
+
+    /// Fills in the variants of enum `ei`, declared as `variants`; `named`
+    /// makes their bare names mean them.
+    pub(super) fn fill_enum(
+        &mut self,
+        ei: EnumId,
+        name: &ast::Ident,
+        variants: &[(ast::Ident, Vec<ast::TypeExpr>)],
+        named: bool,
+    ) {
+        let variants = self.within_limit(variants, MAX_VARIANTS, name, "variants");
+        let mut out: Vec<(String, Rc<[Ty]>)> = Vec::with_capacity(variants.len());
+        let mut index = HashMap::with_capacity(variants.len());
+        for (n, ts) in variants {
+            let what = format!("fields in variant `{}`", n.name);
+            let ts = self.within_limit(ts, MAX_FIELDS, name, &what);
+            let tys = ts.iter().map(|t| self.resolve_type(t)).collect();
+            if index.contains_key(&n.name) {
+                self.error(n.span, format!("variant `{}` is declared twice", n.name));
+            } else {
+                index.insert(n.name.clone(), out.len() as u16);
+                if named {
+                    self.variants_named
+                        .entry(n.name.clone())
+                        .or_default()
+                        .push((ei, out.len() as u16));
+                }
+            }
+            out.push((n.name.clone(), tys));
+        }
+        self.variant_index[ei as usize] = index;
+        if out.is_empty() {
+            self.error(
+                name.span,
+                format!("enum `{}` needs at least one variant", name.name),
+            );
+            out.push(("<none>".into(), Rc::new([])));
+        }
+        self.enums[ei as usize].variants = out;
+    }
+
+    /// The methods of `impl ty<params> { ... }`: a generic type's, and
+    /// those with type parameters of their own, are generic.
+    fn impl_block(
+        &mut self,
+        mi: usize,
+        ii: usize,
+        ty: &ast::Ident,
+        impl_params: &[ast::Ident],
+        methods: &[ast::FnDecl],
+    ) {
+        let (key, owner) = match self.scopes[mi].get(&ty.name) {
+            Some(Sym::Struct(s)) => (Some(TypeKey::Struct(*s)), None),
+            Some(Sym::Enum(s)) => (Some(TypeKey::Enum(*s)), None),
+            Some(Sym::Generic(g)) if self.generic_kind(*g) != GenKind::Fn => (None, Some(*g)),
+            _ => {
+                self.error(
+                    ty.span,
+                    format!(
+                        "`impl` needs a struct or enum of this module, `{}` is not one",
+                        ty.name
+                    ),
+                );
+                return;
+            }
+        };
+        let shown = self.shown_name(mi, &ty.name);
+        if let Some(g) = owner {
+            let names = self.generic_params(g).to_vec();
+            if impl_params.len() != names.len() {
+                let n = names.len();
+                self.error(
+                    ty.span,
+                    format!(
+                        "`{}` takes {n} type parameter{}: write `impl {}<{}>`",
+                        ty.name,
+                        if n == 1 { "" } else { "s" },
+                        ty.name,
+                        names.join(", ")
+                    ),
+                );
+                return;
+            }
+            for (k, f) in methods.iter().enumerate() {
+                self.declare_generic_method(Owner::Gen(g), &shown, impl_params, ii, k, f);
+            }
+            return;
+        }
+        let key = key.expect("a struct or enum");
+        if !impl_params.is_empty() {
+            self.error(
+                ty.span,
+                format!("`{}` is not generic: write `impl {}`", ty.name, ty.name),
+            );
+        }
+        let self_ty = match key {
+            TypeKey::Struct(s) => Ty::Struct(s),
+            TypeKey::Enum(s) => Ty::Enum(s),
+        };
+        for (k, f) in methods.iter().enumerate() {
+            let fields_clash = match key {
+                TypeKey::Struct(s) => self.structs[s as usize]
+                    .fields
+                    .iter()
+                    .any(|(n, _)| *n == f.name.name),
+                TypeKey::Enum(_) => false,
+            };
+            if !f.type_params.is_empty() {
+                if fields_clash || self.methods.contains_key(&(key, f.name.name.clone())) {
+                    self.error(
+                        f.name.span,
+                        format!("`{}` is already defined for `{}`", f.name.name, ty.name),
+                    );
+                }
+                self.declare_generic_method(Owner::Type(key), &shown, &[], ii, k, f);
+                continue;
+            }
+            let (params, ret) = self.signature(f, f.has_self.then(|| self_ty.clone()));
+            let id = self.sigs.len() as FuncId;
+            self.sigs.push(FuncSig {
+                params: params.into(),
+                ret,
+                module: mi,
+                decl: (ii, Some(k)),
+                inst: None,
+            });
+            self.funcs.push(None);
+            if self.methods.contains_key(&(key, f.name.name.clone()))
+                || fields_clash
+                || self
+                    .generic_static(Owner::Type(key), &f.name.name)
+                    .is_some()
+            {
+                self.error(
+                    f.name.span,
+                    format!("`{}` is already defined for `{}`", f.name.name, ty.name),
+                );
+            }
+            self.methods.insert((key, f.name.name.clone()), id);
         }
     }
 
@@ -367,7 +478,11 @@ impl<'a> Checker<'a> {
             Some(Sym::Const(c)) => PathRes::Const(*c),
             Some(Sym::Module(m)) => PathRes::Module(*m),
             Some(Sym::Host(h)) => PathRes::Host(*h),
-            None => return None,
+            Some(Sym::Generic(g)) => PathRes::Generic(*g),
+            None => match self.prelude.and_then(|p| self.scopes[p].get(first)) {
+                Some(Sym::Generic(g)) => PathRes::Generic(*g),
+                _ => return None,
+            },
         };
         for seg in &path[1..] {
             res = match res {
@@ -377,6 +492,7 @@ impl<'a> Checker<'a> {
                     Some(Sym::Enum(s)) => PathRes::Type(TypeKey::Enum(*s)),
                     Some(Sym::Const(c)) => PathRes::Const(*c),
                     Some(Sym::Host(h)) => PathRes::Host(*h),
+                    Some(Sym::Generic(g)) => PathRes::Generic(*g),
                     Some(Sym::Module(_)) => return None,
                     // `module.Variant`, when one enum of that module has it.
                     None => {
@@ -404,21 +520,31 @@ impl<'a> Checker<'a> {
                 }
                 PathRes::Type(TypeKey::Enum(en)) => match self.variant_of(en, &seg.name) {
                     Some(v) => PathRes::Variant(en, v),
-                    None => match self.methods.get(&(TypeKey::Enum(en), seg.name.clone())) {
-                        Some(f) => PathRes::Fn(*f),
-                        None => return None,
-                    },
+                    None => self.method_path(TypeKey::Enum(en), &seg.name)?,
                 },
-                PathRes::Type(key @ TypeKey::Struct(_)) => {
-                    match self.methods.get(&(key, seg.name.clone())) {
-                        Some(f) => PathRes::Fn(*f),
-                        None => return None,
+                PathRes::Type(key @ TypeKey::Struct(_)) => self.method_path(key, &seg.name)?,
+                PathRes::Generic(g) if self.generic_kind(g) != GenKind::Fn => {
+                    match self.generic_variant_of(g, &seg.name) {
+                        Some(v) if self.generic_kind(g) == GenKind::Enum => {
+                            PathRes::GenVariant(g, v)
+                        }
+                        _ => PathRes::Generic(self.generic_static(Owner::Gen(g), &seg.name)?),
                     }
                 }
                 _ => return None,
             };
         }
         Some(res)
+    }
+
+    /// The method `name` of a struct or enum named by a path.
+    fn method_path(&self, key: TypeKey, name: &str) -> Option<PathRes> {
+        match self.methods.get(&(key, name.to_string())) {
+            Some(f) => Some(PathRes::Fn(*f)),
+            None => Some(PathRes::Generic(
+                self.generic_static(Owner::Type(key), name)?,
+            )),
+        }
     }
 
     /// Finds the enum variant a bare name means here, preferring `hint`.
@@ -530,9 +656,11 @@ impl<'a> Checker<'a> {
         self.cur_mod = sig.module;
         let params = sig.params.clone();
         let ret = sig.ret.clone();
-        let name = match sig.decl.1 {
-            None => self.qualified(sig.module, &decl.name.name),
-            Some(_) => {
+        let inst = sig.inst.clone();
+        let name = match (&inst, sig.decl.1) {
+            (Some(inst), _) => self.qualified(sig.module, &inst.name),
+            (None, None) => self.qualified(sig.module, &decl.name.name),
+            (None, Some(_)) => {
                 let owner = match &self.mods[sig.module].ast.items[sig.decl.0] {
                     ast::Item::Impl { ty, .. } => crate::diag::shorten(&ty.name, MAX_NAME_SHOWN),
                     _ => unreachable!(),
@@ -540,6 +668,7 @@ impl<'a> Checker<'a> {
                 self.qualified(sig.module, &format!("{owner}.{}", decl.name.name))
             }
         };
+        let saved = inst.as_ref().map(|i| self.enter_fn_instance(i));
         let line = self.line(decl.name.span);
         self.push_fn(name, ret.clone(), line, decl.name.span);
         let mut names: Vec<&str> = Vec::new();
@@ -555,7 +684,12 @@ impl<'a> Checker<'a> {
             let sig = &self.sigs[id as usize];
             (sig.module, sig.decl.0, sig.decl.1)
         };
-        let block = self.bodies.remove(&at).expect("each body is checked once");
+        // A generic function's body is checked once per instance.
+        let block = match inst {
+            Some(_) => self.bodies.get(&at).cloned(),
+            None => self.bodies.remove(&at),
+        };
+        let block = block.expect("each body is checked once");
         let end = block.span.hi;
         let body = self.body(block);
         if ret != Ty::Unit && !ret.is_error() && !always_returns(&body) {
@@ -572,5 +706,8 @@ impl<'a> Checker<'a> {
         let mut cx = self.fcx.pop().unwrap();
         cx.func.body = body;
         self.funcs[id as usize] = Some(cx.func);
+        if let Some(saved) = saved {
+            self.leave_fn_instance(saved);
+        }
     }
 }

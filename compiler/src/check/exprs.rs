@@ -198,11 +198,14 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            ast::ExprKind::StructLit(path, fields) => self.struct_lit(path, fields, x.span, line),
+            ast::ExprKind::StructLit(path, fields) => {
+                self.struct_lit(path, fields, x.span, want, line)
+            }
             ast::ExprKind::Closure(c) => {
                 self.closure(&c.params, c.ret.as_ref(), &c.body, x.span, line)
             }
             ast::ExprKind::Lambda(l) => self.lambda(l, want, x.span, line),
+            ast::ExprKind::Try(inner) => self.try_expr(inner, x.span, line),
             ast::ExprKind::If(arms, els) => {
                 let mut ty: Option<Ty> = want.cloned();
                 let mut out = Vec::with_capacity(arms.len());
@@ -332,6 +335,7 @@ impl<'a> Checker<'a> {
             ret: rty.clone(),
             module: self.cur_mod,
             decl: (usize::MAX, None),
+            inst: None,
         });
         let ty = Ty::Fn(ptys, Rc::new(rty));
         self.within_depth(e(ExprKind::Closure(id, sources), ty, line), span)
@@ -353,10 +357,13 @@ impl<'a> Checker<'a> {
             span,
         }];
         if let Some(res) = self.resolve_path(&path) {
-            return self.path_value(res, name, span, line);
+            return self.path_value(res, name, span, want, line);
         }
         if let Some((en, v)) = self.bare_variant(name, want, span) {
             return self.variant_value(en, v, span, line);
+        }
+        if let Some((g, v)) = self.generic_variant(name) {
+            return self.generic_variant_value(g, v, want, span, line);
         }
         if tern_stdlib::prelude(name).is_some() || is_builtin(name) {
             self.error(
@@ -369,7 +376,14 @@ impl<'a> Checker<'a> {
         self.error_expr(line)
     }
 
-    pub(super) fn path_value(&mut self, res: PathRes, name: &str, span: Span, line: u32) -> Expr {
+    pub(super) fn path_value(
+        &mut self,
+        res: PathRes,
+        name: &str,
+        span: Span,
+        want: Option<&Ty>,
+        line: u32,
+    ) -> Expr {
         match res {
             PathRes::Const(c) => {
                 let ty = self.check_const(c);
@@ -385,7 +399,11 @@ impl<'a> Checker<'a> {
                 self.within_depth(e(ExprKind::FnValue(f), ty, line), span)
             }
             PathRes::Variant(en, v) => self.variant_value(en, v, span, line),
-            PathRes::Type(_) => {
+            PathRes::GenVariant(g, v) => self.generic_variant_value(g, v, want, span, line),
+            PathRes::Generic(g) if self.generic_kind(g) == GenKind::Fn => {
+                self.generic_fn_value(g, want, span, line)
+            }
+            PathRes::Type(_) | PathRes::Generic(_) => {
                 self.error(span, format!("`{name}` is a type, not a value"));
                 self.error_expr(line)
             }
@@ -433,11 +451,10 @@ impl<'a> Checker<'a> {
         want: Option<&Ty>,
         line: u32,
     ) -> Expr {
-        let _ = want;
         if let Some(path) = crate::parse_helpers::path_of(whole) {
             if let Some(res) = self.resolve_path(&path) {
                 let text: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
-                return self.path_value(res, &text.join("."), whole.span, line);
+                return self.path_value(res, &text.join("."), whole.span, want, line);
             }
             if let Some(prefix) = self.resolve_path(&path[..path.len() - 1]) {
                 let text: Vec<&str> = path[..path.len() - 1]
@@ -498,10 +515,14 @@ impl<'a> Checker<'a> {
         path: &[ast::Ident],
         fields: &[(ast::Ident, ast::Expr)],
         span: Span,
+        want: Option<&Ty>,
         line: u32,
     ) -> Expr {
         let sid = match self.resolve_path(path) {
             Some(PathRes::Type(TypeKey::Struct(s))) => s,
+            Some(PathRes::Generic(g)) if self.generic_kind(g) == GenKind::Struct => {
+                return self.generic_struct_lit(g, fields, span, want, line);
+            }
             res => {
                 let text: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
                 let msg = match res {

@@ -28,12 +28,14 @@ use tern_vm::format::limits::{MAX_FIELDS, MAX_PARAMS, MAX_VARIANTS};
 mod calls;
 mod decls;
 mod exprs;
+mod generics;
 mod scopes;
 mod stmts;
 mod types;
 
 pub use stmts::always_returns;
 
+use generics::{GenKind, Owner};
 use scopes::{Binding, FnCtx, VarRef};
 
 /// One parsed source file and the modules its imports name.
@@ -60,7 +62,12 @@ enum Sym {
     Module(ImportTarget),
     /// A function of an `extern` block (an index into `hosts`).
     Host(u32),
+    /// A generic struct, enum or function (an index into `generics`).
+    Generic(GenId),
 }
+
+/// A generic declaration, by its index in `Checker::generics`.
+type GenId = u32;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum TypeKey {
@@ -75,6 +82,8 @@ struct FuncSig {
     module: usize,
     /// Where the declaration is: item index, and method index for methods.
     decl: (usize, Option<usize>),
+    /// For an instance of a generic function: what it instantiates.
+    inst: Option<Rc<generics::FnInst>>,
 }
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -101,6 +110,10 @@ enum PathRes {
     StdFns(&'static StdModule, &'static str),
     Variant(EnumId, u16),
     Host(u32),
+    /// A generic struct, enum or function, not yet instantiated.
+    Generic(GenId),
+    /// A variant of a generic enum: `Option.None`.
+    GenVariant(GenId, u16),
 }
 
 /// Longest name kept for showing (a struct's or enum's, in messages and
@@ -156,6 +169,12 @@ pub struct Checker<'a> {
     /// The first declaration of each extern function, by capability and
     /// name, as an index into `hosts`.
     host_first: HashMap<(String, String), usize>,
+    /// The module holding `main`, and the prelude's (`Option`, `Result`),
+    /// whose names every module sees.
+    root: usize,
+    prelude: Option<usize>,
+    /// Generic declarations and their instances (see `generics.rs`).
+    gen: generics::Generics,
 }
 
 fn prim(p: Prim) -> Ty {
@@ -182,6 +201,16 @@ fn crosses_host(t: &Ty, is_result: bool) -> bool {
     }
 }
 
+/// Whether `t` may be a map key (the checker's stand-ins for type
+/// parameters may: an instance with another type is checked again).
+fn key_type(t: &Ty, standins: &HashSet<StructId>) -> bool {
+    match t {
+        Ty::Int | Ty::Str | Ty::Bool | Ty::Error => true,
+        Ty::Struct(s) => standins.contains(s),
+        _ => false,
+    }
+}
+
 fn e(kind: ExprKind, ty: Ty, line: u32) -> Expr {
     Expr { kind, ty, line }
 }
@@ -192,6 +221,7 @@ fn e(kind: ExprKind, ty: Ty, line: u32) -> Expr {
 pub fn check(
     mods: &mut [ModuleSrc],
     root: usize,
+    prelude: Option<usize>,
     lines: &dyn Fn(FileId, usize) -> u32,
 ) -> Result<Program, Vec<Diagnostic>> {
     let bodies = take_bodies(mods);
@@ -221,14 +251,24 @@ pub fn check(
         variants_named: HashMap::new(),
         enum_scope: Vec::new(),
         host_first: HashMap::new(),
+        root,
+        prelude,
+        gen: Default::default(),
     };
     c.collect_names();
     c.resolve_declarations();
     for id in 0..c.const_decls.len() {
         c.check_const(id as ConstId);
     }
-    for id in 0..c.sigs.len() {
-        c.check_function(id as FuncId);
+    c.check_generic_declarations();
+    // Instances of generic functions are added as bodies are checked;
+    // closures are checked where they are written.
+    let mut id = 0;
+    while id < c.sigs.len() {
+        if c.funcs[id].is_none() {
+            c.check_function(id as FuncId);
+        }
+        id += 1;
     }
     let main = c.find_main(root);
     if !c.diags.is_empty() {
@@ -288,10 +328,15 @@ impl<'a> Checker<'a> {
     }
 
     /// Records an error, unless more than [`MAX_ERRORS`] are recorded
-    /// already (checking goes on: its time is linear anyway).
+    /// already (checking goes on: its time is linear anyway). Inside an
+    /// instance of a generic declaration, the message names the instance.
     fn error(&mut self, span: Span, msg: impl Into<String>) {
         if self.diags.len() <= MAX_ERRORS {
             let file = self.file();
+            let mut msg = msg.into();
+            if let Some(inst) = &self.gen.note {
+                msg.push_str(&format!(" (in `{inst}`)"));
+            }
             self.diags.push(Diagnostic::new(file, span, msg));
         }
     }
@@ -317,8 +362,9 @@ impl<'a> Checker<'a> {
     }
 
     fn qualified(&self, module: usize, name: &str) -> String {
-        // The root module's names are bare; imported ones carry the module.
-        if module == self.root_index() {
+        // The root module's names are bare (and the prelude's); imported
+        // ones carry the module.
+        if module == self.root || Some(module) == self.prelude {
             name.to_string()
         } else {
             format!("{}.{}", self.mods[module].name, name)
@@ -329,10 +375,6 @@ impl<'a> Checker<'a> {
     fn shown_name(&self, module: usize, name: &str) -> String {
         let name = crate::diag::shorten(name, MAX_NAME_SHOWN);
         self.qualified(module, &name)
-    }
-
-    fn root_index(&self) -> usize {
-        self.mods.len() - 1
     }
 
     // ------------------------------------------------------------ phase 1

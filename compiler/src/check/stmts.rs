@@ -543,9 +543,20 @@ impl<'a> Checker<'a> {
                     (body, None)
                 }
                 (ast::ArmBody::Value(vb), Some(_)) => {
-                    let (body, x) = self.value_block(vb, vty.as_ref());
-                    self.unify_value(&mut vty, &x, vb.value.span);
-                    (body, Some(x))
+                    let (mut body, x) = self.value_block(vb, vty.as_ref());
+                    if matches!(x.kind, ExprKind::Panic(_) | ExprKind::Exit(_)) {
+                        // `None => panic("...")`: no value, as control
+                        // does not go on.
+                        let line = self.line(vb.value.span);
+                        body.push(Stmt {
+                            kind: StmtKind::Expr(x),
+                            line,
+                        });
+                        (body, None)
+                    } else {
+                        self.unify_value(&mut vty, &x, vb.value.span);
+                        (body, Some(x))
+                    }
                 }
                 (ast::ArmBody::Block(b), Some(_)) => {
                     self.fcx.last_mut().unwrap().expr_blocks += 1;
@@ -600,6 +611,12 @@ impl<'a> Checker<'a> {
             self.error(
                 Span::new(span.lo, scrutinee.span.hi),
                 format!("non-exhaustive match: {missing}"),
+            );
+        }
+        if value.is_some() && vty.is_none() && !out.is_empty() {
+            self.error(
+                Span::new(span.lo, scrutinee.span.hi),
+                "every arm of this `match` ends the program or returns: it has no value",
             );
         }
         let ty = vty.unwrap_or(Ty::Error);
@@ -711,11 +728,18 @@ impl<'a> Checker<'a> {
                 if path.len() > 1 {
                     // `Shape.Circle(r)`, `util.Shape.Circle(r)`, or
                     // `util.Circle(r)` as in expressions.
-                    let typed = matches!(
-                        self.resolve_path(&path[..path.len() - 1]),
-                        Some(PathRes::Type(TypeKey::Enum(x))) if x == en
-                    );
-                    let variant = || matches!(self.resolve_path(path), Some(PathRes::Variant(x, _)) if x == en);
+                    // (A generic enum's name means any of its instances.)
+                    let generic = self.origin(sty).map(|(g, _)| g);
+                    let typed = match self.resolve_path(&path[..path.len() - 1]) {
+                        Some(PathRes::Type(TypeKey::Enum(x))) => x == en,
+                        Some(PathRes::Generic(g)) => Some(g) == generic,
+                        _ => false,
+                    };
+                    let variant = || match self.resolve_path(path) {
+                        Some(PathRes::Variant(x, _)) => x == en,
+                        Some(PathRes::GenVariant(g, _)) => Some(g) == generic,
+                        _ => false,
+                    };
                     if !typed && !variant() {
                         let msg = format!(
                             "this pattern does not name a variant of `{}`",
@@ -784,7 +808,7 @@ impl<'a> Checker<'a> {
 /// Whether control cannot reach the end of these statements.
 pub fn always_returns(stmts: &[Stmt]) -> bool {
     stmts.iter().any(|s| match &s.kind {
-        StmtKind::Return(_) => true,
+        StmtKind::Return(_) | StmtKind::ReturnFromExpr(_) => true,
         StmtKind::Expr(x) => matches!(x.kind, ExprKind::Panic(_) | ExprKind::Exit(_)),
         StmtKind::Block(b) => always_returns(b),
         StmtKind::If(arms, e) => arms.iter().all(|a| always_returns(&a.then)) && always_returns(e),

@@ -11,7 +11,7 @@
 //! holds is deeper than the limit plus one, and every walk over a type is
 //! short.
 
-use super::{Checker, PathRes, TypeKey};
+use super::{key_type, Checker, GenKind, PathRes, TypeKey};
 use crate::ast::{self, Span};
 use crate::hir::Ty;
 use std::rc::Rc;
@@ -40,7 +40,7 @@ impl Checker<'_> {
             ast::TypeKind::Map(k, v) => {
                 let kt = self.resolve_parts(k);
                 let vt = self.resolve_parts(v);
-                if !matches!(kt, Ty::Int | Ty::Str | Ty::Bool | Ty::Error) {
+                if !key_type(&kt, self.gen.standins()) {
                     let msg = format!(
                         "map keys must be int, str or bool, not {}",
                         self.ty_name(&kt)
@@ -62,22 +62,60 @@ impl Checker<'_> {
                 let r = r.as_ref().map_or(Ty::Unit, |r| self.resolve_parts(r));
                 Ty::Fn(ps.into(), Rc::new(r))
             }
-            ast::TypeKind::Named(path) => {
+            ast::TypeKind::Named(path, args) => {
+                let name: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
+                let name = name.join(".");
                 if path.len() == 1 {
-                    match path[0].name.as_str() {
-                        "int" => return Ty::Int,
-                        "float" => return Ty::Float,
-                        "bool" => return Ty::Bool,
-                        "str" => return Ty::Str,
-                        _ => {}
+                    let prim = match path[0].name.as_str() {
+                        "int" => Some(Ty::Int),
+                        "float" => Some(Ty::Float),
+                        "bool" => Some(Ty::Bool),
+                        "str" => Some(Ty::Str),
+                        n => self.type_param(n),
+                    };
+                    if let Some(ty) = prim {
+                        if !args.is_empty() {
+                            self.error(t.span, format!("`{name}` takes no type arguments"));
+                            return Ty::Error;
+                        }
+                        return ty;
                     }
                 }
                 match self.resolve_path(path) {
-                    Some(PathRes::Type(TypeKey::Struct(s))) => Ty::Struct(s),
-                    Some(PathRes::Type(TypeKey::Enum(s))) => Ty::Enum(s),
+                    Some(PathRes::Type(key)) => {
+                        if !args.is_empty() {
+                            self.error(t.span, format!("`{name}` is not generic: write `{name}`"));
+                            return Ty::Error;
+                        }
+                        match key {
+                            TypeKey::Struct(s) => Ty::Struct(s),
+                            TypeKey::Enum(s) => Ty::Enum(s),
+                        }
+                    }
+                    Some(PathRes::Generic(g)) if self.generic_kind(g) != GenKind::Fn => {
+                        let params = self.generic_params(g).to_vec();
+                        if args.len() != params.len() {
+                            let n = params.len();
+                            self.error(
+                                t.span,
+                                format!(
+                                    "`{name}` takes {n} type argument{}, {} given: write `{name}<{}>`",
+                                    if n == 1 { "" } else { "s" },
+                                    args.len(),
+                                    params.join(", ")
+                                ),
+                            );
+                            return Ty::Error;
+                        }
+                        let args: Vec<Ty> = args.iter().map(|a| self.resolve_parts(a)).collect();
+                        if args.contains(&Ty::Unit) {
+                            self.error(t.span, "a type argument must be a type with values");
+                            return Ty::Error;
+                        }
+                        self.instantiate_type(g, args, t.span)
+                    }
                     _ => {
-                        let name: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
-                        self.error(t.span, format!("unknown type `{}`", name.join(".")));
+                        self.error(t.span, format!("unknown type `{name}`"));
                         Ty::Error
                     }
                 }
@@ -187,11 +225,20 @@ impl Checker<'_> {
         if got.compatible(want) {
             return true;
         }
-        let msg = format!(
+        let mut msg = format!(
             "expected {}, found {}",
             self.ty_name(want),
             self.ty_name(got)
         );
+        // `int(s)` where an int is wanted: say how to take the value.
+        let wrapped = self.origin(got).is_some_and(|(g, args)| {
+            args[0] == *want
+                && (Some(g) == self.prelude_enum("Result")
+                    || Some(g) == self.prelude_enum("Option"))
+        });
+        if wrapped {
+            msg.push_str("; take the value with `?` (in a function returning a Result or Option) or `.unwrap()`");
+        }
         self.error(span, msg);
         false
     }

@@ -64,6 +64,11 @@ struct FnGen {
     /// Instructions before this index may be jump targets' predecessors:
     /// the rewrites in `emit` never reach across it.
     barrier: usize,
+    /// Where each return from inside an expression starts.
+    early_returns: Vec<usize>,
+    /// For the second generation of a function with such returns: how
+    /// many values each drops first.
+    drops: Option<Vec<u32>>,
 }
 
 /// Lowers a checked program.
@@ -121,14 +126,36 @@ pub fn generate(p: &Program) -> Module {
         };
     }
     g.m.globals = p.consts.iter().map(|(t, _)| g.ty(t)).collect();
-    for f in &p.funcs {
-        let func = g.function(f);
+    let mut early = Vec::new();
+    for (i, f) in p.funcs.iter().enumerate() {
+        let (func, sites) = g.function(f, None);
         g.m.functions.push(func);
+        if !sites.is_empty() {
+            early.push((i, sites));
+        }
     }
     if !p.consts.is_empty() {
         let init = g.init_function();
         g.m.init = Some(g.m.functions.len() as u32);
         g.m.functions.push(init);
+    }
+    // Returns from inside expressions: the stack heights there, then the
+    // function again, dropping that many values before each. (Should the
+    // first version not verify, it stays, for the verifier to report.)
+    for (i, sites) in early {
+        if let Ok(heights) = tern_vm::verify::stack_heights(&g.m, i as u32) {
+            let drops = sites
+                .iter()
+                .map(|&pc| {
+                    heights
+                        .get(pc)
+                        .copied()
+                        .filter(|h| *h != u32::MAX)
+                        .unwrap_or(0)
+                })
+                .collect();
+            g.m.functions[i] = g.function(&p.funcs[i], Some(drops)).0;
+        }
     }
     g.m.entry = p.main;
     if let Some(main) = p.main {
@@ -139,7 +166,8 @@ pub fn generate(p: &Program) -> Module {
     }
     // Every top-level function of the root module is an export a host can call.
     for (i, f) in p.funcs.iter().enumerate() {
-        let plain = !f.name.contains('.') && f.captures.is_empty() && f.name != "main";
+        // (Not an instance of a generic function: `first<int>`.)
+        let plain = !f.name.contains(['.', '<']) && f.captures.is_empty() && f.name != "main";
         if plain && f.file == root_file(p) {
             g.m.exports.push(Export {
                 name: f.name.clone(),
@@ -246,7 +274,10 @@ impl Gen<'_> {
         i
     }
 
-    fn function(&mut self, f: &Func) -> m::Function {
+    /// Generates `f`; with `drops`, the values each return from inside
+    /// an expression drops (see `StmtKind::ReturnFromExpr`). Gives where
+    /// those returns start.
+    fn function(&mut self, f: &Func, drops: Option<Vec<u32>>) -> (m::Function, Vec<usize>) {
         let mut slots = Vec::new();
         for l in &f.locals {
             let t = if l.boxed {
@@ -277,6 +308,8 @@ impl Gen<'_> {
             loops: vec![],
             redirect: vec![],
             barrier: 0,
+            early_returns: vec![],
+            drops,
         };
         fg.set_line(f.line);
         // Parameters captured by reference move into cells on entry.
@@ -298,7 +331,7 @@ impl Gen<'_> {
             fg.emit(Instr::Ret {});
         }
         let nparams = f.params as usize;
-        m::Function {
+        let func = m::Function {
             name: f.name.clone(),
             params: fg.slots[..nparams].to_vec(),
             ret: self.ty(&f.ret),
@@ -308,7 +341,8 @@ impl Gen<'_> {
             code: fg.code,
             source: f.file,
             lines: fg.lines,
-        }
+        };
+        (func, fg.early_returns)
     }
 
     fn init_function(&mut self) -> m::Function {
@@ -322,6 +356,8 @@ impl Gen<'_> {
             loops: vec![],
             redirect: vec![],
             barrier: 0,
+            early_returns: vec![],
+            drops: None,
         };
         let p = self.p;
         // Constants written as literals first (they depend on nothing and

@@ -114,6 +114,32 @@ impl Gen<'_> {
                 fg.set_line(s.line);
                 fg.emit(Instr::Ret {});
             }
+            StmtKind::ReturnFromExpr(x) => {
+                // First generated with a stand-in (`panic ""`), whose stack
+                // height the verifier then tells; generated again with that
+                // many values dropped (see `generate`).
+                let site = fg.early_returns.len();
+                fg.set_line(s.line);
+                // (No rewrite in `emit` may move the site's start.)
+                fg.barrier = fg.code.len();
+                match fg.drops.as_ref().map(|d| d[site]) {
+                    None => {
+                        let empty = self.constant(ConstKey::Str(String::new()));
+                        fg.early_returns.push(fg.code.len());
+                        fg.emit(Instr::Const { index: empty });
+                        fg.emit(Instr::Panic {});
+                    }
+                    Some(n) => {
+                        fg.early_returns.push(fg.code.len());
+                        for _ in 0..n {
+                            fg.emit(Instr::Pop {});
+                        }
+                        self.expr(fg, x);
+                        fg.set_line(s.line);
+                        fg.emit(Instr::Ret {});
+                    }
+                }
+            }
             StmtKind::Break(depth) | StmtKind::Continue(depth) => {
                 let j = fg.jump(Instr::Jmp { target: 0 });
                 let at = fg.loops.len() - 1 - *depth as usize;

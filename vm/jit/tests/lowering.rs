@@ -646,7 +646,7 @@ fn run(rounds: int) -> int {
     // A collection after the last store: `olds` must still reach it.
     let after = [garbage, rounds];
     var text = len(after);
-    for o in olds { text += len(o) + int(o[0]) + int(o[len(o) - 1]); }
+    for o in olds { text += len(o) + int(o[0]).unwrap() + int(o[len(o) - 1]).unwrap(); }
     return acc.total % 1000003 + acc.count + acc.last + acc.max + garbage + text;
 }
 fn main() {}

@@ -16,6 +16,7 @@ use crate::limits::{Stop, Watch, CHUNK_BYTES};
 use crate::module::TypeId;
 use crate::stack::ValueStack;
 use crate::strings::{find_watched, push_watched, str_chunks};
+use crate::text;
 use crate::trap::{Trap, TrapKind};
 use crate::values::{Halt, Walk};
 use compact_str::CompactString;
@@ -71,6 +72,21 @@ impl Vm<'_> {
                     s.as_bytes().ends_with(p.as_bytes())
                 };
                 Ok(yes as u64)
+            }
+            Builtin::IntError | Builtin::FloatError => {
+                // The same checks and charges as `stoi` and `stof`, which
+                // a program calls next if the message is empty.
+                let s = self.heap.str(args[0]);
+                let failed = if b == Builtin::IntError {
+                    self.charge::<METER>(s.len(), 0)?;
+                    let s = self.heap.str(args[0]);
+                    let parsed = text::parse_int(s, &self.watch);
+                    self.watched(parsed)?.err()
+                } else {
+                    self.charge::<METER>(s.len().min(text::MAX_FLOAT_TEXT), 0)?;
+                    text::parse_float(self.heap.str(args[0])).err()
+                };
+                self.new_text(stack, failed.unwrap_or_default().into())
             }
             Builtin::Trim | Builtin::TrimStart | Builtin::TrimEnd => {
                 self.charge::<METER>(len(self, 0), 0)?;

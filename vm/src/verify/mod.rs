@@ -218,6 +218,19 @@ fn verify_counted(m: &Module, stats: &mut VerifyStats) -> Result<Vec<FuncInfo>, 
     Ok(out)
 }
 
+/// The operand stack height before each instruction of function `index`
+/// (`u32::MAX` where no path reaches), for a compiler that places code by
+/// it: the compiler returns from inside an expression (`x?`) by dropping
+/// what that expression's enclosing ones have on the stack. The function
+/// is verified as [`infer_max_stack`] does.
+pub fn stack_heights(m: &Module, index: u32) -> Result<Vec<u32>, VerifyError> {
+    let sizes = tables::check_tables(m)?;
+    let mut stats = VerifyStats::default();
+    let f = &m.functions[index as usize];
+    let info = dataflow::verify_function(m, index, f, sizes[index as usize], true, &mut stats)?;
+    Ok(info.heights)
+}
+
 /// Sets each function's `max_stack` to what it needs, then verifies: the
 /// compiler's way of filling in the one number it does not track itself.
 pub fn infer_max_stack(m: &mut Module) -> Result<(), VerifyError> {
