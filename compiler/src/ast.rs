@@ -100,6 +100,8 @@ pub enum TypeKind {
     Array(Box<TypeExpr>),
     Map(Box<TypeExpr>, Box<TypeExpr>),
     Fn(Vec<TypeExpr>, Option<Box<TypeExpr>>),
+    /// `(int, str)`.
+    Tuple(Vec<TypeExpr>),
 }
 
 #[derive(Clone, Debug)]
@@ -133,6 +135,15 @@ pub struct Let {
     pub init: Expr,
 }
 
+/// `let (a, b): (int, str) = x;` or with `var`.
+#[derive(Clone, Debug)]
+pub struct LetTuple {
+    pub mutable: bool,
+    pub names: Vec<Ident>,
+    pub ty: Option<TypeExpr>,
+    pub init: Expr,
+}
+
 /// `for first in iter {}`, `for first, second in iter {}`, or
 /// `for first in iter..end {}`.
 #[derive(Clone, Debug)]
@@ -144,12 +155,18 @@ pub struct For {
     pub end: Option<Expr>,
     /// `a..=b`: `end` is included.
     pub inclusive: bool,
+    /// `for (a, b) in pairs {}`: the names each element's parts are bound
+    /// to (`first` is then a name no program can write).
+    pub parts: Option<Vec<Ident>>,
     pub body: Block,
 }
 
 #[derive(Clone, Debug)]
 pub enum StmtKind {
     Let(Box<Let>),
+    /// `let (a, b) = pair;`: the parts of a tuple bound to names (`_`
+    /// drops one).
+    LetTuple(Box<LetTuple>),
     Expr(Expr),
     Assign {
         target: Box<Expr>,
@@ -228,6 +245,8 @@ pub enum PatternKind {
     Ident(String),
     /// `Circle(r)`, `Shape.Rect(w, _)`.
     Variant(Vec<Ident>, Vec<Pattern>),
+    /// `(a, _)`: a tuple's parts.
+    Tuple(Vec<Pattern>),
     Int(i64),
     Str(String),
     Bool(bool),
@@ -323,6 +342,10 @@ pub enum ExprKind {
     Lambda(Box<Lambda>),
     /// `e?`: the value of an `Ok` or `Some`, or return the `Err` or `None`.
     Try(Box<Expr>),
+    /// `(a, b)`.
+    Tuple(Vec<Expr>),
+    /// `t.0`: a part of a tuple, by position (the span is the number's).
+    TupleField(Box<Expr>, u64, Span),
 }
 
 #[derive(Clone, Debug)]

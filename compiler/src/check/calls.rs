@@ -474,6 +474,9 @@ impl<'a> Checker<'a> {
             }
             return self.error_expr(line);
         }
+        if matches!(ty, Ty::Map(..)) && m == "entries" && args.is_empty() {
+            return self.map_entries(o, span, line);
+        }
         if let Ty::Array(el) = &ty {
             let f = match m {
                 "map" => Some(ArrayFn::Map),

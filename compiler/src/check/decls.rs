@@ -479,6 +479,9 @@ impl<'a> Checker<'a> {
             Some(Sym::Module(m)) => PathRes::Module(*m),
             Some(Sym::Host(h)) => PathRes::Host(*h),
             Some(Sym::Generic(g)) => PathRes::Generic(*g),
+            // The prelude's names, but not those the compiler keeps for
+            // itself (`__entries`).
+            None if first.starts_with("__") => return None,
             None => match self.prelude.and_then(|p| self.scopes[p].get(first)) {
                 Some(Sym::Generic(g)) => PathRes::Generic(*g),
                 _ => return None,

@@ -206,6 +206,8 @@ impl<'a> Checker<'a> {
             }
             ast::ExprKind::Lambda(l) => self.lambda(l, want, x.span, line),
             ast::ExprKind::Try(inner) => self.try_expr(inner, x.span, line),
+            ast::ExprKind::Tuple(items) => self.tuple_expr(items, want, x.span, line),
+            ast::ExprKind::TupleField(t, i, at) => self.tuple_field(t, *i, *at, line),
             ast::ExprKind::If(arms, els) => {
                 let mut ty: Option<Ty> = want.cloned();
                 let mut out = Vec::with_capacity(arms.len());

@@ -26,6 +26,9 @@ use super::*;
 /// Most instances of generic declarations one program may have.
 pub const MAX_INSTANCES: usize = 10_000;
 
+/// The pseudo-declaration tuple types are instances of (see `tuples.rs`).
+pub(super) const TUPLE: GenId = GenId::MAX;
+
 /// Longest chain of instances each of which needs the next.
 pub const MAX_INSTANCE_DEPTH: u32 = 64;
 
@@ -285,6 +288,11 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// The prelude's generic declaration `name` (`__entries`).
+    pub(super) fn prelude_generic(&self, name: &str) -> Option<GenId> {
+        self.prelude_enum(name)
+    }
+
     /// The prelude's generic enum `name` (`Option`, `Result`).
     pub(super) fn prelude_enum(&self, name: &str) -> Option<GenId> {
         match self.scopes[self.prelude?].get(name) {
@@ -501,6 +509,32 @@ impl<'a> Checker<'a> {
         self.gen.type_depth -= 1;
         self.leave_instance(saved);
         wrap(id)
+    }
+
+    /// The tuple type of `parts` (checked by `tuple_type`), made if new.
+    pub(super) fn instantiate_tuple(&mut self, parts: Vec<Ty>, span: Span) -> Ty {
+        if let Some(&id) = self.gen.instances.get(&(TUPLE, parts.clone())) {
+            return Ty::Enum(id);
+        }
+        if parts.iter().any(contains_error) || !self.room_for_instance(span) {
+            return Ty::Error;
+        }
+        let shown: Vec<String> = parts.iter().map(|t| self.ty_name(t)).collect();
+        let id = self.enums.len() as u32;
+        self.enums.push(EnumDef {
+            name: format!("({})", shown.join(", ")),
+            variants: vec![(String::new(), Rc::from(parts.clone()))],
+        });
+        let mut index = HashMap::new();
+        index.insert(String::new(), 0);
+        self.variant_index.push(index);
+        self.enum_scope.push(None);
+        self.gen
+            .enum_origin
+            .push(Some((TUPLE, Rc::from(parts.clone()))));
+        self.gen.instances.insert((TUPLE, parts.clone()), id);
+        self.gen.log.push((TUPLE, parts));
+        Ty::Enum(id)
     }
 
     /// Whether a declaration is being checked with stand-ins.
@@ -756,6 +790,15 @@ impl<'a> Checker<'a> {
                     if tg == og {
                         for (ta, a) in targs.iter().zip(args.iter()) {
                             self.bind(g, ta, a, bound);
+                        }
+                    }
+                }
+            }
+            (ast::TypeKind::Tuple(ts), _) => {
+                if let Some(parts) = self.tuple_parts(actual) {
+                    if parts.len() == ts.len() {
+                        for (t, p) in ts.iter().zip(parts.iter()) {
+                            self.bind(g, t, p, bound);
                         }
                     }
                 }

@@ -31,6 +31,7 @@ mod exprs;
 mod generics;
 mod scopes;
 mod stmts;
+mod tuples;
 mod types;
 
 pub use stmts::always_returns;

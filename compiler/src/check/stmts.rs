@@ -81,6 +81,19 @@ impl<'a> Checker<'a> {
                 );
                 StmtKind::Let(id, x)
             }
+            ast::StmtKind::LetTuple(l) => {
+                let want = l.ty.as_ref().map(|t| self.resolve_type(t));
+                let x = self.expr(&l.init, want.as_ref());
+                if let Some(w) = &want {
+                    self.expect_ty(&x.ty, w, l.init.span);
+                }
+                let binding = if l.mutable {
+                    Binding::Var
+                } else {
+                    Binding::Let
+                };
+                return Some(self.destructure(&l.names, x, binding, s.span, line));
+            }
             ast::StmtKind::Expr(x) => StmtKind::Expr(self.expr(x, None)),
             ast::StmtKind::Assign { target, op, value } => {
                 return self.assign(target, *op, value, line)
@@ -359,10 +372,18 @@ impl<'a> Checker<'a> {
             iter,
             end,
             inclusive,
+            parts,
             body,
         } = f;
         let second = second.as_ref();
         let it = self.expr(iter, None);
+        if parts.is_some() && !matches!(it.ty, Ty::Array(_) | Ty::Error) {
+            let msg = format!(
+                "`for (a, b) in ...` takes an array of tuples, not {}; a map's loop is `for k, v in m`",
+                self.ty_name(&it.ty)
+            );
+            self.error(iter.span, msg);
+        }
         let end = end.as_ref().map(|x| (self.expr(x, Some(&Ty::Int)), x.span));
         self.fcx.last_mut().unwrap().enter();
         self.enter_loop(label.as_ref());
@@ -397,7 +418,15 @@ impl<'a> Checker<'a> {
                             self.declare_local(&first.name, (*el).clone(), Binding::LoopVar),
                         ),
                     };
-                    let b = self.block(body);
+                    // `for (a, b) in pairs`: the parts bound first thing.
+                    let split = parts.as_ref().map(|names| {
+                        let item = e(ExprKind::Local(var), (*el).clone(), line);
+                        self.destructure(names, item, Binding::LoopVar, first.span, line)
+                    });
+                    let mut b = self.block(body);
+                    if let Some(split) = split {
+                        b.insert(0, split);
+                    }
                     Some(StmtKind::ForArray {
                         index,
                         var,
@@ -779,6 +808,38 @@ impl<'a> Checker<'a> {
                 }
                 covered.insert(v);
                 ArmTest::Variant(v as u16)
+            }
+            ast::PatternKind::Tuple(subs) => {
+                let Some(parts) = self.tuple_parts(sty) else {
+                    if !sty.is_error() {
+                        let msg = format!(
+                            "a tuple pattern cannot match a value of type {}",
+                            self.ty_name(sty)
+                        );
+                        self.error(p.span, msg);
+                    }
+                    return ArmTest::Always;
+                };
+                if subs.len() != parts.len() {
+                    let msg = format!(
+                        "the tuple has {} parts, the pattern binds {}",
+                        parts.len(),
+                        subs.len()
+                    );
+                    self.error(p.span, msg);
+                }
+                for (i, (sp, ft)) in subs.iter().zip(parts.iter()).enumerate() {
+                    match &sp.kind {
+                        ast::PatternKind::Wildcard => {}
+                        ast::PatternKind::Ident(n) => {
+                            let id = self.declare_local(n, ft.clone(), Binding::Pattern);
+                            binds.push(Bind::Field(id, i as u16));
+                        }
+                        _ => self.error(sp.span, "nested patterns are not supported; bind the value to a name and match on it"),
+                    }
+                }
+                covered.insert(0);
+                ArmTest::Variant(0)
             }
             ast::PatternKind::Int(i) => {
                 if *sty != Ty::Int {

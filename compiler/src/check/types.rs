@@ -62,6 +62,10 @@ impl Checker<'_> {
                 let r = r.as_ref().map_or(Ty::Unit, |r| self.resolve_parts(r));
                 Ty::Fn(ps.into(), Rc::new(r))
             }
+            ast::TypeKind::Tuple(ts) => {
+                let parts = ts.iter().map(|p| self.resolve_parts(p)).collect();
+                self.tuple_type(parts, t.span)
+            }
             ast::TypeKind::Named(path, args) => {
                 let name: Vec<&str> = path.iter().map(|i| i.name.as_str()).collect();
                 let name = name.join(".");
