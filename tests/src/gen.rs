@@ -9,8 +9,9 @@
 //! indexing out of bounds and the like are fair game and must behave the
 //! same in every mode). Also `if` and `match` as values, short closures
 //! through the array methods that take them, string interpolation, `str`
-//! and `==` of any value, the built-in string and math functions, and
-//! labelled loops with inclusive ranges.
+//! and `==` of any value, the built-in string and math functions,
+//! labelled loops with inclusive ranges, generic functions and structs,
+//! `Option` and `Result` with `?`, parsing text, and tuples.
 
 use crate::harness::Bytes;
 use std::fmt::Write;
@@ -128,7 +129,29 @@ impl Gen<'_, '_> {
                 if deep {
                     return self.var_or(T::Int, |g| INTS[g.pick(INTS.len())].to_string());
                 }
-                match self.pick(18) {
+                match self.pick(23) {
+                    18 => format!(
+                        "pick({}, {}, {})",
+                        self.expr(T::Bool),
+                        self.expr(T::Int),
+                        self.expr(T::Int)
+                    ),
+                    19 => match self.pick(3) {
+                        0 => format!("(Boxed {{ v: {} }}).v", self.expr(T::Int)),
+                        1 => format!("wrap({}).unwrap_or(7)", self.expr(T::Int)),
+                        _ => format!("first({}).unwrap_or(-3)", self.expr(T::Arr)),
+                    },
+                    20 => format!(
+                        "tried({}, {}).unwrap_or(-1)",
+                        self.expr(T::Int),
+                        self.expr(T::Int)
+                    ),
+                    21 => format!(
+                        "int({}).unwrap_or({})",
+                        self.expr(T::Str),
+                        self.expr(T::Int)
+                    ),
+                    22 => format!("({}, {}).0", self.expr(T::Int), self.expr(T::Str)),
                     12 => format!(
                         "(if {} {{ {} }} else {{ {} }})",
                         self.expr(T::Bool),
@@ -330,7 +353,16 @@ impl Gen<'_, '_> {
         }
         self.budget -= 1;
         let nested = self.scopes.len() < 5;
-        match self.pick(15) {
+        match self.pick(16) {
+            15 => {
+                // Tuples, destructured.
+                let (a, b) = (self.fresh("t"), self.fresh("u"));
+                let (x, y) = (self.expr(T::Int), self.expr(T::Str));
+                self.indent();
+                let _ = writeln!(self.out, "let ({a}, {b}) = swap(({y}, {x}));");
+                self.declare(a, T::Int, false);
+                self.declare(b, T::Str, false);
+            }
             12 => {
                 let arrs: Vec<String> = self.vars(T::Arr).iter().map(|v| v.name.clone()).collect();
                 if !arrs.is_empty() {
@@ -524,6 +556,17 @@ impl Gen<'_, '_> {
     }
 }
 
+/// Generic declarations every program has (each use makes an instance).
+const GENERICS: &str = "struct Boxed<T> { v: T }
+fn pick<T>(c: bool, a: T, b: T) -> T { return if c { a } else { b }; }
+fn wrap<T>(x: T) -> Option<T> { return Some(x); }
+fn first<T>(xs: [T]) -> Option<T> { return if len(xs) == 0 { None } else { Some(xs[0]) }; }
+fn swap<A, B>(p: (A, B)) -> (B, A) { let (a, b) = p; return (b, a); }
+fn check(n: int) -> Result<int, str> { if n % 7 == 3 { return Err(\"bad {n}\"); } return Ok(n); }
+fn tried(a: int, b: int) -> Result<int, str> { return Ok(check(a)? * 2 + check(b)?); }
+
+";
+
 /// Writes a program from the choices in `b`.
 pub fn program(b: &mut Bytes) -> String {
     let mut g = Gen {
@@ -539,6 +582,7 @@ pub fn program(b: &mut Bytes) -> String {
         .push_str("import math;\n\nstruct Pair { a: int, b: str }\n");
     g.out
         .push_str("enum Shape { Dot, Line(int), Label(str, int) }\n\n");
+    g.out.push_str(GENERICS);
     let nfuncs = g.pick(4);
     for f in 0..nfuncs {
         let arity = g.pick(3);
@@ -611,6 +655,12 @@ mod tests {
             ".contains(",
             "math.pow(",
             " == ",
+            "pick(",
+            "(Boxed { v: ",
+            "tried(",
+            ").unwrap_or(",
+            "= swap((",
+            ").0",
         ] {
             assert!(all.contains(needle), "no generated program has `{needle}`");
         }
