@@ -29,6 +29,15 @@ pub const MAX_INSTANCES: usize = 10_000;
 /// The pseudo-declaration tuple types are instances of (see `tuples.rs`).
 pub(super) const TUPLE: GenId = GenId::MAX;
 
+/// What a field or variant of an instance counts toward [`MAX_INSTANCE_BYTES`].
+const FIELD_BYTES: usize = 32;
+
+/// Most source bytes all instances together may copy (a function
+/// instance its body, a struct or enum a few bytes per field), so that the
+/// work and memory checking them takes stay within a small multiple of
+/// what the largest source file could take.
+pub const MAX_INSTANCE_BYTES: usize = 16 << 20;
+
 /// Longest chain of instances each of which needs the next.
 pub const MAX_INSTANCE_DEPTH: u32 = 64;
 
@@ -101,6 +110,11 @@ pub(super) struct Generics {
     fn_depth: u32,
     /// The instance being checked, named in errors.
     pub(super) note: Option<String>,
+    /// [`MAX_INSTANCES`] or [`MAX_INSTANCE_BYTES`] was reached (and
+    /// reported).
+    full: bool,
+    /// Source bytes the instances made so far copy.
+    bytes: usize,
 }
 
 /// What entering an instance replaced: the module, the type parameters'
@@ -418,16 +432,22 @@ impl<'a> Checker<'a> {
     }
 
     /// Whether another instance may be made; an error at `span` if not.
-    fn room_for_instance(&mut self, span: Span) -> bool {
-        if self.gen.instances.len() < MAX_INSTANCES {
+    fn room_for_instance(&mut self, span: Span, bytes: usize) -> bool {
+        let total = self.gen.bytes.saturating_add(bytes);
+        if self.gen.instances.len() < MAX_INSTANCES && total <= MAX_INSTANCE_BYTES {
+            self.gen.bytes = total;
             return true;
         }
-        self.error(
-            span,
-            format!(
-                "the program needs more than {MAX_INSTANCES} instances of generic declarations"
-            ),
-        );
+        // Once is enough: every later instance would say it again.
+        if std::mem::replace(&mut self.gen.full, true) {
+            return false;
+        }
+        let msg = if self.gen.instances.len() >= MAX_INSTANCES {
+            format!("the program needs more than {MAX_INSTANCES} instances of generic declarations")
+        } else {
+            format!("the program's instances of generic declarations copy more than {MAX_INSTANCE_BYTES} bytes of source")
+        };
+        self.error(span, msg);
         false
     }
 
@@ -454,7 +474,8 @@ impl<'a> Checker<'a> {
             return wrap(id);
         }
         let broken = self.gen.decls[g as usize].broken;
-        if broken || args.iter().any(contains_error) || !self.room_for_instance(span) {
+        let bytes = self.type_bytes(g);
+        if broken || args.iter().any(contains_error) || !self.room_for_instance(span, bytes) {
             return Ty::Error;
         }
         if self.gen.type_depth >= MAX_INSTANCE_DEPTH {
@@ -516,7 +537,8 @@ impl<'a> Checker<'a> {
         if let Some(&id) = self.gen.instances.get(&(TUPLE, parts.clone())) {
             return Ty::Enum(id);
         }
-        if parts.iter().any(contains_error) || !self.room_for_instance(span) {
+        let bytes = FIELD_BYTES * parts.len();
+        if parts.iter().any(contains_error) || !self.room_for_instance(span, bytes) {
             return Ty::Error;
         }
         let shown: Vec<String> = parts.iter().map(|t| self.ty_name(t)).collect();
@@ -537,6 +559,18 @@ impl<'a> Checker<'a> {
         Ty::Enum(id)
     }
 
+    /// What an instance of generic struct or enum `g` counts toward
+    /// [`MAX_INSTANCE_BYTES`].
+    fn type_bytes(&self, g: GenId) -> usize {
+        let d = &self.gen.decls[g as usize];
+        let parts = match &self.mods[d.module].ast.items[d.item] {
+            ast::Item::Struct { fields, .. } => fields.len(),
+            ast::Item::Enum { variants, .. } => variants.iter().map(|(_, ts)| 1 + ts.len()).sum(),
+            _ => 0,
+        };
+        FIELD_BYTES * (1 + parts)
+    }
+
     /// Whether a declaration is being checked with stand-ins.
     fn in_trial(&self) -> bool {
         !self.gen.standins.is_empty()
@@ -552,7 +586,11 @@ impl<'a> Checker<'a> {
         if let Some(&id) = self.gen.instances.get(&(g, args.clone())) {
             return Some(id);
         }
-        if args.iter().any(contains_error) || !self.room_for_instance(span) {
+        let bytes = {
+            let body = self.generic_fn_decl(g).body.span;
+            body.hi - body.lo
+        };
+        if args.iter().any(contains_error) || !self.room_for_instance(span, bytes) {
             return None;
         }
         let depth = self.gen.fn_depth + 1;
