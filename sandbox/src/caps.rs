@@ -441,20 +441,42 @@ fn file_reason(e: FileError) -> String {
 /// heap, so this bounds the host memory one call can take.
 pub const MAX_READ_BYTES: u64 = 64 << 20;
 
-/// `fs.read.read_text` and `fs.read.exists`.
 /// The granted directories, as the functions of one grant see them.
 pub(crate) type Grants = Arc<[Arc<Preopen>]>;
 
+/// What a host function that may fail returns (see
+/// `tern_stdlib::Lowering::HostResult`): `["ok", value]` or `["error",
+/// message]`, which the program gets as a `Result`.
+fn outcome(r: Result<String, String>) -> Result<Value, String> {
+    let (status, value) = match r {
+        Ok(v) => ("ok", v),
+        Err(e) => ("error", e),
+    };
+    Ok(Value::Array(vec![
+        Value::Str(status.into()),
+        Value::Str(value),
+    ]))
+}
+
+fn outcome_type() -> ValType {
+    ValType::Array(Box::new(ValType::Str))
+}
+
+/// `fs.read.read_result` (`fs.read` in the language) and `fs.read.exists`.
 pub(crate) fn fs_read_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
     let g = Arc::clone(&grants);
-    let read = builtin(&[ValType::Str], ValType::Str, move |_, args| {
+    let read = builtin(&[ValType::Str], outcome_type(), move |_, args| {
         let path = str_arg(&args, 0);
         let fail = |why: String| format!("fs.read: cannot read {}: {why}", quote(path));
-        let (dir, rest) = resolve(&g, path).ok_or_else(|| outside(path, "fs.read"))?;
-        let bytes = files::read_in(dir, &rest, MAX_READ_BYTES).map_err(|e| fail(file_reason(e)))?;
-        String::from_utf8(bytes)
-            .map(Value::Str)
-            .map_err(|_| fail("the file is not valid UTF-8".into()))
+        let text = resolve(&g, path)
+            .ok_or_else(|| outside(path, "fs.read"))
+            .and_then(|(dir, rest)| {
+                files::read_in(dir, &rest, MAX_READ_BYTES).map_err(|e| fail(file_reason(e)))
+            })
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| fail("the file is not valid UTF-8".into()))
+            });
+        outcome(text)
     });
     let exists = builtin(&[ValType::Str], ValType::Bool, move |_, args| {
         let path = str_arg(&args, 0);
@@ -469,7 +491,7 @@ pub(crate) fn fs_read_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
             )),
         }
     });
-    vec![("read_text", read), ("exists", exists)]
+    vec![("read_result", read), ("exists", exists)]
 }
 
 fn outside(path: &str, capability: &str) -> String {
@@ -484,27 +506,32 @@ fn outside(path: &str, capability: &str) -> String {
     )
 }
 
-/// `fs.write.write_text` and `fs.write.append_text`.
+/// `fs.write.write_result` and `fs.write.append_result` (`fs.write` and
+/// `fs.append` in the language): the bytes written, as text.
 pub(crate) fn fs_write_funcs(grants: Grants) -> Vec<(&'static str, HostFunc)> {
     let make = |append: bool| {
         let g = Arc::clone(&grants);
         builtin(
             &[ValType::Str, ValType::Str],
-            ValType::Unit,
+            outcome_type(),
             move |_, args| {
                 let path = str_arg(&args, 0);
                 let text = str_arg(&args, 1);
                 let fail = |why: String| format!("fs.write: cannot write {}: {why}", quote(path));
-                let (dir, rest) = resolve(&g, path).ok_or_else(|| outside(path, "fs.write"))?;
-                let mut f =
-                    files::open_for_write(dir, &rest, append).map_err(|e| fail(file_reason(e)))?;
-                f.write_all(text.as_bytes())
-                    .map_err(|e| fail(fs_reason(&e)))?;
-                Ok(Value::Unit)
+                let written = resolve(&g, path)
+                    .ok_or_else(|| outside(path, "fs.write"))
+                    .and_then(|(dir, rest)| {
+                        let mut f = files::open_for_write(dir, &rest, append)
+                            .map_err(|e| fail(file_reason(e)))?;
+                        f.write_all(text.as_bytes())
+                            .map_err(|e| fail(fs_reason(&e)))?;
+                        Ok(text.len().to_string())
+                    });
+                outcome(written)
             },
         )
     };
-    vec![("write_text", make(false)), ("append_text", make(true))]
+    vec![("write_result", make(false)), ("append_result", make(true))]
 }
 
 /// Which environment variables a guest may read.

@@ -124,7 +124,7 @@ impl Error {
 }
 
 /// Imports grouped by capability, in first-use order:
-/// `fs.read (read_text, exists), clock (now_ms)`.
+/// `fs.read (read_result, exists), clock (now_ms)`.
 pub fn group_imports(imports: &[Import]) -> String {
     let mut groups: indexmap::IndexMap<&str, Vec<&str>> = indexmap::IndexMap::new();
     for im in imports {

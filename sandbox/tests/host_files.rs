@@ -9,14 +9,14 @@ use tern_sandbox::{Error, Limits, Linker, Module, TrapKind, Value, MAX_READ_BYTE
 
 const READER: &str = "
 import fs;
-fn read(p: str) -> str { return fs.read(p); }
+fn read(p: str) -> str { return match fs.read(p) { Ok(t) => t, Err(e) => panic(e) }; }
 fn exists(p: str) -> bool { return fs.exists(p); }
 ";
 
 const WRITER: &str = "
 import fs;
-fn write(p: str, text: str) { fs.write(p, text); }
-fn append(p: str, text: str) { fs.append(p, text); }
+fn write(p: str, text: str) { match fs.write(p, text) { Ok(_) => {} Err(e) => panic(e) } }
+fn append(p: str, text: str) { match fs.append(p, text) { Ok(_) => {} Err(e) => panic(e) } }
 ";
 
 /// A scratch directory, removed when dropped.
@@ -80,7 +80,13 @@ fn call(dir: &Path, f: &str, args: &[&str]) -> Result<Value, String> {
     std::thread::spawn(move || {
         let r = instance.call(&f, &args).map_err(|e| match e {
             Error::Trap(t) => {
-                assert_eq!(t.kind, TrapKind::Host, "{}", t.message);
+                // The guest's panic with the `Err` `fs.read` or `fs.write`
+                // returned, or a host's refusal (`fs.exists`).
+                assert!(
+                    matches!(t.kind, TrapKind::Host | TrapKind::Panic),
+                    "{}",
+                    t.message
+                );
                 t.message
             }
             other => panic!("{other}"),
@@ -242,4 +248,40 @@ fn a_module_file_is_read_only_if_it_is_a_regular_file_within_the_limit() {
             Some(format!("cannot read {fifo}: not a regular file"))
         );
     }
+}
+
+/// `fs.read`, `fs.write` and `fs.append` give the guest a `Result` to
+/// handle: the text or the bytes written, or why not, never a trap.
+#[test]
+fn file_functions_return_results() {
+    let s = Scratch::new("results");
+    std::fs::write(s.path("in.txt"), "text").unwrap();
+    let src = r#"
+import fs;
+fn copy(from: str, to: str) -> Result<int, str> {
+    let text = fs.read(from)?;
+    return fs.write(to, text + "!");
+}
+fn run(dir: str) -> str {
+    let a = copy(dir + "/in.txt", dir + "/out.txt");
+    let b = fs.append(dir + "/out.txt", "??");
+    let c = fs.read(dir + "/out.txt");
+    let d = copy(dir + "/missing.txt", dir + "/x.txt");
+    let e = fs.read("/etc/hostname-not-granted");
+    return "{a} {b} {c} {d} {e}";
+}
+"#;
+    let mut linker = Linker::new();
+    linker.allow_read(&s.0).unwrap();
+    linker.allow_write(&s.0).unwrap();
+    let module = Module::from_source("guest.src", src).unwrap();
+    let mut inst = linker.instantiate(&module, Limits::default()).unwrap();
+    let dir = s.0.to_str().unwrap().to_string();
+    let got = inst.call("run", &[Value::Str(dir.clone())]).unwrap();
+    let want = format!(
+        "Ok(5) Ok(2) Ok(\"text!??\") Err(\"fs.read: cannot read '{dir}/missing.txt': no such file\") \
+         Err(\"fs.read: '/etc/hostname-not-granted' is outside the directories granted for reading\")"
+    );
+    assert_eq!(got, Value::Str(want));
+    assert!(!Path::new(&format!("{dir}/x.txt")).exists());
 }

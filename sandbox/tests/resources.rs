@@ -384,7 +384,7 @@ import fs;
 fn read(n: int) -> str {
     var p = "d";
     for i in 0..n { p = p + p; }
-    return fs.read(p);
+    return match fs.read(p) { Ok(t) => t, Err(e) => panic(e) };
 }
 "#;
     let mut linker = Linker::new();

@@ -287,7 +287,7 @@ fn capabilities_are_granted_by_flags() {
     let src = dir.join("caps.src");
     std::fs::write(
         &src,
-        "import fs;\nimport clock;\nfn main(args: [str]) {\n    println(fs.read(args[0]));\n    fs.write(args[1], \"done\");\n    println(str(clock.now_ms() > 0));\n}\n",
+        "import fs;\nimport clock;\nfn main(args: [str]) {\n    println(match fs.read(args[0]) { Ok(t) => t, Err(e) => panic(e) });\n    let _ = fs.write(args[1], \"done\").unwrap();\n    println(str(clock.now_ms() > 0));\n}\n",
     )
     .unwrap();
     let d = dir.to_str().unwrap();
@@ -296,7 +296,7 @@ fn capabilities_are_granted_by_flags() {
     assert_eq!(
         err,
         "error: the program needs capabilities this host does not grant: \
-         fs.read (read_text), fs.write (write_text), clock (now_ms) \
+         fs.read (read_result), fs.write (write_result), clock (now_ms) \
          (grant with --allow-read=DIR, --allow-write=DIR, --allow-clock)\n"
     );
     let read = format!("--allow-read={d}/data");
@@ -395,7 +395,7 @@ fn everything_after_the_program_belongs_to_it() {
     let src = scratch("reads.src");
     std::fs::write(
         &src,
-        "import fs;\nfn main(args: [str]) {\n    println(fs.read(args[1]));\n}\n",
+        "import fs;\nfn main(args: [str]) {\n    println(match fs.read(args[1]) { Ok(t) => t, Err(e) => panic(e) });\n}\n",
     )
     .unwrap();
     let (code, out, err) = vmrun(&[src.to_str().unwrap(), "-A", "/etc/hostname"]);
@@ -403,7 +403,7 @@ fn everything_after_the_program_belongs_to_it() {
     assert_eq!(
         err,
         "error: the program needs capabilities this host does not grant: \
-         fs.read (read_text) (grant with --allow-read=DIR)\n"
+         fs.read (read_result) (grant with --allow-read=DIR)\n"
     );
     let (code, out, err) = vmrun(&[src.to_str().unwrap(), "--allow-read=/", "/etc/hostname"]);
     assert_eq!((code, out.as_str()), (6, ""));

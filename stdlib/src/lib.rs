@@ -102,6 +102,22 @@ pub enum Lowering {
         module: &'static str,
         name: &'static str,
     },
+    /// A call of host import `module.name`, an effect that may fail: the
+    /// host returns `[status, value]`, `["ok", value]` or `["error",
+    /// message]`, and the program gets `Ok(value)` (an int sent as its
+    /// decimal text) or `Err(message)`: a `Result<ret, str>`.
+    HostResult {
+        module: &'static str,
+        name: &'static str,
+    },
+}
+
+/// What a host function of the catalogue returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostRet {
+    Prim(Prim),
+    /// `[str]`: a status and a value (see [`Lowering::HostResult`]).
+    Outcome,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -150,6 +166,25 @@ const fn host(
         params,
         ret,
         lower: Lowering::Host {
+            module,
+            name: hname,
+        },
+    }
+}
+
+/// A host function that may fail: the program gets `Result<ret, str>`.
+const fn host_result(
+    name: &'static str,
+    params: &'static [Prim],
+    ret: Prim,
+    module: &'static str,
+    hname: &'static str,
+) -> StdFn {
+    StdFn {
+        name,
+        params,
+        ret,
+        lower: Lowering::HostResult {
             module,
             name: hname,
         },
@@ -223,10 +258,10 @@ pub const FS: StdModule = StdModule {
     name: "fs",
     consts: &[],
     fns: &[
-        host("read", &[Str], Str, "fs.read", "read_text"),
+        host_result("read", &[Str], Str, "fs.read", "read_result"),
         host("exists", &[Str], Bool, "fs.read", "exists"),
-        host("write", &[Str, Str], Unit, "fs.write", "write_text"),
-        host("append", &[Str, Str], Unit, "fs.write", "append_text"),
+        host_result("write", &[Str, Str], Int, "fs.write", "write_result"),
+        host_result("append", &[Str, Str], Int, "fs.write", "append_result"),
     ],
 };
 
@@ -282,13 +317,16 @@ pub const MODULES: &[StdModule] = &[MATH, IO, FS, ENV, CLOCK, RANDOM];
 /// Every host function the standard library may import, as
 /// `(capability, function, params, result)`: what a host must provide to
 /// run any program `vmc` builds.
-pub fn host_functions() -> Vec<(&'static str, &'static str, &'static [Prim], Prim)> {
+pub fn host_functions() -> Vec<(&'static str, &'static str, &'static [Prim], HostRet)> {
     MODULES
         .iter()
         .flat_map(|m| m.fns.iter())
         .chain(PRELUDE.iter())
         .filter_map(|f| match f.lower {
-            Lowering::Host { module, name } => Some((module, name, f.params, f.ret)),
+            Lowering::Host { module, name } => Some((module, name, f.params, HostRet::Prim(f.ret))),
+            Lowering::HostResult { module, name } => {
+                Some((module, name, f.params, HostRet::Outcome))
+            }
             Lowering::Op(_) => None,
         })
         .collect()

@@ -111,6 +111,17 @@ impl<'a> Checker<'a> {
                         };
                         e(ExprKind::CallHost(Rc::new(h), xs), ret, line)
                     }
+                    Lowering::HostResult { module, name } => {
+                        let outcome = Ty::array(Ty::Str);
+                        let h = HostRef {
+                            module: module.into(),
+                            name: name.into(),
+                            params: f.params.iter().map(|p| prim(*p)).collect(),
+                            ret: outcome.clone(),
+                        };
+                        let call = e(ExprKind::CallHost(Rc::new(h), xs), outcome, line);
+                        self.host_outcome(call, ret, span, line)
+                    }
                 };
             }
         }
@@ -366,10 +377,77 @@ impl<'a> Checker<'a> {
     /// there is none), then the conversion instruction reads the value:
     /// `match s { t => { let e = check(t); if e == "" { Ok(conv(t)) } else { Err(e) } } }`.
     fn parsed(&mut self, x: Expr, check: Intrinsic, ty: Ty, span: Span, line: u32) -> Expr {
+        let conv = match ty {
+            Ty::Int => Intrinsic::StrToInt,
+            _ => Intrinsic::StrToFloat,
+        };
+        let why = self.declare_local("$error", Ty::Str, Binding::Let);
+        self.result_of(x, ty.clone(), span, line, |t| {
+            let local = |id| e(ExprKind::Local(id), Ty::Str, line);
+            let reason = e(
+                ExprKind::Op(Op::Intrinsic(check), vec![local(t)]),
+                Ty::Str,
+                line,
+            );
+            let none = e(ExprKind::Str(String::new()), Ty::Str, line);
+            let cond = e(
+                ExprKind::Op(Op::StrCmp(Rel::Eq), vec![local(why), none]),
+                Ty::Bool,
+                line,
+            );
+            let value = e(ExprKind::Op(Op::Intrinsic(conv), vec![local(t)]), ty, line);
+            let pre = Stmt {
+                kind: StmtKind::Let(why, reason),
+                line,
+            };
+            (vec![pre], cond, value, local(why))
+        })
+    }
+
+    /// A host function that may fail (`fs.read`): its `[status, value]`
+    /// as `Ok(value)` (an int from its text) or `Err(value)`:
+    /// `match host(...) { r => if r[0] == "ok" { Ok(conv(r[1])) } else { Err(r[1]) } }`.
+    fn host_outcome(&mut self, call: Expr, ty: Ty, span: Span, line: u32) -> Expr {
+        self.result_of(call, ty.clone(), span, line, |r| {
+            let arr = Ty::array(Ty::Str);
+            let at = |k: i64| {
+                let r = e(ExprKind::Local(r), arr.clone(), line);
+                let k = e(ExprKind::Int(k), Ty::Int, line);
+                e(ExprKind::Op(Op::ArrayIndex, vec![r, k]), Ty::Str, line)
+            };
+            let ok = e(ExprKind::Str("ok".into()), Ty::Str, line);
+            let cond = e(
+                ExprKind::Op(Op::StrCmp(Rel::Eq), vec![at(0), ok]),
+                Ty::Bool,
+                line,
+            );
+            let value = match ty {
+                Ty::Int => e(
+                    ExprKind::Op(Op::Intrinsic(Intrinsic::StrToInt), vec![at(1)]),
+                    ty,
+                    line,
+                ),
+                _ => at(1),
+            };
+            (vec![], cond, value, at(1))
+        })
+    }
+
+    /// `match x { t => { pre; if cond { Ok(value) } else { Err(error) } } }`
+    /// as a `Result<ty, str>`, where `parts(t)` gives `pre`, `cond`,
+    /// `value` and `error` (`t` is the local `x` is bound to).
+    fn result_of(
+        &mut self,
+        x: Expr,
+        ty: Ty,
+        span: Span,
+        line: u32,
+        parts: impl FnOnce(LocalId) -> (Vec<Stmt>, Expr, Expr, Expr),
+    ) -> Expr {
         let result = self
             .prelude_enum("Result")
             .expect("the prelude declares Result");
-        let rty = self.instantiate_type(result, vec![ty.clone(), Ty::Str], span);
+        let rty = self.instantiate_type(result, vec![ty, Ty::Str], span);
         let Ty::Enum(en) = rty else {
             return self.error_expr(line);
         };
@@ -377,31 +455,10 @@ impl<'a> Checker<'a> {
             self.variant_of(en, "Ok").expect("the prelude's variant"),
             self.variant_of(en, "Err").expect("the prelude's variant"),
         );
-        let conv = match ty {
-            Ty::Int => Intrinsic::StrToInt,
-            _ => Intrinsic::StrToFloat,
-        };
-        let t = self.declare_local("$text", Ty::Str, Binding::Pattern);
-        let why = self.declare_local("$error", Ty::Str, Binding::Let);
-        let local = |id| e(ExprKind::Local(id), Ty::Str, line);
-        let reason = e(
-            ExprKind::Op(Op::Intrinsic(check), vec![local(t)]),
-            Ty::Str,
-            line,
-        );
-        let none = e(ExprKind::Str(String::new()), Ty::Str, line);
-        let cond = e(
-            ExprKind::Op(Op::StrCmp(Rel::Eq), vec![local(why), none]),
-            Ty::Bool,
-            line,
-        );
-        let value = e(ExprKind::Op(Op::Intrinsic(conv), vec![local(t)]), ty, line);
+        let t = self.declare_local("$value", x.ty.clone(), Binding::Pattern);
+        let (pre, cond, value, error) = parts(t);
         let good = e(ExprKind::NewEnum(en, ok, vec![value]), rty.clone(), line);
-        let bad = e(
-            ExprKind::NewEnum(en, err, vec![local(why)]),
-            rty.clone(),
-            line,
-        );
+        let bad = e(ExprKind::NewEnum(en, err, vec![error]), rty.clone(), line);
         let choice = e(
             ExprKind::If(vec![(cond, vec![], good)], Box::new((vec![], bad))),
             rty.clone(),
@@ -411,10 +468,7 @@ impl<'a> Checker<'a> {
             tests: vec![ArmTest::Always],
             binds: vec![Bind::Whole(t)],
             guard: None,
-            body: vec![Stmt {
-                kind: StmtKind::Let(why, reason),
-                line,
-            }],
+            body: pre,
             value: Some(choice),
             line,
         };

@@ -400,7 +400,13 @@ impl<'a> Checker<'a> {
             let std_sig = tern_stdlib::host_functions()
                 .into_iter()
                 .find(|(m, n, _, _)| m == cap && *n == f.name.name)
-                .map(|(_, _, ps, r)| (ps.iter().map(|p| prim(*p)).collect::<Vec<_>>(), prim(r)));
+                .map(|(_, _, ps, r)| {
+                    let r = match r {
+                        tern_stdlib::HostRet::Prim(p) => prim(p),
+                        tern_stdlib::HostRet::Outcome => Ty::array(Ty::Str),
+                    };
+                    (ps.iter().map(|p| prim(*p)).collect::<Vec<_>>(), r)
+                });
             let key = (cap.clone(), f.name.name.clone());
             let earlier = self.host_first.get(&key).map(|&i| {
                 let h = &self.hosts[i];
