@@ -408,6 +408,9 @@ pub struct Lexer<'s> {
     base: usize,
     /// Tokens an interpolated string expanded into, not yet taken.
     pending: std::collections::VecDeque<Spanned>,
+    /// The last token was a `.`: a float after it is two tuple indices
+    /// (`t.1.1` is `t . 1 . 1`).
+    after_dot: bool,
 }
 
 /// The name interpolation calls: `str`, in a spelling no program can
@@ -515,6 +518,7 @@ impl<'s> Lexer<'s> {
             inner,
             base: 0,
             pending: Default::default(),
+            after_dot: false,
         }
     }
 
@@ -524,6 +528,7 @@ impl<'s> Lexer<'s> {
             inner: Tok::lexer(&src[lo..hi]),
             base: lo,
             pending: Default::default(),
+            after_dot: false,
         }
     }
 
@@ -571,6 +576,13 @@ impl Iterator for Lexer<'_> {
         let tok = self.inner.next()?;
         let r = self.inner.span();
         let span = (r.start + self.base)..(r.end + self.base);
+        let after_dot = std::mem::replace(&mut self.after_dot, matches!(tok, Ok(Tok::Dot)));
+        if let (true, Ok(Tok::Float(_))) = (after_dot, &tok) {
+            if let Some(split) = tuple_indices(self.inner.slice(), span.start) {
+                self.pending.extend(split);
+                return self.pending.pop_front();
+            }
+        }
         if let Ok(Tok::Str(_)) = &tok {
             if let Some(pieces) = interpolation(self.inner.slice(), span.start) {
                 self.expand(pieces, span.start, span.end);
@@ -595,6 +607,23 @@ impl Iterator for Lexer<'_> {
             }),
         })
     }
+}
+
+/// `1.2` after a `.` as the tokens `1`, `.`, `2` (indices of nested
+/// tuples), if it is two runs of decimal digits around a `.`.
+fn tuple_indices(text: &str, at: usize) -> Option<[Spanned; 3]> {
+    let (a, b) = text.split_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if !digits(a) || !digits(b) {
+        return None;
+    }
+    let (x, y) = (a.parse().ok()?, b.parse().ok()?);
+    let dot = at + a.len();
+    Some([
+        Ok((at, Tok::Int(x), dot)),
+        Ok((dot, Tok::Dot, dot + 1)),
+        Ok((dot + 1, Tok::Int(y), at + text.len())),
+    ])
 }
 
 /// The token that stands in for a literal with a lexical error, so that

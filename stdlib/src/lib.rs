@@ -172,22 +172,15 @@ const fn host(
     }
 }
 
-/// A host function that may fail: the program gets `Result<ret, str>`.
-const fn host_result(
-    name: &'static str,
-    params: &'static [Prim],
-    ret: Prim,
-    module: &'static str,
-    hname: &'static str,
-) -> StdFn {
-    StdFn {
-        name,
-        params,
-        ret,
-        lower: Lowering::HostResult {
-            module,
-            name: hname,
-        },
+impl StdFn {
+    /// This host function, as one that may fail: the program gets
+    /// `Result<ret, str>` (see [`Lowering::HostResult`]).
+    const fn fallible(self) -> StdFn {
+        let lower = match self.lower {
+            Lowering::Host { module, name } => Lowering::HostResult { module, name },
+            other => other,
+        };
+        StdFn { lower, ..self }
     }
 }
 
@@ -258,10 +251,10 @@ pub const FS: StdModule = StdModule {
     name: "fs",
     consts: &[],
     fns: &[
-        host_result("read", &[Str], Str, "fs.read", "read_result"),
+        host("read", &[Str], Str, "fs.read", "read_result").fallible(),
         host("exists", &[Str], Bool, "fs.read", "exists"),
-        host_result("write", &[Str, Str], Int, "fs.write", "write_result"),
-        host_result("append", &[Str, Str], Int, "fs.write", "append_result"),
+        host("write", &[Str, Str], Int, "fs.write", "write_result").fallible(),
+        host("append", &[Str, Str], Int, "fs.write", "append_result").fallible(),
     ],
 };
 

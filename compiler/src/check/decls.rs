@@ -514,6 +514,10 @@ impl<'a> Checker<'a> {
                             .copied();
                         match (found.next(), found.next()) {
                             (Some((en, v)), None) => PathRes::Variant(en, v),
+                            (None, _) => {
+                                let (g, v) = self.generic_variant_in(m, &seg.name)?;
+                                PathRes::GenVariant(g, v)
+                            }
                             _ => return None,
                         }
                     }

@@ -427,20 +427,31 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A variant that carries values, named without them: an error.
+    pub(super) fn variant_needs_values(
+        &mut self,
+        vname: &str,
+        arity: usize,
+        span: Span,
+        line: u32,
+    ) -> Expr {
+        self.error(
+            span,
+            format!(
+                "variant `{vname}` carries {arity} value{}; call it as `{vname}(...)`",
+                if arity == 1 { "" } else { "s" }
+            ),
+        );
+        self.error_expr(line)
+    }
+
     pub(super) fn variant_value(&mut self, en: EnumId, v: u16, span: Span, line: u32) -> Expr {
         let (vname, arity) = {
             let (n, f) = &self.enums[en as usize].variants[v as usize];
             (n.clone(), f.len())
         };
         if arity > 0 {
-            self.error(
-                span,
-                format!(
-                    "variant `{vname}` carries {arity} value{}; call it as `{vname}(...)`",
-                    if arity == 1 { "" } else { "s" }
-                ),
-            );
-            return self.error_expr(line);
+            return self.variant_needs_values(&vname, arity, span, line);
         }
         e(ExprKind::NewEnum(en, v, vec![]), Ty::Enum(en), line)
     }
@@ -562,6 +573,19 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        self.new_struct(sid, out, &given, span, line)
+    }
+
+    /// The literal of struct `sid` with the fields `given` (by index) set
+    /// to `out`; an error at `span` if a field is missing.
+    pub(super) fn new_struct(
+        &mut self,
+        sid: StructId,
+        out: Vec<(u16, Expr)>,
+        given: &HashSet<usize>,
+        span: Span,
+        line: u32,
+    ) -> Expr {
         let decl = &self.structs[sid as usize];
         let missing = decl.fields.len() - given.len();
         if missing > 0 {

@@ -273,14 +273,23 @@ impl<'a> Checker<'a> {
     /// The variant of a generic enum a bare name means here: one declared
     /// in this module, else the prelude's.
     pub(super) fn generic_variant(&self, name: &str) -> Option<(GenId, u16)> {
-        let found = self.gen.variants.get(name)?;
-        let in_module = |m: usize| {
-            found
-                .iter()
-                .find(|(g, _)| self.gen.decls[*g as usize].module == m)
-                .copied()
-        };
-        in_module(self.cur_mod).or_else(|| self.prelude.and_then(in_module))
+        self.generic_variant_in(self.cur_mod, name)
+            .or_else(|| self.generic_variant_in(self.prelude?, name))
+    }
+
+    /// The variant `name` of a generic enum declared in module `m`
+    /// (`lib.Left(3)`), if one enum there has it.
+    pub(super) fn generic_variant_in(&self, m: usize, name: &str) -> Option<(GenId, u16)> {
+        let mut found = self
+            .gen
+            .variants
+            .get(name)?
+            .iter()
+            .filter(|(g, _)| self.gen.decls[*g as usize].module == m);
+        match (found.next(), found.next()) {
+            (Some(&v), None) => Some(v),
+            _ => None,
+        }
     }
 
     /// The variant `name` of generic enum `g`.
@@ -451,9 +460,12 @@ impl<'a> Checker<'a> {
         false
     }
 
+    /// `base<args>`, cut short (instances' names are built from others'
+    /// names, so uncut they could double with each level).
     fn instance_name(&self, base: &str, args: &[Ty]) -> String {
         let shown: Vec<String> = args.iter().map(|t| self.ty_name(t)).collect();
-        format!("{base}<{}>", shown.join(", "))
+        let name = format!("{base}<{}>", shown.join(", "));
+        crate::diag::shorten(&name, MAX_NAME_SHOWN).into_owned()
     }
 
     fn env_of(&self, g: GenId, args: &[Ty]) -> Vec<(String, Ty)> {
@@ -542,9 +554,10 @@ impl<'a> Checker<'a> {
             return Ty::Error;
         }
         let shown: Vec<String> = parts.iter().map(|t| self.ty_name(t)).collect();
+        let name = format!("({})", shown.join(", "));
         let id = self.enums.len() as u32;
         self.enums.push(EnumDef {
-            name: format!("({})", shown.join(", ")),
+            name: crate::diag::shorten(&name, MAX_NAME_SHOWN).into_owned(),
             variants: vec![(String::new(), Rc::from(parts.clone()))],
         });
         let mut index = HashMap::new();
@@ -717,8 +730,7 @@ impl<'a> Checker<'a> {
         self.bind_result(g, ret, want, &mut bound);
         for late in [false, true] {
             for (i, a) in args.iter().enumerate() {
-                let lambda = matches!(a.kind, ast::ExprKind::Lambda(_));
-                if lambda != late {
+                if self.needs_context(a) != late {
                     continue;
                 }
                 let Some(t) = templates.get(i) else {
@@ -727,8 +739,13 @@ impl<'a> Checker<'a> {
                 };
                 // A closure takes what is known of its type (`Error` for
                 // the rest); other arguments a type only if it is whole.
+                let lambda = matches!(a.kind, ast::ExprKind::Lambda(_));
                 let hint = self.resolve_template(g, t, &bound);
-                let x = self.expr(a, Some(&hint).filter(|h| lambda || !contains_error(h)));
+                let mut x = self.expr(a, Some(&hint).filter(|h| lambda || !contains_error(h)));
+                if x.ty == Ty::Unit {
+                    self.error(a.span, "this expression has no value to pass");
+                    x = self.error_expr(x.line);
+                }
                 self.bind(g, t, &x.ty, &mut bound);
                 xs[i] = Some(x);
             }
@@ -737,8 +754,11 @@ impl<'a> Checker<'a> {
             .into_iter()
             .map(|x| x.expect("every argument checked"))
             .collect();
+        if xs.iter().any(|x| x.ty.is_error()) {
+            return (xs, None);
+        }
         if !late_bound_ok(&bound) {
-            if xs.iter().any(|x| x.ty.is_error()) || want.is_some_and(Ty::is_error) {
+            if want.is_some_and(Ty::is_error) {
                 return (xs, None);
             }
             let params = &self.gen.decls[g as usize].params;
@@ -748,11 +768,23 @@ impl<'a> Checker<'a> {
                 .filter(|(_, b)| b.is_none())
                 .map(|(p, _)| p.clone())
                 .collect();
-            let msg = format!(
-                "cannot infer the type {} of {what}; give the result a type, e.g. `let x: {}<int> = ...;`",
-                listed(missing.iter()),
-                self.gen.decls[g as usize].name
-            );
+            // An example type: what is known, `int` for the rest.
+            let example: Vec<String> = bound
+                .iter()
+                .map(|b| b.as_ref().map_or("int".to_string(), |t| self.ty_name(t)))
+                .collect();
+            let msg = match self.gen.decls[g as usize].kind {
+                GenKind::Fn => format!(
+                    "cannot infer the type {} of {what} from its arguments; give its result a type where it is used",
+                    listed(missing.iter()),
+                ),
+                _ => format!(
+                    "cannot infer the type {} of {what}; give the result a type, e.g. `let x: {}<{}> = ...;`",
+                    listed(missing.iter()),
+                    self.gen.decls[g as usize].name,
+                    example.join(", ")
+                ),
+            };
             self.error(span, msg);
             return (xs, None);
         }
@@ -760,6 +792,36 @@ impl<'a> Checker<'a> {
             xs,
             Some(bound.into_iter().map(|b| b.expect("checked")).collect()),
         )
+    }
+
+    /// Whether argument `a` takes its type from the type expected of it
+    /// (so it is checked after the others, which may fix that type): a
+    /// short closure, an empty array or map, a generic variant without
+    /// values (`None`) or a generic function named as a value.
+    fn needs_context(&self, a: &ast::Expr) -> bool {
+        match &a.kind {
+            ast::ExprKind::Lambda(_) => true,
+            ast::ExprKind::Array(items) => items.is_empty(),
+            ast::ExprKind::Map(entries) => entries.is_empty(),
+            ast::ExprKind::Ident(_) | ast::ExprKind::Field(..) => {
+                let Some(path) = crate::parse_helpers::path_of(a) else {
+                    return false;
+                };
+                match self.resolve_path(&path) {
+                    Some(PathRes::Generic(g)) => self.generic_kind(g) == GenKind::Fn,
+                    Some(PathRes::GenVariant(..)) => true,
+                    Some(_) => false,
+                    None => {
+                        path.len() == 1
+                            && !self.fcx.iter().any(|c| {
+                                c.find(&path[0].name).is_some() || c.captures_name(&path[0].name)
+                            })
+                            && self.generic_variant(&path[0].name).is_some()
+                    }
+                }
+            }
+            _ => false,
+        }
     }
 
     /// Binds what the expected result type fixes.
@@ -807,7 +869,9 @@ impl<'a> Checker<'a> {
     /// Binds the type parameters of `g` that template `t` names to the
     /// parts of `actual` in their places; a part already bound stays.
     fn bind(&mut self, g: GenId, t: &ast::TypeExpr, actual: &Ty, bound: &mut [Option<Ty>]) {
-        if actual.is_error() {
+        // (No type argument is unit: a function returning nothing binds
+        // nothing.)
+        if actual.is_error() || *actual == Ty::Unit {
             return;
         }
         match (&t.kind, actual) {
@@ -1020,14 +1084,7 @@ impl<'a> Checker<'a> {
         let (vname, templates) = self.generic_variant_decl(g, v);
         let arity = templates.len();
         if arity > 0 {
-            self.error(
-                span,
-                format!(
-                    "variant `{vname}` carries {arity} value{}; call it as `{vname}(...)`",
-                    if arity == 1 { "" } else { "s" }
-                ),
-            );
-            return self.error_expr(line);
+            return self.variant_needs_values(&vname, arity, span, line);
         }
         match want.and_then(|w| self.origin(w).map(|o| (w, o))) {
             Some((w, (og, _))) if og == g => {
@@ -1131,20 +1188,7 @@ impl<'a> Checker<'a> {
             self.expect_ty(&x.ty, &want, v.span);
             out.push((i as u16, x));
         }
-        let decl = &self.structs[sid as usize];
-        let missing = decl.fields.len() - given.len();
-        if missing > 0 {
-            let names = (0..decl.fields.len()).filter(|i| !given.contains(i));
-            let msg = format!(
-                "missing field{} {} in `{}`",
-                if missing == 1 { "" } else { "s" },
-                listed(names.map(|i| &decl.fields[i].0)),
-                decl.name
-            );
-            self.error(span, msg);
-            return self.error_expr(line);
-        }
-        e(ExprKind::NewStruct(sid, out), Ty::Struct(sid), line)
+        self.new_struct(sid, out, &given, span, line)
     }
 }
 
@@ -1170,8 +1214,23 @@ impl Checker<'_> {
             return self.error_expr(line);
         };
         let is_result = Some(g) == result;
+        if self.fcx.last().is_some_and(|c| c.const_mode) {
+            self.error(
+                span,
+                "`?` cannot be used in a constant's value: there is no function to return from",
+            );
+            return self.error_expr(line);
+        }
         let ret = self.fcx.last().map_or(Ty::Unit, |c| c.func.ret.clone());
         if ret.is_error() {
+            return self.error_expr(line);
+        }
+        if ret == Ty::Unit {
+            let what = if is_result { "a Result" } else { "an Option" };
+            let msg = format!(
+                "`?` returns from the function or closure it is in, which must return {what}; this one returns no value (a short closure's result type comes from where it is used)"
+            );
+            self.error(span, msg);
             return self.error_expr(line);
         }
         let fits = match self.origin(&ret) {

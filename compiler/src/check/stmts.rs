@@ -500,7 +500,7 @@ impl<'a> Checker<'a> {
         let sty = s.ty.clone();
         if !matches!(sty, Ty::Enum(_) | Ty::Int | Ty::Str | Ty::Bool | Ty::Error) {
             let msg = format!(
-                "cannot match on {}; match works on enums, int, str and bool",
+                "cannot match on {}; match works on enums, tuples, int, str and bool",
                 self.ty_name(&sty)
             );
             self.error(scrutinee.span, msg);
@@ -796,16 +796,7 @@ impl<'a> Checker<'a> {
                     );
                     self.error(p.span, msg);
                 }
-                for (i, (sp, ft)) in subs.iter().zip(fields.iter()).enumerate() {
-                    match &sp.kind {
-                        ast::PatternKind::Wildcard => {}
-                        ast::PatternKind::Ident(n) => {
-                            let id = self.declare_local(n, ft.clone(), Binding::Pattern);
-                            binds.push(Bind::Field(id, i as u16));
-                        }
-                        _ => self.error(sp.span, "nested patterns are not supported; bind the value to a name and match on it"),
-                    }
-                }
+                self.bind_parts(subs, &fields, binds);
                 covered.insert(v);
                 ArmTest::Variant(v as u16)
             }
@@ -828,16 +819,7 @@ impl<'a> Checker<'a> {
                     );
                     self.error(p.span, msg);
                 }
-                for (i, (sp, ft)) in subs.iter().zip(parts.iter()).enumerate() {
-                    match &sp.kind {
-                        ast::PatternKind::Wildcard => {}
-                        ast::PatternKind::Ident(n) => {
-                            let id = self.declare_local(n, ft.clone(), Binding::Pattern);
-                            binds.push(Bind::Field(id, i as u16));
-                        }
-                        _ => self.error(sp.span, "nested patterns are not supported; bind the value to a name and match on it"),
-                    }
-                }
+                self.bind_parts(subs, &parts, binds);
                 covered.insert(0);
                 ArmTest::Variant(0)
             }
@@ -859,6 +841,24 @@ impl<'a> Checker<'a> {
                 }
                 covered.insert(*b as usize);
                 ArmTest::Bool(*b)
+            }
+        }
+    }
+
+    /// Binds the names of a variant's or tuple's sub-patterns `subs` to
+    /// its parts, of types `parts` (a sub-pattern is a name or `_`).
+    fn bind_parts(&mut self, subs: &[ast::Pattern], parts: &[Ty], binds: &mut Vec<Bind>) {
+        for (i, (sp, ft)) in subs.iter().zip(parts.iter()).enumerate() {
+            match &sp.kind {
+                ast::PatternKind::Wildcard => {}
+                ast::PatternKind::Ident(n) => {
+                    let id = self.declare_local(n, ft.clone(), Binding::Pattern);
+                    binds.push(Bind::Field(id, i as u16));
+                }
+                _ => self.error(
+                    sp.span,
+                    "nested patterns are not supported; bind the value to a name and match on it",
+                ),
             }
         }
     }
