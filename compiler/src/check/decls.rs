@@ -31,25 +31,17 @@ impl<'a> Checker<'a> {
                         self.declare(mi, &f.name, Sym::Generic(g));
                     }
                     ast::Item::Struct { name, .. } => {
-                        let id = self.structs.len() as StructId;
-                        self.register_struct_origin(None);
-                        self.structs.push(StructDef {
-                            name: self.shown_name(mi, &name.name),
-                            fields: vec![],
-                        });
-                        self.field_index.push(HashMap::new());
+                        let id = self.add_struct(self.shown_name(mi, &name.name), None);
                         self.declare(mi, name, Sym::Struct(id));
                     }
                     ast::Item::Enum { name, .. } => {
-                        let id = self.enums.len() as EnumId;
-                        self.register_enum_origin(None);
-                        self.enums.push(EnumDef {
+                        let def = EnumDef {
                             name: self.shown_name(mi, &name.name),
                             variants: vec![],
-                        });
-                        self.variant_index.push(HashMap::new());
+                        };
+                        let id = self.enums.len() as EnumId;
                         let declared = self.declare(mi, name, Sym::Enum(id));
-                        self.enum_scope.push(declared.then_some(mi));
+                        self.add_enum(def, None, declared.then_some(mi));
                     }
                     ast::Item::Fn(f) => {
                         let id = self.sigs.len() as FuncId;

@@ -12,7 +12,8 @@
 //! Then each instance is checked again with its real types, to make its
 //! code; an error only an instance has (a map keyed by `float`) names it.
 //!
-//! Type arguments are inferred, never written at a call: from the type
+//! Uses (calls, variants, struct literals) are checked in
+//! `generic_uses.rs`. Type arguments are inferred, never written at a call: from the type
 //! the context expects, then from the arguments (short closures last, so
 //! that their parameter types are known).
 //!
@@ -57,6 +58,10 @@ pub(super) enum Owner {
     Gen(GenId),
 }
 
+/// What a struct or enum is an instance of: a generic declaration (or
+/// [`TUPLE`]) and its type arguments; `None` if it is declared as it is.
+pub(super) type Origin = Option<(GenId, Rc<[Ty]>)>;
+
 pub(super) struct Generic {
     kind: GenKind,
     module: usize,
@@ -93,8 +98,8 @@ pub(super) struct Generics {
     log: Vec<(GenId, Vec<Ty>)>,
     /// Each struct's and enum's declaration and type arguments, if it is
     /// an instance (indexed like `structs` and `enums`).
-    struct_origin: Vec<Option<(GenId, Rc<[Ty]>)>>,
-    enum_origin: Vec<Option<(GenId, Rc<[Ty]>)>>,
+    struct_origin: Vec<Origin>,
+    enum_origin: Vec<Origin>,
     /// Variants of generic enums by name.
     variants: HashMap<String, Vec<(GenId, u16)>>,
     /// Generic methods by owner and name.
@@ -243,6 +248,17 @@ impl<'a> Checker<'a> {
         &self.gen.decls[g as usize].params
     }
 
+    /// The item generic `g` is (for a method, its `impl` block).
+    pub(super) fn generic_item(&self, g: GenId) -> &'a ast::Item {
+        let d = &self.gen.decls[g as usize];
+        &self.mods[d.module].ast.items[d.item]
+    }
+
+    /// Whether checking generic `g` with stand-ins found errors.
+    pub(super) fn generic_broken(&self, g: GenId) -> bool {
+        self.gen.decls[g as usize].broken
+    }
+
     pub(super) fn generic_name(&self, g: GenId) -> &str {
         &self.gen.decls[g as usize].name
     }
@@ -334,14 +350,6 @@ impl<'a> Checker<'a> {
             .map(|(_, t)| t.clone())
     }
 
-    pub(super) fn register_struct_origin(&mut self, origin: Option<(GenId, Rc<[Ty]>)>) {
-        self.gen.struct_origin.push(origin);
-    }
-
-    pub(super) fn register_enum_origin(&mut self, origin: Option<(GenId, Rc<[Ty]>)>) {
-        self.gen.enum_origin.push(origin);
-    }
-
     // ------------------------------------------------------------ checking
 
     /// Checks every generic declaration once, with stand-ins for its type
@@ -371,25 +379,51 @@ impl<'a> Checker<'a> {
     }
 
     fn generic_span(&self, g: GenId) -> Span {
-        let d = &self.gen.decls[g as usize];
-        match (&self.mods[d.module].ast.items[d.item], d.method) {
-            (ast::Item::Struct { name, .. } | ast::Item::Enum { name, .. }, _) => name.span,
-            (ast::Item::Fn(f), None) => f.name.span,
-            (ast::Item::Impl { methods, .. }, Some(k)) => methods[k].name.span,
-            _ => Span::default(),
+        match self.generic_item(g) {
+            ast::Item::Struct { name, .. } | ast::Item::Enum { name, .. } => name.span,
+            _ => self.generic_fn_decl(g).name.span,
         }
     }
 
     fn standin(&mut self, name: &str) -> Ty {
+        let id = self.add_struct(name.to_string(), None);
+        self.gen.standins.insert(id);
+        Ty::Struct(id)
+    }
+
+    /// A new struct, its fields to be filled in, and what it is an
+    /// instance of (every struct is made here, so the tables stay in step).
+    pub(super) fn add_struct(&mut self, name: String, origin: Origin) -> StructId {
         let id = self.structs.len() as StructId;
         self.structs.push(StructDef {
-            name: name.to_string(),
+            name,
             fields: vec![],
         });
         self.field_index.push(HashMap::new());
-        self.gen.struct_origin.push(None);
-        self.gen.standins.insert(id);
-        Ty::Struct(id)
+        self.gen.struct_origin.push(origin);
+        id
+    }
+
+    /// A new enum, its variants to be filled in unless given, in scope
+    /// (for its bare variant names) in module `scope`.
+    pub(super) fn add_enum(
+        &mut self,
+        def: EnumDef,
+        origin: Origin,
+        scope: Option<usize>,
+    ) -> EnumId {
+        let id = self.enums.len() as EnumId;
+        let index = def
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(k, (n, _))| (n.clone(), k as u16))
+            .collect();
+        self.enums.push(def);
+        self.variant_index.push(index);
+        self.enum_scope.push(scope);
+        self.gen.enum_origin.push(origin);
+        id
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -499,32 +533,16 @@ impl<'a> Checker<'a> {
             return Ty::Error;
         }
         let name = self.instance_name(&self.gen.decls[g as usize].name.clone(), &args);
-        let (module, item) = {
-            let d = &self.gen.decls[g as usize];
-            (d.module, d.item)
-        };
+        let module = self.gen.decls[g as usize].module;
         let origin = Some((g, Rc::from(args.clone())));
         let id = match kind {
-            GenKind::Struct => {
-                let id = self.structs.len() as u32;
-                self.structs.push(StructDef {
-                    name: name.clone(),
-                    fields: vec![],
-                });
-                self.field_index.push(HashMap::new());
-                self.gen.struct_origin.push(origin);
-                id
-            }
+            GenKind::Struct => self.add_struct(name.clone(), origin),
             _ => {
-                let id = self.enums.len() as u32;
-                self.enums.push(EnumDef {
+                let def = EnumDef {
                     name: name.clone(),
                     variants: vec![],
-                });
-                self.variant_index.push(HashMap::new());
-                self.enum_scope.push(None);
-                self.gen.enum_origin.push(origin);
-                id
+                };
+                self.add_enum(def, origin, None)
             }
         };
         self.gen.instances.insert((g, args.clone()), id);
@@ -533,8 +551,7 @@ impl<'a> Checker<'a> {
         let env = self.env_of(g, &args);
         let saved = self.enter_instance(module, env, note);
         self.gen.type_depth += 1;
-        let mods = self.mods;
-        match &mods[module].ast.items[item] {
+        match self.generic_item(g) {
             ast::Item::Struct { name, fields, .. } => self.fill_struct(id, name, fields),
             ast::Item::Enum { name, variants, .. } => self.fill_enum(id, name, variants, false),
             _ => unreachable!("generic types are structs and enums"),
@@ -555,18 +572,11 @@ impl<'a> Checker<'a> {
         }
         let shown: Vec<String> = parts.iter().map(|t| self.ty_name(t)).collect();
         let name = format!("({})", shown.join(", "));
-        let id = self.enums.len() as u32;
-        self.enums.push(EnumDef {
+        let def = EnumDef {
             name: crate::diag::shorten(&name, MAX_NAME_SHOWN).into_owned(),
             variants: vec![(String::new(), Rc::from(parts.clone()))],
-        });
-        let mut index = HashMap::new();
-        index.insert(String::new(), 0);
-        self.variant_index.push(index);
-        self.enum_scope.push(None);
-        self.gen
-            .enum_origin
-            .push(Some((TUPLE, Rc::from(parts.clone()))));
+        };
+        let id = self.add_enum(def, Some((TUPLE, Rc::from(parts.clone()))), None);
         self.gen.instances.insert((TUPLE, parts.clone()), id);
         self.gen.log.push((TUPLE, parts));
         Ty::Enum(id)
@@ -575,8 +585,7 @@ impl<'a> Checker<'a> {
     /// What an instance of generic struct or enum `g` counts toward
     /// [`MAX_INSTANCE_BYTES`].
     fn type_bytes(&self, g: GenId) -> usize {
-        let d = &self.gen.decls[g as usize];
-        let parts = match &self.mods[d.module].ast.items[d.item] {
+        let parts = match self.generic_item(g) {
             ast::Item::Struct { fields, .. } => fields.len(),
             ast::Item::Enum { variants, .. } => variants.iter().map(|(_, ts)| 1 + ts.len()).sum(),
             _ => 0,
@@ -668,8 +677,7 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn generic_fn_decl(&self, g: GenId) -> &'a ast::FnDecl {
-        let d = &self.gen.decls[g as usize];
-        match (&self.mods[d.module].ast.items[d.item], d.method) {
+        match (self.generic_item(g), self.gen.decls[g as usize].method) {
             (ast::Item::Fn(f), None) => f,
             (ast::Item::Impl { methods, .. }, Some(k)) => &methods[k],
             _ => unreachable!("generic functions are recorded by position"),
@@ -958,348 +966,6 @@ impl<'a> Checker<'a> {
             Some(f) => self.path_value(PathRes::Fn(f), "", span, None, line),
             None => self.error_expr(line),
         }
-    }
-}
-
-impl<'a> Checker<'a> {
-    // ------------------------------------------------------------ uses
-
-    /// A call of generic function `g`: `first(xs)`, `s.push(x)` (with the
-    /// receiver `recv`, whose type fixes the first type arguments, `outer`).
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn call_generic_fn(
-        &mut self,
-        g: GenId,
-        recv: Option<Expr>,
-        outer: Vec<Ty>,
-        args: &[ast::Expr],
-        name: &str,
-        span: Span,
-        want: Option<&Ty>,
-        line: u32,
-    ) -> Expr {
-        if self.fcx.last().is_some_and(|c| c.const_mode) {
-            self.error(span, "constant initializers cannot call functions");
-        }
-        let decl = self.generic_fn_decl(g);
-        let misuse = match (&recv, decl.has_self) {
-            (None, true) => Some(format!(
-                "`{name}` takes `self`; call it on a value: `x.{name}(...)`"
-            )),
-            (Some(_), false) => Some(format!(
-                "`{name}` does not take `self`; call it on the type"
-            )),
-            _ => None,
-        };
-        if let Some(msg) = misuse {
-            self.error(span, msg);
-        }
-        if self.gen.decls[g as usize].broken || recv.is_some() != decl.has_self {
-            for a in args {
-                self.expr(a, None);
-            }
-            return self.error_expr(line);
-        }
-        let n = self.gen.decls[g as usize].params.len();
-        let mut bound: Vec<Option<Ty>> = outer.into_iter().map(Some).collect();
-        bound.resize(n, None);
-        let templates: Vec<&ast::TypeExpr> = decl.params.iter().map(|p| &p.ty).collect();
-        let refs: Vec<&ast::Expr> = args.iter().collect();
-        let what = format!("`{name}`");
-        let (xs, env) = self.infer(
-            g,
-            bound,
-            &templates,
-            &refs,
-            decl.ret.as_ref(),
-            want,
-            &what,
-            span,
-        );
-        let Some(env) = env else {
-            return self.error_expr(line);
-        };
-        let Some(f) = self.instantiate_fn(g, env, span) else {
-            return self.error_expr(line);
-        };
-        let skip = recv.is_some() as usize;
-        let params = self.sigs[f as usize].params.clone();
-        for ((x, a), p) in xs.iter().zip(args).zip(params.iter().skip(skip)) {
-            self.expect_ty(&x.ty, p, a.span);
-        }
-        let ret = self.sigs[f as usize].ret.clone();
-        let mut out: Vec<Expr> = recv.into_iter().collect();
-        out.extend(xs);
-        e(ExprKind::Call(f, out), ret, line)
-    }
-
-    /// `Some(x)`, `Ok(v)`: a variant of generic enum `g` with values.
-    pub(super) fn construct_generic_variant(
-        &mut self,
-        g: GenId,
-        v: u16,
-        args: &[ast::Expr],
-        want: Option<&Ty>,
-        span: Span,
-        line: u32,
-    ) -> Expr {
-        let (vname, templates) = self.generic_variant_decl(g, v);
-        if templates.is_empty() {
-            self.error(
-                span,
-                format!("variant `{vname}` carries no values; write it without parentheses"),
-            );
-            for a in args {
-                self.expr(a, None);
-            }
-            return self.error_expr(line);
-        }
-        let n = self.gen.decls[g as usize].params.len();
-        let refs: Vec<&ast::Expr> = args.iter().collect();
-        let what = format!("variant `{vname}`");
-        let (xs, env) = self.infer(g, vec![None; n], &templates, &refs, None, want, &what, span);
-        let Some(env) = env else {
-            return self.error_expr(line);
-        };
-        let Ty::Enum(en) = self.instantiate_type(g, env, span) else {
-            return self.error_expr(line);
-        };
-        let fields = self.enums[en as usize].variants[v as usize].1.clone();
-        for ((x, a), f) in xs.iter().zip(args).zip(fields.iter()) {
-            self.expect_ty(&x.ty, f, a.span);
-        }
-        e(ExprKind::NewEnum(en, v, xs), Ty::Enum(en), line)
-    }
-
-    /// `None`: a variant of generic enum `g` without values, its type
-    /// from the one expected.
-    pub(super) fn generic_variant_value(
-        &mut self,
-        g: GenId,
-        v: u16,
-        want: Option<&Ty>,
-        span: Span,
-        line: u32,
-    ) -> Expr {
-        let (vname, templates) = self.generic_variant_decl(g, v);
-        let arity = templates.len();
-        if arity > 0 {
-            return self.variant_needs_values(&vname, arity, span, line);
-        }
-        match want.and_then(|w| self.origin(w).map(|o| (w, o))) {
-            Some((w, (og, _))) if og == g => {
-                let Ty::Enum(en) = w else {
-                    unreachable!("an enum's origin")
-                };
-                e(ExprKind::NewEnum(*en, v, vec![]), w.clone(), line)
-            }
-            _ if want.is_some_and(Ty::is_error) => self.error_expr(line),
-            _ => {
-                let name = self.generic_name(g).to_string();
-                let msg = format!(
-                    "cannot infer the type of `{vname}`; give it a type, e.g. `let x: {name}<int> = {vname};`"
-                );
-                self.error(span, msg);
-                self.error_expr(line)
-            }
-        }
-    }
-
-    /// A variant's name and written payload types.
-    fn generic_variant_decl(&self, g: GenId, v: u16) -> (String, Vec<&'a ast::TypeExpr>) {
-        let d = &self.gen.decls[g as usize];
-        match &self.mods[d.module].ast.items[d.item] {
-            ast::Item::Enum { variants, .. } => {
-                let (n, ts) = &variants[v as usize];
-                (n.name.clone(), ts.iter().take(MAX_FIELDS).collect())
-            }
-            _ => unreachable!("generic variants are of enums"),
-        }
-    }
-
-    /// `Stack { items: [] }`: a literal of generic struct `g`, its type
-    /// arguments from the fields' values and the type expected.
-    pub(super) fn generic_struct_lit(
-        &mut self,
-        g: GenId,
-        fields: &[(ast::Ident, ast::Expr)],
-        span: Span,
-        want: Option<&Ty>,
-        line: u32,
-    ) -> Expr {
-        let d = &self.gen.decls[g as usize];
-        let decl_fields = match &self.mods[d.module].ast.items[d.item] {
-            ast::Item::Struct { fields, .. } => fields,
-            _ => unreachable!("generic struct literals are of structs"),
-        };
-        let mut templates = Vec::with_capacity(fields.len());
-        let mut values = Vec::with_capacity(fields.len());
-        let mut known = Vec::with_capacity(fields.len());
-        for (n, v) in fields {
-            match decl_fields
-                .iter()
-                .take(MAX_FIELDS)
-                .find(|(f, _)| f.name == n.name)
-            {
-                Some((_, t)) => {
-                    templates.push(t);
-                    values.push(v);
-                    known.push((n, v));
-                }
-                None => {
-                    let msg = format!(
-                        "struct `{}` has no field `{}`",
-                        self.generic_name(g),
-                        n.name
-                    );
-                    self.error(n.span, msg);
-                    self.expr(v, None);
-                }
-            }
-        }
-        let n = self.gen.decls[g as usize].params.len();
-        let what = format!("`{}`", self.generic_name(g));
-        let (xs, env) = self.infer(
-            g,
-            vec![None; n],
-            &templates,
-            &values,
-            None,
-            want,
-            &what,
-            span,
-        );
-        let Some(env) = env else {
-            return self.error_expr(line);
-        };
-        let Ty::Struct(sid) = self.instantiate_type(g, env, span) else {
-            return self.error_expr(line);
-        };
-        let mut given: HashSet<usize> = HashSet::new();
-        let mut out = Vec::with_capacity(xs.len());
-        for ((n, v), x) in known.into_iter().zip(xs) {
-            let Some(i) = self.field_of(sid, &n.name) else {
-                continue;
-            };
-            if !given.insert(i) {
-                self.error(n.span, format!("field `{}` is given twice", n.name));
-            }
-            let want = self.structs[sid as usize].fields[i].1.clone();
-            self.expect_ty(&x.ty, &want, v.span);
-            out.push((i as u16, x));
-        }
-        self.new_struct(sid, out, &given, span, line)
-    }
-}
-
-impl Checker<'_> {
-    /// `x?`: the value in `Ok` or `Some`; an `Err` or `None` is returned
-    /// from the function at once (an error's type must be the function's
-    /// own: nothing converts it).
-    pub(super) fn try_expr(&mut self, inner: &ast::Expr, span: Span, line: u32) -> Expr {
-        let x = self.expr(inner, None);
-        if x.ty.is_error() {
-            return self.error_expr(line);
-        }
-        let (result, option) = (self.prelude_enum("Result"), self.prelude_enum("Option"));
-        let origin = self
-            .origin(&x.ty)
-            .filter(|(g, _)| Some(*g) == result || Some(*g) == option);
-        let Some((g, args)) = origin else {
-            let msg = format!(
-                "`?` takes a Result or an Option, not {}",
-                self.ty_name(&x.ty)
-            );
-            self.error(span, msg);
-            return self.error_expr(line);
-        };
-        let is_result = Some(g) == result;
-        if self.fcx.last().is_some_and(|c| c.const_mode) {
-            self.error(
-                span,
-                "`?` cannot be used in a constant's value: there is no function to return from",
-            );
-            return self.error_expr(line);
-        }
-        let ret = self.fcx.last().map_or(Ty::Unit, |c| c.func.ret.clone());
-        if ret.is_error() {
-            return self.error_expr(line);
-        }
-        if ret == Ty::Unit {
-            let what = if is_result { "a Result" } else { "an Option" };
-            let msg = format!(
-                "`?` returns from the function or closure it is in, which must return {what}; this one returns no value (a short closure's result type comes from where it is used)"
-            );
-            self.error(span, msg);
-            return self.error_expr(line);
-        }
-        let fits = match self.origin(&ret) {
-            Some((rg, rargs)) if rg == g => !is_result || rargs[1] == args[1],
-            _ => false,
-        };
-        if !fits {
-            let msg = if is_result {
-                format!(
-                    "`?` on {} returns its error from the function, which must return a Result with the error type {}, not {}",
-                    self.ty_name(&x.ty),
-                    self.ty_name(&args[1]),
-                    self.ty_name(&ret)
-                )
-            } else {
-                format!(
-                    "`?` on {} returns `None` from the function, which must return an Option, not {}",
-                    self.ty_name(&x.ty),
-                    self.ty_name(&ret)
-                )
-            };
-            self.error(span, msg);
-            return self.error_expr(line);
-        }
-        let (Ty::Enum(en), Ty::Enum(ret_en)) = (&x.ty, &ret) else {
-            unreachable!("Result and Option are enums")
-        };
-        let (en, ret_en) = (*en, *ret_en);
-        let (good, bad) = if is_result {
-            ("Ok", "Err")
-        } else {
-            ("Some", "None")
-        };
-        let good = self.variant_of(en, good).expect("the prelude's variant");
-        let bad = self.variant_of(en, bad).expect("the prelude's variant");
-        let value_ty = args[0].clone();
-        let v = self.declare_local("$ok", value_ty.clone(), Binding::Pattern);
-        let ok_arm = Arm {
-            tests: vec![ArmTest::Variant(good)],
-            binds: vec![Bind::Field(v, 0)],
-            guard: None,
-            body: vec![],
-            value: Some(e(ExprKind::Local(v), value_ty.clone(), line)),
-            line,
-        };
-        let (binds, payload) = if is_result {
-            let err = self.declare_local("$err", args[1].clone(), Binding::Pattern);
-            let x = e(ExprKind::Local(err), args[1].clone(), line);
-            (vec![Bind::Field(err, 0)], vec![x])
-        } else {
-            (vec![], vec![])
-        };
-        let back = e(ExprKind::NewEnum(ret_en, bad, payload), ret.clone(), line);
-        let bad_arm = Arm {
-            tests: vec![ArmTest::Variant(bad)],
-            binds,
-            guard: None,
-            body: vec![Stmt {
-                kind: StmtKind::ReturnFromExpr(back),
-                line,
-            }],
-            value: None,
-            line,
-        };
-        e(
-            ExprKind::Match(Box::new(x), vec![ok_arm, bad_arm]),
-            value_ty,
-            line,
-        )
     }
 }
 

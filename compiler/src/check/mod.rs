@@ -13,7 +13,10 @@
 //! (expressions) and `calls` (calls, built-ins and methods); `scopes`
 //! holds the functions being checked and their local names;
 //! `types` resolves written types and holds every type to the bytecode
-//! format's limits. Every lookup is by hash, and what a declaration over a
+//! format's limits; `generics` declares, checks and instantiates generic
+//! declarations and infers type arguments, `generic_uses` checks their
+//! uses, `tuples` the tuple forms, and `results` `?` and what is lowered
+//! to a prelude `Result`. Every lookup is by hash, and what a declaration over a
 //! format limit declares is cut to the limit, so that checking stays
 //! linear in the size of the program however it is written.
 
@@ -28,7 +31,9 @@ use tern_vm::format::limits::{MAX_FIELDS, MAX_PARAMS, MAX_VARIANTS};
 mod calls;
 mod decls;
 mod exprs;
+mod generic_uses;
 mod generics;
+mod results;
 mod scopes;
 mod stmts;
 mod tuples;
