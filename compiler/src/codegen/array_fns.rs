@@ -56,11 +56,7 @@ impl Gen<'_> {
         fg.emit(Instr::Const { index: zero });
         fg.emit(Instr::Store { local: i });
         let top = fg.here();
-        fg.emit(Instr::Load { local: i });
-        fg.emit(Instr::Load { local: arr });
-        fg.emit(Instr::ALen {});
-        fg.emit(Instr::ILt {});
-        let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+        let exit = jump_if_past_end(fg, i, arr);
         fg.emit(Instr::Load { local: arr });
         fg.emit(Instr::Load { local: i });
         fg.emit(Instr::AGet {});
@@ -147,11 +143,7 @@ impl Gen<'_> {
         fg.emit(Instr::Const { index: one });
         fg.emit(Instr::Store { local: i });
         let top = fg.here();
-        fg.emit(Instr::Load { local: i });
-        fg.emit(Instr::Load { local: arr });
-        fg.emit(Instr::ALen {});
-        fg.emit(Instr::ILt {});
-        let exit = fg.jump(Instr::JmpIfNot { target: 0 });
+        let exit = jump_if_past_end(fg, i, arr);
         match x.ty {
             Ty::Str => {
                 // best = x if x beats best
@@ -365,6 +357,16 @@ impl Gen<'_> {
 }
 
 /// `if a >= b goto ?` on two int locals: the branch to patch.
+/// `if !(i < len(arr))` jump (to be patched): a loop's test over an
+/// array whose length may change as it runs.
+fn jump_if_past_end(fg: &mut FnGen, i: u16, arr: u16) -> usize {
+    fg.emit(Instr::Load { local: i });
+    fg.emit(Instr::Load { local: arr });
+    fg.emit(Instr::ALen {});
+    fg.emit(Instr::ILt {});
+    fg.jump(Instr::JmpIfNot { target: 0 })
+}
+
 fn jump_if_ge(fg: &mut FnGen, a: u16, b: u16) -> usize {
     fg.emit(Instr::Load { local: a });
     fg.emit(Instr::Load { local: b });
