@@ -19,13 +19,71 @@
 //! `establish`), and so is the inner record of `a.b.c` (`inner`), until a
 //! field `b` of any record is written; where a shim runs, every entry the
 //! code after it trusts is looked up again before compiled code goes on.
+//!
+//! A record looked up through a local is checked once for every field
+//! the function reads through that local (`Widest`); the entry says so
+//! (`LookedUp::words`), and reads through it check nothing more. Where
+//! an entry is looked up again for code that trusts that (`establish`),
+//! a record without those fields (which a verified program never has)
+//! leaves compiled code.
 
 use crate::layout::HeapLayout;
 use crate::masm::{Entries, LookedUp, Masm, Operand, Reg, Test};
 use crate::Ctx;
 use crate::OBJECT_ENTRIES;
+use std::collections::HashMap;
 use tern_vm::heap::{layout, INLINE_FIELDS};
 use tern_vm::internal::Op;
+
+/// The widest field a function reads or writes inline through each of
+/// its locals (`(slot, None)`) and through each field of one (`(slot,
+/// Some(f))`: `slot.f.g`). A local keeps its declared type (the verifier
+/// checks every store), so every record in it has a field that wide:
+/// looking one up can check for all of them at once. Stack slots hold
+/// values of different types at different points and are left out.
+#[derive(Default)]
+pub(crate) struct Widest(HashMap<(u16, Option<u16>), u16>);
+
+impl Widest {
+    /// Of `accesses`, in a function of `locals` parameters and locals.
+    pub(crate) fn of(accesses: impl Iterator<Item = Access>, locals: usize) -> Widest {
+        let mut w = Widest::default();
+        let mut note = |slot: u16, through: Option<u16>, f: u16| {
+            if (slot as usize) < locals {
+                let at = w.0.entry((slot, through)).or_insert(f);
+                *at = (*at).max(f);
+            }
+        };
+        for a in accesses {
+            match a {
+                Access::Field { o, f, g, keep, .. } => {
+                    note(o, None, f);
+                    if let Some(g) = g {
+                        note(o, Some(f), g);
+                        if let Some(k) = keep {
+                            note(k, None, g);
+                        }
+                    }
+                }
+                Access::SetField { o, f, .. } => note(o, None, f),
+                _ => {}
+            }
+        }
+        w
+    }
+
+    /// How many fields to check a record for when it is looked up
+    /// through `slot` (with `through`, as `slot.through`): 0 for none.
+    fn words(&self, slot: u16, through: Option<u16>) -> u32 {
+        let words = self.0.get(&(slot, through)).map_or(0, |&w| w as u32 + 1);
+        #[cfg(test)]
+        let words = match words {
+            0 => 0,
+            w => w + tests::OVERCLAIM.with(|c| c.get()),
+        };
+        words
+    }
+}
 
 /// An instruction done inline: its operand slots.
 #[derive(Clone, Copy, Debug)]
@@ -160,18 +218,25 @@ pub(crate) fn access(op: &Op) -> Option<Access> {
     })
 }
 
-/// Emits `access`, jumping to `miss` where a check fails.
-pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::Label) {
+/// Emits `access` (of a function whose locals' fields are `widest`),
+/// jumping to `miss` where a check fails.
+pub(crate) fn emit<M: Masm>(
+    m: &mut M,
+    l: &HeapLayout,
+    widest: &Widest,
+    access: Access,
+    miss: M::Label,
+) {
     use Reg::{A, B, C};
     match access {
         Access::Element { d, a, i } => {
-            data(m, l, a, (true, false, false), miss);
+            data(m, l, widest, a, (true, false, false), None, miss);
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
             m.load_element_to(d, C, A);
         }
         Access::SetElement { a, i, v } => {
-            data(m, l, a, (true, true, false), miss);
+            data(m, l, widest, a, (true, true, false), None, miss);
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
             match v {
@@ -181,22 +246,24 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             m.store_element(C, A, B);
         }
         Access::Length { d, a } => {
-            data(m, l, a, (true, false, true), miss);
+            data(m, l, widest, a, (true, false, true), None, miss);
             m.store(d, B);
         }
         Access::Field { d, o, f, g, keep } => match g {
             Some(g) => {
-                inner(m, l, o, f, keep, miss);
-                read_field_to(m, d, g, miss);
+                let known = inner(m, l, widest, o, (f, g), keep, miss);
+                has_field(m, known, g, miss);
+                m.load_word_to(d, C, 8 * g as i32);
             }
             None => {
-                data(m, l, o, (false, false, false), miss);
-                read_field_to(m, d, f, miss);
+                let known = data(m, l, widest, o, (false, false, false), Some(f), miss);
+                has_field(m, known, f, miss);
+                m.load_word_to(d, C, 8 * f as i32);
             }
         },
         Access::SetField { o, f, v } => {
-            data(m, l, o, (false, true, false), miss);
-            m.branch_if(B, Test::Ule, Operand::Imm(f as u32), miss);
+            let known = data(m, l, widest, o, (false, true, false), Some(f), miss);
+            has_field(m, known, f, miss);
             m.load(A, v);
             m.store_word(C, 8 * f as i32, A);
             m.field_written(f);
@@ -221,7 +288,8 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
             m.branch_if(B, Test::Ne, Operand::Imm(variant as u32), miss);
             m.load_narrow(B, C, 0, 1);
             fields(m, l, miss);
-            read_field_to(m, d, f, miss);
+            has_field(m, 0, f, miss);
+            m.load_word_to(d, C, 8 * f as i32);
         }
         Access::CellGet { d, c } => {
             m.load(A, c);
@@ -250,61 +318,108 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, access: Access, miss: M::
 /// after which nothing looked up is known. With `fresh`, looked up
 /// whatever is remembered: an entry whose lookup failed reads as no data,
 /// which only a use that checks the length may rely on.
+///
+/// A record looked up now is checked for the fields `widest` says (to
+/// `miss` if it lacks one). The words of its data known to be there for
+/// the access (field `f`, if one): those checked now, or the entry's for
+/// a read (a store's length may be 0: see `fill`), and `B` is not
+/// loaded if field `f` is among them.
 fn data<M: Masm>(
     m: &mut M,
     l: &HeapLayout,
+    widest: &Widest,
     slot: u16,
     (array, write, fresh): (bool, bool, bool),
+    f: Option<u16>,
     miss: M::Label,
-) {
+) -> u32 {
     use Reg::{B, C};
     if let Some(i) = m.find_object(slot, array).filter(|_| !fresh) {
         let (items, len, write_len) = Ctx::object(i);
-        m.ctx_word(B, if write { write_len } else { len });
+        let known = match write {
+            true => 0,
+            false => m.object_at(i).map_or(0, |o| o.words),
+        };
+        if !f.is_some_and(|f| known > f as u32) {
+            m.ctx_word(B, if write { write_len } else { len });
+        }
         m.ctx_word(C, items);
-        return;
+        return known;
     }
     lookup(m, l, slot, array, write, miss);
+    let words = if array { 0 } else { widest.words(slot, None) };
+    at_least(m, words, miss);
     if let Some(i) = m.new_object() {
         fill(m, l, i, write);
-        m.note_object(i, LookedUp::slot(slot, array));
+        let name = LookedUp::slot(slot, array);
+        m.note_object(i, LookedUp { words, ..name });
+    }
+    words
+}
+
+/// To `miss` unless `B`, a record's length, is at least `words`.
+fn at_least<M: Masm>(m: &mut M, words: u32, miss: M::Label) {
+    if words > 0 {
+        m.branch_if(Reg::B, Test::Ule, Operand::Imm(words - 1), miss);
     }
 }
 
 /// `C` = the fields of the record in field `f` of the record in `o`, `B`
-/// = how many (as `data` says); with `keep`, that record's handle stored
-/// in slot `keep` too. Read from the context entry it was looked up into
-/// before (see `Masm::find_inner`): it stays the one there until a field
-/// `f` is written, `o` is, or a call out, and a copy in `keep` keeps its
-/// entry past the first two. Else looked up now and remembered there.
-fn inner<M: Masm>(m: &mut M, l: &HeapLayout, o: u16, f: u16, keep: Option<u16>, miss: M::Label) {
+/// = how many (as `data` says, for a read of its field `g`); with `keep`,
+/// that record's handle stored in slot `keep` too. Read from the context
+/// entry it was looked up into before (see `Masm::find_inner`): it stays
+/// the one there until a field `f` is written, `o` is, or a call out, and
+/// a copy in `keep` keeps its entry past the first two. Else looked up
+/// now and remembered there. The words known to be there (as `data`).
+fn inner<M: Masm>(
+    m: &mut M,
+    l: &HeapLayout,
+    widest: &Widest,
+    o: u16,
+    (f, g): (u16, u16),
+    keep: Option<u16>,
+    miss: M::Label,
+) -> u32 {
     use Reg::{A, B, C};
     if keep.is_some() || m.find_inner(o, f).is_none() {
-        data(m, l, o, (false, false, false), miss);
-        read_field(m, f, miss);
+        let known = data(m, l, widest, o, (false, false, false), Some(f), miss);
+        has_field(m, known, f, miss);
+        m.load_word(A, C, 8 * f as i32);
         if let Some(keep) = keep {
             m.store(keep, A);
         }
     }
     let name = LookedUp {
-        slot: o,
-        array: false,
         field: Some(f),
         copy: keep,
+        ..LookedUp::slot(o, false)
     };
     if let Some(i) = m.find_inner(o, f) {
         let (items, len, _) = Ctx::object(i);
-        m.ctx_word(B, len);
+        let words = m.object_at(i).map_or(0, |o| o.words);
+        if words <= g as u32 {
+            m.ctx_word(B, len);
+        }
         m.ctx_word(C, items);
-        m.note_object(i, name);
-        return;
+        m.note_object(i, LookedUp { words, ..name });
+        return words;
     }
     object(m, l, None, miss);
     fields(m, l, miss);
+    let words = inner_words(widest, &name);
+    at_least(m, words, miss);
     if let Some(i) = m.new_object() {
         fill(m, l, i, false);
-        m.note_object(i, name);
+        m.note_object(i, LookedUp { words, ..name });
     }
+    words
+}
+
+/// The fields to check the record `name` names (`o.f`, maybe copied to
+/// a local too) for as it is looked up: the wider claim of its names.
+fn inner_words(widest: &Widest, name: &LookedUp) -> u32 {
+    let copy = name.copy.map_or(0, |c| widest.words(c, None));
+    widest.words(name.slot, name.field).max(copy)
 }
 
 /// `C` = the data of the object in `slot`, `B` = its length (as `data`
@@ -353,11 +468,13 @@ fn read_field<M: Masm>(m: &mut M, f: u16, miss: M::Label) {
     m.load_word(Reg::A, Reg::C, 8 * f as i32);
 }
 
-/// Slot `d` = field `f` of the fields at `C`, `B` of them; to `miss` if
-/// there is no field `f`.
-fn read_field_to<M: Masm>(m: &mut M, d: u16, f: u16, miss: M::Label) {
-    m.branch_if(Reg::B, Test::Ule, Operand::Imm(f as u32), miss);
-    m.load_word_to(d, Reg::C, 8 * f as i32);
+/// To `miss` unless the fields at `C`, `B` of them, have a field `f`:
+/// no check if `known` words of them are known to be there and `f` is
+/// among them (`data` then left `B` unset).
+fn has_field<M: Masm>(m: &mut M, known: u32, f: u16, miss: M::Label) {
+    if known <= f as u32 {
+        m.branch_if(Reg::B, Test::Ule, Operand::Imm(f as u32), miss);
+    }
 }
 
 /// Context entry `i` = the data and length in `C` and `B` of the object
@@ -389,8 +506,16 @@ fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool) {
 /// `force`, also where `reuse` says it does: a shim ran, or nothing is
 /// known), looking the objects up. One whose lookup fails (a value the
 /// slot does not hold yet) is set to no data, so that accesses through
-/// it miss.
-pub(crate) fn establish<M: Masm>(m: &mut M, l: &HeapLayout, want: &Entries, force: bool) {
+/// it miss; but where the code after trusts it to have `words` fields,
+/// that (or a record with fewer) goes to `leave` (see `needs_leave`;
+/// `None` if there is none where one is needed).
+pub(crate) fn establish<M: Masm>(
+    m: &mut M,
+    l: &HeapLayout,
+    want: &Entries,
+    force: bool,
+    leave: Option<M::Label>,
+) -> Option<()> {
     for (i, w) in want.iter().enumerate() {
         let Some(w) = *w else { continue };
         let i = i as u8;
@@ -404,9 +529,19 @@ pub(crate) fn establish<M: Masm>(m: &mut M, l: &HeapLayout, want: &Entries, forc
             object(m, l, None, fail);
             fields(m, l, fail);
         }
+        let leave = match w.words {
+            0 => None,
+            _ => Some(leave?),
+        };
+        if let Some(leave) = leave {
+            at_least(m, w.words, leave);
+        }
         fill(m, l, i, false);
         m.jump(done);
         m.bind_local(fail);
+        if let Some(leave) = leave {
+            m.jump(leave);
+        }
         m.load_imm(Reg::B, 0);
         let (_, len, write_len) = Ctx::object(i);
         m.set_ctx_word(len, Reg::B);
@@ -414,14 +549,28 @@ pub(crate) fn establish<M: Masm>(m: &mut M, l: &HeapLayout, want: &Entries, forc
         m.bind_local(done);
         m.note_object(i, w);
     }
+    Some(())
+}
+
+/// Whether `establish`ing `want` (with `force` or not) needs somewhere
+/// to leave to: where it looks up an entry trusted to have fields.
+pub(crate) fn needs_leave<M: Masm>(m: &M, want: &Entries, force: bool) -> bool {
+    (0..OBJECT_ENTRIES as u8)
+        .zip(want)
+        .any(|(i, w)| w.is_some_and(|w| w.words > 0 && (force || m.object_at(i) != Some(w))))
 }
 
 /// The objects worth looking up before a loop, to keep in context
 /// entries around it: those its body (`accesses`) reads or writes inline
-/// through slots it never writes (`written`, sorted). A store into one
-/// that needs the write barrier misses once: the shim takes the barrier,
-/// and the entry is looked up again after it (`establish`), now writable.
-pub(crate) fn invariant(accesses: impl Iterator<Item = Access>, written: &[u16]) -> Entries {
+/// through slots it never writes (`written`, sorted), records checked
+/// for the fields `widest` says. A store into one that needs the write
+/// barrier misses once: the shim takes the barrier, and the entry is
+/// looked up again after it (`establish`), now writable.
+pub(crate) fn invariant(
+    accesses: impl Iterator<Item = Access>,
+    written: &[u16],
+    widest: &Widest,
+) -> Entries {
     let mut want: Entries = [None; OBJECT_ENTRIES];
     let mut n = 0;
     for a in accesses {
@@ -434,7 +583,11 @@ pub(crate) fn invariant(accesses: impl Iterator<Item = Access>, written: &[u16])
             continue;
         }
         if !want[..n].iter().flatten().any(|o| o.slot == slot) {
-            want[n] = Some(LookedUp::slot(slot, array));
+            let words = if array { 0 } else { widest.words(slot, None) };
+            want[n] = Some(LookedUp {
+                words,
+                ..LookedUp::slot(slot, array)
+            });
             n += 1;
         }
     }
@@ -475,4 +628,105 @@ fn record<M: Masm>(m: &mut M, miss: M::Label) {
         miss,
     );
     m.bind_local(ok);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::path::Path;
+    use std::sync::Arc;
+    use tern_vm::{JitMode, Limits, Program, Value, Vm};
+
+    thread_local! {
+        /// Fields claimed past a record's widest (see `Widest::words`):
+        /// every record looked up through a local then lacks them.
+        pub(super) static OVERCLAIM: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Records read and written through locals, inner records, calls
+    /// out that make every entry be looked up again, in loops; and a
+    /// loop that calls nothing, whose records are looked up before it.
+    const SRC: &str = "
+struct P { a: int, b: int, c: int, d: int, e: float }
+struct Q { p: P, n: int, m: int, k: int }
+fn first(p: P) -> int { return p.a; }
+fn sum(p: P, q: Q, n: int) -> int {
+    var s = 0;
+    for i in 0..n {
+        s += p.a + p.d + q.p.c + q.k;
+        q.k += 1;
+    }
+    return s;
+}
+fn build(n: int) -> int {
+    let p = P { a: 1, b: 2, c: 3, d: 4, e: 0.5 };
+    let q = Q { p: p, n: 0, m: 0, k: 0 };
+    var s = 0;
+    for i in 0..n {
+        s += p.a + p.d + q.p.c + q.k;
+        q.k += 1;
+    }
+    return s;
+}
+fn run(n: int) -> int {
+    let p = P { a: 1, b: 2, c: 3, d: 4, e: 0.5 };
+    let q = Q { p: p, n: 0, m: 0, k: 0 };
+    var s = 0;
+    for i in 0..n {
+        s += p.a + p.b + p.c + p.d;
+        p.b += 1;
+        s += q.p.c + q.p.d;
+        q.n += i;
+        s += len(str(i)) + first(p);
+        if i % 3 == 0 {
+            p.e = p.e * 2.0;
+            let big: [P] = [p, p];
+            s += big[1].c;
+        }
+    }
+    return s + q.n + q.p.b + int(p.e) + sum(p, q, n);
+}
+fn main() {}
+";
+
+    /// `name(n)` with the JIT in `mode`: the result, and how many
+    /// instructions ran.
+    fn run(name: &str, mode: JitMode, n: i64) -> String {
+        let path = Path::new("widest.src");
+        let compiled =
+            tern_compiler::compile_with(path, &tern_compiler::OneFile { path, text: SRC })
+                .unwrap_or_else(|_| panic!("compiles"));
+        let program = Program::new(compiled.module).expect("verifies");
+        let f = program
+            .module()
+            .functions
+            .iter()
+            .position(|f| f.name == name);
+        let limits = Limits {
+            jit: mode,
+            count_instructions: true,
+            ..Limits::default()
+        };
+        let mut vm = Vm::new(Arc::new(program), limits);
+        vm.set_jit(Box::new(crate::Jit::new()));
+        let r = vm.call_function(f.expect("the function") as u32, &[Value::Int(n)]);
+        format!("{r:?} after {} instructions", vm.stats().instructions)
+    }
+
+    #[test]
+    fn records_lacking_the_fields_claimed_leave_for_the_interpreter() {
+        for name in ["run", "build"] {
+            let interpreted = run(name, JitMode::Off, 300);
+            assert!(interpreted.starts_with("Ok(Int("), "{interpreted}");
+            for mode in [JitMode::Eager, JitMode::On] {
+                assert_eq!(run(name, mode, 300), interpreted);
+                // Every lookup through a local misses, and every entry
+                // looked up again for code that trusts it leaves: after a
+                // miss, before a loop, where the driver enters a loop.
+                OVERCLAIM.with(|c| c.set(1000));
+                assert_eq!(run(name, mode, 300), interpreted);
+                OVERCLAIM.with(|c| c.set(0));
+            }
+        }
+    }
 }

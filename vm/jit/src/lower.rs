@@ -26,10 +26,12 @@
 //! (`access::invariant`), and the limit checks of the calls inlined in it
 //! are made once.
 
+use crate::access::Widest;
 use crate::form::{form, without_instance, Call, FUnary, Form};
 use crate::masm::{Cmp, Entries, HeapFn, Held, IntOp, Masm, Operand, Reg, Src, Test, Use, LA};
 use crate::reuse::Reuse;
 use crate::Ctx;
+use std::cell::RefCell;
 use tern_vm::jit::{Exit, Fixed};
 use tern_vm::Program;
 
@@ -62,6 +64,8 @@ struct Miss<L> {
     /// What registers hold at `resume`, loaded again after the shim.
     held: Held,
     leave: L,
+    /// The instruction after, and the counts held back there.
+    after: (u32, u32),
 }
 
 /// [`lower`] for no instance (see `without_instance`): for listings and
@@ -234,6 +238,13 @@ fn lower_into<M: Masm>(
             Some(uses)
         })
         .collect();
+    // The widest field read through each local (see `access::Widest`).
+    let accesses = forms.iter().filter_map(|f| match f {
+        Form::Inline { access, .. } => Some(*access),
+        _ => None,
+    });
+    let locals = prog.module().functions.get(func as usize)?.num_slots();
+    let widest = Widest::of(accesses, locals);
     // The objects to look up before each loop header (see
     // `access::invariant`).
     let layout = crate::layout::heap();
@@ -246,7 +257,7 @@ fn lower_into<M: Masm>(
                 Form::Inline { access, .. } => Some(*access),
                 _ => None,
             });
-            Some(crate::access::invariant(accesses, &written))
+            Some(crate::access::invariant(accesses, &written, &widest))
         })
         .collect();
     // The first and last instruction branching to each.
@@ -320,18 +331,33 @@ fn lower_into<M: Masm>(
     let mut exits: Vec<(M::Label, Exit, u32)> = Vec::new();
     // Inline heap accesses' slow paths, after the body.
     let mut misses: Vec<Miss<M::Label>> = Vec::new();
+    // Exits where a record looked up again lacks the fields the code
+    // after trusts it to have (see `access::establish`): made where
+    // `exits` is borrowed, added to it at the end.
+    let lacking: RefCell<Vec<(M::Label, Exit, u32)>> = RefCell::new(Vec::new());
     // Makes the context entries hold the objects wanted (see
-    // `access::establish`).
-    let establish = |m: &mut M, want: &Entries, force: bool| {
-        if let Some(layout) = layout {
-            crate::access::establish(m, layout, want, force);
-        }
+    // `access::establish`); leaving, where one lacks fields, for the
+    // interpreter to run the instruction at `pc` with `held_back` counts
+    // added.
+    let establish = |m: &mut M, want: &Entries, force: bool, (pc, held_back): (u32, u32)| {
+        let Some(layout) = layout else {
+            return Some(());
+        };
+        let leave = crate::access::needs_leave(m, want, force).then(|| {
+            let leave = m.out_label();
+            lacking
+                .borrow_mut()
+                .push((leave, Exit::Leave(pc), held_back));
+            leave
+        });
+        crate::access::establish(m, layout, want, force, leave)
     };
     // Makes the entries and the registers hold what `held` says: `force`
     // where what compiled code knows is nothing (a stub after a call out).
-    let restore = |m: &mut M, held: &Held, force: bool| {
-        establish(m, &held.objects, force);
+    let restore = |m: &mut M, held: &Held, force: bool, at: (u32, u32)| {
+        establish(m, &held.objects, force, at)?;
         m.adopt(held);
+        Some(())
     };
     // Where an instruction the runtime ran trapped.
     let trapped = m.new_label();
@@ -366,7 +392,7 @@ fn lower_into<M: Masm>(
                 header_checks[k] = Some(leave);
             }
             if let Some(want) = &wants[k] {
-                establish(m, want, false);
+                establish(m, want, false, (pc, pending))?;
             }
             // After an inlined call's poll, only the driver comes in
             // besides the way that falls in, through a stub that loads
@@ -425,11 +451,13 @@ fn lower_into<M: Masm>(
             poll(m);
             match expects(t) {
                 Some(held) => {
-                    restore(m, held, false);
+                    // Counted: the interpreter would go on at `t`.
+                    restore(m, held, false, (t, 0))?;
                     m.jump_adopted(l);
                 }
                 None => m.jump(l),
             }
+            Some(())
         };
         // A branch to `t` (`emit(m, label, inverted)` branches to `label`
         // if the condition holds, or with `inverted` if it does not):
@@ -446,7 +474,7 @@ fn lower_into<M: Masm>(
                 let skip = m.out_label();
                 emit(m, skip, true);
                 let goes_on = m.peek();
-                back_to(m, t, l);
+                back_to(m, t, l)?;
                 m.bind_with(skip, &goes_on);
             }
             Some(())
@@ -520,8 +548,9 @@ fn lower_into<M: Masm>(
                 let layout = layout?;
                 let (miss, resume, leave) = (m.out_label(), m.new_label(), m.new_label());
                 exits.push((leave, Exit::Leave(pc), pending));
-                crate::access::emit(m, layout, access, miss);
+                crate::access::emit(m, layout, &widest, access, miss);
                 let held = m.bind_resume(resume);
+                pending += n as u32;
                 misses.push(Miss {
                     at: miss,
                     resume,
@@ -530,8 +559,8 @@ fn lower_into<M: Masm>(
                     f,
                     x,
                     y,
+                    after: (pc + 1, pending),
                 });
-                pending += n as u32;
             }
             Form::HeapOr { f, x, y } => {
                 let (slow, done) = (m.new_label(), m.new_label());
@@ -600,7 +629,7 @@ fn lower_into<M: Masm>(
             Form::Jump { t } => {
                 let l = target(t)?;
                 match t <= pc {
-                    true => back_to(m, t, l),
+                    true => back_to(m, t, l)?,
                     false => m.jump(l),
                 }
             }
@@ -697,7 +726,7 @@ fn lower_into<M: Masm>(
         m.call_heap(miss.f, miss.x, miss.y, miss.leave);
         // The access may have missed half way through remembering an
         // object: every entry the code after it trusts is looked up again.
-        restore(m, &miss.held, true);
+        restore(m, &miss.held, true, miss.after)?;
         m.jump(miss.resume);
     }
     // The driver enters a loop header through a stub that loads what the
@@ -715,12 +744,13 @@ fn lower_into<M: Masm>(
                 exits.push((leave, Exit::Leave(start + k as u32), 0));
                 m.enter_checks(depth, need, leave);
             }
-            restore(m, held, true);
+            restore(m, held, true, (start + k as u32, 0))?;
             m.jump(labels[k]);
         }
     }
     m.bind(trapped);
     m.exit(Exit::Trapped.encode());
+    exits.extend(lacking.into_inner());
     for (label, exit, held_back) in exits {
         m.bind(label);
         if held_back > 0 {

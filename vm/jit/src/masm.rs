@@ -97,13 +97,18 @@ pub type Entries = [Option<LookedUp>; OBJECT_ENTRIES];
 /// An object looked up into a context entry (see `access`): the slot
 /// holding it, or with `field`, holding the record whose field `field`
 /// holds it (`a.b` of `a.b.c`); whether an array (else a record); and
-/// `copy`, another slot holding the object itself, if one is known to.
+/// `copy`, another slot holding the object itself, if one is known to;
+/// and `words`, how many words of a record's fields a check found there
+/// when the entry was filled (the record's fields below it are read
+/// with no check: see `access::Widest`). Whatever names it goes by, the
+/// entry holds the same object, so `words` stays with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LookedUp {
     pub slot: u16,
     pub array: bool,
     pub field: Option<u16>,
     pub copy: Option<u16>,
+    pub words: u32,
 }
 
 impl LookedUp {
@@ -114,6 +119,15 @@ impl LookedUp {
             array,
             field: None,
             copy: None,
+            words: 0,
+        }
+    }
+
+    /// The same object, known as the one in slot `c` alone.
+    fn only_in(self, c: u16) -> LookedUp {
+        LookedUp {
+            words: self.words,
+            ..LookedUp::slot(c, self.array)
         }
     }
 
@@ -129,7 +143,7 @@ impl LookedUp {
         match self.copy {
             Some(c) if c == slot && self.slot == slot => None,
             Some(c) if c == slot => Some(LookedUp { copy: None, ..self }),
-            Some(c) if self.slot == slot => Some(LookedUp::slot(c, self.array)),
+            Some(c) if self.slot == slot => Some(self.only_in(c)),
             _ if self.slot == slot => None,
             _ => Some(self),
         }
@@ -141,7 +155,7 @@ impl LookedUp {
         let mut left = self;
         if o.field.is_some() && (left.slot, left.field) == (o.slot, o.field) {
             match left.copy {
-                Some(c) => left = LookedUp::slot(c, left.array),
+                Some(c) => left = left.only_in(c),
                 None => return None,
             }
         }
@@ -153,7 +167,7 @@ impl LookedUp {
                 left.copy = None;
             }
             if left.field.is_none() && left.slot == s {
-                left = LookedUp::slot(left.copy?, left.array);
+                left = left.only_in(left.copy?);
             }
         }
         Some(left)
@@ -164,7 +178,7 @@ impl LookedUp {
     /// its `copy`.
     pub fn without_field(self, f: u16) -> Option<LookedUp> {
         match (self.field, self.copy) {
-            (Some(g), Some(c)) if g == f => Some(LookedUp::slot(c, self.array)),
+            (Some(g), Some(c)) if g == f => Some(self.only_in(c)),
             (Some(g), None) if g == f => None,
             _ => Some(self),
         }
