@@ -449,7 +449,7 @@ fn lookup<M: Masm>(m: &mut M, l: &HeapLayout, slot: u16, array: bool, write: boo
 /// not a record.
 fn fields<M: Masm>(m: &mut M, l: &HeapLayout, fail: M::Label) {
     use Reg::{B, C};
-    let (big, done) = (m.new_label(), m.new_label());
+    let (big, done) = (m.local_label(), m.local_label());
     m.branch_if(B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
     m.add_offset(C, C, l.fields);
     m.load_imm(B, INLINE_FIELDS as i64);
@@ -490,7 +490,7 @@ fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool) {
         m.set_ctx_word(write_len, B);
         return;
     }
-    let (old, done) = (m.new_label(), m.new_label());
+    let (old, done) = (m.local_label(), m.local_label());
     barrier(m, l, old);
     m.ctx_word(B, len);
     m.set_ctx_word(write_len, B);
@@ -522,31 +522,29 @@ pub(crate) fn establish<M: Masm>(
         if !force && m.object_at(i) == Some(w) {
             continue;
         }
-        let (fail, done) = (m.new_label(), m.new_label());
+        let (local, done) = (m.local_label(), m.local_label());
+        // Trusted to have fields: every failure leaves.
+        let fail = match w.words {
+            0 => local,
+            _ => leave?,
+        };
         lookup(m, l, w.slot, w.array, false, fail);
         if let Some(f) = w.field {
             read_field(m, f, fail);
             object(m, l, None, fail);
             fields(m, l, fail);
         }
-        let leave = match w.words {
-            0 => None,
-            _ => Some(leave?),
-        };
-        if let Some(leave) = leave {
-            at_least(m, w.words, leave);
-        }
+        at_least(m, w.words, fail);
         fill(m, l, i, false);
-        m.jump(done);
-        m.bind_local(fail);
-        if let Some(leave) = leave {
-            m.jump(leave);
+        if w.words == 0 {
+            m.jump(done);
+            m.bind_local(local);
+            m.load_imm(Reg::B, 0);
+            let (_, len, write_len) = Ctx::object(i);
+            m.set_ctx_word(len, Reg::B);
+            m.set_ctx_word(write_len, Reg::B);
+            m.bind_local(done);
         }
-        m.load_imm(Reg::B, 0);
-        let (_, len, write_len) = Ctx::object(i);
-        m.set_ctx_word(len, Reg::B);
-        m.set_ctx_word(write_len, Reg::B);
-        m.bind_local(done);
         m.note_object(i, w);
     }
     Some(())
@@ -619,7 +617,7 @@ fn barrier<M: Masm>(m: &mut M, l: &HeapLayout, miss: M::Label) {
 
 /// To `miss` unless the discriminant in `B` is a record's, small or big.
 fn record<M: Masm>(m: &mut M, miss: M::Label) {
-    let ok = m.new_label();
+    let ok = m.local_label();
     m.branch_if(Reg::B, Test::Eq, Operand::Imm(layout::RECORD as u32), ok);
     m.branch_if(
         Reg::B,

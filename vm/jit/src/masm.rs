@@ -389,10 +389,16 @@ pub trait Masm {
     /// `frame[slot]` = float cache register `k` (no scratch register
     /// changed).
     fn fspill(&mut self, slot: u16, k: u8);
-    /// Binds `label`, which control reaches only by jumps from code of
-    /// the same instruction emitted since its start, on no path between
-    /// which and here a slot is loaded or stored: the cache registers
-    /// hold what they held (`A` is unknown).
+    /// A label for [`Masm::bind_local`]: branches and jumps to it leave
+    /// the cache registers as they are (nothing is written back).
+    fn local_label(&mut self) -> Self::Label {
+        self.new_label()
+    }
+    /// Binds `label`, a [`Masm::local_label`], which control reaches only
+    /// by jumps from code of the same instruction emitted since its start,
+    /// on no path between which and here a slot is loaded or stored (or
+    /// anything written back): the cache registers hold what they held,
+    /// dirty or not, on every way in (`A` is unknown).
     fn bind_local(&mut self, label: Self::Label) {
         self.bind(label);
     }

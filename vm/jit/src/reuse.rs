@@ -20,8 +20,10 @@
 //! control goes, or whoever runs next, finds every slot in memory, as if
 //! each instruction had stored its result). A branch to an
 //! [`Masm::out_label`] (a slow path, an exit) writes back in a stub on its
-//! way there (see `way_to`), not on the path that goes on. A slot written
-//! twice between two of those is stored once.
+//! way there (see `way_to`), not on the path that goes on; one to a
+//! [`Masm::local_label`] (inside an access, where no slot is touched)
+//! writes back nothing. A slot written twice between two of those is
+//! stored once.
 //!
 //! Everything held is forgotten wherever control can arrive from
 //! elsewhere (every label bound, except an instruction's own label where
@@ -127,6 +129,8 @@ pub(crate) struct Reuse<'a, M: Masm> {
     next_object: usize,
     /// Labels made by [`Masm::out_label`].
     outs: HashSet<M::Label>,
+    /// Labels made by [`Masm::local_label`].
+    locals: HashSet<M::Label>,
     /// Joins ([`Masm::mark_out`]), and the branches to each so far.
     joins: HashSet<M::Label>,
     edges: HashMap<M::Label, Vec<Edge<M::Label>>>,
@@ -147,6 +151,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
             objects: [None; OBJECT_ENTRIES],
             next_object: 0,
             outs: HashSet::new(),
+            locals: HashSet::new(),
             joins: HashSet::new(),
             edges: HashMap::new(),
             ways: Vec::new(),
@@ -206,6 +211,10 @@ impl<'a, M: Masm> Reuse<'a, M> {
     /// where the join is, if what is dirty now stays held there, else a
     /// stub that writes back the rest (see `bind_edges`).
     fn way_to(&mut self, label: M::Label) -> M::Label {
+        if self.locals.contains(&label) {
+            // Every way there holds what this one does (`bind_local`).
+            return label;
+        }
         if self.joins.contains(&label) {
             // What it writes back is known where the join is bound.
             let at = self.m.new_label();
@@ -453,10 +462,18 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.bind(label);
     }
     fn bind_local(&mut self, label: M::Label) {
-        // The jumps here wrote back what they held; so does the way in.
-        self.flush();
+        // Every way in holds what this one does, dirty or not.
+        debug_assert!(
+            self.locals.contains(&label),
+            "bind_local of a label not local"
+        );
         self.forget();
         self.m.bind(label);
+    }
+    fn local_label(&mut self) -> M::Label {
+        let label = self.m.new_label();
+        self.locals.insert(label);
+        label
     }
     /// Nothing is written back: the stub that also comes here loads
     /// what the registers hold from the slots, where the call out left
@@ -783,7 +800,9 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.div_magic(d, magic, rem);
     }
     fn jump(&mut self, label: M::Label) {
-        self.flush();
+        if !self.locals.contains(&label) {
+            self.flush();
+        }
         self.m.jump(label);
     }
     fn entry(&mut self) {
