@@ -338,6 +338,35 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
     }
 
+    fn write_cached(&mut self, float: bool, k: u8, base: Reg, at: Word) {
+        let b = reg(base);
+        let c = match float {
+            false => INT_CACHE[k as usize],
+            true => FLOAT_CACHE[k as usize],
+        };
+        let far = match at {
+            Word::At(off) => self.far_offset(off, 8),
+            Word::Element(_) => false,
+        };
+        let ops = &mut *self.ops;
+        match (at, float, far) {
+            (Word::Element(i), false, _) => {
+                dynasm!(ops ; .arch aarch64 ; str X(c), [X(b), X(reg(i)), lsl #3])
+            }
+            (Word::Element(i), true, _) => {
+                dynasm!(ops ; .arch aarch64 ; str D(c), [X(b), X(reg(i)), lsl #3])
+            }
+            (Word::At(_), false, true) => dynasm!(ops ; .arch aarch64 ; str X(c), [X(b), x9]),
+            (Word::At(_), true, true) => dynasm!(ops ; .arch aarch64 ; str D(c), [X(b), x9]),
+            (Word::At(off), false, false) => {
+                dynasm!(ops ; .arch aarch64 ; str X(c), [X(b), off as u32])
+            }
+            (Word::At(off), true, false) => {
+                dynasm!(ops ; .arch aarch64 ; str D(c), [X(b), off as u32])
+            }
+        }
+    }
+
     fn store_word(&mut self, base: Reg, off: i32, r: Reg) {
         if self.far_offset(off, 8) {
             dynasm!(self.ops ; .arch aarch64 ; str X(reg(r)), [X(reg(base)), x9]);

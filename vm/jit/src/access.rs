@@ -28,7 +28,7 @@
 //! leaves compiled code.
 
 use crate::layout::HeapLayout;
-use crate::masm::{Entries, LookedUp, Masm, Operand, Reg, Test};
+use crate::masm::{Entries, LookedUp, Masm, Operand, Reg, Test, Word};
 use crate::Ctx;
 use crate::OBJECT_ENTRIES;
 use std::collections::HashMap;
@@ -240,10 +240,12 @@ pub(crate) fn emit<M: Masm>(
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
             match v {
-                Value::Slot(v) => m.load(B, v),
-                Value::Imm(v) => m.load_imm(B, v),
+                Value::Slot(v) => m.store_slot_to(C, Word::Element(A), v, B),
+                Value::Imm(v) => {
+                    m.load_imm(B, v);
+                    m.store_element(C, A, B);
+                }
             }
-            m.store_element(C, A, B);
         }
         Access::Length { d, a } => {
             data(m, l, widest, a, (true, false, true), None, miss);
@@ -264,8 +266,7 @@ pub(crate) fn emit<M: Masm>(
         Access::SetField { o, f, v } => {
             let known = data(m, l, widest, o, (false, true, false), Some(f), miss);
             has_field(m, known, f, miss);
-            m.load(A, v);
-            m.store_word(C, 8 * f as i32, A);
+            m.store_slot_to(C, Word::At(8 * f as i32), v, A);
             m.field_written(f);
         }
         Access::Tag { d, s } => {
@@ -300,8 +301,7 @@ pub(crate) fn emit<M: Masm>(
             m.load(A, c);
             object(m, l, Some(layout::CELL), miss);
             barrier(m, l, miss);
-            m.load(A, v);
-            m.store_word(C, l.cell_value, A);
+            m.store_slot_to(C, Word::At(l.cell_value), v, A);
         }
     }
 }

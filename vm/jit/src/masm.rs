@@ -619,6 +619,18 @@ pub trait Masm {
     /// Cache register `k`, a float one if `float`, = the word `at` from
     /// `base`.
     fn read_cached(&mut self, float: bool, k: u8, base: Reg, at: Word);
+    /// The word `at` from `base` = cache register `k`, a float one if
+    /// `float`.
+    fn write_cached(&mut self, float: bool, k: u8, base: Reg, at: Word);
+    /// The word `at` from `base` = `frame[v]`, through `via` where no
+    /// register holds it (`reuse` stores it from one that does).
+    fn store_slot_to(&mut self, base: Reg, at: Word, v: u16, via: Reg) {
+        self.load(via, v);
+        match at {
+            Word::Element(index) => self.store_element(base, index, via),
+            Word::At(off) => self.store_word(base, off, via),
+        }
+    }
     /// The slots the function reads only as floats (by number; a copy
     /// reads as neither), whose values loaded from the heap go straight
     /// to float registers: only `reuse` keeps them.

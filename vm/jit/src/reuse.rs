@@ -775,6 +775,24 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
         self.m.store_element(base, index, r);
     }
+    fn write_cached(&mut self, float: bool, k: u8, base: Reg, at: Word) {
+        self.m.write_cached(float, k, base, at);
+    }
+    /// From the register that holds `v`'s value, if one does (either
+    /// kind: the same bits).
+    fn store_slot_to(&mut self, base: Reg, at: Word, v: u16, via: Reg) {
+        for float in [true, false] {
+            if let Some(k) = self.bank(float).holding(v) {
+                self.m.write_cached(float, k, base, at);
+                return;
+            }
+        }
+        self.load(via, v);
+        match at {
+            Word::Element(index) => self.store_element(base, index, via),
+            Word::At(off) => self.store_word(base, off, via),
+        }
+    }
     fn add_scaled(&mut self, r: Reg, index: Reg, stride: u32) {
         self.writes(r);
         self.m.add_scaled(r, index, stride);

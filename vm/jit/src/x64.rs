@@ -353,6 +353,25 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         }
     }
 
+    fn write_cached(&mut self, float: bool, k: u8, base: Reg, at: Word) {
+        let (b, k) = (reg(base), k as usize);
+        let ops = &mut *self.ops;
+        match (at, float) {
+            (Word::Element(i), false) => {
+                dynasm!(ops ; .arch x64 ; mov QWORD [Rq(b) + Rq(reg(i)) * 8], Rq(INT_CACHE[k]))
+            }
+            (Word::Element(i), true) => {
+                dynasm!(ops ; .arch x64 ; movsd QWORD [Rq(b) + Rq(reg(i)) * 8], Rx(FLOAT_CACHE[k]))
+            }
+            (Word::At(off), false) => {
+                dynasm!(ops ; .arch x64 ; mov QWORD [Rq(b) + off], Rq(INT_CACHE[k]))
+            }
+            (Word::At(off), true) => {
+                dynasm!(ops ; .arch x64 ; movsd QWORD [Rq(b) + off], Rx(FLOAT_CACHE[k]))
+            }
+        }
+    }
+
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
         dynasm!(self.ops ; .arch x64 ; mov QWORD [Rq(reg(base)) + Rq(reg(index)) * 8], Rq(reg(r)));
     }
