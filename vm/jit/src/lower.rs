@@ -43,6 +43,9 @@ const LOOP_SCAN: usize = 256;
 /// backend adds them with one instruction).
 const PENDING_MAX: u32 = 3840;
 
+/// How far `lower` looks for the next use of a value read from the heap.
+const NEXT_READ_WINDOW: usize = 16;
+
 /// `cond`, or with `inverted` its negation (for ints: no NaN).
 fn inv_if(cond: Cmp, inverted: bool) -> Cmp {
     if inverted {
@@ -238,6 +241,18 @@ fn lower_into<M: Masm>(
             Some(uses)
         })
         .collect();
+    // Whether the next instruction (within a few) to use slot `d` after
+    // instruction `k` reads it as a float; `None` if it writes it first,
+    // copies it, or none does (see `Masm::read_kind`).
+    let next_read = |k: usize, d: u16| -> Option<bool> {
+        for f in forms.iter().skip(k + 1).take(NEXT_READ_WINDOW) {
+            if let Some(u) = f.uses().into_iter().find(|u| u.slot == d) {
+                let copy = matches!(f, Form::Move { .. });
+                return (!u.write && !copy).then_some(u.float);
+            }
+        }
+        None
+    };
     // The widest field read through each local (see `access::Widest`).
     let accesses = forms.iter().filter_map(|f| match f {
         Form::Inline { access, .. } => Some(*access),
@@ -548,6 +563,7 @@ fn lower_into<M: Masm>(
                 let layout = layout?;
                 let (miss, resume, leave) = (m.out_label(), m.new_label(), m.new_label());
                 exits.push((leave, Exit::Leave(pc), pending));
+                m.read_kind(access.writes()[0].and_then(|d| Some((d, next_read(k, d)?))));
                 crate::access::emit(m, layout, &widest, access, miss);
                 let held = m.bind_resume(resume);
                 pending += n as u32;

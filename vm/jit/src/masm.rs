@@ -637,6 +637,12 @@ pub trait Masm {
     fn read_as_floats(&mut self, floats: Vec<bool>) {
         let _ = floats;
     }
+    /// How the next instruction's heap read into `slot` goes (where the
+    /// slot is read both ways): to a float register if `float`, as the
+    /// next use of the value reads it. `None`: as `read_as_floats` says.
+    fn read_kind(&mut self, next: Option<(u16, bool)>) {
+        let _ = next;
+    }
     /// `d = *(base + 8 * index)`: `reuse` loads it straight into `d`'s
     /// register.
     fn load_element_to(&mut self, d: u16, base: Reg, index: Reg) {

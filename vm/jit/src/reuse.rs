@@ -138,6 +138,8 @@ pub(crate) struct Reuse<'a, M: Masm> {
     ways: Vec<Way<M::Label>>,
     /// The slots read only as floats (see `Masm::read_as_floats`).
     float_only: Vec<bool>,
+    /// How the next heap read into a slot goes (see `Masm::read_kind`).
+    next_kind: Option<(u16, bool)>,
 }
 
 impl<'a, M: Masm> Reuse<'a, M> {
@@ -156,6 +158,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
             edges: HashMap::new(),
             ways: Vec::new(),
             float_only: Vec::new(),
+            next_kind: None,
         }
     }
 
@@ -343,7 +346,10 @@ impl<'a, M: Masm> Reuse<'a, M> {
     /// `d` = the word `at` from `base`, loaded straight into `d`'s
     /// register: a float one if the function reads `d` only as a float.
     fn read_to(&mut self, d: u16, base: Reg, at: Word) {
-        let float = self.float_only.get(d as usize) == Some(&true);
+        let float = match self.next_kind.take() {
+            Some((s, float)) if s == d => float,
+            _ => self.float_only.get(d as usize) == Some(&true),
+        };
         let Some(k) = self.own_register(float, d) else {
             match at {
                 Word::Element(index) => self.load_element(Reg::A, base, index),
@@ -765,6 +771,9 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     }
     fn read_as_floats(&mut self, floats: Vec<bool>) {
         self.float_only = floats;
+    }
+    fn read_kind(&mut self, next: Option<(u16, bool)>) {
+        self.next_kind = next;
     }
     fn load_element_to(&mut self, d: u16, base: Reg, index: Reg) {
         self.read_to(d, base, Word::Element(index));
