@@ -478,6 +478,22 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn div_magic(&mut self, d: i64, (m, shift, add, sub): (i64, u32, bool, bool), rem: bool) {
+        if let Some(s) = crate::masm::power_of_two(d) {
+            // `n / 2^s` toward zero: a negative `n` biased by `2^s - 1`
+            // (its sign's bits, the low `s` of them), then shifted.
+            let (s, bias) = (s as u32, 64 - s as u32);
+            dynasm!(self.ops
+                ; .arch aarch64
+                ; asr x3, x1, 63
+                ; add x3, x1, x3, lsr bias
+                ; asr x3, x3, s
+            );
+            match rem {
+                true => dynasm!(self.ops ; .arch aarch64 ; sub x1, x1, x3, lsl s),
+                false => dynasm!(self.ops ; .arch aarch64 ; mov x1, x3),
+            }
+            return;
+        }
         self.imm64(10, m as u64);
         let ops = &mut *self.ops;
         dynasm!(ops ; .arch aarch64 ; smulh x3, x1, x10);

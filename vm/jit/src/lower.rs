@@ -609,10 +609,18 @@ fn lower_into<M: Masm>(
             | Form::Inline { .. }
             | Form::HeapOr { .. } => {}
             Form::Move { d, s } => m.copy_slot(d, s),
-            Form::Imm { d, v } => {
-                m.load_imm(Reg::A, v);
-                m.store(d, Reg::A);
-            }
+            // Into a float register where it is next read as a float (a
+            // float constant: from the pool, no integer register taken).
+            Form::Imm { d, v } => match next_read(k, d) {
+                Some(true) => {
+                    m.fload_imm(Reg::A, v as u64);
+                    m.fstore(d, Reg::A);
+                }
+                _ => {
+                    m.load_imm(Reg::A, v);
+                    m.store(d, Reg::A);
+                }
+            },
             Form::Binary { op, d, a, b } => m.int_slots(op, d, a, b),
             Form::MulAdd { d, a, b, c } => m.mul_add_slots(d, a, b, c),
             Form::Neg { d, a } => {

@@ -745,6 +745,12 @@ pub trait Masm {
     fn call_float(&mut self, f: FloatFn);
 }
 
+/// `s` where `d` is `2^s` with `s` in 1..=62: a divisor both backends
+/// divide by with shifts (the magic multiplication is for the others).
+pub fn power_of_two(d: i64) -> Option<u8> {
+    (d > 1 && d.count_ones() == 1).then(|| d.trailing_zeros() as u8)
+}
+
 /// `fA = a`, `fB = b` (the defaults of the float operations on slots).
 fn load_floats<M: Masm + ?Sized>(m: &mut M, a: u16, b: FSrc) {
     m.fload(Reg::A, a);

@@ -423,6 +423,28 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn div_magic(&mut self, d: i64, (m, shift, add, sub): (i64, u32, bool, bool), rem: bool) {
+        if let Some(s) = crate::masm::power_of_two(d) {
+            // `n / 2^s` toward zero: a negative `n` biased by `2^s - 1`
+            // (its sign's bits, the low `s` of them), then shifted.
+            dynasm!(self.ops
+                ; .arch x64
+                ; mov rcx, rax
+                ; mov rdx, rax
+                ; sar rdx, 63
+                ; shr rdx, (64 - s) as i8
+                ; add rax, rdx
+                ; sar rax, s as i8
+            );
+            if rem {
+                dynasm!(self.ops
+                    ; .arch x64
+                    ; shl rax, s as i8
+                    ; sub rcx, rax
+                    ; mov rax, rcx
+                );
+            }
+            return;
+        }
         let ops = &mut *self.ops;
         // `rcx` = n; the high half of n * m, adjusted, shifted, plus one
         // when negative (`Divisor::quotient`).

@@ -336,6 +336,66 @@ fn integer_edges_trap_and_wrap_as_interpreted() {
 }
 
 #[test]
+fn division_by_constants_truncates_toward_zero() {
+    // Powers of two divide with shifts, the others by multiplication.
+    let divisors: [i64; 14] = [
+        2,
+        4,
+        8,
+        1 << 20,
+        1 << 61,
+        1 << 62,
+        3,
+        7,
+        10,
+        -2,
+        -8,
+        -(1 << 62),
+        i64::MAX,
+        i64::MIN + 1,
+    ];
+    let mut src = String::new();
+    for (i, d) in divisors.iter().enumerate() {
+        // `0 - x`: the literal after a minus is never past `i64::MAX`.
+        let d = if *d < 0 {
+            format!("(0 - {})", -d)
+        } else {
+            d.to_string()
+        };
+        src += &format!("fn q{i}(n: int) -> int {{ return n / {d}; }}\n");
+        src += &format!("fn r{i}(n: int) -> int {{ return n % {d}; }}\n");
+    }
+    src += "fn main() {}\n";
+    let ns = [
+        0i64,
+        1,
+        -1,
+        2,
+        -2,
+        3,
+        -3,
+        7,
+        -7,
+        (1 << 62) + 5,
+        -(1 << 62) - 5,
+        12_345_678_901,
+        -12_345_678_901,
+        i64::MAX,
+        i64::MAX - 1,
+        i64::MIN,
+        i64::MIN + 1,
+    ];
+    for (i, &d) in divisors.iter().enumerate() {
+        for &n in &ns {
+            let q = int(call(&src, &format!("q{i}"), &[Value::Int(n)]));
+            assert_eq!(q, n.wrapping_div(d), "{n} / {d}");
+            let r = int(call(&src, &format!("r{i}"), &[Value::Int(n)]));
+            assert_eq!(r, n.wrapping_rem(d), "{n} % {d}");
+        }
+    }
+}
+
+#[test]
 fn float_conversions_saturate_as_interpreted() {
     let values = [
         0.0,
