@@ -241,10 +241,7 @@ pub(crate) fn emit<M: Masm>(
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
             match v {
                 Value::Slot(v) => m.store_slot_to(C, Word::Element(A), v, B),
-                Value::Imm(v) => {
-                    m.load_imm(B, v);
-                    m.store_element(C, A, B);
-                }
+                Value::Imm(v) => m.store_element_imm(C, A, v, B),
             }
         }
         Access::Length { d, a } => {

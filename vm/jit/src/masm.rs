@@ -657,6 +657,12 @@ pub trait Masm {
     }
     /// `*(base + 8 * index) = r`.
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg);
+    /// `*(base + 8 * index) = v`, through `via` where the machine cannot
+    /// store it as an immediate.
+    fn store_element_imm(&mut self, base: Reg, index: Reg, v: i64, via: Reg) {
+        self.load_imm(via, v);
+        self.store_element(base, index, via);
+    }
     /// `r = r + index * stride`.
     fn add_scaled(&mut self, r: Reg, index: Reg, stride: u32);
 

@@ -784,6 +784,10 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
         self.m.store_element(base, index, r);
     }
+    fn store_element_imm(&mut self, base: Reg, index: Reg, v: i64, via: Reg) {
+        self.writes(via);
+        self.m.store_element_imm(base, index, v, via);
+    }
     fn write_cached(&mut self, float: bool, k: u8, base: Reg, at: Word) {
         self.m.write_cached(float, k, base, at);
     }

@@ -372,6 +372,18 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         }
     }
 
+    fn store_element_imm(&mut self, base: Reg, index: Reg, v: i64, via: Reg) {
+        let (b, i) = (reg(base), reg(index));
+        match i32::try_from(v) {
+            // Sign-extended: the same 64-bit value.
+            Ok(v) => dynasm!(self.ops ; .arch x64 ; mov QWORD [Rq(b) + Rq(i) * 8], v),
+            Err(_) => {
+                self.load_imm(via, v);
+                self.store_element(base, index, via);
+            }
+        }
+    }
+
     fn store_element(&mut self, base: Reg, index: Reg, r: Reg) {
         dynasm!(self.ops ; .arch x64 ; mov QWORD [Rq(reg(base)) + Rq(reg(index)) * 8], Rq(reg(r)));
     }
