@@ -102,6 +102,59 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
         (3, 0)
     }
 
+    /// Cache register `k` (a float one if `float`) loaded from, or with
+    /// `store` stored to, the word `at` from `base`.
+    fn cached_word(&mut self, store: bool, float: bool, k: u8, base: Reg, at: Word) {
+        let b = reg(base);
+        let c = match float {
+            false => INT_CACHE[k as usize],
+            true => FLOAT_CACHE[k as usize],
+        };
+        let far = match at {
+            Word::At(off) => self.far_offset(off, 8),
+            Word::Element(_) => false,
+        };
+        let ops = &mut *self.ops;
+        match (at, float, far, store) {
+            (Word::Element(i), false, _, false) => {
+                dynasm!(ops ; .arch aarch64 ; ldr X(c), [X(b), X(reg(i)), lsl #3])
+            }
+            (Word::Element(i), true, _, false) => {
+                dynasm!(ops ; .arch aarch64 ; ldr D(c), [X(b), X(reg(i)), lsl #3])
+            }
+            (Word::Element(i), false, _, true) => {
+                dynasm!(ops ; .arch aarch64 ; str X(c), [X(b), X(reg(i)), lsl #3])
+            }
+            (Word::Element(i), true, _, true) => {
+                dynasm!(ops ; .arch aarch64 ; str D(c), [X(b), X(reg(i)), lsl #3])
+            }
+            (Word::At(_), false, true, false) => {
+                dynasm!(ops ; .arch aarch64 ; ldr X(c), [X(b), x9])
+            }
+            (Word::At(_), true, true, false) => {
+                dynasm!(ops ; .arch aarch64 ; ldr D(c), [X(b), x9])
+            }
+            (Word::At(_), false, true, true) => {
+                dynasm!(ops ; .arch aarch64 ; str X(c), [X(b), x9])
+            }
+            (Word::At(_), true, true, true) => {
+                dynasm!(ops ; .arch aarch64 ; str D(c), [X(b), x9])
+            }
+            (Word::At(off), false, false, false) => {
+                dynasm!(ops ; .arch aarch64 ; ldr X(c), [X(b), off as u32])
+            }
+            (Word::At(off), true, false, false) => {
+                dynasm!(ops ; .arch aarch64 ; ldr D(c), [X(b), off as u32])
+            }
+            (Word::At(off), false, false, true) => {
+                dynasm!(ops ; .arch aarch64 ; str X(c), [X(b), off as u32])
+            }
+            (Word::At(off), true, false, true) => {
+                dynasm!(ops ; .arch aarch64 ; str D(c), [X(b), off as u32])
+            }
+        }
+    }
+
     /// `x9 = off` when a scaled unsigned 12-bit field of a `scale`-byte
     /// access cannot hold it: whether it did that.
     fn far_offset(&mut self, off: i32, scale: i32) -> bool {
@@ -310,61 +363,11 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn read_cached(&mut self, float: bool, k: u8, base: Reg, at: Word) {
-        let b = reg(base);
-        let c = match float {
-            false => INT_CACHE[k as usize],
-            true => FLOAT_CACHE[k as usize],
-        };
-        let far = match at {
-            Word::At(off) => self.far_offset(off, 8),
-            Word::Element(_) => false,
-        };
-        let ops = &mut *self.ops;
-        match (at, float, far) {
-            (Word::Element(i), false, _) => {
-                dynasm!(ops ; .arch aarch64 ; ldr X(c), [X(b), X(reg(i)), lsl #3])
-            }
-            (Word::Element(i), true, _) => {
-                dynasm!(ops ; .arch aarch64 ; ldr D(c), [X(b), X(reg(i)), lsl #3])
-            }
-            (Word::At(_), false, true) => dynasm!(ops ; .arch aarch64 ; ldr X(c), [X(b), x9]),
-            (Word::At(_), true, true) => dynasm!(ops ; .arch aarch64 ; ldr D(c), [X(b), x9]),
-            (Word::At(off), false, false) => {
-                dynasm!(ops ; .arch aarch64 ; ldr X(c), [X(b), off as u32])
-            }
-            (Word::At(off), true, false) => {
-                dynasm!(ops ; .arch aarch64 ; ldr D(c), [X(b), off as u32])
-            }
-        }
+        self.cached_word(false, float, k, base, at);
     }
 
     fn write_cached(&mut self, float: bool, k: u8, base: Reg, at: Word) {
-        let b = reg(base);
-        let c = match float {
-            false => INT_CACHE[k as usize],
-            true => FLOAT_CACHE[k as usize],
-        };
-        let far = match at {
-            Word::At(off) => self.far_offset(off, 8),
-            Word::Element(_) => false,
-        };
-        let ops = &mut *self.ops;
-        match (at, float, far) {
-            (Word::Element(i), false, _) => {
-                dynasm!(ops ; .arch aarch64 ; str X(c), [X(b), X(reg(i)), lsl #3])
-            }
-            (Word::Element(i), true, _) => {
-                dynasm!(ops ; .arch aarch64 ; str D(c), [X(b), X(reg(i)), lsl #3])
-            }
-            (Word::At(_), false, true) => dynasm!(ops ; .arch aarch64 ; str X(c), [X(b), x9]),
-            (Word::At(_), true, true) => dynasm!(ops ; .arch aarch64 ; str D(c), [X(b), x9]),
-            (Word::At(off), false, false) => {
-                dynasm!(ops ; .arch aarch64 ; str X(c), [X(b), off as u32])
-            }
-            (Word::At(off), true, false) => {
-                dynasm!(ops ; .arch aarch64 ; str D(c), [X(b), off as u32])
-            }
-        }
+        self.cached_word(true, float, k, base, at);
     }
 
     fn store_word(&mut self, base: Reg, off: i32, r: Reg) {

@@ -655,13 +655,7 @@ fn sum(p: P, q: Q, n: int) -> int {
 }
 fn build(n: int) -> int {
     let p = P { a: 1, b: 2, c: 3, d: 4, e: 0.5 };
-    let q = Q { p: p, n: 0, m: 0, k: 0 };
-    var s = 0;
-    for i in 0..n {
-        s += p.a + p.d + q.p.c + q.k;
-        q.k += 1;
-    }
-    return s;
+    return sum(p, Q { p: p, n: 0, m: 0, k: 0 }, n);
 }
 fn run(n: int) -> int {
     let p = P { a: 1, b: 2, c: 3, d: 4, e: 0.5 };
