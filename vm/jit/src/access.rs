@@ -56,13 +56,10 @@ impl Widest {
         };
         for a in accesses {
             match a {
-                Access::Field { o, f, g, keep, .. } => {
+                Access::Field { o, f, g, .. } => {
                     note(o, None, f);
                     if let Some(g) = g {
                         note(o, Some(f), g);
-                        if let Some(k) = keep {
-                            note(k, None, g);
-                        }
                     }
                 }
                 Access::SetField { o, f, .. } => note(o, None, f),
@@ -403,20 +400,14 @@ fn inner<M: Masm>(
     }
     object(m, l, None, miss);
     fields(m, l, miss);
-    let words = inner_words(widest, &name);
+    // The claim is for `o.f` (a `keep` copy is a stack slot).
+    let words = widest.words(name.slot, name.field);
     at_least(m, words, miss);
     if let Some(i) = m.new_object() {
         fill(m, l, i, false);
         m.note_object(i, LookedUp { words, ..name });
     }
     words
-}
-
-/// The fields to check the record `name` names (`o.f`, maybe copied to
-/// a local too) for as it is looked up: the wider claim of its names.
-fn inner_words(widest: &Widest, name: &LookedUp) -> u32 {
-    let copy = name.copy.map_or(0, |c| widest.words(c, None));
-    widest.words(name.slot, name.field).max(copy)
 }
 
 /// `C` = the data of the object in `slot`, `B` = its length (as `data`
@@ -700,6 +691,33 @@ fn main() {}
         vm.set_jit(Box::new(crate::Jit::new()));
         let r = vm.call_function(f.expect("the function") as u32, &[Value::Int(n)]);
         format!("{r:?} after {} instructions", vm.stats().instructions)
+    }
+
+    #[test]
+    fn a_copy_left_as_an_entrys_only_name_claims_no_fields() {
+        use crate::masm::LookedUp;
+        // `q.p` kept in stack slot 5, checked for 3 fields through `q.p`.
+        let inner = LookedUp {
+            field: Some(0),
+            copy: Some(5),
+            words: 3,
+            ..LookedUp::slot(1, false)
+        };
+        // Once only the copy names it (a field 0 written, or `q`), a
+        // later lookup through slot 5, which may then hold anything,
+        // must not be trusted to find 3 fields (nor leave where it
+        // finds none).
+        let copy = Some(LookedUp::slot(5, false));
+        assert_eq!(inner.without_field(0), copy);
+        assert_eq!(inner.without_slot(1), copy);
+        assert_eq!(inner.without_names_of(&inner), None);
+        // While `q.p` names it, the claim stays.
+        let kept = LookedUp {
+            copy: None,
+            ..inner
+        };
+        assert_eq!(inner.without_slot(5), Some(kept));
+        assert_eq!(inner.without_field(1), Some(inner));
     }
 
     #[test]

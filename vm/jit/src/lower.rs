@@ -565,6 +565,7 @@ fn lower_into<M: Masm>(
                 exits.push((leave, Exit::Leave(pc), pending));
                 m.read_kind(access.writes()[0].and_then(|d| Some((d, next_read(k, d)?))));
                 crate::access::emit(m, layout, &widest, access, miss);
+                m.read_kind(None);
                 let held = m.bind_resume(resume);
                 pending += n as u32;
                 misses.push(Miss {

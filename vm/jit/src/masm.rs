@@ -100,8 +100,10 @@ pub type Entries = [Option<LookedUp>; OBJECT_ENTRIES];
 /// `copy`, another slot holding the object itself, if one is known to;
 /// and `words`, how many words of a record's fields a check found there
 /// when the entry was filled (the record's fields below it are read
-/// with no check: see `access::Widest`). Whatever names it goes by, the
-/// entry holds the same object, so `words` stays with it.
+/// with no check: see `access::Widest`). It stays with the entry while a
+/// name the claim was made for does: only a local (or a field of one)
+/// keeps holding records that wide, and an entry is looked up again by
+/// its name wherever compiled code may have lost it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LookedUp {
     pub slot: u16,
@@ -123,12 +125,11 @@ impl LookedUp {
         }
     }
 
-    /// The same object, known as the one in slot `c` alone.
+    /// The same object, known as the one in slot `c` alone (a copy: a
+    /// stack slot, which may hold anything later, so nothing is claimed
+    /// of the fields of what it holds; see `words`).
     fn only_in(self, c: u16) -> LookedUp {
-        LookedUp {
-            words: self.words,
-            ..LookedUp::slot(c, self.array)
-        }
+        LookedUp::slot(c, self.array)
     }
 
     /// Whether this is the object `slot` holds.
