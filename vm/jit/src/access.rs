@@ -69,6 +69,16 @@ impl Widest {
         w
     }
 
+    /// The object in `slot` as looked up: a record checked for the
+    /// fields the function uses through `slot`.
+    fn named(&self, slot: u16, array: bool) -> LookedUp {
+        let words = if array { 0 } else { self.words(slot, None) };
+        LookedUp {
+            words,
+            ..LookedUp::slot(slot, array)
+        }
+    }
+
     /// How many fields to check a record for when it is looked up
     /// through `slot` (with `through`, as `slot.through`): 0 for none.
     fn words(&self, slot: u16, through: Option<u16>) -> u32 {
@@ -327,28 +337,34 @@ fn data<M: Masm>(
     f: Option<u16>,
     miss: M::Label,
 ) -> u32 {
-    use Reg::{B, C};
     if let Some(i) = m.find_object(slot, array).filter(|_| !fresh) {
-        let (items, len, write_len) = Ctx::object(i);
-        let known = match write {
-            true => 0,
-            false => m.object_at(i).map_or(0, |o| o.words),
-        };
-        if !f.is_some_and(|f| known > f as u32) {
-            m.ctx_word(B, if write { write_len } else { len });
-        }
-        m.ctx_word(C, items);
-        return known;
+        return from_entry(m, i, write, f);
     }
     lookup(m, l, slot, array, write, miss);
-    let words = if array { 0 } else { widest.words(slot, None) };
-    at_least(m, words, miss);
+    let name = widest.named(slot, array);
+    at_least(m, name.words, miss);
     if let Some(i) = m.new_object() {
         fill(m, l, i, write);
-        let name = LookedUp::slot(slot, array);
-        m.note_object(i, LookedUp { words, ..name });
+        m.note_object(i, name);
     }
-    words
+    name.words
+}
+
+/// `C` = the data of the object context entry `i` holds, `B` = its
+/// length (with `write`, its length for stores), unless field `f` is
+/// among the words the entry is known to have (`LookedUp::words`; a
+/// store's length may be 0: see `fill`). Those words: what `data` says.
+fn from_entry<M: Masm>(m: &mut M, i: u8, write: bool, f: Option<u16>) -> u32 {
+    let (items, len, write_len) = Ctx::object(i);
+    let known = match write {
+        true => 0,
+        false => m.object_at(i).map_or(0, |o| o.words),
+    };
+    if !f.is_some_and(|f| known > f as u32) {
+        m.ctx_word(Reg::B, if write { write_len } else { len });
+    }
+    m.ctx_word(Reg::C, items);
+    known
 }
 
 /// To `miss` unless `B`, a record's length, is at least `words`.
@@ -374,7 +390,7 @@ fn inner<M: Masm>(
     keep: Option<u16>,
     miss: M::Label,
 ) -> u32 {
-    use Reg::{A, B, C};
+    use Reg::{A, C};
     if keep.is_some() || m.find_inner(o, f).is_none() {
         let known = data(m, l, widest, o, (false, false, false), Some(f), miss);
         has_field(m, known, f, miss);
@@ -389,12 +405,7 @@ fn inner<M: Masm>(
         ..LookedUp::slot(o, false)
     };
     if let Some(i) = m.find_inner(o, f) {
-        let (items, len, _) = Ctx::object(i);
-        let words = m.object_at(i).map_or(0, |o| o.words);
-        if words <= g as u32 {
-            m.ctx_word(B, len);
-        }
-        m.ctx_word(C, items);
+        let words = from_entry(m, i, false, Some(g));
         m.note_object(i, LookedUp { words, ..name });
         return words;
     }
@@ -507,7 +518,7 @@ pub(crate) fn establish<M: Masm>(
     for (i, w) in want.iter().enumerate() {
         let Some(w) = *w else { continue };
         let i = i as u8;
-        if !force && m.object_at(i) == Some(w) {
+        if !stale(m, i, w, force) {
             continue;
         }
         let (local, done) = (m.local_label(), m.local_label());
@@ -543,7 +554,13 @@ pub(crate) fn establish<M: Masm>(
 pub(crate) fn needs_leave<M: Masm>(m: &M, want: &Entries, force: bool) -> bool {
     (0..OBJECT_ENTRIES as u8)
         .zip(want)
-        .any(|(i, w)| w.is_some_and(|w| w.words > 0 && (force || m.object_at(i) != Some(w))))
+        .any(|(i, w)| w.is_some_and(|w| w.words > 0 && stale(m, i, w, force)))
+}
+
+/// Whether `establish` looks entry `i` up to hold `w`: with `force`, or
+/// where it holds something else.
+fn stale<M: Masm>(m: &M, i: u8, w: LookedUp, force: bool) -> bool {
+    force || m.object_at(i) != Some(w)
 }
 
 /// The objects worth looking up before a loop, to keep in context
@@ -569,11 +586,7 @@ pub(crate) fn invariant(
             continue;
         }
         if !want[..n].iter().flatten().any(|o| o.slot == slot) {
-            let words = if array { 0 } else { widest.words(slot, None) };
-            want[n] = Some(LookedUp {
-                words,
-                ..LookedUp::slot(slot, array)
-            });
+            want[n] = Some(widest.named(slot, array));
             n += 1;
         }
     }

@@ -46,6 +46,14 @@ const PENDING_MAX: u32 = 3840;
 /// How far `lower` looks for the next use of a value read from the heap.
 const NEXT_READ_WINDOW: usize = 16;
 
+/// The inline heap accesses among `forms`.
+fn inline(forms: &[Form]) -> impl Iterator<Item = crate::access::Access> + '_ {
+    forms.iter().filter_map(|f| match f {
+        Form::Inline { access, .. } => Some(*access),
+        _ => None,
+    })
+}
+
 /// `cond`, or with `inverted` its negation (for ints: no NaN).
 fn inv_if(cond: Cmp, inverted: bool) -> Cmp {
     if inverted {
@@ -254,12 +262,8 @@ fn lower_into<M: Masm>(
         None
     };
     // The widest field read through each local (see `access::Widest`).
-    let accesses = forms.iter().filter_map(|f| match f {
-        Form::Inline { access, .. } => Some(*access),
-        _ => None,
-    });
     let locals = prog.module().functions.get(func as usize)?.num_slots();
-    let widest = Widest::of(accesses, locals);
+    let widest = Widest::of(inline(&forms), locals);
     // The objects to look up before each loop header (see
     // `access::invariant`).
     let layout = crate::layout::heap();
@@ -268,11 +272,7 @@ fn lower_into<M: Masm>(
             layout?;
             let body = body(k)?;
             let written = written(body)?;
-            let accesses = body.iter().filter_map(|f| match f {
-                Form::Inline { access, .. } => Some(*access),
-                _ => None,
-            });
-            Some(crate::access::invariant(accesses, &written, &widest))
+            Some(crate::access::invariant(inline(body), &written, &widest))
         })
         .collect();
     // The first and last instruction branching to each.

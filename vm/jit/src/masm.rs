@@ -626,11 +626,7 @@ pub trait Masm {
     /// The word `at` from `base` = `frame[v]`, through `via` where no
     /// register holds it (`reuse` stores it from one that does).
     fn store_slot_to(&mut self, base: Reg, at: Word, v: u16, via: Reg) {
-        self.load(via, v);
-        match at {
-            Word::Element(index) => self.store_element(base, index, via),
-            Word::At(off) => self.store_word(base, off, via),
-        }
+        store_via(self, base, at, v, via);
     }
     /// The slots the function reads only as floats (by number; a copy
     /// reads as neither), whose values loaded from the heap go straight
@@ -750,6 +746,15 @@ pub trait Masm {
     /// `fA = f(fA, fB)`: a call of Rust code (the `semantics` function of
     /// an instruction), through its absolute address.
     fn call_float(&mut self, f: FloatFn);
+}
+
+/// The word `at` from `base` = `frame[v]`, loaded into `via` first.
+pub(crate) fn store_via<M: Masm + ?Sized>(m: &mut M, base: Reg, at: Word, v: u16, via: Reg) {
+    m.load(via, v);
+    match at {
+        Word::Element(index) => m.store_element(base, index, via),
+        Word::At(off) => m.store_word(base, off, via),
+    }
 }
 
 /// `s` where `d` is `2^s` with `s` in 1..=62: a divisor both backends

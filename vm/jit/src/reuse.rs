@@ -800,11 +800,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
                 return;
             }
         }
-        self.load(via, v);
-        match at {
-            Word::Element(index) => self.store_element(base, index, via),
-            Word::At(off) => self.store_word(base, off, via),
-        }
+        crate::masm::store_via(self, base, at, v, via);
     }
     fn add_scaled(&mut self, r: Reg, index: Reg, stride: u32) {
         self.writes(r);
