@@ -16,7 +16,7 @@
 
 use crate::masm::HeapFn;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use tern_vm::heap::{Heap, OBJECT_BYTES};
+use tern_vm::heap::{Heap, INLINE_FIELDS, OBJECT_BYTES};
 use tern_vm::internal::Op;
 use tern_vm::semantics;
 
@@ -120,6 +120,12 @@ extern "C" fn new_record(heap: *mut Heap, frame: *mut u64, x: u64, layout: u64) 
         let (at, n, variant) = (part(x, 0), part(x, 1), part(x, 2));
         if n > NEW_FIELDS || heap.may_collect(OBJECT_BYTES + 8 * n) {
             return None;
+        }
+        if n <= INLINE_FIELDS {
+            let fields = std::array::from_fn(|k| if k < n { fr.get(at + k) } else { 0 });
+            let h = heap.alloc_small_record(layout as u32, variant as u32, n, fields);
+            fr.set(at, h);
+            return Some(());
         }
         // A fixed-length copy: one of run-time length becomes a call to
         // `memcpy`, which costs more than the copy.

@@ -403,16 +403,53 @@ impl Heap {
     /// A struct or enum value.
     #[inline(never)]
     pub fn alloc_record(&mut self, layout: u32, tag: u32, fields: &[u64]) -> u64 {
+        if fields.len() <= INLINE_FIELDS {
+            // Element by element: a `copy_from_slice` of a run-time length
+            // becomes a call to `memcpy`, which costs more than the copy.
+            let inline = std::array::from_fn(|k| fields.get(k).copied().unwrap_or(0));
+            return self.alloc_small_record(layout, tag, fields.len(), inline);
+        }
         let size = OBJECT_BYTES + 8 * fields.len();
         self.alloc_sized(Object::new_record(layout, tag, fields), size)
     }
 
+    /// A struct or enum value of `len <= INLINE_FIELDS` fields, the first
+    /// `len` of `fields` (the rest are ignored): the allocation compiled
+    /// code and the interpreter make most, without a slice.
     #[inline]
+    pub fn alloc_small_record(
+        &mut self,
+        layout: u32,
+        tag: u32,
+        len: usize,
+        mut fields: [u64; INLINE_FIELDS],
+    ) -> u64 {
+        debug_assert!(len <= INLINE_FIELDS);
+        for (k, f) in fields.iter_mut().enumerate() {
+            if k >= len {
+                *f = 0;
+            }
+        }
+        let obj = Object::Record {
+            layout,
+            tag,
+            len: len as u8,
+            fields,
+        };
+        self.alloc_sized(obj, OBJECT_BYTES + 8 * len)
+    }
+
+    #[inline(always)]
     fn alloc_sized(&mut self, obj: Object, size: usize) -> u64 {
         self.grow(size);
         let i = match self.free.pop() {
             Some(i) => {
-                self.objects[i as usize] = Some(obj);
+                // A slot on the free list is empty (the sweep took its
+                // object), so nothing is dropped: `get_or_insert` drops no
+                // old value, where an assignment would call the drop glue.
+                let slot = &mut self.objects[i as usize];
+                debug_assert!(slot.is_none());
+                slot.get_or_insert(obj);
                 self.flags[i as usize] = 0;
                 i
             }
