@@ -21,9 +21,10 @@
 #[cfg(target_arch = "aarch64")]
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
+use crate::masm::stack_room;
 use crate::masm::{
     ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
-    Reg, Test, Word, NATIVE_DEPTH,
+    Reg, Test, Word,
 };
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
@@ -33,7 +34,6 @@ use indexmap::IndexMap;
 use tern_vm::jit::Fixed;
 use tern_vm::jit::{frame_layout, JitState};
 use tern_vm::Program;
-use tern_vm::MAX_STACK_SLOTS;
 
 /// Emits aarch64 code into any dynasmrt assembler for it.
 pub struct Aarch64<'a, A> {
@@ -183,20 +183,6 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
         }
     }
 
-    /// The checks of a call compiled code makes itself that need no
-    /// lookup: fuel, and the machine stack's bound (see `Ctx::FLOOR`); to
-    /// `exit` if either fails. Only `x11` and `x12` are changed.
-    fn call_checks(&mut self, exit: DynamicLabel) {
-        self.branch_if_due(exit);
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; ldr x11, [x22, #Ctx::FLOOR as u32]
-            ; mov x12, sp
-            ; cmp x12, x11
-            ; b.ls =>exit
-        );
-    }
-
     /// Calls `callee`'s code with the frame base moved `args` slots on
     /// (its record pushed already), and moves it back; the result, if
     /// `result`, to `A`.
@@ -231,6 +217,18 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
             Cmp::Ge => dynasm!(ops ; .arch aarch64 ; b.ge =>l),
             Cmp::Eq => dynasm!(ops ; .arch aarch64 ; b.eq =>l),
             Cmp::Ne => dynasm!(ops ; .arch aarch64 ; b.ne =>l),
+        }
+    }
+
+    /// Jumps to `l` if a frame needing `need` slots may not start at base
+    /// `x<r>` (`x<t>` is scratch).
+    fn above_room(&mut self, r: u8, t: u8, need: u32, l: DynamicLabel) {
+        match stack_room(need) {
+            Some(room) => {
+                self.imm64(t, room as u64);
+                dynasm!(self.ops ; .arch aarch64 ; cmp X(r), X(t) ; b.hi =>l);
+            }
+            None => dynasm!(self.ops ; .arch aarch64 ; b =>l),
         }
     }
 
@@ -579,12 +577,6 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; ldr x23, [x23]
             ; mov x9, sp
             ; str x9, [x3, #Ctx::SAVED_SP as u32]
-        );
-        self.imm64(10, NATIVE_DEPTH as u64 * 16);
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; sub x9, x9, x10
-            ; str x9, [x3, #Ctx::FLOOR as u32]
             ; br x2
         );
     }
@@ -704,14 +696,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; sub x12, x12, frame_layout::SIZE as u32
             ; ldr w11, [x12, #frame_layout::BASE as u32]
         );
-        self.imm64(13, need as u64);
-        self.imm64(14, MAX_STACK_SLOTS as u64);
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; add x11, x11, x13
-            ; cmp x11, x14
-            ; b.hi =>leave
-        );
+        self.above_room(11, 13, need, leave);
     }
 
     fn native_call(&mut self, c: &NativeCall, exit: DynamicLabel, own: Option<DynamicLabel>) {
@@ -722,7 +707,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; cmp x9, x11
             ; b.hs =>exit
         );
-        self.call_checks(exit);
+        self.branch_if_due(exit);
         if own.is_none() {
             self.imm64(13, c.func as u64 * 8);
             dynasm!(self.ops
@@ -740,14 +725,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; sub x15, x13, frame_layout::SIZE as u32
             ; ldr w14, [x15, #frame_layout::BASE as u32]
         );
-        self.imm64(15, c.need as u64);
-        self.imm64(16, MAX_STACK_SLOTS as u64);
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; add x15, x14, x15
-            ; cmp x15, x16
-            ; b.hi =>exit
-        );
+        self.above_room(14, 16, c.need, exit);
         self.imm64(15, c.func as u64);
         dynasm!(self.ops ; .arch aarch64 ; str w15, [x13, #frame_layout::FUNC as u32]);
         self.imm64(15, c.start as u64);
@@ -778,7 +756,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn closure_call(&mut self, c: &ClosureCall, exit: DynamicLabel) {
-        self.call_checks(exit);
+        self.branch_if_due(exit);
         dynasm!(self.ops
             ; .arch aarch64
             ; ldr x9, [x22, #Ctx::DEPTH as u32]

@@ -156,12 +156,14 @@ pub struct Ctx<'a> {
     /// after.
     records: *mut u8,
     depth: *mut usize,
+    /// How many records may be live while compiled code makes calls
+    /// itself: the buffer's room, and at most `NATIVE_DEPTH` more than
+    /// at entry. Each such call pushes one record and a bounded machine
+    /// frame, and pops both on return, so this one test bounds the
+    /// machine stack as well (a call past it is left to the driver,
+    /// which enters the callee afresh).
     room: u64,
     max_depth: u64,
-    /// The lowest the machine stack pointer may be where compiled code
-    /// makes a call itself: `NATIVE_DEPTH` such calls below `saved_sp`
-    /// (each pushes 16 bytes), set by the entry stub.
-    floor: u64,
     /// The machine stack pointer inside the entry stub, where every exit
     /// goes back to however deep the native calls are.
     saved_sp: u64,
@@ -191,12 +193,11 @@ impl Ctx<'_> {
     pub const DEPTH: i32 = 24;
     pub const ROOM: i32 = 32;
     pub const MAX_DEPTH: i32 = 40;
-    pub const FLOOR: i32 = 48;
-    pub const SAVED_SP: i32 = 56;
-    pub const TABLE: i32 = 64;
-    pub const OBJECTS: i32 = 72;
-    pub const GLOBALS: i32 = 264;
-    pub const GLOBAL_SET: i32 = 272;
+    pub const SAVED_SP: i32 = 48;
+    pub const TABLE: i32 = 56;
+    pub const OBJECTS: i32 = 64;
+    pub const GLOBALS: i32 = 256;
+    pub const GLOBAL_SET: i32 = 264;
 
     /// The offsets of object entry `i`'s data pointer, its length, and its
     /// length for stores.
@@ -216,7 +217,6 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, depth) == Ctx::DEPTH as usize);
     assert!(std::mem::offset_of!(Ctx, room) == Ctx::ROOM as usize);
     assert!(std::mem::offset_of!(Ctx, max_depth) == Ctx::MAX_DEPTH as usize);
-    assert!(std::mem::offset_of!(Ctx, floor) == Ctx::FLOOR as usize);
     assert!(std::mem::offset_of!(Ctx, saved_sp) == Ctx::SAVED_SP as usize);
     assert!(std::mem::offset_of!(Ctx, table) == Ctx::TABLE as usize);
     assert!(std::mem::offset_of!(Ctx, objects) == Ctx::OBJECTS as usize);
@@ -353,6 +353,10 @@ impl Backend for Jit {
             "the driver entered {func} at {pc}, not an entry"
         );
         let (records, depth, room, max_depth) = rt.frames();
+        // SAFETY: `depth` points at the instance's count of live records
+        // (`Runtime::frames`), which nothing else touches while this runs.
+        let live = unsafe { *depth };
+        let room = room.min(live.saturating_add(crate::masm::NATIVE_DEPTH as usize));
         let (globals, global_set) = rt.globals();
         let mut ctx = Ctx {
             frame: rt.frame(),
@@ -361,7 +365,6 @@ impl Backend for Jit {
             depth,
             room: room as u64,
             max_depth: max_depth as u64,
-            floor: 0,
             saved_sp: 0,
             table: self.table.as_ptr(),
             objects: [[0; 3]; OBJECT_ENTRIES],

@@ -757,6 +757,16 @@ pub(crate) fn store_via<M: Masm + ?Sized>(m: &mut M, base: Reg, at: Word, v: u16
     }
 }
 
+/// The highest base a frame needing `need` slots may start at, or `None`
+/// where no base may: a frame overflows the value stack where `base +
+/// need > MAX_STACK_SLOTS`, which call paths test as `base > room(need)`,
+/// one compare with a constant.
+pub fn stack_room(need: u32) -> Option<u32> {
+    u32::try_from(tern_vm::MAX_STACK_SLOTS)
+        .ok()?
+        .checked_sub(need)
+}
+
 /// `s` where `d` is `2^s` with `s` in 1..=62: a divisor both backends
 /// divide by with shifts (the magic multiplication is for the others).
 pub fn power_of_two(d: i64) -> Option<u8> {

@@ -21,9 +21,10 @@
 #[cfg(target_arch = "x86_64")]
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
+use crate::masm::stack_room;
 use crate::masm::{
     ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
-    Reg, Test, Word, NATIVE_DEPTH,
+    Reg, Test, Word,
 };
 use crate::Ctx;
 #[cfg(target_arch = "x86_64")]
@@ -35,7 +36,6 @@ use indexmap::IndexMap;
 use tern_vm::jit::Fixed;
 use tern_vm::jit::{frame_layout, JitState};
 use tern_vm::Program;
-use tern_vm::MAX_STACK_SLOTS;
 
 /// Emits x86-64 code into any dynasmrt assembler for it.
 pub struct X64<'a, A> {
@@ -90,16 +90,16 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> X64<'_, A> {
         }
     }
 
-    /// The checks of a call compiled code makes itself that need no
-    /// lookup: fuel, and the machine stack's bound (see `Ctx::FLOOR`); to
-    /// `exit` if either fails.
-    fn call_checks(&mut self, exit: DynamicLabel) {
-        self.branch_if_due(exit);
-        dynasm!(self.ops
-            ; .arch x64
-            ; cmp rsp, QWORD [r14 + Ctx::FLOOR]
-            ; jbe =>exit
-        );
+    /// Jumps to `l` if a frame needing `need` slots may not start at base
+    /// `r` (a 32-bit slot index, zero-extended).
+    fn above_room(&mut self, r: u8, need: u32, l: DynamicLabel) {
+        match stack_room(need) {
+            // `room < 2^31`: the immediate is not sign-extended negative.
+            Some(room) if room < 1 << 31 => {
+                dynasm!(self.ops ; .arch x64 ; cmp Rd(r), room as i32 ; ja =>l)
+            }
+            _ => dynasm!(self.ops ; .arch x64 ; jmp =>l),
+        }
     }
 
     /// Calls `callee`'s code with the frame base moved `args` slots on
@@ -178,6 +178,9 @@ type Callee = crate::masm::Callee<DynamicLabel>;
 
 /// `rsi`, scratch within one operation.
 const RSI: u8 = 6;
+/// `rcx` and `rdi`, which call paths hold a frame base in.
+const RCX: u8 = 1;
+const RDI: u8 = 7;
 
 impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, A> {
     type Label = DynamicLabel;
@@ -530,8 +533,6 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov rbp, QWORD [rcx + Ctx::DEPTH]
             ; mov rbp, QWORD [rbp]
             ; mov QWORD [rcx + Ctx::SAVED_SP], rsp
-            ; lea rax, [rsp - (NATIVE_DEPTH * 16) as i32]
-            ; mov QWORD [rcx + Ctx::FLOOR], rax
             ; jmp rdx
         );
     }
@@ -640,11 +641,8 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; shl rax, 5
             ; add rax, QWORD [r14 + Ctx::RECORDS]
             ; mov ecx, DWORD [rax + (frame_layout::BASE - frame_layout::SIZE)]
-            ; mov eax, DWORD need as i32
-            ; add rcx, rax
-            ; cmp rcx, DWORD MAX_STACK_SLOTS as i32
-            ; ja =>leave
         );
+        self.above_room(RCX, need, leave);
     }
 
     fn native_call(&mut self, c: &NativeCall, exit: DynamicLabel, own: Option<DynamicLabel>) {
@@ -655,7 +653,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; cmp rax, QWORD [r14 + Ctx::ROOM]
             ; jae =>exit
         );
-        self.call_checks(exit);
+        self.branch_if_due(exit);
         if own.is_none() {
             dynasm!(self.ops
                 ; .arch x64
@@ -671,10 +669,10 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; shl rax, 5
             ; add rax, QWORD [r14 + Ctx::RECORDS]
             ; mov edi, DWORD [rax + (frame_layout::BASE - l)]
-            ; mov r8d, DWORD c.need as i32
-            ; add r8, rdi
-            ; cmp r8, DWORD MAX_STACK_SLOTS as i32
-            ; ja =>exit
+        );
+        self.above_room(RDI, c.need, exit);
+        dynasm!(self.ops
+            ; .arch x64
             ; mov DWORD [rax + frame_layout::FUNC], c.func as i32
             ; mov DWORD [rax + frame_layout::PC], c.start as i32
             ; lea r8d, [rdi + c.args as i32]
@@ -691,7 +689,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
 
     fn closure_call(&mut self, c: &ClosureCall, exit: DynamicLabel) {
         let x = c.args as u64 | (c.pc as u64) << 32;
-        self.call_checks(exit);
+        self.branch_if_due(exit);
         dynasm!(self.ops
             ; .arch x64
             ; mov rdx, QWORD [r14 + Ctx::DEPTH]
