@@ -1,7 +1,8 @@
 //! The aarch64 backend (AAPCS64): the frame base lives in `x19`, the
 //! state in `x20`, the count in `x21`, the context in `x22`, the count
-//! of live frame records in `x23` (written back to the runtime's around
-//! every call out that reads it, and at every exit; all callee-saved,
+//! address one past the live frame records in `x23` (the next record's:
+//! see `Ctx::records`; the count it stands for is written back to the
+//! runtime's around every call out that reads it, and at every exit; all callee-saved,
 //! saved by the entry stub with the frame record); `A` is
 //! `x1` (floats `d1`), `B` is `x2` (`d2`), `C` is `x4`, `x3` holds the address of a
 //! slot too far for a load's scaled 12-bit field, `x9`-`x16` are scratch
@@ -82,6 +83,10 @@ fn ireg(l: Loc) -> u8 {
 fn dreg(l: Loc) -> u8 {
     l.number(reg, &FLOAT_CACHE)
 }
+
+/// A frame record's size is `2^RECORD_SHIFT` bytes.
+const RECORD_SHIFT: u32 = 5;
+const _: () = assert!(frame_layout::SIZE == 1 << RECORD_SHIFT);
 
 type Callee = crate::masm::Callee<DynamicLabel>;
 
@@ -218,6 +223,31 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
             Cmp::Eq => dynasm!(ops ; .arch aarch64 ; b.eq =>l),
             Cmp::Ne => dynasm!(ops ; .arch aarch64 ; b.ne =>l),
         }
+    }
+
+    /// `x23` = the address one past the live records, from the runtime's
+    /// count of them.
+    fn load_top(&mut self) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x9, [x22, #Ctx::DEPTH as u32]
+            ; ldr x9, [x9]
+            ; ldr x23, [x22, #Ctx::RECORDS as u32]
+            ; add x23, x23, x9, lsl RECORD_SHIFT
+        );
+    }
+
+    /// The runtime's count of live records = what `x23` stands for (`x9`
+    /// and `x10` are scratch).
+    fn store_top(&mut self) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x9, [x22, #Ctx::RECORDS as u32]
+            ; sub x9, x23, x9
+            ; lsr x9, x9, RECORD_SHIFT
+            ; ldr x10, [x22, #Ctx::DEPTH as u32]
+            ; str x9, [x10]
+        );
     }
 
     /// Jumps to `l` if a frame needing `need` slots may not start at base
@@ -573,20 +603,21 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; mov x20, x1
             ; ldr x21, [x1, #JitState::COUNT as u32]
             ; mov x22, x3
-            ; ldr x23, [x3, #Ctx::DEPTH as u32]
-            ; ldr x23, [x23]
             ; mov x9, sp
             ; str x9, [x3, #Ctx::SAVED_SP as u32]
-            ; br x2
         );
+        self.load_top();
+        dynasm!(self.ops ; .arch aarch64 ; br x2);
     }
 
     fn runtime(&mut self, pc: u32, trapped: DynamicLabel) {
         dynasm!(self.ops
             ; .arch aarch64
             ; str x21, [x20, #JitState::COUNT as u32]
-            ; ldr x9, [x22, #Ctx::DEPTH as u32]
-            ; str x23, [x9]
+        );
+        self.store_top();
+        dynasm!(self.ops
+            ; .arch aarch64
             ; mov x0, x22
             ; mov x2, x20
         );
@@ -597,18 +628,15 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; blr x16
             ; ldr x21, [x20, #JitState::COUNT as u32]
             ; ldr x19, [x22, #Ctx::FRAME as u32]
-            ; ldr x23, [x22, #Ctx::DEPTH as u32]
-            ; ldr x23, [x23]
-            ; cbz w0, =>trapped
         );
+        self.load_top();
+        dynasm!(self.ops ; .arch aarch64 ; cbz w0, =>trapped);
     }
 
     fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: DynamicLabel) {
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x9, [x22, #Ctx::RECORDS as u32]
-            ; add x3, x9, x23, lsl 5
-            ; sub x3, x3, frame_layout::SIZE as u32
+            ; sub x3, x23, frame_layout::SIZE as u32
             ; ldr x3, [x3, #frame_layout::ENV as u32]
             ; ldr x0, [x22, #Ctx::HEAP as u32]
             ; mov x1, x19
@@ -640,8 +668,10 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; ldr x9, [x22, #Ctx::SAVED_SP as u32]
             ; mov sp, x9
             ; str x21, [x20, #JitState::COUNT as u32]
-            ; ldr x9, [x22, #Ctx::DEPTH as u32]
-            ; str x23, [x9]
+        );
+        self.store_top();
+        dynasm!(self.ops
+            ; .arch aarch64
             ; ldr x23, [sp, #48]
             ; ldp x19, x20, [sp, #16]
             ; ldp x21, x22, [sp, #32]
@@ -672,7 +702,8 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn branch_if_due(&mut self, due: DynamicLabel) {
-        // `x11`: `call_checks` makes this check with `x9` in use.
+        // `x11` only: call paths make this check with other scratch
+        // registers in use.
         dynasm!(self.ops
             ; .arch aarch64
             ; ldr x11, [x20, #JitState::LIMIT as u32]
@@ -682,18 +713,16 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     }
 
     fn enter_checks(&mut self, depth: u8, need: u32, leave: DynamicLabel) {
+        // frames live + depth >= max_depth: the interpreter traps.
+        self.imm64(11, depth as u64 * frame_layout::SIZE as u64);
         dynasm!(self.ops
             ; .arch aarch64
-            // frames live + depth >= max_depth: the interpreter traps.
-            ; mov x9, x23
-            ; add x11, x9, depth as u32
+            ; add x11, x23, x11
             ; ldr x12, [x22, #Ctx::MAX_DEPTH as u32]
             ; cmp x11, x12
             ; b.hs =>leave
             // The running frame's base (its record's) + need > the limit.
-            ; ldr x12, [x22, #Ctx::RECORDS as u32]
-            ; add x12, x12, x9, lsl 5
-            ; sub x12, x12, frame_layout::SIZE as u32
+            ; sub x12, x23, frame_layout::SIZE as u32
             ; ldr w11, [x12, #frame_layout::BASE as u32]
         );
         self.above_room(11, 13, need, leave);
@@ -702,9 +731,8 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
     fn native_call(&mut self, c: &NativeCall, exit: DynamicLabel, own: Option<DynamicLabel>) {
         dynasm!(self.ops
             ; .arch aarch64
-            ; mov x9, x23
             ; ldr x11, [x22, #Ctx::ROOM as u32]
-            ; cmp x9, x11
+            ; cmp x23, x11
             ; b.hs =>exit
         );
         self.branch_if_due(exit);
@@ -720,8 +748,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops
             ; .arch aarch64
             // x13 = the callee's record, w14 = the caller's base.
-            ; ldr x13, [x22, #Ctx::RECORDS as u32]
-            ; add x13, x13, x9, lsl 5
+            ; mov x13, x23
             ; sub x15, x13, frame_layout::SIZE as u32
             ; ldr w14, [x15, #frame_layout::BASE as u32]
         );
@@ -749,7 +776,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; str w15, [x13, #frame_layout::RET_PC as u32]
             ; movn x15, 0
             ; str x15, [x13, #frame_layout::ENV as u32]
-            ; add x23, x23, 1
+            ; add x23, x23, frame_layout::SIZE as u32
         );
         let callee = own.map_or(Callee::Reg(12), Callee::Own);
         self.call_frame(c.args, callee, c.result.is_some());
@@ -757,10 +784,9 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
 
     fn closure_call(&mut self, c: &ClosureCall, exit: DynamicLabel) {
         self.branch_if_due(exit);
+        self.store_top();
         dynasm!(self.ops
             ; .arch aarch64
-            ; ldr x9, [x22, #Ctx::DEPTH as u32]
-            ; str x23, [x9]
             ; mov x0, x22
             ; mov x1, x19
         );
@@ -769,10 +795,9 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops
             ; .arch aarch64
             ; blr x16
-            ; ldr x23, [x22, #Ctx::DEPTH as u32]
-            ; ldr x23, [x23]
-            ; cbz x0, =>exit
         );
+        self.load_top();
+        dynasm!(self.ops ; .arch aarch64 ; cbz x0, =>exit);
         self.call_frame(c.args, Callee::Reg(0), c.result.is_some());
     }
 
@@ -795,7 +820,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
         dynasm!(self.ops
             ; .arch aarch64
-            ; sub x23, x23, 1
+            ; sub x23, x23, frame_layout::SIZE as u32
             ; ldr x9, [sp, #8]
             ; br x9
         );

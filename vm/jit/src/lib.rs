@@ -149,20 +149,22 @@ impl Jit {
 pub struct Ctx<'a> {
     frame: *mut u64,
     heap: *mut tern_vm::heap::Heap,
-    /// The frame records, the count of live ones, how many may be live,
-    /// the depth limit (see `Runtime::frames`). Compiled code keeps the
-    /// count in a register, written here before each exit and each call
-    /// out that reads it (`run_shim`, `closure_target`) and read back
-    /// after.
+    /// The frame records and the count of live ones (see
+    /// `Runtime::frames`). Compiled code keeps the address one past the
+    /// live records in a register (what `records + SIZE * count` is),
+    /// writes the count here before each exit and each call out that
+    /// reads it (`run_shim`, `closure_target`) and reads it back after.
     records: *mut u8,
     depth: *mut usize,
-    /// How many records may be live while compiled code makes calls
-    /// itself: the buffer's room, and at most `NATIVE_DEPTH` more than
-    /// at entry. Each such call pushes one record and a bounded machine
-    /// frame, and pops both on return, so this one test bounds the
-    /// machine stack as well (a call past it is left to the driver,
-    /// which enters the callee afresh).
+    /// One past the last record that may be live while compiled code
+    /// makes calls itself, as an address (compared with that register):
+    /// within the buffer's room, and at most `NATIVE_DEPTH` records past
+    /// the count at entry. Each such call pushes one record and a
+    /// bounded machine frame, and pops both on return, so this one test
+    /// bounds the machine stack as well (a call past it is left to the
+    /// driver, which enters the callee afresh).
     room: u64,
+    /// The depth limit, as the address its record would have.
     max_depth: u64,
     /// The machine stack pointer inside the entry stub, where every exit
     /// goes back to however deep the native calls are.
@@ -278,7 +280,8 @@ pub(crate) extern "C" fn closure_target(ctx: *mut Ctx, frame: *const u64, x: u64
         // from a frame base is inside the value stack (`FRAME_SLOTS`).
         unsafe {
             let depth = *ctx.depth;
-            if depth as u64 >= ctx.room || depth == 0 || args == 0 {
+            let top = ctx.records as u64 + (depth * fl::SIZE as usize) as u64;
+            if top >= ctx.room || depth == 0 || args == 0 {
                 return None;
             }
             let clo = *frame.add(args - 1);
@@ -357,14 +360,19 @@ impl Backend for Jit {
         // (`Runtime::frames`), which nothing else touches while this runs.
         let live = unsafe { *depth };
         let room = room.min(live.saturating_add(crate::masm::NATIVE_DEPTH as usize));
+        // Addresses as integers, compared and never dereferenced (the
+        // depth limit's may lie past the buffer), saturating where a limit
+        // is absurd.
+        let size = tern_vm::jit::frame_layout::SIZE as u64;
+        let addr = |n: usize| (records as u64).saturating_add((n as u64).saturating_mul(size));
         let (globals, global_set) = rt.globals();
         let mut ctx = Ctx {
             frame: rt.frame(),
             heap: rt.heap(),
             records,
             depth,
-            room: room as u64,
-            max_depth: max_depth as u64,
+            room: addr(room),
+            max_depth: addr(max_depth),
             saved_sp: 0,
             table: self.table.as_ptr(),
             objects: [[0; 3]; OBJECT_ENTRIES],

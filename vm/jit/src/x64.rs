@@ -1,8 +1,10 @@
 //! The x86-64 backend (System V): the frame base lives in `rbx`, the
 //! state in `r12`, the count in `r13`, the context in `r14` (all
-//! preserved across calls, saved by the entry stub), and the count of
-//! live frame records in `rbp` (written back to the runtime's around
-//! every call out that reads it, and at every exit); `A` is `rax`
+//! preserved across calls, saved by the entry stub), and the address
+//! one past the live frame records in `rbp` (the next record's: see
+//! `Ctx::records`; the count it stands for is written back to the
+//! runtime's around every call out that reads it, and at every exit);
+//! `A` is `rax`
 //! (floats `xmm0`), `B` is `rcx` (`xmm1`), `C` is `rdx`, and `rsi` is
 //! scratch within one operation (as `rdx` is in those that do not take
 //! `C`, and `rdi` and `r8` in calls out); `r8`-`r11`, `rdi`, `r15` and
@@ -88,6 +90,31 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> X64<'_, A> {
             IntOp::Min => dynasm!(ops ; .arch x64 ; cmp Rq(d), Rq(b) ; cmovg Rq(d), Rq(b)),
             IntOp::Max => dynasm!(ops ; .arch x64 ; cmp Rq(d), Rq(b) ; cmovl Rq(d), Rq(b)),
         }
+    }
+
+    /// `rbp` = the address one past the live records, from the runtime's
+    /// count of them.
+    fn load_top(&mut self) {
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rbp, QWORD [r14 + Ctx::DEPTH]
+            ; mov rbp, QWORD [rbp]
+            ; shl rbp, RECORD_SHIFT
+            ; add rbp, QWORD [r14 + Ctx::RECORDS]
+        );
+    }
+
+    /// The runtime's count of live records = what `rbp` stands for
+    /// (`rcx` and `rdx` are scratch).
+    fn store_top(&mut self) {
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rcx, rbp
+            ; sub rcx, QWORD [r14 + Ctx::RECORDS]
+            ; shr rcx, RECORD_SHIFT
+            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
+            ; mov QWORD [rdx], rcx
+        );
     }
 
     /// Jumps to `l` if a frame needing `need` slots may not start at base
@@ -178,6 +205,10 @@ type Callee = crate::masm::Callee<DynamicLabel>;
 
 /// `rsi`, scratch within one operation.
 const RSI: u8 = 6;
+/// A frame record's size is `2^RECORD_SHIFT` bytes.
+const RECORD_SHIFT: i8 = 5;
+const _: () = assert!(frame_layout::SIZE == 1 << RECORD_SHIFT);
+
 /// `rcx` and `rdi`, which call paths hold a frame base in.
 const RCX: u8 = 1;
 const RDI: u8 = 7;
@@ -530,19 +561,20 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov r12, rsi
             ; mov r13, QWORD [rsi + JitState::COUNT]
             ; mov r14, rcx
-            ; mov rbp, QWORD [rcx + Ctx::DEPTH]
-            ; mov rbp, QWORD [rbp]
             ; mov QWORD [rcx + Ctx::SAVED_SP], rsp
-            ; jmp rdx
         );
+        self.load_top();
+        dynasm!(self.ops ; .arch x64 ; jmp rdx);
     }
 
     fn runtime(&mut self, pc: u32, trapped: DynamicLabel) {
         dynasm!(self.ops
             ; .arch x64
             ; mov QWORD [r12 + JitState::COUNT], r13
-            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
-            ; mov QWORD [rdx], rbp
+        );
+        self.store_top();
+        dynasm!(self.ops
+            ; .arch x64
             ; mov rdi, r14
             ; mov esi, DWORD pc as i32
             ; mov rdx, r12
@@ -550,21 +582,16 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; call rax
             ; mov r13, QWORD [r12 + JitState::COUNT]
             ; mov rbx, QWORD [r14 + Ctx::FRAME]
-            ; mov rbp, QWORD [r14 + Ctx::DEPTH]
-            ; mov rbp, QWORD [rbp]
-            ; test eax, eax
-            ; jz =>trapped
         );
+        self.load_top();
+        dynasm!(self.ops ; .arch x64 ; test eax, eax ; jz =>trapped);
     }
 
     fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: DynamicLabel) {
         let env = frame_layout::ENV - frame_layout::SIZE;
         dynasm!(self.ops
             ; .arch x64
-            ; mov rcx, rbp
-            ; shl rcx, 5
-            ; add rcx, QWORD [r14 + Ctx::RECORDS]
-            ; mov rcx, QWORD [rcx + env]
+            ; mov rcx, QWORD [rbp + env]
             ; mov rdi, QWORD [r14 + Ctx::HEAP]
             ; mov rsi, rbx
             ; mov rdx, QWORD x as i64
@@ -598,8 +625,10 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             // calls went.
             ; mov rsp, QWORD [r14 + Ctx::SAVED_SP]
             ; mov QWORD [r12 + JitState::COUNT], r13
-            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
-            ; mov QWORD [rdx], rbp
+        );
+        self.store_top();
+        dynasm!(self.ops
+            ; .arch x64
             ; add rsp, 8
             ; pop r15
             ; pop r14
@@ -633,14 +662,11 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops
             ; .arch x64
             // frames live + depth >= max_depth: the interpreter traps.
-            ; mov rax, rbp
-            ; lea rcx, [rax + depth as i32]
+            ; lea rcx, [rbp + depth as i32 * frame_layout::SIZE]
             ; cmp rcx, QWORD [r14 + Ctx::MAX_DEPTH]
             ; jae =>leave
             // The running frame's base (its record's) + need > the limit.
-            ; shl rax, 5
-            ; add rax, QWORD [r14 + Ctx::RECORDS]
-            ; mov ecx, DWORD [rax + (frame_layout::BASE - frame_layout::SIZE)]
+            ; mov ecx, DWORD [rbp + (frame_layout::BASE - frame_layout::SIZE)]
         );
         self.above_room(RCX, need, leave);
     }
@@ -649,8 +675,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         let l = frame_layout::SIZE;
         dynasm!(self.ops
             ; .arch x64
-            ; mov rax, rbp
-            ; cmp rax, QWORD [r14 + Ctx::ROOM]
+            ; cmp rbp, QWORD [r14 + Ctx::ROOM]
             ; jae =>exit
         );
         self.branch_if_due(exit);
@@ -665,24 +690,22 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         }
         dynasm!(self.ops
             ; .arch x64
-            // rax = the callee's record, edi = the caller's base.
-            ; shl rax, 5
-            ; add rax, QWORD [r14 + Ctx::RECORDS]
-            ; mov edi, DWORD [rax + (frame_layout::BASE - l)]
+            // rbp = the callee's record, edi = the caller's base.
+            ; mov edi, DWORD [rbp + (frame_layout::BASE - l)]
         );
         self.above_room(RDI, c.need, exit);
         dynasm!(self.ops
             ; .arch x64
-            ; mov DWORD [rax + frame_layout::FUNC], c.func as i32
-            ; mov DWORD [rax + frame_layout::PC], c.start as i32
+            ; mov DWORD [rbp + frame_layout::FUNC], c.func as i32
+            ; mov DWORD [rbp + frame_layout::PC], c.start as i32
             ; lea r8d, [rdi + c.args as i32]
-            ; mov DWORD [rax + frame_layout::BASE], r8d
+            ; mov DWORD [rbp + frame_layout::BASE], r8d
             ; lea r8d, [rdi + c.ret as i32]
-            ; mov DWORD [rax + frame_layout::RET], r8d
-            ; mov DWORD [rax + frame_layout::RET_BASE], edi
-            ; mov DWORD [rax + frame_layout::RET_PC], c.pc as i32
-            ; mov QWORD [rax + frame_layout::ENV], -1
-            ; add rbp, 1
+            ; mov DWORD [rbp + frame_layout::RET], r8d
+            ; mov DWORD [rbp + frame_layout::RET_BASE], edi
+            ; mov DWORD [rbp + frame_layout::RET_PC], c.pc as i32
+            ; mov QWORD [rbp + frame_layout::ENV], -1
+            ; add rbp, l
         );
         self.call_frame(c.args, own.map_or(Callee::Reg(1), Callee::Own));
     }
@@ -690,17 +713,18 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     fn closure_call(&mut self, c: &ClosureCall, exit: DynamicLabel) {
         let x = c.args as u64 | (c.pc as u64) << 32;
         self.branch_if_due(exit);
+        self.store_top();
         dynasm!(self.ops
             ; .arch x64
-            ; mov rdx, QWORD [r14 + Ctx::DEPTH]
-            ; mov QWORD [rdx], rbp
             ; mov rdi, r14
             ; mov rsi, rbx
             ; mov rdx, QWORD x as i64
             ; mov rax, QWORD crate::closure_target as *const () as i64
             ; call rax
-            ; mov rbp, QWORD [r14 + Ctx::DEPTH]
-            ; mov rbp, QWORD [rbp]
+        );
+        self.load_top();
+        dynasm!(self.ops
+            ; .arch x64
             ; test rax, rax
             ; jz =>exit
         );
@@ -717,7 +741,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops ; .arch x64 ; =>native);
         dynasm!(self.ops
             ; .arch x64
-            ; sub rbp, 1
+            ; sub rbp, frame_layout::SIZE
             ; ret
         );
     }
