@@ -320,9 +320,10 @@ pub struct NativeCall {
 /// A call of a closure compiled code makes itself, where it can: the
 /// check the interpreter makes that compiled code can (fuel), then
 /// `crate::closure_target` (the depth and value-stack checks, the first
-/// also bounding the machine stack: see `Ctx::room`, the callee from the closure, its compiled code,
-/// its frame record pushed as the interpreter pushes it), then the call
-/// with the frame base moved to `args`. Where anything fails, the driver
+/// also bounding the machine stack, see `Ctx::room`; the callee from the
+/// closure, its compiled code, its frame record pushed as the
+/// interpreter pushes it), then the call with the frame base moved to
+/// `args`. Where anything fails, the driver
 /// makes the call ([`tern_vm::jit::Exit::Call`]).
 #[derive(Clone, Copy, Debug)]
 pub struct ClosureCall {

@@ -424,7 +424,11 @@ impl Heap {
         len: usize,
         mut fields: [u64; INLINE_FIELDS],
     ) -> u64 {
-        debug_assert!(len <= INLINE_FIELDS);
+        // One compare: a larger `len` would be stored truncated.
+        assert!(
+            len <= INLINE_FIELDS,
+            "a small record has at most INLINE_FIELDS fields"
+        );
         for (k, f) in fields.iter_mut().enumerate() {
             if k >= len {
                 *f = 0;
