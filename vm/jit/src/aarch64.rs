@@ -22,7 +22,7 @@
 #[cfg(target_arch = "aarch64")]
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
-use crate::masm::stack_room;
+use crate::masm::{stack_room, RECORD_SHIFT};
 use crate::masm::{
     ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
     Reg, Test, Word,
@@ -83,10 +83,6 @@ fn ireg(l: Loc) -> u8 {
 fn dreg(l: Loc) -> u8 {
     l.number(reg, &FLOAT_CACHE)
 }
-
-/// A frame record's size is `2^RECORD_SHIFT` bytes.
-const RECORD_SHIFT: u32 = 5;
-const _: () = assert!(frame_layout::SIZE == 1 << RECORD_SHIFT);
 
 type Callee = crate::masm::Callee<DynamicLabel>;
 
@@ -233,7 +229,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
             ; ldr x9, [x22, #Ctx::DEPTH as u32]
             ; ldr x9, [x9]
             ; ldr x23, [x22, #Ctx::RECORDS as u32]
-            ; add x23, x23, x9, lsl RECORD_SHIFT
+            ; add x23, x23, x9, lsl RECORD_SHIFT as u32
         );
     }
 
@@ -244,7 +240,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
             ; .arch aarch64
             ; ldr x9, [x22, #Ctx::RECORDS as u32]
             ; sub x9, x23, x9
-            ; lsr x9, x9, RECORD_SHIFT
+            ; lsr x9, x9, RECORD_SHIFT as u32
             ; ldr x10, [x22, #Ctx::DEPTH as u32]
             ; str x9, [x10]
         );

@@ -258,6 +258,15 @@ extern "C" fn run_shim(ctx: *mut Ctx, pc: u32, state: *mut JitState) -> u64 {
     }
 }
 
+/// The address record `n` has in `records` (one past the live records
+/// where `n` is their count), as compiled code keeps it: an integer,
+/// compared and never dereferenced (the depth limit's may lie past the
+/// buffer), saturating where a limit is absurd.
+fn record_address(records: *mut u8, n: usize) -> u64 {
+    let size = tern_vm::jit::frame_layout::SIZE as u64;
+    (records as u64).saturating_add((n as u64).saturating_mul(size))
+}
+
 /// What compiled code calls to make a closure call itself (see
 /// [`masm::ClosureCall`]; `x` packs its `args` in the low 16 bits and its
 /// pc in the high 32): the callee's compiled entry, with its frame record
@@ -280,8 +289,7 @@ pub(crate) extern "C" fn closure_target(ctx: *mut Ctx, frame: *const u64, x: u64
         // from a frame base is inside the value stack (`FRAME_SLOTS`).
         unsafe {
             let depth = *ctx.depth;
-            let top = ctx.records as u64 + (depth * fl::SIZE as usize) as u64;
-            if top >= ctx.room || depth == 0 || args == 0 {
+            if record_address(ctx.records, depth) >= ctx.room || depth == 0 || args == 0 {
                 return None;
             }
             let clo = *frame.add(args - 1);
@@ -360,19 +368,14 @@ impl Backend for Jit {
         // (`Runtime::frames`), which nothing else touches while this runs.
         let live = unsafe { *depth };
         let room = room.min(live.saturating_add(crate::masm::NATIVE_DEPTH as usize));
-        // Addresses as integers, compared and never dereferenced (the
-        // depth limit's may lie past the buffer), saturating where a limit
-        // is absurd.
-        let size = tern_vm::jit::frame_layout::SIZE as u64;
-        let addr = |n: usize| (records as u64).saturating_add((n as u64).saturating_mul(size));
         let (globals, global_set) = rt.globals();
         let mut ctx = Ctx {
             frame: rt.frame(),
             heap: rt.heap(),
             records,
             depth,
-            room: addr(room),
-            max_depth: addr(max_depth),
+            room: record_address(records, room),
+            max_depth: record_address(records, max_depth),
             saved_sp: 0,
             table: self.table.as_ptr(),
             objects: [[0; 3]; OBJECT_ENTRIES],

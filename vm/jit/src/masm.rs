@@ -758,6 +758,12 @@ pub(crate) fn store_via<M: Masm + ?Sized>(m: &mut M, base: Reg, at: Word, v: u16
     }
 }
 
+/// A frame record's size is `2^RECORD_SHIFT` bytes: the backends turn
+/// the count of live records into the address one past them (see
+/// `Ctx::records`), and back, with shifts.
+pub const RECORD_SHIFT: u8 = tern_vm::jit::frame_layout::SIZE.trailing_zeros() as u8;
+const _: () = assert!(tern_vm::jit::frame_layout::SIZE == 1 << RECORD_SHIFT);
+
 /// The highest base a frame needing `need` slots may start at, or `None`
 /// where no base may: a frame overflows the value stack where `base +
 /// need > MAX_STACK_SLOTS`, which call paths test as `base > room(need)`,

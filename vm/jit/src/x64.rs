@@ -23,7 +23,7 @@
 #[cfg(target_arch = "x86_64")]
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
-use crate::masm::stack_room;
+use crate::masm::{stack_room, RECORD_SHIFT};
 use crate::masm::{
     ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
     Reg, Test, Word,
@@ -99,7 +99,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> X64<'_, A> {
             ; .arch x64
             ; mov rbp, QWORD [r14 + Ctx::DEPTH]
             ; mov rbp, QWORD [rbp]
-            ; shl rbp, RECORD_SHIFT
+            ; shl rbp, RECORD_SHIFT as i8
             ; add rbp, QWORD [r14 + Ctx::RECORDS]
         );
     }
@@ -111,7 +111,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> X64<'_, A> {
             ; .arch x64
             ; mov rcx, rbp
             ; sub rcx, QWORD [r14 + Ctx::RECORDS]
-            ; shr rcx, RECORD_SHIFT
+            ; shr rcx, RECORD_SHIFT as i8
             ; mov rdx, QWORD [r14 + Ctx::DEPTH]
             ; mov QWORD [rdx], rcx
         );
@@ -205,9 +205,6 @@ type Callee = crate::masm::Callee<DynamicLabel>;
 
 /// `rsi`, scratch within one operation.
 const RSI: u8 = 6;
-/// A frame record's size is `2^RECORD_SHIFT` bytes.
-const RECORD_SHIFT: i8 = 5;
-const _: () = assert!(frame_layout::SIZE == 1 << RECORD_SHIFT);
 
 /// `rcx` and `rdi`, which call paths hold a frame base in.
 const RCX: u8 = 1;
