@@ -41,13 +41,18 @@ use tern_vm::internal::Op;
 /// checks every store), so every record in it has a field that wide:
 /// looking one up can check for all of them at once. Stack slots hold
 /// values of different types at different points and are left out.
+///
+/// It also keeps the slots the function stores through inline (any
+/// slot, sorted): only an object looked up under one of their names
+/// needs its length for stores worked out (see `fill`).
 #[derive(Default)]
-pub(crate) struct Widest(HashMap<(u16, Option<u16>), u16>);
+pub(crate) struct Widest(HashMap<(u16, Option<u16>), u16>, Vec<u16>);
 
 impl Widest {
     /// Of `accesses`, in a function of `locals` parameters and locals.
     pub(crate) fn of(accesses: impl Iterator<Item = Access>, locals: usize) -> Widest {
         let mut w = Widest::default();
+        let mut stored = Vec::new();
         let mut note = |slot: u16, through: Option<u16>, f: u16| {
             if (slot as usize) < locals {
                 let at = w.0.entry((slot, through)).or_insert(f);
@@ -65,8 +70,22 @@ impl Widest {
                 Access::SetField { o, f, .. } => note(o, None, f),
                 _ => {}
             }
+            match a {
+                Access::SetField { o: s, .. } | Access::SetElement { a: s, .. } => stored.push(s),
+                _ => {}
+            }
         }
+        stored.sort_unstable();
+        stored.dedup();
+        w.1 = stored;
         w
+    }
+
+    /// Whether a store may go through the object looked up as `name`:
+    /// one of its names is a slot the function stores through.
+    fn stored(&self, name: &LookedUp) -> bool {
+        let through = |s: u16| self.1.binary_search(&s).is_ok();
+        (name.field.is_none() && through(name.slot)) || name.copy.is_some_and(through)
     }
 
     /// The object in `slot` as looked up: a record checked for the
@@ -292,7 +311,7 @@ pub(crate) fn emit<M: Masm>(
             m.load_narrow(B, C, l.variant, 4);
             m.branch_if(B, Test::Ne, Operand::Imm(variant as u32), miss);
             m.load_narrow(B, C, 0, 1);
-            fields(m, l, miss);
+            fields(m, l, 0, miss);
             has_field(m, 0, f, miss);
             m.load_word_to(d, C, 8 * f as i32);
         }
@@ -340,11 +359,10 @@ fn data<M: Masm>(
     if let Some(i) = m.find_object(slot, array).filter(|_| !fresh) {
         return from_entry(m, i, write, f);
     }
-    lookup(m, l, slot, array, write, miss);
     let name = widest.named(slot, array);
-    at_least(m, name.words, miss);
+    lookup(m, l, (slot, array), write, name.words, miss);
     if let Some(i) = m.new_object() {
-        fill(m, l, i, write);
+        fill(m, l, i, write, widest.stored(&name));
         m.note_object(i, name);
     }
     name.words
@@ -410,12 +428,11 @@ fn inner<M: Masm>(
         return words;
     }
     object(m, l, None, miss);
-    fields(m, l, miss);
     // The claim is for `o.f` (a `keep` copy is a stack slot).
     let words = widest.words(name.slot, name.field);
-    at_least(m, words, miss);
+    fields(m, l, words, miss);
     if let Some(i) = m.new_object() {
-        fill(m, l, i, false);
+        fill(m, l, i, false, widest.stored(&name));
         m.note_object(i, LookedUp { words, ..name });
     }
     words
@@ -424,8 +441,15 @@ fn inner<M: Masm>(
 /// `C` = the data of the object in `slot`, `B` = its length (as `data`
 /// says), `A` = the object's handle, looked up in the object table; to
 /// `fail` where a check fails (with `write`, also if the object needs the
-/// write barrier).
-fn lookup<M: Masm>(m: &mut M, l: &HeapLayout, slot: u16, array: bool, write: bool, fail: M::Label) {
+/// write barrier; a record, also if it has fewer than `words` fields).
+fn lookup<M: Masm>(
+    m: &mut M,
+    l: &HeapLayout,
+    (slot, array): (u16, bool),
+    write: bool,
+    words: u32,
+    fail: M::Label,
+) {
     use Reg::{A, B, C};
     m.load(A, slot);
     object(m, l, array.then_some(layout::ARRAY), fail);
@@ -437,7 +461,7 @@ fn lookup<M: Masm>(m: &mut M, l: &HeapLayout, slot: u16, array: bool, write: boo
         m.load_word(B, C, l.items_len);
         m.load_word(C, C, l.items_ptr);
     } else {
-        fields(m, l, fail);
+        fields(m, l, words, fail);
     }
 }
 
@@ -445,18 +469,25 @@ fn lookup<M: Masm>(m: &mut M, l: &HeapLayout, slot: u16, array: bool, write: boo
 /// discriminant in `B`), `B` = how many may be read: a small record's
 /// inline slots, all of them (past its length they are zero, as
 /// `Heap::field` reads them), a big record's length; to `fail` if it is
-/// not a record.
-fn fields<M: Masm>(m: &mut M, l: &HeapLayout, fail: M::Label) {
+/// not a record, or has fewer than `words` (a small record has all it
+/// may have, so only a big one's length is compared).
+fn fields<M: Masm>(m: &mut M, l: &HeapLayout, words: u32, fail: M::Label) {
     use Reg::{B, C};
     let (big, done) = (m.local_label(), m.local_label());
-    m.branch_if(B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
-    m.add_offset(C, C, l.fields);
-    m.load_imm(B, INLINE_FIELDS as i64);
-    m.jump(done);
+    if words as usize > INLINE_FIELDS {
+        // (A branch: a jump to a label not local writes registers back.)
+        m.branch_if(B, Test::Eq, Operand::Imm(layout::RECORD as u32), fail);
+    } else {
+        m.branch_if(B, Test::Ne, Operand::Imm(layout::RECORD as u32), big);
+        m.add_offset(C, C, l.fields);
+        m.load_imm(B, INLINE_FIELDS as i64);
+        m.jump(done);
+    }
     m.bind_local(big);
     m.branch_if(B, Test::Ne, Operand::Imm(layout::BIG_RECORD as u32), fail);
     m.load_word(B, C, l.big_len);
     m.load_word(C, C, l.big_ptr);
+    at_least(m, words, fail);
     m.bind_local(done);
 }
 
@@ -478,15 +509,22 @@ fn has_field<M: Masm>(m: &mut M, known: u32, f: u16, miss: M::Label) {
 
 /// Context entry `i` = the data and length in `C` and `B` of the object
 /// whose handle is in `A`; its length for stores the same, or 0 if the
-/// object needs the write barrier (known not to with `checked`). `B` and
-/// `C` are kept.
-fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool) {
-    use Reg::{B, C};
+/// object needs the write barrier (known not to with `checked`), or 0
+/// without looking where no store goes through it (`stored` false: see
+/// `Widest::stored`; one that does anyway misses, and the shim does it).
+/// `B` and `C` are kept, `A` is not.
+fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool, stored: bool) {
+    use Reg::{A, B, C};
     let (items, len, write_len) = Ctx::object(i);
     m.set_ctx_word(items, C);
     m.set_ctx_word(len, B);
     if checked {
         m.set_ctx_word(write_len, B);
+        return;
+    }
+    if !stored {
+        m.load_imm(A, 0);
+        m.set_ctx_word(write_len, A);
         return;
     }
     let (old, done) = (m.local_label(), m.local_label());
@@ -511,6 +549,7 @@ fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool) {
 pub(crate) fn establish<M: Masm>(
     m: &mut M,
     l: &HeapLayout,
+    widest: &Widest,
     want: &Entries,
     force: bool,
     leave: Option<M::Label>,
@@ -527,14 +566,15 @@ pub(crate) fn establish<M: Masm>(
             0 => local,
             _ => leave?,
         };
-        lookup(m, l, w.slot, w.array, false, fail);
+        // The claim is for the record found last (`w.slot.f` if a field).
+        let outer = if w.field.is_some() { 0 } else { w.words };
+        lookup(m, l, (w.slot, w.array), false, outer, fail);
         if let Some(f) = w.field {
             read_field(m, f, fail);
             object(m, l, None, fail);
-            fields(m, l, fail);
+            fields(m, l, w.words, fail);
         }
-        at_least(m, w.words, fail);
-        fill(m, l, i, false);
+        fill(m, l, i, false, widest.stored(&w));
         if w.words == 0 {
             m.jump(done);
             m.bind_local(local);
@@ -596,9 +636,10 @@ pub(crate) fn invariant(
 /// `C` = the table entry of the handle in `A`, `B` = its discriminant,
 /// which must be `kind` if given; `A` is kept.
 fn object<M: Masm>(m: &mut M, l: &HeapLayout, kind: Option<u8>, miss: M::Label) {
-    m.heap_word(Reg::C, l.table_len);
-    m.branch_if(Reg::C, Test::Ule, Operand::Reg(Reg::A), miss);
-    m.heap_word(Reg::C, l.table_ptr);
+    m.ctx_word(Reg::C, Ctx::HEAP);
+    m.load_word(Reg::B, Reg::C, l.table_len);
+    m.branch_if(Reg::B, Test::Ule, Operand::Reg(Reg::A), miss);
+    m.load_word(Reg::C, Reg::C, l.table_ptr);
     m.add_scaled(Reg::C, Reg::A, l.stride);
     m.load_narrow(Reg::B, Reg::C, 0, 1);
     if let Some(kind) = kind {
@@ -731,6 +772,40 @@ fn main() {}
         };
         assert_eq!(inner.without_slot(5), Some(kept));
         assert_eq!(inner.without_field(1), Some(inner));
+    }
+
+    #[test]
+    fn only_objects_named_by_a_slot_stored_through_get_a_store_length() {
+        use super::{Access, Widest};
+        use crate::masm::LookedUp;
+        let accesses = [
+            Access::SetField { o: 3, f: 0, v: 9 },
+            Access::Field {
+                d: 8,
+                o: 2,
+                f: 1,
+                g: Some(0),
+                keep: None,
+            },
+        ];
+        let w = Widest::of(accesses.into_iter(), 4);
+        assert!(w.stored(&LookedUp::slot(3, false)));
+        assert!(!w.stored(&LookedUp::slot(2, false)));
+        // `2.1` kept in slot 3: stored through as 3.
+        let inner = LookedUp {
+            field: Some(1),
+            ..LookedUp::slot(2, false)
+        };
+        assert!(!w.stored(&inner));
+        assert!(w.stored(&LookedUp {
+            copy: Some(3),
+            ..inner
+        }));
+        // `3.1` is not the object in 3.
+        assert!(!w.stored(&LookedUp {
+            field: Some(1),
+            ..LookedUp::slot(3, false)
+        }));
     }
 
     #[test]

@@ -365,7 +365,7 @@ fn lower_into<M: Masm>(
                 .push((leave, Exit::Leave(pc), held_back));
             leave
         });
-        crate::access::establish(m, layout, want, force, leave)
+        crate::access::establish(m, layout, &widest, want, force, leave)
     };
     // Makes the entries and the registers hold what `held` says: `force`
     // where what compiled code knows is nothing (a stub after a call out).
