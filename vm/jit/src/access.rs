@@ -338,9 +338,11 @@ pub(crate) fn emit<M: Masm>(
 /// `Masm::find_object`): an array's items move only when it grows, a
 /// small record's fields only when the object table does, and an object
 /// comes to need the barrier only in a collection, all in calls out,
-/// after which nothing looked up is known. With `fresh`, looked up
-/// whatever is remembered: an entry whose lookup failed reads as no data,
-/// which only a use that checks the length may rely on.
+/// after which nothing looked up is known. An entry whose lookup failed
+/// (see `establish`) reads as no data, length 0, which a use that checks
+/// an index against the length may rely on; one that takes the length
+/// as a value (`length`) goes to `miss` for it (its data pointer is null,
+/// which no object's is).
 ///
 /// A record looked up now is checked for the fields `widest` says (to
 /// `miss` if it lacks one). The words of its data known to be there for
@@ -352,12 +354,16 @@ fn data<M: Masm>(
     l: &HeapLayout,
     widest: &Widest,
     slot: u16,
-    (array, write, fresh): (bool, bool, bool),
+    (array, write, length): (bool, bool, bool),
     f: Option<u16>,
     miss: M::Label,
 ) -> u32 {
-    if let Some(i) = m.find_object(slot, array).filter(|_| !fresh) {
-        return from_entry(m, i, write, f);
+    if let Some(i) = m.find_object(slot, array) {
+        let known = from_entry(m, i, write, f);
+        if length {
+            m.branch_if(Reg::C, Test::Eq, Operand::Imm(0), miss);
+        }
+        return known;
     }
     let name = widest.named(slot, array);
     lookup(m, l, (slot, array), write, name.words, miss);
@@ -542,8 +548,8 @@ fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool, stored: bool) 
 /// Makes context entry `i` hold `want[i]` wherever one is wanted (with
 /// `force`, also where `reuse` says it does: a shim ran, or nothing is
 /// known), looking the objects up. One whose lookup fails (a value the
-/// slot does not hold yet) is set to no data, so that accesses through
-/// it miss; but where the code after trusts it to have `words` fields,
+/// slot does not hold yet) is set to no data (a null pointer, length 0),
+/// so that accesses through it miss; but where the code after trusts it to have `words` fields,
 /// that (or a record with fewer) goes to `leave` (see `needs_leave`;
 /// `None` if there is none where one is needed).
 pub(crate) fn establish<M: Masm>(
@@ -579,7 +585,8 @@ pub(crate) fn establish<M: Masm>(
             m.jump(done);
             m.bind_local(local);
             m.load_imm(Reg::B, 0);
-            let (_, len, write_len) = Ctx::object(i);
+            let (items, len, write_len) = Ctx::object(i);
+            m.set_ctx_word(items, Reg::B);
             m.set_ctx_word(len, Reg::B);
             m.set_ctx_word(write_len, Reg::B);
             m.bind_local(done);

@@ -162,6 +162,19 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> X64<'_, A> {
         }
     }
 
+    /// `d = v`, in the shortest form (none of which touches the flags):
+    /// a 32-bit move zero-extends, a sign-extended 32-bit immediate
+    /// covers small negatives, `movabs` the rest.
+    fn mov_imm(&mut self, d: u8, v: i64) {
+        if let Ok(k) = u32::try_from(v) {
+            dynasm!(self.ops ; .arch x64 ; mov Rd(d), DWORD k as i32);
+        } else if let Ok(k) = i32::try_from(v) {
+            dynasm!(self.ops ; .arch x64 ; mov Rq(d), DWORD k);
+        } else {
+            dynasm!(self.ops ; .arch x64 ; mov Rq(d), QWORD v);
+        }
+    }
+
     /// `d = a` unless they are one register.
     fn mov_rr(&mut self, d: u8, a: u8) {
         if d != a {
@@ -209,6 +222,9 @@ const RSI: u8 = 6;
 /// `rcx` and `rdi`, which call paths hold a frame base in.
 const RCX: u8 = 1;
 const RDI: u8 = 7;
+
+/// `rdx`, the third argument register of calls out.
+const RDX: u8 = 2;
 
 impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, A> {
     type Label = DynamicLabel;
@@ -279,7 +295,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     }
 
     fn load_imm(&mut self, r: Reg, v: i64) {
-        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD v);
+        self.mov_imm(reg(r), v);
     }
 
     fn int_op3(&mut self, op: IntOp, dst: Loc, a: Loc, b: Loc) {
@@ -591,7 +607,10 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov rcx, QWORD [rbp + env]
             ; mov rdi, QWORD [r14 + Ctx::HEAP]
             ; mov rsi, rbx
-            ; mov rdx, QWORD x as i64
+        );
+        self.mov_imm(RDX, x as i64);
+        dynasm!(self.ops
+            ; .arch x64
             ; mov rax, QWORD f as *const () as i64
             ; call rax
             ; test eax, eax
@@ -604,8 +623,11 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; .arch x64
             ; mov rdi, QWORD [r14 + Ctx::HEAP]
             ; mov rsi, rbx
-            ; mov rdx, QWORD x as i64
-            ; mov rcx, QWORD y as i64
+        );
+        self.mov_imm(RDX, x as i64);
+        self.mov_imm(RCX, y as i64);
+        dynasm!(self.ops
+            ; .arch x64
             ; mov rax, QWORD f as *const () as i64
             ; call rax
             ; test eax, eax
