@@ -305,14 +305,33 @@ pub(crate) fn emit<M: Masm>(
             variant,
             field: f,
         } => {
-            m.load(A, s);
-            object(m, l, None, miss);
-            record(m, miss);
-            m.load_narrow(B, C, l.variant, 4);
-            m.branch_if(B, Test::Ne, Operand::Imm(variant as u32), miss);
-            m.load_narrow(B, C, 0, 1);
-            fields(m, l, 0, miss);
-            has_field(m, 0, f, miss);
+            // A record whose variant a check here found is read through
+            // its entry; else checked, and remembered as of `variant`.
+            let of_variant = |o: LookedUp| o.variant == Some(variant);
+            let known = match m.find_object(s, false) {
+                Some(i) if m.object_at(i).is_some_and(of_variant) => {
+                    from_entry(m, i, false, Some(f))
+                }
+                _ => {
+                    let name = LookedUp {
+                        variant: Some(variant),
+                        ..widest.named(s, false)
+                    };
+                    m.load(A, s);
+                    object(m, l, None, miss);
+                    record(m, miss);
+                    m.load_narrow(B, C, l.variant, 4);
+                    m.branch_if(B, Test::Ne, Operand::Imm(variant as u32), miss);
+                    m.load_narrow(B, C, 0, 1);
+                    fields(m, l, name.words, miss);
+                    if let Some(i) = m.new_object() {
+                        fill(m, l, i, false, widest.stored(&name));
+                        m.note_object(i, name);
+                    }
+                    name.words
+                }
+            };
+            has_field(m, known, f, miss);
             m.load_word_to(d, C, 8 * f as i32);
         }
         Access::CellGet { d, c } => {

@@ -111,6 +111,9 @@ pub struct LookedUp {
     pub field: Option<u16>,
     pub copy: Option<u16>,
     pub words: u32,
+    /// The variant a check found the record to be of, if one did (an
+    /// object's variant never changes, so it stays with the entry).
+    pub variant: Option<u16>,
 }
 
 impl LookedUp {
@@ -122,6 +125,7 @@ impl LookedUp {
             field: None,
             copy: None,
             words: 0,
+            variant: None,
         }
     }
 
@@ -129,7 +133,10 @@ impl LookedUp {
     /// stack slot, which may hold anything later, so nothing is claimed
     /// of the fields of what it holds; see `words`).
     fn only_in(self, c: u16) -> LookedUp {
-        LookedUp::slot(c, self.array)
+        LookedUp {
+            variant: self.variant,
+            ..LookedUp::slot(c, self.array)
+        }
     }
 
     /// Whether this is the object `slot` holds.
