@@ -759,10 +759,14 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; add w15, w14, w15
             ; str w15, [x13, #frame_layout::BASE as u32]
         );
-        self.imm64(15, c.ret as u64);
+        // A call whose result goes where its arguments began (the usual
+        // one) has `ret` = `base`, in `w15` already.
+        if c.ret != c.args {
+            self.imm64(15, c.ret as u64);
+            dynasm!(self.ops ; .arch aarch64 ; add w15, w14, w15);
+        }
         dynasm!(self.ops
             ; .arch aarch64
-            ; add w15, w14, w15
             ; str w15, [x13, #frame_layout::RET as u32]
             ; str w14, [x13, #frame_layout::RET_BASE as u32]
         );
@@ -808,9 +812,12 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; cmp x10, x9
             ; b.ne =>native
         );
+        // The result is in `x1` (`A`); the driver reads it from its slot.
+        if let Some(s) = slot {
+            self.store(s, Reg::A);
+        }
         self.exit(exit);
         dynasm!(self.ops ; .arch aarch64 ; =>native);
-        // The result is in `x1` (`A`) already.
         if slot.is_some() {
             dynasm!(self.ops ; .arch aarch64 ; mov x0, x1);
         }

@@ -720,7 +720,9 @@ pub trait Masm {
     fn closure_call(&mut self, call: &ClosureCall, exit: Self::Label);
     /// A return: to the compiled caller that called natively, the result
     /// (which `A` holds: the lowering loads it) in `A` and the frame
-    /// record popped; else leave with `exit`.
+    /// record popped; else the result stored in `slot` (the one slot of
+    /// the frame the driver reads: nothing else is written back) and
+    /// leave with `exit`.
     fn ret(&mut self, slot: Option<u16>, exit: u64);
 
     // Floats live in two float registers, `A` and `B` again.

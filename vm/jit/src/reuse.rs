@@ -887,6 +887,11 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.m.closure_call(call, exit);
     }
     fn ret(&mut self, slot: Option<u16>, exit: u64) {
+        // The frame ends here: no slot of it is read again but the
+        // result's, which the driver reads (`Masm::ret` stores it there
+        // on that way), so what is dirty is dropped, not written back.
+        self.ints.dirty.fill(false);
+        self.floats.dirty.fill(false);
         self.forget_all();
         self.m.ret(slot, exit);
     }

@@ -719,7 +719,14 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; mov DWORD [rbp + frame_layout::PC], c.start as i32
             ; lea r8d, [rdi + c.args as i32]
             ; mov DWORD [rbp + frame_layout::BASE], r8d
-            ; lea r8d, [rdi + c.ret as i32]
+        );
+        // A call whose result goes where its arguments began (the usual
+        // one) has `ret` = `base`, in `r8d` already.
+        if c.ret != c.args {
+            dynasm!(self.ops ; .arch x64 ; lea r8d, [rdi + c.ret as i32]);
+        }
+        dynasm!(self.ops
+            ; .arch x64
             ; mov DWORD [rbp + frame_layout::RET], r8d
             ; mov DWORD [rbp + frame_layout::RET_BASE], edi
             ; mov DWORD [rbp + frame_layout::RET_PC], c.pc as i32
@@ -754,9 +761,11 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         let native = self.ops.new_label();
         // Called by the driver, the stack is where the entry stub left it.
         dynasm!(self.ops ; .arch x64 ; cmp rsp, QWORD [r14 + Ctx::SAVED_SP] ; jne =>native);
+        // The result is in `rax` (`A`); the driver reads it from its slot.
+        if let Some(s) = slot {
+            self.store(s, Reg::A);
+        }
         self.exit(exit);
-        // The result is in `rax` (`A`) already.
-        let _ = slot;
         dynasm!(self.ops ; .arch x64 ; =>native);
         dynasm!(self.ops
             ; .arch x64
