@@ -153,10 +153,12 @@ fn lower_into<M: Masm>(
     // Headers (see `Masm::bind_header`): instructions where what compiled
     // code knows is kept although the driver may enter there: loop
     // headers only backward branches jump to (a forward jump would not
-    // bring the state), and the instruction after an inlined call's
-    // checks, where the driver resumes after a poll. After a call,
-    // nothing is known anyway.
+    // bring the state), the instruction after an inlined call's checks,
+    // where the driver resumes after a poll, and the one after a call no
+    // branch goes to, where it resumes after a return it made (what is
+    // known there is the result, in a register).
     let mut backward = vec![false; ops.len()];
+    let mut targeted = vec![false; ops.len()];
     let mut forward = vec![false; ops.len()];
     let mut after_enter = vec![false; ops.len()];
     let mut after_call = vec![false; ops.len()];
@@ -167,6 +169,7 @@ fn lower_into<M: Masm>(
             let t = t as usize;
             if let Some(e) = entry.get_mut(t) {
                 *e = true;
+                targeted[t] = true;
                 if t <= k {
                     backward[t] = true;
                     last_edge[t] = k;
@@ -191,7 +194,11 @@ fn lower_into<M: Masm>(
         }
     }
     let header: Vec<bool> = (0..ops.len())
-        .map(|k| k > 0 && (backward[k] || after_enter[k]) && !forward[k])
+        .map(|k| {
+            k > 0
+                && (((backward[k] || after_enter[k]) && !forward[k])
+                    || (after_call[k] && !targeted[k]))
+        })
         .collect();
     // Joins (see `Masm::bind_with`): instructions only forward branches
     // and jumps (and the instruction before) reach, all emitted before
@@ -409,9 +416,9 @@ fn lower_into<M: Masm>(
             if let Some(want) = &wants[k] {
                 establish(m, want, false, (pc, pending))?;
             }
-            // After an inlined call's poll, only the driver comes in
-            // besides the way that falls in, through a stub that loads
-            // the registers: nothing need be written back here.
+            // After an inlined call's poll or a call, only the driver
+            // comes in besides the way that falls in, through a stub that
+            // loads the registers: nothing need be written back here.
             let held = match backward[k] {
                 true => m.bind_header(labels[k], uses[k].as_deref()),
                 false => m.bind_resume(labels[k]),
