@@ -568,9 +568,9 @@ fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool, stored: bool) 
 /// `force`, also where `reuse` says it does: a shim ran, or nothing is
 /// known), looking the objects up. One whose lookup fails (a value the
 /// slot does not hold yet) is set to no data (a null pointer, length 0),
-/// so that accesses through it miss; but where the code after trusts it to have `words` fields,
-/// that (or a record with fewer) goes to `leave` (see `needs_leave`;
-/// `None` if there is none where one is needed).
+/// so that accesses through it miss; but where the code after trusts it
+/// to have `words` fields, that (or a record with fewer) goes to `leave`
+/// (see `needs_leave`; `None` if there is none where one is needed).
 pub(crate) fn establish<M: Masm>(
     m: &mut M,
     l: &HeapLayout,
@@ -624,9 +624,15 @@ pub(crate) fn needs_leave<M: Masm>(m: &M, want: &Entries, force: bool) -> bool {
 }
 
 /// Whether `establish` looks entry `i` up to hold `w`: with `force`, or
-/// where it holds something else.
+/// where it holds something else (the same object with its variant
+/// known where `w` does not say is the same). `establish` does not check
+/// a variant: a `w` that claims one must come from code that checked it
+/// on every way here (a join's ways all did; a loop header claims none).
 fn stale<M: Masm>(m: &M, i: u8, w: LookedUp, force: bool) -> bool {
-    force || m.object_at(i) != Some(w)
+    let holds = m
+        .object_at(i)
+        .is_some_and(|o| o == w || (w.variant.is_none() && LookedUp { variant: None, ..o } == w));
+    force || !holds
 }
 
 /// The objects worth looking up before a loop, to keep in context
@@ -798,6 +804,95 @@ fn main() {}
         };
         assert_eq!(inner.without_slot(5), Some(kept));
         assert_eq!(inner.without_field(1), Some(inner));
+    }
+
+    /// `f(n)`: `t = A(5)`, its payload read once before a loop and then
+    /// at the loop's top with no tag check (which only hand-made bytecode
+    /// does; the compiler always checks the tag first), `t = B(i)` at the
+    /// bottom. The second read must trap in every mode: the variant the
+    /// read before the loop checked is not known at the loop's header,
+    /// where the back edge brings another.
+    #[test]
+    fn a_payload_read_at_a_loop_header_checks_the_variant_again() {
+        use tern_vm::module::*;
+        use tern_vm::Instr as I;
+        let mut m = Module::new();
+        m.sources = vec!["t.src".into()];
+        m.layouts = vec![Layout::Enum {
+            name: "E".into(),
+            variants: ["A", "B"]
+                .map(|n| Variant {
+                    name: n.into(),
+                    fields: vec![INT],
+                })
+                .to_vec(),
+        }];
+        m.types.push(TypeDesc::Enum(0));
+        let e = (m.types.len() - 1) as TypeId;
+        m.consts = vec![Const::Int(5), Const::Int(0), Const::Int(1)];
+        let code = vec![
+            I::Const { index: 0 },
+            I::NewEnum { ty: e, variant: 0 },
+            I::Store { local: 1 },
+            I::Load { local: 1 },
+            I::EnumField {
+                variant: 0,
+                field: 0,
+            },
+            I::Store { local: 2 },
+            I::Const { index: 1 },
+            I::Store { local: 3 },
+            // The loop, instruction 8:
+            I::Load { local: 1 },
+            I::EnumField {
+                variant: 0,
+                field: 0,
+            },
+            I::Load { local: 2 },
+            I::IAdd {},
+            I::Store { local: 2 },
+            I::Load { local: 3 },
+            I::NewEnum { ty: e, variant: 1 },
+            I::Store { local: 1 },
+            I::Load { local: 3 },
+            I::Const { index: 2 },
+            I::IAdd {},
+            I::Store { local: 3 },
+            I::Load { local: 3 },
+            I::Load { local: 0 },
+            I::ILt {},
+            I::JmpIf { target: 8 }, // the load at the loop's top
+            I::Load { local: 2 },
+            I::Ret {},
+        ];
+        m.functions = vec![Function {
+            name: "f".into(),
+            params: vec![INT],
+            ret: INT,
+            locals: vec![e, INT, INT],
+            captures: vec![],
+            max_stack: 4,
+            code,
+            source: 0,
+            lines: vec![(0, 1)],
+        }];
+        let program = Arc::new(Program::new(m).expect("verifies"));
+        let run = |mode: JitMode| {
+            let limits = Limits {
+                jit: mode,
+                count_instructions: true,
+                ..Limits::default()
+            };
+            let mut vm = Vm::new(Arc::clone(&program), limits);
+            vm.set_jit(Box::new(crate::Jit::new()));
+            let r = vm.call_function(0, &[Value::Int(10)]);
+            format!("{r:?} after {} instructions", vm.stats().instructions)
+        };
+        let interpreted = run(JitMode::Off);
+        assert!(interpreted.contains("variant"), "{interpreted}");
+        for mode in [JitMode::Eager, JitMode::On] {
+            assert_eq!(run(mode), interpreted);
+        }
     }
 
     #[test]

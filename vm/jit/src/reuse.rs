@@ -552,9 +552,12 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         // A back edge looks each entry up again where it may have changed
         // (`access::establish`), but a copy of an inner record it cannot
         // check: the body may have given the field another record while
-        // the copy's slot still holds the old one.
+        // the copy's slot still holds the old one. Nor the variant it
+        // checked: the body or the interpreter (which the driver enters
+        // here from) may have put a value of another variant in the slot.
         for o in held.objects.iter_mut().flatten() {
             o.copy = None;
+            o.variant = None;
         }
         self.objects = held.objects;
         if let Some(uses) = uses {
