@@ -256,13 +256,13 @@ pub(crate) fn emit<M: Masm>(
     use Reg::{A, B, C};
     match access {
         Access::Element { d, a, i } => {
-            data(m, l, widest, a, (true, false, false), None, miss);
+            data(m, l, widest, a, (true, false), None, miss);
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
             m.load_element_to(d, C, A);
         }
         Access::SetElement { a, i, v } => {
-            data(m, l, widest, a, (true, true, false), None, miss);
+            data(m, l, widest, a, (true, true), None, miss);
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
             match v {
@@ -271,7 +271,7 @@ pub(crate) fn emit<M: Masm>(
             }
         }
         Access::Length { d, a } => {
-            data(m, l, widest, a, (true, false, true), None, miss);
+            data(m, l, widest, a, (true, false), None, miss);
             m.store(d, B);
         }
         Access::Field { d, o, f, g, keep } => match g {
@@ -281,13 +281,13 @@ pub(crate) fn emit<M: Masm>(
                 m.load_word_to(d, C, 8 * g as i32);
             }
             None => {
-                let known = data(m, l, widest, o, (false, false, false), Some(f), miss);
+                let known = data(m, l, widest, o, (false, false), Some(f), miss);
                 has_field(m, known, f, miss);
                 m.load_word_to(d, C, 8 * f as i32);
             }
         },
         Access::SetField { o, f, v } => {
-            let known = data(m, l, widest, o, (false, true, false), Some(f), miss);
+            let known = data(m, l, widest, o, (false, true), Some(f), miss);
             has_field(m, known, f, miss);
             m.store_slot_to(C, Word::At(8 * f as i32), v, A);
             m.field_written(f);
@@ -328,7 +328,7 @@ pub(crate) fn emit<M: Masm>(
                         fill(m, l, i, false, widest.stored(&name));
                         m.note_object(i, name);
                     }
-                    name.words
+                    readable(name.words)
                 }
             };
             has_field(m, known, f, miss);
@@ -357,11 +357,8 @@ pub(crate) fn emit<M: Masm>(
 /// `Masm::find_object`): an array's items move only when it grows, a
 /// small record's fields only when the object table does, and an object
 /// comes to need the barrier only in a collection, all in calls out,
-/// after which nothing looked up is known. An entry whose lookup failed
-/// (see `establish`) reads as no data, length 0, which a use that checks
-/// an index against the length may rely on; one that takes the length
-/// as a value (`length`) goes to `miss` for it (its data pointer is null,
-/// which no object's is).
+/// after which nothing looked up is known. Every entry holds an object's
+/// data (an entry is noted only where its lookup succeeded).
 ///
 /// A record looked up now is checked for the fields `widest` says (to
 /// `miss` if it lacks one). The words of its data known to be there for
@@ -373,16 +370,12 @@ fn data<M: Masm>(
     l: &HeapLayout,
     widest: &Widest,
     slot: u16,
-    (array, write, length): (bool, bool, bool),
+    (array, write): (bool, bool),
     f: Option<u16>,
     miss: M::Label,
 ) -> u32 {
     if let Some(i) = m.find_object(slot, array) {
-        let known = from_entry(m, i, write, f);
-        if length {
-            m.branch_if(Reg::C, Test::Eq, Operand::Imm(0), miss);
-        }
-        return known;
+        return from_entry(m, i, write, f);
     }
     let name = widest.named(slot, array);
     lookup(m, l, (slot, array), write, name.words, miss);
@@ -390,7 +383,19 @@ fn data<M: Masm>(
         fill(m, l, i, write, widest.stored(&name));
         m.note_object(i, name);
     }
-    name.words
+    match array {
+        true => name.words,
+        false => readable(name.words),
+    }
+}
+
+/// The words of a record's data known to be there, `words` of them
+/// checked: at least `INLINE_FIELDS`, which every record's data has (a
+/// small record's inline slots, zero past its length as `Heap::field`
+/// reads them; a big record has more fields than that, or it would be
+/// small). An entry is only ever a looked-up object's, never empty.
+fn readable(words: u32) -> u32 {
+    words.max(INLINE_FIELDS as u32)
 }
 
 /// `C` = the data of the object context entry `i` holds, `B` = its
@@ -399,9 +404,10 @@ fn data<M: Masm>(
 /// store's length may be 0: see `fill`). Those words: what `data` says.
 fn from_entry<M: Masm>(m: &mut M, i: u8, write: bool, f: Option<u16>) -> u32 {
     let (items, len, write_len) = Ctx::object(i);
-    let known = match write {
-        true => 0,
-        false => m.object_at(i).map_or(0, |o| o.words),
+    let known = match (write, m.object_at(i)) {
+        (false, Some(o)) if o.array => o.words,
+        (false, Some(o)) => readable(o.words),
+        _ => 0,
     };
     if !f.is_some_and(|f| known > f as u32) {
         m.ctx_word(Reg::B, if write { write_len } else { len });
@@ -435,7 +441,7 @@ fn inner<M: Masm>(
 ) -> u32 {
     use Reg::{A, C};
     if keep.is_some() || m.find_inner(o, f).is_none() {
-        let known = data(m, l, widest, o, (false, false, false), Some(f), miss);
+        let known = data(m, l, widest, o, (false, false), Some(f), miss);
         has_field(m, known, f, miss);
         m.load_word(A, C, 8 * f as i32);
         if let Some(keep) = keep {
@@ -448,9 +454,10 @@ fn inner<M: Masm>(
         ..LookedUp::slot(o, false)
     };
     if let Some(i) = m.find_inner(o, f) {
-        let words = from_entry(m, i, false, Some(g));
+        let words = m.object_at(i).map_or(0, |e| e.words);
+        let known = from_entry(m, i, false, Some(g));
         m.note_object(i, LookedUp { words, ..name });
-        return words;
+        return known;
     }
     object(m, l, None, miss);
     // The claim is for `o.f` (a `keep` copy is a stack slot).
@@ -460,7 +467,7 @@ fn inner<M: Masm>(
         fill(m, l, i, false, widest.stored(&name));
         m.note_object(i, LookedUp { words, ..name });
     }
-    words
+    readable(words)
 }
 
 /// `C` = the data of the object in `slot`, `B` = its length (as `data`
@@ -566,11 +573,10 @@ fn fill<M: Masm>(m: &mut M, l: &HeapLayout, i: u8, checked: bool, stored: bool) 
 
 /// Makes context entry `i` hold `want[i]` wherever one is wanted (with
 /// `force`, also where `reuse` says it does: a shim ran, or nothing is
-/// known), looking the objects up. One whose lookup fails (a value the
-/// slot does not hold yet) is set to no data (a null pointer, length 0),
-/// so that accesses through it miss; but where the code after trusts it
-/// to have `words` fields, that (or a record with fewer) goes to `leave`
-/// (see `needs_leave`; `None` if there is none where one is needed).
+/// known), looking the objects up. Where a lookup fails (the slot holds
+/// no object of the kind, or a record without the `words` fields the
+/// code after trusts it to have), compiled code goes to `leave` (see
+/// `needs_leave`; `None` if there is none where one is needed).
 pub(crate) fn establish<M: Masm>(
     m: &mut M,
     l: &HeapLayout,
@@ -585,12 +591,10 @@ pub(crate) fn establish<M: Masm>(
         if !stale(m, i, w, force) {
             continue;
         }
-        let (local, done) = (m.local_label(), m.local_label());
-        // Trusted to have fields: every failure leaves.
-        let fail = match w.words {
-            0 => local,
-            _ => leave?,
-        };
+        // Every failure leaves: an entry is only ever an object's (see
+        // `readable`), and no verified program fails here (a slot a loop
+        // does not write holds what it held before the loop, of its type).
+        let fail = leave?;
         // The claim is for the record found last (`w.slot.f` if a field).
         let outer = if w.field.is_some() { 0 } else { w.words };
         lookup(m, l, (w.slot, w.array), false, outer, fail);
@@ -600,27 +604,17 @@ pub(crate) fn establish<M: Masm>(
             fields(m, l, w.words, fail);
         }
         fill(m, l, i, false, widest.stored(&w));
-        if w.words == 0 {
-            m.jump(done);
-            m.bind_local(local);
-            m.load_imm(Reg::B, 0);
-            let (items, len, write_len) = Ctx::object(i);
-            m.set_ctx_word(items, Reg::B);
-            m.set_ctx_word(len, Reg::B);
-            m.set_ctx_word(write_len, Reg::B);
-            m.bind_local(done);
-        }
         m.note_object(i, w);
     }
     Some(())
 }
 
 /// Whether `establish`ing `want` (with `force` or not) needs somewhere
-/// to leave to: where it looks up an entry trusted to have fields.
+/// to leave to: where it looks an entry up.
 pub(crate) fn needs_leave<M: Masm>(m: &M, want: &Entries, force: bool) -> bool {
     (0..OBJECT_ENTRIES as u8)
         .zip(want)
-        .any(|(i, w)| w.is_some_and(|w| w.words > 0 && stale(m, i, w, force)))
+        .any(|(i, w)| w.is_some_and(|w| stale(m, i, w, force)))
 }
 
 /// Whether `establish` looks entry `i` up to hold `w`: with `force`, or
