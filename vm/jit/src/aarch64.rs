@@ -262,13 +262,18 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
     fn imm64(&mut self, r: u8, v: u64) {
         let ops = &mut *self.ops;
         let p = |k: u32| ((v >> (16 * k)) & 0xffff) as u32;
-        dynasm!(ops
-            ; .arch aarch64
-            ; movz X(r), p(0)
-            ; movk X(r), p(1), lsl 16
-            ; movk X(r), p(2), lsl 32
-            ; movk X(r), p(3), lsl 48
-        );
+        // `movz` sets the low half-word and clears the rest; a `movk` only
+        // for each other half-word that is not zero.
+        dynasm!(ops ; .arch aarch64 ; movz X(r), p(0));
+        if p(1) != 0 {
+            dynasm!(ops ; .arch aarch64 ; movk X(r), p(1), lsl 16);
+        }
+        if p(2) != 0 {
+            dynasm!(ops ; .arch aarch64 ; movk X(r), p(2), lsl 32);
+        }
+        if p(3) != 0 {
+            dynasm!(ops ; .arch aarch64 ; movk X(r), p(3), lsl 48);
+        }
     }
 }
 

@@ -43,16 +43,18 @@ use tern_vm::internal::Op;
 /// values of different types at different points and are left out.
 ///
 /// It also keeps the slots the function stores through inline (any
-/// slot, sorted): only an object looked up under one of their names
-/// needs its length for stores worked out (see `fill`).
+/// slot, sorted), and the inner records `(slot, field)` a copy of which
+/// is kept in one of them: only an object looked up under one of their
+/// names needs its length for stores worked out (see `fill`).
 #[derive(Default)]
-pub(crate) struct Widest(HashMap<(u16, Option<u16>), u16>, Vec<u16>);
+pub(crate) struct Widest(HashMap<(u16, Option<u16>), u16>, Vec<u16>, Vec<(u16, u16)>);
 
 impl Widest {
     /// Of `accesses`, in a function of `locals` parameters and locals.
     pub(crate) fn of(accesses: impl Iterator<Item = Access>, locals: usize) -> Widest {
         let mut w = Widest::default();
         let mut stored = Vec::new();
+        let mut keeps = Vec::new();
         let mut note = |slot: u16, through: Option<u16>, f: u16| {
             if (slot as usize) < locals {
                 let at = w.0.entry((slot, through)).or_insert(f);
@@ -72,20 +74,42 @@ impl Widest {
             }
             match a {
                 Access::SetField { o: s, .. } | Access::SetElement { a: s, .. } => stored.push(s),
+                Access::Field {
+                    o,
+                    f,
+                    keep: Some(k),
+                    ..
+                } => keeps.push((k, o, f)),
                 _ => {}
             }
         }
         stored.sort_unstable();
         stored.dedup();
+        // An inner record `o.f` is also stored through where a copy of it
+        // kept in a slot is: an entry for it found again by `inner` takes
+        // that copy's name without being filled again.
+        let mut kept: Vec<(u16, u16)> = keeps
+            .into_iter()
+            .filter(|(k, _, _)| stored.binary_search(k).is_ok())
+            .map(|(_, o, f)| (o, f))
+            .collect();
+        kept.sort_unstable();
+        kept.dedup();
         w.1 = stored;
+        w.2 = kept;
         w
     }
 
     /// Whether a store may go through the object looked up as `name`:
-    /// one of its names is a slot the function stores through.
+    /// one of its names is a slot the function stores through, or it is
+    /// an inner record a stored-through copy is kept of.
     fn stored(&self, name: &LookedUp) -> bool {
         let through = |s: u16| self.1.binary_search(&s).is_ok();
-        (name.field.is_none() && through(name.slot)) || name.copy.is_some_and(through)
+        let slot = match name.field {
+            None => through(name.slot),
+            Some(f) => self.2.binary_search(&(name.slot, f)).is_ok(),
+        };
+        slot || name.copy.is_some_and(through)
     }
 
     /// The object in `slot` as looked up: a record checked for the
@@ -905,6 +929,29 @@ fn main() {}
         ];
         let w = Widest::of(accesses.into_iter(), 4);
         assert!(w.stored(&LookedUp::slot(3, false)));
+        // `1.2`, a copy of which is kept in slot 3 (stored through), is
+        // stored through even when found without that name.
+        let kept = Widest::of(
+            [
+                Access::Field {
+                    d: 7,
+                    o: 1,
+                    f: 2,
+                    g: Some(0),
+                    keep: Some(3),
+                },
+                Access::SetField { o: 3, f: 0, v: 7 },
+            ]
+            .into_iter(),
+            4,
+        );
+        let inner_of = |slot: u16, f: u16| LookedUp {
+            field: Some(f),
+            ..LookedUp::slot(slot, false)
+        };
+        assert!(kept.stored(&inner_of(1, 2)));
+        assert!(!kept.stored(&inner_of(1, 1)));
+        assert!(!w.stored(&inner_of(2, 1)));
         assert!(!w.stored(&LookedUp::slot(2, false)));
         // `2.1` kept in slot 3: stored through as 3.
         let inner = LookedUp {
