@@ -47,7 +47,11 @@ use tern_vm::internal::Op;
 /// is kept in one of them: only an object looked up under one of their
 /// names needs its length for stores worked out (see `fill`).
 #[derive(Default)]
-pub(crate) struct Widest(HashMap<(u16, Option<u16>), u16>, Vec<u16>, Vec<(u16, u16)>);
+pub(crate) struct Widest {
+    widest: HashMap<(u16, Option<u16>), u16>,
+    stored: Vec<u16>,
+    kept: Vec<(u16, u16)>,
+}
 
 impl Widest {
     /// Of `accesses`, in a function of `locals` parameters and locals.
@@ -57,7 +61,7 @@ impl Widest {
         let mut keeps = Vec::new();
         let mut note = |slot: u16, through: Option<u16>, f: u16| {
             if (slot as usize) < locals {
-                let at = w.0.entry((slot, through)).or_insert(f);
+                let at = w.widest.entry((slot, through)).or_insert(f);
                 *at = (*at).max(f);
             }
         };
@@ -95,8 +99,8 @@ impl Widest {
             .collect();
         kept.sort_unstable();
         kept.dedup();
-        w.1 = stored;
-        w.2 = kept;
+        w.stored = stored;
+        w.kept = kept;
         w
     }
 
@@ -104,10 +108,10 @@ impl Widest {
     /// one of its names is a slot the function stores through, or it is
     /// an inner record a stored-through copy is kept of.
     fn stored(&self, name: &LookedUp) -> bool {
-        let through = |s: u16| self.1.binary_search(&s).is_ok();
+        let through = |s: u16| self.stored.binary_search(&s).is_ok();
         let slot = match name.field {
             None => through(name.slot),
-            Some(f) => self.2.binary_search(&(name.slot, f)).is_ok(),
+            Some(f) => self.kept.binary_search(&(name.slot, f)).is_ok(),
         };
         slot || name.copy.is_some_and(through)
     }
@@ -125,7 +129,10 @@ impl Widest {
     /// How many fields to check a record for when it is looked up
     /// through `slot` (with `through`, as `slot.through`): 0 for none.
     fn words(&self, slot: u16, through: Option<u16>) -> u32 {
-        let words = self.0.get(&(slot, through)).map_or(0, |&w| w as u32 + 1);
+        let words = self
+            .widest
+            .get(&(slot, through))
+            .map_or(0, |&w| w as u32 + 1);
         #[cfg(test)]
         let words = match words {
             0 => 0,
@@ -341,18 +348,7 @@ pub(crate) fn emit<M: Masm>(
                         variant: Some(variant),
                         ..widest.named(s, false)
                     };
-                    m.load(A, s);
-                    object(m, l, None, miss);
-                    record(m, miss);
-                    m.load_narrow(B, C, l.variant, 4);
-                    m.branch_if(B, Test::Ne, Operand::Imm(variant as u32), miss);
-                    m.load_narrow(B, C, 0, 1);
-                    fields(m, l, name.words, miss);
-                    if let Some(i) = m.new_object() {
-                        fill(m, l, i, false, widest.stored(&name));
-                        m.note_object(i, name);
-                    }
-                    readable(name.words)
+                    remember(m, l, widest, name, false, miss)
                 }
             };
             has_field(m, known, f, miss);
@@ -401,13 +397,27 @@ fn data<M: Masm>(
     if let Some(i) = m.find_object(slot, array) {
         return from_entry(m, i, write, f);
     }
-    let name = widest.named(slot, array);
-    lookup(m, l, (slot, array), write, name.words, miss);
+    remember(m, l, widest, widest.named(slot, array), write, miss)
+}
+
+/// Looks up the object `name` names (checked for its claims: the fields,
+/// the variant) into a new context entry, as `data` says; the words of
+/// its data known to be there.
+fn remember<M: Masm>(
+    m: &mut M,
+    l: &HeapLayout,
+    widest: &Widest,
+    name: LookedUp,
+    write: bool,
+    miss: M::Label,
+) -> u32 {
+    let claims = (name.words, name.variant);
+    lookup(m, l, (name.slot, name.array), write, claims, miss);
     if let Some(i) = m.new_object() {
         fill(m, l, i, write, widest.stored(&name));
         m.note_object(i, name);
     }
-    match array {
+    match name.array {
         true => name.words,
         false => readable(name.words),
     }
@@ -497,13 +507,14 @@ fn inner<M: Masm>(
 /// `C` = the data of the object in `slot`, `B` = its length (as `data`
 /// says), `A` = the object's handle, looked up in the object table; to
 /// `fail` where a check fails (with `write`, also if the object needs the
-/// write barrier; a record, also if it has fewer than `words` fields).
+/// write barrier; a record, also if it has fewer than `words` fields or,
+/// with `variant`, is not of that variant).
 fn lookup<M: Masm>(
     m: &mut M,
     l: &HeapLayout,
     (slot, array): (u16, bool),
     write: bool,
-    words: u32,
+    (words, variant): (u32, Option<u16>),
     fail: M::Label,
 ) {
     use Reg::{A, B, C};
@@ -517,6 +528,12 @@ fn lookup<M: Masm>(
         m.load_word(B, C, l.items_len);
         m.load_word(C, C, l.items_ptr);
     } else {
+        if let Some(v) = variant {
+            record(m, fail);
+            m.load_narrow(B, C, l.variant, 4);
+            m.branch_if(B, Test::Ne, Operand::Imm(v as u32), fail);
+            m.load_narrow(B, C, 0, 1);
+        }
         fields(m, l, words, fail);
     }
 }
@@ -619,8 +636,12 @@ pub(crate) fn establish<M: Masm>(
         // `readable`), and no verified program fails here (a slot a loop
         // does not write holds what it held before the loop, of its type).
         let fail = leave?;
-        // The claim is for the record found last (`w.slot.f` if a field).
-        let outer = if w.field.is_some() { 0 } else { w.words };
+        // The claims are for the record found last (`w.slot.f` if a
+        // field; an inner record is never named with a variant).
+        let outer = match w.field {
+            Some(_) => (0, None),
+            None => (w.words, w.variant),
+        };
         lookup(m, l, (w.slot, w.array), false, outer, fail);
         if let Some(f) = w.field {
             read_field(m, f, fail);
@@ -643,9 +664,7 @@ pub(crate) fn needs_leave<M: Masm>(m: &M, want: &Entries, force: bool) -> bool {
 
 /// Whether `establish` looks entry `i` up to hold `w`: with `force`, or
 /// where it holds something else (the same object with its variant
-/// known where `w` does not say is the same). `establish` does not check
-/// a variant: a `w` that claims one must come from code that checked it
-/// on every way here (a join's ways all did; a loop header claims none).
+/// known where `w` does not say is the same).
 fn stale<M: Masm>(m: &M, i: u8, w: LookedUp, force: bool) -> bool {
     let holds = m
         .object_at(i)
