@@ -51,6 +51,14 @@ fn check_folder(folder: &Path) {
                     "{name}: {} instructions in {mode:?}, {} interpreted",
                     stats.instructions, want.instructions
                 ));
+            } else if !mode.gc_stress && heap_stats(&stats) != heap_stats(&want) {
+                // Compiled code allocates some objects itself: it must
+                // account for them, and collect, as the interpreter does.
+                failures.push(format!(
+                    "{name}: heap {:?} in {mode:?}, {:?} interpreted",
+                    heap_stats(&stats),
+                    heap_stats(&want)
+                ));
             }
         }
     }
@@ -60,6 +68,11 @@ fn check_folder(folder: &Path) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Collections, bytes allocated and the peak heap.
+fn heap_stats(s: &tern_vm::Stats) -> (u64, u64, u64) {
+    (s.collections, s.allocated_bytes, s.peak_heap_bytes)
 }
 
 #[test]

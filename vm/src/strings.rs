@@ -93,7 +93,7 @@ pub fn compare_watched(a: &str, b: &str, watch: &Watch) -> Result<Ordering, Stop
 pub fn find_watched(hay: &str, needle: &str, watch: &Watch) -> Result<Option<usize>, Stop> {
     let step = CHUNK_BYTES.max(needle.len());
     if watch.is_idle() || hay.len() <= step {
-        return Ok(hay.find(needle));
+        return Ok(find(hay, needle));
     }
     let mut pos = 0;
     while pos < hay.len() {
@@ -104,12 +104,23 @@ pub fn find_watched(hay: &str, needle: &str, watch: &Watch) -> Result<Option<usi
         // A match starting before `next` ends at a character boundary at
         // most `next - 1 + needle.len()`.
         let end = floor_boundary(hay, next.saturating_add(needle.len()));
-        if let Some(i) = hay[pos..end].find(needle) {
+        if let Some(i) = find(&hay[pos..end], needle) {
             return Ok(Some(pos + i));
         }
         pos = next;
     }
     Ok(None)
+}
+
+/// `hay.find(needle)`. A one-character needle (the common separator) is
+/// found by a byte scan: a substring search's set-up cost per call was most
+/// of the time of splitting a long text into short pieces.
+fn find(hay: &str, needle: &str) -> Option<usize> {
+    let mut chars = needle.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => hay.find(c),
+        _ => hay.find(needle),
+    }
 }
 
 fn ceil_boundary(s: &str, mut i: usize) -> usize {
@@ -161,14 +172,7 @@ pub fn next_piece(text: &str, sep: &str, pos: usize) -> Option<Piece> {
         let end = pos + c.len_utf8();
         return Some((pos..end, (end < text.len()).then_some(end)));
     }
-    // A one-character separator (the common case) is found by a byte
-    // scan; a substring search has a set-up cost per call.
-    let mut chars = sep.chars();
-    let found = match (chars.next(), chars.next()) {
-        (Some(c), None) => text[pos..].find(c),
-        _ => text[pos..].find(sep),
-    };
-    Some(match found {
+    Some(match find(&text[pos..], sep) {
         Some(i) => (pos..pos + i, Some(pos + i + sep.len())),
         None => (pos..text.len(), None),
     })

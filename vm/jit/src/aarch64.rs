@@ -419,6 +419,18 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
     }
 
+    fn store_narrow(&mut self, base: Reg, off: i32, r: Reg, bytes: u8) {
+        let scale = if bytes == 1 { 1 } else { 4 };
+        let far = self.far_offset(off, scale);
+        let ops = &mut *self.ops;
+        match (bytes, far) {
+            (1, false) => dynasm!(ops ; .arch aarch64 ; strb W(reg(r)), [X(reg(base)), off as u32]),
+            (1, true) => dynasm!(ops ; .arch aarch64 ; strb W(reg(r)), [X(reg(base)), x9]),
+            (_, false) => dynasm!(ops ; .arch aarch64 ; str W(reg(r)), [X(reg(base)), off as u32]),
+            (_, true) => dynasm!(ops ; .arch aarch64 ; str W(reg(r)), [X(reg(base)), x9]),
+        }
+    }
+
     fn add_offset(&mut self, r: Reg, base: Reg, off: i32) {
         if (0..4096).contains(&off) {
             dynasm!(self.ops ; .arch aarch64 ; add XSP(reg(r)), XSP(reg(base)), off as u32);
@@ -462,6 +474,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         let (r, i) = (reg(r), reg(index));
         match stride {
             1 => dynasm!(self.ops ; .arch aarch64 ; add X(r), X(r), X(i)),
+            4 => dynasm!(self.ops ; .arch aarch64 ; add X(r), X(r), X(i), lsl #2),
             8 => dynasm!(self.ops ; .arch aarch64 ; add X(r), X(r), X(i), lsl #3),
             // 40, the usual entry: 5 * 8 as two shifted additions.
             40 => dynasm!(self.ops

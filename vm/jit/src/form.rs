@@ -5,7 +5,9 @@
 //! of each form (the slots it uses and writes, where it branches).
 
 use crate::access::{access, Access};
+use crate::alloc::NewRecord;
 use crate::masm::{ClosureCall, Cmp, FSrc, FloatFn, FloatOp, HeapFn, IntOp, NativeCall, Src, Use};
+use tern_vm::heap::INLINE_FIELDS;
 use tern_vm::internal::Op;
 use tern_vm::jit::Fixed;
 use tern_vm::module::TypeDesc;
@@ -39,6 +41,14 @@ pub(crate) enum Form {
         f: HeapFn,
         x: u64,
         y: Option<u64>,
+    },
+    /// A small record's allocation: made inline (see `alloc`) where it
+    /// can be, else as [`Form::HeapOr`] with `f`, `x`, `y`.
+    Alloc {
+        new: NewRecord,
+        f: HeapFn,
+        x: u64,
+        y: u64,
     },
     /// `d = globals[g]`: leaves for the interpreter (which traps) if the
     /// global is not set yet.
@@ -207,6 +217,7 @@ impl Form {
             Form::Runtime
             | Form::Heap { .. }
             | Form::HeapOr { .. }
+            | Form::Alloc { .. }
             | Form::Return { .. }
             | Form::Call(_)
             | Form::FloatCall { .. } => return None,
@@ -271,7 +282,9 @@ impl Form {
             Form::Call(Call::Direct(c)) => c.result.map(w).into_iter().collect(),
             Form::Call(Call::Closure(c)) => c.result.map(w).into_iter().collect(),
             Form::Call(Call::Driver) => vec![],
-            Form::Runtime | Form::Heap { .. } | Form::HeapOr { .. } => vec![],
+            Form::Runtime | Form::Heap { .. } | Form::HeapOr { .. } | Form::Alloc { .. } => {
+                vec![]
+            }
         };
         uses.dedup();
         uses
@@ -293,7 +306,7 @@ impl Form {
     /// which reads the count. Others that leave before their own count
     /// (failed checks) add what is held back on their way out.
     pub(crate) fn counts_first(&self) -> bool {
-        matches!(self, Form::HeapOr { .. })
+        matches!(self, Form::HeapOr { .. } | Form::Alloc { .. })
     }
 
     /// Whether the instruction can neither leave compiled code nor branch
@@ -359,6 +372,10 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         return Some(Form::HeapOr { f, x, y: Some(y) });
     }
     if let Some((f, x, y)) = crate::heap_ops::stack_shim(op, prog, pc) {
+        let inline = crate::layout::heap().is_some_and(|l| l.alloc.is_some());
+        if let Some(new) = crate::heap_ops::record(op, prog, pc, INLINE_FIELDS).filter(|_| inline) {
+            return Some(Form::Alloc { new, f, x, y });
+        }
         return Some(Form::HeapOr { f, x, y: Some(y) });
     }
     // A global's offset is a 32-bit displacement.

@@ -14,6 +14,7 @@
 //! caught here and also answers 0; the interpreter then meets the same
 //! bug in Rust code, where it unwinds as usual.
 
+use crate::alloc::NewRecord;
 use crate::masm::HeapFn;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use tern_vm::heap::{Heap, INLINE_FIELDS, OBJECT_BYTES};
@@ -63,25 +64,39 @@ pub(crate) fn stack_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(H
     use tern_vm::Instr;
     let sp = prog.sp_at(pc) as usize;
     let top = |k: usize| u16::try_from(sp.checked_sub(k)?).ok().map(u64::from);
+    match *op {
+        Op::Stack(Instr::APush {}) => Some((array_push, pack(&[top(2)?, top(1)?]), 0)),
+        Op::Stack(Instr::APop {}) => Some((array_pop, top(1)?, 0)),
+        _ => {
+            let r = record(op, prog, pc, NEW_FIELDS)?;
+            let x = pack(&[r.at as u64, r.n as u64, r.variant as u64]);
+            Some((new_record, x, r.layout as u64))
+        }
+    }
+}
+
+/// The record allocation `op` (instruction `pc` of `prog`) makes, if it
+/// makes one of at most `most` fields: a variant without fields may be
+/// the instance's unit value, and is left to the runtime.
+pub(crate) fn record(op: &Op, prog: &tern_vm::Program, pc: u32, most: usize) -> Option<NewRecord> {
+    use tern_vm::Instr;
     let (ty, variant) = match *op {
         Op::Stack(Instr::NewStruct { ty }) => (ty, 0),
-        Op::Stack(Instr::NewEnum { ty, variant }) => (ty, variant),
-        Op::Stack(Instr::APush {}) => return Some((array_push, pack(&[top(2)?, top(1)?]), 0)),
-        Op::Stack(Instr::APop {}) => return Some((array_pop, top(1)?, 0)),
+        Op::Stack(Instr::NewEnum { ty, variant }) => (ty, u32::from(variant)),
         _ => return None,
     };
     let (layout, counts) = prog.shape(ty);
     let n = *counts.get(variant as usize)? as usize;
-    // A variant without fields may be the instance's unit value.
-    if n == 0 || n > NEW_FIELDS {
+    if n == 0 || n > most {
         return None;
     }
-    let at = top(n)?;
-    Some((
-        new_record,
-        pack(&[at, n as u64, variant as u64]),
-        layout as u64,
-    ))
+    let at = (prog.sp_at(pc) as usize).checked_sub(n)?;
+    Some(NewRecord {
+        at: u16::try_from(at).ok()?,
+        n: n as u8,
+        variant,
+        layout,
+    })
 }
 
 /// `Capture`'s quick path: captured variable `index` of `env`, the

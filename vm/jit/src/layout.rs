@@ -1,6 +1,8 @@
 //! Where compiled code finds what it reads of the heap inline (see
 //! `access`): the object table and flags of a `Heap`, and the fields of
-//! arrays, records and cells.
+//! arrays, records and cells; and what it writes to allocate a record
+//! itself (see `alloc`): the free and young lists, the byte counts, and a
+//! record's header.
 //!
 //! Part of it is ours: `Object` is `repr(u8)`, so each variant is laid out
 //! as the `repr(C)` struct of its discriminant and fields, which the
@@ -41,6 +43,36 @@ pub(crate) struct HeapLayout {
     pub big_len: i32,
     /// In a cell object: its value.
     pub cell_value: i32,
+    /// Where allocation writes, if it too is as this build says.
+    pub alloc: Option<AllocLayout>,
+}
+
+/// Offsets in a `Heap` of what allocating a record touches (see
+/// `tern_vm::heap::layout`): the free and young lists (`Vec<u32>`), and
+/// the counts an allocation adds to or compares with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AllocLayout {
+    pub free_ptr: i32,
+    pub free_len: i32,
+    pub young_ptr: i32,
+    pub young_len: i32,
+    pub young_cap: i32,
+    pub bytes: i32,
+    pub young_bytes: i32,
+    pub budget: i32,
+    pub nursery_objects: i32,
+    pub allocated: i32,
+    pub peak: i32,
+}
+
+/// The first two words of a record's table entry (the fields follow, at
+/// `HeapLayout::fields`): the discriminant, then the layout, the variant
+/// and the field count, where `RecordMirror` puts them (checked).
+pub(crate) fn record_header(layout: u32, variant: u32, len: u8) -> [u64; 2] {
+    [
+        layout::RECORD as u64 | (layout as u64) << 32,
+        variant as u64 | (len as u64) << 32,
+    ]
 }
 
 // The variants of `Object` as the Rust reference lays out a `repr(u8)`
@@ -104,6 +136,21 @@ fn vec_words() -> Option<(usize, usize)> {
     Some((8 * ptr, 8 * len))
 }
 
+/// The byte offsets of the data pointer, the length and the capacity in
+/// a three-word `Vec<u32>`.
+fn vec32_words() -> Option<(usize, usize, usize)> {
+    let mut v: Vec<u32> = Vec::with_capacity(7);
+    v.extend([1, 2, 3]);
+    if v.capacity() != 7 {
+        return None;
+    }
+    let w: [usize; 3] = words(&v)?;
+    let ptr = w.iter().position(|&x| x == v.as_ptr() as usize)?;
+    let len = w.iter().position(|&x| x == 3)?;
+    let cap = w.iter().position(|&x| x == 7)?;
+    Some((8 * ptr, 8 * len, 8 * cap))
+}
+
 /// The same for a two-word `Box<[u64]>`.
 fn box_words() -> Option<(usize, usize)> {
     let b: Box<[u64]> = vec![1, 2, 3, 4, 5].into_boxed_slice();
@@ -153,6 +200,7 @@ fn probe() -> Option<HeapLayout> {
         big_ptr: off(offset_of!(BigRecordMirror, fields) + box_ptr)?,
         big_len: off(offset_of!(BigRecordMirror, fields) + box_len)?,
         cell_value: off(offset_of!(CellMirror, value))?,
+        alloc: None,
     };
     let word_offsets = [
         l.table_ptr,
@@ -174,7 +222,137 @@ fn probe() -> Option<HeapLayout> {
     {
         return None;
     }
-    check(&l).then_some(l)
+    if !check(&l) {
+        return None;
+    }
+    // Reading works without allocating: a layout allocation disagrees
+    // with leaves allocation to the heap's methods.
+    Some(HeapLayout {
+        alloc: alloc_probe(&l),
+        ..l
+    })
+}
+
+fn alloc_probe(l: &HeapLayout) -> Option<AllocLayout> {
+    let header = [
+        offset_of!(RecordMirror, layout),
+        offset_of!(RecordMirror, variant),
+        offset_of!(RecordMirror, len),
+        offset_of!(RecordMirror, fields),
+    ];
+    if header != [4, 8, 12, 16] || l.fields != 16 {
+        return None;
+    }
+    let (ptr, len, cap) = vec32_words()?;
+    let off = |x: usize| i32::try_from(x).ok().filter(|x| x % 8 == 0 && *x < 2048);
+    let a = AllocLayout {
+        free_ptr: off(layout::FREE + ptr)?,
+        free_len: off(layout::FREE + len)?,
+        young_ptr: off(layout::YOUNG + ptr)?,
+        young_len: off(layout::YOUNG + len)?,
+        young_cap: off(layout::YOUNG + cap)?,
+        bytes: off(layout::BYTES)?,
+        young_bytes: off(layout::YOUNG_BYTES)?,
+        budget: off(layout::BUDGET)?,
+        nursery_objects: off(layout::NURSERY_OBJECTS)?,
+        allocated: off(layout::ALLOCATED)?,
+        peak: off(layout::PEAK)?,
+    };
+    check_alloc(l, &a).then_some(a)
+}
+
+/// Allocates a record into a live heap as compiled code would (see
+/// `alloc`), and whether the heap then holds it and accounts for it as
+/// its own methods would have.
+fn check_alloc(l: &HeapLayout, a: &AllocLayout) -> bool {
+    use tern_vm::heap::{Collection, GcInfo, OBJECT_BYTES};
+    use tern_vm::limits::Watch;
+    let mut heap = Heap::new();
+    // Two freed, one allocated again: the record then raises the peak.
+    for v in 0..2 {
+        heap.alloc(Object::Cell {
+            is_ref: false,
+            value: v,
+        });
+    }
+    let none = GcInfo {
+        record_refs: Vec::new(),
+        capture_refs: Vec::new(),
+    };
+    // Nothing is a root: both handles go on the free list.
+    if heap
+        .collect(&[], &none, Collection::Major, &Watch::IDLE)
+        .is_err()
+    {
+        return false;
+    }
+    heap.alloc(Object::Cell {
+        is_ref: false,
+        value: 2,
+    });
+    let lists = |heap: &Heap| layout::lists(heap);
+    let [(free_at, free_len, _), (young_at, young_len, young_cap)] = lists(&heap);
+    if free_len != 1 || young_len != 1 || young_cap < 2 {
+        return false;
+    }
+    let size = OBJECT_BYTES + 8 * 2;
+    let before = (heap.bytes, heap.stats);
+    let base = std::ptr::from_mut(&mut heap).cast::<u8>();
+    // SAFETY: the offsets were found above for `Vec<u32>` and `Heap`'s
+    // fields (`layout`), all words inside `heap`; the free list has a
+    // handle and the young list room for one more (checked), so the
+    // reads and writes are inside their buffers; the table entry of a
+    // free handle is `None` (nothing to drop) and `stride` bytes long.
+    let h = unsafe {
+        let word = |off: i32| base.offset(off as isize).cast::<usize>();
+        let free_len = *word(a.free_len) - 1;
+        *word(a.free_len) = free_len;
+        let h = *(*word(a.free_ptr) as *const u32).add(free_len);
+        let entry = (*word(l.table_ptr) as *mut u8).add(h as usize * l.stride as usize);
+        let [w0, w1] = record_header(7, 2, 2);
+        let fields = [w0, w1, 41, 42, 0];
+        for (k, w) in fields.iter().enumerate() {
+            entry.cast::<u64>().add(k).write(*w);
+        }
+        *(*word(l.flags_ptr) as *mut u8).add(h as usize) = 0;
+        let young_len = *word(a.young_len);
+        *(*word(a.young_ptr) as *mut u32).add(young_len) = h;
+        *word(a.young_len) = young_len + 1;
+        for c in [a.bytes, a.young_bytes, a.allocated] {
+            *word(c) += size;
+        }
+        *word(a.peak) = (*word(a.peak)).max(*word(a.bytes));
+        h as u64
+    };
+    let [(free_at2, free_len2, _), (young_at2, young_len2, _)] = lists(&heap);
+    matches!(
+        heap.get(h),
+        Object::Record {
+            layout: 7,
+            tag: 2,
+            len: 2,
+            fields: [41, 42, 0],
+        }
+    ) && (free_at2, free_len2, young_at2, young_len2) == (free_at, 0, young_at, 2)
+        && heap.bytes == before.0 + size
+        && heap.stats.allocated_bytes == before.1.allocated_bytes + size as u64
+        && before.1.peak_bytes < (before.0 + size) as u64
+        && heap.stats.peak_bytes == (before.0 + size) as u64
+        // A young record the next collection frees, as any other.
+        && heap.collect(&[], &record_info(), Collection::Minor, &Watch::IDLE).is_ok()
+        && heap.live_objects() == 0
+}
+
+/// What the collector needs to know of the record `check_alloc` makes
+/// (layout 7, variant 2, two fields that are not references).
+fn record_info() -> tern_vm::heap::GcInfo {
+    let mut record_refs = vec![Vec::new(); 8];
+    record_refs[7] = vec![Vec::new().into_boxed_slice(); 2];
+    record_refs[7].push(vec![false, false].into_boxed_slice());
+    tern_vm::heap::GcInfo {
+        record_refs,
+        capture_refs: Vec::new(),
+    }
 }
 
 /// Whether objects of a live heap are where `l` says.
@@ -238,5 +416,6 @@ mod tests {
         // slower), and this test says so.
         let l = super::heap().expect("the heap layout is readable");
         assert_eq!(l.stride, 40);
+        assert!(l.alloc.is_some(), "compiled code allocates records itself");
     }
 }

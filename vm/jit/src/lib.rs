@@ -57,6 +57,7 @@
 
 pub mod aarch64;
 mod access;
+mod alloc;
 mod form;
 mod heap_ops;
 mod layout;
@@ -429,6 +430,9 @@ fn finish<R: dynasmrt::relocations::Relocation>(
     // panic: the function stays interpreted.
     asm.commit().ok()?;
     let code = asm.finalize().ok()?;
+    if let Ok(d) = std::env::var("TERN_JIT_DUMP_TMP") {
+        let _ = std::fs::write(format!("{d}/f{start}.bin"), &code[..]);
+    }
     Some(Function::new(code, entries, start))
 }
 

@@ -586,6 +586,24 @@ fn lower_into<M: Masm>(
                     after: (pc + 1, pending),
                 });
             }
+            Form::Alloc { new, f, x, y } => {
+                let (slow, done) = (m.new_label(), m.new_label());
+                if let Some(l) = layout.filter(|l| l.alloc.is_some()) {
+                    let call = m.new_label();
+                    m.settle();
+                    crate::alloc::emit(m, l, &l.alloc?, new, call);
+                    count(m);
+                    m.jump(done);
+                    m.bind(call);
+                }
+                m.call_heap(f, x, y, slow);
+                count(m);
+                m.jump(done);
+                m.bind(slow);
+                count(m);
+                m.runtime(pc, trapped);
+                m.bind(done);
+            }
             Form::HeapOr { f, x, y } => {
                 let (slow, done) = (m.new_label(), m.new_label());
                 match y {
@@ -615,7 +633,8 @@ fn lower_into<M: Masm>(
             | Form::FloatToInt { .. }
             | Form::Heap { .. }
             | Form::Inline { .. }
-            | Form::HeapOr { .. } => {}
+            | Form::HeapOr { .. }
+            | Form::Alloc { .. } => {}
             Form::Move { d, s } => m.copy_slot(d, s),
             // Into a float register where it is next read as a float (a
             // float constant: from the pool, no integer register taken).

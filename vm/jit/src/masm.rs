@@ -586,6 +586,8 @@ pub trait Masm {
     fn store_word(&mut self, base: Reg, off: i32, r: Reg);
     /// `r = *(base + off)`, `bytes` (1 or 4) zero-extended.
     fn load_narrow(&mut self, r: Reg, base: Reg, off: i32, bytes: u8);
+    /// `*(base + off) = r`, its low `bytes` (1 or 4).
+    fn store_narrow(&mut self, base: Reg, off: i32, r: Reg, bytes: u8);
     /// `r = base + off`.
     fn add_offset(&mut self, r: Reg, base: Reg, off: i32);
     /// `r = ctx[off]`, a word of the context (see `crate::Ctx`).
@@ -610,6 +612,11 @@ pub trait Masm {
     fn field_written(&mut self, f: u16) {
         let _ = f;
     }
+    /// Every slot a register holds is stored back and nothing is held:
+    /// where machine code the tracking does not see (`alloc`) reads and
+    /// writes the frame, and two ways that join must agree. Only `reuse`
+    /// holds anything.
+    fn settle(&mut self) {}
     /// The object context entry `i` holds, if known.
     fn object_at(&self, i: u8) -> Option<LookedUp> {
         let _ = i;

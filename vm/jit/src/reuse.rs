@@ -764,6 +764,12 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.writes(r);
         self.m.load_narrow(r, base, off, bytes);
     }
+    fn store_narrow(&mut self, base: Reg, off: i32, r: Reg, bytes: u8) {
+        self.m.store_narrow(base, off, r, bytes);
+    }
+    fn settle(&mut self) {
+        self.forget_all();
+    }
     fn load_element(&mut self, r: Reg, base: Reg, index: Reg) {
         self.writes(r);
         self.m.load_element(r, base, index);

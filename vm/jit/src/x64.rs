@@ -365,6 +365,13 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         }
     }
 
+    fn store_narrow(&mut self, base: Reg, off: i32, r: Reg, bytes: u8) {
+        match bytes {
+            1 => dynasm!(self.ops ; .arch x64 ; mov BYTE [Rq(reg(base)) + off], Rb(reg(r))),
+            _ => dynasm!(self.ops ; .arch x64 ; mov DWORD [Rq(reg(base)) + off], Rd(reg(r))),
+        }
+    }
+
     fn add_offset(&mut self, r: Reg, base: Reg, off: i32) {
         dynasm!(self.ops ; .arch x64 ; lea Rq(reg(r)), [Rq(reg(base)) + off]);
     }
@@ -440,6 +447,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         let ops = &mut *self.ops;
         match stride {
             1 => dynasm!(ops ; .arch x64 ; add Rq(r), Rq(i)),
+            4 => dynasm!(ops ; .arch x64 ; lea Rq(r), [Rq(r) + Rq(i) * 4]),
             8 => dynasm!(ops ; .arch x64 ; lea Rq(r), [Rq(r) + Rq(i) * 8]),
             // 40, the usual entry: two `lea`s beat a multiplication.
             40 => dynasm!(ops

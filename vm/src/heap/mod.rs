@@ -335,6 +335,34 @@ pub mod layout {
     /// remembered) must go through [`Heap::get_mut`], the write barrier.
     pub const BARRIER: u8 = super::MARKED;
 
+    // What machine code needs to allocate a record itself, exactly as
+    // [`Heap::alloc_small_record`] does after [`Heap::may_collect`] said
+    // no collection may be due (`young_bytes + size < budget` and
+    // `young.len() < nursery_objects`), and only where the free list is
+    // not empty and `young` has room (no `Vec` grows outside Rust):
+    // pop a handle `h` off `free` (a `Vec<u32>`), write the record into
+    // the object table's entry `h` (free: nothing to drop), set
+    // `flags[h] = 0`, push `h` onto `young` (a `Vec<u32>`), and add the
+    // record's size to `bytes`, `young_bytes` and `allocated_bytes`,
+    // raising `peak_bytes` to `bytes` if it is below. All `usize`/`u64`.
+    /// Offset in [`Heap`] of the free handles, a `Vec<u32>`.
+    pub const FREE: usize = std::mem::offset_of!(Heap, free);
+    /// Offset in [`Heap`] of the handles allocated since the last
+    /// collection, a `Vec<u32>`.
+    pub const YOUNG: usize = std::mem::offset_of!(Heap, young);
+    pub const BYTES: usize = std::mem::offset_of!(Heap, bytes);
+    pub const YOUNG_BYTES: usize = std::mem::offset_of!(Heap, young_bytes);
+    pub const BUDGET: usize = std::mem::offset_of!(Heap, budget);
+    pub const NURSERY_OBJECTS: usize = std::mem::offset_of!(Heap, nursery_objects);
+    pub const ALLOCATED: usize = std::mem::offset_of!(Heap, stats.allocated_bytes);
+    pub const PEAK: usize = std::mem::offset_of!(Heap, stats.peak_bytes);
+
+    /// The data pointer, length and capacity of the free list and of the
+    /// young list (to check a reader's idea of the layout against).
+    pub fn lists(heap: &Heap) -> [(usize, usize, usize); 2] {
+        [&heap.free, &heap.young].map(|v| (v.as_ptr() as usize, v.len(), v.capacity()))
+    }
+
     /// The address of the object table's entry for `h` (to check a
     /// reader's idea of the layout against; never dereferenced here).
     pub fn entry_address(heap: &Heap, h: u64) -> usize {

@@ -1,0 +1,116 @@
+//! A small record allocated by compiled code itself: the quick path of
+//! `new.struct`/`new.enum` (`heap_ops::new_record`) with no call, written
+//! once for both backends.
+//!
+//! It does exactly what `Heap::alloc_small_record` does once
+//! `Heap::may_collect` has said no collection may be due, in the order
+//! `tern_vm::heap::layout` states, and only where no `Vec` would grow: a
+//! handle is popped off the free list (empty until a collection has
+//! freed something), the record written into its table entry, its flags
+//! cleared, the handle pushed onto the young list, and the sizes added.
+//! Every test comes before the first write, so where one fails nothing
+//! has changed and the shim runs (it allocates, or declines and the
+//! runtime collects first). `layout::alloc_probe` checked these writes
+//! against a live heap before any code was compiled to make them.
+
+use crate::layout::{record_header, AllocLayout, HeapLayout};
+use crate::masm::{Masm, Operand, Reg, Test};
+use crate::Ctx;
+use tern_vm::heap::{INLINE_FIELDS, OBJECT_BYTES};
+
+/// A record allocation: fields `frame[at..at + n]`, the new handle into
+/// `frame[at]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct NewRecord {
+    pub at: u16,
+    pub n: u8,
+    pub variant: u32,
+    pub layout: u32,
+}
+
+/// Emits the allocation, or a jump to `miss` where it cannot be made
+/// here. Registers must hold nothing (`Masm::settle`); they hold nothing
+/// after it either.
+pub(crate) fn emit<M: Masm>(
+    m: &mut M,
+    l: &HeapLayout,
+    a: &AllocLayout,
+    r: NewRecord,
+    miss: M::Label,
+) {
+    debug_assert!(r.n as usize <= INLINE_FIELDS);
+    let size = (OBJECT_BYTES + 8 * r.n as usize) as i32;
+    let heap = |m: &mut M| m.ctx_word(Reg::C, Ctx::HEAP);
+    heap(m);
+    // young_bytes + size < budget (both far below overflow: bytes that
+    // exist), young.len() < nursery_objects, and room in both lists.
+    m.load_word(Reg::A, Reg::C, a.young_bytes);
+    m.add_offset(Reg::A, Reg::A, size);
+    m.load_word(Reg::B, Reg::C, a.budget);
+    m.branch_if(Reg::B, Test::Ule, Operand::Reg(Reg::A), miss);
+    m.load_word(Reg::A, Reg::C, a.young_len);
+    m.load_word(Reg::B, Reg::C, a.nursery_objects);
+    m.branch_if(Reg::B, Test::Ule, Operand::Reg(Reg::A), miss);
+    m.load_word(Reg::B, Reg::C, a.young_cap);
+    m.branch_if(Reg::B, Test::Ule, Operand::Reg(Reg::A), miss);
+    m.load_word(Reg::B, Reg::C, a.free_len);
+    m.branch_if(Reg::B, Test::Eq, Operand::Imm(0), miss);
+
+    // The sizes, as `Heap::grow`.
+    for count in [a.young_bytes, a.allocated, a.bytes] {
+        m.load_word(Reg::A, Reg::C, count);
+        m.add_offset(Reg::A, Reg::A, size);
+        m.store_word(Reg::C, count, Reg::A);
+    }
+    let below = m.local_label();
+    m.load_word(Reg::B, Reg::C, a.peak);
+    m.branch_if(Reg::A, Test::Ule, Operand::Reg(Reg::B), below);
+    m.store_word(Reg::C, a.peak, Reg::A);
+    m.bind_local(below);
+
+    // A = the handle, popped off the free list.
+    m.load_word(Reg::B, Reg::C, a.free_len);
+    m.add_offset(Reg::B, Reg::B, -1);
+    m.store_word(Reg::C, a.free_len, Reg::B);
+    m.load_word(Reg::A, Reg::C, a.free_ptr);
+    m.add_scaled(Reg::A, Reg::B, 4);
+    m.load_narrow(Reg::A, Reg::A, 0, 4);
+
+    // Pushed onto the young list.
+    m.load_word(Reg::B, Reg::C, a.young_len);
+    m.load_word(Reg::C, Reg::C, a.young_ptr);
+    m.add_scaled(Reg::C, Reg::B, 4);
+    m.store_narrow(Reg::C, 0, Reg::A, 4);
+    heap(m);
+    m.add_offset(Reg::B, Reg::B, 1);
+    m.store_word(Reg::C, a.young_len, Reg::B);
+
+    // Its flags: young, not remembered.
+    m.load_word(Reg::B, Reg::C, l.flags_ptr);
+    m.add_scaled(Reg::B, Reg::A, 1);
+    m.load_imm(Reg::C, 0);
+    m.store_narrow(Reg::B, 0, Reg::C, 1);
+
+    // The record, into its (free, so empty) table entry: header, the
+    // fields, zeros past them.
+    heap(m);
+    m.load_word(Reg::B, Reg::C, l.table_ptr);
+    m.add_scaled(Reg::B, Reg::A, l.stride);
+    for (k, w) in record_header(r.layout, r.variant, r.n)
+        .into_iter()
+        .enumerate()
+    {
+        m.load_imm(Reg::C, w as i64);
+        m.store_word(Reg::B, 8 * k as i32, Reg::C);
+    }
+    for k in 0..INLINE_FIELDS as u16 {
+        match k < r.n as u16 {
+            true => m.load(Reg::C, r.at + k),
+            false if k == r.n as u16 => m.load_imm(Reg::C, 0),
+            false => {}
+        }
+        m.store_word(Reg::B, l.fields + 8 * k as i32, Reg::C);
+    }
+    m.store(r.at, Reg::A);
+    m.settle();
+}
