@@ -136,18 +136,11 @@ pub trait Runtime {
     /// then exits with [`Exit::Trapped`].
     fn run(&mut self, pc: u32, state: &mut JitState) -> bool;
 
-    /// The address of the running frame's slot 0, for compiled code (it
-    /// takes it again after every [`Runtime::run`]), derived from the
-    /// whole value stack: every slot a `u16` names from it, and from the
-    /// base of every frame compiled code calls from it, lies inside the
-    /// value stack.
-    fn frame(&mut self) -> *mut u64;
-
-    /// The instance's heap, for the heap instructions compiled code runs
-    /// itself (the ones that neither allocate nor charge fuel): valid
-    /// while compiled code runs, since the instance waits for it, and
-    /// taken again after every [`Runtime::run`].
-    fn heap(&mut self) -> *mut crate::heap::Heap;
+    /// The addresses compiled code keeps in its context (see
+    /// [`Addresses`]), taken again after every [`Runtime::run`] (one call
+    /// for all of them: a runtime instruction's own cost is a few of
+    /// these calls).
+    fn addresses(&mut self) -> Addresses;
 
     /// The frame records (see [`frame_layout`]), for the calls compiled
     /// code makes itself: their address, the address of the count of live
@@ -156,11 +149,26 @@ pub trait Runtime {
     /// limit; valid until compiled code returns ([`Runtime::run`] never
     /// grows the buffer).
     fn frames(&mut self) -> (*mut u8, *mut usize, usize, usize);
+}
 
+/// What compiled code reads the instance through.
+#[derive(Clone, Copy, Debug)]
+pub struct Addresses {
+    /// The address of the running frame's slot 0, derived from the whole
+    /// value stack: every slot a `u16` names from it, and from the base
+    /// of every frame compiled code calls from it, lies inside the value
+    /// stack.
+    pub frame: *mut u64,
+    /// The instance's heap, for the heap instructions compiled code runs
+    /// itself (the ones that neither allocate nor charge fuel, and small
+    /// records' allocation): valid while compiled code runs, since the
+    /// instance waits for it.
+    pub heap: *mut crate::heap::Heap,
     /// The instance's globals and whether each is set (as `u8` 0 or 1),
     /// for the reads compiled code makes itself: never resized while
-    /// compiled code runs, and taken again after every [`Runtime::run`].
-    fn globals(&mut self) -> (*const u64, *const u8);
+    /// compiled code runs.
+    pub globals: *const u64,
+    pub global_set: *const u8,
 }
 
 /// Whether compiled code runs `op` through [`Runtime::run`]: the
@@ -226,7 +234,7 @@ pub trait Backend: Send {
 
     /// Runs compiled function `func` from instruction `pc` (an index into
     /// the program's code, in `func`'s range) on the running frame (see
-    /// [`Runtime::frame`]), until it exits. Only called for a function
+    /// [`Addresses::frame`]), until it exits. Only called for a function
     /// `compile` accepted, at `pc`s where [`Exit`]s and calls resume.
     fn enter(&mut self, func: u32, pc: u32, rt: &mut dyn Runtime, state: &mut JitState) -> Exit;
 }

@@ -61,7 +61,7 @@ impl ValueStack {
 impl ValueStack {
     /// The address of slot `base`, derived from the whole stack (so
     /// compiled code, whose native calls move its base, may reach any
-    /// slot from it: see `crate::jit::Runtime::frame`).
+    /// slot from it: see `crate::jit::Addresses::frame`).
     pub(crate) fn frame_ptr(&mut self, base: usize) -> *mut u64 {
         self.0.as_mut_ptr().wrapping_add(base & STACK_MASK)
     }

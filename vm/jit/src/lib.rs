@@ -176,7 +176,7 @@ pub struct Ctx<'a> {
     /// entry, where its fields or items are, how many there are, and how
     /// many a store may write without the write barrier (0 or all).
     objects: [[u64; 3]; OBJECT_ENTRIES],
-    /// The globals, and whether each is set (see `Runtime::globals`).
+    /// The globals, and whether each is set (see `Runtime::addresses`).
     globals: *const u64,
     global_set: *const u8,
     rt: &'a mut dyn Runtime,
@@ -247,9 +247,9 @@ extern "C" fn run_shim(ctx: *mut Ctx, pc: u32, state: *mut JitState) -> u64 {
             // code, which the compiler cannot see into, is their only
             // user (taking them again cost a third of the time of
             // allocation-heavy programs: benches/README.md).
-            ctx.frame = ctx.rt.frame();
-            ctx.heap = ctx.rt.heap();
-            (ctx.globals, ctx.global_set) = ctx.rt.globals();
+            let a = ctx.rt.addresses();
+            (ctx.frame, ctx.heap) = (a.frame, a.heap);
+            (ctx.globals, ctx.global_set) = (a.globals, a.global_set);
             ok as u64
         }
         Err(payload) => {
@@ -369,10 +369,10 @@ impl Backend for Jit {
         // (`Runtime::frames`), which nothing else touches while this runs.
         let live = unsafe { *depth };
         let room = room.min(live.saturating_add(crate::masm::NATIVE_DEPTH as usize));
-        let (globals, global_set) = rt.globals();
+        let a = rt.addresses();
         let mut ctx = Ctx {
-            frame: rt.frame(),
-            heap: rt.heap(),
+            frame: a.frame,
+            heap: a.heap,
             records,
             depth,
             room: record_address(records, room),
@@ -380,8 +380,8 @@ impl Backend for Jit {
             saved_sp: 0,
             table: self.table.as_ptr(),
             objects: [[0; 3]; OBJECT_ENTRIES],
-            globals,
-            global_set,
+            globals: a.globals,
+            global_set: a.global_set,
             rt,
             panic: None,
             callees: &self.callees,
@@ -392,7 +392,7 @@ impl Backend for Jit {
         // `masm::Masm::entry`), which jumps to `at`, the start of
         // instruction `pc` of the same code. That code reads and writes
         // `frame[s]` for `u16` slots `s` (inside the value stack: see
-        // `Runtime::frame`), the fields of `state` and of `ctx`, and its
+        // `Addresses::frame`), the fields of `state` and of `ctx`, and its
         // own stack frame; it calls only `run_shim`, `closure_target`,
         // the shims of `heap_ops` and the `extern "C"` float functions of
         // `form`, with the stack aligned; it returns

@@ -16,7 +16,7 @@
 
 use super::*;
 use crate::internal::Op;
-use crate::jit::{Exit, JitState, Runtime, HOT};
+use crate::jit::{Addresses, Exit, JitState, Runtime, HOT};
 
 /// The heat of a function compiled: it runs as machine code.
 const COMPILED: u32 = u32::MAX;
@@ -257,6 +257,9 @@ impl Vm<'_> {
     /// Runs instruction `pc` of the running frame for compiled code (see
     /// `Rt`), as the dispatch loop runs it; `sync!` has been done. Only
     /// the instructions [`crate::jit::needs_runtime`] names come here.
+    // Inlined into its one caller, `Rt::run`: a runtime instruction's
+    // overhead is mostly the calls on its way.
+    #[inline(always)]
     fn run_for_jit(&mut self, stack: &mut ValueStack, pc: u32, metered: bool) -> Result<(), Trap> {
         let op = self.prog.ops[pc as usize];
         let base = self.frames.last().expect("running frame").base as usize;
@@ -408,17 +411,14 @@ impl Runtime for Rt<'_, '_> {
         (records.cast(), len, room, max_depth)
     }
 
-    fn heap(&mut self) -> *mut crate::heap::Heap {
-        &mut self.vm.heap
-    }
-
-    fn globals(&mut self) -> (*const u64, *const u8) {
-        // `bool` is one byte, 0 or 1.
-        (self.vm.globals.as_ptr(), self.vm.global_set.as_ptr().cast())
-    }
-
-    fn frame(&mut self) -> *mut u64 {
+    fn addresses(&mut self) -> Addresses {
         let base = self.vm.frames.last().expect("running frame").base as usize;
-        self.stack.frame_ptr(base)
+        Addresses {
+            frame: self.stack.frame_ptr(base),
+            heap: &mut self.vm.heap,
+            globals: self.vm.globals.as_ptr(),
+            // `bool` is one byte, 0 or 1.
+            global_set: self.vm.global_set.as_ptr().cast(),
+        }
     }
 }
