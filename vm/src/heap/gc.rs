@@ -198,8 +198,8 @@ impl Heap {
         if major {
             for (i, (slot, f)) in self.objects.iter_mut().zip(self.flags.iter()).enumerate() {
                 if *f & MARKED == 0 {
-                    if let Some(o) = slot.take() {
-                        freed += o.size();
+                    if let Some(size) = free_entry(slot) {
+                        freed += size;
                         self.free.push(i as u32);
                     }
                 }
@@ -215,8 +215,8 @@ impl Heap {
             for (k, &i) in self.young.iter().enumerate() {
                 let i = i as usize;
                 if self.flags[i] & MARKED == 0 {
-                    if let Some(o) = self.objects[i].take() {
-                        freed += o.size();
+                    if let Some(size) = free_entry(&mut self.objects[i]) {
+                        freed += size;
                         self.free.push(i as u32);
                     }
                 }
@@ -256,6 +256,20 @@ impl Heap {
         self.reset_budget();
         stopped
     }
+}
+
+/// Empties a table entry the sweep found dead: the accounted size of the
+/// object it held, if any. A small record owns no memory of its own, so
+/// it is let go without the drop glue (an out-of-line call per object,
+/// and most freed objects are small records).
+#[inline(always)]
+fn free_entry(slot: &mut Option<Object>) -> Option<usize> {
+    let o = slot.take()?;
+    let size = o.size();
+    if matches!(o, Object::Record { .. }) {
+        std::mem::forget(o);
+    }
+    Some(size)
 }
 
 /// Marks the children of one object; returns how many references it
