@@ -529,7 +529,9 @@ fn lookup<M: Masm>(
         m.load_word(C, C, l.items_ptr);
     } else {
         if let Some(v) = variant {
-            record(m, fail);
+            // Whatever the entry holds, its variant's word is inside it;
+            // one that is no record fails in `fields` (the variant read
+            // from it is not looked at otherwise).
             m.load_narrow(B, C, l.variant, 4);
             m.branch_if(B, Test::Ne, Operand::Imm(v as u32), fail);
             m.load_narrow(B, C, 0, 1);
