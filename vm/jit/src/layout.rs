@@ -268,27 +268,30 @@ fn check_alloc(l: &HeapLayout, a: &AllocLayout) -> bool {
     use tern_vm::heap::{Collection, GcInfo, OBJECT_BYTES};
     use tern_vm::limits::Watch;
     let mut heap = Heap::new();
-    // Two freed, one allocated again: the record then raises the peak.
-    for v in 0..2 {
-        heap.alloc(Object::Cell {
-            is_ref: false,
-            value: v,
-        });
-    }
+    // Three cells, one kept: two freed, one allocated again, so `bytes`,
+    // `young_bytes`, the peak and the rest differ, and the record then
+    // raises the peak.
+    let cells: Vec<u64> = (0..3)
+        .map(|v| {
+            heap.alloc(Object::Cell {
+                is_ref: false,
+                value: v,
+            })
+        })
+        .collect();
     let none = GcInfo {
         record_refs: Vec::new(),
         capture_refs: Vec::new(),
     };
-    // Nothing is a root: both handles go on the free list.
     if heap
-        .collect(&[], &none, Collection::Major, &Watch::IDLE)
+        .collect(&cells[..1], &none, Collection::Major, &Watch::IDLE)
         .is_err()
     {
         return false;
     }
     heap.alloc(Object::Cell {
         is_ref: false,
-        value: 2,
+        value: 3,
     });
     let lists = |heap: &Heap| layout::lists(heap);
     let [(free_at, free_len, _), (young_at, young_len, young_cap)] = lists(&heap);
@@ -297,6 +300,38 @@ fn check_alloc(l: &HeapLayout, a: &AllocLayout) -> bool {
     }
     let size = OBJECT_BYTES + 8 * 2;
     let before = (heap.bytes, heap.stats);
+    // Every word the allocation reads, read first where `a` says it is
+    // and compared with what the heap says it holds.
+    let found = |heap: &Heap| -> [usize; 11] {
+        let base = std::ptr::from_ref(heap).cast::<u8>();
+        [
+            a.free_ptr,
+            a.free_len,
+            a.young_ptr,
+            a.young_len,
+            a.young_cap,
+            a.bytes,
+            a.young_bytes,
+            a.budget,
+            a.nursery_objects,
+            a.allocated,
+            a.peak,
+        ]
+        // SAFETY: each offset is of a `usize` word inside `Heap` (a
+        // field's, or one of a `Vec<u32>` field's three words).
+        .map(|off| unsafe { base.offset(off as isize).cast::<usize>().read() })
+    };
+    let [c0, c1, c2, c3, c4, c5] = layout::counts(&heap);
+    let want = [
+        free_at, free_len, young_at, young_len, young_cap, c0, c1, c2, c3, c4, c5,
+    ];
+    // Distinct counts, so that a swapped pair of offsets shows.
+    let mut distinct = want[5..].to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if found(&heap) != want || distinct.len() != 6 {
+        return false;
+    }
     let base = std::ptr::from_mut(&mut heap).cast::<u8>();
     // SAFETY: the offsets were found above for `Vec<u32>` and `Heap`'s
     // fields (`layout`), all words inside `heap`; the free list has a
@@ -338,9 +373,10 @@ fn check_alloc(l: &HeapLayout, a: &AllocLayout) -> bool {
         && heap.stats.allocated_bytes == before.1.allocated_bytes + size as u64
         && before.1.peak_bytes < (before.0 + size) as u64
         && heap.stats.peak_bytes == (before.0 + size) as u64
-        // A young record the next collection frees, as any other.
+        // A young record the next collection frees, as any other (the
+        // cell kept before is old).
         && heap.collect(&[], &record_info(), Collection::Minor, &Watch::IDLE).is_ok()
-        && heap.live_objects() == 0
+        && heap.live_objects() == 1
 }
 
 /// What the collector needs to know of the record `check_alloc` makes

@@ -363,6 +363,19 @@ pub mod layout {
         [&heap.free, &heap.young].map(|v| (v.as_ptr() as usize, v.len(), v.capacity()))
     }
 
+    /// `bytes`, `young_bytes`, `budget`, `nursery_objects`,
+    /// `allocated_bytes` and `peak_bytes` (as [`lists`]).
+    pub fn counts(heap: &Heap) -> [usize; 6] {
+        [
+            heap.bytes,
+            heap.young_bytes,
+            heap.budget,
+            heap.nursery_objects,
+            heap.stats.allocated_bytes as usize,
+            heap.stats.peak_bytes as usize,
+        ]
+    }
+
     /// The address of the object table's entry for `h` (to check a
     /// reader's idea of the layout against; never dereferenced here).
     pub fn entry_address(heap: &Heap, h: u64) -> usize {
