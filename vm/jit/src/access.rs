@@ -706,7 +706,7 @@ pub(crate) fn invariant(
 
 /// `C` = the table entry of the handle in `A`, `B` = its discriminant,
 /// which must be `kind` if given; `A` is kept.
-fn object<M: Masm>(m: &mut M, l: &HeapLayout, kind: Option<u8>, miss: M::Label) {
+pub(crate) fn object<M: Masm>(m: &mut M, l: &HeapLayout, kind: Option<u8>, miss: M::Label) {
     m.ctx_word(Reg::C, Ctx::HEAP);
     m.load_word(Reg::B, Reg::C, l.table_len);
     m.branch_if(Reg::B, Test::Ule, Operand::Reg(Reg::A), miss);
@@ -721,7 +721,7 @@ fn object<M: Masm>(m: &mut M, l: &HeapLayout, kind: Option<u8>, miss: M::Label) 
 /// To `miss` if the object whose handle is in `A` needs the write
 /// barrier (`flags` is as long as the table, which `object` checked);
 /// `B` is clobbered.
-fn barrier<M: Masm>(m: &mut M, l: &HeapLayout, miss: M::Label) {
+pub(crate) fn barrier<M: Masm>(m: &mut M, l: &HeapLayout, miss: M::Label) {
     m.heap_word(Reg::B, l.flags_ptr);
     m.add_scaled(Reg::B, Reg::A, 1);
     m.load_narrow(Reg::B, Reg::B, 0, 1);

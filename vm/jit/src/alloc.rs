@@ -1,6 +1,7 @@
 //! A small record allocated by compiled code itself: the quick path of
 //! `new.struct`/`new.enum` (`heap_ops::new_record`) with no call, written
-//! once for both backends.
+//! once for both backends; and likewise an array push that needs no more
+//! capacity (`heap_ops::array_push`'s quick path: [`push`]).
 //!
 //! It does exactly what `Heap::alloc_small_record` does once
 //! `Heap::may_collect` has said no collection may be due, in the order
@@ -16,7 +17,7 @@
 use crate::layout::{record_header, AllocLayout, HeapLayout};
 use crate::masm::{Masm, Operand, Reg, Test};
 use crate::Ctx;
-use tern_vm::heap::{INLINE_FIELDS, OBJECT_BYTES};
+use tern_vm::heap::{layout, INLINE_FIELDS, OBJECT_BYTES};
 
 /// A record allocation: fields `frame[at..at + n]`, the new handle into
 /// `frame[at]`.
@@ -113,4 +114,39 @@ pub(crate) fn emit<M: Masm>(
     }
     m.store(r.at, Reg::A);
     m.settle();
+}
+
+/// Emits `a.push(v)` for the array in slot `a` where it has room (a push
+/// then allocates nothing, and the heap's accounting, by capacity, does
+/// not change) and no collection may be due (`Heap::may_collect(0)`: the
+/// interpreter collects first otherwise), or a jump to `miss`. Exactly
+/// `Vec::push` within capacity, after the write barrier the heap's
+/// `array_mut` takes (an old array not yet remembered misses, and the
+/// shim remembers it). Registers must hold nothing (`Masm::settle`).
+pub(crate) fn push<M: Masm>(
+    m: &mut M,
+    l: &HeapLayout,
+    al: &AllocLayout,
+    (a, v): (u16, u16),
+    miss: M::Label,
+) {
+    m.ctx_word(Reg::C, Ctx::HEAP);
+    m.load_word(Reg::A, Reg::C, al.young_bytes);
+    m.load_word(Reg::B, Reg::C, al.budget);
+    m.branch_if(Reg::B, Test::Ule, Operand::Reg(Reg::A), miss);
+    m.load_word(Reg::A, Reg::C, al.young_len);
+    m.load_word(Reg::B, Reg::C, al.nursery_objects);
+    m.branch_if(Reg::B, Test::Ule, Operand::Reg(Reg::A), miss);
+    m.load(Reg::A, a);
+    crate::access::object(m, l, Some(layout::ARRAY), miss);
+    crate::access::barrier(m, l, miss);
+    m.load_word(Reg::B, Reg::C, l.items_len);
+    m.load_word(Reg::A, Reg::C, al.items_cap);
+    m.branch_if(Reg::A, Test::Ule, Operand::Reg(Reg::B), miss);
+    m.add_offset(Reg::B, Reg::B, 1);
+    m.store_word(Reg::C, l.items_len, Reg::B);
+    m.load_word(Reg::A, Reg::C, l.items_ptr);
+    m.add_scaled(Reg::A, Reg::B, 8);
+    m.load(Reg::B, v);
+    m.store_word(Reg::A, -8, Reg::B);
 }

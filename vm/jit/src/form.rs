@@ -50,6 +50,15 @@ pub(crate) enum Form {
         x: u64,
         y: u64,
     },
+    /// An array push: made inline (see `alloc::push`) where it can be,
+    /// else as [`Form::HeapOr`] with `f`, `x`, `y`.
+    Push {
+        a: u16,
+        v: u16,
+        f: HeapFn,
+        x: u64,
+        y: u64,
+    },
     /// `d = globals[g]`: leaves for the interpreter (which traps) if the
     /// global is not set yet.
     Global {
@@ -218,6 +227,7 @@ impl Form {
             | Form::Heap { .. }
             | Form::HeapOr { .. }
             | Form::Alloc { .. }
+            | Form::Push { .. }
             | Form::Return { .. }
             | Form::Call(_)
             | Form::FloatCall { .. } => return None,
@@ -282,9 +292,11 @@ impl Form {
             Form::Call(Call::Direct(c)) => c.result.map(w).into_iter().collect(),
             Form::Call(Call::Closure(c)) => c.result.map(w).into_iter().collect(),
             Form::Call(Call::Driver) => vec![],
-            Form::Runtime | Form::Heap { .. } | Form::HeapOr { .. } | Form::Alloc { .. } => {
-                vec![]
-            }
+            Form::Runtime
+            | Form::Heap { .. }
+            | Form::HeapOr { .. }
+            | Form::Alloc { .. }
+            | Form::Push { .. } => vec![],
         };
         uses.dedup();
         uses
@@ -306,7 +318,10 @@ impl Form {
     /// which reads the count. Others that leave before their own count
     /// (failed checks) add what is held back on their way out.
     pub(crate) fn counts_first(&self) -> bool {
-        matches!(self, Form::HeapOr { .. } | Form::Alloc { .. })
+        matches!(
+            self,
+            Form::HeapOr { .. } | Form::Alloc { .. } | Form::Push { .. }
+        )
     }
 
     /// Whether the instruction can neither leave compiled code nor branch
@@ -375,6 +390,9 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         let inline = crate::layout::heap().is_some_and(|l| l.alloc.is_some());
         if let Some(new) = crate::heap_ops::record(op, prog, pc, INLINE_FIELDS).filter(|_| inline) {
             return Some(Form::Alloc { new, f, x, y });
+        }
+        if let Some((a, v)) = crate::heap_ops::push_slots(op, prog, pc).filter(|_| inline) {
+            return Some(Form::Push { a, v, f, x, y });
         }
         return Some(Form::HeapOr { f, x, y: Some(y) });
     }

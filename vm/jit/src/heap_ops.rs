@@ -75,6 +75,17 @@ pub(crate) fn stack_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(H
     }
 }
 
+/// The array and value slots of `op` (instruction `pc` of `prog`), if it
+/// is an array push.
+pub(crate) fn push_slots(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(u16, u16)> {
+    let sp = prog.sp_at(pc) as usize;
+    let top = |k: usize| u16::try_from(sp.checked_sub(k)?).ok();
+    match *op {
+        Op::Stack(tern_vm::Instr::APush {}) => Some((top(2)?, top(1)?)),
+        _ => None,
+    }
+}
+
 /// The record allocation `op` (instruction `pc` of `prog`) makes, if it
 /// makes one of at most `most` fields: a variant without fields may be
 /// the instance's unit value, and is left to the runtime.

@@ -49,9 +49,12 @@ pub(crate) struct HeapLayout {
 
 /// Offsets in a `Heap` of what allocating a record touches (see
 /// `tern_vm::heap::layout`): the free and young lists (`Vec<u32>`), and
-/// the counts an allocation adds to or compares with.
+/// the counts an allocation adds to or compares with; and in an array
+/// object, its items' capacity (a push that needs no more is made
+/// inline).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct AllocLayout {
+    pub items_cap: i32,
     pub free_ptr: i32,
     pub free_len: i32,
     pub young_ptr: i32,
@@ -125,15 +128,19 @@ fn words<T, const N: usize>(v: &T) -> Option<[usize; N]> {
     Some(unsafe { std::mem::transmute_copy::<T, [usize; N]>(v) })
 }
 
-/// The byte offsets of the data pointer and the length in a
-/// three-word `Vec<u64>` (pointer, capacity, length in some order).
-fn vec_words() -> Option<(usize, usize)> {
+/// The byte offsets of the data pointer, the length and the capacity in
+/// a three-word `Vec<u64>` (in some order).
+fn vec_words() -> Option<(usize, usize, usize)> {
     let mut v: Vec<u64> = Vec::with_capacity(7);
     v.extend([1, 2, 3]);
+    if v.capacity() != 7 {
+        return None;
+    }
     let w: [usize; 3] = words(&v)?;
     let ptr = w.iter().position(|&x| x == v.as_ptr() as usize)?;
     let len = w.iter().position(|&x| x == 3)?;
-    Some((8 * ptr, 8 * len))
+    let cap = w.iter().position(|&x| x == 7)?;
+    Some((8 * ptr, 8 * len, 8 * cap))
 }
 
 /// The byte offsets of the data pointer, the length and the capacity in
@@ -181,7 +188,7 @@ fn probe() -> Option<HeapLayout> {
     {
         return None;
     }
-    let (vec_ptr, vec_len) = vec_words()?;
+    let (vec_ptr, vec_len, _) = vec_words()?;
     let (box_ptr, box_len) = box_words()?;
     let variant = offset_of!(RecordMirror, variant);
     if variant != offset_of!(BigRecordMirror, variant) {
@@ -244,8 +251,10 @@ fn alloc_probe(l: &HeapLayout) -> Option<AllocLayout> {
         return None;
     }
     let (ptr, len, cap) = vec32_words()?;
+    let (_, _, items_cap) = vec_words()?;
     let off = |x: usize| i32::try_from(x).ok().filter(|x| x % 8 == 0 && *x < 2048);
     let a = AllocLayout {
+        items_cap: off(offset_of!(ArrayMirror, items) + items_cap)?,
         free_ptr: off(layout::FREE + ptr)?,
         free_len: off(layout::FREE + len)?,
         young_ptr: off(layout::YOUNG + ptr)?,
@@ -268,7 +277,18 @@ fn check_alloc(l: &HeapLayout, a: &AllocLayout) -> bool {
     use tern_vm::heap::{Collection, GcInfo, OBJECT_BYTES};
     use tern_vm::limits::Watch;
     let mut heap = Heap::new();
-    // Three cells, one kept: two freed, one allocated again, so `bytes`,
+    let mut items = Vec::with_capacity(8);
+    items.extend([5u64, 6, 7]);
+    let array = heap.alloc(Object::Array { refs: false, items });
+    let entry = layout::entry_address(&heap, array) as *const u8;
+    // SAFETY: `items_cap` is the offset of a word of the array's `Vec`
+    // (found above), inside its table entry.
+    let cap = unsafe { entry.offset(a.items_cap as isize).cast::<usize>().read() };
+    if cap != 8 || heap.array(array).capacity() != 8 {
+        return false;
+    }
+    // Three cells, one kept (with the array): two freed, one allocated
+    // again, so `bytes`,
     // `young_bytes`, the peak and the rest differ, and the record then
     // raises the peak.
     let cells: Vec<u64> = (0..3)
@@ -284,7 +304,7 @@ fn check_alloc(l: &HeapLayout, a: &AllocLayout) -> bool {
         capture_refs: Vec::new(),
     };
     if heap
-        .collect(&cells[..1], &none, Collection::Major, &Watch::IDLE)
+        .collect(&[array, cells[0]], &none, Collection::Major, &Watch::IDLE)
         .is_err()
     {
         return false;
@@ -374,9 +394,9 @@ fn check_alloc(l: &HeapLayout, a: &AllocLayout) -> bool {
         && before.1.peak_bytes < (before.0 + size) as u64
         && heap.stats.peak_bytes == (before.0 + size) as u64
         // A young record the next collection frees, as any other (the
-        // cell kept before is old).
+        // array and the cell kept before are old).
         && heap.collect(&[], &record_info(), Collection::Minor, &Watch::IDLE).is_ok()
-        && heap.live_objects() == 1
+        && heap.live_objects() == 2
 }
 
 /// What the collector needs to know of the record `check_alloc` makes

@@ -586,17 +586,23 @@ fn lower_into<M: Masm>(
                     after: (pc + 1, pending),
                 });
             }
-            Form::Alloc { new, f, x, y } => {
+            Form::Alloc { f: shim, x, y, .. } | Form::Push { f: shim, x, y, .. } => {
                 let (slow, done) = (m.new_label(), m.new_label());
                 if let Some(l) = layout.filter(|l| l.alloc.is_some()) {
                     let call = m.new_label();
                     m.settle();
-                    crate::alloc::emit(m, l, &l.alloc?, new, call);
+                    match *f {
+                        Form::Alloc { new, .. } => crate::alloc::emit(m, l, &l.alloc?, new, call),
+                        Form::Push { a, v, .. } => {
+                            crate::alloc::push(m, l, &l.alloc?, (a, v), call)
+                        }
+                        _ => unreachable!("matched above"),
+                    }
                     count(m);
                     m.jump(done);
                     m.bind(call);
                 }
-                m.call_heap(f, x, y, slow);
+                m.call_heap(shim, x, y, slow);
                 count(m);
                 m.jump(done);
                 m.bind(slow);
@@ -634,7 +640,8 @@ fn lower_into<M: Masm>(
             | Form::Heap { .. }
             | Form::Inline { .. }
             | Form::HeapOr { .. }
-            | Form::Alloc { .. } => {}
+            | Form::Alloc { .. }
+            | Form::Push { .. } => {}
             Form::Move { d, s } => m.copy_slot(d, s),
             // Into a float register where it is next read as a float (a
             // float constant: from the pool, no integer register taken).
