@@ -123,31 +123,16 @@ fn words<T, const N: usize>(v: &T) -> Option<[usize; N]> {
         return None;
     }
     // SAFETY: `T` is `N` words long (checked), and the types read here
-    // (`Vec<u64>`, `Box<[u64]>`) are pointers and integers: every byte
-    // is initialized.
+    // (`Vec<u64>`, `Vec<u32>`, `Box<[u64]>`) are pointers and integers:
+    // every byte is initialized.
     Some(unsafe { std::mem::transmute_copy::<T, [usize; N]>(v) })
 }
 
 /// The byte offsets of the data pointer, the length and the capacity in
-/// a three-word `Vec<u64>` (in some order).
-fn vec_words() -> Option<(usize, usize, usize)> {
-    let mut v: Vec<u64> = Vec::with_capacity(7);
-    v.extend([1, 2, 3]);
-    if v.capacity() != 7 {
-        return None;
-    }
-    let w: [usize; 3] = words(&v)?;
-    let ptr = w.iter().position(|&x| x == v.as_ptr() as usize)?;
-    let len = w.iter().position(|&x| x == 3)?;
-    let cap = w.iter().position(|&x| x == 7)?;
-    Some((8 * ptr, 8 * len, 8 * cap))
-}
-
-/// The byte offsets of the data pointer, the length and the capacity in
-/// a three-word `Vec<u32>`.
-fn vec32_words() -> Option<(usize, usize, usize)> {
-    let mut v: Vec<u32> = Vec::with_capacity(7);
-    v.extend([1, 2, 3]);
+/// a three-word `Vec<T>` (in some order).
+fn vec_words<T: From<u8>>() -> Option<(usize, usize, usize)> {
+    let mut v: Vec<T> = Vec::with_capacity(7);
+    v.extend([1, 2, 3].map(T::from));
     if v.capacity() != 7 {
         return None;
     }
@@ -188,7 +173,7 @@ fn probe() -> Option<HeapLayout> {
     {
         return None;
     }
-    let (vec_ptr, vec_len, _) = vec_words()?;
+    let (vec_ptr, vec_len, _) = vec_words::<u64>()?;
     let (box_ptr, box_len) = box_words()?;
     let variant = offset_of!(RecordMirror, variant);
     if variant != offset_of!(BigRecordMirror, variant) {
@@ -250,8 +235,8 @@ fn alloc_probe(l: &HeapLayout) -> Option<AllocLayout> {
     if header != [4, 8, 12, 16] || l.fields != 16 {
         return None;
     }
-    let (ptr, len, cap) = vec32_words()?;
-    let (_, _, items_cap) = vec_words()?;
+    let (ptr, len, cap) = vec_words::<u32>()?;
+    let (_, _, items_cap) = vec_words::<u64>()?;
     let off = |x: usize| i32::try_from(x).ok().filter(|x| x % 8 == 0 && *x < 2048);
     let a = AllocLayout {
         items_cap: off(offset_of!(ArrayMirror, items) + items_cap)?,

@@ -586,35 +586,30 @@ fn lower_into<M: Masm>(
                     after: (pc + 1, pending),
                 });
             }
-            Form::Alloc { f: shim, x, y, .. } | Form::Push { f: shim, x, y, .. } => {
+            Form::HeapOr { .. } | Form::Alloc { .. } | Form::Push { .. } => {
                 let (slow, done) = (m.new_label(), m.new_label());
-                if let Some(l) = layout.filter(|l| l.alloc.is_some()) {
+                let (shim, x, y) = match *f {
+                    Form::HeapOr { f, x, y } => (f, x, y),
+                    Form::Alloc { f, x, y, .. } | Form::Push { f, x, y, .. } => (f, x, Some(y)),
+                    _ => unreachable!("matched above"),
+                };
+                // Made inline where it can be, else by the shim.
+                let al = layout.and_then(|l| Some((l, l.alloc?)));
+                if let (Some((l, al)), Form::Alloc { .. } | Form::Push { .. }) = (al, f) {
                     let call = m.new_label();
                     m.settle();
                     match *f {
-                        Form::Alloc { new, .. } => crate::alloc::emit(m, l, &l.alloc?, new, call),
-                        Form::Push { a, v, .. } => {
-                            crate::alloc::push(m, l, &l.alloc?, (a, v), call)
-                        }
+                        Form::Alloc { new, .. } => crate::alloc::emit(m, l, &al, new, call),
+                        Form::Push { a, v, .. } => crate::alloc::push(m, l, &al, (a, v), call),
                         _ => unreachable!("matched above"),
                     }
                     count(m);
                     m.jump(done);
                     m.bind(call);
                 }
-                m.call_heap(shim, x, y, slow);
-                count(m);
-                m.jump(done);
-                m.bind(slow);
-                count(m);
-                m.runtime(pc, trapped);
-                m.bind(done);
-            }
-            Form::HeapOr { f, x, y } => {
-                let (slow, done) = (m.new_label(), m.new_label());
                 match y {
-                    Some(y) => m.call_heap(f, x, y, slow),
-                    None => m.call_heap_env(f, x, slow),
+                    Some(y) => m.call_heap(shim, x, y, slow),
+                    None => m.call_heap_env(shim, x, slow),
                 }
                 count(m);
                 m.jump(done);
