@@ -1,7 +1,8 @@
 //! A small record allocated by compiled code itself: the quick path of
 //! `new.struct`/`new.enum` (`heap_ops::new_record`) with no call, written
 //! once for both backends; and likewise an array push that needs no more
-//! capacity (`heap_ops::array_push`'s quick path: [`push`]).
+//! capacity and a pop that gives none back (`heap_ops::array_push`'s and
+//! `array_pop`'s quick paths: [`push`], [`pop`]).
 //!
 //! It does exactly what `Heap::alloc_small_record` does once
 //! `Heap::may_collect` has said no collection may be due, in the order
@@ -15,7 +16,7 @@
 //! against a live heap before any code was compiled to make them.
 
 use crate::layout::{record_header, AllocLayout, HeapLayout};
-use crate::masm::{Masm, Operand, Reg, Test};
+use crate::masm::{IntOp, Masm, Operand, Reg, Test};
 use crate::Ctx;
 use tern_vm::heap::{layout, INLINE_FIELDS, OBJECT_BYTES};
 
@@ -149,4 +150,34 @@ pub(crate) fn push<M: Masm>(
     m.add_scaled(Reg::A, Reg::B, 8);
     m.load(Reg::B, v);
     m.store_word(Reg::A, -8, Reg::B);
+}
+
+/// Emits `s = s.pop()` for the array in slot `s` where it is not empty and
+/// keeps its capacity (`Heap::array_pop` halves a capacity over 16 that
+/// the pop leaves three quarters empty, which changes the accounting), or
+/// a jump to `miss`: `Vec::pop`, after the write barrier the heap's
+/// `array_mut` takes. Registers must hold nothing (`Masm::settle`).
+pub(crate) fn pop<M: Masm>(m: &mut M, l: &HeapLayout, al: &AllocLayout, s: u16, miss: M::Label) {
+    let la = Reg::A.into();
+    m.load(Reg::A, s);
+    crate::access::object(m, l, Some(layout::ARRAY), miss);
+    crate::access::barrier(m, l, miss);
+    // Shrinks where the length after, `len - 1`, is at most `cap / 4`
+    // (`len * 4 <= cap` for integers); an empty array's wraps around.
+    let keeps = m.local_label();
+    m.load_word(Reg::A, Reg::C, al.items_cap);
+    m.branch_if(Reg::A, Test::Ule, Operand::Imm(16), keeps);
+    m.int_op3_imm(IntOp::Shr, la, la, 2);
+    m.load_word(Reg::B, Reg::C, l.items_len);
+    m.add_offset(Reg::B, Reg::B, -1);
+    m.branch_if(Reg::B, Test::Ule, Operand::Reg(Reg::A), miss);
+    m.bind_local(keeps);
+    m.load_word(Reg::B, Reg::C, l.items_len);
+    m.branch_if(Reg::B, Test::Eq, Operand::Imm(0), miss);
+    m.add_offset(Reg::B, Reg::B, -1);
+    m.store_word(Reg::C, l.items_len, Reg::B);
+    m.load_word(Reg::A, Reg::C, l.items_ptr);
+    m.load_element(Reg::A, Reg::A, Reg::B);
+    m.store(s, Reg::A);
+    m.settle();
 }

@@ -59,6 +59,14 @@ pub(crate) enum Form {
         x: u64,
         y: u64,
     },
+    /// An array pop: made inline (see `alloc::pop`) where it can be,
+    /// else as [`Form::HeapOr`] with `f`, `x`, `y`.
+    Pop {
+        s: u16,
+        f: HeapFn,
+        x: u64,
+        y: u64,
+    },
     /// `d = globals[g]`: leaves for the interpreter (which traps) if the
     /// global is not set yet.
     Global {
@@ -228,6 +236,7 @@ impl Form {
             | Form::HeapOr { .. }
             | Form::Alloc { .. }
             | Form::Push { .. }
+            | Form::Pop { .. }
             | Form::Return { .. }
             | Form::Call(_)
             | Form::FloatCall { .. } => return None,
@@ -296,7 +305,8 @@ impl Form {
             | Form::Heap { .. }
             | Form::HeapOr { .. }
             | Form::Alloc { .. }
-            | Form::Push { .. } => vec![],
+            | Form::Push { .. }
+            | Form::Pop { .. } => vec![],
         };
         uses.dedup();
         uses
@@ -320,7 +330,7 @@ impl Form {
     pub(crate) fn counts_first(&self) -> bool {
         matches!(
             self,
-            Form::HeapOr { .. } | Form::Alloc { .. } | Form::Push { .. }
+            Form::HeapOr { .. } | Form::Alloc { .. } | Form::Push { .. } | Form::Pop { .. }
         )
     }
 
@@ -393,6 +403,9 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         }
         if let Some((a, v)) = crate::heap_ops::push_slots(op, prog, pc).filter(|_| inline) {
             return Some(Form::Push { a, v, f, x, y });
+        }
+        if let Some(s) = crate::heap_ops::pop_slot(op, prog, pc).filter(|_| inline) {
+            return Some(Form::Pop { s, f, x, y });
         }
         return Some(Form::HeapOr { f, x, y: Some(y) });
     }

@@ -86,6 +86,16 @@ pub(crate) fn push_slots(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(u
     }
 }
 
+/// The slot of `op`'s array, where its last element goes too, if it is
+/// an array pop.
+pub(crate) fn pop_slot(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<u16> {
+    let sp = prog.sp_at(pc) as usize;
+    match *op {
+        Op::Stack(tern_vm::Instr::APop {}) => u16::try_from(sp.checked_sub(1)?).ok(),
+        _ => None,
+    }
+}
+
 /// The record allocation `op` (instruction `pc` of `prog`) makes, if it
 /// makes one of at most `most` fields: a variant without fields may be
 /// the instance's unit value, and is left to the runtime.

@@ -586,21 +586,26 @@ fn lower_into<M: Masm>(
                     after: (pc + 1, pending),
                 });
             }
-            Form::HeapOr { .. } | Form::Alloc { .. } | Form::Push { .. } => {
+            Form::HeapOr { .. } | Form::Alloc { .. } | Form::Push { .. } | Form::Pop { .. } => {
                 let (slow, done) = (m.new_label(), m.new_label());
                 let (shim, x, y) = match *f {
                     Form::HeapOr { f, x, y } => (f, x, y),
-                    Form::Alloc { f, x, y, .. } | Form::Push { f, x, y, .. } => (f, x, Some(y)),
+                    Form::Alloc { f, x, y, .. }
+                    | Form::Push { f, x, y, .. }
+                    | Form::Pop { f, x, y, .. } => (f, x, Some(y)),
                     _ => unreachable!("matched above"),
                 };
                 // Made inline where it can be, else by the shim.
                 let al = layout.and_then(|l| Some((l, l.alloc?)));
-                if let (Some((l, al)), Form::Alloc { .. } | Form::Push { .. }) = (al, f) {
+                if let (Some((l, al)), Form::Alloc { .. } | Form::Push { .. } | Form::Pop { .. }) =
+                    (al, f)
+                {
                     let call = m.new_label();
                     m.settle();
                     match *f {
                         Form::Alloc { new, .. } => crate::alloc::emit(m, l, &al, new, call),
                         Form::Push { a, v, .. } => crate::alloc::push(m, l, &al, (a, v), call),
+                        Form::Pop { s, .. } => crate::alloc::pop(m, l, &al, s, call),
                         _ => unreachable!("matched above"),
                     }
                     count(m);
@@ -636,7 +641,8 @@ fn lower_into<M: Masm>(
             | Form::Inline { .. }
             | Form::HeapOr { .. }
             | Form::Alloc { .. }
-            | Form::Push { .. } => {}
+            | Form::Push { .. }
+            | Form::Pop { .. } => {}
             Form::Move { d, s } => m.copy_slot(d, s),
             // Into a float register where it is next read as a float (a
             // float constant: from the pool, no integer register taken).
