@@ -179,6 +179,10 @@ pub struct Ctx<'a> {
     /// The globals, and whether each is set (see `Runtime::addresses`).
     globals: *const u64,
     global_set: *const u8,
+    /// The table entry address of the enum value whose tag compiled code
+    /// read last (see `access`): its payload reads after it need not
+    /// look it up again.
+    tagged: u64,
     rt: &'a mut dyn Runtime,
     panic: Option<Box<dyn Any + Send>>,
     /// Each function's first instruction and frame size, and its
@@ -201,6 +205,7 @@ impl Ctx<'_> {
     pub const OBJECTS: i32 = 64;
     pub const GLOBALS: i32 = 256;
     pub const GLOBAL_SET: i32 = 264;
+    pub const TAGGED: i32 = 272;
 
     /// The offsets of object entry `i`'s data pointer, its length, and its
     /// length for stores.
@@ -225,6 +230,7 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, objects) == Ctx::OBJECTS as usize);
     assert!(std::mem::offset_of!(Ctx, globals) == Ctx::GLOBALS as usize);
     assert!(std::mem::offset_of!(Ctx, global_set) == Ctx::GLOBAL_SET as usize);
+    assert!(std::mem::offset_of!(Ctx, tagged) == Ctx::TAGGED as usize);
 };
 
 /// What compiled code calls to run an instruction through the runtime
@@ -382,6 +388,7 @@ impl Backend for Jit {
             objects: [[0; 3]; OBJECT_ENTRIES],
             globals: a.globals,
             global_set: a.global_set,
+            tagged: 0,
             rt,
             panic: None,
             callees: &self.callees,

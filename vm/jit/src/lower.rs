@@ -378,6 +378,13 @@ fn lower_into<M: Masm>(
     // where what compiled code knows is nothing (a stub after a call out).
     let restore = |m: &mut M, held: &Held, force: bool, at: (u32, u32)| {
         establish(m, &held.objects, force, at)?;
+        if let (Some(s), Some(l)) = (held.tagged, layout) {
+            if force || m.tagged() != Some(s) {
+                let leave = m.out_label();
+                lacking.borrow_mut().push((leave, Exit::Leave(at.0), at.1));
+                crate::access::retag(m, l, s, leave);
+            }
+        }
         m.adopt(held);
         Some(())
     };

@@ -56,6 +56,9 @@ pub struct Held {
     pub int_dirty: Vec<bool>,
     pub float_dirty: Vec<bool>,
     pub objects: Entries,
+    /// The slot whose object's table entry address the context holds
+    /// (`Ctx::TAGGED`: see `access`), if one does.
+    pub tagged: Option<u16>,
 }
 
 impl Held {
@@ -82,6 +85,11 @@ impl Held {
             ints: same(&self.ints, &other.ints),
             floats: same(&self.floats, &other.floats),
             objects,
+            tagged: if self.tagged == other.tagged {
+                self.tagged
+            } else {
+                None
+            },
             ..Held::default()
         }
     }
@@ -617,6 +625,17 @@ pub trait Masm {
     /// writes the frame, and two ways that join must agree. Only `reuse`
     /// holds anything.
     fn settle(&mut self) {}
+    /// The slot whose object's table entry address `Ctx::TAGGED` holds
+    /// (an enum value's, after its tag was read), if known: only `reuse`
+    /// keeps track.
+    fn tagged(&self) -> Option<u16> {
+        None
+    }
+    /// `Ctx::TAGGED` now holds the table entry address of the object in
+    /// `slot`.
+    fn note_tagged(&mut self, slot: u16) {
+        let _ = slot;
+    }
     /// The object context entry `i` holds, if known.
     fn object_at(&self, i: u8) -> Option<LookedUp> {
         let _ = i;

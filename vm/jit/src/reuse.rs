@@ -126,6 +126,8 @@ pub(crate) struct Reuse<'a, M: Masm> {
     floats: Bank,
     /// The object each context entry holds (see `Masm::find_object`).
     objects: Entries,
+    /// See `Held::tagged`.
+    tagged: Option<u16>,
     next_object: usize,
     /// Labels made by [`Masm::out_label`].
     outs: HashSet<M::Label>,
@@ -151,6 +153,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
             ints: Bank::new(ints),
             floats: Bank::new(floats),
             objects: [None; OBJECT_ENTRIES],
+            tagged: None,
             next_object: 0,
             outs: HashSet::new(),
             locals: HashSet::new(),
@@ -204,6 +207,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
         self.ints.slots.fill(None);
         self.floats.slots.fill(None);
         self.objects = [None; OBJECT_ENTRIES];
+        self.tagged = None;
     }
 
     /// Where a branch to `label` goes: `label` itself, every dirty
@@ -323,6 +327,9 @@ impl<'a, M: Masm> Reuse<'a, M> {
         if self.held.is_some_and(|(_, s)| s == slot) {
             self.held = None;
         }
+        if self.tagged == Some(slot) {
+            self.tagged = None;
+        }
         for o in &mut self.objects {
             *o = o.and_then(|o| o.without_slot(slot));
         }
@@ -409,6 +416,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
             ints: self.ints.slots.clone(),
             floats: self.floats.slots.clone(),
             objects: self.objects,
+            tagged: self.tagged,
             ..Held::default()
         }
     }
@@ -420,6 +428,7 @@ impl<'a, M: Masm> Reuse<'a, M> {
         self.ints.set(&held.ints, &held.int_dirty);
         self.floats.set(&held.floats, &held.float_dirty);
         self.objects = held.objects;
+        self.tagged = held.tagged;
     }
 
     /// `r = frame[slot]`, as an int or a float: from wherever
@@ -512,6 +521,12 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn object_at(&self, i: u8) -> Option<LookedUp> {
         self.objects[i as usize]
     }
+    fn tagged(&self) -> Option<u16> {
+        self.tagged
+    }
+    fn note_tagged(&mut self, slot: u16) {
+        self.tagged = Some(slot);
+    }
     fn new_object(&mut self) -> Option<u8> {
         // A free entry if there is one (so objects kept around a loop
         // stay), else each in turn.
@@ -560,6 +575,10 @@ impl<M: Masm> Masm for Reuse<'_, M> {
             o.variant = None;
         }
         self.objects = held.objects;
+        // Nor which object's entry the context has: the body may have
+        // read another's tag.
+        held.tagged = None;
+        self.tagged = None;
         if let Some(uses) = uses {
             // Every register is clean after the snapshot: one not kept
             // is merely no longer trusted.
