@@ -866,6 +866,59 @@ fn main() {}
         assert_eq!(inner.without_field(1), Some(inner));
     }
 
+    /// A module of one function `f(int) -> int` with locals `locals`
+    /// (after the parameter) and code `code`, over one enum `E` whose
+    /// variants are named `variants`, each with one int field; and the
+    /// enum's type id, for the code to name.
+    fn enum_module(
+        variants: &[&str],
+        consts: Vec<tern_vm::module::Const>,
+        locals: impl FnOnce(tern_vm::module::TypeId) -> Vec<tern_vm::module::TypeId>,
+        code: impl FnOnce(tern_vm::module::TypeId) -> Vec<tern_vm::Instr>,
+    ) -> Arc<Program> {
+        use tern_vm::module::*;
+        let mut m = Module::new();
+        m.sources = vec!["t.src".into()];
+        m.layouts = vec![Layout::Enum {
+            name: "E".into(),
+            variants: variants
+                .iter()
+                .map(|&n| Variant {
+                    name: n.into(),
+                    fields: vec![INT],
+                })
+                .collect(),
+        }];
+        m.types.push(TypeDesc::Enum(0));
+        let e = (m.types.len() - 1) as TypeId;
+        m.consts = consts;
+        m.functions = vec![Function {
+            name: "f".into(),
+            params: vec![INT],
+            ret: INT,
+            locals: locals(e),
+            captures: vec![],
+            max_stack: 4,
+            code: code(e),
+            source: 0,
+            lines: vec![(0, 1)],
+        }];
+        Arc::new(Program::new(m).expect("verifies"))
+    }
+
+    /// `f(arg)` of `program` in `mode`, counted: its result and count.
+    fn call(program: &Arc<Program>, mode: JitMode, arg: i64) -> String {
+        let limits = Limits {
+            jit: mode,
+            count_instructions: true,
+            ..Limits::default()
+        };
+        let mut vm = Vm::new(Arc::clone(program), limits);
+        vm.set_jit(Box::new(crate::Jit::new()));
+        let r = vm.call_function(0, &[Value::Int(arg)]);
+        format!("{r:?} after {} instructions", vm.stats().instructions)
+    }
+
     /// `f(n)`: `t = A(5)`, its payload read once before a loop and then
     /// at the loop's top with no tag check (which only hand-made bytecode
     /// does; the compiler always checks the tag first), `t = B(i)` at the
@@ -874,84 +927,55 @@ fn main() {}
     /// where the back edge brings another.
     #[test]
     fn a_payload_read_at_a_loop_header_checks_the_variant_again() {
-        use tern_vm::module::*;
+        use tern_vm::module::{Const, INT};
         use tern_vm::Instr as I;
-        let mut m = Module::new();
-        m.sources = vec!["t.src".into()];
-        m.layouts = vec![Layout::Enum {
-            name: "E".into(),
-            variants: ["A", "B"]
-                .map(|n| Variant {
-                    name: n.into(),
-                    fields: vec![INT],
-                })
-                .to_vec(),
-        }];
-        m.types.push(TypeDesc::Enum(0));
-        let e = (m.types.len() - 1) as TypeId;
-        m.consts = vec![Const::Int(5), Const::Int(0), Const::Int(1)];
-        let code = vec![
-            I::Const { index: 0 },
-            I::NewEnum { ty: e, variant: 0 },
-            I::Store { local: 1 },
-            I::Load { local: 1 },
-            I::EnumField {
-                variant: 0,
-                field: 0,
+        let consts = vec![Const::Int(5), Const::Int(0), Const::Int(1)];
+        let program = enum_module(
+            &["A", "B"],
+            consts,
+            |e| vec![e, INT, INT],
+            |e| {
+                vec![
+                    I::Const { index: 0 },
+                    I::NewEnum { ty: e, variant: 0 },
+                    I::Store { local: 1 },
+                    I::Load { local: 1 },
+                    I::EnumField {
+                        variant: 0,
+                        field: 0,
+                    },
+                    I::Store { local: 2 },
+                    I::Const { index: 1 },
+                    I::Store { local: 3 },
+                    // The loop, instruction 8:
+                    I::Load { local: 1 },
+                    I::EnumField {
+                        variant: 0,
+                        field: 0,
+                    },
+                    I::Load { local: 2 },
+                    I::IAdd {},
+                    I::Store { local: 2 },
+                    I::Load { local: 3 },
+                    I::NewEnum { ty: e, variant: 1 },
+                    I::Store { local: 1 },
+                    I::Load { local: 3 },
+                    I::Const { index: 2 },
+                    I::IAdd {},
+                    I::Store { local: 3 },
+                    I::Load { local: 3 },
+                    I::Load { local: 0 },
+                    I::ILt {},
+                    I::JmpIf { target: 8 }, // the load at the loop's top
+                    I::Load { local: 2 },
+                    I::Ret {},
+                ]
             },
-            I::Store { local: 2 },
-            I::Const { index: 1 },
-            I::Store { local: 3 },
-            // The loop, instruction 8:
-            I::Load { local: 1 },
-            I::EnumField {
-                variant: 0,
-                field: 0,
-            },
-            I::Load { local: 2 },
-            I::IAdd {},
-            I::Store { local: 2 },
-            I::Load { local: 3 },
-            I::NewEnum { ty: e, variant: 1 },
-            I::Store { local: 1 },
-            I::Load { local: 3 },
-            I::Const { index: 2 },
-            I::IAdd {},
-            I::Store { local: 3 },
-            I::Load { local: 3 },
-            I::Load { local: 0 },
-            I::ILt {},
-            I::JmpIf { target: 8 }, // the load at the loop's top
-            I::Load { local: 2 },
-            I::Ret {},
-        ];
-        m.functions = vec![Function {
-            name: "f".into(),
-            params: vec![INT],
-            ret: INT,
-            locals: vec![e, INT, INT],
-            captures: vec![],
-            max_stack: 4,
-            code,
-            source: 0,
-            lines: vec![(0, 1)],
-        }];
-        let program = Arc::new(Program::new(m).expect("verifies"));
-        let run = |mode: JitMode| {
-            let limits = Limits {
-                jit: mode,
-                count_instructions: true,
-                ..Limits::default()
-            };
-            let mut vm = Vm::new(Arc::clone(&program), limits);
-            vm.set_jit(Box::new(crate::Jit::new()));
-            let r = vm.call_function(0, &[Value::Int(10)]);
-            format!("{r:?} after {} instructions", vm.stats().instructions)
-        };
-        let interpreted = run(JitMode::Off);
+        );
+        let interpreted = call(&program, JitMode::Off, 10);
         assert!(interpreted.contains("variant"), "{interpreted}");
         for mode in [JitMode::Eager, JitMode::On] {
-            assert_eq!(run(mode), interpreted);
+            assert_eq!(call(&program, mode, 10), interpreted);
         }
     }
 
@@ -962,67 +986,40 @@ fn main() {}
         // value of the same variant (a move: no call, no allocation)
         // before its payload is read, which must come from the new one,
         // not through the table entry the tag read kept.
-        use tern_vm::module::*;
+        use tern_vm::module::Const;
         use tern_vm::Instr as I;
-        let mut m = Module::new();
-        m.sources = vec!["t.src".into()];
-        m.layouts = vec![Layout::Enum {
-            name: "E".into(),
-            variants: vec![Variant {
-                name: "A".into(),
-                fields: vec![INT],
-            }],
-        }];
-        m.types.push(TypeDesc::Enum(0));
-        let e = (m.types.len() - 1) as TypeId;
-        m.consts = vec![Const::Int(5), Const::Int(7)];
-        let code = vec![
-            I::Const { index: 1 },
-            I::NewEnum { ty: e, variant: 0 },
-            I::Store { local: 3 },
-            I::Const { index: 0 },
-            I::NewEnum { ty: e, variant: 0 },
-            I::Store { local: 1 },
-            I::Load { local: 1 },
-            I::EnumTag {},
-            I::Store { local: 2 },
-            I::Load { local: 3 },
-            I::Store { local: 1 },
-            I::Load { local: 1 },
-            I::EnumField {
-                variant: 0,
-                field: 0,
+        let consts = vec![Const::Int(5), Const::Int(7)];
+        let program = enum_module(
+            &["A"],
+            consts,
+            |e| vec![e, tern_vm::module::INT, e],
+            |e| {
+                vec![
+                    I::Const { index: 1 },
+                    I::NewEnum { ty: e, variant: 0 },
+                    I::Store { local: 3 },
+                    I::Const { index: 0 },
+                    I::NewEnum { ty: e, variant: 0 },
+                    I::Store { local: 1 },
+                    I::Load { local: 1 },
+                    I::EnumTag {},
+                    I::Store { local: 2 },
+                    I::Load { local: 3 },
+                    I::Store { local: 1 },
+                    I::Load { local: 1 },
+                    I::EnumField {
+                        variant: 0,
+                        field: 0,
+                    },
+                    I::Load { local: 2 },
+                    I::IAdd {},
+                    I::Ret {},
+                ]
             },
-            I::Load { local: 2 },
-            I::IAdd {},
-            I::Ret {},
-        ];
-        m.functions = vec![Function {
-            name: "f".into(),
-            params: vec![INT],
-            ret: INT,
-            locals: vec![e, INT, e],
-            captures: vec![],
-            max_stack: 4,
-            code,
-            source: 0,
-            lines: vec![(0, 1)],
-        }];
-        let program = Arc::new(Program::new(m).expect("verifies"));
-        let run = |mode: JitMode| {
-            let limits = Limits {
-                jit: mode,
-                count_instructions: true,
-                ..Limits::default()
-            };
-            let mut vm = Vm::new(Arc::clone(&program), limits);
-            vm.set_jit(Box::new(crate::Jit::new()));
-            let r = vm.call_function(0, &[Value::Int(0)]);
-            format!("{r:?} after {} instructions", vm.stats().instructions)
-        };
-        let interpreted = run(JitMode::Off);
+        );
+        let interpreted = call(&program, JitMode::Off, 0);
         assert!(interpreted.contains('7'), "{interpreted}");
-        assert_eq!(run(JitMode::Eager), interpreted);
+        assert_eq!(call(&program, JitMode::Eager, 0), interpreted);
     }
 
     #[test]
