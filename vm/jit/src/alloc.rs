@@ -19,6 +19,8 @@ use crate::layout::{record_header, AllocLayout, HeapLayout};
 use crate::masm::{IntOp, Masm, Operand, Reg, Test};
 use crate::Ctx;
 use tern_vm::heap::{layout, INLINE_FIELDS, OBJECT_BYTES};
+use tern_vm::internal::Op;
+use tern_vm::{Instr, Program};
 
 /// A record allocation: fields `frame[at..at + n]`, the new handle into
 /// `frame[at]`.
@@ -30,16 +32,49 @@ pub(crate) struct NewRecord {
     pub layout: u32,
 }
 
+/// What compiled code does itself of a heap instruction whose shim it
+/// calls otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Quick {
+    /// A small record's allocation ([`record`]).
+    Record(NewRecord),
+    /// `a.push(v)` ([`push`]).
+    Push { a: u16, v: u16 },
+    /// `s = s.pop()` ([`pop`]).
+    Pop { s: u16 },
+}
+
+/// What compiled code may do itself of `op`, instruction `pc` of `prog`.
+pub(crate) fn quick(op: &Op, prog: &Program, pc: u32) -> Option<Quick> {
+    let top = |k| crate::heap_ops::stack_top(prog, pc, k);
+    match *op {
+        Op::Stack(Instr::APush {}) => Some(Quick::Push {
+            a: top(2)?,
+            v: top(1)?,
+        }),
+        Op::Stack(Instr::APop {}) => Some(Quick::Pop { s: top(1)? }),
+        _ => crate::heap_ops::record(op, prog, pc, INLINE_FIELDS).map(Quick::Record),
+    }
+}
+
+/// Emits `quick`, or a jump to `miss` where it cannot be done here (the
+/// shim there does it). Registers must hold nothing (`Masm::settle`).
+pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, quick: Quick, miss: M::Label) {
+    let Some(a) = l.alloc else {
+        m.jump(miss);
+        return;
+    };
+    match quick {
+        Quick::Record(r) => record(m, l, &a, r, miss),
+        Quick::Push { a: array, v } => push(m, l, &a, (array, v), miss),
+        Quick::Pop { s } => pop(m, l, &a, s, miss),
+    }
+}
+
 /// Emits the allocation, or a jump to `miss` where it cannot be made
 /// here. Registers must hold nothing (`Masm::settle`); they hold nothing
 /// after it either.
-pub(crate) fn emit<M: Masm>(
-    m: &mut M,
-    l: &HeapLayout,
-    a: &AllocLayout,
-    r: NewRecord,
-    miss: M::Label,
-) {
+fn record<M: Masm>(m: &mut M, l: &HeapLayout, a: &AllocLayout, r: NewRecord, miss: M::Label) {
     debug_assert!(r.n as usize <= INLINE_FIELDS);
     let size = (OBJECT_BYTES + 8 * r.n as usize) as i32;
     let heap = |m: &mut M| m.ctx_word(Reg::C, Ctx::HEAP);
@@ -124,13 +159,7 @@ pub(crate) fn emit<M: Masm>(
 /// `Vec::push` within capacity, after the write barrier the heap's
 /// `array_mut` takes (an old array not yet remembered misses, and the
 /// shim remembers it). Registers must hold nothing (`Masm::settle`).
-pub(crate) fn push<M: Masm>(
-    m: &mut M,
-    l: &HeapLayout,
-    al: &AllocLayout,
-    (a, v): (u16, u16),
-    miss: M::Label,
-) {
+fn push<M: Masm>(m: &mut M, l: &HeapLayout, al: &AllocLayout, (a, v): (u16, u16), miss: M::Label) {
     m.ctx_word(Reg::C, Ctx::HEAP);
     m.load_word(Reg::A, Reg::C, al.young_bytes);
     m.load_word(Reg::B, Reg::C, al.budget);
@@ -157,7 +186,7 @@ pub(crate) fn push<M: Masm>(
 /// the pop leaves three quarters empty, which changes the accounting), or
 /// a jump to `miss`: `Vec::pop`, after the write barrier the heap's
 /// `array_mut` takes. Registers must hold nothing (`Masm::settle`).
-pub(crate) fn pop<M: Masm>(m: &mut M, l: &HeapLayout, al: &AllocLayout, s: u16, miss: M::Label) {
+fn pop<M: Masm>(m: &mut M, l: &HeapLayout, al: &AllocLayout, s: u16, miss: M::Label) {
     let la = Reg::A.into();
     m.load(Reg::A, s);
     crate::access::object(m, l, Some(layout::ARRAY), miss);

@@ -5,9 +5,8 @@
 //! of each form (the slots it uses and writes, where it branches).
 
 use crate::access::{access, Access};
-use crate::alloc::NewRecord;
+use crate::alloc::Quick;
 use crate::masm::{ClosureCall, Cmp, FSrc, FloatFn, FloatOp, HeapFn, IntOp, NativeCall, Src, Use};
-use tern_vm::heap::INLINE_FIELDS;
 use tern_vm::internal::Op;
 use tern_vm::jit::Fixed;
 use tern_vm::module::TypeDesc;
@@ -41,31 +40,9 @@ pub(crate) enum Form {
         f: HeapFn,
         x: u64,
         y: Option<u64>,
-    },
-    /// A small record's allocation: made inline (see `alloc`) where it
-    /// can be, else as [`Form::HeapOr`] with `f`, `x`, `y`.
-    Alloc {
-        new: NewRecord,
-        f: HeapFn,
-        x: u64,
-        y: u64,
-    },
-    /// An array push: made inline (see `alloc::push`) where it can be,
-    /// else as [`Form::HeapOr`] with `f`, `x`, `y`.
-    Push {
-        a: u16,
-        v: u16,
-        f: HeapFn,
-        x: u64,
-        y: u64,
-    },
-    /// An array pop: made inline (see `alloc::pop`) where it can be,
-    /// else as [`Form::HeapOr`] with `f`, `x`, `y`.
-    Pop {
-        s: u16,
-        f: HeapFn,
-        x: u64,
-        y: u64,
+        /// What compiled code does itself before it calls `f`, where
+        /// the heap's layout allows (see `alloc`).
+        quick: Option<Quick>,
     },
     /// `d = globals[g]`: leaves for the interpreter (which traps) if the
     /// global is not set yet.
@@ -234,9 +211,6 @@ impl Form {
             Form::Runtime
             | Form::Heap { .. }
             | Form::HeapOr { .. }
-            | Form::Alloc { .. }
-            | Form::Push { .. }
-            | Form::Pop { .. }
             | Form::Return { .. }
             | Form::Call(_)
             | Form::FloatCall { .. } => return None,
@@ -301,12 +275,7 @@ impl Form {
             Form::Call(Call::Direct(c)) => c.result.map(w).into_iter().collect(),
             Form::Call(Call::Closure(c)) => c.result.map(w).into_iter().collect(),
             Form::Call(Call::Driver) => vec![],
-            Form::Runtime
-            | Form::Heap { .. }
-            | Form::HeapOr { .. }
-            | Form::Alloc { .. }
-            | Form::Push { .. }
-            | Form::Pop { .. } => vec![],
+            Form::Runtime | Form::Heap { .. } | Form::HeapOr { .. } => vec![],
         };
         uses.dedup();
         uses
@@ -328,10 +297,7 @@ impl Form {
     /// which reads the count. Others that leave before their own count
     /// (failed checks) add what is held back on their way out.
     pub(crate) fn counts_first(&self) -> bool {
-        matches!(
-            self,
-            Form::HeapOr { .. } | Form::Alloc { .. } | Form::Push { .. } | Form::Pop { .. }
-        )
+        matches!(self, Form::HeapOr { .. })
     }
 
     /// Whether the instruction can neither leave compiled code nor branch
@@ -394,20 +360,21 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         return Some(Form::Heap { f, x, y });
     }
     if let Some((f, x, y)) = crate::heap_ops::map_shim(op) {
-        return Some(Form::HeapOr { f, x, y: Some(y) });
+        return Some(Form::HeapOr {
+            f,
+            x,
+            y: Some(y),
+            quick: None,
+        });
     }
     if let Some((f, x, y)) = crate::heap_ops::stack_shim(op, prog, pc) {
         let inline = crate::layout::heap().is_some_and(|l| l.alloc.is_some());
-        if let Some(new) = crate::heap_ops::record(op, prog, pc, INLINE_FIELDS).filter(|_| inline) {
-            return Some(Form::Alloc { new, f, x, y });
-        }
-        if let Some((a, v)) = crate::heap_ops::push_slots(op, prog, pc).filter(|_| inline) {
-            return Some(Form::Push { a, v, f, x, y });
-        }
-        if let Some(s) = crate::heap_ops::pop_slot(op, prog, pc).filter(|_| inline) {
-            return Some(Form::Pop { s, f, x, y });
-        }
-        return Some(Form::HeapOr { f, x, y: Some(y) });
+        return Some(Form::HeapOr {
+            f,
+            x,
+            y: Some(y),
+            quick: crate::alloc::quick(op, prog, pc).filter(|_| inline),
+        });
     }
     // A global's offset is a 32-bit displacement.
     if let GlobalGet { d, g } = *op {
@@ -421,6 +388,7 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
             f: crate::heap_ops::capture,
             x,
             y: None,
+            quick: None,
         });
     }
     // A unit value is a handle the instance made once, for its life.

@@ -62,8 +62,7 @@ const NEW_FIELDS: usize = 8;
 /// which collects first, or traps.
 pub(crate) fn stack_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(HeapFn, u64, u64)> {
     use tern_vm::Instr;
-    let sp = prog.sp_at(pc) as usize;
-    let top = |k: usize| u16::try_from(sp.checked_sub(k)?).ok().map(u64::from);
+    let top = |k: usize| stack_top(prog, pc, k).map(u64::from);
     match *op {
         Op::Stack(Instr::APush {}) => Some((array_push, pack(&[top(2)?, top(1)?]), 0)),
         Op::Stack(Instr::APop {}) => Some((array_pop, top(1)?, 0)),
@@ -75,25 +74,10 @@ pub(crate) fn stack_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(H
     }
 }
 
-/// The array and value slots of `op` (instruction `pc` of `prog`), if it
-/// is an array push.
-pub(crate) fn push_slots(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(u16, u16)> {
-    let sp = prog.sp_at(pc) as usize;
-    let top = |k: usize| u16::try_from(sp.checked_sub(k)?).ok();
-    match *op {
-        Op::Stack(tern_vm::Instr::APush {}) => Some((top(2)?, top(1)?)),
-        _ => None,
-    }
-}
-
-/// The slot of `op`'s array, where its last element goes too, if it is
-/// an array pop.
-pub(crate) fn pop_slot(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<u16> {
-    let sp = prog.sp_at(pc) as usize;
-    match *op {
-        Op::Stack(tern_vm::Instr::APop {}) => u16::try_from(sp.checked_sub(1)?).ok(),
-        _ => None,
-    }
+/// Slot `sp - k` of instruction `pc` of `prog` (its operand stack's
+/// `k`th value from the top), if it is one a `u16` names.
+pub(crate) fn stack_top(prog: &tern_vm::Program, pc: u32, k: usize) -> Option<u16> {
+    u16::try_from((prog.sp_at(pc) as usize).checked_sub(k)?).ok()
 }
 
 /// The record allocation `op` (instruction `pc` of `prog`) makes, if it
@@ -111,9 +95,8 @@ pub(crate) fn record(op: &Op, prog: &tern_vm::Program, pc: u32, most: usize) -> 
     if n == 0 || n > most {
         return None;
     }
-    let at = (prog.sp_at(pc) as usize).checked_sub(n)?;
     Some(NewRecord {
-        at: u16::try_from(at).ok()?,
+        at: stack_top(prog, pc, n)?,
         n: n as u8,
         variant,
         layout,

@@ -593,28 +593,18 @@ fn lower_into<M: Masm>(
                     after: (pc + 1, pending),
                 });
             }
-            Form::HeapOr { .. } | Form::Alloc { .. } | Form::Push { .. } | Form::Pop { .. } => {
+            Form::HeapOr {
+                f: shim,
+                x,
+                y,
+                quick,
+            } => {
                 let (slow, done) = (m.new_label(), m.new_label());
-                let (shim, x, y) = match *f {
-                    Form::HeapOr { f, x, y } => (f, x, y),
-                    Form::Alloc { f, x, y, .. }
-                    | Form::Push { f, x, y, .. }
-                    | Form::Pop { f, x, y, .. } => (f, x, Some(y)),
-                    _ => unreachable!("matched above"),
-                };
                 // Made inline where it can be, else by the shim.
-                let al = layout.and_then(|l| Some((l, l.alloc?)));
-                if let (Some((l, al)), Form::Alloc { .. } | Form::Push { .. } | Form::Pop { .. }) =
-                    (al, f)
-                {
+                if let (Some(quick), Some(l)) = (quick, layout) {
                     let call = m.new_label();
                     m.settle();
-                    match *f {
-                        Form::Alloc { new, .. } => crate::alloc::emit(m, l, &al, new, call),
-                        Form::Push { a, v, .. } => crate::alloc::push(m, l, &al, (a, v), call),
-                        Form::Pop { s, .. } => crate::alloc::pop(m, l, &al, s, call),
-                        _ => unreachable!("matched above"),
-                    }
+                    crate::alloc::emit(m, l, quick, call);
                     count(m);
                     m.jump(done);
                     m.bind(call);
@@ -646,10 +636,7 @@ fn lower_into<M: Masm>(
             | Form::FloatToInt { .. }
             | Form::Heap { .. }
             | Form::Inline { .. }
-            | Form::HeapOr { .. }
-            | Form::Alloc { .. }
-            | Form::Push { .. }
-            | Form::Pop { .. } => {}
+            | Form::HeapOr { .. } => {}
             Form::Move { d, s } => m.copy_slot(d, s),
             // Into a float register where it is next read as a float (a
             // float constant: from the pool, no integer register taken).
