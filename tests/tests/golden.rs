@@ -3,7 +3,8 @@
 //! `tests/golden/snapshots/`. Each one runs again in every mode
 //! ([`Mode::all`]: the JIT off, on and eager, the collector in stress mode
 //! with every function compiled, each counted and not) and must print the
-//! same bytes, exit the same and, counted, count the same instructions.
+//! same bytes, exit the same and, counted, count the same instructions
+//! and fuel units.
 //!
 //! Bless new or changed snapshots with `INSTA_UPDATE=always cargo test -p
 //! tern-tests --test golden`, then review the `.snap` files.
@@ -46,10 +47,12 @@ fn check_folder(folder: &Path) {
                     normal.render(),
                     run.render()
                 ));
-            } else if mode.counted && stats.instructions != want.instructions {
+            } else if mode.counted
+                && (stats.instructions, stats.fuel) != (want.instructions, want.fuel)
+            {
                 failures.push(format!(
-                    "{name}: {} instructions in {mode:?}, {} interpreted",
-                    stats.instructions, want.instructions
+                    "{name}: {} instructions and {} fuel units in {mode:?}, {} and {} interpreted",
+                    stats.instructions, stats.fuel, want.instructions, want.fuel
                 ));
             } else if !mode.gc_stress && heap_stats(&stats) != heap_stats(&want) {
                 // Compiled code allocates some objects itself: it must

@@ -70,11 +70,17 @@ pub struct JitState {
     /// metered): a backward branch or an inlined call's checks that find
     /// `count >= limit` stop with [`Exit::Poll`].
     pub limit: u64,
+    /// 1 if the instance meters (counts fuel, or has a watch that may stop
+    /// work: see `Vm::metered`), else 0. Where it does not, string work
+    /// charges nothing and needs no watch, so compiled code may do a
+    /// string instruction's quick path without the runtime.
+    pub metered: u64,
 }
 
 impl JitState {
     pub const COUNT: i32 = 0;
     pub const LIMIT: i32 = 8;
+    pub const METERED: i32 = 16;
 }
 
 /// Why compiled code stopped. Encoded in one `u64` (what the machine code

@@ -12,6 +12,7 @@
 
 use crate::heap::{new_text, str_size, text_bytes, Heap, Object, OBJECT_BYTES, SHARE_MIN};
 use crate::limits::{Stop, Watch, CHUNK_BYTES, CHUNK_ELEMENTS};
+use crate::opcodes::Instr;
 use compact_str::CompactString;
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -116,6 +117,22 @@ pub fn find_watched(hay: &str, needle: &str, watch: &Watch) -> Result<Option<usi
 /// found by a byte scan: a substring search's set-up cost per call was most
 /// of the time of splitting a long text into short pieces.
 fn find(hay: &str, needle: &str) -> Option<usize> {
+    // One byte (an ASCII character: any other is two or more): a plain
+    // scan of the first bytes finds the separators of short pieces
+    // (`split`'s common case) before the vectorised search would have
+    // set up; past them, that search takes over.
+    if let &[b] = needle.as_bytes() {
+        const SHORT: usize = 32;
+        let bytes = hay.as_bytes();
+        let head = &bytes[..bytes.len().min(SHORT)];
+        if let Some(i) = head.iter().position(|&x| x == b) {
+            return Some(i);
+        }
+        return match bytes.len() > SHORT {
+            true => hay.find(char::from(b)),
+            false => None,
+        };
+    }
     let mut chars = needle.chars();
     match (chars.next(), chars.next()) {
         (Some(c), None) => hay.find(c),
@@ -178,6 +195,27 @@ pub fn next_piece(text: &str, sep: &str, pos: usize) -> Option<Piece> {
     })
 }
 
+/// Why `s.slice(a, b)` is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SliceError {
+    /// Not `0 <= a <= b <= len(s)`.
+    OutOfRange,
+    /// An end inside a character's encoding.
+    NotOnBoundary,
+}
+
+/// The byte range `s.slice(a, b)` takes, or why it is refused.
+pub fn slice_range(s: &str, a: i64, b: i64) -> Result<Range<usize>, SliceError> {
+    if a < 0 || b < a || b as u64 > s.len() as u64 {
+        return Err(SliceError::OutOfRange);
+    }
+    let range = a as usize..b as usize;
+    if !s.is_char_boundary(range.start) || !s.is_char_boundary(range.end) {
+        return Err(SliceError::NotOnBoundary);
+    }
+    Ok(range)
+}
+
 impl Heap {
     /// Whether strings `a` and `b` are equal, by content.
     pub fn str_eq(&self, a: u64, b: u64, watch: &Watch) -> Result<bool, Stop> {
@@ -191,6 +229,31 @@ impl Heap {
     /// How strings `a` and `b` order, bytewise.
     pub fn str_cmp(&self, a: u64, b: u64, watch: &Watch) -> Result<Ordering, Stop> {
         compare_watched(self.str(a), self.str(b), watch)
+    }
+
+    /// What string comparison `ins` (`seq`, `sne`, `slt`, `sle`, `sgt` or
+    /// `sge`) answers for `a` and `b`: the instructions' one meaning, for
+    /// the interpreter and compiled code.
+    pub fn str_compare(&self, ins: Instr, a: u64, b: u64, watch: &Watch) -> Result<bool, Stop> {
+        Ok(match ins {
+            Instr::SEq {} => self.str_eq(a, b, watch)?,
+            Instr::SNe {} => !self.str_eq(a, b, watch)?,
+            _ => {
+                let ord = self.str_cmp(a, b, watch)?;
+                match ins {
+                    Instr::SLt {} => ord == Ordering::Less,
+                    Instr::SLe {} => ord != Ordering::Greater,
+                    Instr::SGt {} => ord == Ordering::Greater,
+                    _ => ord != Ordering::Less,
+                }
+            }
+        })
+    }
+
+    /// `str(i)`: a new string of `i`'s decimal digits. Room was made for
+    /// it ([`OBJECT_BYTES`]: the digits fit inline).
+    pub fn alloc_int_text(&mut self, i: i64) -> u64 {
+        self.alloc_text(compact_str::ToCompactString::to_compact_string(&i))
     }
 
     /// `a.find(b)`: the byte offset of the first occurrence, or -1.
@@ -386,6 +449,21 @@ mod tests {
             find_watched(&text, "needle", &expired()),
             Err(Stop::Timeout)
         );
+    }
+
+    #[test]
+    fn a_one_byte_needle_is_found_in_the_first_bytes_and_past_them() {
+        for n in [0, 1, 5, 31, 32, 33, 64, 200] {
+            for at in [0, 1, 30, 31, 32, 33, 100] {
+                let mut hay = "é".repeat(n / 2) + &"a".repeat(n % 2);
+                if let Some(at) = (at..=hay.len()).find(|&i| hay.is_char_boundary(i)) {
+                    hay.insert(at, ',');
+                }
+                for needle in [",", "a", "z"] {
+                    assert_eq!(find(&hay, needle), hay.find(needle), "{hay:?} {needle:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -24,8 +24,8 @@ use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{stack_room, RECORD_SHIFT};
 use crate::masm::{
-    ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
-    Reg, Test, Word,
+    Arg, ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel,
+    Operand, Reg, Test, Word,
 };
 use crate::Ctx;
 use dynasmrt::aarch64::Aarch64Relocation;
@@ -647,27 +647,25 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         dynasm!(self.ops ; .arch aarch64 ; cbz w0, =>trapped);
     }
 
-    fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: DynamicLabel) {
+    fn call_heap(&mut self, f: HeapFn, x: u64, y: Arg, leave: DynamicLabel) {
+        match y {
+            Arg::Imm(y) => self.imm64(3, y),
+            Arg::Env => dynasm!(self.ops
+                ; .arch aarch64
+                ; sub x3, x23, frame_layout::SIZE as u32
+                ; ldr x3, [x3, #frame_layout::ENV as u32]
+            ),
+            Arg::Metered => dynasm!(self.ops
+                ; .arch aarch64
+                ; ldr x3, [x20, #JitState::METERED as u32]
+            ),
+        }
         dynasm!(self.ops
             ; .arch aarch64
-            ; sub x3, x23, frame_layout::SIZE as u32
-            ; ldr x3, [x3, #frame_layout::ENV as u32]
             ; ldr x0, [x22, #Ctx::HEAP as u32]
             ; mov x1, x19
         );
         self.imm64(2, x);
-        self.imm64(16, f as *const () as usize as u64);
-        dynasm!(self.ops ; .arch aarch64 ; blr x16 ; cbz w0, =>leave);
-    }
-
-    fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: DynamicLabel) {
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; ldr x0, [x22, #Ctx::HEAP as u32]
-            ; mov x1, x19
-        );
-        self.imm64(2, x);
-        self.imm64(3, y);
         self.imm64(16, f as *const () as usize as u64);
         dynasm!(self.ops ; .arch aarch64 ; blr x16 ; cbz w0, =>leave);
     }

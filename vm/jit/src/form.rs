@@ -6,7 +6,9 @@
 
 use crate::access::{access, Access};
 use crate::alloc::Quick;
-use crate::masm::{ClosureCall, Cmp, FSrc, FloatFn, FloatOp, HeapFn, IntOp, NativeCall, Src, Use};
+use crate::masm::{
+    Arg, ClosureCall, Cmp, FSrc, FloatFn, FloatOp, HeapFn, IntOp, NativeCall, Src, Use,
+};
 use tern_vm::internal::Op;
 use tern_vm::jit::Fixed;
 use tern_vm::module::TypeDesc;
@@ -39,7 +41,7 @@ pub(crate) enum Form {
     HeapOr {
         f: HeapFn,
         x: u64,
-        y: Option<u64>,
+        y: Arg,
         /// What compiled code does itself before it calls `f`, where
         /// the heap's layout allows (see `alloc`).
         quick: Option<Quick>,
@@ -359,11 +361,19 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         }
         return Some(Form::Heap { f, x, y });
     }
-    if let Some((f, x, y)) = crate::heap_ops::map_shim(op) {
+    if let Some((f, x)) = crate::heap_ops::map_shim(op) {
         return Some(Form::HeapOr {
             f,
             x,
-            y: Some(y),
+            y: Arg::Metered,
+            quick: None,
+        });
+    }
+    if let Some((f, x, y)) = crate::text_ops::shim(op, prog, pc) {
+        return Some(Form::HeapOr {
+            f,
+            x,
+            y,
             quick: None,
         });
     }
@@ -372,7 +382,7 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         return Some(Form::HeapOr {
             f,
             x,
-            y: Some(y),
+            y: Arg::Imm(y),
             quick: crate::alloc::quick(op, prog, pc).filter(|_| inline),
         });
     }
@@ -387,7 +397,7 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         return Some(Form::HeapOr {
             f: crate::heap_ops::capture,
             x,
-            y: None,
+            y: Arg::Env,
             quick: None,
         });
     }

@@ -30,21 +30,23 @@ pub(crate) fn pack(parts: &[u64]) -> u64 {
 }
 
 /// Part `k` of a packed word.
-fn part(x: u64, k: u32) -> usize {
+pub(crate) fn part(x: u64, k: u32) -> usize {
     ((x >> (16 * k)) & 0xffff) as usize
 }
 
 /// The shim for a map instruction's quick path (a key that is there, or
-/// a read with a default, in a map keyed by ints or bools: no work units,
-/// no allocation), if `op` is one. Where it declines, compiled code runs
+/// a read with a default: no allocation, and a key whose lookup charges
+/// nothing, an int or a bool, or a string where the instance does not
+/// meter), if `op` is one, and its operand word; the shim's second word
+/// is whether the instance meters. Where it declines, compiled code runs
 /// the instruction through the runtime, as the interpreter runs its slow
 /// path after the same quick attempt.
-pub(crate) fn map_shim(op: &Op) -> Option<(HeapFn, u64, u64)> {
+pub(crate) fn map_shim(op: &Op) -> Option<(HeapFn, u64)> {
     let p = |parts: &[u16]| pack(&parts.iter().map(|&s| s as u64).collect::<Vec<_>>());
     Some(match *op {
-        Op::MGet { d, m, k, .. } => (map_get, p(&[d, m, k]), 0),
-        Op::MGetOr { d, m, k, v, .. } => (map_get_or, p(&[d, m, k, v]), 0),
-        Op::MSet { m, k, v, .. } => (map_set, p(&[m, k, v]), 0),
+        Op::MGet { d, m, k, .. } => (map_get, p(&[d, m, k])),
+        Op::MGetOr { d, m, k, v, .. } => (map_get_or, p(&[d, m, k, v])),
+        Op::MSet { m, k, v, .. } => (map_set, p(&[m, k, v])),
         _ => return None,
     })
 }
@@ -185,7 +187,7 @@ pub(crate) fn shim(op: &Op) -> Option<(HeapFn, u64, u64)> {
 
 /// Runs `body` on the heap and the frame, answering 1 if it finished and
 /// 0 if it declined or panicked.
-fn guard(
+pub(crate) fn guard(
     heap: *mut Heap,
     frame: *mut u64,
     body: impl FnOnce(&mut Heap, &mut Frame) -> Option<()>,
@@ -203,15 +205,15 @@ fn guard(
 
 /// A frame's slots, from its base: every `u16` slot lies inside the
 /// value stack (see `tern_vm::jit::FRAME_SLOTS`).
-struct Frame(*mut u64);
+pub(crate) struct Frame(*mut u64);
 
 impl Frame {
-    fn get(&self, s: usize) -> u64 {
+    pub(crate) fn get(&self, s: usize) -> u64 {
         // SAFETY: `s < 2^16`, and `FRAME_SLOTS` slots follow every base.
         unsafe { *self.0.add(s) }
     }
 
-    fn set(&mut self, s: usize, v: u64) {
+    pub(crate) fn set(&mut self, s: usize, v: u64) {
         // SAFETY: as `get`.
         unsafe { *self.0.add(s) = v }
     }
@@ -341,27 +343,29 @@ extern "C" fn cell_set(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 
     })
 }
 
-extern "C" fn map_get(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+extern "C" fn map_get(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u64 {
     guard(heap, frame, |heap, fr| {
-        let v = heap.map_get_free(fr.get(part(x, 1)), fr.get(part(x, 2)), false)??;
+        let (m, k) = (fr.get(part(x, 1)), fr.get(part(x, 2)));
+        let v = heap.map_get_free(m, k, metered == 0)??;
         fr.set(part(x, 0), v);
         Some(())
     })
 }
 
-extern "C" fn map_get_or(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+extern "C" fn map_get_or(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u64 {
     guard(heap, frame, |heap, fr| {
-        let found = heap.map_get_free(fr.get(part(x, 1)), fr.get(part(x, 2)), false)?;
+        let (m, k) = (fr.get(part(x, 1)), fr.get(part(x, 2)));
+        let found = heap.map_get_free(m, k, metered == 0)?;
         let v = found.unwrap_or(fr.get(part(x, 3)));
         fr.set(part(x, 0), v);
         Some(())
     })
 }
 
-extern "C" fn map_set(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+extern "C" fn map_set(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u64 {
     guard(heap, frame, |heap, fr| {
         let (m, k, v) = (fr.get(part(x, 0)), fr.get(part(x, 1)), fr.get(part(x, 2)));
-        heap.map_set_free(m, k, v, false).ok()
+        heap.map_set_free(m, k, v, metered == 0).ok()
     })
 }
 

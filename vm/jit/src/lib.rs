@@ -64,6 +64,7 @@ mod layout;
 mod lower;
 pub mod masm;
 mod reuse;
+mod text_ops;
 pub mod x64;
 
 pub use form::lowerable;

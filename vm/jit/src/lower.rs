@@ -28,7 +28,7 @@
 
 use crate::access::Widest;
 use crate::form::{form, without_instance, Call, FUnary, Form};
-use crate::masm::{Cmp, Entries, HeapFn, Held, IntOp, Masm, Operand, Reg, Src, Test, Use, LA};
+use crate::masm::{Arg, Cmp, Entries, HeapFn, Held, IntOp, Masm, Operand, Reg, Src, Test, Use, LA};
 use crate::reuse::Reuse;
 use crate::Ctx;
 use std::cell::RefCell;
@@ -569,7 +569,7 @@ fn lower_into<M: Masm>(
             Form::Heap { f, x, y } => {
                 let leave = m.new_label();
                 exits.push((leave, Exit::Leave(pc), pending));
-                m.call_heap(f, x, y, leave);
+                m.call_heap(f, x, Arg::Imm(y), leave);
                 pending += n as u32;
             }
             Form::Inline { access, f, x, y } => {
@@ -609,10 +609,7 @@ fn lower_into<M: Masm>(
                     m.jump(done);
                     m.bind(call);
                 }
-                match y {
-                    Some(y) => m.call_heap(shim, x, y, slow),
-                    None => m.call_heap_env(shim, x, slow),
-                }
+                m.call_heap(shim, x, y, slow);
                 count(m);
                 m.jump(done);
                 m.bind(slow);
@@ -776,7 +773,7 @@ fn lower_into<M: Masm>(
     }
     for miss in misses {
         m.bind(miss.at);
-        m.call_heap(miss.f, miss.x, miss.y, miss.leave);
+        m.call_heap(miss.f, miss.x, Arg::Imm(miss.y), miss.leave);
         // The access may have missed half way through remembering an
         // object: every entry the code after it trusts is looked up again.
         restore(m, &miss.held, true, miss.after)?;

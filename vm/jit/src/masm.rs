@@ -361,6 +361,17 @@ pub const NATIVE_DEPTH: u32 = 256;
 /// interpreter.
 pub type HeapFn = extern "C" fn(*mut tern_vm::heap::Heap, *mut u64, u64, u64) -> u64;
 
+/// A heap shim's second word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// Fixed when the code is made.
+    Imm(u64),
+    /// The running frame's closure (its frame record's `env`).
+    Env,
+    /// Whether the instance meters ([`tern_vm::jit::JitState::metered`]).
+    Metered,
+}
+
 /// A float function of `A` (and `B`) computed by Rust code (see
 /// `Masm::call_float`).
 pub type FloatFn = extern "C" fn(f64, f64) -> f64;
@@ -715,10 +726,7 @@ pub trait Masm {
     fn runtime(&mut self, pc: u32, trapped: Self::Label);
     /// `f(heap, frame, x, y)` (see `heap_ops`); a jump to `leave` if it
     /// answers 0.
-    fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: Self::Label);
-    /// [`Masm::call_heap`] with `y` the running frame's closure (its
-    /// frame record's `env`).
-    fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: Self::Label);
+    fn call_heap(&mut self, f: HeapFn, x: u64, y: Arg, leave: Self::Label);
     /// The shared exit path, bound once per buffer: store the count back
     /// into the state, restore the registers and return the exit.
     fn exit_path(&mut self);

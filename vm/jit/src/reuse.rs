@@ -39,8 +39,8 @@
 //! only one of the two is ever dirty.
 
 use crate::masm::{
-    ClosureCall, Cmp, Entries, FSrc, FloatFn, FloatOp, HeapFn, Held, IntOp, Loc, LookedUp, Masm,
-    NativeCall, Operand, Reg, Spill, Src, Test, Use, Word, LA,
+    Arg, ClosureCall, Cmp, Entries, FSrc, FloatFn, FloatOp, HeapFn, Held, IntOp, Loc, LookedUp,
+    Masm, NativeCall, Operand, Reg, Spill, Src, Test, Use, Word, LA,
 };
 use crate::OBJECT_ENTRIES;
 use std::collections::{HashMap, HashSet};
@@ -868,11 +868,7 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.forget_all();
         self.m.runtime(pc, trapped);
     }
-    fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: M::Label) {
-        self.forget_all();
-        self.m.call_heap_env(f, x, leave);
-    }
-    fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: M::Label) {
+    fn call_heap(&mut self, f: HeapFn, x: u64, y: Arg, leave: M::Label) {
         self.forget_all();
         self.m.call_heap(f, x, y, leave);
     }

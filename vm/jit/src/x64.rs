@@ -25,8 +25,8 @@ use crate::lower::lower;
 use crate::lower::lower_for_listing;
 use crate::masm::{stack_room, RECORD_SHIFT};
 use crate::masm::{
-    ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel, Operand,
-    Reg, Test, Word,
+    Arg, ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel,
+    Operand, Reg, Test, Word,
 };
 use crate::Ctx;
 #[cfg(target_arch = "x86_64")]
@@ -608,32 +608,21 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops ; .arch x64 ; test eax, eax ; jz =>trapped);
     }
 
-    fn call_heap_env(&mut self, f: HeapFn, x: u64, leave: DynamicLabel) {
+    fn call_heap(&mut self, f: HeapFn, x: u64, y: Arg, leave: DynamicLabel) {
         let env = frame_layout::ENV - frame_layout::SIZE;
-        dynasm!(self.ops
-            ; .arch x64
-            ; mov rcx, QWORD [rbp + env]
-            ; mov rdi, QWORD [r14 + Ctx::HEAP]
-            ; mov rsi, rbx
-        );
-        self.mov_imm(RDX, x as i64);
-        dynasm!(self.ops
-            ; .arch x64
-            ; mov rax, QWORD f as *const () as i64
-            ; call rax
-            ; test eax, eax
-            ; jz =>leave
-        );
-    }
-
-    fn call_heap(&mut self, f: HeapFn, x: u64, y: u64, leave: DynamicLabel) {
+        match y {
+            Arg::Imm(y) => self.mov_imm(RCX, y as i64),
+            Arg::Env => dynasm!(self.ops ; .arch x64 ; mov rcx, QWORD [rbp + env]),
+            Arg::Metered => {
+                dynasm!(self.ops ; .arch x64 ; mov rcx, QWORD [r12 + JitState::METERED])
+            }
+        }
         dynasm!(self.ops
             ; .arch x64
             ; mov rdi, QWORD [r14 + Ctx::HEAP]
             ; mov rsi, rbx
         );
         self.mov_imm(RDX, x as i64);
-        self.mov_imm(RCX, y as i64);
         dynasm!(self.ops
             ; .arch x64
             ; mov rax, QWORD f as *const () as i64

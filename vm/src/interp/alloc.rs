@@ -134,8 +134,7 @@ impl Vm<'_> {
     #[inline(never)]
     pub(super) fn op_itos(&mut self, stack: &mut ValueStack, sp: usize) -> Result<usize, Trap> {
         self.reserve(stack, OBJECT_BYTES)?;
-        let t = compact_str::ToCompactString::to_compact_string(&(stack[sp - 1] as i64));
-        stack[sp - 1] = self.heap.alloc_text(t);
+        stack[sp - 1] = self.heap.alloc_int_text(stack[sp - 1] as i64);
         Ok(sp)
     }
 }

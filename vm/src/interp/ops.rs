@@ -19,11 +19,10 @@ use crate::map::Lookup;
 use crate::module::{TypeDesc, TypeId, STR, UNIT};
 use crate::opcodes::Instr;
 use crate::stack::ValueStack;
-use crate::strings;
+use crate::strings::{self, SliceError};
 use crate::text;
 use crate::trap::{Trap, TrapKind};
 use compact_str::{CompactString, ToCompactString};
-use std::cmp::Ordering;
 
 impl Vm<'_> {
     /// Charges `bytes` and `elements` of work to the fuel, before the
@@ -70,29 +69,17 @@ impl Vm<'_> {
         ins: Instr,
     ) -> Result<usize, Trap> {
         let (a, b) = (stack[sp - 2], stack[sp - 1]);
-        let (la, lb) = (self.heap.str(a).len(), self.heap.str(b).len());
-        let r = match ins {
-            Instr::SEq {} | Instr::SNe {} => {
+        if METER {
+            let (la, lb) = (self.heap.str(a).len(), self.heap.str(b).len());
+            match ins {
                 // Strings of different lengths differ at once.
-                if la == lb {
-                    self.charge::<METER>(la, 0)?;
-                }
-                let eq = self.heap.str_eq(a, b, &self.watch);
-                self.watched(eq)? == matches!(ins, Instr::SEq {})
+                Instr::SEq {} | Instr::SNe {} if la != lb => {}
+                Instr::SEq {} | Instr::SNe {} => self.charge::<METER>(la, 0)?,
+                _ => self.charge::<METER>(la.min(lb), 0)?,
             }
-            _ => {
-                self.charge::<METER>(la.min(lb), 0)?;
-                let ord = self.heap.str_cmp(a, b, &self.watch);
-                let ord = self.watched(ord)?;
-                match ins {
-                    Instr::SLt {} => ord == Ordering::Less,
-                    Instr::SLe {} => ord != Ordering::Greater,
-                    Instr::SGt {} => ord == Ordering::Greater,
-                    _ => ord != Ordering::Less,
-                }
-            }
-        };
-        stack[sp - 2] = r as u64;
+        }
+        let r = self.heap.str_compare(ins, a, b, &self.watch);
+        stack[sp - 2] = self.watched(r)? as u64;
         Ok(sp - 1)
     }
 
@@ -119,16 +106,17 @@ impl Vm<'_> {
     ) -> Result<usize, Trap> {
         let (h, a, b) = (stack[sp - 3], stack[sp - 2] as i64, stack[sp - 1] as i64);
         let s = self.heap.str(h);
-        let n = s.len();
-        if a < 0 || b < a || b as usize > n {
-            let msg = format!("slice {a}..{b} out of range for length {n}");
-            return Err(self.fail(TrapKind::IndexOutOfBounds, msg));
-        }
-        if !s.is_char_boundary(a as usize) || !s.is_char_boundary(b as usize) {
-            let msg = format!("slice {a}..{b} is not on a character boundary");
-            return Err(self.fail(TrapKind::InvalidArgument, msg));
-        }
-        let range = a as usize..b as usize;
+        let range = match strings::slice_range(s, a, b) {
+            Ok(range) => range,
+            Err(SliceError::OutOfRange) => {
+                let msg = format!("slice {a}..{b} out of range for length {}", s.len());
+                return Err(self.fail(TrapKind::IndexOutOfBounds, msg));
+            }
+            Err(SliceError::NotOnBoundary) => {
+                let msg = format!("slice {a}..{b} is not on a character boundary");
+                return Err(self.fail(TrapKind::InvalidArgument, msg));
+            }
+        };
         self.charge::<METER>(range.len(), 0)?;
         self.reserve(stack, str_size(range.len()))?;
         let r = self.heap.slice(h, range, &self.watch);

@@ -136,6 +136,7 @@ impl Vm<'_> {
         let mut state = JitState {
             count: self.fuel_used,
             limit: fuel,
+            metered: metered as u64,
         };
         let mut pc = self.frames.last().expect("running frame").pc;
         loop {
