@@ -10,7 +10,9 @@
 //! unaccounted: it never reached the heap). The interpreter charges the
 //! fuel for the work (see [`crate::limits`]) before calling in here.
 
-use crate::heap::{new_text, str_size, text_bytes, Heap, Object, OBJECT_BYTES, SHARE_MIN};
+use crate::heap::{
+    new_text, str_size, text_bytes, Heap, Object, INLINE_TEXT, OBJECT_BYTES, SHARE_MIN,
+};
 use crate::limits::{Stop, Watch, CHUNK_BYTES, CHUNK_ELEMENTS};
 use crate::opcodes::Instr;
 use compact_str::CompactString;
@@ -274,6 +276,14 @@ impl Heap {
         let (owner, text, la) = self.str_owner(a);
         let in_place = text.len() == la && la > SHARE_MIN;
         let (b_owner, _, lb) = self.str_owner(b);
+        if la + lb <= INLINE_TEXT {
+            // Inline (never in place: that needs `la > SHARE_MIN`): made
+            // from `a`'s bytes, then one append, which costs less than
+            // two appends to an empty text of that capacity.
+            let mut joined = CompactString::new(&text[..la]);
+            joined.push_str(self.str(b));
+            return Ok(self.alloc_text(joined));
+        }
         if in_place && b_owner != owner {
             // The buffer is taken out while it grows so that `b` can be
             // read (it has another buffer, checked above).
@@ -449,6 +459,47 @@ mod tests {
             find_watched(&text, "needle", &expired()),
             Err(Stop::Timeout)
         );
+    }
+
+    #[test]
+    fn int_texts_and_short_concatenations_are_as_formatted_and_accounted() {
+        let mut h = Heap::new();
+        for i in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            12345,
+            1 << 40,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            let s = h.alloc_int_text(i);
+            assert_eq!(h.str(s), i.to_string());
+        }
+        // Results of 23, 24 (the most stored inline) and 25 bytes.
+        let parts = [
+            "",
+            "a",
+            "é",
+            "0123456789abcdefghijklm",
+            "ü0123456789abcdefghijk",
+        ];
+        for x in parts {
+            for y in parts {
+                let (a, b) = (h.alloc_str(x), h.alloc_str(y));
+                let need = h.concat_need(a, b).0;
+                let before = h.bytes;
+                let c = h.concat(a, b, &Watch::IDLE).unwrap();
+                assert_eq!(h.str(c), format!("{x}{y}"));
+                assert_eq!(h.bytes - before, str_size(x.len() + y.len()));
+                assert!(h.bytes - before <= need);
+            }
+        }
+        assert_eq!(h.bytes, h.recount());
     }
 
     #[test]

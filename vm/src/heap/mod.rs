@@ -223,7 +223,7 @@ pub fn new_text(s: &str) -> CompactString {
 /// The longest text a string stores inline, and the smallest buffer one
 /// allocates otherwise (compact_str's rules on 64-bit targets, the only
 /// ones Tern runs on; a unit test pins them).
-const INLINE_TEXT: usize = 24;
+pub(crate) const INLINE_TEXT: usize = 24;
 const MIN_HEAP_TEXT: usize = 32;
 
 /// The capacity of an array of capacity `cap` grown by doubling to hold
