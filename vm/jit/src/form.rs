@@ -361,7 +361,7 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         }
         return Some(Form::Heap { f, x, y });
     }
-    if let Some((f, x)) = crate::heap_ops::map_shim(op) {
+    if let Some((f, x)) = crate::heap_ops::map_shim(op, prog, pc) {
         return Some(Form::HeapOr {
             f,
             x,

@@ -17,7 +17,7 @@
 use crate::alloc::NewRecord;
 use crate::masm::HeapFn;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use tern_vm::heap::{Heap, INLINE_FIELDS, OBJECT_BYTES};
+use tern_vm::heap::{new_text, str_size, Heap, KeyRef, INLINE_FIELDS, OBJECT_BYTES};
 use tern_vm::internal::Op;
 use tern_vm::semantics;
 
@@ -34,20 +34,61 @@ pub(crate) fn part(x: u64, k: u32) -> usize {
     ((x >> (16 * k)) & 0xffff) as usize
 }
 
-/// The shim for a map instruction's quick path (a key that is there, or
-/// a read with a default: no allocation, and a key whose lookup charges
-/// nothing, an int or a bool, or a string where the instance does not
-/// meter), if `op` is one, and its operand word; the shim's second word
-/// is whether the instance meters. Where it declines, compiled code runs
-/// the instruction through the runtime, as the interpreter runs its slow
-/// path after the same quick attempt.
-pub(crate) fn map_shim(op: &Op) -> Option<(HeapFn, u64)> {
+/// The shim for a map instruction's quick path, if `op` (`pc` of `prog`)
+/// is one, and its operand word; the shim's second word is whether the
+/// instance meters. Reads and writes: a key that is there, or a read with
+/// a default (no allocation), whose lookup charges nothing (an int or a
+/// bool key, or a string where the instance does not meter). Iteration
+/// (`map.next`, `map.keyof`, `map.valof`): no allocation but a string
+/// key's copy, and no work units but for removed entries stepped over and
+/// a string key's bytes, which the shims leave to the runtime where the
+/// instance meters. Where a shim declines, compiled code runs the
+/// instruction through the runtime, as the interpreter runs its slow path
+/// after the same quick attempt.
+pub(crate) fn map_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(HeapFn, u64)> {
+    use tern_vm::Instr;
     let p = |parts: &[u16]| pack(&parts.iter().map(|&s| s as u64).collect::<Vec<_>>());
+    let top = |k: usize| stack_top(prog, pc, k).map(u64::from);
     Some(match *op {
         Op::MGet { d, m, k, .. } => (map_get, p(&[d, m, k])),
         Op::MGetOr { d, m, k, v, .. } => (map_get_or, p(&[d, m, k, v])),
         Op::MSet { m, k, v, .. } => (map_set, p(&[m, k, v])),
+        Op::Stack(Instr::MNext {}) => (map_next, pack(&[top(2)?, top(1)?])),
+        Op::Stack(Instr::MKeyOf {}) => (map_of, pack(&[top(2)?, top(1)?, 1])),
+        Op::Stack(Instr::MValOf {}) => (map_of, pack(&[top(2)?, top(1)?, 0])),
         _ => return None,
+    })
+}
+
+extern "C" fn map_next(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let (next, skipped) = heap.map(fr.get(part(x, 0))).next_slot(fr.get(part(x, 1)));
+        if metered != 0 && skipped > 0 {
+            return None;
+        }
+        fr.set(part(x, 0), next);
+        Some(())
+    })
+}
+
+extern "C" fn map_of(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let key = part(x, 2) == 1;
+        let entry = heap
+            .map(fr.get(part(x, 0)))
+            .entry_of_slot(fr.get(part(x, 1)))?;
+        let word = match (tern_vm::map::entry_word(entry, key), entry.0) {
+            (Some(word), _) => word,
+            // A string key: copied into a new string, as the interpreter's
+            // `entry_slot` does where no collection is due.
+            (None, KeyRef::Str(s)) if metered == 0 && !heap.may_collect(str_size(s.len())) => {
+                let text = new_text(s);
+                heap.alloc_text(text)
+            }
+            (None, _) => return None,
+        };
+        fr.set(part(x, 0), word);
+        Some(())
     })
 }
 

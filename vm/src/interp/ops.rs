@@ -540,11 +540,9 @@ impl Vm<'_> {
         stack: &mut ValueStack,
         sp: usize,
     ) -> Result<usize, Trap> {
-        // A negative start is before every entry.
-        let from = (stack[sp - 1] as i64).max(0) as u64;
-        let (next, skipped) = self.heap.map(stack[sp - 2]).next_from(from);
+        let (next, skipped) = self.heap.map(stack[sp - 2]).next_slot(stack[sp - 1]);
         self.charge::<METER>(0, skipped)?;
-        stack[sp - 2] = next.map_or(-1, |seq| seq as i64) as u64;
+        stack[sp - 2] = next;
         Ok(sp - 1)
     }
 
@@ -557,9 +555,8 @@ impl Vm<'_> {
         sp: usize,
         key: bool,
     ) -> Result<usize, Trap> {
-        let (mh, seq) = (stack[sp - 2], stack[sp - 1] as i64);
-        let seq = u64::try_from(seq).unwrap_or(u64::MAX);
-        let Some(slot) = self.entry_slot::<METER>(stack, mh, key, |m| m.entry_of(seq))? else {
+        let (mh, seq) = (stack[sp - 2], stack[sp - 1]);
+        let Some(slot) = self.entry_slot::<METER>(stack, mh, key, |m| m.entry_of_slot(seq))? else {
             let msg = format!("no map entry has order number {}", stack[sp - 1] as i64);
             return Err(self.fail(TrapKind::KeyNotFound, msg));
         };
@@ -577,25 +574,24 @@ impl Vm<'_> {
         key: bool,
         entry: impl Fn(&crate::map::TernMap) -> Option<(KeyRef<'_>, u64)>,
     ) -> Result<Option<u64>, Trap> {
-        Ok(Some(match entry(self.heap.map(mh)) {
+        let len = match entry(self.heap.map(mh)) {
             None => return Ok(None),
-            Some((_, v)) if !key => v,
-            Some((KeyRef::Int(k), _)) => k as u64,
-            Some((KeyRef::Bool(b), _)) => b as u64,
-            Some((KeyRef::Str(s), _)) => {
-                let len = s.len();
-                self.charge::<METER>(len, 0)?;
-                self.reserve(stack, str_size(len))?;
-                // Reserving may collect, which never moves map entries.
-                let Some((KeyRef::Str(s), _)) = entry(self.heap.map(mh)) else {
-                    unreachable_op()
-                };
-                let mut t = CompactString::with_capacity(s.len());
-                let r = strings::push_watched(&mut t, s, &self.watch);
-                self.watched(r)?;
-                self.heap.alloc_text(t)
-            }
-        }))
+            Some(e) => match (crate::map::entry_word(e, key), e.0) {
+                (Some(word), _) => return Ok(Some(word)),
+                (None, KeyRef::Str(s)) => s.len(),
+                (None, _) => unreachable_op(),
+            },
+        };
+        self.charge::<METER>(len, 0)?;
+        self.reserve(stack, str_size(len))?;
+        // Reserving may collect, which never moves map entries.
+        let Some((KeyRef::Str(s), _)) = entry(self.heap.map(mh)) else {
+            unreachable_op()
+        };
+        let mut t = CompactString::with_capacity(s.len());
+        let r = strings::push_watched(&mut t, s, &self.watch);
+        self.watched(r)?;
+        Ok(Some(self.heap.alloc_text(t)))
     }
 
     /// `map.keyat` and `map.valat`: the key or value at a position.

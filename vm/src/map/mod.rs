@@ -697,6 +697,22 @@ impl TernMap {
         (self.seqs.get(e).copied(), e - start)
     }
 
+    /// `map.next` on slot values: from order number `from` (a negative
+    /// one is before every entry), the next live entry's order number or
+    /// -1, and the removed entries stepped over.
+    #[inline]
+    pub fn next_slot(&self, from: u64) -> (u64, usize) {
+        let (next, skipped) = self.next_from((from as i64).max(0) as u64);
+        (next.map_or(-1, |seq| seq as i64) as u64, skipped)
+    }
+
+    /// [`TernMap::entry_of`] the order number a slot holds (a negative
+    /// one names no entry).
+    #[inline]
+    pub fn entry_of_slot(&self, seq: u64) -> Option<(KeyRef<'_>, u64)> {
+        self.entry_of(u64::try_from(seq as i64).ok()?)
+    }
+
     /// The live entry with order number `seq`.
     pub fn entry_of(&self, seq: u64) -> Option<(KeyRef<'_>, u64)> {
         match self.place_of(seq) {
@@ -823,6 +839,19 @@ impl TernMap {
         self.version += 1;
         self.recount();
         Ok(())
+    }
+}
+
+/// What `map.valof` (`key` false) or `map.keyof` answers for `entry`,
+/// where that is a word: the value, or an int or bool key (a string key is
+/// copied into a new string, which the caller makes).
+#[inline]
+pub fn entry_word(entry: (KeyRef<'_>, u64), key: bool) -> Option<u64> {
+    match entry {
+        (_, v) if !key => Some(v),
+        (KeyRef::Int(k), _) => Some(k as u64),
+        (KeyRef::Bool(b), _) => Some(b as u64),
+        (KeyRef::Str(_), _) => None,
     }
 }
 
