@@ -157,6 +157,12 @@ macro_rules! define_builtins {
 for_each_builtin!(define_builtins);
 
 impl Builtin {
+    /// Whether [`eval_number`] computes it: no string in or out.
+    pub fn is_number(self) -> bool {
+        let number = |s: &Slot| matches!(s, Slot::I | Slot::F);
+        matches!(self.result(), Ret::One(s) if number(&s)) && self.params().iter().all(number)
+    }
+
     pub fn by_name(name: &str) -> Option<Builtin> {
         Builtin::ALL.iter().copied().find(|b| b.name() == name)
     }
@@ -308,6 +314,21 @@ mod tests {
             assert_eq!(Builtin::from_id(b.id()), Some(*b));
             assert_eq!(Builtin::by_name(b.name()), Some(*b));
         }
+    }
+
+    #[test]
+    fn the_numeric_ones_are_those_eval_number_computes() {
+        for b in Builtin::ALL {
+            // Zeros are in every numeric built-in's domain.
+            let args = [0; 3];
+            assert_eq!(
+                b.is_number(),
+                eval_number(*b, &args[..b.params().len()]).is_some(),
+                "{}",
+                b.name()
+            );
+        }
+        assert!(Builtin::IntPow.is_number() && !Builtin::CharCount.is_number());
     }
 
     #[test]

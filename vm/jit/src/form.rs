@@ -369,6 +369,14 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
             quick: None,
         });
     }
+    if let Some((f, x)) = crate::heap_ops::builtin_shim(op, prog, pc) {
+        return Some(Form::HeapOr {
+            f,
+            x,
+            y: Arg::Imm(0),
+            quick: None,
+        });
+    }
     if let Some((f, x, y)) = crate::text_ops::shim(op, prog, pc) {
         return Some(Form::HeapOr {
             f,

@@ -17,6 +17,7 @@
 use crate::alloc::NewRecord;
 use crate::masm::HeapFn;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use tern_vm::builtins::{eval_number, Builtin};
 use tern_vm::heap::{new_text, str_size, Heap, KeyRef, INLINE_FIELDS, OBJECT_BYTES};
 use tern_vm::internal::Op;
 use tern_vm::semantics;
@@ -44,7 +45,8 @@ pub(crate) fn part(x: u64, k: u32) -> usize {
 /// a string key's bytes, which the shims leave to the runtime where the
 /// instance meters. Where a shim declines, compiled code runs the
 /// instruction through the runtime, as the interpreter runs its slow path
-/// after the same quick attempt.
+/// after the same quick attempt. `map.has` and `len` of a map are reads
+/// too.
 pub(crate) fn map_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(HeapFn, u64)> {
     use tern_vm::Instr;
     let p = |parts: &[u16]| pack(&parts.iter().map(|&s| s as u64).collect::<Vec<_>>());
@@ -53,10 +55,30 @@ pub(crate) fn map_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(Hea
         Op::MGet { d, m, k, .. } => (map_get, p(&[d, m, k])),
         Op::MGetOr { d, m, k, v, .. } => (map_get_or, p(&[d, m, k, v])),
         Op::MSet { m, k, v, .. } => (map_set, p(&[m, k, v])),
+        Op::Stack(Instr::MHas {}) => (map_has, pack(&[top(2)?, top(1)?])),
+        Op::Stack(Instr::MLen {}) => (map_len, top(1)?),
         Op::Stack(Instr::MNext {}) => (map_next, pack(&[top(2)?, top(1)?])),
         Op::Stack(Instr::MKeyOf {}) => (map_of, pack(&[top(2)?, top(1)?, 1])),
         Op::Stack(Instr::MValOf {}) => (map_of, pack(&[top(2)?, top(1)?, 0])),
         _ => return None,
+    })
+}
+
+extern "C" fn map_has(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let (m, k) = (fr.get(part(x, 0)), fr.get(part(x, 1)));
+        let found = heap.map_get_free(m, k, metered == 0)?;
+        fr.set(part(x, 0), found.is_some() as u64);
+        Some(())
+    })
+}
+
+extern "C" fn map_len(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let s = part(x, 0);
+        let n = heap.map(fr.get(s)).len();
+        fr.set(s, n as u64);
+        Some(())
     })
 }
 
@@ -88,6 +110,37 @@ extern "C" fn map_of(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> 
             (None, _) => return None,
         };
         fr.set(part(x, 0), word);
+        Some(())
+    })
+}
+
+/// The shim for `builtin id` of a numeric built-in (`pc` of `prog`), if
+/// `op` is one: its arguments are the top of the operand stack, its
+/// result replaces the first. It reads no heap: [`eval_number`] is the
+/// interpreter's own, and where that answers a runtime error the shim
+/// declines and the runtime traps.
+pub(crate) fn builtin_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(HeapFn, u64)> {
+    let Op::Stack(tern_vm::Instr::Builtin { id }) = *op else {
+        return None;
+    };
+    let b = Builtin::from_id(id).filter(|b| b.is_number())?;
+    let n = b.params().len();
+    Some((
+        builtin,
+        pack(&[stack_top(prog, pc, n)?.into(), n as u64, id.into()]),
+    ))
+}
+
+extern "C" fn builtin(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |_, fr| {
+        let (base, n) = (part(x, 0), part(x, 1));
+        let b = Builtin::from_id(part(x, 2) as u16)?;
+        let mut args = [0u64; 3];
+        for (k, a) in args.iter_mut().enumerate().take(n) {
+            *a = fr.get(base + k);
+        }
+        let v = eval_number(b, args.get(..n)?)?.ok()?;
+        fr.set(base, v);
         Some(())
     })
 }
