@@ -41,9 +41,10 @@ pub(crate) fn part(x: u64, k: u32) -> usize {
 /// a default (no allocation), whose lookup charges nothing (an int or a
 /// bool key, or a string where the instance does not meter). Iteration
 /// (`map.next`, `map.keyof`, `map.valof`): no allocation but a string
-/// key's copy, and no work units but for removed entries stepped over and
-/// a string key's bytes, which the shims leave to the runtime where the
-/// instance meters. Where a shim declines, compiled code runs the
+/// key's copy, and no charge but `map.next`'s (for the removed entries it
+/// steps over) and a string key's copy: those the shims leave to the
+/// runtime where the instance meters, since every charge is a point
+/// where fuel may run out. Where a shim declines, compiled code runs the
 /// instruction through the runtime, as the interpreter runs its slow path
 /// after the same quick attempt. `map.has` and `len` of a map are reads
 /// too.
@@ -84,10 +85,13 @@ extern "C" fn map_len(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
 
 extern "C" fn map_next(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u64 {
     guard(heap, frame, |heap, fr| {
-        let (next, skipped) = heap.map(fr.get(part(x, 0))).next_slot(fr.get(part(x, 1)));
-        if metered != 0 && skipped > 0 {
+        // Metered, the interpreter charges each step (removed entries
+        // stepped over, even none), and a charge is where fuel may run
+        // out: the runtime takes it.
+        if metered != 0 {
             return None;
         }
+        let (next, _) = heap.map(fr.get(part(x, 0))).next_slot(fr.get(part(x, 1)));
         fr.set(part(x, 0), next);
         Some(())
     })
