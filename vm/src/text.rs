@@ -20,6 +20,13 @@ fn even_tie(x: f64, digits: String, exp: i32) -> String {
     if last & 1 == 0 {
         return digits;
     }
+    // Two different decimals of at most 15 significant digits never read
+    // back as the same normal double (15 is f64::DIGITS: every such
+    // decimal survives the round trip through a double), so `lower` and
+    // `digits` cannot both be `x`'s: no tie, and no need to look.
+    if digits.len() <= f64::DIGITS as usize && x.is_normal() {
+        return digits;
+    }
     let mut lower = digits.clone().into_bytes();
     *lower.last_mut().expect("digits are never empty") -= 1;
     let lower = String::from_utf8(lower).expect("ASCII digits");
@@ -198,6 +205,46 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `even_tie`'s shortcut: where the shortest digits are at most 15, the
+    /// candidate one below never reads back as the same normal double.
+    #[test]
+    fn short_digits_have_no_tie_to_break() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for k in 0..400_000u64 {
+            // Random bit patterns, and decimals of few digits at every scale.
+            let x = match k % 2 {
+                0 => f64::from_bits(next()),
+                _ => (next() % 1_000_000) as f64 * 10f64.powi((next() % 600) as i32 - 300),
+            };
+            if !x.is_normal() {
+                continue;
+            }
+            let sci = format!("{:e}", x.abs());
+            let (m, e) = sci.split_once('e').unwrap();
+            let digits: String = m.chars().filter(|c| *c != '.').collect();
+            let last = *digits.as_bytes().last().unwrap();
+            if digits.len() > f64::DIGITS as usize || last & 1 == 0 {
+                continue;
+            }
+            let mut lower = digits.clone().into_bytes();
+            *lower.last_mut().unwrap() -= 1;
+            let lower = String::from_utf8(lower).unwrap();
+            let back: f64 = format!("{}.{}e{}", &lower[..1], &lower[1..], e)
+                .parse()
+                .unwrap();
+            assert_ne!(back, x.abs(), "{x:e}");
+            checked += 1;
+        }
+        assert!(checked > 20_000, "{checked}");
+    }
 
     #[test]
     fn floats_print_shortest_with_a_fraction() {
