@@ -8,31 +8,34 @@
 
 use crate::limits::{Stop, Watch};
 
-/// The shortest digits `digits` (of a positive `x`, the first at 10^`exp`)
-/// with a tie broken toward the even last digit. `core`'s algorithm picks
-/// the digits nearest `x`, but where `x` lies exactly halfway between two
-/// shortest candidates it rounds up (`1e15 + 0.3`, whose value is
-/// ...000.25, gives `.3`); Python, JavaScript and our spec take the even
-/// one (`.2`). Only then does the candidate one below also read back as
-/// `x`, so the exact expansion is only looked at in that rare case.
-fn even_tie(x: f64, digits: String, exp: i32) -> String {
-    let last = digits.as_bytes()[digits.len() - 1];
+/// The shortest digits `digits` (ASCII, of a positive `x`, the first at
+/// 10^`exp`) with a tie broken toward the even last digit. `core`'s
+/// algorithm picks the digits nearest `x`, but where `x` lies exactly
+/// halfway between two shortest candidates it rounds up (`1e15 + 0.3`,
+/// whose value is ...000.25, gives `.3`); Python, JavaScript and our spec
+/// take the even one (`.2`). Only then does the candidate one below also
+/// read back as `x`, so the exact expansion is only looked at in that
+/// rare case.
+fn even_tie(x: f64, digits: &mut [u8], exp: i32) {
+    let Some(&last) = digits.last() else {
+        return;
+    };
     if last & 1 == 0 {
-        return digits;
+        return;
     }
     // Two different decimals of at most 15 significant digits never read
     // back as the same normal double (15 is f64::DIGITS: every such
     // decimal survives the round trip through a double), so `lower` and
     // `digits` cannot both be `x`'s: no tie, and no need to look.
     if digits.len() <= f64::DIGITS as usize && x.is_normal() {
-        return digits;
+        return;
     }
-    let mut lower = digits.clone().into_bytes();
-    *lower.last_mut().expect("digits are never empty") -= 1;
-    let lower = String::from_utf8(lower).expect("ASCII digits");
+    let mut lower = String::from_utf8(digits.to_vec()).expect("ASCII digits");
+    lower.pop();
+    lower.push(char::from(last - 1));
     let read_back = format!("{}.{}e{}", &lower[..1], &lower[1..], exp);
     if read_back.parse::<f64>() != Ok(x) {
-        return digits;
+        return;
     }
     // Both read back: a tie only if `x` is exactly `lower` followed by 5.
     // 767 significant digits hold any double's expansion exactly.
@@ -41,71 +44,130 @@ fn even_tie(x: f64, digits: String, exp: i32) -> String {
     let m: String = m.chars().filter(|c| *c != '.').collect();
     let m = m.trim_end_matches('0');
     if m.len() == lower.len() + 1 && m.starts_with(&lower) && m.ends_with('5') {
-        lower
-    } else {
-        digits
+        *digits.last_mut().expect("not empty") = last - 1;
     }
 }
 
-/// `str(x)` for a float.
-pub fn float_to_string(x: f64) -> String {
-    if x.is_nan() {
-        return "NaN".into();
+/// A float's text, `str(x)`, made on the stack: at most
+/// [`MAX_FLOAT_CHARS`] bytes, so no host allocation (a string of that
+/// size is stored inline).
+pub struct FloatText {
+    bytes: [u8; FLOAT_TEXT_ROOM],
+    len: usize,
+}
+
+/// Room for `{:e}`'s form of any float, and for ours.
+const FLOAT_TEXT_ROOM: usize = 32;
+
+impl std::fmt::Write for FloatText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(std::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+}
+
+impl FloatText {
+    fn empty() -> FloatText {
+        FloatText {
+            bytes: [0; FLOAT_TEXT_ROOM],
+            len: 0,
+        }
     }
-    if x == 0.0 {
-        return if x.is_sign_negative() {
-            "-0.0".into()
-        } else {
-            "0.0".into()
+
+    fn push(&mut self, b: u8) {
+        self.bytes[self.len] = b;
+        self.len += 1;
+    }
+
+    fn push_all(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("ASCII")
+    }
+
+    /// `str(x)` for a float.
+    pub fn new(x: f64) -> FloatText {
+        use std::fmt::Write;
+        let mut out = FloatText::empty();
+        let special = match x {
+            _ if x.is_nan() => Some("NaN"),
+            f64::INFINITY => Some("inf"),
+            f64::NEG_INFINITY => Some("-inf"),
+            _ if x == 0.0 && x.is_sign_negative() => Some("-0.0"),
+            _ if x == 0.0 => Some("0.0"),
+            _ => None,
         };
-    }
-    // `{:e}` gives the shortest round-trip digits as d[.ddd]e[-]x.
-    let sci = format!("{:e}", x);
-    let (mantissa, exp) = sci
-        .split_once('e')
-        .expect("LowerExp always has an exponent");
-    let exp: i32 = exp.parse().expect("LowerExp exponent is an integer");
-    let (neg, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
-    };
-    let digits = even_tie(
-        x.abs(),
-        mantissa.chars().filter(|c| *c != '.').collect(),
-        exp,
-    );
-    let mut out = String::with_capacity(digits.len() + 8);
-    if neg {
-        out.push('-');
-    }
-    if (-5..16).contains(&exp) {
-        if exp >= 0 {
-            let int_len = exp as usize + 1;
-            if digits.len() <= int_len {
-                out.push_str(&digits);
-                out.extend(std::iter::repeat_n('0', int_len - digits.len()));
-                out.push_str(".0");
+        if let Some(s) = special {
+            out.push_all(s.as_bytes());
+            return out;
+        }
+        // `{:e}` gives the shortest round-trip digits as d[.ddd]e[-]x.
+        let mut sci = FloatText::empty();
+        write!(sci, "{:e}", x.abs()).expect("a float's {:e} fits");
+        let sci = &sci.bytes[..sci.len];
+        let e_at = sci
+            .iter()
+            .position(|&b| b == b'e')
+            .expect("LowerExp has an exponent");
+        let exp: i32 = std::str::from_utf8(&sci[e_at + 1..])
+            .ok()
+            .and_then(|e| e.parse().ok())
+            .expect("LowerExp's exponent is an integer");
+        // At most 17 significant digits.
+        let mut buf = [0u8; 20];
+        let mut n = 0;
+        for &b in sci[..e_at].iter().filter(|&&b| b != b'.') {
+            buf[n] = b;
+            n += 1;
+        }
+        let digits = &mut buf[..n];
+        even_tie(x.abs(), digits, exp);
+        let digits = &buf[..n];
+        if x < 0.0 {
+            out.push(b'-');
+        }
+        if (-5..16).contains(&exp) {
+            if exp >= 0 {
+                let int_len = exp as usize + 1;
+                if digits.len() <= int_len {
+                    out.push_all(digits);
+                    for _ in digits.len()..int_len {
+                        out.push(b'0');
+                    }
+                    out.push_all(b".0");
+                } else {
+                    out.push_all(&digits[..int_len]);
+                    out.push(b'.');
+                    out.push_all(&digits[int_len..]);
+                }
             } else {
-                out.push_str(&digits[..int_len]);
-                out.push('.');
-                out.push_str(&digits[int_len..]);
+                out.push_all(b"0.");
+                for _ in 0..-exp - 1 {
+                    out.push(b'0');
+                }
+                out.push_all(digits);
             }
         } else {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
-            out.push_str(&digits);
+            out.push(digits[0]);
+            out.push(b'.');
+            out.push_all(if digits.len() > 1 { &digits[1..] } else { b"0" });
+            write!(out, "e{exp}").expect("fits");
         }
-    } else {
-        out.push_str(&digits[..1]);
-        out.push('.');
-        out.push_str(if digits.len() > 1 { &digits[1..] } else { "0" });
-        out.push('e');
-        out.push_str(&exp.to_string());
+        out
     }
-    out
+}
+
+/// `str(x)` for a float, as a `String`.
+pub fn float_to_string(x: f64) -> String {
+    FloatText::new(x).as_str().to_owned()
 }
 
 /// Largest `digits` accepted by `fixed`.
@@ -244,6 +306,48 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 20_000, "{checked}");
+    }
+
+    #[test]
+    fn float_texts_read_back_and_fit_their_room() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for k in 0..200_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let x = match k % 3 {
+                0 => f64::from_bits(state),
+                1 => (state % 100_000) as f64 / 64.0 - 700.0,
+                _ => f64::from_bits(state >> 12), // subnormal and tiny
+            };
+            let t = FloatText::new(x);
+            let s = t.as_str();
+            assert!(s.len() <= MAX_FLOAT_CHARS, "{s}");
+            if x.is_nan() {
+                assert_eq!(s, "NaN");
+            } else {
+                assert_eq!(s.parse::<f64>().unwrap().to_bits(), x.to_bits(), "{s}");
+                assert!(s.contains('.') || s.contains("inf"), "{s}");
+            }
+        }
+        for x in [
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            1e21,
+            1e-7,
+            -1e100,
+        ] {
+            let s = float_to_string(x);
+            assert_eq!(s.parse::<f64>().unwrap(), x, "{s}");
+        }
+        assert_eq!(
+            float_to_string(-2.2250738585072014e-308),
+            "-2.2250738585072014e-308"
+        );
+        assert_eq!(float_to_string(1e21), "1.0e21");
+        assert_eq!(float_to_string(-1.5e-7), "-1.5e-7");
     }
 
     #[test]

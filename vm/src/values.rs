@@ -111,7 +111,9 @@ impl<'a> Walk<'a> {
             TypeDesc::Int => {
                 let _ = write!(out, "{}", v as i64);
             }
-            TypeDesc::Float => out.push_str(&crate::text::float_to_string(f64::from_bits(v))),
+            TypeDesc::Float => {
+                out.push_str(crate::text::FloatText::new(f64::from_bits(v)).as_str())
+            }
             TypeDesc::Bool => out.push_str(if v != 0 { "true" } else { "false" }),
             TypeDesc::Unit => out.push_str("()"),
             TypeDesc::Str => {

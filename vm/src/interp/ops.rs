@@ -270,8 +270,8 @@ impl Vm<'_> {
             }
             Instr::FToS {} => {
                 self.reserve(stack, str_size(text::MAX_FLOAT_CHARS))?;
-                let s = text::float_to_string(f64::from_bits(top));
-                (sp - 1, self.heap.alloc_str(&s))
+                let s = text::FloatText::new(f64::from_bits(top));
+                (sp - 1, self.heap.alloc_str(s.as_str()))
             }
             Instr::BToS {} => {
                 self.reserve(stack, OBJECT_BYTES)?;
