@@ -1,7 +1,10 @@
 //! The heap instructions compiled code calls directly: the ones that
 //! neither allocate nor charge fuel (most done inline by `access`, which
 //! calls these where its checks fail, and always when `layout` found the
-//! heap unreadable), each an `extern "C"` function of the
+//! heap unreadable), and the quick paths of some that may (allocations
+//! where no collection is due, map instructions whose lookup charges
+//! nothing, numeric built-ins; `text_ops` has the string ones). Each is
+//! an `extern "C"` function of the
 //! heap, the frame and the instruction's operands packed in two words
 //! ([`pack`]), doing what the interpreter's dispatch arm does with the
 //! same `Heap` methods and `semantics` rules. Each returns 1 when done,
