@@ -218,6 +218,10 @@ pub fn slice_range(s: &str, a: i64, b: i64) -> Result<Range<usize>, SliceError> 
     Ok(range)
 }
 
+// `concat`'s inline path is never a string that could grow in place
+// (`concat_need` counts that growth only for those).
+const _: () = assert!(SHARE_MIN >= INLINE_TEXT);
+
 impl Heap {
     /// Whether strings `a` and `b` are equal, by content.
     pub fn str_eq(&self, a: u64, b: u64, watch: &Watch) -> Result<bool, Stop> {
@@ -277,7 +281,8 @@ impl Heap {
         let in_place = text.len() == la && la > SHARE_MIN;
         let (b_owner, _, lb) = self.str_owner(b);
         if la + lb <= INLINE_TEXT {
-            // Inline (never in place: that needs `la > SHARE_MIN`): made
+            // Inline (never in place: that needs `la > SHARE_MIN`, which
+            // the assertion below holds above `INLINE_TEXT`): made
             // from `a`'s bytes, then one append, which costs less than
             // two appends to an empty text of that capacity.
             let mut joined = CompactString::new(&text[..la]);
