@@ -247,7 +247,7 @@ impl Program {
     /// Whether values of array type `ty` hold references in their
     /// elements (map type: in their values; cell type: in their content).
     #[inline]
-    pub(crate) fn holds_refs(&self, ty: TypeId) -> bool {
+    pub fn holds_refs(&self, ty: TypeId) -> bool {
         self.holds_refs[ty as usize]
     }
 

@@ -156,6 +156,11 @@ extern "C" fn builtin(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
 /// the runtime).
 const NEW_FIELDS: usize = 8;
 
+/// The most items an array literal, or captures a closure, that
+/// [`new_array`] and [`new_closure`] make has (more go through the
+/// runtime).
+const NEW_ITEMS: usize = 64;
+
 /// The shim for the quick path of canonical instruction `op` (`pc` of
 /// `prog`), if it has one: a record allocation or an array push where no
 /// collection may be due (the interpreter's `Vm::reserve` collects only
@@ -169,6 +174,19 @@ pub(crate) fn stack_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(H
     match *op {
         Op::Stack(Instr::APush {}) => Some((array_push, pack(&[top(2)?, top(1)?]), 0)),
         Op::Stack(Instr::APop {}) => Some((array_pop, top(1)?, 0)),
+        Op::Stack(Instr::NewArray { ty, len }) if len as usize <= NEW_ITEMS => {
+            let n = len as usize;
+            let x = pack(&[top(n)?, n as u64, prog.holds_refs(ty) as u64]);
+            Some((new_array, x, 0))
+        }
+        Op::Stack(Instr::NewClosure { func, .. }) => {
+            let n = prog.module().functions.get(func as usize)?.captures.len();
+            (n <= NEW_ITEMS).then_some(())?;
+            Some((new_closure, pack(&[top(n)?, n as u64]), func.into()))
+        }
+        Op::Stack(Instr::NewCell { ty }) => {
+            Some((new_cell, pack(&[top(1)?, prog.holds_refs(ty) as u64]), 0))
+        }
         _ => {
             let r = record(op, prog, pc, NEW_FIELDS)?;
             let x = pack(&[r.at as u64, r.n as u64, r.variant as u64]);
@@ -233,6 +251,42 @@ extern "C" fn array_pop(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64
         let s = part(x, 0);
         let v = heap.array_pop(fr.get(s))?;
         fr.set(s, v);
+        Some(())
+    })
+}
+
+extern "C" fn new_array(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let (at, n, refs) = (part(x, 0), part(x, 1), part(x, 2) == 1);
+        if n > NEW_ITEMS || heap.may_collect(OBJECT_BYTES + 8 * n) {
+            return None;
+        }
+        let h = heap.alloc_array_of(refs, fr.slots(at, n)?);
+        fr.set(at, h);
+        Some(())
+    })
+}
+
+extern "C" fn new_closure(heap: *mut Heap, frame: *mut u64, x: u64, func: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let (at, n) = (part(x, 0), part(x, 1));
+        if n > NEW_ITEMS || heap.may_collect(OBJECT_BYTES + 8 * n) {
+            return None;
+        }
+        let h = heap.alloc_closure(u32::try_from(func).ok()?, fr.slots(at, n)?);
+        fr.set(at, h);
+        Some(())
+    })
+}
+
+extern "C" fn new_cell(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        if heap.may_collect(OBJECT_BYTES) {
+            return None;
+        }
+        let s = part(x, 0);
+        let h = heap.alloc_cell(part(x, 1) == 1, fr.get(s));
+        fr.set(s, h);
         Some(())
     })
 }
@@ -317,6 +371,16 @@ impl Frame {
     pub(crate) fn set(&mut self, s: usize, v: u64) {
         // SAFETY: as `get`.
         unsafe { *self.0.add(s) = v }
+    }
+
+    /// Slots `s..s + n`, if they are all slots a `u16` names.
+    pub(crate) fn slots(&self, s: usize, n: usize) -> Option<&[u64]> {
+        if s + n > 1 << 16 {
+            return None;
+        }
+        // SAFETY: as `get`, for each of them; nothing writes the frame
+        // while the slice lives (the shim holds `&self`).
+        Some(unsafe { std::slice::from_raw_parts(self.0.add(s), n) })
     }
 }
 

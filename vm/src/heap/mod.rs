@@ -441,6 +441,26 @@ impl Heap {
         self.alloc_sized(obj, size)
     }
 
+    /// An array of `items` (capacity exactly their number), of references
+    /// or not: `NewArray`.
+    pub fn alloc_array_of(&mut self, refs: bool, items: &[u64]) -> u64 {
+        self.alloc(Object::Array {
+            refs,
+            items: items.to_vec(),
+        })
+    }
+
+    /// A closure of function `func` capturing `captures`: `NewClosure`.
+    pub fn alloc_closure(&mut self, func: u32, captures: &[u64]) -> u64 {
+        let captures = Fields::from_slice(captures);
+        self.alloc(Object::Closure { func, captures })
+    }
+
+    /// A cell holding `value`, a reference or not: `NewCell`.
+    pub fn alloc_cell(&mut self, is_ref: bool, value: u64) -> u64 {
+        self.alloc(Object::Cell { is_ref, value })
+    }
+
     /// A struct or enum value.
     #[inline(never)]
     pub fn alloc_record(&mut self, layout: u32, tag: u32, fields: &[u64]) -> u64 {

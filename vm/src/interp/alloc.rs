@@ -8,7 +8,7 @@
 //! anything, and returns the new stack pointer.
 
 use super::{Vm, NO_UNIT};
-use crate::heap::{Fields, Object, OBJECT_BYTES};
+use crate::heap::OBJECT_BYTES;
 use crate::module::TypeId;
 use crate::stack::ValueStack;
 use crate::trap::{Trap, TrapKind};
@@ -27,12 +27,10 @@ impl Vm<'_> {
         // own, which paid for copying it.
         let len = len as usize;
         self.reserve(stack, OBJECT_BYTES + 8 * len)?;
-        let items = stack[sp - len..sp].to_vec();
         let at = sp - len;
-        stack[at] = self.heap.alloc(Object::Array {
-            refs: self.prog.holds_refs(ty),
-            items,
-        });
+        stack[at] = self
+            .heap
+            .alloc_array_of(self.prog.holds_refs(ty), &stack[at..sp]);
         Ok(at + 1)
     }
 
@@ -107,9 +105,8 @@ impl Vm<'_> {
     ) -> Result<usize, Trap> {
         let n = self.prog.module().functions[func as usize].captures.len();
         self.reserve(stack, OBJECT_BYTES + 8 * n)?;
-        let captures = Fields::from_slice(&stack[sp - n..sp]);
         let at = sp - n;
-        stack[at] = self.heap.alloc(Object::Closure { func, captures });
+        stack[at] = self.heap.alloc_closure(func, &stack[at..sp]);
         Ok(at + 1)
     }
 
@@ -123,10 +120,7 @@ impl Vm<'_> {
     ) -> Result<usize, Trap> {
         self.reserve(stack, OBJECT_BYTES)?;
         let is_ref = self.prog.holds_refs(ty);
-        stack[sp - 1] = self.heap.alloc(Object::Cell {
-            is_ref,
-            value: stack[sp - 1],
-        });
+        stack[sp - 1] = self.heap.alloc_cell(is_ref, stack[sp - 1]);
         Ok(sp)
     }
 
