@@ -282,7 +282,7 @@ impl Heap {
         let (b_owner, _, lb) = self.str_owner(b);
         if la + lb <= INLINE_TEXT {
             // Inline (never in place: that needs `la > SHARE_MIN`, which
-            // the assertion below holds above `INLINE_TEXT`): made
+            // the assertion before `impl Heap` holds above `INLINE_TEXT`): made
             // from `a`'s bytes, then one append, which costs less than
             // two appends to an empty text of that capacity.
             let mut joined = CompactString::new(&text[..la]);

@@ -61,12 +61,10 @@ const FLOAT_TEXT_ROOM: usize = 32;
 
 impl std::fmt::Write for FloatText {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        self.bytes
-            .get_mut(self.len..end)
-            .ok_or(std::fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
+        if self.len + s.len() > FLOAT_TEXT_ROOM {
+            return Err(std::fmt::Error);
+        }
+        self.push_all(s.as_bytes());
         Ok(())
     }
 }
@@ -77,11 +75,6 @@ impl FloatText {
             bytes: [0; FLOAT_TEXT_ROOM],
             len: 0,
         }
-    }
-
-    fn push(&mut self, b: u8) {
-        self.bytes[self.len] = b;
-        self.len += 1;
     }
 
     fn push_all(&mut self, bytes: &[u8]) {
@@ -132,7 +125,7 @@ impl FloatText {
         even_tie(x.abs(), digits, exp);
         let digits = &buf[..n];
         if x < 0.0 {
-            out.push(b'-');
+            out.push_all(b"-");
         }
         if (-5..16).contains(&exp) {
             if exp >= 0 {
@@ -140,24 +133,24 @@ impl FloatText {
                 if digits.len() <= int_len {
                     out.push_all(digits);
                     for _ in digits.len()..int_len {
-                        out.push(b'0');
+                        out.push_all(b"0");
                     }
                     out.push_all(b".0");
                 } else {
                     out.push_all(&digits[..int_len]);
-                    out.push(b'.');
+                    out.push_all(b".");
                     out.push_all(&digits[int_len..]);
                 }
             } else {
                 out.push_all(b"0.");
                 for _ in 0..-exp - 1 {
-                    out.push(b'0');
+                    out.push_all(b"0");
                 }
                 out.push_all(digits);
             }
         } else {
-            out.push(digits[0]);
-            out.push(b'.');
+            out.push_all(&[digits[0]]);
+            out.push_all(b".");
             out.push_all(if digits.len() > 1 { &digits[1..] } else { b"0" });
             write!(out, "e{exp}").expect("fits");
         }

@@ -361,23 +361,12 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         }
         return Some(Form::Heap { f, x, y });
     }
-    if let Some((f, x)) = crate::heap_ops::map_shim(op, prog, pc) {
-        return Some(Form::HeapOr {
-            f,
-            x,
-            y: Arg::Metered,
-            quick: None,
-        });
-    }
-    if let Some((f, x)) = crate::heap_ops::builtin_shim(op, prog, pc) {
-        return Some(Form::HeapOr {
-            f,
-            x,
-            y: Arg::Imm(0),
-            quick: None,
-        });
-    }
-    if let Some((f, x, y)) = crate::text_ops::shim(op, prog, pc) {
+    let direct = [
+        crate::heap_ops::map_shim,
+        crate::heap_ops::builtin_shim,
+        crate::text_ops::shim,
+    ];
+    if let Some((f, x, y)) = direct.iter().find_map(|shim| shim(op, prog, pc)) {
         return Some(Form::HeapOr {
             f,
             x,

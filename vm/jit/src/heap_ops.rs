@@ -18,7 +18,7 @@
 //! bug in Rust code, where it unwinds as usual.
 
 use crate::alloc::NewRecord;
-use crate::masm::HeapFn;
+use crate::masm::{Arg, HeapFn};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use tern_vm::builtins::{eval_number, Builtin};
 use tern_vm::heap::{new_text, str_size, Heap, KeyRef, INLINE_FIELDS, OBJECT_BYTES};
@@ -39,8 +39,8 @@ pub(crate) fn part(x: u64, k: u32) -> usize {
 }
 
 /// The shim for a map instruction's quick path, if `op` (`pc` of `prog`)
-/// is one, and its operand word; the shim's second word is whether the
-/// instance meters. Reads and writes: a key that is there, or a read with
+/// is one, and its operand words: the second is whether the instance
+/// meters. Reads and writes: a key that is there, or a read with
 /// a default (no allocation), whose lookup charges nothing (an int or a
 /// bool key, or a string where the instance does not meter). Iteration
 /// (`map.next`, `map.keyof`, `map.valof`): no allocation but a string
@@ -51,11 +51,11 @@ pub(crate) fn part(x: u64, k: u32) -> usize {
 /// instruction through the runtime, as the interpreter runs its slow path
 /// after the same quick attempt. `map.has` and `len` of a map are reads
 /// too.
-pub(crate) fn map_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(HeapFn, u64)> {
+pub(crate) fn map_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(HeapFn, u64, Arg)> {
     use tern_vm::Instr;
     let p = |parts: &[u16]| pack(&parts.iter().map(|&s| s as u64).collect::<Vec<_>>());
     let top = |k: usize| stack_top(prog, pc, k).map(u64::from);
-    Some(match *op {
+    let (f, x): (HeapFn, u64) = match *op {
         Op::MGet { d, m, k, .. } => (map_get, p(&[d, m, k])),
         Op::MGetOr { d, m, k, v, .. } => (map_get_or, p(&[d, m, k, v])),
         Op::MSet { m, k, v, .. } => (map_set, p(&[m, k, v])),
@@ -65,7 +65,8 @@ pub(crate) fn map_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(Hea
         Op::Stack(Instr::MKeyOf {}) => (map_of, pack(&[top(2)?, top(1)?, 1])),
         Op::Stack(Instr::MValOf {}) => (map_of, pack(&[top(2)?, top(1)?, 0])),
         _ => return None,
-    })
+    };
+    Some((f, x, Arg::Metered))
 }
 
 extern "C" fn map_has(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u64 {
@@ -126,27 +127,25 @@ extern "C" fn map_of(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> 
 /// result replaces the first. It reads no heap: [`eval_number`] is the
 /// interpreter's own, and where that answers a runtime error the shim
 /// declines and the runtime traps.
-pub(crate) fn builtin_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(HeapFn, u64)> {
+pub(crate) fn builtin_shim(
+    op: &Op,
+    prog: &tern_vm::Program,
+    pc: u32,
+) -> Option<(HeapFn, u64, Arg)> {
     let Op::Stack(tern_vm::Instr::Builtin { id }) = *op else {
         return None;
     };
     let b = Builtin::from_id(id).filter(|b| b.is_number())?;
     let n = b.params().len();
-    Some((
-        builtin,
-        pack(&[stack_top(prog, pc, n)?.into(), n as u64, id.into()]),
-    ))
+    let x = pack(&[stack_top(prog, pc, n)?.into(), n as u64, id.into()]);
+    Some((builtin, x, Arg::Imm(0)))
 }
 
 extern "C" fn builtin(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
     guard(heap, frame, |_, fr| {
         let (base, n) = (part(x, 0), part(x, 1));
         let b = Builtin::from_id(part(x, 2) as u16)?;
-        let mut args = [0u64; 3];
-        for (k, a) in args.iter_mut().enumerate().take(n) {
-            *a = fr.get(base + k);
-        }
-        let v = eval_number(b, args.get(..n)?)?.ok()?;
+        let v = eval_number(b, fr.slots(base, n)?)?.ok()?;
         fr.set(base, v);
         Some(())
     })
