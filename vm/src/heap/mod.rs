@@ -12,7 +12,8 @@
 //! Nothing is reference counted and nothing is scanned conservatively.
 //!
 //! The collector (see `gc`) is generational without moving anything
-//! ("sticky mark bits"). The write barrier is in [`Heap::get_mut`], the
+//! ("sticky mark bits"; an object is old once it survived two minor
+//! collections). The write barrier is in [`Heap::get_mut`], the
 //! one door to mutating an object: the first mutable access to an old
 //! object remembers it. Objects are only ever mutated through it.
 //!
@@ -24,7 +25,8 @@
 //!   has popped anything, so every value in flight is still in a mapped slot;
 //! - between collections, no old object that is not remembered refers to a
 //!   young one (every old object was fully traced when it became old, and
-//!   mutating it remembers it);
+//!   remembered if it referred to a young one; mutating it remembers it;
+//!   a minor collection keeps remembered those that still refer to one);
 //! - `bytes` is the accounted size of the objects in the table, live or not
 //!   yet found dead (old garbage waits for a major collection). Sizes count
 //!   what each object holds, by capacity (see [`Object::size`]), and every
@@ -36,7 +38,7 @@ use compact_str::CompactString;
 mod gc;
 
 pub use gc::{Collection, MIN_THRESHOLD, NURSERY_BYTES, NURSERY_OBJECTS};
-use gc::{MARKED, REMEMBERED};
+use gc::{MARKED, OLD, REMEMBERED};
 
 use crate::limits::{Stop, Watch};
 pub use crate::map::{HashSeed, Key, KeyRef, TernMap};
@@ -333,7 +335,7 @@ pub mod layout {
     pub const FLAGS: usize = std::mem::offset_of!(Heap, flags);
     /// A store into an object whose flags are exactly this (old, not yet
     /// remembered) must go through [`Heap::get_mut`], the write barrier.
-    pub const BARRIER: u8 = super::MARKED;
+    pub const BARRIER: u8 = super::MARKED | super::OLD;
 
     // What machine code needs to allocate a record itself, exactly as
     // [`Heap::alloc_small_record`] does after [`Heap::may_collect`] said
@@ -547,8 +549,8 @@ impl Heap {
     #[inline]
     pub fn get_mut(&mut self, h: u64) -> &mut Object {
         if let Some(f) = self.flags.get_mut(h as usize) {
-            if *f == MARKED {
-                *f = MARKED | REMEMBERED;
+            if *f == MARKED | OLD {
+                *f = MARKED | OLD | REMEMBERED;
                 self.remembered.push(h as u32);
             }
         }
