@@ -440,6 +440,14 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         }
     }
 
+    fn load_env(&mut self, r: Reg) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; sub x9, x23, frame_layout::SIZE as u32
+            ; ldr X(reg(r)), [x9, #frame_layout::ENV as u32]
+        );
+    }
+
     fn ctx_word(&mut self, r: Reg, off: i32) {
         if self.far_offset(off, 8) {
             dynasm!(self.ops ; .arch aarch64 ; ldr X(reg(r)), [x22, x9]);
@@ -800,6 +808,70 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
 
     fn closure_call(&mut self, c: &ClosureCall, exit: DynamicLabel) {
         self.branch_if_due(exit);
+        let (slow, call) = (self.ops.new_label(), self.ops.new_label());
+        if let (Some(l), Some(room)) = (crate::layout::heap(), stack_room(c.args as u32)) {
+            // What `closure_target` does, inline: anything unusual is
+            // left to it.
+            let sz = frame_layout::SIZE as u32;
+            dynasm!(self.ops
+                ; .arch aarch64
+                ; ldr x11, [x22, #Ctx::ROOM as u32]
+                ; cmp x23, x11
+                ; b.hs =>slow
+            );
+            // x1 = the closure, x4 = its table entry.
+            self.load(Reg::A, c.args - 1);
+            crate::access::object(self, l, Some(tern_vm::heap::layout::CLOSURE), slow);
+            dynasm!(self.ops
+                ; .arch aarch64
+                // w9 = its function, x12 = that function's code.
+                ; ldr w9, [x4, #l.closure_func as u32]
+                ; ldr x11, [x22, #Ctx::CALLEE_COUNT as u32]
+                ; cmp x9, x11
+                ; b.hs =>slow
+                ; lsl x16, x9, 3
+                ; ldr x12, [x22, #Ctx::TABLE as u32]
+                ; ldr x12, [x12, x16]
+                ; cbz x12, =>slow
+                // x10 = its first instruction (low half) and frame size
+                // (high half), w14 = the caller's base, x13 = the
+                // callee's record.
+                ; ldr x10, [x22, #Ctx::CALLEE_WORDS as u32]
+                ; ldr x10, [x10, x16]
+                ; mov x13, x23
+                ; sub x15, x13, sz
+                ; ldr w14, [x15, #frame_layout::BASE as u32]
+                ; lsr x11, x10, 32
+                ; add x11, x11, x14
+            );
+            self.imm64(15, room as u64);
+            dynasm!(self.ops
+                ; .arch aarch64
+                ; cmp x11, x15
+                ; b.hi =>slow
+                ; str w9, [x13, #frame_layout::FUNC as u32]
+                ; str w10, [x13, #frame_layout::PC as u32]
+            );
+            self.imm64(15, c.args as u64);
+            dynasm!(self.ops
+                ; .arch aarch64
+                ; add w15, w14, w15
+                ; str w15, [x13, #frame_layout::BASE as u32]
+                ; sub w15, w15, 1
+                ; str w15, [x13, #frame_layout::RET as u32]
+                ; str w14, [x13, #frame_layout::RET_BASE as u32]
+            );
+            self.imm64(15, c.pc as u64);
+            dynasm!(self.ops
+                ; .arch aarch64
+                ; str w15, [x13, #frame_layout::RET_PC as u32]
+                ; str x1, [x13, #frame_layout::ENV as u32]
+                ; add x23, x23, sz
+                ; mov x0, x12
+                ; b =>call
+            );
+        }
+        dynasm!(self.ops ; .arch aarch64 ; =>slow);
         self.store_top();
         dynasm!(self.ops
             ; .arch aarch64
@@ -813,7 +885,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; blr x16
         );
         self.load_top();
-        dynasm!(self.ops ; .arch aarch64 ; cbz x0, =>exit);
+        dynasm!(self.ops ; .arch aarch64 ; cbz x0, =>exit ; =>call);
         self.call_frame(c.args, Callee::Reg(0), c.result.is_some());
     }
 

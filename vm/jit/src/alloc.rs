@@ -2,7 +2,10 @@
 //! `new.struct`/`new.enum` (`heap_ops::new_record`) with no call, written
 //! once for both backends; and likewise an array push that needs no more
 //! capacity and a pop that gives none back (`heap_ops::array_push`'s and
-//! `array_pop`'s quick paths: [`push`], [`pop`]).
+//! `array_pop`'s quick paths: [`push`], [`pop`]). And one quick path that
+//! allocates nothing but shares their way of falling back to the shim:
+//! a captured variable read from the running closure's object
+//! ([`capture`]).
 //!
 //! It does exactly what `Heap::alloc_small_record` does once
 //! `Heap::may_collect` has said no collection may be due, in the order
@@ -42,6 +45,9 @@ pub(crate) enum Quick {
     Push { a: u16, v: u16 },
     /// `s = s.pop()` ([`pop`]).
     Pop { s: u16 },
+    /// `d` = captured variable `index` of the running closure, one of at
+    /// most `layout::INLINE_CAPTURES` ([`capture`]).
+    Capture { d: u16, index: u16 },
 }
 
 /// What compiled code may do itself of `op`, instruction `pc` of `prog`.
@@ -60,6 +66,9 @@ pub(crate) fn quick(op: &Op, prog: &Program, pc: u32) -> Option<Quick> {
 /// Emits `quick`, or a jump to `miss` where it cannot be done here (the
 /// shim there does it). Registers must hold nothing (`Masm::settle`).
 pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, quick: Quick, miss: M::Label) {
+    if let Quick::Capture { d, index } = quick {
+        return capture(m, l, d, index, miss);
+    }
     let Some(a) = l.alloc else {
         m.jump(miss);
         return;
@@ -68,7 +77,21 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, quick: Quick, miss: M::La
         Quick::Record(r) => record(m, l, &a, r, miss),
         Quick::Push { a: array, v } => push(m, l, &a, (array, v), miss),
         Quick::Pop { s } => pop(m, l, &a, s, miss),
+        Quick::Capture { .. } => m.jump(miss),
     }
+}
+
+/// Reads a captured variable of the running closure where its table
+/// entry keeps it (it has at most `INLINE_CAPTURES`: `form` checks the
+/// function's count, which every closure of it has), or jumps to `miss`.
+fn capture<M: Masm>(m: &mut M, l: &HeapLayout, d: u16, index: u16, miss: M::Label) {
+    let Some(first) = l.captures else {
+        m.jump(miss);
+        return;
+    };
+    m.load_env(Reg::A);
+    crate::access::object(m, l, Some(layout::CLOSURE), miss);
+    m.load_word_to(d, Reg::C, first + 8 * index as i32);
 }
 
 /// Emits the allocation, or a jump to `miss` where it cannot be made

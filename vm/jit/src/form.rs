@@ -391,11 +391,14 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
     }
     if let Capture { d, index } = *op {
         let x = crate::heap_ops::pack(&[d as u64, index as u64]);
+        // Every closure of this function has its number of captures.
+        let n = prog.module().functions.get(func as usize)?.captures.len();
+        let inline = n <= crate::layout::INLINE_CAPTURES && (index as usize) < n;
         return Some(Form::HeapOr {
             f: crate::heap_ops::capture,
             x,
             y: Arg::Env,
-            quick: None,
+            quick: inline.then_some(crate::alloc::Quick::Capture { d, index }),
         });
     }
     // A unit value is a handle the instance made once, for its life.

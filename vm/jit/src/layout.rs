@@ -43,9 +43,19 @@ pub(crate) struct HeapLayout {
     pub big_len: i32,
     /// In a cell object: its value.
     pub cell_value: i32,
+    /// In a closure object: its function (a `u32`).
+    pub closure_func: i32,
+    /// In a closure object of at most [`INLINE_CAPTURES`] captures: the
+    /// first of them (where Rust's `SmallVec` keeps them inline: found
+    /// out, not promised).
+    pub captures: Option<i32>,
     /// Where allocation writes, if it too is as this build says.
     pub alloc: Option<AllocLayout>,
 }
+
+/// Closures of at most this many captures keep them in their table
+/// entry (`tern_vm::heap::Fields`' inline capacity).
+pub(crate) const INLINE_CAPTURES: usize = 2;
 
 /// Offsets in a `Heap` of what allocating a record touches (see
 /// `tern_vm::heap::layout`): the free and young lists (`Vec<u32>`), and
@@ -102,6 +112,13 @@ struct BigRecordMirror {
     layout: u32,
     variant: u32,
     fields: Box<[u64]>,
+}
+
+#[repr(C)]
+struct ClosureMirror {
+    tag: u8,
+    func: u32,
+    captures: tern_vm::heap::Fields,
 }
 
 #[repr(C)]
@@ -167,6 +184,7 @@ fn probe() -> Option<HeapLayout> {
         layout::ARRAY,
         layout::RECORD,
         layout::BIG_RECORD,
+        layout::CLOSURE,
         layout::CELL,
     ]
     .contains(&free)
@@ -192,6 +210,8 @@ fn probe() -> Option<HeapLayout> {
         big_ptr: off(offset_of!(BigRecordMirror, fields) + box_ptr)?,
         big_len: off(offset_of!(BigRecordMirror, fields) + box_len)?,
         cell_value: off(offset_of!(CellMirror, value))?,
+        closure_func: off(offset_of!(ClosureMirror, func))?,
+        captures: None,
         alloc: None,
     };
     let word_offsets = [
@@ -209,6 +229,8 @@ fn probe() -> Option<HeapLayout> {
     if !word_offsets.iter().all(|&x| small(x) && x % 8 == 0)
         || !small(l.variant)
         || l.variant % 4 != 0
+        || !small(l.closure_func)
+        || l.closure_func % 4 != 0
         || l.stride % 8 != 0
         || l.stride > 256
     {
@@ -218,11 +240,45 @@ fn probe() -> Option<HeapLayout> {
         return None;
     }
     // Reading works without allocating: a layout allocation disagrees
-    // with leaves allocation to the heap's methods.
+    // with leaves allocation to the heap's methods. Nor without reading
+    // captures inline.
     Some(HeapLayout {
         alloc: alloc_probe(&l),
+        captures: captures_probe(&l),
         ..l
     })
+}
+
+/// Where a closure of at most [`INLINE_CAPTURES`] captures keeps them:
+/// the offset in its table entry where both a closure of one and one of
+/// two have their first (found from the address `SmallVec` gives, which
+/// for them is inside the entry), checked by reading them there.
+fn captures_probe(l: &HeapLayout) -> Option<i32> {
+    const A: u64 = 0x5eed_0001_cafe_f00d;
+    const B: u64 = 0x5eed_0002_cafe_f00d;
+    let mut heap = Heap::new();
+    let one = heap.alloc_closure(0x7777, &[A]);
+    let two = heap.alloc_closure(0x7777, &[A, B]);
+    let at = |h: u64| {
+        (heap.closure(h).1.as_ptr() as usize).wrapping_sub(layout::entry_address(&heap, h))
+    };
+    let first = at(one);
+    if INLINE_CAPTURES != 2
+        || at(two) != first
+        || first % 8 != 0
+        || first + 8 * INLINE_CAPTURES > l.stride as usize
+    {
+        return None;
+    }
+    let entry = layout::entry_address(&heap, two) as *const u8;
+    // SAFETY: `first` and the word after it are inside the closure's
+    // table entry (checked above), where its two captures are (their
+    // address says so), initialized.
+    let (a, b) = unsafe {
+        let p = entry.add(first).cast::<u64>();
+        (p.read(), p.add(1).read())
+    };
+    ((a, b) == (A, B)).then_some(first as i32)
 }
 
 fn alloc_probe(l: &HeapLayout) -> Option<AllocLayout> {
@@ -410,6 +466,7 @@ fn check(l: &HeapLayout) -> bool {
         is_ref: false,
         value: 99,
     });
+    let closure = heap.alloc_closure(77, &[1, 2]);
     let base = std::ptr::from_ref(&heap).cast::<u8>();
     // SAFETY: the offsets are of words inside `heap` (the object table's
     // and flags' `Vec`s, found above) and inside its table entries (at
@@ -421,7 +478,7 @@ fn check(l: &HeapLayout) -> bool {
         let entry = |h: u64| layout::entry_address(&heap, h) as *const u8;
         let table = word(base, l.table_ptr);
         if table != layout::entry_address(&heap, 0)
-            || word(base, l.table_len) != 4
+            || word(base, l.table_len) != 5
             || word(base, l.flags_ptr) != layout::flags_address(&heap)
             || entry(1) as usize - table != l.stride as usize
         {
@@ -431,6 +488,7 @@ fn check(l: &HeapLayout) -> bool {
         let r = entry(small);
         let b = entry(big);
         let c = entry(cell);
+        let f = entry(closure);
         let items_at = word(a, l.items_ptr) as *const u64;
         *a == layout::ARRAY
             && word(a, l.items_len) == 3
@@ -445,6 +503,8 @@ fn check(l: &HeapLayout) -> bool {
             && word(b, l.big_ptr) as *const u64 == heap.fields(big).as_ptr()
             && *c == layout::CELL
             && word(c, l.cell_value) == 99
+            && *f == layout::CLOSURE
+            && u32_at(f, l.closure_func) == 77
     }
 }
 
@@ -458,5 +518,6 @@ mod tests {
         let l = super::heap().expect("the heap layout is readable");
         assert_eq!(l.stride, 40);
         assert!(l.alloc.is_some(), "compiled code allocates records itself");
+        assert!(l.captures.is_some(), "compiled code reads captures itself");
     }
 }

@@ -12,8 +12,8 @@
 //! [`tern_vm::jit`]). Every instruction compiles: register arithmetic,
 //! branches, calls and returns as machine code (calls between compiled
 //! functions too: the frame records pushed and popped as the
-//! interpreter's, through a table of entries; a closure's through
-//! `closure_target`); element, length, field, variant and cell reads and
+//! interpreter's, through a table of entries; a closure's too, with
+//! `closure_target` for its rare cases); element, length, field, variant and cell reads and
 //! writes inline (`access`, over the heap layout `layout` finds and
 //! checks), and the globals; their rare cases (a write barrier, a check
 //! failing), the string reads, and the quick paths of map reads and
@@ -131,9 +131,10 @@ pub struct Jit {
     /// table the calls compiled code makes itself go through (never a
     /// relative branch between buffers). Sized once, so it never moves.
     table: Vec<usize>,
-    /// Each function's first instruction and frame size (see
+    /// Each function's first instruction and frame size, as
+    /// [`callee_word`] packs them, for closure calls (made inline, or by
     /// `closure_target`).
-    callees: Vec<(u32, u32)>,
+    callees: Vec<u64>,
     /// Bytes of code held (in pages).
     bytes: usize,
 }
@@ -184,11 +185,15 @@ pub struct Ctx<'a> {
     /// read last (see `access`): its payload reads after it need not
     /// look it up again.
     tagged: u64,
+    /// `Jit::callees`' data and length, for the closure calls compiled
+    /// code makes inline.
+    callee_words: *const u64,
+    callee_count: u64,
     rt: &'a mut dyn Runtime,
     panic: Option<Box<dyn Any + Send>>,
     /// Each function's first instruction and frame size, and its
     /// compiled entry (`table`), for `closure_target`.
-    callees: &'a [(u32, u32)],
+    callees: &'a [u64],
     entries: &'a [usize],
 }
 
@@ -207,6 +212,8 @@ impl Ctx<'_> {
     pub const GLOBALS: i32 = 256;
     pub const GLOBAL_SET: i32 = 264;
     pub const TAGGED: i32 = 272;
+    pub const CALLEE_WORDS: i32 = 280;
+    pub const CALLEE_COUNT: i32 = 288;
 
     /// The offsets of object entry `i`'s data pointer, its length, and its
     /// length for stores.
@@ -232,7 +239,16 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, globals) == Ctx::GLOBALS as usize);
     assert!(std::mem::offset_of!(Ctx, global_set) == Ctx::GLOBAL_SET as usize);
     assert!(std::mem::offset_of!(Ctx, tagged) == Ctx::TAGGED as usize);
+    assert!(std::mem::offset_of!(Ctx, callee_words) == Ctx::CALLEE_WORDS as usize);
+    assert!(std::mem::offset_of!(Ctx, callee_count) == Ctx::CALLEE_COUNT as usize);
 };
+
+/// Function `func`'s entry in `Jit::callees`: its first instruction in
+/// the low half, its frame size in the high half (the word compiled code
+/// reads).
+fn callee_word(start: u32, size: u32) -> u64 {
+    start as u64 | (size as u64) << 32
+}
 
 /// What compiled code calls to run an instruction through the runtime
 /// ([`Runtime::run`]): 1 if it ran, 0 if it trapped (or panicked: the
@@ -302,7 +318,8 @@ pub(crate) extern "C" fn closure_target(ctx: *mut Ctx, frame: *const u64, x: u64
             }
             let clo = *frame.add(args - 1);
             let (func, _) = (*ctx.heap).closure(clo);
-            let &(start, size) = ctx.callees.get(func as usize)?;
+            let word = *ctx.callees.get(func as usize)?;
+            let (start, size) = (word as u32, (word >> 32) as u32);
             let code = *ctx.entries.get(func as usize)?;
             let running = ctx.records.add((depth - 1) * fl::SIZE as usize);
             let base = (running.add(fl::BASE as usize) as *const u32).read_unaligned();
@@ -352,7 +369,7 @@ impl Backend for Jit {
             self.functions.resize_with(n, || None);
             self.table.resize(n, 0);
             self.callees = (0..n as u32)
-                .map(|f| (prog.start_of(f), prog.frame_size(f)))
+                .map(|f| callee_word(prog.start_of(f), prog.frame_size(f)))
                 .collect();
         }
         self.table[func as usize] = f.entries[0] as usize;
@@ -390,6 +407,8 @@ impl Backend for Jit {
             globals: a.globals,
             global_set: a.global_set,
             tagged: 0,
+            callee_words: self.callees.as_ptr(),
+            callee_count: self.callees.len() as u64,
             rt,
             panic: None,
             callees: &self.callees,
@@ -438,6 +457,9 @@ fn finish<R: dynasmrt::relocations::Relocation>(
     // panic: the function stays interpreted.
     asm.commit().ok()?;
     let code = asm.finalize().ok()?;
+    if let Ok(d) = std::env::var("TERN_JIT_DUMP_TMP") {
+        let _ = std::fs::write(format!("{d}/f{start}.bin"), &code[..]);
+    }
     Some(Function::new(code, entries, start))
 }
 

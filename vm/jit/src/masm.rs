@@ -333,13 +333,14 @@ pub struct NativeCall {
 }
 
 /// A call of a closure compiled code makes itself, where it can: the
-/// check the interpreter makes that compiled code can (fuel), then
-/// `crate::closure_target` (the depth and value-stack checks, the first
-/// also bounding the machine stack, see `Ctx::room`; the callee from the
-/// closure, its compiled code, its frame record pushed as the
-/// interpreter pushes it), then the call with the frame base moved to
-/// `args`. Where anything fails, the driver
-/// makes the call ([`tern_vm::jit::Exit::Call`]).
+/// check the interpreter makes that compiled code can (fuel), then what
+/// `crate::closure_target` does, inline where the heap layout is known
+/// and the call is a plain one (the depth and value-stack checks, the
+/// first also bounding the machine stack, see `Ctx::room`; the callee
+/// from the closure, its compiled code, its frame record pushed as the
+/// interpreter pushes it), else by calling it; then the call with the
+/// frame base moved to `args`. Where anything fails, the driver makes
+/// the call ([`tern_vm::jit::Exit::Call`]).
 #[derive(Clone, Copy, Debug)]
 pub struct ClosureCall {
     /// The pc of the call.
@@ -611,6 +612,8 @@ pub trait Masm {
     fn add_offset(&mut self, r: Reg, base: Reg, off: i32);
     /// `r = ctx[off]`, a word of the context (see `crate::Ctx`).
     fn ctx_word(&mut self, r: Reg, off: i32);
+    /// `r` = the running frame's closure (its record's `env`).
+    fn load_env(&mut self, r: Reg);
     /// `ctx[off] = r`.
     fn set_ctx_word(&mut self, off: i32, r: Reg);
 

@@ -559,6 +559,10 @@ impl<M: Masm> Masm for Reuse<'_, M> {
     fn set_ctx_word(&mut self, off: i32, r: Reg) {
         self.m.set_ctx_word(off, r);
     }
+    fn load_env(&mut self, r: Reg) {
+        self.writes(r);
+        self.m.load_env(r);
+    }
     fn bind_header(&mut self, label: M::Label, uses: Option<&[Use]>) -> Held {
         if let Some(uses) = uses {
             self.preload(uses);

@@ -380,6 +380,11 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD [r14 + off]);
     }
 
+    fn load_env(&mut self, r: Reg) {
+        let env = frame_layout::ENV - frame_layout::SIZE;
+        dynasm!(self.ops ; .arch x64 ; mov Rq(reg(r)), QWORD [rbp + env]);
+    }
+
     fn set_ctx_word(&mut self, off: i32, r: Reg) {
         dynasm!(self.ops ; .arch x64 ; mov QWORD [r14 + off], Rq(reg(r)));
     }
@@ -736,6 +741,51 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
     fn closure_call(&mut self, c: &ClosureCall, exit: DynamicLabel) {
         let x = c.args as u64 | (c.pc as u64) << 32;
         self.branch_if_due(exit);
+        let (slow, call) = (self.ops.new_label(), self.ops.new_label());
+        let room = stack_room(c.args as u32).filter(|&r| r < 1 << 31);
+        if let (Some(l), Some(room)) = (crate::layout::heap(), room) {
+            // What `closure_target` does, inline: anything unusual is
+            // left to it.
+            let sz = frame_layout::SIZE;
+            dynasm!(self.ops ; .arch x64 ; cmp rbp, QWORD [r14 + Ctx::ROOM] ; jae =>slow);
+            // rax = the closure, rdx = its table entry.
+            self.load(Reg::A, c.args - 1);
+            crate::access::object(self, l, Some(tern_vm::heap::layout::CLOSURE), slow);
+            dynasm!(self.ops
+                ; .arch x64
+                // ecx = its function, rsi = that function's code.
+                ; mov ecx, DWORD [rdx + l.closure_func]
+                ; cmp rcx, QWORD [r14 + Ctx::CALLEE_COUNT]
+                ; jae =>slow
+                ; mov rsi, QWORD [r14 + Ctx::TABLE]
+                ; mov rsi, QWORD [rsi + rcx * 8]
+                ; test rsi, rsi
+                ; jz =>slow
+                // edx = its first instruction, r8 = its frame size, edi =
+                // the caller's base.
+                ; mov rdx, QWORD [r14 + Ctx::CALLEE_WORDS]
+                ; mov rdx, QWORD [rdx + rcx * 8]
+                ; mov r8, rdx
+                ; shr r8, 32
+                ; mov edi, DWORD [rbp + (frame_layout::BASE - sz)]
+                ; add r8, rdi
+                ; cmp r8, room as i32
+                ; ja =>slow
+                ; mov DWORD [rbp + frame_layout::FUNC], ecx
+                ; mov DWORD [rbp + frame_layout::PC], edx
+                ; lea r8d, [rdi + c.args as i32]
+                ; mov DWORD [rbp + frame_layout::BASE], r8d
+                ; lea r8d, [rdi + (c.args as i32 - 1)]
+                ; mov DWORD [rbp + frame_layout::RET], r8d
+                ; mov DWORD [rbp + frame_layout::RET_BASE], edi
+                ; mov DWORD [rbp + frame_layout::RET_PC], c.pc as i32
+                ; mov QWORD [rbp + frame_layout::ENV], rax
+                ; add rbp, sz
+                ; mov rax, rsi
+                ; jmp =>call
+            );
+        }
+        dynasm!(self.ops ; .arch x64 ; =>slow);
         self.store_top();
         dynasm!(self.ops
             ; .arch x64
@@ -750,6 +800,7 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; .arch x64
             ; test rax, rax
             ; jz =>exit
+            ; =>call
         );
         self.call_frame(c.args, Callee::Reg(0));
     }
