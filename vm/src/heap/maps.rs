@@ -4,7 +4,65 @@
 
 use super::*;
 
+/// Where a map lookup found a string key: map `map` has key slot `key` at entry
+/// `entry`, as long as the map's version is still `version` and no
+/// collection has run since `collections` (one could free the key's
+/// string and let its handle name another). `m[k] = m.get(k, 0) + 1`
+/// then looks `k` up once: the idiom is everywhere, and a string key's
+/// hash and comparison are most of its cost.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) struct Found {
+    map: u64,
+    key: u64,
+    version: u64,
+    collections: u64,
+    entry: usize,
+}
+
+impl Found {
+    /// Nothing found (no handle is `u64::MAX`).
+    pub(super) const NONE: Found = Found {
+        map: u64::MAX,
+        key: 0,
+        version: 0,
+        collections: 0,
+        entry: 0,
+    };
+}
+
 impl Heap {
+    /// What the last-found entry says of key slot `k` in map `h` (whose
+    /// map is `m`), and what it would say for entry `e`.
+    #[inline]
+    fn found(&self, h: u64, k: u64, m: &TernMap, e: usize) -> Found {
+        Found {
+            map: h,
+            key: k,
+            version: m.version(),
+            collections: self.stats.collections,
+            entry: e,
+        }
+    }
+
+    /// The entry of key slot `k` in map `h` (whose map is `m`) if the
+    /// last-found entry is for it, else what `find` finds (remembered).
+    #[inline]
+    fn find_remembered(
+        &self,
+        h: u64,
+        k: u64,
+        m: &TernMap,
+        find: impl FnOnce() -> Option<usize>,
+    ) -> Option<usize> {
+        let last = self.last_found.get();
+        if self.found(h, k, m, last.entry) == last {
+            return Some(last.entry);
+        }
+        let e = find()?;
+        self.last_found.set(self.found(h, k, m, e));
+        Some(e)
+    }
+
     #[inline]
     pub fn map(&self, h: u64) -> &TernMap {
         match self.get(h) {
@@ -41,7 +99,9 @@ impl Heap {
                 Some(e.map(|e| m.entries.value_at(e)))
             }
             Object::Map(m) if strings && self.str(k).len() <= crate::limits::CHUNK_BYTES => {
-                let e = m.entries.find(KeyRef::Str(self.str(k)));
+                let e = self.find_remembered(h, k, &m.entries, || {
+                    m.entries.find(KeyRef::Str(self.str(k)))
+                });
                 Some(e.map(|e| m.entries.value_at(e)))
             }
             Object::Map(_) => None,
@@ -66,7 +126,21 @@ impl Heap {
                 m.entries.lookup(KeyRef::Int(k as i64))
             }
             Object::Map(m) if strings && self.str(k).len() <= crate::limits::CHUNK_BYTES => {
-                m.entries.lookup(KeyRef::Str(self.str(k)))
+                let mut missing = None;
+                let e = self.find_remembered(h, k, &m.entries, || {
+                    match m.entries.lookup(KeyRef::Str(self.str(k))) {
+                        crate::map::Lookup::Found(e) => Some(e),
+                        crate::map::Lookup::Vacant(v) => {
+                            missing = Some(v);
+                            None
+                        }
+                    }
+                });
+                match (e, missing) {
+                    (Some(e), _) => crate::map::Lookup::Found(e),
+                    (None, Some(v)) => crate::map::Lookup::Vacant(v),
+                    (None, None) => unreachable!("a lookup finds or says where"),
+                }
             }
             Object::Map(_) => return Err(None),
             _ => bad_handle(h, "map"),

@@ -38,6 +38,8 @@ use compact_str::CompactString;
 mod gc;
 mod maps;
 
+use maps::Found;
+
 pub use gc::{Collection, MIN_THRESHOLD, NURSERY_BYTES, NURSERY_OBJECTS};
 use gc::{MARKED, OLD, REMEMBERED};
 
@@ -303,6 +305,8 @@ pub struct Heap {
     pub stats: HeapStats,
     /// This instance's secret map-hash key.
     seed: HashSeed,
+    /// The last key the free map lookups found (see `maps`).
+    last_found: std::cell::Cell<Found>,
 }
 
 /// What machine code may rely on to read the heap without calling Rust
@@ -425,6 +429,7 @@ impl Heap {
             stress: false,
             stats: HeapStats::default(),
             seed: HashSeed::random(),
+            last_found: std::cell::Cell::new(Found::NONE),
         }
     }
 

@@ -175,6 +175,14 @@ impl TernMap {
         }
     }
 
+    /// Changes with every insertion, removal and rebuild (not with a
+    /// value replaced): an entry number found at one version is good
+    /// until the version changes.
+    #[inline]
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
     pub fn len(&self) -> usize {
         self.live
     }
