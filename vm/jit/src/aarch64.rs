@@ -208,6 +208,30 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
         }
     }
 
+    /// Completes the callee's frame record at `x13` (`w15` = its `ret`,
+    /// `w14` = the caller's base; `RET_PC` = `pc`, `ENV` = register `env`
+    /// or none) and pushes it. Clobbers `x15`.
+    fn push_record(&mut self, pc: u32, env: Option<u8>) {
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; str w15, [x13, #frame_layout::RET as u32]
+            ; str w14, [x13, #frame_layout::RET_BASE as u32]
+        );
+        self.imm64(15, pc as u64);
+        dynasm!(self.ops ; .arch aarch64 ; str w15, [x13, #frame_layout::RET_PC as u32]);
+        match env {
+            Some(r) => {
+                dynasm!(self.ops ; .arch aarch64 ; str X(r), [x13, #frame_layout::ENV as u32])
+            }
+            None => dynasm!(self.ops
+                ; .arch aarch64
+                ; movn x15, 0
+                ; str x15, [x13, #frame_layout::ENV as u32]
+            ),
+        }
+        dynasm!(self.ops ; .arch aarch64 ; add x23, x23, frame_layout::SIZE as u32);
+    }
+
     /// Branch to `l` if the flags of a signed comparison say `cond`.
     fn bcc(&mut self, cond: Cmp, l: DynamicLabel) {
         let ops = &mut *self.ops;
@@ -789,19 +813,7 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             self.imm64(15, c.ret as u64);
             dynasm!(self.ops ; .arch aarch64 ; add w15, w14, w15);
         }
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; str w15, [x13, #frame_layout::RET as u32]
-            ; str w14, [x13, #frame_layout::RET_BASE as u32]
-        );
-        self.imm64(15, c.pc as u64);
-        dynasm!(self.ops
-            ; .arch aarch64
-            ; str w15, [x13, #frame_layout::RET_PC as u32]
-            ; movn x15, 0
-            ; str x15, [x13, #frame_layout::ENV as u32]
-            ; add x23, x23, frame_layout::SIZE as u32
-        );
+        self.push_record(c.pc, None);
         let callee = own.map_or(Callee::Reg(12), Callee::Own);
         self.call_frame(c.args, callee, c.result.is_some());
     }
@@ -858,18 +870,9 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
                 ; add w15, w14, w15
                 ; str w15, [x13, #frame_layout::BASE as u32]
                 ; sub w15, w15, 1
-                ; str w15, [x13, #frame_layout::RET as u32]
-                ; str w14, [x13, #frame_layout::RET_BASE as u32]
             );
-            self.imm64(15, c.pc as u64);
-            dynasm!(self.ops
-                ; .arch aarch64
-                ; str w15, [x13, #frame_layout::RET_PC as u32]
-                ; str x1, [x13, #frame_layout::ENV as u32]
-                ; add x23, x23, sz
-                ; mov x0, x12
-                ; b =>call
-            );
+            self.push_record(c.pc, Some(1));
+            dynasm!(self.ops ; .arch aarch64 ; mov x0, x12 ; b =>call);
         }
         dynasm!(self.ops ; .arch aarch64 ; =>slow);
         self.store_top();
