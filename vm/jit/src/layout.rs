@@ -263,11 +263,8 @@ fn captures_probe(l: &HeapLayout) -> Option<i32> {
         (heap.closure(h).1.as_ptr() as usize).wrapping_sub(layout::entry_address(&heap, h))
     };
     let first = at(one);
-    if INLINE_CAPTURES != 2
-        || at(two) != first
-        || first % 8 != 0
-        || first + 8 * INLINE_CAPTURES > l.stride as usize
-    {
+    let end = first.checked_add(8 * INLINE_CAPTURES)?;
+    if INLINE_CAPTURES != 2 || at(two) != first || first % 8 != 0 || end > l.stride as usize {
         return None;
     }
     let entry = layout::entry_address(&heap, two) as *const u8;

@@ -457,9 +457,6 @@ fn finish<R: dynasmrt::relocations::Relocation>(
     // panic: the function stays interpreted.
     asm.commit().ok()?;
     let code = asm.finalize().ok()?;
-    if let Ok(d) = std::env::var("TERN_JIT_DUMP_TMP") {
-        let _ = std::fs::write(format!("{d}/f{start}.bin"), &code[..]);
-    }
     Some(Function::new(code, entries, start))
 }
 

@@ -21,9 +21,10 @@
 //! collection) fills, a minor one, or a major one if what the last
 //! collection left (old and aged objects) passed the threshold (twice what
 //! was live after the last major, and enough that the next sweep of the
-//! whole table is paid for by allocation): young garbage never brings a
-//! major collection forward, only what minor collections could not free
-//! does. And always a major one before the limit is declared exceeded. The
+//! whole table is paid for by allocation): garbage allocated since the
+//! last collection never brings a major collection forward, only what
+//! minor collections kept does. And always a major one before the limit
+//! is declared exceeded. The
 //! nursery grows with the roots and remembered objects the last minor
 //! collection scanned, so a deep stack or a large mutated old object does
 //! not make every few allocations pay for scanning them again. A collection
@@ -64,7 +65,9 @@ pub enum Collection {
 /// `flags` bits. Outside a collection an object is young, allocated since
 /// the last collection (0) or aged (`AGED`: it survived one minor
 /// collection), or old (`MARKED | OLD`, plus `REMEMBERED` while it is in
-/// the remembered set).
+/// the remembered set). After a collection the watch stopped, some may
+/// be `MARKED` alone until the next one, which is major and starts from
+/// no flags (the barrier leaves them be: it acts on `MARKED | OLD` only).
 pub(super) const MARKED: u8 = 1;
 pub(super) const REMEMBERED: u8 = 2;
 pub(super) const OLD: u8 = 4;
@@ -311,10 +314,17 @@ impl Heap {
                 .max(by_slots)
                 .min(self.limit);
         } else if !major {
-            // The aged objects count as young but were not allocated since.
-            self.nursery_objects = NURSERY_OBJECTS.max(overhead) + kept;
             self.nursery_bytes = NURSERY_BYTES.max(overhead.saturating_mul(8));
         }
+        // The aged objects count as young but were not allocated since:
+        // the nursery's object trigger counts them in, and out again.
+        let aged = self.young.len();
+        if major {
+            self.nursery_objects -= self.aged;
+        } else {
+            self.nursery_objects = NURSERY_OBJECTS.max(overhead) + aged;
+        }
+        self.aged = aged;
         self.reset_budget();
         stopped
     }
@@ -742,6 +752,12 @@ mod tests {
         assert_eq!(h.live_objects(), 0);
         let b = h.alloc_str("long-lived");
         gc(&mut h, &[b], Collection::Minor);
+        // The aged object counts as young, not as allocated since.
+        assert_eq!((h.young.len(), h.nursery_objects), (1, NURSERY_OBJECTS + 1));
+        let c = h.alloc_str("aged, then collected fully");
+        gc(&mut h, &[b, c], Collection::Minor);
+        gc(&mut h, &[b, c], Collection::Major);
+        assert_eq!((h.young.len(), h.nursery_objects), (0, NURSERY_OBJECTS));
         gc(&mut h, &[b], Collection::Minor);
         // Old: a minor collection no longer frees it.
         gc(&mut h, &[], Collection::Minor);

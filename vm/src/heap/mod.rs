@@ -274,23 +274,31 @@ pub struct Heap {
     objects: Vec<Option<Object>>,
     flags: Vec<u8>,
     free: Vec<u32>,
-    /// Objects allocated since the last collection.
+    /// The young objects: allocated since the last collection, or aged
+    /// (they survived one minor collection).
     young: Vec<u32>,
-    /// Old objects mutated since the last collection.
+    /// How many of `young` are aged (what the last collection kept).
+    aged: usize,
+    /// Old objects mutated since the last collection, and those that
+    /// still referred to young ones at its end.
     remembered: Vec<u32>,
     /// Accounted bytes (see the module invariants).
     pub bytes: usize,
     /// Bytes allocated since the last collection.
     young_bytes: usize,
-    /// Collect fully when `bytes` would pass this (at most `limit`).
+    /// When the nursery fills, collect fully if what the last collection
+    /// left (`bytes - young_bytes`) is past this.
     threshold: usize,
     /// How many bytes may be allocated before [`Heap::wants_collection`]
-    /// needs asking: the nearer of the two triggers, 0 under stress.
+    /// needs asking: the nearer of the nursery and the limit, 0 under
+    /// stress.
     budget: usize,
-    /// Bytes and objects allocated since the last collection that trigger
-    /// a minor one: at least [`NURSERY_BYTES`] and [`NURSERY_OBJECTS`],
-    /// more when the last minor collection had many roots to scan, so its
-    /// cost stays proportional to what was allocated.
+    /// Bytes allocated since the last collection, and young objects
+    /// (aged ones included: `nursery_objects` counts them in), that
+    /// trigger a minor one: at least [`NURSERY_BYTES`] and
+    /// [`NURSERY_OBJECTS`] new ones, more when the last minor collection
+    /// had many roots to scan, so its cost stays proportional to what was
+    /// allocated.
     nursery_bytes: usize,
     nursery_objects: usize,
     /// The heap limit: accounted bytes the live objects may take.
@@ -416,6 +424,7 @@ impl Heap {
             flags: Vec::new(),
             free: Vec::new(),
             young: Vec::new(),
+            aged: 0,
             remembered: Vec::new(),
             bytes: 0,
             young_bytes: 0,
