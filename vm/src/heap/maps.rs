@@ -45,22 +45,17 @@ impl Heap {
     }
 
     /// The entry of key slot `k` in map `h` (whose map is `m`) if the
-    /// last-found entry is for it, else what `find` finds (remembered).
+    /// last-found entry is for it.
     #[inline]
-    fn find_remembered(
-        &self,
-        h: u64,
-        k: u64,
-        m: &TernMap,
-        find: impl FnOnce() -> Option<usize>,
-    ) -> Option<usize> {
+    fn remembered(&self, h: u64, k: u64, m: &TernMap) -> Option<usize> {
         let last = self.last_found.get();
-        if self.found(h, k, m, last.entry) == last {
-            return Some(last.entry);
-        }
-        let e = find()?;
+        (self.found(h, k, m, last.entry) == last).then_some(last.entry)
+    }
+
+    /// Key slot `k` of map `h` (whose map is `m`) is at entry `e`.
+    #[inline]
+    fn remember(&self, h: u64, k: u64, m: &TernMap, e: usize) {
         self.last_found.set(self.found(h, k, m, e));
-        Some(e)
     }
 
     #[inline]
@@ -99,8 +94,10 @@ impl Heap {
                 Some(e.map(|e| m.entries.value_at(e)))
             }
             Object::Map(m) if strings && self.str(k).len() <= crate::limits::CHUNK_BYTES => {
-                let e = self.find_remembered(h, k, &m.entries, || {
-                    m.entries.find(KeyRef::Str(self.str(k)))
+                let e = self.remembered(h, k, &m.entries).or_else(|| {
+                    let e = m.entries.find(KeyRef::Str(self.str(k)))?;
+                    self.remember(h, k, &m.entries, e);
+                    Some(e)
                 });
                 Some(e.map(|e| m.entries.value_at(e)))
             }
@@ -126,20 +123,14 @@ impl Heap {
                 m.entries.lookup(KeyRef::Int(k as i64))
             }
             Object::Map(m) if strings && self.str(k).len() <= crate::limits::CHUNK_BYTES => {
-                let mut missing = None;
-                let e = self.find_remembered(h, k, &m.entries, || {
-                    match m.entries.lookup(KeyRef::Str(self.str(k))) {
-                        crate::map::Lookup::Found(e) => Some(e),
-                        crate::map::Lookup::Vacant(v) => {
-                            missing = Some(v);
-                            None
-                        }
+                if let Some(e) = self.remembered(h, k, &m.entries) {
+                    crate::map::Lookup::Found(e)
+                } else {
+                    let found = m.entries.lookup(KeyRef::Str(self.str(k)));
+                    if let crate::map::Lookup::Found(e) = found {
+                        self.remember(h, k, &m.entries, e);
                     }
-                });
-                match (e, missing) {
-                    (Some(e), _) => crate::map::Lookup::Found(e),
-                    (None, Some(v)) => crate::map::Lookup::Vacant(v),
-                    (None, None) => unreachable!("a lookup finds or says where"),
+                    found
                 }
             }
             Object::Map(_) => return Err(None),
