@@ -210,16 +210,18 @@ pub enum Op {
     AddBrLt { x: Slot, y: Slot, e: Slot, t: u32 },
     AddBrLe { x: Slot, y: Slot, e: Slot, t: u32 },
 
-    /// `rd = field f of ro` (`field.get f`).
-    GetField { d: Slot, o: Slot, f: u16 },
+    /// `rd = field f of ro` (`field.get f`). `ty`, here and below, is
+    /// the struct type `ro` holds (the verifier's; see
+    /// `FuncInfo::owners`), which the interpreter ignores.
+    GetField { d: Slot, o: Slot, f: u16, ty: u16 },
     /// `rd = field g of field f of ro` (`field.get f; field.get g`).
-    GetField2 { d: Slot, o: Slot, f: u16, g: u16 },
+    GetField2 { d: Slot, o: Slot, f: u16, g: u16, ty: u16 },
     /// `rm = field f of ro; rd = field g of rm` (`field.get f` kept in a
     /// slot, then perhaps `dup`, and `field.get g` of it: a nested field
     /// about to be updated, `o.f.g op= e`).
-    GetFieldKeep { d: Slot, m: Slot, o: Slot, f: u16, g: u16 },
+    GetFieldKeep { d: Slot, m: Slot, o: Slot, f: u16, g: u16, ty: u16 },
     /// `field f of ro = rv` (`field.set f`).
-    SetField { o: Slot, f: u16, v: Slot },
+    SetField { o: Slot, f: u16, v: Slot, ty: u16 },
     /// `rd = ra[ri]` (`array.get`; traps out of bounds).
     AGet { d: Slot, a: Slot, i: Slot },
     /// `ra[ri] = rv` (`array.set`; traps out of bounds).

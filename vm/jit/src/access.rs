@@ -151,16 +151,18 @@ pub(crate) enum Access {
     SetElement { a: u16, i: u16, v: Value },
     /// `d = len(a)`.
     Length { d: u16, a: u16 },
-    /// `d = o.f`, or `d = o.f.g`, with `keep` `keep = o.f` too.
+    /// `d = o.f`, or `d = o.f.g`, with `keep` `keep = o.f` too; `o`
+    /// holds a record of struct type `ty` (`NO_OWNER`: not known).
     Field {
         d: u16,
         o: u16,
         f: u16,
         g: Option<u16>,
         keep: Option<u16>,
+        ty: u16,
     },
-    /// `o.f = v`.
-    SetField { o: u16, f: u16, v: u16 },
+    /// `o.f = v`, `o` of struct type `ty`.
+    SetField { o: u16, f: u16, v: u16, ty: u16 },
     /// `d = s`'s variant.
     Tag { d: u16, s: u16 },
     /// `d = field` of `s`, which must be of `variant`.
@@ -233,30 +235,33 @@ pub(crate) fn access(op: &Op) -> Option<Access> {
             v: Value::Imm(v as i64),
         },
         Op::ALen { d, a } => Access::Length { d, a },
-        Op::GetField { d, o, f } => Access::Field {
+        Op::GetField { d, o, f, ty } => Access::Field {
             d,
             o,
             f,
             g: None,
             keep: None,
+            ty,
         },
-        Op::GetField2 { d, o, f, g } => Access::Field {
+        Op::GetField2 { d, o, f, g, ty } => Access::Field {
             d,
             o,
             f,
             g: Some(g),
             keep: None,
+            ty,
         },
         // Writing `m` before the second read could check it means the
         // shim would read a changed `o` if the two are one slot.
-        Op::GetFieldKeep { d, m, o, f, g } if m != o => Access::Field {
+        Op::GetFieldKeep { d, m, o, f, g, ty } if m != o => Access::Field {
             d,
             o,
             f,
             g: Some(g),
             keep: Some(m),
+            ty,
         },
-        Op::SetField { o, f, v } => Access::SetField { o, f, v },
+        Op::SetField { o, f, v, ty } => Access::SetField { o, f, v, ty },
         Op::EnumTag { d, s } => Access::Tag { d, s },
         Op::EnumField {
             d,
@@ -305,9 +310,16 @@ pub(crate) fn emit<M: Masm>(
             data(m, l, widest, a, (true, false), None, miss);
             m.store(d, B);
         }
-        Access::Field { d, o, f, g, keep } => match g {
+        Access::Field {
+            d,
+            o,
+            f,
+            g,
+            keep,
+            ty,
+        } => match g {
             Some(g) => {
-                let known = inner(m, l, widest, o, (f, g), keep, miss);
+                let known = inner(m, l, widest, (o, ty), (f, g), keep, miss);
                 has_field(m, known, g, miss);
                 m.load_word_to(d, C, 8 * g as i32);
             }
@@ -317,11 +329,11 @@ pub(crate) fn emit<M: Masm>(
                 m.load_word_to(d, C, 8 * f as i32);
             }
         },
-        Access::SetField { o, f, v } => {
+        Access::SetField { o, f, v, ty } => {
             let known = data(m, l, widest, o, (false, true), Some(f), miss);
             has_field(m, known, f, miss);
             m.store_slot_to(C, Word::At(8 * f as i32), v, A);
-            m.field_written(f);
+            m.field_written(ty, f);
         }
         Access::Tag { d, s } => {
             m.load(A, s);
@@ -472,7 +484,7 @@ fn inner<M: Masm>(
     m: &mut M,
     l: &HeapLayout,
     widest: &Widest,
-    o: u16,
+    (o, owner): (u16, u16),
     (f, g): (u16, u16),
     keep: Option<u16>,
     miss: M::Label,
@@ -488,6 +500,7 @@ fn inner<M: Masm>(
     }
     let name = LookedUp {
         field: Some(f),
+        owner,
         copy: keep,
         ..LookedUp::slot(o, false)
     };

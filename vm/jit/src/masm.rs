@@ -14,6 +14,7 @@
 //! deep the calls compiled code made itself went.
 
 use crate::OBJECT_ENTRIES;
+use tern_vm::verify::NO_OWNER;
 
 /// A scratch register. `C` serves the inline heap accesses (see
 /// `access`), which need three.
@@ -117,6 +118,10 @@ pub struct LookedUp {
     pub slot: u16,
     pub array: bool,
     pub field: Option<u16>,
+    /// With `field`, the struct type of the record in `slot` (the
+    /// verifier's, `NO_OWNER` if unknown): only a write to field `field`
+    /// of a record of that type can change which record is there.
+    pub owner: u16,
     pub copy: Option<u16>,
     pub words: u32,
     /// The variant a check found the record to be of, if one did (an
@@ -131,6 +136,7 @@ impl LookedUp {
             slot,
             array,
             field: None,
+            owner: NO_OWNER,
             copy: None,
             words: 0,
             variant: None,
@@ -189,13 +195,16 @@ impl LookedUp {
         Some(left)
     }
 
-    /// What is still known of it once field `f` of some record is
-    /// written: an object found through a field `f` is known only as
-    /// its `copy`.
-    pub fn without_field(self, f: u16) -> Option<LookedUp> {
+    /// What is still known of it once field `f` of a record of struct
+    /// type `owner` is written: an object found through a field `f` of
+    /// a record of that type (or of one not known) is known only as its
+    /// `copy`. A record of another type is another record: the verifier
+    /// proved every field access's object of the type it names.
+    pub fn without_field(self, owner: u16, f: u16) -> Option<LookedUp> {
+        let same = |o: u16| o == owner || o == NO_OWNER || owner == NO_OWNER;
         match (self.field, self.copy) {
-            (Some(g), Some(c)) if g == f => Some(self.only_in(c)),
-            (Some(g), None) if g == f => None,
+            (Some(g), Some(c)) if g == f && same(self.owner) => Some(self.only_in(c)),
+            (Some(g), None) if g == f && same(self.owner) => None,
             _ => Some(self),
         }
     }
@@ -630,9 +639,10 @@ pub trait Masm {
         let _ = (slot, field);
         None
     }
-    /// Field `f` of some record is about to be written.
-    fn field_written(&mut self, f: u16) {
-        let _ = f;
+    /// Field `f` of a record of struct type `owner` is about to be
+    /// written.
+    fn field_written(&mut self, owner: u16, f: u16) {
+        let _ = (owner, f);
     }
     /// Every slot a register holds is stored back and nothing is held:
     /// where machine code the tracking does not see (`alloc`) reads and

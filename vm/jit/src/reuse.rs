@@ -513,9 +513,9 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         };
         self.objects.iter().position(at).map(|i| i as u8)
     }
-    fn field_written(&mut self, f: u16) {
+    fn field_written(&mut self, owner: u16, f: u16) {
         for o in &mut self.objects {
-            *o = o.and_then(|o| o.without_field(f));
+            *o = o.and_then(|o| o.without_field(owner, f));
         }
     }
     fn object_at(&self, i: u8) -> Option<LookedUp> {

@@ -537,17 +537,17 @@ impl Vm<'_> {
                     br_if!(i < v as i64, t)
                 }
 
-                Op::GetField { d, o, f } => r!(d) = self.heap.field(r!(o), f as usize),
-                Op::GetFieldKeep { d, m, o, f, g } => {
+                Op::GetField { d, o, f, .. } => r!(d) = self.heap.field(r!(o), f as usize),
+                Op::GetFieldKeep { d, m, o, f, g, .. } => {
                     let inner = self.heap.field(r!(o), f as usize);
                     r!(m) = inner;
                     r!(d) = self.heap.field(inner, g as usize);
                 }
-                Op::GetField2 { d, o, f, g } => {
+                Op::GetField2 { d, o, f, g, .. } => {
                     let inner = self.heap.field(r!(o), f as usize);
                     r!(d) = self.heap.field(inner, g as usize);
                 }
-                Op::SetField { o, f, v } => {
+                Op::SetField { o, f, v, .. } => {
                     let v = r!(v);
                     self.heap.set_field(r!(o), f as usize, v);
                 }

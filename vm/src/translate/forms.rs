@@ -119,7 +119,13 @@ impl Translator<'_> {
         let n = self.out.ops.len();
         // `o.f.g` with `o.f` kept for an update after: one instruction.
         if n > self.barrier && o != d && o as u32 >= self.locals {
-            if let Op::GetField { d: m, o: o0, f: f0 } = self.out.ops[n - 1] {
+            if let Op::GetField {
+                d: m,
+                o: o0,
+                f: f0,
+                ty,
+            } = self.out.ops[n - 1]
+            {
                 let count = self.out.counts[n - 1] as u32 + self.pending + 1;
                 if m == o && o0 != m && count <= u8::MAX as u32 {
                     self.out.ops[n - 1] = Op::GetFieldKeep {
@@ -128,6 +134,7 @@ impl Translator<'_> {
                         o: o0,
                         f: f0,
                         g: f,
+                        ty,
                     };
                     self.out.counts[n - 1] = count as u8;
                     self.out.origin[n - 1] = i as u32;
@@ -143,6 +150,7 @@ impl Translator<'_> {
                 d: d0,
                 o: o0,
                 f: f0,
+                ty,
             } = self.out.ops[n - 1]
             {
                 if d0 == d && self.out.counts[n - 1] < u8::MAX {
@@ -151,6 +159,7 @@ impl Translator<'_> {
                         o: o0,
                         f: f0,
                         g: f,
+                        ty,
                     };
                     self.out.counts[n - 1] += 1;
                     self.out.origin[n - 1] = i as u32;
@@ -158,7 +167,8 @@ impl Translator<'_> {
                 }
             }
         }
-        self.produce(h - 1, Op::GetField { d, o, f }, 1, i);
+        let ty = self.owner(i);
+        self.produce(h - 1, Op::GetField { d, o, f, ty }, 1, i);
     }
 
     pub(super) fn unary(&mut self, i: usize, make: impl Fn(Slot, Slot) -> Op) {

@@ -402,6 +402,15 @@ impl<'a> Translator<'a> {
         self.h += 1;
     }
 
+    /// The struct type field access `i` is of (see `FuncInfo::owners`).
+    fn owner(&self, i: usize) -> u16 {
+        self.info
+            .owners
+            .get(i)
+            .copied()
+            .unwrap_or(crate::verify::NO_OWNER)
+    }
+
     fn int_of(&self, v: Val) -> Option<i32> {
         match v {
             Val::Int(v) => Some(v),
@@ -610,7 +619,8 @@ impl<'a> Translator<'a> {
             SetField { field } => {
                 let v = self.slot(h - 1, i);
                 let o = self.slot(h - 2, i);
-                self.emit(Op::SetField { o, f: field, v }, 1, i);
+                let ty = self.owner(i);
+                self.emit(Op::SetField { o, f: field, v, ty }, 1, i);
                 self.pop_n(2);
             }
             MGet {} => {

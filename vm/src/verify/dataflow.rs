@@ -29,7 +29,7 @@
 use super::rules::{type_name, Ctx};
 use super::{
     FuncInfo, FunctionStats, Safepoint, VerifyError, VerifyErrorKind, VerifyStats,
-    MAX_STACK_MAP_ENTRIES, MAX_VERIFY_CELLS, WORK_PER_BYTE,
+    MAX_STACK_MAP_ENTRIES, MAX_VERIFY_CELLS, NO_OWNER, WORK_PER_BYTE,
 };
 use crate::format::{code_len, limits::MAX_STACK};
 use crate::module::*;
@@ -133,6 +133,8 @@ struct Analysis<'a> {
     max_seen: usize,
     /// The stack height before each instruction reached.
     heights: Vec<u32>,
+    /// The struct type each field access reached reads or writes a field of.
+    owners: Vec<u16>,
     work: u64,
     limit: u64,
     /// Cells of the states kept.
@@ -174,6 +176,7 @@ pub(super) fn verify_function(
         ref_mask: Vec::new(),
         max_seen: 0,
         heights: vec![NONE; f.code.len()],
+        owners: vec![NO_OWNER; f.code.len()],
         work: 0,
         limit,
         cells: 0,
@@ -283,6 +286,7 @@ impl Analysis<'_> {
             safepoints,
             max_stack: self.max_seen as u32,
             heights: std::mem::take(&mut self.heights),
+            owners: std::mem::take(&mut self.owners),
         })
     }
 
@@ -427,6 +431,16 @@ impl Analysis<'_> {
             }
             let before = s.stack.len();
             self.heights[i] = before as u32;
+            // The struct a field access's object is of (`step` checks it
+            // is one; type numbers are below `MAX_TYPES`, 2^16).
+            let object = match ins {
+                Instr::GetField { .. } => before.checked_sub(1),
+                Instr::SetField { .. } => before.checked_sub(2),
+                _ => None,
+            };
+            if let Some(&t) = object.and_then(|k| s.stack.get(k)) {
+                self.owners[i] = t as u16;
+            }
             self.ctx
                 .step(&mut s, ins)
                 .map_err(|e| self.fail(Some(i), e))?;

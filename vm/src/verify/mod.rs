@@ -119,7 +119,15 @@ pub struct FuncInfo {
     /// The operand stack height before each instruction (`u32::MAX` where
     /// no path reaches), for translation.
     pub heights: Vec<u32>,
+    /// For each `field.get` and `field.set` reached, the struct type whose
+    /// field it reads or writes ([`NO_OWNER`] elsewhere): compiled code
+    /// knows a write to a field of one struct leaves every other
+    /// struct's fields as they were.
+    pub owners: Vec<u16>,
 }
+
+/// [`FuncInfo::owners`] of an instruction that is no field access.
+pub const NO_OWNER: u16 = u16::MAX;
 
 impl FuncInfo {
     pub fn refs_at(&self, index: u32) -> &[u32] {

@@ -78,6 +78,7 @@ fn run(name: &str, mode: JitMode, n: i64) -> String {
 #[test]
 fn a_copy_left_as_an_entrys_only_name_claims_no_fields() {
     use crate::masm::LookedUp;
+    use tern_vm::verify::NO_OWNER;
     // `q.p` kept in stack slot 5, checked for 3 fields through `q.p`.
     let inner = LookedUp {
         field: Some(0),
@@ -90,7 +91,7 @@ fn a_copy_left_as_an_entrys_only_name_claims_no_fields() {
     // must not be trusted to find 3 fields (nor leave where it
     // finds none).
     let copy = Some(LookedUp::slot(5, false));
-    assert_eq!(inner.without_field(0), copy);
+    assert_eq!(inner.without_field(NO_OWNER, 0), copy);
     assert_eq!(inner.without_slot(1), copy);
     assert_eq!(inner.without_names_of(&inner), None);
     // While `q.p` names it, the claim stays.
@@ -99,7 +100,31 @@ fn a_copy_left_as_an_entrys_only_name_claims_no_fields() {
         ..inner
     };
     assert_eq!(inner.without_slot(5), Some(kept));
-    assert_eq!(inner.without_field(1), Some(inner));
+    assert_eq!(inner.without_field(NO_OWNER, 1), Some(inner));
+}
+
+#[test]
+fn a_field_written_of_another_struct_type_keeps_an_inner_record() {
+    use crate::masm::LookedUp;
+    use tern_vm::verify::NO_OWNER;
+    // `q.p` where `q` holds a record of struct type 7.
+    let inner = LookedUp {
+        field: Some(0),
+        owner: 7,
+        ..LookedUp::slot(1, false)
+    };
+    // Field 0 of a type-8 record is another record's field.
+    assert_eq!(inner.without_field(8, 0), Some(inner));
+    // Field 0 of a type-7 record may be `q`'s; so may one of a type not
+    // known, and a name of no known type goes with any field 0.
+    assert_eq!(inner.without_field(7, 0), None);
+    assert_eq!(inner.without_field(NO_OWNER, 0), None);
+    let unknown = LookedUp {
+        owner: NO_OWNER,
+        ..inner
+    };
+    assert_eq!(unknown.without_field(8, 0), None);
+    assert_eq!(unknown.without_field(8, 1), Some(unknown));
 }
 
 /// A module of one function `f(int) -> int` with locals `locals`
@@ -263,13 +288,19 @@ fn only_objects_named_by_a_slot_stored_through_get_a_store_length() {
     use super::{Access, Widest};
     use crate::masm::LookedUp;
     let accesses = [
-        Access::SetField { o: 3, f: 0, v: 9 },
+        Access::SetField {
+            o: 3,
+            f: 0,
+            v: 9,
+            ty: 0,
+        },
         Access::Field {
             d: 8,
             o: 2,
             f: 1,
             g: Some(0),
             keep: None,
+            ty: 0,
         },
     ];
     let w = Widest::of(accesses.into_iter(), 4);
@@ -284,8 +315,14 @@ fn only_objects_named_by_a_slot_stored_through_get_a_store_length() {
                 f: 2,
                 g: Some(0),
                 keep: Some(3),
+                ty: 0,
             },
-            Access::SetField { o: 3, f: 0, v: 7 },
+            Access::SetField {
+                o: 3,
+                f: 0,
+                v: 7,
+                ty: 0,
+            },
         ]
         .into_iter(),
         4,
