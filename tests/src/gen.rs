@@ -3,7 +3,8 @@
 //! Every program it writes must compile: the generator tracks the type and
 //! mutability of every variable in scope and only writes expressions of the
 //! type needed. Programs use ints (with edge values), strings, bools,
-//! arrays, maps, a struct, an enum with `match`, closures that capture
+//! arrays, maps, structs (records in records, whose inner records are
+//! read, updated and replaced), an enum with `match`, closures that capture
 //! variables, bounded loops and calls of earlier functions (so every
 //! program terminates, or runs out of fuel, or traps: dividing by zero,
 //! indexing out of bounds and the like are fair game and must behave the
@@ -26,9 +27,24 @@ enum T {
     Rec,
     En,
     Fun,
+    /// Records holding records: `Nest { p: Pair, q: Pair, n: int }` and
+    /// `Wrap { p: Pair, n: int }` (a field of the same number and type,
+    /// of another struct).
+    Nest,
+    Wrap,
 }
 
-const VALUE_TYPES: [T; 7] = [T::Int, T::Str, T::Bool, T::Arr, T::Map, T::Rec, T::En];
+const VALUE_TYPES: [T; 9] = [
+    T::Int,
+    T::Str,
+    T::Bool,
+    T::Arr,
+    T::Map,
+    T::Rec,
+    T::En,
+    T::Nest,
+    T::Wrap,
+];
 
 fn type_name(t: T) -> &'static str {
     match t {
@@ -40,6 +56,8 @@ fn type_name(t: T) -> &'static str {
         T::Rec => "Pair",
         T::En => "Shape",
         T::Fun => "fn(int) -> int",
+        T::Nest => "Nest",
+        T::Wrap => "Wrap",
     }
 }
 
@@ -129,7 +147,15 @@ impl Gen<'_, '_> {
                 if deep {
                     return self.var_or(T::Int, |g| INTS[g.pick(INTS.len())].to_string());
                 }
-                match self.pick(23) {
+                match self.pick(24) {
+                    23 => {
+                        let r = self.inner_rec();
+                        match self.pick(3) {
+                            0 => format!("{}.n", self.expr(T::Nest)),
+                            1 => format!("{}.n", self.expr(T::Wrap)),
+                            _ => format!("{r}.a"),
+                        }
+                    }
                     18 => format!(
                         "pick({}, {}, {})",
                         self.expr(T::Bool),
@@ -317,8 +343,20 @@ impl Gen<'_, '_> {
                 // Parenthesized: a literal may not open a condition.
                 format!("({{{}: {}}})", g.expr(T::Int), g.expr(T::Str))
             }),
-            T::Rec => self.var_or(T::Rec, |g| {
-                format!("(Pair {{ a: {}, b: {} }})", g.expr(T::Int), g.expr(T::Str))
+            T::Rec => self.var_or(T::Rec, |g| match g.pick(4) {
+                0 if !deep => g.inner_rec(),
+                _ => format!("(Pair {{ a: {}, b: {} }})", g.expr(T::Int), g.expr(T::Str)),
+            }),
+            T::Nest => self.var_or(T::Nest, |g| {
+                format!(
+                    "(Nest {{ p: {}, q: {}, n: {} }})",
+                    g.expr(T::Rec),
+                    g.expr(T::Rec),
+                    g.expr(T::Int)
+                )
+            }),
+            T::Wrap => self.var_or(T::Wrap, |g| {
+                format!("(Wrap {{ p: {}, n: {} }})", g.expr(T::Rec), g.expr(T::Int))
             }),
             T::En => self.var_or(T::En, |g| match g.pick(3) {
                 0 => "Dot".to_string(),
@@ -329,6 +367,58 @@ impl Gen<'_, '_> {
                 let x = self.fresh("x");
                 let captured = self.expr(T::Int);
                 format!("fn({x}: int) -> int {{ return {x} + {captured}; }}")
+            }
+        }
+    }
+
+    /// A record read out of a record: `x.p`, `x.q` of a `Nest`, `w.p` of
+    /// a `Wrap`.
+    fn inner_rec(&mut self) -> String {
+        match self.pick(3) {
+            0 => format!("{}.p", self.expr(T::Nest)),
+            1 => format!("{}.q", self.expr(T::Nest)),
+            _ => format!("{}.p", self.expr(T::Wrap)),
+        }
+    }
+
+    /// A field written: of a record, of a record in a record (`x.p.a +=
+    /// e`), or a record in a record replaced (perhaps by another name for
+    /// a record already somewhere), then an inner field read back.
+    fn field_write(&mut self) {
+        let held: Vec<T> = [T::Rec, T::Nest, T::Wrap]
+            .into_iter()
+            .filter(|&t| !self.vars(t).is_empty())
+            .collect();
+        let ty = held.get(self.pick(held.len().max(1))).copied();
+        let ty = ty.unwrap_or(T::Rec);
+        let recs: Vec<String> = self.vars(ty).iter().map(|v| v.name.clone()).collect();
+        if !recs.is_empty() {
+            let r = recs[self.pick(recs.len())].clone();
+            let inner = match ty {
+                T::Rec => String::new(),
+                T::Nest => [".p", ".q"][self.pick(2)].to_string(),
+                _ => ".p".to_string(),
+            };
+            // In a loop, now and then: compiled code keeps inner records
+            // across iterations.
+            let i = self.fresh("i");
+            let looped = ty != T::Rec && self.pick(3) == 0;
+            let line = match self.pick(4) {
+                0 if ty != T::Rec => format!("{r}{inner} = {};", self.expr(T::Rec)),
+                1 => format!("{r}{inner}.a += {};", self.expr(T::Int)),
+                2 if ty != T::Rec => format!("{r}.n = {};", self.expr(T::Int)),
+                _ if looped => format!("{r}{inner}.a = {r}{inner}.a * 3 + {i};"),
+                _ => format!("{r}{inner}.a = {};", self.expr(T::Int)),
+            };
+            let pad = "    ".repeat(self.scopes.len());
+            if looped {
+                let read = self.expr(T::Int);
+                let _ = writeln!(self.out, "{pad}for {i} in 0..3 {{");
+                let _ = writeln!(self.out, "{pad}    {line}");
+                let _ = writeln!(self.out, "{pad}    println(str({r}{inner}.a + {read}));");
+                let _ = writeln!(self.out, "{pad}}}");
+            } else {
+                let _ = writeln!(self.out, "{pad}{line}");
             }
         }
     }
@@ -429,6 +519,9 @@ impl Gen<'_, '_> {
                 let kw = if mutable { "var" } else { "let" };
                 let _ = writeln!(self.out, "{kw} {name}: {} = {e};", type_name(ty));
                 self.declare(name, ty, mutable);
+                if matches!(ty, T::Nest | T::Wrap) {
+                    self.field_write();
+                }
             }
             3 => {
                 let targets: Vec<(String, T)> = self
@@ -535,15 +628,7 @@ impl Gen<'_, '_> {
                 self.indent();
                 self.out.push_str("}\n");
             }
-            10 => {
-                let recs: Vec<String> = self.vars(T::Rec).iter().map(|v| v.name.clone()).collect();
-                if !recs.is_empty() {
-                    let r = recs[self.pick(recs.len())].clone();
-                    let e = self.expr(T::Int);
-                    self.indent();
-                    let _ = writeln!(self.out, "{r}.a = {e};");
-                }
-            }
+            10 | 11 => self.field_write(),
             _ => {
                 // Print every int variable in scope: the output shows state.
                 let ints: Vec<String> = self.vars(T::Int).iter().map(|v| v.name.clone()).collect();
@@ -580,6 +665,8 @@ pub fn program(b: &mut Bytes) -> String {
     };
     g.out
         .push_str("import math;\n\nstruct Pair { a: int, b: str }\n");
+    g.out
+        .push_str("struct Nest { p: Pair, q: Pair, n: int }\nstruct Wrap { p: Pair, n: int }\n");
     g.out
         .push_str("enum Shape { Dot, Line(int), Label(str, int) }\n\n");
     g.out.push_str(GENERICS);
@@ -661,6 +748,13 @@ mod tests {
             ").unwrap_or(",
             "= swap((",
             ").0",
+            ".p.a",
+            ": Nest = ",
+            "(Wrap { p: ",
+            ".q.a += ",
+            ".p = ",
+            ".n = ",
+            ".a * 3 + i",
         ] {
             assert!(all.contains(needle), "no generated program has `{needle}`");
         }
