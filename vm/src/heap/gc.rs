@@ -336,12 +336,14 @@ impl Heap {
 /// and most freed objects are small records).
 #[inline(always)]
 fn free_entry(slot: &mut Option<Object>) -> Option<usize> {
-    let o = slot.take()?;
-    let size = o.size();
-    if matches!(o, Object::Record { .. }) {
-        std::mem::forget(o);
+    if let Some(Object::Record { len, .. }) = slot {
+        // `Object::size` of a small record, without its match.
+        let size = OBJECT_BYTES + 8 * *len as usize;
+        std::mem::forget(slot.take());
+        return Some(size);
     }
-    Some(size)
+    let o = slot.take()?;
+    Some(o.size())
 }
 
 /// Marks the children of one object; returns how many references it
