@@ -432,14 +432,16 @@ impl Analysis<'_> {
             let before = s.stack.len();
             self.heights[i] = before as u32;
             // The struct a field access's object is of (`step` checks it
-            // is one; type numbers are below `MAX_TYPES`, 2^16).
+            // is one). A type number that does not fit below `NO_OWNER`
+            // (there may be a few past 2^16) is recorded as not known:
+            // cut down, two structs could share a number.
             let object = match ins {
                 Instr::GetField { .. } => before.checked_sub(1),
                 Instr::SetField { .. } => before.checked_sub(2),
                 _ => None,
             };
             if let Some(&t) = object.and_then(|k| s.stack.get(k)) {
-                self.owners[i] = t as u16;
+                self.owners[i] = owner_of(t);
             }
             self.ctx
                 .step(&mut s, ins)
@@ -618,5 +620,29 @@ impl Worklist {
             mask = !0;
             scanned += 1;
         }
+    }
+}
+
+/// [`FuncInfo::owners`]' number for struct type `t`: `NO_OWNER` where
+/// it does not fit below it.
+fn owner_of(t: TypeId) -> u16 {
+    u16::try_from(t)
+        .ok()
+        .filter(|&t| t != NO_OWNER)
+        .unwrap_or(NO_OWNER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_numbers_that_do_not_fit_are_no_owner() {
+        assert_eq!(owner_of(7), 7);
+        assert_eq!(owner_of(65_534), 65_534);
+        // Not cut down to another struct's number.
+        assert_eq!(owner_of(65_535), NO_OWNER);
+        assert_eq!(owner_of(65_536), NO_OWNER);
+        assert_eq!(owner_of(65_540), NO_OWNER);
     }
 }

@@ -120,7 +120,8 @@ pub struct FuncInfo {
     /// no path reaches), for translation.
     pub heights: Vec<u32>,
     /// For each `field.get` and `field.set` reached, the struct type whose
-    /// field it reads or writes ([`NO_OWNER`] elsewhere): compiled code
+    /// field it reads or writes ([`NO_OWNER`] elsewhere, and for a type
+    /// number that does not fit below it): compiled code
     /// knows a write to a field of one struct leaves every other
     /// struct's fields as they were.
     pub owners: Vec<u16>,
