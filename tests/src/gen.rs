@@ -389,10 +389,8 @@ impl Gen<'_, '_> {
             .into_iter()
             .filter(|&t| !self.vars(t).is_empty())
             .collect();
-        let ty = held.get(self.pick(held.len().max(1))).copied();
-        let ty = ty.unwrap_or(T::Rec);
-        let recs: Vec<String> = self.vars(ty).iter().map(|v| v.name.clone()).collect();
-        if !recs.is_empty() {
+        if let Some(&ty) = held.get(self.pick(held.len().max(1))) {
+            let recs: Vec<String> = self.vars(ty).iter().map(|v| v.name.clone()).collect();
             let r = recs[self.pick(recs.len())].clone();
             let inner = match ty {
                 T::Rec => String::new(),

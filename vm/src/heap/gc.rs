@@ -337,8 +337,8 @@ impl Heap {
 #[inline(always)]
 fn free_entry(slot: &mut Option<Object>) -> Option<usize> {
     if let Some(Object::Record { len, .. }) = slot {
-        // `Object::size` of a small record, without its match.
-        let size = OBJECT_BYTES + 8 * *len as usize;
+        // Its size without `Object::size`'s match.
+        let size = record_bytes(*len as usize);
         std::mem::forget(slot.take());
         return Some(size);
     }

@@ -191,6 +191,13 @@ impl Object {
     }
 }
 
+/// Accounted bytes of a record (struct or enum value) of `fields` fields:
+/// what [`Object::size`] says of one.
+#[inline(always)]
+pub(crate) fn record_bytes(fields: usize) -> usize {
+    OBJECT_BYTES + 8 * fields
+}
+
 /// Bytes a string's text holds outside its object: its buffer's capacity
 /// when it is not stored inline.
 pub fn text_bytes(t: &CompactString) -> usize {
@@ -481,7 +488,7 @@ impl Heap {
     /// A struct or enum value.
     #[inline(never)]
     pub fn alloc_record(&mut self, layout: u32, tag: u32, fields: &[u64]) -> u64 {
-        let size = OBJECT_BYTES + 8 * fields.len();
+        let size = record_bytes(fields.len());
         self.alloc_sized(Object::new_record(layout, tag, fields), size)
     }
 
@@ -509,7 +516,7 @@ impl Heap {
             len: len as u8,
             fields,
         };
-        self.alloc_sized(obj, OBJECT_BYTES + 8 * len)
+        self.alloc_sized(obj, record_bytes(len))
     }
 
     #[inline(always)]
