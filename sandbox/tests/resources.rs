@@ -754,3 +754,28 @@ fn text_of_a_value_stays_within_the_heap_limit() {
     let t = trap_of(inst.call("show", &[Value::Str("\u{1}".repeat(4 << 20))]));
     assert_eq!(t.kind, TrapKind::OutOfMemory);
 }
+
+#[test]
+fn an_array_of_bools_is_accounted_a_byte_per_element() {
+    let src = "
+fn flags(n: int) -> int { var a = [false; n]; a[n - 1] = true; return len(a); }
+fn words(n: int) -> int { let a = [0; n]; return len(a); }
+";
+    let limits = Limits {
+        max_heap: 1 << 20,
+        ..Limits::default()
+    };
+    let mut inst = instance(src, limits.clone());
+    let r = inst.call("flags", &[Value::Int(1_000_000)]);
+    assert_eq!(r.unwrap(), Value::Int(1_000_000));
+    // The array's 1,000,000 bytes and its object's 48, and no more than
+    // a little besides.
+    let peak = inst.stats().peak_heap_bytes;
+    assert!(
+        (1_000_048..1_000_048 + 4096).contains(&peak),
+        "peak heap {peak}"
+    );
+    let mut inst = instance(src, limits);
+    let t = trap_of(inst.call("words", &[Value::Int(140_000)]));
+    assert_eq!(t.kind, TrapKind::OutOfMemory, "8 bytes an int");
+}

@@ -435,6 +435,36 @@ impl Gen<'_, '_> {
         self.scopes.pop();
     }
 
+    /// An array of bools (a byte per element in the heap): filled,
+    /// written and read in a loop, grown or shrunk, sorted or reversed,
+    /// printed and searched.
+    fn bool_array(&mut self) {
+        let (f, i) = (self.fresh("f"), self.fresh("i"));
+        let k = 1 + self.pick(6);
+        let (b, c) = (self.expr(T::Bool), self.expr(T::Int));
+        self.indent();
+        let _ = writeln!(self.out, "var {f} = [{b}; {k}];");
+        self.indent();
+        let _ = writeln!(
+            self.out,
+            "for {i} in 0..{k} {{ {f}[{i}] = ({i} * 3 + {c}) % 2 == 0 || {f}[({i} + 1) % {k}]; }}"
+        );
+        let change = match self.pick(5) {
+            0 => format!("{f}.push({});", self.expr(T::Bool)),
+            1 => format!("{f}.sort();"),
+            2 => format!("{f}.reverse();"),
+            3 => format!("{f}.insert(1, !{f}[0]);"),
+            _ => format!("{f}.pop();"),
+        };
+        self.indent();
+        let _ = writeln!(self.out, "{change}");
+        self.indent();
+        let _ = writeln!(
+            self.out,
+            "println(\"{{{f}}} {{{f}.index_of(true)}} {{len({f})}}\");"
+        );
+    }
+
     fn stmt(&mut self) {
         if self.budget == 0 {
             return;
@@ -453,7 +483,9 @@ impl Gen<'_, '_> {
             }
             12 => {
                 let arrs: Vec<String> = self.vars(T::Arr).iter().map(|v| v.name.clone()).collect();
-                if !arrs.is_empty() {
+                if arrs.is_empty() {
+                    self.bool_array();
+                } else {
                     let a = arrs[self.pick(arrs.len())].clone();
                     let (x, y) = (self.fresh("x"), self.fresh("y"));
                     self.indent();
@@ -753,6 +785,7 @@ mod tests {
             ".p = ",
             ".n = ",
             ".a * 3 + i",
+            ".index_of(true)",
         ] {
             assert!(all.contains(needle), "no generated program has `{needle}`");
         }

@@ -63,3 +63,11 @@ fn element_moves_between_locals_and_arrays() {
         &root().join("tests/golden/run/element_moves.src"),
     );
 }
+
+#[test]
+fn byte_element_accesses_are_marked() {
+    assert_listing(
+        "disasm__byte_elements",
+        &root().join("tests/golden/run/byte_elements.src"),
+    );
+}

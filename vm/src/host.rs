@@ -13,7 +13,7 @@
 //! (`guest_size`, `into_heap`) is sized before anything is allocated and
 //! must fit under the heap limit like any allocation.
 
-use crate::heap::{str_size, Heap, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES};
+use crate::heap::{str_size, Heap, Items, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES};
 use crate::limits::{work_units, Stop, Watch, CHUNK_BYTES, CHUNK_ELEMENTS};
 use crate::map::{ENTRY_BYTES, INDEX_BYTES, STR_KEY_BYTES};
 use crate::module::{Module, TypeDesc, TypeId};
@@ -181,7 +181,7 @@ impl<'w> CopyOut<'w> {
                         out.reserve_exact(CHUNK_ELEMENTS.min(items.len() - i));
                     }
                     self.account(1, 0)?;
-                    out.push(self.out(m, heap, *e, *x)?);
+                    out.push(self.out(m, heap, *e, x)?);
                 }
                 Value::Array(out)
             }
@@ -317,7 +317,7 @@ pub(crate) fn into_heap(m: &Module, heap: &mut Heap, ty: TypeId, v: &Value) -> u
             let slots: Vec<u64> = items.iter().map(|x| into_heap(m, heap, e, x)).collect();
             heap.alloc(Object::Array {
                 refs: m.is_ref(e),
-                items: slots,
+                items: Items::of(e == crate::module::BOOL, slots),
             })
         }
         (TypeDesc::Map(k, vt), Value::Map(entries)) => {

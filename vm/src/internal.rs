@@ -222,14 +222,17 @@ pub enum Op {
     GetFieldKeep { d: Slot, m: Slot, o: Slot, f: u16, g: u16, ty: u16 },
     /// `field f of ro = rv` (`field.set f`).
     SetField { o: Slot, f: u16, v: Slot, ty: u16 },
-    /// `rd = ra[ri]` (`array.get`; traps out of bounds).
-    AGet { d: Slot, a: Slot, i: Slot },
+    /// `rd = ra[ri]` (`array.get`; traps out of bounds). With `bytes`,
+    /// the verifier proved `ra` a `[bool]`, whose elements are bytes (the
+    /// interpreter looks at the array itself; compiled code trusts this
+    /// only after checking the array's kind).
+    AGet { d: Slot, a: Slot, i: Slot, bytes: bool },
     /// `ra[ri] = rv` (`array.set`; traps out of bounds).
-    ASet { a: Slot, i: Slot, v: Slot },
+    ASet { a: Slot, i: Slot, v: Slot, bytes: bool },
     /// `ra[ri] = v`, an int or bool constant.
-    ASetImm { a: Slot, i: Slot, v: i32 },
+    ASetImm { a: Slot, i: Slot, v: i32, bytes: bool },
     /// `rd = len(ra)` (`array.len`).
-    ALen { d: Slot, a: Slot },
+    ALen { d: Slot, a: Slot, bytes: bool },
     /// `rd = len(rs)` (`str.len`).
     SLen { d: Slot, s: Slot },
     /// `rd = byte ri of rs` (`str.byte`; traps out of bounds).

@@ -45,6 +45,9 @@ pub struct Program {
     /// For each type id: whether an array of it holds references in its
     /// elements, a map in its values, a cell in its content.
     holds_refs: Vec<bool>,
+    /// For each type id: whether it is `[bool]`, whose elements are
+    /// bytes (see `heap::Items`).
+    byte_items: Vec<bool>,
     /// Per function, what its internal code says about canonical code
     /// (see `translate`); the instructions themselves are in `ops`.
     code: Vec<Code>,
@@ -160,7 +163,13 @@ impl Program {
                 _ => false,
             })
             .collect();
+        let byte_items = module
+            .types
+            .iter()
+            .map(|t| matches!(t, TypeDesc::Array(e) if module.types.get(*e as usize) == Some(&TypeDesc::Bool)))
+            .collect();
         Ok(Program {
+            byte_items,
             module,
             code,
             ops,
@@ -249,6 +258,12 @@ impl Program {
     #[inline]
     pub fn holds_refs(&self, ty: TypeId) -> bool {
         self.holds_refs[ty as usize]
+    }
+
+    /// Whether array type `ty` is `[bool]`, whose elements are bytes.
+    #[inline]
+    pub fn byte_items(&self, ty: TypeId) -> bool {
+        self.byte_items[ty as usize]
     }
 
     /// The layout of record type `ty` and the field count of each of its

@@ -381,7 +381,7 @@ impl Heap {
         let seplen = self.str(sep).len();
         let mut len = seplen.saturating_mul(items.len().saturating_sub(1));
         for (i, p) in items.iter().enumerate() {
-            len = len.saturating_add(self.str(*p).len());
+            len = len.saturating_add(self.str(p).len());
             if i % CHUNK_ELEMENTS == CHUNK_ELEMENTS - 1 {
                 watch.check()?;
             }
@@ -401,7 +401,7 @@ impl Heap {
             if i > 0 {
                 s.push_str(self.str(sep));
             }
-            let part = self.str(*p);
+            let part = self.str(p);
             if part.len() <= CHUNK_BYTES {
                 s.push_str(part);
             } else {

@@ -132,7 +132,7 @@ impl<'a> Walk<'a> {
             _ if depth >= MAX_DEPTH => out.push_str("..."),
             TypeDesc::Array(el) => {
                 out.push('[');
-                for (k, &x) in heap.array(v).iter().enumerate() {
+                for (k, x) in heap.array(v).iter().enumerate() {
                     if k > 0 {
                         out.push_str(", ");
                     }
@@ -226,7 +226,7 @@ impl<'a> Walk<'a> {
                     return Ok(false);
                 }
                 for k in 0..x.len() {
-                    let (p, q) = (heap.array(a)[k], heap.array(b)[k]);
+                    let (p, q) = (heap.array(a).get(k), heap.array(b).get(k));
                     if !self.equal(*el, p, q, depth + 1)? {
                         return Ok(false);
                     }

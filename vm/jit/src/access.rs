@@ -118,10 +118,12 @@ impl Widest {
 
     /// The object in `slot` as looked up: a record checked for the
     /// fields the function uses through `slot`.
-    fn named(&self, slot: u16, array: bool) -> LookedUp {
+    /// An array (of bytes, with `bytes`) if `array`.
+    fn named(&self, slot: u16, (array, bytes): (bool, bool)) -> LookedUp {
         let words = if array { 0 } else { self.words(slot, None) };
         LookedUp {
             words,
+            bytes,
             ..LookedUp::slot(slot, array)
         }
     }
@@ -145,12 +147,17 @@ impl Widest {
 /// An instruction done inline: its operand slots.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Access {
-    /// `d = a[i]`.
-    Element { d: u16, a: u16, i: u16 },
+    /// `d = a[i]`; with `bytes`, `a` is a `[bool]` (see `Op::AGet`).
+    Element { d: u16, a: u16, i: u16, bytes: bool },
     /// `a[i] = v`.
-    SetElement { a: u16, i: u16, v: Value },
+    SetElement {
+        a: u16,
+        i: u16,
+        v: Value,
+        bytes: bool,
+    },
     /// `d = len(a)`.
-    Length { d: u16, a: u16 },
+    Length { d: u16, a: u16, bytes: bool },
     /// `d = o.f`, or `d = o.f.g`, with `keep` `keep = o.f` too; `o`
     /// holds a record of struct type `ty` (`NO_OWNER`: not known).
     Field {
@@ -187,7 +194,7 @@ impl Access {
         };
         match *self {
             Access::Element { a, i, .. } => [Some(a), Some(i), None],
-            Access::SetElement { a, i, v } => [Some(a), Some(i), value(v)],
+            Access::SetElement { a, i, v, .. } => [Some(a), Some(i), value(v)],
             Access::Length { a, .. } => [Some(a), None, None],
             Access::Field { o, .. } => [Some(o), None, None],
             Access::SetField { o, v, .. } => [Some(o), Some(v), None],
@@ -223,18 +230,20 @@ pub(crate) enum Value {
 /// The inline form of `op`, if it has one.
 pub(crate) fn access(op: &Op) -> Option<Access> {
     Some(match *op {
-        Op::AGet { d, a, i } => Access::Element { d, a, i },
-        Op::ASet { a, i, v } => Access::SetElement {
+        Op::AGet { d, a, i, bytes } => Access::Element { d, a, i, bytes },
+        Op::ASet { a, i, v, bytes } => Access::SetElement {
             a,
             i,
             v: Value::Slot(v),
+            bytes,
         },
-        Op::ASetImm { a, i, v } => Access::SetElement {
+        Op::ASetImm { a, i, v, bytes } => Access::SetElement {
             a,
             i,
             v: Value::Imm(v as i64),
+            bytes,
         },
-        Op::ALen { d, a } => Access::Length { d, a },
+        Op::ALen { d, a, bytes } => Access::Length { d, a, bytes },
         Op::GetField { d, o, f, ty } => Access::Field {
             d,
             o,
@@ -291,23 +300,40 @@ pub(crate) fn emit<M: Masm>(
 ) {
     use Reg::{A, B, C};
     match access {
-        Access::Element { d, a, i } => {
-            data(m, l, widest, a, (true, false), None, miss);
+        Access::Element { d, a, i, bytes } => {
+            data(m, l, widest, a, (true, bytes, false), None, miss);
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
-            m.load_element_to(d, C, A);
-        }
-        Access::SetElement { a, i, v } => {
-            data(m, l, widest, a, (true, true), None, miss);
-            m.load(A, i);
-            m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
-            match v {
-                Value::Slot(v) => m.store_slot_to(C, Word::Element(A), v, B),
-                Value::Imm(v) => m.store_element_imm(C, A, v, B),
+            if bytes {
+                // Bytes are never kept in registers (`reuse` keeps
+                // words): read each time.
+                m.add_scaled(C, A, 1);
+                m.load_narrow(A, C, 0, 1);
+                m.store(d, A);
+            } else {
+                m.load_element_to(d, C, A);
             }
         }
-        Access::Length { d, a } => {
-            data(m, l, widest, a, (true, false), None, miss);
+        Access::SetElement { a, i, v, bytes } => {
+            data(m, l, widest, a, (true, bytes, true), None, miss);
+            m.load(A, i);
+            m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
+            match (v, bytes) {
+                (Value::Slot(v), false) => m.store_slot_to(C, Word::Element(A), v, B),
+                (Value::Imm(v), false) => m.store_element_imm(C, A, v, B),
+                (v, true) => {
+                    // A bool is 0 or 1: its low byte is the element.
+                    match v {
+                        Value::Slot(v) => m.load(B, v),
+                        Value::Imm(v) => m.load_imm(B, v),
+                    }
+                    m.add_scaled(C, A, 1);
+                    m.store_narrow(C, 0, B, 1);
+                }
+            }
+        }
+        Access::Length { d, a, bytes } => {
+            data(m, l, widest, a, (true, bytes, false), None, miss);
             m.store(d, B);
         }
         Access::Field {
@@ -324,13 +350,13 @@ pub(crate) fn emit<M: Masm>(
                 m.load_word_to(d, C, 8 * g as i32);
             }
             None => {
-                let known = data(m, l, widest, o, (false, false), Some(f), miss);
+                let known = data(m, l, widest, o, (false, false, false), Some(f), miss);
                 has_field(m, known, f, miss);
                 m.load_word_to(d, C, 8 * f as i32);
             }
         },
         Access::SetField { o, f, v, ty } => {
-            let known = data(m, l, widest, o, (false, true), Some(f), miss);
+            let known = data(m, l, widest, o, (false, false, true), Some(f), miss);
             has_field(m, known, f, miss);
             m.store_slot_to(C, Word::At(8 * f as i32), v, A);
             m.field_written(ty, f);
@@ -355,14 +381,14 @@ pub(crate) fn emit<M: Masm>(
             // A record whose variant a check here found is read through
             // its entry; else checked, and remembered as of `variant`.
             let of_variant = |o: LookedUp| o.variant == Some(variant);
-            let known = match m.find_object(s, false) {
+            let known = match m.find_object(s, (false, false)) {
                 Some(i) if m.object_at(i).is_some_and(of_variant) => {
                     from_entry(m, i, false, Some(f))
                 }
                 _ => {
                     let name = LookedUp {
                         variant: Some(variant),
-                        ..widest.named(s, false)
+                        ..widest.named(s, (false, false))
                     };
                     remember(m, l, widest, name, false, miss)
                 }
@@ -384,8 +410,9 @@ pub(crate) fn emit<M: Masm>(
     }
 }
 
-/// `C` = where the data of the object in `slot` is (an array's items, a
-/// record's fields), `B` = how many words of it there are (a small
+/// `C` = where the data of the object in `slot` is (an array's items,
+/// with `bytes` an array of bytes', a record's fields), `B` = how many
+/// elements or words of it there are (a small
 /// record's inline slots: all of them, as `Heap::field` reads them), or
 /// with `write`, how many a store may write: none if the object needs the
 /// write barrier. Read from the context entry the object was looked up
@@ -406,14 +433,15 @@ fn data<M: Masm>(
     l: &HeapLayout,
     widest: &Widest,
     slot: u16,
-    (array, write): (bool, bool),
+    (array, bytes, write): (bool, bool, bool),
     f: Option<u16>,
     miss: M::Label,
 ) -> u32 {
-    if let Some(i) = m.find_object(slot, array) {
+    let kind = (array, bytes);
+    if let Some(i) = m.find_object(slot, kind) {
         return from_entry(m, i, write, f);
     }
-    remember(m, l, widest, widest.named(slot, array), write, miss)
+    remember(m, l, widest, widest.named(slot, kind), write, miss)
 }
 
 /// Looks up the object `name` names (checked for its claims: the fields,
@@ -428,7 +456,14 @@ fn remember<M: Masm>(
     miss: M::Label,
 ) -> u32 {
     let claims = (name.words, name.variant);
-    lookup(m, l, (name.slot, name.array), write, claims, miss);
+    lookup(
+        m,
+        l,
+        (name.slot, name.array, name.bytes),
+        write,
+        claims,
+        miss,
+    );
     if let Some(i) = m.new_object() {
         fill(m, l, i, write, widest.stored(&name));
         m.note_object(i, name);
@@ -491,7 +526,7 @@ fn inner<M: Masm>(
 ) -> u32 {
     use Reg::{A, C};
     if keep.is_some() || m.find_inner(o, f).is_none() {
-        let known = data(m, l, widest, o, (false, false), Some(f), miss);
+        let known = data(m, l, widest, o, (false, false, false), Some(f), miss);
         has_field(m, known, f, miss);
         m.load_word(A, C, 8 * f as i32);
         if let Some(keep) = keep {
@@ -529,7 +564,7 @@ fn inner<M: Masm>(
 fn lookup<M: Masm>(
     m: &mut M,
     l: &HeapLayout,
-    (slot, array): (u16, bool),
+    (slot, array, bytes): (u16, bool, bool),
     write: bool,
     (words, variant): (u32, Option<u16>),
     fail: M::Label,
@@ -541,8 +576,10 @@ fn lookup<M: Masm>(
         // has not been written since, nor the object table moved).
         m.ctx_word(C, Ctx::TAGGED);
         m.load_narrow(B, C, 0, 1);
+    } else if array {
+        self::array(m, l, bytes, fail);
     } else {
-        object(m, l, array.then_some(layout::ARRAY), fail);
+        object(m, l, None, fail);
     }
     if write {
         barrier(m, l, fail);
@@ -668,7 +705,7 @@ pub(crate) fn establish<M: Masm>(
             Some(_) => (0, None),
             None => (w.words, w.variant),
         };
-        lookup(m, l, (w.slot, w.array), false, outer, fail);
+        lookup(m, l, (w.slot, w.array, w.bytes), false, outer, fail);
         if let Some(f) = w.field {
             read_field(m, f, fail);
             object(m, l, None, fail);
@@ -722,16 +759,18 @@ pub(crate) fn invariant(
     let mut want: Entries = [None; OBJECT_ENTRIES];
     let mut n = 0;
     for a in accesses {
-        let (slot, array) = match a {
-            Access::Element { a, .. } | Access::SetElement { a, .. } => (a, true),
-            Access::Field { o, .. } | Access::SetField { o, .. } => (o, false),
+        let (slot, kind) = match a {
+            Access::Element { a, bytes, .. } | Access::SetElement { a, bytes, .. } => {
+                (a, (true, bytes))
+            }
+            Access::Field { o, .. } | Access::SetField { o, .. } => (o, (false, false)),
             _ => continue,
         };
         if n == OBJECT_ENTRIES || written.binary_search(&slot).is_ok() {
             continue;
         }
         if !want[..n].iter().flatten().any(|o| o.slot == slot) {
-            want[n] = Some(widest.named(slot, array));
+            want[n] = Some(widest.named(slot, kind));
             n += 1;
         }
     }
@@ -750,6 +789,20 @@ pub(crate) fn object<M: Masm>(m: &mut M, l: &HeapLayout, kind: Option<u8>, miss:
     if let Some(kind) = kind {
         m.branch_if(Reg::B, Test::Ne, Operand::Imm(kind as u32), miss);
     }
+}
+
+/// `C` = the table entry of the handle in `A`, to `miss` unless it is
+/// an array whose elements are bytes (with `bytes`) or words (without):
+/// where an element's width is worked out, no other check is needed.
+/// `A` is kept, `B` clobbered.
+pub(crate) fn array<M: Masm>(m: &mut M, l: &HeapLayout, bytes: bool, miss: M::Label) {
+    object(m, l, Some(layout::ARRAY), miss);
+    let kind = match bytes {
+        true => layout::ITEMS_BYTES,
+        false => layout::ITEMS_WORDS,
+    };
+    m.load_narrow(Reg::B, Reg::C, l.items_kind, 1);
+    m.branch_if(Reg::B, Test::Ne, Operand::Imm(kind as u32), miss);
 }
 
 /// To `miss` if the object whose handle is in `A` needs the write

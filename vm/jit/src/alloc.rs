@@ -191,7 +191,7 @@ fn push<M: Masm>(m: &mut M, l: &HeapLayout, al: &AllocLayout, (a, v): (u16, u16)
     m.load_word(Reg::B, Reg::C, al.nursery_objects);
     m.branch_if(Reg::B, Test::Ule, Operand::Reg(Reg::A), miss);
     m.load(Reg::A, a);
-    crate::access::object(m, l, Some(layout::ARRAY), miss);
+    crate::access::array(m, l, false, miss);
     crate::access::barrier(m, l, miss);
     m.load_word(Reg::B, Reg::C, l.items_len);
     m.load_word(Reg::A, Reg::C, al.items_cap);
@@ -212,7 +212,7 @@ fn push<M: Masm>(m: &mut M, l: &HeapLayout, al: &AllocLayout, (a, v): (u16, u16)
 fn pop<M: Masm>(m: &mut M, l: &HeapLayout, al: &AllocLayout, s: u16, miss: M::Label) {
     let la = Reg::A.into();
     m.load(Reg::A, s);
-    crate::access::object(m, l, Some(layout::ARRAY), miss);
+    crate::access::array(m, l, false, miss);
     crate::access::barrier(m, l, miss);
     // Shrinks where the length after, `len - 1`, is at most `cap / 4`
     // (`len * 4 <= cap` for integers); an empty array's wraps around.

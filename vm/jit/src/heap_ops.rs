@@ -21,7 +21,7 @@ use crate::alloc::NewRecord;
 use crate::masm::{Arg, HeapFn};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use tern_vm::builtins::{eval_number, Builtin};
-use tern_vm::heap::{new_text, str_size, Heap, KeyRef, INLINE_FIELDS, OBJECT_BYTES};
+use tern_vm::heap::{array_bytes, new_text, str_size, Heap, KeyRef, INLINE_FIELDS, OBJECT_BYTES};
 use tern_vm::internal::Op;
 use tern_vm::semantics;
 
@@ -175,7 +175,8 @@ pub(crate) fn stack_shim(op: &Op, prog: &tern_vm::Program, pc: u32) -> Option<(H
         Op::Stack(Instr::APop {}) => Some((array_pop, top(1)?, 0)),
         Op::Stack(Instr::NewArray { ty, len }) if len as usize <= NEW_ITEMS => {
             let n = len as usize;
-            let x = pack(&[top(n)?, n as u64, prog.holds_refs(ty) as u64]);
+            let (refs, bytes) = (prog.holds_refs(ty), prog.byte_items(ty));
+            let x = pack(&[top(n)?, n as u64, refs as u64, bytes as u64]);
             Some((new_array, x, 0))
         }
         Op::Stack(Instr::NewClosure { func, .. }) => {
@@ -256,11 +257,12 @@ extern "C" fn array_pop(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64
 
 extern "C" fn new_array(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
     guard(heap, frame, |heap, fr| {
-        let (at, n, refs) = (part(x, 0), part(x, 1), part(x, 2) == 1);
-        if n > NEW_ITEMS || heap.may_collect(OBJECT_BYTES + 8 * n) {
+        let (at, n) = (part(x, 0), part(x, 1));
+        let (refs, bytes) = (part(x, 2) == 1, part(x, 3) == 1);
+        if n > NEW_ITEMS || heap.may_collect(array_bytes(bytes, n)) {
             return None;
         }
-        let h = heap.alloc_array_of(refs, fr.slots(at, n)?);
+        let h = heap.alloc_array_of(refs, bytes, fr.slots(at, n)?);
         fr.set(at, h);
         Some(())
     })
@@ -316,10 +318,10 @@ extern "C" fn new_record(heap: *mut Heap, frame: *mut u64, x: u64, layout: u64) 
 pub(crate) fn shim(op: &Op) -> Option<(HeapFn, u64, u64)> {
     let p = |parts: &[u16]| pack(&parts.iter().map(|&s| s as u64).collect::<Vec<_>>());
     Some(match *op {
-        Op::AGet { d, a, i } => (aget, p(&[d, a, i]), 0),
-        Op::ASet { a, i, v } => (aset, p(&[a, i, v]), 0),
-        Op::ASetImm { a, i, v } => (aset_imm, p(&[a, i]), v as i64 as u64),
-        Op::ALen { d, a } => (alen, p(&[d, a]), 0),
+        Op::AGet { d, a, i, .. } => (aget, p(&[d, a, i]), 0),
+        Op::ASet { a, i, v, .. } => (aset, p(&[a, i, v]), 0),
+        Op::ASetImm { a, i, v, .. } => (aset_imm, p(&[a, i]), v as i64 as u64),
+        Op::ALen { d, a, .. } => (alen, p(&[d, a]), 0),
         Op::SLen { d, s } => (slen, p(&[d, s]), 0),
         Op::SByte { d, s, i } => (sbyte, p(&[d, s, i]), 0),
         Op::GetField { d, o, f, .. } => (get_field, p(&[d, o, f]), 0),
@@ -387,7 +389,7 @@ extern "C" fn aget(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
     guard(heap, frame, |heap, fr| {
         let items = heap.array(fr.get(part(x, 1)));
         let k = semantics::element(fr.get(part(x, 2)), items.len())?;
-        let v = items[k];
+        let v = items.get(k);
         fr.set(part(x, 0), v);
         Some(())
     })
@@ -398,7 +400,7 @@ extern "C" fn aset(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
         let (h, i, v) = (fr.get(part(x, 0)), fr.get(part(x, 1)), fr.get(part(x, 2)));
         // Checked before `array_mut`, whose write barrier is a change.
         let k = semantics::element(i, heap.array(h).len())?;
-        heap.array_mut(h)[k] = v;
+        heap.array_mut(h).set(k, v);
         Some(())
     })
 }
@@ -407,7 +409,7 @@ extern "C" fn aset_imm(heap: *mut Heap, frame: *mut u64, x: u64, v: u64) -> u64 
     guard(heap, frame, |heap, fr| {
         let (h, i) = (fr.get(part(x, 0)), fr.get(part(x, 1)));
         let k = semantics::element(i, heap.array(h).len())?;
-        heap.array_mut(h)[k] = v;
+        heap.array_mut(h).set(k, v);
         Some(())
     })
 }

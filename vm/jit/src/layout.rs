@@ -18,7 +18,7 @@
 
 use std::mem::{offset_of, size_of};
 use std::sync::OnceLock;
-use tern_vm::heap::{layout, Heap, Object, INLINE_FIELDS};
+use tern_vm::heap::{layout, Heap, Items, Object, INLINE_FIELDS};
 
 /// Byte offsets compiled code uses; all small, word offsets multiples
 /// of 8 (checked: every backend encodes them directly).
@@ -31,7 +31,9 @@ pub(crate) struct HeapLayout {
     pub flags_ptr: i32,
     /// Bytes per table entry (`Option<Object>`).
     pub stride: u32,
-    /// In an array object: its items' data pointer and length.
+    /// In an array object: its items' kind byte (`layout::ITEMS_WORDS`,
+    /// `ITEMS_BYTES`), data pointer and length (the same for both kinds).
+    pub items_kind: i32,
     pub items_ptr: i32,
     pub items_len: i32,
     /// In a record object: its first inline field.
@@ -94,6 +96,15 @@ pub(crate) fn record_header(layout: u32, variant: u32, len: u8) -> [u64; 2] {
 struct ArrayMirror {
     tag: u8,
     refs: bool,
+    items: ItemsMirror,
+}
+
+/// `Items`, a `repr(u8)` enum of one-field variants: the kind byte,
+/// then the `Vec` (a `Vec<u64>` or a `Vec<u8>`, which `probe` checks are
+/// laid out alike).
+#[repr(C)]
+struct ItemsMirror {
+    kind: u8,
     items: Vec<u64>,
 }
 
@@ -191,7 +202,11 @@ fn probe() -> Option<HeapLayout> {
     {
         return None;
     }
-    let (vec_ptr, vec_len, _) = vec_words::<u64>()?;
+    let (vec_ptr, vec_len, vec_cap) = vec_words::<u64>()?;
+    if vec_words::<u8>()? != (vec_ptr, vec_len, vec_cap) {
+        return None;
+    }
+    let items = offset_of!(ArrayMirror, items) + offset_of!(ItemsMirror, items);
     let (box_ptr, box_len) = box_words()?;
     let variant = offset_of!(RecordMirror, variant);
     if variant != offset_of!(BigRecordMirror, variant) {
@@ -203,8 +218,9 @@ fn probe() -> Option<HeapLayout> {
         table_len: off(layout::OBJECTS + vec_len)?,
         flags_ptr: off(layout::FLAGS + vec_ptr)?,
         stride: u32::try_from(size_of::<Option<Object>>()).ok()?,
-        items_ptr: off(offset_of!(ArrayMirror, items) + vec_ptr)?,
-        items_len: off(offset_of!(ArrayMirror, items) + vec_len)?,
+        items_kind: off(offset_of!(ArrayMirror, items) + offset_of!(ItemsMirror, kind))?,
+        items_ptr: off(items + vec_ptr)?,
+        items_len: off(items + vec_len)?,
         fields: off(offset_of!(RecordMirror, fields))?,
         variant: off(variant)?,
         big_ptr: off(offset_of!(BigRecordMirror, fields) + box_ptr)?,
@@ -228,6 +244,7 @@ fn probe() -> Option<HeapLayout> {
     let small = |x: i32| (0..2048).contains(&x);
     if !word_offsets.iter().all(|&x| small(x) && x % 8 == 0)
         || !small(l.variant)
+        || !small(l.items_kind)
         || l.variant % 4 != 0
         || !small(l.closure_func)
         || l.closure_func % 4 != 0
@@ -292,7 +309,9 @@ fn alloc_probe(l: &HeapLayout) -> Option<AllocLayout> {
     let (_, _, items_cap) = vec_words::<u64>()?;
     let off = |x: usize| i32::try_from(x).ok().filter(|x| x % 8 == 0 && *x < 2048);
     let a = AllocLayout {
-        items_cap: off(offset_of!(ArrayMirror, items) + items_cap)?,
+        items_cap: off(offset_of!(ArrayMirror, items)
+            + offset_of!(ItemsMirror, items)
+            + items_cap)?,
         free_ptr: off(layout::FREE + ptr)?,
         free_len: off(layout::FREE + len)?,
         young_ptr: off(layout::YOUNG + ptr)?,
@@ -317,7 +336,10 @@ fn check_alloc(l: &HeapLayout, a: &AllocLayout) -> bool {
     let mut heap = Heap::new();
     let mut items = Vec::with_capacity(8);
     items.extend([5u64, 6, 7]);
-    let array = heap.alloc(Object::Array { refs: false, items });
+    let array = heap.alloc(Object::Array {
+        refs: false,
+        items: Items::Words(items),
+    });
     let entry = layout::entry_address(&heap, array) as *const u8;
     // SAFETY: `items_cap` is the offset of a word of the array's `Vec`
     // (found above), inside its table entry.
@@ -452,10 +474,13 @@ fn record_info() -> tern_vm::heap::GcInfo {
 /// Whether objects of a live heap are where `l` says.
 fn check(l: &HeapLayout) -> bool {
     let mut heap = Heap::new();
-    let items = vec![11u64, 22, 33];
     let array = heap.alloc(Object::Array {
         refs: false,
-        items: items.clone(),
+        items: Items::Words(vec![11u64, 22, 33]),
+    });
+    let flags = heap.alloc(Object::Array {
+        refs: false,
+        items: Items::Bytes(vec![1, 0, 1, 1]),
     });
     let small = heap.alloc_record(5, 6, &[7, 8]);
     let big = heap.alloc_record(9, 10, &[1, 2, 3, 4, 5]);
@@ -475,7 +500,7 @@ fn check(l: &HeapLayout) -> bool {
         let entry = |h: u64| layout::entry_address(&heap, h) as *const u8;
         let table = word(base, l.table_ptr);
         if table != layout::entry_address(&heap, 0)
-            || word(base, l.table_len) != 5
+            || word(base, l.table_len) != 6
             || word(base, l.flags_ptr) != layout::flags_address(&heap)
             || entry(1) as usize - table != l.stride as usize
         {
@@ -486,10 +511,19 @@ fn check(l: &HeapLayout) -> bool {
         let b = entry(big);
         let c = entry(cell);
         let f = entry(closure);
-        let items_at = word(a, l.items_ptr) as *const u64;
+        let bs = entry(flags);
+        let data = |h: u64| match heap.array(h) {
+            Items::Words(v) => v.as_ptr() as usize,
+            Items::Bytes(v) => v.as_ptr() as usize,
+        };
         *a == layout::ARRAY
+            && *a.offset(l.items_kind as isize) == layout::ITEMS_WORDS
             && word(a, l.items_len) == 3
-            && items_at == heap.array(array).as_ptr()
+            && word(a, l.items_ptr) == data(array)
+            && *bs == layout::ARRAY
+            && *bs.offset(l.items_kind as isize) == layout::ITEMS_BYTES
+            && word(bs, l.items_len) == 4
+            && word(bs, l.items_ptr) == data(flags)
             && *r == layout::RECORD
             && u32_at(r, l.variant) == 6
             && word(r, l.fields) == 7

@@ -117,6 +117,8 @@ pub type Entries = [Option<LookedUp>; OBJECT_ENTRIES];
 pub struct LookedUp {
     pub slot: u16,
     pub array: bool,
+    /// An array whose elements are bytes (a `[bool]`: its kind checked).
+    pub bytes: bool,
     pub field: Option<u16>,
     /// With `field`, the struct type of the record in `slot` (the
     /// verifier's, `NO_OWNER` if unknown): only a write to field `field`
@@ -135,6 +137,7 @@ impl LookedUp {
         LookedUp {
             slot,
             array,
+            bytes: false,
             field: None,
             owner: NO_OWNER,
             copy: None,
@@ -149,13 +152,15 @@ impl LookedUp {
     fn only_in(self, c: u16) -> LookedUp {
         LookedUp {
             variant: self.variant,
+            bytes: self.bytes,
             ..LookedUp::slot(c, self.array)
         }
     }
 
-    /// Whether this is the object `slot` holds.
-    pub fn is_in(&self, slot: u16, array: bool) -> bool {
-        self.array == array
+    /// Whether this is the object `slot` holds, looked up as an array
+    /// (of bytes or not) or as a record.
+    pub fn is_in(&self, slot: u16, (array, bytes): (bool, bool)) -> bool {
+        (self.array, self.bytes) == (array, bytes)
             && ((self.field.is_none() && self.slot == slot) || self.copy == Some(slot))
     }
 
@@ -628,9 +633,9 @@ pub trait Masm {
 
     // Objects looked up before (see `access`): only `reuse` keeps track.
     /// The context entry holding the object in `slot` (an array's items,
-    /// else a record's fields), if it is looked up.
-    fn find_object(&self, slot: u16, array: bool) -> Option<u8> {
-        let _ = (slot, array);
+    /// of bytes or not, else a record's fields), if it is looked up.
+    fn find_object(&self, slot: u16, kind: (bool, bool)) -> Option<u8> {
+        let _ = (slot, kind);
         None
     }
     /// The context entry holding the record in field `field` of the

@@ -503,8 +503,8 @@ impl<M: Masm> Masm for Reuse<'_, M> {
         self.outs.insert(label);
         label
     }
-    fn find_object(&self, slot: u16, array: bool) -> Option<u8> {
-        let at = |o: &Option<LookedUp>| o.is_some_and(|o| o.is_in(slot, array));
+    fn find_object(&self, slot: u16, kind: (bool, bool)) -> Option<u8> {
+        let at = |o: &Option<LookedUp>| o.is_some_and(|o| o.is_in(slot, kind));
         self.objects.iter().position(at).map(|i| i as u8)
     }
     fn find_inner(&self, slot: u16, field: u16) -> Option<u8> {

@@ -368,9 +368,10 @@ fn trace(
             fresh |= mark(flags, *owner as u64, work);
             1
         }
-        Object::Array { refs: true, items } => {
-            mark_all(flags, work, watch, &mut fresh, items.iter().copied())?
-        }
+        Object::Array {
+            refs: true,
+            items: Items::Words(items),
+        } => mark_all(flags, work, watch, &mut fresh, items.iter().copied())?,
         Object::Map(m) if m.val_refs => {
             mark_all(flags, work, watch, &mut fresh, m.entries.values())?
         }
@@ -461,7 +462,7 @@ mod tests {
         let b = h.alloc_str("dropped");
         let arr = h.alloc(Object::Array {
             refs: true,
-            items: vec![a],
+            items: Items::Words(vec![a]),
         });
         gc(&mut h, &[arr], Collection::Minor);
         assert_eq!(h.live_objects(), 2);
@@ -476,7 +477,7 @@ mod tests {
         let mut h = Heap::new();
         let arr = h.alloc(Object::Array {
             refs: false,
-            items: vec![],
+            items: Items::Words(vec![]),
         });
         for i in 0..100 {
             let need = h.array_push_need(arr);
@@ -509,13 +510,13 @@ mod tests {
                 .map(|_| {
                     h.alloc(Object::Array {
                         refs: false,
-                        items: Vec::with_capacity(7),
+                        items: Items::Words(Vec::with_capacity(7)),
                     })
                 })
                 .collect();
             h.alloc(Object::Array {
                 refs: true,
-                items: live,
+                items: Items::Words(live),
             })
         };
         // Live data of 96% of the limit.
@@ -564,7 +565,7 @@ mod tests {
         }
         let root = h.alloc(Object::Array {
             refs: true,
-            items: keep.clone(),
+            items: Items::Words(keep.clone()),
         });
         let r = h.collect(&[root], &no_info(), Collection::Major, &expired);
         assert_eq!(r, Err(Stop::Timeout));
@@ -649,7 +650,7 @@ mod tests {
         let mut h = Heap::new();
         let arr = h.alloc(Object::Array {
             refs: true,
-            items: vec![],
+            items: Items::Words(vec![]),
         });
         let cell = h.alloc(Object::Cell {
             is_ref: true,
@@ -664,7 +665,7 @@ mod tests {
         h.set_cell(cell, s2);
         gc(&mut h, &[arr, cell], Collection::Minor);
         assert_eq!(h.live_objects(), 4);
-        assert_eq!(h.str(h.array(arr)[0]), "in array");
+        assert_eq!(h.str(h.array(arr).get(0)), "in array");
         assert_eq!(h.str(h.cell(cell)), "in cell");
         // The young objects are aged, not old: the old ones that refer to
         // them stay remembered, so the next minor finds them again, without
@@ -672,7 +673,7 @@ mod tests {
         assert_eq!(h.remembered.len(), 2);
         gc(&mut h, &[], Collection::Minor);
         assert_eq!(h.live_objects(), 4);
-        assert_eq!(h.str(h.array(arr)[0]), "in array");
+        assert_eq!(h.str(h.array(arr).get(0)), "in array");
         // Now they are old, and the remembered set is empty again.
         assert!(h.remembered.is_empty());
         gc(&mut h, &[], Collection::Minor);
@@ -690,7 +691,7 @@ mod tests {
             while let Some(x) = work.pop() {
                 if seen.insert(x) {
                     // Panics on a freed handle: the failure this looks for.
-                    work.extend(h.array(x).iter().copied());
+                    work.extend(h.array(x).iter());
                 }
             }
             seen.into_iter().collect()
@@ -711,7 +712,7 @@ mod tests {
                     0..=2 => {
                         let a = h.alloc(Object::Array {
                             refs: true,
-                            items: vec![],
+                            items: Items::Words(vec![]),
                         });
                         match live.is_empty() || next(3) == 0 {
                             true => roots.push(a),
@@ -726,7 +727,7 @@ mod tests {
                         let a = live[next(live.len())];
                         if !h.array(a).is_empty() {
                             let k = next(h.array(a).len());
-                            h.array_mut(a)[k] = live[next(live.len())];
+                            h.array_mut(a).set(k, live[next(live.len())]);
                         }
                     }
                     7 if !roots.is_empty() => {

@@ -36,7 +36,10 @@
 use compact_str::CompactString;
 
 mod gc;
+mod items;
 mod maps;
+
+pub use items::Items;
 
 use maps::Found;
 
@@ -94,7 +97,7 @@ pub enum Object {
     } = layout::STR_REF,
     Array {
         refs: bool,
-        items: Vec<u64>,
+        items: Items,
     } = layout::ARRAY,
     /// Boxed: a map is large, and keeping it out of line keeps every
     /// other object small.
@@ -182,13 +185,20 @@ impl Object {
             + match self {
                 Object::Str { text, .. } => text_bytes(text),
                 Object::StrRef { .. } | Object::Cell { .. } => 0,
-                Object::Array { items, .. } => 8 * items.capacity(),
+                Object::Array { items, .. } => items.heap_bytes(),
                 Object::Map(m) => MAP_HEADER_BYTES + m.entries.heap_bytes(),
                 Object::Record { len, .. } => 8 * *len as usize,
                 Object::BigRecord { fields, .. } => 8 * fields.len(),
                 Object::Closure { captures, .. } => 8 * captures.len(),
             }
     }
+}
+
+/// Accounted bytes of an array of bytes (`[bool]`) or not, of capacity
+/// `len`: what [`Object::size`] says of one.
+#[inline]
+pub fn array_bytes(bytes: bool, len: usize) -> usize {
+    OBJECT_BYTES + if bytes { len } else { 8 * len }
 }
 
 /// Accounted bytes of a record (struct or enum value) of `fields` fields:
@@ -348,6 +358,10 @@ pub mod layout {
     pub const CLOSURE: u8 = 6;
     pub const CELL: u8 = 7;
 
+    /// The kinds of an array's [`super::Items`].
+    pub const ITEMS_WORDS: u8 = 0;
+    pub const ITEMS_BYTES: u8 = 1;
+
     /// Offset in [`Heap`] of the object table, a `Vec<Option<Object>>`
     /// indexed by handle.
     pub const OBJECTS: usize = std::mem::offset_of!(Heap, objects);
@@ -466,11 +480,11 @@ impl Heap {
     }
 
     /// An array of `items` (capacity exactly their number), of references
-    /// or not: `NewArray`.
-    pub fn alloc_array_of(&mut self, refs: bool, items: &[u64]) -> u64 {
+    /// or not, of bytes (`[bool]`) or not: `NewArray`.
+    pub fn alloc_array_of(&mut self, refs: bool, bytes: bool, items: &[u64]) -> u64 {
         self.alloc(Object::Array {
             refs,
-            items: items.to_vec(),
+            items: Items::of(bytes, items.to_vec()),
         })
     }
 
@@ -624,7 +638,7 @@ impl Heap {
     }
 
     #[inline]
-    pub fn array(&self, h: u64) -> &Vec<u64> {
+    pub fn array(&self, h: u64) -> &Items {
         match self.get(h) {
             Object::Array { items, .. } => items,
             _ => bad_handle(h, "array"),
@@ -632,7 +646,7 @@ impl Heap {
     }
 
     #[inline]
-    pub fn array_mut(&mut self, h: u64) -> &mut Vec<u64> {
+    pub fn array_mut(&mut self, h: u64) -> &mut Items {
         match self.get_mut(h) {
             Object::Array { items, .. } => items,
             _ => bad_handle(h, "array"),
@@ -738,7 +752,7 @@ impl Heap {
         if items.len() < items.capacity() {
             0
         } else {
-            8 * (grown_capacity(items.capacity()) - items.capacity())
+            items.width() * (grown_capacity(items.capacity()) - items.capacity())
         }
     }
 
@@ -747,22 +761,37 @@ impl Heap {
     pub fn array_extend_need(&self, h: u64, n: usize) -> usize {
         let items = self.array(h);
         let cap = extended_capacity(items.capacity(), items.len() + n);
-        8 * (cap - items.capacity())
+        items.width() * (cap - items.capacity())
     }
 
-    /// Appends `values` to array `h`, doubling its capacity as often as
-    /// that needs. Fails only if the host cannot allocate the capacity.
-    pub fn array_extend(&mut self, h: u64, values: &[u64]) -> Result<(), Stop> {
+    /// Makes room in array `h` for `n` more elements, doubling its
+    /// capacity as often as that needs. Fails only if the host cannot
+    /// allocate the capacity.
+    fn array_room(&mut self, h: u64, n: usize) -> Result<(), Stop> {
         let items = self.array_mut(h);
-        let cap = items.capacity();
-        let new_cap = extended_capacity(cap, items.len() + values.len());
+        let (cap, len) = (items.capacity(), items.len());
+        let new_cap = extended_capacity(cap, len + n);
         if new_cap > cap {
-            items
-                .try_reserve_exact(new_cap - items.len())
-                .map_err(|_| Stop::HostMemory)?;
+            items.try_reserve_exact(new_cap - len)?;
+            let width = items.width();
+            self.grow(width * (new_cap - cap));
         }
-        items.extend_from_slice(values);
-        self.grow(8 * (new_cap - cap));
+        Ok(())
+    }
+
+    /// Appends `values` to array `h` (see [`Heap::array_room`]).
+    pub fn array_extend(&mut self, h: u64, values: &[u64]) -> Result<(), Stop> {
+        self.array_room(h, values.len())?;
+        self.array_mut(h).extend_words(values);
+        Ok(())
+    }
+
+    /// Appends the elements of array `b` to array `a` (see
+    /// [`Heap::array_room`]); `a` may be `b`.
+    pub fn array_append(&mut self, a: u64, b: u64) -> Result<(), Stop> {
+        let more = self.array(b).clone();
+        self.array_room(a, more.len())?;
+        self.array_mut(a).extend_from(&more);
         Ok(())
     }
 
@@ -771,14 +800,9 @@ impl Heap {
     /// capacity.
     #[inline]
     pub fn array_push(&mut self, h: u64, v: u64) -> Result<(), Stop> {
-        let items = self.array_mut(h);
+        let items = self.array(h);
         if items.len() == items.capacity() {
-            let cap = items.capacity();
-            let new_cap = grown_capacity(cap);
-            items
-                .try_reserve_exact(new_cap - items.len())
-                .map_err(|_| Stop::HostMemory)?;
-            self.grow(8 * (new_cap - cap));
+            self.array_room(h, 1)?;
         }
         self.array_mut(h).push(v);
         Ok(())
@@ -794,7 +818,8 @@ impl Heap {
         if cap > 16 && items.len() * 4 <= cap {
             items.shrink_to(cap / 2);
             let new_cap = items.capacity();
-            self.shrink(8 * (cap - new_cap));
+            let width = items.width();
+            self.shrink(width * (cap - new_cap));
         }
         Some(v)
     }

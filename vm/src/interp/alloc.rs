@@ -8,7 +8,7 @@
 //! anything, and returns the new stack pointer.
 
 use super::{Vm, NO_UNIT};
-use crate::heap::OBJECT_BYTES;
+use crate::heap::{array_bytes, OBJECT_BYTES};
 use crate::module::TypeId;
 use crate::stack::ValueStack;
 use crate::trap::{Trap, TrapKind};
@@ -26,11 +26,12 @@ impl Vm<'_> {
         // No work units: each element was pushed by an instruction of its
         // own, which paid for copying it.
         let len = len as usize;
-        self.reserve(stack, OBJECT_BYTES + 8 * len)?;
+        let bytes = self.prog.byte_items(ty);
+        self.reserve(stack, array_bytes(bytes, len))?;
         let at = sp - len;
         stack[at] = self
             .heap
-            .alloc_array_of(self.prog.holds_refs(ty), &stack[at..sp]);
+            .alloc_array_of(self.prog.holds_refs(ty), bytes, &stack[at..sp]);
         Ok(at + 1)
     }
 

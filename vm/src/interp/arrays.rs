@@ -8,7 +8,7 @@
 
 use super::ops::unreachable_op;
 use super::Vm;
-use crate::heap::{Object, OBJECT_BYTES};
+use crate::heap::{array_bytes, Items, Object};
 use crate::limits::CHUNK_ELEMENTS;
 use crate::limits::{Stop, Watch, CHUNK_BYTES};
 use crate::module::{TypeDesc, TypeId};
@@ -51,7 +51,7 @@ impl Vm<'_> {
             self.heap
                 .array(a)
                 .iter()
-                .fold(0usize, |t, &s| t.saturating_add(self.heap.str(s).len()))
+                .fold(0usize, |t, s| t.saturating_add(self.heap.str(s).len()))
         } else {
             0
         };
@@ -73,7 +73,16 @@ impl Vm<'_> {
                 }
             }
         };
-        let sorted = merge_sort(&mut items, less, watch);
+        let sorted = match &mut items {
+            Items::Words(v) => merge_sort(v, less, watch),
+            // A stable sort of bools: the falses, then the trues.
+            Items::Bytes(v) => {
+                let falses = v.iter().filter(|&&b| b == 0).count();
+                v[..falses].fill(0);
+                v[falses..].fill(1);
+                Ok(())
+            }
+        };
         *self.heap.array_mut(a) = items;
         if let Err(s) = sorted {
             return Err(self.stopped(s));
@@ -108,7 +117,7 @@ impl Vm<'_> {
         let prog = Arc::clone(&self.prog);
         let mut walk = self.walk::<METER>(prog.module(), usize::MAX);
         let mut found = Ok(-1i64);
-        for (k, &x) in self.heap.array(a).iter().enumerate() {
+        for (k, x) in self.heap.array(a).iter().enumerate() {
             match walk.equal(elem, x, v, 0) {
                 Ok(true) => {
                     found = Ok(k as i64);
@@ -145,8 +154,8 @@ impl Vm<'_> {
             }
         };
         self.charge::<METER>(0, range.len())?;
-        self.reserve(stack, OBJECT_BYTES + 8 * range.len())?;
-        let items = self.heap.array(a)[range].to_vec();
+        self.reserve(stack, array_bytes(self.prog.byte_items(ty), range.len()))?;
+        let items = self.heap.array(a).slice(range);
         stack[sp - 3] = self.heap.alloc(Object::Array {
             refs: self.prog.holds_refs(ty),
             items,
@@ -169,7 +178,7 @@ impl Vm<'_> {
         let r = self.heap.array_push(a, v);
         self.watched(r)?;
         // Pushed last, then rotated into place.
-        self.heap.array_mut(a)[at..].rotate_right(1);
+        self.heap.array_mut(a).rotate_last_to(at);
         Ok(sp - 3)
     }
 
@@ -198,9 +207,7 @@ impl Vm<'_> {
         self.charge::<METER>(0, more)?;
         let need = self.heap.array_extend_need(a, more);
         self.reserve(stack, need)?;
-        // A copy first: `b` may be `a` itself.
-        let values = self.heap.array(b).clone();
-        let r = self.heap.array_extend(a, &values);
+        let r = self.heap.array_append(a, b);
         self.watched(r)?;
         Ok(sp - 2)
     }

@@ -11,7 +11,7 @@
 use super::ops::unreachable_op;
 use super::Vm;
 use crate::builtins::{eval_number, simple_case, Builtin};
-use crate::heap::{str_size, Object, OBJECT_BYTES};
+use crate::heap::{str_size, Items, Object, OBJECT_BYTES};
 use crate::limits::{Stop, Watch, CHUNK_BYTES};
 use crate::module::TypeId;
 use crate::stack::ValueStack;
@@ -266,7 +266,7 @@ impl Vm<'_> {
         }
         stack[sp - 1] = self.heap.alloc(Object::Array {
             refs: self.prog.holds_refs(ty),
-            items,
+            items: Items::Words(items),
         });
         Ok(sp)
     }
@@ -395,7 +395,7 @@ impl Vm<'_> {
         }
         stack[sp - 3] = self.heap.alloc(Object::Array {
             refs: self.prog.holds_refs(ty),
-            items,
+            items: Items::Words(items),
         });
         Ok(sp - 2)
     }

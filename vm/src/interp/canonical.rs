@@ -230,7 +230,7 @@ impl Vm<'_> {
                 let i = pop!();
                 let items = self.heap.array(top!());
                 let k = element!(trap, items, i);
-                top!() = items[k];
+                top!() = items.get(k);
             }
             Instr::ASet {} => {
                 let v = pop!();
@@ -238,7 +238,7 @@ impl Vm<'_> {
                 let a = pop!();
                 let items = self.heap.array_mut(a);
                 let k = element!(trap, items, i);
-                items[k] = v;
+                items.set(k, v);
             }
             Instr::APush {} => call_op!(op_array_push),
             Instr::APop {} => call_op!(op_array_pop),

@@ -551,23 +551,23 @@ impl Vm<'_> {
                     let v = r!(v);
                     self.heap.set_field(r!(o), f as usize, v);
                 }
-                Op::AGet { d, a, i } => {
+                Op::AGet { d, a, i, .. } => {
                     let items = self.heap.array(r!(a));
                     let k = element!(trap, items, r!(i));
-                    r!(d) = items[k];
+                    r!(d) = items.get(k);
                 }
-                Op::ASet { a, i, v } => {
+                Op::ASet { a, i, v, .. } => {
                     let v = r!(v);
                     let items = self.heap.array_mut(r!(a));
                     let k = element!(trap, items, r!(i));
-                    items[k] = v;
+                    items.set(k, v);
                 }
-                Op::ASetImm { a, i, v } => {
+                Op::ASetImm { a, i, v, .. } => {
                     let items = self.heap.array_mut(r!(a));
                     let k = element!(trap, items, r!(i));
-                    items[k] = v as i64 as u64;
+                    items.set(k, v as i64 as u64);
                 }
-                Op::ALen { d, a } => r!(d) = self.heap.array(r!(a)).len() as u64,
+                Op::ALen { d, a, .. } => r!(d) = self.heap.array(r!(a)).len() as u64,
                 Op::SLen { d, s } => r!(d) = self.heap.str(r!(s)).len() as u64,
                 Op::SByte { d, s, i } => {
                     let bytes = self.heap.str(r!(s)).as_bytes();

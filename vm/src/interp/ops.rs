@@ -12,7 +12,9 @@
 //! part of the work that grows with its data.
 
 use super::Vm;
-use crate::heap::{new_text, str_size, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES};
+use crate::heap::{
+    array_bytes, new_text, str_size, Items, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES,
+};
 use crate::host::Value;
 use crate::limits::{work_units, Stop, CHUNK_BYTES, CHUNK_ELEMENTS, ELEMENTS_PER_UNIT};
 use crate::map::Lookup;
@@ -139,7 +141,7 @@ impl Vm<'_> {
         self.reserve(stack, OBJECT_BYTES)?;
         let pieces = self.heap.alloc(Object::Array {
             refs: true,
-            items: Vec::new(),
+            items: Items::default(),
         });
         let mark = self.pinned.len();
         self.pinned.push(pieces);
@@ -323,8 +325,10 @@ impl Vm<'_> {
         }
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         self.charge::<METER>(0, n)?;
-        self.reserve(stack, n.saturating_mul(8).saturating_add(OBJECT_BYTES))?;
-        let mut items: Vec<u64> = Vec::new();
+        let bytes = self.prog.byte_items(ty);
+        let width = if bytes { 1 } else { 8 };
+        self.reserve(stack, n.saturating_mul(width).saturating_add(OBJECT_BYTES))?;
+        let mut items = Items::of(bytes, Vec::new());
         if items.try_reserve_exact(n).is_err() {
             let msg = format!("out of memory: the host cannot allocate an array of {n} elements");
             return Err(self.fail(TrapKind::OutOfMemory, msg));
@@ -332,7 +336,7 @@ impl Vm<'_> {
         let v = stack[sp - 2];
         while items.len() < n {
             let k = (n - items.len()).min(CHUNK_BYTES);
-            items.extend(std::iter::repeat_n(v, k));
+            items.extend_repeat(v, k);
             if items.len() < n {
                 let r = self.watch.check();
                 self.watched(r)?;
@@ -509,7 +513,8 @@ impl Vm<'_> {
         }
         // A unit for each key string made: each is a new object.
         self.charge::<METER>(text, objects * ELEMENTS_PER_UNIT)?;
-        self.reserve(stack, OBJECT_BYTES + 8 * n + strs)?;
+        let bytes = self.prog.byte_items(ty);
+        self.reserve(stack, array_bytes(bytes, n) + strs)?;
         let mut items = Vec::with_capacity(n);
         for i in 0..n {
             let slot = match self.heap.map(mh).nth(i) {
@@ -527,7 +532,7 @@ impl Vm<'_> {
         }
         stack[sp - 1] = self.heap.alloc(Object::Array {
             refs: self.prog.holds_refs(ty),
-            items,
+            items: Items::of(bytes, items),
         });
         Ok(sp)
     }

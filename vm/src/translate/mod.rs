@@ -411,6 +411,14 @@ impl<'a> Translator<'a> {
             .unwrap_or(crate::verify::NO_OWNER)
     }
 
+    /// Whether element access `i` is to a `[bool]`, whose elements are
+    /// bytes (see `FuncInfo::owners`).
+    fn bytes(&self, i: usize) -> bool {
+        let t = self.owner(i);
+        t != crate::verify::NO_OWNER
+            && matches!(self.module.types.get(t as usize), Some(TypeDesc::Array(e)) if *e == crate::module::BOOL)
+    }
+
     fn int_of(&self, v: Val) -> Option<i32> {
         match v {
             Val::Int(v) => Some(v),
@@ -578,7 +586,10 @@ impl<'a> Translator<'a> {
             I2F {} => self.unary(i, |d, a| Op::I2F { d, a }),
             F2I {} => self.unary(i, |d, a| Op::F2I { d, a }),
             BNot {} => self.unary(i, |d, a| Op::BNot { d, a }),
-            ALen {} => self.unary(i, |d, a| Op::ALen { d, a }),
+            ALen {} => {
+                let bytes = self.bytes(i);
+                self.unary(i, |d, a| Op::ALen { d, a, bytes })
+            }
             SLen {} => self.unary(i, |d, s| Op::SLen { d, s }),
             EnumTag {} => self.unary(i, |d, s| Op::EnumTag { d, s }),
             CellGet {} => self.unary(i, |d, c| Op::CellGet { d, c }),
@@ -593,7 +604,18 @@ impl<'a> Translator<'a> {
                 let idx = self.slot(h - 1, i);
                 let a = self.slot(h - 2, i);
                 let d = self.own(h - 2) as Slot;
-                self.produce(h - 2, Op::AGet { d, a, i: idx }, 1, i);
+                let bytes = self.bytes(i);
+                self.produce(
+                    h - 2,
+                    Op::AGet {
+                        d,
+                        a,
+                        i: idx,
+                        bytes,
+                    },
+                    1,
+                    i,
+                );
             }
             SByte {} => {
                 let idx = self.slot(h - 1, i);
@@ -605,12 +627,19 @@ impl<'a> Translator<'a> {
                 let constant = self.int_of(self.get(h - 1));
                 let idx = self.slot(h - 2, i);
                 let a = self.slot(h - 3, i);
+                let bytes = self.bytes(i);
                 let op = match constant {
-                    Some(v) => Op::ASetImm { a, i: idx, v },
+                    Some(v) => Op::ASetImm {
+                        a,
+                        i: idx,
+                        v,
+                        bytes,
+                    },
                     None => Op::ASet {
                         a,
                         i: idx,
                         v: self.slot(h - 1, i),
+                        bytes,
                     },
                 };
                 self.emit(op, 1, i);

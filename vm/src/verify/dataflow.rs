@@ -431,13 +431,15 @@ impl Analysis<'_> {
             }
             let before = s.stack.len();
             self.heights[i] = before as u32;
-            // The struct a field access's object is of (`step` checks it
-            // is one). A type number that does not fit below `NO_OWNER`
+            // The struct a field access's object is of, the array type
+            // of an element access's or length's (`step` checks it is
+            // one). A type number that does not fit below `NO_OWNER`
             // (there may be a few past 2^16) is recorded as not known:
             // cut down, two structs could share a number.
             let object = match ins {
-                Instr::GetField { .. } => before.checked_sub(1),
-                Instr::SetField { .. } => before.checked_sub(2),
+                Instr::GetField { .. } | Instr::ALen {} => before.checked_sub(1),
+                Instr::SetField { .. } | Instr::AGet {} => before.checked_sub(2),
+                Instr::ASet {} => before.checked_sub(3),
                 _ => None,
             };
             if let Some(&t) = object.and_then(|k| s.stack.get(k)) {
