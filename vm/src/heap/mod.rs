@@ -779,15 +779,16 @@ impl Heap {
         Ok(())
     }
 
-    /// Appends `values` to array `h` (see [`Heap::array_room`]).
+    /// Appends `values` to array `h`, doubling its capacity as often as
+    /// that needs. Fails only if the host cannot allocate the capacity.
     pub fn array_extend(&mut self, h: u64, values: &[u64]) -> Result<(), Stop> {
         self.array_room(h, values.len())?;
         self.array_mut(h).extend_words(values);
         Ok(())
     }
 
-    /// Appends the elements of array `b` to array `a` (see
-    /// [`Heap::array_room`]); `a` may be `b`.
+    /// Appends the elements of array `b` to array `a` (as
+    /// [`Heap::array_extend`] does); `a` may be `b`.
     pub fn array_append(&mut self, a: u64, b: u64) -> Result<(), Stop> {
         let more = self.array(b).clone();
         self.array_room(a, more.len())?;
