@@ -775,7 +775,14 @@ fn words(n: int) -> int { let a = [0; n]; return len(a); }
         (1_000_048..1_000_048 + 4096).contains(&peak),
         "peak heap {peak}"
     );
-    let mut inst = instance(src, limits);
+    let mut inst = instance(src, limits.clone());
     let t = trap_of(inst.call("words", &[Value::Int(140_000)]));
     assert_eq!(t.kind, TrapKind::OutOfMemory, "8 bytes an int");
+    // Copied in from the host, the same: 300,000 bools fit in 1 MiB.
+    let src =
+        "fn trues(xs: [bool]) -> int { var n = 0; for x in xs { if x { n += 1; } } return n; }";
+    let mut inst = instance(src, limits);
+    let xs: Vec<Value> = (0..300_000).map(|i| Value::Bool(i % 3 == 0)).collect();
+    let r = inst.call("trues", &[Value::Array(xs)]);
+    assert_eq!(r.unwrap(), Value::Int(100_000));
 }

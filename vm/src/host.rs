@@ -270,9 +270,10 @@ fn size_in(
             *text = text.saturating_add(s.len());
         }
         (TypeDesc::Array(e), Value::Array(items)) => {
+            let width = if *e == crate::module::BOOL { 1 } else { 8 };
             add(
                 bytes,
-                OBJECT_BYTES.saturating_add(items.len().saturating_mul(8)),
+                OBJECT_BYTES.saturating_add(items.len().saturating_mul(width)),
             );
             *elements = elements.saturating_add(items.len());
             for x in items {

@@ -301,12 +301,13 @@ pub(crate) fn emit<M: Masm>(
     use Reg::{A, B, C};
     match access {
         Access::Element { d, a, i, bytes } => {
-            data(m, l, widest, a, (true, bytes, false), None, miss);
+            data(m, l, widest, a, (true, bytes, false, d != a), None, miss);
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
             if bytes {
-                // Bytes are never kept in registers (`reuse` keeps
-                // words): read each time.
+                // Read each time: `reuse` keeps words read through
+                // `read_to`, never bytes (the value read goes to `d` as
+                // any result does).
                 m.add_scaled(C, A, 1);
                 m.load_narrow(A, C, 0, 1);
                 m.store(d, A);
@@ -315,7 +316,7 @@ pub(crate) fn emit<M: Masm>(
             }
         }
         Access::SetElement { a, i, v, bytes } => {
-            data(m, l, widest, a, (true, bytes, true), None, miss);
+            data(m, l, widest, a, (true, bytes, true, true), None, miss);
             m.load(A, i);
             m.branch_if(B, Test::Ule, Operand::Reg(A), miss);
             match (v, bytes) {
@@ -333,7 +334,7 @@ pub(crate) fn emit<M: Masm>(
             }
         }
         Access::Length { d, a, bytes } => {
-            data(m, l, widest, a, (true, bytes, false), None, miss);
+            data(m, l, widest, a, (true, bytes, false, d != a), None, miss);
             m.store(d, B);
         }
         Access::Field {
@@ -350,13 +351,14 @@ pub(crate) fn emit<M: Masm>(
                 m.load_word_to(d, C, 8 * g as i32);
             }
             None => {
-                let known = data(m, l, widest, o, (false, false, false), Some(f), miss);
+                let through = (false, false, false, d != o);
+                let known = data(m, l, widest, o, through, Some(f), miss);
                 has_field(m, known, f, miss);
                 m.load_word_to(d, C, 8 * f as i32);
             }
         },
         Access::SetField { o, f, v, ty } => {
-            let known = data(m, l, widest, o, (false, false, true), Some(f), miss);
+            let known = data(m, l, widest, o, (false, false, true, true), Some(f), miss);
             has_field(m, known, f, miss);
             m.store_slot_to(C, Word::At(8 * f as i32), v, A);
             m.field_written(ty, f);
@@ -390,7 +392,7 @@ pub(crate) fn emit<M: Masm>(
                         variant: Some(variant),
                         ..widest.named(s, (false, false))
                     };
-                    remember(m, l, widest, name, false, miss)
+                    remember(m, l, widest, name, (false, d != s), miss)
                 }
             };
             has_field(m, known, f, miss);
@@ -433,7 +435,7 @@ fn data<M: Masm>(
     l: &HeapLayout,
     widest: &Widest,
     slot: u16,
-    (array, bytes, write): (bool, bool, bool),
+    (array, bytes, write, keep): (bool, bool, bool, bool),
     f: Option<u16>,
     miss: M::Label,
 ) -> u32 {
@@ -441,18 +443,19 @@ fn data<M: Masm>(
     if let Some(i) = m.find_object(slot, kind) {
         return from_entry(m, i, write, f);
     }
-    remember(m, l, widest, widest.named(slot, kind), write, miss)
+    remember(m, l, widest, widest.named(slot, kind), (write, keep), miss)
 }
 
 /// Looks up the object `name` names (checked for its claims: the fields,
-/// the variant) into a new context entry, as `data` says; the words of
-/// its data known to be there.
+/// the variant) into a new context entry, as `data` says, unless not
+/// `keep` (the access overwrites the slot it went through, which would
+/// forget the entry at once); the words of its data known to be there.
 fn remember<M: Masm>(
     m: &mut M,
     l: &HeapLayout,
     widest: &Widest,
     name: LookedUp,
-    write: bool,
+    (write, keep): (bool, bool),
     miss: M::Label,
 ) -> u32 {
     let claims = (name.words, name.variant);
@@ -464,7 +467,7 @@ fn remember<M: Masm>(
         claims,
         miss,
     );
-    if let Some(i) = m.new_object() {
+    if let Some(i) = keep.then(|| m.new_object()).flatten() {
         fill(m, l, i, write, widest.stored(&name));
         m.note_object(i, name);
     }
@@ -526,7 +529,7 @@ fn inner<M: Masm>(
 ) -> u32 {
     use Reg::{A, C};
     if keep.is_some() || m.find_inner(o, f).is_none() {
-        let known = data(m, l, widest, o, (false, false, false), Some(f), miss);
+        let known = data(m, l, widest, o, (false, false, false, true), Some(f), miss);
         has_field(m, known, f, miss);
         m.load_word(A, C, 8 * f as i32);
         if let Some(keep) = keep {

@@ -412,11 +412,9 @@ impl<'a> Translator<'a> {
     }
 
     /// Whether element access `i` is to a `[bool]`, whose elements are
-    /// bytes (see `FuncInfo::owners`).
+    /// bytes (see `FuncInfo::byte_elements`).
     fn bytes(&self, i: usize) -> bool {
-        let t = self.owner(i);
-        t != crate::verify::NO_OWNER
-            && matches!(self.module.types.get(t as usize), Some(TypeDesc::Array(e)) if *e == crate::module::BOOL)
+        self.info.byte_elements.get(i).copied().unwrap_or(false)
     }
 
     fn int_of(&self, v: Val) -> Option<i32> {

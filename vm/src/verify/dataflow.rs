@@ -135,6 +135,8 @@ struct Analysis<'a> {
     heights: Vec<u32>,
     /// The struct type each field access reached reads or writes a field of.
     owners: Vec<u16>,
+    /// Whether each element access or length reached is of a `[bool]`.
+    byte_elements: Vec<bool>,
     work: u64,
     limit: u64,
     /// Cells of the states kept.
@@ -177,6 +179,7 @@ pub(super) fn verify_function(
         max_seen: 0,
         heights: vec![NONE; f.code.len()],
         owners: vec![NO_OWNER; f.code.len()],
+        byte_elements: vec![false; f.code.len()],
         work: 0,
         limit,
         cells: 0,
@@ -287,6 +290,7 @@ impl Analysis<'_> {
             max_stack: self.max_seen as u32,
             heights: std::mem::take(&mut self.heights),
             owners: std::mem::take(&mut self.owners),
+            byte_elements: std::mem::take(&mut self.byte_elements),
         })
     }
 
@@ -431,19 +435,28 @@ impl Analysis<'_> {
             }
             let before = s.stack.len();
             self.heights[i] = before as u32;
-            // The struct a field access's object is of, the array type
-            // of an element access's or length's (`step` checks it is
-            // one). A type number that does not fit below `NO_OWNER`
+            // The struct a field access's object is of (`step` checks it
+            // is one). A type number that does not fit below `NO_OWNER`
             // (there may be a few past 2^16) is recorded as not known:
             // cut down, two structs could share a number.
             let object = match ins {
-                Instr::GetField { .. } | Instr::ALen {} => before.checked_sub(1),
-                Instr::SetField { .. } | Instr::AGet {} => before.checked_sub(2),
-                Instr::ASet {} => before.checked_sub(3),
+                Instr::GetField { .. } => before.checked_sub(1),
+                Instr::SetField { .. } => before.checked_sub(2),
                 _ => None,
             };
             if let Some(&t) = object.and_then(|k| s.stack.get(k)) {
                 self.owners[i] = owner_of(t);
+            }
+            // Whether an element access's or length's array is a `[bool]`
+            // (whose elements are bytes: `step` checks it is an array).
+            let array = match ins {
+                Instr::ALen {} => before.checked_sub(1),
+                Instr::AGet {} => before.checked_sub(2),
+                Instr::ASet {} => before.checked_sub(3),
+                _ => None,
+            };
+            if let Some(&t) = array.and_then(|k| s.stack.get(k)) {
+                self.byte_elements[i] = self.m.ty(t) == &TypeDesc::Array(BOOL);
             }
             self.ctx
                 .step(&mut s, ins)

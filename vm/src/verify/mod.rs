@@ -120,16 +120,18 @@ pub struct FuncInfo {
     /// no path reaches), for translation.
     pub heights: Vec<u32>,
     /// For each `field.get` and `field.set` reached, the struct type whose
-    /// field it reads or writes, and for each `array.get`, `array.set`
-    /// and `array.len`, the array type ([`NO_OWNER`] elsewhere, and for
-    /// a type number that does not fit below it): compiled code knows a
-    /// write to a field of one struct leaves every other struct's fields
-    /// as they were, and which arrays' elements are bytes (`[bool]`).
+    /// field it reads or writes ([`NO_OWNER`] elsewhere, and for a type
+    /// number that does not fit below it): compiled code knows a write to
+    /// a field of one struct leaves every other struct's fields as they
+    /// were.
     pub owners: Vec<u16>,
+    /// For each `array.get`, `array.set` and `array.len` reached, whether
+    /// its array is a `[bool]`, whose elements are bytes (see
+    /// `heap::Items`): compiled code reads and writes them as bytes.
+    pub byte_elements: Vec<bool>,
 }
 
-/// [`FuncInfo::owners`] of an instruction that is no field or element
-/// access.
+/// [`FuncInfo::owners`] of an instruction that is no field access.
 pub const NO_OWNER: u16 = u16::MAX;
 
 impl FuncInfo {
