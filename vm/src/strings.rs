@@ -173,6 +173,17 @@ pub fn next_piece_watched(
     pos: usize,
     watch: &Watch,
 ) -> Result<Option<Piece>, Stop> {
+    if let &[b] = sep.as_bytes() {
+        // A one-byte separator (ASCII) ending a short piece: found by a
+        // plain scan of the piece's first bytes, before any window of a
+        // watched search is worked out (that cost more than the scan
+        // when splitting a long text into short pieces).
+        const SHORT: usize = 64;
+        let head = &text.as_bytes()[pos..text.len().min(pos + SHORT)];
+        if let Some(i) = head.iter().position(|&x| x == b) {
+            return Ok(Some((pos..pos + i, Some(pos + i + 1))));
+        }
+    }
     if sep.is_empty() || text.len() - pos <= CHUNK_BYTES {
         return Ok(next_piece(text, sep, pos));
     }
@@ -538,6 +549,37 @@ mod tests {
             next_piece_watched("a,b", ",", 0, &expired()),
             Ok(Some((0..1, Some(2))))
         );
+    }
+
+    #[test]
+    fn watched_pieces_agree_with_str_split() {
+        // Short pieces (found by the head scan), pieces longer than it,
+        // one longer than a chunk, non-ASCII text beside the separators,
+        // an empty piece and an empty last one; watched and not.
+        let mut text = String::new();
+        for i in 0..3000 {
+            text.push_str(&"é".repeat(i % 7));
+            text.push_str(&"x".repeat(i % 150));
+            text.push(',');
+        }
+        text.push_str(&"y".repeat(CHUNK_BYTES + 5));
+        text.push_str(",,ü,");
+        let far = Watch {
+            deadline: Some(Instant::now() + Duration::from_secs(3600)),
+            interrupt: None,
+        };
+        for watch in [&Watch::IDLE, &far] {
+            let mut got = Vec::new();
+            let mut pos = 0;
+            while let Some((r, next)) = next_piece_watched(&text, ",", pos, watch).unwrap() {
+                got.push(&text[r]);
+                match next {
+                    Some(n) => pos = n,
+                    None => break,
+                }
+            }
+            assert_eq!(got, text.split(',').collect::<Vec<_>>());
+        }
     }
 
     #[test]
