@@ -270,7 +270,7 @@ fn size_in(
             *text = text.saturating_add(s.len());
         }
         (TypeDesc::Array(e), Value::Array(items)) => {
-            let width = if *e == crate::module::BOOL { 1 } else { 8 };
+            let width = crate::heap::element_bytes(*e == crate::module::BOOL);
             add(
                 bytes,
                 OBJECT_BYTES.saturating_add(items.len().saturating_mul(width)),

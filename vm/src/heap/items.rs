@@ -40,7 +40,8 @@ impl Items {
         }
     }
 
-    /// `n` copies of `v`, with capacity exactly `n` (`array.rep`).
+    /// `n` copies of `v`, with capacity exactly `n`.
+    #[cfg(test)]
     pub fn repeat(bytes: bool, v: u64, n: usize) -> Items {
         match bytes {
             true => Items::Bytes(vec![v as u8; n]),
@@ -48,27 +49,10 @@ impl Items {
         }
     }
 
-    /// No elements, of the same kind.
-    pub fn empty_like(&self) -> Items {
-        match self {
-            Items::Words(_) => Items::Words(Vec::new()),
-            Items::Bytes(_) => Items::Bytes(Vec::new()),
-        }
-    }
-
-    /// Whether these are a `[bool]`'s.
-    #[inline]
-    pub fn is_bytes(&self) -> bool {
-        matches!(self, Items::Bytes(_))
-    }
-
     /// Accounted bytes per element of capacity.
     #[inline]
     pub fn width(&self) -> usize {
-        match self {
-            Items::Words(_) => 8,
-            Items::Bytes(_) => 1,
-        }
+        super::element_bytes(matches!(self, Items::Bytes(_)))
     }
 
     #[inline]
@@ -107,15 +91,6 @@ impl Items {
         }
     }
 
-    /// Element `k`, if there is one.
-    #[inline]
-    pub fn try_get(&self, k: usize) -> Option<u64> {
-        match self {
-            Items::Words(v) => v.get(k).copied(),
-            Items::Bytes(v) => v.get(k).map(|&b| b as u64),
-        }
-    }
-
     /// Sets element `k`, which must be below the length.
     #[inline]
     pub fn set(&mut self, k: usize, x: u64) {
@@ -142,8 +117,8 @@ impl Items {
         }
     }
 
-    /// The elements as words (for code that works on any array, such as
-    /// sorting: a copy).
+    /// The elements as words (a copy).
+    #[cfg(test)]
     pub fn to_words(&self) -> Vec<u64> {
         self.iter().collect()
     }
@@ -241,14 +216,6 @@ impl Items {
         match self {
             Items::Words(v) => v.shrink_to(cap),
             Items::Bytes(v) => v.shrink_to(cap),
-        }
-    }
-
-    /// Drops every element, keeping the capacity.
-    pub fn clear(&mut self) {
-        match self {
-            Items::Words(v) => v.clear(),
-            Items::Bytes(v) => v.clear(),
         }
     }
 }

@@ -198,7 +198,18 @@ impl Object {
 /// `len`: what [`Object::size`] says of one.
 #[inline]
 pub fn array_bytes(bytes: bool, len: usize) -> usize {
-    OBJECT_BYTES + if bytes { len } else { 8 * len }
+    OBJECT_BYTES + element_bytes(bytes) * len
+}
+
+/// Accounted bytes per element of capacity of an array of bytes (a
+/// `[bool]`) or not.
+#[inline]
+pub fn element_bytes(bytes: bool) -> usize {
+    if bytes {
+        1
+    } else {
+        8
+    }
 }
 
 /// Accounted bytes of a record (struct or enum value) of `fields` fields:

@@ -13,7 +13,8 @@
 
 use super::Vm;
 use crate::heap::{
-    array_bytes, new_text, str_size, Items, Key, KeyRef, Object, MAP_HEADER_BYTES, OBJECT_BYTES,
+    array_bytes, element_bytes, new_text, str_size, Items, Key, KeyRef, Object, MAP_HEADER_BYTES,
+    OBJECT_BYTES,
 };
 use crate::host::Value;
 use crate::limits::{work_units, Stop, CHUNK_BYTES, CHUNK_ELEMENTS, ELEMENTS_PER_UNIT};
@@ -326,8 +327,11 @@ impl Vm<'_> {
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         self.charge::<METER>(0, n)?;
         let bytes = self.prog.byte_items(ty);
-        let width = if bytes { 1 } else { 8 };
-        self.reserve(stack, n.saturating_mul(width).saturating_add(OBJECT_BYTES))?;
+        self.reserve(
+            stack,
+            n.saturating_mul(element_bytes(bytes))
+                .saturating_add(OBJECT_BYTES),
+        )?;
         let mut items = Items::of(bytes, Vec::new());
         if items.try_reserve_exact(n).is_err() {
             let msg = format!("out of memory: the host cannot allocate an array of {n} elements");
