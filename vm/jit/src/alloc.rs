@@ -48,6 +48,8 @@ pub(crate) enum Quick {
     /// `d` = captured variable `index` of the running closure, one of at
     /// most `layout::INLINE_CAPTURES` ([`capture`]).
     Capture { d: u16, index: u16 },
+    /// A map read or write of a dense index (`dense`).
+    Map(crate::dense::MapQuick),
 }
 
 /// What compiled code may do itself of `op`, instruction `pc` of `prog`.
@@ -66,8 +68,10 @@ pub(crate) fn quick(op: &Op, prog: &Program, pc: u32) -> Option<Quick> {
 /// Emits `quick`, or a jump to `miss` where it cannot be done here (the
 /// shim there does it). Registers must hold nothing (`Masm::settle`).
 pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, quick: Quick, miss: M::Label) {
-    if let Quick::Capture { d, index } = quick {
-        return capture(m, l, d, index, miss);
+    match quick {
+        Quick::Capture { d, index } => return capture(m, l, d, index, miss),
+        Quick::Map(q) => return crate::dense::emit(m, l, q, miss),
+        _ => {}
     }
     let Some(a) = l.alloc else {
         m.jump(miss);
@@ -77,7 +81,7 @@ pub(crate) fn emit<M: Masm>(m: &mut M, l: &HeapLayout, quick: Quick, miss: M::La
         Quick::Record(r) => record(m, l, &a, r, miss),
         Quick::Push { a: array, v } => push(m, l, &a, (array, v), miss),
         Quick::Pop { s } => pop(m, l, &a, s, miss),
-        Quick::Capture { .. } => m.jump(miss),
+        Quick::Capture { .. } | Quick::Map(_) => m.jump(miss),
     }
 }
 

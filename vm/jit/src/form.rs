@@ -342,6 +342,28 @@ extern "C" fn float_max(a: f64, b: f64) -> f64 {
     semantics::float_max(a, b)
 }
 
+// The portable libm the interpreter calls (`semantics`), never the
+// host's: the same bits on every machine.
+extern "C" fn sin(a: f64, _: f64) -> f64 {
+    semantics::sin(a)
+}
+
+extern "C" fn cos(a: f64, _: f64) -> f64 {
+    semantics::cos(a)
+}
+
+extern "C" fn exp(a: f64, _: f64) -> f64 {
+    semantics::exp(a)
+}
+
+extern "C" fn log(a: f64, _: f64) -> f64 {
+    semantics::log(a)
+}
+
+extern "C" fn pow(a: f64, b: f64) -> f64 {
+    semantics::pow(a, b)
+}
+
 extern "C" fn floor(a: f64, _: f64) -> f64 {
     semantics::floor(a)
 }
@@ -367,11 +389,14 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         crate::text_ops::shim,
     ];
     if let Some((f, x, y)) = direct.iter().find_map(|shim| shim(op, prog, pc)) {
+        let dense = crate::layout::heap().is_some_and(|l| l.map.is_some());
         return Some(Form::HeapOr {
             f,
             x,
             y,
-            quick: None,
+            quick: crate::dense::quick(op, prog, pc)
+                .filter(|_| dense)
+                .map(Quick::Map),
         });
     }
     if let Some((f, x, y)) = crate::heap_ops::stack_shim(op, prog, pc) {
@@ -406,6 +431,22 @@ pub(crate) fn form(op: &Op, prog: &Program, func: u32, pc: u32, fixed: &Fixed) -
         if let Some(v) = fixed.unit(layout as u32, variant as u32) {
             return Some(Form::Imm { d, v: v as i64 });
         }
+    }
+    // The libm functions the translator leaves canonical: on the top of
+    // the operand stack, as slots.
+    let libm: Option<(FloatFn, usize)> = match *op {
+        Stack(Instr::FSin {}) => Some((sin, 1)),
+        Stack(Instr::FCos {}) => Some((cos, 1)),
+        Stack(Instr::FExp {}) => Some((exp, 1)),
+        Stack(Instr::FLog {}) => Some((log, 1)),
+        Stack(Instr::FPow {}) => Some((pow, 2)),
+        _ => None,
+    };
+    if let Some((f, n)) = libm {
+        let sp = prog.sp_at(pc) as usize;
+        let a = u16::try_from(sp.checked_sub(n)?).ok()?;
+        let b = u16::try_from(sp - 1).ok()?;
+        return Some(Form::FloatCall { f, d: a, a, b });
     }
     if tern_vm::jit::needs_runtime(op) {
         return Some(Form::Runtime);

@@ -18,7 +18,7 @@
 
 use std::mem::{offset_of, size_of};
 use std::sync::OnceLock;
-use tern_vm::heap::{layout, Heap, Items, Object, INLINE_FIELDS};
+use tern_vm::heap::{layout, Heap, Items, MapObject, Object, INLINE_FIELDS};
 
 /// Byte offsets compiled code uses; all small, word offsets multiples
 /// of 8 (checked: every backend encodes them directly).
@@ -53,6 +53,21 @@ pub(crate) struct HeapLayout {
     pub captures: Option<i32>,
     /// Where allocation writes, if it too is as this build says.
     pub alloc: Option<AllocLayout>,
+    /// Where a map's dense index and values are, if as this build says.
+    pub map: Option<MapLayout>,
+}
+
+/// Offsets of what compiled code reads of a map whose index is dense
+/// (see `dense` and `tern_vm::map::layout`): in a map's table entry, the
+/// pointer to its `MapObject`; in that, the index's kind byte, its slots'
+/// data pointer and length, and the values' data pointer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MapLayout {
+    pub boxed: i32,
+    pub index_kind: i32,
+    pub index_ptr: i32,
+    pub index_len: i32,
+    pub values_ptr: i32,
 }
 
 /// Closures of at most this many captures keep them in their table
@@ -130,6 +145,20 @@ struct ClosureMirror {
     tag: u8,
     func: u32,
     captures: tern_vm::heap::Fields,
+}
+
+#[repr(C)]
+struct MapMirror {
+    tag: u8,
+    map: Box<MapObject>,
+}
+
+/// A map's index, a `repr(u8)` enum of one-field variants (see
+/// `tern_vm::map::layout`).
+#[repr(C)]
+struct IndexMirror {
+    kind: u8,
+    slots: Vec<u32>,
 }
 
 #[repr(C)]
@@ -229,6 +258,7 @@ fn probe() -> Option<HeapLayout> {
         closure_func: off(offset_of!(ClosureMirror, func))?,
         captures: None,
         alloc: None,
+        map: None,
     };
     let word_offsets = [
         l.table_ptr,
@@ -262,8 +292,94 @@ fn probe() -> Option<HeapLayout> {
     Some(HeapLayout {
         alloc: alloc_probe(&l),
         captures: captures_probe(&l),
+        map: map_probe(&l),
         ..l
     })
+}
+
+fn map_probe(l: &HeapLayout) -> Option<MapLayout> {
+    use tern_vm::map::layout as map;
+    let (ptr, len, _) = vec_words::<u32>()?;
+    let (values_ptr, _, _) = vec_words::<u64>()?;
+    let entries = offset_of!(MapObject, entries);
+    let index = entries + map::INDEX;
+    let slots = index + offset_of!(IndexMirror, slots);
+    let off = |x: usize| i32::try_from(x).ok().filter(|x| x % 8 == 0 && *x < 2048);
+    let m = MapLayout {
+        boxed: off(offset_of!(MapMirror, map))?,
+        index_kind: i32::try_from(index + offset_of!(IndexMirror, kind))
+            .ok()
+            .filter(|x| *x < 2048)?,
+        index_ptr: off(slots + ptr)?,
+        index_len: off(slots + len)?,
+        values_ptr: off(entries + map::VALUES + values_ptr)?,
+    };
+    check_map(l, &m).then_some(m)
+}
+
+/// Whether maps of a live heap are where `m` says: an int map with a
+/// dense index read as `dense` reads it (every key of its index, present
+/// or not), a sparse int map's index and a string map's not dense.
+fn check_map(l: &HeapLayout, m: &MapLayout) -> bool {
+    use tern_vm::map::{layout as map, Key};
+    use tern_vm::module::{INT, STR};
+    let mut heap = Heap::new();
+    let make = |heap: &mut Heap, ty: u32, keys: &[(Key, u64)]| {
+        let o = heap.new_map(ty, false);
+        let h = heap.alloc(o);
+        for (k, v) in keys {
+            heap.map_mut(h).insert(k.clone(), *v);
+        }
+        h
+    };
+    let pairs = [(0, 100), (2, 102), (5, 105), (3, 103)];
+    let dense = make(&mut heap, INT, &pairs.map(|(k, v)| (Key::Int(k), v as u64)));
+    let sparse = make(&mut heap, INT, &[(Key::Int(1 << 40), 7)]);
+    let text = make(&mut heap, STR, &[(Key::Str("k".into()), 8)]);
+    let said = |h: u64| map::index(heap.map(h));
+    // SAFETY: the entries are maps' (just made), whose first word after
+    // the discriminant is the `Box<MapObject>` (`MapMirror`); the other
+    // offsets are of the kind byte and words inside that `MapObject`
+    // (found above with `offset_of!`), all initialized; the slots and
+    // values read are inside their `Vec`s (the index's length read
+    // first, each slot's entry number checked against what `find` says).
+    unsafe {
+        let word = |p: *const u8, off: i32| p.offset(off as isize).cast::<usize>().read();
+        let object = |h: u64| {
+            let entry = layout::entry_address(&heap, h) as *const u8;
+            (*entry, word(entry, m.boxed) as *const u8)
+        };
+        let read = |h: u64| {
+            let (tag, o) = object(h);
+            let kind = *o.offset(m.index_kind as isize);
+            let (slots, n, values) = (
+                word(o, m.index_ptr),
+                word(o, m.index_len),
+                word(o, m.values_ptr),
+            );
+            (tag, kind, slots, n, values)
+        };
+        let (tag, kind, slots, n, values) = read(dense);
+        if tag != layout::MAP
+            || kind != map::DENSE
+            || said(dense) != (slots, n, true, values)
+            || n < 6
+        {
+            return false;
+        }
+        let find = |k: usize| {
+            let e = *(slots as *const u32).add(k);
+            (e != map::EMPTY).then(|| *(values as *const u64).add(e as usize))
+        };
+        let want = |k: usize| pairs.iter().find(|p| p.0 as usize == k).map(|p| p.1 as u64);
+        if !(0..n).all(|k| find(k) == want(k)) {
+            return false;
+        }
+        [sparse, text].iter().all(|&h| {
+            let (tag, kind, slots, n, values) = read(h);
+            tag == layout::MAP && kind == map::HASHED && said(h) == (slots, n, false, values)
+        }) && l.stride as usize >= offset_of!(MapMirror, map) + 8
+    }
 }
 
 /// Where a closure of at most [`INLINE_CAPTURES`] captures keeps them:
@@ -550,5 +666,6 @@ mod tests {
         assert_eq!(l.stride, 40);
         assert!(l.alloc.is_some(), "compiled code allocates records itself");
         assert!(l.captures.is_some(), "compiled code reads captures itself");
+        assert!(l.map.is_some(), "compiled code reads dense maps itself");
     }
 }

@@ -58,6 +58,7 @@
 pub mod aarch64;
 mod access;
 mod alloc;
+mod dense;
 mod form;
 mod heap_ops;
 mod layout;

@@ -106,13 +106,55 @@ impl Vacant {
     };
 }
 
+/// `repr(u8)`, so that machine code may read a dense index (see
+/// [`layout`]).
 #[derive(Debug)]
+#[repr(u8)]
 enum Index {
     /// Open addressing: `slots.len()` is twice the entry capacity (or 0),
     /// each slot `EMPTY`, `DELETED` or an entry number.
-    Hashed(Vec<u32>),
+    Hashed(Vec<u32>) = layout::HASHED,
     /// `slots[k]` is the entry number of int key `k`, or `EMPTY`.
-    Dense(Vec<u32>),
+    Dense(Vec<u32>) = layout::DENSE,
+}
+
+/// What machine code needs to read (and replace) the value of an int or
+/// bool key of a map whose index is dense, exactly as [`TernMap::find`]
+/// and [`TernMap::set_value_at`] do: at [`INDEX`](layout::INDEX) is the
+/// index, a `repr(u8)` enum (a kind byte, then a `Vec<u32>`, where a
+/// `repr(C)` struct of the two puts it); if the kind is
+/// [`DENSE`](layout::DENSE), key `k` is present exactly when `k` is
+/// below the `Vec`'s length and its element `k` is not
+/// [`EMPTY`](layout::EMPTY); that element is the entry number, and the
+/// entry's value is that element of the `Vec<u64>` at
+/// [`VALUES`](layout::VALUES). A negative key is never present. A
+/// replaced value changes nothing else (not the version).
+pub mod layout {
+    use super::TernMap;
+
+    pub const HASHED: u8 = 0;
+    pub const DENSE: u8 = 1;
+    pub const EMPTY: u32 = super::EMPTY;
+    /// Offset in [`TernMap`] of its index.
+    pub const INDEX: usize = std::mem::offset_of!(TernMap, index);
+    /// Offset in [`TernMap`] of its values, a `Vec<u64>` by entry number.
+    pub const VALUES: usize = std::mem::offset_of!(TernMap, values);
+
+    /// The data pointer and length of `map`'s index, and whether it is
+    /// dense; and the data pointer of its values (to check a reader's
+    /// idea of the layout against).
+    pub fn index(map: &TernMap) -> (usize, usize, bool, usize) {
+        let (slots, dense) = match &map.index {
+            super::Index::Hashed(s) => (s, false),
+            super::Index::Dense(s) => (s, true),
+        };
+        (
+            slots.as_ptr() as usize,
+            slots.len(),
+            dense,
+            map.values.as_ptr() as usize,
+        )
+    }
 }
 
 /// The map. Entries are columns of one length (`values.len()`), each of
