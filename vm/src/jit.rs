@@ -148,13 +148,33 @@ pub trait Runtime {
     /// these calls).
     fn addresses(&mut self) -> Addresses;
 
-    /// The frame records (see [`frame_layout`]), for the calls compiled
-    /// code makes itself: their address, the address of the count of live
-    /// records (a `usize`), how many records compiled code may have live
-    /// in all (room in the buffer, at most the depth limit), and the depth
-    /// limit; valid until compiled code returns ([`Runtime::run`] never
-    /// grows the buffer).
-    fn frames(&mut self) -> (*mut u8, *mut usize, usize, usize);
+    /// The frame records (see [`Frames`]).
+    fn frames(&mut self) -> Frames;
+}
+
+/// The frame records (see [`frame_layout`]), for the calls compiled code
+/// makes itself and the returns it makes itself where the driver entered
+/// it afresh; valid until compiled code returns ([`Runtime::run`] never
+/// grows the buffer).
+#[derive(Clone, Copy, Debug)]
+pub struct Frames {
+    /// Their address.
+    pub records: *mut u8,
+    /// The address of the count of live records (a `usize`).
+    pub depth: *mut usize,
+    /// How many records compiled code may have live in all: room in the
+    /// buffer, at most the depth limit.
+    pub room: usize,
+    /// The depth limit.
+    pub max_depth: usize,
+    /// The count of live records at which the driver's run ends: a return
+    /// that leaves this many is the driver's. Compiled code may make a
+    /// return that leaves more itself, as the driver makes it for
+    /// [`Exit::Return`]: the frame popped, its result stored where its
+    /// call wanted it, the `store` the call took in counted (see
+    /// `Op::Call`), and the caller's compiled code entered after its call
+    /// (where the caller is compiled).
+    pub stop: usize,
 }
 
 /// What compiled code reads the instance through.

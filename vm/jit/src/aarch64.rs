@@ -22,7 +22,7 @@
 #[cfg(target_arch = "aarch64")]
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
-use crate::masm::{stack_room, RECORD_SHIFT};
+use crate::masm::{stack_room, NATIVE_DEPTH, RECORD_SHIFT};
 use crate::masm::{
     Arg, ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel,
     Operand, Reg, Test, Word,
@@ -42,6 +42,8 @@ pub struct Aarch64<'a, A> {
     exit: DynamicLabel,
     /// Float constants, after the code: each one's bits and label.
     pool: IndexMap<u64, DynamicLabel>,
+    /// The returns' way into `return_itself`, emitted once after the code.
+    returns: Option<DynamicLabel>,
 }
 
 impl<'a, A: NewLabel> Aarch64<'a, A> {
@@ -51,6 +53,7 @@ impl<'a, A: NewLabel> Aarch64<'a, A> {
             ops,
             exit,
             pool: IndexMap::new(),
+            returns: None,
         }
     }
 }
@@ -267,6 +270,78 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
             ; lsr x9, x9, RECORD_SHIFT as u32
             ; ldr x10, [x22, #Ctx::DEPTH as u32]
             ; str x9, [x10]
+        );
+    }
+
+    /// The return of the frame whose record is the last (`x23` one past
+    /// it), its exit in `x0` (`Exit::Return`, its result stored in its
+    /// slot), made as the driver makes it (see `Frames::stop`) where its
+    /// caller's compiled code has an entry after the call: the record
+    /// popped, the result stored where the call wanted it, the call's
+    /// `after` counted, the caller's base in `x19`, room for
+    /// `NATIVE_DEPTH` calls from here, and a jump to that entry. Else to
+    /// the exit, having changed nothing. Every register but the fixed
+    /// ones and `x0` is free: the entry assumes nothing.
+    fn return_itself(&mut self) {
+        use crate::Resume;
+        let sz = frame_layout::SIZE as u32;
+        let (driver, unit) = (self.exit, self.ops.new_label());
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; ldr x11, [x22, #Ctx::STOP_TOP as u32]
+            ; cmp x23, x11
+            ; b.lo =>driver
+            // x9 = the returning record, x10 = the caller's.
+            ; sub x9, x23, sz
+            ; sub x10, x9, sz
+            // x11 = the caller's `Resume`.
+            ; ldr w11, [x10, #frame_layout::FUNC as u32]
+            ; ldr x12, [x22, #Ctx::RESUME_COUNT as u32]
+            ; cmp x11, x12
+            ; b.hs =>driver
+            ; ldr x12, [x22, #Ctx::RESUMES as u32]
+            ; add x11, x12, x11, lsl Resume::SHIFT as u32
+            // x12 = the call's index in the caller, x13 = the next's.
+            ; ldr w12, [x9, #frame_layout::RET_PC as u32]
+            ; ldr x13, [x11, #Resume::START as u32]
+            ; sub x12, x12, x13
+            ; add x13, x12, 1
+            ; ldr x14, [x11, #Resume::LEN as u32]
+            ; cmp x13, x14
+            ; b.hs =>driver
+            // x14 = the entry there.
+            ; ldr x14, [x11, #Resume::ENTRIES as u32]
+            ; ldr x14, [x14, x13, lsl #3]
+            ; cbz x14, =>driver
+            ; ldr x15, [x11, #Resume::AFTERS as u32]
+            ; ldrb w15, [x15, x12]
+            ; add x21, x21, x15
+            // x10 = the base (slots as u32s). A result (`Return(Some(s))`
+            // is `s << 3`) goes to `ret`, which may lie below the base (a
+            // closure's): a signed distance in slots.
+            ; ldr w10, [x9, #frame_layout::BASE as u32]
+            ; tst x0, 7
+            ; b.ne =>unit
+            ; lsr x11, x0, 3
+            ; ldr x12, [x19, x11, lsl #3]
+            ; ldr w13, [x9, #frame_layout::RET as u32]
+            ; sub x13, x13, x10
+            ; str x12, [x19, x13, lsl #3]
+            ; =>unit
+            ; ldr w11, [x9, #frame_layout::RET_BASE as u32]
+            ; sub x10, x10, x11
+            ; sub x19, x19, x10, lsl 3
+            ; mov x23, x9
+        );
+        self.imm64(12, NATIVE_DEPTH as u64 * sz as u64);
+        dynasm!(self.ops
+            ; .arch aarch64
+            ; add x11, x23, x12
+            ; ldr x13, [x22, #Ctx::BUFFER_ROOM as u32]
+            ; cmp x11, x13
+            ; csel x11, x11, x13, ls
+            ; str x11, [x22, #Ctx::ROOM as u32]
+            ; br x14
         );
     }
 
@@ -722,6 +797,10 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
             ; ldp x29, x30, [sp], #64
             ; ret
         );
+        if let Some(l) = self.returns.take() {
+            dynasm!(self.ops ; .arch aarch64 ; =>l);
+            self.return_itself();
+        }
         // The float constants, read where they are (no code after them).
         dynasm!(self.ops ; .arch aarch64 ; .align 8);
         for (bits, l) in std::mem::take(&mut self.pool) {
@@ -907,7 +986,11 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Masm for Aarc
         if let Some(s) = slot {
             self.store(s, Reg::A);
         }
-        self.exit(exit);
+        // Unless compiled code makes the return itself (its caller's
+        // machine frame was given up where the driver entered afresh).
+        let stub = *self.returns.get_or_insert_with(|| self.ops.new_label());
+        self.imm64(0, exit);
+        dynasm!(self.ops ; .arch aarch64 ; b =>stub);
         dynasm!(self.ops ; .arch aarch64 ; =>native);
         if slot.is_some() {
             dynasm!(self.ops ; .arch aarch64 ; mov x0, x1);
@@ -1032,5 +1115,5 @@ pub fn assemble(prog: &Program, func: u32) -> Option<Vec<u8>> {
 pub fn compile(prog: &Program, func: u32, fixed: &Fixed) -> Option<crate::Function> {
     let mut asm = dynasmrt::aarch64::Assembler::new().ok()?;
     let labels = lower(&mut Aarch64::new(&mut asm), prog, func, fixed)?;
-    crate::finish(asm, labels, prog.start_of(func))
+    crate::finish(asm, labels, prog, func)
 }

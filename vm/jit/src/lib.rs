@@ -9,7 +9,10 @@
 //! the interpreter's own frame slots, counting fuel as the interpreter
 //! counts it, and exits to the driver to call, to poll, to return, or to
 //! let the interpreter run an instruction it does not (see
-//! [`tern_vm::jit`]). Every instruction compiles: register arithmetic,
+//! [`tern_vm::jit`]); a return into a compiled caller whose machine frame
+//! was given up (past [`masm::NATIVE_DEPTH`] nested calls) it makes
+//! itself, as the driver would ([`tern_vm::jit::Frames::stop`], each
+//! backend's `return_itself`). Every instruction compiles: register arithmetic,
 //! branches, calls and returns as machine code (calls between compiled
 //! functions too: the frame records pushed and popped as the
 //! interpreter's, through a table of entries; a closure's too, with
@@ -93,6 +96,9 @@ pub struct Function {
     /// may enter (null elsewhere: see `lower`'s entries).
     stub: *const u8,
     entries: Vec<*const u8>,
+    /// Each instruction's `store` taken into it (`Op::Call`'s `after`;
+    /// 0 for others), counted where compiled code returns into it itself.
+    afters: Vec<u8>,
     start: u32,
 }
 
@@ -101,15 +107,31 @@ pub struct Function {
 unsafe impl Send for Function {}
 
 impl Function {
-    fn new(code: ExecutableBuffer, entries: Vec<Option<AssemblyOffset>>, start: u32) -> Function {
+    fn new(
+        code: ExecutableBuffer,
+        entries: Vec<Option<AssemblyOffset>>,
+        afters: Vec<u8>,
+        start: u32,
+    ) -> Function {
         Function {
             stub: code.ptr(AssemblyOffset(0)),
             entries: entries
                 .iter()
                 .map(|e| e.map_or(std::ptr::null(), |e| code.ptr(e)))
                 .collect(),
+            afters,
             code,
             start,
+        }
+    }
+
+    /// What machine code that returns into this function reads.
+    fn resume(&self) -> Resume {
+        Resume {
+            entries: self.entries.as_ptr(),
+            start: self.start as u64,
+            len: self.entries.len().min(self.afters.len()) as u64,
+            afters: self.afters.as_ptr(),
         }
     }
 
@@ -136,6 +158,9 @@ pub struct Jit {
     /// [`callee_word`] packs them, for closure calls (made inline, or by
     /// `closure_target`).
     callees: Vec<u64>,
+    /// Each function's entries after its calls, for the returns compiled
+    /// code makes itself (empty where not compiled). Sized once.
+    resumes: Vec<Resume>,
     /// Bytes of code held (in pages).
     bytes: usize,
 }
@@ -145,6 +170,45 @@ impl Jit {
         Jit::default()
     }
 }
+
+/// Where machine code returning into a compiled function's code after a
+/// call finds it (see `Frames::stop`): the function's entries (null where
+/// none), its first instruction, how many entries, and each
+/// instruction's `after`.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct Resume {
+    entries: *const *const u8,
+    start: u64,
+    len: u64,
+    afters: *const u8,
+}
+
+impl Resume {
+    pub const ENTRIES: i32 = 0;
+    pub const START: i32 = 8;
+    pub const LEN: i32 = 16;
+    pub const AFTERS: i32 = 24;
+    /// Bytes per function, a power of two.
+    pub const SHIFT: u8 = 5;
+    const NONE: Resume = Resume {
+        entries: std::ptr::null(),
+        start: 0,
+        len: 0,
+        afters: std::ptr::null(),
+    };
+}
+
+// SAFETY: the pointers are into functions the JIT owns (as `Function`'s).
+unsafe impl Send for Resume {}
+
+const _: () = {
+    assert!(std::mem::offset_of!(Resume, entries) == Resume::ENTRIES as usize);
+    assert!(std::mem::offset_of!(Resume, start) == Resume::START as usize);
+    assert!(std::mem::offset_of!(Resume, len) == Resume::LEN as usize);
+    assert!(std::mem::offset_of!(Resume, afters) == Resume::AFTERS as usize);
+    assert!(std::mem::size_of::<Resume>() == 1 << Resume::SHIFT);
+};
 
 /// What compiled code reaches the runtime through (its context register):
 /// the running frame's slot 0, the instance, and a panic caught in
@@ -190,6 +254,16 @@ pub struct Ctx<'a> {
     /// code makes inline.
     callee_words: *const u64,
     callee_count: u64,
+    /// `Jit::resumes`' data and length.
+    resumes: *const Resume,
+    resume_count: u64,
+    /// The address of the record whose return compiled code may make
+    /// itself and those past it (`Frames::stop`: two past the records
+    /// the driver's run stops at).
+    stop_top: u64,
+    /// The address one past the buffer's room (`Frames::room`), which
+    /// `room` is at most.
+    buffer_room: u64,
     rt: &'a mut dyn Runtime,
     panic: Option<Box<dyn Any + Send>>,
     /// Each function's first instruction and frame size, and its
@@ -215,6 +289,10 @@ impl Ctx<'_> {
     pub const TAGGED: i32 = 272;
     pub const CALLEE_WORDS: i32 = 280;
     pub const CALLEE_COUNT: i32 = 288;
+    pub const RESUMES: i32 = 296;
+    pub const RESUME_COUNT: i32 = 304;
+    pub const STOP_TOP: i32 = 312;
+    pub const BUFFER_ROOM: i32 = 320;
 
     /// The offsets of object entry `i`'s data pointer, its length, and its
     /// length for stores.
@@ -242,6 +320,10 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, tagged) == Ctx::TAGGED as usize);
     assert!(std::mem::offset_of!(Ctx, callee_words) == Ctx::CALLEE_WORDS as usize);
     assert!(std::mem::offset_of!(Ctx, callee_count) == Ctx::CALLEE_COUNT as usize);
+    assert!(std::mem::offset_of!(Ctx, resumes) == Ctx::RESUMES as usize);
+    assert!(std::mem::offset_of!(Ctx, resume_count) == Ctx::RESUME_COUNT as usize);
+    assert!(std::mem::offset_of!(Ctx, stop_top) == Ctx::STOP_TOP as usize);
+    assert!(std::mem::offset_of!(Ctx, buffer_room) == Ctx::BUFFER_ROOM as usize);
 };
 
 /// Function `func`'s entry in `Jit::callees`: its first instruction in
@@ -281,6 +363,13 @@ extern "C" fn run_shim(ctx: *mut Ctx, pc: u32, state: *mut JitState) -> u64 {
             0
         }
     }
+}
+
+/// How many records may be live while compiled code makes calls itself
+/// from a machine stack where the entry stub left it, with `live` records
+/// live there: the buffer's `room`, and at most `NATIVE_DEPTH` more.
+fn native_room(room: usize, live: usize) -> usize {
+    room.min(live.saturating_add(crate::masm::NATIVE_DEPTH as usize))
 }
 
 /// The address record `n` has in `records` (one past the live records
@@ -372,8 +461,10 @@ impl Backend for Jit {
             self.callees = (0..n as u32)
                 .map(|f| callee_word(prog.start_of(f), prog.frame_size(f)))
                 .collect();
+            self.resumes.resize(n, Resume::NONE);
         }
         self.table[func as usize] = f.entries[0] as usize;
+        self.resumes[func as usize] = f.resume();
         self.functions[func as usize] = Some(f);
         true
     }
@@ -389,11 +480,12 @@ impl Backend for Jit {
             !at.is_null(),
             "the driver entered {func} at {pc}, not an entry"
         );
-        let (records, depth, room, max_depth) = rt.frames();
+        let fr = rt.frames();
+        let (records, depth) = (fr.records, fr.depth);
         // SAFETY: `depth` points at the instance's count of live records
         // (`Runtime::frames`), which nothing else touches while this runs.
         let live = unsafe { *depth };
-        let room = room.min(live.saturating_add(crate::masm::NATIVE_DEPTH as usize));
+        let room = native_room(fr.room, live);
         let a = rt.addresses();
         let mut ctx = Ctx {
             frame: a.frame,
@@ -401,7 +493,7 @@ impl Backend for Jit {
             records,
             depth,
             room: record_address(records, room),
-            max_depth: record_address(records, max_depth),
+            max_depth: record_address(records, fr.max_depth),
             saved_sp: 0,
             table: self.table.as_ptr(),
             objects: [[0; 3]; OBJECT_ENTRIES],
@@ -410,6 +502,10 @@ impl Backend for Jit {
             tagged: 0,
             callee_words: self.callees.as_ptr(),
             callee_count: self.callees.len() as u64,
+            resumes: self.resumes.as_ptr(),
+            resume_count: self.resumes.len() as u64,
+            stop_top: record_address(records, fr.stop.saturating_add(2)),
+            buffer_room: record_address(records, fr.room),
             rt,
             panic: None,
             callees: &self.callees,
@@ -444,8 +540,18 @@ impl Backend for Jit {
 fn finish<R: dynasmrt::relocations::Relocation>(
     mut asm: dynasmrt::Assembler<R>,
     labels: Vec<(dynasmrt::DynamicLabel, bool)>,
-    start: u32,
+    prog: &Program,
+    func: u32,
 ) -> Option<Function> {
+    let start = prog.start_of(func);
+    let afters = prog
+        .ops_of(func)
+        .iter()
+        .map(|op| match *op {
+            tern_vm::internal::Op::Call { after, .. } => after,
+            _ => 0,
+        })
+        .collect();
     let entries = labels
         .iter()
         .map(|&(l, entry)| match entry {
@@ -458,7 +564,7 @@ fn finish<R: dynasmrt::relocations::Relocation>(
     // panic: the function stays interpreted.
     asm.commit().ok()?;
     let code = asm.finalize().ok()?;
-    Some(Function::new(code, entries, start))
+    Some(Function::new(code, entries, afters, start))
 }
 
 /// Function `func` of `prog` (for the instance that fixed

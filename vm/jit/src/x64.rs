@@ -23,7 +23,7 @@
 #[cfg(target_arch = "x86_64")]
 use crate::lower::lower;
 use crate::lower::lower_for_listing;
-use crate::masm::{stack_room, RECORD_SHIFT};
+use crate::masm::{stack_room, NATIVE_DEPTH, RECORD_SHIFT};
 use crate::masm::{
     Arg, ClosureCall, Cmp, FloatFn, FloatOp, HeapFn, IntOp, Loc, Masm, NativeCall, NewLabel,
     Operand, Reg, Test, Word,
@@ -45,6 +45,8 @@ pub struct X64<'a, A> {
     exit: DynamicLabel,
     /// Float constants, after the code: each one's bits and label.
     pool: IndexMap<u64, DynamicLabel>,
+    /// The returns' way into `return_itself`, emitted once after the code.
+    returns: Option<DynamicLabel>,
 }
 
 impl<'a, A: NewLabel> X64<'a, A> {
@@ -54,6 +56,7 @@ impl<'a, A: NewLabel> X64<'a, A> {
             ops,
             exit,
             pool: IndexMap::new(),
+            returns: None,
         }
     }
 }
@@ -114,6 +117,72 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> X64<'_, A> {
             ; shr rcx, RECORD_SHIFT as i8
             ; mov rdx, QWORD [r14 + Ctx::DEPTH]
             ; mov QWORD [rdx], rcx
+        );
+    }
+
+    /// The return of the frame whose record is the last (`rbp` one past
+    /// it), its exit in `rax` (`Exit::Return`, its result stored in its
+    /// slot), made as the driver makes it (see `Frames::stop`) where its
+    /// caller's compiled code has an entry after the call: the record
+    /// popped, the result stored where the call wanted it, the call's
+    /// `after` counted, the caller's base in `rbx`, room for
+    /// `NATIVE_DEPTH` calls from here, and a jump to that entry. Else to
+    /// the exit, having changed nothing. Every register but the fixed
+    /// ones and `rax` is free: the entry assumes nothing.
+    fn return_itself(&mut self) {
+        use crate::Resume;
+        let sz = frame_layout::SIZE;
+        let native = NATIVE_DEPTH as i32 * sz;
+        let (driver, unit, below) = (self.exit, self.ops.new_label(), self.ops.new_label());
+        dynasm!(self.ops
+            ; .arch x64
+            ; cmp rbp, QWORD [r14 + Ctx::STOP_TOP]
+            ; jb =>driver
+            // rcx = the caller's `Resume`.
+            ; mov ecx, DWORD [rbp + (frame_layout::FUNC - 2 * sz)]
+            ; cmp rcx, QWORD [r14 + Ctx::RESUME_COUNT]
+            ; jae =>driver
+            ; shl rcx, Resume::SHIFT as i8
+            ; add rcx, QWORD [r14 + Ctx::RESUMES]
+            // rdx = the call's index in the caller, rsi = the next's.
+            ; mov edx, DWORD [rbp + (frame_layout::RET_PC - sz)]
+            ; sub rdx, QWORD [rcx + Resume::START]
+            ; lea rsi, [rdx + 1]
+            ; cmp rsi, QWORD [rcx + Resume::LEN]
+            ; jae =>driver
+            // rdi = the entry there.
+            ; mov rdi, QWORD [rcx + Resume::ENTRIES]
+            ; mov rdi, QWORD [rdi + rsi * 8]
+            ; test rdi, rdi
+            ; jz =>driver
+            ; mov rsi, QWORD [rcx + Resume::AFTERS]
+            ; movzx esi, BYTE [rsi + rdx]
+            ; add r13, rsi
+            // r8 = the base (slots as u32s). A result (`Return(Some(s))`
+            // is `s << 3`) goes to `ret`, which may lie below the base (a
+            // closure's): a signed distance in slots.
+            ; mov r8d, DWORD [rbp + (frame_layout::BASE - sz)]
+            ; test al, 7
+            ; jnz =>unit
+            ; shr rax, 3
+            ; mov rdx, QWORD [rbx + rax * 8]
+            ; mov ecx, DWORD [rbp + (frame_layout::RET - sz)]
+            ; sub rcx, r8
+            ; mov QWORD [rbx + rcx * 8], rdx
+            ; =>unit
+            ; mov ecx, DWORD [rbp + (frame_layout::RET_BASE - sz)]
+            ; sub r8, rcx
+            ; shl r8, 3
+            ; sub rbx, r8
+            ; sub rbp, sz
+            ; lea rax, [rbp + native]
+            ; mov rcx, QWORD [r14 + Ctx::BUFFER_ROOM]
+            ; cmp rax, rcx
+            ; jbe =>below
+            ; mov rax, rcx
+            ; =>below
+            ; mov QWORD [r14 + Ctx::ROOM], rax
+            ; jmp rdi
         );
     }
 
@@ -659,6 +728,10 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
             ; pop rbx
             ; ret
         );
+        if let Some(l) = self.returns.take() {
+            dynasm!(self.ops ; .arch x64 ; =>l);
+            self.return_itself();
+        }
         // The float constants, read where they are (no code after them).
         dynasm!(self.ops ; .arch x64 ; .align 8);
         for (bits, l) in std::mem::take(&mut self.pool) {
@@ -813,8 +886,15 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> Masm for X64<'_, 
         if let Some(s) = slot {
             self.store(s, Reg::A);
         }
-        self.exit(exit);
-        dynasm!(self.ops ; .arch x64 ; =>native);
+        // Unless compiled code makes the return itself (its caller's
+        // machine frame was given up where the driver entered afresh).
+        let stub = *self.returns.get_or_insert_with(|| self.ops.new_label());
+        dynasm!(self.ops
+            ; .arch x64
+            ; mov rax, QWORD exit as i64
+            ; jmp =>stub
+            ; =>native
+        );
         dynasm!(self.ops
             ; .arch x64
             ; sub rbp, frame_layout::SIZE
@@ -963,5 +1043,5 @@ pub fn assemble(prog: &Program, func: u32) -> Option<Vec<u8>> {
 pub fn compile(prog: &Program, func: u32, fixed: &Fixed) -> Option<Function> {
     let mut asm = dynasmrt::x64::Assembler::new().ok()?;
     let labels = lower(&mut X64::new(&mut asm), prog, func, fixed)?;
-    crate::finish(asm, labels, prog.start_of(func))
+    crate::finish(asm, labels, prog, func)
 }

@@ -15,8 +15,8 @@
 //! counts every instruction before it and none from it.
 
 use super::*;
-use crate::internal::Op;
-use crate::jit::{Addresses, Exit, JitState, Runtime, HOT};
+use crate::internal::{Op, Slot};
+use crate::jit::{Addresses, Exit, Frames, JitState, Runtime, HOT};
 
 /// The heat of a function compiled: it runs as machine code.
 const COMPILED: u32 = u32::MAX;
@@ -146,6 +146,7 @@ impl Vm<'_> {
                 vm: self,
                 stack,
                 metered,
+                stop,
                 trap: None,
             };
             let exit = jit.enter(fr.func, pc, &mut rt, &mut state);
@@ -156,22 +157,16 @@ impl Vm<'_> {
                     return Err(trap.expect("a runtime instruction that trapped keeps its trap"))
                 }
                 Exit::Return(slot) => {
-                    let result = slot.map(|s| stack[fr.base as usize + s as usize]);
-                    self.frames.pop();
-                    if let Some(v) = result {
-                        stack[fr.ret as usize] = v;
-                    }
+                    // Not always `fr`: compiled code may have returned
+                    // from that frame itself (see `Frames::stop`).
+                    let (result, fr) = self.pop_return(stack, slot);
                     if self.frames.len() == stop {
                         if metered {
                             self.fuel_used = state.count;
                         }
                         return Ok(Handoff::Done(result));
                     }
-                    // A `store` the call took in runs now (see `Op::Call`).
-                    if let Op::Call { after, .. } = prog.ops[fr.ret_pc as usize] {
-                        state.count += after as u64;
-                    }
-                    pc = fr.ret_pc + 1;
+                    pc = resume_at(&prog, &fr, &mut state.count);
                     let caller = self.frames.last().expect("a caller").func;
                     if !self.compiled(caller) {
                         return Ok(self.interpret_at(pc, state.count, metered));
@@ -222,6 +217,18 @@ impl Vm<'_> {
                 }
             }
         }
+    }
+
+    /// Pops the running frame, which returns the value in its slot
+    /// `slot` (or nothing), and stores that where its call wanted it: the
+    /// value, and the frame.
+    fn pop_return(&mut self, stack: &mut ValueStack, slot: Option<Slot>) -> (Option<u64>, Frame) {
+        let fr = self.frames.pop().expect("a returning frame");
+        let result = slot.map(|s| stack[fr.base as usize + s as usize]);
+        if let Some(v) = result {
+            stack[fr.ret as usize] = v;
+        }
+        (result, fr)
     }
 
     /// The call compiled code stopped at (at `at`, in the frame at
@@ -381,10 +388,22 @@ fn resume_after(op: Op, at: u32) -> u32 {
 /// The instance as compiled code's [`Runtime`] while it runs: the value
 /// stack (taken out of the instance while the loop runs) and whether the
 /// instance counts.
+/// Where the caller of frame `fr`, just popped, goes on: after its call,
+/// with the `store` the call took in (see `Op::Call`) counted in `count`.
+/// (Compiled code that returns itself does the same: `Frames::stop`.)
+fn resume_at(prog: &Program, fr: &Frame, count: &mut u64) -> u32 {
+    if let Op::Call { after, .. } = prog.ops[fr.ret_pc as usize] {
+        *count += after as u64;
+    }
+    fr.ret_pc + 1
+}
+
 struct Rt<'a, 'h> {
     vm: &'a mut Vm<'h>,
     stack: &'a mut ValueStack,
     metered: bool,
+    /// The frame count at which the driver's run ends (`run_compiled`).
+    stop: usize,
     trap: Option<Trap>,
 }
 
@@ -406,10 +425,16 @@ impl Runtime for Rt<'_, '_> {
         }
     }
 
-    fn frames(&mut self) -> (*mut u8, *mut usize, usize, usize) {
+    fn frames(&mut self) -> Frames {
         let max_depth = self.vm.limits.max_depth;
-        let (records, len, room) = self.vm.frames.room(max_depth);
-        (records.cast(), len, room, max_depth)
+        let (records, depth, room) = self.vm.frames.room(max_depth);
+        Frames {
+            records: records.cast(),
+            depth,
+            room,
+            max_depth,
+            stop: self.stop,
+        }
     }
 
     fn addresses(&mut self) -> Addresses {
