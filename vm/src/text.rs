@@ -221,11 +221,15 @@ pub fn parse_int(s: &str, watch: &Watch) -> Result<Result<i64, String>, Stop> {
     if digits.len() > 19 {
         return Ok(Err(format!("int out of range: {}", quoted(s))));
     }
-    let sign = if s.starts_with('-') { "-" } else { "" };
-    let text = format!("{sign}{}", if digits.is_empty() { "0" } else { digits });
-    Ok(text
-        .parse::<i64>()
-        .map_err(|_| format!("int out of range: {}", quoted(s))))
+    // At most 19 digits: below 10^19, inside a u64.
+    let magnitude = digits
+        .bytes()
+        .fold(0u64, |v, d| v * 10 + u64::from(d - b'0'));
+    let value = match s.starts_with('-') {
+        true => -i128::from(magnitude),
+        false => i128::from(magnitude),
+    };
+    Ok(i64::try_from(value).map_err(|_| format!("int out of range: {}", quoted(s))))
 }
 
 /// The longest text `float(s)` reads: a float never needs more than a few
@@ -414,6 +418,12 @@ mod tests {
             int("12345678901234567890"),
             Err("int out of range: \"12345678901234567890\"".into())
         );
+        // Nineteen digits, the most that are worked out, either side.
+        assert!(int("9999999999999999999").is_err());
+        assert!(int("-9999999999999999999").is_err());
+        assert!(int("-9223372036854775809").is_err());
+        assert_eq!(int("-0009223372036854775807"), Ok(-i64::MAX));
+        assert_eq!(int("1000000000000000000"), Ok(10i64.pow(18)));
     }
 
     #[test]

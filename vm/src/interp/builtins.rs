@@ -197,7 +197,9 @@ impl Vm<'_> {
                     return Err(self.fail(TrapKind::InvalidArgument, msg));
                 };
                 self.reserve(stack, OBJECT_BYTES)?;
-                Ok(self.heap.alloc_text(CompactString::from(c.to_string())))
+                // Inline in the string: no buffer of its own to make.
+                let text = CompactString::new(c.encode_utf8(&mut [0; 4]));
+                Ok(self.heap.alloc_text(text))
             }
             _ => unreachable_op(),
         }
