@@ -9,14 +9,18 @@
 //! file format, never reused), the name the standard library's catalogue
 //! refers to it by, the signature the verifier types it with, and a doc
 //! line the spec's table is made from (a test holds `spec/bytecode.md` to
-//! it). What each one means is [`eval_number`] for the numeric ones and
-//! the interpreter's `op_builtin` for those that read or make strings.
+//! it). What each one means is [`eval_number`] for the numeric ones,
+//! `Heap::text_query` (priced by [`query_cost`]) for the string ones
+//! that only read, and the interpreter's `op_builtin` for those that make
+//! strings.
 //!
 //! Results are specified, never the host's: the math comes from the
 //! portable `libm` (not correctly rounded, but the same bits on every
 //! platform), case mapping from Rust's Unicode tables.
 
 use crate::opcodes::Slot;
+
+pub use crate::interp::builtins::query_cost;
 
 macro_rules! for_each_builtin {
     ($m:ident) => {

@@ -200,6 +200,13 @@ pub fn quoted(s: &str) -> String {
     }
 }
 
+/// `char(cp)`: the one-character string of code point `cp`, if it is a
+/// Unicode scalar value (kept inline in the string: no buffer of its own).
+pub fn char_text(cp: i64) -> Option<compact_str::CompactString> {
+    let c = u32::try_from(cp).ok().and_then(char::from_u32)?;
+    Some(compact_str::CompactString::new(c.encode_utf8(&mut [0; 4])))
+}
+
 /// `int(s)`: optional sign, decimal digits, nothing else. The digits are
 /// scanned a chunk at a time, checking `watch`.
 pub fn parse_int(s: &str, watch: &Watch) -> Result<Result<i64, String>, Stop> {

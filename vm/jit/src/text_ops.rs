@@ -1,5 +1,7 @@
 //! String instructions' quick paths: `seq` ... `sge`, `sconcat` and
-//! `sslice` where the instance does not meter, and `itos`. Where an
+//! `sslice` where the instance does not meter, `itos` and `char`, and
+//! the built-ins that only read strings (`contains`, `code_at`, ...:
+//! `query`) where they charge nothing or the instance does not meter. Where an
 //! instance does not meter ([`tern_vm::jit::JitState::metered`] is 0),
 //! string work charges no fuel and no watch can stop it, so compiled code
 //! calls these directly (as `heap_ops`' shims) instead of running the
@@ -17,6 +19,7 @@
 
 use crate::heap_ops::{guard, pack, part, stack_top};
 use crate::masm::{Arg, HeapFn};
+use tern_vm::builtins::{query_cost, Builtin};
 use tern_vm::heap::{str_size, Heap, OBJECT_BYTES};
 use tern_vm::internal::Op;
 use tern_vm::limits::Watch;
@@ -42,6 +45,16 @@ pub(crate) fn shim(op: &Op, prog: &Program, pc: u32) -> Option<(HeapFn, u64, Arg
     let top = |k: usize| stack_top(prog, pc, k).map(u64::from);
     if let Some(k) = COMPARISONS.iter().position(|&c| c == ins) {
         return Some((compare, pack(&[top(2)?, top(1)?, k as u64]), Arg::Metered));
+    }
+    if let Instr::Builtin { id } = ins {
+        let b = Builtin::from_id(id)?;
+        let n = b.params().len();
+        let x = pack(&[top(n)?, n as u64, id.into()]);
+        return match b {
+            Builtin::FromCode => Some((from_code, x, Arg::Imm(0))),
+            _ if is_query(b) => Some((query, x, Arg::Metered)),
+            _ => None,
+        };
     }
     Some(match ins {
         Instr::SConcat {} => (concat, pack(&[top(2)?, top(1)?]), Arg::Metered),
@@ -91,6 +104,53 @@ extern "C" fn slice(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u
         }
         let r = heap.slice(s, range, &Watch::IDLE).ok()?;
         fr.set(part(x, 0), r);
+        Some(())
+    })
+}
+
+/// Whether `b` is a string built-in that reads strings and makes nothing
+/// (one `query_cost` prices).
+fn is_query(b: Builtin) -> bool {
+    matches!(
+        b,
+        Builtin::Contains
+            | Builtin::RFind
+            | Builtin::StartsWith
+            | Builtin::EndsWith
+            | Builtin::Compare
+            | Builtin::CharCount
+            | Builtin::CodeAt
+    )
+}
+
+/// A string query (`x` packs its first argument's slot, its number of
+/// arguments and its id), where it makes no charge or the instance does
+/// not meter; an error is the runtime's (which traps).
+extern "C" fn query(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let (base, n) = (part(x, 0), part(x, 1));
+        let b = Builtin::from_id(part(x, 2) as u16)?;
+        let args = fr.slots(base, n)?;
+        // A charge is where fuel may run out: the runtime makes it.
+        if metered != 0 && query_cost(b, heap, args)?.is_some() {
+            return None;
+        }
+        let v = heap.text_query(b, args, &Watch::IDLE).ok()?.ok()?;
+        fr.set(base, v);
+        Some(())
+    })
+}
+
+/// `char(cp)` where no collection may be due (it charges nothing).
+extern "C" fn from_code(heap: *mut Heap, frame: *mut u64, x: u64, _: u64) -> u64 {
+    guard(heap, frame, |heap, fr| {
+        let s = part(x, 0);
+        let text = tern_vm::text::char_text(fr.get(s) as i64)?;
+        if heap.may_collect(OBJECT_BYTES) {
+            return None;
+        }
+        let h = heap.alloc_text(text);
+        fr.set(s, h);
         Some(())
     })
 }

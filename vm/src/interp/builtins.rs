@@ -11,7 +11,7 @@
 use super::ops::unreachable_op;
 use super::Vm;
 use crate::builtins::{eval_number, simple_case, Builtin};
-use crate::heap::{str_size, Items, Object, OBJECT_BYTES};
+use crate::heap::{str_size, Heap, Items, Object, OBJECT_BYTES};
 use crate::limits::{Stop, Watch, CHUNK_BYTES};
 use crate::module::TypeId;
 use crate::stack::ValueStack;
@@ -52,26 +52,23 @@ impl Vm<'_> {
     ) -> Result<u64, Trap> {
         let len = |vm: &Self, k: usize| vm.heap.str(args[k]).len();
         match b {
-            Builtin::Contains | Builtin::RFind => {
-                self.charge::<METER>(len(self, 0) + len(self, 1), 0)?;
-                let (hay, needle) = (self.heap.str(args[0]), self.heap.str(args[1]));
-                let found = if b == Builtin::Contains {
-                    find_watched(hay, needle, &self.watch).map(|at| at.is_some() as u64)
-                } else {
-                    rfind_watched(hay, needle, &self.watch)
-                        .map(|at| at.map_or(-1, |i| i as i64) as u64)
-                };
-                self.watched(found)
-            }
-            Builtin::StartsWith | Builtin::EndsWith => {
-                self.charge::<METER>(len(self, 1), 0)?;
-                let (s, p) = (self.heap.str(args[0]), self.heap.str(args[1]));
-                let yes = if b == Builtin::StartsWith {
-                    s.as_bytes().starts_with(p.as_bytes())
-                } else {
-                    s.as_bytes().ends_with(p.as_bytes())
-                };
-                Ok(yes as u64)
+            Builtin::Contains
+            | Builtin::RFind
+            | Builtin::StartsWith
+            | Builtin::EndsWith
+            | Builtin::Compare
+            | Builtin::CharCount
+            | Builtin::CodeAt => {
+                if let Some(cost) =
+                    query_cost(b, &self.heap, args).unwrap_or_else(|| unreachable_op())
+                {
+                    self.charge::<METER>(cost, 0)?;
+                }
+                let r = self.heap.text_query(b, args, &self.watch);
+                match self.watched(r)? {
+                    Ok(v) => Ok(v),
+                    Err((kind, msg)) => Err(self.fail(kind, msg)),
+                }
             }
             Builtin::IntError | Builtin::FloatError => {
                 // The same checks and charges as `stoi` and `stof`, which
@@ -165,40 +162,13 @@ impl Vm<'_> {
                 self.watched(r)?;
                 Ok(self.heap.alloc_text(out))
             }
-            Builtin::Compare => {
-                self.charge::<METER>(len(self, 0).min(len(self, 1)), 0)?;
-                let r = self.heap.str_cmp(args[0], args[1], &self.watch);
-                Ok(self.watched(r)? as i8 as i64 as u64)
-            }
-            Builtin::CharCount => {
-                self.charge::<METER>(len(self, 0), 0)?;
-                let n = char_count(self.heap.str(args[0]), &self.watch);
-                Ok(self.watched(n)? as u64)
-            }
-            Builtin::CodeAt => {
-                let (s, i) = (self.heap.str(args[0]), args[1] as i64);
-                let at = usize::try_from(i).ok().filter(|&i| i < s.len());
-                let Some(at) = at else {
-                    let msg = format!("index {i} out of bounds for length {}", s.len());
-                    return Err(self.fail(TrapKind::IndexOutOfBounds, msg));
-                };
-                match s.get(at..).and_then(|rest| rest.chars().next()) {
-                    Some(c) => Ok(c as u64),
-                    None => {
-                        let msg = format!("byte {at} is not at a character boundary");
-                        Err(self.fail(TrapKind::InvalidArgument, msg))
-                    }
-                }
-            }
             Builtin::FromCode => {
                 let cp = args[0] as i64;
-                let Some(c) = u32::try_from(cp).ok().and_then(char::from_u32) else {
+                let Some(text) = text::char_text(cp) else {
                     let msg = format!("not a Unicode scalar value: {cp}");
                     return Err(self.fail(TrapKind::InvalidArgument, msg));
                 };
                 self.reserve(stack, OBJECT_BYTES)?;
-                // Inline in the string: no buffer of its own to make.
-                let text = CompactString::new(c.encode_utf8(&mut [0; 4]));
                 Ok(self.heap.alloc_text(text))
             }
             _ => unreachable_op(),
@@ -413,6 +383,65 @@ impl Vm<'_> {
 
 /// The byte offset of the last occurrence of `needle` in `hay`, looking
 /// at the watch between chunks.
+/// What a string built-in that reads strings and makes nothing
+/// (`contains`, `rfind`, `starts_with`, `ends_with`, `compare`,
+/// `char_count`, `code_at`) charges for `args`: the bytes it may read
+/// (a charge, even of none, is a point where fuel may run out), or
+/// nothing at all (`code_at`: `Some(None)`). `None` for the other
+/// built-ins.
+#[inline]
+pub fn query_cost(b: Builtin, heap: &Heap, args: &[u64]) -> Option<Option<usize>> {
+    let len = |k: usize| heap.str(args[k]).len();
+    Some(Some(match b {
+        Builtin::Contains | Builtin::RFind => len(0) + len(1),
+        Builtin::StartsWith | Builtin::EndsWith => len(1),
+        Builtin::Compare => len(0).min(len(1)),
+        Builtin::CharCount => len(0),
+        Builtin::CodeAt => return Some(None),
+        _ => return None,
+    }))
+}
+
+impl Heap {
+    /// What string query `b` (one [`query_cost`] prices) answers for
+    /// `args`, its cost charged, looking at `watch` between chunks of
+    /// long text: the value, or the runtime error's kind and message. The
+    /// interpreter's code for these built-ins, and compiled code's.
+    #[inline]
+    pub fn text_query(
+        &self,
+        b: Builtin,
+        args: &[u64],
+        watch: &Watch,
+    ) -> Result<Result<u64, (TrapKind, String)>, Stop> {
+        let s = self.str(args[0]);
+        let other = || self.str(args[1]);
+        Ok(Ok(match b {
+            Builtin::Contains => find_watched(s, other(), watch)?.is_some() as u64,
+            Builtin::RFind => rfind_watched(s, other(), watch)?.map_or(-1, |i| i as i64) as u64,
+            Builtin::StartsWith => s.as_bytes().starts_with(other().as_bytes()) as u64,
+            Builtin::EndsWith => s.as_bytes().ends_with(other().as_bytes()) as u64,
+            Builtin::Compare => self.str_cmp(args[0], args[1], watch)? as i8 as i64 as u64,
+            Builtin::CharCount => char_count(s, watch)? as u64,
+            Builtin::CodeAt => {
+                let i = args[1] as i64;
+                let Some(at) = usize::try_from(i).ok().filter(|&i| i < s.len()) else {
+                    let msg = format!("index {i} out of bounds for length {}", s.len());
+                    return Ok(Err((TrapKind::IndexOutOfBounds, msg)));
+                };
+                match s.get(at..).and_then(|rest| rest.chars().next()) {
+                    Some(c) => c as u64,
+                    None => {
+                        let msg = format!("byte {at} is not at a character boundary");
+                        return Ok(Err((TrapKind::InvalidArgument, msg)));
+                    }
+                }
+            }
+            _ => unreachable_op(),
+        }))
+    }
+}
+
 fn rfind_watched(hay: &str, needle: &str, watch: &Watch) -> Result<Option<usize>, Stop> {
     let step = CHUNK_BYTES.max(needle.len());
     if watch.is_idle() || hay.len() <= step {

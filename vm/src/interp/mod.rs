@@ -55,7 +55,7 @@ macro_rules! variant_field {
 
 mod alloc;
 mod arrays;
-mod builtins;
+pub(crate) mod builtins;
 mod canonical;
 mod dispatch;
 mod frames;
