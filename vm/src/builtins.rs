@@ -167,6 +167,21 @@ impl Builtin {
         matches!(self.result(), Ret::One(s) if number(&s)) && self.params().iter().all(number)
     }
 
+    /// Whether it reads strings and makes nothing (`Heap::text_query`,
+    /// priced by [`query_cost`]).
+    pub fn is_query(self) -> bool {
+        matches!(
+            self,
+            Builtin::Contains
+                | Builtin::RFind
+                | Builtin::StartsWith
+                | Builtin::EndsWith
+                | Builtin::Compare
+                | Builtin::CharCount
+                | Builtin::CodeAt
+        )
+    }
+
     pub fn by_name(name: &str) -> Option<Builtin> {
         Builtin::ALL.iter().copied().find(|b| b.name() == name)
     }

@@ -52,7 +52,7 @@ pub(crate) fn shim(op: &Op, prog: &Program, pc: u32) -> Option<(HeapFn, u64, Arg
         let x = pack(&[top(n)?, n as u64, id.into()]);
         return match b {
             Builtin::FromCode => Some((from_code, x, Arg::Imm(0))),
-            _ if is_query(b) => Some((query, x, Arg::Metered)),
+            _ if b.is_query() => Some((query, x, Arg::Metered)),
             _ => None,
         };
     }
@@ -106,21 +106,6 @@ extern "C" fn slice(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u
         fr.set(part(x, 0), r);
         Some(())
     })
-}
-
-/// Whether `b` is a string built-in that reads strings and makes nothing
-/// (one `query_cost` prices).
-fn is_query(b: Builtin) -> bool {
-    matches!(
-        b,
-        Builtin::Contains
-            | Builtin::RFind
-            | Builtin::StartsWith
-            | Builtin::EndsWith
-            | Builtin::Compare
-            | Builtin::CharCount
-            | Builtin::CodeAt
-    )
 }
 
 /// A string query (`x` packs its first argument's slot, its number of

@@ -52,13 +52,7 @@ impl Vm<'_> {
     ) -> Result<u64, Trap> {
         let len = |vm: &Self, k: usize| vm.heap.str(args[k]).len();
         match b {
-            Builtin::Contains
-            | Builtin::RFind
-            | Builtin::StartsWith
-            | Builtin::EndsWith
-            | Builtin::Compare
-            | Builtin::CharCount
-            | Builtin::CodeAt => {
+            _ if b.is_query() => {
                 if let Some(cost) =
                     query_cost(b, &self.heap, args).unwrap_or_else(|| unreachable_op())
                 {
@@ -384,8 +378,7 @@ impl Vm<'_> {
 /// The byte offset of the last occurrence of `needle` in `hay`, looking
 /// at the watch between chunks.
 /// What a string built-in that reads strings and makes nothing
-/// (`contains`, `rfind`, `starts_with`, `ends_with`, `compare`,
-/// `char_count`, `code_at`) charges for `args`: the bytes it may read
+/// ([`Builtin::is_query`]) charges for `args`: the bytes it may read
 /// (a charge, even of none, is a point where fuel may run out), or
 /// nothing at all (`code_at`: `Some(None)`). `None` for the other
 /// built-ins.
