@@ -167,11 +167,15 @@ impl Gen<'_, '_> {
                         1 => format!("wrap({}).unwrap_or(7)", self.expr(T::Int)),
                         _ => format!("first({}).unwrap_or(-3)", self.expr(T::Arr)),
                     },
-                    20 => format!(
-                        "tried({}, {}).unwrap_or(-1)",
-                        self.expr(T::Int),
-                        self.expr(T::Int)
-                    ),
+                    20 => match self.pick(2) {
+                        0 => format!(
+                            "tried({}, {}).unwrap_or(-1)",
+                            self.expr(T::Int),
+                            self.expr(T::Int)
+                        ),
+                        // Deeper than compiled code nests calls itself.
+                        _ => format!("deep({} % 600, {})", self.expr(T::Int), self.expr(T::Int)),
+                    },
                     21 => format!(
                         "int({}).unwrap_or({})",
                         self.expr(T::Str),
@@ -679,6 +683,7 @@ fn first<T>(xs: [T]) -> Option<T> { return if len(xs) == 0 { None } else { Some(
 fn swap<A, B>(p: (A, B)) -> (B, A) { let (a, b) = p; return (b, a); }
 fn check(n: int) -> Result<int, str> { if n % 7 == 3 { return Err(\"bad {n}\"); } return Ok(n); }
 fn tried(a: int, b: int) -> Result<int, str> { return Ok(check(a)? * 2 + check(b)?); }
+fn deep(n: int, k: int) -> int { if n <= 0 { return k; } let r = deep(n - 1, k + 1); return r * 3 % 1000003 + n % 7; }
 
 ";
 
@@ -757,6 +762,7 @@ mod tests {
             "(match ",
             " if n",
             ".fold(",
+            "deep(",
             ".map(|",
             ".filter(|",
             ".any(|",
