@@ -87,7 +87,9 @@ impl JitState {
 /// returns): the kind in the low three bits, the operand above.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
-    /// The function returned the value in this slot, or nothing.
+    /// The running function (the top frame: the one the driver entered,
+    /// or one below it that compiled code returned into itself, see
+    /// [`Frames::stop`]) returned the value in this slot, or nothing.
     Return(Option<Slot>),
     /// The interpreter runs the instruction at this `pc` (not yet
     /// counted) and goes on from there.

@@ -302,11 +302,14 @@ impl<A: DynasmLabelApi<Relocation = Aarch64Relocation> + NewLabel> Aarch64<'_, A
             ; ldr x12, [x22, #Ctx::RESUMES as u32]
             ; add x11, x12, x11, lsl Resume::SHIFT as u32
             // x12 = the call's index in the caller, x13 = the next's.
+            // (Both inside: a call's pc below `start` wraps around.)
             ; ldr w12, [x9, #frame_layout::RET_PC as u32]
             ; ldr x13, [x11, #Resume::START as u32]
             ; sub x12, x12, x13
-            ; add x13, x12, 1
             ; ldr x14, [x11, #Resume::LEN as u32]
+            ; cmp x12, x14
+            ; b.hs =>driver
+            ; add x13, x12, 1
             ; cmp x13, x14
             ; b.hs =>driver
             // x14 = the entry there.

@@ -227,7 +227,8 @@ pub struct Ctx<'a> {
     /// One past the last record that may be live while compiled code
     /// makes calls itself, as an address (compared with that register):
     /// within the buffer's room, and at most `NATIVE_DEPTH` records past
-    /// the count at entry. Each such call pushes one record and a
+    /// the count at entry (or, after a return compiled code made itself
+    /// from the entry stub's machine stack, past the count after it). Each such call pushes one record and a
     /// bounded machine frame, and pops both on return, so this one test
     /// bounds the machine stack as well (a call past it is left to the
     /// driver, which enters the callee afresh).
@@ -257,9 +258,10 @@ pub struct Ctx<'a> {
     /// `Jit::resumes`' data and length.
     resumes: *const Resume,
     resume_count: u64,
-    /// The address of the record whose return compiled code may make
-    /// itself and those past it (`Frames::stop`: two past the records
-    /// the driver's run stops at).
+    /// The least value of the register that stands for the live records
+    /// (one past the last) at which compiled code may make a return
+    /// itself (`Frames::stop`): two records past the count at which the
+    /// driver's run stops.
     stop_top: u64,
     /// The address one past the buffer's room (`Frames::room`), which
     /// `room` is at most.

@@ -773,8 +773,10 @@ pub trait Masm {
     /// A return: to the compiled caller that called natively, the result
     /// (which `A` holds: the lowering loads it) in `A` and the frame
     /// record popped; else the result stored in `slot` (the one slot of
-    /// the frame the driver reads: nothing else is written back) and
-    /// leave with `exit`.
+    /// the frame the driver reads: nothing else is written back), then
+    /// the return made as the driver makes it into a compiled caller
+    /// where it may be (`tern_vm::jit::Frames::stop`), or leave with
+    /// `exit`.
     fn ret(&mut self, slot: Option<u16>, exit: u64);
 
     // Floats live in two float registers, `A` and `B` again.

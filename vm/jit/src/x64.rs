@@ -145,8 +145,11 @@ impl<A: DynasmLabelApi<Relocation = X64Relocation> + NewLabel> X64<'_, A> {
             ; shl rcx, Resume::SHIFT as i8
             ; add rcx, QWORD [r14 + Ctx::RESUMES]
             // rdx = the call's index in the caller, rsi = the next's.
+            // (Both inside: a call's pc below `start` wraps around.)
             ; mov edx, DWORD [rbp + (frame_layout::RET_PC - sz)]
             ; sub rdx, QWORD [rcx + Resume::START]
+            ; cmp rdx, QWORD [rcx + Resume::LEN]
+            ; jae =>driver
             ; lea rsi, [rdx + 1]
             ; cmp rsi, QWORD [rcx + Resume::LEN]
             ; jae =>driver

@@ -375,8 +375,6 @@ impl Vm<'_> {
     }
 }
 
-/// The byte offset of the last occurrence of `needle` in `hay`, looking
-/// at the watch between chunks.
 /// What a string built-in that reads strings and makes nothing
 /// ([`Builtin::is_query`]) charges for `args`: the bytes it may read
 /// (a charge, even of none, is a point where fuel may run out), or
@@ -435,6 +433,8 @@ impl Heap {
     }
 }
 
+/// The byte offset of the last occurrence of `needle` in `hay`, looking
+/// at the watch between chunks.
 fn rfind_watched(hay: &str, needle: &str, watch: &Watch) -> Result<Option<usize>, Stop> {
     let step = CHUNK_BYTES.max(needle.len());
     if watch.is_idle() || hay.len() <= step {

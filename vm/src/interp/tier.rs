@@ -385,9 +385,6 @@ fn resume_after(op: Op, at: u32) -> u32 {
     }
 }
 
-/// The instance as compiled code's [`Runtime`] while it runs: the value
-/// stack (taken out of the instance while the loop runs) and whether the
-/// instance counts.
 /// Where the caller of frame `fr`, just popped, goes on: after its call,
 /// with the `store` the call took in (see `Op::Call`) counted in `count`.
 /// (Compiled code that returns itself does the same: `Frames::stop`.)
@@ -398,6 +395,9 @@ fn resume_at(prog: &Program, fr: &Frame, count: &mut u64) -> u32 {
     fr.ret_pc + 1
 }
 
+/// The instance as compiled code's [`Runtime`] while it runs: the value
+/// stack (taken out of the instance while the loop runs) and whether the
+/// instance counts.
 struct Rt<'a, 'h> {
     vm: &'a mut Vm<'h>,
     stack: &'a mut ValueStack,
