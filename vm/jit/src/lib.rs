@@ -367,13 +367,6 @@ extern "C" fn run_shim(ctx: *mut Ctx, pc: u32, state: *mut JitState) -> u64 {
     }
 }
 
-/// How many records may be live while compiled code makes calls itself
-/// from a machine stack where the entry stub left it, with `live` records
-/// live there: the buffer's `room`, and at most `NATIVE_DEPTH` more.
-fn native_room(room: usize, live: usize) -> usize {
-    room.min(live.saturating_add(crate::masm::NATIVE_DEPTH as usize))
-}
-
 /// The address record `n` has in `records` (one past the live records
 /// where `n` is their count), as compiled code keeps it: an integer,
 /// compared and never dereferenced (the depth limit's may lie past the
@@ -487,7 +480,9 @@ impl Backend for Jit {
         // SAFETY: `depth` points at the instance's count of live records
         // (`Runtime::frames`), which nothing else touches while this runs.
         let live = unsafe { *depth };
-        let room = native_room(fr.room, live);
+        let room = fr
+            .room
+            .min(live.saturating_add(crate::masm::NATIVE_DEPTH as usize));
         let a = rt.addresses();
         let mut ctx = Ctx {
             frame: a.frame,

@@ -117,7 +117,7 @@ extern "C" fn query(heap: *mut Heap, frame: *mut u64, x: u64, metered: u64) -> u
         let b = Builtin::from_id(part(x, 2) as u16)?;
         let args = fr.slots(base, n)?;
         // A charge is where fuel may run out: the runtime makes it.
-        if metered != 0 && query_cost(b, heap, args)?.is_some() {
+        if metered != 0 && query_cost(b, heap, args).is_some() {
             return None;
         }
         let v = heap.text_query(b, args, &Watch::IDLE).ok()?.ok()?;

@@ -53,9 +53,7 @@ impl Vm<'_> {
         let len = |vm: &Self, k: usize| vm.heap.str(args[k]).len();
         match b {
             _ if b.is_query() => {
-                if let Some(cost) =
-                    query_cost(b, &self.heap, args).unwrap_or_else(|| unreachable_op())
-                {
+                if let Some(cost) = query_cost(b, &self.heap, args) {
                     self.charge::<METER>(cost, 0)?;
                 }
                 let r = self.heap.text_query(b, args, &self.watch);
@@ -375,26 +373,23 @@ impl Vm<'_> {
     }
 }
 
-/// What a string built-in that reads strings and makes nothing
-/// ([`Builtin::is_query`]) charges for `args`: the bytes it may read
-/// (a charge, even of none, is a point where fuel may run out), or
-/// nothing at all (`code_at`: `Some(None)`). `None` for the other
-/// built-ins.
+/// What a string query ([`Builtin::is_query`]) charges for `args`: the
+/// bytes it may read (a charge, even of none, is a point where fuel may
+/// run out), or `None` where it makes no charge at all (`code_at`).
 #[inline]
-pub fn query_cost(b: Builtin, heap: &Heap, args: &[u64]) -> Option<Option<usize>> {
+pub fn query_cost(b: Builtin, heap: &Heap, args: &[u64]) -> Option<usize> {
     let len = |k: usize| heap.str(args[k]).len();
-    Some(Some(match b {
+    Some(match b {
         Builtin::Contains | Builtin::RFind => len(0) + len(1),
         Builtin::StartsWith | Builtin::EndsWith => len(1),
         Builtin::Compare => len(0).min(len(1)),
         Builtin::CharCount => len(0),
-        Builtin::CodeAt => return Some(None),
         _ => return None,
-    }))
+    })
 }
 
 impl Heap {
-    /// What string query `b` (one [`query_cost`] prices) answers for
+    /// What string query `b` ([`Builtin::is_query`]) answers for
     /// `args`, its cost charged, looking at `watch` between chunks of
     /// long text: the value, or the runtime error's kind and message. The
     /// interpreter's code for these built-ins, and compiled code's.

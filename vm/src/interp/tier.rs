@@ -15,7 +15,7 @@
 //! counts every instruction before it and none from it.
 
 use super::*;
-use crate::internal::{Op, Slot};
+use crate::internal::Op;
 use crate::jit::{Addresses, Exit, Frames, JitState, Runtime, HOT};
 
 /// The heat of a function compiled: it runs as machine code.
@@ -157,16 +157,25 @@ impl Vm<'_> {
                     return Err(trap.expect("a runtime instruction that trapped keeps its trap"))
                 }
                 Exit::Return(slot) => {
-                    // Not always `fr`: compiled code may have returned
-                    // from that frame itself (see `Frames::stop`).
-                    let (result, fr) = self.pop_return(stack, slot);
+                    // Not always the frame entered: compiled code may have
+                    // returned from that one itself (see `Frames::stop`).
+                    let fr = self.frames.pop().expect("a returning frame");
+                    let result = slot.map(|s| stack[fr.base as usize + s as usize]);
+                    if let Some(v) = result {
+                        stack[fr.ret as usize] = v;
+                    }
                     if self.frames.len() == stop {
                         if metered {
                             self.fuel_used = state.count;
                         }
                         return Ok(Handoff::Done(result));
                     }
-                    pc = resume_at(&prog, &fr, &mut state.count);
+                    // A `store` the call took in runs now (see `Op::Call`;
+                    // compiled code returning itself does the same).
+                    if let Op::Call { after, .. } = prog.ops[fr.ret_pc as usize] {
+                        state.count += after as u64;
+                    }
+                    pc = fr.ret_pc + 1;
                     let caller = self.frames.last().expect("a caller").func;
                     if !self.compiled(caller) {
                         return Ok(self.interpret_at(pc, state.count, metered));
@@ -217,18 +226,6 @@ impl Vm<'_> {
                 }
             }
         }
-    }
-
-    /// Pops the running frame, which returns the value in its slot
-    /// `slot` (or nothing), and stores that where its call wanted it: the
-    /// value, and the frame.
-    fn pop_return(&mut self, stack: &mut ValueStack, slot: Option<Slot>) -> (Option<u64>, Frame) {
-        let fr = self.frames.pop().expect("a returning frame");
-        let result = slot.map(|s| stack[fr.base as usize + s as usize]);
-        if let Some(v) = result {
-            stack[fr.ret as usize] = v;
-        }
-        (result, fr)
     }
 
     /// The call compiled code stopped at (at `at`, in the frame at
@@ -383,16 +380,6 @@ fn resume_after(op: Op, at: u32) -> u32 {
             .target_mut()
             .unwrap_or_else(|| panic!("compiled code polled at {at}, which does not branch")),
     }
-}
-
-/// Where the caller of frame `fr`, just popped, goes on: after its call,
-/// with the `store` the call took in (see `Op::Call`) counted in `count`.
-/// (Compiled code that returns itself does the same: `Frames::stop`.)
-fn resume_at(prog: &Program, fr: &Frame, count: &mut u64) -> u32 {
-    if let Op::Call { after, .. } = prog.ops[fr.ret_pc as usize] {
-        *count += after as u64;
-    }
-    fr.ret_pc + 1
 }
 
 /// The instance as compiled code's [`Runtime`] while it runs: the value
